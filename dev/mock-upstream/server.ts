@@ -1,0 +1,128 @@
+// The mock upstream: a real HTTP server speaking providers' wire formats,
+// with configurable latency, chunking and injected failures. Tests and
+// benchmarks share it; `npm run dev` starts one for the `mock-*` models.
+import { randomUUID } from "node:crypto";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { closeServer, listen, readBody, sendJson } from "../standins/http.ts";
+import { FailureBudget, type MockBehaviour, type MockDefaults, behaviourFor } from "./behaviour.ts";
+import { MOCK_MODELS, type MockAnswer, UnknownMockModel, answerFor } from "./models.ts";
+import {
+  type OpenAIChatRequest,
+  openaiCompletion,
+  openaiError,
+  openaiModelList,
+  openaiStreamEvents,
+  openaiTurns,
+} from "./openai.ts";
+import { splitIntoChunks } from "./text.ts";
+
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  headers: Record<string, string>;
+  body: unknown;
+}
+
+export interface MockUpstream {
+  url: string;
+  port: number;
+  /** Requests received, newest last, keyed by the `x-request-id` the gateway sends. */
+  requests: Map<string, RecordedRequest>;
+  close(): Promise<void>;
+}
+
+const RECORD_LIMIT = 2000;
+const sleep = (ms: number) => (ms > 0 ? new Promise((resolve) => setTimeout(resolve, ms)) : Promise.resolve());
+
+function flatHeaders(req: IncomingMessage): Record<string, string> {
+  return Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(", ") : (v ?? "")]));
+}
+
+/** Writes SSE events with the behaviour's pacing; `cut:N` ends the socket after N content chunks. */
+async function writeStream(res: ServerResponse, events: string[], behaviour: MockBehaviour): Promise<void> {
+  res.writeHead(200, { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", connection: "keep-alive" });
+  res.flushHeaders();
+  const cutAfter = behaviour.failure?.kind === "cut" ? behaviour.failure.afterChunks + 1 : Number.POSITIVE_INFINITY;
+  for (const [i, event] of events.entries()) {
+    if (i >= cutAfter) {
+      res.socket?.destroy();
+      return;
+    }
+    if (i > 0) await sleep(behaviour.intervalMs);
+    if (res.destroyed) return;
+    res.write(event);
+  }
+  res.end();
+}
+
+async function chatCompletions(req: IncomingMessage, res: ServerResponse, body: OpenAIChatRequest, behaviour: MockBehaviour) {
+  const model = body.model ?? "";
+  let answer: MockAnswer;
+  try {
+    answer = answerFor(model, openaiTurns(body), {
+      maxTokens: body.max_completion_tokens ?? body.max_tokens,
+      tokens: behaviour.tokens,
+    });
+  } catch (error) {
+    if (error instanceof UnknownMockModel) return sendJson(res, 404, openaiError(404, error.message));
+    throw error;
+  }
+  const id = `chatcmpl-mock-${randomUUID().slice(0, 8)}`;
+  if (!body.stream) return sendJson(res, 200, openaiCompletion(id, model, answer));
+  const pieces = splitIntoChunks(answer.text, behaviour.chunks || answer.completionTokens);
+  const events = openaiStreamEvents(id, model, answer, pieces, body.stream_options?.include_usage === true);
+  await writeStream(res, events, behaviour);
+}
+
+export async function startMockUpstream(options: Partial<MockDefaults> & { port?: number } = {}): Promise<MockUpstream> {
+  const defaults: MockDefaults = { latencyMs: 0, chunks: 0, intervalMs: 0, ...options };
+  const budget = new FailureBudget();
+  const requests = new Map<string, RecordedRequest>();
+
+  function record(req: IncomingMessage, path: string, body: unknown) {
+    const id = String(req.headers["x-request-id"] ?? randomUUID());
+    requests.set(id, { method: req.method ?? "GET", path, headers: flatHeaders(req), body });
+    if (requests.size > RECORD_LIMIT) requests.delete(requests.keys().next().value as string);
+  }
+
+  async function answer(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = (req.url ?? "/").split("?")[0] ?? "/";
+    const recorded = /^\/__mock\/requests\/(.+)$/.exec(path);
+    if (recorded) {
+      const found = requests.get(decodeURIComponent(recorded[1] ?? ""));
+      return found ? sendJson(res, 200, found) : sendJson(res, 404, { error: "no such request" });
+    }
+    const text = await readBody(req);
+    let body: unknown = undefined;
+    if (text) {
+      try {
+        body = JSON.parse(text);
+      } catch {
+        return sendJson(res, 400, openaiError(400, "We could not parse the JSON body of your request."));
+      }
+    }
+    record(req, path, body);
+    const behaviour = behaviourFor(req.headers, defaults, budget);
+    await sleep(behaviour.latencyMs);
+    const failure = behaviour.failure;
+    if (failure?.kind === "drop") {
+      req.socket.destroy();
+      return;
+    }
+    if (failure?.kind === "status") {
+      const headers: Record<string, string> = failure.retryAfter ? { "retry-after": failure.retryAfter } : {};
+      return sendJson(res, failure.status, openaiError(failure.status, `mock upstream failure (${failure.status})`), headers);
+    }
+    if (req.method === "GET" && path === "/v1/models") return sendJson(res, 200, openaiModelList(MOCK_MODELS));
+    if (req.method === "POST" && path === "/v1/chat/completions") {
+      return chatCompletions(req, res, (body ?? {}) as OpenAIChatRequest, behaviour);
+    }
+    sendJson(res, 404, openaiError(404, `mock upstream has no route ${req.method} ${path}`));
+  }
+
+  const server = createServer((req, res) => {
+    answer(req, res).catch((error) => sendJson(res, 500, openaiError(500, String(error))));
+  });
+  const port = await listen(server, options.port);
+  return { url: `http://127.0.0.1:${port}`, port, requests, close: () => closeServer(server) };
+}

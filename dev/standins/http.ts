@@ -1,0 +1,69 @@
+// Small HTTP helpers shared by the local stand-ins and the mock upstream.
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+
+export function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (chunk: Buffer) => chunks.push(chunk));
+    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
+    req.on("error", reject);
+  });
+}
+
+export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  if (res.headersSent) {
+    res.end();
+    return;
+  }
+  const text = JSON.stringify(body);
+  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text), ...headers });
+  res.end(text);
+}
+
+/** Listens on 127.0.0.1; a preferred port that is taken gives way to a free one. */
+export function listen(server: Server, port = 0): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const onError = (error: NodeJS.ErrnoException) => {
+      if (error.code === "EADDRINUSE" && port !== 0) {
+        server.listen(0, "127.0.0.1");
+      } else {
+        reject(error);
+      }
+    };
+    server.on("error", onError);
+    server.once("listening", () => {
+      server.off("error", onError);
+      resolve((server.address() as AddressInfo).port);
+    });
+    server.listen(port, "127.0.0.1");
+  });
+}
+
+export function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+}
+
+/**
+ * Counts the round trips a stand-in serves, so benchmarks can tell how many
+ * database and cache calls a request costs. `GET /__stats` reads the count,
+ * `POST /__stats/reset` zeroes it.
+ */
+export class RoundTripCounter {
+  total = 0;
+
+  count(): void {
+    this.total += 1;
+  }
+
+  /** Answers the stats routes; returns false for every other request. */
+  handle(req: IncomingMessage, res: ServerResponse): boolean {
+    if (!req.url?.startsWith("/__stats")) return false;
+    if (req.method === "POST") this.total = 0;
+    sendJson(res, 200, { round_trips: this.total });
+    return true;
+  }
+}

@@ -1,0 +1,44 @@
+// Starts whichever local stand-ins a set of env vars still lacks, and says how to reach them.
+import { startMockUpstream, type MockUpstream } from "../mock-upstream/server.ts";
+import { startNeonStandIn, type NeonStandIn } from "./neon-http.ts";
+import { startUpstashStandIn, type UpstashStandIn } from "./upstash-rest.ts";
+
+export interface StandIns {
+  neon?: NeonStandIn;
+  upstash?: UpstashStandIn;
+  mock?: MockUpstream;
+  /** The env vars that point the Worker at them. */
+  vars: Record<string, string>;
+  close(): Promise<void>;
+}
+
+export interface StandInOptions {
+  /** A data dir for PGlite, or a postgres:// URL for a real server; memory when absent. */
+  postgres?: string;
+  /** A redis:// URL for a real server; embedded when absent. */
+  redis?: string;
+  ports?: { neon?: number; upstash?: number; mock?: number };
+}
+
+/** Starts each stand-in whose variable `existing` does not already set. */
+export async function startStandIns(existing: Record<string, string | undefined>, options: StandInOptions): Promise<StandIns> {
+  const vars: Record<string, string> = {};
+  const started: StandIns = { vars, close: async () => undefined };
+  if (!existing.DATABASE_URL) {
+    started.neon = await startNeonStandIn({ target: options.postgres, port: options.ports?.neon });
+    vars.DATABASE_URL = started.neon.url;
+  }
+  if (!existing.UPSTASH_REDIS_REST_URL) {
+    started.upstash = await startUpstashStandIn({ target: options.redis, port: options.ports?.upstash });
+    vars.UPSTASH_REDIS_REST_URL = started.upstash.url;
+    vars.UPSTASH_REDIS_REST_TOKEN = started.upstash.token;
+  }
+  if (!existing.MOCK_BASE_URL) {
+    started.mock = await startMockUpstream({ port: options.ports?.mock });
+    vars.MOCK_BASE_URL = `${started.mock.url}/v1`;
+  }
+  started.close = async () => {
+    await Promise.all([started.neon?.close(), started.upstash?.close(), started.mock?.close()]);
+  };
+  return started;
+}

@@ -1,0 +1,89 @@
+// The Hono app: request id, security headers, CORS, config, auth, routes,
+// and one place where errors become responses in the caller's format.
+import { Hono } from "hono";
+import { cors } from "hono/cors";
+import { HTTPException } from "hono/http-exception";
+import { secureHeaders } from "hono/secure-headers";
+import { authenticate } from "./auth/index.ts";
+import { ConfigError, configFor } from "./config/index.ts";
+import type { GatewayContext, GatewayEnv } from "./context.ts";
+import { type ClientFormat, errorBody } from "./formats/index.ts";
+import { GatewayError } from "./http/errors.ts";
+import { healthRoutes } from "./routes/health.ts";
+import { openaiRoutes } from "./routes/openai.ts";
+import { servicesFor } from "./services.ts";
+
+function formatForPath(path: string): ClientFormat {
+  if (path.startsWith("/v1/messages")) return "anthropic";
+  if (path.startsWith("/v1beta/") || path.startsWith("/api/ai/generate")) return "gemini";
+  return "openai";
+}
+
+function toGatewayError(error: unknown): GatewayError {
+  if (error instanceof GatewayError) return error;
+  if (error instanceof ConfigError) {
+    return new GatewayError(500, "internal", `Sluice is misconfigured: ${error.problems.join("; ")}.`, {
+      code: "configuration_error",
+    });
+  }
+  if (error instanceof HTTPException) {
+    return new GatewayError(error.status, error.status === 413 ? "request_too_large" : "invalid_request", error.message);
+  }
+  return new GatewayError(500, "internal", "Internal error.", { cause: error });
+}
+
+function renderError(c: GatewayContext, error: unknown): Response {
+  const failure = toGatewayError(error);
+  if (failure.status >= 500 && !(error instanceof GatewayError)) {
+    console.error(`sluice: ${c.var.requestId ?? "-"} ${error instanceof Error ? error.stack : String(error)}`);
+  }
+  const format = c.var.format ?? formatForPath(c.req.path);
+  return c.json(errorBody(format, failure), failure.status as 400, failure.headers);
+}
+
+export function createApp() {
+  const app = new Hono<GatewayEnv>();
+
+  app.use(async (c, next) => {
+    c.set("startedAt", performance.now());
+    c.set("requestId", `req_${crypto.randomUUID().replaceAll("-", "")}`);
+    c.set("format", formatForPath(c.req.path));
+    await next();
+    c.header("x-request-id", c.var.requestId);
+  });
+  app.use(secureHeaders({ crossOriginResourcePolicy: "cross-origin" }));
+  app.use(async (c, next) => {
+    const config = configFor(c.env);
+    c.set("config", config);
+    c.set("services", servicesFor(config));
+    await next();
+  });
+  app.use(
+    cors({
+      origin: (origin, c: GatewayContext) => (c.var.config.corsOrigins.includes("*") || c.var.config.corsOrigins.includes(origin) ? origin : null),
+      allowHeaders: ["authorization", "content-type", "x-api-key", "x-goog-api-key", "anthropic-version", "anthropic-beta", "x-sluice-provider"],
+      exposeHeaders: ["x-request-id", "x-sluice-provider", "x-sluice-model", "x-sluice-attempts", "retry-after"],
+      credentials: true,
+      maxAge: 600,
+    }),
+  );
+
+  app.route("/", healthRoutes);
+  app.get("/", (c) =>
+    c.json({
+      name: "sluice",
+      description: "An edge gateway for LLM APIs",
+      routes: ["POST /v1/chat/completions", "GET /v1/models", "GET /health"],
+    }),
+  );
+
+  app.use("/v1/*", async (c, next) => {
+    c.set("principal", authenticate(c.req.raw, c.var.config));
+    await next();
+  });
+  app.route("/", openaiRoutes);
+
+  app.notFound((c) => renderError(c, new GatewayError(404, "not_found", `No route for ${c.req.method} ${c.req.path}.`)));
+  app.onError((error, c) => renderError(c, error));
+  return app;
+}

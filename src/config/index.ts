@@ -1,0 +1,98 @@
+// Turns the Worker's env into a Config once per env object; a bad setting
+// becomes a ConfigError that names the variable.
+import type { ParsedEnv } from "./schema.ts";
+import { CONFIG_KEYS, envSchema } from "./schema.ts";
+
+export type { Env } from "./schema.ts";
+export { CONFIG_KEYS } from "./schema.ts";
+
+export type ProviderName = "openai" | "anthropic" | "gemini" | "mistral" | "mock";
+
+export interface ProviderSettings {
+  baseUrl: string;
+  apiKey?: string;
+}
+
+export interface Config {
+  databaseUrl: string;
+  redis: { url: string; token: string };
+  adminKey: string;
+  jwt: { secret?: string; jwksUrl?: string; issuer?: string; audience?: string };
+  encryptionKey?: string;
+  corsOrigins: string[];
+  defaultProvider?: string;
+  maxBodyBytes: number;
+  /** Only providers that can be reached: a key, or an explicit base URL. */
+  providers: Partial<Record<ProviderName, ProviderSettings>>;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration: ${problems.join("; ")}`);
+  }
+}
+
+const DEFAULT_BASE_URLS: Record<Exclude<ProviderName, "mock">, string> = {
+  openai: "https://api.openai.com/v1",
+  anthropic: "https://api.anthropic.com/v1",
+  gemini: "https://generativelanguage.googleapis.com",
+  mistral: "https://api.mistral.ai/v1",
+};
+
+function providerSettings(env: ParsedEnv): Config["providers"] {
+  const providers: Config["providers"] = {};
+  const candidates: [Exclude<ProviderName, "mock">, string | undefined, string | undefined][] = [
+    ["openai", env.OPENAI_API_KEY, env.OPENAI_BASE_URL],
+    ["anthropic", env.ANTHROPIC_API_KEY, env.ANTHROPIC_BASE_URL],
+    ["gemini", env.GEMINI_API_KEY, env.GEMINI_BASE_URL],
+    ["mistral", env.MISTRAL_API_KEY, env.MISTRAL_BASE_URL],
+  ];
+  for (const [name, apiKey, baseUrl] of candidates) {
+    if (apiKey || baseUrl) providers[name] = { apiKey, baseUrl: (baseUrl ?? DEFAULT_BASE_URLS[name]).replace(/\/+$/, "") };
+  }
+  if (env.MOCK_BASE_URL) providers.mock = { baseUrl: env.MOCK_BASE_URL.replace(/\/+$/, "") };
+  return providers;
+}
+
+/** Parses raw env values; throws ConfigError naming each bad variable. */
+export function parseConfig(raw: Record<string, unknown>): Config {
+  const picked = Object.fromEntries(CONFIG_KEYS.map((key) => [key, raw[key]]));
+  const parsed = envSchema.safeParse(picked);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join(".")} ${issue.message}`));
+  }
+  const env = parsed.data;
+  return {
+    databaseUrl: env.DATABASE_URL,
+    redis: { url: env.UPSTASH_REDIS_REST_URL, token: env.UPSTASH_REDIS_REST_TOKEN },
+    adminKey: env.ADMIN_KEY,
+    jwt: { secret: env.JWT_SECRET, jwksUrl: env.JWKS_URL, issuer: env.JWT_ISSUER, audience: env.JWT_AUDIENCE },
+    encryptionKey: env.ENCRYPTION_KEY,
+    corsOrigins: (env.CORS_ORIGINS ?? "")
+      .split(",")
+      .map((origin) => origin.trim())
+      .filter(Boolean),
+    defaultProvider: env.DEFAULT_PROVIDER,
+    maxBodyBytes: env.MAX_BODY_BYTES,
+    providers: providerSettings(env),
+  };
+}
+
+const configCache = new WeakMap<object, Config | ConfigError>();
+
+/** The env object is stable for an isolate's life, so its Config is parsed once. */
+export function configFor(env: object): Config {
+  let cached = configCache.get(env);
+  if (!cached) {
+    try {
+      cached = parseConfig(env as Record<string, unknown>);
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      cached = error;
+      console.error(`sluice: ${error.message}`);
+    }
+    configCache.set(env, cached);
+  }
+  if (cached instanceof ConfigError) throw cached;
+  return cached;
+}

@@ -1,0 +1,50 @@
+// Every setting Sluice reads, parsed by zod into one typed Config.
+import { z } from "zod";
+
+const optionalText = z
+  .string()
+  .optional()
+  .transform((value) => (value?.trim() ? value.trim() : undefined));
+
+const optionalUrl = optionalText.pipe(z.url({ message: "must be an http(s) URL" }).optional());
+
+const positiveInt = (fallback: number) =>
+  z.preprocess((value) => (value === undefined || value === "" ? fallback : Number(value)), z.number().int().positive());
+
+const providerFields = {
+  OPENAI_API_KEY: optionalText,
+  OPENAI_BASE_URL: optionalUrl,
+  ANTHROPIC_API_KEY: optionalText,
+  ANTHROPIC_BASE_URL: optionalUrl,
+  GEMINI_API_KEY: optionalText,
+  GEMINI_BASE_URL: optionalUrl,
+  MISTRAL_API_KEY: optionalText,
+  MISTRAL_BASE_URL: optionalUrl,
+  MOCK_BASE_URL: optionalUrl,
+};
+
+export const envSchema = z.object({
+  DATABASE_URL: z
+    .string({ message: "is required: a Postgres connection string (Neon, or the local stand-in)" })
+    .regex(/^postgres(ql)?:\/\//, { message: "must be a postgres:// connection string" }),
+  UPSTASH_REDIS_REST_URL: z.url({ message: "is required: the Upstash Redis REST URL" }),
+  UPSTASH_REDIS_REST_TOKEN: z.string({ message: "is required: the Upstash Redis REST token" }).min(1),
+  ADMIN_KEY: z
+    .string({ message: "is required: the admin API key" })
+    .min(16, { message: "must be at least 16 characters" }),
+  JWT_SECRET: optionalText,
+  JWKS_URL: optionalUrl,
+  JWT_ISSUER: optionalText,
+  JWT_AUDIENCE: optionalText,
+  ENCRYPTION_KEY: optionalText,
+  CORS_ORIGINS: optionalText,
+  DEFAULT_PROVIDER: optionalText,
+  MAX_BODY_BYTES: positiveInt(4 * 1024 * 1024),
+  ...providerFields,
+});
+
+export type Env = z.input<typeof envSchema>;
+export type ParsedEnv = z.output<typeof envSchema>;
+
+/** The names every setting is read from, for tooling that merges env sources. */
+export const CONFIG_KEYS = Object.keys(envSchema.shape) as (keyof Env)[];

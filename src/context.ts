@@ -1,0 +1,19 @@
+// What every request carries through the Hono app.
+import type { Context } from "hono";
+import type { Principal } from "./auth/principal.ts";
+import type { Config, Env } from "./config/index.ts";
+import type { ClientFormat } from "./formats/index.ts";
+import type { Services } from "./services.ts";
+
+export interface GatewayVariables {
+  requestId: string;
+  /** performance.now() when the request arrived. */
+  startedAt: number;
+  format: ClientFormat;
+  config: Config;
+  services: Services;
+  principal: Principal;
+}
+
+export type GatewayEnv = { Bindings: Env; Variables: GatewayVariables };
+export type GatewayContext = Context<GatewayEnv>;

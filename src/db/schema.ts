@@ -1,0 +1,202 @@
+// The whole data model (DESIGN §4). Later work adds columns, not tables.
+import { sql } from "drizzle-orm";
+import {
+  bigserial,
+  boolean,
+  doublePrecision,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  text,
+  timestamp,
+  uniqueIndex,
+} from "drizzle-orm/pg-core";
+
+const createdAt = () => timestamp("created_at", { withTimezone: true }).notNull().defaultNow();
+const updatedAt = () => timestamp("updated_at", { withTimezone: true }).notNull().defaultNow();
+const usd = (name: string) => doublePrecision(name);
+type Metadata = Record<string, unknown>;
+
+export const teams = pgTable("teams", {
+  id: text("id").primaryKey(),
+  name: text("name").notNull(),
+  metadata: jsonb("metadata").$type<Metadata>().notNull().default({}),
+  blockedAt: timestamp("blocked_at", { withTimezone: true }),
+  createdAt: createdAt(),
+  updatedAt: updatedAt(),
+});
+
+export const users = pgTable(
+  "users",
+  {
+    /** The identity provider's subject (JWT `sub` by default). */
+    id: text("id").primaryKey(),
+    email: text("email"),
+    name: text("name"),
+    teamId: text("team_id").references(() => teams.id, { onDelete: "set null" }),
+    tier: text("tier"),
+    metadata: jsonb("metadata").$type<Metadata>().notNull().default({}),
+    blockedAt: timestamp("blocked_at", { withTimezone: true }),
+    lastActiveAt: timestamp("last_active_at", { withTimezone: true }),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [index("users_team_idx").on(t.teamId)],
+);
+
+export const virtualKeys = pgTable(
+  "virtual_keys",
+  {
+    id: text("id").primaryKey(),
+    /** Hex SHA-256 of the secret; the secret itself is never stored. */
+    keyHash: text("key_hash").notNull(),
+    /** Last characters of the secret, to tell keys apart in listings. */
+    keySuffix: text("key_suffix").notNull(),
+    name: text("name"),
+    userId: text("user_id").references(() => users.id, { onDelete: "cascade" }),
+    teamId: text("team_id").references(() => teams.id, { onDelete: "cascade" }),
+    /** Model allowlist; null allows every model. */
+    models: text("models").array(),
+    rpmLimit: integer("rpm_limit"),
+    tpmLimit: integer("tpm_limit"),
+    maxBudgetUsd: usd("max_budget_usd"),
+    /** `1d`, `30d`, `1mo`…; null makes the budget a lifetime one. */
+    budgetDuration: text("budget_duration"),
+    expiresAt: timestamp("expires_at", { withTimezone: true }),
+    revokedAt: timestamp("revoked_at", { withTimezone: true }),
+    metadata: jsonb("metadata").$type<Metadata>().notNull().default({}),
+    lastUsedAt: timestamp("last_used_at", { withTimezone: true }),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    uniqueIndex("virtual_keys_hash_idx").on(t.keyHash),
+    index("virtual_keys_user_idx").on(t.userId),
+    index("virtual_keys_team_idx").on(t.teamId),
+  ],
+);
+
+/** Quotas and limits; the row with scope `default` holds the defaults for new users. */
+export const quotaPolicies = pgTable(
+  "quota_policies",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    scope: text("scope", { enum: ["default", "user", "team", "key"] }).notNull(),
+    /** The user, team or key id; empty for the default row. */
+    subjectId: text("subject_id").notNull().default(""),
+    tokensPerDay: integer("tokens_per_day"),
+    tokensPerMonth: integer("tokens_per_month"),
+    usdPerDay: usd("usd_per_day"),
+    usdPerMonth: usd("usd_per_month"),
+    requestsPerMinute: integer("requests_per_minute"),
+    tokensPerMinute: integer("tokens_per_minute"),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [uniqueIndex("quota_policies_subject_idx").on(t.scope, t.subjectId)],
+);
+
+export const providers = pgTable("providers", {
+  id: text("id").primaryKey(),
+  kind: text("kind").notNull(),
+  baseUrl: text("base_url"),
+  apiVersion: text("api_version"),
+  enabled: boolean("enabled").notNull().default(true),
+  createdAt: createdAt(),
+  updatedAt: updatedAt(),
+});
+
+export const models = pgTable("models", {
+  /** The public model name clients send. */
+  id: text("id").primaryKey(),
+  providerId: text("provider_id")
+    .notNull()
+    .references(() => providers.id, { onDelete: "cascade" }),
+  upstreamId: text("upstream_id").notNull(),
+  inputUsdPerMtok: usd("input_usd_per_mtok").notNull().default(0),
+  outputUsdPerMtok: usd("output_usd_per_mtok").notNull().default(0),
+  cachedInputUsdPerMtok: usd("cached_input_usd_per_mtok"),
+  contextWindow: integer("context_window"),
+  maxOutputTokens: integer("max_output_tokens"),
+  /** Public model names to try, in order, when this one fails. */
+  fallbacks: text("fallbacks").array().notNull().default(sql`'{}'::text[]`),
+  enabled: boolean("enabled").notNull().default(true),
+  createdAt: createdAt(),
+  updatedAt: updatedAt(),
+});
+
+export const providerCredentials = pgTable(
+  "provider_credentials",
+  {
+    id: text("id").primaryKey(),
+    providerId: text("provider_id").notNull(),
+    ownerType: text("owner_type", { enum: ["global", "user", "team"] }).notNull(),
+    ownerId: text("owner_id").notNull().default(""),
+    name: text("name"),
+    /** AES-GCM ciphertext of the provider key under a per-row data key. */
+    ciphertext: text("ciphertext").notNull(),
+    iv: text("iv").notNull(),
+    /** The data key, itself encrypted under the key-encryption key. */
+    wrappedKey: text("wrapped_key").notNull(),
+    kekVersion: integer("kek_version").notNull().default(1),
+    keySuffix: text("key_suffix").notNull(),
+    weight: integer("weight").notNull().default(1),
+    rpmLimit: integer("rpm_limit"),
+    tpmLimit: integer("tpm_limit"),
+    tokensPerDay: integer("tokens_per_day"),
+    disabledAt: timestamp("disabled_at", { withTimezone: true }),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [index("provider_credentials_owner_idx").on(t.providerId, t.ownerType, t.ownerId)],
+);
+
+export const usageEvents = pgTable(
+  "usage_events",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    requestId: text("request_id").notNull(),
+    principalType: text("principal_type").notNull(),
+    principalId: text("principal_id").notNull(),
+    userId: text("user_id"),
+    keyId: text("key_id"),
+    teamId: text("team_id"),
+    provider: text("provider").notNull(),
+    model: text("model").notNull(),
+    upstreamModel: text("upstream_model"),
+    clientFormat: text("client_format").notNull(),
+    promptTokens: integer("prompt_tokens").notNull().default(0),
+    completionTokens: integer("completion_tokens").notNull().default(0),
+    cachedTokens: integer("cached_tokens").notNull().default(0),
+    costUsd: usd("cost_usd").notNull().default(0),
+    latencyMs: integer("latency_ms").notNull(),
+    ttfbMs: integer("ttfb_ms"),
+    status: integer("status").notNull(),
+    error: text("error"),
+    streamed: boolean("streamed").notNull().default(false),
+    attempts: integer("attempts").notNull().default(1),
+    metadata: jsonb("metadata").$type<Metadata>().notNull().default({}),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex("usage_events_request_idx").on(t.requestId),
+    index("usage_events_user_time_idx").on(t.userId, t.createdAt),
+    index("usage_events_key_time_idx").on(t.keyId, t.createdAt),
+    index("usage_events_team_time_idx").on(t.teamId, t.createdAt),
+  ],
+);
+
+/** Usage to hand to an external billing system, written in the same batch as the ledger row. */
+export const billingOutbox = pgTable(
+  "billing_outbox",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    requestId: text("request_id").notNull(),
+    payload: jsonb("payload").$type<Metadata>().notNull(),
+    attempts: integer("attempts").notNull().default(0),
+    sentAt: timestamp("sent_at", { withTimezone: true }),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex("billing_outbox_request_idx").on(t.requestId), index("billing_outbox_unsent_idx").on(t.sentAt)],
+);

@@ -1,0 +1,43 @@
+// Reads a JSON request body, refusing it before parsing when it is too large.
+import { GatewayError, badRequest } from "./errors.ts";
+
+const tooLarge = (limit: number) =>
+  new GatewayError(413, "request_too_large", `Request body is larger than the ${limit}-byte limit.`, {
+    code: "request_too_large",
+  });
+
+async function readLimited(request: Request, limit: number): Promise<string> {
+  const declared = Number(request.headers.get("content-length"));
+  if (Number.isFinite(declared) && declared > limit) throw tooLarge(limit);
+  if (!request.body) return "";
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel();
+      throw tooLarge(limit);
+    }
+    chunks.push(value);
+  }
+  const bytes = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return new TextDecoder().decode(bytes);
+}
+
+export async function readJsonBody(request: Request, limit: number): Promise<unknown> {
+  const text = await readLimited(request, limit);
+  if (!text.trim()) throw badRequest("Request body is empty: expected a JSON object.");
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw badRequest("Request body is not valid JSON.", undefined, "invalid_json");
+  }
+}

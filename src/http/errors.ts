@@ -1,0 +1,49 @@
+// The one error type thrown anywhere in Sluice; rendered once per client format.
+
+export type ErrorKind =
+  | "invalid_request"
+  | "authentication"
+  | "permission"
+  | "not_found"
+  | "request_too_large"
+  | "rate_limit"
+  | "upstream"
+  | "unavailable"
+  | "timeout"
+  | "internal";
+
+export class GatewayError extends Error {
+  readonly status: number;
+  readonly kind: ErrorKind;
+  /** A machine-readable code, e.g. `model_not_found`. */
+  readonly code?: string;
+  /** The request field at fault, when there is one. */
+  readonly param?: string;
+  readonly headers: Record<string, string>;
+
+  constructor(
+    status: number,
+    kind: ErrorKind,
+    message: string,
+    options: { code?: string; param?: string; headers?: Record<string, string>; cause?: unknown } = {},
+  ) {
+    super(message, { cause: options.cause });
+    this.status = status;
+    this.kind = kind;
+    this.code = options.code;
+    this.param = options.param;
+    this.headers = options.headers ?? {};
+  }
+}
+
+export const badRequest = (message: string, param?: string, code = "invalid_request") =>
+  new GatewayError(400, "invalid_request", message, { param, code });
+
+export const unauthorized = (message: string) =>
+  new GatewayError(401, "authentication", message, { code: "invalid_api_key" });
+
+export const modelNotFound = (model: string) =>
+  new GatewayError(404, "not_found", `The model \`${model}\` does not exist or is not served here.`, {
+    code: "model_not_found",
+    param: "model",
+  });

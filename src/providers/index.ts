@@ -1,0 +1,16 @@
+// The provider registry: one line per adapter.
+import type { ProviderName } from "../config/index.ts";
+import { mistralProvider } from "./mistral/index.ts";
+import { mockProvider } from "./mock/index.ts";
+import { openaiProvider } from "./openai/index.ts";
+import type { ProviderAdapter } from "./types.ts";
+
+const ADAPTERS: Partial<Record<ProviderName, ProviderAdapter>> = {
+  openai: openaiProvider,
+  mistral: mistralProvider,
+  mock: mockProvider,
+};
+
+export function adapterFor(provider: ProviderName): ProviderAdapter | undefined {
+  return ADAPTERS[provider];
+}

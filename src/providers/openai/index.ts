@@ -1,0 +1,3 @@
+import { openaiCompatible } from "./compatible.ts";
+
+export const openaiProvider = openaiCompatible({ name: "openai" });

@@ -1,0 +1,22 @@
+// OpenAI-format routes.
+import { Hono } from "hono";
+import type { GatewayEnv } from "../context.ts";
+import { openaiChatSchema } from "../formats/openai/schema.ts";
+import { parseJsonBody } from "../http/validate.ts";
+import { proxyChatCompletion } from "../routing/chat.ts";
+import { listModels } from "../routing/models.ts";
+
+export const openaiRoutes = new Hono<GatewayEnv>();
+
+openaiRoutes.post("/v1/chat/completions", async (c) => {
+  const body = await parseJsonBody(c, openaiChatSchema);
+  return proxyChatCompletion(c, body);
+});
+
+openaiRoutes.get("/v1/models", (c) => {
+  const created = 1_700_000_000;
+  return c.json({
+    object: "list",
+    data: listModels(c.var.config).map(({ id, provider }) => ({ id, object: "model", created, owned_by: provider })),
+  });
+});

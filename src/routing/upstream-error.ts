@@ -1,0 +1,50 @@
+// Turns an upstream's error response into a GatewayError that keeps its
+// status and message and carries no credential.
+import { type ErrorKind, GatewayError } from "../http/errors.ts";
+import type { Target } from "./resolve.ts";
+
+const CREDENTIAL_LIKE = /\b(sk-[\w-]{4,}|sk_[\w-]{4,}|AIza[\w-]{8,}|key-[\w-]{8,})[\w*.-]*/g;
+
+export function redactSecrets(text: string, secrets: (string | undefined)[]): string {
+  let clean = text;
+  for (const secret of secrets) if (secret && secret.length >= 4) clean = clean.split(secret).join("[redacted]");
+  return clean.replace(CREDENTIAL_LIKE, "[redacted]");
+}
+
+function kindFor(status: number): ErrorKind {
+  if (status === 400 || status === 422) return "invalid_request";
+  if (status === 401) return "authentication";
+  if (status === 403) return "permission";
+  if (status === 404) return "not_found";
+  if (status === 413) return "request_too_large";
+  if (status === 429) return "rate_limit";
+  if (status === 503 || status === 529) return "unavailable";
+  if (status === 504) return "timeout";
+  return "upstream";
+}
+
+function messageFrom(text: string): string | undefined {
+  try {
+    const body = JSON.parse(text) as { error?: { message?: unknown } | string; message?: unknown };
+    if (typeof body.error === "string") return body.error;
+    if (typeof body.error?.message === "string") return body.error.message;
+    if (typeof body.message === "string") return body.message;
+  } catch {
+    // Not JSON: the text itself is the message.
+  }
+  return text.trim() ? text.trim().slice(0, 500) : undefined;
+}
+
+export async function upstreamError(response: Response, target: Target): Promise<GatewayError> {
+  const text = await response.text().catch(() => "");
+  // A success or redirect status here means the upstream misbehaved: report it as a bad gateway.
+  const status = response.status >= 400 ? response.status : 502;
+  const message = messageFrom(text) ?? `Upstream ${target.provider} answered HTTP ${response.status}.`;
+  const headers: Record<string, string> = {};
+  const retryAfter = response.headers.get("retry-after");
+  if (retryAfter) headers["retry-after"] = retryAfter;
+  return new GatewayError(status, kindFor(status), redactSecrets(message, [target.settings.apiKey]), {
+    code: `upstream_${status}`,
+    headers,
+  });
+}
