@@ -34,7 +34,8 @@ function toGatewayError(error: unknown): GatewayError {
 
 function renderError(c: GatewayContext, error: unknown): Response {
   const failure = toGatewayError(error);
-  if (failure.status >= 500 && !(error instanceof GatewayError)) {
+  // Config problems were logged once when parsed; anything else unexpected is logged here.
+  if (failure.status >= 500 && !(error instanceof GatewayError) && !(error instanceof ConfigError)) {
     console.error(`sluice: ${c.var.requestId ?? "-"} ${error instanceof Error ? error.stack : String(error)}`);
   }
   const format = c.var.format ?? formatForPath(c.req.path);
@@ -60,8 +61,17 @@ export function createApp() {
   });
   app.use(
     cors({
-      origin: (origin, c: GatewayContext) => (c.var.config.corsOrigins.includes("*") || c.var.config.corsOrigins.includes(origin) ? origin : null),
-      allowHeaders: ["authorization", "content-type", "x-api-key", "x-goog-api-key", "anthropic-version", "anthropic-beta", "x-sluice-provider"],
+      origin: (origin, c: GatewayContext) =>
+        c.var.config.corsOrigins.includes("*") || c.var.config.corsOrigins.includes(origin) ? origin : null,
+      allowHeaders: [
+        "authorization",
+        "content-type",
+        "x-api-key",
+        "x-goog-api-key",
+        "anthropic-version",
+        "anthropic-beta",
+        "x-sluice-provider",
+      ],
       exposeHeaders: ["x-request-id", "x-sluice-provider", "x-sluice-model", "x-sluice-attempts", "retry-after"],
       credentials: true,
       maxAge: 600,

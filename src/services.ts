@@ -1,7 +1,7 @@
 // The clients a request needs, built once per Config (so once per isolate).
 import { Redis } from "@upstash/redis/cloudflare";
 import type { Config } from "./config/index.ts";
-import { type Database, createDatabase } from "./db/client.ts";
+import { createDatabase, type Database } from "./db/client.ts";
 
 export interface Services {
   db: Database;
@@ -15,7 +15,13 @@ export function servicesFor(config: Config): Services {
   if (!services) {
     services = {
       db: createDatabase(config.databaseUrl),
-      redis: new Redis({ url: config.redis.url, token: config.redis.token, enableTelemetry: false }),
+      redis: new Redis({
+        url: config.redis.url,
+        token: config.redis.token,
+        enableTelemetry: false,
+        // A request cannot wait seconds for Redis: two quick retries, then the caller's policy decides.
+        retry: { retries: 2, backoff: (attempt) => 25 * 2 ** attempt },
+      }),
     };
     servicesCache.set(config, services);
   }

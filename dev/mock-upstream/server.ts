@@ -4,8 +4,8 @@
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { closeServer, listen, readBody, sendJson } from "../standins/http.ts";
-import { FailureBudget, type MockBehaviour, type MockDefaults, behaviourFor } from "./behaviour.ts";
-import { MOCK_MODELS, type MockAnswer, UnknownMockModel, answerFor } from "./models.ts";
+import { behaviourFor, FailureBudget, type MockBehaviour, type MockDefaults } from "./behaviour.ts";
+import { answerFor, MOCK_MODELS, type MockAnswer, UnknownMockModel } from "./models.ts";
 import {
   type OpenAIChatRequest,
   openaiCompletion,
@@ -40,7 +40,11 @@ function flatHeaders(req: IncomingMessage): Record<string, string> {
 
 /** Writes SSE events with the behaviour's pacing; `cut:N` ends the socket after N content chunks. */
 async function writeStream(res: ServerResponse, events: string[], behaviour: MockBehaviour): Promise<void> {
-  res.writeHead(200, { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", connection: "keep-alive" });
+  res.writeHead(200, {
+    "content-type": "text/event-stream; charset=utf-8",
+    "cache-control": "no-cache",
+    connection: "keep-alive",
+  });
   res.flushHeaders();
   const cutAfter = behaviour.failure?.kind === "cut" ? behaviour.failure.afterChunks + 1 : Number.POSITIVE_INFINITY;
   for (const [i, event] of events.entries()) {
@@ -55,7 +59,7 @@ async function writeStream(res: ServerResponse, events: string[], behaviour: Moc
   res.end();
 }
 
-async function chatCompletions(req: IncomingMessage, res: ServerResponse, body: OpenAIChatRequest, behaviour: MockBehaviour) {
+async function chatCompletions(res: ServerResponse, body: OpenAIChatRequest, behaviour: MockBehaviour) {
   const model = body.model ?? "";
   let answer: MockAnswer;
   try {
@@ -93,7 +97,7 @@ export async function startMockUpstream(options: Partial<MockDefaults> & { port?
       return found ? sendJson(res, 200, found) : sendJson(res, 404, { error: "no such request" });
     }
     const text = await readBody(req);
-    let body: unknown = undefined;
+    let body: unknown;
     if (text) {
       try {
         body = JSON.parse(text);
@@ -102,6 +106,9 @@ export async function startMockUpstream(options: Partial<MockDefaults> & { port?
       }
     }
     record(req, path, body);
+    // Like real providers, a rejected key is quoted back in the error (the gateway must not pass it on).
+    const bearer = /^Bearer (sk-reject\S*)$/.exec(req.headers.authorization ?? "")?.[1];
+    if (bearer) return sendJson(res, 401, openaiError(401, `Incorrect API key provided: ${bearer}.`));
     const behaviour = behaviourFor(req.headers, defaults, budget);
     await sleep(behaviour.latencyMs);
     const failure = behaviour.failure;
@@ -115,7 +122,7 @@ export async function startMockUpstream(options: Partial<MockDefaults> & { port?
     }
     if (req.method === "GET" && path === "/v1/models") return sendJson(res, 200, openaiModelList(MOCK_MODELS));
     if (req.method === "POST" && path === "/v1/chat/completions") {
-      return chatCompletions(req, res, (body ?? {}) as OpenAIChatRequest, behaviour);
+      return chatCompletions(res, (body ?? {}) as OpenAIChatRequest, behaviour);
     }
     sendJson(res, 404, openaiError(404, `mock upstream has no route ${req.method} ${path}`));
   }

@@ -1,6 +1,6 @@
 // Starts whichever local stand-ins a set of env vars still lacks, and says how to reach them.
-import { startMockUpstream, type MockUpstream } from "../mock-upstream/server.ts";
-import { startNeonStandIn, type NeonStandIn } from "./neon-http.ts";
+import { type MockUpstream, startMockUpstream } from "../mock-upstream/server.ts";
+import { type NeonStandIn, startNeonStandIn } from "./neon-http.ts";
 import { startUpstashStandIn, type UpstashStandIn } from "./upstash-rest.ts";
 
 export interface StandIns {

@@ -1,8 +1,8 @@
 // A local stand-in for Neon's SQL-over-HTTP endpoint: `POST /sql`, answered in
 // the exact shape `@neondatabase/serverless` expects, over PGlite or Postgres.
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import { type SqlEngine, type SqlResult, type SqlStatement, openSqlEngine } from "./postgres-engine.ts";
-import { RoundTripCounter, closeServer, listen, readBody, sendJson } from "./http.ts";
+import { closeServer, listen, RoundTripCounter, readBody, sendJson } from "./http.ts";
+import { openSqlEngine, type SqlEngine, type SqlResult, type SqlStatement } from "./postgres-engine.ts";
 
 const ERROR_FIELDS = [
   "severity",

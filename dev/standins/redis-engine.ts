@@ -1,6 +1,6 @@
 // The Redis engines behind the Upstash stand-in: embedded ioredis-mock (Lua
 // through fengari), or a real Redis server through ioredis.
-import { Redis } from "ioredis";
+import Redis from "ioredis";
 import RedisMock from "ioredis-mock";
 
 export type RedisReply = string | number | null | RedisReply[];
@@ -29,7 +29,7 @@ function errorText(error: unknown): string {
 
 class RealRedisEngine implements RedisEngine {
   readonly kind = "redis";
-  constructor(private readonly client: Redis) {}
+  constructor(private readonly client: InstanceType<typeof Redis>) {}
 
   async call([name, ...args]: string[]): Promise<RedisReply> {
     return toWireReply(await this.client.call(name ?? "", ...args));

@@ -3,8 +3,8 @@
 // when asked, and Lua scripts that stock Redis accepts.
 import { createHash } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import { type RedisEngine, type RedisReply, openRedisEngine } from "./redis-engine.ts";
-import { RoundTripCounter, closeServer, listen, readBody, sendJson } from "./http.ts";
+import { closeServer, listen, RoundTripCounter, readBody, sendJson } from "./http.ts";
+import { openRedisEngine, type RedisEngine, type RedisReply } from "./redis-engine.ts";
 
 export interface UpstashStandIn {
   url: string;

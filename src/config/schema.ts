@@ -29,9 +29,7 @@ export const envSchema = z.object({
     .regex(/^postgres(ql)?:\/\//, { message: "must be a postgres:// connection string" }),
   UPSTASH_REDIS_REST_URL: z.url({ message: "is required: the Upstash Redis REST URL" }),
   UPSTASH_REDIS_REST_TOKEN: z.string({ message: "is required: the Upstash Redis REST token" }).min(1),
-  ADMIN_KEY: z
-    .string({ message: "is required: the admin API key" })
-    .min(16, { message: "must be at least 16 characters" }),
+  ADMIN_KEY: z.string({ message: "is required: the admin API key" }).min(16, { message: "must be at least 16 characters" }),
   JWT_SECRET: optionalText,
   JWKS_URL: optionalUrl,
   JWT_ISSUER: optionalText,

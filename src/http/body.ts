@@ -1,5 +1,5 @@
 // Reads a JSON request body, refusing it before parsing when it is too large.
-import { GatewayError, badRequest } from "./errors.ts";
+import { badRequest, GatewayError } from "./errors.ts";
 
 const tooLarge = (limit: number) =>
   new GatewayError(413, "request_too_large", `Request body is larger than the ${limit}-byte limit.`, {

@@ -39,8 +39,7 @@ export class GatewayError extends Error {
 export const badRequest = (message: string, param?: string, code = "invalid_request") =>
   new GatewayError(400, "invalid_request", message, { param, code });
 
-export const unauthorized = (message: string) =>
-  new GatewayError(401, "authentication", message, { code: "invalid_api_key" });
+export const unauthorized = (message: string) => new GatewayError(401, "authentication", message, { code: "invalid_api_key" });
 
 export const modelNotFound = (model: string) =>
   new GatewayError(404, "not_found", `The model \`${model}\` does not exist or is not served here.`, {

@@ -10,10 +10,7 @@ const PROBE_TIMEOUT_MS = 2000;
 async function probe(check: () => Promise<unknown>): Promise<{ ok: boolean; latency_ms: number; error?: string }> {
   const started = performance.now();
   try {
-    await Promise.race([
-      check(),
-      new Promise((_, reject) => setTimeout(() => reject(new Error("timed out")), PROBE_TIMEOUT_MS)),
-    ]);
+    await Promise.race([check(), new Promise((_, reject) => setTimeout(() => reject(new Error("timed out")), PROBE_TIMEOUT_MS))]);
     return { ok: true, latency_ms: Math.round(performance.now() - started) };
   } catch (error) {
     // The driver's message can name the host; say only what kind of failure it was.

@@ -10,7 +10,7 @@ export const openaiRoutes = new Hono<GatewayEnv>();
 
 openaiRoutes.post("/v1/chat/completions", async (c) => {
   const body = await parseJsonBody(c, openaiChatSchema);
-  return proxyChatCompletion(c, body);
+  return await proxyChatCompletion(c, body);
 });
 
 openaiRoutes.get("/v1/models", (c) => {

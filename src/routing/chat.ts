@@ -4,12 +4,12 @@ import type { GatewayContext } from "../context.ts";
 import { errorStreamEvent } from "../formats/index.ts";
 import { GatewayError } from "../http/errors.ts";
 import { SSE_HEADERS } from "../http/sse.ts";
-import { type StreamEnd, relayOpenAIStream } from "../providers/openai/stream.ts";
+import { relayOpenAIStream, type StreamEnd } from "../providers/openai/stream.ts";
 import type { OpenAIChatBody } from "../providers/types.ts";
 import { UsageMeter } from "../usage/meter.ts";
 import { priceOf } from "../usage/prices.ts";
 import { writeUsage } from "../usage/writer.ts";
-import { type Target, resolveTarget } from "./resolve.ts";
+import { resolveTarget, type Target } from "./resolve.ts";
 import { upstreamError } from "./upstream-error.ts";
 
 function gatewayHeaders(target: Target, attempts: number): Record<string, string> {

@@ -55,10 +55,15 @@ export function resolveTarget(config: Config, model: string, providerOverride?: 
   const settings = config.providers[choice.provider];
   const adapter = adapterFor(choice.provider);
   if (!settings || !adapter) {
-    throw new GatewayError(404, "not_found", `The model \`${model}\` needs provider \`${choice.provider}\`, which is not configured here.`, {
-      code: "model_not_found",
-      param: "model",
-    });
+    throw new GatewayError(
+      404,
+      "not_found",
+      `The model \`${model}\` needs provider \`${choice.provider}\`, which is not configured here.`,
+      {
+        code: "model_not_found",
+        param: "model",
+      },
+    );
   }
   return { ...choice, adapter, settings, model };
 }

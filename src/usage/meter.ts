@@ -1,7 +1,7 @@
 // Measures one request while it runs and turns it into a usage record at the end.
 import type { Principal } from "../auth/principal.ts";
 import type { ClientFormat } from "../formats/index.ts";
-import { type Price, type TokenCounts, costOf } from "./prices.ts";
+import { costOf, type Price, type TokenCounts } from "./prices.ts";
 import type { UsageRecord } from "./record.ts";
 
 export interface MeterStart {

@@ -29,7 +29,7 @@ const PRICES: Record<string, Price> = {
   "gemini-2.5-pro": { input: 1.25, output: 10, cachedInput: 0.31 },
   "mistral-large": { input: 2, output: 6 },
   "mistral-small": { input: 0.1, output: 0.3 },
-  "codestral": { input: 0.3, output: 0.9 },
+  codestral: { input: 0.3, output: 0.9 },
   // The mock models cost something, so metering is visible in tests.
   "mock-": { input: 1, output: 2, cachedInput: 0.5 },
 };

@@ -25,6 +25,8 @@ export interface OpenAIRelayOptions {
 
 export function relayOpenAIStream(upstream: ReadableStream<Uint8Array>, options: OpenAIRelayOptions): ReadableStream<Uint8Array> {
   const reader = upstream.getReader();
+  // A broken upstream rejects `closed` too; the error is handled where `read()` throws.
+  reader.closed.catch(() => undefined);
   const decoder = new TextDecoder();
   const encoder = new TextEncoder();
   const splitter = new SseSplitter();
@@ -60,33 +62,40 @@ export function relayOpenAIStream(upstream: ReadableStream<Uint8Array>, options:
     {
       async pull(controller) {
         try {
-          const { done, value } = await reader.read();
-          if (done) {
-            const tail = splitter.push(`${decoder.decode()}${splitter.pending ? "\n\n" : ""}`);
-            const keptTail = tail.filter((event) => !inspect(event));
-            if (options.hideUsageChunk && keptTail.length > 0) {
-              controller.enqueue(encoder.encode(keptTail.map((event) => `${event}\n\n`).join("")));
+          // Each pull delivers something (or ends the stream): with no queue in between, a pull
+          // that enqueued nothing would leave the reader waiting.
+          for (;;) {
+            const { done, value } = await reader.read();
+            if (done) {
+              const tail = splitter.push(`${decoder.decode()}${splitter.pending ? "\n\n" : ""}`);
+              const keptTail = tail.filter((event) => !inspect(event));
+              if (options.hideUsageChunk && keptTail.length > 0) {
+                controller.enqueue(encoder.encode(keptTail.map((event) => `${event}\n\n`).join("")));
+              }
+              if (sawDone) {
+                end({ kind: "complete" });
+              } else {
+                const message = "The upstream stream ended before it was complete.";
+                controller.enqueue(encoder.encode(options.errorEvent(message)));
+                end({ kind: "upstream_error", error: message });
+              }
+              controller.close();
+              return;
             }
-            if (sawDone) {
-              end({ kind: "complete" });
-            } else {
-              const message = "The upstream stream ended before it was complete.";
-              controller.enqueue(encoder.encode(options.errorEvent(message)));
-              end({ kind: "upstream_error", error: message });
+            options.onFirstByte();
+            const events = splitter.push(decoder.decode(value, { stream: true }));
+            if (!options.hideUsageChunk) {
+              // Nothing to hide: the bytes go out exactly as they came in.
+              controller.enqueue(value);
+              for (const event of events) inspect(event);
+              return;
             }
-            controller.close();
-            return;
+            const kept = events.filter((event) => !inspect(event));
+            if (kept.length > 0) {
+              controller.enqueue(encoder.encode(kept.map((event) => `${event}\n\n`).join("")));
+              return;
+            }
           }
-          options.onFirstByte();
-          const events = splitter.push(decoder.decode(value, { stream: true }));
-          if (!options.hideUsageChunk) {
-            // Nothing to hide: the bytes go out exactly as they came in.
-            controller.enqueue(value);
-            for (const event of events) inspect(event);
-            return;
-          }
-          const kept = events.filter((event) => !inspect(event));
-          if (kept.length > 0) controller.enqueue(encoder.encode(kept.map((event) => `${event}\n\n`).join("")));
         } catch (error) {
           const message = `The upstream stream failed: ${error instanceof Error ? error.message : String(error)}`;
           controller.enqueue(encoder.encode(options.errorEvent(message)));

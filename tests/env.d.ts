@@ -1,0 +1,14 @@
+import type { Env as SluiceEnv } from "../src/config/index.ts";
+
+// The bindings vitest.config.ts gives the Worker under test.
+declare global {
+  namespace Cloudflare {
+    interface Env extends SluiceEnv {
+      DATABASE_URL: string;
+      UPSTASH_REDIS_REST_URL: string;
+      UPSTASH_REDIS_REST_TOKEN: string;
+      MOCK_BASE_URL: string;
+      ADMIN_KEY: string;
+    }
+  }
+}

@@ -1,0 +1,109 @@
+import { env } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { BASE, callWorker, TEST_ADMIN_KEY } from "./helpers.ts";
+
+const get = (path: string, headers: Record<string, string> = {}) => new Request(`${BASE}${path}`, { headers });
+
+describe("GET /health", () => {
+  it("reports version, providers, and that Postgres and Redis answer", async () => {
+    const { response } = await callWorker(get("/health"));
+    expect(response.status).toBe(200);
+    const body = (await response.json()) as Record<string, unknown>;
+    expect(body).toMatchObject({
+      status: "ok",
+      version: "0.1.0",
+      providers: ["mock"],
+      postgres: { ok: true },
+      redis: { ok: true },
+    });
+  });
+
+  it("says degraded, without details that name hosts, when a store does not answer", async () => {
+    const bindings = { ...env, UPSTASH_REDIS_REST_URL: "http://127.0.0.1:9", DATABASE_URL: "postgres://u:p@127.0.0.1:9/db" };
+    const { response } = await callWorker(get("/health"), bindings);
+    expect(response.status).toBe(503);
+    const body = (await response.json()) as Record<string, { ok: boolean; error?: string }>;
+    expect(body.postgres).toMatchObject({ ok: false, error: "unreachable" });
+    expect(body.redis).toMatchObject({ ok: false, error: "unreachable" });
+    expect(JSON.stringify(body)).not.toContain("127.0.0.1");
+  });
+});
+
+describe("GET /v1/models", () => {
+  it("lists the models this configuration can serve, in OpenAI's shape", async () => {
+    const { response } = await callWorker(get("/v1/models", { authorization: `Bearer ${TEST_ADMIN_KEY}` }));
+    expect(response.status).toBe(200);
+    const body = (await response.json()) as { object: string; data: { id: string; object: string; owned_by: string }[] };
+    expect(body.object).toBe("list");
+    expect(body.data).toEqual([
+      { id: "mock-echo", object: "model", created: 1_700_000_000, owned_by: "mock" },
+      { id: "mock-lorem", object: "model", created: 1_700_000_000, owned_by: "mock" },
+    ]);
+  });
+
+  it("includes a provider's models once it is configured", async () => {
+    const bindings = { ...env, OPENAI_API_KEY: "sk-test-openai" };
+    const { response } = await callWorker(get("/v1/models", { authorization: `Bearer ${TEST_ADMIN_KEY}` }), bindings);
+    const body = (await response.json()) as { data: { id: string; owned_by: string }[] };
+    expect(body.data).toContainEqual({ id: "gpt-4o-mini", object: "model", created: 1_700_000_000, owned_by: "openai" });
+    expect(body.data.some((model) => model.id.startsWith("claude-"))).toBe(false);
+  });
+
+  it("needs a credential", async () => {
+    const { response } = await callWorker(get("/v1/models"));
+    expect(response.status).toBe(401);
+  });
+});
+
+describe("configuration", () => {
+  it("a missing setting is a JSON 500 that names the variable, not a stack trace", async () => {
+    const { ADMIN_KEY: _, ...withoutAdminKey } = env as unknown as Record<string, string>;
+    const { response } = await callWorker(get("/health"), withoutAdminKey);
+    expect(response.status).toBe(500);
+    const body = (await response.json()) as { error: { message: string; code: string } };
+    expect(body.error.code).toBe("configuration_error");
+    expect(body.error.message).toContain("ADMIN_KEY is required");
+    expect(body.error.message).not.toContain(" at ");
+  });
+
+  it("an invalid setting is named with what is wrong", async () => {
+    const { response } = await callWorker(get("/health"), { ...env, OPENAI_BASE_URL: "not a url", DATABASE_URL: "mysql://x" });
+    const body = (await response.json()) as { error: { message: string } };
+    expect(body.error.message).toContain("DATABASE_URL must be a postgres:// connection string");
+    expect(body.error.message).toContain("OPENAI_BASE_URL must be an http(s) URL");
+  });
+});
+
+describe("browser support", () => {
+  it("answers CORS preflight for an allowed origin", async () => {
+    const request = new Request(`${BASE}/v1/chat/completions`, {
+      method: "OPTIONS",
+      headers: {
+        origin: "https://app.example.com",
+        "access-control-request-method": "POST",
+        "access-control-request-headers": "authorization, content-type",
+      },
+    });
+    const { response } = await callWorker(request);
+    expect(response.status).toBe(204);
+    expect(response.headers.get("access-control-allow-origin")).toBe("https://app.example.com");
+    expect(response.headers.get("access-control-allow-credentials")).toBe("true");
+    expect(response.headers.get("access-control-allow-headers")).toContain("authorization");
+  });
+
+  it("does not allow other origins", async () => {
+    const request = new Request(`${BASE}/v1/chat/completions`, {
+      method: "OPTIONS",
+      headers: { origin: "https://evil.example.net", "access-control-request-method": "POST" },
+    });
+    const { response } = await callWorker(request);
+    expect(response.headers.get("access-control-allow-origin")).toBeNull();
+  });
+
+  it("sends security headers and a request id on every response", async () => {
+    const { response } = await callWorker(get("/nowhere"));
+    expect(response.status).toBe(404);
+    expect(response.headers.get("x-content-type-options")).toBe("nosniff");
+    expect(response.headers.get("x-request-id")).toMatch(/^req_/);
+  });
+});

@@ -1,0 +1,68 @@
+// Drives the Worker inside workerd and reads back what it recorded.
+import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
+import { eq } from "drizzle-orm";
+import { createDatabase } from "../src/db/client.ts";
+import { usageEvents } from "../src/db/schema.ts";
+import worker from "../src/index.ts";
+import { TEST_ADMIN_KEY } from "./setup/constants.ts";
+
+export const BASE = "https://sluice.test";
+export { TEST_ADMIN_KEY };
+
+export interface Call {
+  response: Response;
+  /** Resolves once every `waitUntil` task of the request has finished. */
+  settled: () => Promise<void>;
+}
+
+export async function callWorker(request: Request, bindings: object = env): Promise<Call> {
+  const ctx = createExecutionContext();
+  const response = await worker.fetch(request, bindings as typeof env, ctx);
+  return { response, settled: () => waitOnExecutionContext(ctx) };
+}
+
+export function jsonRequest(path: string, body: unknown, headers: Record<string, string> = {}): Request {
+  return new Request(`${BASE}${path}`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${TEST_ADMIN_KEY}`, "content-type": "application/json", ...headers },
+    body: typeof body === "string" ? body : JSON.stringify(body),
+  });
+}
+
+/** The `data:` payloads of an SSE body, in order. */
+export async function sseData(response: Response): Promise<string[]> {
+  const text = await response.text();
+  return text
+    .split(/\n\n/)
+    .map((event) =>
+      event
+        .split("\n")
+        .filter((line) => line.startsWith("data:"))
+        .map((line) => line.slice(5).trimStart())
+        .join("\n"),
+    )
+    .filter((data) => data.length > 0);
+}
+
+export const db = () => createDatabase(env.DATABASE_URL);
+
+export async function usageRow(requestId: string) {
+  const rows = await db().select().from(usageEvents).where(eq(usageEvents.requestId, requestId));
+  return rows[0];
+}
+
+/** What the mock upstream received for a gateway request. */
+export async function upstreamRequest(
+  requestId: string,
+): Promise<{ path: string; headers: Record<string, string>; body: Record<string, unknown> }> {
+  const base = String(env.MOCK_BASE_URL).replace(/\/v1$/, "");
+  const response = await fetch(`${base}/__mock/requests/${requestId}`);
+  if (!response.ok) throw new Error(`mock upstream has no record of ${requestId}`);
+  return response.json();
+}
+
+export const chat = (content: string, extra: Record<string, unknown> = {}) => ({
+  model: "mock-echo",
+  messages: [{ role: "user", content }],
+  ...extra,
+});

@@ -1,0 +1,85 @@
+import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
+import OpenAI from "openai";
+import { describe, expect, it } from "vitest";
+import worker from "../src/index.ts";
+import { BASE, TEST_ADMIN_KEY, usageRow } from "./helpers.ts";
+
+// The official SDK, unmodified, with Sluice as its base URL; its fetch goes
+// into the Worker instead of over a socket.
+function sdk(pending: Promise<void>[]) {
+  return new OpenAI({
+    apiKey: TEST_ADMIN_KEY,
+    baseURL: `${BASE}/v1`,
+    maxRetries: 0,
+    fetch: async (input, init) => {
+      const ctx = createExecutionContext();
+      const response = await worker.fetch(new Request(input as RequestInfo, init as RequestInit), env, ctx);
+      pending.push(waitOnExecutionContext(ctx).then(() => undefined));
+      return response;
+    },
+  });
+}
+
+describe("the official openai SDK", () => {
+  it("creates a completion", async () => {
+    const pending: Promise<void>[] = [];
+    const completion = await sdk(pending).chat.completions.create({
+      model: "mock-echo",
+      messages: [{ role: "user", content: "hello SDK" }],
+    });
+    expect(completion.choices[0]?.message.content).toBe("hello SDK");
+    expect(completion.usage).toMatchObject({ prompt_tokens: 2, completion_tokens: 2 });
+  });
+
+  it("streams a completion, usage included when asked", async () => {
+    const pending: Promise<void>[] = [];
+    const stream = await sdk(pending).chat.completions.create({
+      model: "mock-echo",
+      messages: [{ role: "user", content: "stream through the SDK" }],
+      stream: true,
+      stream_options: { include_usage: true },
+    });
+    const parts: string[] = [];
+    let usage: OpenAI.CompletionUsage | undefined | null;
+    for await (const chunk of stream) {
+      parts.push(chunk.choices[0]?.delta.content ?? "");
+      if (chunk.usage) usage = chunk.usage;
+    }
+    expect(parts.join("")).toBe("stream through the SDK");
+    expect(usage).toMatchObject({ prompt_tokens: 4, completion_tokens: 4, total_tokens: 8 });
+    await Promise.all(pending);
+  });
+
+  it("raises the SDK's own error types for gateway errors", async () => {
+    const pending: Promise<void>[] = [];
+    const failure = sdk(pending).chat.completions.create({ model: "no-such-model", messages: [{ role: "user", content: "x" }] });
+    await expect(failure).rejects.toBeInstanceOf(OpenAI.NotFoundError);
+    await expect(failure).rejects.toMatchObject({ status: 404, code: "model_not_found" });
+  });
+
+  it("raises an error for a stream that breaks mid-way", async () => {
+    const pending: Promise<void>[] = [];
+    const client = sdk(pending);
+    const stream = await client.chat.completions.create(
+      { model: "mock-echo", messages: [{ role: "user", content: "a b c d e f" }], stream: true },
+      { headers: { "x-mock-fail": "cut:2" } },
+    );
+    const read = async () => {
+      for await (const _ of stream) {
+        // drain
+      }
+    };
+    await expect(read()).rejects.toThrow(/upstream stream/i);
+    await Promise.all(pending);
+  });
+
+  it("records the usage of SDK calls", async () => {
+    const pending: Promise<void>[] = [];
+    const raw = await sdk(pending)
+      .chat.completions.create({ model: "mock-echo", messages: [{ role: "user", content: "metered" }] })
+      .withResponse();
+    await Promise.all(pending);
+    const requestId = raw.response.headers.get("x-request-id") ?? "";
+    expect(await usageRow(requestId)).toMatchObject({ promptTokens: 1, completionTokens: 1, status: 200 });
+  });
+});

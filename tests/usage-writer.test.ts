@@ -1,0 +1,30 @@
+import { createExecutionContext, createScheduledController, env, waitOnExecutionContext } from "cloudflare:test";
+import { Redis } from "@upstash/redis/cloudflare";
+import { describe, expect, it } from "vitest";
+import worker from "../src/index.ts";
+import type { UsageRecord } from "../src/usage/record.ts";
+import { PARKED_USAGE_KEY } from "../src/usage/writer.ts";
+import { callWorker, chat, jsonRequest, usageRow } from "./helpers.ts";
+
+describe("the deferred usage writer", () => {
+  it("parks a record it cannot write and the cron writes it later: nothing is dropped", async () => {
+    const redis = new Redis({ url: env.UPSTASH_REDIS_REST_URL, token: env.UPSTASH_REDIS_REST_TOKEN });
+    await redis.del(PARKED_USAGE_KEY);
+    // Postgres is unreachable for this request; the completion still answers.
+    const broken = { ...env, DATABASE_URL: "postgres://u:p@127.0.0.1:9/db" };
+    const { response, settled } = await callWorker(jsonRequest("/v1/chat/completions", chat("bill me later")), broken);
+    expect(response.status).toBe(200);
+    const requestId = response.headers.get("x-request-id") ?? "";
+    await settled();
+    expect(await usageRow(requestId)).toBeUndefined();
+    const parked = await redis.lrange<UsageRecord>(PARKED_USAGE_KEY, 0, -1);
+    expect(parked).toHaveLength(1);
+    expect(parked[0]).toMatchObject({ requestId, promptTokens: 3, completionTokens: 3, status: 200 });
+
+    const ctx = createExecutionContext();
+    await worker.scheduled(createScheduledController(), env, ctx);
+    await waitOnExecutionContext(ctx);
+    expect(await usageRow(requestId)).toMatchObject({ requestId, promptTokens: 3, completionTokens: 3, status: 200 });
+    expect(await redis.llen(PARKED_USAGE_KEY)).toBe(0);
+  });
+});
