@@ -78,13 +78,24 @@ async function chatCompletions(res: ServerResponse, body: OpenAIChatRequest, beh
   await writeStream(res, events, behaviour);
 }
 
-export async function startMockUpstream(options: Partial<MockDefaults> & { port?: number } = {}): Promise<MockUpstream> {
-  const defaults: MockDefaults = { latencyMs: 0, chunks: 0, intervalMs: 0, ...options };
+export interface MockOptions extends Partial<MockDefaults> {
+  port?: number;
+  /** Called as each request arrives, before it is answered (benchmarks snapshot counters here). */
+  onRequest?: (requestId: string) => void;
+}
+
+export async function startMockUpstream(options: MockOptions = {}): Promise<MockUpstream> {
+  const defaults: MockDefaults = {
+    latencyMs: options.latencyMs ?? 0,
+    chunks: options.chunks ?? 0,
+    intervalMs: options.intervalMs ?? 0,
+  };
   const budget = new FailureBudget();
   const requests = new Map<string, RecordedRequest>();
 
   function record(req: IncomingMessage, path: string, body: unknown) {
     const id = String(req.headers["x-request-id"] ?? randomUUID());
+    options.onRequest?.(id);
     requests.set(id, { method: req.method ?? "GET", path, headers: flatHeaders(req), body });
     if (requests.size > RECORD_LIMIT) requests.delete(requests.keys().next().value as string);
   }

@@ -1,5 +1,5 @@
 // Every setting Sluice reads, parsed by zod into one typed Config.
-import { z } from "zod";
+import * as z from "zod";
 
 const optionalText = z
   .string()

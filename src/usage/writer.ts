@@ -1,5 +1,6 @@
-// Writes usage records to the Postgres ledger after the response, retrying;
-// a record that still fails is parked in Redis and drained by the cron.
+// Writes usage records to the Postgres ledger after the response, in small
+// batches, retrying; records that still fail are parked in Redis and drained
+// by the cron.
 import type { Redis } from "@upstash/redis/cloudflare";
 import { billingOutbox, usageEvents } from "../db/schema.ts";
 import type { Services } from "../services.ts";
@@ -7,6 +8,8 @@ import type { UsageRecord } from "./record.ts";
 
 export const PARKED_USAGE_KEY = "sluice:usage:parked";
 const ATTEMPTS = 3;
+const BATCH_MAX = 50;
+const BATCH_WAIT_MS = 10;
 const wait = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function ledgerRow(record: UsageRecord) {
@@ -36,41 +39,83 @@ function ledgerRow(record: UsageRecord) {
   };
 }
 
-/** The ledger row and its billing outbox entry, in one transaction; a repeat is a no-op. */
-async function insertUsage(services: Services, record: UsageRecord): Promise<void> {
-  const row = ledgerRow(record);
+/**
+ * Ledger rows and their billing outbox entries in one transaction, so both
+ * land or neither does; a record already written is skipped, so retries are safe.
+ */
+async function insertUsage(services: Services, records: UsageRecord[]): Promise<void> {
+  const rows = records.map(ledgerRow);
   await services.db.batch([
-    services.db.insert(usageEvents).values(row).onConflictDoNothing({ target: usageEvents.requestId }),
+    services.db.insert(usageEvents).values(rows).onConflictDoNothing({ target: usageEvents.requestId }),
     services.db
       .insert(billingOutbox)
-      .values({ requestId: record.requestId, payload: { ...row } })
+      .values(rows.map((row) => ({ requestId: row.requestId, payload: { ...row } })))
       .onConflictDoNothing({ target: billingOutbox.requestId }),
   ]);
 }
 
-async function park(redis: Redis, record: UsageRecord): Promise<void> {
-  await redis.rpush(PARKED_USAGE_KEY, JSON.stringify(record));
+async function park(redis: Redis, records: UsageRecord[]): Promise<void> {
+  const [first, ...rest] = records.map((record) => JSON.stringify(record));
+  if (first !== undefined) await redis.rpush(PARKED_USAGE_KEY, first, ...rest);
 }
 
-/** Never throws: a record is written, or parked, or (both stores down) logged whole for recovery. */
-export async function writeUsage(services: Services, record: UsageRecord): Promise<void> {
+/** Never throws: records are written, or parked, or (both stores down) logged whole for recovery. */
+async function writeBatch(services: Services, records: UsageRecord[]): Promise<void> {
   for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
     try {
-      await insertUsage(services, record);
+      await insertUsage(services, records);
       return;
     } catch (error) {
       if (attempt === ATTEMPTS) {
-        console.error(`sluice: usage write failed for ${record.requestId}: ${String(error)}`);
+        console.error(`sluice: usage write failed for ${records.length} records: ${String(error)}`);
       } else {
         await wait(50 * 2 ** attempt);
       }
     }
   }
   try {
-    await park(services.redis, record);
+    await park(services.redis, records);
   } catch (error) {
-    console.error(`sluice: usage record could not be parked: ${String(error)} ${JSON.stringify(record)}`);
+    console.error(`sluice: usage records could not be parked: ${String(error)} ${JSON.stringify(records)}`);
   }
+}
+
+interface OpenBatch {
+  records: UsageRecord[];
+  written: Promise<void>;
+  flush: () => void;
+}
+
+const openBatches = new WeakMap<Services, OpenBatch>();
+
+/**
+ * Queues a record for the ledger; records arriving within a few milliseconds
+ * of each other share one insert. The promise settles when this record's
+ * batch is written (or parked), so `waitUntil` on it keeps the isolate alive
+ * until then.
+ */
+export function writeUsage(services: Services, record: UsageRecord): Promise<void> {
+  let batch = openBatches.get(services);
+  if (!batch) {
+    let release: () => void = () => undefined;
+    const open: OpenBatch = {
+      records: [],
+      written: new Promise<void>((resolve) => {
+        release = resolve;
+      }),
+      flush: () => {
+        clearTimeout(timer);
+        if (openBatches.get(services) === open) openBatches.delete(services);
+        writeBatch(services, open.records).then(release);
+      },
+    };
+    const timer = setTimeout(() => open.flush(), BATCH_WAIT_MS);
+    openBatches.set(services, open);
+    batch = open;
+  }
+  batch.records.push(record);
+  if (batch.records.length >= BATCH_MAX) batch.flush();
+  return batch.written;
 }
 
 /** Moves parked records into the ledger; returns how many were written. */
@@ -81,7 +126,7 @@ export async function drainParkedUsage(services: Services, limit = 500): Promise
     if (raw === null) break;
     const record = typeof raw === "string" ? (JSON.parse(raw) as UsageRecord) : raw;
     try {
-      await insertUsage(services, record);
+      await insertUsage(services, [record]);
     } catch (error) {
       await services.redis.lpush(PARKED_USAGE_KEY, JSON.stringify(record));
       console.error(`sluice: parked usage still cannot be written: ${String(error)}`);

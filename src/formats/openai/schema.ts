@@ -1,5 +1,5 @@
 // The parts of OpenAI requests Sluice must understand; every other field is kept.
-import { z } from "zod";
+import * as z from "zod";
 
 const message = z.looseObject({
   role: z.string({ message: "is required" }),

@@ -1,0 +1,112 @@
+// Renders benchmark results as markdown: the figures side by side, ratios,
+// and the targets met or missed.
+import type { TargetFigures } from "./run.ts";
+
+export interface BenchResult {
+  date: string;
+  machine: string;
+  runs: number;
+  stream: { chunks: number; intervalMs: number };
+  bundleGzipKiB: number;
+  roundTrips: { beforeUpstream: { postgres: number; redis: number }; deferred: { postgres: number; redis: number } };
+  figures: Record<string, TargetFigures>;
+}
+
+const COLUMNS = ["direct", "forwarder", "sluice", "portkey"] as const;
+const fixed = (value: number, digits = 2) => (Number.isFinite(value) ? value.toFixed(digits) : "–");
+const ratio = (a: number, b: number) => (Number.isFinite(a) && Number.isFinite(b) && b !== 0 ? `${(a / b).toFixed(2)}×` : "–");
+
+export function renderTable(result: BenchResult): string {
+  const f = result.figures;
+  const present = COLUMNS.filter((name) => f[name]);
+  const direct = f.direct;
+  const rows: string[] = [];
+  const row = (label: string, value: (figures: TargetFigures) => number, digits = 2) => {
+    const values = Object.fromEntries(present.map((name) => [name, f[name] ? value(f[name]) : Number.NaN]));
+    rows.push(
+      `| ${label} | ${present.map((name) => fixed(values[name] ?? Number.NaN, digits)).join(" | ")} | ${ratio(values.sluice ?? Number.NaN, values.forwarder ?? Number.NaN)} | ${ratio(values.sluice ?? Number.NaN, values.portkey ?? Number.NaN)} |`,
+    );
+  };
+  for (const ms of ["0", "50"]) {
+    for (const c of ["1", "16", "64"]) {
+      for (const p of ["p50", "p90", "p99"] as const) {
+        row(
+          `added latency ${p}, c=${c}, upstream ${ms} ms (ms)`,
+          (x) => (x.latency[ms]?.[c]?.[p] ?? Number.NaN) - (direct?.latency[ms]?.[c]?.[p] ?? Number.NaN),
+        );
+      }
+    }
+  }
+  row("throughput at c=64 (req/s)", (x) => x.throughputRps, 0);
+  row("stream: time to first byte added (ms)", (x) => x.stream.ttfbMs - (direct?.stream.ttfbMs ?? Number.NaN));
+  row(`stream: inter-chunk gap error p99 (ms, sent every ${result.stream.intervalMs} ms)`, (x) => x.stream.gapP99Ms);
+  row("stream: share of streams with every chunk", (x) => x.stream.complete / x.stream.total);
+  row("peak memory of the gateway process (MiB)", (x) => x.peakMemoryMiB, 0);
+  row("failed requests (all runs)", (x) => x.errors, 0);
+
+  const sluice = f.sluice;
+  const forwarder = f.forwarder;
+  const added = (x: TargetFigures | undefined, p: "p50" | "p99") => x?.latency["0"]?.["1"]?.[p] ?? Number.NaN;
+  const overForwarder = (p: "p50" | "p99") => added(sluice, p) - added(forwarder, p);
+  const ttfbOverForwarder = (sluice?.stream.ttfbMs ?? Number.NaN) - (forwarder?.stream.ttfbMs ?? Number.NaN);
+  const throughputShare = (sluice?.throughputRps ?? Number.NaN) / (forwarder?.throughputRps ?? Number.NaN);
+  const trips = result.roundTrips;
+  const verdict = (ok: boolean) => (ok ? "pass" : "**miss**");
+  const targets = [
+    [
+      "added latency over the bare forwarder, p50, c=1",
+      `${fixed(overForwarder("p50"))} ms`,
+      "≤ 0.5 ms",
+      verdict(overForwarder("p50") <= 0.5),
+    ],
+    [
+      "added latency over the bare forwarder, p99, c=1",
+      `${fixed(overForwarder("p99"))} ms`,
+      "≤ 2 ms",
+      verdict(overForwarder("p99") <= 2),
+    ],
+    [
+      "stream time to first byte added over the forwarder",
+      `${fixed(ttfbOverForwarder)} ms`,
+      "≤ 1 ms",
+      verdict(ttfbOverForwarder <= 1),
+    ],
+    ["throughput, share of the forwarder's", `${fixed(throughputShare * 100, 0)} %`, "≥ 80 %", verdict(throughputShare >= 0.8)],
+    [
+      "Postgres round trips before the first upstream byte (warm)",
+      fixed(trips.beforeUpstream.postgres, 0),
+      "0",
+      verdict(trips.beforeUpstream.postgres === 0),
+    ],
+    [
+      "Redis round trips before the first upstream byte (warm)",
+      fixed(trips.beforeUpstream.redis, 0),
+      "≤ 1",
+      verdict(trips.beforeUpstream.redis <= 1),
+    ],
+    [
+      "deferred round trips (Postgres / Redis)",
+      `${fixed(trips.deferred.postgres, 0)} / ${fixed(trips.deferred.redis, 0)}`,
+      "",
+      "",
+    ],
+    [
+      "Worker bundle, gzipped",
+      `${fixed(result.bundleGzipKiB, 1)} KiB`,
+      "≤ 250 KB",
+      verdict(result.bundleGzipKiB * 1024 <= 250_000),
+    ],
+  ];
+
+  return [
+    `Machine: ${result.machine}. Each figure is the median of ${result.runs} runs; added latency is over calling the mock directly.`,
+    "",
+    `| figure | ${present.join(" | ")} | sluice ÷ forwarder | sluice ÷ portkey |`,
+    `|---|${present.map(() => "---:").join("|")}|---:|---:|`,
+    ...rows,
+    "",
+    "| target | measured | goal | |",
+    "|---|---:|---:|---|",
+    ...targets.map((cells) => `| ${cells.join(" | ")} |`),
+  ].join("\n");
+}

@@ -1,0 +1,158 @@
+// What the benchmark measures, each listening on 127.0.0.1: Sluice's built
+// Worker in workerd (Miniflare's API, no wrangler dev proxy), a bare
+// forwarding Worker in the same runtime, Portkey's gateway on Node, and the
+// mock upstream itself.
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { gzipSync } from "node:zlib";
+import { convertV4MiniflareOptions, Miniflare, type V4MiniflareOptions } from "miniflare";
+
+export const ROOT = fileURLToPath(new URL("..", import.meta.url));
+const BUILD_DIR = `${ROOT}bench/.build`;
+const PEERS_DIR = `${ROOT}bench/.peers`;
+export const BENCH_ADMIN_KEY = "sk-admin-bench-0123456789abcdef";
+const COMPATIBILITY_DATE = /compatibility_date\s*=\s*"([^"]+)"/.exec(readFileSync(`${ROOT}wrangler.toml`, "utf8"))?.[1];
+
+export interface Infra {
+  mockUrl: string;
+  databaseUrl: string;
+  redisUrl: string;
+  redisToken: string;
+  controlUrl: string;
+}
+
+export interface Target {
+  name: "direct" | "forwarder" | "sluice" | "portkey";
+  /** The chat completions URL. */
+  url: string;
+  headers: Record<string, string>;
+  /** Processes whose peak memory is the target's. */
+  pids: number[];
+  close(): Promise<void>;
+}
+
+/** Bundles the Worker the way `wrangler deploy` would; returns its path and gzipped size. */
+export function buildWorker(): { path: string; gzipBytes: number } {
+  mkdirSync(BUILD_DIR, { recursive: true });
+  execFileSync("npx", ["wrangler", "deploy", "--dry-run", "--outdir", BUILD_DIR], {
+    cwd: ROOT,
+    stdio: "ignore",
+    env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
+  });
+  const path = `${BUILD_DIR}/index.js`;
+  return { path, gzipBytes: gzipSync(readFileSync(path), { level: 9 }).byteLength };
+}
+
+function childPids(name: string): Set<number> {
+  const pids = new Set<number>();
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const status = readFileSync(`/proc/${entry}/status`, "utf8");
+      if (status.includes(`Name:\t${name}`) && status.includes(`PPid:\t${process.pid}\n`)) pids.add(Number(entry));
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  return pids;
+}
+
+/** Peak resident memory of a process, in MiB (VmHWM). */
+export function peakMemoryMiB(pid: number): number {
+  try {
+    const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    return match ? Number(match[1]) / 1024 : Number.NaN;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+async function startWorkerd(name: "sluice" | "forwarder", options: V4MiniflareOptions): Promise<Target> {
+  const before = childPids("workerd");
+  const mf = new Miniflare(convertV4MiniflareOptions({ ...options, host: "127.0.0.1", port: 0 } as V4MiniflareOptions));
+  const url = await mf.ready;
+  const pids = [...childPids("workerd")].filter((pid) => !before.has(pid));
+  return { name, url: new URL("/v1/chat/completions", url).toString(), headers: {}, pids, close: () => mf.dispose() };
+}
+
+export function startSluice(infra: Infra, scriptPath: string): Promise<Target> {
+  return startWorkerd("sluice", {
+    modules: true,
+    scriptPath,
+    compatibilityDate: COMPATIBILITY_DATE,
+    bindings: {
+      DATABASE_URL: infra.databaseUrl,
+      UPSTASH_REDIS_REST_URL: infra.redisUrl,
+      UPSTASH_REDIS_REST_TOKEN: infra.redisToken,
+      MOCK_BASE_URL: `${infra.mockUrl}/v1`,
+      ADMIN_KEY: BENCH_ADMIN_KEY,
+    },
+  }).then((target) => ({ ...target, headers: { authorization: `Bearer ${BENCH_ADMIN_KEY}` } }));
+}
+
+export function startForwarder(infra: Infra): Promise<Target> {
+  return startWorkerd("forwarder", {
+    modules: true,
+    scriptPath: `${ROOT}bench/forwarder/index.js`,
+    compatibilityDate: COMPATIBILITY_DATE,
+    bindings: { UPSTREAM: infra.mockUrl },
+  });
+}
+
+export function directTarget(infra: Infra): Target {
+  return { name: "direct", url: `${infra.mockUrl}/v1/chat/completions`, headers: {}, pids: [], close: async () => undefined };
+}
+
+function ensurePeersInstalled(): string {
+  const entry = `${PEERS_DIR}/node_modules/@portkey-ai/gateway/build/start-server.js`;
+  const manifest = `${ROOT}bench/peers/package.json`;
+  const installed = `${PEERS_DIR}/package.json`;
+  if (!existsSync(entry) || !existsSync(installed) || statSync(installed).mtimeMs < statSync(manifest).mtimeMs) {
+    mkdirSync(PEERS_DIR, { recursive: true });
+    execFileSync("cp", [manifest, installed]);
+    console.error("bench: installing peers into bench/.peers (first run only)");
+    execFileSync("npm", ["install", "--no-audit", "--no-fund", "--ignore-scripts", "--no-package-lock"], {
+      cwd: PEERS_DIR,
+      stdio: "ignore",
+    });
+  }
+  return entry;
+}
+
+async function waitForPort(url: string, child: ChildProcess): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    if (child.exitCode !== null) throw new Error(`peer exited with ${child.exitCode}`);
+    try {
+      await fetch(url);
+      return;
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+  throw new Error(`peer did not start at ${url}`);
+}
+
+export async function startPortkey(infra: Infra, port: number): Promise<Target> {
+  const entry = ensurePeersInstalled();
+  const child = spawn(process.execPath, ["--import", `${ROOT}bench/peers/loopback.mjs`, entry, "--headless", `--port=${port}`], {
+    cwd: PEERS_DIR,
+    stdio: "ignore",
+  });
+  const base = `http://127.0.0.1:${port}`;
+  await waitForPort(base, child);
+  return {
+    name: "portkey",
+    url: `${base}/v1/chat/completions`,
+    headers: {
+      authorization: "Bearer sk-bench-upstream",
+      "x-portkey-provider": "openai",
+      "x-portkey-custom-host": `${infra.mockUrl}/v1`,
+      "x-portkey-forward-headers": "x-mock-latency-ms,x-mock-chunks,x-mock-interval-ms,x-mock-tokens",
+    },
+    pids: child.pid ? [child.pid] : [],
+    close: async () => {
+      child.kill("SIGTERM");
+    },
+  };
+}
