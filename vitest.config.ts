@@ -1,25 +1,46 @@
+import { readFileSync } from "node:fs";
 import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
-import { TEST_ADMIN_KEY } from "./tests/setup/constants.ts";
+import { TEST_ADMIN_KEY, TEST_JWT_AUDIENCE, TEST_JWT_ISSUER, TEST_JWT_SECRET } from "./tests/setup/constants.ts";
+
+const compatibilityDate = /compatibility_date\s*=\s*"([^"]+)"/.exec(readFileSync("wrangler.toml", "utf8"))?.[1];
 
 // The Worker runs inside workerd, pointed at the stand-ins and mock upstream
 // that tests/setup/global.ts starts (embedded engines, or real Postgres and
 // Redis when TEST_DATABASE_URL and TEST_REDIS_URL are set).
 export default defineConfig({
   plugins: [
-    cloudflareTest(({ inject }) => ({
-      wrangler: { configPath: "./wrangler.toml" },
-      miniflare: {
-        bindings: {
-          DATABASE_URL: inject<string>("databaseUrl"),
-          UPSTASH_REDIS_REST_URL: inject<string>("redisUrl"),
-          UPSTASH_REDIS_REST_TOKEN: inject<string>("redisToken"),
-          MOCK_BASE_URL: inject<string>("mockBaseUrl"),
-          ADMIN_KEY: TEST_ADMIN_KEY,
-          CORS_ORIGINS: "https://app.example.com",
+    cloudflareTest(({ inject }) => {
+      const bindings = {
+        DATABASE_URL: inject<string>("databaseUrl"),
+        UPSTASH_REDIS_REST_URL: inject<string>("redisUrl"),
+        UPSTASH_REDIS_REST_TOKEN: inject<string>("redisToken"),
+        MOCK_BASE_URL: inject<string>("mockBaseUrl"),
+        ADMIN_KEY: TEST_ADMIN_KEY,
+        CORS_ORIGINS: "https://app.example.com",
+        JWT_SECRET: TEST_JWT_SECRET,
+        JWKS_URL: `${inject<string>("mockBaseUrl").replace(/\/v1$/, "")}/__mock/jwks`,
+        JWT_ISSUER: TEST_JWT_ISSUER,
+        JWT_AUDIENCE: TEST_JWT_AUDIENCE,
+      };
+      return {
+        wrangler: { configPath: "./wrangler.toml" },
+        miniflare: {
+          bindings,
+          // A second instance of the built Worker sharing Postgres and Redis: its own isolate, its own caches.
+          serviceBindings: { SECOND_INSTANCE: "sluice-second" },
+          workers: [
+            {
+              name: "sluice-second",
+              modules: true,
+              scriptPath: inject<string>("secondWorkerPath"),
+              compatibilityDate,
+              bindings,
+            },
+          ],
         },
-      },
-    })),
+      };
+    }),
   ],
   test: {
     globalSetup: ["./tests/setup/global.ts"],

@@ -4,11 +4,15 @@ import { Hono } from "hono";
 import { cors } from "hono/cors";
 import { HTTPException } from "hono/http-exception";
 import { secureHeaders } from "hono/secure-headers";
+import { checkDenied } from "./auth/deny-list.ts";
 import { authenticate } from "./auth/index.ts";
 import { ConfigError, configFor } from "./config/index.ts";
 import type { GatewayContext, GatewayEnv } from "./context.ts";
 import { type ClientFormat, errorBody } from "./formats/index.ts";
 import { GatewayError } from "./http/errors.ts";
+import { adminRoutes } from "./routes/admin.ts";
+import { appApiRoutes } from "./routes/app-api.ts";
+import { authRoutes } from "./routes/auth.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { openaiRoutes } from "./routes/openai.ts";
 import { servicesFor } from "./services.ts";
@@ -83,15 +87,30 @@ export function createApp() {
     c.json({
       name: "sluice",
       description: "An edge gateway for LLM APIs",
-      routes: ["POST /v1/chat/completions", "GET /v1/models", "GET /health"],
+      routes: [
+        "POST /v1/chat/completions",
+        "GET /v1/models",
+        "POST /auth/token",
+        "POST /api/keys",
+        "GET /api/ai/quota",
+        "/admin/keys, /admin/users, /admin/teams, /admin/quota/default",
+        "GET /health",
+      ],
     }),
   );
 
-  app.use("/v1/*", async (c, next) => {
-    c.set("principal", authenticate(c.req.raw, c.var.config));
+  const requireCaller = async (c: GatewayContext, next: () => Promise<void>) => {
+    const principal = await authenticate(c);
+    // The request's one Redis round trip: revoked keys and blocked users, seen by every isolate.
+    await checkDenied(c.var.services.redis, principal);
+    c.set("principal", principal);
     await next();
-  });
+  };
+  for (const path of ["/v1/*", "/admin/*", "/auth/*", "/api/*"]) app.use(path, requireCaller);
   app.route("/", openaiRoutes);
+  app.route("/admin", adminRoutes);
+  app.route("/auth", authRoutes);
+  app.route("/api", appApiRoutes);
 
   app.notFound((c) => renderError(c, new GatewayError(404, "not_found", `No route for ${c.req.method} ${c.req.path}.`)));
   app.onError((error, c) => renderError(c, error));

@@ -9,6 +9,7 @@ declare global {
       UPSTASH_REDIS_REST_TOKEN: string;
       MOCK_BASE_URL: string;
       ADMIN_KEY: string;
+      SECOND_INSTANCE: Fetcher;
     }
   }
 }

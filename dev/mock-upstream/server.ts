@@ -100,8 +100,17 @@ export async function startMockUpstream(options: MockOptions = {}): Promise<Mock
     if (requests.size > RECORD_LIMIT) requests.delete(requests.keys().next().value as string);
   }
 
+  // JSON Web Key Sets that tests publish here, standing in for identity providers.
+  const keySets = new Map<string, unknown>();
+
   async function answer(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? "/").split("?")[0] ?? "/";
+    const keySet = /^\/__mock\/jwks(?:\/([\w-]+))?$/.exec(path);
+    if (keySet) {
+      const name = keySet[1] ?? "default";
+      if (req.method === "PUT") keySets.set(name, JSON.parse(await readBody(req)));
+      return sendJson(res, 200, keySets.get(name) ?? { keys: [] });
+    }
     const recorded = /^\/__mock\/requests\/(.+)$/.exec(path);
     if (recorded) {
       const found = requests.get(decodeURIComponent(recorded[1] ?? ""));

@@ -1,2 +1,57 @@
-/** Who is calling. Users and keys join in as their auth lands. */
-export type Principal = { type: "admin"; id: "admin" };
+// Who is calling, and the limits that apply to them.
+
+/** A quota policy; null means no limit. */
+export interface Limits {
+  requestsPerMinute: number | null;
+  tokensPerMinute: number | null;
+  tokensPerDay: number | null;
+  tokensPerMonth: number | null;
+  usdPerDay: number | null;
+  usdPerMonth: number | null;
+}
+
+export const NO_LIMITS: Limits = {
+  requestsPerMinute: null,
+  tokensPerMinute: null,
+  tokensPerDay: null,
+  tokensPerMonth: null,
+  usdPerDay: null,
+  usdPerMonth: null,
+};
+
+export interface UserIdentity {
+  userId: string;
+  teamId: string | null;
+  tier: string | null;
+  email: string | null;
+  name: string | null;
+  limits: Limits;
+  /** The team's own (aggregate) limits, when it has a policy. */
+  teamLimits: Limits | null;
+}
+
+export interface KeyIdentity {
+  keyId: string;
+  name: string | null;
+  userId: string | null;
+  teamId: string | null;
+  /** Model allowlist; null allows all. */
+  models: string[] | null;
+  limits: Limits;
+  /** The key's USD budget and its period (`1d`, `30d`, `1mo`; null for lifetime). */
+  budget: { maxUsd: number; duration: string | null } | null;
+  expiresAt: number | null;
+  metadata: Record<string, unknown>;
+  /** The owning user's limits, which the key never exceeds. */
+  userLimits: Limits | null;
+  teamLimits: Limits | null;
+}
+
+export type Principal =
+  | { type: "admin"; id: "admin" }
+  | ({ type: "user"; id: string } & UserIdentity)
+  | ({ type: "key"; id: string; via: "key" | "token" } & KeyIdentity);
+
+export const principalUserId = (p: Principal): string | null => (p.type === "admin" ? null : p.userId);
+export const principalTeamId = (p: Principal): string | null => (p.type === "admin" ? null : p.teamId);
+export const principalKeyId = (p: Principal): string | null => (p.type === "key" ? p.keyId : null);

@@ -17,7 +17,15 @@ export interface Config {
   databaseUrl: string;
   redis: { url: string; token: string };
   adminKey: string;
-  jwt: { secret?: string; jwksUrl?: string; issuer?: string; audience?: string };
+  jwt: {
+    secret?: string;
+    jwksUrl?: string;
+    issuer?: string;
+    audience?: string;
+    claims: { user: string; email: string; name: string; team: string; tier: string };
+  };
+  /** Lifetime of Sluice-issued tokens, in seconds. */
+  tokenTtlSeconds: number;
   encryptionKey?: string;
   corsOrigins: string[];
   defaultProvider?: string;
@@ -66,7 +74,20 @@ export function parseConfig(raw: Record<string, unknown>): Config {
     databaseUrl: env.DATABASE_URL,
     redis: { url: env.UPSTASH_REDIS_REST_URL, token: env.UPSTASH_REDIS_REST_TOKEN },
     adminKey: env.ADMIN_KEY,
-    jwt: { secret: env.JWT_SECRET, jwksUrl: env.JWKS_URL, issuer: env.JWT_ISSUER, audience: env.JWT_AUDIENCE },
+    jwt: {
+      secret: env.JWT_SECRET,
+      jwksUrl: env.JWKS_URL,
+      issuer: env.JWT_ISSUER,
+      audience: env.JWT_AUDIENCE,
+      claims: {
+        user: env.JWT_USER_CLAIM ?? "sub",
+        email: env.JWT_EMAIL_CLAIM ?? "email",
+        name: env.JWT_NAME_CLAIM ?? "name",
+        team: env.JWT_TEAM_CLAIM ?? "team",
+        tier: env.JWT_TIER_CLAIM ?? "tier",
+      },
+    },
+    tokenTtlSeconds: durationSeconds(env.TOKEN_TTL ?? "15m"),
     encryptionKey: env.ENCRYPTION_KEY,
     corsOrigins: (env.CORS_ORIGINS ?? "")
       .split(",")
@@ -76,6 +97,18 @@ export function parseConfig(raw: Record<string, unknown>): Config {
     maxBodyBytes: env.MAX_BODY_BYTES,
     providers: providerSettings(env),
   };
+}
+
+const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400, w: 604_800, mo: 2_592_000 };
+
+/** `30m`, `24h`, `30d`, `1mo` in seconds; undefined when the text is not a duration. */
+export function parseDuration(text: string): number | undefined {
+  const match = /^(\d+)(s|m|h|d|w|mo)$/.exec(text.trim());
+  return match ? Number(match[1]) * (UNIT_SECONDS[match[2] ?? "s"] ?? 1) : undefined;
+}
+
+function durationSeconds(text: string): number {
+  return parseDuration(text) ?? 900;
 }
 
 const configCache = new WeakMap<object, Config | ConfigError>();

@@ -34,6 +34,19 @@ export const envSchema = z.object({
   JWKS_URL: optionalUrl,
   JWT_ISSUER: optionalText,
   JWT_AUDIENCE: optionalText,
+  /** Claims that carry the user's id, email, name, team and tier. */
+  JWT_USER_CLAIM: optionalText,
+  JWT_EMAIL_CLAIM: optionalText,
+  JWT_NAME_CLAIM: optionalText,
+  JWT_TEAM_CLAIM: optionalText,
+  JWT_TIER_CLAIM: optionalText,
+  /** Lifetime of tokens from `POST /auth/token`, e.g. `15m`. */
+  TOKEN_TTL: optionalText.pipe(
+    z
+      .string()
+      .regex(/^\d+(s|m|h)$/, { message: "must be a duration like 15m or 1h" })
+      .optional(),
+  ),
   ENCRYPTION_KEY: optionalText,
   CORS_ORIGINS: optionalText,
   DEFAULT_PROVIDER: optionalText,

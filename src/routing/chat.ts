@@ -1,5 +1,6 @@
 // One chat completion through the gateway: resolve the target, call it,
 // relay the answer, and meter the usage after the response.
+import { assertModelAllowed } from "../auth/index.ts";
 import type { GatewayContext } from "../context.ts";
 import { errorStreamEvent } from "../formats/index.ts";
 import { GatewayError } from "../http/errors.ts";
@@ -35,6 +36,7 @@ function takeProviderField(body: OpenAIChatBody): { body: OpenAIChatBody; provid
 export async function proxyChatCompletion(c: GatewayContext, requestBody: OpenAIChatBody): Promise<Response> {
   const { config, services, requestId, principal, format, startedAt } = c.var;
   const { body, provider } = takeProviderField(requestBody);
+  assertModelAllowed(principal, body.model);
   const target = resolveTarget(config, body.model, c.req.header("x-sluice-provider") ?? provider);
   const streamed = body.stream === true;
   const meter = new UsageMeter({

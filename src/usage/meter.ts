@@ -48,7 +48,8 @@ export class UsageMeter {
       status: outcome.status,
       error: outcome.error ?? null,
       attempts: this.attempts,
-      metadata: {},
+      // A key's metadata (a sandbox's session id, say) travels with its usage.
+      metadata: start.principal.type === "key" ? start.principal.metadata : {},
     };
   }
 }

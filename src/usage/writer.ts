@@ -2,6 +2,7 @@
 // batches, retrying; records that still fail are parked in Redis and drained
 // by the cron.
 import type { Redis } from "@upstash/redis/cloudflare";
+import { principalKeyId, principalTeamId, principalUserId } from "../auth/principal.ts";
 import { billingOutbox, usageEvents } from "../db/schema.ts";
 import type { Services } from "../services.ts";
 import type { UsageRecord } from "./record.ts";
@@ -18,9 +19,9 @@ function ledgerRow(record: UsageRecord) {
     requestId: record.requestId,
     principalType: principal.type,
     principalId: principal.id,
-    userId: null,
-    keyId: null,
-    teamId: null,
+    userId: principalUserId(principal),
+    keyId: principalKeyId(principal),
+    teamId: principalTeamId(principal),
     provider: record.provider,
     model: record.model,
     upstreamModel: record.upstreamModel,
@@ -82,7 +83,8 @@ async function writeBatch(services: Services, records: UsageRecord[]): Promise<v
 
 interface OpenBatch {
   records: UsageRecord[];
-  written: Promise<void>;
+  /** One resolver per record; each request waits on a promise of its own making. */
+  waiters: (() => void)[];
   flush: () => void;
 }
 
@@ -97,25 +99,26 @@ const openBatches = new WeakMap<Services, OpenBatch>();
 export function writeUsage(services: Services, record: UsageRecord): Promise<void> {
   let batch = openBatches.get(services);
   if (!batch) {
-    let release: () => void = () => undefined;
     const open: OpenBatch = {
       records: [],
-      written: new Promise<void>((resolve) => {
-        release = resolve;
-      }),
+      waiters: [],
       flush: () => {
         clearTimeout(timer);
         if (openBatches.get(services) === open) openBatches.delete(services);
-        writeBatch(services, open.records).then(release);
+        writeBatch(services, open.records).then(() => {
+          for (const release of open.waiters) release();
+        });
       },
     };
     const timer = setTimeout(() => open.flush(), BATCH_WAIT_MS);
     openBatches.set(services, open);
     batch = open;
   }
-  batch.records.push(record);
-  if (batch.records.length >= BATCH_MAX) batch.flush();
-  return batch.written;
+  const joined = batch;
+  joined.records.push(record);
+  const written = new Promise<void>((resolve) => joined.waiters.push(resolve));
+  if (joined.records.length >= BATCH_MAX) joined.flush();
+  return written;
 }
 
 /** Moves parked records into the ledger; returns how many were written. */

@@ -1,6 +1,9 @@
 // Starts the stand-ins and the mock upstream for the whole test run.
 // Embedded engines by default; TEST_DATABASE_URL and TEST_REDIS_URL switch
 // to real servers (a fresh database is created, and the Redis db is flushed).
+import { execFileSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { resolve } from "node:path";
 import pg from "pg";
 import type { TestProject } from "vitest/node";
 import { migrateDatabase } from "../../dev/migrate.ts";
@@ -13,6 +16,7 @@ declare module "vitest" {
     redisToken: string;
     mockBaseUrl: string;
     engines: string;
+    secondWorkerPath: string;
   }
 }
 
@@ -46,11 +50,21 @@ export default async function setup(project: TestProject) {
   project.provide("redisUrl", vars.UPSTASH_REDIS_REST_URL ?? "");
   project.provide("redisToken", vars.UPSTASH_REDIS_REST_TOKEN ?? "");
   project.provide("mockBaseUrl", vars.MOCK_BASE_URL ?? "");
+  // A second Worker instance, built as it deploys, so tests can show what one isolate does is seen by another.
+  // Inside the project: workerd will not load modules from outside its starting directory.
+  mkdirSync(".data", { recursive: true });
+  const buildDir = mkdtempSync(".data/second-worker-");
+  execFileSync("npx", ["wrangler", "deploy", "--dry-run", "--outdir", buildDir], {
+    stdio: "ignore",
+    env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
+  });
+  project.provide("secondWorkerPath", resolve(buildDir, "index.js"));
   project.provide("engines", `${standIns.neon?.engine.kind}+${standIns.upstash?.engine.kind}`);
   console.log(`sluice tests: postgres engine ${standIns.neon?.engine.kind}, redis engine ${standIns.upstash?.engine.kind}`);
 
   return async () => {
     await standIns.close();
     await database?.drop();
+    rmSync(buildDir, { recursive: true, force: true });
   };
 }

@@ -1,0 +1,138 @@
+// Creating, changing, revoking and rotating virtual keys.
+import { eq } from "drizzle-orm";
+import { markDenied } from "../auth/deny-list.ts";
+import { displaySuffix, forgetKey, generateSecret, hashSecret, type KeyRow, newKeyId } from "../auth/keys.ts";
+import { parseDuration } from "../config/index.ts";
+import { teams, users, virtualKeys } from "../db/schema.ts";
+import { GatewayError } from "../http/errors.ts";
+import type { Services } from "../services.ts";
+import type { CreateKeyInput } from "./schemas.ts";
+
+/** A key as the API shows it: never the secret, only its last characters. */
+export function keyView(row: KeyRow) {
+  return {
+    id: row.id,
+    name: row.name,
+    key_suffix: row.keySuffix,
+    key_display: `sk-…${row.keySuffix}`,
+    user_id: row.userId,
+    team_id: row.teamId,
+    models: row.models,
+    rpm_limit: row.rpmLimit,
+    tpm_limit: row.tpmLimit,
+    max_budget: row.maxBudgetUsd,
+    budget_duration: row.budgetDuration,
+    expires_at: row.expiresAt?.toISOString() ?? null,
+    revoked_at: row.revokedAt?.toISOString() ?? null,
+    metadata: row.metadata,
+    created_at: row.createdAt.toISOString(),
+    updated_at: row.updatedAt.toISOString(),
+  };
+}
+
+const expiryFrom = (duration: string | null | undefined): Date | null => {
+  const seconds = duration ? parseDuration(duration) : undefined;
+  return seconds === undefined ? null : new Date(Date.now() + seconds * 1000);
+};
+
+/** Makes sure the key's owners exist, so admins can mint a key for a user before they first sign in. */
+async function ensureOwners(services: Services, input: { user_id?: string | null; team_id?: string | null }): Promise<void> {
+  const { db } = services;
+  if (input.team_id) await db.insert(teams).values({ id: input.team_id, name: input.team_id }).onConflictDoNothing();
+  if (input.user_id)
+    await db
+      .insert(users)
+      .values({ id: input.user_id, teamId: input.team_id ?? null })
+      .onConflictDoNothing();
+}
+
+/** Creates a key; the secret is returned here and never again. */
+export async function createKey(services: Services, input: CreateKeyInput) {
+  await ensureOwners(services, input);
+  const secret = generateSecret();
+  const [row] = await services.db
+    .insert(virtualKeys)
+    .values({
+      id: newKeyId(),
+      keyHash: await hashSecret(secret),
+      keySuffix: displaySuffix(secret),
+      name: input.name ?? null,
+      userId: input.user_id ?? null,
+      teamId: input.team_id ?? null,
+      models: input.models ?? null,
+      rpmLimit: input.rpm_limit ?? null,
+      tpmLimit: input.tpm_limit ?? null,
+      maxBudgetUsd: input.max_budget ?? null,
+      budgetDuration: input.budget_duration ?? null,
+      expiresAt: expiryFrom(input.duration),
+      metadata: input.metadata ?? {},
+    })
+    .returning();
+  if (!row) throw new Error("key insert returned no row");
+  return { ...keyView(row), key: secret };
+}
+
+export async function getKey(services: Services, id: string): Promise<KeyRow> {
+  const [row] = await services.db.select().from(virtualKeys).where(eq(virtualKeys.id, id));
+  if (!row) throw new GatewayError(404, "not_found", `No key \`${id}\`.`, { code: "key_not_found" });
+  return row;
+}
+
+export async function updateKey(services: Services, id: string, input: Partial<CreateKeyInput>) {
+  const existing = await getKey(services, id);
+  await ensureOwners(services, input);
+  const [row] = await services.db
+    .update(virtualKeys)
+    .set({
+      ...(input.name !== undefined && { name: input.name }),
+      ...(input.user_id !== undefined && { userId: input.user_id }),
+      ...(input.team_id !== undefined && { teamId: input.team_id }),
+      ...(input.models !== undefined && { models: input.models }),
+      ...(input.rpm_limit !== undefined && { rpmLimit: input.rpm_limit }),
+      ...(input.tpm_limit !== undefined && { tpmLimit: input.tpm_limit }),
+      ...(input.max_budget !== undefined && { maxBudgetUsd: input.max_budget }),
+      ...(input.budget_duration !== undefined && { budgetDuration: input.budget_duration }),
+      ...(input.duration !== undefined && { expiresAt: expiryFrom(input.duration) }),
+      ...(input.metadata !== undefined && { metadata: input.metadata }),
+      updatedAt: new Date(),
+    })
+    .where(eq(virtualKeys.id, id))
+    .returning();
+  forgetKey(id, existing.keyHash);
+  return keyView(row ?? existing);
+}
+
+/** Revokes at once: Postgres for good, a Redis marker for every isolate's cache. */
+export async function revokeKey(services: Services, id: string) {
+  const existing = await getKey(services, id);
+  const [row] = await services.db
+    .update(virtualKeys)
+    .set({ revokedAt: existing.revokedAt ?? new Date(), updatedAt: new Date() })
+    .where(eq(virtualKeys.id, id))
+    .returning();
+  await markDenied(services.redis, "key", id);
+  forgetKey(id, existing.keyHash);
+  return keyView(row ?? existing);
+}
+
+/** A new secret (and id) with the same settings; the old key is revoked. */
+export async function rotateKey(services: Services, id: string) {
+  const old = await getKey(services, id);
+  if (old.revokedAt)
+    throw new GatewayError(409, "invalid_request", `Key \`${id}\` is revoked and cannot be rotated.`, { code: "key_revoked" });
+  const remaining = old.expiresAt ? Math.max(0, Math.floor((old.expiresAt.getTime() - Date.now()) / 1000)) : null;
+  const created = await createKey(services, {
+    name: old.name,
+    user_id: old.userId,
+    team_id: old.teamId,
+    models: old.models,
+    rpm_limit: old.rpmLimit,
+    tpm_limit: old.tpmLimit,
+    max_budget: old.maxBudgetUsd,
+    budget_duration: old.budgetDuration,
+    duration: remaining === null ? null : `${remaining}s`,
+    metadata: { ...old.metadata, rotated_from: old.id },
+  });
+  await revokeKey(services, id);
+  return { ...created, rotated_from: id };
+}

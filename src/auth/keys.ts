@@ -1,0 +1,104 @@
+// Virtual keys: 256-bit secrets shown once; only their SHA-256 and a display
+// suffix are stored. Lookups are cached in the isolate.
+import { eq } from "drizzle-orm";
+import type { Database } from "../db/client.ts";
+import { users, virtualKeys } from "../db/schema.ts";
+import { IsolateCache } from "../isolate-cache.ts";
+import { overlay, policiesQuery, resolvePolicies } from "./policies.ts";
+import type { KeyIdentity, Limits } from "./principal.ts";
+
+export type KeyRow = typeof virtualKeys.$inferSelect;
+
+export interface CachedKey extends KeyIdentity {
+  revokedAt: number | null;
+  /** The owning user or team is blocked. */
+  ownerBlocked: boolean;
+}
+
+/** Cached entries are trusted this long; revocations inside it are caught by a Redis marker. */
+export const KEY_CACHE_TTL_MS = 60_000;
+const keysByHash = new IsolateCache<CachedKey | null>(10_000, KEY_CACHE_TTL_MS);
+const keysById = new IsolateCache<CachedKey | null>(10_000, KEY_CACHE_TTL_MS);
+
+export function generateSecret(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(32));
+  let binary = "";
+  for (const byte of bytes) binary += String.fromCharCode(byte);
+  return `sk-${btoa(binary).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "")}`;
+}
+
+export function newKeyId(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(12));
+  return `key_${[...bytes].map((b) => b.toString(16).padStart(2, "0")).join("")}`;
+}
+
+export async function hashSecret(secret: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(secret));
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+export const displaySuffix = (secret: string) => secret.slice(-4);
+
+async function loadKey(db: Database, where: ReturnType<typeof eq>): Promise<CachedKey | null> {
+  const [row] = await db.select().from(virtualKeys).where(where).limit(1);
+  if (!row) return null;
+  const [owner, policyRows] = await db.batch([
+    db
+      .select({ blockedAt: users.blockedAt, teamId: users.teamId })
+      .from(users)
+      .where(eq(users.id, row.userId ?? "")),
+    policiesQuery(db, { userId: row.userId, teamId: row.teamId, keyId: row.id }),
+  ]);
+  const teamId = row.teamId ?? owner[0]?.teamId ?? null;
+  const policies = resolvePolicies(policyRows, { userId: row.userId, teamId });
+  const keyLimits: Limits = overlay(
+    {
+      requestsPerMinute: row.rpmLimit,
+      tokensPerMinute: row.tpmLimit,
+      tokensPerDay: null,
+      tokensPerMonth: null,
+      usdPerDay: null,
+      usdPerMonth: null,
+    },
+    policies.key,
+  );
+  return {
+    keyId: row.id,
+    name: row.name,
+    userId: row.userId,
+    teamId,
+    models: row.models,
+    limits: keyLimits,
+    budget: row.maxBudgetUsd === null ? null : { maxUsd: row.maxBudgetUsd, duration: row.budgetDuration },
+    expiresAt: row.expiresAt ? row.expiresAt.getTime() : null,
+    metadata: row.metadata,
+    userLimits: row.userId ? policies.user : null,
+    teamLimits: policies.team,
+    revokedAt: row.revokedAt ? row.revokedAt.getTime() : null,
+    ownerBlocked: Boolean(owner[0]?.blockedAt),
+  };
+}
+
+/** A key by its secret's hash; null when no such key exists. */
+export async function findKeyByHash(db: Database, hash: string): Promise<CachedKey | null> {
+  const cached = keysByHash.get(hash);
+  if (cached !== undefined) return cached;
+  const key = await loadKey(db, eq(virtualKeys.keyHash, hash));
+  // Unknown keys are remembered briefly too, so a flood of bad keys does not reach Postgres.
+  keysByHash.set(hash, key, key ? KEY_CACHE_TTL_MS : 5_000);
+  return key;
+}
+
+export async function findKeyById(db: Database, id: string): Promise<CachedKey | null> {
+  const cached = keysById.get(id);
+  if (cached !== undefined) return cached;
+  const key = await loadKey(db, eq(virtualKeys.id, id));
+  keysById.set(id, key, key ? KEY_CACHE_TTL_MS : 5_000);
+  return key;
+}
+
+/** Drops this isolate's copies after an admin change (other isolates rely on the Redis marker). */
+export function forgetKey(id: string, hash?: string): void {
+  keysById.delete(id);
+  if (hash) keysByHash.delete(hash);
+}

@@ -1,0 +1,67 @@
+// Short-lived JWTs Sluice signs itself (`POST /auth/token`), standing for a
+// virtual key, for browsers and mobile apps that must not hold a long-lived key.
+import { decodeJwt, errors, jwtVerify, SignJWT } from "jose";
+import { unauthorized } from "../http/errors.ts";
+import { IsolateCache } from "../isolate-cache.ts";
+
+export const SLUICE_ISSUER = "sluice";
+const AUDIENCE = "sluice";
+
+const signingKeys = new IsolateCache<Promise<Uint8Array>>(4, Number.POSITIVE_INFINITY);
+
+/** The signing key is derived from the admin key, so no extra secret is needed (and rotating it revokes all tokens). */
+function signingKey(adminKey: string): Promise<Uint8Array> {
+  let key = signingKeys.get(adminKey);
+  if (!key) {
+    key = (async () => {
+      const hmac = await crypto.subtle.importKey(
+        "raw",
+        new TextEncoder().encode(adminKey),
+        { name: "HMAC", hash: "SHA-256" },
+        false,
+        ["sign"],
+      );
+      return new Uint8Array(await crypto.subtle.sign("HMAC", hmac, new TextEncoder().encode("sluice token signing v1")));
+    })();
+    signingKeys.set(adminKey, key);
+  }
+  return key;
+}
+
+export async function issueKeyToken(adminKey: string, keyId: string, expiresAt: number): Promise<string> {
+  return new SignJWT({ typ: "key" })
+    .setProtectedHeader({ alg: "HS256" })
+    .setIssuer(SLUICE_ISSUER)
+    .setAudience(AUDIENCE)
+    .setSubject(keyId)
+    .setIssuedAt()
+    .setExpirationTime(Math.floor(expiresAt / 1000))
+    .sign(await signingKey(adminKey));
+}
+
+/** Whether a JWT claims to be Sluice's own (checked properly by `verifyKeyToken`). */
+export function isSluiceToken(token: string): boolean {
+  try {
+    return decodeJwt(token).iss === SLUICE_ISSUER;
+  } catch {
+    return false;
+  }
+}
+
+/** The key id a Sluice token stands for. */
+export async function verifyKeyToken(adminKey: string, token: string): Promise<string> {
+  try {
+    const { payload } = await jwtVerify(token, await signingKey(adminKey), {
+      issuer: SLUICE_ISSUER,
+      audience: AUDIENCE,
+      algorithms: ["HS256"],
+      clockTolerance: 30,
+    });
+    if (payload.typ !== "key" || typeof payload.sub !== "string") throw unauthorized("Token is malformed.");
+    return payload.sub;
+  } catch (error) {
+    if (error instanceof errors.JWTExpired) throw unauthorized("Token has expired.");
+    if (error instanceof errors.JWSSignatureVerificationFailed) throw unauthorized("Token signature is invalid.");
+    throw unauthorized("Token is invalid.");
+  }
+}

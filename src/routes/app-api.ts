@@ -1,0 +1,78 @@
+// The app API for signed-in users: minting their own keys, and their quota.
+import { Hono } from "hono";
+import { createKey } from "../admin/keys.ts";
+import { selfServiceKeySchema } from "../admin/schemas.ts";
+import type { Limits, Principal } from "../auth/principal.ts";
+import { parseDuration } from "../config/index.ts";
+import type { GatewayEnv } from "../context.ts";
+import { GatewayError } from "../http/errors.ts";
+import { parseJsonBody } from "../http/validate.ts";
+import { usageTotals } from "../usage/totals.ts";
+
+export const appApiRoutes = new Hono<GatewayEnv>();
+
+function aboveOwn(field: string, requested: number | null | undefined, own: number | null): void {
+  if (own === null || requested === undefined) return;
+  if (requested === null || requested > own) {
+    throw new GatewayError(403, "permission", `\`${field}\` ${requested ?? "unlimited"} is above your own limit of ${own}.`, {
+      code: "above_own_limit",
+      param: field,
+    });
+  }
+}
+
+appApiRoutes.post("/keys", async (c) => {
+  const principal = c.var.principal;
+  if (principal.type !== "user") {
+    throw new GatewayError(403, "permission", "Only a signed-in user (JWT) can mint keys here.", { code: "user_required" });
+  }
+  const input = await parseJsonBody(c, selfServiceKeySchema);
+  const own = principal.limits;
+  aboveOwn("rpm_limit", input.rpm_limit, own.requestsPerMinute);
+  aboveOwn("tpm_limit", input.tpm_limit, own.tokensPerMinute);
+  const daily = (parseDuration(input.budget_duration ?? "") ?? Number.POSITIVE_INFINITY) <= 86_400;
+  aboveOwn("max_budget", input.max_budget, daily ? (own.usdPerDay ?? own.usdPerMonth) : own.usdPerMonth);
+  const created = await createKey(c.var.services, { ...input, user_id: principal.userId, team_id: principal.teamId });
+  return c.json(created, 201);
+});
+
+const limitsView = (limits: Limits) => ({
+  rpm_limit: limits.requestsPerMinute,
+  tpm_limit: limits.tokensPerMinute,
+  tokens_per_day: limits.tokensPerDay,
+  tokens_per_month: limits.tokensPerMonth,
+  usd_per_day: limits.usdPerDay,
+  usd_per_month: limits.usdPerMonth,
+});
+
+function principalLimits(principal: Principal) {
+  if (principal.type === "user")
+    return { user: limitsView(principal.limits), team: principal.teamLimits && limitsView(principal.teamLimits) };
+  if (principal.type === "key") {
+    return {
+      key: {
+        ...limitsView(principal.limits),
+        max_budget: principal.budget?.maxUsd ?? null,
+        budget_duration: principal.budget?.duration ?? null,
+      },
+      user: principal.userLimits && limitsView(principal.userLimits),
+      team: principal.teamLimits && limitsView(principal.teamLimits),
+    };
+  }
+  return {};
+}
+
+appApiRoutes.get("/ai/quota", async (c) => {
+  const principal = c.var.principal;
+  const used = await usageTotals(c.var.services.db, principal);
+  return c.json({
+    principal: { type: principal.type, id: principal.id },
+    limits: principalLimits(principal),
+    used: {
+      tokens_today: used.tokensToday,
+      tokens_this_month: used.tokensThisMonth,
+      usd_today: used.usdToday,
+      usd_this_month: used.usdThisMonth,
+    },
+  });
+});
