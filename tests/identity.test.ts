@@ -1,7 +1,7 @@
 import { env } from "cloudflare:test";
 import { eq } from "drizzle-orm";
 import { exportSPKI, SignJWT } from "jose";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { users, virtualKeys } from "../src/db/schema.ts";
 import { BASE, callWorker, db, usageRow } from "./helpers.ts";
 import { admin, appToken, chatAs, errorOf, identityProvider, uniqueId } from "./identity.ts";
@@ -328,5 +328,38 @@ describe("self-service keys", () => {
       new Request(`${BASE}/api/keys`, { method: "POST", headers: { authorization: `Bearer ${body.key}` }, body: "{}" }),
     );
     expect(await errorOf(response)).toMatchObject({ status: 403, code: "user_required" });
+  });
+});
+
+describe("secrets stay secret", () => {
+  it("no key, token or provider secret reaches the logs or an error", async () => {
+    const logged: string[] = [];
+    const spies = (["log", "warn", "error", "info", "debug"] as const).map((level) =>
+      vi.spyOn(console, level).mockImplementation((...args: unknown[]) => {
+        logged.push(args.map(String).join(" "));
+      }),
+    );
+    try {
+      const { body } = await admin("POST", "/admin/keys", { name: "logged" });
+      const secret = String(body.key);
+      const providerKey = "sk-reject-provider-secret-in-logs-1234";
+      const responses = [
+        await callWorker(chatAs(secret)),
+        await callWorker(chatAs(`${secret}x`)),
+        await callWorker(chatAs(await appToken({ sub: "u" }, { secret: "wrong-secret" }))),
+        await callWorker(chatAs(secret, { model: "openai/mock-echo" }), { ...env, OPENAI_BASE_URL: env.MOCK_BASE_URL, OPENAI_API_KEY: providerKey }),
+      ];
+      await admin("DELETE", `/admin/keys/${body.id}`);
+      responses.push(await callWorker(chatAs(secret)));
+      for (const { response, settled } of responses) {
+        const text = await response.text();
+        await settled();
+        for (const leaked of [secret, providerKey, "provider-secret"]) expect(text).not.toContain(leaked);
+      }
+      const everything = logged.join("\n");
+      for (const leaked of [secret, providerKey, "provider-secret"]) expect(everything).not.toContain(leaked);
+    } finally {
+      for (const spy of spies) spy.mockRestore();
+    }
   });
 });
