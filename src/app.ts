@@ -17,6 +17,9 @@ import { healthRoutes } from "./routes/health.ts";
 import { openaiRoutes } from "./routes/openai.ts";
 import { servicesFor } from "./services.ts";
 
+/** Routes whose limits check (limits/admit) also reads the deny markers. */
+const GATED_PATHS = new Set(["/v1/chat/completions"]);
+
 function formatForPath(path: string): ClientFormat {
   if (path.startsWith("/v1/messages")) return "anthropic";
   if (path.startsWith("/v1beta/") || path.startsWith("/api/ai/generate")) return "gemini";
@@ -101,8 +104,9 @@ export function createApp() {
 
   const requireCaller = async (c: GatewayContext, next: () => Promise<void>) => {
     const principal = await authenticate(c);
-    // The request's one Redis round trip: revoked keys and blocked users, seen by every isolate.
-    await checkDenied(c.var.services.redis, principal);
+    // Revoked keys and blocked users are seen by every isolate at once. Gated routes check
+    // this inside their one Redis round trip with the limits; other routes check it here.
+    if (!(c.req.method === "POST" && GATED_PATHS.has(c.req.path))) await checkDenied(c.var.services.redis, principal);
     c.set("principal", principal);
     await next();
   };

@@ -347,7 +347,11 @@ describe("secrets stay secret", () => {
         await callWorker(chatAs(secret)),
         await callWorker(chatAs(`${secret}x`)),
         await callWorker(chatAs(await appToken({ sub: "u" }, { secret: "wrong-secret" }))),
-        await callWorker(chatAs(secret, { model: "openai/mock-echo" }), { ...env, OPENAI_BASE_URL: env.MOCK_BASE_URL, OPENAI_API_KEY: providerKey }),
+        await callWorker(chatAs(secret, { model: "openai/mock-echo" }), {
+          ...env,
+          OPENAI_BASE_URL: env.MOCK_BASE_URL,
+          OPENAI_API_KEY: providerKey,
+        }),
       ];
       await admin("DELETE", `/admin/keys/${body.id}`);
       responses.push(await callWorker(chatAs(secret)));

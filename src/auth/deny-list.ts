@@ -8,7 +8,16 @@ import type { Principal } from "./principal.ts";
 export type DenyKind = "key" | "user" | "team";
 const MARKER_TTL_SECONDS = 300;
 
-const markerKey = (kind: DenyKind, id: string) => `sluice:deny:${kind}:${id}`;
+export const denyMarkerKey = (kind: DenyKind, id: string) => `sluice:deny:${kind}:${id}`;
+const markerKey = denyMarkerKey;
+
+/** The refusal for a revoked key (401) or a blocked user or team (403). */
+export function deniedError(kind: DenyKind): GatewayError {
+  if (kind === "key") return unauthorized("This API key has been revoked.");
+  return new GatewayError(403, "permission", kind === "user" ? "This user is blocked." : "This team is blocked.", {
+    code: "blocked",
+  });
+}
 
 export async function markDenied(redis: Redis, kind: DenyKind, id: string): Promise<void> {
   await redis.set(markerKey(kind, id), "1", { ex: MARKER_TTL_SECONDS });

@@ -30,6 +30,11 @@ export interface Config {
   corsOrigins: string[];
   defaultProvider?: string;
   maxBodyBytes: number;
+  limits: {
+    timeZone: string;
+    onRedisFailure: { rateLimits: "open" | "closed"; quotas: "open" | "closed" };
+    defaultMaxOutputTokens: number;
+  };
   /** Only providers that can be reached: a key, or an explicit base URL. */
   providers: Partial<Record<ProviderName, ProviderSettings>>;
 }
@@ -95,6 +100,11 @@ export function parseConfig(raw: Record<string, unknown>): Config {
       .filter(Boolean),
     defaultProvider: env.DEFAULT_PROVIDER,
     maxBodyBytes: env.MAX_BODY_BYTES,
+    limits: {
+      timeZone: env.LIMITS_TIMEZONE ?? "UTC",
+      onRedisFailure: { rateLimits: env.REDIS_FAILURE_RATE_LIMITS, quotas: env.REDIS_FAILURE_QUOTAS },
+      defaultMaxOutputTokens: env.DEFAULT_MAX_OUTPUT_TOKENS,
+    },
     providers: providerSettings(env),
   };
 }

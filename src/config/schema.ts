@@ -50,6 +50,25 @@ export const envSchema = z.object({
   ENCRYPTION_KEY: optionalText,
   CORS_ORIGINS: optionalText,
   DEFAULT_PROVIDER: optionalText,
+  /** IANA time zone in which daily and monthly windows reset; UTC by default. */
+  LIMITS_TIMEZONE: optionalText.refine(
+    (zone) => {
+      if (!zone) return true;
+      try {
+        new Intl.DateTimeFormat("en-US", { timeZone: zone });
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    { message: "must be an IANA time zone such as UTC or Europe/Paris" },
+  ),
+  /** When Redis cannot be reached: per-minute limits fail `open` (default) or `closed`. */
+  REDIS_FAILURE_RATE_LIMITS: z.enum(["open", "closed"], { message: "must be open or closed" }).default("open"),
+  /** When Redis cannot be reached: quotas and budgets fail `closed` (default) or `open`. */
+  REDIS_FAILURE_QUOTAS: z.enum(["open", "closed"], { message: "must be open or closed" }).default("closed"),
+  /** Output tokens reserved for a request that sets no max_tokens. */
+  DEFAULT_MAX_OUTPUT_TOKENS: positiveInt(4096),
   MAX_BODY_BYTES: positiveInt(4 * 1024 * 1024),
   ...providerFields,
 });

@@ -5,6 +5,8 @@ import type { GatewayContext } from "../context.ts";
 import { errorStreamEvent } from "../formats/index.ts";
 import { GatewayError } from "../http/errors.ts";
 import { SSE_HEADERS } from "../http/sse.ts";
+import { estimateRequest } from "../limits/estimate.ts";
+import { admit } from "../limits/index.ts";
 import { relayOpenAIStream, type StreamEnd } from "../providers/openai/stream.ts";
 import type { OpenAIChatBody } from "../providers/types.ts";
 import { UsageMeter } from "../usage/meter.ts";
@@ -39,6 +41,15 @@ export async function proxyChatCompletion(c: GatewayContext, requestBody: OpenAI
   assertModelAllowed(principal, body.model);
   const target = resolveTarget(config, body.model, c.req.header("x-sluice-provider") ?? provider);
   const streamed = body.stream === true;
+  const price = priceOf(target.upstreamModel);
+  const admission = await admit({
+    config,
+    services,
+    principal,
+    estimate: estimateRequest(body, config.limits.defaultMaxOutputTokens),
+    price,
+    defer: (work) => c.executionCtx.waitUntil(work),
+  });
   const meter = new UsageMeter({
     requestId,
     principal,
@@ -48,10 +59,17 @@ export async function proxyChatCompletion(c: GatewayContext, requestBody: OpenAI
     clientFormat: format,
     streamed,
     startedAt,
-    price: priceOf(target.upstreamModel),
+    price,
   });
-  const record = (status: number, error?: string) =>
-    c.executionCtx.waitUntil(writeUsage(services, meter.finish({ status, error })));
+  /** The ledger row and the settled limits, after the response. */
+  const finish = (status: number, error?: string) => {
+    const usage = meter.finish({ status, error });
+    return Promise.all([
+      writeUsage(services, usage),
+      admission.settle({ tokens: usage.promptTokens + usage.completionTokens, usd: usage.costUsd }),
+    ]);
+  };
+  const record = (status: number, error?: string) => c.executionCtx.waitUntil(finish(status, error));
 
   const abort = new AbortController();
   const request = target.adapter.chatRequest({
@@ -65,11 +83,14 @@ export async function proxyChatCompletion(c: GatewayContext, requestBody: OpenAI
   try {
     upstream = await fetch(request, { signal: abort.signal });
   } catch (cause) {
-    const error = new GatewayError(502, "upstream", `Upstream ${target.provider} could not be reached.`, { cause });
+    const error = new GatewayError(502, "upstream", `Upstream ${target.provider} could not be reached.`, {
+      cause,
+      headers: { ...admission.headers, ...gatewayHeaders(target, meter.attempts) },
+    });
     record(502, error.message);
     throw error;
   }
-  const headers = gatewayHeaders(target, meter.attempts);
+  const headers = { ...admission.headers, ...gatewayHeaders(target, meter.attempts) };
 
   if (!upstream.ok) {
     const error = await upstreamError(upstream, target);
@@ -98,10 +119,7 @@ export async function proxyChatCompletion(c: GatewayContext, requestBody: OpenAI
     streamEnded = resolve;
   });
   c.executionCtx.waitUntil(
-    ended.then((end) => {
-      const status = end.kind === "complete" ? 200 : end.kind === "client_closed" ? 499 : 502;
-      return writeUsage(services, meter.finish({ status, error: end.error }));
-    }),
+    ended.then((end) => finish(end.kind === "complete" ? 200 : end.kind === "client_closed" ? 499 : 502, end.error)),
   );
   const stream = relayOpenAIStream(upstream.body, {
     hideUsageChunk: !clientWantsUsage(body),

@@ -1,0 +1,55 @@
+// Redis counters are a cache of the Postgres ledger: a subject whose counters
+// are gone (Redis lost them, or it is new) gets them rebuilt from the ledger.
+import { sql } from "drizzle-orm";
+import type { Principal } from "../auth/principal.ts";
+import { usageEvents } from "../db/schema.ts";
+import type { Services } from "../services.ts";
+import { type Counter, counterStart, SEED_TTL_SECONDS, type Subject, seedKey, toNano } from "./plan.ts";
+import { runScript } from "./redis-scripts.ts";
+import { SEED_SCRIPT } from "./scripts.ts";
+import type { Windows } from "./windows.ts";
+
+const SUBJECT_COLUMNS = { key: usageEvents.keyId, user: usageEvents.userId, team: usageEvents.teamId } as const;
+
+interface RebuildInput {
+  services: Services;
+  principal: Principal;
+  subjects: Subject[];
+  counters: Counter[];
+  windows: Windows;
+  now: number;
+}
+
+/** What the ledger says a counter should hold. */
+async function ledgerValues(input: RebuildInput, subject: Subject, counters: Counter[]): Promise<number[]> {
+  const column = SUBJECT_COLUMNS[subject.kind];
+  const starts = counters.map((c) => counterStart(c, input.windows, input.principal, input.now));
+  const earliest = new Date(Math.min(...starts)).toISOString();
+  const columns = counters.map((counter, j) => {
+    const from = new Date(starts[j] ?? 0).toISOString();
+    const measure =
+      counter.measure === "tokens" ? sql`${usageEvents.promptTokens} + ${usageEvents.completionTokens}` : usageEvents.costUsd;
+    return sql`coalesce(sum(${measure}) filter (where ${usageEvents.createdAt} >= ${from}), 0)::text as ${sql.raw(`c${j}`)}`;
+  });
+  const result = await input.services.db.execute(
+    sql`select ${sql.join(columns, sql`, `)} from ${usageEvents} where ${column} = ${subject.id} and ${usageEvents.createdAt} >= ${earliest}`,
+  );
+  const row = (result.rows[0] ?? {}) as Record<string, string>;
+  return counters.map((counter, j) => {
+    const value = Number(row[`c${j}`] ?? 0);
+    return counter.measure === "tokens" ? Math.round(value) : toNano(value);
+  });
+}
+
+export async function rebuildCounters(input: RebuildInput): Promise<void> {
+  for (const subject of input.subjects) {
+    const counters = input.counters.filter((c) => c.subject === subject);
+    const values = await ledgerValues(input, subject, counters);
+    await runScript(
+      input.services.redis,
+      SEED_SCRIPT,
+      [seedKey(subject), ...counters.map((c) => c.key)],
+      [SEED_TTL_SECONDS, ...counters.flatMap((c, j) => [values[j] ?? 0, c.ttlSeconds])],
+    );
+  }
+}

@@ -1,0 +1,71 @@
+// Daily and monthly windows, reset at midnight and on the 1st in the configured time zone.
+import { parseDuration } from "../config/index.ts";
+
+export interface Windows {
+  dayKey: string;
+  monthKey: string;
+  dayStartMs: number;
+  monthStartMs: number;
+  dayResetMs: number;
+  monthResetMs: number;
+}
+
+const DAY_MS = 86_400_000;
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
+function formatter(timeZone: string): Intl.DateTimeFormat {
+  let format = formatters.get(timeZone);
+  if (!format) {
+    format = new Intl.DateTimeFormat("en-US", {
+      timeZone,
+      hourCycle: "h23",
+      year: "numeric",
+      month: "2-digit",
+      day: "2-digit",
+      hour: "2-digit",
+      minute: "2-digit",
+      second: "2-digit",
+    });
+    formatters.set(timeZone, format);
+  }
+  return format;
+}
+
+export function windowsAt(now: number, timeZone: string): Windows {
+  const parts = Object.fromEntries(
+    formatter(timeZone)
+      .formatToParts(new Date(now))
+      .map((p) => [p.type, p.value]),
+  );
+  const year = Number(parts.year);
+  const month = Number(parts.month);
+  const day = Number(parts.day);
+  const sinceMidnight = (Number(parts.hour) * 3600 + Number(parts.minute) * 60 + Number(parts.second)) * 1000 + (now % 1000);
+  const dayStartMs = now - sinceMidnight;
+  const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
+  return {
+    dayKey: `${year}${String(month).padStart(2, "0")}${String(day).padStart(2, "0")}`,
+    monthKey: `${year}${String(month).padStart(2, "0")}`,
+    dayStartMs,
+    monthStartMs: dayStartMs - (day - 1) * DAY_MS,
+    dayResetMs: dayStartMs + DAY_MS,
+    monthResetMs: dayStartMs + (daysInMonth - day + 1) * DAY_MS,
+  };
+}
+
+export interface BudgetWindow {
+  /** Distinguishes one budget period from the next; empty for a lifetime budget. */
+  key: string;
+  startMs: number;
+  resetMs: number | null;
+}
+
+/** A key's budget period: `1d` and `1mo` follow the calendar windows, other durations fixed slices of time. */
+export function budgetWindow(duration: string | null, now: number, windows: Windows): BudgetWindow {
+  if (!duration) return { key: "life", startMs: 0, resetMs: null };
+  if (duration === "1d") return { key: `d${windows.dayKey}`, startMs: windows.dayStartMs, resetMs: windows.dayResetMs };
+  if (duration === "1mo") return { key: `m${windows.monthKey}`, startMs: windows.monthStartMs, resetMs: windows.monthResetMs };
+  const periodMs = (parseDuration(duration) ?? 86_400) * 1000;
+  const index = Math.floor(now / periodMs);
+  return { key: `p${duration}:${index}`, startMs: index * periodMs, resetMs: (index + 1) * periodMs };
+}

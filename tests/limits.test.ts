@@ -1,0 +1,166 @@
+import { env } from "cloudflare:test";
+import { Redis } from "@upstash/redis/cloudflare";
+import { eq, sql } from "drizzle-orm";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { usageEvents } from "../src/db/schema.ts";
+import { callWorker, db } from "./helpers.ts";
+import { admin, chatAs, errorOf, uniqueId } from "./identity.ts";
+
+const redis = () => new Redis({ url: env.UPSTASH_REDIS_REST_URL, token: env.UPSTASH_REDIS_REST_TOKEN });
+
+async function newKey(fields: Record<string, unknown>): Promise<{ id: string; key: string }> {
+  const { status, body } = await admin("POST", "/admin/keys", fields);
+  expect(status).toBe(201);
+  return { id: String(body.id), key: String(body.key) };
+}
+
+/** Keeps a test away from the edge of a one-minute window, where sliding-window arithmetic shifts. */
+async function awayFromMinuteEdge(): Promise<void> {
+  const intoMinute = Date.now() % 60_000;
+  if (intoMinute > 50_000) await new Promise((resolve) => setTimeout(resolve, 60_000 - intoMinute + 200));
+}
+
+describe("requests per minute", () => {
+  it("admits exactly 10 of 200 concurrent requests on a key limited to 10/min", async () => {
+    await awayFromMinuteEdge();
+    const { key } = await newKey({ rpm_limit: 10 });
+    const calls = await Promise.all(Array.from({ length: 200 }, () => callWorker(chatAs(key))));
+    const statuses = calls.map((call) => call.response.status);
+    expect(statuses.filter((s) => s === 200)).toHaveLength(10);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(190);
+
+    const refused = calls.find((call) => call.response.status === 429)?.response as Response;
+    expect(Number(refused.headers.get("retry-after"))).toBeGreaterThan(0);
+    expect(refused.headers.get("x-ratelimit-limit-requests")).toBe("10");
+    expect(refused.headers.get("x-ratelimit-remaining-requests")).toBe("0");
+    expect(refused.headers.get("x-ratelimit-reset-requests")).toMatch(/^\d+s$/);
+    expect(await errorOf(refused)).toMatchObject({
+      type: "rate_limit_exceeded",
+      code: "rate_limit_exceeded",
+      message: "Rate limit reached: 10 requests per minute for this key.",
+    });
+
+    const admitted = calls.find((call) => call.response.status === 200)?.response as Response;
+    expect(admitted.headers.get("x-ratelimit-limit-requests")).toBe("10");
+    expect(Number(admitted.headers.get("x-ratelimit-remaining-requests"))).toBeLessThan(10);
+    await Promise.all(calls.map((call) => call.settled()));
+  });
+
+  it("admits exactly 10 when the 200 requests are spread over two Worker instances", async () => {
+    await awayFromMinuteEdge();
+    const { key } = await newKey({ rpm_limit: 10 });
+    const responses = await Promise.all(
+      Array.from({ length: 200 }, (_, i) =>
+        i % 2 === 0 ? callWorker(chatAs(key)).then((call) => call.response) : env.SECOND_INSTANCE.fetch(chatAs(key)),
+      ),
+    );
+    expect(responses.filter((r) => r.status === 200)).toHaveLength(10);
+    expect(responses.filter((r) => r.status === 429)).toHaveLength(190);
+  });
+});
+
+describe("budgets", () => {
+  it("a $0.01 budget under 100 concurrent requests is never exceeded by more than the largest reservation, and settles to the ledger", async () => {
+    const { id, key } = await newKey({ max_budget: 0.01 });
+    const body = { model: "mock-lorem", max_tokens: 400, messages: [{ role: "user", content: "write" }] };
+    const calls = await Promise.all(Array.from({ length: 100 }, () => callWorker(chatAs(key, body, { "x-mock-tokens": "400" }))));
+    await Promise.all(calls.map((call) => call.settled()));
+    const admitted = calls.filter((call) => call.response.status === 200).length;
+    const refused = calls.filter((call) => call.response.status === 429);
+    expect(admitted).toBeGreaterThan(0);
+    expect(refused.length).toBeGreaterThan(0);
+    expect(await errorOf(refused[0]?.response as Response)).toMatchObject({
+      code: "budget_exceeded",
+      message: "The budget of $0.01 for this key is spent.",
+    });
+
+    const [ledger] = await db()
+      .select({ spent: sql<string>`sum(${usageEvents.costUsd})::text`, rows: sql<string>`count(*)::text` })
+      .from(usageEvents)
+      .where(eq(usageEvents.keyId, id));
+    const spent = Number(ledger?.spent);
+    expect(Number(ledger?.rows)).toBe(admitted);
+    // Reservation: the input estimate (bytes / 3) plus 400 output tokens, at $1 and $2 per million.
+    const largestReservation = (Math.ceil(JSON.stringify(body.messages).length / 3) * 1 + 400 * 2) / 1_000_000;
+    expect(spent).toBeLessThanOrEqual(0.01 + largestReservation);
+    // The settled counter in Redis equals the ledger, to the nano-dollar.
+    const counter = Number(await redis().get(`sluice:c:key:${id}:usd:b:life`));
+    expect(Math.abs(counter - spent * 1e9)).toBeLessThanOrEqual(admitted);
+  });
+});
+
+describe("tokens per minute", () => {
+  it("counts the real tokens once a request settles, not its reservation", async () => {
+    await awayFromMinuteEdge();
+    const { key } = await newKey({ tpm_limit: 5000 });
+    const request = () => chatAs(key, { max_tokens: 200, messages: [{ role: "user", content: "one two three four" }] });
+    const first = await callWorker(request());
+    await first.settled();
+    const second = await callWorker(request());
+    await second.settled();
+    const remaining = (call: { response: Response }) => Number(call.response.headers.get("x-ratelimit-remaining-tokens"));
+    expect(first.response.headers.get("x-ratelimit-limit-tokens")).toBe("5000");
+    // 4 prompt + 4 completion tokens: the first request's reservation shrank to what it used.
+    expect(remaining(first) - remaining(second)).toBe(8);
+  });
+});
+
+describe("daily and monthly quotas", () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it("refuses a user whose daily tokens are used up, until the day rolls over", async () => {
+    const user = uniqueId("quota");
+    await admin("POST", "/admin/users", { id: user, tokens_per_day: 20 });
+    const { key } = await newKey({ user_id: user });
+    const ask = () => callWorker(chatAs(key, { max_tokens: 5 }));
+    // Each reserves 13 (input estimate) + 5 tokens and uses 6: the first fits in 20, the second (6 + 18) not.
+    const first = await ask();
+    expect(first.response.status).toBe(200);
+    await first.settled();
+    const refused = await ask();
+    const error = await errorOf(refused.response);
+    expect(error).toMatchObject({ status: 429, code: "insufficient_quota" });
+    expect(error.message).toMatch(/^The daily token quota of 20 tokens for this user is used up\. It resets at /);
+    expect(Number(refused.response.headers.get("retry-after"))).toBeGreaterThan(0);
+
+    vi.useFakeTimers({ toFake: ["Date"] });
+    vi.setSystemTime(Date.now() + 86_400_000);
+    expect((await ask()).response.status).toBe(200);
+  });
+
+  it("rebuilds lost counters from the ledger: a user over quota stays refused after Redis forgets", async () => {
+    const user = uniqueId("rebuild");
+    await admin("POST", "/admin/users", { id: user, tokens_per_month: 20 });
+    const { key } = await newKey({ user_id: user });
+    const first = await callWorker(chatAs(key, { max_tokens: 5 }));
+    await first.settled();
+    expect((await callWorker(chatAs(key, { max_tokens: 5 }))).response.status).toBe(429);
+    const stored = await redis().keys(`sluice:c:user:${user}:*`);
+    expect(stored.length).toBeGreaterThan(0);
+    await redis().del(...stored);
+    expect((await callWorker(chatAs(key, { max_tokens: 5 }))).response.status).toBe(429);
+    const monthCounter = (await redis().keys(`sluice:c:user:${user}:tok:m:*`))[0] ?? "";
+    expect(Number(await redis().get(monthCounter))).toBe(6);
+  });
+});
+
+describe("when Redis cannot be reached", () => {
+  const unreachable = { ...env, UPSTASH_REDIS_REST_URL: "http://127.0.0.1:9" };
+
+  it("fails closed for quotas and budgets by default, and says so", async () => {
+    const { key } = await newKey({ rpm_limit: 100 });
+    const { response } = await callWorker(chatAs(key), unreachable);
+    expect(response.status).toBe(503);
+    expect(response.headers.get("x-sluice-limits")).toBe("redis-unavailable; rate-limits=open; quotas=closed");
+    expect(await errorOf(response)).toMatchObject({ code: "limits_unavailable" });
+  });
+
+  it("fails open when configured to, and says so", async () => {
+    const { key } = await newKey({ rpm_limit: 100 });
+    const { response } = await callWorker(chatAs(key), { ...unreachable, REDIS_FAILURE_QUOTAS: "open" });
+    expect(response.status).toBe(200);
+    expect(response.headers.get("x-sluice-limits")).toBe("redis-unavailable; rate-limits=open; quotas=open");
+  });
+});
