@@ -8,6 +8,8 @@
 import { fork } from "node:child_process";
 import { createServer } from "node:http";
 import { fileURLToPath } from "node:url";
+import Redis from "ioredis";
+import pg from "pg";
 import { migrateDatabase } from "../dev/migrate.ts";
 import { listen, sendJson } from "../dev/standins/http.ts";
 import { startNeonStandIn } from "../dev/standins/neon-http.ts";
@@ -18,8 +20,47 @@ export interface RoundTrips {
   redis: number;
 }
 
-const neon = await startNeonStandIn({});
-const upstash = await startUpstashStandIn({});
+/**
+ * The stand-ins put real engines behind them when this machine has them
+ * (BENCH_POSTGRES_URL / BENCH_REDIS_URL, or the usual local ports), so the
+ * figures measure the gateway rather than the embedded engines, whose Lua
+ * runs in an interpreter written in JavaScript.
+ */
+async function realPostgres(): Promise<string | undefined> {
+  const server = process.env.BENCH_POSTGRES_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
+  const client = new pg.Client({ connectionString: server, connectionTimeoutMillis: 1000 });
+  try {
+    await client.connect();
+    await client.query("DROP DATABASE IF EXISTS sluice_bench WITH (FORCE)");
+    await client.query("CREATE DATABASE sluice_bench");
+    const url = new URL(server);
+    url.pathname = "/sluice_bench";
+    return url.toString();
+  } catch {
+    return undefined;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+async function realRedis(): Promise<string | undefined> {
+  const url = process.env.BENCH_REDIS_URL ?? "redis://127.0.0.1:6379/14";
+  const client = new Redis(url, { lazyConnect: true, connectTimeout: 1000, maxRetriesPerRequest: 0 });
+  try {
+    await client.connect();
+    await client.flushdb();
+    return url;
+  } catch {
+    return undefined;
+  } finally {
+    client.disconnect();
+  }
+}
+
+const postgresTarget = await realPostgres();
+const redisTarget = await realRedis();
+const neon = await startNeonStandIn({ target: postgresTarget });
+const upstash = await startUpstashStandIn({ target: redisTarget });
 await migrateDatabase(neon.url);
 
 const totals = (): RoundTrips => ({ postgres: neon.counter.total, redis: upstash.counter.total });
@@ -59,5 +100,6 @@ console.log(
     redisUrl: upstash.url,
     redisToken: upstash.token,
     controlUrl: `http://127.0.0.1:${controlPort}`,
+    engines: `${neon.engine.kind} + ${upstash.engine.kind === "redis" ? "redis-server" : "embedded redis"}`,
   }),
 );

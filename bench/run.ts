@@ -215,7 +215,7 @@ async function main(): Promise<void> {
     const figures = Object.fromEntries([...runs].map(([name, list]) => [name, medianFigures(list)]));
     const result = {
       date: new Date().toISOString(),
-      machine: `${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${quick ? "quick" : "full"} run`,
+      machine: `${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, stand-ins over ${infra.engines}, ${quick ? "quick" : "full"} run`,
       runs: RUNS,
       stream: STREAM,
       bundleGzipKiB: bundle.gzipBytes / 1024,

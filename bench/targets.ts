@@ -20,6 +20,8 @@ export interface Infra {
   redisUrl: string;
   redisToken: string;
   controlUrl: string;
+  /** Which engines stand behind the Neon and Upstash stand-ins. */
+  engines: string;
 }
 
 export interface Target {
@@ -76,8 +78,44 @@ async function startWorkerd(name: "sluice" | "forwarder", options: V4MiniflareOp
   return { name, url: new URL("/v1/chat/completions", url).toString(), headers: {}, pids, close: () => mf.dispose() };
 }
 
-export function startSluice(infra: Infra, scriptPath: string): Promise<Target> {
-  return startWorkerd("sluice", {
+/**
+ * Every per-request check on: a virtual key with a model allowlist, per-minute
+ * limits and a budget, owned by a user with daily and monthly quotas and a
+ * team, all high enough never to refuse.
+ */
+async function benchKey(base: string): Promise<string> {
+  const admin = (path: string, body: unknown) =>
+    fetch(new URL(path, base), {
+      method: "POST",
+      headers: { authorization: `Bearer ${BENCH_ADMIN_KEY}`, "content-type": "application/json" },
+      body: JSON.stringify(body),
+    }).then((r) => r.json() as Promise<{ key?: string }>);
+  const user = `bench-${Date.now()}`;
+  await admin("/admin/users", {
+    id: user,
+    team_id: "bench-team",
+    tokens_per_day: 2e9,
+    tokens_per_month: 2e9,
+    usd_per_day: 1e9,
+    usd_per_month: 1e9,
+    rpm_limit: 1e9,
+    tpm_limit: 2e9,
+  });
+  const created = await admin("/admin/keys", {
+    user_id: user,
+    team_id: "bench-team",
+    models: ["mock-*"],
+    rpm_limit: 1e9,
+    tpm_limit: 2e9,
+    max_budget: 1e9,
+    budget_duration: "1mo",
+  });
+  if (!created.key) throw new Error("bench: could not create a virtual key");
+  return created.key;
+}
+
+export async function startSluice(infra: Infra, scriptPath: string): Promise<Target> {
+  const target = await startWorkerd("sluice", {
     modules: true,
     scriptPath,
     compatibilityDate: COMPATIBILITY_DATE,
@@ -88,7 +126,8 @@ export function startSluice(infra: Infra, scriptPath: string): Promise<Target> {
       MOCK_BASE_URL: `${infra.mockUrl}/v1`,
       ADMIN_KEY: BENCH_ADMIN_KEY,
     },
-  }).then((target) => ({ ...target, headers: { authorization: `Bearer ${BENCH_ADMIN_KEY}` } }));
+  });
+  return { ...target, headers: { authorization: `Bearer ${await benchKey(target.url)}` } };
 }
 
 export function startForwarder(infra: Infra): Promise<Target> {

@@ -367,3 +367,11 @@ describe("secrets stay secret", () => {
     }
   });
 });
+
+describe("admin input bounds", () => {
+  it("refuses a limit too large to store with a 400, not a 500", async () => {
+    const { status, body } = await admin("POST", "/admin/users", { id: uniqueId("big"), tokens_per_month: 1e12 });
+    expect(status).toBe(400);
+    expect(body).toMatchObject({ error: { param: "tokens_per_month" } });
+  });
+});

@@ -129,10 +129,10 @@ export async function startUpstashStandIn(options: {
     try {
       if (path === "/pipeline") {
         if (!Array.isArray(body)) throw new Error("ERR a pipeline is an array of commands");
-        const replies: Reply[] = [];
-        // Commands run in order, as Redis runs a pipeline.
-        for (const command of body) replies.push(encode(await run(parseCommand(command))));
-        sendJson(res, 200, replies);
+        // Sent together on one connection, so the engine runs them in order, as Redis runs a pipeline.
+        const commands = body.map(parseCommand);
+        const replies = await Promise.all(commands.map((command) => run(command)));
+        sendJson(res, 200, replies.map(encode));
       } else if (path === "/multi-exec") {
         if (!Array.isArray(body)) throw new Error("ERR a transaction is an array of commands");
         const commands = body.map(parseCommand).map((c) => scripts.rewrite(c));

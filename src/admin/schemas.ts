@@ -5,7 +5,8 @@ import { parseDuration } from "../config/index.ts";
 const duration = z
   .string()
   .refine((text) => parseDuration(text) !== undefined, { message: "must be a duration like 30m, 24h, 30d or 1mo" });
-const limit = z.number().int().nonnegative().nullable();
+// Limits are stored as Postgres integers.
+const limit = z.number().int().nonnegative().max(2_147_483_647).nullable();
 const usd = z.number().nonnegative().nullable();
 const metadata = z.record(z.string(), z.unknown());
 
