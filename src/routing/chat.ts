@@ -79,18 +79,15 @@ export async function proxyChatCompletion(c: GatewayContext, requestBody: OpenAI
     requestId,
     clientHeaders: c.req.raw.headers,
   });
+  const headers = { ...admission.headers, ...gatewayHeaders(target, meter.attempts) };
   let upstream: Response;
   try {
     upstream = await fetch(request, { signal: abort.signal });
   } catch (cause) {
-    const error = new GatewayError(502, "upstream", `Upstream ${target.provider} could not be reached.`, {
-      cause,
-      headers: { ...admission.headers, ...gatewayHeaders(target, meter.attempts) },
-    });
+    const error = new GatewayError(502, "upstream", `Upstream ${target.provider} could not be reached.`, { cause, headers });
     record(502, error.message);
     throw error;
   }
-  const headers = { ...admission.headers, ...gatewayHeaders(target, meter.attempts) };
 
   if (!upstream.ok) {
     const error = await upstreamError(upstream, target);

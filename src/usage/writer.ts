@@ -1,6 +1,5 @@
-// Writes usage records to the Postgres ledger after the response, in small
-// batches, retrying; records that still fail are parked in Redis and drained
-// by the cron.
+// Writes usage records to the Postgres ledger after the response, retrying;
+// records that still fail are parked in Redis and drained by the cron.
 import type { Redis } from "@upstash/redis/cloudflare";
 import { principalKeyId, principalTeamId, principalUserId } from "../auth/principal.ts";
 import { billingOutbox, usageEvents } from "../db/schema.ts";
@@ -9,8 +8,6 @@ import type { UsageRecord } from "./record.ts";
 
 export const PARKED_USAGE_KEY = "sluice:usage:parked";
 const ATTEMPTS = 3;
-const BATCH_MAX = 50;
-const BATCH_WAIT_MS = 10;
 const wait = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function ledgerRow(record: UsageRecord) {
@@ -81,44 +78,14 @@ async function writeBatch(services: Services, records: UsageRecord[]): Promise<v
   }
 }
 
-interface OpenBatch {
-  records: UsageRecord[];
-  /** One resolver per record; each request waits on a promise of its own making. */
-  waiters: (() => void)[];
-  flush: () => void;
-}
-
-const openBatches = new WeakMap<Services, OpenBatch>();
-
 /**
- * Queues a record for the ledger; records arriving within a few milliseconds
- * of each other share one insert. The promise settles when this record's
- * batch is written (or parked), so `waitUntil` on it keeps the isolate alive
- * until then.
+ * Writes one request's record, after its response (the caller passes this
+ * promise to `waitUntil`). Each request writes its own: records shared
+ * between requests would have one request's promise settled from another's
+ * context, which the Workers runtime does not guarantee to deliver.
  */
 export function writeUsage(services: Services, record: UsageRecord): Promise<void> {
-  let batch = openBatches.get(services);
-  if (!batch) {
-    const open: OpenBatch = {
-      records: [],
-      waiters: [],
-      flush: () => {
-        clearTimeout(timer);
-        if (openBatches.get(services) === open) openBatches.delete(services);
-        writeBatch(services, open.records).then(() => {
-          for (const release of open.waiters) release();
-        });
-      },
-    };
-    const timer = setTimeout(() => open.flush(), BATCH_WAIT_MS);
-    openBatches.set(services, open);
-    batch = open;
-  }
-  const joined = batch;
-  joined.records.push(record);
-  const written = new Promise<void>((resolve) => joined.waiters.push(resolve));
-  if (joined.records.length >= BATCH_MAX) joined.flush();
-  return written;
+  return writeBatch(services, [record]);
 }
 
 /** Moves parked records into the ledger; returns how many were written. */
