@@ -143,7 +143,10 @@ describe("POST /v1/chat/completions, streamed", () => {
 
   it("ends a stream cut by the upstream with an error event, not [DONE], and records the failure", async () => {
     const { response, settled } = await callWorker(
-      jsonRequest("/v1/chat/completions", chat("this stream will break", { stream: true }), { "x-mock-fail": "cut:2" }),
+      jsonRequest("/v1/chat/completions", chat("this stream will break", { stream: true }), {
+        "x-mock-fail": "cut:2",
+        "x-mock-interval-ms": "20",
+      }),
     );
     expect(response.status).toBe(200);
     const requestId = response.headers.get("x-request-id") ?? "";
@@ -153,7 +156,10 @@ describe("POST /v1/chat/completions, streamed", () => {
     expect(last.error?.type).toBe("upstream_error");
     expect(last.error?.message).toMatch(/upstream stream/i);
     await settled();
-    expect(await usageRow(requestId)).toMatchObject({ status: 502, streamed: true });
+    const row = await usageRow(requestId);
+    expect(row).toMatchObject({ status: 502, streamed: true, metadata: { usage_estimated: true } });
+    // Two chunks of "this stream will break" arrived before the cut: "this stream" is 11 characters, 3 tokens at 4 per token.
+    expect(row?.completionTokens).toBe(3);
   });
 
   it("bills what was streamed when the client goes away, and aborts the upstream", async () => {
@@ -166,11 +172,21 @@ describe("POST /v1/chat/completions, streamed", () => {
     );
     const requestId = response.headers.get("x-request-id") ?? "";
     const reader = response.body?.getReader();
-    await reader?.read();
+    // The role chunk, then two words.
+    for (let i = 0; i < 3; i++) await reader?.read();
     await reader?.cancel();
     await settled();
     const row = await usageRow(requestId);
-    expect(row).toMatchObject({ status: 499, streamed: true, error: "client closed the stream" });
+    expect(row).toMatchObject({
+      status: 499,
+      streamed: true,
+      error: "client closed the stream",
+      metadata: { usage_estimated: true },
+    });
+    // What was generated before the client left is billed: the provider never reported it, so it is estimated.
+    expect(row?.completionTokens).toBeGreaterThan(0);
+    expect(row?.promptTokens).toBeGreaterThan(0);
+    expect(row?.costUsd).toBeGreaterThan(0);
   });
 });
 

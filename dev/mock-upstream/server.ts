@@ -48,11 +48,12 @@ async function writeStream(res: ServerResponse, events: string[], behaviour: Moc
   res.flushHeaders();
   const cutAfter = behaviour.failure?.kind === "cut" ? behaviour.failure.afterChunks + 1 : Number.POSITIVE_INFINITY;
   for (const [i, event] of events.entries()) {
+    if (i > 0) await sleep(behaviour.intervalMs);
     if (i >= cutAfter) {
+      // An interval after the last chunk, as a connection lost mid-answer would be.
       res.socket?.destroy();
       return;
     }
-    if (i > 0) await sleep(behaviour.intervalMs);
     if (res.destroyed) return;
     res.write(event);
   }

@@ -42,11 +42,12 @@ export async function proxyChatCompletion(c: GatewayContext, requestBody: OpenAI
   const target = resolveTarget(config, body.model, c.req.header("x-sluice-provider") ?? provider);
   const streamed = body.stream === true;
   const price = priceOf(target.upstreamModel);
+  const estimate = estimateRequest(body, config.limits.defaultMaxOutputTokens);
   const admission = await admit({
     config,
     services,
     principal,
-    estimate: estimateRequest(body, config.limits.defaultMaxOutputTokens),
+    estimate,
     price,
     defer: (work) => c.executionCtx.waitUntil(work),
   });
@@ -60,6 +61,7 @@ export async function proxyChatCompletion(c: GatewayContext, requestBody: OpenAI
     streamed,
     startedAt,
     price,
+    estimatedPromptTokens: estimate.inputTokens,
   });
   /** The ledger row and the settled limits, after the response. */
   const finish = (status: number, error?: string) => {
@@ -122,6 +124,7 @@ export async function proxyChatCompletion(c: GatewayContext, requestBody: OpenAI
     hideUsageChunk: !clientWantsUsage(body),
     usageFrom: target.adapter.usageFrom,
     onUsage: (tokens) => meter.setTokens(tokens),
+    onGenerated: (characters) => meter.addGenerated(characters),
     onFirstByte: () => meter.markFirstByte(),
     errorEvent: (message) => errorStreamEvent(format, new GatewayError(502, "upstream", message)),
     abortUpstream: () => abort.abort(),

@@ -15,6 +15,8 @@ export interface MeterStart {
   /** performance.now() when the request arrived. */
   startedAt: number;
   price: Price | undefined;
+  /** The prompt's size as estimated before the call, for billing a request the provider never reported. */
+  estimatedPromptTokens: number;
 }
 
 export interface Outcome {
@@ -25,6 +27,8 @@ export interface Outcome {
 export class UsageMeter {
   private firstByteAt: number | null = null;
   private tokens: TokenCounts = { promptTokens: 0, completionTokens: 0, cachedTokens: 0 };
+  private reported = false;
+  private generatedCharacters = 0;
   attempts = 1;
 
   constructor(private readonly start: MeterStart) {}
@@ -34,22 +38,46 @@ export class UsageMeter {
   }
 
   setTokens(tokens: TokenCounts | undefined): void {
-    if (tokens) this.tokens = tokens;
+    if (!tokens) return;
+    this.tokens = tokens;
+    this.reported = true;
+  }
+
+  addGenerated(characters: number): void {
+    this.generatedCharacters += characters;
+  }
+
+  /**
+   * Usage for a stream that ended before the provider reported it (a client
+   * that left, a stream cut short): the prompt as estimated before the call,
+   * and about four characters per generated token. Once the provider has
+   * started answering, nothing it did is free.
+   */
+  private estimatedTokens(): TokenCounts | undefined {
+    if (this.reported || this.firstByteAt === null) return undefined;
+    return {
+      promptTokens: this.start.estimatedPromptTokens,
+      completionTokens: Math.ceil(this.generatedCharacters / 4),
+      cachedTokens: 0,
+    };
   }
 
   finish(outcome: Outcome): UsageRecord {
-    const { price, startedAt, ...start } = this.start;
+    const { price, startedAt, estimatedPromptTokens: _estimate, ...start } = this.start;
+    const estimated = this.estimatedTokens();
+    const tokens = estimated ?? this.tokens;
+    const keyMetadata = start.principal.type === "key" ? start.principal.metadata : {};
     return {
       ...start,
-      ...this.tokens,
-      costUsd: costOf(price, this.tokens),
+      ...tokens,
+      costUsd: costOf(price, tokens),
       latencyMs: performance.now() - startedAt,
       ttfbMs: this.firstByteAt === null ? null : this.firstByteAt - startedAt,
       status: outcome.status,
       error: outcome.error ?? null,
       attempts: this.attempts,
       // A key's metadata (a sandbox's session id, say) travels with its usage.
-      metadata: start.principal.type === "key" ? start.principal.metadata : {},
+      metadata: estimated ? { ...keyMetadata, usage_estimated: true } : keyMetadata,
     };
   }
 }

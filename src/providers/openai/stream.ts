@@ -16,6 +16,8 @@ export interface OpenAIRelayOptions {
   hideUsageChunk: boolean;
   usageFrom: (usage: unknown) => TokenCounts | undefined;
   onUsage: (tokens: TokenCounts) => void;
+  /** Characters of generated text (content and tool-call arguments) as they pass, for billing a stream cut short. */
+  onGenerated: (characters: number) => void;
   onFirstByte: () => void;
   /** The client-format error event to end a broken stream with. */
   errorEvent: (message: string) => string;
@@ -39,6 +41,24 @@ export function relayOpenAIStream(upstream: ReadableStream<Uint8Array>, options:
     options.onEnd(result);
   };
 
+  const countGenerated = (data: string) => {
+    try {
+      const chunk = JSON.parse(data) as {
+        choices?: { delta?: { content?: unknown; tool_calls?: { function?: { arguments?: unknown } }[] } }[];
+      };
+      let characters = 0;
+      for (const choice of chunk.choices ?? []) {
+        if (typeof choice.delta?.content === "string") characters += choice.delta.content.length;
+        for (const call of choice.delta?.tool_calls ?? []) {
+          if (typeof call.function?.arguments === "string") characters += call.function.arguments.length;
+        }
+      }
+      if (characters > 0) options.onGenerated(characters);
+    } catch {
+      // Not JSON: nothing to count.
+    }
+  };
+
   /** Reads usage from one event; returns whether the event is the usage-only chunk. */
   const inspect = (event: string): boolean => {
     const data = sseData(event);
@@ -47,7 +67,10 @@ export function relayOpenAIStream(upstream: ReadableStream<Uint8Array>, options:
       sawDone = true;
       return false;
     }
-    if (!USAGE_FIELD.test(data)) return false;
+    if (!USAGE_FIELD.test(data)) {
+      countGenerated(data);
+      return false;
+    }
     try {
       const chunk = JSON.parse(data) as { usage?: unknown; choices?: unknown[] };
       const tokens = options.usageFrom(chunk.usage);
