@@ -164,3 +164,38 @@ describe("when Redis cannot be reached", () => {
     expect(response.headers.get("x-sluice-limits")).toBe("redis-unavailable; rate-limits=open; quotas=open");
   });
 });
+
+describe("teams", () => {
+  it("a team's quota holds across all of its keys, and its usage rolls up to it", async () => {
+    const team = uniqueId("org");
+    const created = await admin("POST", "/admin/teams", { id: team, name: "Org", tokens_per_day: 20 });
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ id: team, quota: { tokens_per_day: 20 } });
+    const first = await newKey({ team_id: team });
+    const second = await newKey({ team_id: team });
+    const used = await callWorker(chatAs(first.key, { max_tokens: 5 }));
+    expect(used.response.status).toBe(200);
+    await used.settled();
+    // The other key of the same team meets the team's quota, already 6 tokens in.
+    const error = await errorOf((await callWorker(chatAs(second.key, { max_tokens: 5 }))).response);
+    expect(error).toMatchObject({ status: 429, code: "insufficient_quota" });
+    expect(error.message).toContain("for this team");
+  });
+
+  it("shows a key its limits and what it has used", async () => {
+    const { key } = await newKey({ rpm_limit: 50, max_budget: 2, budget_duration: "1mo" });
+    const asked = await callWorker(chatAs(key));
+    await asked.settled();
+    const { response } = await callWorker(
+      new Request("https://sluice.test/api/ai/quota", { headers: { authorization: `Bearer ${key}` } }),
+    );
+    const body = (await response.json()) as {
+      principal: { type: string };
+      limits: { key: Record<string, unknown> };
+      used: Record<string, number>;
+    };
+    expect(body.principal.type).toBe("key");
+    expect(body.limits.key).toMatchObject({ rpm_limit: 50, max_budget: 2, budget_duration: "1mo" });
+    expect(body.used.tokens_today).toBe(6);
+  });
+});
