@@ -1,5 +1,5 @@
 // Small HTTP helpers shared by the local stand-ins and the mock upstream.
-import type { IncomingMessage, Server, ServerResponse } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 
 export function readBody(req: IncomingMessage): Promise<string> {
@@ -44,6 +44,19 @@ export function closeServer(server: Server): Promise<void> {
   return new Promise((resolve) => {
     server.close(() => resolve());
     server.closeAllConnections();
+  });
+}
+
+/** A server that counts each request it answers (the stats routes aside). */
+export function countedServer(
+  counter: RoundTripCounter,
+  answer: (req: IncomingMessage, res: ServerResponse) => Promise<void>,
+  onError: (error: unknown) => unknown,
+): Server {
+  return createServer((req, res) => {
+    if (counter.handle(req, res)) return;
+    counter.count();
+    answer(req, res).catch((error) => sendJson(res, 500, onError(error)));
   });
 }
 

@@ -1,7 +1,7 @@
 // A local stand-in for Neon's SQL-over-HTTP endpoint: `POST /sql`, answered in
 // the exact shape `@neondatabase/serverless` expects, over PGlite or Postgres.
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import { closeServer, listen, RoundTripCounter, readBody, sendJson } from "./http.ts";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { closeServer, countedServer, listen, RoundTripCounter, readBody, sendJson } from "./http.ts";
 import { openSqlEngine, type SqlEngine, type SqlResult, type SqlStatement } from "./postgres-engine.ts";
 
 const ERROR_FIELDS = [
@@ -92,11 +92,11 @@ async function answer(engine: SqlEngine, req: IncomingMessage, res: ServerRespon
 export async function startNeonStandIn(options: { engine?: SqlEngine; target?: string; port?: number }): Promise<NeonStandIn> {
   const engine = options.engine ?? (await openSqlEngine(options.target));
   const counter = new RoundTripCounter();
-  const server = createServer((req, res) => {
-    if (counter.handle(req, res)) return;
-    counter.count();
-    answer(engine, req, res).catch((error) => sendJson(res, 500, { message: String(error) }));
-  });
+  const server = countedServer(
+    counter,
+    (req, res) => answer(engine, req, res),
+    (error) => ({ message: String(error) }),
+  );
   const port = await listen(server, options.port);
   return {
     // Any credentials work: the stand-in trusts loopback callers, as the engines do.

@@ -2,8 +2,8 @@
 // `POST /pipeline` and `POST /multi-exec`, bearer-token auth, base64 replies
 // when asked, and Lua scripts that stock Redis accepts.
 import { createHash } from "node:crypto";
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import { closeServer, listen, RoundTripCounter, readBody, sendJson } from "./http.ts";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { closeServer, countedServer, listen, RoundTripCounter, readBody, sendJson } from "./http.ts";
 import { openRedisEngine, type RedisEngine, type RedisReply } from "./redis-engine.ts";
 
 export interface UpstashStandIn {
@@ -150,11 +150,7 @@ export async function startUpstashStandIn(options: {
     }
   }
 
-  const server = createServer((req, res) => {
-    if (counter.handle(req, res)) return;
-    counter.count();
-    answer(req, res).catch((error) => sendJson(res, 500, { error: errorText(error) }));
-  });
+  const server = countedServer(counter, answer, (error) => ({ error: errorText(error) }));
   const port = await listen(server, options.port);
   return {
     url: `http://127.0.0.1:${port}`,

@@ -1,7 +1,7 @@
 // Users, teams and their quota policies, as the admin API sees them.
 import { and, eq } from "drizzle-orm";
 import { clearDenied, markDenied } from "../auth/deny-list.ts";
-import { limitsOf } from "../auth/policies.ts";
+import { limitsOf, limitsView } from "../auth/policies.ts";
 import { forgetUsers } from "../auth/users.ts";
 import { quotaPolicies, teams, users } from "../db/schema.ts";
 import { GatewayError } from "../http/errors.ts";
@@ -38,17 +38,7 @@ export async function readPolicy(services: Services, scope: Scope, subjectId: st
   return row;
 }
 
-export function policyView(row: typeof quotaPolicies.$inferSelect | undefined) {
-  const limits = limitsOf(row);
-  return {
-    rpm_limit: limits.requestsPerMinute,
-    tpm_limit: limits.tokensPerMinute,
-    tokens_per_day: limits.tokensPerDay,
-    tokens_per_month: limits.tokensPerMonth,
-    usd_per_day: limits.usdPerDay,
-    usd_per_month: limits.usdPerMonth,
-  };
-}
+export const policyView = (row: typeof quotaPolicies.$inferSelect | undefined) => limitsView(limitsOf(row));
 
 /** Sets the given quota fields of a subject's policy, creating the row when needed. */
 export async function writePolicy(services: Services, scope: Scope, subjectId: string, input: QuotaInput): Promise<void> {

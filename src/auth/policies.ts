@@ -18,6 +18,18 @@ export function limitsOf(row: PolicyRow | undefined): Limits {
   };
 }
 
+/** Limits in the API's field names. */
+export function limitsView(limits: Limits) {
+  return {
+    rpm_limit: limits.requestsPerMinute,
+    tpm_limit: limits.tokensPerMinute,
+    tokens_per_day: limits.tokensPerDay,
+    tokens_per_month: limits.tokensPerMonth,
+    usd_per_day: limits.usdPerDay,
+    usd_per_month: limits.usdPerMonth,
+  };
+}
+
 /** Each field of `override` that is set wins over `base`. */
 export function overlay(base: Limits, override: PolicyRow | undefined): Limits {
   if (!override) return base;

@@ -2,7 +2,8 @@
 import { Hono } from "hono";
 import { createKey } from "../admin/keys.ts";
 import { selfServiceKeySchema } from "../admin/schemas.ts";
-import type { Limits, Principal } from "../auth/principal.ts";
+import { limitsView } from "../auth/policies.ts";
+import type { Principal } from "../auth/principal.ts";
 import { parseDuration } from "../config/index.ts";
 import type { GatewayEnv } from "../context.ts";
 import { GatewayError } from "../http/errors.ts";
@@ -34,15 +35,6 @@ appApiRoutes.post("/keys", async (c) => {
   aboveOwn("max_budget", input.max_budget, daily ? (own.usdPerDay ?? own.usdPerMonth) : own.usdPerMonth);
   const created = await createKey(c.var.services, { ...input, user_id: principal.userId, team_id: principal.teamId });
   return c.json(created, 201);
-});
-
-const limitsView = (limits: Limits) => ({
-  rpm_limit: limits.requestsPerMinute,
-  tpm_limit: limits.tokensPerMinute,
-  tokens_per_day: limits.tokensPerDay,
-  tokens_per_month: limits.tokensPerMonth,
-  usd_per_day: limits.usdPerDay,
-  usd_per_month: limits.usdPerMonth,
 });
 
 function principalLimits(principal: Principal) {

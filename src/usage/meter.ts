@@ -1,17 +1,9 @@
 // Measures one request while it runs and turns it into a usage record at the end.
-import type { Principal } from "../auth/principal.ts";
-import type { ClientFormat } from "../formats/index.ts";
 import { costOf, type Price, type TokenCounts } from "./prices.ts";
 import type { UsageRecord } from "./record.ts";
 
-export interface MeterStart {
-  requestId: string;
-  principal: Principal;
-  provider: string;
-  model: string;
-  upstreamModel: string;
-  clientFormat: ClientFormat;
-  streamed: boolean;
+export interface MeterStart
+  extends Pick<UsageRecord, "requestId" | "principal" | "provider" | "model" | "upstreamModel" | "clientFormat" | "streamed"> {
   /** performance.now() when the request arrived. */
   startedAt: number;
   price: Price | undefined;
