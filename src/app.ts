@@ -11,6 +11,7 @@ import type { GatewayContext, GatewayEnv } from "./context.ts";
 import { type ClientFormat, errorBody } from "./formats/index.ts";
 import { GatewayError } from "./http/errors.ts";
 import { adminRoutes } from "./routes/admin.ts";
+import { anthropicRoutes } from "./routes/anthropic.ts";
 import { appApiRoutes } from "./routes/app-api.ts";
 import { authRoutes } from "./routes/auth.ts";
 import { healthRoutes } from "./routes/health.ts";
@@ -18,7 +19,7 @@ import { openaiRoutes } from "./routes/openai.ts";
 import { servicesFor } from "./services.ts";
 
 /** Routes whose limits check (limits/admit) also reads the deny markers. */
-const GATED_PATHS = new Set(["/v1/chat/completions"]);
+const GATED_PATHS = new Set(["/v1/chat/completions", "/v1/messages"]);
 
 function formatForPath(path: string): ClientFormat {
   if (path.startsWith("/v1/messages")) return "anthropic";
@@ -92,6 +93,8 @@ export function createApp() {
       description: "An edge gateway for LLM APIs",
       routes: [
         "POST /v1/chat/completions",
+        "POST /v1/messages",
+        "POST /v1/messages/count_tokens",
         "GET /v1/models",
         "POST /auth/token",
         "POST /api/keys",
@@ -112,6 +115,7 @@ export function createApp() {
   };
   for (const path of ["/v1/*", "/admin/*", "/auth/*", "/api/*"]) app.use(path, requireCaller);
   app.route("/", openaiRoutes);
+  app.route("/", anthropicRoutes);
   app.route("/admin", adminRoutes);
   app.route("/auth", authRoutes);
   app.route("/api", appApiRoutes);

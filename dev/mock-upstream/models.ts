@@ -8,11 +8,20 @@ export interface MockTurn {
   text: string;
 }
 
+export interface MockToolCall {
+  id: string;
+  name: string;
+  /** JSON text. */
+  arguments: string;
+}
+
 export interface MockAnswer {
   text: string;
+  /** Set when the model calls a tool instead of answering in text. */
+  toolCall?: MockToolCall;
   promptTokens: number;
   completionTokens: number;
-  finish: "stop" | "length";
+  finish: "stop" | "length" | "tool_calls";
 }
 
 export class UnknownMockModel extends Error {}
@@ -20,9 +29,30 @@ export class UnknownMockModel extends Error {}
 /**
  * `mock-echo` repeats the last user turn; `mock-lorem` writes `tokens` words of
  * filler (or `maxTokens`, or 64). Both stop at `maxTokens` and report exact counts.
+ * Given tools, `mock-echo` calls the first one with the last user turn as
+ * `{"text": …}`, and answers a tool result with `Tool said: …`.
  */
-export function answerFor(model: string, turns: MockTurn[], options: { maxTokens?: number; tokens?: number }): MockAnswer {
+export function answerFor(
+  model: string,
+  turns: MockTurn[],
+  options: { maxTokens?: number; tokens?: number; tools?: string[] },
+): MockAnswer {
   const promptTokens = turns.reduce((sum, turn) => sum + countTokens(turn.text), 0);
+  const last = turns.at(-1);
+  if (model.startsWith("mock-echo") && options.tools?.length && last) {
+    if (last.role === "tool") {
+      const text = `Tool said: ${last.text}`;
+      return { text, promptTokens, completionTokens: countTokens(text), finish: "stop" };
+    }
+    const args = JSON.stringify({ text: last.text });
+    return {
+      text: "",
+      toolCall: { id: `call_mock_${promptTokens}`, name: options.tools[0] ?? "tool", arguments: args },
+      promptTokens,
+      completionTokens: countTokens(args),
+      finish: "tool_calls",
+    };
+  }
   let text: string;
   if (model.startsWith("mock-echo")) {
     text = [...turns].reverse().find((turn) => turn.role === "user")?.text ?? "";

@@ -10,6 +10,7 @@ interface OpenAIMessage {
 export interface OpenAIChatRequest {
   model?: string;
   messages?: OpenAIMessage[];
+  tools?: { function?: { name?: string } }[];
   stream?: boolean;
   stream_options?: { include_usage?: boolean };
   max_tokens?: number;
@@ -43,7 +44,20 @@ export function openaiCompletion(id: string, model: string, answer: MockAnswer) 
     choices: [
       {
         index: 0,
-        message: { role: "assistant", content: answer.text, refusal: null },
+        message: {
+          role: "assistant",
+          content: answer.toolCall ? null : answer.text,
+          refusal: null,
+          ...(answer.toolCall && {
+            tool_calls: [
+              {
+                id: answer.toolCall.id,
+                type: "function",
+                function: { name: answer.toolCall.name, arguments: answer.toolCall.arguments },
+              },
+            ],
+          }),
+        },
         logprobs: null,
         finish_reason: answer.finish,
       },
@@ -73,9 +87,32 @@ export function openaiStreamEvents(
       ...(includeUsage ? { usage: null } : {}),
       ...extra,
     });
-  const events = [chunk([{ index: 0, delta: { role: "assistant", content: "" }, logprobs: null, finish_reason: null }])];
-  for (const piece of pieces) {
-    events.push(chunk([{ index: 0, delta: { content: piece }, logprobs: null, finish_reason: null }]));
+  const events = [
+    chunk([
+      { index: 0, delta: { role: "assistant", content: answer.toolCall ? null : "" }, logprobs: null, finish_reason: null },
+    ]),
+  ];
+  const call = answer.toolCall;
+  if (call) {
+    // The call's id and name first, then its arguments in pieces, as OpenAI streams them.
+    const head = { index: 0, id: call.id, type: "function", function: { name: call.name, arguments: "" } };
+    events.push(chunk([{ index: 0, delta: { tool_calls: [head] }, logprobs: null, finish_reason: null }]));
+    for (const piece of pieces) {
+      events.push(
+        chunk([
+          {
+            index: 0,
+            delta: { tool_calls: [{ index: 0, function: { arguments: piece } }] },
+            logprobs: null,
+            finish_reason: null,
+          },
+        ]),
+      );
+    }
+  } else {
+    for (const piece of pieces) {
+      events.push(chunk([{ index: 0, delta: { content: piece }, logprobs: null, finish_reason: null }]));
+    }
   }
   events.push(chunk([{ index: 0, delta: {}, logprobs: null, finish_reason: answer.finish }]));
   if (includeUsage) events.push(chunk([], { usage: openaiUsage(answer) }));

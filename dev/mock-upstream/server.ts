@@ -67,6 +67,7 @@ async function chatCompletions(res: ServerResponse, body: OpenAIChatRequest, beh
     answer = answerFor(model, openaiTurns(body), {
       maxTokens: body.max_completion_tokens ?? body.max_tokens,
       tokens: behaviour.tokens,
+      tools: body.tools?.map((tool) => tool.function?.name ?? "tool"),
     });
   } catch (error) {
     if (error instanceof UnknownMockModel) return sendJson(res, 404, openaiError(404, error.message));
@@ -74,7 +75,8 @@ async function chatCompletions(res: ServerResponse, body: OpenAIChatRequest, beh
   }
   const id = `chatcmpl-mock-${randomUUID().slice(0, 8)}`;
   if (!body.stream) return sendJson(res, 200, openaiCompletion(id, model, answer));
-  const pieces = splitIntoChunks(answer.text, behaviour.chunks || answer.completionTokens);
+  const streamed = answer.toolCall?.arguments ?? answer.text;
+  const pieces = splitIntoChunks(streamed, behaviour.chunks || answer.completionTokens);
   const events = openaiStreamEvents(id, model, answer, pieces, body.stream_options?.include_usage === true);
   await writeStream(res, events, behaviour);
 }

@@ -38,3 +38,9 @@ export const SSE_HEADERS = {
   "cache-control": "no-cache",
   "x-accel-buffering": "no",
 } as const;
+
+/** How a relayed stream ended: whole, cut by the upstream, or abandoned by the client. */
+export interface StreamEnd {
+  kind: "complete" | "upstream_error" | "client_closed";
+  error?: string;
+}

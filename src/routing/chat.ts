@@ -1,27 +1,13 @@
-// One chat completion through the gateway: resolve the target, call it,
-// relay the answer, and meter the usage after the response.
-import { assertModelAllowed } from "../auth/index.ts";
+// An OpenAI-format chat completion to an OpenAI-dialect provider: the body is
+// forwarded as sent (model and credentials swapped), the answer relayed as is.
 import type { GatewayContext } from "../context.ts";
 import { errorStreamEvent } from "../formats/index.ts";
 import { GatewayError } from "../http/errors.ts";
-import { SSE_HEADERS } from "../http/sse.ts";
+import { SSE_HEADERS, type StreamEnd } from "../http/sse.ts";
 import { estimateRequest } from "../limits/estimate.ts";
-import { admit } from "../limits/index.ts";
-import { relayOpenAIStream, type StreamEnd } from "../providers/openai/stream.ts";
+import { relayOpenAIStream } from "../providers/openai/stream.ts";
 import type { OpenAIChatBody } from "../providers/types.ts";
-import { UsageMeter } from "../usage/meter.ts";
-import { priceOf } from "../usage/prices.ts";
-import { writeUsage } from "../usage/writer.ts";
-import { resolveTarget, type Target } from "./resolve.ts";
-import { upstreamError } from "./upstream-error.ts";
-
-function gatewayHeaders(target: Target, attempts: number): Record<string, string> {
-  return {
-    "x-sluice-provider": target.provider,
-    "x-sluice-model": target.upstreamModel,
-    "x-sluice-attempts": String(attempts),
-  };
-}
+import { beginCall, deferred, sendUpstream } from "./call.ts";
 
 function clientWantsUsage(body: OpenAIChatBody): boolean {
   const options = body.stream_options as { include_usage?: unknown } | undefined;
@@ -36,44 +22,16 @@ function takeProviderField(body: OpenAIChatBody): { body: OpenAIChatBody; provid
 }
 
 export async function proxyChatCompletion(c: GatewayContext, requestBody: OpenAIChatBody): Promise<Response> {
-  const { config, services, requestId, principal, format, startedAt } = c.var;
+  const { config, requestId, format } = c.var;
   const { body, provider } = takeProviderField(requestBody);
-  assertModelAllowed(principal, body.model);
-  const target = resolveTarget(config, body.model, c.req.header("x-sluice-provider") ?? provider);
   const streamed = body.stream === true;
-  const price = priceOf(target.upstreamModel);
-  const estimate = estimateRequest(body, config.limits.defaultMaxOutputTokens);
-  const admission = await admit({
-    config,
-    services,
-    principal,
-    estimate,
-    price,
-    defer: (work) => c.executionCtx.waitUntil(work),
-  });
-  const meter = new UsageMeter({
-    requestId,
-    principal,
-    provider: target.provider,
-    model: target.model,
-    upstreamModel: target.upstreamModel,
-    clientFormat: format,
+  const call = await beginCall(c, {
+    model: body.model,
+    providerOverride: provider,
+    estimate: estimateRequest(body, config.limits.defaultMaxOutputTokens),
     streamed,
-    startedAt,
-    price,
-    estimatedPromptTokens: estimate.inputTokens,
   });
-  /** The ledger row and the settled limits, after the response. */
-  const finish = (status: number, error?: string) => {
-    const usage = meter.finish({ status, error });
-    return Promise.all([
-      writeUsage(services, usage),
-      admission.settle({ tokens: usage.promptTokens + usage.completionTokens, usd: usage.costUsd }),
-    ]);
-  };
-  const record = (status: number, error?: string) => c.executionCtx.waitUntil(finish(status, error));
-
-  const abort = new AbortController();
+  const { target, meter, headers } = call;
   const request = target.adapter.chatRequest({
     settings: target.settings,
     upstreamModel: target.upstreamModel,
@@ -81,22 +39,7 @@ export async function proxyChatCompletion(c: GatewayContext, requestBody: OpenAI
     requestId,
     clientHeaders: c.req.raw.headers,
   });
-  const headers = { ...admission.headers, ...gatewayHeaders(target, meter.attempts) };
-  let upstream: Response;
-  try {
-    upstream = await fetch(request, { signal: abort.signal });
-  } catch (cause) {
-    const error = new GatewayError(502, "upstream", `Upstream ${target.provider} could not be reached.`, { cause, headers });
-    record(502, error.message);
-    throw error;
-  }
-
-  if (!upstream.ok) {
-    const error = await upstreamError(upstream, target);
-    record(error.status, error.message);
-    Object.assign(error.headers, headers);
-    throw error;
-  }
+  const upstream = await sendUpstream(call, request);
 
   if (!streamed || !upstream.body) {
     const text = await upstream.text();
@@ -105,21 +48,15 @@ export async function proxyChatCompletion(c: GatewayContext, requestBody: OpenAI
       meter.setTokens(target.adapter.usageFrom((JSON.parse(text) as { usage?: unknown }).usage));
     } catch {
       const error = new GatewayError(502, "upstream", `Upstream ${target.provider} sent a response that is not JSON.`);
-      record(502, error.message);
+      call.record(502, error.message);
       throw error;
     }
-    record(200);
+    call.record(200);
     return new Response(text, { status: 200, headers: { "content-type": "application/json", ...headers } });
   }
 
-  // Registered now, while the request is live; it settles when the stream ends.
-  let streamEnded: (end: StreamEnd) => void = () => undefined;
-  const ended = new Promise<StreamEnd>((resolve) => {
-    streamEnded = resolve;
-  });
-  c.executionCtx.waitUntil(
-    ended.then((end) => finish(end.kind === "complete" ? 200 : end.kind === "client_closed" ? 499 : 502, end.error)),
-  );
+  const ended = deferred<StreamEnd>();
+  call.recordWhenEnded(ended.promise);
   const stream = relayOpenAIStream(upstream.body, {
     hideUsageChunk: !clientWantsUsage(body),
     usageFrom: target.adapter.usageFrom,
@@ -127,8 +64,8 @@ export async function proxyChatCompletion(c: GatewayContext, requestBody: OpenAI
     onGenerated: (characters) => meter.addGenerated(characters),
     onFirstByte: () => meter.markFirstByte(),
     errorEvent: (message) => errorStreamEvent(format, new GatewayError(502, "upstream", message)),
-    abortUpstream: () => abort.abort(),
-    onEnd: streamEnded,
+    abortUpstream: () => call.abort.abort(),
+    onEnd: ended.resolve,
   });
   return new Response(stream, { status: 200, headers: { ...SSE_HEADERS, ...headers } });
 }

@@ -1,16 +1,10 @@
 // Relays an OpenAI-dialect SSE stream to an OpenAI-format client, chunk by
 // chunk, reading usage on the way. The usage chunk Sluice asked for is
 // dropped when the client did not ask for it.
-import { SseSplitter, sseData } from "../../http/sse.ts";
+import { SseSplitter, type StreamEnd, sseData } from "../../http/sse.ts";
 import type { TokenCounts } from "../../usage/prices.ts";
 
 const USAGE_FIELD = /"usage"\s*:\s*\{/;
-
-export interface StreamEnd {
-  /** How the stream ended: whole, cut by the upstream, or abandoned by the client. */
-  kind: "complete" | "upstream_error" | "client_closed";
-  error?: string;
-}
 
 export interface OpenAIRelayOptions {
   hideUsageChunk: boolean;

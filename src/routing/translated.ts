@@ -1,0 +1,71 @@
+// A call whose client format differs from the provider's: decoded to the
+// canonical form, encoded for the provider, and the answer translated back,
+// streamed event by event.
+import type { GatewayContext } from "../context.ts";
+import { type CanonicalRequest, type CanonicalResponse, canonicalText } from "../formats/canonical.ts";
+import { errorStreamEvent } from "../formats/index.ts";
+import { GatewayError } from "../http/errors.ts";
+import { SSE_HEADERS, type StreamEnd } from "../http/sse.ts";
+import { canonicalToOpenAI, openaiToCanonical } from "../providers/openai/translate.ts";
+import { beginCall, deferred, sendUpstream } from "./call.ts";
+import { type ClientEncoder, translateOpenAIStream } from "./translate-stream.ts";
+
+export type { ClientEncoder } from "./translate-stream.ts";
+
+export async function proxyCanonical(
+  c: GatewayContext,
+  request: CanonicalRequest,
+  encoder: ClientEncoder,
+  providerOverride?: string,
+): Promise<Response> {
+  const { config, requestId, format } = c.var;
+  const call = await beginCall(c, {
+    model: request.model,
+    providerOverride,
+    estimate: {
+      inputTokens:
+        Math.ceil(canonicalText(request).length / 3) + (request.tools ? Math.ceil(JSON.stringify(request.tools).length / 3) : 0),
+      outputTokens: request.maxTokens ?? config.limits.defaultMaxOutputTokens,
+    },
+    streamed: request.stream,
+  });
+  const { target, meter, headers } = call;
+  const upstream = await sendUpstream(
+    call,
+    target.adapter.chatRequest({
+      settings: target.settings,
+      upstreamModel: target.upstreamModel,
+      body: canonicalToOpenAI(request, target.upstreamModel),
+      requestId,
+      clientHeaders: c.req.raw.headers,
+    }),
+  );
+
+  if (!request.stream || !upstream.body) {
+    let answer: CanonicalResponse;
+    try {
+      answer = openaiToCanonical(await upstream.json());
+    } catch {
+      const error = new GatewayError(502, "upstream", `Upstream ${target.provider} sent a response that is not JSON.`);
+      call.record(502, error.message);
+      throw error;
+    }
+    meter.markFirstByte();
+    meter.setTokens(answer.usage);
+    call.record(200);
+    return c.json(encoder.response(answer, request.model), 200, headers);
+  }
+
+  const ended = deferred<StreamEnd>();
+  call.recordWhenEnded(ended.promise);
+  const stream = translateOpenAIStream(upstream.body, {
+    encoder: encoder.stream(request.model),
+    onUsage: (tokens) => meter.setTokens(tokens),
+    onGenerated: (characters) => meter.addGenerated(characters),
+    onFirstByte: () => meter.markFirstByte(),
+    errorEvent: (message) => errorStreamEvent(format, new GatewayError(502, "upstream", message)),
+    abortUpstream: () => call.abort.abort(),
+    onEnd: ended.resolve,
+  });
+  return new Response(stream, { status: 200, headers: { ...SSE_HEADERS, ...headers } });
+}
