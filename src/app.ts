@@ -14,16 +14,24 @@ import { adminRoutes } from "./routes/admin.ts";
 import { anthropicRoutes } from "./routes/anthropic.ts";
 import { appApiRoutes } from "./routes/app-api.ts";
 import { authRoutes } from "./routes/auth.ts";
+import { geminiRoutes, isGeminiGenerate } from "./routes/gemini.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { openaiRoutes } from "./routes/openai.ts";
 import { servicesFor } from "./services.ts";
 
 /** Routes whose limits check (limits/admit) also reads the deny markers. */
-const GATED_PATHS = new Set(["/v1/chat/completions", "/v1/messages"]);
+const GATED_PATHS = new Set(["/v1/chat/completions", "/v1/messages", "/api/ai/generate"]);
+const isGated = (method: string, path: string) => method === "POST" && (GATED_PATHS.has(path) || isGeminiGenerate(path));
 
 function formatForPath(path: string): ClientFormat {
   if (path.startsWith("/v1/messages")) return "anthropic";
-  if (path.startsWith("/v1beta/") || path.startsWith("/api/ai/generate")) return "gemini";
+  if (
+    path.startsWith("/v1beta/") ||
+    path.startsWith("/v1alpha/") ||
+    path.startsWith("/api/ai/generate") ||
+    isGeminiGenerate(path)
+  )
+    return "gemini";
   return "openai";
 }
 
@@ -95,6 +103,10 @@ export function createApp() {
         "POST /v1/chat/completions",
         "POST /v1/messages",
         "POST /v1/messages/count_tokens",
+        "POST /v1beta/models/{model}:generateContent",
+        "POST /v1beta/models/{model}:streamGenerateContent?alt=sse",
+        "GET /v1beta/models",
+        "POST /api/ai/generate",
         "GET /v1/models",
         "POST /auth/token",
         "POST /api/keys",
@@ -109,13 +121,14 @@ export function createApp() {
     const principal = await authenticate(c);
     // Revoked keys and blocked users are seen by every isolate at once. Gated routes check
     // this inside their one Redis round trip with the limits; other routes check it here.
-    if (!(c.req.method === "POST" && GATED_PATHS.has(c.req.path))) await checkDenied(c.var.services.redis, principal);
+    if (!isGated(c.req.method, c.req.path)) await checkDenied(c.var.services.redis, principal);
     c.set("principal", principal);
     await next();
   };
-  for (const path of ["/v1/*", "/admin/*", "/auth/*", "/api/*"]) app.use(path, requireCaller);
+  for (const path of ["/v1/*", "/v1beta/*", "/v1alpha/*", "/admin/*", "/auth/*", "/api/*"]) app.use(path, requireCaller);
   app.route("/", openaiRoutes);
   app.route("/", anthropicRoutes);
+  app.route("/", geminiRoutes);
   app.route("/admin", adminRoutes);
   app.route("/auth", authRoutes);
   app.route("/api", appApiRoutes);

@@ -33,10 +33,10 @@ export function jsonRequest(path: string, body: unknown, headers: Record<string,
 export async function sseData(response: Response): Promise<string[]> {
   const text = await response.text();
   return text
-    .split(/\n\n/)
+    .split(/\r?\n\r?\n/)
     .map((event) =>
       event
-        .split("\n")
+        .split(/\r?\n/)
         .filter((line) => line.startsWith("data:"))
         .map((line) => line.slice(5).trimStart())
         .join("\n"),

@@ -1,0 +1,128 @@
+// Gemini's generateContent requests, decoded to the canonical form.
+import * as z from "zod";
+import type { CanonicalMessage, CanonicalPart, CanonicalRequest, ToolChoice } from "../canonical.ts";
+
+const part = z.looseObject({
+  text: z.string().optional(),
+  inlineData: z.looseObject({ mimeType: z.string(), data: z.string() }).optional(),
+  fileData: z.looseObject({ mimeType: z.string().optional(), fileUri: z.string() }).optional(),
+  functionCall: z
+    .looseObject({ name: z.string(), args: z.record(z.string(), z.unknown()).optional(), id: z.string().optional() })
+    .optional(),
+  functionResponse: z.looseObject({ name: z.string(), response: z.unknown().optional(), id: z.string().optional() }).optional(),
+});
+
+const content = z.looseObject({ role: z.string().optional(), parts: z.array(part) });
+
+export const geminiGenerateSchema = z.looseObject({
+  contents: z.array(content, { message: "must be an array of contents" }).min(1, { message: "must not be empty" }),
+  systemInstruction: z.union([content, z.string()]).optional(),
+  tools: z
+    .array(
+      z.looseObject({
+        functionDeclarations: z
+          .array(
+            z.looseObject({
+              name: z.string(),
+              description: z.string().optional(),
+              parameters: z.record(z.string(), z.unknown()).optional(),
+              parametersJsonSchema: z.record(z.string(), z.unknown()).optional(),
+            }),
+          )
+          .optional(),
+      }),
+    )
+    .optional(),
+  toolConfig: z
+    .looseObject({
+      functionCallingConfig: z
+        .looseObject({ mode: z.string().optional(), allowedFunctionNames: z.array(z.string()).optional() })
+        .optional(),
+    })
+    .optional(),
+  generationConfig: z
+    .looseObject({
+      temperature: z.number().optional(),
+      topP: z.number().optional(),
+      maxOutputTokens: z.number().int().positive().optional(),
+      stopSequences: z.array(z.string()).optional(),
+      responseMimeType: z.string().optional(),
+      responseSchema: z.record(z.string(), z.unknown()).optional(),
+      responseJsonSchema: z.record(z.string(), z.unknown()).optional(),
+    })
+    .optional(),
+});
+
+export type GeminiGenerateBody = z.infer<typeof geminiGenerateSchema>;
+type Part = z.infer<typeof part>;
+
+function partsOf(raw: Part): CanonicalPart[] {
+  const parts: CanonicalPart[] = [];
+  if (raw.text !== undefined) parts.push({ type: "text", text: raw.text });
+  if (raw.inlineData)
+    parts.push({ type: "image", source: { kind: "base64", mediaType: raw.inlineData.mimeType, data: raw.inlineData.data } });
+  if (raw.fileData) parts.push({ type: "image", source: { kind: "url", url: raw.fileData.fileUri } });
+  if (raw.functionCall) {
+    // Gemini may leave calls without ids; the function's name then ties call and result together.
+    parts.push({
+      type: "tool_call",
+      id: raw.functionCall.id ?? raw.functionCall.name,
+      name: raw.functionCall.name,
+      arguments: JSON.stringify(raw.functionCall.args ?? {}),
+    });
+  }
+  if (raw.functionResponse) {
+    const response = raw.functionResponse.response;
+    parts.push({
+      type: "tool_result",
+      toolCallId: raw.functionResponse.id ?? raw.functionResponse.name,
+      content: typeof response === "string" ? response : JSON.stringify(response ?? {}),
+    });
+  }
+  return parts;
+}
+
+function toolChoiceOf(config: GeminiGenerateBody["toolConfig"]): ToolChoice | undefined {
+  const calling = config?.functionCallingConfig;
+  if (!calling?.mode) return undefined;
+  if (calling.mode === "NONE") return "none";
+  if (calling.mode === "ANY")
+    return calling.allowedFunctionNames?.length === 1 ? { name: calling.allowedFunctionNames[0] ?? "" } : "required";
+  return "auto";
+}
+
+export function geminiToCanonical(body: GeminiGenerateBody, model: string, stream: boolean): CanonicalRequest {
+  const messages: CanonicalMessage[] = body.contents.map((c) => ({
+    role: c.role === "model" ? "assistant" : "user",
+    parts: c.parts.flatMap(partsOf),
+  }));
+  const system =
+    typeof body.systemInstruction === "string"
+      ? body.systemInstruction
+      : body.systemInstruction?.parts.map((p) => p.text ?? "").join("\n");
+  const config = body.generationConfig;
+  const schema = config?.responseJsonSchema ?? config?.responseSchema;
+  return {
+    model,
+    system,
+    messages,
+    tools: body.tools
+      ?.flatMap((t) => t.functionDeclarations ?? [])
+      .map((f) => ({
+        name: f.name,
+        description: f.description,
+        parameters: f.parametersJsonSchema ?? f.parameters ?? { type: "object" },
+      })),
+    toolChoice: toolChoiceOf(body.toolConfig),
+    maxTokens: config?.maxOutputTokens,
+    temperature: config?.temperature,
+    topP: config?.topP,
+    stop: config?.stopSequences,
+    responseFormat: schema
+      ? { type: "json_schema", name: "response", schema }
+      : config?.responseMimeType === "application/json"
+        ? { type: "json" }
+        : undefined,
+    stream,
+  };
+}
