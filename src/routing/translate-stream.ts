@@ -1,8 +1,8 @@
-// Reads an OpenAI-dialect stream, turns each chunk into canonical events and
+// Reads a provider's stream, turns each event into canonical events and
 // writes them out in the client's format, as each upstream chunk arrives.
 import type { CanonicalEvent, CanonicalResponse } from "../formats/canonical.ts";
 import { SseSplitter, type StreamEnd, sseData } from "../http/sse.ts";
-import { OpenAIStreamDecoder } from "../providers/openai/translate.ts";
+import type { StreamDecoder } from "../providers/types.ts";
 import type { TokenCounts } from "../usage/prices.ts";
 
 export interface StreamEncoder {
@@ -18,6 +18,7 @@ export interface ClientEncoder {
 }
 
 interface TranslateOptions {
+  decoder: StreamDecoder;
   encoder: StreamEncoder;
   onUsage: (tokens: TokenCounts) => void;
   onGenerated: (characters: number) => void;
@@ -27,17 +28,12 @@ interface TranslateOptions {
   onEnd: (end: StreamEnd) => void;
 }
 
-export function translateOpenAIStream(
-  upstream: ReadableStream<Uint8Array>,
-  options: TranslateOptions,
-): ReadableStream<Uint8Array> {
+export function translateStream(upstream: ReadableStream<Uint8Array>, options: TranslateOptions): ReadableStream<Uint8Array> {
   const reader = upstream.getReader();
   reader.closed.catch(() => undefined);
   const decoder = new TextDecoder();
   const encoder = new TextEncoder();
   const splitter = new SseSplitter();
-  const chunks = new OpenAIStreamDecoder();
-  let sawDone = false;
   let ended = false;
   const end = (result: StreamEnd) => {
     if (ended) return;
@@ -50,17 +46,7 @@ export function translateOpenAIStream(
     for (const event of events) {
       const data = sseData(event);
       if (data === undefined) continue;
-      if (data === "[DONE]") {
-        sawDone = true;
-        continue;
-      }
-      let chunk: Parameters<OpenAIStreamDecoder["decode"]>[0];
-      try {
-        chunk = JSON.parse(data);
-      } catch {
-        continue;
-      }
-      for (const canonical of chunks.decode(chunk)) {
+      for (const canonical of options.decoder.decode(data)) {
         if (canonical.type === "usage") options.onUsage(canonical.usage);
         if (canonical.type === "text") options.onGenerated(canonical.text.length);
         if (canonical.type === "tool_call_delta") options.onGenerated(canonical.arguments.length);
@@ -74,11 +60,12 @@ export function translateOpenAIStream(
     {
       async pull(controller) {
         try {
+          // Each pull delivers something (or ends the stream): a pull that enqueued nothing would stall the reader.
           for (;;) {
             const { done, value } = await reader.read();
             if (done) {
               let out = translate(splitter.push(`${decoder.decode()}${splitter.pending ? "\n\n" : ""}`));
-              if (sawDone) {
+              if (options.decoder.complete) {
                 out += options.encoder.end();
                 end({ kind: "complete" });
               } else {
@@ -101,6 +88,7 @@ export function translateOpenAIStream(
           const message = `The upstream stream failed: ${error instanceof Error ? error.message : String(error)}`;
           controller.enqueue(encoder.encode(options.errorEvent(message)));
           end({ kind: "upstream_error", error: message });
+          options.abortUpstream();
           controller.close();
         }
       },

@@ -1,14 +1,13 @@
 // A call whose client format differs from the provider's: decoded to the
 // canonical form, encoded for the provider, and the answer translated back,
-// streamed event by event.
+// streamed event by event. Any client format reaches any provider this way.
 import type { GatewayContext } from "../context.ts";
 import { type CanonicalRequest, type CanonicalResponse, canonicalText } from "../formats/canonical.ts";
 import { errorStreamEvent } from "../formats/index.ts";
 import { GatewayError } from "../http/errors.ts";
 import { SSE_HEADERS, type StreamEnd } from "../http/sse.ts";
-import { canonicalToOpenAI, openaiToCanonical } from "../providers/openai/translate.ts";
 import { beginCall, deferred, sendUpstream } from "./call.ts";
-import { type ClientEncoder, translateOpenAIStream } from "./translate-stream.ts";
+import { type ClientEncoder, translateStream } from "./translate-stream.ts";
 
 export type { ClientEncoder } from "./translate-stream.ts";
 
@@ -32,10 +31,10 @@ export async function proxyCanonical(
   const { target, meter, headers } = call;
   const upstream = await sendUpstream(
     call,
-    target.adapter.chatRequest({
+    target.adapter.canonicalRequest({
       settings: target.settings,
       upstreamModel: target.upstreamModel,
-      body: canonicalToOpenAI(request, target.upstreamModel),
+      request,
       requestId,
       clientHeaders: c.req.raw.headers,
     }),
@@ -44,7 +43,7 @@ export async function proxyCanonical(
   if (!request.stream || !upstream.body) {
     let answer: CanonicalResponse;
     try {
-      answer = openaiToCanonical(await upstream.json());
+      answer = target.adapter.canonicalResponse(await upstream.json());
     } catch {
       const error = new GatewayError(502, "upstream", `Upstream ${target.provider} sent a response that is not JSON.`);
       call.record(502, error.message);
@@ -58,7 +57,8 @@ export async function proxyCanonical(
 
   const ended = deferred<StreamEnd>();
   call.recordWhenEnded(ended.promise);
-  const stream = translateOpenAIStream(upstream.body, {
+  const stream = translateStream(upstream.body, {
+    decoder: target.adapter.streamDecoder(),
     encoder: encoder.stream(request.model),
     onUsage: (tokens) => meter.setTokens(tokens),
     onGenerated: (characters) => meter.addGenerated(characters),

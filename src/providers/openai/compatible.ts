@@ -1,7 +1,27 @@
 // A factory for providers that speak OpenAI's chat completions API.
 import type { ProviderName } from "../../config/index.ts";
-import type { ProviderAdapter, UpstreamCall } from "../types.ts";
+import type { ProviderAdapter, StreamDecoder, UpstreamCall } from "../types.ts";
+import { canonicalToOpenAI, OpenAIStreamDecoder, openaiToCanonical } from "./translate.ts";
 import { openaiUsageFrom } from "./usage.ts";
+
+function openaiStreamDecoder(): StreamDecoder {
+  const chunks = new OpenAIStreamDecoder();
+  let complete = false;
+  return {
+    get complete() {
+      return complete;
+    },
+    decode(data) {
+      if (data === "[DONE]") {
+        complete = true;
+        return [];
+      }
+      const chunk = JSON.parse(data) as Parameters<OpenAIStreamDecoder["decode"]>[0] & { error?: { message?: string } };
+      if (chunk.error) throw new Error(chunk.error.message ?? "the upstream reported an error");
+      return chunks.decode(chunk);
+    },
+  };
+}
 
 export interface OpenAICompatibleOptions {
   name: ProviderName;
@@ -13,9 +33,13 @@ export interface OpenAICompatibleOptions {
 
 export function openaiCompatible(options: OpenAICompatibleOptions): ProviderAdapter {
   const streamUsageOption = options.streamUsageOption ?? true;
-  return {
+  const adapter: ProviderAdapter = {
     name: options.name,
+    dialect: "openai",
     usageFrom: openaiUsageFrom,
+    canonicalRequest: (call) => adapter.chatRequest({ ...call, body: canonicalToOpenAI(call.request, call.upstreamModel) }),
+    canonicalResponse: (body) => openaiToCanonical(body as Parameters<typeof openaiToCanonical>[0]),
+    streamDecoder: openaiStreamDecoder,
     chatRequest(call: UpstreamCall): Request {
       const body: Record<string, unknown> = { ...call.body, model: call.upstreamModel };
       if (body.stream === true && streamUsageOption) {
@@ -36,4 +60,5 @@ export function openaiCompatible(options: OpenAICompatibleOptions): ProviderAdap
       });
     },
   };
+  return adapter;
 }
