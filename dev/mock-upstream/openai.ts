@@ -114,7 +114,10 @@ export function openaiStreamEvents(
       events.push(chunk([{ index: 0, delta: { content: piece }, logprobs: null, finish_reason: null }]));
     }
   }
-  events.push(chunk([{ index: 0, delta: {}, logprobs: null, finish_reason: answer.finish }]));
+  // Asked, usage comes in a chunk of its own, as OpenAI sends it; unasked, on the last chunk,
+  // as Mistral and other OpenAI-compatible servers send it.
+  const unasked = includeUsage ? {} : { usage: openaiUsage(answer) };
+  events.push(chunk([{ index: 0, delta: {}, logprobs: null, finish_reason: answer.finish }], unasked));
   if (includeUsage) events.push(chunk([], { usage: openaiUsage(answer) }));
   return [...events.map((data) => `data: ${data}\n\n`), "data: [DONE]\n\n"];
 }

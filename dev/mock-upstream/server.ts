@@ -1,11 +1,14 @@
-// The mock upstream: a real HTTP server speaking providers' wire formats,
+// The mock upstream: a real HTTP server speaking providers' wire formats
+// (OpenAI, Anthropic and Gemini, each on its own paths),
 // with configurable latency, chunking and injected failures. Tests and
 // benchmarks share it; `npm run dev` starts one for the `mock-*` models.
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { closeServer, listen, readBody, sendJson } from "../standins/http.ts";
+import { type AnthropicRequest, anthropicError, anthropicMessage, anthropicStreamEvents, anthropicTurns } from "./anthropic.ts";
 import { behaviourFor, FailureBudget, type MockBehaviour, type MockDefaults } from "./behaviour.ts";
-import { answerFor, MOCK_MODELS, type MockAnswer, UnknownMockModel } from "./models.ts";
+import { type GeminiRequest, geminiError, geminiResponse, geminiStreamEvents, geminiTools, geminiTurns } from "./gemini.ts";
+import { answerFor, MOCK_MODELS, type MockAnswer, type MockTurn, UnknownMockModel } from "./models.ts";
 import {
   type OpenAIChatRequest,
   openaiCompletion,
@@ -60,25 +63,82 @@ async function writeStream(res: ServerResponse, events: string[], behaviour: Moc
   res.end();
 }
 
-async function chatCompletions(res: ServerResponse, body: OpenAIChatRequest, behaviour: MockBehaviour) {
-  const model = body.model ?? "";
+/** One provider's wire format, as the mock speaks it. */
+interface Dialect {
+  prefix: string;
+  turns(body: never): MockTurn[];
+  tools(body: never): string[] | undefined;
+  maxTokens(body: never): number | undefined;
+  response(id: string, model: string, answer: MockAnswer): unknown;
+  streamEvents(id: string, model: string, answer: MockAnswer, pieces: string[], body: never): string[];
+  error(status: number, message: string): unknown;
+}
+
+const OPENAI: Dialect = {
+  prefix: "chatcmpl-mock-",
+  turns: (body: OpenAIChatRequest) => openaiTurns(body),
+  tools: (body: OpenAIChatRequest) => body.tools?.map((tool) => tool.function?.name ?? "tool"),
+  maxTokens: (body: OpenAIChatRequest) => body.max_completion_tokens ?? body.max_tokens,
+  response: openaiCompletion,
+  streamEvents: (id, model, answer, pieces, body: OpenAIChatRequest) =>
+    openaiStreamEvents(id, model, answer, pieces, body.stream_options?.include_usage === true),
+  error: openaiError,
+};
+
+const ANTHROPIC: Dialect = {
+  prefix: "msg_mock_",
+  turns: (body: AnthropicRequest) => anthropicTurns(body),
+  tools: (body: AnthropicRequest) => body.tools?.map((tool) => tool.name ?? "tool"),
+  maxTokens: (body: AnthropicRequest) => body.max_tokens,
+  response: anthropicMessage,
+  streamEvents: (id, model, answer, pieces) => anthropicStreamEvents(id, model, answer, pieces),
+  error: anthropicError,
+};
+
+const GEMINI: Dialect = {
+  prefix: "mock-",
+  turns: (body: GeminiRequest) => geminiTurns(body),
+  tools: (body: GeminiRequest) => geminiTools(body),
+  maxTokens: (body: GeminiRequest) => body.generationConfig?.maxOutputTokens,
+  response: geminiResponse,
+  streamEvents: (id, model, answer, pieces) => geminiStreamEvents(id, model, answer, pieces),
+  error: geminiError,
+};
+
+const GEMINI_PATH = /^\/v1(?:beta|alpha)?\/models\/([^/:]+):(generateContent|streamGenerateContent)$/;
+
+/** Which dialect a path speaks, the model (Gemini names it in the path) and whether to stream. */
+function route(path: string, body: { model?: string; stream?: boolean }) {
+  if (path === "/v1/chat/completions") return { dialect: OPENAI, model: body.model ?? "", stream: body.stream === true };
+  if (path === "/v1/messages") return { dialect: ANTHROPIC, model: body.model ?? "", stream: body.stream === true };
+  const gemini = GEMINI_PATH.exec(path);
+  if (gemini)
+    return { dialect: GEMINI, model: decodeURIComponent(gemini[1] ?? ""), stream: gemini[2] === "streamGenerateContent" };
+  return undefined;
+}
+
+async function complete(
+  res: ServerResponse,
+  call: { dialect: Dialect; model: string; stream: boolean; body: never },
+  behaviour: MockBehaviour,
+) {
+  const { dialect, model } = call;
   let answer: MockAnswer;
   try {
-    answer = answerFor(model, openaiTurns(body), {
-      maxTokens: body.max_completion_tokens ?? body.max_tokens,
+    answer = answerFor(model, dialect.turns(call.body), {
+      maxTokens: dialect.maxTokens(call.body),
       tokens: behaviour.tokens,
-      tools: body.tools?.map((tool) => tool.function?.name ?? "tool"),
+      tools: dialect.tools(call.body),
     });
   } catch (error) {
-    if (error instanceof UnknownMockModel) return sendJson(res, 404, openaiError(404, error.message));
+    if (error instanceof UnknownMockModel) return sendJson(res, 404, dialect.error(404, error.message));
     throw error;
   }
-  const id = `chatcmpl-mock-${randomUUID().slice(0, 8)}`;
-  if (!body.stream) return sendJson(res, 200, openaiCompletion(id, model, answer));
+  const id = `${dialect.prefix}${randomUUID().slice(0, 8)}`;
+  if (!call.stream) return sendJson(res, 200, dialect.response(id, model, answer));
   const streamed = answer.toolCall?.arguments ?? answer.text;
   const pieces = splitIntoChunks(streamed, behaviour.chunks || answer.completionTokens);
-  const events = openaiStreamEvents(id, model, answer, pieces, body.stream_options?.include_usage === true);
-  await writeStream(res, events, behaviour);
+  await writeStream(res, dialect.streamEvents(id, model, answer, pieces, call.body), behaviour);
 }
 
 export interface MockOptions extends Partial<MockDefaults> {
@@ -129,9 +189,14 @@ export async function startMockUpstream(options: MockOptions = {}): Promise<Mock
       }
     }
     record(req, path, body);
+    const call = req.method === "POST" ? route(path, (body ?? {}) as { model?: string; stream?: boolean }) : undefined;
+    const dialect = call?.dialect ?? OPENAI;
     // Like real providers, a rejected key is quoted back in the error (the gateway must not pass it on).
-    const bearer = /^Bearer (sk-reject\S*)$/.exec(req.headers.authorization ?? "")?.[1];
-    if (bearer) return sendJson(res, 401, openaiError(401, `Incorrect API key provided: ${bearer}.`));
+    const credential =
+      /^Bearer (\S+)$/.exec(req.headers.authorization ?? "")?.[1] ??
+      String(req.headers["x-api-key"] ?? req.headers["x-goog-api-key"] ?? "");
+    if (credential.startsWith("sk-reject"))
+      return sendJson(res, 401, dialect.error(401, `Incorrect API key provided: ${credential}.`));
     const behaviour = behaviourFor(req.headers, defaults, budget);
     await sleep(behaviour.latencyMs);
     const failure = behaviour.failure;
@@ -141,12 +206,10 @@ export async function startMockUpstream(options: MockOptions = {}): Promise<Mock
     }
     if (failure?.kind === "status") {
       const headers: Record<string, string> = failure.retryAfter ? { "retry-after": failure.retryAfter } : {};
-      return sendJson(res, failure.status, openaiError(failure.status, `mock upstream failure (${failure.status})`), headers);
+      return sendJson(res, failure.status, dialect.error(failure.status, `mock upstream failure (${failure.status})`), headers);
     }
     if (req.method === "GET" && path === "/v1/models") return sendJson(res, 200, openaiModelList(MOCK_MODELS));
-    if (req.method === "POST" && path === "/v1/chat/completions") {
-      return chatCompletions(res, (body ?? {}) as OpenAIChatRequest, behaviour);
-    }
+    if (call) return complete(res, { ...call, body: (body ?? {}) as never }, behaviour);
     sendJson(res, 404, openaiError(404, `mock upstream has no route ${req.method} ${path}`));
   }
 

@@ -1,5 +1,7 @@
 // The provider registry: one line per adapter.
 import type { ProviderName } from "../config/index.ts";
+import { anthropicProvider } from "./anthropic/index.ts";
+import { geminiProvider } from "./gemini/index.ts";
 import { mistralProvider } from "./mistral/index.ts";
 import { mockProvider } from "./mock/index.ts";
 import { openaiProvider } from "./openai/index.ts";
@@ -7,6 +9,8 @@ import type { ProviderAdapter } from "./types.ts";
 
 const ADAPTERS: Partial<Record<ProviderName, ProviderAdapter>> = {
   openai: openaiProvider,
+  anthropic: anthropicProvider,
+  gemini: geminiProvider,
   mistral: mistralProvider,
   mock: mockProvider,
 };

@@ -1,13 +1,17 @@
-// An OpenAI-format chat completion to an OpenAI-dialect provider: the body is
-// forwarded as sent (model and credentials swapped), the answer relayed as is.
+// An OpenAI-format chat completion. To an OpenAI-dialect provider the body is
+// forwarded as sent (model and credentials swapped) and the answer relayed as
+// is; to another dialect it goes through the canonical form.
 import type { GatewayContext } from "../context.ts";
 import { errorStreamEvent } from "../formats/index.ts";
+import { canonicalToOpenAIResponse, OpenAIStreamEncoder, openaiRequestToCanonical } from "../formats/openai/canonical.ts";
 import { GatewayError } from "../http/errors.ts";
 import { SSE_HEADERS, type StreamEnd } from "../http/sse.ts";
 import { estimateRequest } from "../limits/estimate.ts";
 import { relayOpenAIStream } from "../providers/openai/stream.ts";
 import type { OpenAIChatBody } from "../providers/types.ts";
 import { beginCall, deferred, sendUpstream } from "./call.ts";
+import { resolveTarget } from "./resolve.ts";
+import { type ClientEncoder, proxyCanonical } from "./translated.ts";
 
 function clientWantsUsage(body: OpenAIChatBody): boolean {
   const options = body.stream_options as { include_usage?: unknown } | undefined;
@@ -24,6 +28,16 @@ function takeProviderField(body: OpenAIChatBody): { body: OpenAIChatBody; provid
 export async function proxyChatCompletion(c: GatewayContext, requestBody: OpenAIChatBody): Promise<Response> {
   const { config, requestId, format } = c.var;
   const { body, provider } = takeProviderField(requestBody);
+  const dialect = resolveTarget(config, body.model, c.req.header("x-sluice-provider") ?? provider).adapter.dialect;
+  if (dialect !== "openai") {
+    // Another dialect: through the canonical form, answered in OpenAI's shapes.
+    const includeUsage = clientWantsUsage(body);
+    const encoder: ClientEncoder = {
+      response: canonicalToOpenAIResponse,
+      stream: (model) => new OpenAIStreamEncoder(model, includeUsage),
+    };
+    return await proxyCanonical(c, openaiRequestToCanonical(body), encoder, provider);
+  }
   const streamed = body.stream === true;
   const call = await beginCall(c, {
     model: body.model,

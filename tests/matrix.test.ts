@@ -1,0 +1,246 @@
+// Every client format against every provider, streamed and not, with a tool
+// call round trip: the translated request the upstream received, the answer
+// the client got, and the usage row.
+import { env } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { BASE, callWorker, sseData, TEST_ADMIN_KEY, upstreamRequest, usageRow } from "./helpers.ts";
+
+const mockBase = String(env.MOCK_BASE_URL).replace(/\/v1$/, "");
+const bindings = {
+  ...env,
+  OPENAI_BASE_URL: `${mockBase}/v1`,
+  OPENAI_API_KEY: "sk-test-openai-key",
+  ANTHROPIC_BASE_URL: `${mockBase}/v1`,
+  ANTHROPIC_API_KEY: "sk-ant-test-key",
+  GEMINI_BASE_URL: mockBase,
+  GEMINI_API_KEY: "gemini-test-key",
+  MISTRAL_BASE_URL: `${mockBase}/v1`,
+  MISTRAL_API_KEY: "mistral-test-key",
+};
+
+const PROVIDERS = [
+  {
+    name: "openai",
+    model: "openai/mock-echo",
+    path: "/v1/chat/completions",
+    auth: ["authorization", "Bearer sk-test-openai-key"],
+  },
+  { name: "anthropic", model: "anthropic/mock-echo", path: "/v1/messages", auth: ["x-api-key", "sk-ant-test-key"] },
+  {
+    name: "gemini",
+    model: "gemini/mock-echo",
+    path: "/v1beta/models/mock-echo:generateContent",
+    auth: ["x-goog-api-key", "gemini-test-key"],
+  },
+  {
+    name: "mistral",
+    model: "mistral/mock-echo",
+    path: "/v1/chat/completions",
+    auth: ["authorization", "Bearer mistral-test-key"],
+  },
+  { name: "mock", model: "mock-echo", path: "/v1/chat/completions", auth: ["authorization", undefined] },
+] as const;
+
+interface Turn {
+  text?: string;
+  call?: { id: string; name: string; args: unknown };
+}
+
+interface ClientFormat {
+  name: "openai" | "anthropic" | "gemini";
+  request(model: string, options: { stream: boolean; tools: boolean; history?: unknown[] }): Request;
+  /** The first user turn, the assistant's tool call and the tool's result, in this format. */
+  history(call: NonNullable<Turn["call"]>, result: string): unknown[];
+  answer(response: Response, stream: boolean): Promise<Turn>;
+}
+
+const tool = {
+  name: "lookup",
+  description: "Looks a phrase up",
+  schema: { type: "object", properties: { text: { type: "string" } } },
+};
+
+const openai: ClientFormat = {
+  name: "openai",
+  request: (model, { stream, tools, history }) =>
+    new Request(`${BASE}/v1/chat/completions`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${TEST_ADMIN_KEY}` },
+      body: JSON.stringify({
+        model,
+        stream,
+        messages: history ?? [{ role: "user", content: "matrix hello" }],
+        ...(tools && {
+          tools: [{ type: "function", function: { name: tool.name, description: tool.description, parameters: tool.schema } }],
+        }),
+      }),
+    }),
+  history: (call, result) => [
+    { role: "user", content: "matrix hello" },
+    {
+      role: "assistant",
+      content: null,
+      tool_calls: [{ id: call.id, type: "function", function: { name: call.name, arguments: JSON.stringify(call.args) } }],
+    },
+    { role: "tool", tool_call_id: call.id, content: result },
+  ],
+  async answer(response, stream) {
+    if (!stream) {
+      const body = (await response.json()) as {
+        choices: {
+          message: { content: string | null; tool_calls?: { id: string; function: { name: string; arguments: string } }[] };
+        }[];
+      };
+      const message = body.choices[0]?.message;
+      const call = message?.tool_calls?.[0];
+      return {
+        text: message?.content ?? undefined,
+        call: call && { id: call.id, name: call.function.name, args: JSON.parse(call.function.arguments) },
+      };
+    }
+    const events = await sseData(response);
+    expect(events.at(-1)).toBe("[DONE]");
+    let text = "";
+    let call: { id: string; name: string; args: string } | undefined;
+    for (const data of events.slice(0, -1)) {
+      const delta = (
+        JSON.parse(data) as {
+          choices: {
+            delta: { content?: string; tool_calls?: { id?: string; function?: { name?: string; arguments?: string } }[] };
+          }[];
+        }
+      ).choices[0]?.delta;
+      text += delta?.content ?? "";
+      for (const piece of delta?.tool_calls ?? []) {
+        call ??= { id: piece.id ?? "", name: piece.function?.name ?? "", args: "" };
+        call.args += piece.function?.arguments ?? "";
+      }
+    }
+    return { text: text || undefined, call: call && { ...call, args: JSON.parse(call.args) } };
+  },
+};
+
+const anthropic: ClientFormat = {
+  name: "anthropic",
+  request: (model, { stream, tools, history }) =>
+    new Request(`${BASE}/v1/messages`, {
+      method: "POST",
+      headers: { "x-api-key": TEST_ADMIN_KEY, "anthropic-version": "2023-06-01" },
+      body: JSON.stringify({
+        model,
+        max_tokens: 64,
+        stream,
+        messages: history ?? [{ role: "user", content: "matrix hello" }],
+        ...(tools && { tools: [{ name: tool.name, description: tool.description, input_schema: tool.schema }] }),
+      }),
+    }),
+  history: (call, result) => [
+    { role: "user", content: "matrix hello" },
+    { role: "assistant", content: [{ type: "tool_use", id: call.id, name: call.name, input: call.args }] },
+    { role: "user", content: [{ type: "tool_result", tool_use_id: call.id, content: result }] },
+  ],
+  async answer(response, stream) {
+    if (!stream) {
+      const body = (await response.json()) as {
+        content: { type: string; text?: string; id?: string; name?: string; input?: unknown }[];
+      };
+      const text = body.content.find((b) => b.type === "text")?.text;
+      const use = body.content.find((b) => b.type === "tool_use");
+      return { text, call: use && { id: use.id ?? "", name: use.name ?? "", args: use.input } };
+    }
+    const events = (await sseData(response)).map(
+      (data) =>
+        JSON.parse(data) as Record<
+          string,
+          { type?: string; text?: string; partial_json?: string; id?: string; name?: string }
+        > & { type: string },
+    );
+    expect(events[0]?.type).toBe("message_start");
+    expect(events.at(-1)?.type).toBe("message_stop");
+    const text = events
+      .flatMap((e) => (e.type === "content_block_delta" && e.delta?.type === "text_delta" ? [e.delta.text ?? ""] : []))
+      .join("");
+    const start = events.find((e) => e.type === "content_block_start" && e.content_block?.type === "tool_use")?.content_block;
+    const json = events
+      .flatMap((e) =>
+        e.type === "content_block_delta" && e.delta?.type === "input_json_delta" ? [e.delta.partial_json ?? ""] : [],
+      )
+      .join("");
+    return { text: text || undefined, call: start && { id: start.id ?? "", name: start.name ?? "", args: JSON.parse(json) } };
+  },
+};
+
+const gemini: ClientFormat = {
+  name: "gemini",
+  request: (model, { stream, tools, history }) =>
+    new Request(
+      `${BASE}/v1beta/models/${encodeURIComponent(model)}:${stream ? "streamGenerateContent?alt=sse" : "generateContent"}`,
+      {
+        method: "POST",
+        headers: { "x-goog-api-key": TEST_ADMIN_KEY },
+        body: JSON.stringify({
+          contents: history ?? [{ role: "user", parts: [{ text: "matrix hello" }] }],
+          generationConfig: { maxOutputTokens: 64 },
+          ...(tools && {
+            tools: [{ functionDeclarations: [{ name: tool.name, description: tool.description, parameters: tool.schema }] }],
+          }),
+        }),
+      },
+    ),
+  history: (call, result) => [
+    { role: "user", parts: [{ text: "matrix hello" }] },
+    { role: "model", parts: [{ functionCall: { id: call.id, name: call.name, args: call.args } }] },
+    { role: "user", parts: [{ functionResponse: { id: call.id, name: call.name, response: { result } } }] },
+  ],
+  async answer(response, stream) {
+    type Chunk = {
+      candidates: { content: { parts: { text?: string; functionCall?: { id?: string; name: string; args: unknown } }[] } }[];
+    };
+    const chunks = stream
+      ? (await sseData(response)).map((data) => JSON.parse(data) as Chunk)
+      : [(await response.json()) as Chunk];
+    const parts = chunks.flatMap((chunk) => chunk.candidates[0]?.content.parts ?? []);
+    const text = parts.map((p) => p.text ?? "").join("");
+    const call = parts.find((p) => p.functionCall)?.functionCall;
+    return { text: text || undefined, call: call && { id: call.id ?? call.name, name: call.name, args: call.args } };
+  },
+};
+
+describe.each([openai, anthropic, gemini])("$name client format", (client) => {
+  describe.each(PROVIDERS)("to $name", (provider) => {
+    it.each([false, true])("answers, streamed: %s, and records usage", async (stream) => {
+      const { response, settled } = await callWorker(client.request(provider.model, { stream, tools: false }), bindings);
+      expect(response.status).toBe(200);
+      expect(response.headers.get("x-sluice-provider")).toBe(provider.name);
+      const answer = await client.answer(response, stream);
+      expect(answer.text).toBe("matrix hello");
+      const requestId = response.headers.get("x-request-id") ?? "";
+      const upstream = await upstreamRequest(requestId);
+      const path =
+        provider.name === "gemini" && stream ? provider.path.replace("generateContent", "streamGenerateContent") : provider.path;
+      expect(upstream.path).toBe(path);
+      const [header, value] = provider.auth;
+      expect(upstream.headers[header]).toBe(value);
+      await settled();
+      expect(await usageRow(requestId)).toMatchObject({
+        provider: provider.name,
+        clientFormat: client.name,
+        streamed: stream,
+        promptTokens: 2,
+        completionTokens: 2,
+        status: 200,
+      });
+    });
+
+    it("round-trips a tool call", async () => {
+      const first = await callWorker(client.request(provider.model, { stream: false, tools: true }), bindings);
+      expect(first.response.status).toBe(200);
+      const { call } = await client.answer(first.response, false);
+      expect(call).toMatchObject({ name: "lookup", args: { text: "matrix hello" } });
+      const history = client.history(call as NonNullable<Turn["call"]>, "42");
+      const second = await callWorker(client.request(provider.model, { stream: true, tools: true, history }), bindings);
+      const { text } = await client.answer(second.response, true);
+      expect(text).toMatch(/^Tool said: .*42/);
+    });
+  });
+});
