@@ -244,3 +244,53 @@ describe.each([openai, anthropic, gemini])("$name client format", (client) => {
     });
   });
 });
+
+describe("a client speaking the provider's own format", () => {
+  it("Anthropic to Anthropic: the body goes up as sent, unknown fields and beta flags included", async () => {
+    const body = {
+      model: "anthropic/mock-echo",
+      max_tokens: 64,
+      metadata: { user_id: "u-7" },
+      thinking: { type: "enabled", budget_tokens: 1024 },
+      messages: [{ role: "user", content: [{ type: "text", text: "keep it all", cache_control: { type: "ephemeral" } }] }],
+    };
+    const { response } = await callWorker(
+      new Request(`${BASE}/v1/messages`, {
+        method: "POST",
+        headers: {
+          "x-api-key": TEST_ADMIN_KEY,
+          "anthropic-version": "2023-06-01",
+          "anthropic-beta": "prompt-caching-2024-07-31",
+        },
+        body: JSON.stringify(body),
+      }),
+      bindings,
+    );
+    expect(response.status).toBe(200);
+    const upstream = await upstreamRequest(response.headers.get("x-request-id") ?? "");
+    expect(upstream.body).toEqual({ ...body, model: "mock-echo" });
+    expect(upstream.headers["anthropic-beta"]).toBe("prompt-caching-2024-07-31");
+    expect(upstream.headers["anthropic-version"]).toBe("2023-06-01");
+    expect(upstream.headers["x-api-key"]).toBe("sk-ant-test-key");
+  });
+
+  it("Gemini to Gemini: the body goes up as sent", async () => {
+    const body = {
+      contents: [{ role: "user", parts: [{ text: "keep it all" }] }],
+      safetySettings: [{ category: "HARM_CATEGORY_HARASSMENT", threshold: "BLOCK_NONE" }],
+      generationConfig: { maxOutputTokens: 32, thinkingConfig: { thinkingBudget: 0 } },
+    };
+    const { response } = await callWorker(
+      new Request(`${BASE}/v1beta/models/${encodeURIComponent("gemini/mock-echo")}:generateContent`, {
+        method: "POST",
+        headers: { "x-goog-api-key": TEST_ADMIN_KEY },
+        body: JSON.stringify(body),
+      }),
+      bindings,
+    );
+    expect(response.status).toBe(200);
+    const upstream = await upstreamRequest(response.headers.get("x-request-id") ?? "");
+    expect(upstream.path).toBe("/v1beta/models/mock-echo:generateContent");
+    expect(upstream.body).toEqual(body);
+  });
+});

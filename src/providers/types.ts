@@ -31,6 +31,16 @@ export interface StreamDecoder {
   readonly complete: boolean;
 }
 
+/** A request in the provider's own format, forwarded as sent but for the model and credentials. */
+export interface NativeCall {
+  settings: ProviderSettings;
+  upstreamModel: string;
+  body: Record<string, unknown>;
+  stream: boolean;
+  requestId: string;
+  clientHeaders: Headers;
+}
+
 export interface ProviderAdapter {
   readonly name: ProviderName;
   /** The wire format it speaks; a client speaking the same one is forwarded as is. */
@@ -43,4 +53,6 @@ export interface ProviderAdapter {
   canonicalRequest(call: CanonicalCall): Request;
   canonicalResponse(body: unknown): CanonicalResponse;
   streamDecoder(): StreamDecoder;
+  /** Builds the upstream fetch for a body already in this provider's format (Anthropic and Gemini). */
+  nativeRequest?(call: NativeCall): Request;
 }

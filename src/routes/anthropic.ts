@@ -5,7 +5,8 @@ import { anthropicCountTokensSchema, anthropicMessagesSchema, anthropicToCanonic
 import { AnthropicStreamEncoder, canonicalToAnthropic } from "../formats/anthropic/response.ts";
 import { canonicalText } from "../formats/canonical.ts";
 import { parseJsonBody } from "../http/validate.ts";
-import { type ClientEncoder, proxyCanonical } from "../routing/translated.ts";
+import { proxyNativeOrCanonical } from "../routing/native.ts";
+import type { ClientEncoder } from "../routing/translated.ts";
 
 const anthropicEncoder: ClientEncoder = {
   response: canonicalToAnthropic,
@@ -16,7 +17,12 @@ export const anthropicRoutes = new Hono<GatewayEnv>();
 
 anthropicRoutes.post("/v1/messages", async (c) => {
   const body = await parseJsonBody(c, anthropicMessagesSchema);
-  return await proxyCanonical(c, anthropicToCanonical(body), anthropicEncoder);
+  return await proxyNativeOrCanonical(c, {
+    dialect: "anthropic",
+    body,
+    canonical: anthropicToCanonical(body),
+    encoder: anthropicEncoder,
+  });
 });
 
 /**

@@ -9,7 +9,8 @@ import { canonicalToGemini, GeminiStreamEncoder } from "../formats/gemini/respon
 import { GatewayError } from "../http/errors.ts";
 import { parseJsonBody } from "../http/validate.ts";
 import { listModels } from "../routing/models.ts";
-import { type ClientEncoder, proxyCanonical } from "../routing/translated.ts";
+import { proxyNativeOrCanonical } from "../routing/native.ts";
+import type { ClientEncoder } from "../routing/translated.ts";
 
 const geminiEncoder: ClientEncoder = {
   response: canonicalToGemini,
@@ -30,7 +31,8 @@ async function generate(c: GatewayContext): Promise<Response> {
     });
   }
   const body = await parseJsonBody(c, geminiGenerateSchema);
-  return await proxyCanonical(c, geminiToCanonical(body, decodeURIComponent(model), stream), geminiEncoder);
+  const canonical = geminiToCanonical(body, decodeURIComponent(model), stream);
+  return await proxyNativeOrCanonical(c, { dialect: "gemini", body, canonical, encoder: geminiEncoder });
 }
 
 export const geminiRoutes = new Hono<GatewayEnv>();
@@ -58,6 +60,13 @@ const appGenerateSchema = geminiGenerateSchema.extend({
 
 /** For browser apps: Gemini-style `contents` for any model, the provider optional. */
 geminiRoutes.post("/api/ai/generate", async (c) => {
-  const body = await parseJsonBody(c, appGenerateSchema);
-  return await proxyCanonical(c, geminiToCanonical(body, body.model, body.stream === true), geminiEncoder, body.provider);
+  const { model, provider, stream, ...body } = await parseJsonBody(c, appGenerateSchema);
+  const canonical = geminiToCanonical(body, model, stream === true);
+  return await proxyNativeOrCanonical(c, {
+    dialect: "gemini",
+    body,
+    canonical,
+    encoder: geminiEncoder,
+    providerOverride: provider,
+  });
 });

@@ -9,7 +9,7 @@ import type {
 } from "../../formats/canonical.ts";
 import { GatewayError } from "../../http/errors.ts";
 import type { TokenCounts } from "../../usage/prices.ts";
-import type { CanonicalCall, ProviderAdapter, StreamDecoder } from "../types.ts";
+import type { CanonicalCall, NativeCall, ProviderAdapter, StreamDecoder } from "../types.ts";
 
 const API_VERSION = "2023-06-01";
 /** Anthropic requires an output cap; this one applies when the client gave none. */
@@ -195,19 +195,23 @@ function anthropicStreamDecoder(): StreamDecoder {
   };
 }
 
-function messagesRequest(call: CanonicalCall): Request {
+function messagesRequest(
+  call: Pick<CanonicalCall, "settings" | "requestId" | "clientHeaders">,
+  body: Record<string, unknown>,
+): Request {
   const headers: Record<string, string> = {
     "content-type": "application/json",
-    "anthropic-version": API_VERSION,
+    // A client's own API version and beta flags go along (agents depend on them); the rest of its headers do not.
+    "anthropic-version": call.clientHeaders.get("anthropic-version") ?? API_VERSION,
     "x-request-id": call.requestId,
   };
+  const beta = call.clientHeaders.get("anthropic-beta");
+  if (beta) headers["anthropic-beta"] = beta;
   if (call.settings.apiKey) headers["x-api-key"] = call.settings.apiKey;
-  return new Request(`${call.settings.baseUrl}/messages`, {
-    method: "POST",
-    headers,
-    body: JSON.stringify(canonicalToAnthropicBody(call.request, call.upstreamModel)),
-  });
+  return new Request(`${call.settings.baseUrl}/messages`, { method: "POST", headers, body: JSON.stringify(body) });
 }
+
+const nativeRequest = (call: NativeCall) => messagesRequest(call, { ...call.body, model: call.upstreamModel });
 
 export const anthropicProvider: ProviderAdapter = {
   name: "anthropic",
@@ -216,7 +220,8 @@ export const anthropicProvider: ProviderAdapter = {
   chatRequest: () => {
     throw new Error("Anthropic takes canonical requests");
   },
-  canonicalRequest: messagesRequest,
+  canonicalRequest: (call) => messagesRequest(call, canonicalToAnthropicBody(call.request, call.upstreamModel)),
+  nativeRequest,
   canonicalResponse: (body) => anthropicToCanonical(body as Parameters<typeof anthropicToCanonical>[0]),
   streamDecoder: anthropicStreamDecoder,
 };

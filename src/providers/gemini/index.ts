@@ -8,7 +8,7 @@ import type {
   FinishReason,
 } from "../../formats/canonical.ts";
 import type { TokenCounts } from "../../usage/prices.ts";
-import type { CanonicalCall, ProviderAdapter, StreamDecoder } from "../types.ts";
+import type { CanonicalCall, NativeCall, ProviderAdapter, StreamDecoder } from "../types.ts";
 
 /** Models only served on the alpha API. */
 const ALPHA_MODELS = /(^|\/)gemini-[\w.-]*(thinking|native-audio|live)/;
@@ -190,15 +190,18 @@ function geminiStreamDecoder(): StreamDecoder {
   };
 }
 
-function generateRequest(call: CanonicalCall): Request {
+function generateRequest(
+  call: Pick<NativeCall, "settings" | "upstreamModel" | "requestId" | "stream">,
+  body: Record<string, unknown>,
+): Request {
   const version = ALPHA_MODELS.test(call.upstreamModel) ? "v1alpha" : "v1beta";
-  const method = call.request.stream ? "streamGenerateContent?alt=sse" : "generateContent";
+  const method = call.stream ? "streamGenerateContent?alt=sse" : "generateContent";
   const headers: Record<string, string> = { "content-type": "application/json", "x-request-id": call.requestId };
   if (call.settings.apiKey) headers["x-goog-api-key"] = call.settings.apiKey;
   return new Request(`${call.settings.baseUrl}/${version}/models/${encodeURIComponent(call.upstreamModel)}:${method}`, {
     method: "POST",
     headers,
-    body: JSON.stringify(canonicalToGeminiBody(call.request)),
+    body: JSON.stringify(body),
   });
 }
 
@@ -209,7 +212,9 @@ export const geminiProvider: ProviderAdapter = {
   chatRequest: () => {
     throw new Error("Gemini takes canonical requests");
   },
-  canonicalRequest: generateRequest,
+  canonicalRequest: (call: CanonicalCall) =>
+    generateRequest({ ...call, stream: call.request.stream }, canonicalToGeminiBody(call.request)),
+  nativeRequest: (call) => generateRequest(call, call.body),
   canonicalResponse: (body) => geminiToCanonical(body as GeminiChunk),
   streamDecoder: geminiStreamDecoder,
 };
