@@ -20,7 +20,7 @@ import { openaiRoutes } from "./routes/openai.ts";
 import { servicesFor } from "./services.ts";
 
 /** Routes whose limits check (limits/admit) also reads the deny markers. */
-const GATED_PATHS = new Set(["/v1/chat/completions", "/v1/messages", "/api/ai/generate"]);
+const GATED_PATHS = new Set(["/v1/chat/completions", "/v1/completions", "/v1/embeddings", "/v1/messages", "/api/ai/generate"]);
 const isGated = (method: string, path: string) => method === "POST" && (GATED_PATHS.has(path) || isGeminiGenerate(path));
 
 function formatForPath(path: string): ClientFormat {
@@ -101,6 +101,8 @@ export function createApp() {
       description: "An edge gateway for LLM APIs",
       routes: [
         "POST /v1/chat/completions",
+        "POST /v1/completions",
+        "POST /v1/embeddings",
         "POST /v1/messages",
         "POST /v1/messages/count_tokens",
         "POST /v1beta/models/{model}:generateContent",

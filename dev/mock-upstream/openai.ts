@@ -133,3 +133,52 @@ export function openaiModelList(models: readonly string[]) {
     data: models.map((id) => ({ id, object: "model", created: 1700000000, owned_by: "sluice-mock" })),
   };
 }
+
+/** A legacy completion: the same answer, as `text_completion`. */
+export function openaiTextCompletion(id: string, model: string, answer: MockAnswer) {
+  return {
+    id,
+    object: "text_completion",
+    created: Math.floor(Date.now() / 1000),
+    model,
+    choices: [{ text: answer.text, index: 0, logprobs: null, finish_reason: answer.finish }],
+    usage: openaiUsage(answer),
+  };
+}
+
+export function openaiTextCompletionEvents(
+  id: string,
+  model: string,
+  answer: MockAnswer,
+  pieces: string[],
+  includeUsage: boolean,
+): string[] {
+  const created = Math.floor(Date.now() / 1000);
+  const chunk = (choices: unknown[], extra: Record<string, unknown> = {}) =>
+    `data: ${JSON.stringify({ id, object: "text_completion", created, model, choices, ...extra })}\n\n`;
+  return [
+    ...pieces.map((text) => chunk([{ text, index: 0, logprobs: null, finish_reason: null }])),
+    chunk(
+      [{ text: "", index: 0, logprobs: null, finish_reason: answer.finish }],
+      includeUsage ? {} : { usage: openaiUsage(answer) },
+    ),
+    ...(includeUsage ? [chunk([], { usage: openaiUsage(answer) })] : []),
+    "data: [DONE]\n\n",
+  ];
+}
+
+/** Eight numbers per input, the same every time for the same text. */
+export function openaiEmbeddings(model: string, inputs: string[], promptTokens: number) {
+  return {
+    object: "list",
+    data: inputs.map((text, index) => ({
+      object: "embedding",
+      index,
+      embedding: Array.from({ length: 8 }, (_, i) =>
+        Number((((text.charCodeAt(i % Math.max(text.length, 1)) || 0) % 97) / 97).toFixed(6)),
+      ),
+    })),
+    model,
+    usage: { prompt_tokens: promptTokens, total_tokens: promptTokens },
+  };
+}

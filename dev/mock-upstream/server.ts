@@ -12,12 +12,15 @@ import { answerFor, MOCK_MODELS, type MockAnswer, type MockTurn, UnknownMockMode
 import {
   type OpenAIChatRequest,
   openaiCompletion,
+  openaiEmbeddings,
   openaiError,
   openaiModelList,
   openaiStreamEvents,
+  openaiTextCompletion,
+  openaiTextCompletionEvents,
   openaiTurns,
 } from "./openai.ts";
-import { splitIntoChunks } from "./text.ts";
+import { countTokens, splitIntoChunks } from "./text.ts";
 
 export interface RecordedRequest {
   method: string;
@@ -141,6 +144,34 @@ async function complete(
   await writeStream(res, dialect.streamEvents(id, model, answer, pieces, call.body), behaviour);
 }
 
+interface TextCompletionRequest {
+  model?: string;
+  prompt?: string | string[];
+  max_tokens?: number;
+  stream?: boolean;
+  stream_options?: { include_usage?: boolean };
+}
+
+async function textCompletion(res: ServerResponse, body: TextCompletionRequest, behaviour: MockBehaviour) {
+  const model = body.model ?? "";
+  const prompt = Array.isArray(body.prompt) ? body.prompt.join("") : (body.prompt ?? "");
+  let answer: MockAnswer;
+  try {
+    answer = answerFor(model, [{ role: "user", text: prompt }], { maxTokens: body.max_tokens, tokens: behaviour.tokens });
+  } catch (error) {
+    if (error instanceof UnknownMockModel) return sendJson(res, 404, openaiError(404, error.message));
+    throw error;
+  }
+  const id = `cmpl-mock-${randomUUID().slice(0, 8)}`;
+  if (!body.stream) return sendJson(res, 200, openaiTextCompletion(id, model, answer));
+  const pieces = splitIntoChunks(answer.text, behaviour.chunks || answer.completionTokens);
+  await writeStream(
+    res,
+    openaiTextCompletionEvents(id, model, answer, pieces, body.stream_options?.include_usage === true),
+    behaviour,
+  );
+}
+
 export interface MockOptions extends Partial<MockDefaults> {
   port?: number;
   /** Called as each request arrives, before it is answered (benchmarks snapshot counters here). */
@@ -210,6 +241,21 @@ export async function startMockUpstream(options: MockOptions = {}): Promise<Mock
     }
     if (req.method === "GET" && path === "/v1/models") return sendJson(res, 200, openaiModelList(MOCK_MODELS));
     if (call) return complete(res, { ...call, body: (body ?? {}) as never }, behaviour);
+    if (req.method === "POST" && path === "/v1/completions")
+      return textCompletion(res, (body ?? {}) as TextCompletionRequest, behaviour);
+    if (req.method === "POST" && path === "/v1/embeddings") {
+      const request = (body ?? {}) as { model?: string; input?: string | string[] };
+      const inputs = typeof request.input === "string" ? [request.input] : (request.input ?? []);
+      return sendJson(
+        res,
+        200,
+        openaiEmbeddings(
+          request.model ?? "",
+          inputs,
+          inputs.reduce((sum, text) => sum + countTokens(text), 0),
+        ),
+      );
+    }
     sendJson(res, 404, openaiError(404, `mock upstream has no route ${req.method} ${path}`));
   }
 

@@ -4,6 +4,7 @@
 /** Roughly three bytes of JSON per token: more than real tokenizers count, so reservations err high. */
 const BYTES_PER_TOKEN = 3;
 
+/** `defaultMaxOutputTokens` of 0 is for requests that generate nothing (embeddings). */
 export function estimateRequest(
   body: Record<string, unknown>,
   defaultMaxOutputTokens: number,

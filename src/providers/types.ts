@@ -6,7 +6,12 @@ import type { TokenCounts } from "../usage/prices.ts";
 /** A chat request in OpenAI's wire format; unknown fields are kept and forwarded. */
 export type OpenAIChatBody = Record<string, unknown> & { model: string; stream?: boolean };
 
+/** The OpenAI endpoints a body can be forwarded to. */
+export type OpenAIEndpoint = "chat/completions" | "completions" | "embeddings";
+
 export interface UpstreamCall {
+  /** Chat completions unless said otherwise. */
+  endpoint?: OpenAIEndpoint;
   settings: ProviderSettings;
   upstreamModel: string;
   body: OpenAIChatBody;

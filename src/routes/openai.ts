@@ -1,9 +1,9 @@
 // OpenAI-format routes.
 import { Hono } from "hono";
 import type { GatewayEnv } from "../context.ts";
-import { openaiChatSchema } from "../formats/openai/schema.ts";
+import { openaiChatSchema, openaiCompletionSchema, openaiEmbeddingsSchema } from "../formats/openai/schema.ts";
 import { parseJsonBody } from "../http/validate.ts";
-import { proxyChatCompletion } from "../routing/chat.ts";
+import { proxyChatCompletion, proxyCompletion, proxyEmbeddings } from "../routing/chat.ts";
 import { listModels } from "../routing/models.ts";
 
 export const openaiRoutes = new Hono<GatewayEnv>();
@@ -11,6 +11,16 @@ export const openaiRoutes = new Hono<GatewayEnv>();
 openaiRoutes.post("/v1/chat/completions", async (c) => {
   const body = await parseJsonBody(c, openaiChatSchema);
   return await proxyChatCompletion(c, body);
+});
+
+openaiRoutes.post("/v1/completions", async (c) => {
+  const body = await parseJsonBody(c, openaiCompletionSchema);
+  return await proxyCompletion(c, body);
+});
+
+openaiRoutes.post("/v1/embeddings", async (c) => {
+  const body = await parseJsonBody(c, openaiEmbeddingsSchema);
+  return await proxyEmbeddings(c, body);
 });
 
 openaiRoutes.get("/v1/models", (c) => {

@@ -4,11 +4,12 @@
 import type { GatewayContext } from "../context.ts";
 import { errorStreamEvent } from "../formats/index.ts";
 import { canonicalToOpenAIResponse, OpenAIStreamEncoder, openaiRequestToCanonical } from "../formats/openai/canonical.ts";
+import { canonicalToTextCompletion, TextCompletionStreamEncoder } from "../formats/openai/completions.ts";
 import { GatewayError } from "../http/errors.ts";
 import { SSE_HEADERS, type StreamEnd } from "../http/sse.ts";
 import { estimateRequest } from "../limits/estimate.ts";
 import { relayOpenAIStream } from "../providers/openai/stream.ts";
-import type { OpenAIChatBody } from "../providers/types.ts";
+import type { OpenAIChatBody, OpenAIEndpoint } from "../providers/types.ts";
 import { beginCall, deferred, sendUpstream } from "./call.ts";
 import { resolveTarget } from "./resolve.ts";
 import { type ClientEncoder, proxyCanonical } from "./translated.ts";
@@ -26,9 +27,8 @@ function takeProviderField(body: OpenAIChatBody): { body: OpenAIChatBody; provid
 }
 
 export async function proxyChatCompletion(c: GatewayContext, requestBody: OpenAIChatBody): Promise<Response> {
-  const { config, requestId, format } = c.var;
   const { body, provider } = takeProviderField(requestBody);
-  const dialect = resolveTarget(config, body.model, c.req.header("x-sluice-provider") ?? provider).adapter.dialect;
+  const dialect = resolveTarget(c.var.config, body.model, c.req.header("x-sluice-provider") ?? provider).adapter.dialect;
   if (dialect !== "openai") {
     // Another dialect: through the canonical form, answered in OpenAI's shapes.
     const includeUsage = clientWantsUsage(body);
@@ -38,15 +38,60 @@ export async function proxyChatCompletion(c: GatewayContext, requestBody: OpenAI
     };
     return await proxyCanonical(c, openaiRequestToCanonical(body), encoder, provider);
   }
+  return await forwardOpenAI(c, body, { endpoint: "chat/completions", provider });
+}
+
+/** A legacy completion: forwarded to OpenAI-dialect providers; to others through the canonical form, as a chat turn. */
+export async function proxyCompletion(c: GatewayContext, requestBody: OpenAIChatBody): Promise<Response> {
+  const { body, provider } = takeProviderField(requestBody);
+  const dialect = resolveTarget(c.var.config, body.model, c.req.header("x-sluice-provider") ?? provider).adapter.dialect;
+  if (dialect !== "openai") {
+    const prompt = Array.isArray(body.prompt) ? body.prompt.join("") : String(body.prompt ?? "");
+    const chat = openaiRequestToCanonical({ ...body, messages: [{ role: "user", content: prompt }] });
+    const includeUsage = clientWantsUsage(body);
+    const encoder: ClientEncoder = {
+      response: canonicalToTextCompletion,
+      stream: (model) => new TextCompletionStreamEncoder(model, includeUsage),
+    };
+    return await proxyCanonical(c, chat, encoder, provider);
+  }
+  return await forwardOpenAI(c, body, { endpoint: "completions", provider });
+}
+
+/** Embeddings: OpenAI-dialect providers only, forwarded as sent. */
+export async function proxyEmbeddings(c: GatewayContext, requestBody: OpenAIChatBody): Promise<Response> {
+  const { body, provider } = takeProviderField(requestBody);
+  const target = resolveTarget(c.var.config, body.model, c.req.header("x-sluice-provider") ?? provider);
+  if (target.adapter.dialect !== "openai") {
+    throw new GatewayError(
+      400,
+      "invalid_request",
+      `Embeddings are served by OpenAI-compatible providers; \`${target.provider}\` is not one.`,
+      {
+        param: "model",
+        code: "embeddings_unsupported",
+      },
+    );
+  }
+  return await forwardOpenAI(c, body, { endpoint: "embeddings", provider, generates: false });
+}
+
+async function forwardOpenAI(
+  c: GatewayContext,
+  body: OpenAIChatBody,
+  options: { endpoint: OpenAIEndpoint; provider?: string; generates?: boolean },
+): Promise<Response> {
+  const { config, requestId, format } = c.var;
   const streamed = body.stream === true;
   const call = await beginCall(c, {
     model: body.model,
-    providerOverride: provider,
-    estimate: estimateRequest(body, config.limits.defaultMaxOutputTokens),
+    providerOverride: options.provider,
+    estimate: estimateRequest(body, options.generates === false ? 0 : config.limits.defaultMaxOutputTokens),
     streamed,
   });
   const { target, meter, headers } = call;
   const request = target.adapter.chatRequest({
+    endpoint: options.endpoint,
     settings: target.settings,
     upstreamModel: target.upstreamModel,
     body,

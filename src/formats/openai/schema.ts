@@ -12,3 +12,17 @@ export const openaiChatSchema = z.looseObject({
   max_tokens: z.number().int().positive().optional(),
   max_completion_tokens: z.number().int().positive().optional(),
 });
+
+export const openaiCompletionSchema = z.looseObject({
+  model: z.string({ message: "is required" }).min(1, { message: "is required" }),
+  prompt: z.union([z.string(), z.array(z.string())], { message: "must be a string or an array of strings" }),
+  stream: z.boolean().optional(),
+  max_tokens: z.number().int().positive().optional(),
+});
+
+export const openaiEmbeddingsSchema = z.looseObject({
+  model: z.string({ message: "is required" }).min(1, { message: "is required" }),
+  input: z.union([z.string(), z.array(z.string()), z.array(z.number()), z.array(z.array(z.number()))], {
+    message: "must be text, texts or tokens",
+  }),
+});

@@ -53,7 +53,7 @@ export function openaiCompatible(options: OpenAICompatibleOptions): ProviderAdap
         ...options.forwardHeaders?.(call.clientHeaders),
       };
       if (call.settings.apiKey) headers.authorization = `Bearer ${call.settings.apiKey}`;
-      return new Request(`${call.settings.baseUrl}/chat/completions`, {
+      return new Request(`${call.settings.baseUrl}/${call.endpoint ?? "chat/completions"}`, {
         method: "POST",
         headers,
         body: JSON.stringify(body),

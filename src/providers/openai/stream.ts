@@ -38,10 +38,12 @@ export function relayOpenAIStream(upstream: ReadableStream<Uint8Array>, options:
   const countGenerated = (data: string) => {
     try {
       const chunk = JSON.parse(data) as {
-        choices?: { delta?: { content?: unknown; tool_calls?: { function?: { arguments?: unknown } }[] } }[];
+        choices?: { text?: unknown; delta?: { content?: unknown; tool_calls?: { function?: { arguments?: unknown } }[] } }[];
       };
       let characters = 0;
       for (const choice of chunk.choices ?? []) {
+        // Legacy completions stream `text`; chat completions a `delta`.
+        if (typeof choice.text === "string") characters += choice.text.length;
         if (typeof choice.delta?.content === "string") characters += choice.delta.content.length;
         for (const call of choice.delta?.tool_calls ?? []) {
           if (typeof call.function?.arguments === "string") characters += call.function.arguments.length;
