@@ -114,6 +114,8 @@ export interface StreamSpec extends LoadSpec {
   expectedEvents: number;
   /** Content events, each sent `intervalMs` after the one before. */
   pacedEvents: number;
+  /** Index of the first paced event. */
+  pacedFrom: number;
   intervalMs: number;
 }
 
@@ -127,7 +129,11 @@ export async function runStreams(spec: StreamSpec): Promise<StreamResult> {
     ttfbMs.push(result.firstByteAt - result.startedAt);
     if (result.eventTimes.length >= spec.expectedEvents) complete += 1;
     // The role event, then each content event `intervalMs` after the one before.
-    const paced = result.eventTimes.slice(0, spec.pacedEvents + 1);
+    // From the first paced event (an OpenAI stream's role chunk is sent on the same beat, so it counts) to the last content event.
+    const paced = result.eventTimes.slice(
+      spec.pacedFrom,
+      spec.pacedFrom === 0 ? spec.pacedEvents + 1 : spec.pacedFrom + spec.pacedEvents,
+    );
     for (let i = 1; i < paced.length; i++) {
       gapErrorsMs.push(Math.abs((paced[i] ?? 0) - (paced[i - 1] ?? 0) - spec.intervalMs));
     }

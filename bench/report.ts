@@ -12,7 +12,7 @@ export interface BenchResult {
   figures: Record<string, TargetFigures>;
 }
 
-const COLUMNS = ["direct", "forwarder", "sluice", "portkey"] as const;
+const COLUMNS = ["direct", "forwarder", "sluice", "sluice-translated", "portkey"] as const;
 const fixed = (value: number, digits = 2) => (Number.isFinite(value) ? value.toFixed(digits) : "–");
 const ratio = (a: number, b: number) => (Number.isFinite(a) && Number.isFinite(b) && b !== 0 ? `${(a / b).toFixed(2)}×` : "–");
 
@@ -87,6 +87,12 @@ export function renderTable(result: BenchResult): string {
     [
       "deferred round trips (Postgres / Redis)",
       `${fixed(trips.deferred.postgres, 0)} / ${fixed(trips.deferred.redis, 0)}`,
+      "",
+      "",
+    ],
+    [
+      "translation path (Anthropic in) added over passthrough, p50 / p99, c=1",
+      `${fixed(added(f["sluice-translated"], "p50") - added(sluice, "p50"))} / ${fixed(added(f["sluice-translated"], "p99") - added(sluice, "p99"))} ms`,
       "",
       "",
     ],

@@ -14,6 +14,7 @@ import {
   type Infra,
   peakMemoryMiB,
   ROOT,
+  sluiceTranslated,
   startForwarder,
   startPortkey,
   startSluice,
@@ -63,7 +64,7 @@ function spec(
   return {
     url: target.url,
     headers: { ...target.headers, ...headers },
-    body: nonStreamedBody,
+    body: target.bodies?.plain ?? nonStreamedBody,
     timeLimitMs: TIME_LIMIT_MS,
     ...extra,
   };
@@ -90,7 +91,7 @@ async function measureOnce(target: Target): Promise<TargetFigures> {
   }
   const streams = await runStreams({
     ...spec(target, { concurrency: 16, requests: COUNTS.streams, timeLimitMs: TIME_LIMIT_MS * 3 }),
-    body: streamedBody,
+    body: target.bodies?.streamed ?? streamedBody,
     headers: {
       ...target.headers,
       "x-mock-tokens": String(STREAM.chunks),
@@ -99,6 +100,7 @@ async function measureOnce(target: Target): Promise<TargetFigures> {
     },
     expectedEvents: STREAM.chunks + 3,
     pacedEvents: STREAM.chunks,
+    pacedFrom: target.pacedFrom ?? 0,
     intervalMs: STREAM.intervalMs,
   });
   return {
@@ -194,7 +196,8 @@ async function main(): Promise<void> {
   const { infra, stop } = await startInfra();
   const targets: Target[] = [];
   try {
-    targets.push(directTarget(infra), await startForwarder(infra), await startSluice(infra, bundle.path));
+    const sluice = await startSluice(infra, bundle.path);
+    targets.push(directTarget(infra), await startForwarder(infra), sluice, sluiceTranslated(sluice));
     try {
       targets.push(await startPortkey(infra, 18787));
     } catch (error) {
@@ -210,7 +213,6 @@ async function main(): Promise<void> {
         await settle(infra);
       }
     }
-    const sluice = targets.find((t) => t.name === "sluice") as Target;
     const roundTrips = await measureRoundTrips(infra, sluice);
     const figures = Object.fromEntries([...runs].map(([name, list]) => [name, medianFigures(list)]));
     const result = {

@@ -25,12 +25,16 @@ export interface Infra {
 }
 
 export interface Target {
-  name: "direct" | "forwarder" | "sluice" | "portkey";
+  name: "direct" | "forwarder" | "sluice" | "sluice-translated" | "portkey";
   /** The chat completions URL. */
   url: string;
   headers: Record<string, string>;
   /** Processes whose peak memory is the target's. */
   pids: number[];
+  /** Request bodies in the target's own format, when not OpenAI's. */
+  bodies?: { plain: string; streamed: string };
+  /** Index of the first stream event sent at the upstream's pace (events before it are framing). */
+  pacedFrom?: number;
   close(): Promise<void>;
 }
 
@@ -112,6 +116,33 @@ async function benchKey(base: string): Promise<string> {
   });
   if (!created.key) throw new Error("bench: could not create a virtual key");
   return created.key;
+}
+
+/**
+ * The same Sluice, called in Anthropic's format: every request decoded to the
+ * canonical form, sent to the OpenAI-dialect mock, and the answer translated
+ * back — the translation path, beside the passthrough one.
+ */
+export function sluiceTranslated(sluice: Target): Target {
+  const messages = [{ role: "user", content: "Benchmark this gateway, please." }];
+  return {
+    ...sluice,
+    name: "sluice-translated",
+    url: sluice.url.replace("/v1/chat/completions", "/v1/messages"),
+    headers: { "x-api-key": (sluice.headers.authorization ?? "").replace("Bearer ", ""), "anthropic-version": "2023-06-01" },
+    bodies: {
+      plain: JSON.stringify({ model: "mock-echo", max_tokens: 64, messages }),
+      streamed: JSON.stringify({
+        model: "mock-lorem",
+        max_tokens: 256,
+        stream: true,
+        messages: [{ role: "user", content: "stream" }],
+      }),
+    },
+    // message_start, then content_block_start arrives with the first delta.
+    pacedFrom: 2,
+    close: async () => undefined,
+  };
 }
 
 export async function startSluice(infra: Infra, scriptPath: string): Promise<Target> {
