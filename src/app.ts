@@ -20,7 +20,14 @@ import { openaiRoutes } from "./routes/openai.ts";
 import { servicesFor } from "./services.ts";
 
 /** Routes whose limits check (limits/admit) also reads the deny markers. */
-const GATED_PATHS = new Set(["/v1/chat/completions", "/v1/completions", "/v1/embeddings", "/v1/messages", "/api/ai/generate"]);
+const GATED_PATHS = new Set([
+  "/v1/chat/completions",
+  "/v1/completions",
+  "/v1/embeddings",
+  "/v1/messages",
+  "/api/ai/generate",
+  "/api/ai/completion",
+]);
 const isGated = (method: string, path: string) => method === "POST" && (GATED_PATHS.has(path) || isGeminiGenerate(path));
 
 function formatForPath(path: string): ClientFormat {
@@ -109,6 +116,7 @@ export function createApp() {
         "POST /v1beta/models/{model}:streamGenerateContent?alt=sse",
         "GET /v1beta/models",
         "POST /api/ai/generate",
+        "POST /api/ai/completion",
         "GET /v1/models",
         "POST /auth/token",
         "POST /api/keys",

@@ -294,3 +294,98 @@ describe("a client speaking the provider's own format", () => {
     expect(upstream.body).toEqual(body);
   });
 });
+
+describe("what translation carries", () => {
+  const png = "iVBORw0KGgo=";
+  const openaiBody = (model: string, extra: Record<string, unknown> = {}) =>
+    new Request(`${BASE}/v1/chat/completions`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${TEST_ADMIN_KEY}` },
+      body: JSON.stringify({
+        model,
+        max_tokens: 40,
+        temperature: 0.5,
+        stop: ["END"],
+        messages: [
+          { role: "system", content: "You are terse." },
+          {
+            role: "user",
+            content: [
+              { type: "text", text: "describe" },
+              { type: "image_url", image_url: { url: `data:image/png;base64,${png}` } },
+            ],
+          },
+        ],
+        ...extra,
+      }),
+    });
+
+  it("to Anthropic: system, images, sampling, stop sequences and the output cap", async () => {
+    const { response } = await callWorker(openaiBody("anthropic/mock-echo"), bindings);
+    expect(response.status).toBe(200);
+    const upstream = await upstreamRequest(response.headers.get("x-request-id") ?? "");
+    expect(upstream.body).toEqual({
+      model: "mock-echo",
+      max_tokens: 40,
+      system: "You are terse.",
+      messages: [
+        {
+          role: "user",
+          content: [
+            { type: "text", text: "describe" },
+            { type: "image", source: { type: "base64", media_type: "image/png", data: png } },
+          ],
+        },
+      ],
+      stop_sequences: ["END"],
+      temperature: 0.5,
+    });
+  });
+
+  it("to Gemini: the same, and a response schema", async () => {
+    const schema = { type: "object", properties: { caption: { type: "string" } } };
+    const { response } = await callWorker(
+      openaiBody("gemini/mock-echo", { response_format: { type: "json_schema", json_schema: { name: "caption", schema } } }),
+      bindings,
+    );
+    expect(response.status).toBe(200);
+    const upstream = await upstreamRequest(response.headers.get("x-request-id") ?? "");
+    expect(upstream.body).toEqual({
+      contents: [{ role: "user", parts: [{ text: "describe" }, { inlineData: { mimeType: "image/png", data: png } }] }],
+      systemInstruction: { parts: [{ text: "You are terse." }] },
+      generationConfig: {
+        maxOutputTokens: 40,
+        temperature: 0.5,
+        stopSequences: ["END"],
+        responseMimeType: "application/json",
+        responseJsonSchema: schema,
+      },
+    });
+  });
+
+  it("refuses what a provider cannot do, in the caller's format", async () => {
+    const { response } = await callWorker(
+      openaiBody("anthropic/mock-echo", { response_format: { type: "json_object" } }),
+      bindings,
+    );
+    expect(response.status).toBe(400);
+    expect(await response.json()).toMatchObject({ error: { param: "response_format", type: "invalid_request_error" } });
+  });
+});
+
+describe("the app API's completion", () => {
+  it("goes to DEFAULT_PROVIDER", async () => {
+    const { response } = await callWorker(
+      new Request(`${BASE}/api/ai/completion`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${TEST_ADMIN_KEY}` },
+        body: JSON.stringify({ model: "mock-echo", messages: [{ role: "user", content: "to the default" }] }),
+      }),
+      { ...bindings, DEFAULT_PROVIDER: "anthropic" },
+    );
+    expect(response.status).toBe(200);
+    expect(response.headers.get("x-sluice-provider")).toBe("anthropic");
+    const body = (await response.json()) as { object: string; choices: { message: { content: string } }[] };
+    expect(body).toMatchObject({ object: "chat.completion", choices: [{ message: { content: "to the default" } }] });
+  });
+});

@@ -83,3 +83,54 @@ describe("the official openai SDK", () => {
     expect(await usageRow(requestId)).toMatchObject({ promptTokens: 1, completionTokens: 1, status: 200 });
   });
 });
+
+describe("the official openai SDK on another provider's model", () => {
+  const mockBase = String(env.MOCK_BASE_URL).replace(/\/v1$/, "");
+  const bindings = { ...env, ANTHROPIC_BASE_URL: `${mockBase}/v1`, ANTHROPIC_API_KEY: "sk-ant-test-key" };
+  const settling: Promise<unknown>[] = [];
+  const client = new OpenAI({
+    apiKey: TEST_ADMIN_KEY,
+    baseURL: `${BASE}/v1`,
+    maxRetries: 0,
+    fetch: async (input, init) => {
+      const ctx = createExecutionContext();
+      const response = await worker.fetch(new Request(input as RequestInfo, init as RequestInit), bindings, ctx);
+      // A stream's deferred work ends with the stream, which the SDK has yet to read.
+      settling.push(waitOnExecutionContext(ctx));
+      return response;
+    },
+  });
+  const tools: OpenAI.ChatCompletionTool[] = [
+    { type: "function", function: { name: "lookup", parameters: { type: "object", properties: { text: { type: "string" } } } } },
+  ];
+
+  it("calls a tool on an Anthropic model, not streamed", async () => {
+    const completion = await client.chat.completions.create({
+      model: "anthropic/mock-echo",
+      tools,
+      messages: [{ role: "user", content: "look up otters" }],
+    });
+    expect(completion.choices[0]?.finish_reason).toBe("tool_calls");
+    const call = completion.choices[0]?.message.tool_calls?.[0] as OpenAI.ChatCompletionMessageFunctionToolCall;
+    expect(call.function).toEqual({ name: "lookup", arguments: '{"text":"look up otters"}' });
+  });
+
+  it("streams from an Anthropic model, tool call and usage included", async () => {
+    const stream = await client.chat.completions.create({
+      model: "anthropic/mock-echo",
+      tools,
+      stream: true,
+      stream_options: { include_usage: true },
+      messages: [{ role: "user", content: "look up seals" }],
+    });
+    let args = "";
+    let usage: OpenAI.CompletionUsage | null | undefined;
+    for await (const chunk of stream) {
+      args += chunk.choices[0]?.delta.tool_calls?.[0]?.function?.arguments ?? "";
+      if (chunk.usage) usage = chunk.usage;
+    }
+    expect(JSON.parse(args)).toEqual({ text: "look up seals" });
+    expect(usage).toMatchObject({ prompt_tokens: 3 });
+    await Promise.all(settling);
+  });
+});

@@ -13,6 +13,13 @@ openaiRoutes.post("/v1/chat/completions", async (c) => {
   return await proxyChatCompletion(c, body);
 });
 
+/** The app API's OpenAI-compatible completion, sent to DEFAULT_PROVIDER unless the body names a provider. */
+openaiRoutes.post("/api/ai/completion", async (c) => {
+  const body = await parseJsonBody(c, openaiChatSchema);
+  const provider = typeof body.provider === "string" ? body.provider : c.var.config.defaultProvider;
+  return await proxyChatCompletion(c, { ...body, ...(provider && { provider }) });
+});
+
 openaiRoutes.post("/v1/completions", async (c) => {
   const body = await parseJsonBody(c, openaiCompletionSchema);
   return await proxyCompletion(c, body);
