@@ -3,10 +3,13 @@
 // record its usage and settle its limits after the response.
 import { assertModelAllowed } from "../auth/index.ts";
 import type { GatewayContext } from "../context.ts";
+import { errorStreamEvent } from "../formats/index.ts";
 import { GatewayError } from "../http/errors.ts";
-import type { StreamEnd } from "../http/sse.ts";
+import { SSE_HEADERS, type StreamEnd } from "../http/sse.ts";
+import type { RelayHooks } from "../http/sse-relay.ts";
 import { type Admission, admit, type Estimate } from "../limits/index.ts";
 import { UsageMeter } from "../usage/meter.ts";
+import type { TokenCounts } from "../usage/prices.ts";
 import { priceOf } from "../usage/prices.ts";
 import { writeUsage } from "../usage/writer.ts";
 import { resolveTarget, type Target } from "./resolve.ts";
@@ -110,3 +113,44 @@ export function deferred<T>(): { promise: Promise<T>; resolve: (value: T) => voi
   });
   return { promise, resolve };
 }
+
+/** A JSON answer passed on as it came, its usage read for the meter and the call recorded. */
+export async function passJsonThrough(
+  call: GatewayCall,
+  upstream: Response,
+  usageOf: (body: unknown) => TokenCounts | undefined,
+): Promise<Response> {
+  const text = await upstream.text();
+  call.meter.markFirstByte();
+  try {
+    call.meter.setTokens(usageOf(JSON.parse(text)));
+  } catch {
+    const error = new GatewayError(502, "upstream", `Upstream ${call.target.provider} sent a response that is not JSON.`, {
+      headers: call.headers,
+    });
+    call.record(502, error.message);
+    throw error;
+  }
+  call.record(200);
+  return new Response(text, { status: 200, headers: { "content-type": "application/json", ...call.headers } });
+}
+
+/** What a relayed stream reports to: the meter, the client's error format, the abort, and the record at its end. */
+export function streamHooks(
+  c: GatewayContext,
+  call: GatewayCall,
+): RelayHooks & { onUsage: (tokens: TokenCounts) => void; onGenerated: (characters: number) => void } {
+  const ended = deferred<StreamEnd>();
+  call.recordWhenEnded(ended.promise);
+  return {
+    onUsage: (tokens) => call.meter.setTokens(tokens),
+    onGenerated: (characters) => call.meter.addGenerated(characters),
+    onFirstByte: () => call.meter.markFirstByte(),
+    errorEvent: (message) => errorStreamEvent(c.var.format, new GatewayError(502, "upstream", message)),
+    abortUpstream: () => call.abort.abort(),
+    onEnd: ended.resolve,
+  };
+}
+
+export const streamResponse = (call: GatewayCall, stream: ReadableStream<Uint8Array>) =>
+  new Response(stream, { status: 200, headers: { ...SSE_HEADERS, ...call.headers } });

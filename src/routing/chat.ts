@@ -2,15 +2,13 @@
 // forwarded as sent (model and credentials swapped) and the answer relayed as
 // is; to another dialect it goes through the canonical form.
 import type { GatewayContext } from "../context.ts";
-import { errorStreamEvent } from "../formats/index.ts";
 import { canonicalToOpenAIResponse, OpenAIStreamEncoder, openaiRequestToCanonical } from "../formats/openai/canonical.ts";
 import { canonicalToTextCompletion, TextCompletionStreamEncoder } from "../formats/openai/completions.ts";
 import { GatewayError } from "../http/errors.ts";
-import { SSE_HEADERS, type StreamEnd } from "../http/sse.ts";
 import { estimateRequest } from "../limits/estimate.ts";
 import { relayOpenAIStream } from "../providers/openai/stream.ts";
 import type { OpenAIChatBody, OpenAIEndpoint } from "../providers/types.ts";
-import { beginCall, deferred, sendUpstream } from "./call.ts";
+import { beginCall, passJsonThrough, sendUpstream, streamHooks, streamResponse } from "./call.ts";
 import { resolveTarget } from "./resolve.ts";
 import { type ClientEncoder, proxyCanonical } from "./translated.ts";
 
@@ -81,7 +79,7 @@ async function forwardOpenAI(
   body: OpenAIChatBody,
   options: { endpoint: OpenAIEndpoint; provider?: string; generates?: boolean },
 ): Promise<Response> {
-  const { config, requestId, format } = c.var;
+  const { config, requestId } = c.var;
   const streamed = body.stream === true;
   const call = await beginCall(c, {
     model: body.model,
@@ -89,7 +87,7 @@ async function forwardOpenAI(
     estimate: estimateRequest(body, options.generates === false ? 0 : config.limits.defaultMaxOutputTokens),
     streamed,
   });
-  const { target, meter, headers } = call;
+  const { target } = call;
   const request = target.adapter.chatRequest({
     endpoint: options.endpoint,
     settings: target.settings,
@@ -100,31 +98,12 @@ async function forwardOpenAI(
   });
   const upstream = await sendUpstream(call, request);
 
-  if (!streamed || !upstream.body) {
-    const text = await upstream.text();
-    meter.markFirstByte();
-    try {
-      meter.setTokens(target.adapter.usageFrom((JSON.parse(text) as { usage?: unknown }).usage));
-    } catch {
-      const error = new GatewayError(502, "upstream", `Upstream ${target.provider} sent a response that is not JSON.`);
-      call.record(502, error.message);
-      throw error;
-    }
-    call.record(200);
-    return new Response(text, { status: 200, headers: { "content-type": "application/json", ...headers } });
-  }
-
-  const ended = deferred<StreamEnd>();
-  call.recordWhenEnded(ended.promise);
+  if (!streamed || !upstream.body)
+    return await passJsonThrough(call, upstream, (json) => target.adapter.usageFrom((json as { usage?: unknown }).usage));
   const stream = relayOpenAIStream(upstream.body, {
+    ...streamHooks(c, call),
     hideUsageChunk: !clientWantsUsage(body),
     usageFrom: target.adapter.usageFrom,
-    onUsage: (tokens) => meter.setTokens(tokens),
-    onGenerated: (characters) => meter.addGenerated(characters),
-    onFirstByte: () => meter.markFirstByte(),
-    errorEvent: (message) => errorStreamEvent(format, new GatewayError(502, "upstream", message)),
-    abortUpstream: () => call.abort.abort(),
-    onEnd: ended.resolve,
   });
-  return new Response(stream, { status: 200, headers: { ...SSE_HEADERS, ...headers } });
+  return streamResponse(call, stream);
 }

@@ -1,7 +1,8 @@
 // Reads a provider's stream, turns each event into canonical events and
 // writes them out in the client's format, as each upstream chunk arrives.
 import type { CanonicalEvent, CanonicalResponse } from "../formats/canonical.ts";
-import { SseSplitter, type StreamEnd, sseData } from "../http/sse.ts";
+import { sseData } from "../http/sse.ts";
+import { type RelayHooks, relaySse } from "../http/sse-relay.ts";
 import type { StreamDecoder } from "../providers/types.ts";
 import type { TokenCounts } from "../usage/prices.ts";
 
@@ -17,87 +18,45 @@ export interface ClientEncoder {
   stream(model: string): StreamEncoder;
 }
 
-interface TranslateOptions {
-  decoder: StreamDecoder;
-  encoder: StreamEncoder;
+export interface StreamWatch {
   onUsage: (tokens: TokenCounts) => void;
   onGenerated: (characters: number) => void;
-  onFirstByte: () => void;
-  errorEvent: (message: string) => string;
-  abortUpstream: () => void;
-  onEnd: (end: StreamEnd) => void;
+}
+
+/** Decodes one chunk's events, reporting usage and generated text; returns the canonical events. */
+export function decodeEvents(decoder: StreamDecoder, events: string[], watch: StreamWatch): CanonicalEvent[] {
+  const out: CanonicalEvent[] = [];
+  for (const event of events) {
+    const data = sseData(event);
+    if (data === undefined) continue;
+    for (const canonical of decoder.decode(data)) {
+      if (canonical.type === "usage") watch.onUsage(canonical.usage);
+      if (canonical.type === "text") watch.onGenerated(canonical.text.length);
+      if (canonical.type === "tool_call_delta") watch.onGenerated(canonical.arguments.length);
+      out.push(canonical);
+    }
+  }
+  return out;
+}
+
+interface TranslateOptions extends RelayHooks, StreamWatch {
+  decoder: StreamDecoder;
+  encoder: StreamEncoder;
 }
 
 export function translateStream(upstream: ReadableStream<Uint8Array>, options: TranslateOptions): ReadableStream<Uint8Array> {
-  const reader = upstream.getReader();
-  reader.closed.catch(() => undefined);
-  const decoder = new TextDecoder();
-  const encoder = new TextEncoder();
-  const splitter = new SseSplitter();
-  let ended = false;
-  const end = (result: StreamEnd) => {
-    if (ended) return;
-    ended = true;
-    options.onEnd(result);
-  };
-
-  const translate = (events: string[]): string => {
-    let out = "";
-    for (const event of events) {
-      const data = sseData(event);
-      if (data === undefined) continue;
-      for (const canonical of options.decoder.decode(data)) {
-        if (canonical.type === "usage") options.onUsage(canonical.usage);
-        if (canonical.type === "text") options.onGenerated(canonical.text.length);
-        if (canonical.type === "tool_call_delta") options.onGenerated(canonical.arguments.length);
-        out += options.encoder.encode(canonical);
-      }
-    }
-    return out;
-  };
-
-  return new ReadableStream<Uint8Array>(
+  const translate = (events: string[]) =>
+    decodeEvents(options.decoder, events, options)
+      .map((event) => options.encoder.encode(event))
+      .join("");
+  return relaySse(
+    upstream,
     {
-      async pull(controller) {
-        try {
-          // Each pull delivers something (or ends the stream): a pull that enqueued nothing would stall the reader.
-          for (;;) {
-            const { done, value } = await reader.read();
-            if (done) {
-              let out = translate(splitter.push(`${decoder.decode()}${splitter.pending ? "\n\n" : ""}`));
-              if (options.decoder.complete) {
-                out += options.encoder.end();
-                end({ kind: "complete" });
-              } else {
-                const message = "The upstream stream ended before it was complete.";
-                out += options.errorEvent(message);
-                end({ kind: "upstream_error", error: message });
-              }
-              controller.enqueue(encoder.encode(out));
-              controller.close();
-              return;
-            }
-            options.onFirstByte();
-            const out = translate(splitter.push(decoder.decode(value, { stream: true })));
-            if (out) {
-              controller.enqueue(encoder.encode(out));
-              return;
-            }
-          }
-        } catch (error) {
-          const message = `The upstream stream failed: ${error instanceof Error ? error.message : String(error)}`;
-          controller.enqueue(encoder.encode(options.errorEvent(message)));
-          end({ kind: "upstream_error", error: message });
-          options.abortUpstream();
-          controller.close();
-        }
-      },
-      async cancel() {
-        options.abortUpstream();
-        end({ kind: "client_closed", error: "client closed the stream" });
-        await reader.cancel().catch(() => undefined);
-      },
+      chunk: (_raw, events) => translate(events),
+      tail: translate,
+      complete: () => options.decoder.complete,
+      closing: () => options.encoder.end(),
     },
-    { highWaterMark: 0 },
+    options,
   );
 }

@@ -3,10 +3,8 @@
 // streamed event by event. Any client format reaches any provider this way.
 import type { GatewayContext } from "../context.ts";
 import { type CanonicalRequest, type CanonicalResponse, canonicalText } from "../formats/canonical.ts";
-import { errorStreamEvent } from "../formats/index.ts";
 import { GatewayError } from "../http/errors.ts";
-import { SSE_HEADERS, type StreamEnd } from "../http/sse.ts";
-import { beginCall, deferred, sendUpstream } from "./call.ts";
+import { beginCall, sendUpstream, streamHooks, streamResponse } from "./call.ts";
 import { type ClientEncoder, translateStream } from "./translate-stream.ts";
 
 export type { ClientEncoder } from "./translate-stream.ts";
@@ -17,7 +15,7 @@ export async function proxyCanonical(
   encoder: ClientEncoder,
   providerOverride?: string,
 ): Promise<Response> {
-  const { config, requestId, format } = c.var;
+  const { config, requestId } = c.var;
   const call = await beginCall(c, {
     model: request.model,
     providerOverride,
@@ -55,17 +53,10 @@ export async function proxyCanonical(
     return c.json(encoder.response(answer, request.model), 200, headers);
   }
 
-  const ended = deferred<StreamEnd>();
-  call.recordWhenEnded(ended.promise);
   const stream = translateStream(upstream.body, {
+    ...streamHooks(c, call),
     decoder: target.adapter.streamDecoder(),
     encoder: encoder.stream(request.model),
-    onUsage: (tokens) => meter.setTokens(tokens),
-    onGenerated: (characters) => meter.addGenerated(characters),
-    onFirstByte: () => meter.markFirstByte(),
-    errorEvent: (message) => errorStreamEvent(format, new GatewayError(502, "upstream", message)),
-    abortUpstream: () => call.abort.abort(),
-    onEnd: ended.resolve,
   });
-  return new Response(stream, { status: 200, headers: { ...SSE_HEADERS, ...headers } });
+  return streamResponse(call, stream);
 }

@@ -1,0 +1,89 @@
+// The one loop every streamed answer goes through: read an upstream chunk,
+// hand its whole SSE events to a relay that decides what the client gets,
+// and end the stream honestly — closed when the upstream said it was whole,
+// with an error event in the client's format when it was not, and with the
+// upstream aborted when the client leaves.
+import { SseSplitter, type StreamEnd } from "./sse.ts";
+
+export interface SseRelay {
+  /** What the client gets for one upstream chunk and the events it completed: the chunk as is, text, or nothing yet. */
+  chunk(raw: Uint8Array, events: string[]): Uint8Array | string;
+  /** What the client gets for events left over when the upstream ended. */
+  tail(events: string[]): string;
+  /** Whether the upstream said its answer was whole. */
+  complete(): boolean;
+  /** The closing events of a whole answer, in the client's format. */
+  closing(): string;
+  /** Whether the upstream reported the failure itself, in an event that already went out as it came. */
+  reportedByUpstream?(): boolean;
+}
+
+export interface RelayHooks {
+  onFirstByte: () => void;
+  /** An error event in the client's format. */
+  errorEvent: (message: string) => string;
+  abortUpstream: () => void;
+  onEnd: (end: StreamEnd) => void;
+}
+
+export function relaySse(upstream: ReadableStream<Uint8Array>, relay: SseRelay, hooks: RelayHooks): ReadableStream<Uint8Array> {
+  const reader = upstream.getReader();
+  // A broken upstream rejects `closed` too; the error is handled where `read()` throws.
+  reader.closed.catch(() => undefined);
+  const decoder = new TextDecoder();
+  const encoder = new TextEncoder();
+  const splitter = new SseSplitter();
+  let ended = false;
+  const end = (result: StreamEnd) => {
+    if (ended) return;
+    ended = true;
+    hooks.onEnd(result);
+  };
+  const bytes = (out: Uint8Array | string) => (typeof out === "string" ? encoder.encode(out) : out);
+
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        try {
+          // Each pull delivers something or ends the stream: with no queue in between, a pull that
+          // enqueued nothing would leave the reader waiting.
+          for (;;) {
+            const { done, value } = await reader.read();
+            if (done) {
+              let out = relay.tail(splitter.push(`${decoder.decode()}${splitter.pending ? "\n\n" : ""}`));
+              if (relay.complete()) {
+                out += relay.closing();
+                end({ kind: "complete" });
+              } else {
+                const message = "The upstream stream ended before it was complete.";
+                out += hooks.errorEvent(message);
+                end({ kind: "upstream_error", error: message });
+              }
+              if (out) controller.enqueue(encoder.encode(out));
+              controller.close();
+              return;
+            }
+            hooks.onFirstByte();
+            const out = relay.chunk(value, splitter.push(decoder.decode(value, { stream: true })));
+            if (out.length > 0) {
+              controller.enqueue(bytes(out));
+              return;
+            }
+          }
+        } catch (error) {
+          const message = `The upstream stream failed: ${error instanceof Error ? error.message : String(error)}`;
+          if (!relay.reportedByUpstream?.()) controller.enqueue(encoder.encode(hooks.errorEvent(message)));
+          end({ kind: "upstream_error", error: message });
+          hooks.abortUpstream();
+          controller.close();
+        }
+      },
+      async cancel() {
+        hooks.abortUpstream();
+        end({ kind: "client_closed", error: "client closed the stream" });
+        await reader.cancel().catch(() => undefined);
+      },
+    },
+    { highWaterMark: 0 },
+  );
+}
