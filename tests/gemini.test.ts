@@ -172,6 +172,23 @@ describe("the official @google/genai SDK", () => {
     expect(response.usageMetadata?.candidatesTokenCount).toBe(3);
   });
 
+  it("calls functions, not streamed", async () => {
+    const response = await ai().models.generateContent({
+      model: "mock-echo",
+      contents: "look up egrets",
+      config: {
+        tools: [
+          {
+            functionDeclarations: [
+              { name: "lookup", parameters: { type: Type.OBJECT, properties: { text: { type: Type.STRING } } } },
+            ],
+          },
+        ],
+      },
+    });
+    expect(response.functionCalls?.[0]).toMatchObject({ name: "lookup", args: { text: "look up egrets" } });
+  });
+
   it("streams content", async () => {
     const stream = await ai().models.generateContentStream({ model: "mock-echo", contents: "stream through genai" });
     const parts: string[] = [];
