@@ -69,3 +69,12 @@ export function canonicalText(request: CanonicalRequest): string {
     ),
   ].join("\n");
 }
+
+/** A tool call's JSON arguments as a value; arguments that are not JSON become `{}`. */
+export function toolArguments(json: string): unknown {
+  try {
+    return JSON.parse(json || "{}");
+  } catch {
+    return {};
+  }
+}

@@ -1,6 +1,6 @@
 // Canonical answers encoded as Anthropic's Messages API responses and stream events.
 import type { TokenCounts } from "../../usage/prices.ts";
-import type { CanonicalEvent, CanonicalResponse, FinishReason } from "../canonical.ts";
+import { type CanonicalEvent, type CanonicalResponse, type FinishReason, toolArguments } from "../canonical.ts";
 
 const STOP_REASONS: Record<FinishReason, string> = {
   stop: "end_turn",
@@ -11,14 +11,6 @@ const STOP_REASONS: Record<FinishReason, string> = {
 
 const messageId = (id: string) =>
   id.startsWith("msg_") ? id : `msg_${id.replace(/^chatcmpl-/, "") || crypto.randomUUID().replaceAll("-", "")}`;
-
-function parseInput(json: string): unknown {
-  try {
-    return JSON.parse(json || "{}");
-  } catch {
-    return {};
-  }
-}
 
 const usageOf = (usage: TokenCounts) => ({
   input_tokens: usage.promptTokens - usage.cachedTokens,
@@ -37,7 +29,7 @@ export function canonicalToAnthropic(response: CanonicalResponse, model: string)
       p.type === "text"
         ? [{ type: "text", text: p.text }]
         : p.type === "tool_call"
-          ? [{ type: "tool_use", id: p.id, name: p.name, input: parseInput(p.arguments) }]
+          ? [{ type: "tool_use", id: p.id, name: p.name, input: toolArguments(p.arguments) }]
           : [],
     ),
     stop_reason: STOP_REASONS[response.finishReason],

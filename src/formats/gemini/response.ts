@@ -1,7 +1,13 @@
 // Canonical answers encoded as Gemini's GenerateContentResponse, whole or as
 // server-sent chunks (`alt=sse`).
 import type { TokenCounts } from "../../usage/prices.ts";
-import type { CanonicalEvent, CanonicalPart, CanonicalResponse, FinishReason } from "../canonical.ts";
+import {
+  type CanonicalEvent,
+  type CanonicalPart,
+  type CanonicalResponse,
+  type FinishReason,
+  toolArguments,
+} from "../canonical.ts";
 
 const FINISH_REASONS: Record<FinishReason, string> = {
   stop: "STOP",
@@ -10,19 +16,11 @@ const FINISH_REASONS: Record<FinishReason, string> = {
   content_filter: "SAFETY",
 };
 
-function parseArgs(json: string): unknown {
-  try {
-    return JSON.parse(json || "{}");
-  } catch {
-    return {};
-  }
-}
-
 const geminiPart = (p: CanonicalPart): Record<string, unknown>[] =>
   p.type === "text"
     ? [{ text: p.text }]
     : p.type === "tool_call"
-      ? [{ functionCall: { id: p.id, name: p.name, args: parseArgs(p.arguments) } }]
+      ? [{ functionCall: { id: p.id, name: p.name, args: toolArguments(p.arguments) } }]
       : [];
 
 const usageMetadata = (usage: TokenCounts) => ({
@@ -94,7 +92,7 @@ export class GeminiStreamEncoder {
 
   end(): string {
     const calls = [...this.calls.values()].map((call) => ({
-      functionCall: { id: call.id, name: call.name, args: parseArgs(call.arguments) },
+      functionCall: { id: call.id, name: call.name, args: toolArguments(call.arguments) },
     }));
     // The closing chunk always has a part, as Gemini's do.
     return this.chunk(calls.length > 0 ? calls : [{ text: "" }], true);

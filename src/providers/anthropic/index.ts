@@ -1,11 +1,12 @@
 // Anthropic's Messages API as an upstream: canonical requests encoded as
 // Messages bodies; answers and stream events decoded back.
-import type {
-  CanonicalEvent,
-  CanonicalPart,
-  CanonicalRequest,
-  CanonicalResponse,
-  FinishReason,
+import {
+  type CanonicalEvent,
+  type CanonicalPart,
+  type CanonicalRequest,
+  type CanonicalResponse,
+  type FinishReason,
+  toolArguments,
 } from "../../formats/canonical.ts";
 import { GatewayError } from "../../http/errors.ts";
 import type { TokenCounts } from "../../usage/prices.ts";
@@ -24,7 +25,7 @@ function blockOf(part: CanonicalPart): Record<string, unknown> {
         ? { type: "image", source: { type: "url", url: part.source.url } }
         : { type: "image", source: { type: "base64", media_type: part.source.mediaType, data: part.source.data } };
     case "tool_call":
-      return { type: "tool_use", id: part.id, name: part.name, input: parseJson(part.arguments) };
+      return { type: "tool_use", id: part.id, name: part.name, input: toolArguments(part.arguments) };
     case "tool_result":
       return {
         type: "tool_result",
@@ -32,14 +33,6 @@ function blockOf(part: CanonicalPart): Record<string, unknown> {
         content: part.content,
         ...(part.isError && { is_error: true }),
       };
-  }
-}
-
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text || "{}");
-  } catch {
-    return {};
   }
 }
 
