@@ -237,6 +237,17 @@ describe("the official @anthropic-ai/sdk", () => {
     expect(message.usage).toMatchObject({ input_tokens: 2, output_tokens: 2 });
   });
 
+  it("calls a tool, not streamed", async () => {
+    const message = await client.messages.create({
+      model: "mock-echo",
+      max_tokens: 50,
+      tools: [lookupTool as Anthropic.Tool],
+      messages: [{ role: "user", content: "look this up too" }],
+    });
+    expect(message.stop_reason).toBe("tool_use");
+    expect(message.content[0]).toMatchObject({ type: "tool_use", name: "lookup", input: { text: "look this up too" } });
+  });
+
   it("streams, with tools", async () => {
     const stream = client.messages.stream({
       model: "mock-echo",
