@@ -28,13 +28,18 @@ export interface GatewayCall {
   recordWhenEnded(ended: Promise<StreamEnd>): void;
 }
 
+/** The provider a model goes to, once the caller is known to be allowed that model. */
+export function targetFor(c: GatewayContext, model: string, providerOverride?: string): Target {
+  assertModelAllowed(c.var.principal, model);
+  return resolveTarget(c.var.config, model, c.req.header("x-sluice-provider") ?? providerOverride);
+}
+
 export async function beginCall(
   c: GatewayContext,
-  options: { model: string; providerOverride?: string; estimate: Estimate; streamed: boolean },
+  options: { target: Target; estimate: Estimate; streamed: boolean },
 ): Promise<GatewayCall> {
   const { config, services, requestId, principal, format, startedAt } = c.var;
-  assertModelAllowed(principal, options.model);
-  const target = resolveTarget(config, options.model, c.req.header("x-sluice-provider") ?? options.providerOverride);
+  const { target } = options;
   const price = priceOf(target.upstreamModel);
   const admission = await admit({
     config,

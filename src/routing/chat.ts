@@ -8,8 +8,8 @@ import { GatewayError } from "../http/errors.ts";
 import { estimateRequest } from "../limits/estimate.ts";
 import { relayOpenAIStream } from "../providers/openai/stream.ts";
 import type { OpenAIChatBody, OpenAIEndpoint } from "../providers/types.ts";
-import { beginCall, passJsonThrough, sendUpstream, streamHooks, streamResponse } from "./call.ts";
-import { resolveTarget } from "./resolve.ts";
+import { beginCall, passJsonThrough, sendUpstream, streamHooks, streamResponse, targetFor } from "./call.ts";
+import type { Target } from "./resolve.ts";
 import { type ClientEncoder, proxyCanonical } from "./translated.ts";
 
 function clientWantsUsage(body: OpenAIChatBody): boolean {
@@ -26,24 +26,24 @@ function takeProviderField(body: OpenAIChatBody): { body: OpenAIChatBody; provid
 
 export async function proxyChatCompletion(c: GatewayContext, requestBody: OpenAIChatBody): Promise<Response> {
   const { body, provider } = takeProviderField(requestBody);
-  const dialect = resolveTarget(c.var.config, body.model, c.req.header("x-sluice-provider") ?? provider).adapter.dialect;
-  if (dialect !== "openai") {
+  const target = targetFor(c, body.model, provider);
+  if (target.adapter.dialect !== "openai") {
     // Another dialect: through the canonical form, answered in OpenAI's shapes.
     const includeUsage = clientWantsUsage(body);
     const encoder: ClientEncoder = {
       response: canonicalToOpenAIResponse,
       stream: (model) => new OpenAIStreamEncoder(model, includeUsage),
     };
-    return await proxyCanonical(c, openaiRequestToCanonical(body), encoder, provider);
+    return await proxyCanonical(c, openaiRequestToCanonical(body), encoder, target);
   }
-  return await forwardOpenAI(c, body, { endpoint: "chat/completions", provider });
+  return await forwardOpenAI(c, body, { endpoint: "chat/completions", target });
 }
 
 /** A legacy completion: forwarded to OpenAI-dialect providers; to others through the canonical form, as a chat turn. */
 export async function proxyCompletion(c: GatewayContext, requestBody: OpenAIChatBody): Promise<Response> {
   const { body, provider } = takeProviderField(requestBody);
-  const dialect = resolveTarget(c.var.config, body.model, c.req.header("x-sluice-provider") ?? provider).adapter.dialect;
-  if (dialect !== "openai") {
+  const target = targetFor(c, body.model, provider);
+  if (target.adapter.dialect !== "openai") {
     const prompt = Array.isArray(body.prompt) ? body.prompt.join("") : String(body.prompt ?? "");
     const chat = openaiRequestToCanonical({ ...body, messages: [{ role: "user", content: prompt }] });
     const includeUsage = clientWantsUsage(body);
@@ -51,15 +51,15 @@ export async function proxyCompletion(c: GatewayContext, requestBody: OpenAIChat
       response: canonicalToTextCompletion,
       stream: (model) => new TextCompletionStreamEncoder(model, includeUsage),
     };
-    return await proxyCanonical(c, chat, encoder, provider);
+    return await proxyCanonical(c, chat, encoder, target);
   }
-  return await forwardOpenAI(c, body, { endpoint: "completions", provider });
+  return await forwardOpenAI(c, body, { endpoint: "completions", target });
 }
 
 /** Embeddings: OpenAI-dialect providers only, forwarded as sent. */
 export async function proxyEmbeddings(c: GatewayContext, requestBody: OpenAIChatBody): Promise<Response> {
   const { body, provider } = takeProviderField(requestBody);
-  const target = resolveTarget(c.var.config, body.model, c.req.header("x-sluice-provider") ?? provider);
+  const target = targetFor(c, body.model, provider);
   if (target.adapter.dialect !== "openai") {
     throw new GatewayError(
       400,
@@ -71,23 +71,22 @@ export async function proxyEmbeddings(c: GatewayContext, requestBody: OpenAIChat
       },
     );
   }
-  return await forwardOpenAI(c, body, { endpoint: "embeddings", provider, generates: false });
+  return await forwardOpenAI(c, body, { endpoint: "embeddings", target, generates: false });
 }
 
 async function forwardOpenAI(
   c: GatewayContext,
   body: OpenAIChatBody,
-  options: { endpoint: OpenAIEndpoint; provider?: string; generates?: boolean },
+  options: { endpoint: OpenAIEndpoint; target: Target; generates?: boolean },
 ): Promise<Response> {
   const { config, requestId } = c.var;
   const streamed = body.stream === true;
   const call = await beginCall(c, {
-    model: body.model,
-    providerOverride: options.provider,
+    target: options.target,
     estimate: estimateRequest(body, options.generates === false ? 0 : config.limits.defaultMaxOutputTokens),
     streamed,
   });
-  const { target } = call;
+  const { target } = options;
   const request = target.adapter.chatRequest({
     endpoint: options.endpoint,
     settings: target.settings,

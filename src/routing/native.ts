@@ -3,11 +3,11 @@
 // comes back byte for byte, usage read on the way. Other providers get the
 // request through the canonical form.
 import type { GatewayContext } from "../context.ts";
-import { type CanonicalRequest, canonicalText } from "../formats/canonical.ts";
+import type { CanonicalRequest } from "../formats/canonical.ts";
 import { type RelayHooks, relaySse } from "../http/sse-relay.ts";
+import { estimateCanonical } from "../limits/estimate.ts";
 import type { StreamDecoder } from "../providers/types.ts";
-import { beginCall, passJsonThrough, sendUpstream, streamHooks, streamResponse } from "./call.ts";
-import { resolveTarget } from "./resolve.ts";
+import { beginCall, passJsonThrough, sendUpstream, streamHooks, streamResponse, targetFor } from "./call.ts";
 import { decodeEvents, type StreamWatch } from "./translate-stream.ts";
 import { type ClientEncoder, proxyCanonical } from "./translated.ts";
 
@@ -22,22 +22,15 @@ interface NativeInput {
 export async function proxyNativeOrCanonical(c: GatewayContext, input: NativeInput): Promise<Response> {
   const { config, requestId } = c.var;
   const { canonical } = input;
-  const adapter = resolveTarget(config, canonical.model, c.req.header("x-sluice-provider") ?? input.providerOverride).adapter;
-  if (adapter.dialect !== input.dialect || !adapter.nativeRequest)
-    return await proxyCanonical(c, canonical, input.encoder, input.providerOverride);
-
+  const target = targetFor(c, canonical.model, input.providerOverride);
+  if (target.adapter.dialect !== input.dialect || !target.adapter.nativeRequest) {
+    return await proxyCanonical(c, canonical, input.encoder, target);
+  }
   const call = await beginCall(c, {
-    model: canonical.model,
-    providerOverride: input.providerOverride,
-    estimate: {
-      inputTokens:
-        Math.ceil(canonicalText(canonical).length / 3) +
-        (canonical.tools ? Math.ceil(JSON.stringify(canonical.tools).length / 3) : 0),
-      outputTokens: canonical.maxTokens ?? config.limits.defaultMaxOutputTokens,
-    },
+    target,
+    estimate: estimateCanonical(canonical, config.limits.defaultMaxOutputTokens),
     streamed: canonical.stream,
   });
-  const { target } = call;
   const nativeRequest = target.adapter.nativeRequest?.bind(target.adapter);
   if (!nativeRequest) throw new Error("provider lost its native request");
   const upstream = await sendUpstream(

@@ -2,9 +2,11 @@
 // canonical form, encoded for the provider, and the answer translated back,
 // streamed event by event. Any client format reaches any provider this way.
 import type { GatewayContext } from "../context.ts";
-import { type CanonicalRequest, type CanonicalResponse, canonicalText } from "../formats/canonical.ts";
+import type { CanonicalRequest, CanonicalResponse } from "../formats/canonical.ts";
 import { GatewayError } from "../http/errors.ts";
-import { beginCall, sendUpstream, streamHooks, streamResponse } from "./call.ts";
+import { estimateCanonical } from "../limits/estimate.ts";
+import { beginCall, sendUpstream, streamHooks, streamResponse, targetFor } from "./call.ts";
+import type { Target } from "./resolve.ts";
 import { type ClientEncoder, translateStream } from "./translate-stream.ts";
 
 export type { ClientEncoder } from "./translate-stream.ts";
@@ -13,20 +15,15 @@ export async function proxyCanonical(
   c: GatewayContext,
   request: CanonicalRequest,
   encoder: ClientEncoder,
-  providerOverride?: string,
+  target: Target = targetFor(c, request.model),
 ): Promise<Response> {
   const { config, requestId } = c.var;
   const call = await beginCall(c, {
-    model: request.model,
-    providerOverride,
-    estimate: {
-      inputTokens:
-        Math.ceil(canonicalText(request).length / 3) + (request.tools ? Math.ceil(JSON.stringify(request.tools).length / 3) : 0),
-      outputTokens: request.maxTokens ?? config.limits.defaultMaxOutputTokens,
-    },
+    target,
+    estimate: estimateCanonical(request, config.limits.defaultMaxOutputTokens),
     streamed: request.stream,
   });
-  const { target, meter, headers } = call;
+  const { meter, headers } = call;
   const upstream = await sendUpstream(
     call,
     target.adapter.canonicalRequest({
