@@ -59,6 +59,10 @@ export type CanonicalEvent =
   | { type: "finish"; reason: FinishReason }
   | { type: "usage"; usage: TokenCounts };
 
+/** The text of an answer, tool calls aside. */
+export const answerText = (answer: CanonicalResponse) =>
+  answer.parts.flatMap((p) => (p.type === "text" ? [p.text] : [])).join("");
+
 /** All text of a message list, for estimates. */
 export function canonicalText(request: CanonicalRequest): string {
   const parts = request.messages.flatMap((m) => m.parts);

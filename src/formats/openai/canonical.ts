@@ -1,14 +1,15 @@
 // OpenAI chat completions as a client format for providers of other dialects:
 // requests decoded to the canonical form, answers and chunks encoded back.
 import type { TokenCounts } from "../../usage/prices.ts";
-import type {
-  CanonicalEvent,
-  CanonicalMessage,
-  CanonicalPart,
-  CanonicalRequest,
-  CanonicalResponse,
-  FinishReason,
-  ToolChoice,
+import {
+  answerText,
+  type CanonicalEvent,
+  type CanonicalMessage,
+  type CanonicalPart,
+  type CanonicalRequest,
+  type CanonicalResponse,
+  type FinishReason,
+  type ToolChoice,
 } from "../canonical.ts";
 
 type Message = {
@@ -113,7 +114,7 @@ const completionId = (id: string) =>
   id.startsWith("chatcmpl-") ? id : `chatcmpl-${id || crypto.randomUUID().replaceAll("-", "")}`;
 
 export function canonicalToOpenAIResponse(answer: CanonicalResponse, model: string) {
-  const text = answer.parts.flatMap((p) => (p.type === "text" ? [p.text] : [])).join("");
+  const text = answerText(answer);
   const calls = answer.parts.flatMap((p) =>
     p.type === "tool_call" ? [{ id: p.id, type: "function", function: { name: p.name, arguments: p.arguments } }] : [],
   );

@@ -1,6 +1,6 @@
 // OpenAI's legacy completions shapes, for prompts answered by providers of other dialects.
 import type { TokenCounts } from "../../usage/prices.ts";
-import type { CanonicalEvent, CanonicalResponse, FinishReason } from "../canonical.ts";
+import { answerText, type CanonicalEvent, type CanonicalResponse, type FinishReason } from "../canonical.ts";
 
 const usageOf = (usage: TokenCounts) => ({
   prompt_tokens: usage.promptTokens,
@@ -19,7 +19,7 @@ export function canonicalToTextCompletion(answer: CanonicalResponse, model: stri
     model,
     choices: [
       {
-        text: answer.parts.flatMap((p) => (p.type === "text" ? [p.text] : [])).join(""),
+        text: answerText(answer),
         index: 0,
         logprobs: null,
         finish_reason: finishOf(answer.finishReason),
