@@ -1,7 +1,13 @@
 import { readFileSync } from "node:fs";
 import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
-import { TEST_ADMIN_KEY, TEST_JWT_AUDIENCE, TEST_JWT_ISSUER, TEST_JWT_SECRET } from "./tests/setup/constants.ts";
+import {
+  TEST_ADMIN_KEY,
+  TEST_ENCRYPTION_KEY,
+  TEST_JWT_AUDIENCE,
+  TEST_JWT_ISSUER,
+  TEST_JWT_SECRET,
+} from "./tests/setup/constants.ts";
 
 const compatibilityDate = /compatibility_date\s*=\s*"([^"]+)"/.exec(readFileSync("wrangler.toml", "utf8"))?.[1];
 
@@ -22,6 +28,9 @@ export default defineConfig({
         JWKS_URL: `${inject<string>("mockBaseUrl").replace(/\/v1$/, "")}/__mock/jwks`,
         JWT_ISSUER: TEST_JWT_ISSUER,
         JWT_AUDIENCE: TEST_JWT_AUDIENCE,
+        ENCRYPTION_KEY: TEST_ENCRYPTION_KEY,
+        // Catalog changes and cooldowns reach every isolate within half a second, so tests need not wait long.
+        CATALOG_REFRESH: "500ms",
       };
       return {
         wrangler: { configPath: "./wrangler.toml" },

@@ -30,6 +30,12 @@ async function main(): Promise<void> {
     appendDevVars({ ADMIN_KEY: devVars.ADMIN_KEY });
     console.log("sluice dev: created a dev admin key in .dev.vars");
   }
+  if (!devVars.ENCRYPTION_KEY) {
+    // Seals the provider keys users store locally; kept, so they stay readable across restarts.
+    devVars.ENCRYPTION_KEY = randomBytes(32).toString("base64");
+    appendDevVars({ ENCRYPTION_KEY: devVars.ENCRYPTION_KEY });
+    console.log("sluice dev: created a dev encryption key in .dev.vars");
+  }
   // Shell variables win over .dev.vars; stand-ins fill whatever is still missing.
   const configured = { ...devVars, ...fromShell() };
   const standIns = await startStandIns(configured, {

@@ -34,4 +34,57 @@ export class IsolateCache<V> {
   clear(): void {
     this.entries.clear();
   }
+
+  /** The keys of entries still alive. */
+  keys(now = Date.now()): string[] {
+    return [...this.entries].filter(([, entry]) => entry.expiresAt > now).map(([key]) => key);
+  }
+}
+
+/**
+ * Values served from memory and re-read in the background once they are
+ * older than `refreshMs`, so only the first read of a key waits on the store.
+ * A value nobody asked for within `maxAgeMs` is dropped.
+ */
+export class RefreshingCache<V> {
+  private readonly entries: IsolateCache<{ value: V; loadedAt: number }>;
+  private readonly refreshing = new Set<string>();
+
+  constructor(
+    maxEntries: number,
+    private readonly refreshMs: number,
+    maxAgeMs: number,
+  ) {
+    this.entries = new IsolateCache(maxEntries, maxAgeMs);
+  }
+
+  /** The cached value (refreshed through `defer` when due), or the loaded one on a miss. */
+  async get(key: string, load: () => Promise<V>, defer: (work: Promise<unknown>) => void): Promise<V> {
+    const now = Date.now();
+    const entry = this.entries.get(key, now);
+    if (!entry) return this.store(key, await load());
+    if (now - entry.loadedAt >= this.refreshMs && !this.refreshing.has(key)) {
+      this.refreshing.add(key);
+      defer(
+        load()
+          .then((value) => this.store(key, value))
+          .catch((error: unknown) => console.warn(`sluice: refreshing ${key} failed: ${String(error)}`))
+          .finally(() => this.refreshing.delete(key)),
+      );
+    }
+    return entry.value;
+  }
+
+  private store(key: string, value: V): V {
+    this.entries.set(key, { value, loadedAt: Date.now() });
+    return value;
+  }
+
+  forget(key: string): void {
+    this.entries.delete(key);
+  }
+
+  clear(): void {
+    this.entries.clear();
+  }
 }

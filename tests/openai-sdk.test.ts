@@ -62,7 +62,8 @@ describe("the official openai SDK", () => {
     const client = sdk(pending);
     const stream = await client.chat.completions.create(
       { model: "mock-echo", messages: [{ role: "user", content: "a b c d e f" }], stream: true },
-      { headers: { "x-mock-fail": "cut:2" } },
+      // Paced, so the first chunks are through before the connection drops.
+      { headers: { "x-mock-fail": "cut:2", "x-mock-interval-ms": "20" } },
     );
     const read = async () => {
       for await (const _ of stream) {

@@ -62,8 +62,24 @@ export class FailureBudget {
   }
 }
 
-export function behaviourFor(headers: IncomingHttpHeaders, defaults: MockDefaults, budget: FailureBudget): MockBehaviour {
-  const failure = parseFailure(headers);
+/**
+ * `x-mock-fail-model: M` limits the failure to requests for model M, and
+ * `x-mock-fail-credential: K` to requests sent with credential K, so one
+ * target of a fallback chain fails while the next one answers.
+ */
+function failureApplies(headers: IncomingHttpHeaders, request: { model?: string; credential: string }): boolean {
+  const model = header(headers, "x-mock-fail-model");
+  const credential = header(headers, "x-mock-fail-credential");
+  return (!model || model === request.model) && (!credential || credential === request.credential);
+}
+
+export function behaviourFor(
+  headers: IncomingHttpHeaders,
+  defaults: MockDefaults,
+  budget: FailureBudget,
+  request: { model?: string; credential: string },
+): MockBehaviour {
+  const failure = failureApplies(headers, request) ? parseFailure(headers) : undefined;
   const tokens = header(headers, "x-mock-tokens");
   return {
     latencyMs: numberHeader(headers, "x-mock-latency-ms", defaults.latencyMs),

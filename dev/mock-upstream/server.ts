@@ -186,12 +186,17 @@ export async function startMockUpstream(options: MockOptions = {}): Promise<Mock
   };
   const budget = new FailureBudget();
   const requests = new Map<string, RecordedRequest>();
+  /** Every attempt of a gateway request, in order: retries and failover send the same id again. */
+  const history = new Map<string, RecordedRequest[]>();
 
   function record(req: IncomingMessage, path: string, body: unknown) {
     const id = String(req.headers["x-request-id"] ?? randomUUID());
     options.onRequest?.(id);
-    requests.set(id, { method: req.method ?? "GET", path, headers: flatHeaders(req), body });
+    const recorded = { method: req.method ?? "GET", path, headers: flatHeaders(req), body };
+    requests.set(id, recorded);
     if (requests.size > RECORD_LIMIT) requests.delete(requests.keys().next().value as string);
+    history.set(id, [...(history.get(id) ?? []), recorded]);
+    if (history.size > RECORD_LIMIT) history.delete(history.keys().next().value as string);
   }
 
   // JSON Web Key Sets that tests publish here, standing in for identity providers.
@@ -205,6 +210,8 @@ export async function startMockUpstream(options: MockOptions = {}): Promise<Mock
       if (req.method === "PUT") keySets.set(name, JSON.parse(await readBody(req)));
       return sendJson(res, 200, keySets.get(name) ?? { keys: [] });
     }
+    const attempts = /^\/__mock\/requests\/(.+)\/attempts$/.exec(path);
+    if (attempts) return sendJson(res, 200, history.get(decodeURIComponent(attempts[1] ?? "")) ?? []);
     const recorded = /^\/__mock\/requests\/(.+)$/.exec(path);
     if (recorded) {
       const found = requests.get(decodeURIComponent(recorded[1] ?? ""));
@@ -228,7 +235,8 @@ export async function startMockUpstream(options: MockOptions = {}): Promise<Mock
       String(req.headers["x-api-key"] ?? req.headers["x-goog-api-key"] ?? "");
     if (credential.startsWith("sk-reject"))
       return sendJson(res, 401, dialect.error(401, `Incorrect API key provided: ${credential}.`));
-    const behaviour = behaviourFor(req.headers, defaults, budget);
+    const model = call?.model ?? (body as { model?: string } | undefined)?.model;
+    const behaviour = behaviourFor(req.headers, defaults, budget, { model, credential });
     await sleep(behaviour.latencyMs);
     const failure = behaviour.failure;
     if (failure?.kind === "drop") {

@@ -64,3 +64,65 @@ export const teamSchema = z.strictObject({
   ...quotaFields,
 });
 export type TeamInput = z.infer<typeof teamSchema>;
+
+const PROVIDER_KINDS = ["openai", "anthropic", "gemini", "mistral", "openai-compatible", "mock"] as const;
+const price = z.number().nonnegative().max(1_000_000);
+
+export const providerSchema = z.strictObject({
+  id: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9_.-]{0,63}$/, { message: "must be lowercase letters, digits, `_`, `.` or `-`" })
+    .optional(),
+  kind: z.enum(PROVIDER_KINDS).optional(),
+  base_url: z.url({ message: "must be an http(s) URL" }).nullable().optional(),
+  api_version: z.string().min(1).max(64).nullable().optional(),
+  enabled: z.boolean().optional(),
+});
+export type ProviderInput = z.infer<typeof providerSchema>;
+
+export const modelSchema = z.strictObject({
+  id: z.string().min(1).max(200).optional(),
+  provider: z.string().min(1).max(64).optional(),
+  upstream_id: z.string().min(1).max(200).optional(),
+  input_usd_per_mtok: price.optional(),
+  output_usd_per_mtok: price.optional(),
+  cached_input_usd_per_mtok: price.nullable().optional(),
+  context_window: limit.optional(),
+  max_output_tokens: limit.optional(),
+  /** Public model names to try, in order, when this one fails. */
+  fallbacks: z.array(z.string().min(1).max(200)).max(10).optional(),
+  enabled: z.boolean().optional(),
+});
+export type ModelInput = z.infer<typeof modelSchema>;
+
+const credentialFields = {
+  name: z.string().max(200).nullable().optional(),
+  weight: z.number().int().min(0).max(1000).optional(),
+  rpm_limit: limit.optional(),
+  tpm_limit: limit.optional(),
+  tokens_per_day: limit.optional(),
+  disabled: z.boolean().optional(),
+};
+
+export const createCredentialSchema = z.strictObject({
+  provider: z.string().min(1).max(64),
+  owner_type: z.enum(["global", "user", "team"]).default("global"),
+  owner_id: z.string().min(1).max(200).optional(),
+  /** The provider key; stored encrypted and never shown again. */
+  api_key: z.string().min(1).max(4096),
+  ...credentialFields,
+});
+export type CreateCredentialInput = z.infer<typeof createCredentialSchema>;
+
+export const updateCredentialSchema = z.strictObject({
+  api_key: z.string().min(1).max(4096).optional(),
+  ...credentialFields,
+});
+export type UpdateCredentialInput = z.infer<typeof updateCredentialSchema>;
+
+/** `PUT /api/provider-keys`: a user's own key for one provider. */
+export const providerKeySchema = z.strictObject({
+  provider: z.string().min(1).max(64),
+  api_key: z.string().min(1).max(4096),
+  name: z.string().max(200).nullable().optional(),
+});

@@ -64,13 +64,15 @@ export async function authenticate(c: GatewayContext): Promise<Principal> {
   throw unauthorized("Invalid API key.");
 }
 
-/** 403 unless the principal may use this model (a key's allowlist; `prefix*` matches by prefix). */
+/** Whether the principal may use this model (a key's allowlist; `prefix*` matches by prefix). */
+export function isModelAllowed(principal: Principal, model: string): boolean {
+  if (principal.type !== "key" || principal.models === null || principal.models.length === 0) return true;
+  return principal.models.some((entry) => (entry.endsWith("*") ? model.startsWith(entry.slice(0, -1)) : entry === model));
+}
+
+/** 403 unless the principal may use this model. */
 export function assertModelAllowed(principal: Principal, model: string): void {
-  if (principal.type !== "key" || principal.models === null || principal.models.length === 0) return;
-  const allowed = principal.models.some((entry) =>
-    entry.endsWith("*") ? model.startsWith(entry.slice(0, -1)) : entry === model,
-  );
-  if (!allowed) {
+  if (!isModelAllowed(principal, model)) {
     throw new GatewayError(403, "permission", `This key may not use the model \`${model}\`.`, {
       code: "model_not_allowed",
       param: "model",

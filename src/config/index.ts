@@ -6,11 +6,14 @@ import { CONFIG_KEYS, envSchema } from "./schema.ts";
 export type { Env } from "./schema.ts";
 export { CONFIG_KEYS } from "./schema.ts";
 
-export type ProviderName = "openai" | "anthropic" | "gemini" | "mistral" | "mock";
+/** The kinds of provider Sluice has an adapter for. */
+export type ProviderName = "openai" | "anthropic" | "gemini" | "mistral" | "openai-compatible" | "mock";
 
 export interface ProviderSettings {
   baseUrl: string;
   apiKey?: string;
+  /** The provider's API version, for those that take one (Gemini's path, Anthropic's header). */
+  apiVersion?: string;
 }
 
 export interface Config {
@@ -26,7 +29,9 @@ export interface Config {
   };
   /** Lifetime of Sluice-issued tokens, in seconds. */
   tokenTtlSeconds: number;
-  encryptionKey?: string;
+  /** Key-encryption keys for stored provider credentials: the current one wraps, all of them unwrap. */
+  encryption: { current?: EncryptionKey; all: EncryptionKey[] };
+  routing: RoutingConfig;
   corsOrigins: string[];
   defaultProvider?: string;
   maxBodyBytes: number;
@@ -39,13 +44,39 @@ export interface Config {
   providers: Partial<Record<ProviderName, ProviderSettings>>;
 }
 
+export interface EncryptionKey {
+  version: number;
+  /** 32 bytes, base64. */
+  secret: string;
+}
+
+/** Which failures move a request on to its next attempt. */
+export interface FailoverPolicy {
+  connection: boolean;
+  timeout: boolean;
+  statuses: (status: number) => boolean;
+}
+
+export interface RoutingConfig {
+  failoverOn: FailoverPolicy;
+  retries: number;
+  backoffMs: number;
+  retryAfterMaxMs: number;
+  attemptTimeoutMs: number;
+  firstByteTimeoutMs: number;
+  streamIdleTimeoutMs: number;
+  deadlineMs: number;
+  cooldown: { failures: number; ms: number };
+  catalogRefreshMs: number;
+}
+
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
     super(`invalid configuration: ${problems.join("; ")}`);
   }
 }
 
-const DEFAULT_BASE_URLS: Record<Exclude<ProviderName, "mock">, string> = {
+export const DEFAULT_BASE_URLS: Partial<Record<ProviderName, string>> = {
   openai: "https://api.openai.com/v1",
   anthropic: "https://api.anthropic.com/v1",
   gemini: "https://generativelanguage.googleapis.com",
@@ -54,17 +85,55 @@ const DEFAULT_BASE_URLS: Record<Exclude<ProviderName, "mock">, string> = {
 
 function providerSettings(env: ParsedEnv): Config["providers"] {
   const providers: Config["providers"] = {};
-  const candidates: [Exclude<ProviderName, "mock">, string | undefined, string | undefined][] = [
+  const candidates: [ProviderName, string | undefined, string | undefined][] = [
     ["openai", env.OPENAI_API_KEY, env.OPENAI_BASE_URL],
     ["anthropic", env.ANTHROPIC_API_KEY, env.ANTHROPIC_BASE_URL],
     ["gemini", env.GEMINI_API_KEY, env.GEMINI_BASE_URL],
     ["mistral", env.MISTRAL_API_KEY, env.MISTRAL_BASE_URL],
   ];
   for (const [name, apiKey, baseUrl] of candidates) {
-    if (apiKey || baseUrl) providers[name] = { apiKey, baseUrl: (baseUrl ?? DEFAULT_BASE_URLS[name]).replace(/\/+$/, "") };
+    if (apiKey || baseUrl) providers[name] = { apiKey, baseUrl: (baseUrl ?? DEFAULT_BASE_URLS[name] ?? "").replace(/\/+$/, "") };
   }
   if (env.MOCK_BASE_URL) providers.mock = { baseUrl: env.MOCK_BASE_URL.replace(/\/+$/, "") };
   return providers;
+}
+
+function failoverPolicy(list: string): FailoverPolicy {
+  const items = list.split(",").map((item) => item.trim());
+  const codes = new Set(items.filter((item) => /^\d+$/.test(item)).map(Number));
+  const classes = new Set(items.filter((item) => /^[45]xx$/.test(item)).map((item) => Number(item[0])));
+  return {
+    connection: items.includes("connection"),
+    timeout: items.includes("timeout"),
+    statuses: (status) => codes.has(status) || classes.has(Math.floor(status / 100)),
+  };
+}
+
+function encryptionKey(text: string, variable: string): EncryptionKey {
+  const match = /^(?:v(\d+):)?([A-Za-z0-9+/=_-]+)$/.exec(text.trim());
+  let bytes = 0;
+  try {
+    bytes = match?.[2] ? atob(match[2].replaceAll("-", "+").replaceAll("_", "/")).length : 0;
+  } catch {
+    bytes = 0;
+  }
+  if (!match?.[2] || bytes !== 32) {
+    throw new ConfigError([`${variable} must be 32 random bytes in base64, optionally prefixed \`v<N>:\``]);
+  }
+  return { version: Number(match[1] ?? 1), secret: match[2] };
+}
+
+function encryptionKeys(env: ParsedEnv): Config["encryption"] {
+  const current = env.ENCRYPTION_KEY ? encryptionKey(env.ENCRYPTION_KEY, "ENCRYPTION_KEY") : undefined;
+  const previous = (env.ENCRYPTION_KEY_PREVIOUS ?? "")
+    .split(",")
+    .filter((item) => item.trim())
+    .map((item) => encryptionKey(item, "ENCRYPTION_KEY_PREVIOUS"));
+  const all = [...(current ? [current] : []), ...previous];
+  if (new Set(all.map((key) => key.version)).size !== all.length) {
+    throw new ConfigError(["ENCRYPTION_KEY and ENCRYPTION_KEY_PREVIOUS must each have their own version"]);
+  }
+  return { current, all };
 }
 
 /** Parses raw env values; throws ConfigError naming each bad variable. */
@@ -93,7 +162,19 @@ export function parseConfig(raw: Record<string, unknown>): Config {
       },
     },
     tokenTtlSeconds: durationSeconds(env.TOKEN_TTL ?? "15m"),
-    encryptionKey: env.ENCRYPTION_KEY,
+    encryption: encryptionKeys(env),
+    routing: {
+      failoverOn: failoverPolicy(env.FAILOVER_ON ?? "connection,timeout,429,5xx"),
+      retries: env.UPSTREAM_RETRIES,
+      backoffMs: env.RETRY_BACKOFF,
+      retryAfterMaxMs: env.RETRY_AFTER_MAX,
+      attemptTimeoutMs: env.UPSTREAM_ATTEMPT_TIMEOUT,
+      firstByteTimeoutMs: env.UPSTREAM_FIRST_BYTE_TIMEOUT,
+      streamIdleTimeoutMs: env.UPSTREAM_STREAM_IDLE_TIMEOUT,
+      deadlineMs: env.REQUEST_DEADLINE,
+      cooldown: { failures: env.COOLDOWN_FAILURES, ms: env.COOLDOWN },
+      catalogRefreshMs: env.CATALOG_REFRESH,
+    },
     corsOrigins: (env.CORS_ORIGINS ?? "")
       .split(",")
       .map((origin) => origin.trim())

@@ -23,6 +23,19 @@ const providerFields = {
   MOCK_BASE_URL: optionalUrl,
 };
 
+const nonNegativeInt = (fallback: number) =>
+  z.preprocess((value) => (value === undefined || value === "" ? fallback : Number(value)), z.number().int().nonnegative());
+
+const DURATION_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** `500ms`, `30s`, `2m`, or a bare number of milliseconds. */
+const durationMs = (fallback: string) =>
+  z.preprocess((value) => {
+    const text = value === undefined || value === "" ? fallback : String(value).trim();
+    const match = /^(\d+)(ms|s|m|h)?$/.exec(text);
+    return match ? Number(match[1]) * (DURATION_MS[match[2] ?? "ms"] ?? 1) : Number.NaN;
+  }, z.number({ message: "must be a duration like 500ms, 30s or 2m" }).int().nonnegative());
+
 export const envSchema = z.object({
   DATABASE_URL: z
     .string({ message: "is required: a Postgres connection string (Neon, or the local stand-in)" })
@@ -47,7 +60,10 @@ export const envSchema = z.object({
       .regex(/^\d+(s|m|h)$/, { message: "must be a duration like 15m or 1h" })
       .optional(),
   ),
+  /** The key-encryption key for stored provider keys: 32 bytes in base64, optionally `v<N>:`-prefixed (version 1 otherwise). */
   ENCRYPTION_KEY: optionalText,
+  /** Earlier key-encryption keys, comma-separated `v<N>:<base64>`, readable until every credential is rewrapped. */
+  ENCRYPTION_KEY_PREVIOUS: optionalText,
   CORS_ORIGINS: optionalText,
   DEFAULT_PROVIDER: optionalText,
   /** IANA time zone in which daily and monthly windows reset; UTC by default. */
@@ -70,6 +86,35 @@ export const envSchema = z.object({
   /** Output tokens reserved for a request that sets no max_tokens. */
   DEFAULT_MAX_OUTPUT_TOKENS: positiveInt(4096),
   MAX_BODY_BYTES: positiveInt(4 * 1024 * 1024),
+  /** Failures that move a request on to its next attempt: `connection`, `timeout`, `5xx`, `4xx`, or status codes. */
+  FAILOVER_ON: optionalText.pipe(
+    z
+      .string()
+      .regex(/^\s*(connection|timeout|[45]xx|[45]\d\d)(\s*,\s*(connection|timeout|[45]xx|[45]\d\d))*\s*$/, {
+        message: "must be a comma-separated list of connection, timeout, 4xx, 5xx or status codes such as 429",
+      })
+      .optional(),
+  ),
+  /** Extra attempts on the same target before moving down the fallback chain. */
+  UPSTREAM_RETRIES: nonNegativeInt(1),
+  /** The first backoff step; each retry waits a random time up to base × 2^n (full jitter). */
+  RETRY_BACKOFF: durationMs("250ms"),
+  /** The longest an upstream's `Retry-After` is waited out; a longer one moves on to the next target. */
+  RETRY_AFTER_MAX: durationMs("10s"),
+  /** One attempt, from sending it until the whole answer (or, streamed, its first byte) is in. */
+  UPSTREAM_ATTEMPT_TIMEOUT: durationMs("120s"),
+  /** From sending an attempt until the upstream's first byte. */
+  UPSTREAM_FIRST_BYTE_TIMEOUT: durationMs("60s"),
+  /** The longest gap between two chunks of a stream. */
+  UPSTREAM_STREAM_IDLE_TIMEOUT: durationMs("60s"),
+  /** Every attempt and wait of one request together, until its answer starts. */
+  REQUEST_DEADLINE: durationMs("300s"),
+  /** Failures of one target, within COOLDOWN, that put it in cooldown. */
+  COOLDOWN_FAILURES: positiveInt(3),
+  /** How long a failing target is skipped. */
+  COOLDOWN: durationMs("30s"),
+  /** How often an isolate re-reads the model catalog and the routing health from the stores. */
+  CATALOG_REFRESH: durationMs("5s"),
   ...providerFields,
 });
 

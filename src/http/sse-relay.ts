@@ -20,16 +20,45 @@ export interface SseRelay {
 
 export interface RelayHooks {
   onFirstByte: () => void;
+  /** The longest wait for the upstream's next chunk; 0 waits for ever. */
+  idleTimeoutMs?: number;
   /** An error event in the client's format. */
   errorEvent: (message: string) => string;
   abortUpstream: () => void;
   onEnd: (end: StreamEnd) => void;
 }
 
-export function relaySse(upstream: ReadableStream<Uint8Array>, relay: SseRelay, hooks: RelayHooks): ReadableStream<Uint8Array> {
-  const reader = upstream.getReader();
+/** An upstream body, its first chunk perhaps already read (to know the answer began before committing to it). */
+export interface UpstreamBody {
+  reader: ReadableStreamDefaultReader<Uint8Array>;
+  first?: Uint8Array;
+}
+
+export const upstreamBody = (stream: ReadableStream<Uint8Array>): UpstreamBody => ({ reader: stream.getReader() });
+
+/** The next chunk, or a rejection once the upstream has been silent for `idleMs`. */
+function readWithin(reader: ReadableStreamDefaultReader<Uint8Array>, idleMs: number) {
+  if (idleMs <= 0) return reader.read();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const silence = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`the upstream sent nothing for ${idleMs} ms`)), idleMs);
+  });
+  return Promise.race([reader.read(), silence]).finally(() => {
+    if (timer !== undefined) clearTimeout(timer);
+  });
+}
+
+export function relaySse(upstream: UpstreamBody, relay: SseRelay, hooks: RelayHooks): ReadableStream<Uint8Array> {
+  const reader = upstream.reader;
+  let first = upstream.first;
   // A broken upstream rejects `closed` too; the error is handled where `read()` throws.
   reader.closed.catch(() => undefined);
+  const next = (): Promise<ReadableStreamReadResult<Uint8Array>> => {
+    if (!first) return readWithin(reader, hooks.idleTimeoutMs ?? 0);
+    const value = first;
+    first = undefined;
+    return Promise.resolve({ done: false, value });
+  };
   const decoder = new TextDecoder();
   const encoder = new TextEncoder();
   const splitter = new SseSplitter();
@@ -48,7 +77,7 @@ export function relaySse(upstream: ReadableStream<Uint8Array>, relay: SseRelay, 
           // Each pull delivers something or ends the stream: with no queue in between, a pull that
           // enqueued nothing would leave the reader waiting.
           for (;;) {
-            const { done, value } = await reader.read();
+            const { done, value } = await next();
             if (done) {
               let out = relay.tail(splitter.push(`${decoder.decode()}${splitter.pending ? "\n\n" : ""}`));
               if (relay.complete()) {

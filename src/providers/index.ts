@@ -4,6 +4,7 @@ import { anthropicProvider } from "./anthropic/index.ts";
 import { geminiProvider } from "./gemini/index.ts";
 import { mistralProvider } from "./mistral/index.ts";
 import { mockProvider } from "./mock/index.ts";
+import { openaiCompatible } from "./openai/compatible.ts";
 import { openaiProvider } from "./openai/index.ts";
 import type { ProviderAdapter } from "./types.ts";
 
@@ -13,6 +14,8 @@ const ADAPTERS: Partial<Record<ProviderName, ProviderAdapter>> = {
   gemini: geminiProvider,
   mistral: mistralProvider,
   mock: mockProvider,
+  // Ollama, vLLM, LiteLLM and the like: OpenAI's API at a base URL of their own.
+  "openai-compatible": openaiCompatible({ name: "openai-compatible" }),
 };
 
 export function adapterFor(provider: ProviderName): ProviderAdapter | undefined {

@@ -1,6 +1,27 @@
-// `/admin/*`: keys, users, teams and quotas. The admin key only.
+// `/admin/*`: keys, users, teams, quotas, the model catalog and provider credentials. The admin key only.
 import { desc, eq } from "drizzle-orm";
 import { Hono } from "hono";
+import {
+  createModel,
+  createProvider,
+  deleteModel,
+  deleteProvider,
+  getModel,
+  getProvider,
+  listModels as listCatalogModels,
+  listProviders,
+  updateModel,
+  updateProvider,
+} from "../admin/catalog.ts";
+import {
+  createCredential,
+  credentialView,
+  deleteCredential,
+  getCredential,
+  listCredentials,
+  rewrapCredentials,
+  updateCredential,
+} from "../admin/credentials.ts";
 import { createKey, getKey, keyView, revokeKey, rotateKey, updateKey } from "../admin/keys.ts";
 import {
   getTeam,
@@ -13,7 +34,17 @@ import {
   userView,
   writePolicy,
 } from "../admin/people.ts";
-import { createKeySchema, quotaSchema, teamSchema, updateKeySchema, userSchema } from "../admin/schemas.ts";
+import {
+  createCredentialSchema,
+  createKeySchema,
+  modelSchema,
+  providerSchema,
+  quotaSchema,
+  teamSchema,
+  updateCredentialSchema,
+  updateKeySchema,
+  userSchema,
+} from "../admin/schemas.ts";
 import { requireAdmin } from "../auth/index.ts";
 import type { GatewayEnv } from "../context.ts";
 import { teams, users, virtualKeys } from "../db/schema.ts";
@@ -111,3 +142,42 @@ adminRoutes.patch("/quota/default", async (c) => {
   await writePolicy(c.var.services, "default", "", await parseJsonBody(c, quotaSchema));
   return c.json(policyView(await readPolicy(c.var.services, "default", "")));
 });
+
+adminRoutes.get("/providers", async (c) => c.json({ data: await listProviders(c.var.services) }));
+adminRoutes.post("/providers", async (c) =>
+  c.json(await createProvider(c.var.services, await parseJsonBody(c, providerSchema)), 201),
+);
+adminRoutes.get("/providers/:id", async (c) => c.json(await getProvider(c.var.services, c.req.param("id"))));
+adminRoutes.patch("/providers/:id", async (c) =>
+  c.json(await updateProvider(c.var.services, c.req.param("id"), await parseJsonBody(c, providerSchema))),
+);
+adminRoutes.delete("/providers/:id", async (c) => c.json(await deleteProvider(c.var.services, c.req.param("id"))));
+
+// Model names may hold slashes (`team/model`), so the id takes the rest of the path.
+adminRoutes.get("/models", async (c) => c.json({ data: await listCatalogModels(c.var.services) }));
+adminRoutes.post("/models", async (c) => c.json(await createModel(c.var.services, await parseJsonBody(c, modelSchema)), 201));
+adminRoutes.get("/models/:id{.+}", async (c) => c.json(await getModel(c.var.services, c.req.param("id"))));
+adminRoutes.patch("/models/:id{.+}", async (c) =>
+  c.json(await updateModel(c.var.services, c.req.param("id"), await parseJsonBody(c, modelSchema))),
+);
+adminRoutes.delete("/models/:id{.+}", async (c) => c.json(await deleteModel(c.var.services, c.req.param("id"))));
+
+adminRoutes.get("/credentials", async (c) =>
+  c.json({
+    data: await listCredentials(c.var.services, {
+      provider: c.req.query("provider"),
+      ownerType: c.req.query("owner_type"),
+      ownerId: c.req.query("owner_id"),
+    }),
+  }),
+);
+adminRoutes.post("/credentials", async (c) =>
+  c.json(await createCredential(c.var.services, c.var.config, await parseJsonBody(c, createCredentialSchema)), 201),
+);
+/** Rewraps stored keys under the current ENCRYPTION_KEY, after a rotation to a new one. */
+adminRoutes.post("/credentials/rotate", async (c) => c.json(await rewrapCredentials(c.var.services, c.var.config)));
+adminRoutes.get("/credentials/:id", async (c) => c.json(credentialView(await getCredential(c.var.services, c.req.param("id")))));
+adminRoutes.patch("/credentials/:id", async (c) =>
+  c.json(await updateCredential(c.var.services, c.var.config, c.req.param("id"), await parseJsonBody(c, updateCredentialSchema))),
+);
+adminRoutes.delete("/credentials/:id", async (c) => c.json(await deleteCredential(c.var.services, c.req.param("id"))));

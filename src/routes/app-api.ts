@@ -1,7 +1,8 @@
-// The app API for signed-in users: minting their own keys, and their quota.
+// The app API for signed-in users: minting their own keys, storing their own provider keys, and their quota.
 import { Hono } from "hono";
+import { deleteCredential, listCredentials, putOwnKey } from "../admin/credentials.ts";
 import { createKey } from "../admin/keys.ts";
-import { selfServiceKeySchema } from "../admin/schemas.ts";
+import { providerKeySchema, selfServiceKeySchema } from "../admin/schemas.ts";
 import { limitsView } from "../auth/policies.ts";
 import type { Principal } from "../auth/principal.ts";
 import { parseDuration } from "../config/index.ts";
@@ -35,6 +36,40 @@ appApiRoutes.post("/keys", async (c) => {
   aboveOwn("max_budget", input.max_budget, daily ? (own.usdPerDay ?? own.usdPerMonth) : own.usdPerMonth);
   const created = await createKey(c.var.services, { ...input, user_id: principal.userId, team_id: principal.teamId });
   return c.json(created, 201);
+});
+
+function signedInUser(principal: Principal): string {
+  if (principal.type !== "user") {
+    throw new GatewayError(403, "permission", "Only a signed-in user (JWT) can manage their provider keys.", {
+      code: "user_required",
+    });
+  }
+  return principal.userId;
+}
+
+/** A user's own key for a provider: stored encrypted, used for their requests only, never shown again. */
+appApiRoutes.put("/provider-keys", async (c) => {
+  const userId = signedInUser(c.var.principal);
+  const input = await parseJsonBody(c, providerKeySchema);
+  const { created, credential } = await putOwnKey(c.var.services, c.var.config, {
+    userId,
+    provider: input.provider,
+    apiKey: input.api_key,
+    name: input.name,
+  });
+  return c.json(credential, created ? 201 : 200);
+});
+
+appApiRoutes.get("/provider-keys", async (c) => {
+  const userId = signedInUser(c.var.principal);
+  return c.json({ data: await listCredentials(c.var.services, { ownerType: "user", ownerId: userId }) });
+});
+
+appApiRoutes.delete("/provider-keys/:provider", async (c) => {
+  const userId = signedInUser(c.var.principal);
+  const own = await listCredentials(c.var.services, { ownerType: "user", ownerId: userId, provider: c.req.param("provider") });
+  for (const credential of own) await deleteCredential(c.var.services, credential.id);
+  return c.json({ provider: c.req.param("provider"), deleted: own.length });
 });
 
 function principalLimits(principal: Principal) {

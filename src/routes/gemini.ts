@@ -41,12 +41,13 @@ geminiRoutes.post("/v1beta/models/*", generate);
 geminiRoutes.post("/v1alpha/models/*", generate);
 geminiRoutes.post("/v1/models/*", generate);
 
-geminiRoutes.get("/v1beta/models", (c) =>
+geminiRoutes.get("/v1beta/models", async (c) =>
   c.json({
-    models: listModels(c.var.config).map(({ id }) => ({
+    models: (await listModels(c)).map(({ id, contextWindow }) => ({
       name: `models/${id}`,
       baseModelId: id,
       displayName: id,
+      ...(contextWindow !== null && { inputTokenLimit: contextWindow }),
       supportedGenerationMethods: ["generateContent", "streamGenerateContent", "countTokens"],
     })),
   }),

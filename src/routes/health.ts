@@ -3,6 +3,7 @@ import { sql } from "drizzle-orm";
 import { Hono } from "hono";
 import packageJson from "../../package.json" with { type: "json" };
 import type { GatewayEnv } from "../context.ts";
+import { catalogFor } from "../routing/catalog.ts";
 import { configuredProviders } from "../routing/resolve.ts";
 
 const PROBE_TIMEOUT_MS = 2000;
@@ -29,7 +30,7 @@ healthRoutes.get("/health", async (c) => {
     {
       status: ok ? "ok" : "degraded",
       version: packageJson.version,
-      providers: configuredProviders(c.var.config),
+      providers: configuredProviders(c.var.config, await catalogFor(c)),
       postgres,
       redis: redisState,
     },

@@ -30,10 +30,10 @@ openaiRoutes.post("/v1/embeddings", async (c) => {
   return await proxyEmbeddings(c, body);
 });
 
-openaiRoutes.get("/v1/models", (c) => {
+openaiRoutes.get("/v1/models", async (c) => {
   const created = 1_700_000_000;
   return c.json({
     object: "list",
-    data: listModels(c.var.config).map(({ id, provider }) => ({ id, object: "model", created, owned_by: provider })),
+    data: (await listModels(c)).map(({ id, provider }) => ({ id, object: "model", created, owned_by: provider })),
   });
 });

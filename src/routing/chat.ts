@@ -1,16 +1,20 @@
-// An OpenAI-format chat completion. To an OpenAI-dialect provider the body is
+// An OpenAI-format call. To an OpenAI-dialect provider the body is
 // forwarded as sent (model and credentials swapped) and the answer relayed as
-// is; to another dialect it goes through the canonical form.
+// is; to another dialect it goes through the canonical form. A fallback chain
+// may mix the two.
+import type { ProviderSettings } from "../config/index.ts";
 import type { GatewayContext } from "../context.ts";
+import type { CanonicalRequest } from "../formats/canonical.ts";
 import { canonicalToOpenAIResponse, OpenAIStreamEncoder, openaiRequestToCanonical } from "../formats/openai/canonical.ts";
 import { canonicalToTextCompletion, TextCompletionStreamEncoder } from "../formats/openai/completions.ts";
 import { GatewayError } from "../http/errors.ts";
-import { estimateRequest } from "../limits/estimate.ts";
+import { estimateCanonical, estimateRequest } from "../limits/estimate.ts";
 import { relayOpenAIStream } from "../providers/openai/stream.ts";
 import type { OpenAIChatBody, OpenAIEndpoint } from "../providers/types.ts";
-import { beginCall, passJsonThrough, sendUpstream, streamHooks, streamResponse, targetFor } from "./call.ts";
+import { passJsonThrough, streamHooks, streamResponse } from "./call.ts";
+import { type Exchange, routeCall } from "./failover.ts";
 import type { Target } from "./resolve.ts";
-import { type ClientEncoder, proxyCanonical } from "./translated.ts";
+import { type ClientEncoder, canonicalExchange } from "./translated.ts";
 
 function clientWantsUsage(body: OpenAIChatBody): boolean {
   const options = body.stream_options as { include_usage?: unknown } | undefined;
@@ -24,85 +28,113 @@ function takeProviderField(body: OpenAIChatBody): { body: OpenAIChatBody; provid
   return { body: rest as OpenAIChatBody, provider };
 }
 
+interface OpenAICall {
+  body: OpenAIChatBody;
+  provider?: string;
+  endpoint: OpenAIEndpoint;
+  /** The request for other dialects, built on first need; absent where only OpenAI-dialect providers serve. */
+  canonical?: () => CanonicalRequest;
+  encoder?: ClientEncoder;
+}
+
+/** Routes an OpenAI-format body: forwarded to OpenAI-dialect targets, translated for the others. */
+async function routeOpenAI(c: GatewayContext, input: OpenAICall): Promise<Response> {
+  const { body, endpoint } = input;
+  const maxOutput = endpoint === "embeddings" ? 0 : c.var.config.limits.defaultMaxOutputTokens;
+  return await routeCall(c, {
+    model: body.model,
+    providerOverride: input.provider,
+    streamed: body.stream === true,
+    estimate: (first) =>
+      first.adapter.dialect !== "openai" && input.canonical
+        ? estimateCanonical(input.canonical(), maxOutput)
+        : estimateRequest(body, maxOutput),
+    exchange: (target, settings) => {
+      if (target.adapter.dialect === "openai") return openaiExchange(c, { body, endpoint, target, settings });
+      if (!input.canonical || !input.encoder) {
+        throw new GatewayError(
+          400,
+          "invalid_request",
+          `Embeddings are served by OpenAI-compatible providers; \`${target.provider}\` is not one.`,
+          { param: "model", code: "embeddings_unsupported" },
+        );
+      }
+      return canonicalExchange(c, { request: input.canonical(), encoder: input.encoder, target, settings });
+    },
+  });
+}
+
+const once = <T>(make: () => T): (() => T) => {
+  let made: { value: T } | undefined;
+  return () => {
+    made ??= { value: make() };
+    return made.value;
+  };
+};
+
 export async function proxyChatCompletion(c: GatewayContext, requestBody: OpenAIChatBody): Promise<Response> {
   const { body, provider } = takeProviderField(requestBody);
-  const target = targetFor(c, body.model, provider);
-  if (target.adapter.dialect !== "openai") {
-    // Another dialect: through the canonical form, answered in OpenAI's shapes.
-    const includeUsage = clientWantsUsage(body);
-    const encoder: ClientEncoder = {
-      response: canonicalToOpenAIResponse,
-      stream: (model) => new OpenAIStreamEncoder(model, includeUsage),
-    };
-    return await proxyCanonical(c, openaiRequestToCanonical(body), encoder, target);
-  }
-  return await forwardOpenAI(c, body, { endpoint: "chat/completions", target });
+  const includeUsage = clientWantsUsage(body);
+  return await routeOpenAI(c, {
+    body,
+    provider,
+    endpoint: "chat/completions",
+    canonical: once(() => openaiRequestToCanonical(body)),
+    encoder: { response: canonicalToOpenAIResponse, stream: (model) => new OpenAIStreamEncoder(model, includeUsage) },
+  });
 }
 
 /** A legacy completion: forwarded to OpenAI-dialect providers; to others through the canonical form, as a chat turn. */
 export async function proxyCompletion(c: GatewayContext, requestBody: OpenAIChatBody): Promise<Response> {
   const { body, provider } = takeProviderField(requestBody);
-  const target = targetFor(c, body.model, provider);
-  if (target.adapter.dialect !== "openai") {
-    const prompt = Array.isArray(body.prompt) ? body.prompt.join("") : String(body.prompt ?? "");
-    const chat = openaiRequestToCanonical({ ...body, messages: [{ role: "user", content: prompt }] });
-    const includeUsage = clientWantsUsage(body);
-    const encoder: ClientEncoder = {
+  const includeUsage = clientWantsUsage(body);
+  return await routeOpenAI(c, {
+    body,
+    provider,
+    endpoint: "completions",
+    canonical: once(() => {
+      const prompt = Array.isArray(body.prompt) ? body.prompt.join("") : String(body.prompt ?? "");
+      return openaiRequestToCanonical({ ...body, messages: [{ role: "user", content: prompt }] });
+    }),
+    encoder: {
       response: canonicalToTextCompletion,
       stream: (model) => new TextCompletionStreamEncoder(model, includeUsage),
-    };
-    return await proxyCanonical(c, chat, encoder, target);
-  }
-  return await forwardOpenAI(c, body, { endpoint: "completions", target });
+    },
+  });
 }
 
 /** Embeddings: OpenAI-dialect providers only, forwarded as sent. */
 export async function proxyEmbeddings(c: GatewayContext, requestBody: OpenAIChatBody): Promise<Response> {
   const { body, provider } = takeProviderField(requestBody);
-  const target = targetFor(c, body.model, provider);
-  if (target.adapter.dialect !== "openai") {
-    throw new GatewayError(
-      400,
-      "invalid_request",
-      `Embeddings are served by OpenAI-compatible providers; \`${target.provider}\` is not one.`,
-      {
-        param: "model",
-        code: "embeddings_unsupported",
-      },
-    );
-  }
-  return await forwardOpenAI(c, body, { endpoint: "embeddings", target, generates: false });
+  return await routeOpenAI(c, { body, provider, endpoint: "embeddings" });
 }
 
-async function forwardOpenAI(
+function openaiExchange(
   c: GatewayContext,
-  body: OpenAIChatBody,
-  options: { endpoint: OpenAIEndpoint; target: Target; generates?: boolean },
-): Promise<Response> {
-  const { config, requestId } = c.var;
-  const streamed = body.stream === true;
-  const call = await beginCall(c, {
-    target: options.target,
-    estimate: estimateRequest(body, options.generates === false ? 0 : config.limits.defaultMaxOutputTokens),
-    streamed,
-  });
-  const { target } = options;
-  const request = target.adapter.chatRequest({
-    endpoint: options.endpoint,
-    settings: target.settings,
-    upstreamModel: target.upstreamModel,
-    body,
-    requestId,
-    clientHeaders: c.req.raw.headers,
-  });
-  const upstream = await sendUpstream(call, request);
-
-  if (!streamed || !upstream.body)
-    return await passJsonThrough(call, upstream, (json) => target.adapter.usageFrom((json as { usage?: unknown }).usage));
-  const stream = relayOpenAIStream(upstream.body, {
-    ...streamHooks(c, call),
-    hideUsageChunk: !clientWantsUsage(body),
-    usageFrom: target.adapter.usageFrom,
-  });
-  return streamResponse(call, stream);
+  input: { body: OpenAIChatBody; endpoint: OpenAIEndpoint; target: Target; settings: ProviderSettings },
+): Exchange {
+  const { body, target } = input;
+  return {
+    request: target.adapter.chatRequest({
+      endpoint: input.endpoint,
+      settings: input.settings,
+      upstreamModel: target.upstreamModel,
+      body,
+      requestId: c.var.requestId,
+      clientHeaders: c.req.raw.headers,
+    }),
+    async respond(call, upstream, stream) {
+      if (!stream) {
+        return await passJsonThrough(call, upstream, (json) => target.adapter.usageFrom((json as { usage?: unknown }).usage));
+      }
+      return streamResponse(
+        call,
+        relayOpenAIStream(stream, {
+          ...streamHooks(c, call),
+          hideUsageChunk: !clientWantsUsage(body),
+          usageFrom: target.adapter.usageFrom,
+        }),
+      );
+    },
+  };
 }

@@ -1,18 +1,30 @@
-// The models this gateway can serve with its current configuration.
-import type { Config, ProviderName } from "../config/index.ts";
+// The models this gateway can serve with its current configuration and catalog.
+import type { GatewayContext } from "../context.ts";
 import { pricedModels } from "../usage/prices.ts";
+import { catalogFor } from "./catalog.ts";
 import { resolveTarget } from "./resolve.ts";
 
 const MOCK_MODELS = ["mock-echo", "mock-lorem"];
 
-export function listModels(config: Config): { id: string; provider: ProviderName }[] {
-  const names = [...(config.providers.mock ? MOCK_MODELS : []), ...pricedModels()];
-  const models: { id: string; provider: ProviderName }[] = [];
-  for (const id of names) {
+export interface ListedModel {
+  id: string;
+  provider: string;
+  contextWindow: number | null;
+}
+
+export async function listModels(c: GatewayContext): Promise<ListedModel[]> {
+  const { config } = c.var;
+  const catalog = await catalogFor(c);
+  const names = new Set([...catalog.models.keys(), ...(config.providers.mock ? MOCK_MODELS : []), ...pricedModels()]);
+  const models: ListedModel[] = [];
+  for (const id of [...names].sort()) {
     try {
-      models.push({ id, provider: resolveTarget(config, id).provider });
+      const target = resolveTarget(config, catalog, id);
+      // Listed when the gateway holds a credential for it (callers' own keys can reach more).
+      if (target.credentials.length === 0) continue;
+      models.push({ id, provider: target.provider, contextWindow: catalog.models.get(id)?.contextWindow ?? null });
     } catch {
-      // Its provider is not configured here.
+      // Its provider is not served here.
     }
   }
   return models;

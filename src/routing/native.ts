@@ -2,14 +2,17 @@
 // sent (model and credentials swapped; unknown fields survive) and the answer
 // comes back byte for byte, usage read on the way. Other providers get the
 // request through the canonical form.
+import type { ProviderSettings } from "../config/index.ts";
 import type { GatewayContext } from "../context.ts";
 import type { CanonicalRequest } from "../formats/canonical.ts";
-import { type RelayHooks, relaySse } from "../http/sse-relay.ts";
+import { type RelayHooks, relaySse, type UpstreamBody } from "../http/sse-relay.ts";
 import { estimateCanonical } from "../limits/estimate.ts";
 import type { StreamDecoder } from "../providers/types.ts";
-import { beginCall, passJsonThrough, sendUpstream, streamHooks, streamResponse, targetFor } from "./call.ts";
+import { passJsonThrough, streamHooks, streamResponse } from "./call.ts";
+import { type Exchange, routeCall } from "./failover.ts";
+import type { Target } from "./resolve.ts";
 import { decodeEvents, type StreamWatch } from "./translate-stream.ts";
-import { type ClientEncoder, proxyCanonical } from "./translated.ts";
+import { type ClientEncoder, canonicalExchange } from "./translated.ts";
 
 interface NativeInput {
   dialect: "anthropic" | "gemini";
@@ -20,37 +23,40 @@ interface NativeInput {
 }
 
 export async function proxyNativeOrCanonical(c: GatewayContext, input: NativeInput): Promise<Response> {
-  const { config, requestId } = c.var;
   const { canonical } = input;
-  const target = targetFor(c, canonical.model, input.providerOverride);
-  if (target.adapter.dialect !== input.dialect || !target.adapter.nativeRequest) {
-    return await proxyCanonical(c, canonical, input.encoder, target);
-  }
-  const call = await beginCall(c, {
-    target,
-    estimate: estimateCanonical(canonical, config.limits.defaultMaxOutputTokens),
+  return await routeCall(c, {
+    model: canonical.model,
+    providerOverride: input.providerOverride,
     streamed: canonical.stream,
+    estimate: () => estimateCanonical(canonical, c.var.config.limits.defaultMaxOutputTokens),
+    exchange: (target, settings) =>
+      target.adapter.dialect === input.dialect && target.adapter.nativeRequest
+        ? nativeExchange(c, { input, target, settings })
+        : canonicalExchange(c, { request: canonical, encoder: input.encoder, target, settings }),
   });
-  const nativeRequest = target.adapter.nativeRequest?.bind(target.adapter);
-  if (!nativeRequest) throw new Error("provider lost its native request");
-  const upstream = await sendUpstream(
-    call,
-    nativeRequest({
-      settings: target.settings,
-      upstreamModel: target.upstreamModel,
-      body: input.body,
-      stream: canonical.stream,
-      requestId,
-      clientHeaders: c.req.raw.headers,
-    }),
-  );
+}
 
-  if (!canonical.stream || !upstream.body)
-    return await passJsonThrough(call, upstream, (json) => target.adapter.canonicalResponse(json).usage);
-  return streamResponse(
-    call,
-    relayNativeStream(upstream.body, { ...streamHooks(c, call), decoder: target.adapter.streamDecoder() }),
-  );
+function nativeExchange(
+  c: GatewayContext,
+  options: { input: NativeInput; target: Target; settings: ProviderSettings },
+): Exchange {
+  const { input, target } = options;
+  const request = target.adapter.nativeRequest?.({
+    settings: options.settings,
+    upstreamModel: target.upstreamModel,
+    body: input.body,
+    stream: input.canonical.stream,
+    requestId: c.var.requestId,
+    clientHeaders: c.req.raw.headers,
+  });
+  if (!request) throw new Error(`provider ${target.provider} has no native request`);
+  return {
+    request,
+    async respond(call, upstream, body) {
+      if (!body) return await passJsonThrough(call, upstream, (json) => target.adapter.canonicalResponse(json).usage);
+      return streamResponse(call, relayNativeStream(body, { ...streamHooks(c, call), decoder: target.adapter.streamDecoder() }));
+    },
+  };
 }
 
 interface RelayOptions extends RelayHooks, StreamWatch {
@@ -58,7 +64,7 @@ interface RelayOptions extends RelayHooks, StreamWatch {
 }
 
 /** Forwards each upstream chunk as it came; the decoder only watches, for usage and for a proper end. */
-function relayNativeStream(upstream: ReadableStream<Uint8Array>, options: RelayOptions): ReadableStream<Uint8Array> {
+function relayNativeStream(upstream: UpstreamBody, options: RelayOptions): ReadableStream<Uint8Array> {
   /** The upstream sent its own error event, which has already gone out as it came. */
   let reportedUpstream = false;
   const watch = (events: string[]) => {

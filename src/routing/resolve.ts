@@ -1,21 +1,32 @@
-// Which provider serves a model: an explicit override, a `provider/model`
-// name, the name's prefix, or the configured default provider.
+// Which provider serves a model, and what to try after it. The catalog comes
+// first: a listed model names its provider, upstream id, price and fallback
+// chain. Unlisted names go by an explicit `provider/model`, the name's
+// prefix, or the configured default provider.
 import type { Config, ProviderName, ProviderSettings } from "../config/index.ts";
+import { DEFAULT_BASE_URLS } from "../config/index.ts";
+import { type Credential, envCredential, storedCredential } from "../credentials/pool.ts";
 import { GatewayError, modelNotFound } from "../http/errors.ts";
 import { adapterFor } from "../providers/index.ts";
 import type { ProviderAdapter } from "../providers/types.ts";
+import { type Price, priceOf } from "../usage/prices.ts";
+import type { Catalog } from "./catalog.ts";
 
 export interface Target {
-  provider: ProviderName;
+  /** The provider's id: a catalog provider, or a built-in one (`openai`, `anthropic`…). */
+  provider: string;
   adapter: ProviderAdapter;
+  /** Where to send and the API version; the key comes from the credential picked for each attempt. */
   settings: ProviderSettings;
-  /** The name the client asked for. */
+  /** The public model name. */
   model: string;
   /** The name the provider knows it by. */
   upstreamModel: string;
+  price: Price | undefined;
+  /** The gateway's own credentials for this provider; a caller's own keys replace them. */
+  credentials: Credential[];
 }
 
-const PROVIDER_NAMES: readonly ProviderName[] = ["openai", "anthropic", "gemini", "mistral", "mock"];
+const BUILT_IN: readonly ProviderName[] = ["openai", "anthropic", "gemini", "mistral", "mock"];
 
 const PREFIX_RULES: [RegExp, ProviderName][] = [
   [/^(gpt-|o1|o3|o4|chatgpt-|text-embedding-)/, "openai"],
@@ -25,50 +36,104 @@ const PREFIX_RULES: [RegExp, ProviderName][] = [
   [/^mock-/, "mock"],
 ];
 
-const isProviderName = (value: string): value is ProviderName => (PROVIDER_NAMES as readonly string[]).includes(value);
+const isBuiltIn = (value: string): value is ProviderName => (BUILT_IN as readonly string[]).includes(value);
 
-function providerByName(config: Config, model: string): { provider: ProviderName; upstreamModel: string } | undefined {
+function knownProvider(catalog: Catalog, id: string): boolean {
+  return catalog.providers.has(id) || isBuiltIn(id);
+}
+
+interface Choice {
+  provider: string;
+  upstreamModel: string;
+  price?: Price;
+}
+
+function choose(config: Config, catalog: Catalog, model: string, providerOverride?: string): Choice | undefined {
+  const listed = catalog.models.get(model);
+  if (providerOverride) {
+    if (!knownProvider(catalog, providerOverride)) {
+      throw new GatewayError(400, "invalid_request", `Unknown provider \`${providerOverride}\`.`, { param: "provider" });
+    }
+    return listed?.providerId === providerOverride
+      ? { provider: providerOverride, upstreamModel: listed.upstreamId, price: listed.price }
+      : { provider: providerOverride, upstreamModel: model };
+  }
+  if (listed) return { provider: listed.providerId, upstreamModel: listed.upstreamId, price: listed.price };
   const slash = model.indexOf("/");
-  if (slash > 0) {
-    const prefix = model.slice(0, slash);
-    if (isProviderName(prefix)) return { provider: prefix, upstreamModel: model.slice(slash + 1) };
+  if (slash > 0 && knownProvider(catalog, model.slice(0, slash))) {
+    return { provider: model.slice(0, slash), upstreamModel: model.slice(slash + 1) };
   }
   const rule = PREFIX_RULES.find(([pattern]) => pattern.test(model));
   if (rule) return { provider: rule[1], upstreamModel: model };
-  if (config.defaultProvider && isProviderName(config.defaultProvider)) {
+  if (config.defaultProvider && knownProvider(catalog, config.defaultProvider)) {
     return { provider: config.defaultProvider, upstreamModel: model };
   }
   return undefined;
 }
 
-export function resolveTarget(config: Config, model: string, providerOverride?: string): Target {
-  let choice: { provider: ProviderName; upstreamModel: string } | undefined;
-  if (providerOverride) {
-    if (!isProviderName(providerOverride)) {
-      throw new GatewayError(400, "invalid_request", `Unknown provider \`${providerOverride}\`.`, { param: "provider" });
-    }
-    choice = { provider: providerOverride, upstreamModel: model };
-  } else {
-    choice = providerByName(config, model);
-  }
-  if (!choice) throw modelNotFound(model);
-  const settings = config.providers[choice.provider];
-  const adapter = adapterFor(choice.provider);
-  if (!settings || !adapter) {
-    throw new GatewayError(
-      404,
-      "not_found",
-      `The model \`${model}\` needs provider \`${choice.provider}\`, which is not configured here.`,
-      {
-        code: "model_not_found",
-        param: "model",
-      },
-    );
-  }
-  return { ...choice, adapter, settings, model };
+/** A provider's adapter, endpoint and global credentials; undefined when Sluice has no adapter for its kind. */
+function providerSetup(
+  config: Config,
+  catalog: Catalog,
+  providerId: string,
+): Pick<Target, "adapter" | "settings" | "credentials"> | undefined {
+  const row = catalog.providers.get(providerId);
+  const kind = row?.kind ?? (isBuiltIn(providerId) ? providerId : undefined);
+  const adapter = kind && adapterFor(kind);
+  if (!kind || !adapter) return undefined;
+  const fromEnv = isBuiltIn(providerId) ? config.providers[providerId] : undefined;
+  const baseUrl = row?.baseUrl ?? fromEnv?.baseUrl ?? DEFAULT_BASE_URLS[kind];
+  if (!baseUrl) return undefined;
+  const stored = (catalog.credentials.get(providerId) ?? []).map((c) => storedCredential(c, config.encryption));
+  // A Worker secret, or no key at all for a provider the operator pointed at a server of their own.
+  const keyless = !fromEnv && row?.baseUrl && stored.length === 0;
+  const credentials = [...(fromEnv || keyless ? [envCredential(providerId, fromEnv?.apiKey)] : []), ...stored];
+  return { adapter, settings: { baseUrl, apiVersion: row?.apiVersion ?? undefined }, credentials };
 }
 
-/** Providers that can serve requests with this config. */
-export function configuredProviders(config: Config): ProviderName[] {
-  return PROVIDER_NAMES.filter((name) => config.providers[name] && adapterFor(name));
+/** The target for one model name; throws 404 for a name nothing serves. */
+export function resolveTarget(config: Config, catalog: Catalog, model: string, providerOverride?: string): Target {
+  const choice = choose(config, catalog, model, providerOverride);
+  if (!choice) throw modelNotFound(model);
+  const setup = providerSetup(config, catalog, choice.provider);
+  if (!setup) throw modelNotFound(model);
+  return {
+    ...setup,
+    provider: choice.provider,
+    model,
+    upstreamModel: choice.upstreamModel,
+    price: choice.price ?? priceOf(choice.upstreamModel),
+  };
+}
+
+/**
+ * The model's target, then its catalog fallbacks in order, each a model the
+ * caller may use. An explicit provider pins the call to that one target.
+ */
+export function planRoute(input: {
+  config: Config;
+  catalog: Catalog;
+  model: string;
+  providerOverride?: string;
+  allowed: (model: string) => boolean;
+}): Target[] {
+  const { config, catalog, model, providerOverride } = input;
+  const first = resolveTarget(config, catalog, model, providerOverride);
+  if (providerOverride) return [first];
+  const plan = [first];
+  for (const fallback of catalog.models.get(model)?.fallbacks ?? []) {
+    if (fallback === model || !input.allowed(fallback)) continue;
+    try {
+      plan.push(resolveTarget(config, catalog, fallback));
+    } catch {
+      // A fallback nothing serves is left out of the chain, not an error for the caller.
+    }
+  }
+  return plan;
+}
+
+/** Providers that can serve requests with this config and catalog. */
+export function configuredProviders(config: Config, catalog: Catalog): string[] {
+  const ids = new Set([...BUILT_IN, ...catalog.providers.keys()]);
+  return [...ids].filter((id) => (providerSetup(config, catalog, id)?.credentials.length ?? 0) > 0);
 }

@@ -2,7 +2,7 @@
 // writes them out in the client's format, as each upstream chunk arrives.
 import type { CanonicalEvent, CanonicalResponse } from "../formats/canonical.ts";
 import { sseData } from "../http/sse.ts";
-import { type RelayHooks, relaySse } from "../http/sse-relay.ts";
+import { type RelayHooks, relaySse, type UpstreamBody } from "../http/sse-relay.ts";
 import type { StreamDecoder } from "../providers/types.ts";
 import type { TokenCounts } from "../usage/prices.ts";
 
@@ -44,7 +44,7 @@ interface TranslateOptions extends RelayHooks, StreamWatch {
   encoder: StreamEncoder;
 }
 
-export function translateStream(upstream: ReadableStream<Uint8Array>, options: TranslateOptions): ReadableStream<Uint8Array> {
+export function translateStream(upstream: UpstreamBody, options: TranslateOptions): ReadableStream<Uint8Array> {
   const translate = (events: string[]) =>
     decodeEvents(options.decoder, events, options)
       .map((event) => options.encoder.encode(event))

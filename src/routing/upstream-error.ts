@@ -1,7 +1,6 @@
 // Turns an upstream's error response into a GatewayError that keeps its
 // status and message and carries no credential.
 import { type ErrorKind, GatewayError } from "../http/errors.ts";
-import type { Target } from "./resolve.ts";
 
 const CREDENTIAL_LIKE = /\b(sk-[\w-]{4,}|sk_[\w-]{4,}|AIza[\w-]{8,}|key-[\w-]{8,})[\w*.-]*/g;
 
@@ -35,15 +34,28 @@ function messageFrom(text: string): string | undefined {
   return text.trim() ? text.trim().slice(0, 500) : undefined;
 }
 
-export async function upstreamError(response: Response, target: Target): Promise<GatewayError> {
+/** How long the upstream asked to be left alone (`retry-after-ms`, or `retry-after` in seconds or as a date). */
+export function retryAfterMs(headers: Headers): number | undefined {
+  const ms = Number(headers.get("retry-after-ms") ?? Number.NaN);
+  if (Number.isFinite(ms) && ms >= 0) return ms;
+  const value = headers.get("retry-after");
+  if (!value) return undefined;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000;
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
+}
+
+/** The upstream's error, its message kept and any credential (the one sent included) redacted. */
+export async function upstreamError(response: Response, provider: string, secret: string | undefined): Promise<GatewayError> {
   const text = await response.text().catch(() => "");
   // A success or redirect status here means the upstream misbehaved: report it as a bad gateway.
   const status = response.status >= 400 ? response.status : 502;
-  const message = messageFrom(text) ?? `Upstream ${target.provider} answered HTTP ${response.status}.`;
+  const message = messageFrom(text) ?? `Upstream ${provider} answered HTTP ${response.status}.`;
   const headers: Record<string, string> = {};
   const retryAfter = response.headers.get("retry-after");
   if (retryAfter) headers["retry-after"] = retryAfter;
-  return new GatewayError(status, kindFor(status), redactSecrets(message, [target.settings.apiKey]), {
+  return new GatewayError(status, kindFor(status), redactSecrets(message, [secret]), {
     code: `upstream_${status}`,
     headers,
   });

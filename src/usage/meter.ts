@@ -16,14 +16,32 @@ export interface Outcome {
   error?: string;
 }
 
+/** One step of a request's path through its targets, as its usage event records it. */
+export interface RouteStep {
+  provider: string;
+  model: string;
+  credential?: string;
+  /** `ok`, an upstream status, `timeout`, `connection`, or why the target was skipped. */
+  outcome: string;
+  ms?: number;
+}
+
 export class UsageMeter {
   private firstByteAt: number | null = null;
+  readonly route: RouteStep[] = [];
   private tokens: TokenCounts = { promptTokens: 0, completionTokens: 0, cachedTokens: 0 };
   private reported = false;
   private generatedCharacters = 0;
   attempts = 1;
 
   constructor(private readonly start: MeterStart) {}
+
+  /** The target now being tried; the record names the last one. */
+  serve(target: { provider: string; upstreamModel: string; price: Price | undefined }): void {
+    this.start.provider = target.provider;
+    this.start.upstreamModel = target.upstreamModel;
+    this.start.price = target.price;
+  }
 
   markFirstByte(): void {
     this.firstByteAt ??= performance.now();
@@ -69,7 +87,11 @@ export class UsageMeter {
       error: outcome.error ?? null,
       attempts: this.attempts,
       // A key's metadata (a sandbox's session id, say) travels with its usage.
-      metadata: estimated ? { ...keyMetadata, usage_estimated: true } : keyMetadata,
+      metadata: {
+        ...keyMetadata,
+        ...(estimated && { usage_estimated: true }),
+        ...(this.route.length > 0 && { route: this.route }),
+      },
     };
   }
 }

@@ -1,5 +1,6 @@
-// List prices in USD per million tokens, used until the model catalog lands.
-// Longest matching prefix wins, so dated snapshots price like their family.
+// Built-in list prices in USD per million tokens, for models the catalog
+// does not list (a catalog entry's own prices win). Longest matching prefix
+// wins, so dated snapshots price like their family.
 
 export interface Price {
   input: number;

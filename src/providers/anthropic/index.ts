@@ -195,7 +195,7 @@ function messagesRequest(
   const headers: Record<string, string> = {
     "content-type": "application/json",
     // A client's own API version and beta flags go along (agents depend on them); the rest of its headers do not.
-    "anthropic-version": call.clientHeaders.get("anthropic-version") ?? API_VERSION,
+    "anthropic-version": call.clientHeaders.get("anthropic-version") ?? call.settings.apiVersion ?? API_VERSION,
     "x-request-id": call.requestId,
   };
   const beta = call.clientHeaders.get("anthropic-beta");

@@ -194,7 +194,7 @@ function generateRequest(
   call: Pick<NativeCall, "settings" | "upstreamModel" | "requestId" | "stream">,
   body: Record<string, unknown>,
 ): Request {
-  const version = ALPHA_MODELS.test(call.upstreamModel) ? "v1alpha" : "v1beta";
+  const version = call.settings.apiVersion ?? (ALPHA_MODELS.test(call.upstreamModel) ? "v1alpha" : "v1beta");
   const method = call.stream ? "streamGenerateContent?alt=sse" : "generateContent";
   const headers: Record<string, string> = { "content-type": "application/json", "x-request-id": call.requestId };
   if (call.settings.apiKey) headers["x-goog-api-key"] = call.settings.apiKey;

@@ -3,7 +3,7 @@
 // dropped when the client did not ask for it.
 
 import { sseData } from "../../http/sse.ts";
-import { type RelayHooks, relaySse } from "../../http/sse-relay.ts";
+import { type RelayHooks, relaySse, type UpstreamBody } from "../../http/sse-relay.ts";
 import type { TokenCounts } from "../../usage/prices.ts";
 
 const USAGE_FIELD = /"usage"\s*:\s*\{/;
@@ -34,7 +34,7 @@ function generatedCharacters(chunk: Chunk): number {
   return characters;
 }
 
-export function relayOpenAIStream(upstream: ReadableStream<Uint8Array>, options: OpenAIRelayOptions): ReadableStream<Uint8Array> {
+export function relayOpenAIStream(upstream: UpstreamBody, options: OpenAIRelayOptions): ReadableStream<Uint8Array> {
   let sawDone = false;
 
   /** Reads usage and generated text from one event; returns whether it is the usage-only chunk. */

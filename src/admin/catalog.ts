@@ -1,0 +1,168 @@
+// The model catalog through the admin API: providers and models. Every
+// change drops this isolate's copy; other isolates re-read within CATALOG_REFRESH.
+import { asc, eq } from "drizzle-orm";
+import { models, providers } from "../db/schema.ts";
+import { badRequest, GatewayError } from "../http/errors.ts";
+import { forgetCatalog } from "../routing/catalog.ts";
+import type { Services } from "../services.ts";
+import type { ModelInput, ProviderInput } from "./schemas.ts";
+
+type ProviderRow = typeof providers.$inferSelect;
+type ModelRow = typeof models.$inferSelect;
+
+export function providerView(row: ProviderRow) {
+  return {
+    id: row.id,
+    kind: row.kind,
+    base_url: row.baseUrl,
+    api_version: row.apiVersion,
+    enabled: row.enabled,
+    created_at: row.createdAt.toISOString(),
+    updated_at: row.updatedAt.toISOString(),
+  };
+}
+
+export function modelView(row: ModelRow) {
+  return {
+    id: row.id,
+    provider: row.providerId,
+    upstream_id: row.upstreamId,
+    input_usd_per_mtok: row.inputUsdPerMtok,
+    output_usd_per_mtok: row.outputUsdPerMtok,
+    cached_input_usd_per_mtok: row.cachedInputUsdPerMtok,
+    context_window: row.contextWindow,
+    max_output_tokens: row.maxOutputTokens,
+    fallbacks: row.fallbacks,
+    enabled: row.enabled,
+    created_at: row.createdAt.toISOString(),
+    updated_at: row.updatedAt.toISOString(),
+  };
+}
+
+const notFound = (what: string, id: string) =>
+  new GatewayError(404, "not_found", `No ${what} \`${id}\`.`, { code: `${what}_not_found` });
+
+export async function listProviders(services: Services) {
+  return (await services.db.select().from(providers).orderBy(asc(providers.id))).map(providerView);
+}
+
+export async function getProvider(services: Services, id: string) {
+  const [row] = await services.db.select().from(providers).where(eq(providers.id, id));
+  if (!row) throw notFound("provider", id);
+  return providerView(row);
+}
+
+export async function createProvider(services: Services, input: ProviderInput) {
+  if (!input.id) throw badRequest("Invalid `id`: a provider needs an id.", "id");
+  if (!input.kind)
+    throw badRequest("Invalid `kind`: one of openai, anthropic, gemini, mistral, openai-compatible, mock.", "kind");
+  const [row] = await services.db
+    .insert(providers)
+    .values({
+      id: input.id,
+      kind: input.kind,
+      baseUrl: input.base_url ?? null,
+      apiVersion: input.api_version ?? null,
+      enabled: input.enabled ?? true,
+    })
+    .onConflictDoNothing()
+    .returning();
+  if (!row) throw new GatewayError(409, "invalid_request", `Provider \`${input.id}\` exists.`, { code: "provider_exists" });
+  forgetCatalog(services);
+  return providerView(row);
+}
+
+export async function updateProvider(services: Services, id: string, input: ProviderInput) {
+  const [row] = await services.db
+    .update(providers)
+    .set({
+      ...(input.kind !== undefined && { kind: input.kind }),
+      ...(input.base_url !== undefined && { baseUrl: input.base_url }),
+      ...(input.api_version !== undefined && { apiVersion: input.api_version }),
+      ...(input.enabled !== undefined && { enabled: input.enabled }),
+      updatedAt: new Date(),
+    })
+    .where(eq(providers.id, id))
+    .returning();
+  if (!row) throw notFound("provider", id);
+  forgetCatalog(services);
+  return providerView(row);
+}
+
+/** Deletes a provider and, with it, its models. */
+export async function deleteProvider(services: Services, id: string) {
+  const [row] = await services.db.delete(providers).where(eq(providers.id, id)).returning();
+  if (!row) throw notFound("provider", id);
+  forgetCatalog(services);
+  return { id, deleted: true };
+}
+
+export async function listModels(services: Services) {
+  return (await services.db.select().from(models).orderBy(asc(models.id))).map(modelView);
+}
+
+export async function getModel(services: Services, id: string) {
+  const [row] = await services.db.select().from(models).where(eq(models.id, id));
+  if (!row) throw notFound("model", id);
+  return modelView(row);
+}
+
+async function assertProviderExists(services: Services, id: string): Promise<void> {
+  const [row] = await services.db.select({ id: providers.id }).from(providers).where(eq(providers.id, id));
+  if (!row) throw badRequest(`Invalid \`provider\`: no provider \`${id}\`; create it under /admin/providers first.`, "provider");
+}
+
+export async function createModel(services: Services, input: ModelInput) {
+  if (!input.id) throw badRequest("Invalid `id`: a model needs the public name clients send.", "id");
+  if (!input.provider) throw badRequest("Invalid `provider`: a model needs the id of the provider that serves it.", "provider");
+  await assertProviderExists(services, input.provider);
+  const [row] = await services.db
+    .insert(models)
+    .values({
+      id: input.id,
+      providerId: input.provider,
+      upstreamId: input.upstream_id ?? input.id,
+      inputUsdPerMtok: input.input_usd_per_mtok ?? 0,
+      outputUsdPerMtok: input.output_usd_per_mtok ?? 0,
+      cachedInputUsdPerMtok: input.cached_input_usd_per_mtok ?? null,
+      contextWindow: input.context_window ?? null,
+      maxOutputTokens: input.max_output_tokens ?? null,
+      fallbacks: input.fallbacks ?? [],
+      enabled: input.enabled ?? true,
+    })
+    .onConflictDoNothing()
+    .returning();
+  if (!row) throw new GatewayError(409, "invalid_request", `Model \`${input.id}\` exists.`, { code: "model_exists" });
+  forgetCatalog(services);
+  return modelView(row);
+}
+
+export async function updateModel(services: Services, id: string, input: ModelInput) {
+  if (input.provider) await assertProviderExists(services, input.provider);
+  const [row] = await services.db
+    .update(models)
+    .set({
+      ...(input.provider !== undefined && { providerId: input.provider }),
+      ...(input.upstream_id !== undefined && { upstreamId: input.upstream_id }),
+      ...(input.input_usd_per_mtok !== undefined && { inputUsdPerMtok: input.input_usd_per_mtok }),
+      ...(input.output_usd_per_mtok !== undefined && { outputUsdPerMtok: input.output_usd_per_mtok }),
+      ...(input.cached_input_usd_per_mtok !== undefined && { cachedInputUsdPerMtok: input.cached_input_usd_per_mtok }),
+      ...(input.context_window !== undefined && { contextWindow: input.context_window }),
+      ...(input.max_output_tokens !== undefined && { maxOutputTokens: input.max_output_tokens }),
+      ...(input.fallbacks !== undefined && { fallbacks: input.fallbacks }),
+      ...(input.enabled !== undefined && { enabled: input.enabled }),
+      updatedAt: new Date(),
+    })
+    .where(eq(models.id, id))
+    .returning();
+  if (!row) throw notFound("model", id);
+  forgetCatalog(services);
+  return modelView(row);
+}
+
+export async function deleteModel(services: Services, id: string) {
+  const [row] = await services.db.delete(models).where(eq(models.id, id)).returning();
+  if (!row) throw notFound("model", id);
+  forgetCatalog(services);
+  return { id, deleted: true };
+}

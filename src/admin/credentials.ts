@@ -1,0 +1,167 @@
+// Stored provider credentials: global ones, and users' and teams' own keys.
+// The key is sealed on the way in (AES-GCM envelope) and never shown again;
+// listings carry its last four characters only.
+import { and, asc, eq, ne } from "drizzle-orm";
+import type { Config } from "../config/index.ts";
+import { rewrap, seal } from "../credentials/envelope.ts";
+import { credentialContext, forgetOwnedCredentials } from "../credentials/pool.ts";
+import { providerCredentials } from "../db/schema.ts";
+import { badRequest, GatewayError } from "../http/errors.ts";
+import { type CredentialRow, forgetCatalog } from "../routing/catalog.ts";
+import type { Services } from "../services.ts";
+import type { CreateCredentialInput, UpdateCredentialInput } from "./schemas.ts";
+
+export function credentialView(row: CredentialRow) {
+  return {
+    id: row.id,
+    provider: row.providerId,
+    owner_type: row.ownerType,
+    owner_id: row.ownerId || null,
+    name: row.name,
+    key_display: `…${row.keySuffix}`,
+    weight: row.weight,
+    rpm_limit: row.rpmLimit,
+    tpm_limit: row.tpmLimit,
+    tokens_per_day: row.tokensPerDay,
+    kek_version: row.kekVersion,
+    disabled: row.disabledAt !== null,
+    created_at: row.createdAt.toISOString(),
+    updated_at: row.updatedAt.toISOString(),
+  };
+}
+
+const suffixOf = (secret: string) => secret.slice(-4);
+
+function forget(services: Services): void {
+  forgetCatalog(services);
+  forgetOwnedCredentials(services);
+}
+
+export async function listCredentials(services: Services, filter: { provider?: string; ownerType?: string; ownerId?: string }) {
+  const conditions = [
+    filter.provider ? eq(providerCredentials.providerId, filter.provider) : undefined,
+    filter.ownerType ? eq(providerCredentials.ownerType, filter.ownerType as CredentialRow["ownerType"]) : undefined,
+    filter.ownerId ? eq(providerCredentials.ownerId, filter.ownerId) : undefined,
+  ];
+  const rows = await services.db
+    .select()
+    .from(providerCredentials)
+    .where(and(...conditions))
+    .orderBy(asc(providerCredentials.createdAt));
+  return rows.map(credentialView);
+}
+
+export async function getCredential(services: Services, id: string): Promise<CredentialRow> {
+  const [row] = await services.db.select().from(providerCredentials).where(eq(providerCredentials.id, id));
+  if (!row) throw new GatewayError(404, "not_found", `No credential \`${id}\`.`, { code: "credential_not_found" });
+  return row;
+}
+
+export async function createCredential(services: Services, config: Config, input: CreateCredentialInput) {
+  const ownerId = input.owner_type === "global" ? "" : (input.owner_id ?? "");
+  if (input.owner_type !== "global" && !ownerId) {
+    throw badRequest(`Invalid \`owner_id\`: a ${input.owner_type}'s credential names its ${input.owner_type}.`, "owner_id");
+  }
+  const id = `cred_${crypto.randomUUID().replaceAll("-", "").slice(0, 20)}`;
+  const owner = { id, providerId: input.provider, ownerType: input.owner_type, ownerId };
+  const sealed = await seal(input.api_key, credentialContext(owner), config.encryption);
+  const [row] = await services.db
+    .insert(providerCredentials)
+    .values({
+      ...owner,
+      ...sealed,
+      name: input.name ?? null,
+      keySuffix: suffixOf(input.api_key),
+      weight: input.weight ?? 1,
+      rpmLimit: input.rpm_limit ?? null,
+      tpmLimit: input.tpm_limit ?? null,
+      tokensPerDay: input.tokens_per_day ?? null,
+      disabledAt: input.disabled ? new Date() : null,
+    })
+    .returning();
+  if (!row) throw new Error("credential insert returned no row");
+  forget(services);
+  return credentialView(row);
+}
+
+export async function updateCredential(services: Services, config: Config, id: string, input: UpdateCredentialInput) {
+  const existing = await getCredential(services, id);
+  const sealed = input.api_key ? await seal(input.api_key, credentialContext(existing), config.encryption) : undefined;
+  const [row] = await services.db
+    .update(providerCredentials)
+    .set({
+      ...(sealed && { ...sealed, keySuffix: suffixOf(input.api_key ?? "") }),
+      ...(input.name !== undefined && { name: input.name }),
+      ...(input.weight !== undefined && { weight: input.weight }),
+      ...(input.rpm_limit !== undefined && { rpmLimit: input.rpm_limit }),
+      ...(input.tpm_limit !== undefined && { tpmLimit: input.tpm_limit }),
+      ...(input.tokens_per_day !== undefined && { tokensPerDay: input.tokens_per_day }),
+      ...(input.disabled !== undefined && { disabledAt: input.disabled ? (existing.disabledAt ?? new Date()) : null }),
+      updatedAt: new Date(),
+    })
+    .where(eq(providerCredentials.id, id))
+    .returning();
+  forget(services);
+  return credentialView(row ?? existing);
+}
+
+export async function deleteCredential(services: Services, id: string) {
+  const [row] = await services.db.delete(providerCredentials).where(eq(providerCredentials.id, id)).returning();
+  if (!row) throw new GatewayError(404, "not_found", `No credential \`${id}\`.`, { code: "credential_not_found" });
+  forget(services);
+  return { id, deleted: true };
+}
+
+/** A user's one key for a provider, replacing the one they stored before. */
+export async function putOwnKey(
+  services: Services,
+  config: Config,
+  input: { userId: string; provider: string; apiKey: string; name?: string | null },
+) {
+  const [existing] = await services.db
+    .select()
+    .from(providerCredentials)
+    .where(
+      and(
+        eq(providerCredentials.ownerType, "user"),
+        eq(providerCredentials.ownerId, input.userId),
+        eq(providerCredentials.providerId, input.provider),
+      ),
+    );
+  if (existing) {
+    return {
+      created: false,
+      credential: await updateCredential(services, config, existing.id, {
+        api_key: input.apiKey,
+        ...(input.name !== undefined && { name: input.name }),
+        disabled: false,
+      }),
+    };
+  }
+  const credential = await createCredential(services, config, {
+    provider: input.provider,
+    owner_type: "user",
+    owner_id: input.userId,
+    api_key: input.apiKey,
+    name: input.name ?? null,
+  });
+  return { created: true, credential };
+}
+
+/** Rewraps every data key still under an older key-encryption key with the current one; ciphertexts are untouched. */
+export async function rewrapCredentials(services: Services, config: Config) {
+  const current = config.encryption.current;
+  if (!current) {
+    throw new GatewayError(503, "unavailable", "Set ENCRYPTION_KEY before rotating to it.", { code: "encryption_unconfigured" });
+  }
+  const stale = await services.db.select().from(providerCredentials).where(ne(providerCredentials.kekVersion, current.version));
+  for (const row of stale) {
+    const sealed = await rewrap(row, config.encryption);
+    await services.db
+      .update(providerCredentials)
+      .set({ wrappedKey: sealed.wrappedKey, kekVersion: sealed.kekVersion })
+      .where(and(eq(providerCredentials.id, row.id), eq(providerCredentials.kekVersion, row.kekVersion)));
+  }
+  forget(services);
+  return { kek_version: current.version, rewrapped: stale.length };
+}

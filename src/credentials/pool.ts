@@ -1,0 +1,101 @@
+// The provider credentials one call may use: the caller's own (a user's, or
+// else their team's) when they stored any for the provider, otherwise the
+// gateway's global ones (Worker secrets and stored global keys).
+import { and, eq, isNull, or } from "drizzle-orm";
+import { principalTeamId, principalUserId } from "../auth/principal.ts";
+import type { GatewayContext } from "../context.ts";
+import { providerCredentials } from "../db/schema.ts";
+import { IsolateCache, RefreshingCache } from "../isolate-cache.ts";
+import type { CredentialRow } from "../routing/catalog.ts";
+import type { Services } from "../services.ts";
+import { type Keyring, open } from "./envelope.ts";
+
+export interface CredentialLimits {
+  requestsPerMinute: number | null;
+  tokensPerMinute: number | null;
+  tokensPerDay: number | null;
+}
+
+export interface Credential {
+  /** `env:<provider>` for a Worker secret, else the stored credential's id. */
+  id: string;
+  owner: "env" | "global" | "user" | "team";
+  weight: number;
+  limits: CredentialLimits;
+  /** The provider key, opened on first use; undefined for a provider that takes none. */
+  secret(): Promise<string | undefined>;
+}
+
+const NO_LIMITS: CredentialLimits = { requestsPerMinute: null, tokensPerMinute: null, tokensPerDay: null };
+
+export function envCredential(providerId: string, apiKey: string | undefined): Credential {
+  return { id: `env:${providerId}`, owner: "env", weight: 1, limits: NO_LIMITS, secret: async () => apiKey };
+}
+
+/** What a sealed key is bound to: a row's ciphertext opens only as that row. */
+export const credentialContext = (row: Pick<CredentialRow, "id" | "providerId" | "ownerType" | "ownerId">) =>
+  `sluice:credential:${row.id}:${row.providerId}:${row.ownerType}:${row.ownerId}`;
+
+/** Opened keys, by row id and version, so a warm request does no decryption. */
+const openedKeys = new IsolateCache<string>(1000, 10 * 60_000);
+
+export function storedCredential(row: CredentialRow, keyring: Keyring): Credential {
+  return {
+    id: row.id,
+    owner: row.ownerType,
+    weight: row.weight,
+    limits: { requestsPerMinute: row.rpmLimit, tokensPerMinute: row.tpmLimit, tokensPerDay: row.tokensPerDay },
+    async secret() {
+      const cacheKey = `${row.id}:${row.updatedAt.getTime()}:${row.kekVersion}`;
+      const cached = openedKeys.get(cacheKey);
+      if (cached !== undefined) return cached;
+      const secret = await open(row, credentialContext(row), keyring);
+      openedKeys.set(cacheKey, secret);
+      return secret;
+    },
+  };
+}
+
+const ownedCaches = new WeakMap<Services, RefreshingCache<CredentialRow[]>>();
+
+const ownerCacheKey = (userId: string | null, teamId: string | null) => `${userId ?? ""}|${teamId ?? ""}`;
+
+/** The caller's own enabled credentials (user's and team's), from the isolate cache or Postgres. */
+export async function ownedCredentials(c: GatewayContext): Promise<CredentialRow[]> {
+  const { services, config, principal } = c.var;
+  const userId = principalUserId(principal);
+  const teamId = principalTeamId(principal);
+  if (!userId && !teamId) return [];
+  let cache = ownedCaches.get(services);
+  if (!cache) {
+    cache = new RefreshingCache(10_000, config.routing.catalogRefreshMs, 10 * 60_000);
+    ownedCaches.set(services, cache);
+  }
+  const owners = [
+    ...(userId ? [and(eq(providerCredentials.ownerType, "user"), eq(providerCredentials.ownerId, userId))] : []),
+    ...(teamId ? [and(eq(providerCredentials.ownerType, "team"), eq(providerCredentials.ownerId, teamId))] : []),
+  ];
+  return await cache.get(
+    ownerCacheKey(userId, teamId),
+    () =>
+      services.db
+        .select()
+        .from(providerCredentials)
+        .where(and(isNull(providerCredentials.disabledAt), or(...owners))),
+    (work) => c.executionCtx.waitUntil(work),
+  );
+}
+
+/** Forgets this isolate's copies of owners' credentials after one changes; other isolates re-read within CATALOG_REFRESH. */
+export function forgetOwnedCredentials(services: Services): void {
+  ownedCaches.get(services)?.clear();
+}
+
+/** The caller's own keys for a provider when there are any (a user's before a team's), else the global ones. */
+export function credentialsFor(providerId: string, owned: CredentialRow[], global: Credential[], keyring: Keyring): Credential[] {
+  for (const ownerType of ["user", "team"] as const) {
+    const own = owned.filter((row) => row.providerId === providerId && row.ownerType === ownerType);
+    if (own.length > 0) return own.map((row) => storedCredential(row, keyring));
+  }
+  return global;
+}

@@ -1,0 +1,113 @@
+// The model catalog: models, providers and the global provider credentials,
+// read from Postgres into the isolate and re-read in the background every
+// CATALOG_REFRESH, so a change made through the admin API shows within
+// seconds without costing a warm request a round trip.
+import { and, eq, isNull } from "drizzle-orm";
+import type { ProviderName } from "../config/index.ts";
+import type { GatewayContext } from "../context.ts";
+import type { Database } from "../db/client.ts";
+import { models, providerCredentials, providers } from "../db/schema.ts";
+import { RefreshingCache } from "../isolate-cache.ts";
+import type { Services } from "../services.ts";
+import type { Price } from "../usage/prices.ts";
+
+export interface CatalogModel {
+  id: string;
+  providerId: string;
+  upstreamId: string;
+  price: Price;
+  contextWindow: number | null;
+  maxOutputTokens: number | null;
+  fallbacks: string[];
+}
+
+export interface CatalogProvider {
+  id: string;
+  kind: ProviderName;
+  baseUrl: string | null;
+  apiVersion: string | null;
+}
+
+export type CredentialRow = typeof providerCredentials.$inferSelect;
+
+export interface Catalog {
+  models: Map<string, CatalogModel>;
+  providers: Map<string, CatalogProvider>;
+  /** Enabled global credentials by provider id. */
+  credentials: Map<string, CredentialRow[]>;
+}
+
+export const EMPTY_CATALOG: Catalog = { models: new Map(), providers: new Map(), credentials: new Map() };
+
+export async function loadCatalog(db: Database): Promise<Catalog> {
+  const [modelRows, providerRows, credentialRows] = await db.batch([
+    db.select().from(models).where(eq(models.enabled, true)),
+    db.select().from(providers).where(eq(providers.enabled, true)),
+    db
+      .select()
+      .from(providerCredentials)
+      .where(and(eq(providerCredentials.ownerType, "global"), isNull(providerCredentials.disabledAt))),
+  ]);
+  const catalog: Catalog = { models: new Map(), providers: new Map(), credentials: new Map() };
+  for (const row of providerRows) {
+    catalog.providers.set(row.id, {
+      id: row.id,
+      kind: row.kind as ProviderName,
+      baseUrl: row.baseUrl?.replace(/\/+$/, "") ?? null,
+      apiVersion: row.apiVersion,
+    });
+  }
+  for (const row of modelRows) {
+    if (!catalog.providers.has(row.providerId)) continue;
+    catalog.models.set(row.id, {
+      id: row.id,
+      providerId: row.providerId,
+      upstreamId: row.upstreamId,
+      price: {
+        input: row.inputUsdPerMtok,
+        output: row.outputUsdPerMtok,
+        ...(row.cachedInputUsdPerMtok !== null && { cachedInput: row.cachedInputUsdPerMtok }),
+      },
+      contextWindow: row.contextWindow,
+      maxOutputTokens: row.maxOutputTokens,
+      fallbacks: row.fallbacks,
+    });
+  }
+  for (const row of credentialRows) {
+    const list = catalog.credentials.get(row.providerId) ?? [];
+    list.push(row);
+    catalog.credentials.set(row.providerId, list);
+  }
+  return catalog;
+}
+
+const caches = new WeakMap<Services, RefreshingCache<Catalog>>();
+
+function cacheFor(services: Services, refreshMs: number): RefreshingCache<Catalog> {
+  let cache = caches.get(services);
+  if (!cache) {
+    cache = new RefreshingCache<Catalog>(1, refreshMs, Math.max(10 * refreshMs, 600_000));
+    caches.set(services, cache);
+  }
+  return cache;
+}
+
+/** The catalog as this isolate knows it; with Postgres unreachable on a first read, routing falls back to model-name rules. */
+export async function catalogFor(c: GatewayContext): Promise<Catalog> {
+  const { services, config } = c.var;
+  try {
+    return await cacheFor(services, config.routing.catalogRefreshMs).get(
+      "catalog",
+      () => loadCatalog(services.db),
+      (work) => c.executionCtx.waitUntil(work),
+    );
+  } catch (error) {
+    console.warn(`sluice: the model catalog could not be read; routing by model name (${String(error)})`);
+    return EMPTY_CATALOG;
+  }
+}
+
+/** Drops this isolate's copy after an admin change, so the next request reads the new catalog. */
+export function forgetCatalog(services: Services): void {
+  caches.get(services)?.forget("catalog");
+}
