@@ -193,6 +193,10 @@ describe("rotating the key-encryption key", () => {
     // Only the new key now: the stored key still opens, and new keys are sealed under it.
     const onlyNext = { ...env, ENCRYPTION_KEY: TEST_ENCRYPTION_KEY_NEXT };
     expect(await keyUsed(await call(chatAs(TEST_ADMIN_KEY, { model: route.model }), onlyNext))).toBe(secret);
+    // A deployment without the key a credential is sealed under cannot use it, and says so without a 500.
+    const unreadable = await call(chatAs(TEST_ADMIN_KEY, { model: route.model }), { ...env });
+    expect(unreadable.status).toBe(503);
+    expect(await unreadable.text()).not.toContain(secret);
     // Back to the suite's key for whatever runs next.
     const back = { ...env, ENCRYPTION_KEY: TEST_ENCRYPTION_KEY, ENCRYPTION_KEY_PREVIOUS: TEST_ENCRYPTION_KEY_NEXT };
     expect((await call(adminRequest("POST", "/admin/credentials/rotate"), back)).status).toBe(200);

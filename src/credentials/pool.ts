@@ -36,8 +36,17 @@ export function envCredential(providerId: string, apiKey: string | undefined): C
 export const credentialContext = (row: Pick<CredentialRow, "id" | "providerId" | "ownerType" | "ownerId">) =>
   `sluice:credential:${row.id}:${row.providerId}:${row.ownerType}:${row.ownerId}`;
 
-/** Opened keys, by row id and version, so a warm request does no decryption. */
-const openedKeys = new IsolateCache<string>(1000, 10 * 60_000);
+/** Opened keys, per keyring, by row id and version, so a warm request does no decryption. */
+const openedKeys = new WeakMap<Keyring, IsolateCache<string>>();
+
+function openedFor(keyring: Keyring): IsolateCache<string> {
+  let cache = openedKeys.get(keyring);
+  if (!cache) {
+    cache = new IsolateCache<string>(1000, 10 * 60_000);
+    openedKeys.set(keyring, cache);
+  }
+  return cache;
+}
 
 export function storedCredential(row: CredentialRow, keyring: Keyring): Credential {
   return {
@@ -47,10 +56,11 @@ export function storedCredential(row: CredentialRow, keyring: Keyring): Credenti
     limits: { requestsPerMinute: row.rpmLimit, tokensPerMinute: row.tpmLimit, tokensPerDay: row.tokensPerDay },
     async secret() {
       const cacheKey = `${row.id}:${row.updatedAt.getTime()}:${row.kekVersion}`;
-      const cached = openedKeys.get(cacheKey);
+      const opened = openedFor(keyring);
+      const cached = opened.get(cacheKey);
       if (cached !== undefined) return cached;
       const secret = await open(row, credentialContext(row), keyring);
-      openedKeys.set(cacheKey, secret);
+      opened.set(cacheKey, secret);
       return secret;
     },
   };

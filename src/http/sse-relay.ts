@@ -36,28 +36,30 @@ export interface UpstreamBody {
 
 export const upstreamBody = (stream: ReadableStream<Uint8Array>): UpstreamBody => ({ reader: stream.getReader() });
 
-/** The next chunk, or a rejection once the upstream has been silent for `idleMs`. */
-function readWithin(reader: ReadableStreamDefaultReader<Uint8Array>, idleMs: number) {
-  if (idleMs <= 0) return reader.read();
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const silence = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`the upstream sent nothing for ${idleMs} ms`)), idleMs);
-  });
-  return Promise.race([reader.read(), silence]).finally(() => {
-    if (timer !== undefined) clearTimeout(timer);
-  });
-}
-
 export function relaySse(upstream: UpstreamBody, relay: SseRelay, hooks: RelayHooks): ReadableStream<Uint8Array> {
   const reader = upstream.reader;
   let first = upstream.first;
   // A broken upstream rejects `closed` too; the error is handled where `read()` throws.
   reader.closed.catch(() => undefined);
-  const next = (): Promise<ReadableStreamReadResult<Uint8Array>> => {
-    if (!first) return readWithin(reader, hooks.idleTimeoutMs ?? 0);
-    const value = first;
-    first = undefined;
-    return Promise.resolve({ done: false, value });
+  const idleMs = hooks.idleTimeoutMs ?? 0;
+  /** Set when the upstream went quiet for too long and was aborted, which fails the read under way. */
+  let silentFor: number | undefined;
+  const next = async (): Promise<ReadableStreamReadResult<Uint8Array>> => {
+    if (first) {
+      const value = first;
+      first = undefined;
+      return { done: false, value };
+    }
+    if (idleMs <= 0) return await reader.read();
+    const timer = setTimeout(() => {
+      silentFor = idleMs;
+      hooks.abortUpstream();
+    }, idleMs);
+    try {
+      return await reader.read();
+    } finally {
+      clearTimeout(timer);
+    }
   };
   const decoder = new TextDecoder();
   const encoder = new TextEncoder();
@@ -100,7 +102,13 @@ export function relaySse(upstream: UpstreamBody, relay: SseRelay, hooks: RelayHo
             }
           }
         } catch (error) {
-          const message = `The upstream stream failed: ${error instanceof Error ? error.message : String(error)}`;
+          const reason =
+            silentFor === undefined
+              ? error instanceof Error
+                ? error.message
+                : String(error)
+              : `the upstream sent nothing for ${silentFor} ms`;
+          const message = `The upstream stream failed: ${reason}`;
           if (!relay.reportedByUpstream?.()) controller.enqueue(encoder.encode(hooks.errorEvent(message)));
           end({ kind: "upstream_error", error: message });
           hooks.abortUpstream();

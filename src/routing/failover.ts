@@ -166,8 +166,22 @@ export async function routeCall(c: GatewayContext, input: RouteInput): Promise<R
         });
         break;
       }
+      let secret: string | undefined;
+      try {
+        secret = await credential.secret();
+      } catch (error) {
+        // Sealed under a key-encryption key this deployment no longer has: unusable, and said so in the logs.
+        console.error(`sluice: credential ${credential.id} could not be opened: ${String(error)}`);
+        meter.route.push({ ...step, credential: credential.id, outcome: "unreadable" });
+        lastError ??= new GatewayError(503, "unavailable", `No usable credential for \`${target.provider}\`.`, {
+          code: "credential_unreadable",
+        });
+        cooling.add(credential.id);
+        retry--;
+        continue;
+      }
       let exchange: Exchange;
-      const settings = { ...target.settings, apiKey: await credential.secret() };
+      const settings = { ...target.settings, apiKey: secret };
       try {
         exchange = input.exchange(target, settings);
       } catch (error) {
