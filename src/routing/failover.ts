@@ -133,9 +133,11 @@ export async function routeCall(c: GatewayContext, input: RouteInput): Promise<R
   const allCooling = plan.every((_, i) => (pools[i]?.length ?? 0) > 0 && coolingIn(i).length === pools[i]?.length);
   const deadline = Date.now() + routing.deadlineMs;
   let lastError: GatewayError | undefined;
+  /** Requests sent upstream so far; skipped targets and unreadable credentials are not attempts. */
+  let sent = 0;
 
   const fail = (error: GatewayError): never => {
-    call.meter.attempts = Math.max(1, call.meter.route.filter((step) => step.credential).length);
+    meter.attempts = Math.max(1, sent);
     Object.assign(error.headers, call.headers, attemptHeaders(call));
     call.record(error.status, error.message);
     throw error;
@@ -193,6 +195,7 @@ export async function routeCall(c: GatewayContext, input: RouteInput): Promise<R
       call.target = target;
       meter.serve(target);
       health.recordUse(credential, reservedTokens, defer);
+      meter.attempts = ++sent;
       const began = Date.now();
       const deployment = deploymentOf(target, credential);
       const outcome = await attempt(c, {
@@ -285,7 +288,6 @@ async function attempt(
     clearTimeout(attemptTimer);
   };
   const provider = call.target.provider;
-  call.meter.attempts = call.meter.route.filter((step) => step.credential).length + 1;
   try {
     const upstream = await fetch(exchange.request, { signal: controller.signal });
     if (!upstream.ok) {
