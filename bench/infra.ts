@@ -4,7 +4,7 @@
 // upstream. It prints one JSON line with their addresses, then serves
 // `/totals` and `/trips/:requestId`: the stand-ins' round-trip counts now, and
 // at the moment the mock received a given request (all the gateway did before
-// its first upstream byte).
+// its first upstream byte); `POST /latency?ms=N` puts the stores N ms away.
 import { fork } from "node:child_process";
 import { createServer } from "node:http";
 import { fileURLToPath } from "node:url";
@@ -18,6 +18,9 @@ import { startUpstashStandIn } from "../dev/standins/upstash-rest.ts";
 export interface RoundTrips {
   postgres: number;
   redis: number;
+  /** Round trips answered so far: the ones a gateway can have waited on. */
+  postgresAnswered: number;
+  redisAnswered: number;
 }
 
 /**
@@ -63,7 +66,12 @@ const neon = await startNeonStandIn({ target: postgresTarget });
 const upstash = await startUpstashStandIn({ target: redisTarget });
 await migrateDatabase(neon.url);
 
-const totals = (): RoundTrips => ({ postgres: neon.counter.total, redis: upstash.counter.total });
+const totals = (): RoundTrips => ({
+  postgres: neon.counter.total,
+  redis: upstash.counter.total,
+  postgresAnswered: neon.counter.answered,
+  redisAnswered: upstash.counter.answered,
+});
 const atArrival = new Map<string, RoundTrips>();
 // The mock child reports each arrival by request id; counts are read here at that moment.
 const mockProcess = fork(fileURLToPath(new URL("./mock-process.ts", import.meta.url)), {
@@ -84,6 +92,13 @@ process.on("SIGTERM", () => {
 });
 
 const control = createServer((req, res) => {
+  // `POST /latency?ms=30`: every stand-in reply from now on waits that long, as a remote store's would.
+  const latency = /^\/latency\?ms=(\d+)$/.exec(req.url ?? "");
+  if (req.method === "POST" && latency) {
+    neon.counter.replyDelayMs = Number(latency[1]);
+    upstash.counter.replyDelayMs = Number(latency[1]);
+    return sendJson(res, 200, { latencyMs: Number(latency[1]) });
+  }
   const trips = /^\/trips\/(.+)$/.exec(req.url ?? "");
   if (trips) {
     const found = atArrival.get(decodeURIComponent(trips[1] ?? ""));

@@ -2,20 +2,20 @@
 // bare forwarding Worker, and Portkey, side by side in one run. Every figure
 // is the median of 3 runs. Results: bench/results/latest.json and a markdown
 // table on stdout.
-import { spawn } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
-import { createInterface } from "node:readline";
 import { type LoadSpec, median, percentile, runLoad, runStreams } from "./load.ts";
 import { renderTable } from "./report.ts";
 import {
   buildWorker,
+  cpuMs,
   directTarget,
   type Infra,
   peakMemoryMiB,
   ROOT,
   sluiceTranslated,
   startForwarder,
+  startInfra,
   startPortkey,
   startSluice,
   type Target,
@@ -38,15 +38,6 @@ const nonStreamedBody = JSON.stringify({
 });
 const streamedBody = JSON.stringify({ model: "mock-lorem", stream: true, messages: [{ role: "user", content: "stream" }] });
 
-async function startInfra(): Promise<{ infra: Infra; stop: () => void }> {
-  const child = spawn("npx", ["tsx", `${ROOT}bench/infra.ts`], { cwd: ROOT, stdio: ["ignore", "pipe", "inherit"] });
-  const line = await new Promise<string>((resolve, reject) => {
-    createInterface({ input: child.stdout }).once("line", resolve);
-    child.once("exit", (code) => reject(new Error(`bench infra exited with ${code}`)));
-  });
-  return { infra: JSON.parse(line) as Infra, stop: () => child.kill("SIGTERM") };
-}
-
 export interface TargetFigures {
   /** latency[ms][concurrency] = {p50, p90, p99} in ms. */
   latency: Record<string, Record<string, { p50: number; p90: number; p99: number }>>;
@@ -54,6 +45,8 @@ export interface TargetFigures {
   errors: number;
   stream: { ttfbMs: number; gapP99Ms: number; complete: number; total: number };
   peakMemoryMiB: number;
+  /** The gateway process's CPU time (user + system) over the non-streamed loads, per request served; deferred work included. */
+  cpuMsPerRequest: number;
 }
 
 function spec(
@@ -70,16 +63,19 @@ function spec(
   };
 }
 
-async function measureOnce(target: Target): Promise<TargetFigures> {
+async function measureOnce(target: Target, infra: Infra): Promise<TargetFigures> {
   const latency: TargetFigures["latency"] = {};
   let throughputRps = 0;
   let errors = 0;
+  let served = 0;
+  const cpuBefore = cpuMs(target.pids);
   for (const latencyMs of LATENCIES) {
     const perLatency: Record<string, { p50: number; p90: number; p99: number }> = {};
     for (const concurrency of CONCURRENCIES) {
       const requests = latencyMs === 0 ? COUNTS[concurrency] : concurrency * COUNTS.slow * 5;
       const result = await runLoad(spec(target, { concurrency, requests }, { "x-mock-latency-ms": String(latencyMs) }));
       errors += result.errors;
+      served += result.latenciesMs.length;
       perLatency[concurrency] = {
         p50: percentile(result.latenciesMs, 50),
         p90: percentile(result.latenciesMs, 90),
@@ -89,6 +85,9 @@ async function measureOnce(target: Target): Promise<TargetFigures> {
     }
     latency[latencyMs] = perLatency;
   }
+  // Deferred work (usage records, settlement) is the gateway's cost too: it is counted once it has drained.
+  await settle(infra);
+  const cpuMsPerRequest = target.pids.length > 0 ? (cpuMs(target.pids) - cpuBefore) / served : Number.NaN;
   const streams = await runStreams({
     ...spec(target, { concurrency: 16, requests: COUNTS.streams, timeLimitMs: TIME_LIMIT_MS * 3 }),
     body: target.bodies?.streamed ?? streamedBody,
@@ -114,6 +113,7 @@ async function measureOnce(target: Target): Promise<TargetFigures> {
       total: streams.total,
     },
     peakMemoryMiB: Math.max(0, ...target.pids.map(peakMemoryMiB)),
+    cpuMsPerRequest,
   };
 }
 
@@ -140,39 +140,110 @@ function medianFigures(runs: TargetFigures[]): TargetFigures {
       total: runs.reduce((sum, f) => sum + f.stream.total, 0),
     },
     peakMemoryMiB: Math.max(...runs.map((f) => f.peakMemoryMiB)),
+    cpuMsPerRequest: pick((f) => f.cpuMsPerRequest),
   };
 }
 
-/** Round trips a warm Sluice request makes, split at the first upstream byte. */
-async function measureRoundTrips(
-  infra: Infra,
-  sluice: Target,
-): Promise<{ beforeUpstream: { postgres: number; redis: number }; deferred: { postgres: number; redis: number } }> {
-  const totals = async () => (await (await fetch(`${infra.controlUrl}/totals`)).json()) as { postgres: number; redis: number };
+interface Trips {
+  postgres: number;
+  redis: number;
+  postgresAnswered: number;
+  redisAnswered: number;
+}
+
+export interface RoundTripFigures {
+  /** Round trips the gateway waited on before its upstream request left: answered before the mock received it. */
+  beforeUpstream: { postgres: number; redis: number };
+  /** Every other round trip the request caused, in parallel or after the response (per request, batching included). */
+  deferred: { postgres: number; redis: number };
+}
+
+/**
+ * Round trips of one Sluice request, split at the upstream's arrival. Measured
+ * with the stores placed `LATENCY` ms away, so a round trip answered before
+ * the upstream received the request is one the gateway waited on, and one
+ * sent alongside the upstream call is not.
+ */
+async function measureRoundTrips(infra: Infra, sluice: Target, headers: Record<string, string> = {}): Promise<RoundTripFigures> {
+  const totals = async () => (await (await fetch(`${infra.controlUrl}/totals`)).json()) as Trips;
   const before = { postgres: [] as number[], redis: [] as number[] };
-  const deferred = { postgres: [] as number[], redis: [] as number[] };
+  const all = { postgres: [] as number[], redis: [] as number[] };
   for (let i = 0; i < COUNTS.trips; i++) {
+    await settle(infra);
     const start = await totals();
     const response = await fetch(sluice.url, {
       method: "POST",
-      headers: { ...sluice.headers, "content-type": "application/json" },
+      headers: { ...sluice.headers, ...headers, "content-type": "application/json" },
       body: nonStreamedBody,
     });
     await response.text();
     const requestId = response.headers.get("x-request-id") ?? "";
-    // Deferred writes finish after the response; give them time to land.
-    await new Promise((resolve) => setTimeout(resolve, 150));
-    const arrival = (await (await fetch(`${infra.controlUrl}/trips/${requestId}`)).json()) as { postgres: number; redis: number };
+    const arrival = (await (await fetch(`${infra.controlUrl}/trips/${requestId}`)).json()) as Trips;
+    await settle(infra);
     const end = await totals();
-    before.postgres.push(arrival.postgres - start.postgres);
-    before.redis.push(arrival.redis - start.redis);
-    deferred.postgres.push(end.postgres - arrival.postgres);
-    deferred.redis.push(end.redis - arrival.redis);
+    before.postgres.push(arrival.postgresAnswered - start.postgresAnswered);
+    before.redis.push(arrival.redisAnswered - start.redisAnswered);
+    all.postgres.push(end.postgres - start.postgres);
+    all.redis.push(end.redis - start.redis);
   }
+  const beforeUpstream = { postgres: median(before.postgres), redis: median(before.redis) };
   return {
-    beforeUpstream: { postgres: median(before.postgres), redis: median(before.redis) },
-    deferred: { postgres: median(deferred.postgres), redis: median(deferred.redis) },
+    beforeUpstream,
+    deferred: {
+      postgres: median(all.postgres) - beforeUpstream.postgres,
+      redis: median(all.redis) - beforeUpstream.redis,
+    },
   };
+}
+
+const REMOTE = { storeLatencyMs: 30, upstreamFirstByteMs: 50 };
+
+const placeStores = (infra: Infra, ms: number) => fetch(`${infra.controlUrl}/latency?ms=${ms}`, { method: "POST" });
+
+async function streamTtfb(target: Target, extraHeaders: Record<string, string>): Promise<number> {
+  const streams = await runStreams({
+    ...spec(target, { concurrency: 16, requests: COUNTS.streams, timeLimitMs: TIME_LIMIT_MS * 3 }),
+    body: target.bodies?.streamed ?? streamedBody,
+    headers: { ...target.headers, ...extraHeaders, "x-mock-chunks": "8", "x-mock-interval-ms": "5" },
+    expectedEvents: 11,
+    pacedEvents: 8,
+    pacedFrom: target.pacedFrom ?? 0,
+    intervalMs: 5,
+  });
+  return median(streams.ttfbMs);
+}
+
+/**
+ * Production's distances: the stores 30 ms away (Upstash and Neon in another
+ * region) and an upstream that takes 50 ms to its first byte. What Sluice
+ * adds to a stream's first byte over the bare forwarder is what a far user
+ * pays for its checks; round trips are counted here too.
+ */
+async function measureRemoteStores(infra: Infra, forwarder: Target, sluice: Target) {
+  await placeStores(infra, REMOTE.storeLatencyMs);
+  try {
+    const upstream = { "x-mock-latency-ms": String(REMOTE.upstreamFirstByteMs) };
+    // Warm, at the new distance: caches refreshed, the isolate's view of the key's headroom current.
+    await runLoad(spec(sluice, { concurrency: 4, requests: COUNTS.warm }, upstream));
+    const forwarderTtfb: number[] = [];
+    const sluiceTtfb: number[] = [];
+    for (let run = 0; run < RUNS; run++) {
+      forwarderTtfb.push(await streamTtfb(forwarder, upstream));
+      sluiceTtfb.push(await streamTtfb(sluice, upstream));
+      await settle(infra);
+    }
+    const warmTrips = await measureRoundTrips(infra, sluice, upstream);
+    return {
+      latencyMs: REMOTE.storeLatencyMs,
+      upstreamFirstByteMs: REMOTE.upstreamFirstByteMs,
+      forwarderTtfbMs: median(forwarderTtfb),
+      sluiceTtfbMs: median(sluiceTtfb),
+      sluiceTtfbAddedMs: median(sluiceTtfb) - median(forwarderTtfb),
+      roundTrips: warmTrips,
+    };
+  } finally {
+    await placeStores(infra, 0);
+  }
 }
 
 /** Waits until deferred work (usage writes) has drained, so it does not bleed into the next measurement. */
@@ -209,11 +280,14 @@ async function main(): Promise<void> {
       // Targets take turns within each run, so drift on the machine touches them all alike.
       for (const target of targets) {
         console.error(`bench: run ${run}/${RUNS}: ${target.name}`);
-        runs.get(target.name)?.push(await measureOnce(target));
+        runs.get(target.name)?.push(await measureOnce(target, infra));
         await settle(infra);
       }
     }
-    const roundTrips = await measureRoundTrips(infra, sluice);
+    const forwarder = targets.find((t) => t.name === "forwarder") as Target;
+    console.error("bench: stores 30 ms away, upstream 50 ms to first byte");
+    const remoteStores = await measureRemoteStores(infra, forwarder, sluice);
+    const roundTrips = remoteStores.roundTrips;
     const figures = Object.fromEntries([...runs].map(([name, list]) => [name, medianFigures(list)]));
     const result = {
       date: new Date().toISOString(),
@@ -222,6 +296,7 @@ async function main(): Promise<void> {
       stream: STREAM,
       bundleGzipKiB: bundle.gzipBytes / 1024,
       roundTrips,
+      remoteStores,
       figures,
       durationS: (performance.now() - started) / 1000,
     };

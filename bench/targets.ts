@@ -4,6 +4,7 @@
 // mock upstream itself.
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
 import { convertV4MiniflareOptions, Miniflare, type V4MiniflareOptions } from "miniflare";
@@ -38,16 +39,57 @@ export interface Target {
   close(): Promise<void>;
 }
 
-/** Bundles the Worker the way `wrangler deploy` would; returns its path and gzipped size. */
-export function buildWorker(): { path: string; gzipBytes: number } {
-  mkdirSync(BUILD_DIR, { recursive: true });
-  execFileSync("npx", ["wrangler", "deploy", "--dry-run", "--outdir", BUILD_DIR], {
-    cwd: ROOT,
-    stdio: "ignore",
-    env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
-  });
-  const path = `${BUILD_DIR}/index.js`;
+/**
+ * Bundles the Worker the way `wrangler deploy` would (minified, unless a
+ * profile wants readable names); returns its path and gzipped size.
+ */
+export function buildWorker(options: { minify?: boolean } = {}): { path: string; gzipBytes: number } {
+  const outdir = options.minify === false ? `${BUILD_DIR}/unminified` : BUILD_DIR;
+  mkdirSync(outdir, { recursive: true });
+  execFileSync(
+    "npx",
+    ["wrangler", "deploy", "--dry-run", "--outdir", outdir, ...(options.minify === false ? ["--minify=false"] : [])],
+    {
+      cwd: ROOT,
+      stdio: "ignore",
+      env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
+    },
+  );
+  const path = `${outdir}/index.js`;
   return { path, gzipBytes: gzipSync(readFileSync(path), { level: 9 }).byteLength };
+}
+
+/**
+ * Starts bench/infra.ts in a process group of its own (it forks the mock
+ * upstream), so stopping it, or this process exiting for any reason, ends
+ * every process it started.
+ */
+export async function startInfra(env: Record<string, string> = {}): Promise<{ infra: Infra; stop: () => void }> {
+  const child = spawn(process.execPath, ["--import", "tsx", `${ROOT}bench/infra.ts`], {
+    cwd: ROOT,
+    stdio: ["ignore", "pipe", "inherit"],
+    detached: true,
+    env: { ...process.env, ...env },
+  });
+  const stop = () => {
+    try {
+      if (child.pid) process.kill(-child.pid, "SIGTERM");
+    } catch {
+      // Already gone.
+    }
+  };
+  process.once("exit", stop);
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    process.once(signal, () => {
+      stop();
+      process.exit(130);
+    });
+  }
+  const line = await new Promise<string>((resolve, reject) => {
+    createInterface({ input: child.stdout }).once("line", resolve);
+    child.once("exit", (code) => reject(new Error(`bench infra exited with ${code}`)));
+  });
+  return { infra: JSON.parse(line) as Infra, stop };
 }
 
 function childPids(name: string): Set<number> {
@@ -64,6 +106,23 @@ function childPids(name: string): Set<number> {
   return pids;
 }
 
+const TICKS_PER_SECOND = Number(execFileSync("getconf", ["CLK_TCK"]).toString().trim()) || 100;
+
+/** CPU time (user + system, every thread) the processes have used so far, in ms. */
+export function cpuMs(pids: number[]): number {
+  let ticks = 0;
+  for (const pid of pids) {
+    try {
+      // Fields after the command name (which may hold spaces): state is 3rd, utime 14th, stime 15th.
+      const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ").at(-1)?.split(" ") ?? [];
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      // The process has ended.
+    }
+  }
+  return (ticks / TICKS_PER_SECOND) * 1000;
+}
+
 /** Peak resident memory of a process, in MiB (VmHWM). */
 export function peakMemoryMiB(pid: number): number {
   try {
@@ -76,7 +135,7 @@ export function peakMemoryMiB(pid: number): number {
 
 async function startWorkerd(name: "sluice" | "forwarder", options: V4MiniflareOptions): Promise<Target> {
   const before = childPids("workerd");
-  const mf = new Miniflare(convertV4MiniflareOptions({ ...options, host: "127.0.0.1", port: 0 } as V4MiniflareOptions));
+  const mf = new Miniflare(convertV4MiniflareOptions({ host: "127.0.0.1", port: 0, ...options } as V4MiniflareOptions));
   const url = await mf.ready;
   const pids = [...childPids("workerd")].filter((pid) => !before.has(pid));
   return { name, url: new URL("/v1/chat/completions", url).toString(), headers: {}, pids, close: () => mf.dispose() };
@@ -145,11 +204,18 @@ export function sluiceTranslated(sluice: Target): Target {
   };
 }
 
-export async function startSluice(infra: Infra, scriptPath: string): Promise<Target> {
+export async function startSluice(infra: Infra, scriptPath: string, extra: { inspectorPort?: number } = {}): Promise<Target> {
   const target = await startWorkerd("sluice", {
+    ...extra,
     modules: true,
     scriptPath,
     compatibilityDate: COMPATIBILITY_DATE,
+    // As wrangler.toml declares them: usage records go to the ledger in batches through the queue.
+    queueProducers: { USAGE_QUEUE: { queueName: "sluice-usage" } },
+    queueConsumers: {
+      "sluice-usage": { maxBatchSize: 100, maxBatchTimeout: 1, maxRetries: 10, deadLetterQueue: "sluice-usage-dlq" },
+      "sluice-usage-dlq": { maxBatchSize: 100, maxBatchTimeout: 5, maxRetries: 100 },
+    },
     bindings: {
       DATABASE_URL: infra.databaseUrl,
       UPSTASH_REDIS_REST_URL: infra.redisUrl,

@@ -47,7 +47,11 @@ export function closeServer(server: Server): Promise<void> {
   });
 }
 
-/** A server that counts each request it answers (the stats routes aside). */
+/**
+ * A server that counts each request it answers (the stats routes aside),
+ * each reply held back by the counter's `replyDelayMs` so a benchmark can
+ * place the store as far away as production's is.
+ */
 export function countedServer(
   counter: RoundTripCounter,
   answer: (req: IncomingMessage, res: ServerResponse) => Promise<void>,
@@ -56,7 +60,11 @@ export function countedServer(
   return createServer((req, res) => {
     if (counter.handle(req, res)) return;
     counter.count();
-    answer(req, res).catch((error) => sendJson(res, 500, onError(error)));
+    res.once("finish", () => counter.answered++);
+    const delay = counter.replyDelayMs;
+    const reply = () => answer(req, res).catch((error) => sendJson(res, 500, onError(error)));
+    if (delay > 0) setTimeout(reply, delay);
+    else void reply();
   });
 }
 
@@ -67,6 +75,10 @@ export function countedServer(
  */
 export class RoundTripCounter {
   total = 0;
+  /** Round trips whose reply has gone out. */
+  answered = 0;
+  /** How long every reply waits, in ms: `STANDIN_LATENCY_MS` at start, or set by a benchmark. */
+  replyDelayMs = Math.max(0, Number(process.env.STANDIN_LATENCY_MS ?? 0) || 0);
 
   count(): void {
     this.total += 1;

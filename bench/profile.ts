@@ -1,0 +1,129 @@
+// `npm run bench:profile [-- --requests N --concurrency C --translated]`:
+// where Sluice's own CPU goes. Runs the Worker unminified in workerd with its
+// inspector open, drives warm load through it, records a V8 CPU profile over
+// the inspector protocol, and prints the functions with the most self time.
+// The profile is saved to bench/results/sluice.cpuprofile: open it in
+// Chrome DevTools (Performance tab → Load profile) for the flame chart.
+import { mkdirSync, writeFileSync } from "node:fs";
+import { runLoad } from "./load.ts";
+import { buildWorker, ROOT, sluiceTranslated, startInfra, startSluice } from "./targets.ts";
+
+const argument = (name: string, fallback: number) => {
+  const at = process.argv.indexOf(`--${name}`);
+  return at >= 0 ? Number(process.argv[at + 1]) : fallback;
+};
+const REQUESTS = argument("requests", 3000);
+const CONCURRENCY = argument("concurrency", 16);
+const INSPECTOR_PORT = 9339;
+
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number; columnNumber: number };
+  children?: number[];
+}
+interface CpuProfile {
+  nodes: ProfileNode[];
+  samples: number[];
+  timeDeltas: number[];
+  startTime: number;
+  endTime: number;
+}
+
+/** A minimal Chrome DevTools protocol client over the inspector's WebSocket. */
+async function inspector(port: number): Promise<{ send: (method: string, params?: object) => Promise<unknown>; close(): void }> {
+  const targets = (await (await fetch(`http://127.0.0.1:${port}/json`)).json()) as {
+    webSocketDebuggerUrl: string;
+    title?: string;
+  }[];
+  // Miniflare's own workers (the queue broker among them) have targets too; the Worker under test is `core:user:…`.
+  const target =
+    targets.find((t) => /user:(sluice|worker)/.test(t.title ?? "")) ?? targets.find((t) => t.title?.includes("user"));
+  if (!target) throw new Error(`no inspector target for the Worker among ${targets.map((t) => t.title).join(", ")}`);
+  const socket = new WebSocket(target.webSocketDebuggerUrl);
+  await new Promise((resolve, reject) => {
+    socket.onopen = resolve;
+    socket.onerror = reject;
+  });
+  let nextId = 1;
+  const pending = new Map<number, (result: unknown) => void>();
+  socket.onmessage = (event) => {
+    const message = JSON.parse(String(event.data)) as { id?: number; result?: unknown };
+    if (message.id !== undefined) pending.get(message.id)?.(message.result);
+  };
+  return {
+    send: (method, params = {}) =>
+      new Promise((resolve) => {
+        const id = nextId++;
+        pending.set(id, resolve);
+        socket.send(JSON.stringify({ id, method, params }));
+      }),
+    close: () => socket.close(),
+  };
+}
+
+/** Self time per function (name and source position), in ms, largest first. */
+function selfTimes(profile: CpuProfile): { name: string; ms: number }[] {
+  const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+  const totals = new Map<string, number>();
+  profile.samples.forEach((id, i) => {
+    const frame = byId.get(id)?.callFrame;
+    if (!frame) return;
+    const file = frame.url.split("/").at(-1) ?? "";
+    const name = `${frame.functionName || "(anonymous)"} ${file}:${frame.lineNumber + 1}`;
+    totals.set(name, (totals.get(name) ?? 0) + (profile.timeDeltas[i] ?? 0) / 1000);
+  });
+  return [...totals].map(([name, ms]) => ({ name, ms })).sort((a, b) => b.ms - a.ms);
+}
+
+async function main(): Promise<void> {
+  const bundle = buildWorker({ minify: false });
+  const { infra, stop } = await startInfra();
+  const sluice = await startSluice(infra, bundle.path, { inspectorPort: INSPECTOR_PORT });
+  const target = process.argv.includes("--translated") ? sluiceTranslated(sluice) : sluice;
+  try {
+    const body =
+      target.bodies?.plain ?? JSON.stringify({ model: "mock-echo", messages: [{ role: "user", content: "Profile me." }] });
+    const load = () =>
+      runLoad({
+        url: target.url,
+        headers: target.headers,
+        body,
+        concurrency: CONCURRENCY,
+        requests: REQUESTS,
+        timeLimitMs: 120_000,
+      });
+    await load();
+    const session = await inspector(INSPECTOR_PORT);
+    await session.send("Profiler.enable");
+    await session.send("Profiler.setSamplingInterval", { interval: 50 });
+    await session.send("Profiler.start");
+    const result = await load();
+    const { profile } = (await session.send("Profiler.stop")) as { profile: CpuProfile };
+    session.close();
+    mkdirSync(`${ROOT}bench/results`, { recursive: true });
+    writeFileSync(`${ROOT}bench/results/sluice.cpuprofile`, JSON.stringify(profile));
+    const times = selfTimes(profile);
+    const sampled = times.reduce((sum, t) => sum + t.ms, 0);
+    const idle = times.filter((t) => t.name.startsWith("(idle)")).reduce((sum, t) => sum + t.ms, 0);
+    const served = result.latenciesMs.length;
+    console.log(
+      `${served} requests (${result.errors} failed) at c=${CONCURRENCY}; JS thread busy ${((sampled - idle) / served).toFixed(3)} ms per request`,
+    );
+    console.log("self time per request (µs), top 40:");
+    for (const t of times.filter((t) => !t.name.startsWith("(idle)")).slice(0, 40)) {
+      console.log(`${((t.ms / served) * 1000).toFixed(1).padStart(8)}  ${t.name}`);
+    }
+    console.log("profile: bench/results/sluice.cpuprofile");
+  } finally {
+    await sluice.close();
+    stop();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    console.error(`bench: ${error instanceof Error ? error.stack : String(error)}`);
+    process.exit(1);
+  },
+);
