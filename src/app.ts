@@ -59,9 +59,9 @@ function renderError(c: GatewayContext, error: unknown): Response {
   const failure = toGatewayError(error);
   // Config problems were logged once when parsed; anything else unexpected is logged here.
   if (failure.status >= 500 && !(error instanceof GatewayError) && !(error instanceof ConfigError)) {
-    console.error(`sluice: ${c.var.requestId ?? "-"} ${error instanceof Error ? error.stack : String(error)}`);
+    console.error(`sluice: ${c.get("requestId") ?? "-"} ${error instanceof Error ? error.stack : String(error)}`);
   }
-  const format = c.var.format ?? formatForPath(c.req.path);
+  const format = c.get("format") ?? formatForPath(c.req.path);
   return c.json(errorBody(format, failure), failure.status as 400, failure.headers);
 }
 
@@ -73,19 +73,19 @@ export function createApp() {
     c.set("requestId", `req_${crypto.randomUUID().replaceAll("-", "")}`);
     c.set("format", formatForPath(c.req.path));
     await next();
-    c.header("x-request-id", c.var.requestId);
+    c.header("x-request-id", c.get("requestId"));
   });
   app.use(secureHeaders({ crossOriginResourcePolicy: "cross-origin" }));
   app.use(async (c, next) => {
     const config = configFor(c.env);
     c.set("config", config);
-    c.set("services", servicesFor(config));
+    c.set("services", servicesFor(config, c.env));
     await next();
   });
   app.use(
     cors({
       origin: (origin, c: GatewayContext) =>
-        c.var.config.corsOrigins.includes("*") || c.var.config.corsOrigins.includes(origin) ? origin : null,
+        c.get("config").corsOrigins.includes("*") || c.get("config").corsOrigins.includes(origin) ? origin : null,
       allowHeaders: [
         "authorization",
         "content-type",
@@ -133,7 +133,7 @@ export function createApp() {
     const principal = await authenticate(c);
     // Revoked keys and blocked users are seen by every isolate at once. Gated routes check
     // this inside their one Redis round trip with the limits; other routes check it here.
-    if (!isGated(c.req.method, c.req.path)) await checkDenied(c.var.services.redis, principal);
+    if (!isGated(c.req.method, c.req.path)) await checkDenied(c.get("services").redis, principal);
     c.set("principal", principal);
     await next();
   };

@@ -1,16 +1,19 @@
 // The clients a request needs, built once per Config (so once per isolate).
 import { Redis } from "@upstash/redis/cloudflare";
-import type { Config } from "./config/index.ts";
+import type { Config, Env } from "./config/index.ts";
 import { createDatabase, type Database } from "./db/client.ts";
+import type { UsageQueue } from "./usage/record.ts";
 
 export interface Services {
   db: Database;
   redis: Redis;
+  /** Where usage records go to be written in batches; without it, each isolate writes its own. */
+  usageQueue?: UsageQueue;
 }
 
 const servicesCache = new WeakMap<Config, Services>();
 
-export function servicesFor(config: Config): Services {
+export function servicesFor(config: Config, env: Pick<Env, "USAGE_QUEUE">): Services {
   let services = servicesCache.get(config);
   if (!services) {
     services = {
@@ -22,6 +25,7 @@ export function servicesFor(config: Config): Services {
         // A request cannot wait seconds for Redis: two quick retries, then the caller's policy decides.
         retry: { retries: 2, backoff: (attempt) => 25 * 2 ** attempt },
       }),
+      usageQueue: env.USAGE_QUEUE,
     };
     servicesCache.set(config, services);
   }

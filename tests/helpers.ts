@@ -11,14 +11,25 @@ export { TEST_ADMIN_KEY };
 
 export interface Call {
   response: Response;
-  /** Resolves once every `waitUntil` task of the request has finished. */
+  /** Resolves once every `waitUntil` task of the request has finished: its limits settled, its record queued. */
   settled: () => Promise<void>;
+  /** Resolves once the request's record is in the ledger too (the usage queue delivers it a moment later). */
+  landed: () => Promise<void>;
 }
 
 export async function callWorker(request: Request, bindings: object = env): Promise<Call> {
   const ctx = createExecutionContext();
   const response = await worker.fetch(request, bindings as typeof env, ctx);
-  return { response, settled: () => waitOnExecutionContext(ctx) };
+  const settled = () => waitOnExecutionContext(ctx);
+  return {
+    response,
+    settled,
+    landed: async () => {
+      await settled();
+      const requestId = response.headers.get("x-request-id") ?? "";
+      if (!(await usageRow(requestId))) throw new Error(`no ledger row for ${requestId}`);
+    },
+  };
 }
 
 export function jsonRequest(path: string, body: unknown, headers: Record<string, string> = {}): Request {
@@ -46,9 +57,20 @@ export async function sseData(response: Response): Promise<string[]> {
 
 export const db = () => createDatabase(env.DATABASE_URL);
 
-export async function usageRow(requestId: string) {
-  const rows = await db().select().from(usageEvents).where(eq(usageEvents.requestId, requestId));
-  return rows[0];
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * A request's ledger row. Records reach the ledger through the usage queue,
+ * a moment after the request's own deferred work, so this waits for the row
+ * (up to `waitMs`) before saying there is none.
+ */
+export async function usageRow(requestId: string, { waitMs = 5000 } = {}) {
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    const [row] = await db().select().from(usageEvents).where(eq(usageEvents.requestId, requestId));
+    if (row || Date.now() >= deadline) return row;
+    await sleep(20);
+  }
 }
 
 /** What the mock upstream received for a gateway request. */

@@ -10,13 +10,13 @@ describe("the deferred usage writer", () => {
   it("parks a record it cannot write and the cron writes it later: nothing is dropped", async () => {
     const redis = new Redis({ url: env.UPSTASH_REDIS_REST_URL, token: env.UPSTASH_REDIS_REST_TOKEN });
     await redis.del(PARKED_USAGE_KEY);
-    // Postgres is unreachable for this request; the completion still answers.
-    const broken = { ...env, DATABASE_URL: "postgres://u:p@127.0.0.1:9/db" };
+    // Postgres is unreachable for this request, and no queue is bound: the isolate writes (and parks) itself.
+    const broken = { ...env, DATABASE_URL: "postgres://u:p@127.0.0.1:9/db", USAGE_QUEUE: undefined };
     const { response, settled } = await callWorker(jsonRequest("/v1/chat/completions", chat("bill me later")), broken);
     expect(response.status).toBe(200);
     const requestId = response.headers.get("x-request-id") ?? "";
     await settled();
-    expect(await usageRow(requestId)).toBeUndefined();
+    expect(await usageRow(requestId, { waitMs: 0 })).toBeUndefined();
     const parked = await redis.lrange<UsageRecord>(PARKED_USAGE_KEY, 0, -1);
     expect(parked).toHaveLength(1);
     expect(parked[0]).toMatchObject({ requestId, promptTokens: 3, completionTokens: 3, status: 200 });

@@ -23,7 +23,8 @@ function keyPrincipal(key: CachedKey | null, via: "key" | "token"): Principal {
 }
 
 async function userPrincipal(c: GatewayContext, token: string): Promise<Principal> {
-  const { config, services } = c.var;
+  const config = c.get("config");
+  const services = c.get("services");
   if (!config.jwt.secret && !config.jwt.jwksUrl) throw unauthorized("Invalid API key.");
   const payload = await verifyUserJwt(token, config);
   const claims = config.jwt.claims;
@@ -47,7 +48,8 @@ async function userPrincipal(c: GatewayContext, token: string): Promise<Principa
 }
 
 export async function authenticate(c: GatewayContext): Promise<Principal> {
-  const { config, services } = c.var;
+  const config = c.get("config");
+  const services = c.get("services");
   const credential = readCredential(c.req.raw);
   if (credential === undefined) {
     throw unauthorized("No credential: send `Authorization: Bearer <key>`, `x-api-key` or `x-goog-api-key`.");

@@ -39,6 +39,10 @@ export interface Config {
     timeZone: string;
     onRedisFailure: { rateLimits: "open" | "closed"; quotas: "open" | "closed" };
     defaultMaxOutputTokens: number;
+    /** Whether the check may run alongside the upstream call when the isolate last saw ample room. */
+    overlap: boolean;
+    /** How long a lease of reservations lasts in an isolate; 0 for none. */
+    leaseMs: number;
   };
   /** Only providers that can be reached: a key, or an explicit base URL. */
   providers: Partial<Record<ProviderName, ProviderSettings>>;
@@ -185,6 +189,8 @@ export function parseConfig(raw: Record<string, unknown>): Config {
       timeZone: env.LIMITS_TIMEZONE ?? "UTC",
       onRedisFailure: { rateLimits: env.REDIS_FAILURE_RATE_LIMITS, quotas: env.REDIS_FAILURE_QUOTAS },
       defaultMaxOutputTokens: env.DEFAULT_MAX_OUTPUT_TOKENS,
+      overlap: env.LIMITS_OVERLAP === "on",
+      leaseMs: env.LIMITS_LEASE,
     },
     providers: providerSettings(env),
   };

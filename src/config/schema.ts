@@ -1,5 +1,6 @@
 // Every setting Sluice reads, parsed by zod into one typed Config.
 import * as z from "zod";
+import type { UsageQueue } from "../usage/record.ts";
 
 const optionalText = z
   .string()
@@ -83,6 +84,10 @@ export const envSchema = z.object({
   REDIS_FAILURE_RATE_LIMITS: z.enum(["open", "closed"], { message: "must be open or closed" }).default("open"),
   /** When Redis cannot be reached: quotas and budgets fail `closed` (default) or `open`. */
   REDIS_FAILURE_QUOTAS: z.enum(["open", "closed"], { message: "must be open or closed" }).default("closed"),
+  /** Whether the limits check may run alongside the upstream call when the isolate last saw ample room (`on`, default) or always before it (`off`). */
+  LIMITS_OVERLAP: z.enum(["on", "off"], { message: "must be on or off" }).default("on"),
+  /** How long an isolate may hand out reservations it took ahead for a busy caller; 0 turns leases off. */
+  LIMITS_LEASE: durationMs("1s"),
   /** Output tokens reserved for a request that sets no max_tokens. */
   DEFAULT_MAX_OUTPUT_TOKENS: positiveInt(4096),
   MAX_BODY_BYTES: positiveInt(4 * 1024 * 1024),
@@ -118,7 +123,11 @@ export const envSchema = z.object({
   ...providerFields,
 });
 
-export type Env = z.input<typeof envSchema>;
+/** Settings, plus the Worker's bindings. */
+export type Env = z.input<typeof envSchema> & {
+  /** Usage records, written to the ledger in batches by this Worker's queue consumer. */
+  USAGE_QUEUE?: UsageQueue;
+};
 export type ParsedEnv = z.output<typeof envSchema>;
 
 /** The names every setting is read from, for tooling that merges env sources. */

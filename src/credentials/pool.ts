@@ -72,7 +72,9 @@ const ownerCacheKey = (userId: string | null, teamId: string | null) => `${userI
 
 /** The caller's own enabled credentials (user's and team's), from the isolate cache or Postgres. */
 export async function ownedCredentials(c: GatewayContext): Promise<CredentialRow[]> {
-  const { services, config, principal } = c.var;
+  const services = c.get("services");
+  const config = c.get("config");
+  const principal = c.get("principal");
   const userId = principalUserId(principal);
   const teamId = principalTeamId(principal);
   if (!userId && !teamId) return [];

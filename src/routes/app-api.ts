@@ -24,7 +24,7 @@ function aboveOwn(field: string, requested: number | null | undefined, own: numb
 }
 
 appApiRoutes.post("/keys", async (c) => {
-  const principal = c.var.principal;
+  const principal = c.get("principal");
   if (principal.type !== "user") {
     throw new GatewayError(403, "permission", "Only a signed-in user (JWT) can mint keys here.", { code: "user_required" });
   }
@@ -34,7 +34,7 @@ appApiRoutes.post("/keys", async (c) => {
   aboveOwn("tpm_limit", input.tpm_limit, own.tokensPerMinute);
   const daily = (parseDuration(input.budget_duration ?? "") ?? Number.POSITIVE_INFINITY) <= 86_400;
   aboveOwn("max_budget", input.max_budget, daily ? (own.usdPerDay ?? own.usdPerMonth) : own.usdPerMonth);
-  const created = await createKey(c.var.services, { ...input, user_id: principal.userId, team_id: principal.teamId });
+  const created = await createKey(c.get("services"), { ...input, user_id: principal.userId, team_id: principal.teamId });
   return c.json(created, 201);
 });
 
@@ -49,9 +49,9 @@ function signedInUser(principal: Principal): string {
 
 /** A user's own key for a provider: stored encrypted, used for their requests only, never shown again. */
 appApiRoutes.put("/provider-keys", async (c) => {
-  const userId = signedInUser(c.var.principal);
+  const userId = signedInUser(c.get("principal"));
   const input = await parseJsonBody(c, providerKeySchema);
-  const { created, credential } = await putOwnKey(c.var.services, c.var.config, {
+  const { created, credential } = await putOwnKey(c.get("services"), c.get("config"), {
     userId,
     provider: input.provider,
     apiKey: input.api_key,
@@ -61,14 +61,14 @@ appApiRoutes.put("/provider-keys", async (c) => {
 });
 
 appApiRoutes.get("/provider-keys", async (c) => {
-  const userId = signedInUser(c.var.principal);
-  return c.json({ data: await listCredentials(c.var.services, { ownerType: "user", ownerId: userId }) });
+  const userId = signedInUser(c.get("principal"));
+  return c.json({ data: await listCredentials(c.get("services"), { ownerType: "user", ownerId: userId }) });
 });
 
 appApiRoutes.delete("/provider-keys/:provider", async (c) => {
-  const userId = signedInUser(c.var.principal);
-  const own = await listCredentials(c.var.services, { ownerType: "user", ownerId: userId, provider: c.req.param("provider") });
-  for (const credential of own) await deleteCredential(c.var.services, credential.id);
+  const userId = signedInUser(c.get("principal"));
+  const own = await listCredentials(c.get("services"), { ownerType: "user", ownerId: userId, provider: c.req.param("provider") });
+  for (const credential of own) await deleteCredential(c.get("services"), credential.id);
   return c.json({ provider: c.req.param("provider"), deleted: own.length });
 });
 
@@ -90,8 +90,8 @@ function principalLimits(principal: Principal) {
 }
 
 appApiRoutes.get("/ai/quota", async (c) => {
-  const principal = c.var.principal;
-  const used = await usageTotals(c.var.services.db, principal);
+  const principal = c.get("principal");
+  const used = await usageTotals(c.get("services").db, principal);
   return c.json({
     principal: { type: principal.type, id: principal.id },
     limits: principalLimits(principal),

@@ -7,13 +7,13 @@ import { GatewayError } from "../http/errors.ts";
 export const authRoutes = new Hono<GatewayEnv>();
 
 authRoutes.post("/token", async (c) => {
-  const principal = c.var.principal;
+  const principal = c.get("principal");
   if (principal.type !== "key" || principal.via !== "key") {
     throw new GatewayError(403, "permission", "Only a virtual key can be exchanged for a token.", { code: "key_required" });
   }
   const now = Date.now();
-  const expiresAt = Math.min(now + c.var.config.tokenTtlSeconds * 1000, principal.expiresAt ?? Number.POSITIVE_INFINITY);
-  const token = await issueKeyToken(c.var.config.adminKey, principal.keyId, expiresAt);
+  const expiresAt = Math.min(now + c.get("config").tokenTtlSeconds * 1000, principal.expiresAt ?? Number.POSITIVE_INFINITY);
+  const token = await issueKeyToken(c.get("config").adminKey, principal.keyId, expiresAt);
   return c.json({
     access_token: token,
     token_type: "Bearer",

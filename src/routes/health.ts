@@ -23,14 +23,14 @@ async function probe(check: () => Promise<unknown>): Promise<{ ok: boolean; late
 export const healthRoutes = new Hono<GatewayEnv>();
 
 healthRoutes.get("/health", async (c) => {
-  const { db, redis } = c.var.services;
+  const { db, redis } = c.get("services");
   const [postgres, redisState] = await Promise.all([probe(() => db.execute(sql`select 1`)), probe(() => redis.ping())]);
   const ok = postgres.ok && redisState.ok;
   return c.json(
     {
       status: ok ? "ok" : "degraded",
       version: packageJson.version,
-      providers: configuredProviders(c.var.config, await catalogFor(c)),
+      providers: configuredProviders(c.get("config"), await catalogFor(c)),
       postgres,
       redis: redisState,
     },

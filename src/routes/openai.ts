@@ -16,7 +16,7 @@ openaiRoutes.post("/v1/chat/completions", async (c) => {
 /** The app API's OpenAI-compatible completion, sent to DEFAULT_PROVIDER unless the body names a provider. */
 openaiRoutes.post("/api/ai/completion", async (c) => {
   const body = await parseJsonBody(c, openaiChatSchema);
-  const provider = typeof body.provider === "string" ? body.provider : c.var.config.defaultProvider;
+  const provider = typeof body.provider === "string" ? body.provider : c.get("config").defaultProvider;
   return await proxyChatCompletion(c, { ...body, ...(provider && { provider }) });
 });
 

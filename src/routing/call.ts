@@ -19,7 +19,7 @@ export interface GatewayCall {
   target: Target;
   admission: Admission;
   meter: UsageMeter;
-  /** Limit headers and which provider and model served the call, after how many attempts. */
+  /** Limit headers (once admitted) and which provider and model served the call, after how many attempts. */
   headers: Record<string, string>;
   /** Aborts the attempt now under way. */
   abort: AbortController;
@@ -33,15 +33,20 @@ export function openCall(
   c: GatewayContext,
   input: { target: Target; admission: Admission; meter: UsageMeter; onRecord?: (usage: UsageRecord) => void },
 ): GatewayCall {
-  const { services } = c.var;
+  const services = c.get("services");
   const { admission, meter } = input;
   let recorded = false;
   const finish = (status: number, error?: string) => {
     const usage = meter.finish({ status, error });
     input.onRecord?.(usage);
+    const actual = { tokens: usage.promptTokens + usage.completionTokens, usd: usage.costUsd };
     return Promise.all([
       writeUsage(services, usage),
-      admission.settle({ tokens: usage.promptTokens + usage.completionTokens, usd: usage.costUsd }),
+      // A request the limits check refused reserved nothing, so there is nothing to settle.
+      admission.ready.then(
+        () => admission.settle(actual),
+        () => undefined,
+      ),
     ]);
   };
   const once = (work: () => Promise<unknown>) => {
@@ -53,7 +58,7 @@ export function openCall(
     target: input.target,
     admission,
     meter,
-    headers: { ...admission.headers },
+    headers: {},
     abort: new AbortController(),
     record: (status, error) => once(() => finish(status, error)),
     // Registered while the request is live; it settles when the stream ends.
@@ -80,12 +85,7 @@ export const malformedAnswer = (call: GatewayCall) =>
   });
 
 /** A JSON answer passed on as it came, its usage read for the meter and the call recorded. */
-export async function passJsonThrough(
-  call: GatewayCall,
-  upstream: Response,
-  usageOf: (body: unknown) => TokenCounts | undefined,
-): Promise<Response> {
-  const text = await upstream.text();
+export function passJsonThrough(call: GatewayCall, text: string, usageOf: (body: unknown) => TokenCounts | undefined): Response {
   call.meter.markFirstByte();
   try {
     call.meter.setTokens(usageOf(JSON.parse(text)));
@@ -108,8 +108,8 @@ export function streamHooks(
     onUsage: (tokens) => call.meter.setTokens(tokens),
     onGenerated: (characters) => call.meter.addGenerated(characters),
     onFirstByte: () => call.meter.markFirstByte(),
-    idleTimeoutMs: c.var.config.routing.streamIdleTimeoutMs,
-    errorEvent: (message) => errorStreamEvent(c.var.format, new GatewayError(502, "upstream", message)),
+    idleTimeoutMs: c.get("config").routing.streamIdleTimeoutMs,
+    errorEvent: (message) => errorStreamEvent(c.get("format"), new GatewayError(502, "upstream", message)),
     abortUpstream: () => abort.abort(),
     onEnd: ended.resolve,
   };

@@ -94,7 +94,8 @@ function cacheFor(services: Services, refreshMs: number): RefreshingCache<Catalo
 
 /** The catalog as this isolate knows it; with Postgres unreachable on a first read, routing falls back to model-name rules. */
 export async function catalogFor(c: GatewayContext): Promise<Catalog> {
-  const { services, config } = c.var;
+  const services = c.get("services");
+  const config = c.get("config");
   try {
     return await cacheFor(services, config.routing.catalogRefreshMs).get(
       "catalog",

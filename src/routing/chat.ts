@@ -40,7 +40,7 @@ interface OpenAICall {
 /** Routes an OpenAI-format body: forwarded to OpenAI-dialect targets, translated for the others. */
 async function routeOpenAI(c: GatewayContext, input: OpenAICall): Promise<Response> {
   const { body, endpoint } = input;
-  const maxOutput = endpoint === "embeddings" ? 0 : c.var.config.limits.defaultMaxOutputTokens;
+  const maxOutput = endpoint === "embeddings" ? 0 : c.get("config").limits.defaultMaxOutputTokens;
   return await routeCall(c, {
     model: body.model,
     providerOverride: input.provider,
@@ -120,16 +120,16 @@ function openaiExchange(
       settings: input.settings,
       upstreamModel: target.upstreamModel,
       body,
-      requestId: c.var.requestId,
+      requestId: c.get("requestId"),
       clientHeaders: c.req.raw.headers,
     }),
-    async respond(call, upstream, stream) {
-      if (!stream) {
-        return await passJsonThrough(call, upstream, (json) => target.adapter.usageFrom((json as { usage?: unknown }).usage));
+    async respond(call, answer) {
+      if (!answer.stream) {
+        return passJsonThrough(call, answer.text, (json) => target.adapter.usageFrom((json as { usage?: unknown }).usage));
       }
       return streamResponse(
         call,
-        relayOpenAIStream(stream, {
+        relayOpenAIStream(answer.stream, {
           ...streamHooks(c, call),
           hideUsageChunk: !clientWantsUsage(body),
           usageFrom: target.adapter.usageFrom,

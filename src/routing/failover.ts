@@ -10,7 +10,7 @@ import type { GatewayContext } from "../context.ts";
 import { type Credential, credentialsFor, ownedCredentials } from "../credentials/pool.ts";
 import { GatewayError } from "../http/errors.ts";
 import type { UpstreamBody } from "../http/sse-relay.ts";
-import { admit, type Estimate } from "../limits/index.ts";
+import { type Admission, admit, type Estimate } from "../limits/index.ts";
 import { UsageMeter } from "../usage/meter.ts";
 import { costOf, type Price } from "../usage/prices.ts";
 import { type GatewayCall, openCall } from "./call.ts";
@@ -19,15 +19,18 @@ import { routingHealth } from "./health.ts";
 import { planRoute, type Target } from "./resolve.ts";
 import { retryAfterMs, upstreamError } from "./upstream-error.ts";
 
+export type UpstreamAnswer = { text: string; stream?: undefined } | { text?: undefined; stream: UpstreamBody };
+
 /** How a call reaches one target: the upstream request, and how a success becomes the client's response. */
 export interface Exchange {
   request: Request;
   /**
-   * The client's response. Streamed calls get the body with its first chunk
-   * already read. Throwing a GatewayError ends the call with it; any other
-   * error counts as a broken connection and the call moves on.
+   * The client's response, from the upstream's answer: its text, read whole,
+   * or for a streamed call its body with the first chunk already read.
+   * Throwing a GatewayError ends the call with it; any other error counts as
+   * a broken connection and the call moves on.
    */
-  respond(call: GatewayCall, upstream: Response, body: UpstreamBody | undefined): Promise<Response>;
+  respond(call: GatewayCall, answer: UpstreamAnswer): Promise<Response>;
 }
 
 export interface RouteInput {
@@ -75,7 +78,12 @@ const notConfigured = (target: Target) =>
   );
 
 export async function routeCall(c: GatewayContext, input: RouteInput): Promise<Response> {
-  const { config, services, principal, requestId, format, startedAt } = c.var;
+  const config = c.get("config");
+  const services = c.get("services");
+  const principal = c.get("principal");
+  const requestId = c.get("requestId");
+  const format = c.get("format");
+  const startedAt = c.get("startedAt");
   const routing = config.routing;
   const defer = (work: Promise<unknown>) => c.executionCtx.waitUntil(work);
   assertModelAllowed(principal, input.model);
@@ -95,10 +103,10 @@ export async function routeCall(c: GatewayContext, input: RouteInput): Promise<R
   health.syncIfDue(defer);
 
   const estimate = input.estimate(first);
-  const [admission, owned] = await Promise.all([
-    admit({ config, services, principal, estimate, price: dearest(plan, estimate), defer }),
-    ownedCredentials(c),
-  ]);
+  const admission = admit({ config, services, principal, estimate, price: dearest(plan, estimate), defer });
+  const owned = await ownedCredentials(c);
+  // Room unknown or thin: the check comes first, and a refusal leaves no trace upstream.
+  if (admission.mode === "sequential") await admission.ready;
   const pools = plan.map((target) => credentialsFor(target.provider, owned, target.credentials, config.encryption));
   const meter = new UsageMeter({
     requestId,
@@ -123,26 +131,32 @@ export async function routeCall(c: GatewayContext, input: RouteInput): Promise<R
     },
   });
 
-  if (pools.every((pool) => pool.length === 0)) {
-    const error = notConfigured(first);
-    call.record(error.status, error.message);
-    throw error;
-  }
-  // A target in cooldown is skipped, unless every target is: then they are all tried as if well.
-  const coolingIn = (i: number) => (pools[i] ?? []).filter((cr) => health.isCooling(deploymentOf(plan[i] as Target, cr)));
-  const allCooling = plan.every((_, i) => (pools[i]?.length ?? 0) > 0 && coolingIn(i).length === pools[i]?.length);
-  const deadline = Date.now() + routing.deadlineMs;
   let lastError: GatewayError | undefined;
   /** Requests sent upstream so far; skipped targets and unreadable credentials are not attempts. */
   let sent = 0;
 
-  const fail = (error: GatewayError): never => {
+  /** Ends the call with an error; a refusal by the limits check, when there is one, is the answer. */
+  const fail = async (failure: GatewayError): Promise<never> => {
+    let error = failure;
+    try {
+      Object.assign(call.headers, await admission.ready);
+    } catch (refusal) {
+      // Refused before anything went upstream: nothing to record, as when the check runs first.
+      if (sent === 0) throw refusal;
+      error = refusal instanceof GatewayError ? refusal : failure;
+      meter.flags.refused_after_upstream_start = true;
+    }
     meter.attempts = Math.max(1, sent);
     Object.assign(error.headers, call.headers, attemptHeaders(call));
     call.record(error.status, error.message);
     throw error;
   };
 
+  if (pools.every((pool) => pool.length === 0)) return await fail(notConfigured(first));
+  // A target in cooldown is skipped, unless every target is: then they are all tried as if well.
+  const coolingIn = (i: number) => (pools[i] ?? []).filter((cr) => health.isCooling(deploymentOf(plan[i] as Target, cr)));
+  const allCooling = plan.every((_, i) => (pools[i]?.length ?? 0) > 0 && coolingIn(i).length === pools[i]?.length);
+  const deadline = Date.now() + routing.deadlineMs;
   for (const [i, target] of plan.entries()) {
     const pool = pools[i] ?? [];
     const step = { provider: target.provider, model: target.upstreamModel };
@@ -188,10 +202,12 @@ export async function routeCall(c: GatewayContext, input: RouteInput): Promise<R
         exchange = input.exchange(target, settings);
       } catch (error) {
         // The first target's refusal is the caller's answer; a fallback that cannot take the request is passed over.
-        if (i === 0 && error instanceof GatewayError) fail(error);
+        if (i === 0 && error instanceof GatewayError) return await fail(error);
         meter.route.push({ ...step, outcome: "unsupported" });
         break;
       }
+      // Only the first attempt may start before the limits check has admitted the request.
+      if (sent > 0) await admission.ready.catch(() => fail(lastError ?? notConfigured(target)));
       call.target = target;
       meter.serve(target);
       health.recordUse(credential, reservedTokens, defer);
@@ -200,6 +216,7 @@ export async function routeCall(c: GatewayContext, input: RouteInput): Promise<R
       const deployment = deploymentOf(target, credential);
       const outcome = await attempt(c, {
         call,
+        admission,
         exchange,
         streamed: input.streamed,
         deadline,
@@ -214,7 +231,7 @@ export async function routeCall(c: GatewayContext, input: RouteInput): Promise<R
       const ms = Date.now() - began;
       if ("response" in outcome) return outcome.response;
       const { error } = outcome;
-      if (outcome.kind === "final") fail(error);
+      if (outcome.kind === "final") return await fail(error);
       meter.route.push({
         ...step,
         credential: credential.id,
@@ -224,7 +241,7 @@ export async function routeCall(c: GatewayContext, input: RouteInput): Promise<R
       lastError = error;
       const moveOn =
         outcome.kind === "status" ? routing.failoverOn.statuses(error.status) : routing.failoverOn[outcome.kind as "timeout"];
-      if (!moveOn) fail(error);
+      if (!moveOn) return await fail(error);
       failedHere.add(credential.id);
       health.recordFailure(deployment, { retryAfterMs: outcome.waitMs, defer });
       if (retry === routing.retries) break;
@@ -238,7 +255,7 @@ export async function routeCall(c: GatewayContext, input: RouteInput): Promise<R
     }
     if (Date.now() >= deadline) break;
   }
-  return fail(
+  return await fail(
     lastError ??
       new GatewayError(503, "unavailable", `No provider could take the request for \`${input.model}\`.`, {
         code: "no_target_available",
@@ -263,6 +280,7 @@ async function attempt(
   c: GatewayContext,
   input: {
     call: GatewayCall;
+    admission: Admission;
     exchange: Exchange;
     streamed: boolean;
     deadline: number;
@@ -271,48 +289,66 @@ async function attempt(
   },
 ): Promise<{ response: Response } | Failure> {
   const { call, exchange } = input;
-  const routing = c.var.config.routing;
+  const routing = c.get("config").routing;
   const controller = new AbortController();
   call.abort = controller;
   const attemptMs = Math.max(1, Math.min(routing.attemptTimeoutMs, input.deadline - Date.now()));
   const firstByteMs = Math.min(routing.firstByteTimeoutMs, attemptMs);
+  const began = Date.now();
+  let firstByte = false;
   let timedOut: string | undefined;
-  const expire = (what: string) => () => {
-    timedOut ??= what;
+  // One timer: at the first-byte deadline it either expires the attempt or re-arms for the attempt's own.
+  const onTimer = () => {
+    if (!firstByte) timedOut = `its first byte within ${firstByteMs} ms`;
+    else if (Date.now() - began < attemptMs) {
+      timer = setTimeout(onTimer, attemptMs - (Date.now() - began));
+      return;
+    } else timedOut = `a whole answer within ${attemptMs} ms`;
     controller.abort();
   };
-  const firstByteTimer = setTimeout(expire(`its first byte within ${firstByteMs} ms`), firstByteMs);
-  const attemptTimer = setTimeout(expire(`a whole answer within ${attemptMs} ms`), attemptMs);
-  const stopTimers = () => {
-    clearTimeout(firstByteTimer);
-    clearTimeout(attemptTimer);
-  };
+  let timer = setTimeout(onTimer, firstByteMs);
   const provider = call.target.provider;
+  // A check running alongside this attempt that refuses the request stops it at once.
+  let refusal: unknown;
+  input.admission.ready.catch((error: unknown) => {
+    refusal = error;
+    controller.abort();
+  });
+  let body: UpstreamBody | undefined;
   try {
     const upstream = await fetch(exchange.request, { signal: controller.signal });
     if (!upstream.ok) {
       const error = await upstreamError(upstream, provider, input.secret);
-      stopTimers();
+      clearTimeout(timer);
       return { kind: "status", error, waitMs: retryAfterMs(upstream.headers) };
     }
-    let answer = upstream;
-    let body: UpstreamBody | undefined;
+    let answer: UpstreamAnswer;
     if (input.streamed && upstream.body) {
       const reader = upstream.body.getReader();
       const head = await reader.read();
       if (head.done) throw new Error("the stream ended before its first byte");
       body = { reader, first: head.value };
+      answer = { stream: body };
     } else {
       // Read whole here, so a body that breaks off is this attempt's failure, not the client's.
-      clearTimeout(firstByteTimer);
-      answer = new Response(await upstream.arrayBuffer(), upstream);
+      firstByte = true;
+      answer = { text: await upstream.text() };
     }
-    stopTimers();
-    Object.assign(call.headers, attemptHeaders(call));
+    clearTimeout(timer);
+    // Nothing reaches the client before the limits check has admitted the request.
+    Object.assign(call.headers, await input.admission.ready, attemptHeaders(call));
     input.committed();
-    return { response: await exchange.respond(call, answer, body) };
+    return { response: await exchange.respond(call, answer) };
   } catch (error) {
-    stopTimers();
+    clearTimeout(timer);
+    if (refusal !== undefined) {
+      await body?.reader.cancel().catch(() => undefined);
+      call.meter.route.push({ provider, model: call.target.upstreamModel, outcome: "refused" });
+      return {
+        kind: "final",
+        error: refusal instanceof GatewayError ? refusal : new GatewayError(500, "internal", "Internal error."),
+      };
+    }
     if (error instanceof GatewayError) return { kind: "final", error };
     if (timedOut) {
       return {

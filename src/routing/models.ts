@@ -13,7 +13,7 @@ export interface ListedModel {
 }
 
 export async function listModels(c: GatewayContext): Promise<ListedModel[]> {
-  const { config } = c.var;
+  const config = c.get("config");
   const catalog = await catalogFor(c);
   const names = new Set([...catalog.models.keys(), ...(config.providers.mock ? MOCK_MODELS : []), ...pricedModels()]);
   const models: ListedModel[] = [];

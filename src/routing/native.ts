@@ -28,7 +28,7 @@ export async function proxyNativeOrCanonical(c: GatewayContext, input: NativeInp
     model: canonical.model,
     providerOverride: input.providerOverride,
     streamed: canonical.stream,
-    estimate: () => estimateCanonical(canonical, c.var.config.limits.defaultMaxOutputTokens),
+    estimate: () => estimateCanonical(canonical, c.get("config").limits.defaultMaxOutputTokens),
     exchange: (target, settings) =>
       target.adapter.dialect === input.dialect && target.adapter.nativeRequest
         ? nativeExchange(c, { input, target, settings })
@@ -46,15 +46,18 @@ function nativeExchange(
     upstreamModel: target.upstreamModel,
     body: input.body,
     stream: input.canonical.stream,
-    requestId: c.var.requestId,
+    requestId: c.get("requestId"),
     clientHeaders: c.req.raw.headers,
   });
   if (!request) throw new Error(`provider ${target.provider} has no native request`);
   return {
     request,
-    async respond(call, upstream, body) {
-      if (!body) return await passJsonThrough(call, upstream, (json) => target.adapter.canonicalResponse(json).usage);
-      return streamResponse(call, relayNativeStream(body, { ...streamHooks(c, call), decoder: target.adapter.streamDecoder() }));
+    async respond(call, answer) {
+      if (!answer.stream) return passJsonThrough(call, answer.text, (json) => target.adapter.canonicalResponse(json).usage);
+      return streamResponse(
+        call,
+        relayNativeStream(answer.stream, { ...streamHooks(c, call), decoder: target.adapter.streamDecoder() }),
+      );
     },
   };
 }

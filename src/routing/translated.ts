@@ -21,15 +21,14 @@ export function canonicalExchange(
       settings: input.settings,
       upstreamModel: target.upstreamModel,
       request,
-      requestId: c.var.requestId,
+      requestId: c.get("requestId"),
       clientHeaders: c.req.raw.headers,
     }),
-    async respond(call, upstream, body) {
-      if (!body) {
-        const text = await upstream.text();
+    async respond(call, upstream) {
+      if (!upstream.stream) {
         let answer: ReturnType<typeof target.adapter.canonicalResponse>;
         try {
-          answer = target.adapter.canonicalResponse(JSON.parse(text));
+          answer = target.adapter.canonicalResponse(JSON.parse(upstream.text));
         } catch {
           throw malformedAnswer(call);
         }
@@ -38,7 +37,7 @@ export function canonicalExchange(
         call.record(200);
         return c.json(encoder.response(answer, request.model), 200, call.headers);
       }
-      const stream = translateStream(body, {
+      const stream = translateStream(upstream.stream, {
         ...streamHooks(c, call),
         decoder: target.adapter.streamDecoder(),
         encoder: encoder.stream(request.model),

@@ -1,9 +1,11 @@
 // Measures one request while it runs and turns it into a usage record at the end.
+import { type Principal, principalKeyId, principalTeamId, principalUserId } from "../auth/principal.ts";
 import { costOf, type Price, type TokenCounts } from "./prices.ts";
 import type { UsageRecord } from "./record.ts";
 
 export interface MeterStart
-  extends Pick<UsageRecord, "requestId" | "principal" | "provider" | "model" | "upstreamModel" | "clientFormat" | "streamed"> {
+  extends Pick<UsageRecord, "requestId" | "provider" | "model" | "upstreamModel" | "clientFormat" | "streamed"> {
+  principal: Principal;
   /** performance.now() when the request arrived. */
   startedAt: number;
   price: Price | undefined;
@@ -33,6 +35,8 @@ export class UsageMeter {
   private reported = false;
   private generatedCharacters = 0;
   attempts = 1;
+  /** Facts about the call worth keeping in its record's metadata. */
+  readonly flags: Record<string, unknown> = {};
 
   constructor(private readonly start: MeterStart) {}
 
@@ -73,15 +77,22 @@ export class UsageMeter {
   }
 
   finish(outcome: Outcome): UsageRecord {
-    const { price, startedAt, estimatedPromptTokens: _estimate, ...start } = this.start;
+    const { price, startedAt, estimatedPromptTokens: _estimate, principal, ...start } = this.start;
     const estimated = this.estimatedTokens();
     const tokens = estimated ?? this.tokens;
-    const keyMetadata = start.principal.type === "key" ? start.principal.metadata : {};
+    const keyMetadata = principal.type === "key" ? principal.metadata : {};
+    const latencyMs = performance.now() - startedAt;
     return {
       ...start,
+      principalType: principal.type,
+      principalId: principal.id,
+      userId: principalUserId(principal),
+      keyId: principalKeyId(principal),
+      teamId: principalTeamId(principal),
       ...tokens,
       costUsd: costOf(price, tokens),
-      latencyMs: performance.now() - startedAt,
+      latencyMs,
+      createdAt: Date.now() - latencyMs,
       ttfbMs: this.firstByteAt === null ? null : this.firstByteAt - startedAt,
       status: outcome.status,
       error: outcome.error ?? null,
@@ -89,6 +100,7 @@ export class UsageMeter {
       // A key's metadata (a sandbox's session id, say) travels with its usage.
       metadata: {
         ...keyMetadata,
+        ...this.flags,
         ...(estimated && { usage_estimated: true }),
         ...(this.route.length > 0 && { route: this.route }),
       },

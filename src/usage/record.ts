@@ -1,11 +1,15 @@
-// One request's usage, as the ledger keeps it.
-import type { Principal } from "../auth/principal.ts";
+// One request's usage, as the ledger keeps it: flat, so it travels through a
+// queue and into a row unchanged.
 import type { ClientFormat } from "../formats/index.ts";
 import type { TokenCounts } from "./prices.ts";
 
 export interface UsageRecord extends TokenCounts {
   requestId: string;
-  principal: Principal;
+  principalType: "admin" | "user" | "key";
+  principalId: string;
+  userId: string | null;
+  keyId: string | null;
+  teamId: string | null;
   provider: string;
   model: string;
   upstreamModel: string;
@@ -18,4 +22,11 @@ export interface UsageRecord extends TokenCounts {
   streamed: boolean;
   attempts: number;
   metadata: Record<string, unknown>;
+  /** When the request arrived, ms since the epoch: the row's time, however late it is written. */
+  createdAt: number;
+}
+
+/** The producer side of the usage queue (a Workers Queue binding). */
+export interface UsageQueue {
+  send(record: UsageRecord, options?: { contentType?: "json" }): Promise<unknown>;
 }

@@ -1,107 +1,169 @@
-// Writes usage records to the Postgres ledger after the response, retrying;
-// records that still fail are parked in Redis and drained by the cron.
+// Gets usage records into the Postgres ledger after the response. With a
+// queue bound (USAGE_QUEUE), a record is sent to it and the consumer
+// (usage/queue.ts) writes whole batches; without one, the isolate's requests
+// write theirs together, in one insert per flush. A record Postgres cannot
+// take for now is parked in Redis and drained by the cron; one it refuses
+// outright (bad data) is set aside as dead, where an operator can see it.
 import type { Redis } from "@upstash/redis/cloudflare";
-import { principalKeyId, principalTeamId, principalUserId } from "../auth/principal.ts";
+import { sql } from "drizzle-orm";
 import { billingOutbox, usageEvents } from "../db/schema.ts";
+import { IsolateBatch } from "../isolate-batch.ts";
 import type { Services } from "../services.ts";
 import type { UsageRecord } from "./record.ts";
 
 export const PARKED_USAGE_KEY = "sluice:usage:parked";
+export const DEAD_USAGE_KEY = "sluice:usage:dead";
 const ATTEMPTS = 3;
+/** How long the first record of a flush waits for others to join its insert. */
+const GATHER_MS = 5;
 const wait = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-function ledgerRow(record: UsageRecord) {
-  const principal = record.principal;
+/** A record as a ledger row, in the columns' names: also the billing outbox's payload. */
+export function ledgerRow(record: UsageRecord) {
   return {
-    requestId: record.requestId,
-    principalType: principal.type,
-    principalId: principal.id,
-    userId: principalUserId(principal),
-    keyId: principalKeyId(principal),
-    teamId: principalTeamId(principal),
+    request_id: record.requestId,
+    principal_type: record.principalType,
+    principal_id: record.principalId,
+    user_id: record.userId,
+    key_id: record.keyId,
+    team_id: record.teamId,
     provider: record.provider,
     model: record.model,
-    upstreamModel: record.upstreamModel,
-    clientFormat: record.clientFormat,
-    promptTokens: record.promptTokens,
-    completionTokens: record.completionTokens,
-    cachedTokens: record.cachedTokens,
-    costUsd: record.costUsd,
-    latencyMs: Math.round(record.latencyMs),
-    ttfbMs: record.ttfbMs === null ? null : Math.round(record.ttfbMs),
+    upstream_model: record.upstreamModel,
+    client_format: record.clientFormat,
+    prompt_tokens: record.promptTokens,
+    completion_tokens: record.completionTokens,
+    cached_tokens: record.cachedTokens,
+    cost_usd: record.costUsd,
+    latency_ms: Math.round(record.latencyMs),
+    ttfb_ms: record.ttfbMs === null ? null : Math.round(record.ttfbMs),
     status: record.status,
     error: record.error,
     streamed: record.streamed,
     attempts: record.attempts,
     metadata: record.metadata,
+    created_at: new Date(record.createdAt).toISOString(),
   };
 }
 
+/** The ledger's columns and their types, as the rows' JSON is read back into a record set. */
+const LEDGER_COLUMNS = sql.raw(
+  [
+    "request_id text",
+    "principal_type text",
+    "principal_id text",
+    "user_id text",
+    "key_id text",
+    "team_id text",
+    "provider text",
+    "model text",
+    "upstream_model text",
+    "client_format text",
+    "prompt_tokens integer",
+    "completion_tokens integer",
+    "cached_tokens integer",
+    "cost_usd double precision",
+    "latency_ms integer",
+    "ttfb_ms integer",
+    "status integer",
+    "error text",
+    "streamed boolean",
+    "attempts integer",
+    "metadata jsonb",
+    "created_at timestamptz",
+  ].join(", "),
+);
+const LEDGER_NAMES = sql.raw(
+  "request_id, principal_type, principal_id, user_id, key_id, team_id, provider, model, upstream_model, client_format, " +
+    "prompt_tokens, completion_tokens, cached_tokens, cost_usd, latency_ms, ttfb_ms, status, error, streamed, attempts, metadata, created_at",
+);
+
 /**
- * Ledger rows and their billing outbox entries in one transaction, so both
- * land or neither does; a record already written is skipped, so retries are safe.
+ * Ledger rows and their billing outbox entries in one statement, so both land
+ * or neither does; the rows travel as one JSON parameter, however many there
+ * are. A record already written is skipped, so retries are safe.
  */
-async function insertUsage(services: Services, records: UsageRecord[]): Promise<void> {
-  const rows = records.map(ledgerRow);
-  await services.db.batch([
-    services.db.insert(usageEvents).values(rows).onConflictDoNothing({ target: usageEvents.requestId }),
-    services.db
-      .insert(billingOutbox)
-      .values(rows.map((row) => ({ requestId: row.requestId, payload: { ...row } })))
-      .onConflictDoNothing({ target: billingOutbox.requestId }),
-  ]);
+export async function insertUsage(services: Services, records: UsageRecord[]): Promise<void> {
+  if (records.length === 0) return;
+  const rows = JSON.stringify(records.map(ledgerRow));
+  await services.db.execute(sql`
+    with rows as (select * from jsonb_to_recordset(${rows}::jsonb) as r(${LEDGER_COLUMNS})),
+    ledger as (
+      insert into ${usageEvents} (${LEDGER_NAMES}) select ${LEDGER_NAMES} from rows
+      on conflict (request_id) do nothing
+    )
+    insert into ${billingOutbox} (request_id, payload, created_at)
+    select rows.request_id, to_jsonb(rows), rows.created_at from rows
+    on conflict (request_id) do nothing`);
 }
 
-async function park(redis: Redis, records: UsageRecord[]): Promise<void> {
+/** Postgres answered and refused the data itself (a constraint, an invalid value): retrying will not help. */
+export function refusedByPostgres(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  // Class 22 (data exception) and 23 (integrity constraint violation).
+  return typeof code === "string" && /^2[23]/.test(code);
+}
+
+async function setAside(redis: Redis, key: string, records: UsageRecord[]): Promise<void> {
   const [first, ...rest] = records.map((record) => JSON.stringify(record));
-  if (first !== undefined) await redis.rpush(PARKED_USAGE_KEY, first, ...rest);
+  if (first !== undefined) await redis.rpush(key, first, ...rest);
 }
 
-/** Never throws: records are written, or parked, or (both stores down) logged whole for recovery. */
-async function writeBatch(services: Services, records: UsageRecord[]): Promise<void> {
+/**
+ * Writes records, retrying a failing insert; never throws. A batch Postgres
+ * refuses is split, so one bad record does not hold up the others: the bad
+ * one is set aside as dead, the rest are written. Records that still cannot
+ * be written are parked (or, with Redis down too, logged whole for recovery).
+ */
+export async function writeRecords(services: Services, records: UsageRecord[]): Promise<void> {
   for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
     try {
       await insertUsage(services, records);
       return;
     } catch (error) {
-      if (attempt === ATTEMPTS) {
-        console.error(`sluice: usage write failed for ${records.length} records: ${String(error)}`);
-      } else {
-        await wait(50 * 2 ** attempt);
+      if (refusedByPostgres(error)) {
+        if (records.length > 1) {
+          for (const record of records) await writeRecords(services, [record]);
+          return;
+        }
+        console.error(`sluice: Postgres refused usage record ${records[0]?.requestId}: ${String(error)}`);
+        await setAside(services.redis, DEAD_USAGE_KEY, records).catch((parkError: unknown) =>
+          console.error(`sluice: dead usage record could not be kept: ${String(parkError)} ${JSON.stringify(records)}`),
+        );
+        return;
       }
+      if (attempt === ATTEMPTS) console.error(`sluice: usage write failed for ${records.length} records: ${String(error)}`);
+      else await wait(50 * 2 ** attempt);
     }
   }
   try {
-    await park(services.redis, records);
+    await setAside(services.redis, PARKED_USAGE_KEY, records);
   } catch (error) {
     console.error(`sluice: usage records could not be parked: ${String(error)} ${JSON.stringify(records)}`);
   }
 }
 
-/**
- * Writes one request's record, after its response (the caller passes this
- * promise to `waitUntil`). Each request writes its own: records shared
- * between requests would have one request's promise settled from another's
- * context, which the Workers runtime does not guarantee to deliver.
- */
-export function writeUsage(services: Services, record: UsageRecord): Promise<void> {
-  return writeBatch(services, [record]);
-}
+const batches = new WeakMap<Services, IsolateBatch<UsageRecord>>();
 
-/** Moves parked records into the ledger; returns how many were written. */
-export async function drainParkedUsage(services: Services, limit = 500): Promise<number> {
-  let written = 0;
-  for (; written < limit; written++) {
-    const raw = await services.redis.lpop<UsageRecord | string>(PARKED_USAGE_KEY);
-    if (raw === null) break;
-    const record = typeof raw === "string" ? (JSON.parse(raw) as UsageRecord) : raw;
+/**
+ * Gets one request's record on its way to the ledger: to the queue when one
+ * is bound, else into the isolate's next insert. The caller passes the
+ * promise to `waitUntil`; it resolves once the record is queued, written, or
+ * parked.
+ */
+export async function writeUsage(services: Services, record: UsageRecord): Promise<void> {
+  if (services.usageQueue) {
     try {
-      await insertUsage(services, [record]);
+      await services.usageQueue.send(record, { contentType: "json" });
+      return;
     } catch (error) {
-      await services.redis.lpush(PARKED_USAGE_KEY, JSON.stringify(record));
-      console.error(`sluice: parked usage still cannot be written: ${String(error)}`);
-      break;
+      console.warn(`sluice: the usage queue refused a record, writing it directly: ${String(error)}`);
     }
   }
-  return written;
+  let batch = batches.get(services);
+  if (!batch) {
+    batch = new IsolateBatch((records) => writeRecords(services, records), GATHER_MS);
+    batches.set(services, batch);
+  }
+  await batch.add(record);
 }
