@@ -1,12 +1,12 @@
-// `npm run bench:profile [-- --requests N --concurrency C --translated]`:
-// where Sluice's own CPU goes. Runs the Worker unminified in workerd with its
+// `npm run bench:profile [-- --requests N --concurrency C --translated|--forwarder]`:
+// where Sluice's own CPU goes (or, with --forwarder, the bare forwarder's, for scale). Runs the Worker unminified in workerd with its
 // inspector open, drives warm load through it, records a V8 CPU profile over
 // the inspector protocol, and prints the functions with the most self time.
 // The profile is saved to bench/results/sluice.cpuprofile: open it in
 // Chrome DevTools (Performance tab → Load profile) for the flame chart.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { runLoad } from "./load.ts";
-import { buildWorker, ROOT, sluiceTranslated, startInfra, startSluice } from "./targets.ts";
+import { buildWorker, cpuMs, ROOT, sluiceTranslated, startForwarder, startInfra, startSluice } from "./targets.ts";
 
 const argument = (name: string, fallback: number) => {
   const at = process.argv.indexOf(`--${name}`);
@@ -36,8 +36,7 @@ async function inspector(port: number): Promise<{ send: (method: string, params?
     title?: string;
   }[];
   // Miniflare's own workers (the queue broker among them) have targets too; the Worker under test is `core:user:…`.
-  const target =
-    targets.find((t) => /user:(sluice|worker)/.test(t.title ?? "")) ?? targets.find((t) => t.title?.includes("user"));
+  const target = targets.find((t) => t.title?.includes("core:user"));
   if (!target) throw new Error(`no inspector target for the Worker among ${targets.map((t) => t.title).join(", ")}`);
   const socket = new WebSocket(target.webSocketDebuggerUrl);
   await new Promise((resolve, reject) => {
@@ -78,7 +77,9 @@ function selfTimes(profile: CpuProfile): { name: string; ms: number }[] {
 async function main(): Promise<void> {
   const bundle = buildWorker({ minify: false });
   const { infra, stop } = await startInfra();
-  const sluice = await startSluice(infra, bundle.path, { inspectorPort: INSPECTOR_PORT });
+  const sluice = process.argv.includes("--forwarder")
+    ? await startForwarder(infra, { inspectorPort: INSPECTOR_PORT })
+    : await startSluice(infra, bundle.path, { inspectorPort: INSPECTOR_PORT });
   const target = process.argv.includes("--translated") ? sluiceTranslated(sluice) : sluice;
   try {
     const body =
@@ -93,6 +94,12 @@ async function main(): Promise<void> {
         timeLimitMs: 120_000,
       });
     await load();
+    // CPU from /proc over an unprofiled run first: the profile's own times include waiting for a core.
+    const cpuBefore = cpuMs(sluice.pids);
+    const plain = await load();
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    const cpuPerRequest = (cpuMs(sluice.pids) - cpuBefore) / plain.latenciesMs.length;
+    console.log(`${plain.latenciesMs.length} requests unprofiled: ${cpuPerRequest.toFixed(3)} ms of process CPU per request`);
     const session = await inspector(INSPECTOR_PORT);
     await session.send("Profiler.enable");
     await session.send("Profiler.setSamplingInterval", { interval: 50 });
@@ -101,7 +108,7 @@ async function main(): Promise<void> {
     const { profile } = (await session.send("Profiler.stop")) as { profile: CpuProfile };
     session.close();
     mkdirSync(`${ROOT}bench/results`, { recursive: true });
-    writeFileSync(`${ROOT}bench/results/sluice.cpuprofile`, JSON.stringify(profile));
+    writeFileSync(`${ROOT}bench/results/${sluice.name}.cpuprofile`, JSON.stringify(profile));
     const times = selfTimes(profile);
     const sampled = times.reduce((sum, t) => sum + t.ms, 0);
     const idle = times.filter((t) => t.name.startsWith("(idle)")).reduce((sum, t) => sum + t.ms, 0);
@@ -113,7 +120,7 @@ async function main(): Promise<void> {
     for (const t of times.filter((t) => !t.name.startsWith("(idle)")).slice(0, 40)) {
       console.log(`${((t.ms / served) * 1000).toFixed(1).padStart(8)}  ${t.name}`);
     }
-    console.log("profile: bench/results/sluice.cpuprofile");
+    console.log(`profile: bench/results/${sluice.name}.cpuprofile`);
   } finally {
     await sluice.close();
     stop();

@@ -227,8 +227,9 @@ export async function startSluice(infra: Infra, scriptPath: string, extra: { ins
   return { ...target, headers: { authorization: `Bearer ${await benchKey(target.url)}` } };
 }
 
-export function startForwarder(infra: Infra): Promise<Target> {
+export function startForwarder(infra: Infra, extra: { inspectorPort?: number } = {}): Promise<Target> {
   return startWorkerd("forwarder", {
+    ...extra,
     modules: true,
     scriptPath: `${ROOT}bench/forwarder/index.js`,
     compatibilityDate: COMPATIBILITY_DATE,

@@ -1,7 +1,6 @@
 // The Hono app: request id, security headers, CORS, config, auth, routes,
 // and one place where errors become responses in the caller's format.
 import { Hono } from "hono";
-import { cors } from "hono/cors";
 import { HTTPException } from "hono/http-exception";
 import { secureHeaders } from "hono/secure-headers";
 import { checkDenied } from "./auth/deny-list.ts";
@@ -9,6 +8,7 @@ import { authenticate } from "./auth/index.ts";
 import { ConfigError, configFor } from "./config/index.ts";
 import type { GatewayContext, GatewayEnv } from "./context.ts";
 import { type ClientFormat, errorBody } from "./formats/index.ts";
+import { corsMiddleware } from "./http/cors.ts";
 import { GatewayError } from "./http/errors.ts";
 import { adminRoutes } from "./routes/admin.ts";
 import { anthropicRoutes } from "./routes/anthropic.ts";
@@ -75,6 +75,7 @@ export function createApp() {
     await next();
     c.header("x-request-id", c.get("requestId"));
   });
+  app.use(corsMiddleware());
   app.use(secureHeaders({ crossOriginResourcePolicy: "cross-origin" }));
   app.use(async (c, next) => {
     const config = configFor(c.env);
@@ -82,24 +83,6 @@ export function createApp() {
     c.set("services", servicesFor(config, c.env));
     await next();
   });
-  app.use(
-    cors({
-      origin: (origin, c: GatewayContext) =>
-        c.get("config").corsOrigins.includes("*") || c.get("config").corsOrigins.includes(origin) ? origin : null,
-      allowHeaders: [
-        "authorization",
-        "content-type",
-        "x-api-key",
-        "x-goog-api-key",
-        "anthropic-version",
-        "anthropic-beta",
-        "x-sluice-provider",
-      ],
-      exposeHeaders: ["x-request-id", "x-sluice-provider", "x-sluice-model", "x-sluice-attempts", "retry-after"],
-      credentials: true,
-      maxAge: 600,
-    }),
-  );
 
   app.route("/", healthRoutes);
   app.get("/", (c) =>

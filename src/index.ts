@@ -6,13 +6,13 @@ import { configFor, type Env } from "./config/index.ts";
 import { servicesFor } from "./services.ts";
 import { drainParkedUsage } from "./usage/drain.ts";
 import { consumeDeadLetters, consumeUsage } from "./usage/queue.ts";
-import type { UsageRecord } from "./usage/record.ts";
+import type { UsageMessage } from "./usage/record.ts";
 
 const app = createApp();
 
 export default {
   fetch: app.fetch,
-  async queue(batch: MessageBatch<UsageRecord>, env: Env): Promise<void> {
+  async queue(batch: MessageBatch<UsageMessage>, env: Env): Promise<void> {
     const services = servicesFor(configFor(env), env);
     if (batch.queue.endsWith("-dlq")) await consumeDeadLetters(batch, services);
     else await consumeUsage(batch, services);
@@ -23,4 +23,4 @@ export default {
       drainParkedUsage(services).then((count) => count > 0 && console.log(`sluice: drained ${count} parked usage records`)),
     );
   },
-} satisfies ExportedHandler<Env, UsageRecord>;
+} satisfies ExportedHandler<Env, UsageMessage>;

@@ -32,9 +32,16 @@ export function newKeyId(): string {
   return `key_${[...bytes].map((b) => b.toString(16).padStart(2, "0")).join("")}`;
 }
 
+/** Hashes of secrets seen lately: a warm key's lookup costs no digest. Bounded, and short-lived like the key cache. */
+const hashes = new IsolateCache<string>(10_000, KEY_CACHE_TTL_MS);
+
 export async function hashSecret(secret: string): Promise<string> {
+  const known = hashes.get(secret);
+  if (known) return known;
   const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(secret));
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+  const hash = [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+  hashes.set(secret, hash);
+  return hash;
 }
 
 export const displaySuffix = (secret: string) => secret.slice(-4);

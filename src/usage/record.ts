@@ -26,7 +26,10 @@ export interface UsageRecord extends TokenCounts {
   createdAt: number;
 }
 
+/** One message on the usage queue: the records an isolate's requests made together. */
+export type UsageMessage = UsageRecord[];
+
 /** The producer side of the usage queue (a Workers Queue binding). */
 export interface UsageQueue {
-  send(record: UsageRecord, options?: { contentType?: "json" }): Promise<unknown>;
+  send(message: UsageMessage, options?: { contentType?: "json" | "v8" }): Promise<unknown>;
 }

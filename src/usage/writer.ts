@@ -9,7 +9,7 @@ import { sql } from "drizzle-orm";
 import { billingOutbox, usageEvents } from "../db/schema.ts";
 import { IsolateBatch } from "../isolate-batch.ts";
 import type { Services } from "../services.ts";
-import type { UsageRecord } from "./record.ts";
+import type { UsageQueue, UsageRecord } from "./record.ts";
 
 export const PARKED_USAGE_KEY = "sluice:usage:parked";
 export const DEAD_USAGE_KEY = "sluice:usage:dead";
@@ -143,27 +143,39 @@ export async function writeRecords(services: Services, records: UsageRecord[]): 
   }
 }
 
+/** Records per queue message: well inside a message's 128 KB. */
+const RECORDS_PER_MESSAGE = 50;
+
+/** Sends records to the usage queue, many to a message; what the queue will not take is written directly. */
+async function enqueue(services: Services, queue: UsageQueue, records: UsageRecord[]): Promise<void> {
+  for (let i = 0; i < records.length; i += RECORDS_PER_MESSAGE) {
+    const part = records.slice(i, i + RECORDS_PER_MESSAGE);
+    try {
+      await queue.send(part, { contentType: "v8" });
+    } catch (error) {
+      console.warn(`sluice: the usage queue refused ${part.length} records, writing them directly: ${String(error)}`);
+      await writeRecords(services, part);
+    }
+  }
+}
+
 const batches = new WeakMap<Services, IsolateBatch<UsageRecord>>();
 
 /**
- * Gets one request's record on its way to the ledger: to the queue when one
- * is bound, else into the isolate's next insert. The caller passes the
- * promise to `waitUntil`; it resolves once the record is queued, written, or
- * parked.
+ * Gets one request's record on its way to the ledger, together with the
+ * records of the isolate's other requests: sent to the queue when one is
+ * bound, else written in one insert. The caller passes the promise to
+ * `waitUntil`; it resolves once the record is queued, written, or parked.
  */
-export async function writeUsage(services: Services, record: UsageRecord): Promise<void> {
-  if (services.usageQueue) {
-    try {
-      await services.usageQueue.send(record, { contentType: "json" });
-      return;
-    } catch (error) {
-      console.warn(`sluice: the usage queue refused a record, writing it directly: ${String(error)}`);
-    }
-  }
+export function writeUsage(services: Services, record: UsageRecord): Promise<void> {
   let batch = batches.get(services);
   if (!batch) {
-    batch = new IsolateBatch((records) => writeRecords(services, records), GATHER_MS);
+    const queue = services.usageQueue;
+    batch = new IsolateBatch(
+      (records) => (queue ? enqueue(services, queue, records) : writeRecords(services, records)),
+      GATHER_MS,
+    );
     batches.set(services, batch);
   }
-  await batch.add(record);
+  return batch.add(record);
 }
