@@ -1,4 +1,4 @@
-// `npm run bench:profile [-- --requests N --concurrency C --translated|--forwarder]`:
+// `npm run bench:profile [-- --requests N --concurrency C --translated|--forwarder|--admin]`:
 // where Sluice's own CPU goes (or, with --forwarder, the bare forwarder's, for scale). Runs the Worker unminified in workerd with its
 // inspector open, drives warm load through it, records a V8 CPU profile over
 // the inspector protocol, and prints the functions with the most self time.
@@ -6,7 +6,16 @@
 // Chrome DevTools (Performance tab → Load profile) for the flame chart.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { runLoad } from "./load.ts";
-import { buildWorker, cpuMs, ROOT, sluiceTranslated, startForwarder, startInfra, startSluice } from "./targets.ts";
+import {
+  BENCH_ADMIN_KEY,
+  buildWorker,
+  cpuMs,
+  ROOT,
+  sluiceTranslated,
+  startForwarder,
+  startInfra,
+  startSluice,
+} from "./targets.ts";
 
 const argument = (name: string, fallback: number) => {
   const at = process.argv.indexOf(`--${name}`);
@@ -80,7 +89,9 @@ async function main(): Promise<void> {
   const sluice = process.argv.includes("--forwarder")
     ? await startForwarder(infra, { inspectorPort: INSPECTOR_PORT })
     : await startSluice(infra, bundle.path, { inspectorPort: INSPECTOR_PORT });
-  const target = process.argv.includes("--translated") ? sluiceTranslated(sluice) : sluice;
+  let target = process.argv.includes("--translated") ? sluiceTranslated(sluice) : sluice;
+  // The admin key: no limits, no lease or gate; what the checks themselves cost is the difference.
+  if (process.argv.includes("--admin")) target = { ...target, headers: { authorization: `Bearer ${BENCH_ADMIN_KEY}` } };
   try {
     const body =
       target.bodies?.plain ?? JSON.stringify({ model: "mock-echo", messages: [{ role: "user", content: "Profile me." }] });

@@ -62,26 +62,28 @@ function renderError(c: GatewayContext, error: unknown): Response {
     console.error(`sluice: ${c.get("requestId") ?? "-"} ${error instanceof Error ? error.stack : String(error)}`);
   }
   const format = c.get("format") ?? formatForPath(c.req.path);
-  return c.json(errorBody(format, failure), failure.status as 400, failure.headers);
+  const requestId = c.get("requestId");
+  return c.json(errorBody(format, failure), failure.status as 400, {
+    ...failure.headers,
+    ...(requestId && { "x-request-id": requestId }),
+  });
 }
 
 export function createApp() {
   const app = new Hono<GatewayEnv>();
 
+  // Outermost, so that every answer carries them, errors included.
+  app.use(corsMiddleware());
+  app.use(secureHeaders({ crossOriginResourcePolicy: "cross-origin" }));
   app.use(async (c, next) => {
     c.set("startedAt", performance.now());
     c.set("requestId", `req_${crypto.randomUUID().replaceAll("-", "")}`);
     c.set("format", formatForPath(c.req.path));
-    await next();
-    c.header("x-request-id", c.get("requestId"));
-  });
-  app.use(corsMiddleware());
-  app.use(secureHeaders({ crossOriginResourcePolicy: "cross-origin" }));
-  app.use(async (c, next) => {
     const config = configFor(c.env);
     c.set("config", config);
     c.set("services", servicesFor(config, c.env));
     await next();
+    c.res.headers.set("x-request-id", c.get("requestId"));
   });
 
   app.route("/", healthRoutes);

@@ -74,9 +74,13 @@ export async function usageRow(requestId: string, { waitMs = 5000 } = {}) {
 }
 
 /** What the mock upstream received for a gateway request. */
-export async function upstreamRequest(
-  requestId: string,
-): Promise<{ path: string; headers: Record<string, string>; body: Record<string, unknown> }> {
+export async function upstreamRequest(requestId: string): Promise<{
+  path: string;
+  headers: Record<string, string>;
+  body: Record<string, unknown>;
+  receivedAt: number;
+  abandoned: boolean;
+}> {
   const base = String(env.MOCK_BASE_URL).replace(/\/v1$/, "");
   const response = await fetch(`${base}/__mock/requests/${requestId}`);
   if (!response.ok) throw new Error(`mock upstream has no record of ${requestId}`);

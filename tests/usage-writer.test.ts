@@ -3,7 +3,7 @@ import { Redis } from "@upstash/redis/cloudflare";
 import { describe, expect, it } from "vitest";
 import worker from "../src/index.ts";
 import type { UsageRecord } from "../src/usage/record.ts";
-import { PARKED_USAGE_KEY } from "../src/usage/writer.ts";
+import { DEAD_USAGE_KEY, PARKED_USAGE_KEY } from "../src/usage/writer.ts";
 import { callWorker, chat, jsonRequest, usageRow } from "./helpers.ts";
 
 describe("the deferred usage writer", () => {
@@ -26,5 +26,25 @@ describe("the deferred usage writer", () => {
     await waitOnExecutionContext(ctx);
     expect(await usageRow(requestId)).toMatchObject({ requestId, promptTokens: 3, completionTokens: 3, status: 200 });
     expect(await redis.llen(PARKED_USAGE_KEY)).toBe(0);
+  });
+
+  it("drains past a parked record Postgres refuses: it is set aside as dead, the ones behind it written", async () => {
+    const redis = new Redis({ url: env.UPSTASH_REDIS_REST_URL, token: env.UPSTASH_REDIS_REST_TOKEN });
+    await redis.del(PARKED_USAGE_KEY, DEAD_USAGE_KEY);
+    const broken = { ...env, DATABASE_URL: "postgres://u:p@127.0.0.1:9/db", USAGE_QUEUE: undefined };
+    // Parked during an outage: one record with a model name Postgres will not store, one ordinary.
+    const bad = await callWorker(jsonRequest("/v1/chat/completions", { ...chat("bad"), model: "mock-echo\u0000" }), broken);
+    const good = await callWorker(jsonRequest("/v1/chat/completions", chat("good")), broken);
+    await Promise.all([bad.settled(), good.settled()]);
+    expect(await redis.llen(PARKED_USAGE_KEY)).toBe(2);
+
+    const ctx = createExecutionContext();
+    await worker.scheduled(createScheduledController(), env, ctx);
+    await waitOnExecutionContext(ctx);
+    const goodId = good.response.headers.get("x-request-id") ?? "";
+    expect(await usageRow(goodId, { waitMs: 0 })).toMatchObject({ requestId: goodId, status: 200 });
+    expect(await redis.llen(PARKED_USAGE_KEY)).toBe(0);
+    const dead = await redis.lrange<UsageRecord>(DEAD_USAGE_KEY, 0, -1);
+    expect(dead.map((r) => r.requestId)).toEqual([bad.response.headers.get("x-request-id")]);
   });
 });

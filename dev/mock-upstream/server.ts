@@ -27,6 +27,10 @@ export interface RecordedRequest {
   path: string;
   headers: Record<string, string>;
   body: unknown;
+  /** When it arrived, ms since the epoch. */
+  receivedAt: number;
+  /** The caller went away before the answer was whole (an aborted attempt). */
+  abandoned: boolean;
 }
 
 export interface MockUpstream {
@@ -189,10 +193,20 @@ export async function startMockUpstream(options: MockOptions = {}): Promise<Mock
   /** Every attempt of a gateway request, in order: retries and failover send the same id again. */
   const history = new Map<string, RecordedRequest[]>();
 
-  function record(req: IncomingMessage, path: string, body: unknown) {
+  function record(req: IncomingMessage, res: ServerResponse, path: string, body: unknown) {
     const id = String(req.headers["x-request-id"] ?? randomUUID());
     options.onRequest?.(id);
-    const recorded = { method: req.method ?? "GET", path, headers: flatHeaders(req), body };
+    const recorded: RecordedRequest = {
+      method: req.method ?? "GET",
+      path,
+      headers: flatHeaders(req),
+      body,
+      receivedAt: Date.now(),
+      abandoned: false,
+    };
+    res.once("close", () => {
+      if (!res.writableFinished) recorded.abandoned = true;
+    });
     requests.set(id, recorded);
     if (requests.size > RECORD_LIMIT) requests.delete(requests.keys().next().value as string);
     history.set(id, [...(history.get(id) ?? []), recorded]);
@@ -226,7 +240,7 @@ export async function startMockUpstream(options: MockOptions = {}): Promise<Mock
         return sendJson(res, 400, openaiError(400, "We could not parse the JSON body of your request."));
       }
     }
-    record(req, path, body);
+    record(req, res, path, body);
     const call = req.method === "POST" ? route(path, (body ?? {}) as { model?: string; stream?: boolean }) : undefined;
     const dialect = call?.dialect ?? OPENAI;
     // Like real providers, a rejected key is quoted back in the error (the gateway must not pass it on).

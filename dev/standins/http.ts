@@ -60,7 +60,10 @@ export function countedServer(
   return createServer((req, res) => {
     if (counter.handle(req, res)) return;
     counter.count();
-    res.once("finish", () => counter.answered++);
+    res.once("finish", () => {
+      counter.answered++;
+      counter.lastAnsweredAt = Date.now();
+    });
     const delay = counter.replyDelayMs;
     const reply = () => answer(req, res).catch((error) => sendJson(res, 500, onError(error)));
     if (delay > 0) setTimeout(reply, delay);
@@ -70,8 +73,9 @@ export function countedServer(
 
 /**
  * Counts the round trips a stand-in serves, so benchmarks can tell how many
- * database and cache calls a request costs. `GET /__stats` reads the count,
- * `POST /__stats/reset` zeroes it.
+ * database and cache calls a request costs. `GET /__stats` reads the counts
+ * and when the last reply went out, `POST /__stats/reset` zeroes them, and
+ * `POST /__stats/delay?ms=N` holds every reply back N ms from now on.
  */
 export class RoundTripCounter {
   total = 0;
@@ -84,11 +88,21 @@ export class RoundTripCounter {
     this.total += 1;
   }
 
+  /** When the last reply went out, ms since the epoch. */
+  lastAnsweredAt = 0;
+
   /** Answers the stats routes; returns false for every other request. */
   handle(req: IncomingMessage, res: ServerResponse): boolean {
     if (!req.url?.startsWith("/__stats")) return false;
-    if (req.method === "POST") this.total = 0;
-    sendJson(res, 200, { round_trips: this.total });
+    const delay = /^\/__stats\/delay\?ms=(\d+)$/.exec(req.url);
+    if (req.method === "POST" && delay) this.replyDelayMs = Number(delay[1]);
+    else if (req.method === "POST") this.total = 0;
+    sendJson(res, 200, {
+      round_trips: this.total,
+      answered: this.answered,
+      last_answered_at: this.lastAnsweredAt,
+      reply_delay_ms: this.replyDelayMs,
+    });
     return true;
   }
 }

@@ -4,6 +4,7 @@ import { eq } from "drizzle-orm";
 import type { Database } from "../db/client.ts";
 import { users, virtualKeys } from "../db/schema.ts";
 import { IsolateCache } from "../isolate-cache.ts";
+import { forgetCallerLimits } from "../limits/isolate-state.ts";
 import { overlay, policiesQuery, resolvePolicies } from "./policies.ts";
 import type { KeyIdentity, Limits } from "./principal.ts";
 
@@ -108,4 +109,5 @@ export async function findKeyById(db: Database, id: string): Promise<CachedKey |
 export function forgetKey(id: string, hash?: string): void {
   keysById.delete(id);
   if (hash) keysByHash.delete(hash);
+  forgetCallerLimits(`key:${id}`);
 }

@@ -155,9 +155,11 @@ export function callerLimits(key: string): CallerLimits {
   return found;
 }
 
-/** Forgets what this isolate knew of a caller (its limits changed); the lease's unused part is returned. */
-export function forgetCallerLimits(key: string): Corrections | undefined {
-  const found = callers.get(key);
+/**
+ * Forgets what this isolate knew of a caller, whose limits changed: the next
+ * request goes to the gate. A lease it held still gives back its unused part
+ * when it expires.
+ */
+export function forgetCallerLimits(key: string): void {
   callers.delete(key);
-  return found?.lease ? found.closeLease(found.lease) : undefined;
 }

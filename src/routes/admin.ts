@@ -51,6 +51,8 @@ import { teams, users, virtualKeys } from "../db/schema.ts";
 import { badRequest } from "../http/errors.ts";
 import { pageQuery } from "../http/page-query.ts";
 import { parseJsonBody } from "../http/validate.ts";
+import type { UsageRecord } from "../usage/record.ts";
+import { DEAD_USAGE_KEY, PARKED_USAGE_KEY } from "../usage/writer.ts";
 
 export const adminRoutes = new Hono<GatewayEnv>();
 
@@ -190,3 +192,17 @@ adminRoutes.patch("/credentials/:id", async (c) =>
   ),
 );
 adminRoutes.delete("/credentials/:id", async (c) => c.json(await deleteCredential(c.get("services"), c.req.param("id"))));
+
+/**
+ * Usage records not in the ledger yet: parked (Postgres was unreachable; the
+ * cron drains them) and dead (Postgres refused them; kept for an operator).
+ */
+adminRoutes.get("/usage/undelivered", async (c) => {
+  const { redis } = c.get("services");
+  const [parked, dead, deadRecords] = await Promise.all([
+    redis.llen(PARKED_USAGE_KEY),
+    redis.llen(DEAD_USAGE_KEY),
+    redis.lrange<UsageRecord>(DEAD_USAGE_KEY, 0, 99),
+  ]);
+  return c.json({ parked, dead, dead_records: deadRecords });
+});

@@ -120,6 +120,8 @@ export async function routeCall(c: GatewayContext, input: RouteInput): Promise<R
     price: first.price,
     estimatedPromptTokens: estimate.inputTokens,
   });
+  // How the limits check admitted the call (lease, overlapped, sequential), for whoever studies its latency.
+  if (admission.mode !== "unlimited") meter.flags.admission = admission.mode;
   const reservedTokens = estimate.inputTokens + estimate.outputTokens;
   let serving: Credential | undefined;
   const call = openCall(c, {

@@ -15,7 +15,7 @@ export const PARKED_USAGE_KEY = "sluice:usage:parked";
 export const DEAD_USAGE_KEY = "sluice:usage:dead";
 const ATTEMPTS = 3;
 /** How long the first record of a flush waits for others to join its insert. */
-const GATHER_MS = 5;
+const GATHER_MS = 25;
 const wait = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** A record as a ledger row, in the columns' names: also the billing outbox's payload. */
@@ -99,9 +99,14 @@ export async function insertUsage(services: Services, records: UsageRecord[]): P
 
 /** Postgres answered and refused the data itself (a constraint, an invalid value): retrying will not help. */
 export function refusedByPostgres(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null)?.code;
-  // Class 22 (data exception) and 23 (integrity constraint violation).
-  return typeof code === "string" && /^2[23]/.test(code);
+  // Drizzle wraps the driver's error, which carries Postgres's SQLSTATE.
+  let cause = error;
+  for (let depth = 0; cause && depth < 5; depth++, cause = (cause as { cause?: unknown }).cause) {
+    const code = (cause as { code?: unknown }).code;
+    // Class 22 (data exception) and 23 (integrity constraint violation).
+    if (typeof code === "string" && /^2[23]/.test(code)) return true;
+  }
+  return false;
 }
 
 async function setAside(redis: Redis, key: string, records: UsageRecord[]): Promise<void> {
@@ -144,7 +149,7 @@ export async function writeRecords(services: Services, records: UsageRecord[]): 
 }
 
 /** Records per queue message: well inside a message's 128 KB. */
-const RECORDS_PER_MESSAGE = 50;
+const RECORDS_PER_MESSAGE = 100;
 
 /** Sends records to the usage queue, many to a message; what the queue will not take is written directly. */
 async function enqueue(services: Services, queue: UsageQueue, records: UsageRecord[]): Promise<void> {
