@@ -1,4 +1,4 @@
-// `npm run bench:profile [-- --requests N --concurrency C --translated|--forwarder|--admin]`:
+// `npm run bench:profile [-- --requests N --concurrency C --streams --translated|--forwarder|--admin]`:
 // where Sluice's own CPU goes (or, with --forwarder, the bare forwarder's, for scale). Runs the Worker unminified in workerd with its
 // inspector open, drives warm load through it, records a V8 CPU profile over
 // the inspector protocol, and prints the functions with the most self time.
@@ -93,17 +93,17 @@ async function main(): Promise<void> {
   // The admin key: no limits, no lease or gate; what the checks themselves cost is the difference.
   if (process.argv.includes("--admin")) target = { ...target, headers: { authorization: `Bearer ${BENCH_ADMIN_KEY}` } };
   try {
-    const body =
-      target.bodies?.plain ?? JSON.stringify({ model: "mock-echo", messages: [{ role: "user", content: "Profile me." }] });
+    const streams = process.argv.includes("--streams");
+    const body = streams
+      ? (target.bodies?.streamed ??
+        JSON.stringify({ model: "mock-lorem", stream: true, messages: [{ role: "user", content: "Profile me." }] }))
+      : (target.bodies?.plain ?? JSON.stringify({ model: "mock-echo", messages: [{ role: "user", content: "Profile me." }] }));
+    // Streams: 64 chunks each, 2 ms apart, so each arrives on its own.
+    const headers = streams
+      ? { ...target.headers, "x-mock-tokens": "64", "x-mock-chunks": "64", "x-mock-interval-ms": "2" }
+      : target.headers;
     const load = () =>
-      runLoad({
-        url: target.url,
-        headers: target.headers,
-        body,
-        concurrency: CONCURRENCY,
-        requests: REQUESTS,
-        timeLimitMs: 120_000,
-      });
+      runLoad({ url: target.url, headers, body, concurrency: CONCURRENCY, requests: REQUESTS, timeLimitMs: 120_000 });
     await load();
     // CPU from /proc over an unprofiled run first: the profile's own times include waiting for a core.
     const cpuBefore = cpuMs(sluice.pids);

@@ -154,22 +154,22 @@ interface Trips {
 export interface RoundTripFigures {
   /** Round trips the gateway waited on before its upstream request left: answered before the mock received it. */
   beforeUpstream: { postgres: number; redis: number };
-  /** Every other round trip the request caused, in parallel or after the response (per request, batching included). */
+  /** Every other round trip, in parallel or after the response: per request over a steady load, batching included. */
   deferred: { postgres: number; redis: number };
 }
 
 /**
- * Round trips of one Sluice request, split at the upstream's arrival. Measured
- * with the stores placed `LATENCY` ms away, so a round trip answered before
- * the upstream received the request is one the gateway waited on, and one
- * sent alongside the upstream call is not.
+ * Round trips of Sluice requests. Those waited on before the upstream call:
+ * measured request by request with the stores placed far away, so a round
+ * trip answered before the upstream received the request is one the gateway
+ * waited for, and one sent alongside the upstream call is not. All others:
+ * counted over a steady load and divided by its requests, so batched work
+ * (usage records, settlement) counts at what it costs per request.
  */
 async function measureRoundTrips(infra: Infra, sluice: Target, headers: Record<string, string> = {}): Promise<RoundTripFigures> {
   const totals = async () => (await (await fetch(`${infra.controlUrl}/totals`)).json()) as Trips;
   const before = { postgres: [] as number[], redis: [] as number[] };
-  const all = { postgres: [] as number[], redis: [] as number[] };
   for (let i = 0; i < COUNTS.trips; i++) {
-    await settle(infra);
     const start = await totals();
     const response = await fetch(sluice.url, {
       method: "POST",
@@ -179,20 +179,18 @@ async function measureRoundTrips(infra: Infra, sluice: Target, headers: Record<s
     await response.text();
     const requestId = response.headers.get("x-request-id") ?? "";
     const arrival = (await (await fetch(`${infra.controlUrl}/trips/${requestId}`)).json()) as Trips;
-    await settle(infra);
-    const end = await totals();
     before.postgres.push(arrival.postgresAnswered - start.postgresAnswered);
     before.redis.push(arrival.redisAnswered - start.redisAnswered);
-    all.postgres.push(end.postgres - start.postgres);
-    all.redis.push(end.redis - start.redis);
   }
-  const beforeUpstream = { postgres: median(before.postgres), redis: median(before.redis) };
+  await settle(infra);
+  const start = await totals();
+  const load = await runLoad(spec(sluice, { concurrency: 16, requests: COUNTS[16] }, headers));
+  await settle(infra);
+  const end = await totals();
+  const served = load.latenciesMs.length + load.errors;
   return {
-    beforeUpstream,
-    deferred: {
-      postgres: median(all.postgres) - beforeUpstream.postgres,
-      redis: median(all.redis) - beforeUpstream.redis,
-    },
+    beforeUpstream: { postgres: median(before.postgres), redis: median(before.redis) },
+    deferred: { postgres: (end.postgres - start.postgres) / served, redis: (end.redis - start.redis) / served },
   };
 }
 

@@ -1,52 +1,50 @@
-// Work that requests of one isolate hand over to be done together: each
-// request adds its item, and the request that finds no flush under way runs
-// the next one, for everything added by then. Each request's deferred work
-// lasts until a flush holding its item is over, so no item depends on another
-// request's lifetime, and no promise crosses from one request to another
-// (the Workers runtime does not promise to deliver those): waiting is by
-// polling this isolate's own counters.
+// Work that requests of one isolate hand over to be done together. The first
+// request to add an item to an open batch owns it: its deferred work waits a
+// moment for others to join, closes the batch and does the work. Later
+// requests join the open batch; with `waitForFlush` their deferred work also
+// lasts until that batch is done (polling this isolate's own state, so no
+// promise crosses from one request to another: the Workers runtime does not
+// promise to deliver those), without it they leave at once and the owner's
+// lifetime carries their item.
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const POLL_MS = 3;
+
+interface Batch<T> {
+  items: T[];
+  done: boolean;
+}
 
 export class IsolateBatch<T> {
-  private items: T[] = [];
-  private added = 0;
-  private flushed = 0;
-  private flushing = false;
+  private open: Batch<T> | undefined;
 
   /**
    * @param flushItems does the work for a batch; it must not throw (retrying,
    *   parking or logging what it cannot do is its own business).
-   * @param gatherMs how long a flush waits for more items to join it.
+   * @param options.gatherMs how long a batch stays open for others to join.
+   * @param options.waitForFlush whether a joining request waits for the batch to be done.
    */
   constructor(
     private readonly flushItems: (items: T[]) => Promise<void>,
-    private readonly gatherMs: number,
+    private readonly options: { gatherMs: number; waitForFlush: boolean },
   ) {}
 
-  /** Adds an item; resolves once a flush holding it is over. */
+  /** Adds an item; resolves once its batch is done (the owner always; others with `waitForFlush`). */
   async add(item: T): Promise<void> {
-    this.items.push(item);
-    const mine = ++this.added;
-    // A flush under way may already hold this item (it gathers first): look again once it could be over.
-    while (this.flushed < mine) {
-      if (!this.flushing) await this.flush();
-      else await sleep(this.gatherMs + POLL_MS);
+    const open = this.open;
+    if (open) {
+      open.items.push(item);
+      if (!this.options.waitForFlush) return;
+      while (!open.done) await sleep(this.options.gatherMs);
+      return;
     }
-  }
-
-  private async flush(): Promise<void> {
-    this.flushing = true;
+    const batch: Batch<T> = { items: [item], done: false };
+    this.open = batch;
     try {
-      if (this.gatherMs > 0) await sleep(this.gatherMs);
-      const through = this.added;
-      const items = this.items;
-      this.items = [];
-      await this.flushItems(items);
-      this.flushed = through;
+      await sleep(this.options.gatherMs);
+      if (this.open === batch) this.open = undefined;
+      await this.flushItems(batch.items);
     } finally {
-      this.flushing = false;
+      batch.done = true;
     }
   }
 }

@@ -112,7 +112,10 @@ describe("leases", () => {
     const last = calls.slice(-20);
     const modes = await Promise.all(last.map(async (call) => (await usageRow(requestIdOf(call)))?.metadata.admission));
     // Most drew from a lease: no round trip before their upstream call.
-    expect(modes.filter((mode) => mode === "lease").length).toBeGreaterThanOrEqual(15);
+    expect(
+      modes.filter((mode) => mode === "lease").length,
+      `${calls.length} calls; last modes ${modes.join(",")}`,
+    ).toBeGreaterThanOrEqual(15);
 
     // Once every lease has run out and given back what it did not hand out, the counters equal the ledger.
     await Promise.all(calls.map((call) => call.settled()));

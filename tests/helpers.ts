@@ -64,7 +64,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * a moment after the request's own deferred work, so this waits for the row
  * (up to `waitMs`) before saying there is none.
  */
-export async function usageRow(requestId: string, { waitMs = 5000 } = {}) {
+export async function usageRow(requestId: string, { waitMs = 15_000 } = {}) {
   const deadline = Date.now() + waitMs;
   for (;;) {
     const [row] = await db().select().from(usageEvents).where(eq(usageEvents.requestId, requestId));

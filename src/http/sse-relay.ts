@@ -44,28 +44,38 @@ export function relaySse(upstream: UpstreamBody, relay: SseRelay, hooks: RelayHo
   const idleMs = hooks.idleTimeoutMs ?? 0;
   /** Set when the upstream went quiet for too long and was aborted, which fails the read under way. */
   let silentFor: number | undefined;
+  // One watchdog for the whole stream, not a timer per chunk: when it fires it looks at when
+  // the last chunk came, and either aborts the upstream or sleeps for the rest of the wait.
+  let lastChunkAt = Date.now();
+  let watchdog: ReturnType<typeof setTimeout> | undefined;
+  const watch = (ms: number) => {
+    watchdog = setTimeout(() => {
+      const quiet = Date.now() - lastChunkAt;
+      if (quiet < idleMs) return watch(idleMs - quiet);
+      silentFor = idleMs;
+      hooks.abortUpstream();
+    }, ms);
+  };
+  if (idleMs > 0) watch(idleMs);
+  const stopWatching = () => {
+    if (watchdog !== undefined) clearTimeout(watchdog);
+  };
   const next = async (): Promise<ReadableStreamReadResult<Uint8Array>> => {
     if (first) {
       const value = first;
       first = undefined;
       return { done: false, value };
     }
-    if (idleMs <= 0) return await reader.read();
-    const timer = setTimeout(() => {
-      silentFor = idleMs;
-      hooks.abortUpstream();
-    }, idleMs);
-    try {
-      return await reader.read();
-    } finally {
-      clearTimeout(timer);
-    }
+    const result = await reader.read();
+    lastChunkAt = Date.now();
+    return result;
   };
   const decoder = new TextDecoder();
   const encoder = new TextEncoder();
   const splitter = new SseSplitter();
   let ended = false;
   const end = (result: StreamEnd) => {
+    stopWatching();
     if (ended) return;
     ended = true;
     hooks.onEnd(result);

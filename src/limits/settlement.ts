@@ -80,7 +80,8 @@ export class SettlementBuffer {
   private readonly batch: IsolateBatch<Corrections>;
 
   constructor(redis: Redis) {
-    this.batch = new IsolateBatch((items) => apply(redis, items), GATHER_MS);
+    // Whoever settles waits until it is settled: the next request's admission reads these counters.
+    this.batch = new IsolateBatch((items) => apply(redis, items), { gatherMs: GATHER_MS, waitForFlush: true });
   }
 
   /** Adds corrections; resolves once they are in Redis (or given up on, and logged). Deferred work. */

@@ -14,7 +14,7 @@ import type { UsageQueue, UsageRecord } from "./record.ts";
 export const PARKED_USAGE_KEY = "sluice:usage:parked";
 export const DEAD_USAGE_KEY = "sluice:usage:dead";
 const ATTEMPTS = 3;
-/** How long the first record of a flush waits for others to join its insert. */
+/** How long a batch of records stays open for others to join. */
 const GATHER_MS = 25;
 const wait = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -170,16 +170,17 @@ const batches = new WeakMap<Services, IsolateBatch<UsageRecord>>();
  * Gets one request's record on its way to the ledger, together with the
  * records of the isolate's other requests: sent to the queue when one is
  * bound, else written in one insert. The caller passes the promise to
- * `waitUntil`; it resolves once the record is queued, written, or parked.
+ * `waitUntil`: the request that opened the batch waits until the batch is
+ * queued, written or parked; the others, whose records it carries, do not.
  */
 export function writeUsage(services: Services, record: UsageRecord): Promise<void> {
   let batch = batches.get(services);
   if (!batch) {
     const queue = services.usageQueue;
-    batch = new IsolateBatch(
-      (records) => (queue ? enqueue(services, queue, records) : writeRecords(services, records)),
-      GATHER_MS,
-    );
+    batch = new IsolateBatch((records) => (queue ? enqueue(services, queue, records) : writeRecords(services, records)), {
+      gatherMs: GATHER_MS,
+      waitForFlush: false,
+    });
     batches.set(services, batch);
   }
   return batch.add(record);
