@@ -108,7 +108,7 @@ export function renderTable(result: BenchResult): string {
     ],
     [
       "other round trips per request, in parallel or deferred (Postgres / Redis)",
-      `${fixed(trips.deferred.postgres, 2)} / ${fixed(trips.deferred.redis, 2)}`,
+      `${fixed(trips.deferred.postgres, 3)} / ${fixed(trips.deferred.redis, 3)}`,
       "",
       "",
     ],
