@@ -3,44 +3,20 @@
 import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { secureHeaders } from "hono/secure-headers";
-import { checkDenied } from "./auth/deny-list.ts";
-import { authenticate } from "./auth/index.ts";
 import { ConfigError, configFor } from "./config/index.ts";
 import type { GatewayContext, GatewayEnv } from "./context.ts";
-import { type ClientFormat, errorBody } from "./formats/index.ts";
+import { errorBody } from "./formats/index.ts";
 import { corsMiddleware } from "./http/cors.ts";
 import { GatewayError } from "./http/errors.ts";
 import { adminRoutes } from "./routes/admin.ts";
 import { anthropicRoutes } from "./routes/anthropic.ts";
 import { appApiRoutes } from "./routes/app-api.ts";
 import { authRoutes } from "./routes/auth.ts";
-import { geminiRoutes, isGeminiGenerate } from "./routes/gemini.ts";
+import { errorsIn } from "./routes/endpoint.ts";
+import { geminiRoutes } from "./routes/gemini.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { openaiRoutes } from "./routes/openai.ts";
 import { servicesFor } from "./services.ts";
-
-/** Routes whose limits check (limits/admit) also reads the deny markers. */
-const GATED_PATHS = new Set([
-  "/v1/chat/completions",
-  "/v1/completions",
-  "/v1/embeddings",
-  "/v1/messages",
-  "/api/ai/generate",
-  "/api/ai/completion",
-]);
-const isGated = (method: string, path: string) => method === "POST" && (GATED_PATHS.has(path) || isGeminiGenerate(path));
-
-function formatForPath(path: string): ClientFormat {
-  if (path.startsWith("/v1/messages")) return "anthropic";
-  if (
-    path.startsWith("/v1beta/") ||
-    path.startsWith("/v1alpha/") ||
-    path.startsWith("/api/ai/generate") ||
-    isGeminiGenerate(path)
-  )
-    return "gemini";
-  return "openai";
-}
 
 function toGatewayError(error: unknown): GatewayError {
   if (error instanceof GatewayError) return error;
@@ -61,7 +37,7 @@ function renderError(c: GatewayContext, error: unknown): Response {
   if (failure.status >= 500 && !(error instanceof GatewayError) && !(error instanceof ConfigError)) {
     console.error(`sluice: ${c.get("requestId") ?? "-"} ${error instanceof Error ? error.stack : String(error)}`);
   }
-  const format = c.get("format") ?? formatForPath(c.req.path);
+  const format = c.get("format") ?? "openai";
   const requestId = c.get("requestId");
   return c.json(errorBody(format, failure), failure.status as 400, {
     ...failure.headers,
@@ -78,7 +54,7 @@ export function createApp() {
   app.use(async (c, next) => {
     c.set("startedAt", performance.now());
     c.set("requestId", `req_${crypto.randomUUID().replaceAll("-", "")}`);
-    c.set("format", formatForPath(c.req.path));
+    c.set("format", "openai");
     const config = configFor(c.env);
     c.set("config", config);
     c.set("services", servicesFor(config, c.env));
@@ -114,15 +90,10 @@ export function createApp() {
     }),
   );
 
-  const requireCaller = async (c: GatewayContext, next: () => Promise<void>) => {
-    const principal = await authenticate(c);
-    // Revoked keys and blocked users are seen by every isolate at once. Gated routes check
-    // this inside their one Redis round trip with the limits; other routes check it here.
-    if (!isGated(c.req.method, c.req.path)) await checkDenied(c.get("services").redis, principal);
-    c.set("principal", principal);
-    await next();
-  };
-  for (const path of ["/v1/*", "/v1beta/*", "/v1alpha/*", "/admin/*", "/auth/*", "/api/*"]) app.use(path, requireCaller);
+  // Every authenticated route declares its error shape and whether it is gated (routes/endpoint.ts);
+  // these set the shape of the errors for paths no route matches.
+  app.use("/v1/messages/*", errorsIn("anthropic"));
+  for (const path of ["/v1beta/*", "/v1alpha/*"]) app.use(path, errorsIn("gemini"));
   app.route("/", openaiRoutes);
   app.route("/", anthropicRoutes);
   app.route("/", geminiRoutes);

@@ -2,14 +2,15 @@
 import type { Context } from "hono";
 import type { Principal } from "./auth/principal.ts";
 import type { Config, Env } from "./config/index.ts";
-import type { ClientFormat } from "./formats/index.ts";
+import type { ErrorShape } from "./formats/index.ts";
 import type { Services } from "./services.ts";
 
 export interface GatewayVariables {
   requestId: string;
   /** performance.now() when the request arrived. */
   startedAt: number;
-  format: ClientFormat;
+  /** The error shape the caller reads. */
+  format: ErrorShape;
   config: Config;
   services: Services;
   principal: Principal;

@@ -3,6 +3,7 @@
 import { asc, eq } from "drizzle-orm";
 import { models, providers } from "../db/schema.ts";
 import { badRequest, GatewayError } from "../http/errors.ts";
+import { PROVIDER_KINDS } from "../providers/index.ts";
 import { forgetCatalog } from "../routing/catalog.ts";
 import type { Services } from "../services.ts";
 import type { ModelInput, ProviderInput } from "./schemas.ts";
@@ -54,8 +55,7 @@ export async function getProvider(services: Services, id: string) {
 
 export async function createProvider(services: Services, input: ProviderInput) {
   if (!input.id) throw badRequest("Invalid `id`: a provider needs an id.", "id");
-  if (!input.kind)
-    throw badRequest("Invalid `kind`: one of openai, anthropic, gemini, mistral, openai-compatible, mock.", "kind");
+  if (!input.kind) throw badRequest(`Invalid \`kind\`: one of ${PROVIDER_KINDS.join(", ")}.`, "kind");
   const [row] = await services.db
     .insert(providers)
     .values({

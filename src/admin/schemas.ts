@@ -1,6 +1,7 @@
 // Request bodies of the admin and self-service APIs, in the names LiteLLM users know.
 import * as z from "zod";
 import { parseDuration } from "../config/index.ts";
+import { PROVIDER_KINDS } from "../providers/index.ts";
 
 const duration = z
   .string()
@@ -65,7 +66,6 @@ export const teamSchema = z.strictObject({
 });
 export type TeamInput = z.infer<typeof teamSchema>;
 
-const PROVIDER_KINDS = ["openai", "anthropic", "gemini", "mistral", "openai-compatible", "mock"] as const;
 const price = z.number().nonnegative().max(1_000_000);
 
 export const providerSchema = z.strictObject({

@@ -1,20 +1,12 @@
 // Turns the Worker's env into a Config once per env object; a bad setting
 // becomes a ConfigError that names the variable.
+import { PROVIDERS } from "../providers/index.ts";
+import type { EnvVars, ProviderSettings } from "../providers/types.ts";
 import type { ParsedEnv } from "./schema.ts";
-import { CONFIG_KEYS, envSchema } from "./schema.ts";
+import { CONFIG_KEYS, envSchema, providerEnvSchema } from "./schema.ts";
 
 export type { Env } from "./schema.ts";
 export { CONFIG_KEYS } from "./schema.ts";
-
-/** The kinds of provider Sluice has an adapter for. */
-export type ProviderName = "openai" | "anthropic" | "gemini" | "mistral" | "openai-compatible" | "mock";
-
-export interface ProviderSettings {
-  baseUrl: string;
-  apiKey?: string;
-  /** The provider's API version, for those that take one (Gemini's path, Anthropic's header). */
-  apiVersion?: string;
-}
 
 export interface Config {
   databaseUrl: string;
@@ -44,8 +36,8 @@ export interface Config {
     /** How long a lease of reservations lasts in an isolate; 0 for none. */
     leaseMs: number;
   };
-  /** Only providers that can be reached: a key, or an explicit base URL. */
-  providers: Partial<Record<ProviderName, ProviderSettings>>;
+  /** Built-in providers the environment configures (a credential, or a base URL), by kind. */
+  providers: Partial<Record<string, ProviderSettings>>;
 }
 
 export interface EncryptionKey {
@@ -80,25 +72,16 @@ export class ConfigError extends Error {
   }
 }
 
-export const DEFAULT_BASE_URLS: Partial<Record<ProviderName, string>> = {
-  openai: "https://api.openai.com/v1",
-  anthropic: "https://api.anthropic.com/v1",
-  gemini: "https://generativelanguage.googleapis.com",
-  mistral: "https://api.mistral.ai/v1",
-};
-
-function providerSettings(env: ParsedEnv): Config["providers"] {
+function providerSettings(vars: EnvVars): Config["providers"] {
   const providers: Config["providers"] = {};
-  const candidates: [ProviderName, string | undefined, string | undefined][] = [
-    ["openai", env.OPENAI_API_KEY, env.OPENAI_BASE_URL],
-    ["anthropic", env.ANTHROPIC_API_KEY, env.ANTHROPIC_BASE_URL],
-    ["gemini", env.GEMINI_API_KEY, env.GEMINI_BASE_URL],
-    ["mistral", env.MISTRAL_API_KEY, env.MISTRAL_BASE_URL],
-  ];
-  for (const [name, apiKey, baseUrl] of candidates) {
-    if (apiKey || baseUrl) providers[name] = { apiKey, baseUrl: (baseUrl ?? DEFAULT_BASE_URLS[name] ?? "").replace(/\/+$/, "") };
+  for (const provider of PROVIDERS) {
+    if (!provider.env) continue;
+    const secret = provider.env.secret(vars);
+    const baseUrl = provider.env.baseUrl(vars);
+    if (secret || baseUrl) {
+      providers[provider.kind] = { secret, baseUrl: (baseUrl ?? provider.defaultBaseUrl ?? "").replace(/\/+$/, "") };
+    }
   }
-  if (env.MOCK_BASE_URL) providers.mock = { baseUrl: env.MOCK_BASE_URL.replace(/\/+$/, "") };
   return providers;
 }
 
@@ -144,8 +127,10 @@ function encryptionKeys(env: ParsedEnv): Config["encryption"] {
 export function parseConfig(raw: Record<string, unknown>): Config {
   const picked = Object.fromEntries(CONFIG_KEYS.map((key) => [key, raw[key]]));
   const parsed = envSchema.safeParse(picked);
-  if (!parsed.success) {
-    throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join(".")} ${issue.message}`));
+  const providerVars = providerEnvSchema.safeParse(picked);
+  const issues = [...(parsed.error?.issues ?? []), ...(providerVars.error?.issues ?? [])];
+  if (!parsed.success || !providerVars.success) {
+    throw new ConfigError(issues.map((issue) => `${issue.path.join(".")} ${issue.message}`));
   }
   const env = parsed.data;
   return {
@@ -192,7 +177,7 @@ export function parseConfig(raw: Record<string, unknown>): Config {
       overlap: env.LIMITS_OVERLAP === "on",
       leaseMs: env.LIMITS_LEASE,
     },
-    providers: providerSettings(env),
+    providers: providerSettings(providerVars.data as EnvVars),
   };
 }
 

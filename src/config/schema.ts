@@ -1,5 +1,6 @@
 // Every setting Sluice reads, parsed by zod into one typed Config.
 import * as z from "zod";
+import { PROVIDERS } from "../providers/index.ts";
 import type { UsageQueue } from "../usage/record.ts";
 
 const optionalText = z
@@ -12,17 +13,12 @@ const optionalUrl = optionalText.pipe(z.url({ message: "must be an http(s) URL" 
 const positiveInt = (fallback: number) =>
   z.preprocess((value) => (value === undefined || value === "" ? fallback : Number(value)), z.number().int().positive());
 
-const providerFields = {
-  OPENAI_API_KEY: optionalText,
-  OPENAI_BASE_URL: optionalUrl,
-  ANTHROPIC_API_KEY: optionalText,
-  ANTHROPIC_BASE_URL: optionalUrl,
-  GEMINI_API_KEY: optionalText,
-  GEMINI_BASE_URL: optionalUrl,
-  MISTRAL_API_KEY: optionalText,
-  MISTRAL_BASE_URL: optionalUrl,
-  MOCK_BASE_URL: optionalUrl,
-};
+/** Each provider's own variables (`<P>_API_KEY`, `<P>_BASE_URL`, …), as its descriptor names them. */
+export const providerEnvSchema = z.object(
+  Object.fromEntries(
+    PROVIDERS.flatMap((provider) => provider.env?.vars ?? []).map((v) => [v.name, v.url ? optionalUrl : optionalText]),
+  ),
+);
 
 const nonNegativeInt = (fallback: number) =>
   z.preprocess((value) => (value === undefined || value === "" ? fallback : Number(value)), z.number().int().nonnegative());
@@ -120,15 +116,15 @@ export const envSchema = z.object({
   COOLDOWN: durationMs("30s"),
   /** How often an isolate re-reads the model catalog and the routing health from the stores. */
   CATALOG_REFRESH: durationMs("5s"),
-  ...providerFields,
 });
 
 /** Settings, plus the Worker's bindings. */
-export type Env = z.input<typeof envSchema> & {
-  /** Usage records, written to the ledger in batches by this Worker's queue consumer. */
-  USAGE_QUEUE?: UsageQueue;
-};
+export type Env = z.input<typeof envSchema> &
+  Partial<Record<string, unknown>> & {
+    /** Usage records, written to the ledger in batches by this Worker's queue consumer. */
+    USAGE_QUEUE?: UsageQueue;
+  };
 export type ParsedEnv = z.output<typeof envSchema>;
 
 /** The names every setting is read from, for tooling that merges env sources. */
-export const CONFIG_KEYS = Object.keys(envSchema.shape) as (keyof Env)[];
+export const CONFIG_KEYS = [...Object.keys(envSchema.shape), ...Object.keys(providerEnvSchema.shape)];

@@ -1,22 +1,22 @@
-// Client formats by name. The route picks the format; errors go back in it.
+// Client formats by name, and the error shapes errors go back in.
 import type { GatewayError } from "../http/errors.ts";
 import { anthropicErrors } from "./anthropic/errors.ts";
 import { geminiErrors } from "./gemini/errors.ts";
 import { openaiErrors } from "./openai/errors.ts";
-import type { ClientFormat, ErrorRenderer } from "./types.ts";
+import type { ErrorRenderer, ErrorShape } from "./types.ts";
 
-export type { ClientFormat } from "./types.ts";
+export type { ClientFormat, Dialect, ErrorShape } from "./types.ts";
 
-const ERROR_RENDERERS: Record<ClientFormat, ErrorRenderer> = {
+const ERROR_RENDERERS: Record<ErrorShape, ErrorRenderer> = {
   openai: openaiErrors,
   anthropic: anthropicErrors,
   gemini: geminiErrors,
 };
 
-export function errorBody(format: ClientFormat, error: GatewayError): unknown {
-  return ERROR_RENDERERS[format].body(error);
+export function errorBody(shape: ErrorShape, error: GatewayError): unknown {
+  return ERROR_RENDERERS[shape].body(error);
 }
 
-export function errorStreamEvent(format: ClientFormat, error: GatewayError): string {
-  return ERROR_RENDERERS[format].streamEvent(error);
+export function errorStreamEvent(shape: ErrorShape, error: GatewayError): string {
+  return ERROR_RENDERERS[shape].streamEvent(error);
 }

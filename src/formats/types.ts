@@ -1,10 +1,100 @@
+// What a wire format is to Sluice. Each format (`formats/<name>/`) may be
+// spoken by clients (a ClientFormat: parsed, decoded to the canonical form,
+// answered in it), by providers (an UpstreamCodec: encoded from the canonical
+// form, its answers and stream frames decoded back), or both. A call whose
+// client and provider speak the same dialect is forwarded as sent.
+import type * as z from "zod";
 import type { GatewayError } from "../http/errors.ts";
+import type { Estimate } from "../limits/reservation.ts";
+import type { TokenCounts } from "../usage/prices.ts";
+import type { CanonicalEvent, CanonicalRequest, CanonicalResponse } from "./canonical.ts";
 
-/** The wire format a client speaks; errors and streams go back in it. */
-export type ClientFormat = "openai" | "anthropic" | "gemini";
+/** The wire formats Sluice reads and writes; a provider lists the ones it takes natively. */
+export type Dialect =
+  | "openai-chat"
+  | "openai-completions"
+  | "openai-embeddings"
+  | "anthropic-messages"
+  | "gemini-generate"
+  | "bedrock-converse";
+
+/** The error shapes clients understand; errors and failed streams go back in the caller's. */
+export type ErrorShape = "openai" | "anthropic" | "gemini";
 
 export interface ErrorRenderer {
   body(error: GatewayError): unknown;
   /** The error as one event of a stream that already started. */
   streamEvent(error: GatewayError): string;
+}
+
+/** One unit of a provider's stream: an SSE event, or an AWS event-stream message. */
+export interface StreamFrame {
+  /** The event's name (SSE `event:`, or the message's `:event-type`), when it has one. */
+  event?: string;
+  /** Its payload: the SSE `data`, or the message's JSON. */
+  data: string;
+  /** The frame as it came, for relaying it unchanged (SSE only). */
+  raw: string;
+}
+
+/** Reads a provider's stream, one frame at a time. */
+export interface StreamDecoder {
+  /** Canonical events for one frame; throws when the provider reports an error mid-stream. */
+  decode(frame: StreamFrame): CanonicalEvent[];
+  /** Whether the provider has said the stream is whole. */
+  readonly complete: boolean;
+}
+
+/** A wire format seen from the provider's side. */
+export interface UpstreamCodec {
+  /** A canonical request as a body in this format; the endpoint adds the model where it goes. */
+  encode(request: CanonicalRequest): Record<string, unknown>;
+  decode(body: unknown): CanonicalResponse;
+  /** Token counts from a whole answer, for a call forwarded as sent. */
+  usage(body: unknown): TokenCounts | undefined;
+  streamDecoder(): StreamDecoder;
+}
+
+/** A client format's way of writing answers. */
+export interface ClientEncoder {
+  response(answer: CanonicalResponse, model: string): unknown;
+  stream(model: string): StreamEncoder;
+}
+
+export interface StreamEncoder {
+  encode(event: CanonicalEvent): string;
+  /** The closing events of a whole stream. */
+  end(): string;
+}
+
+/** What a route knows before the body: the model and method some formats put in the path. */
+export interface RouteFacts {
+  model?: string;
+  stream?: boolean;
+}
+
+/** What routing needs from a request. */
+export interface RequestFacts {
+  model: string;
+  stream: boolean;
+  /** A provider the body names (`provider`), taken out of the body. */
+  provider?: string;
+}
+
+/** A wire format as clients speak it: one descriptor per route family. */
+export interface ClientFormat<Body extends Record<string, unknown> = Record<string, unknown>> {
+  readonly name: string;
+  readonly dialect: Dialect;
+  readonly errors: ErrorShape;
+  readonly schema: z.ZodType<Body>;
+  facts(body: Body, route: RouteFacts): RequestFacts;
+  /** The body as forwarded to a provider of the same dialect: what is Sluice's own taken out. */
+  forwarded(body: Body): Record<string, unknown>;
+  /** The reservation for the body as forwarded (input estimated high, output capped). */
+  estimate(body: Body, defaultMaxOutputTokens: number): Estimate;
+  /** The canonical request, for providers of other dialects; absent where only same-dialect providers serve. */
+  toCanonical?(body: Body, facts: RequestFacts): CanonicalRequest;
+  encoder?(body: Body): ClientEncoder;
+  /** Frames of a same-dialect stream the client does not get (a usage chunk it did not ask for). */
+  hidden?(body: Body): ((frame: StreamFrame, events: CanonicalEvent[]) => boolean) | undefined;
 }

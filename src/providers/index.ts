@@ -1,23 +1,31 @@
-// The provider registry: one line per adapter.
-import type { ProviderName } from "../config/index.ts";
+// The provider registry: one line per provider. Everything that lists
+// providers — the kinds, the settings read from the environment, the model
+// names each serves by default, the admin API's validation — comes from here.
 import { anthropicProvider } from "./anthropic/index.ts";
 import { geminiProvider } from "./gemini/index.ts";
 import { mistralProvider } from "./mistral/index.ts";
 import { mockProvider } from "./mock/index.ts";
-import { openaiCompatible } from "./openai/compatible.ts";
 import { openaiProvider } from "./openai/index.ts";
-import type { ProviderAdapter } from "./types.ts";
+import { openaiCompatibleProvider } from "./openai-compatible/index.ts";
+import type { ProviderDescriptor } from "./types.ts";
 
-const ADAPTERS: Partial<Record<ProviderName, ProviderAdapter>> = {
-  openai: openaiProvider,
-  anthropic: anthropicProvider,
-  gemini: geminiProvider,
-  mistral: mistralProvider,
-  mock: mockProvider,
-  // Ollama, vLLM, LiteLLM and the like: OpenAI's API at a base URL of their own.
-  "openai-compatible": openaiCompatible({ name: "openai-compatible" }),
-};
+export const PROVIDERS = [
+  openaiProvider,
+  anthropicProvider,
+  geminiProvider,
+  mistralProvider,
+  openaiCompatibleProvider,
+  mockProvider,
+] as const satisfies readonly ProviderDescriptor[];
 
-export function adapterFor(provider: ProviderName): ProviderAdapter | undefined {
-  return ADAPTERS[provider];
+export type ProviderKind = (typeof PROVIDERS)[number]["kind"];
+
+export const PROVIDER_KINDS = PROVIDERS.map((provider) => provider.kind) as [ProviderKind, ...ProviderKind[]];
+
+const byKind = new Map<string, ProviderDescriptor>(PROVIDERS.map((provider) => [provider.kind, provider]));
+
+export function providerOf(kind: string): ProviderDescriptor | undefined {
+  return byKind.get(kind);
 }
+
+export const isProviderKind = (value: string): value is ProviderKind => byKind.has(value);

@@ -1,63 +1,74 @@
-// What an upstream provider adapter is: where to send a request and how to read usage back.
-import type { ProviderName, ProviderSettings } from "../config/index.ts";
-import type { CanonicalEvent, CanonicalRequest, CanonicalResponse } from "../formats/canonical.ts";
-import type { TokenCounts } from "../usage/prices.ts";
+// What a provider is to Sluice: one descriptor (`providers/<kind>/`) saying
+// which environment variables configure it, where it lives, which model
+// names it serves and at what price, what a stored credential for it holds,
+// and, per model, the wire formats it takes and how to send a request in
+// each. Everything that lists providers (the config schema, routing by name,
+// the admin API's kinds) is derived from the registry in `providers/index.ts`.
+import type * as z from "zod";
+import type { Dialect, UpstreamCodec } from "../formats/types.ts";
+import type { Framing } from "../http/frames.ts";
+import type { Price } from "../usage/prices.ts";
 
-/** A chat request in OpenAI's wire format; unknown fields are kept and forwarded. */
-export type OpenAIChatBody = Record<string, unknown> & { model: string; stream?: boolean };
-
-/** The OpenAI endpoints a body can be forwarded to. */
-export type OpenAIEndpoint = "chat/completions" | "completions" | "embeddings";
-
-export interface UpstreamCall {
-  /** Chat completions unless said otherwise. */
-  endpoint?: OpenAIEndpoint;
-  settings: ProviderSettings;
-  upstreamModel: string;
-  body: OpenAIChatBody;
-  requestId: string;
-  /** The client's own request headers, for adapters that pass some along. */
-  clientHeaders: Headers;
+/** Where to send and with what: the credential's text (an API key, or a JSON document for several parts). */
+export interface ProviderSettings {
+  baseUrl: string;
+  secret?: string;
+  /** The provider's API version, for those that take one (Gemini's path, Anthropic's header). */
+  apiVersion?: string;
 }
 
-export interface CanonicalCall {
+export interface EndpointCall {
   settings: ProviderSettings;
   upstreamModel: string;
-  request: CanonicalRequest;
-  requestId: string;
-  clientHeaders: Headers;
-}
-
-/** Reads a provider's stream, one SSE `data` payload at a time. */
-export interface StreamDecoder {
-  /** Canonical events for one payload; throws when the provider reports an error mid-stream. */
-  decode(data: string): CanonicalEvent[];
-  /** Whether the provider has said the stream is whole. */
-  readonly complete: boolean;
-}
-
-/** A request in the provider's own format, forwarded as sent but for the model and credentials. */
-export interface NativeCall {
-  settings: ProviderSettings;
-  upstreamModel: string;
+  /** A body in the endpoint's dialect: as the client sent it, or encoded from the canonical form. */
   body: Record<string, unknown>;
   stream: boolean;
   requestId: string;
+  /** The client's own request headers, for endpoints that pass some along. */
   clientHeaders: Headers;
 }
 
-export interface ProviderAdapter {
-  readonly name: ProviderName;
-  /** The wire format it speaks; a client speaking the same one is forwarded as is. */
-  readonly dialect: "openai" | "anthropic" | "gemini";
-  /** Builds the upstream fetch for an OpenAI-format body, forwarded as sent (OpenAI dialect only). */
-  chatRequest(call: UpstreamCall): Request;
-  /** Reads token counts from a usage object the provider returned. */
-  usageFrom(usage: unknown): TokenCounts | undefined;
-  /** Builds the upstream fetch for a canonical request. */
-  canonicalRequest(call: CanonicalCall): Request;
-  canonicalResponse(body: unknown): CanonicalResponse;
-  streamDecoder(): StreamDecoder;
-  /** Builds the upstream fetch for a body already in this provider's format (Anthropic and Gemini). */
-  nativeRequest?(call: NativeCall): Request;
+/** One wire format a provider takes: how a request in it is sent, and how its answers are framed and read. */
+export interface Endpoint {
+  readonly dialect: Dialect;
+  readonly framing: Framing;
+  readonly codec: UpstreamCodec;
+  /** The upstream request: the URL, the authentication (signing, token exchange), what the provider wants changed. */
+  request(call: EndpointCall): Promise<Request>;
+}
+
+export type EnvVars = Readonly<Record<string, string | undefined>>;
+
+export interface ProviderEnv {
+  /** The variables it reads, for the config schema and its documentation. */
+  readonly vars: readonly { readonly name: string; readonly url?: boolean }[];
+  /** The credential the Worker's own variables give, as the credential's text. */
+  secret(vars: EnvVars): string | undefined;
+  baseUrl(vars: EnvVars): string | undefined;
+}
+
+export interface ProviderDescriptor<Kind extends string = string> {
+  readonly kind: Kind;
+  readonly env?: ProviderEnv;
+  readonly defaultBaseUrl?: string;
+  /** The base URL follows from the credential (a region, a location) unless one is set. */
+  readonly baseUrlFromCredential?: boolean;
+  /** Model names sent to it when no catalog entry says otherwise. */
+  readonly models?: RegExp;
+  /** List prices, per million tokens, by model name (longest prefix wins). */
+  readonly prices?: Readonly<Record<string, Price>>;
+  /** Models listed (`GET /v1/models`) when it is configured, beyond the priced ones. */
+  readonly listed?: readonly string[];
+  /**
+   * A credential of several parts (Bedrock's key id, secret and region), as
+   * the admin API takes it in `credential`: parsed, then sealed as JSON text.
+   * Absent: the credential is one string, `api_key`.
+   */
+  readonly credential?: {
+    readonly schema: z.ZodType<Record<string, unknown>>;
+    /** What listings show of it (never the secret part). */
+    display(parts: Record<string, unknown>): string;
+  };
+  /** The wire formats it takes for a model; translated requests use the first. */
+  endpoints(upstreamModel: string): readonly Endpoint[];
 }

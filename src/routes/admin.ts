@@ -53,10 +53,11 @@ import { pageQuery } from "../http/page-query.ts";
 import { parseJsonBody } from "../http/validate.ts";
 import type { UsageRecord } from "../usage/record.ts";
 import { DEAD_USAGE_KEY, PARKED_USAGE_KEY } from "../usage/writer.ts";
+import { endpoint } from "./endpoint.ts";
 
 export const adminRoutes = new Hono<GatewayEnv>();
 
-adminRoutes.use(async (c, next) => {
+adminRoutes.use(endpoint({ errors: "openai", gated: false }), async (c, next) => {
   requireAdmin(c.get("principal"));
   await next();
 });

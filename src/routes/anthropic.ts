@@ -1,35 +1,24 @@
 // Anthropic-format routes: `/v1/messages` and `/v1/messages/count_tokens`.
 import { Hono } from "hono";
 import type { GatewayEnv } from "../context.ts";
-import { anthropicCountTokensSchema, anthropicMessagesSchema, anthropicToCanonical } from "../formats/anthropic/request.ts";
-import { AnthropicStreamEncoder, canonicalToAnthropic } from "../formats/anthropic/response.ts";
+import { anthropic } from "../formats/anthropic/index.ts";
+import { anthropicCountTokensSchema, anthropicToCanonical } from "../formats/anthropic/request.ts";
 import { canonicalText } from "../formats/canonical.ts";
 import { parseJsonBody } from "../http/validate.ts";
-import { proxyNativeOrCanonical } from "../routing/native.ts";
-import type { ClientEncoder } from "../routing/translated.ts";
-
-const anthropicEncoder: ClientEncoder = {
-  response: canonicalToAnthropic,
-  stream: (model) => new AnthropicStreamEncoder(model),
-};
+import { proxy } from "../routing/proxy.ts";
+import { endpoint } from "./endpoint.ts";
 
 export const anthropicRoutes = new Hono<GatewayEnv>();
 
-anthropicRoutes.post("/v1/messages", async (c) => {
-  const body = await parseJsonBody(c, anthropicMessagesSchema);
-  return await proxyNativeOrCanonical(c, {
-    dialect: "anthropic",
-    body,
-    canonical: anthropicToCanonical(body),
-    encoder: anthropicEncoder,
-  });
-});
+anthropicRoutes.post("/v1/messages", endpoint({ errors: "anthropic", gated: true }), async (c) =>
+  proxy(c, anthropic, await parseJsonBody(c, anthropic.schema)),
+);
 
 /**
  * An estimate (about four characters a token): no provider's tokenizer runs
  * at the edge. Agents use it to decide when to compact, which an estimate serves.
  */
-anthropicRoutes.post("/v1/messages/count_tokens", async (c) => {
+anthropicRoutes.post("/v1/messages/count_tokens", endpoint({ errors: "anthropic", gated: false }), async (c) => {
   const body = await parseJsonBody(c, anthropicCountTokensSchema);
   const request = anthropicToCanonical({ ...body, max_tokens: 1 });
   const tools = request.tools ? JSON.stringify(request.tools).length : 0;

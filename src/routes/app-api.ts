@@ -10,8 +10,12 @@ import type { GatewayEnv } from "../context.ts";
 import { GatewayError } from "../http/errors.ts";
 import { parseJsonBody } from "../http/validate.ts";
 import { usageTotals } from "../usage/totals.ts";
+import { endpoint } from "./endpoint.ts";
 
 export const appApiRoutes = new Hono<GatewayEnv>();
+
+/** Per route: `/api/ai/generate` and `/api/ai/completion`, gated, live under the same prefix. */
+const caller = endpoint({ errors: "openai", gated: false });
 
 function aboveOwn(field: string, requested: number | null | undefined, own: number | null): void {
   if (own === null || requested === undefined) return;
@@ -23,7 +27,7 @@ function aboveOwn(field: string, requested: number | null | undefined, own: numb
   }
 }
 
-appApiRoutes.post("/keys", async (c) => {
+appApiRoutes.post("/keys", caller, async (c) => {
   const principal = c.get("principal");
   if (principal.type !== "user") {
     throw new GatewayError(403, "permission", "Only a signed-in user (JWT) can mint keys here.", { code: "user_required" });
@@ -48,7 +52,7 @@ function signedInUser(principal: Principal): string {
 }
 
 /** A user's own key for a provider: stored encrypted, used for their requests only, never shown again. */
-appApiRoutes.put("/provider-keys", async (c) => {
+appApiRoutes.put("/provider-keys", caller, async (c) => {
   const userId = signedInUser(c.get("principal"));
   const input = await parseJsonBody(c, providerKeySchema);
   const { created, credential } = await putOwnKey(c.get("services"), c.get("config"), {
@@ -60,12 +64,12 @@ appApiRoutes.put("/provider-keys", async (c) => {
   return c.json(credential, created ? 201 : 200);
 });
 
-appApiRoutes.get("/provider-keys", async (c) => {
+appApiRoutes.get("/provider-keys", caller, async (c) => {
   const userId = signedInUser(c.get("principal"));
   return c.json({ data: await listCredentials(c.get("services"), { ownerType: "user", ownerId: userId }) });
 });
 
-appApiRoutes.delete("/provider-keys/:provider", async (c) => {
+appApiRoutes.delete("/provider-keys/:provider", caller, async (c) => {
   const userId = signedInUser(c.get("principal"));
   const own = await listCredentials(c.get("services"), { ownerType: "user", ownerId: userId, provider: c.req.param("provider") });
   for (const credential of own) await deleteCredential(c.get("services"), credential.id);
@@ -89,7 +93,7 @@ function principalLimits(principal: Principal) {
   return {};
 }
 
-appApiRoutes.get("/ai/quota", async (c) => {
+appApiRoutes.get("/ai/quota", caller, async (c) => {
   const principal = c.get("principal");
   const used = await usageTotals(c.get("services").db, principal);
   return c.json({

@@ -3,8 +3,11 @@ import { Hono } from "hono";
 import { issueKeyToken } from "../auth/sluice-token.ts";
 import type { GatewayEnv } from "../context.ts";
 import { GatewayError } from "../http/errors.ts";
+import { endpoint } from "./endpoint.ts";
 
 export const authRoutes = new Hono<GatewayEnv>();
+
+authRoutes.use(endpoint({ errors: "openai", gated: false }));
 
 authRoutes.post("/token", async (c) => {
   const principal = c.get("principal");

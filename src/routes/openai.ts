@@ -1,36 +1,35 @@
 // OpenAI-format routes.
 import { Hono } from "hono";
 import type { GatewayEnv } from "../context.ts";
-import { openaiChatSchema, openaiCompletionSchema, openaiEmbeddingsSchema } from "../formats/openai/schema.ts";
+import { openaiChat } from "../formats/openai/chat.ts";
+import { openaiCompletions } from "../formats/openai/completions.ts";
+import { openaiEmbeddings } from "../formats/openai/embeddings.ts";
 import { parseJsonBody } from "../http/validate.ts";
-import { proxyChatCompletion, proxyCompletion, proxyEmbeddings } from "../routing/chat.ts";
 import { listModels } from "../routing/models.ts";
+import { proxy } from "../routing/proxy.ts";
+import { endpoint } from "./endpoint.ts";
 
 export const openaiRoutes = new Hono<GatewayEnv>();
 
-openaiRoutes.post("/v1/chat/completions", async (c) => {
-  const body = await parseJsonBody(c, openaiChatSchema);
-  return await proxyChatCompletion(c, body);
-});
+const gated = endpoint({ errors: "openai", gated: true });
+
+openaiRoutes.post("/v1/chat/completions", gated, async (c) => proxy(c, openaiChat, await parseJsonBody(c, openaiChat.schema)));
 
 /** The app API's OpenAI-compatible completion, sent to DEFAULT_PROVIDER unless the body names a provider. */
-openaiRoutes.post("/api/ai/completion", async (c) => {
-  const body = await parseJsonBody(c, openaiChatSchema);
-  const provider = typeof body.provider === "string" ? body.provider : c.get("config").defaultProvider;
-  return await proxyChatCompletion(c, { ...body, ...(provider && { provider }) });
+openaiRoutes.post("/api/ai/completion", gated, async (c) => {
+  const body = await parseJsonBody(c, openaiChat.schema);
+  return await proxy(c, openaiChat, { ...body, provider: body.provider ?? c.get("config").defaultProvider });
 });
 
-openaiRoutes.post("/v1/completions", async (c) => {
-  const body = await parseJsonBody(c, openaiCompletionSchema);
-  return await proxyCompletion(c, body);
-});
+openaiRoutes.post("/v1/completions", gated, async (c) =>
+  proxy(c, openaiCompletions, await parseJsonBody(c, openaiCompletions.schema)),
+);
 
-openaiRoutes.post("/v1/embeddings", async (c) => {
-  const body = await parseJsonBody(c, openaiEmbeddingsSchema);
-  return await proxyEmbeddings(c, body);
-});
+openaiRoutes.post("/v1/embeddings", gated, async (c) =>
+  proxy(c, openaiEmbeddings, await parseJsonBody(c, openaiEmbeddings.schema)),
+);
 
-openaiRoutes.get("/v1/models", async (c) => {
+openaiRoutes.get("/v1/models", endpoint({ errors: "openai", gated: false }), async (c) => {
   const created = 1_700_000_000;
   return c.json({
     object: "list",

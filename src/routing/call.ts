@@ -5,8 +5,8 @@
 import type { GatewayContext } from "../context.ts";
 import { errorStreamEvent } from "../formats/index.ts";
 import { GatewayError } from "../http/errors.ts";
-import { SSE_HEADERS, type StreamEnd } from "../http/sse.ts";
-import type { RelayHooks } from "../http/sse-relay.ts";
+import { SSE_HEADERS, type StreamEnd } from "../http/frames.ts";
+import type { RelayHooks } from "../http/relay.ts";
 import type { Admission } from "../limits/index.ts";
 import type { UsageMeter } from "../usage/meter.ts";
 import type { TokenCounts } from "../usage/prices.ts";
@@ -96,11 +96,10 @@ export function passJsonThrough(call: GatewayCall, text: string, usageOf: (body:
   return new Response(text, { status: 200, headers: { "content-type": "application/json", ...call.headers } });
 }
 
+export type StreamHooks = RelayHooks & { onUsage: (tokens: TokenCounts) => void; onGenerated: (characters: number) => void };
+
 /** What a relayed stream reports to: the meter, the client's error format, the abort, and the record at its end. */
-export function streamHooks(
-  c: GatewayContext,
-  call: GatewayCall,
-): RelayHooks & { onUsage: (tokens: TokenCounts) => void; onGenerated: (characters: number) => void } {
+export function streamHooks(c: GatewayContext, call: GatewayCall): StreamHooks {
   const ended = deferred<StreamEnd>();
   call.recordWhenEnded(ended.promise);
   const abort = call.abort;

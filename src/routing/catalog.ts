@@ -3,11 +3,11 @@
 // CATALOG_REFRESH, so a change made through the admin API shows within
 // seconds without costing a warm request a round trip.
 import { and, eq, isNull } from "drizzle-orm";
-import type { ProviderName } from "../config/index.ts";
 import type { GatewayContext } from "../context.ts";
 import type { Database } from "../db/client.ts";
 import { models, providerCredentials, providers } from "../db/schema.ts";
 import { RefreshingCache } from "../isolate-cache.ts";
+import type { ProviderKind } from "../providers/index.ts";
 import type { Services } from "../services.ts";
 import type { Price } from "../usage/prices.ts";
 
@@ -23,7 +23,7 @@ export interface CatalogModel {
 
 export interface CatalogProvider {
   id: string;
-  kind: ProviderName;
+  kind: ProviderKind;
   baseUrl: string | null;
   apiVersion: string | null;
 }
@@ -52,7 +52,7 @@ export async function loadCatalog(db: Database): Promise<Catalog> {
   for (const row of providerRows) {
     catalog.providers.set(row.id, {
       id: row.id,
-      kind: row.kind as ProviderName,
+      kind: row.kind as ProviderKind,
       baseUrl: row.baseUrl?.replace(/\/+$/, "") ?? null,
       apiVersion: row.apiVersion,
     });

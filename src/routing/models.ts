@@ -1,10 +1,9 @@
 // The models this gateway can serve with its current configuration and catalog.
 import type { GatewayContext } from "../context.ts";
+import { PROVIDERS } from "../providers/index.ts";
 import { pricedModels } from "../usage/prices.ts";
 import { catalogFor } from "./catalog.ts";
 import { resolveTarget } from "./resolve.ts";
-
-const MOCK_MODELS = ["mock-echo", "mock-lorem"];
 
 export interface ListedModel {
   id: string;
@@ -15,7 +14,8 @@ export interface ListedModel {
 export async function listModels(c: GatewayContext): Promise<ListedModel[]> {
   const config = c.get("config");
   const catalog = await catalogFor(c);
-  const names = new Set([...catalog.models.keys(), ...(config.providers.mock ? MOCK_MODELS : []), ...pricedModels()]);
+  const listed = PROVIDERS.flatMap((provider) => (config.providers[provider.kind] ? (provider.listed ?? []) : []));
+  const names = new Set([...catalog.models.keys(), ...listed, ...pricedModels()]);
   const models: ListedModel[] = [];
   for (const id of [...names].sort()) {
     try {

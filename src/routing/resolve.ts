@@ -2,19 +2,19 @@
 // first: a listed model names its provider, upstream id, price and fallback
 // chain. Unlisted names go by an explicit `provider/model`, the name's
 // prefix, or the configured default provider.
-import type { Config, ProviderName, ProviderSettings } from "../config/index.ts";
-import { DEFAULT_BASE_URLS } from "../config/index.ts";
+import type { Config } from "../config/index.ts";
 import { type Credential, envCredential, storedCredential } from "../credentials/pool.ts";
 import { GatewayError, modelNotFound } from "../http/errors.ts";
-import { adapterFor } from "../providers/index.ts";
-import type { ProviderAdapter } from "../providers/types.ts";
+import { PROVIDERS, providerOf } from "../providers/index.ts";
+import type { ProviderDescriptor, ProviderSettings } from "../providers/types.ts";
 import { type Price, priceOf } from "../usage/prices.ts";
 import type { Catalog } from "./catalog.ts";
 
 export interface Target {
   /** The provider's id: a catalog provider, or a built-in one (`openai`, `anthropic`…). */
   provider: string;
-  adapter: ProviderAdapter;
+  /** What kind of provider it is: where and how requests are sent. */
+  descriptor: ProviderDescriptor;
   /** Where to send and the API version; the key comes from the credential picked for each attempt. */
   settings: ProviderSettings;
   /** The public model name. */
@@ -26,17 +26,9 @@ export interface Target {
   credentials: Credential[];
 }
 
-const BUILT_IN: readonly ProviderName[] = ["openai", "anthropic", "gemini", "mistral", "mock"];
-
-const PREFIX_RULES: [RegExp, ProviderName][] = [
-  [/^(gpt-|o1|o3|o4|chatgpt-|text-embedding-)/, "openai"],
-  [/^claude-/, "anthropic"],
-  [/^gemini-/, "gemini"],
-  [/^(mistral-|codestral-|ministral-|magistral-|open-mistral-|pixtral-)/, "mistral"],
-  [/^mock-/, "mock"],
-];
-
-const isBuiltIn = (value: string): value is ProviderName => (BUILT_IN as readonly string[]).includes(value);
+/** Providers a request can name without a catalog entry: those the environment can configure. */
+const BUILT_IN = new Set<string>(PROVIDERS.filter((p) => p.env).map((p) => p.kind));
+const isBuiltIn = (value: string) => BUILT_IN.has(value);
 
 function knownProvider(catalog: Catalog, id: string): boolean {
   return catalog.providers.has(id) || isBuiltIn(id);
@@ -63,32 +55,31 @@ function choose(config: Config, catalog: Catalog, model: string, providerOverrid
   if (slash > 0 && knownProvider(catalog, model.slice(0, slash))) {
     return { provider: model.slice(0, slash), upstreamModel: model.slice(slash + 1) };
   }
-  const rule = PREFIX_RULES.find(([pattern]) => pattern.test(model));
-  if (rule) return { provider: rule[1], upstreamModel: model };
+  const byName = PROVIDERS.find((p) => p.models?.test(model));
+  if (byName) return { provider: byName.kind, upstreamModel: model };
   if (config.defaultProvider && knownProvider(catalog, config.defaultProvider)) {
     return { provider: config.defaultProvider, upstreamModel: model };
   }
   return undefined;
 }
 
-/** A provider's adapter, endpoint and global credentials; undefined when Sluice has no adapter for its kind. */
+/** A provider's descriptor, endpoint and global credentials; undefined when Sluice has none for its kind. */
 function providerSetup(
   config: Config,
   catalog: Catalog,
   providerId: string,
-): Pick<Target, "adapter" | "settings" | "credentials"> | undefined {
+): Pick<Target, "descriptor" | "settings" | "credentials"> | undefined {
   const row = catalog.providers.get(providerId);
-  const kind = row?.kind ?? (isBuiltIn(providerId) ? providerId : undefined);
-  const adapter = kind && adapterFor(kind);
-  if (!kind || !adapter) return undefined;
+  const descriptor = providerOf(row?.kind ?? (isBuiltIn(providerId) ? providerId : ""));
+  if (!descriptor) return undefined;
   const fromEnv = isBuiltIn(providerId) ? config.providers[providerId] : undefined;
-  const baseUrl = row?.baseUrl ?? fromEnv?.baseUrl ?? DEFAULT_BASE_URLS[kind];
-  if (!baseUrl) return undefined;
+  const baseUrl = row?.baseUrl ?? fromEnv?.baseUrl ?? descriptor.defaultBaseUrl ?? "";
+  if (!baseUrl && !descriptor.baseUrlFromCredential) return undefined;
   const stored = (catalog.credentials.get(providerId) ?? []).map((c) => storedCredential(c, config.encryption));
   // A Worker secret, or no key at all for a provider the operator pointed at a server of their own.
   const keyless = !fromEnv && row?.baseUrl && stored.length === 0;
-  const credentials = [...(fromEnv || keyless ? [envCredential(providerId, fromEnv?.apiKey)] : []), ...stored];
-  return { adapter, settings: { baseUrl, apiVersion: row?.apiVersion ?? undefined }, credentials };
+  const credentials = [...(fromEnv || keyless ? [envCredential(providerId, fromEnv?.secret)] : []), ...stored];
+  return { descriptor, settings: { baseUrl, apiVersion: row?.apiVersion ?? undefined }, credentials };
 }
 
 /** The target for one model name; throws 404 for a name nothing serves. */

@@ -1,6 +1,6 @@
 // One request's usage, as the ledger keeps it: flat, so it travels through a
 // queue and into a row unchanged.
-import type { ClientFormat } from "../formats/index.ts";
+import type { ErrorShape } from "../formats/index.ts";
 import type { TokenCounts } from "./prices.ts";
 
 export interface UsageRecord extends TokenCounts {
@@ -13,7 +13,7 @@ export interface UsageRecord extends TokenCounts {
   provider: string;
   model: string;
   upstreamModel: string;
-  clientFormat: ClientFormat;
+  clientFormat: ErrorShape;
   costUsd: number;
   latencyMs: number;
   ttfbMs: number | null;

@@ -1,30 +1,70 @@
-// Anthropic's Messages API requests, decoded to the canonical form.
+// Anthropic's Messages API requests: parsed (what Sluice reads is typed,
+// everything else is kept for Anthropic-dialect providers), and decoded to
+// the canonical form for the others.
 import * as z from "zod";
 import type { CanonicalMessage, CanonicalPart, CanonicalRequest, ToolChoice } from "../canonical.ts";
+import { flag, jsonSchema, modelName, optionalText, positiveInt, sampling } from "../fields.ts";
 
-const block = z.looseObject({ type: z.string() });
+const KNOWN_BLOCKS = new Set(["text", "image", "tool_use", "tool_result"]);
+const nestedBlock = z.looseObject({ type: z.string(), text: z.string().optional() });
+/** The blocks Sluice translates are checked; others (thinking, documents…) are kept for Anthropic-dialect providers. */
+const block = z.union(
+  [
+    z.looseObject({ type: z.literal("text"), text: z.string({ message: "must be a string" }) }),
+    z.looseObject({
+      type: z.literal("image"),
+      source: z.looseObject({ type: z.string(), media_type: optionalText, data: optionalText, url: optionalText }),
+    }),
+    z.looseObject({ type: z.literal("tool_use"), id: z.string(), name: z.string(), input: z.unknown() }),
+    z.looseObject({
+      type: z.literal("tool_result"),
+      tool_use_id: z.string(),
+      content: z.union([z.string(), z.array(nestedBlock)]).optional(),
+      is_error: z.boolean().optional(),
+    }),
+    z.looseObject({ type: z.string().refine((type) => !KNOWN_BLOCKS.has(type)) }),
+  ],
+  { message: "must be a content block with a known shape" },
+);
+const content = z.union([z.string(), z.array(block)], { message: "must be a string or an array of content blocks" });
 
 export const anthropicMessagesSchema = z.looseObject({
-  model: z.string({ message: "is required" }).min(1, { message: "is required" }),
-  max_tokens: z.number({ message: "is required" }).int().positive(),
-  messages: z.array(z.looseObject({ role: z.enum(["user", "assistant"]), content: z.union([z.string(), z.array(block)]) }), {
-    message: "must be an array of messages",
-  }),
-  system: z.union([z.string(), z.array(block)]).optional(),
+  model: modelName,
+  max_tokens: positiveInt,
+  messages: z.array(
+    // Claude Code and others also put `system` turns among the messages: they join the system prompt.
+    z.looseObject({
+      role: z.enum(["user", "assistant", "system", "developer"], { message: "must be user, assistant or system" }),
+      content,
+    }),
+    { message: "must be an array of messages" },
+  ),
+  system: content.optional(),
   tools: z
     .array(
       z.looseObject({
-        name: z.string(),
-        description: z.string().optional(),
-        input_schema: z.record(z.string(), z.unknown()).optional(),
+        name: z.string({ message: "must be a string" }),
+        description: optionalText,
+        input_schema: jsonSchema.optional(),
       }),
+      {
+        message: "must be an array of tools",
+      },
     )
     .optional(),
-  tool_choice: z.looseObject({ type: z.string(), name: z.string().optional() }).optional(),
-  stop_sequences: z.array(z.string()).optional(),
-  temperature: z.number().optional(),
-  top_p: z.number().optional(),
-  stream: z.boolean().optional(),
+  tool_choice: z
+    .looseObject({
+      type: z.enum(["auto", "any", "tool", "none"], { message: "must be auto, any, tool or none" }),
+      name: optionalText,
+    })
+    .optional(),
+  stop_sequences: z.array(z.string(), { message: "must be an array of strings" }).optional(),
+  temperature: sampling(0, 1),
+  top_p: sampling(0, 1),
+  top_k: positiveInt.nullish(),
+  stream: flag,
+  /** Sluice's own: the provider to send to. */
+  provider: optionalText,
 });
 
 export const anthropicCountTokensSchema = anthropicMessagesSchema.omit({ max_tokens: true });
@@ -32,33 +72,35 @@ export const anthropicCountTokensSchema = anthropicMessagesSchema.omit({ max_tok
 export type AnthropicMessagesBody = z.infer<typeof anthropicMessagesSchema>;
 type Block = z.infer<typeof block>;
 
-const textOf = (content: unknown): string =>
-  typeof content === "string"
-    ? content
-    : Array.isArray(content)
-      ? content.map((b: { type?: string; text?: string }) => (b.type === "text" ? (b.text ?? "") : "")).join("")
-      : "";
+type Nested = z.infer<typeof nestedBlock>;
 
-function partOf(raw: Block): CanonicalPart | undefined {
-  const b = raw as Record<string, unknown>;
-  switch (raw.type) {
+const textOf = (value: string | readonly Nested[] | undefined): string =>
+  typeof value === "string" ? value : (value ?? []).map((b) => (b.type === "text" ? (b.text ?? "") : "")).join("");
+
+function partOf(b: Block): CanonicalPart | undefined {
+  switch (b.type) {
     case "text":
-      return { type: "text", text: String(b.text ?? "") };
+      return "text" in b && typeof b.text === "string" ? { type: "text", text: b.text } : undefined;
     case "image": {
-      const source = (b.source ?? {}) as { type?: string; url?: string; media_type?: string; data?: string };
+      if (!("source" in b)) return undefined;
+      const source = b.source as { type: string; media_type?: string; data?: string; url?: string };
       return source.type === "url"
         ? { type: "image", source: { kind: "url", url: source.url ?? "" } }
         : { type: "image", source: { kind: "base64", mediaType: source.media_type ?? "image/png", data: source.data ?? "" } };
     }
     case "tool_use":
-      return { type: "tool_call", id: String(b.id ?? ""), name: String(b.name ?? ""), arguments: JSON.stringify(b.input ?? {}) };
+      return "id" in b && "name" in b
+        ? { type: "tool_call", id: String(b.id), name: String(b.name), arguments: JSON.stringify(b.input ?? {}) }
+        : undefined;
     case "tool_result":
-      return {
-        type: "tool_result",
-        toolCallId: String(b.tool_use_id ?? ""),
-        content: textOf(b.content),
-        isError: b.is_error === true,
-      };
+      return "tool_use_id" in b
+        ? {
+            type: "tool_result",
+            toolCallId: String(b.tool_use_id),
+            content: textOf(b.content as string | Nested[] | undefined),
+            isError: b.is_error === true,
+          }
+        : undefined;
     default:
       // Thinking blocks and the like have no counterpart elsewhere; they are not sent on.
       return undefined;
@@ -74,16 +116,24 @@ function toolChoiceOf(choice: AnthropicMessagesBody["tool_choice"]): ToolChoice 
 }
 
 export function anthropicToCanonical(body: AnthropicMessagesBody): CanonicalRequest {
-  const messages: CanonicalMessage[] = body.messages.map((m) => ({
-    role: m.role,
-    parts:
-      typeof m.content === "string"
-        ? [{ type: "text", text: m.content }]
-        : m.content.map(partOf).filter((p): p is CanonicalPart => p !== undefined),
-  }));
+  const system = body.system === undefined ? [] : [textOf(body.system)];
+  const messages: CanonicalMessage[] = [];
+  for (const m of body.messages) {
+    if (m.role === "system" || m.role === "developer") {
+      system.push(textOf(m.content));
+      continue;
+    }
+    messages.push({
+      role: m.role,
+      parts:
+        typeof m.content === "string"
+          ? [{ type: "text", text: m.content }]
+          : m.content.map(partOf).filter((p): p is CanonicalPart => p !== undefined),
+    });
+  }
   return {
     model: body.model,
-    system: body.system === undefined ? undefined : textOf(body.system),
+    system: system.length > 0 ? system.join("\n") : undefined,
     messages,
     tools: body.tools?.map((t) => ({
       name: t.name,
@@ -92,8 +142,8 @@ export function anthropicToCanonical(body: AnthropicMessagesBody): CanonicalRequ
     })),
     toolChoice: toolChoiceOf(body.tool_choice),
     maxTokens: body.max_tokens,
-    temperature: body.temperature,
-    topP: body.top_p,
+    temperature: body.temperature ?? undefined,
+    topP: body.top_p ?? undefined,
     stop: body.stop_sequences,
     stream: body.stream === true,
   };

@@ -1,6 +1,7 @@
 // Gemini's generateContent requests, decoded to the canonical form.
 import * as z from "zod";
 import type { CanonicalMessage, CanonicalPart, CanonicalRequest, ToolChoice } from "../canonical.ts";
+import { flag, jsonSchema, modelName, optionalText, positiveInt, sampling } from "../fields.ts";
 
 const part = z.looseObject({
   text: z.string().optional(),
@@ -42,15 +43,21 @@ export const geminiGenerateSchema = z.looseObject({
     .optional(),
   generationConfig: z
     .looseObject({
-      temperature: z.number().optional(),
-      topP: z.number().optional(),
-      maxOutputTokens: z.number().int().positive().optional(),
-      stopSequences: z.array(z.string()).optional(),
-      responseMimeType: z.string().optional(),
-      responseSchema: z.record(z.string(), z.unknown()).optional(),
-      responseJsonSchema: z.record(z.string(), z.unknown()).optional(),
+      temperature: sampling(0, 2),
+      topP: sampling(0, 1),
+      topK: positiveInt.nullish(),
+      candidateCount: positiveInt.max(8, { message: "must be at most 8" }).nullish(),
+      maxOutputTokens: positiveInt.nullish(),
+      stopSequences: z.array(z.string(), { message: "must be an array of strings" }).optional(),
+      responseMimeType: optionalText,
+      responseSchema: jsonSchema.optional(),
+      responseJsonSchema: jsonSchema.optional(),
     })
     .optional(),
+  /** Sluice's own, for the app API (`/api/ai/generate`): the model, the provider, and whether to stream. */
+  model: modelName.optional(),
+  provider: optionalText,
+  stream: flag,
 });
 
 export type GeminiGenerateBody = z.infer<typeof geminiGenerateSchema>;
@@ -114,9 +121,9 @@ export function geminiToCanonical(body: GeminiGenerateBody, model: string, strea
         parameters: f.parametersJsonSchema ?? f.parameters ?? { type: "object" },
       })),
     toolChoice: toolChoiceOf(body.toolConfig),
-    maxTokens: config?.maxOutputTokens,
-    temperature: config?.temperature,
-    topP: config?.topP,
+    maxTokens: config?.maxOutputTokens ?? undefined,
+    temperature: config?.temperature ?? undefined,
+    topP: config?.topP ?? undefined,
     stop: config?.stopSequences,
     responseFormat: schema
       ? { type: "json_schema", name: "response", schema }

@@ -1,6 +1,28 @@
-// OpenAI's legacy completions shapes, for prompts answered by providers of other dialects.
+// OpenAI's legacy completions as a client format: forwarded to
+// OpenAI-dialect providers, and to others as one chat turn, the answer
+// written back in the completions shapes.
+import * as z from "zod";
+import { estimateRequest } from "../../limits/estimate.ts";
 import type { TokenCounts } from "../../usage/prices.ts";
 import { answerText, type CanonicalEvent, type CanonicalResponse, type FinishReason } from "../canonical.ts";
+import { flag, modelName, optionalText, positiveInt, sampling, stopSequences, withoutProvider } from "../fields.ts";
+import type { ClientFormat } from "../types.ts";
+import { openaiChatToCanonical } from "./chat.ts";
+
+export const openaiCompletionSchema = z.looseObject({
+  model: modelName,
+  prompt: z.union([z.string(), z.array(z.string())], { message: "must be a string or an array of strings" }),
+  stream: flag,
+  stream_options: z.looseObject({ include_usage: flag }).nullish(),
+  max_tokens: positiveInt.nullish(),
+  n: positiveInt.max(128, { message: "must be at most 128" }).nullish(),
+  temperature: sampling(0, 2),
+  top_p: sampling(0, 1),
+  stop: stopSequences,
+  provider: optionalText,
+});
+
+export type OpenAICompletionBody = z.infer<typeof openaiCompletionSchema>;
 
 const usageOf = (usage: TokenCounts) => ({
   prompt_tokens: usage.promptTokens,
@@ -58,3 +80,31 @@ export class TextCompletionStreamEncoder {
     return `${out}data: [DONE]\n\n`;
   }
 }
+
+const clientWantsUsage = (body: OpenAICompletionBody) => body.stream_options?.include_usage === true;
+
+export const openaiCompletions: ClientFormat<OpenAICompletionBody> = {
+  name: "openai-completions",
+  dialect: "openai-completions",
+  errors: "openai",
+  schema: openaiCompletionSchema,
+  facts: (body) => ({ model: body.model, stream: body.stream === true, provider: body.provider }),
+  forwarded: withoutProvider,
+  estimate: (body, maxOutput) => estimateRequest(body, maxOutput),
+  toCanonical: (body) =>
+    openaiChatToCanonical({
+      model: body.model,
+      messages: [{ role: "user", content: Array.isArray(body.prompt) ? body.prompt.join("") : body.prompt }],
+      stream: body.stream,
+      max_tokens: body.max_tokens,
+      temperature: body.temperature,
+      top_p: body.top_p,
+      stop: body.stop,
+    }),
+  encoder: (body) => ({
+    response: canonicalToTextCompletion,
+    stream: (model) => new TextCompletionStreamEncoder(model, clientWantsUsage(body)),
+  }),
+  hidden: (body) =>
+    clientWantsUsage(body) ? undefined : (_frame, events) => events.length > 0 && events.every((e) => e.type === "usage"),
+};

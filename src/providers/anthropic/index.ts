@@ -1,220 +1,39 @@
-// Anthropic's Messages API as an upstream: canonical requests encoded as
-// Messages bodies; answers and stream events decoded back.
-import {
-  type CanonicalEvent,
-  type CanonicalPart,
-  type CanonicalRequest,
-  type CanonicalResponse,
-  type FinishReason,
-  toolArguments,
-} from "../../formats/canonical.ts";
-import { GatewayError } from "../../http/errors.ts";
-import type { TokenCounts } from "../../usage/prices.ts";
-import type { CanonicalCall, NativeCall, ProviderAdapter, StreamDecoder } from "../types.ts";
+// Anthropic's Messages API.
+import { anthropicCodec } from "../../formats/anthropic/upstream.ts";
+import { apiKeyEnv } from "../openai/compatible.ts";
+import type { Endpoint, ProviderDescriptor } from "../types.ts";
 
 const API_VERSION = "2023-06-01";
-/** Anthropic requires an output cap; this one applies when the client gave none. */
-const DEFAULT_MAX_TOKENS = 4096;
 
-function blockOf(part: CanonicalPart): Record<string, unknown> {
-  switch (part.type) {
-    case "text":
-      return { type: "text", text: part.text };
-    case "image":
-      return part.source.kind === "url"
-        ? { type: "image", source: { type: "url", url: part.source.url } }
-        : { type: "image", source: { type: "base64", media_type: part.source.mediaType, data: part.source.data } };
-    case "tool_call":
-      return { type: "tool_use", id: part.id, name: part.name, input: toolArguments(part.arguments) };
-    case "tool_result":
-      return {
-        type: "tool_result",
-        tool_use_id: part.toolCallId,
-        content: part.content,
-        ...(part.isError && { is_error: true }),
-      };
-  }
-}
-
-export function canonicalToAnthropicBody(request: CanonicalRequest, upstreamModel: string): Record<string, unknown> {
-  const body: Record<string, unknown> = {
-    model: upstreamModel,
-    max_tokens: request.maxTokens ?? DEFAULT_MAX_TOKENS,
-    messages: request.messages.map((m) => ({ role: m.role, content: m.parts.map(blockOf) })),
-  };
-  if (request.system) body.system = request.system;
-  if (request.tools?.length)
-    body.tools = request.tools.map((t) => ({ name: t.name, description: t.description, input_schema: t.parameters }));
-  const choice = request.toolChoice;
-  if (choice)
-    body.tool_choice =
-      typeof choice === "object" ? { type: "tool", name: choice.name } : { type: choice === "required" ? "any" : choice };
-  if (request.stop?.length) body.stop_sequences = request.stop;
-  if (request.temperature !== undefined) body.temperature = request.temperature;
-  if (request.topP !== undefined) body.top_p = request.topP;
-  if (request.responseFormat) {
-    throw new GatewayError(
-      400,
-      "invalid_request",
-      "Anthropic models take no response format; ask for JSON in the prompt, or use a tool.",
-      {
-        param: "response_format",
-      },
-    );
-  }
-  if (request.stream) body.stream = true;
-  return body;
-}
-
-const FINISH: Record<string, FinishReason> = {
-  end_turn: "stop",
-  stop_sequence: "stop",
-  max_tokens: "length",
-  tool_use: "tool_calls",
-  refusal: "content_filter",
+const messages: Endpoint = {
+  dialect: "anthropic-messages",
+  framing: "sse",
+  codec: anthropicCodec,
+  async request(call) {
+    const headers: Record<string, string> = {
+      "content-type": "application/json",
+      // A client's own API version and beta flags go along (agents depend on them); the rest of its headers do not.
+      "anthropic-version": call.clientHeaders.get("anthropic-version") ?? call.settings.apiVersion ?? API_VERSION,
+      "x-request-id": call.requestId,
+    };
+    const beta = call.clientHeaders.get("anthropic-beta");
+    if (beta) headers["anthropic-beta"] = beta;
+    if (call.settings.secret) headers["x-api-key"] = call.settings.secret;
+    const body = { ...call.body, model: call.upstreamModel, ...(call.stream && { stream: true }) };
+    return new Request(`${call.settings.baseUrl}/messages`, { method: "POST", headers, body: JSON.stringify(body) });
+  },
 };
 
-interface AnthropicUsage {
-  input_tokens?: number;
-  output_tokens?: number;
-  cache_read_input_tokens?: number;
-  cache_creation_input_tokens?: number;
-}
-
-/** Anthropic counts cached and cache-writing input apart from `input_tokens`; the prompt is all three. */
-export function anthropicUsageFrom(value: unknown): TokenCounts | undefined {
-  if (!value || typeof value !== "object") return undefined;
-  const usage = value as AnthropicUsage;
-  const cached = usage.cache_read_input_tokens ?? 0;
-  return {
-    promptTokens: (usage.input_tokens ?? 0) + cached + (usage.cache_creation_input_tokens ?? 0),
-    completionTokens: usage.output_tokens ?? 0,
-    cachedTokens: cached,
-  };
-}
-
-interface AnthropicBlock {
-  type: string;
-  text?: string;
-  id?: string;
-  name?: string;
-  input?: unknown;
-}
-
-function anthropicToCanonical(body: {
-  id?: string;
-  model?: string;
-  content?: AnthropicBlock[];
-  stop_reason?: string;
-  usage?: unknown;
-}): CanonicalResponse {
-  const parts: CanonicalPart[] = [];
-  for (const block of body.content ?? []) {
-    if (block.type === "text") parts.push({ type: "text", text: block.text ?? "" });
-    if (block.type === "tool_use")
-      parts.push({ type: "tool_call", id: block.id ?? "", name: block.name ?? "", arguments: JSON.stringify(block.input ?? {}) });
-  }
-  return {
-    id: body.id ?? "",
-    model: body.model ?? "",
-    parts,
-    finishReason: FINISH[body.stop_reason ?? ""] ?? "stop",
-    usage: anthropicUsageFrom(body.usage) ?? { promptTokens: 0, completionTokens: 0, cachedTokens: 0 },
-  };
-}
-
-/** message_start … content blocks … message_delta, message_stop. */
-function anthropicStreamDecoder(): StreamDecoder {
-  let complete = false;
-  let startUsage: AnthropicUsage = {};
-  const toolIndexes = new Map<number, number>();
-  return {
-    get complete() {
-      return complete;
-    },
-    decode(data) {
-      const event = JSON.parse(data) as {
-        type: string;
-        index?: number;
-        message?: { id?: string; model?: string; usage?: AnthropicUsage };
-        content_block?: AnthropicBlock;
-        delta?: { type?: string; text?: string; partial_json?: string; stop_reason?: string };
-        usage?: AnthropicUsage;
-        error?: { message?: string };
-      };
-      const out: CanonicalEvent[] = [];
-      switch (event.type) {
-        case "message_start":
-          startUsage = event.message?.usage ?? {};
-          out.push({ type: "start", id: event.message?.id ?? "", model: event.message?.model ?? "" });
-          break;
-        case "content_block_start":
-          if (event.content_block?.type === "tool_use") {
-            const index = toolIndexes.size;
-            toolIndexes.set(event.index ?? 0, index);
-            out.push({ type: "tool_call_start", index, id: event.content_block.id ?? "", name: event.content_block.name ?? "" });
-          }
-          break;
-        case "content_block_delta":
-          if (event.delta?.type === "text_delta" && event.delta.text) out.push({ type: "text", text: event.delta.text });
-          if (event.delta?.type === "input_json_delta" && event.delta.partial_json) {
-            out.push({
-              type: "tool_call_delta",
-              index: toolIndexes.get(event.index ?? 0) ?? 0,
-              arguments: event.delta.partial_json,
-            });
-          }
-          break;
-        case "message_delta":
-          if (event.delta?.stop_reason) out.push({ type: "finish", reason: FINISH[event.delta.stop_reason] ?? "stop" });
-          // message_delta carries the final output count; input counts may come with it or only at the start.
-          out.push({
-            type: "usage",
-            usage: anthropicUsageFrom({ ...startUsage, ...event.usage }) ?? {
-              promptTokens: 0,
-              completionTokens: 0,
-              cachedTokens: 0,
-            },
-          });
-          break;
-        case "message_stop":
-          complete = true;
-          break;
-        case "error":
-          throw new Error(event.error?.message ?? "the upstream reported an error");
-      }
-      return out;
-    },
-  };
-}
-
-function messagesRequest(
-  call: Pick<CanonicalCall, "settings" | "requestId" | "clientHeaders">,
-  body: Record<string, unknown>,
-): Request {
-  const headers: Record<string, string> = {
-    "content-type": "application/json",
-    // A client's own API version and beta flags go along (agents depend on them); the rest of its headers do not.
-    "anthropic-version": call.clientHeaders.get("anthropic-version") ?? call.settings.apiVersion ?? API_VERSION,
-    "x-request-id": call.requestId,
-  };
-  const beta = call.clientHeaders.get("anthropic-beta");
-  if (beta) headers["anthropic-beta"] = beta;
-  if (call.settings.apiKey) headers["x-api-key"] = call.settings.apiKey;
-  return new Request(`${call.settings.baseUrl}/messages`, { method: "POST", headers, body: JSON.stringify(body) });
-}
-
-const nativeRequest = (call: NativeCall) => messagesRequest(call, { ...call.body, model: call.upstreamModel });
-
-export const anthropicProvider: ProviderAdapter = {
-  name: "anthropic",
-  dialect: "anthropic",
-  usageFrom: anthropicUsageFrom,
-  chatRequest: () => {
-    throw new Error("Anthropic takes canonical requests");
+export const anthropicProvider: ProviderDescriptor<"anthropic"> = {
+  kind: "anthropic",
+  env: apiKeyEnv("ANTHROPIC"),
+  defaultBaseUrl: "https://api.anthropic.com/v1",
+  models: /^claude-/,
+  prices: {
+    "claude-3-5-haiku": { input: 0.8, output: 4, cachedInput: 0.08 },
+    "claude-haiku-4-5": { input: 1, output: 5, cachedInput: 0.1 },
+    "claude-sonnet-4": { input: 3, output: 15, cachedInput: 0.3 },
+    "claude-opus-4": { input: 15, output: 75, cachedInput: 1.5 },
   },
-  canonicalRequest: (call) => messagesRequest(call, canonicalToAnthropicBody(call.request, call.upstreamModel)),
-  nativeRequest,
-  canonicalResponse: (body) => anthropicToCanonical(body as Parameters<typeof anthropicToCanonical>[0]),
-  streamDecoder: anthropicStreamDecoder,
+  endpoints: () => [messages],
 };

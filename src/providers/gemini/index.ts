@@ -1,220 +1,42 @@
-// Google's Gemini REST API as an upstream: `models/{model}:generateContent`
-// and `:streamGenerateContent?alt=sse`, on v1beta, or v1alpha for models that need it.
-import type {
-  CanonicalEvent,
-  CanonicalPart,
-  CanonicalRequest,
-  CanonicalResponse,
-  FinishReason,
-} from "../../formats/canonical.ts";
-import type { TokenCounts } from "../../usage/prices.ts";
-import type { CanonicalCall, NativeCall, ProviderAdapter, StreamDecoder } from "../types.ts";
+// Google's Gemini API: `models/{model}:generateContent` and
+// `:streamGenerateContent?alt=sse`, on v1beta, or v1alpha for models that need it.
+import { geminiCodec } from "../../formats/gemini/upstream.ts";
+import { apiKeyEnv } from "../openai/compatible.ts";
+import type { Endpoint, ProviderDescriptor } from "../types.ts";
 
 /** Models only served on the alpha API. */
 const ALPHA_MODELS = /(^|\/)gemini-[\w.-]*(thinking|native-audio|live)/;
 
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text || "{}");
-  } catch {
-    return undefined;
-  }
-}
+/** The path of a Gemini model's method: `models/{model}:generateContent`, or streamed over SSE. */
+export const geminiMethod = (model: string, stream: boolean) =>
+  `models/${encodeURIComponent(model)}:${stream ? "streamGenerateContent?alt=sse" : "generateContent"}`;
 
-/** Gemini wants a function's result as an object: JSON objects go as they are, anything else under `result`. */
-function resultObject(content: string): unknown {
-  const parsed = parseJson(content);
-  return parsed !== null && typeof parsed === "object" && !Array.isArray(parsed) ? parsed : { result: parsed ?? content };
-}
-
-export function canonicalToGeminiBody(request: CanonicalRequest): Record<string, unknown> {
-  // Gemini names the function in a result; the call it answers says which.
-  const names = new Map<string, string>();
-  for (const message of request.messages) for (const p of message.parts) if (p.type === "tool_call") names.set(p.id, p.name);
-  const partOf = (p: CanonicalPart): Record<string, unknown> => {
-    switch (p.type) {
-      case "text":
-        return { text: p.text };
-      case "image":
-        return p.source.kind === "base64"
-          ? { inlineData: { mimeType: p.source.mediaType, data: p.source.data } }
-          : { fileData: { fileUri: p.source.url } };
-      case "tool_call":
-        return { functionCall: { id: p.id, name: p.name, args: parseJson(p.arguments) ?? {} } };
-      case "tool_result":
-        return {
-          functionResponse: {
-            id: p.toolCallId,
-            name: names.get(p.toolCallId) ?? p.toolCallId,
-            response: resultObject(p.content),
-          },
-        };
-    }
-  };
-  const body: Record<string, unknown> = {
-    contents: request.messages.map((m) => ({ role: m.role === "assistant" ? "model" : "user", parts: m.parts.map(partOf) })),
-  };
-  if (request.system) body.systemInstruction = { parts: [{ text: request.system }] };
-  if (request.tools?.length) {
-    body.tools = [
-      {
-        functionDeclarations: request.tools.map((t) => ({
-          name: t.name,
-          description: t.description,
-          parametersJsonSchema: t.parameters,
-        })),
-      },
-    ];
-  }
-  const choice = request.toolChoice;
-  if (choice) {
-    body.toolConfig = {
-      functionCallingConfig:
-        typeof choice === "object"
-          ? { mode: "ANY", allowedFunctionNames: [choice.name] }
-          : { mode: choice === "required" ? "ANY" : choice.toUpperCase() },
-    };
-  }
-  const config: Record<string, unknown> = {};
-  if (request.maxTokens !== undefined) config.maxOutputTokens = request.maxTokens;
-  if (request.temperature !== undefined) config.temperature = request.temperature;
-  if (request.topP !== undefined) config.topP = request.topP;
-  if (request.stop?.length) config.stopSequences = request.stop;
-  if (request.responseFormat) config.responseMimeType = "application/json";
-  if (request.responseFormat?.type === "json_schema") config.responseJsonSchema = request.responseFormat.schema;
-  if (Object.keys(config).length > 0) body.generationConfig = config;
-  return body;
-}
-
-interface GeminiUsage {
-  promptTokenCount?: number;
-  candidatesTokenCount?: number;
-  cachedContentTokenCount?: number;
-  thoughtsTokenCount?: number;
-}
-
-export function geminiUsageFrom(value: unknown): TokenCounts | undefined {
-  if (!value || typeof value !== "object") return undefined;
-  const usage = value as GeminiUsage;
-  return {
-    promptTokens: usage.promptTokenCount ?? 0,
-    // Thinking is billed as output.
-    completionTokens: (usage.candidatesTokenCount ?? 0) + (usage.thoughtsTokenCount ?? 0),
-    cachedTokens: usage.cachedContentTokenCount ?? 0,
-  };
-}
-
-interface GeminiChunk {
-  responseId?: string;
-  modelVersion?: string;
-  candidates?: {
-    content?: { parts?: { text?: string; thought?: boolean; functionCall?: { id?: string; name?: string; args?: unknown } }[] };
-    finishReason?: string;
-  }[];
-  usageMetadata?: unknown;
-  error?: { message?: string };
-}
-
-const FINISH: Record<string, FinishReason> = {
-  STOP: "stop",
-  MAX_TOKENS: "length",
-  SAFETY: "content_filter",
-  RECITATION: "content_filter",
-  PROHIBITED_CONTENT: "content_filter",
+const generate: Endpoint = {
+  dialect: "gemini-generate",
+  framing: "sse",
+  codec: geminiCodec,
+  async request(call) {
+    const version = call.settings.apiVersion ?? (ALPHA_MODELS.test(call.upstreamModel) ? "v1alpha" : "v1beta");
+    const headers: Record<string, string> = { "content-type": "application/json", "x-request-id": call.requestId };
+    if (call.settings.secret) headers["x-goog-api-key"] = call.settings.secret;
+    return new Request(`${call.settings.baseUrl}/${version}/${geminiMethod(call.upstreamModel, call.stream)}`, {
+      method: "POST",
+      headers,
+      body: JSON.stringify(call.body),
+    });
+  },
 };
 
-function finishOf(reason: string | undefined, calledTool: boolean): FinishReason {
-  if (calledTool && (reason === "STOP" || reason === undefined)) return "tool_calls";
-  return FINISH[reason ?? ""] ?? "stop";
-}
-
-function geminiToCanonical(body: GeminiChunk): CanonicalResponse {
-  const candidate = body.candidates?.[0];
-  const parts: CanonicalPart[] = [];
-  for (const [i, p] of (candidate?.content?.parts ?? []).entries()) {
-    if (p.text !== undefined && !p.thought) parts.push({ type: "text", text: p.text });
-    if (p.functionCall)
-      parts.push({
-        type: "tool_call",
-        id: p.functionCall.id ?? `call_${i}`,
-        name: p.functionCall.name ?? "",
-        arguments: JSON.stringify(p.functionCall.args ?? {}),
-      });
-  }
-  return {
-    id: body.responseId ?? "",
-    model: body.modelVersion ?? "",
-    parts,
-    finishReason: finishOf(
-      candidate?.finishReason,
-      parts.some((p) => p.type === "tool_call"),
-    ),
-    usage: geminiUsageFrom(body.usageMetadata) ?? { promptTokens: 0, completionTokens: 0, cachedTokens: 0 },
-  };
-}
-
-/** Each chunk is a partial GenerateContentResponse; the one with a finish reason ends the answer. */
-function geminiStreamDecoder(): StreamDecoder {
-  let complete = false;
-  let started = false;
-  let calls = 0;
-  return {
-    get complete() {
-      return complete;
-    },
-    decode(data) {
-      const chunk = JSON.parse(data) as GeminiChunk;
-      if (chunk.error) throw new Error(chunk.error.message ?? "the upstream reported an error");
-      const out: CanonicalEvent[] = [];
-      if (!started) {
-        started = true;
-        out.push({ type: "start", id: chunk.responseId ?? "", model: chunk.modelVersion ?? "" });
-      }
-      const candidate = chunk.candidates?.[0];
-      for (const p of candidate?.content?.parts ?? []) {
-        if (p.text && !p.thought) out.push({ type: "text", text: p.text });
-        if (p.functionCall) {
-          const index = calls++;
-          out.push({ type: "tool_call_start", index, id: p.functionCall.id ?? `call_${index}`, name: p.functionCall.name ?? "" });
-          out.push({ type: "tool_call_delta", index, arguments: JSON.stringify(p.functionCall.args ?? {}) });
-        }
-      }
-      const usage = geminiUsageFrom(chunk.usageMetadata);
-      if (candidate?.finishReason) {
-        complete = true;
-        out.push({ type: "finish", reason: finishOf(candidate.finishReason, calls > 0) });
-      }
-      if (usage) out.push({ type: "usage", usage });
-      return out;
-    },
-  };
-}
-
-function generateRequest(
-  call: Pick<NativeCall, "settings" | "upstreamModel" | "requestId" | "stream">,
-  body: Record<string, unknown>,
-): Request {
-  const version = call.settings.apiVersion ?? (ALPHA_MODELS.test(call.upstreamModel) ? "v1alpha" : "v1beta");
-  const method = call.stream ? "streamGenerateContent?alt=sse" : "generateContent";
-  const headers: Record<string, string> = { "content-type": "application/json", "x-request-id": call.requestId };
-  if (call.settings.apiKey) headers["x-goog-api-key"] = call.settings.apiKey;
-  return new Request(`${call.settings.baseUrl}/${version}/models/${encodeURIComponent(call.upstreamModel)}:${method}`, {
-    method: "POST",
-    headers,
-    body: JSON.stringify(body),
-  });
-}
-
-export const geminiProvider: ProviderAdapter = {
-  name: "gemini",
-  dialect: "gemini",
-  usageFrom: geminiUsageFrom,
-  chatRequest: () => {
-    throw new Error("Gemini takes canonical requests");
+export const geminiProvider: ProviderDescriptor<"gemini"> = {
+  kind: "gemini",
+  env: apiKeyEnv("GEMINI"),
+  defaultBaseUrl: "https://generativelanguage.googleapis.com",
+  models: /^gemini-/,
+  prices: {
+    "gemini-2.0-flash": { input: 0.1, output: 0.4, cachedInput: 0.025 },
+    "gemini-2.5-flash-lite": { input: 0.1, output: 0.4, cachedInput: 0.025 },
+    "gemini-2.5-flash": { input: 0.3, output: 2.5, cachedInput: 0.075 },
+    "gemini-2.5-pro": { input: 1.25, output: 10, cachedInput: 0.31 },
   },
-  canonicalRequest: (call: CanonicalCall) =>
-    generateRequest({ ...call, stream: call.request.stream }, canonicalToGeminiBody(call.request)),
-  nativeRequest: (call) => generateRequest(call, call.body),
-  canonicalResponse: (body) => geminiToCanonical(body as GeminiChunk),
-  streamDecoder: geminiStreamDecoder,
+  endpoints: () => [generate],
 };

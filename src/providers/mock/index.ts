@@ -1,4 +1,4 @@
-// The mock upstream (dev/mock-upstream) speaks OpenAI's API; `x-mock-*`
+// The mock upstream (dev/mock-upstream), in OpenAI's dialect. `x-mock-*`
 // headers pass through so a client can script latency and failures.
 import { openaiCompatible } from "../openai/compatible.ts";
 
@@ -10,4 +10,12 @@ function mockHeaders(client: Headers): Record<string, string> {
   return headers;
 }
 
-export const mockProvider = openaiCompatible({ name: "mock", forwardHeaders: mockHeaders });
+export const mockProvider = openaiCompatible({
+  kind: "mock",
+  env: { vars: [{ name: "MOCK_BASE_URL", url: true }], secret: () => undefined, baseUrl: (vars) => vars.MOCK_BASE_URL },
+  models: /^mock-/,
+  // The mock models cost something, so metering is visible in tests.
+  prices: { "mock-": { input: 1, output: 2, cachedInput: 0.5 } },
+  listed: ["mock-echo", "mock-lorem"],
+  forwardHeaders: mockHeaders,
+});

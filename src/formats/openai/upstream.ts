@@ -1,13 +1,26 @@
-// OpenAI's chat completions dialect to and from the canonical form.
-import type {
-  CanonicalEvent,
-  CanonicalPart,
-  CanonicalRequest,
-  CanonicalResponse,
-  FinishReason,
-} from "../../formats/canonical.ts";
-import type { OpenAIChatBody } from "../types.ts";
-import { openaiUsageFrom } from "./usage.ts";
+// OpenAI's dialects seen from the provider's side: canonical requests
+// encoded as chat completions, answers and chunks decoded back; legacy
+// completions and embeddings read for their usage when forwarded as sent.
+import type { TokenCounts } from "../../usage/prices.ts";
+import type { CanonicalEvent, CanonicalPart, CanonicalRequest, CanonicalResponse, FinishReason } from "../canonical.ts";
+import type { StreamDecoder, StreamFrame, UpstreamCodec } from "../types.ts";
+
+interface OpenAIUsage {
+  prompt_tokens?: number;
+  completion_tokens?: number;
+  prompt_tokens_details?: { cached_tokens?: number } | null;
+}
+
+/** OpenAI's `usage` object as token counts; undefined when there is none. */
+export function openaiUsageFrom(value: unknown): TokenCounts | undefined {
+  if (!value || typeof value !== "object") return undefined;
+  const usage = value as OpenAIUsage;
+  return {
+    promptTokens: usage.prompt_tokens ?? 0,
+    completionTokens: usage.completion_tokens ?? 0,
+    cachedTokens: usage.prompt_tokens_details?.cached_tokens ?? 0,
+  };
+}
 
 type OpenAIMessage = Record<string, unknown>;
 
@@ -52,8 +65,8 @@ function messagesOf(request: CanonicalRequest): OpenAIMessage[] {
   return messages;
 }
 
-export function canonicalToOpenAI(request: CanonicalRequest, upstreamModel: string): OpenAIChatBody {
-  const body: OpenAIChatBody = { model: upstreamModel, messages: messagesOf(request) };
+export function canonicalToOpenAI(request: CanonicalRequest): Record<string, unknown> {
+  const body: Record<string, unknown> = { messages: messagesOf(request) };
   if (request.tools?.length) {
     body.tools = request.tools.map((t) => ({
       type: "function",
@@ -128,7 +141,7 @@ export function openaiToCanonical(body: {
 }
 
 /** Turns each OpenAI stream chunk into canonical events. */
-export class OpenAIStreamDecoder {
+class OpenAIChunkDecoder {
   private started = false;
   private readonly toolIndexes = new Set<number>();
 
@@ -156,3 +169,53 @@ export class OpenAIStreamDecoder {
     return events;
   }
 }
+
+type OpenAIChunk = Parameters<OpenAIChunkDecoder["decode"]>[0] & {
+  error?: { message?: string };
+  choices?: (OpenAIChoice & { text?: string })[];
+};
+
+/** Chat and legacy completion chunks, `[DONE]` ending a whole stream; an error chunk fails it. */
+function openaiStreamDecoder(): StreamDecoder {
+  const chunks = new OpenAIChunkDecoder();
+  let complete = false;
+  return {
+    get complete() {
+      return complete;
+    },
+    decode(frame: StreamFrame) {
+      if (frame.data === "[DONE]") {
+        complete = true;
+        return [];
+      }
+      const chunk = JSON.parse(frame.data) as OpenAIChunk;
+      if (chunk.error) throw new Error(chunk.error.message ?? "the upstream reported an error");
+      const events = chunks.decode(chunk);
+      // Legacy completions stream `text` rather than a delta.
+      for (const choice of chunk.choices ?? []) if (choice.text) events.push({ type: "text", text: choice.text });
+      return events;
+    },
+  };
+}
+
+const usageOf = (body: unknown) => openaiUsageFrom((body as { usage?: unknown } | null)?.usage);
+
+export const openaiChatCodec: UpstreamCodec = {
+  encode: canonicalToOpenAI,
+  decode: (body) => openaiToCanonical(body as Parameters<typeof openaiToCanonical>[0]),
+  usage: usageOf,
+  streamDecoder: openaiStreamDecoder,
+};
+
+/** Legacy completions and embeddings are only ever forwarded as sent: read for usage, never translated to. */
+const forwardedOnly = (dialect: string): UpstreamCodec => ({
+  encode: () => {
+    throw new Error(`requests are not translated into ${dialect}`);
+  },
+  decode: (body) => openaiToCanonical(body as Parameters<typeof openaiToCanonical>[0]),
+  usage: usageOf,
+  streamDecoder: openaiStreamDecoder,
+});
+
+export const openaiCompletionsCodec = forwardedOnly("legacy completions");
+export const openaiEmbeddingsCodec = forwardedOnly("embeddings");

@@ -1,15 +1,16 @@
 // The one loop every streamed answer goes through: read an upstream chunk,
-// hand its whole SSE events to a relay that decides what the client gets,
-// and end the stream honestly — closed when the upstream said it was whole,
-// with an error event in the client's format when it was not, and with the
-// upstream aborted when the client leaves.
-import { SseSplitter, type StreamEnd } from "./sse.ts";
+// hand the whole frames it completes to a relay that decides what the client
+// gets, and end the stream honestly — closed when the upstream said it was
+// whole, with an error event in the client's format when it was not, and
+// with the upstream aborted when the client leaves.
+import type { StreamFrame } from "../formats/types.ts";
+import type { FrameSplitter, StreamEnd } from "./frames.ts";
 
-export interface SseRelay {
-  /** What the client gets for one upstream chunk and the events it completed: the chunk as is, text, or nothing yet. */
-  chunk(raw: Uint8Array, events: string[]): Uint8Array | string;
-  /** What the client gets for events left over when the upstream ended. */
-  tail(events: string[]): string;
+export interface FrameRelay {
+  /** What the client gets for one upstream chunk and the frames it completed: the chunk as is, text, or nothing yet. */
+  chunk(raw: Uint8Array, frames: StreamFrame[]): Uint8Array | string;
+  /** What the client gets for frames left over when the upstream ended. */
+  tail(frames: StreamFrame[]): string;
   /** Whether the upstream said its answer was whole. */
   complete(): boolean;
   /** The closing events of a whole answer, in the client's format. */
@@ -36,7 +37,12 @@ export interface UpstreamBody {
 
 export const upstreamBody = (stream: ReadableStream<Uint8Array>): UpstreamBody => ({ reader: stream.getReader() });
 
-export function relaySse(upstream: UpstreamBody, relay: SseRelay, hooks: RelayHooks): ReadableStream<Uint8Array> {
+export function relayFrames(
+  upstream: UpstreamBody,
+  splitter: FrameSplitter,
+  relay: FrameRelay,
+  hooks: RelayHooks,
+): ReadableStream<Uint8Array> {
   const reader = upstream.reader;
   let first = upstream.first;
   // A broken upstream rejects `closed` too; the error is handled where `read()` throws.
@@ -70,9 +76,7 @@ export function relaySse(upstream: UpstreamBody, relay: SseRelay, hooks: RelayHo
     lastChunkAt = Date.now();
     return result;
   };
-  const decoder = new TextDecoder();
   const encoder = new TextEncoder();
-  const splitter = new SseSplitter();
   let ended = false;
   const end = (result: StreamEnd) => {
     stopWatching();
@@ -91,7 +95,7 @@ export function relaySse(upstream: UpstreamBody, relay: SseRelay, hooks: RelayHo
           for (;;) {
             const { done, value } = await next();
             if (done) {
-              let out = relay.tail(splitter.push(`${decoder.decode()}${splitter.pending ? "\n\n" : ""}`));
+              let out = relay.tail(splitter.finish());
               if (relay.complete()) {
                 out += relay.closing();
                 end({ kind: "complete" });
@@ -105,7 +109,7 @@ export function relaySse(upstream: UpstreamBody, relay: SseRelay, hooks: RelayHo
               return;
             }
             hooks.onFirstByte();
-            const out = relay.chunk(value, splitter.push(decoder.decode(value, { stream: true })));
+            const out = relay.chunk(value, splitter.push(value));
             if (out.length > 0) {
               controller.enqueue(bytes(out));
               return;

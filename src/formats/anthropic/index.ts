@@ -1,0 +1,20 @@
+// Anthropic's Messages API as a client format: forwarded as sent to
+// Anthropic-dialect providers (unknown fields and beta flags kept), decoded to
+// the canonical form for the others.
+import { estimateCanonical } from "../../limits/estimate.ts";
+import { withoutProvider } from "../fields.ts";
+import type { ClientFormat } from "../types.ts";
+import { type AnthropicMessagesBody, anthropicMessagesSchema, anthropicToCanonical } from "./request.ts";
+import { AnthropicStreamEncoder, canonicalToAnthropic } from "./response.ts";
+
+export const anthropic: ClientFormat<AnthropicMessagesBody> = {
+  name: "anthropic",
+  dialect: "anthropic-messages",
+  errors: "anthropic",
+  schema: anthropicMessagesSchema,
+  facts: (body) => ({ model: body.model, stream: body.stream === true, provider: body.provider }),
+  forwarded: withoutProvider,
+  estimate: (body, maxOutput) => estimateCanonical(anthropicToCanonical(body), maxOutput),
+  toCanonical: anthropicToCanonical,
+  encoder: () => ({ response: canonicalToAnthropic, stream: (model) => new AnthropicStreamEncoder(model) }),
+};

@@ -1,0 +1,48 @@
+// Fields every client format parses the same way: model names and the
+// numbers that steer generation. Loose where providers are loose, strict where
+// a wrong value would be forwarded upstream or meter wrongly.
+import * as z from "zod";
+
+/** "is required" when absent, "must be a <kind>" when of the wrong type. */
+const typed = (kind: string) => ({
+  error: (issue: { input?: unknown }) => (issue.input === undefined ? "is required" : `must be ${kind}`),
+});
+
+// Control characters break headers and the ledger; a model name has no use for them.
+const hasControl = (text: string) => [...text].some((ch) => ch.charCodeAt(0) < 0x20 || ch.charCodeAt(0) === 0x7f);
+
+export const modelName = z
+  .string(typed("a string"))
+  .min(1, { message: "is required" })
+  .max(256, { message: "must be at most 256 characters" })
+  .refine((name) => !hasControl(name), { message: "must not contain control characters" });
+
+export const optionalText = z.string(typed("a string")).optional();
+
+export const flag = z.boolean(typed("true or false")).nullish();
+
+export const positiveInt = z
+  .number(typed("a number"))
+  .int({ message: "must be a whole number" })
+  .positive({ message: "must be positive" });
+
+/** A sampling parameter within [min, max]. */
+export const sampling = (min: number, max: number) =>
+  z
+    .number(typed("a number"))
+    .min(min, { message: `must be at least ${min}` })
+    .max(max, { message: `must be at most ${max}` })
+    .nullish();
+
+/** A JSON Schema, as tools and structured outputs carry them. */
+export const jsonSchema = z.record(z.string(), z.unknown(), typed("a JSON object"));
+
+/** Stop sequences: one, or several. */
+export const stopSequences = z.union([z.string(), z.array(z.string())], typed("a string or an array of strings")).nullish();
+
+/** What is Sluice's own (the `provider` field) comes out of a body forwarded as sent; everything else stays. */
+export function withoutProvider<Body extends { provider?: string | undefined }>(body: Body): Omit<Body, "provider"> {
+  if (body.provider === undefined) return body;
+  const { provider: _provider, ...rest } = body;
+  return rest;
+}

@@ -1,0 +1,181 @@
+// OpenAI chat completions as a client format: the body parsed (every field
+// Sluice reads has a type; the rest pass through untouched), forwarded as is
+// to OpenAI-dialect providers, decoded to the canonical form for the others.
+import * as z from "zod";
+import { estimateRequest } from "../../limits/estimate.ts";
+import type { CanonicalMessage, CanonicalPart, CanonicalRequest, ToolChoice } from "../canonical.ts";
+import { flag, jsonSchema, modelName, optionalText, positiveInt, sampling, stopSequences, withoutProvider } from "../fields.ts";
+import type { ClientFormat } from "../types.ts";
+import { canonicalToOpenAIResponse, OpenAIStreamEncoder } from "./chat-answer.ts";
+
+const contentPart = z.looseObject({
+  type: z.string({ message: "must be a string" }),
+  text: z.string().optional(),
+  image_url: z.union([z.string(), z.looseObject({ url: z.string() })]).optional(),
+});
+const content = z.union([z.string(), z.array(contentPart), z.null()], {
+  message: "must be a string or an array of content parts",
+});
+
+const toolCall = z.looseObject({
+  id: z.string().optional(),
+  type: z.string().optional(),
+  function: z.looseObject({ name: z.string({ message: "must be a string" }), arguments: z.string().optional() }),
+});
+
+const message = z.looseObject({
+  role: z.string({ message: "must be a string" }),
+  content: content.optional(),
+  name: optionalText,
+  tool_calls: z.array(toolCall).nullish(),
+  tool_call_id: optionalText,
+});
+
+const functionTool = z.looseObject({
+  type: z.string({ message: "must be a string" }),
+  function: z
+    .looseObject({
+      name: z.string({ message: "must be a string" }),
+      description: optionalText,
+      parameters: jsonSchema.optional(),
+    })
+    .optional(),
+});
+
+const toolChoice = z.union(
+  [
+    z.enum(["auto", "none", "required"]),
+    z.looseObject({ type: z.string(), function: z.looseObject({ name: z.string() }).optional() }),
+  ],
+  { message: "must be auto, none, required or a named function" },
+);
+
+const responseFormat = z.looseObject({
+  type: z.enum(["text", "json_object", "json_schema"], { message: "must be text, json_object or json_schema" }),
+  json_schema: z.looseObject({ name: optionalText, schema: jsonSchema.optional(), strict: flag }).optional(),
+});
+
+export const openaiChatSchema = z.looseObject({
+  model: modelName,
+  messages: z.array(message, { message: "must be an array of messages" }).min(1, { message: "must not be empty" }),
+  stream: flag,
+  stream_options: z.looseObject({ include_usage: flag }).nullish(),
+  max_tokens: positiveInt.nullish(),
+  max_completion_tokens: positiveInt.nullish(),
+  n: positiveInt.max(128, { message: "must be at most 128" }).nullish(),
+  temperature: sampling(0, 2),
+  top_p: sampling(0, 1),
+  stop: stopSequences,
+  tools: z.array(functionTool, { message: "must be an array of tools" }).nullish(),
+  tool_choice: toolChoice.nullish(),
+  response_format: responseFormat.nullish(),
+  /** Sluice's own: the provider to send to. */
+  provider: optionalText,
+});
+
+export type OpenAIChatBody = z.infer<typeof openaiChatSchema>;
+type Message = z.infer<typeof message>;
+
+function contentParts(value: Message["content"]): CanonicalPart[] {
+  if (typeof value === "string") return [{ type: "text", text: value }];
+  if (!value) return [];
+  return value.flatMap((part): CanonicalPart[] => {
+    if (part.type === "text") return [{ type: "text", text: part.text ?? "" }];
+    if (part.type === "image_url") {
+      const url = typeof part.image_url === "string" ? part.image_url : (part.image_url?.url ?? "");
+      const data = /^data:([^;]+);base64,(.*)$/s.exec(url);
+      return [
+        {
+          type: "image",
+          source: data ? { kind: "base64", mediaType: data[1] ?? "image/png", data: data[2] ?? "" } : { kind: "url", url },
+        },
+      ];
+    }
+    return [];
+  });
+}
+
+const textOf = (value: Message["content"]) =>
+  contentParts(value)
+    .map((p) => (p.type === "text" ? p.text : ""))
+    .join("");
+
+function toolChoiceOf(choice: OpenAIChatBody["tool_choice"]): ToolChoice | undefined {
+  if (choice === "auto" || choice === "none" || choice === "required") return choice;
+  return choice?.function?.name ? { name: choice.function.name } : undefined;
+}
+
+export function openaiChatToCanonical(body: OpenAIChatBody): CanonicalRequest {
+  const system: string[] = [];
+  const messages: CanonicalMessage[] = [];
+  const push = (role: CanonicalMessage["role"], parts: CanonicalPart[]) => {
+    const last = messages.at(-1);
+    // Tool results sit in user turns, joined with what follows, as other dialects expect.
+    if (last && last.role === role && role === "user") last.parts.push(...parts);
+    else messages.push({ role, parts });
+  };
+  for (const m of body.messages) {
+    if (m.role === "system" || m.role === "developer") system.push(textOf(m.content));
+    else if (m.role === "tool") {
+      push("user", [{ type: "tool_result", toolCallId: m.tool_call_id ?? "", content: textOf(m.content) }]);
+    } else if (m.role === "assistant") {
+      const calls: CanonicalPart[] = (m.tool_calls ?? []).map((c) => ({
+        type: "tool_call",
+        id: c.id ?? "",
+        name: c.function.name,
+        arguments: c.function.arguments ?? "{}",
+      }));
+      push("assistant", [...contentParts(m.content), ...calls]);
+    } else push("user", contentParts(m.content));
+  }
+  const format = body.response_format;
+  const stop = body.stop;
+  return {
+    model: body.model,
+    system: system.length > 0 ? system.join("\n") : undefined,
+    messages,
+    tools: body.tools?.flatMap((t) =>
+      t.function
+        ? [
+            {
+              name: t.function.name,
+              description: t.function.description,
+              parameters: t.function.parameters ?? { type: "object" },
+            },
+          ]
+        : [],
+    ),
+    toolChoice: toolChoiceOf(body.tool_choice),
+    maxTokens: body.max_completion_tokens ?? body.max_tokens ?? undefined,
+    temperature: body.temperature ?? undefined,
+    topP: body.top_p ?? undefined,
+    stop: typeof stop === "string" ? [stop] : (stop ?? undefined),
+    responseFormat:
+      format?.type === "json_object"
+        ? { type: "json" }
+        : format?.type === "json_schema"
+          ? { type: "json_schema", name: format.json_schema?.name ?? "response", schema: format.json_schema?.schema ?? {} }
+          : undefined,
+    stream: body.stream === true,
+  };
+}
+
+const clientWantsUsage = (body: OpenAIChatBody) => body.stream_options?.include_usage === true;
+
+export const openaiChat: ClientFormat<OpenAIChatBody> = {
+  name: "openai-chat",
+  dialect: "openai-chat",
+  errors: "openai",
+  schema: openaiChatSchema,
+  facts: (body) => ({ model: body.model, stream: body.stream === true, provider: body.provider }),
+  forwarded: withoutProvider,
+  estimate: (body, maxOutput) => estimateRequest(body, maxOutput),
+  toCanonical: openaiChatToCanonical,
+  encoder: (body) => ({
+    response: canonicalToOpenAIResponse,
+    stream: (model) => new OpenAIStreamEncoder(model, clientWantsUsage(body)),
+  }),
+  // Sluice asks every stream for its usage; a client that did not gets no usage-only chunk.
+  hidden: (body) =>
+    clientWantsUsage(body) ? undefined : (_frame, events) => events.length > 0 && events.every((e) => e.type === "usage"),
+};

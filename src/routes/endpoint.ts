@@ -1,0 +1,40 @@
+// Every authenticated route declares itself with `endpoint()`: the error shape
+// its callers read, and whether it is gated — whether its one Redis round trip
+// (the limits check) also reads the deny markers. The middleware
+// authenticates the caller and, for routes that are not gated, checks the
+// deny markers itself, so a revoked key or a blocked user or team is refused
+// everywhere within a second.
+import type { MiddlewareHandler } from "hono";
+import { checkDenied } from "../auth/deny-list.ts";
+import { authenticate } from "../auth/index.ts";
+import type { GatewayEnv } from "../context.ts";
+import type { ErrorShape } from "../formats/types.ts";
+
+/** Marks the middleware, so a test can show that no route skips it. */
+export const ENDPOINT = Symbol("sluice endpoint");
+
+export interface EndpointOptions {
+  /** The caller's error shape. */
+  errors: ErrorShape;
+  /** The route admits its calls through the limits check, which reads the deny markers too. */
+  gated: boolean;
+}
+
+export function endpoint(options: EndpointOptions): MiddlewareHandler<GatewayEnv> {
+  const middleware: MiddlewareHandler<GatewayEnv> = async (c, next) => {
+    c.set("format", options.errors);
+    const principal = await authenticate(c);
+    if (!options.gated) await checkDenied(c.get("services").redis, principal);
+    c.set("principal", principal);
+    await next();
+  };
+  return Object.assign(middleware, { [ENDPOINT]: options });
+}
+
+/** Errors of a path family in its own shape, for requests no route matches. */
+export function errorsIn(errors: ErrorShape): MiddlewareHandler<GatewayEnv> {
+  return async (c, next) => {
+    c.set("format", errors);
+    await next();
+  };
+}

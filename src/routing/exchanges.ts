@@ -1,0 +1,158 @@
+// How one call reaches one target, in either of the two ways there are.
+// Passthrough: the client speaks a dialect the provider takes, so its body
+// goes up as sent (model and credentials swapped, unknown fields kept) and the
+// answer comes back byte for byte, read on the way for usage. Translated: the
+// request goes through the canonical form into the provider's dialect, and
+// the answer, whole or frame by frame, back into the client's.
+import type { CanonicalEvent, CanonicalRequest } from "../formats/canonical.ts";
+import type { ClientEncoder, StreamDecoder, StreamFrame } from "../formats/types.ts";
+import { type Framing, frameSplitter } from "../http/frames.ts";
+import { relayFrames, type UpstreamBody } from "../http/relay.ts";
+import type { Endpoint, EndpointCall } from "../providers/types.ts";
+import type { TokenCounts } from "../usage/prices.ts";
+import { type GatewayCall, malformedAnswer, passJsonThrough, type StreamHooks, streamResponse } from "./call.ts";
+
+export type UpstreamAnswer = { text: string; stream?: undefined } | { text?: undefined; stream: UpstreamBody };
+
+/** One target's side of a call: the request to send, and how its success becomes the client's response. */
+export interface Exchange {
+  readonly framing: Framing;
+  request(): Promise<Request>;
+  /**
+   * The client's response, from the upstream's answer: its text, read whole,
+   * or for a streamed call its body with the first chunk already read.
+   * Throwing a GatewayError ends the call with it; any other error counts as
+   * a broken connection and the call moves on.
+   */
+  respond(call: GatewayCall, answer: UpstreamAnswer, hooks: () => StreamHooks): Promise<Response>;
+}
+
+export interface StreamWatch {
+  onUsage: (tokens: TokenCounts) => void;
+  onGenerated: (characters: number) => void;
+}
+
+/** Decodes one frame, reporting usage and generated text; a frame that is not JSON is not the decoder's business. */
+function decodeFrame(decoder: StreamDecoder, frame: StreamFrame, watch: StreamWatch): CanonicalEvent[] {
+  let events: CanonicalEvent[];
+  try {
+    events = decoder.decode(frame);
+  } catch (error) {
+    if (error instanceof SyntaxError) return [];
+    throw error;
+  }
+  for (const event of events) {
+    if (event.type === "usage") watch.onUsage(event.usage);
+    if (event.type === "text") watch.onGenerated(event.text.length);
+    if (event.type === "tool_call_delta") watch.onGenerated(event.arguments.length);
+  }
+  return events;
+}
+
+type Hidden = ((frame: StreamFrame, events: CanonicalEvent[]) => boolean) | undefined;
+
+/** Forwards each upstream chunk as it came (or, where some frames are not for the client, every other frame). */
+function passthroughStream(
+  upstream: UpstreamBody,
+  options: { endpoint: Endpoint; hidden: Hidden; hooks: StreamHooks },
+): ReadableStream<Uint8Array> {
+  const decoder = options.endpoint.codec.streamDecoder();
+  /** The upstream sent its own error event, which has already gone out as it came. */
+  let reportedUpstream = false;
+  const watch = (frames: StreamFrame[]) =>
+    frames.map((frame) => {
+      try {
+        return { frame, events: decodeFrame(decoder, frame, options.hooks) };
+      } catch (error) {
+        reportedUpstream = true;
+        throw error;
+      }
+    });
+  const { hidden } = options;
+  const kept = (frames: StreamFrame[]) =>
+    watch(frames)
+      .filter(({ frame, events }) => !hidden?.(frame, events))
+      .map(({ frame }) => `${frame.raw}\n\n`)
+      .join("");
+  return relayFrames(
+    upstream,
+    frameSplitter(options.endpoint.framing),
+    {
+      chunk(raw, frames) {
+        if (hidden) return kept(frames);
+        // Nothing to hide: the bytes go out exactly as they came in.
+        watch(frames);
+        return raw;
+      },
+      tail(frames) {
+        if (hidden) return kept(frames);
+        // Without hiding, the tail's bytes already went out with their chunk.
+        watch(frames);
+        return "";
+      },
+      complete: () => decoder.complete,
+      closing: () => "",
+      reportedByUpstream: () => reportedUpstream,
+    },
+    options.hooks,
+  );
+}
+
+interface ExchangeInput {
+  endpoint: Endpoint;
+  call: Omit<EndpointCall, "body">;
+}
+
+export function passthroughExchange(input: ExchangeInput & { body: Record<string, unknown>; hidden: Hidden }): Exchange {
+  const { endpoint } = input;
+  return {
+    framing: endpoint.framing,
+    request: () => endpoint.request({ ...input.call, body: input.body }),
+    async respond(call, answer, hooks) {
+      if (!answer.stream) return passJsonThrough(call, answer.text, endpoint.codec.usage);
+      return streamResponse(call, passthroughStream(answer.stream, { endpoint, hidden: input.hidden, hooks: hooks() }));
+    },
+  };
+}
+
+export function translatedExchange(input: ExchangeInput & { request: CanonicalRequest; encoder: ClientEncoder }): Exchange {
+  const { endpoint, request, encoder } = input;
+  return {
+    framing: endpoint.framing,
+    request: () => endpoint.request({ ...input.call, body: endpoint.codec.encode(request) }),
+    async respond(call, answer, hooks) {
+      if (!answer.stream) {
+        let decoded: ReturnType<typeof endpoint.codec.decode>;
+        try {
+          decoded = endpoint.codec.decode(JSON.parse(answer.text));
+        } catch {
+          throw malformedAnswer(call);
+        }
+        call.meter.markFirstByte();
+        call.meter.setTokens(decoded.usage);
+        call.record(200);
+        return Response.json(encoder.response(decoded, request.model), { headers: call.headers });
+      }
+      const streamHooks = hooks();
+      const decoder = endpoint.codec.streamDecoder();
+      const out = encoder.stream(request.model);
+      const translate = (frames: StreamFrame[]) =>
+        frames
+          .flatMap((frame) => decodeFrame(decoder, frame, streamHooks))
+          .map((event) => out.encode(event))
+          .join("");
+      const stream = relayFrames(
+        answer.stream,
+        frameSplitter(endpoint.framing),
+        {
+          chunk: (_raw, frames) => translate(frames),
+          tail: translate,
+          complete: () => decoder.complete,
+          closing: () => out.end(),
+        },
+        streamHooks,
+      );
+      return streamResponse(call, stream);
+    },
+  };
+}

@@ -1,0 +1,70 @@
+// The one proxy every client format goes through. For each target of the
+// route it picks the way there: the provider takes the client's dialect, so
+// the body goes up as sent (passthrough); or it does not, so the request goes
+// through the canonical form into the provider's first dialect (translated).
+// A fallback chain may mix the two.
+import type { GatewayContext } from "../context.ts";
+import type { CanonicalRequest } from "../formats/canonical.ts";
+import type { ClientFormat, Dialect, RequestFacts, RouteFacts } from "../formats/types.ts";
+import { GatewayError } from "../http/errors.ts";
+import { estimateCanonical } from "../limits/estimate.ts";
+import type { Endpoint } from "../providers/types.ts";
+import { type Exchange, passthroughExchange, translatedExchange } from "./exchanges.ts";
+import type { Target } from "./resolve.ts";
+import { routeCall } from "./route-call.ts";
+
+const nativeEndpoint = (target: Target, dialect: Dialect): Endpoint | undefined =>
+  target.descriptor.endpoints(target.upstreamModel).find((endpoint) => endpoint.dialect === dialect);
+
+/** `openai-embeddings` → "embeddings". */
+const apiName = (format: { name: string }) => format.name.replace(/^openai-/, "");
+
+const untranslatable = (format: { name: string }, target: Target) =>
+  new GatewayError(
+    400,
+    "invalid_request",
+    `The ${apiName(format)} API is served only by providers that speak it natively; \`${target.provider}\` does not.`,
+    { param: "model", code: `${apiName(format)}_unsupported` },
+  );
+
+export async function proxy<Body extends Record<string, unknown>>(
+  c: GatewayContext,
+  format: ClientFormat<Body>,
+  body: Body,
+  route: RouteFacts = {},
+): Promise<Response> {
+  const facts: RequestFacts = format.facts(body, route);
+  const maxOutput = c.get("config").limits.defaultMaxOutputTokens;
+  let canonical: CanonicalRequest | undefined;
+  /** The request for other dialects, built on first need; undefined where the format has no canonical form. */
+  const canonicalOf = () => {
+    if (format.toCanonical) canonical ??= format.toCanonical(body, facts);
+    return canonical;
+  };
+  const call = { stream: facts.stream, requestId: c.get("requestId"), clientHeaders: c.req.raw.headers };
+  return await routeCall(c, {
+    model: facts.model,
+    providerOverride: c.req.header("x-sluice-provider") ?? facts.provider,
+    streamed: facts.stream,
+    estimate(first) {
+      const request = nativeEndpoint(first, format.dialect) ? undefined : canonicalOf();
+      return request ? estimateCanonical(request, maxOutput) : format.estimate(body, maxOutput);
+    },
+    exchange(target, settings): Exchange {
+      const upstream = { ...call, settings, upstreamModel: target.upstreamModel };
+      const native = nativeEndpoint(target, format.dialect);
+      if (native) {
+        return passthroughExchange({
+          endpoint: native,
+          call: upstream,
+          body: format.forwarded(body),
+          hidden: format.hidden?.(body),
+        });
+      }
+      const endpoint = target.descriptor.endpoints(target.upstreamModel)[0];
+      const request = canonicalOf();
+      if (!endpoint || !request || !format.encoder) throw untranslatable(format, target);
+      return translatedExchange({ endpoint, call: upstream, request, encoder: format.encoder(body) });
+    },
+  });
+}

@@ -1,0 +1,166 @@
+// One gateway call: the route planned (the model, then its fallbacks, each a
+// model the caller may use), the limits check started, the metered call
+// opened, and a plain loop over the attempts the list hands out.
+import { assertModelAllowed, isModelAllowed } from "../auth/index.ts";
+import type { GatewayContext } from "../context.ts";
+import { type Credential, credentialsFor, ownedCredentials } from "../credentials/pool.ts";
+import { GatewayError } from "../http/errors.ts";
+import { admit, type Estimate } from "../limits/index.ts";
+import type { ProviderSettings } from "../providers/types.ts";
+import { UsageMeter } from "../usage/meter.ts";
+import { costOf, type Price } from "../usage/prices.ts";
+import { attemptHeaders, attemptList, deploymentOf, runAttempt } from "./attempts.ts";
+import { openCall } from "./call.ts";
+import { catalogFor } from "./catalog.ts";
+import type { Exchange } from "./exchanges.ts";
+import { routingHealth } from "./health.ts";
+import { planRoute, type Target } from "./resolve.ts";
+
+export interface RouteInput {
+  model: string;
+  providerOverride?: string;
+  streamed: boolean;
+  /** The request's size, estimated for the first target's path. */
+  estimate(first: Target): Estimate;
+  /** Builds the exchange for a target; a GatewayError means this target cannot take the request. */
+  exchange(target: Target, settings: ProviderSettings): Exchange;
+}
+
+/** The price that reserves the most, so a fallback to a dearer model stays within the reservation. */
+function dearest(plan: Target[], estimate: Estimate): Price | undefined {
+  const cost = (price: Price | undefined) =>
+    costOf(price, { promptTokens: estimate.inputTokens, completionTokens: estimate.outputTokens, cachedTokens: 0 });
+  return plan.reduce<Price | undefined>((worst, t) => (cost(t.price) > cost(worst) ? t.price : worst), plan[0]?.price);
+}
+
+const notConfigured = (target: Target) =>
+  new GatewayError(
+    404,
+    "not_found",
+    `The model \`${target.model}\` needs provider \`${target.provider}\`, which is not configured here.`,
+    { code: "model_not_found", param: "model" },
+  );
+
+export async function routeCall(c: GatewayContext, input: RouteInput): Promise<Response> {
+  const config = c.get("config");
+  const services = c.get("services");
+  const principal = c.get("principal");
+  const routing = config.routing;
+  const defer = (work: Promise<unknown>) => c.executionCtx.waitUntil(work);
+  assertModelAllowed(principal, input.model);
+  const plan = planRoute({
+    config,
+    catalog: await catalogFor(c),
+    model: input.model,
+    providerOverride: input.providerOverride,
+    allowed: (model) => isModelAllowed(principal, model),
+  });
+  const first = plan[0] as Target;
+  const health = routingHealth(services.redis, {
+    failures: routing.cooldown.failures,
+    cooldownMs: routing.cooldown.ms,
+    refreshMs: routing.catalogRefreshMs,
+  });
+  health.syncIfDue(defer);
+
+  const estimate = input.estimate(first);
+  const admission = admit({ config, services, principal, estimate, price: dearest(plan, estimate), defer });
+  const owned = await ownedCredentials(c);
+  // Room unknown or thin: the check comes first, and a refusal leaves no trace upstream.
+  if (admission.mode === "sequential") await admission.ready;
+
+  const meter = new UsageMeter({
+    requestId: c.get("requestId"),
+    principal,
+    provider: first.provider,
+    model: input.model,
+    upstreamModel: first.upstreamModel,
+    clientFormat: c.get("format"),
+    streamed: input.streamed,
+    startedAt: c.get("startedAt"),
+    price: first.price,
+    estimatedPromptTokens: estimate.inputTokens,
+  });
+  // How the limits check admitted the call (lease, overlapped, sequential), for whoever studies its latency.
+  if (admission.mode !== "unlimited") meter.flags.admission = admission.mode;
+  const reservedTokens = estimate.inputTokens + estimate.outputTokens;
+  let serving: Credential | undefined;
+  const call = openCall(c, {
+    target: first,
+    admission,
+    meter,
+    onRecord: (usage) => {
+      if (serving) health.adjustUse(serving, usage.promptTokens + usage.completionTokens - reservedTokens, defer);
+    },
+  });
+
+  /** Requests sent upstream so far; skipped targets and unreadable credentials are not attempts. */
+  let sent = 0;
+  /** Ends the call with an error; a refusal by the limits check, when there is one, is the answer. */
+  const fail = async (failure: GatewayError): Promise<never> => {
+    let error = failure;
+    try {
+      Object.assign(call.headers, await admission.ready);
+    } catch (refusal) {
+      // Refused before anything went upstream: nothing to record, as when the check runs first.
+      if (sent === 0) throw refusal;
+      error = refusal instanceof GatewayError ? refusal : failure;
+      meter.flags.refused_after_upstream_start = true;
+    }
+    meter.attempts = Math.max(1, sent);
+    Object.assign(error.headers, call.headers, attemptHeaders(call));
+    call.record(error.status, error.message);
+    throw error;
+  };
+
+  const pools = plan.map((target) => credentialsFor(target.provider, owned, target.credentials, config.encryption));
+  if (pools.every((pool) => pool.length === 0)) return await fail(notConfigured(first));
+  const deadline = Date.now() + routing.deadlineMs;
+  const attempts = attemptList({
+    plan,
+    pools,
+    health,
+    routing,
+    reservedTokens,
+    deadline,
+    route: meter.route,
+    exchange: input.exchange,
+    defer,
+  });
+  let next = await attempts.next();
+  while (!next.done) {
+    const { target, credential, secret, exchange, step } = next.value;
+    // Only the first attempt may start before the limits check has admitted the request.
+    if (sent > 0) await admission.ready.catch(() => fail(notConfigured(target)));
+    call.target = target;
+    meter.serve(target);
+    health.recordUse(credential, reservedTokens, defer);
+    meter.attempts = ++sent;
+    const began = Date.now();
+    const outcome = await runAttempt(c, {
+      call,
+      admission,
+      exchange,
+      streamed: input.streamed,
+      deadline,
+      secret,
+      committed: () => {
+        meter.route.push({ ...step, credential: credential.id, outcome: "ok", ms: Date.now() - began });
+        health.recordSuccess(deploymentOf(target, credential));
+        serving = credential;
+      },
+    });
+    if ("response" in outcome) return outcome.response;
+    if (outcome.kind !== "final") {
+      const status = outcome.kind === "status" ? String(outcome.error.status) : outcome.kind;
+      meter.route.push({ ...step, credential: credential.id, outcome: status, ms: Date.now() - began });
+    }
+    next = await attempts.next(outcome);
+  }
+  return await fail(
+    next.value ??
+      new GatewayError(503, "unavailable", `No provider could take the request for \`${input.model}\`.`, {
+        code: "no_target_available",
+      }),
+  );
+}
