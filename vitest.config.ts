@@ -11,10 +11,12 @@ import {
 
 const compatibilityDate = /compatibility_date\s*=\s*"([^"]+)"/.exec(readFileSync("wrangler.toml", "utf8"))?.[1];
 
-// The Worker runs inside workerd, pointed at the stand-ins and mock upstream
-// that tests/setup/global.ts starts (embedded engines, or real Postgres and
-// Redis when TEST_DATABASE_URL and TEST_REDIS_URL are set).
-export default defineConfig({
+// Two projects. `unit`: the pure modules (translations, stream framing,
+// signing, routing rules, time windows) in plain Node, in a second or two.
+// `workers`: the Worker inside workerd, pointed at the stand-ins and mock
+// upstream that tests/setup/global.ts starts (embedded engines, or real
+// Postgres and Redis when TEST_DATABASE_URL and TEST_REDIS_URL are set).
+const workers = defineConfig({
   plugins: [
     cloudflareTest(({ inject }) => {
       const bindings = {
@@ -57,8 +59,9 @@ export default defineConfig({
     }),
   ],
   test: {
+    name: "workers",
     globalSetup: ["./tests/setup/global.ts"],
-    include: ["tests/**/*.test.ts"],
+    include: ["tests/*.test.ts"],
     testTimeout: 20_000,
     // workerd rejects one internal promise of its own when an upstream body is
     // cut mid-stream, or its fetch aborted while a read is under way (a stream
@@ -70,5 +73,11 @@ export default defineConfig({
       return !internal;
     },
     hookTimeout: 60_000,
+  },
+});
+
+export default defineConfig({
+  test: {
+    projects: [{ test: { name: "unit", include: ["tests/unit/**/*.test.ts"], environment: "node" } }, workers],
   },
 });

@@ -207,8 +207,10 @@ describe("upstream failures", () => {
   });
 
   it("passes Retry-After from an upstream 429 on", async () => {
+    // No retries: with one, the 7 s would be waited out first (it is under RETRY_AFTER_MAX).
     const { response } = await callWorker(
       jsonRequest("/v1/chat/completions", chat("slow down"), { "x-mock-fail": "429", "x-mock-retry-after": "7" }),
+      { ...env, UPSTREAM_RETRIES: "0" },
     );
     expect(response.status).toBe(429);
     expect(response.headers.get("retry-after")).toBe("7");

@@ -109,3 +109,92 @@ describe("browser support", () => {
     expect(response.headers.get("x-request-id")).toMatch(/^req_/);
   });
 });
+
+describe("one shape for every route", () => {
+  it("every route that needs a caller declares it with endpoint(): its error shape, and whether it is gated", async () => {
+    const { createApp } = await import("../src/app.ts");
+    const { ENDPOINT } = await import("../src/routes/endpoint.ts");
+    const routes = createApp().routes;
+    const declared = routes.filter((r) => ENDPOINT in r.handler).map((r) => r.path);
+    const covers = (pattern: string, path: string) =>
+      pattern === path || (pattern.endsWith("/*") && path.startsWith(pattern.slice(0, -1)));
+    const PUBLIC = new Set(["/", "/health"]);
+    const handlers = routes.filter((r) => r.method !== "ALL" && !PUBLIC.has(r.path));
+    expect(handlers.length).toBeGreaterThan(40);
+    const undeclared = handlers.filter((r) => !declared.some((pattern) => covers(pattern, r.path)));
+    expect(undeclared.map((r) => `${r.method} ${r.path}`)).toEqual([]);
+    // The calls that reach a provider admit through the limits check, which reads the deny markers.
+    const gated = routes
+      .filter((r) => ENDPOINT in r.handler && (r.handler as unknown as Record<symbol, { gated: boolean }>)[ENDPOINT]?.gated)
+      .map((r) => r.path);
+    expect(new Set(gated)).toEqual(
+      new Set([
+        "/v1/chat/completions",
+        "/api/ai/completion",
+        "/v1/completions",
+        "/v1/embeddings",
+        "/v1/messages",
+        "/v1beta/models/*",
+        "/v1alpha/models/*",
+        "/v1/models/*",
+        "/api/ai/generate",
+      ]),
+    );
+  });
+
+  const send = (path: string, body: unknown) =>
+    callWorker(
+      new Request(`${BASE}${path}`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${TEST_ADMIN_KEY}`, "content-type": "application/json" },
+        body: JSON.stringify(body),
+      }),
+    );
+
+  it("parses what it forwards: a wrong type is the caller's 400, in their format, not a 500 or an upstream's", async () => {
+    const anthropic = await send("/v1/messages", {
+      model: "anthropic/mock-echo",
+      max_tokens: 10,
+      tools: "x",
+      messages: [{ role: "user", content: "hi" }],
+    });
+    expect(anthropic.response.status).toBe(400);
+    expect(await anthropic.response.json()).toMatchObject({
+      type: "error",
+      error: { type: "invalid_request_error", message: expect.stringContaining("`tools`") },
+    });
+
+    const openai = await send("/v1/chat/completions", {
+      model: "mock-echo",
+      temperature: "hot",
+      messages: [{ role: "user", content: "hi" }],
+    });
+    expect(openai.response.status).toBe(400);
+    expect(await openai.response.json()).toMatchObject({
+      error: { type: "invalid_request_error", param: "temperature", message: "Invalid `temperature`: must be a number" },
+    });
+
+    const gemini = await send("/v1beta/models/mock-echo:generateContent", {
+      contents: [{ role: "user", parts: [{ text: "hi" }] }],
+      generationConfig: { maxOutputTokens: -3 },
+    });
+    expect(gemini.response.status).toBe(400);
+    expect(await gemini.response.json()).toMatchObject({
+      error: { code: 400, status: "INVALID_ARGUMENT", message: expect.stringContaining("generationConfig.maxOutputTokens") },
+    });
+  });
+
+  it("keeps fields it does not know on the way to a provider of the same format", async () => {
+    const { response } = await send("/v1/chat/completions", {
+      model: "mock-echo",
+      messages: [{ role: "user", content: "hi" }],
+      seed: 7,
+      logit_bias: { "42": 1 },
+      temperature: 0.3,
+    });
+    expect(response.status).toBe(200);
+    const { upstreamRequest } = await import("./helpers.ts");
+    const upstream = await upstreamRequest(response.headers.get("x-request-id") ?? "");
+    expect(upstream.body).toMatchObject({ seed: 7, logit_bias: { "42": 1 }, temperature: 0.3 });
+  });
+});

@@ -3,9 +3,17 @@
 // the client got, and the usage row.
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import {
+  MOCK_AWS_ACCESS_KEY_ID,
+  MOCK_AWS_REGION,
+  MOCK_AWS_SECRET_ACCESS_KEY,
+  MOCK_VERTEX_ACCOUNT_PATH,
+} from "../dev/mock-upstream/credentials.ts";
 import { BASE, callWorker, sseData, TEST_ADMIN_KEY, upstreamRequest, usageRow } from "./helpers.ts";
 
 const mockBase = String(env.MOCK_BASE_URL).replace(/\/v1$/, "");
+/** The mock's service account key, made fresh at its start. */
+const vertexAccount = await (await fetch(`${mockBase}${MOCK_VERTEX_ACCOUNT_PATH}`)).text();
 const bindings = {
   ...env,
   OPENAI_BASE_URL: `${mockBase}/v1`,
@@ -16,29 +24,79 @@ const bindings = {
   GEMINI_API_KEY: "gemini-test-key",
   MISTRAL_BASE_URL: `${mockBase}/v1`,
   MISTRAL_API_KEY: "mistral-test-key",
+  AWS_ACCESS_KEY_ID: MOCK_AWS_ACCESS_KEY_ID,
+  AWS_SECRET_ACCESS_KEY: MOCK_AWS_SECRET_ACCESS_KEY,
+  AWS_REGION: MOCK_AWS_REGION,
+  BEDROCK_BASE_URL: mockBase,
+  VERTEX_SERVICE_ACCOUNT: vertexAccount,
+  VERTEX_BASE_URL: mockBase,
 };
 
+const vertexPath = (publisher: string, model: string, method: string) =>
+  `/v1/projects/sluice-mock/locations/us-central1/publishers/${publisher}/models/${model}:${method}`;
+
+/** Each provider: the path the mock saw, streamed and not, and the authentication it carried. */
 const PROVIDERS = [
   {
+    column: "openai",
     name: "openai",
     model: "openai/mock-echo",
-    path: "/v1/chat/completions",
+    paths: ["/v1/chat/completions", "/v1/chat/completions"],
     auth: ["authorization", "Bearer sk-test-openai-key"],
   },
-  { name: "anthropic", model: "anthropic/mock-echo", path: "/v1/messages", auth: ["x-api-key", "sk-ant-test-key"] },
   {
+    column: "anthropic",
+    name: "anthropic",
+    model: "anthropic/mock-echo",
+    paths: ["/v1/messages", "/v1/messages"],
+    auth: ["x-api-key", "sk-ant-test-key"],
+  },
+  {
+    column: "gemini",
     name: "gemini",
     model: "gemini/mock-echo",
-    path: "/v1beta/models/mock-echo:generateContent",
+    paths: ["/v1beta/models/mock-echo:generateContent", "/v1beta/models/mock-echo:streamGenerateContent"],
     auth: ["x-goog-api-key", "gemini-test-key"],
   },
   {
+    column: "mistral",
     name: "mistral",
     model: "mistral/mock-echo",
-    path: "/v1/chat/completions",
+    paths: ["/v1/chat/completions", "/v1/chat/completions"],
     auth: ["authorization", "Bearer mistral-test-key"],
   },
-  { name: "mock", model: "mock-echo", path: "/v1/chat/completions", auth: ["authorization", undefined] },
+  {
+    column: "bedrock",
+    name: "bedrock",
+    model: "bedrock/mock-echo",
+    paths: ["/model/mock-echo/converse", "/model/mock-echo/converse-stream"],
+    // Signed with SigV4; the mock checked the signature before answering.
+    auth: ["authorization", new RegExp(`^AWS4-HMAC-SHA256 Credential=${MOCK_AWS_ACCESS_KEY_ID}/\\d{8}/us-east-1/bedrock/`)],
+  },
+  {
+    column: "vertex (Gemini)",
+    name: "vertex",
+    model: "vertex/mock-echo",
+    paths: [vertexPath("google", "mock-echo", "generateContent"), vertexPath("google", "mock-echo", "streamGenerateContent")],
+    auth: ["authorization", /^Bearer ya29\.mock-/],
+  },
+  {
+    column: "vertex (Claude)",
+    name: "vertex",
+    model: "vertex/claude-mock-echo",
+    paths: [
+      vertexPath("anthropic", "claude-mock-echo", "rawPredict"),
+      vertexPath("anthropic", "claude-mock-echo", "streamRawPredict"),
+    ],
+    auth: ["authorization", /^Bearer ya29\.mock-/],
+  },
+  {
+    column: "mock",
+    name: "mock",
+    model: "mock-echo",
+    paths: ["/v1/chat/completions", "/v1/chat/completions"],
+    auth: ["authorization", undefined],
+  },
 ] as const;
 
 interface Turn {
@@ -207,7 +265,7 @@ const gemini: ClientFormat = {
 };
 
 describe.each([openai, anthropic, gemini])("$name client format", (client) => {
-  describe.each(PROVIDERS)("to $name", (provider) => {
+  describe.each(PROVIDERS)("to $column", (provider) => {
     it.each([false, true])("answers, streamed: %s, and records usage", async (stream) => {
       const { response, settled } = await callWorker(client.request(provider.model, { stream, tools: false }), bindings);
       expect(response.status).toBe(200);
@@ -216,11 +274,9 @@ describe.each([openai, anthropic, gemini])("$name client format", (client) => {
       expect(answer.text).toBe("matrix hello");
       const requestId = response.headers.get("x-request-id") ?? "";
       const upstream = await upstreamRequest(requestId);
-      const path =
-        provider.name === "gemini" && stream ? provider.path.replace("generateContent", "streamGenerateContent") : provider.path;
-      expect(upstream.path).toBe(path);
+      expect(upstream.path).toBe(provider.paths[stream ? 1 : 0]);
       const [header, value] = provider.auth;
-      expect(upstream.headers[header]).toBe(value);
+      expect(upstream.headers[header]).toEqual(value instanceof RegExp ? expect.stringMatching(value) : value);
       await settled();
       expect(await usageRow(requestId)).toMatchObject({
         provider: provider.name,

@@ -31,12 +31,15 @@ export class UnknownMockModel extends Error {}
  * filler (or `maxTokens`, or 64). Both stop at `maxTokens` and report exact counts.
  * Given tools, `mock-echo` calls the first one with the last user turn as
  * `{"text": …}`, and answers a tool result with `Tool said: …`.
+ * A `claude-` prefix is allowed (`claude-mock-echo`), for providers that pick
+ * their wire format by the model's family, as Vertex AI does.
  */
 export function answerFor(
-  model: string,
+  named: string,
   turns: MockTurn[],
   options: { maxTokens?: number; tokens?: number; tools?: string[] },
 ): MockAnswer {
+  const model = named.replace(/^claude-/, "");
   const promptTokens = turns.reduce((sum, turn) => sum + countTokens(turn.text), 0);
   const last = turns.at(-1);
   if (model.startsWith("mock-echo") && options.tools?.length && last) {

@@ -1,12 +1,24 @@
 // The mock upstream: a real HTTP server speaking providers' wire formats
-// (OpenAI, Anthropic and Gemini, each on its own paths),
+// (OpenAI, Anthropic, Gemini, Bedrock's Converse with SigV4 and event-stream
+// framing, and Vertex AI with its service-account tokens, each on its own paths),
 // with configurable latency, chunking and injected failures. Tests and
 // benchmarks share it; `npm run dev` starts one for the `mock-*` models.
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { closeServer, listen, readBody, sendJson } from "../standins/http.ts";
 import { type AnthropicRequest, anthropicError, anthropicMessage, anthropicStreamEvents, anthropicTurns } from "./anthropic.ts";
+import {
+  CONVERSE_PATH,
+  type ConverseRequest,
+  converseError,
+  converseErrorType,
+  converseResponse,
+  converseStreamEvents,
+  converseTools,
+  converseTurns,
+} from "./bedrock.ts";
 import { behaviourFor, FailureBudget, type MockBehaviour, type MockDefaults } from "./behaviour.ts";
+import { MOCK_AWS_ACCESS_KEY_ID, MOCK_AWS_SECRET_ACCESS_KEY, MOCK_VERTEX_ACCOUNT_PATH } from "./credentials.ts";
 import { type GeminiRequest, geminiError, geminiResponse, geminiStreamEvents, geminiTools, geminiTurns } from "./gemini.ts";
 import { answerFor, MOCK_MODELS, type MockAnswer, type MockTurn, UnknownMockModel } from "./models.ts";
 import {
@@ -20,7 +32,9 @@ import {
   openaiTextCompletionEvents,
   openaiTurns,
 } from "./openai.ts";
+import { signatureProblem } from "./sigv4.ts";
 import { countTokens, splitIntoChunks } from "./text.ts";
+import { mockVertex, VERTEX_PATH, VERTEX_TOKEN_PATH } from "./vertex.ts";
 
 export interface RecordedRequest {
   method: string;
@@ -48,10 +62,15 @@ function flatHeaders(req: IncomingMessage): Record<string, string> {
   return Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(", ") : (v ?? "")]));
 }
 
-/** Writes SSE events with the behaviour's pacing; `cut:N` ends the socket after N content chunks. */
-async function writeStream(res: ServerResponse, events: string[], behaviour: MockBehaviour): Promise<void> {
+/** Writes stream events with the behaviour's pacing; `cut:N` ends the socket after N content chunks. */
+async function writeStream(
+  res: ServerResponse,
+  events: (string | Uint8Array)[],
+  behaviour: MockBehaviour,
+  contentType = "text/event-stream; charset=utf-8",
+): Promise<void> {
   res.writeHead(200, {
-    "content-type": "text/event-stream; charset=utf-8",
+    "content-type": contentType,
     "cache-control": "no-cache",
     connection: "keep-alive",
   });
@@ -77,8 +96,11 @@ interface Dialect {
   tools(body: never): string[] | undefined;
   maxTokens(body: never): number | undefined;
   response(id: string, model: string, answer: MockAnswer): unknown;
-  streamEvents(id: string, model: string, answer: MockAnswer, pieces: string[], body: never): string[];
+  streamEvents(id: string, model: string, answer: MockAnswer, pieces: string[], body: never): (string | Uint8Array)[];
+  /** Its streams' content type, when they are not server-sent events. */
+  streamType?: string;
   error(status: number, message: string): unknown;
+  errorHeaders?(status: number): Record<string, string>;
 }
 
 const OPENAI: Dialect = {
@@ -112,15 +134,58 @@ const GEMINI: Dialect = {
   error: geminiError,
 };
 
+const BEDROCK: Dialect = {
+  prefix: "",
+  turns: (body: ConverseRequest) => converseTurns(body),
+  tools: (body: ConverseRequest) => converseTools(body),
+  maxTokens: (body: ConverseRequest) => body.inferenceConfig?.maxTokens,
+  response: converseResponse,
+  streamEvents: converseStreamEvents,
+  streamType: "application/vnd.amazon.eventstream",
+  error: converseError,
+  errorHeaders: (status) => ({ "x-amzn-errortype": converseErrorType(status) }),
+};
+
 const GEMINI_PATH = /^\/v1(?:beta|alpha)?\/models\/([^/:]+):(generateContent|streamGenerateContent)$/;
 
-/** Which dialect a path speaks, the model (Gemini names it in the path) and whether to stream. */
-function route(path: string, body: { model?: string; stream?: boolean }) {
+interface Route {
+  dialect: Dialect;
+  model: string;
+  stream: boolean;
+  /** The provider whose authentication the path needs checked (others take any key). */
+  signedBy?: "bedrock" | "vertex";
+}
+
+/** Which dialect a path speaks, the model (Gemini, Bedrock and Vertex name it in the path) and whether to stream. */
+function route(path: string, body: { model?: string; stream?: boolean }): Route | undefined {
   if (path === "/v1/chat/completions") return { dialect: OPENAI, model: body.model ?? "", stream: body.stream === true };
   if (path === "/v1/messages") return { dialect: ANTHROPIC, model: body.model ?? "", stream: body.stream === true };
   const gemini = GEMINI_PATH.exec(path);
   if (gemini)
     return { dialect: GEMINI, model: decodeURIComponent(gemini[1] ?? ""), stream: gemini[2] === "streamGenerateContent" };
+  const converse = CONVERSE_PATH.exec(path);
+  if (converse) {
+    const model = decodeURIComponent(converse[1] ?? "");
+    return { dialect: BEDROCK, model, stream: converse[2] === "converse-stream", signedBy: "bedrock" };
+  }
+  const vertex = VERTEX_PATH.exec(path);
+  if (vertex) {
+    const [, , , publisher, model = "", method = ""] = vertex;
+    return {
+      dialect: publisher === "google" ? GEMINI : ANTHROPIC,
+      model: decodeURIComponent(model),
+      stream: method.startsWith("stream"),
+      signedBy: "vertex",
+    };
+  }
+  return undefined;
+}
+
+/** What Claude on Vertex requires of a body: its version inside, no model (the path names it), `stream` as the method says. */
+function vertexAnthropicProblem(body: { model?: unknown; stream?: unknown; anthropic_version?: unknown }, stream: boolean) {
+  if (body.anthropic_version !== "vertex-2023-10-16") return "anthropic_version: must be vertex-2023-10-16";
+  if (body.model !== undefined) return "model: Extra inputs are not permitted";
+  if ((body.stream === true) !== stream) return "stream: must match the method (rawPredict or streamRawPredict)";
   return undefined;
 }
 
@@ -145,7 +210,7 @@ async function complete(
   if (!call.stream) return sendJson(res, 200, dialect.response(id, model, answer));
   const streamed = answer.toolCall?.arguments ?? answer.text;
   const pieces = splitIntoChunks(streamed, behaviour.chunks || answer.completionTokens);
-  await writeStream(res, dialect.streamEvents(id, model, answer, pieces, call.body), behaviour);
+  await writeStream(res, dialect.streamEvents(id, model, answer, pieces, call.body), behaviour, dialect.streamType);
 }
 
 interface TextCompletionRequest {
@@ -215,6 +280,8 @@ export async function startMockUpstream(options: MockOptions = {}): Promise<Mock
 
   // JSON Web Key Sets that tests publish here, standing in for identity providers.
   const keySets = new Map<string, unknown>();
+  const vertex = mockVertex();
+  let baseUrl = "";
 
   async function answer(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? "/").split("?")[0] ?? "/";
@@ -231,7 +298,13 @@ export async function startMockUpstream(options: MockOptions = {}): Promise<Mock
       const found = requests.get(decodeURIComponent(recorded[1] ?? ""));
       return found ? sendJson(res, 200, found) : sendJson(res, 404, { error: "no such request" });
     }
+    if (path === MOCK_VERTEX_ACCOUNT_PATH) return sendJson(res, 200, vertex.account(baseUrl));
+    if (path === "/__mock/vertex/tokens") return sendJson(res, 200, { issued: vertex.issued() });
     const text = await readBody(req);
+    if (path === VERTEX_TOKEN_PATH) {
+      const { status, body } = vertex.token(new URLSearchParams(text), baseUrl);
+      return sendJson(res, status, body);
+    }
     let body: unknown;
     if (text) {
       try {
@@ -243,10 +316,29 @@ export async function startMockUpstream(options: MockOptions = {}): Promise<Mock
     record(req, res, path, body);
     const call = req.method === "POST" ? route(path, (body ?? {}) as { model?: string; stream?: boolean }) : undefined;
     const dialect = call?.dialect ?? OPENAI;
+    const errorHeaders = (status: number) => dialect.errorHeaders?.(status) ?? {};
+    if (call?.signedBy === "bedrock") {
+      const problem = signatureProblem(
+        { method: req.method ?? "POST", url: req.url ?? "/", headers: req.headers, body: text },
+        { [MOCK_AWS_ACCESS_KEY_ID]: MOCK_AWS_SECRET_ACCESS_KEY },
+      );
+      if (problem) return sendJson(res, problem.status, { message: problem.message }, { "x-amzn-errortype": problem.type });
+    }
+    if (call?.signedBy === "vertex") {
+      if (!vertex.accepts(req.headers.authorization)) {
+        return sendJson(res, 401, geminiError(401, "Request had invalid authentication credentials."));
+      }
+      const problem = call.dialect === ANTHROPIC ? vertexAnthropicProblem(body ?? {}, call.stream) : undefined;
+      if (problem) return sendJson(res, 400, anthropicError(400, problem));
+    }
     // Like real providers, a rejected key is quoted back in the error (the gateway must not pass it on).
     const credential =
-      /^Bearer (\S+)$/.exec(req.headers.authorization ?? "")?.[1] ??
-      String(req.headers["x-api-key"] ?? req.headers["x-goog-api-key"] ?? "");
+      call?.signedBy === "bedrock"
+        ? MOCK_AWS_ACCESS_KEY_ID
+        : call?.signedBy === "vertex"
+          ? "vertex"
+          : (/^Bearer (\S+)$/.exec(req.headers.authorization ?? "")?.[1] ??
+            String(req.headers["x-api-key"] ?? req.headers["x-goog-api-key"] ?? ""));
     if (credential.startsWith("sk-reject"))
       return sendJson(res, 401, dialect.error(401, `Incorrect API key provided: ${credential}.`));
     const model = call?.model ?? (body as { model?: string } | undefined)?.model;
@@ -258,7 +350,10 @@ export async function startMockUpstream(options: MockOptions = {}): Promise<Mock
       return;
     }
     if (failure?.kind === "status") {
-      const headers: Record<string, string> = failure.retryAfter ? { "retry-after": failure.retryAfter } : {};
+      const headers: Record<string, string> = {
+        ...errorHeaders(failure.status),
+        ...(failure.retryAfter && { "retry-after": failure.retryAfter }),
+      };
       return sendJson(res, failure.status, dialect.error(failure.status, `mock upstream failure (${failure.status})`), headers);
     }
     if (req.method === "GET" && path === "/v1/models") return sendJson(res, 200, openaiModelList(MOCK_MODELS));
@@ -285,5 +380,6 @@ export async function startMockUpstream(options: MockOptions = {}): Promise<Mock
     answer(req, res).catch((error) => sendJson(res, 500, openaiError(500, String(error))));
   });
   const port = await listen(server, options.port);
-  return { url: `http://127.0.0.1:${port}`, port, requests, close: () => closeServer(server) };
+  baseUrl = `http://127.0.0.1:${port}`;
+  return { url: baseUrl, port, requests, close: () => closeServer(server) };
 }

@@ -5,8 +5,10 @@ import { and, asc, eq, ne } from "drizzle-orm";
 import type { Config } from "../config/index.ts";
 import { rewrap, seal } from "../credentials/envelope.ts";
 import { credentialContext, forgetOwnedCredentials } from "../credentials/pool.ts";
-import { providerCredentials } from "../db/schema.ts";
+import { providerCredentials, providers } from "../db/schema.ts";
 import { badRequest, GatewayError } from "../http/errors.ts";
+import { providerOf } from "../providers/index.ts";
+import type { ProviderDescriptor } from "../providers/types.ts";
 import { type CredentialRow, forgetCatalog } from "../routing/catalog.ts";
 import type { Services } from "../services.ts";
 import type { CreateCredentialInput, UpdateCredentialInput } from "./schemas.ts";
@@ -31,6 +33,49 @@ export function credentialView(row: CredentialRow) {
 }
 
 const suffixOf = (secret: string) => secret.slice(-4);
+
+/** The kind of a provider id: a built-in one, or a catalog provider's. */
+async function descriptorOf(services: Services, providerId: string): Promise<ProviderDescriptor | undefined> {
+  const builtIn = providerOf(providerId);
+  if (builtIn) return builtIn;
+  const [row] = await services.db.select({ kind: providers.kind }).from(providers).where(eq(providers.id, providerId));
+  return row ? providerOf(row.kind) : undefined;
+}
+
+/**
+ * The text to seal and the hint listings show. Most providers take one string
+ * (`api_key`); those whose descriptor says so take `credential`, an object of
+ * several parts (or `api_key` holding it as JSON), checked against their schema.
+ */
+async function secretOf(
+  services: Services,
+  providerId: string,
+  input: { api_key?: string; credential?: Record<string, unknown> },
+): Promise<{ text: string; hint: string } | undefined> {
+  if (input.api_key === undefined && input.credential === undefined) return undefined;
+  const shape = (await descriptorOf(services, providerId))?.credential;
+  if (!shape) {
+    if (input.credential !== undefined || input.api_key === undefined) {
+      throw badRequest(`Invalid \`credential\`: provider \`${providerId}\` takes one key, as \`api_key\`.`, "credential");
+    }
+    return { text: input.api_key, hint: suffixOf(input.api_key) };
+  }
+  let raw: unknown = input.credential;
+  if (raw === undefined) {
+    try {
+      raw = JSON.parse(input.api_key ?? "");
+    } catch {
+      throw badRequest(`Invalid \`credential\`: provider \`${providerId}\` takes a credential of several parts.`, "credential");
+    }
+  }
+  const parsed = shape.schema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const param = ["credential", ...(issue?.path ?? [])].join(".");
+    throw badRequest(`Invalid \`${param}\`: ${issue?.message}`, param);
+  }
+  return { text: JSON.stringify(parsed.data), hint: shape.hint(parsed.data) };
+}
 
 function forget(services: Services): void {
   forgetCatalog(services);
@@ -64,14 +109,16 @@ export async function createCredential(services: Services, config: Config, input
   }
   const id = `cred_${crypto.randomUUID().replaceAll("-", "").slice(0, 20)}`;
   const owner = { id, providerId: input.provider, ownerType: input.owner_type, ownerId };
-  const sealed = await seal(input.api_key, credentialContext(owner), config.encryption);
+  const secret = await secretOf(services, input.provider, input);
+  if (!secret) throw badRequest("Invalid `api_key`: is required", "api_key");
+  const sealed = await seal(secret.text, credentialContext(owner), config.encryption);
   const [row] = await services.db
     .insert(providerCredentials)
     .values({
       ...owner,
       ...sealed,
       name: input.name ?? null,
-      keySuffix: suffixOf(input.api_key),
+      keySuffix: secret.hint,
       weight: input.weight ?? 1,
       rpmLimit: input.rpm_limit ?? null,
       tpmLimit: input.tpm_limit ?? null,
@@ -86,11 +133,12 @@ export async function createCredential(services: Services, config: Config, input
 
 export async function updateCredential(services: Services, config: Config, id: string, input: UpdateCredentialInput) {
   const existing = await getCredential(services, id);
-  const sealed = input.api_key ? await seal(input.api_key, credentialContext(existing), config.encryption) : undefined;
+  const secret = await secretOf(services, existing.providerId, input);
+  const sealed = secret && (await seal(secret.text, credentialContext(existing), config.encryption));
   const [row] = await services.db
     .update(providerCredentials)
     .set({
-      ...(sealed && { ...sealed, keySuffix: suffixOf(input.api_key ?? "") }),
+      ...(sealed && { ...sealed, keySuffix: secret.hint }),
       ...(input.name !== undefined && { name: input.name }),
       ...(input.weight !== undefined && { weight: input.weight }),
       ...(input.rpm_limit !== undefined && { rpmLimit: input.rpm_limit }),

@@ -109,13 +109,16 @@ export const createCredentialSchema = z.strictObject({
   owner_type: z.enum(["global", "user", "team"]).default("global"),
   owner_id: z.string().min(1).max(200).optional(),
   /** The provider key; stored encrypted and never shown again. */
-  api_key: z.string().min(1).max(4096),
+  api_key: z.string().min(1).max(4096).optional(),
+  /** A credential of several parts, for providers that take one (Bedrock, Vertex AI); sealed the same way. */
+  credential: z.record(z.string(), z.unknown()).optional(),
   ...credentialFields,
 });
 export type CreateCredentialInput = z.infer<typeof createCredentialSchema>;
 
 export const updateCredentialSchema = z.strictObject({
   api_key: z.string().min(1).max(4096).optional(),
+  credential: z.record(z.string(), z.unknown()).optional(),
   ...credentialFields,
 });
 export type UpdateCredentialInput = z.infer<typeof updateCredentialSchema>;

@@ -2,18 +2,22 @@
 // providers — the kinds, the settings read from the environment, the model
 // names each serves by default, the admin API's validation — comes from here.
 import { anthropicProvider } from "./anthropic/index.ts";
+import { bedrockProvider } from "./bedrock/index.ts";
 import { geminiProvider } from "./gemini/index.ts";
 import { mistralProvider } from "./mistral/index.ts";
 import { mockProvider } from "./mock/index.ts";
 import { openaiProvider } from "./openai/index.ts";
 import { openaiCompatibleProvider } from "./openai-compatible/index.ts";
 import type { ProviderDescriptor } from "./types.ts";
+import { vertexProvider } from "./vertex/index.ts";
 
 export const PROVIDERS = [
   openaiProvider,
   anthropicProvider,
   geminiProvider,
   mistralProvider,
+  bedrockProvider,
+  vertexProvider,
   openaiCompatibleProvider,
   mockProvider,
 ] as const satisfies readonly ProviderDescriptor[];

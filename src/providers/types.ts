@@ -61,13 +61,14 @@ export interface ProviderDescriptor<Kind extends string = string> {
   readonly listed?: readonly string[];
   /**
    * A credential of several parts (Bedrock's key id, secret and region), as
-   * the admin API takes it in `credential`: parsed, then sealed as JSON text.
-   * Absent: the credential is one string, `api_key`.
+   * the admin API takes it in `credential`: parsed, then sealed as JSON text,
+   * which is what its endpoints get as `secret`. Absent: the credential is one
+   * string, `api_key`.
    */
   readonly credential?: {
     readonly schema: z.ZodType<Record<string, unknown>>;
-    /** What listings show of it (never the secret part). */
-    display(parts: Record<string, unknown>): string;
+    /** A few characters listings may show (never of the secret part). */
+    hint(parts: Record<string, unknown>): string;
   };
   /** The wire formats it takes for a model; translated requests use the first. */
   endpoints(upstreamModel: string): readonly Endpoint[];

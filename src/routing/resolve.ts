@@ -76,9 +76,11 @@ function providerSetup(
   const baseUrl = row?.baseUrl ?? fromEnv?.baseUrl ?? descriptor.defaultBaseUrl ?? "";
   if (!baseUrl && !descriptor.baseUrlFromCredential) return undefined;
   const stored = (catalog.credentials.get(providerId) ?? []).map((c) => storedCredential(c, config.encryption));
-  // A Worker secret, or no key at all for a provider the operator pointed at a server of their own.
-  const keyless = !fromEnv && row?.baseUrl && stored.length === 0;
-  const credentials = [...(fromEnv || keyless ? [envCredential(providerId, fromEnv?.secret)] : []), ...stored];
+  // A Worker secret, or no key at all for a provider the operator pointed at a server of their own;
+  // never for providers whose credential has several parts (Bedrock, Vertex AI), which cannot go without.
+  const keyless = !fromEnv && row?.baseUrl && stored.length === 0 && !descriptor.credential;
+  const fromWorker = fromEnv && (fromEnv.secret || !descriptor.credential);
+  const credentials = [...(fromWorker || keyless ? [envCredential(providerId, fromEnv?.secret)] : []), ...stored];
   return { descriptor, settings: { baseUrl, apiVersion: row?.apiVersion ?? undefined }, credentials };
 }
 

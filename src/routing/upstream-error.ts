@@ -2,11 +2,26 @@
 // status and message and carries no credential.
 import { type ErrorKind, GatewayError } from "../http/errors.ts";
 
-const CREDENTIAL_LIKE = /\b(sk-[\w-]{4,}|sk_[\w-]{4,}|AIza[\w-]{8,}|key-[\w-]{8,})[\w*.-]*/g;
+/** OpenAI- and Anthropic-style keys, Google API keys and access tokens, AWS access key ids. */
+const CREDENTIAL_LIKE =
+  /\b(sk-[\w-]{4,}|sk_[\w-]{4,}|AIza[\w-]{8,}|key-[\w-]{8,}|ya29\.[\w-]{8,}|(?:AKIA|ASIA)[A-Z0-9]{12,})[\w*.-]*/g;
+
+/** A credential's secret strings: the text itself, and the secret parts of a credential of several (sealed as JSON). */
+function secretParts(secret: string): string[] {
+  if (!secret.startsWith("{")) return [secret];
+  try {
+    const parts = Object.entries(JSON.parse(secret) as Record<string, unknown>).filter(([name]) => /secret|key|token/.test(name));
+    return [secret, ...parts.flatMap(([, part]) => (typeof part === "string" && part.length >= 8 ? [part] : []))];
+  } catch {
+    return [secret];
+  }
+}
 
 export function redactSecrets(text: string, secrets: (string | undefined)[]): string {
   let clean = text;
-  for (const secret of secrets) if (secret && secret.length >= 4) clean = clean.split(secret).join("[redacted]");
+  for (const secret of secrets.flatMap((s) => (s ? secretParts(s) : []))) {
+    if (secret.length >= 4) clean = clean.split(secret).join("[redacted]");
+  }
   return clean.replace(CREDENTIAL_LIKE, "[redacted]");
 }
 

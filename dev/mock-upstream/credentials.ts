@@ -1,0 +1,11 @@
+// Credentials the mock upstream accepts for the providers that sign or
+// exchange them (Bedrock, Vertex AI). Plain constants, so tests in workerd
+// can import them too.
+
+/** The one AWS key pair the mock's Bedrock knows; any other key id is refused, a wrong signature too. */
+export const MOCK_AWS_ACCESS_KEY_ID = "AKIAMOCKBEDROCK00001";
+export const MOCK_AWS_SECRET_ACCESS_KEY = "mock/bedrock/secret+access/key/0001";
+export const MOCK_AWS_REGION = "us-east-1";
+
+/** Where the mock hands out its Vertex AI service account key (made fresh at each start). */
+export const MOCK_VERTEX_ACCOUNT_PATH = "/__mock/vertex/service-account";

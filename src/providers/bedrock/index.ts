@@ -1,0 +1,102 @@
+// Amazon Bedrock through its Converse API: one request shape for every model
+// family it hosts (Claude, Nova, Llama, Mistral…), signed with AWS Signature
+// Version 4, streams in AWS's binary event-stream framing. A credential is a
+// key id, a secret, an optional session token and a region; the region names
+// the endpoint unless BEDROCK_BASE_URL sets one.
+import { AwsV4Signer } from "aws4fetch";
+import * as z from "zod";
+import { converseCodec } from "../../formats/bedrock/upstream.ts";
+import { GatewayError } from "../../http/errors.ts";
+import type { Endpoint, EnvVars, ProviderDescriptor } from "../types.ts";
+
+const credentialSchema = z.strictObject({
+  access_key_id: z.string().regex(/^[A-Z0-9]{16,128}$/, { message: "must be an AWS access key id" }),
+  secret_access_key: z.string().min(16).max(512),
+  session_token: z.string().min(1).max(8192).optional(),
+  region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, { message: "must be an AWS region, like us-east-1" }),
+});
+
+type BedrockCredential = z.infer<typeof credentialSchema>;
+
+function credentialOf(secret: string | undefined): BedrockCredential {
+  try {
+    return credentialSchema.parse(JSON.parse(secret ?? ""));
+  } catch {
+    throw new GatewayError(503, "unavailable", "The Bedrock credential is not a key id, a secret and a region.", {
+      code: "credential_invalid",
+    });
+  }
+}
+
+const envCredential = (vars: EnvVars): string | undefined => {
+  const id = vars.AWS_ACCESS_KEY_ID;
+  const secret = vars.AWS_SECRET_ACCESS_KEY;
+  if (!id || !secret) return undefined;
+  const credential: BedrockCredential = {
+    access_key_id: id,
+    secret_access_key: secret,
+    ...(vars.AWS_SESSION_TOKEN && { session_token: vars.AWS_SESSION_TOKEN }),
+    region: vars.AWS_REGION ?? "us-east-1",
+  };
+  return JSON.stringify(credential);
+};
+
+const converse: Endpoint = {
+  dialect: "bedrock-converse",
+  framing: "aws-event-stream",
+  codec: converseCodec,
+  async request(call) {
+    const credential = credentialOf(call.settings.secret);
+    const base = call.settings.baseUrl || `https://bedrock-runtime.${credential.region}.amazonaws.com`;
+    const action = call.stream ? "converse-stream" : "converse";
+    const signer = new AwsV4Signer({
+      url: `${base}/model/${encodeURIComponent(call.upstreamModel)}/${action}`,
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        accept: call.stream ? "application/vnd.amazon.eventstream" : "application/json",
+        "x-request-id": call.requestId,
+      },
+      body: JSON.stringify(call.body),
+      accessKeyId: credential.access_key_id,
+      secretAccessKey: credential.secret_access_key,
+      sessionToken: credential.session_token,
+      service: "bedrock",
+      region: credential.region,
+    });
+    const signed = await signer.sign();
+    return new Request(signed.url, { method: signed.method, headers: signed.headers, body: signed.body });
+  },
+};
+
+export const bedrockProvider: ProviderDescriptor<"bedrock"> = {
+  kind: "bedrock",
+  env: {
+    vars: [
+      { name: "AWS_ACCESS_KEY_ID" },
+      { name: "AWS_SECRET_ACCESS_KEY" },
+      { name: "AWS_SESSION_TOKEN" },
+      { name: "AWS_REGION" },
+      { name: "BEDROCK_BASE_URL", url: true },
+    ],
+    secret: envCredential,
+    baseUrl: (vars) => vars.BEDROCK_BASE_URL,
+  },
+  baseUrlFromCredential: true,
+  // Bedrock's model ids: `anthropic.claude-…`, `amazon.nova-…`, or a cross-region profile such as `us.anthropic.claude-…`.
+  models: /^((us|eu|apac|global)\.)?(anthropic|amazon|meta|cohere|ai21|deepseek|writer)\.[\w.:-]+$/,
+  prices: {
+    "amazon.nova-micro": { input: 0.035, output: 0.14 },
+    "amazon.nova-lite": { input: 0.06, output: 0.24 },
+    "amazon.nova-pro": { input: 0.8, output: 3.2 },
+    "anthropic.claude-3-5-haiku": { input: 0.8, output: 4, cachedInput: 0.08 },
+    "anthropic.claude-sonnet-4": { input: 3, output: 15, cachedInput: 0.3 },
+    "us.anthropic.claude-sonnet-4": { input: 3, output: 15, cachedInput: 0.3 },
+    "meta.llama3-3-70b-instruct": { input: 0.72, output: 0.72 },
+  },
+  credential: {
+    schema: credentialSchema,
+    hint: (parts) => `${String(parts.access_key_id).slice(-4)} ${String(parts.region)}`,
+  },
+  endpoints: () => [converse],
+};

@@ -1,0 +1,172 @@
+// Google Vertex AI: Gemini models (`publishers/google`, Gemini's own wire
+// format) and Claude models (`publishers/anthropic`, Anthropic's Messages
+// format with the version in the body and the model in the path). A
+// credential is a service account's key file (and optionally a location);
+// each request carries an OAuth access token, obtained by signing a JWT with
+// the account's key and exchanged at its token URI, then kept per isolate
+// until shortly before it expires.
+import { importPKCS8, SignJWT } from "jose";
+import * as z from "zod";
+import { anthropicCodec } from "../../formats/anthropic/upstream.ts";
+import { geminiCodec } from "../../formats/gemini/upstream.ts";
+import { GatewayError } from "../../http/errors.ts";
+import type { Endpoint, EndpointCall, EnvVars, ProviderDescriptor } from "../types.ts";
+
+const GOOGLE_TOKEN_URI = "https://oauth2.googleapis.com/token";
+const SCOPE = "https://www.googleapis.com/auth/cloud-platform";
+const DEFAULT_LOCATION = "us-central1";
+/** What Claude on Vertex takes in place of the `anthropic-version` header. */
+const VERTEX_ANTHROPIC_VERSION = "vertex-2023-10-16";
+/** A token is renewed this long before it expires, so none expires in flight. */
+const RENEW_BEFORE_MS = 5 * 60_000;
+const TOKEN_TIMEOUT_MS = 10_000;
+
+const credentialSchema = z.looseObject({
+  project_id: z.string().min(1, { message: "is required" }),
+  client_email: z.email({ message: "must be the service account's email" }),
+  private_key: z.string().includes("PRIVATE KEY", { message: "must be a PEM private key" }),
+  private_key_id: z.string().optional(),
+  token_uri: z.url().optional(),
+  /** Sluice's own: the region to call (`us-central1`, `europe-west4`, `global`…). */
+  location: z
+    .string()
+    .regex(/^[a-z0-9-]+$/, { message: "must be a region, like us-central1" })
+    .optional(),
+});
+
+type ServiceAccount = z.infer<typeof credentialSchema>;
+
+function accountOf(secret: string | undefined): ServiceAccount {
+  try {
+    return credentialSchema.parse(JSON.parse(secret ?? ""));
+  } catch {
+    throw new GatewayError(503, "unavailable", "The Vertex AI credential is not a service account key.", {
+      code: "credential_invalid",
+    });
+  }
+}
+
+function envCredential(vars: EnvVars): string | undefined {
+  const key = vars.VERTEX_SERVICE_ACCOUNT;
+  if (!key) return undefined;
+  try {
+    const account = JSON.parse(key) as Record<string, unknown>;
+    return JSON.stringify({ ...account, ...(vars.VERTEX_LOCATION && { location: vars.VERTEX_LOCATION }) });
+  } catch {
+    // Passed on as it is; the first request says what is wrong with it.
+    return key;
+  }
+}
+
+interface Token {
+  value: string;
+  expiresAt: number;
+}
+
+/** Tokens by credential (the key file's whole text), with the exchange under way for each so concurrent requests share it. */
+const tokens = new Map<string, Token>();
+const pending = new Map<string, Promise<Token>>();
+
+async function exchangeToken(account: ServiceAccount): Promise<Token> {
+  const tokenUri = account.token_uri ?? GOOGLE_TOKEN_URI;
+  let assertion: string;
+  try {
+    const key = await importPKCS8(account.private_key, "RS256");
+    assertion = await new SignJWT({ scope: SCOPE })
+      .setProtectedHeader({ alg: "RS256", typ: "JWT", ...(account.private_key_id && { kid: account.private_key_id }) })
+      .setIssuer(account.client_email)
+      .setSubject(account.client_email)
+      .setAudience(tokenUri)
+      .setIssuedAt()
+      .setExpirationTime("1h")
+      .sign(key);
+  } catch {
+    throw new GatewayError(503, "unavailable", "The Vertex AI service account's private key could not be read.", {
+      code: "credential_invalid",
+    });
+  }
+  const response = await fetch(tokenUri, {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({ grant_type: "urn:ietf:params:oauth:grant-type:jwt-bearer", assertion }),
+    signal: AbortSignal.timeout(TOKEN_TIMEOUT_MS),
+  });
+  const body = (await response.json().catch(() => ({}))) as { access_token?: string; expires_in?: number; error?: string };
+  if (!response.ok || !body.access_token) {
+    // The reason code only (`invalid_grant`…): the rest of Google's answer can quote the account.
+    throw new GatewayError(502, "upstream", `Vertex AI refused the service account (${body.error ?? response.status}).`, {
+      code: "upstream_auth",
+    });
+  }
+  return { value: body.access_token, expiresAt: Date.now() + (body.expires_in ?? 3600) * 1000 };
+}
+
+async function accessToken(id: string, account: ServiceAccount): Promise<string> {
+  const cached = tokens.get(id);
+  if (cached && cached.expiresAt - Date.now() > RENEW_BEFORE_MS) return cached.value;
+  let exchange = pending.get(id);
+  if (!exchange) {
+    exchange = exchangeToken(account).finally(() => pending.delete(id));
+    pending.set(id, exchange);
+  }
+  const token = await exchange;
+  tokens.set(id, token);
+  return token.value;
+}
+
+/** `…/projects/{project}/locations/{location}/publishers/{publisher}/models/{model}:{method}` */
+async function vertexRequest(call: EndpointCall, publisher: string, method: string, body: unknown, headers = {}) {
+  const account = accountOf(call.settings.secret);
+  const location = account.location ?? DEFAULT_LOCATION;
+  const host = location === "global" ? "aiplatform.googleapis.com" : `${location}-aiplatform.googleapis.com`;
+  const base = call.settings.baseUrl || `https://${host}`;
+  const path = `v1/projects/${encodeURIComponent(account.project_id)}/locations/${location}/publishers/${publisher}/models`;
+  return new Request(`${base}/${path}/${encodeURIComponent(call.upstreamModel)}:${method}`, {
+    method: "POST",
+    headers: {
+      "content-type": "application/json",
+      authorization: `Bearer ${await accessToken(call.settings.secret ?? "", account)}`,
+      "x-request-id": call.requestId,
+      ...headers,
+    },
+    body: JSON.stringify(body),
+  });
+}
+
+const gemini: Endpoint = {
+  dialect: "gemini-generate",
+  framing: "sse",
+  codec: geminiCodec,
+  request: (call) => vertexRequest(call, "google", call.stream ? "streamGenerateContent?alt=sse" : "generateContent", call.body),
+};
+
+const claude: Endpoint = {
+  dialect: "anthropic-messages",
+  framing: "sse",
+  codec: anthropicCodec,
+  request(call) {
+    const { model: _model, ...rest } = call.body;
+    const body = { ...rest, anthropic_version: VERTEX_ANTHROPIC_VERSION, ...(call.stream && { stream: true }) };
+    const beta = call.clientHeaders.get("anthropic-beta");
+    return vertexRequest(call, "anthropic", call.stream ? "streamRawPredict" : "rawPredict", body, {
+      ...(beta && { "anthropic-beta": beta }),
+    });
+  },
+};
+
+export const vertexProvider: ProviderDescriptor<"vertex"> = {
+  kind: "vertex",
+  env: {
+    vars: [{ name: "VERTEX_SERVICE_ACCOUNT" }, { name: "VERTEX_LOCATION" }, { name: "VERTEX_BASE_URL", url: true }],
+    secret: envCredential,
+    baseUrl: (vars) => vars.VERTEX_BASE_URL,
+  },
+  baseUrlFromCredential: true,
+  // No model names of its own: `gemini-…` and `claude-…` go to Google and Anthropic unless named `vertex/…`
+  // or listed in the catalog; prices come from theirs.
+  credential: {
+    schema: credentialSchema,
+    hint: (parts) => `${String(parts.client_email).split("@")[0]?.slice(-4)} ${String(parts.location ?? DEFAULT_LOCATION)}`,
+  },
+  endpoints: (model) => (/^claude-/.test(model) ? [claude] : [gemini]),
+};

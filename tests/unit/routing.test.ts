@@ -1,0 +1,99 @@
+// Which provider serves a model name, from the descriptors' own rules, and
+// the calendar windows quotas reset on.
+import { describe, expect, it } from "vitest";
+import { parseConfig } from "../../src/config/index.ts";
+import { budgetWindow, windowsAt } from "../../src/limits/windows.ts";
+import { PROVIDER_KINDS } from "../../src/providers/index.ts";
+import { EMPTY_CATALOG } from "../../src/routing/catalog.ts";
+import { planRoute, resolveTarget } from "../../src/routing/resolve.ts";
+
+const config = parseConfig({
+  DATABASE_URL: "postgres://u:p@127.0.0.1:5432/db",
+  UPSTASH_REDIS_REST_URL: "http://127.0.0.1:8079",
+  UPSTASH_REDIS_REST_TOKEN: "token",
+  ADMIN_KEY: "admin-key-of-sixteen-chars",
+  OPENAI_API_KEY: "sk-openai",
+  ANTHROPIC_API_KEY: "sk-ant",
+  GEMINI_API_KEY: "gemini",
+  MISTRAL_API_KEY: "mistral",
+  AWS_ACCESS_KEY_ID: "AKIAUNITTEST00000001",
+  AWS_SECRET_ACCESS_KEY: "unit/test/secret/key/00000000001",
+  AWS_REGION: "eu-west-1",
+});
+
+describe("routing by model name", () => {
+  it.each([
+    ["gpt-4o-mini", "openai", "gpt-4o-mini"],
+    ["o3-mini", "openai", "o3-mini"],
+    ["claude-sonnet-4-5", "anthropic", "claude-sonnet-4-5"],
+    ["gemini-2.5-flash", "gemini", "gemini-2.5-flash"],
+    ["mistral-large-latest", "mistral", "mistral-large-latest"],
+    ["amazon.nova-pro-v1:0", "bedrock", "amazon.nova-pro-v1:0"],
+    ["us.anthropic.claude-sonnet-4-20250514-v1:0", "bedrock", "us.anthropic.claude-sonnet-4-20250514-v1:0"],
+    ["anthropic/claude-haiku-4-5", "anthropic", "claude-haiku-4-5"],
+    ["bedrock/meta.llama3-3-70b-instruct-v1:0", "bedrock", "meta.llama3-3-70b-instruct-v1:0"],
+  ])("%s goes to %s as %s", (model, provider, upstream) => {
+    const target = resolveTarget(config, EMPTY_CATALOG, model);
+    expect({ provider: target.provider, upstream: target.upstreamModel }).toEqual({ provider, upstream });
+  });
+
+  it("prices a model from its provider's table, longest prefix first", () => {
+    expect(resolveTarget(config, EMPTY_CATALOG, "gemini-2.5-flash-lite").price).toMatchObject({ input: 0.1 });
+    expect(resolveTarget(config, EMPTY_CATALOG, "gemini-2.5-flash").price).toMatchObject({ input: 0.3 });
+    expect(resolveTarget(config, EMPTY_CATALOG, "amazon.nova-pro-v1:0").price).toMatchObject({ input: 0.8, output: 3.2 });
+  });
+
+  it("refuses a name nothing serves; a provider not configured has no credential to call it with", () => {
+    expect(() => resolveTarget(config, EMPTY_CATALOG, "no-such-model")).toThrow(expect.objectContaining({ status: 404 }));
+    expect(resolveTarget(config, EMPTY_CATALOG, "vertex/gemini-2.5-flash").credentials).toEqual([]);
+    expect(resolveTarget(config, EMPTY_CATALOG, "bedrock/amazon.nova-lite-v1:0").credentials).toHaveLength(1);
+  });
+
+  it("pins an explicit provider to one target", () => {
+    const plan = planRoute({
+      config,
+      catalog: EMPTY_CATALOG,
+      model: "mock-echo",
+      providerOverride: "anthropic",
+      allowed: () => true,
+    });
+    expect(plan.map((t) => `${t.provider}:${t.upstreamModel}`)).toEqual(["anthropic:mock-echo"]);
+  });
+
+  it("lists every provider kind once, from the descriptors", () => {
+    expect(PROVIDER_KINDS).toEqual([
+      "openai",
+      "anthropic",
+      "gemini",
+      "mistral",
+      "bedrock",
+      "vertex",
+      "openai-compatible",
+      "mock",
+    ]);
+  });
+});
+
+describe("quota windows", () => {
+  it("reset at midnight in the configured time zone, and on the 1st", () => {
+    // 2026-03-31 23:30 in New York is 2026-04-01 03:30 UTC.
+    const now = Date.UTC(2026, 3, 1, 3, 30);
+    const york = windowsAt(now, "America/New_York");
+    expect(york).toMatchObject({ dayKey: "20260331", monthKey: "202603" });
+    expect(new Date(york.dayResetMs).toISOString()).toBe("2026-04-01T04:00:00.000Z");
+    expect(new Date(york.monthResetMs).toISOString()).toBe("2026-04-01T04:00:00.000Z");
+    const utc = windowsAt(now, "UTC");
+    expect(utc).toMatchObject({ dayKey: "20260401", monthKey: "202604" });
+    expect(new Date(utc.monthStartMs).toISOString()).toBe("2026-04-01T00:00:00.000Z");
+  });
+
+  it("give budgets calendar periods for 1d and 1mo, fixed slices otherwise", () => {
+    const now = Date.UTC(2026, 10, 25, 12);
+    const windows = windowsAt(now, "UTC");
+    expect(budgetWindow("1d", now, windows)).toMatchObject({ key: "d20261125" });
+    expect(budgetWindow("1mo", now, windows)).toMatchObject({ key: "m202611" });
+    const hour = budgetWindow("1h", now, windows);
+    expect(hour.resetMs ?? 0).toBe(hour.startMs + 3_600_000);
+    expect(budgetWindow(null, now, windows)).toEqual({ key: "life", startMs: 0, resetMs: null });
+  });
+});
