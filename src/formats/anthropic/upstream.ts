@@ -80,16 +80,30 @@ interface AnthropicUsage {
   cache_creation_input_tokens?: number;
 }
 
-/** Anthropic counts cached and cache-writing input apart from `input_tokens`; the prompt is all three. */
+/** Counts from a provider that reports cache reads and writes apart from its input (Anthropic, Bedrock): the prompt is all three. */
+export function withCacheCounts(counts: {
+  input?: number;
+  cacheRead?: number;
+  cacheWrite?: number;
+  output?: number;
+}): TokenCounts {
+  const cached = counts.cacheRead ?? 0;
+  return {
+    promptTokens: (counts.input ?? 0) + cached + (counts.cacheWrite ?? 0),
+    completionTokens: counts.output ?? 0,
+    cachedTokens: cached,
+  };
+}
+
 export function anthropicUsageFrom(value: unknown): TokenCounts | undefined {
   if (!value || typeof value !== "object") return undefined;
   const usage = value as AnthropicUsage;
-  const cached = usage.cache_read_input_tokens ?? 0;
-  return {
-    promptTokens: (usage.input_tokens ?? 0) + cached + (usage.cache_creation_input_tokens ?? 0),
-    completionTokens: usage.output_tokens ?? 0,
-    cachedTokens: cached,
-  };
+  return withCacheCounts({
+    input: usage.input_tokens,
+    cacheRead: usage.cache_read_input_tokens,
+    cacheWrite: usage.cache_creation_input_tokens,
+    output: usage.output_tokens,
+  });
 }
 
 interface AnthropicBlock {

@@ -4,6 +4,7 @@
 // JSON payload each, named by their `:event-type` — decoded as they come.
 import { GatewayError } from "../../http/errors.ts";
 import type { TokenCounts } from "../../usage/prices.ts";
+import { withCacheCounts } from "../anthropic/upstream.ts";
 import {
   type CanonicalEvent,
   type CanonicalPart,
@@ -102,16 +103,16 @@ interface ConverseUsage {
   cacheWriteInputTokens?: number;
 }
 
-/** Like Anthropic's, Bedrock's `inputTokens` leaves out cache reads and writes; the prompt is all three. */
+/** Like Anthropic's, Bedrock's `inputTokens` leaves out cache reads and writes. */
 export function converseUsageFrom(value: unknown): TokenCounts | undefined {
   if (!value || typeof value !== "object") return undefined;
   const usage = value as ConverseUsage;
-  const cached = usage.cacheReadInputTokens ?? 0;
-  return {
-    promptTokens: (usage.inputTokens ?? 0) + cached + (usage.cacheWriteInputTokens ?? 0),
-    completionTokens: usage.outputTokens ?? 0,
-    cachedTokens: cached,
-  };
+  return withCacheCounts({
+    input: usage.inputTokens,
+    cacheRead: usage.cacheReadInputTokens,
+    cacheWrite: usage.cacheWriteInputTokens,
+    output: usage.outputTokens,
+  });
 }
 
 interface ConverseBlock {
