@@ -63,6 +63,13 @@ const workers = defineConfig({
     globalSetup: ["./tests/setup/global.ts"],
     include: ["tests/*.test.ts"],
     testTimeout: 20_000,
+    hookTimeout: 60_000,
+  },
+});
+
+export default defineConfig({
+  test: {
+    // Run-wide, not per project: vitest reads this option from the root config only.
     // workerd rejects one internal promise of its own when an upstream body is
     // cut mid-stream, or its fetch aborted while a read is under way (a stream
     // that went quiet), even though the read that met the error was handled.
@@ -72,12 +79,6 @@ const workers = defineConfig({
       const internal = message === "Network connection lost." || (name === "AbortError" && retryable === true);
       return !internal;
     },
-    hookTimeout: 60_000,
-  },
-});
-
-export default defineConfig({
-  test: {
     projects: [{ test: { name: "unit", include: ["tests/unit/**/*.test.ts"], environment: "node" } }, workers],
   },
 });
