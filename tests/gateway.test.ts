@@ -130,6 +130,7 @@ describe("one shape for every route", () => {
     expect(new Set(gated)).toEqual(
       new Set([
         "/v1/chat/completions",
+        "/v1/responses",
         "/api/ai/completion",
         "/v1/completions",
         "/v1/embeddings",

@@ -105,7 +105,7 @@ interface Turn {
 }
 
 interface ClientFormat {
-  name: "openai" | "anthropic" | "gemini";
+  name: "openai" | "openai-responses" | "anthropic" | "gemini";
   request(model: string, options: { stream: boolean; tools: boolean; history?: unknown[] }): Request;
   /** The first user turn, the assistant's tool call and the tool's result, in this format. */
   history(call: NonNullable<Turn["call"]>, result: string): unknown[];
@@ -264,7 +264,49 @@ const gemini: ClientFormat = {
   },
 };
 
-describe.each([openai, anthropic, gemini])("$name client format", (client) => {
+const responses: ClientFormat = {
+  name: "openai-responses",
+  request: (model, { stream, tools, history }) =>
+    new Request(`${BASE}/v1/responses`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${TEST_ADMIN_KEY}` },
+      body: JSON.stringify({
+        model,
+        stream,
+        input: history ?? "matrix hello",
+        ...(tools && { tools: [{ type: "function", name: tool.name, description: tool.description, parameters: tool.schema }] }),
+      }),
+    }),
+  history: (call, result) => [
+    { role: "user", content: "matrix hello" },
+    { type: "function_call", call_id: call.id, name: call.name, arguments: JSON.stringify(call.args) },
+    { type: "function_call_output", call_id: call.id, output: result },
+  ],
+  async answer(response, stream) {
+    type Item = { type: string; content?: { text: string }[]; call_id?: string; name?: string; arguments?: string };
+    let output: Item[];
+    if (stream) {
+      const events = (await sseData(response)).map((data) => JSON.parse(data) as { type: string; response?: { output: Item[] } });
+      expect(events[0]?.type).toBe("response.created");
+      expect(events.at(-1)?.type).toBe("response.completed");
+      output = events.at(-1)?.response?.output ?? [];
+    } else {
+      output = ((await response.json()) as { output: Item[] }).output;
+    }
+    const text = output.flatMap((item) => item.content?.map((c) => c.text) ?? []).join("");
+    const call = output.find((item) => item.type === "function_call");
+    return {
+      text: text || undefined,
+      call: call && { id: call.call_id ?? "", name: call.name ?? "", args: JSON.parse(call.arguments ?? "{}") },
+    };
+  },
+};
+
+/** The path a call took: the provider's own Responses endpoint where it has one. */
+const expectedPath = (client: ClientFormat, provider: (typeof PROVIDERS)[number], stream: boolean) =>
+  client.name === "openai-responses" && provider.name === "openai" ? "/v1/responses" : provider.paths[stream ? 1 : 0];
+
+describe.each([openai, responses, anthropic, gemini])("$name client format", (client) => {
   describe.each(PROVIDERS)("to $column", (provider) => {
     it.each([false, true])("answers, streamed: %s, and records usage", async (stream) => {
       const { response, settled } = await callWorker(client.request(provider.model, { stream, tools: false }), bindings);
@@ -274,7 +316,7 @@ describe.each([openai, anthropic, gemini])("$name client format", (client) => {
       expect(answer.text).toBe("matrix hello");
       const requestId = response.headers.get("x-request-id") ?? "";
       const upstream = await upstreamRequest(requestId);
-      expect(upstream.path).toBe(provider.paths[stream ? 1 : 0]);
+      expect(upstream.path).toBe(expectedPath(client, provider, stream));
       const [header, value] = provider.auth;
       expect(upstream.headers[header]).toEqual(value instanceof RegExp ? expect.stringMatching(value) : value);
       await settled();

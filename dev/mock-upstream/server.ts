@@ -32,6 +32,7 @@ import {
   openaiTextCompletionEvents,
   openaiTurns,
 } from "./openai.ts";
+import { type ResponsesRequest, responsesResponse, responsesStreamEvents, responsesTools, responsesTurns } from "./responses.ts";
 import { signatureProblem } from "./sigv4.ts";
 import { countTokens, splitIntoChunks } from "./text.ts";
 import { mockVertex, VERTEX_PATH, VERTEX_TOKEN_PATH } from "./vertex.ts";
@@ -114,6 +115,16 @@ const OPENAI: Dialect = {
   error: openaiError,
 };
 
+const RESPONSES: Dialect = {
+  prefix: "resp_mock_",
+  turns: (body: ResponsesRequest) => responsesTurns(body),
+  tools: (body: ResponsesRequest) => responsesTools(body),
+  maxTokens: (body: ResponsesRequest) => body.max_output_tokens,
+  response: responsesResponse,
+  streamEvents: (id, model, answer, pieces) => responsesStreamEvents(id, model, answer, pieces),
+  error: openaiError,
+};
+
 const ANTHROPIC: Dialect = {
   prefix: "msg_mock_",
   turns: (body: AnthropicRequest) => anthropicTurns(body),
@@ -159,6 +170,7 @@ interface Route {
 /** Which dialect a path speaks, the model (Gemini, Bedrock and Vertex name it in the path) and whether to stream. */
 function route(path: string, body: { model?: string; stream?: boolean }): Route | undefined {
   if (path === "/v1/chat/completions") return { dialect: OPENAI, model: body.model ?? "", stream: body.stream === true };
+  if (path === "/v1/responses") return { dialect: RESPONSES, model: body.model ?? "", stream: body.stream === true };
   if (path === "/v1/messages") return { dialect: ANTHROPIC, model: body.model ?? "", stream: body.stream === true };
   const gemini = GEMINI_PATH.exec(path);
   if (gemini)
@@ -330,6 +342,13 @@ export async function startMockUpstream(options: MockOptions = {}): Promise<Mock
       }
       const problem = call.dialect === ANTHROPIC ? vertexAnthropicProblem(body ?? {}, call.stream) : undefined;
       if (problem) return sendJson(res, 400, anthropicError(400, problem));
+    }
+    // As OpenAI does, the Responses API refuses chat completions' stream options.
+    if (
+      call?.dialect === RESPONSES &&
+      (body as { stream_options?: { include_usage?: unknown } })?.stream_options?.include_usage !== undefined
+    ) {
+      return sendJson(res, 400, openaiError(400, "Unknown parameter: 'stream_options.include_usage'."));
     }
     // Like real providers, a rejected key is quoted back in the error (the gateway must not pass it on).
     const credential =

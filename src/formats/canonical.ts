@@ -37,6 +37,8 @@ export interface CanonicalRequest {
   stop?: string[];
   /** JSON mode, or output held to a JSON Schema. */
   responseFormat?: { type: "json" } | { type: "json_schema"; name: string; schema: Record<string, unknown> };
+  /** How hard a reasoning model should think (`low`, `medium`, `high`…), for providers with an equivalent. */
+  reasoningEffort?: string;
   stream: boolean;
 }
 

@@ -2,13 +2,14 @@
 import type { GatewayError } from "../http/errors.ts";
 import { anthropicErrors } from "./anthropic/errors.ts";
 import { geminiErrors } from "./gemini/errors.ts";
-import { openaiErrors } from "./openai/errors.ts";
+import { openaiErrors, responsesErrors } from "./openai/errors.ts";
 import type { ErrorRenderer, ErrorShape } from "./types.ts";
 
 export type { ClientFormat, Dialect, ErrorShape } from "./types.ts";
 
 const ERROR_RENDERERS: Record<ErrorShape, ErrorRenderer> = {
   openai: openaiErrors,
+  "openai-responses": responsesErrors,
   anthropic: anthropicErrors,
   gemini: geminiErrors,
 };

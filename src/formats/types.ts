@@ -12,6 +12,7 @@ import type { CanonicalEvent, CanonicalRequest, CanonicalResponse } from "./cano
 /** The wire formats Sluice reads and writes; a provider lists the ones it takes natively. */
 export type Dialect =
   | "openai-chat"
+  | "openai-responses"
   | "openai-completions"
   | "openai-embeddings"
   | "anthropic-messages"
@@ -19,7 +20,7 @@ export type Dialect =
   | "bedrock-converse";
 
 /** The error shapes clients understand; errors and failed streams go back in the caller's. */
-export type ErrorShape = "openai" | "anthropic" | "gemini";
+export type ErrorShape = "openai" | "openai-responses" | "anthropic" | "gemini";
 
 export interface ErrorRenderer {
   body(error: GatewayError): unknown;
@@ -92,8 +93,14 @@ export interface ClientFormat<Body extends Record<string, unknown> = Record<stri
   forwarded(body: Body): Record<string, unknown>;
   /** The reservation for the body as forwarded (input estimated high, output capped). */
   estimate(body: Body, defaultMaxOutputTokens: number): Estimate;
-  /** The canonical request, for providers of other dialects; absent where only same-dialect providers serve. */
-  toCanonical?(body: Body, facts: RequestFacts): CanonicalRequest;
+  /**
+   * The canonical request, for a provider of another dialect; absent where
+   * only same-dialect providers serve. Throws a GatewayError for what cannot
+   * reach that provider at all.
+   */
+  toCanonical?(body: Body, facts: RequestFacts, target: { provider: string }): CanonicalRequest;
+  /** The top-level fields the canonical form carries; others are dropped on the way to another dialect, and named. */
+  readonly translated?: ReadonlySet<string>;
   encoder?(body: Body): ClientEncoder;
   /** Frames of a same-dialect stream the client does not get (a usage chunk it did not ask for). */
   hidden?(body: Body): ((frame: StreamFrame, events: CanonicalEvent[]) => boolean) | undefined;

@@ -4,6 +4,7 @@ import type { GatewayEnv } from "../context.ts";
 import { openaiChat } from "../formats/openai/chat.ts";
 import { openaiCompletions } from "../formats/openai/completions.ts";
 import { openaiEmbeddings } from "../formats/openai/embeddings.ts";
+import { openaiResponses } from "../formats/openai/responses.ts";
 import { parseJsonBody } from "../http/validate.ts";
 import { listModels } from "../routing/models.ts";
 import { proxy } from "../routing/proxy.ts";
@@ -14,6 +15,10 @@ export const openaiRoutes = new Hono<GatewayEnv>();
 const gated = endpoint({ errors: "openai", gated: true });
 
 openaiRoutes.post("/v1/chat/completions", gated, async (c) => proxy(c, openaiChat, await parseJsonBody(c, openaiChat.schema)));
+
+openaiRoutes.post("/v1/responses", endpoint({ errors: "openai-responses", gated: true }), async (c) =>
+  proxy(c, openaiResponses, await parseJsonBody(c, openaiResponses.schema)),
+);
 
 /** The app API's OpenAI-compatible completion, sent to DEFAULT_PROVIDER unless the body names a provider. */
 openaiRoutes.post("/api/ai/completion", gated, async (c) => {

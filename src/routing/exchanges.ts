@@ -115,12 +115,15 @@ export function passthroughExchange(input: ExchangeInput & { body: Record<string
   };
 }
 
-export function translatedExchange(input: ExchangeInput & { request: CanonicalRequest; encoder: ClientEncoder }): Exchange {
+export function translatedExchange(
+  input: ExchangeInput & { request: CanonicalRequest; encoder: ClientEncoder; dropped: readonly string[] },
+): Exchange {
   const { endpoint, request, encoder } = input;
   return {
     framing: endpoint.framing,
     request: () => endpoint.request({ ...input.call, body: endpoint.codec.encode(request) }),
     async respond(call, answer, hooks) {
+      if (input.dropped.length > 0) call.headers["x-sluice-dropped"] = input.dropped.join(", ");
       if (!answer.stream) {
         let decoded: ReturnType<typeof endpoint.codec.decode>;
         try {

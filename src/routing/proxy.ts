@@ -35,19 +35,25 @@ export async function proxy<Body extends Record<string, unknown>>(
 ): Promise<Response> {
   const facts: RequestFacts = format.facts(body, route);
   const maxOutput = c.get("config").limits.defaultMaxOutputTokens;
-  let canonical: CanonicalRequest | undefined;
-  /** The request for other dialects, built on first need; undefined where the format has no canonical form. */
-  const canonicalOf = () => {
-    if (format.toCanonical) canonical ??= format.toCanonical(body, facts);
-    return canonical;
+  /** The request for a target of another dialect, read once per provider; undefined where the format has no canonical form. */
+  const canonical = new Map<string, CanonicalRequest>();
+  const canonicalOf = (target: Target) => {
+    if (!format.toCanonical) return undefined;
+    const known = canonical.get(target.provider);
+    if (known) return known;
+    const request = format.toCanonical(body, facts, target);
+    canonical.set(target.provider, request);
+    return request;
   };
+  /** Top-level fields the canonical form does not carry: named in `x-sluice-dropped`, never refused. */
+  const dropped = format.translated ? Object.keys(body).filter((field) => !format.translated?.has(field)) : [];
   const call = { stream: facts.stream, requestId: c.get("requestId"), clientHeaders: c.req.raw.headers };
   return await routeCall(c, {
     model: facts.model,
     providerOverride: c.req.header("x-sluice-provider") ?? facts.provider,
     streamed: facts.stream,
     estimate(first) {
-      const request = nativeEndpoint(first, format.dialect) ? undefined : canonicalOf();
+      const request = nativeEndpoint(first, format.dialect) ? undefined : canonicalOf(first);
       return request ? estimateCanonical(request, maxOutput) : format.estimate(body, maxOutput);
     },
     exchange(target, settings): Exchange {
@@ -62,9 +68,9 @@ export async function proxy<Body extends Record<string, unknown>>(
         });
       }
       const endpoint = target.descriptor.endpoints(target.upstreamModel)[0];
-      const request = canonicalOf();
+      const request = endpoint && format.encoder ? canonicalOf(target) : undefined;
       if (!endpoint || !request || !format.encoder) throw untranslatable(format, target);
-      return translatedExchange({ endpoint, call: upstream, request, encoder: format.encoder(body) });
+      return translatedExchange({ endpoint, call: upstream, request, encoder: format.encoder(body), dropped });
     },
   });
 }

@@ -16,5 +16,18 @@ export const anthropic: ClientFormat<AnthropicMessagesBody> = {
   forwarded: withoutProvider,
   estimate: (body, maxOutput) => estimateCanonical(anthropicToCanonical(body), maxOutput),
   toCanonical: anthropicToCanonical,
+  translated: new Set([
+    "model",
+    "max_tokens",
+    "messages",
+    "system",
+    "tools",
+    "tool_choice",
+    "stop_sequences",
+    "temperature",
+    "top_p",
+    "stream",
+    "provider",
+  ]),
   encoder: () => ({ response: canonicalToAnthropic, stream: (model) => new AnthropicStreamEncoder(model) }),
 };

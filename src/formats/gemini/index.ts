@@ -22,5 +22,15 @@ export const gemini: ClientFormat<GeminiGenerateBody> = {
   forwarded: ({ model: _model, provider: _provider, stream: _stream, ...body }) => body,
   estimate: (body, maxOutput) => estimateCanonical(geminiToCanonical(body, "", false), maxOutput),
   toCanonical,
+  translated: new Set([
+    "contents",
+    "systemInstruction",
+    "tools",
+    "toolConfig",
+    "generationConfig",
+    "model",
+    "stream",
+    "provider",
+  ]),
   encoder: () => ({ response: canonicalToGemini, stream: (model) => new GeminiStreamEncoder(model) }),
 };

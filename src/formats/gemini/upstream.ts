@@ -19,6 +19,9 @@ function resultObject(content: string): unknown {
   return parsed !== null && typeof parsed === "object" && !Array.isArray(parsed) ? parsed : { result: parsed ?? content };
 }
 
+/** Reasoning effort as a thinking budget in tokens; 128 is the least every thinking model takes. */
+const THINKING_BUDGETS: Record<string, number> = { minimal: 128, low: 1024, medium: 8192, high: 24576 };
+
 export function canonicalToGeminiBody(request: CanonicalRequest): Record<string, unknown> {
   // Gemini names the function in a result; the call it answers says which.
   const names = new Map<string, string>();
@@ -74,6 +77,8 @@ export function canonicalToGeminiBody(request: CanonicalRequest): Record<string,
   if (request.stop?.length) config.stopSequences = request.stop;
   if (request.responseFormat) config.responseMimeType = "application/json";
   if (request.responseFormat?.type === "json_schema") config.responseJsonSchema = request.responseFormat.schema;
+  const budget = request.reasoningEffort ? THINKING_BUDGETS[request.reasoningEffort] : undefined;
+  if (budget !== undefined) config.thinkingConfig = { thinkingBudget: budget };
   if (Object.keys(config).length > 0) body.generationConfig = config;
   return body;
 }

@@ -69,6 +69,7 @@ export const openaiChatSchema = z.looseObject({
   tools: z.array(functionTool, { message: "must be an array of tools" }).nullish(),
   tool_choice: toolChoice.nullish(),
   response_format: responseFormat.nullish(),
+  reasoning_effort: z.string({ message: "must be a string" }).nullish(),
   /** Sluice's own: the provider to send to. */
   provider: optionalText,
 });
@@ -156,6 +157,7 @@ export function openaiChatToCanonical(body: OpenAIChatBody): CanonicalRequest {
         : format?.type === "json_schema"
           ? { type: "json_schema", name: format.json_schema?.name ?? "response", schema: format.json_schema?.schema ?? {} }
           : undefined,
+    reasoningEffort: body.reasoning_effort && body.reasoning_effort !== "none" ? body.reasoning_effort : undefined,
     stream: body.stream === true,
   };
 }
@@ -171,6 +173,22 @@ export const openaiChat: ClientFormat<OpenAIChatBody> = {
   forwarded: withoutProvider,
   estimate: (body, maxOutput) => estimateRequest(body, maxOutput),
   toCanonical: openaiChatToCanonical,
+  translated: new Set([
+    "model",
+    "messages",
+    "stream",
+    "stream_options",
+    "max_tokens",
+    "max_completion_tokens",
+    "temperature",
+    "top_p",
+    "stop",
+    "tools",
+    "tool_choice",
+    "response_format",
+    "reasoning_effort",
+    "provider",
+  ]),
   encoder: (body) => ({
     response: canonicalToOpenAIResponse,
     stream: (model) => new OpenAIStreamEncoder(model, clientWantsUsage(body)),

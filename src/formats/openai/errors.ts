@@ -30,3 +30,12 @@ export const openaiErrors: ErrorRenderer = {
   body: openaiErrorBody,
   streamEvent: (error) => `data: ${JSON.stringify(openaiErrorBody(error))}\n\n`,
 };
+
+/** The Responses API: the same body; in a stream, an `error` event, as OpenAI sends one. */
+export const responsesErrors: ErrorRenderer = {
+  body: openaiErrorBody,
+  streamEvent: (error) => {
+    const { message, param, code, type } = openaiErrorBody(error).error;
+    return `event: error\ndata: ${JSON.stringify({ type: "error", code: code ?? type, message, param, sequence_number: 0 })}\n\n`;
+  },
+};

@@ -89,6 +89,7 @@ export function canonicalToOpenAI(request: CanonicalRequest): Record<string, unk
       json_schema: { name: request.responseFormat.name, schema: request.responseFormat.schema },
     };
   }
+  if (request.reasoningEffort) body.reasoning_effort = request.reasoningEffort;
   if (request.stream) body.stream = true;
   return body;
 }

@@ -7,6 +7,7 @@ export const mistralProvider = openaiCompatible({
   defaultBaseUrl: "https://api.mistral.ai/v1",
   models: /^(mistral-|codestral-|ministral-|magistral-|open-mistral-|pixtral-)/,
   streamUsageOption: false,
+  reasoningEffort: false,
   prices: {
     "mistral-large": { input: 2, output: 6 },
     "mistral-small": { input: 0.1, output: 0.3 },

@@ -1,7 +1,9 @@
 // A factory for providers that speak OpenAI's API at a base URL: chat
-// completions, legacy completions and embeddings, a bearer key, SSE streams.
+// completions, legacy completions and embeddings (and the Responses API where
+// the server has it), a bearer key, SSE streams.
 // OpenAI itself, Mistral, the mock and any compatible server (Ollama, vLLM,
 // Groq) are each a few lines on top.
+import { openaiResponsesCodec } from "../../formats/openai/responses-upstream.ts";
 import { openaiChatCodec, openaiCompletionsCodec, openaiEmbeddingsCodec } from "../../formats/openai/upstream.ts";
 import type { Dialect, UpstreamCodec } from "../../formats/types.ts";
 import type { Endpoint, EndpointCall, ProviderDescriptor, ProviderEnv } from "../types.ts";
@@ -11,6 +13,10 @@ export interface OpenAICompatibleOptions<Kind extends string> extends Omit<Provi
   streamUsageOption?: boolean;
   /** Extra request headers taken from the client's request. */
   forwardHeaders?: (client: Headers) => Record<string, string>;
+  /** Whether it serves the Responses API (`/responses`), so Responses clients are forwarded as sent. */
+  responses?: boolean;
+  /** Whether it takes `reasoning_effort` on chat completions (else a translated request's effort is left out). */
+  reasoningEffort?: boolean;
 }
 
 /** The usual pair of variables: `<NAME>_API_KEY` and `<NAME>_BASE_URL`. */
@@ -26,6 +32,7 @@ export function apiKeyEnv(prefix: string): ProviderEnv {
 
 export function openaiCompatible<Kind extends string>(options: OpenAICompatibleOptions<Kind>): ProviderDescriptor<Kind> {
   const streamUsageOption = options.streamUsageOption ?? true;
+  const reasoningEffort = options.reasoningEffort ?? true;
   const endpoint = (dialect: Dialect, path: string, codec: UpstreamCodec): Endpoint => ({
     dialect,
     framing: "sse",
@@ -33,7 +40,8 @@ export function openaiCompatible<Kind extends string>(options: OpenAICompatibleO
     async request(call: EndpointCall) {
       const body: Record<string, unknown> = { ...call.body, model: call.upstreamModel };
       // Usage comes with every stream, so it can be metered exactly; a client that did not ask for it does not see it.
-      if (call.stream && streamUsageOption) {
+      // (The Responses API always ends a stream with it, and refuses the option.)
+      if (call.stream && streamUsageOption && dialect !== "openai-responses") {
         body.stream_options = { ...(body.stream_options as Record<string, unknown> | undefined), include_usage: true };
       }
       const headers: Record<string, string> = {
@@ -46,11 +54,21 @@ export function openaiCompatible<Kind extends string>(options: OpenAICompatibleO
       return new Request(`${call.settings.baseUrl}/${path}`, { method: "POST", headers, body: JSON.stringify(body) });
     },
   });
+  const chatCodec: UpstreamCodec = reasoningEffort
+    ? openaiChatCodec
+    : { ...openaiChatCodec, encode: (request) => openaiChatCodec.encode({ ...request, reasoningEffort: undefined }) };
   const endpoints = [
-    endpoint("openai-chat", "chat/completions", openaiChatCodec),
+    endpoint("openai-chat", "chat/completions", chatCodec),
+    ...(options.responses ? [endpoint("openai-responses", "responses", openaiResponsesCodec)] : []),
     endpoint("openai-completions", "completions", openaiCompletionsCodec),
     endpoint("openai-embeddings", "embeddings", openaiEmbeddingsCodec),
   ];
-  const { streamUsageOption: _usage, forwardHeaders: _headers, ...descriptor } = options;
+  const {
+    streamUsageOption: _usage,
+    forwardHeaders: _headers,
+    responses: _responses,
+    reasoningEffort: _effort,
+    ...descriptor
+  } = options;
   return { ...descriptor, endpoints: () => endpoints };
 }

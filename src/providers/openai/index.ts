@@ -6,6 +6,7 @@ export const openaiProvider = openaiCompatible({
   env: apiKeyEnv("OPENAI"),
   defaultBaseUrl: "https://api.openai.com/v1",
   models: /^(gpt-|o1|o3|o4|chatgpt-|text-embedding-)/,
+  responses: true,
   prices: {
     "gpt-4o-mini": { input: 0.15, output: 0.6, cachedInput: 0.075 },
     "gpt-4o": { input: 2.5, output: 10, cachedInput: 1.25 },

@@ -1,0 +1,268 @@
+// OpenAI's Responses API as a client format: forwarded as sent to providers
+// that serve `/responses`, read into the canonical form for the others.
+// Reading for an estimate forgives what translation cannot carry; reading to
+// translate refuses it by name (a stored conversation, a built-in tool).
+import * as z from "zod";
+import { badRequest } from "../../http/errors.ts";
+import { estimateCanonical } from "../../limits/estimate.ts";
+import type { CanonicalMessage, CanonicalPart, CanonicalRequest, CanonicalTool, ToolChoice } from "../canonical.ts";
+import { flag, jsonSchema, modelName, optionalText, positiveInt, sampling, withoutProvider } from "../fields.ts";
+import type { ClientFormat } from "../types.ts";
+import { canonicalToResponse, ResponsesStreamEncoder } from "./responses-answer.ts";
+
+const part = z.looseObject({
+  type: z.string({ message: "must be a string" }),
+  text: optionalText,
+  image_url: z.string({ message: "must be a string" }).nullish(),
+  file_id: z.string().nullish(),
+});
+const content = z.union([z.string(), z.array(part)], { message: "must be a string or an array of content parts" });
+
+/** Every input item; what each type requires is checked below, field by field. */
+const item = z
+  .looseObject({
+    type: optionalText,
+    role: optionalText,
+    content: content.optional(),
+    call_id: optionalText,
+    name: optionalText,
+    arguments: optionalText,
+    input: optionalText,
+    output: content.optional(),
+  })
+  .superRefine((value, ctx) => {
+    const need = (field: string) => {
+      if ((value as Record<string, unknown>)[field] === undefined)
+        ctx.addIssue({ code: "custom", path: [field], message: "is required" });
+    };
+    const type = value.type ?? "message";
+    if (type === "message") ["role", "content"].forEach(need);
+    if (type === "function_call") ["call_id", "name", "arguments"].forEach(need);
+    if (type === "custom_tool_call") ["call_id", "name", "input"].forEach(need);
+    if (type === "function_call_output" || type === "custom_tool_call_output") ["call_id", "output"].forEach(need);
+  });
+
+const tool = z
+  .looseObject({ type: z.string({ message: "must be a string" }), name: optionalText, description: optionalText })
+  .superRefine((value, ctx) => {
+    if ((value.type === "function" || value.type === "custom") && value.name === undefined)
+      ctx.addIssue({ code: "custom", path: ["name"], message: "is required" });
+  });
+
+export const openaiResponsesSchema = z.looseObject({
+  model: modelName,
+  input: z.union([z.string(), z.array(item)], {
+    error: (issue) => (issue.input === undefined ? "is required" : "must be a string or an array of input items"),
+  }),
+  instructions: z.string({ message: "must be a string" }).nullish(),
+  stream: flag,
+  store: flag,
+  previous_response_id: z.string({ message: "must be a string" }).nullish(),
+  max_output_tokens: positiveInt.nullish(),
+  temperature: sampling(0, 2),
+  top_p: sampling(0, 1),
+  tools: z.array(tool, { message: "must be an array of tools" }).nullish(),
+  tool_choice: z
+    .union([z.enum(["auto", "none", "required"]), z.looseObject({ type: z.string(), name: optionalText })], {
+      message: "must be auto, none, required or a named tool",
+    })
+    .nullish(),
+  text: z
+    .looseObject({
+      format: z
+        .looseObject({
+          type: z.enum(["text", "json_object", "json_schema"], { message: "must be text, json_object or json_schema" }),
+          name: optionalText,
+          schema: jsonSchema.optional(),
+        })
+        .optional(),
+    })
+    .nullish(),
+  reasoning: z.looseObject({ effort: z.string({ message: "must be a string" }).nullish() }).nullish(),
+  /** Sluice's own: the provider to send to. */
+  provider: optionalText,
+});
+
+export type OpenAIResponsesBody = z.infer<typeof openaiResponsesSchema>;
+type Item = z.infer<typeof item>;
+type Content = z.infer<typeof content>;
+
+/** Custom tools (free-form input, as Codex's `apply_patch`) become function tools taking one string. */
+export const CUSTOM_TOOL_PARAMETERS = {
+  type: "object",
+  properties: { input: { type: "string", description: "The tool's input, as free-form text." } },
+  required: ["input"],
+};
+
+interface Reading {
+  /** Refuse what translation cannot carry (true), or pass over it (false: an estimate). */
+  strict: boolean;
+  provider: string;
+}
+
+function refuse(reading: Reading, message: string, param: string, code: string): void {
+  if (reading.strict) throw badRequest(message, param, code);
+}
+
+function partsOf(value: Content | undefined, param: string, reading: Reading): CanonicalPart[] {
+  if (value === undefined) return [];
+  if (typeof value === "string") return [{ type: "text", text: value }];
+  return value.flatMap((p, i): CanonicalPart[] => {
+    if (p.type === "input_text" || p.type === "output_text" || p.type === "text") return [{ type: "text", text: p.text ?? "" }];
+    if (p.type === "refusal") return [{ type: "text", text: String((p as { refusal?: unknown }).refusal ?? "") }];
+    if (p.type === "input_image" && p.image_url) {
+      const data = /^data:([^;]+);base64,(.*)$/s.exec(p.image_url);
+      return [
+        {
+          type: "image",
+          source: data
+            ? { kind: "base64", mediaType: data[1] ?? "image/png", data: data[2] ?? "" }
+            : { kind: "url", url: p.image_url },
+        },
+      ];
+    }
+    refuse(
+      reading,
+      `Content of type \`${p.type}\`${p.file_id ? " by file id" : ""} is kept at OpenAI and cannot be sent to \`${reading.provider}\`; send text, or an image by URL or data URL.`,
+      `${param}[${i}]`,
+      "unsupported_content",
+    );
+    return [];
+  });
+}
+
+const textOf = (parts: CanonicalPart[]) => parts.map((p) => (p.type === "text" ? p.text : "")).join("");
+
+function toolsOf(body: OpenAIResponsesBody, reading: Reading): CanonicalTool[] | undefined {
+  if (!body.tools) return undefined;
+  return body.tools.flatMap((t, i): CanonicalTool[] => {
+    const extra = t as { parameters?: Record<string, unknown> | null };
+    if (t.type === "function")
+      return [{ name: t.name ?? "", description: t.description, parameters: extra.parameters ?? { type: "object" } }];
+    if (t.type === "custom") return [{ name: t.name ?? "", description: t.description, parameters: CUSTOM_TOOL_PARAMETERS }];
+    refuse(
+      reading,
+      `The built-in tool \`${t.type}\` runs only at OpenAI; \`${reading.provider}\` cannot run it. Remove it, or send the request to an OpenAI model.`,
+      `tools[${i}].type`,
+      "unsupported_tool",
+    );
+    return [];
+  });
+}
+
+function toolChoiceOf(choice: OpenAIResponsesBody["tool_choice"]): ToolChoice | undefined {
+  if (choice === "auto" || choice === "none" || choice === "required") return choice;
+  if ((choice?.type === "function" || choice?.type === "custom") && choice.name) return { name: choice.name };
+  return undefined;
+}
+
+function responseFormatOf(body: OpenAIResponsesBody): CanonicalRequest["responseFormat"] {
+  const format = body.text?.format;
+  if (format?.type === "json_object") return { type: "json" };
+  if (format?.type === "json_schema")
+    return { type: "json_schema", name: format.name ?? "response", schema: format.schema ?? {} };
+  return undefined;
+}
+
+function read(body: OpenAIResponsesBody, reading: Reading): CanonicalRequest {
+  if (body.previous_response_id) {
+    refuse(
+      reading,
+      `\`previous_response_id\` needs a conversation stored at OpenAI, and \`${reading.provider}\` keeps none. Send the whole conversation in \`input\`, with \`store: false\`.`,
+      "previous_response_id",
+      "previous_response_id_unsupported",
+    );
+  }
+  if (body.store === true) {
+    refuse(
+      reading,
+      `Responses sent to \`${reading.provider}\` are not stored. Send \`store: false\`, or leave it out.`,
+      "store",
+      "store_unsupported",
+    );
+  }
+  const system: string[] = body.instructions ? [body.instructions] : [];
+  const messages: CanonicalMessage[] = [];
+  const push = (role: CanonicalMessage["role"], parts: CanonicalPart[]) => {
+    const last = messages.at(-1);
+    // An assistant's text and its calls are one turn; tool results join the user turn that follows.
+    if (last && last.role === role) last.parts.push(...parts);
+    else messages.push({ role, parts });
+  };
+  const items: Item[] = typeof body.input === "string" ? [{ role: "user", content: body.input }] : body.input;
+  items.forEach((entry, i) => {
+    const type = entry.type ?? "message";
+    const param = `input[${i}]`;
+    if (type === "message") {
+      const parts = partsOf(entry.content, `${param}.content`, reading);
+      if (entry.role === "system" || entry.role === "developer") system.push(textOf(parts));
+      else push(entry.role === "assistant" ? "assistant" : "user", parts);
+    } else if (type === "function_call") {
+      push("assistant", [
+        { type: "tool_call", id: entry.call_id ?? "", name: entry.name ?? "", arguments: entry.arguments ?? "{}" },
+      ]);
+    } else if (type === "custom_tool_call") {
+      const args = JSON.stringify({ input: entry.input ?? "" });
+      push("assistant", [{ type: "tool_call", id: entry.call_id ?? "", name: entry.name ?? "", arguments: args }]);
+    } else if (type === "function_call_output" || type === "custom_tool_call_output") {
+      const output = textOf(partsOf(entry.output, `${param}.output`, reading));
+      push("user", [{ type: "tool_result", toolCallId: entry.call_id ?? "", content: output }]);
+    } else if (type !== "reasoning") {
+      // Reasoning items are the provider's own memory of its thinking: another provider has no use for them.
+      refuse(
+        reading,
+        `Input items of type \`${type}\` cannot be sent to \`${reading.provider}\`; send messages, function calls and their outputs.`,
+        `${param}.type`,
+        "unsupported_input_item",
+      );
+    }
+  });
+  const effort = body.reasoning?.effort;
+  return {
+    model: body.model,
+    system: system.length > 0 ? system.join("\n") : undefined,
+    messages,
+    tools: toolsOf(body, reading),
+    toolChoice: toolChoiceOf(body.tool_choice),
+    maxTokens: body.max_output_tokens ?? undefined,
+    temperature: body.temperature ?? undefined,
+    topP: body.top_p ?? undefined,
+    responseFormat: responseFormatOf(body),
+    reasoningEffort: effort && effort !== "none" ? effort : undefined,
+    stream: body.stream === true,
+  };
+}
+
+/** The canonical request, for a provider of another dialect; what it cannot carry is refused by name. */
+export const responsesToCanonical = (body: OpenAIResponsesBody, provider: string) => read(body, { strict: true, provider });
+
+export const openaiResponses: ClientFormat<OpenAIResponsesBody> = {
+  name: "openai-responses",
+  dialect: "openai-responses",
+  errors: "openai-responses",
+  schema: openaiResponsesSchema,
+  facts: (body) => ({ model: body.model, stream: body.stream === true, provider: body.provider }),
+  forwarded: withoutProvider,
+  estimate: (body, maxOutput) => estimateCanonical(read(body, { strict: false, provider: "" }), maxOutput),
+  toCanonical: (body, _facts, target) => responsesToCanonical(body, target.provider),
+  translated: new Set([
+    "model",
+    "input",
+    "instructions",
+    "stream",
+    "store",
+    "previous_response_id",
+    "max_output_tokens",
+    "temperature",
+    "top_p",
+    "tools",
+    "tool_choice",
+    "text",
+    "reasoning",
+    "provider",
+  ]),
+  encoder: (body) => ({
+    response: (answer, model) => canonicalToResponse(answer, model, body),
+    stream: (model) => new ResponsesStreamEncoder(model, body),
+  }),
+};
