@@ -283,6 +283,39 @@ describe("POST /v1/responses to a provider of another dialect: translated", () =
     ]);
   });
 
+  it("leaves out a built-in tool merely offered (as Codex offers web search), and names it", async () => {
+    const { response } = await send({ model: "anthropic/mock-echo", input: "hi", tools: [lookup, { type: "web_search" }] });
+    expect(response.status).toBe(200);
+    expect(response.headers.get("x-sluice-dropped")).toBe("tools:web_search");
+    const upstream = await upstreamRequest(response.headers.get("x-request-id") ?? "");
+    expect((upstream.body.tools as { name: string }[]).map((t) => t.name)).toEqual(["lookup"]);
+  });
+
+  it("flattens a namespace's tools for the target, and names the call as the client named it", async () => {
+    const namespace = { type: "namespace", name: "agents", description: "Sub-agents", tools: [{ ...lookup, name: "spawn" }] };
+    const { response } = await send({ model: "gemini/mock-echo", input: "go", tools: [namespace, lookup] });
+    expect(response.status).toBe(200);
+    const upstream = await upstreamRequest(response.headers.get("x-request-id") ?? "");
+    const declared = (upstream.body.tools as { functionDeclarations: { name: string }[] }[])[0]?.functionDeclarations;
+    expect(declared?.map((d) => d.name)).toEqual(["agents__spawn", "lookup"]);
+    const answer = (await response.json()) as { output: Record<string, unknown>[] };
+    expect(answer.output).toEqual([expect.objectContaining({ type: "function_call", name: "spawn", namespace: "agents" })]);
+    // Its call and output, sent back, reach the target under the flat name again.
+    const call = answer.output[0] as { call_id: string; arguments: string };
+    const next = await send({
+      model: "gemini/mock-echo",
+      tools: [namespace],
+      input: [
+        { role: "user", content: "go" },
+        { type: "function_call", call_id: call.call_id, namespace: "agents", name: "spawn", arguments: call.arguments },
+        { type: "function_call_output", call_id: call.call_id, output: "spawned" },
+      ],
+    });
+    expect(next.response.status).toBe(200);
+    const again = await upstreamRequest(next.response.headers.get("x-request-id") ?? "");
+    expect(JSON.stringify(again.body.contents)).toContain('"name":"agents__spawn"');
+  });
+
   it.each([
     [
       { previous_response_id: "resp_abc" },
@@ -291,7 +324,12 @@ describe("POST /v1/responses to a provider of another dialect: translated", () =
       /whole conversation in `input`/,
     ],
     [{ store: true }, "store", "store_unsupported", /not stored/],
-    [{ tools: [lookup, { type: "web_search" }] }, "tools[1].type", "unsupported_tool", /`web_search` runs only at OpenAI/],
+    [
+      { tools: [lookup, { type: "web_search" }], tool_choice: { type: "web_search" } },
+      "tool_choice",
+      "unsupported_tool",
+      /requires the built-in tool `web_search`, which runs only at OpenAI/,
+    ],
     [
       { input: [{ type: "item_reference", id: "msg_1" }] },
       "input[0].type",

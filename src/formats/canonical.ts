@@ -39,6 +39,8 @@ export interface CanonicalRequest {
   responseFormat?: { type: "json" } | { type: "json_schema"; name: string; schema: Record<string, unknown> };
   /** How hard a reasoning model should think (`low`, `medium`, `high`…), for providers with an equivalent. */
   reasoningEffort?: string;
+  /** What the client sent that reading left out (an offered built-in tool), for `x-sluice-dropped`. */
+  dropped?: string[];
   stream: boolean;
 }
 

@@ -70,7 +70,8 @@ export async function proxy<Body extends Record<string, unknown>>(
       const endpoint = target.descriptor.endpoints(target.upstreamModel)[0];
       const request = endpoint && format.encoder ? canonicalOf(target) : undefined;
       if (!endpoint || !request || !format.encoder) throw untranslatable(format, target);
-      return translatedExchange({ endpoint, call: upstream, request, encoder: format.encoder(body), dropped });
+      const left = request.dropped?.length ? [...dropped, ...request.dropped] : dropped;
+      return translatedExchange({ endpoint, call: upstream, request, encoder: format.encoder(body), dropped: left });
     },
   });
 }

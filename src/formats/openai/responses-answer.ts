@@ -15,9 +15,31 @@ export const responsesUsage = (usage: TokenCounts) => ({
   total_tokens: usage.promptTokens + usage.completionTokens,
 });
 
-/** The names of the request's custom tools, whose calls go back as `custom_tool_call` items. */
-export const customToolNames = (body: OpenAIResponsesBody) =>
-  new Set((body.tools ?? []).flatMap((t) => (t.type === "custom" && t.name ? [t.name] : [])));
+/** A tool inside a namespace, as other providers know it: one flat name. */
+export const qualifiedName = (namespace: string, name: string) => `${namespace}__${name}`;
+
+/** How the request's tools are named to another provider, so a call by that name goes back as the client named it. */
+export interface ToolNaming {
+  /** Custom tools, whose calls go back as `custom_tool_call` items. */
+  custom: Set<string>;
+  /** Tools of a namespace, by their flat name. */
+  namespaced: Map<string, { namespace: string; name: string }>;
+}
+
+export function toolNaming(body: OpenAIResponsesBody): ToolNaming {
+  const naming: ToolNaming = { custom: new Set(), namespaced: new Map() };
+  for (const tool of body.tools ?? []) {
+    if (tool.type === "custom" && tool.name) naming.custom.add(tool.name);
+    if (tool.type !== "namespace" || !tool.name) continue;
+    for (const inner of (tool as { tools?: { type?: string; name?: string }[] }).tools ?? []) {
+      if (!inner.name) continue;
+      const flat = qualifiedName(tool.name, inner.name);
+      naming.namespaced.set(flat, { namespace: tool.name, name: inner.name });
+      if (inner.type === "custom") naming.custom.add(flat);
+    }
+  }
+  return naming;
+}
 
 type OutputItem = Record<string, unknown> & { id: string; type: string };
 
@@ -29,14 +51,16 @@ const messageItem = (id: string, text: string, status: string): OutputItem => ({
   content: text === "" && status === "in_progress" ? [] : [{ type: "output_text", text, annotations: [], logprobs: [] }],
 });
 
-/** A call as an output item: a function call, or a custom tool's call with its free-form input. */
+/** A call as an output item: a function call, or a custom tool's call with its free-form input; a namespace's tool named as the client named it. */
 function callItem(
   call: { id: string; callId: string; name: string; arguments: string },
-  custom: boolean,
+  naming: ToolNaming,
   status: string,
 ): OutputItem {
-  if (!custom)
-    return { id: call.id, type: "function_call", status, arguments: call.arguments, call_id: call.callId, name: call.name };
+  const inner = naming.namespaced.get(call.name);
+  const named = inner ? { name: inner.name, namespace: inner.namespace } : { name: call.name };
+  if (!naming.custom.has(call.name))
+    return { id: call.id, type: "function_call", status, arguments: call.arguments, call_id: call.callId, ...named };
   let input = "";
   try {
     const parsed = JSON.parse(call.arguments || "{}") as { input?: unknown };
@@ -44,7 +68,7 @@ function callItem(
   } catch {
     input = call.arguments;
   }
-  return { id: call.id, type: "custom_tool_call", status, input, call_id: call.callId, name: call.name };
+  return { id: call.id, type: "custom_tool_call", status, input, call_id: call.callId, ...named };
 }
 
 /** Where the answer stands: a cut at the token cap or a filter is `incomplete`, as OpenAI reports it. */
@@ -83,15 +107,13 @@ function envelope(id: string, model: string, body: OpenAIResponsesBody, createdA
 }
 
 export function canonicalToResponse(answer: CanonicalResponse, model: string, body: OpenAIResponsesBody) {
-  const custom = customToolNames(body);
+  const naming = toolNaming(body);
   const output: OutputItem[] = [];
   const text = answer.parts.flatMap((p) => (p.type === "text" ? [p.text] : [])).join("");
   if (text) output.push(messageItem(`msg_${hex()}`, text, "completed"));
   for (const p of answer.parts) {
     if (p.type !== "tool_call") continue;
-    output.push(
-      callItem({ id: `fc_${hex()}`, callId: p.id, name: p.name, arguments: p.arguments }, custom.has(p.name), "completed"),
-    );
+    output.push(callItem({ id: `fc_${hex()}`, callId: p.id, name: p.name, arguments: p.arguments }, naming, "completed"));
   }
   return {
     ...envelope(`resp_${hex()}`, model, body, Math.floor(Date.now() / 1000)),
@@ -115,13 +137,13 @@ export class ResponsesStreamEncoder {
   private sequence = 0;
   private message: { id: string; text: string; outputIndex: number } | undefined;
   private readonly calls = new Map<number, OpenCall>();
-  private readonly custom: Set<string>;
+  private readonly naming: ToolNaming;
   private finish: FinishReason | undefined;
   private usage: TokenCounts | undefined;
 
   constructor(model: string, body: OpenAIResponsesBody) {
     this.response = envelope(`resp_${hex()}`, model, body, Math.floor(Date.now() / 1000));
-    this.custom = customToolNames(body);
+    this.naming = toolNaming(body);
   }
 
   private event(type: string, data: Record<string, unknown>): string {
@@ -152,8 +174,8 @@ export class ResponsesStreamEncoder {
   private closeCalls(): string {
     let out = "";
     for (const call of this.calls.values()) {
-      const custom = this.custom.has(call.name);
-      const item = callItem(call, custom, "completed");
+      const custom = this.naming.custom.has(call.name);
+      const item = callItem(call, this.naming, "completed");
       this.response.output[call.outputIndex] = item;
       const at = { item_id: call.id, output_index: call.outputIndex };
       if (custom) {
@@ -205,7 +227,7 @@ export class ResponsesStreamEncoder {
           outputIndex: this.response.output.length,
         };
         this.calls.set(event.index, call);
-        const item = callItem(call, this.custom.has(call.name), "in_progress");
+        const item = callItem(call, this.naming, "in_progress");
         this.response.output.push(item);
         out += this.event("response.output_item.added", { output_index: call.outputIndex, item });
         return out;
@@ -214,7 +236,7 @@ export class ResponsesStreamEncoder {
         const call = this.calls.get(event.index);
         if (!call) return "";
         call.arguments += event.arguments;
-        if (this.custom.has(call.name)) return "";
+        if (this.naming.custom.has(call.name)) return "";
         return this.event("response.function_call_arguments.delta", {
           item_id: call.id,
           output_index: call.outputIndex,

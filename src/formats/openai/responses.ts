@@ -1,14 +1,16 @@
 // OpenAI's Responses API as a client format: forwarded as sent to providers
 // that serve `/responses`, read into the canonical form for the others.
 // Reading for an estimate forgives what translation cannot carry; reading to
-// translate refuses it by name (a stored conversation, a built-in tool).
+// translate refuses it by name (a stored conversation, a file, a built-in
+// tool the request insists on). A built-in tool merely offered, as coding
+// agents offer web search with every request, is left out and named.
 import * as z from "zod";
 import { badRequest } from "../../http/errors.ts";
 import { estimateCanonical } from "../../limits/estimate.ts";
 import type { CanonicalMessage, CanonicalPart, CanonicalRequest, CanonicalTool, ToolChoice } from "../canonical.ts";
 import { flag, jsonSchema, modelName, optionalText, positiveInt, sampling, withoutProvider } from "../fields.ts";
 import type { ClientFormat } from "../types.ts";
-import { canonicalToResponse, ResponsesStreamEncoder } from "./responses-answer.ts";
+import { canonicalToResponse, qualifiedName, ResponsesStreamEncoder } from "./responses-answer.ts";
 
 const part = z.looseObject({
   type: z.string({ message: "must be a string" }),
@@ -45,7 +47,7 @@ const item = z
 const tool = z
   .looseObject({ type: z.string({ message: "must be a string" }), name: optionalText, description: optionalText })
   .superRefine((value, ctx) => {
-    if ((value.type === "function" || value.type === "custom") && value.name === undefined)
+    if ((value.type === "function" || value.type === "custom" || value.type === "namespace") && value.name === undefined)
       ctx.addIssue({ code: "custom", path: ["name"], message: "is required" });
   });
 
@@ -133,28 +135,59 @@ function partsOf(value: Content | undefined, param: string, reading: Reading): C
 
 const textOf = (parts: CanonicalPart[]) => parts.map((p) => (p.type === "text" ? p.text : "")).join("");
 
-function toolsOf(body: OpenAIResponsesBody, reading: Reading): CanonicalTool[] | undefined {
+interface ToolLike {
+  type?: string;
+  name?: string;
+  description?: string;
+  parameters?: Record<string, unknown> | null;
+  tools?: ToolLike[];
+}
+
+/** A function or custom tool as other providers take it; undefined for anything else. */
+function toolOf(tool: ToolLike, name: string): CanonicalTool | undefined {
+  if (tool.type === "function") return { name, description: tool.description, parameters: tool.parameters ?? { type: "object" } };
+  if (tool.type === "custom") return { name, description: tool.description, parameters: CUSTOM_TOOL_PARAMETERS };
+  return undefined;
+}
+
+/** Function and custom tools, those of namespaces under flat names; built-in tools (OpenAI runs them) left out and named. */
+function toolsOf(body: OpenAIResponsesBody, dropped: string[]): CanonicalTool[] | undefined {
   if (!body.tools) return undefined;
-  return body.tools.flatMap((t, i): CanonicalTool[] => {
-    const extra = t as { parameters?: Record<string, unknown> | null };
-    if (t.type === "function")
-      return [{ name: t.name ?? "", description: t.description, parameters: extra.parameters ?? { type: "object" } }];
-    if (t.type === "custom") return [{ name: t.name ?? "", description: t.description, parameters: CUSTOM_TOOL_PARAMETERS }];
-    refuse(
-      reading,
-      `The built-in tool \`${t.type}\` runs only at OpenAI; \`${reading.provider}\` cannot run it. Remove it, or send the request to an OpenAI model.`,
-      `tools[${i}].type`,
-      "unsupported_tool",
-    );
-    return [];
+  return body.tools.flatMap((t: ToolLike): CanonicalTool[] => {
+    if (t.type === "namespace") {
+      return (t.tools ?? []).flatMap((inner) => {
+        const tool = inner.name ? toolOf(inner, qualifiedName(t.name ?? "", inner.name)) : undefined;
+        return tool ? [tool] : [];
+      });
+    }
+    const tool = toolOf(t, t.name ?? "");
+    if (!tool) dropped.push(`tools:${t.type}`);
+    return tool ? [tool] : [];
   });
 }
 
-function toolChoiceOf(choice: OpenAIResponsesBody["tool_choice"]): ToolChoice | undefined {
+function toolChoiceOf(choice: OpenAIResponsesBody["tool_choice"], reading: Reading): ToolChoice | undefined {
   if (choice === "auto" || choice === "none" || choice === "required") return choice;
-  if ((choice?.type === "function" || choice?.type === "custom") && choice.name) return { name: choice.name };
+  if (!choice) return undefined;
+  const { type, name } = choice;
+  const namespace = (choice as { namespace?: unknown }).namespace;
+  if ((type === "function" || type === "custom") && name)
+    return { name: typeof namespace === "string" ? qualifiedName(namespace, name) : name };
+  if (type === "allowed_tools") return (choice as { mode?: unknown }).mode === "required" ? "required" : "auto";
+  refuse(
+    reading,
+    `\`tool_choice\` requires the built-in tool \`${type}\`, which runs only at OpenAI; \`${reading.provider}\` cannot run it. Send the request to an OpenAI model.`,
+    "tool_choice",
+    "unsupported_tool",
+  );
   return undefined;
 }
+
+/** A call's name as the target knows it: a namespace's tool by its flat name. */
+const callName = (entry: Item) => {
+  const namespace = (entry as { namespace?: unknown }).namespace;
+  return typeof namespace === "string" && entry.name ? qualifiedName(namespace, entry.name) : (entry.name ?? "");
+};
 
 function responseFormatOf(body: OpenAIResponsesBody): CanonicalRequest["responseFormat"] {
   const format = body.text?.format;
@@ -199,11 +232,11 @@ function read(body: OpenAIResponsesBody, reading: Reading): CanonicalRequest {
       else push(entry.role === "assistant" ? "assistant" : "user", parts);
     } else if (type === "function_call") {
       push("assistant", [
-        { type: "tool_call", id: entry.call_id ?? "", name: entry.name ?? "", arguments: entry.arguments ?? "{}" },
+        { type: "tool_call", id: entry.call_id ?? "", name: callName(entry), arguments: entry.arguments ?? "{}" },
       ]);
     } else if (type === "custom_tool_call") {
       const args = JSON.stringify({ input: entry.input ?? "" });
-      push("assistant", [{ type: "tool_call", id: entry.call_id ?? "", name: entry.name ?? "", arguments: args }]);
+      push("assistant", [{ type: "tool_call", id: entry.call_id ?? "", name: callName(entry), arguments: args }]);
     } else if (type === "function_call_output" || type === "custom_tool_call_output") {
       const output = textOf(partsOf(entry.output, `${param}.output`, reading));
       push("user", [{ type: "tool_result", toolCallId: entry.call_id ?? "", content: output }]);
@@ -218,18 +251,20 @@ function read(body: OpenAIResponsesBody, reading: Reading): CanonicalRequest {
     }
   });
   const effort = body.reasoning?.effort;
+  const dropped: string[] = [];
   return {
     model: body.model,
     system: system.length > 0 ? system.join("\n") : undefined,
     messages,
-    tools: toolsOf(body, reading),
-    toolChoice: toolChoiceOf(body.tool_choice),
+    tools: toolsOf(body, dropped),
+    toolChoice: toolChoiceOf(body.tool_choice, reading),
     maxTokens: body.max_output_tokens ?? undefined,
     temperature: body.temperature ?? undefined,
     topP: body.top_p ?? undefined,
     responseFormat: responseFormatOf(body),
     reasoningEffort: effort && effort !== "none" ? effort : undefined,
     stream: body.stream === true,
+    dropped,
   };
 }
 
