@@ -1,8 +1,6 @@
-import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
 import Anthropic from "@anthropic-ai/sdk";
 import { describe, expect, it } from "vitest";
-import worker from "../src/index.ts";
-import { BASE, callWorker, TEST_ADMIN_KEY, upstreamRequest, usageRow } from "./helpers.ts";
+import { BASE, callWorker, TEST_ADMIN_KEY, upstreamRequest, usageRow, workerFetch } from "./helpers.ts";
 
 const messages = (body: Record<string, unknown>, headers: Record<string, string> = {}) =>
   new Request(`${BASE}/v1/messages`, {
@@ -219,12 +217,7 @@ describe("the official @anthropic-ai/sdk", () => {
     apiKey: TEST_ADMIN_KEY,
     baseURL: BASE,
     maxRetries: 0,
-    fetch: async (input: string | URL | Request, init?: RequestInit) => {
-      const ctx = createExecutionContext();
-      const response = await worker.fetch(new Request(input, init), env, ctx);
-      pending.push(waitOnExecutionContext(ctx));
-      return response;
-    },
+    fetch: workerFetch(pending),
   });
 
   it("creates a message on another provider's model", async () => {

@@ -9,6 +9,35 @@ import { TEST_ADMIN_KEY } from "./setup/constants.ts";
 export const BASE = "https://sluice.test";
 export { TEST_ADMIN_KEY };
 
+const mockRoot = String(env.MOCK_BASE_URL).replace(/\/v1$/, "");
+
+/** OpenAI, Anthropic, Gemini and Mistral, each configured with the mock upstream as its base URL. */
+export const mockProviderBindings = {
+  ...env,
+  OPENAI_BASE_URL: `${mockRoot}/v1`,
+  OPENAI_API_KEY: "sk-test-openai-key",
+  ANTHROPIC_BASE_URL: `${mockRoot}/v1`,
+  ANTHROPIC_API_KEY: "sk-ant-test-key",
+  GEMINI_BASE_URL: mockRoot,
+  GEMINI_API_KEY: "gemini-test-key",
+  MISTRAL_BASE_URL: `${mockRoot}/v1`,
+  MISTRAL_API_KEY: "mistral-test-key",
+};
+
+/**
+ * A `fetch` for an official SDK that calls the Worker instead of a socket.
+ * Each request's deferred work goes into `pending`; a stream's ends with the
+ * stream, which the SDK has yet to read, so await them after reading.
+ */
+export function workerFetch(pending: Promise<unknown>[], bindings: object = env) {
+  return async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
+    const ctx = createExecutionContext();
+    const response = await worker.fetch(new Request(input, init), bindings as typeof env, ctx);
+    pending.push(waitOnExecutionContext(ctx));
+    return response;
+  };
+}
+
 export interface Call {
   response: Response;
   /** Resolves once every `waitUntil` task of the request has finished: its limits settled, its record queued. */

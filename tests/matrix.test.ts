@@ -9,21 +9,13 @@ import {
   MOCK_AWS_SECRET_ACCESS_KEY,
   MOCK_VERTEX_ACCOUNT_PATH,
 } from "../dev/mock-upstream/credentials.ts";
-import { BASE, callWorker, sseData, TEST_ADMIN_KEY, upstreamRequest, usageRow } from "./helpers.ts";
+import { BASE, callWorker, mockProviderBindings, sseData, TEST_ADMIN_KEY, upstreamRequest, usageRow } from "./helpers.ts";
 
 const mockBase = String(env.MOCK_BASE_URL).replace(/\/v1$/, "");
 /** The mock's service account key, made fresh at its start. */
 const vertexAccount = await (await fetch(`${mockBase}${MOCK_VERTEX_ACCOUNT_PATH}`)).text();
 const bindings = {
-  ...env,
-  OPENAI_BASE_URL: `${mockBase}/v1`,
-  OPENAI_API_KEY: "sk-test-openai-key",
-  ANTHROPIC_BASE_URL: `${mockBase}/v1`,
-  ANTHROPIC_API_KEY: "sk-ant-test-key",
-  GEMINI_BASE_URL: mockBase,
-  GEMINI_API_KEY: "gemini-test-key",
-  MISTRAL_BASE_URL: `${mockBase}/v1`,
-  MISTRAL_API_KEY: "mistral-test-key",
+  ...mockProviderBindings,
   AWS_ACCESS_KEY_ID: MOCK_AWS_ACCESS_KEY_ID,
   AWS_SECRET_ACCESS_KEY: MOCK_AWS_SECRET_ACCESS_KEY,
   AWS_REGION: MOCK_AWS_REGION,

@@ -1,8 +1,6 @@
-import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
 import OpenAI from "openai";
 import { describe, expect, it } from "vitest";
-import worker from "../src/index.ts";
-import { BASE, TEST_ADMIN_KEY, usageRow } from "./helpers.ts";
+import { BASE, mockProviderBindings, TEST_ADMIN_KEY, usageRow, workerFetch } from "./helpers.ts";
 
 // The official SDK, unmodified, with Sluice as its base URL; its fetch goes
 // into the Worker instead of over a socket.
@@ -11,12 +9,7 @@ function sdk(pending: Promise<void>[]) {
     apiKey: TEST_ADMIN_KEY,
     baseURL: `${BASE}/v1`,
     maxRetries: 0,
-    fetch: async (input, init) => {
-      const ctx = createExecutionContext();
-      const response = await worker.fetch(new Request(input as RequestInfo, init as RequestInit), env, ctx);
-      pending.push(waitOnExecutionContext(ctx).then(() => undefined));
-      return response;
-    },
+    fetch: workerFetch(pending),
   });
 }
 
@@ -86,20 +79,13 @@ describe("the official openai SDK", () => {
 });
 
 describe("the official openai SDK on another provider's model", () => {
-  const mockBase = String(env.MOCK_BASE_URL).replace(/\/v1$/, "");
-  const bindings = { ...env, ANTHROPIC_BASE_URL: `${mockBase}/v1`, ANTHROPIC_API_KEY: "sk-ant-test-key" };
+  const bindings = mockProviderBindings;
   const settling: Promise<unknown>[] = [];
   const client = new OpenAI({
     apiKey: TEST_ADMIN_KEY,
     baseURL: `${BASE}/v1`,
     maxRetries: 0,
-    fetch: async (input, init) => {
-      const ctx = createExecutionContext();
-      const response = await worker.fetch(new Request(input as RequestInfo, init as RequestInit), bindings, ctx);
-      // A stream's deferred work ends with the stream, which the SDK has yet to read.
-      settling.push(waitOnExecutionContext(ctx));
-      return response;
-    },
+    fetch: workerFetch(settling, bindings),
   });
   const tools: OpenAI.ChatCompletionTool[] = [
     { type: "function", function: { name: "lookup", parameters: { type: "object", properties: { text: { type: "string" } } } } },

@@ -1,22 +1,20 @@
 // The OpenAI Responses API: forwarded as sent to providers that serve it,
 // translated for every other, driven by the official SDK and by hand; and the
 // tolerant reading of what today's coding agents send.
-import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
 import OpenAI from "openai";
 import { describe, expect, it } from "vitest";
-import worker from "../src/index.ts";
-import { BASE, callWorker, jsonRequest, TEST_ADMIN_KEY, upstreamRequest, usageRow } from "./helpers.ts";
+import {
+  BASE,
+  callWorker,
+  jsonRequest,
+  mockProviderBindings,
+  TEST_ADMIN_KEY,
+  upstreamRequest,
+  usageRow,
+  workerFetch,
+} from "./helpers.ts";
 
-const mockBase = String(env.MOCK_BASE_URL).replace(/\/v1$/, "");
-const bindings = {
-  ...env,
-  OPENAI_BASE_URL: `${mockBase}/v1`,
-  OPENAI_API_KEY: "sk-test-openai-key",
-  ANTHROPIC_BASE_URL: `${mockBase}/v1`,
-  ANTHROPIC_API_KEY: "sk-ant-test-key",
-  GEMINI_BASE_URL: mockBase,
-  GEMINI_API_KEY: "gemini-test-key",
-};
+const bindings = mockProviderBindings;
 
 /** The official SDK with Sluice as its base URL; its fetch goes into the Worker. */
 function sdk(pending: Promise<unknown>[]) {
@@ -24,12 +22,7 @@ function sdk(pending: Promise<unknown>[]) {
     apiKey: TEST_ADMIN_KEY,
     baseURL: `${BASE}/v1`,
     maxRetries: 0,
-    fetch: async (input, init) => {
-      const ctx = createExecutionContext();
-      const response = await worker.fetch(new Request(input as RequestInfo, init as RequestInit), bindings, ctx);
-      pending.push(waitOnExecutionContext(ctx));
-      return response;
-    },
+    fetch: workerFetch(pending, bindings),
   });
 }
 

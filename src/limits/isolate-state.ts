@@ -15,6 +15,10 @@ const OVERLAP_MARGIN = 4;
 /** A lease is asked for when it would last about this many times the caller's rate over its life. */
 const LEASE_RATE_FACTOR = 1.5;
 const LEASE_MAX_UNITS = 512;
+/** Requests a second below which a lease is not worth its hand-back. */
+const LEASE_MIN_RATE = 4;
+/** A lease takes at most one part in this many of what a limit has left. */
+const LEASE_SHARE = 8;
 
 export interface Lease extends LeaseGrant {
   expiresAt: number;
@@ -28,35 +32,55 @@ export class CallerLimits {
   leasing = false;
   private second = 0;
   private inSecond = 0;
-  /** Requests in the last whole second. */
-  private rate = 0;
+  /** Requests in the whole second before this one. */
+  private previous = 0;
 
   noteArrival(now: number): void {
     const second = Math.floor(now / 1000);
     if (second !== this.second) {
-      this.rate = second === this.second + 1 ? this.inSecond : 0;
+      this.previous = second === this.second + 1 ? this.inSecond : 0;
       this.second = second;
       this.inSecond = 0;
     }
     this.inSecond += 1;
   }
 
+  /**
+   * Requests over the last second, sliding: the previous second's count for
+   * the part of it still inside, and this second's so far. (Counting whole
+   * seconds only, a caller first seen late in a second would look idle for the
+   * whole of the next.)
+   */
+  private rateAt(now: number): number {
+    const into = (now % 1000) / 1000;
+    return this.previous * (1 - into) + this.inSecond;
+  }
+
   private freshView(now: number): HeadroomView | undefined {
     return this.view && now - this.view.at <= VIEW_MAX_AGE_MS ? this.view : undefined;
   }
 
-  /** Whether every limit had at least `margin` × this request's needs left when last seen. */
-  private roomFor(view: HeadroomView, r: Reservation, margin: number): boolean {
+  /** How many times this request's needs every limit had left when last seen (0 where one is unknown). */
+  private timesLeft(view: HeadroomView, r: Reservation): number {
+    let times = Number.POSITIVE_INFINITY;
     for (const [j, counter] of r.counters.entries()) {
       if (counter.limit < 0) continue;
       const free = view.free.get(counter.key);
-      if (free === undefined || free < margin * (r.amounts[j] ?? 0)) return false;
+      const need = r.amounts[j] ?? 0;
+      if (free === undefined) return 0;
+      if (need > 0) times = Math.min(times, free / need);
     }
     for (const window of [...r.rpm, ...r.tpm]) {
       const state = view.rates.get(window.id);
-      if (!state || state.remaining < margin * window.amount) return false;
+      if (!state) return 0;
+      if (window.amount > 0) times = Math.min(times, state.remaining / window.amount);
     }
-    return true;
+    return times;
+  }
+
+  /** Whether every limit had at least `margin` × this request's needs left when last seen. */
+  private roomFor(view: HeadroomView, r: Reservation, margin: number): boolean {
+    return this.timesLeft(view, r) >= margin;
   }
 
   /** Takes the request's reservation from the lease, when the lease holds enough of everything. */
@@ -100,14 +124,21 @@ export class CallerLimits {
     return true;
   }
 
-  /** Further requests' worth to lease with this gate call: about the caller's rate over the lease's life, or none. */
+  /**
+   * Further requests' worth to lease with this gate call: about the caller's
+   * rate over the lease's life, cut to an eighth of what the limits had left
+   * (a fast caller close to a limit gets a smaller lease, not none), or none.
+   */
   leaseUnitsWanted(r: Reservation, leaseMs: number, now: number): number {
     if (leaseMs <= 0 || this.leasing) return 0;
-    const units = Math.min(LEASE_MAX_UNITS, Math.ceil(this.rate * (leaseMs / 1000) * LEASE_RATE_FACTOR));
-    if (units < 2) return 0;
+    const rate = this.rateAt(now);
+    if (rate < LEASE_MIN_RATE) return 0;
+    const wanted = Math.min(LEASE_MAX_UNITS, Math.ceil(rate * (leaseMs / 1000) * LEASE_RATE_FACTOR));
     const view = this.freshView(now);
-    // The windows are checked here, the counters by the gate script: neither gives a lease more than a small share.
-    return view && this.roomFor(view, r, 8 * (units + 1)) ? units : 0;
+    if (!view) return 0;
+    // The windows are held to the share here, the counters by the gate script too.
+    const units = Math.min(wanted, Math.floor(this.timesLeft(view, r) / LEASE_SHARE) - 1);
+    return units >= 2 ? units : 0;
   }
 
   /**

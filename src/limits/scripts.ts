@@ -2,6 +2,9 @@
 // one script, the settlement after it, and the rebuild of lost counters.
 // Tables built in a loop are returned as `{unpack(t)}`: the embedded engine
 // (fengari) cannot hand back a table grown by assignment, and Redis does not mind.
+// Products are taken in floating point (`1.0 + …`): Redis's Lua 5.1 has only
+// doubles, but fengari's Lua 5.3 multiplies integers in 32 bits, and a lease
+// of nano-dollars passes 2^31.
 
 /**
  * KEYS: deny markers (M), subjects' seed markers (S), counters (N).
@@ -49,7 +52,7 @@ local out = {0, granted}
 for j = 1, n do
   local key = KEYS[m + s + j]
   local ttl = tonumber(ARGV[5 + j * 3])
-  local amount = string.format('%.0f', tonumber(ARGV[4 + j * 3]) * (1 + granted))
+  local amount = string.format('%.0f', tonumber(ARGV[4 + j * 3]) * (1.0 + granted))
   redis.call('INCRBY', key, amount)
   if ttl > 0 and redis.call('TTL', key) < 0 then redis.call('EXPIRE', key, ttl) end
   out[j + 2] = values[j] + tonumber(amount)
