@@ -16,6 +16,7 @@ import { errorsIn } from "./routes/endpoint.ts";
 import { geminiRoutes } from "./routes/gemini.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { openaiRoutes } from "./routes/openai.ts";
+import { usageRoutes } from "./routes/usage.ts";
 import { servicesFor } from "./services.ts";
 
 function toGatewayError(error: unknown): GatewayError {
@@ -97,6 +98,7 @@ export function createApp() {
   app.route("/", openaiRoutes);
   app.route("/", anthropicRoutes);
   app.route("/", geminiRoutes);
+  app.route("/", usageRoutes);
   app.route("/admin", adminRoutes);
   app.route("/auth", authRoutes);
   app.route("/api", appApiRoutes);

@@ -1,12 +1,14 @@
 // The Worker entry: HTTP requests through the Hono app, the usage queue's
 // consumer (and its dead-letter queue's), and a cron that drains usage
-// records parked while Postgres was unreachable.
+// records parked while Postgres was unreachable and retries the billing
+// webhook's undelivered batches.
 import { createApp } from "./app.ts";
 import { configFor, type Env } from "./config/index.ts";
 import { servicesFor } from "./services.ts";
 import { drainParkedUsage } from "./usage/drain.ts";
 import { consumeDeadLetters, consumeUsage } from "./usage/queue.ts";
 import type { UsageMessage } from "./usage/record.ts";
+import { deliverSoon } from "./usage/webhooks.ts";
 
 const app = createApp();
 
@@ -20,7 +22,10 @@ export default {
   async scheduled(_controller: ScheduledController, env: Env, ctx: ExecutionContext): Promise<void> {
     const services = servicesFor(configFor(env), env);
     ctx.waitUntil(
-      drainParkedUsage(services).then((count) => count > 0 && console.log(`sluice: drained ${count} parked usage records`)),
+      drainParkedUsage(services)
+        .then((count) => count > 0 && console.log(`sluice: drained ${count} parked usage records`))
+        // What the billing webhook has not yet taken: its retries, with backoff.
+        .then(() => deliverSoon(services.db, services.webhooks.billing)),
     );
   },
 } satisfies ExportedHandler<Env, UsageMessage>;

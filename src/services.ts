@@ -1,6 +1,6 @@
 // The clients a request needs, built once per Config (so once per isolate).
 import { Redis } from "@upstash/redis/cloudflare";
-import type { Config, Env } from "./config/index.ts";
+import type { Config, Env, WebhookTarget } from "./config/index.ts";
 import { createDatabase, type Database } from "./db/client.ts";
 import type { UsageQueue } from "./usage/record.ts";
 
@@ -9,6 +9,10 @@ export interface Services {
   redis: Redis;
   /** Where usage records go to be written in batches; without it, each isolate writes its own. */
   usageQueue?: UsageQueue;
+  /** Where the billing outbox is delivered, and limit alerts announced. */
+  webhooks: { billing?: WebhookTarget; alerts?: WebhookTarget };
+  /** The time zone daily and monthly limits reset in, for work that runs outside a request. */
+  timeZone: string;
 }
 
 const servicesCache = new WeakMap<Config, Services>();
@@ -26,6 +30,8 @@ export function servicesFor(config: Config, env: Pick<Env, "USAGE_QUEUE">): Serv
         retry: { retries: 2, backoff: (attempt) => 25 * 2 ** attempt },
       }),
       usageQueue: env.USAGE_QUEUE,
+      webhooks: config.webhooks,
+      timeZone: config.limits.timeZone,
     };
     servicesCache.set(config, services);
   }

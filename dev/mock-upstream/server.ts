@@ -20,6 +20,7 @@ import {
 import { behaviourFor, FailureBudget, type MockBehaviour, type MockDefaults } from "./behaviour.ts";
 import { MOCK_AWS_ACCESS_KEY_ID, MOCK_AWS_SECRET_ACCESS_KEY, MOCK_VERTEX_ACCOUNT_PATH } from "./credentials.ts";
 import { type GeminiRequest, geminiError, geminiResponse, geminiStreamEvents, geminiTools, geminiTurns } from "./gemini.ts";
+import { HookReceiver } from "./hooks.ts";
 import { answerFor, MOCK_MODELS, type MockAnswer, type MockTurn, UnknownMockModel } from "./models.ts";
 import {
   type OpenAIChatRequest,
@@ -292,6 +293,7 @@ export async function startMockUpstream(options: MockOptions = {}): Promise<Mock
 
   // JSON Web Key Sets that tests publish here, standing in for identity providers.
   const keySets = new Map<string, unknown>();
+  const hooks = new HookReceiver();
   const vertex = mockVertex();
   let baseUrl = "";
 
@@ -313,6 +315,8 @@ export async function startMockUpstream(options: MockOptions = {}): Promise<Mock
     if (path === MOCK_VERTEX_ACCOUNT_PATH) return sendJson(res, 200, vertex.account(baseUrl));
     if (path === "/__mock/vertex/tokens") return sendJson(res, 200, { issued: vertex.issued() });
     const text = await readBody(req);
+    const hook = hooks.handle(req, path, text);
+    if (hook) return sendJson(res, hook.status, hook.json);
     if (path === VERTEX_TOKEN_PATH) {
       const { status, body } = vertex.token(new URLSearchParams(text), baseUrl);
       return sendJson(res, status, body);

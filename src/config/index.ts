@@ -38,6 +38,13 @@ export interface Config {
   };
   /** Built-in providers the environment configures (a credential, or a base URL), by kind. */
   providers: Partial<Record<string, ProviderSettings>>;
+  /** Signed webhooks: usage batches for billing, and limit alerts. */
+  webhooks: { billing?: WebhookTarget; alerts?: WebhookTarget };
+}
+
+export interface WebhookTarget {
+  url: string;
+  secret: string;
 }
 
 export interface EncryptionKey {
@@ -133,6 +140,15 @@ export function parseConfig(raw: Record<string, unknown>): Config {
     throw new ConfigError(issues.map((issue) => `${issue.path.join(".")} ${issue.message}`));
   }
   const env = parsed.data;
+  const webhook = (url: string | undefined, secret: string | undefined, name: string): WebhookTarget | undefined => {
+    if (!url) return undefined;
+    if (!secret || secret.length < 16) throw new ConfigError([`${name} is required (16 characters or more) when its URL is set`]);
+    return { url, secret };
+  };
+  const webhooks = {
+    billing: webhook(env.BILLING_WEBHOOK_URL, env.BILLING_WEBHOOK_SECRET, "BILLING_WEBHOOK_SECRET"),
+    alerts: webhook(env.ALERTS_WEBHOOK_URL, env.ALERTS_WEBHOOK_SECRET ?? env.BILLING_WEBHOOK_SECRET, "ALERTS_WEBHOOK_SECRET"),
+  };
   return {
     databaseUrl: env.DATABASE_URL,
     redis: { url: env.UPSTASH_REDIS_REST_URL, token: env.UPSTASH_REDIS_REST_TOKEN },
@@ -178,6 +194,7 @@ export function parseConfig(raw: Record<string, unknown>): Config {
       leaseMs: env.LIMITS_LEASE,
     },
     providers: providerSettings(providerVars.data as EnvVars),
+    webhooks,
   };
 }
 

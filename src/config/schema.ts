@@ -63,6 +63,12 @@ export const envSchema = z.object({
   ENCRYPTION_KEY_PREVIOUS: optionalText,
   CORS_ORIGINS: optionalText,
   DEFAULT_PROVIDER: optionalText,
+  /** Where usage records are delivered in signed batches (the billing outbox), and the signing secret. */
+  BILLING_WEBHOOK_URL: optionalUrl,
+  BILLING_WEBHOOK_SECRET: optionalText,
+  /** Where budget and quota thresholds are announced; signed with ALERTS_WEBHOOK_SECRET, else the billing secret. */
+  ALERTS_WEBHOOK_URL: optionalUrl,
+  ALERTS_WEBHOOK_SECRET: optionalText,
   /** IANA time zone in which daily and monthly windows reset; UTC by default. */
   LIMITS_TIMEZONE: optionalText.refine(
     (zone) => {

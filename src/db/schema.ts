@@ -181,9 +181,11 @@ export const usageEvents = pgTable(
   },
   (t) => [
     uniqueIndex("usage_events_request_idx").on(t.requestId),
-    index("usage_events_user_time_idx").on(t.userId, t.createdAt),
-    index("usage_events_key_time_idx").on(t.keyId, t.createdAt),
-    index("usage_events_team_time_idx").on(t.teamId, t.createdAt),
+    // Each subject's rows newest first, and everyone's (the admin's reads): pages by (created_at, id).
+    index("usage_events_user_time_idx").on(t.userId, t.createdAt, t.id),
+    index("usage_events_key_time_idx").on(t.keyId, t.createdAt, t.id),
+    index("usage_events_team_time_idx").on(t.teamId, t.createdAt, t.id),
+    index("usage_events_time_idx").on(t.createdAt, t.id),
   ],
 );
 
@@ -196,7 +198,35 @@ export const billingOutbox = pgTable(
     payload: jsonb("payload").$type<Metadata>().notNull(),
     attempts: integer("attempts").notNull().default(0),
     sentAt: timestamp("sent_at", { withTimezone: true }),
+    /** Not before this may it be sent again (backoff after a failed delivery). */
+    nextAttemptAt: timestamp("next_attempt_at", { withTimezone: true }).notNull().defaultNow(),
+    /** A delivery holds the row until then; another may take it after, if that one died mid-way. */
+    claimedUntil: timestamp("claimed_until", { withTimezone: true }),
+    /** Out of attempts: kept for an operator to look at and replay. */
+    deadAt: timestamp("dead_at", { withTimezone: true }),
+    lastError: text("last_error"),
     createdAt: createdAt(),
   },
-  (t) => [uniqueIndex("billing_outbox_request_idx").on(t.requestId), index("billing_outbox_unsent_idx").on(t.sentAt)],
+  (t) => [
+    uniqueIndex("billing_outbox_request_idx").on(t.requestId),
+    index("billing_outbox_due_idx").on(t.nextAttemptAt, t.id).where(sql`${t.sentAt} is null and ${t.deadAt} is null`),
+    index("billing_outbox_dead_idx").on(t.deadAt).where(sql`${t.deadAt} is not null`),
+  ],
+);
+
+/** Budget and quota thresholds already announced: one row per subject, limit, period and threshold. */
+export const limitAlerts = pgTable(
+  "limit_alerts",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    subjectType: text("subject_type").notNull(),
+    subjectId: text("subject_id").notNull(),
+    /** `usd_per_day`, `tokens_per_month`, `budget`… */
+    limitName: text("limit_name").notNull(),
+    /** The period the limit counts over, e.g. `2026-11-25`, `2026-11`, `life`. */
+    period: text("period").notNull(),
+    threshold: integer("threshold").notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex("limit_alerts_once_idx").on(t.subjectType, t.subjectId, t.limitName, t.period, t.threshold)],
 );

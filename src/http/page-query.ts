@@ -1,4 +1,4 @@
-// Listing parameters for admin routes, validated with @hono/zod-validator.
+// Query parameters, validated with @hono/zod-validator: admin listings' paging, and any route's own schema.
 import { zValidator } from "@hono/zod-validator";
 import * as z from "zod";
 import { badRequest } from "./errors.ts";
@@ -10,9 +10,13 @@ const pageSchema = z.object({
   team_id: z.string().min(1).optional(),
 });
 
-export const pageQuery = zValidator("query", pageSchema, (result) => {
-  if (result.success) return;
-  const issue = result.error.issues[0];
-  const param = issue?.path.join(".") || undefined;
-  throw badRequest(`Invalid query parameter \`${param}\`: ${issue?.message}`, param);
-});
+/** Query parameters checked against a schema; the first bad one is a 400 that names it. */
+export const validQuery = <T extends z.ZodType>(schema: T) =>
+  zValidator("query", schema, (result) => {
+    if (result.success) return;
+    const issue = result.error.issues[0];
+    const param = issue?.path.join(".") || undefined;
+    throw badRequest(`Invalid query parameter \`${param}\`: ${issue?.message}`, param);
+  });
+
+export const pageQuery = validQuery(pageSchema);

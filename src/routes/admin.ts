@@ -1,6 +1,7 @@
 // `/admin/*`: keys, users, teams, quotas, the model catalog and provider credentials. The admin key only.
-import { desc, eq } from "drizzle-orm";
+import { desc, eq, sql } from "drizzle-orm";
 import { Hono } from "hono";
+import * as z from "zod";
 import {
   createModel,
   createProvider,
@@ -49,9 +50,10 @@ import { requireAdmin } from "../auth/index.ts";
 import type { GatewayEnv } from "../context.ts";
 import { teams, users, virtualKeys } from "../db/schema.ts";
 import { badRequest } from "../http/errors.ts";
-import { pageQuery } from "../http/page-query.ts";
+import { pageQuery, validQuery } from "../http/page-query.ts";
 import { parseJsonBody } from "../http/validate.ts";
 import type { UsageRecord } from "../usage/record.ts";
+import { deliverSoon } from "../usage/webhooks.ts";
 import { DEAD_USAGE_KEY, PARKED_USAGE_KEY } from "../usage/writer.ts";
 import { endpoint } from "./endpoint.ts";
 
@@ -206,4 +208,55 @@ adminRoutes.get("/usage/undelivered", async (c) => {
     redis.lrange<UsageRecord>(DEAD_USAGE_KEY, 0, 99),
   ]);
   return c.json({ parked, dead, dead_records: deadRecords });
+});
+
+const outboxQuery = z.object({
+  status: z.enum(["pending", "dead", "sent"], { message: "must be pending, dead or sent" }).default("pending"),
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+});
+
+const OUTBOX_STATES = {
+  pending: sql`sent_at is null and dead_at is null`,
+  dead: sql`dead_at is not null`,
+  sent: sql`sent_at is not null`,
+};
+
+/** The billing outbox: what waits for the webhook, what ran out of attempts, what was delivered. */
+adminRoutes.get("/billing/outbox", validQuery(outboxQuery), async (c) => {
+  const { status, limit } = c.req.valid("query");
+  const { db } = c.get("services");
+  const [counts, rows] = await Promise.all([
+    db.execute(sql`select
+        count(*) filter (where sent_at is null and dead_at is null)::int as pending,
+        count(*) filter (where dead_at is not null)::int as dead,
+        count(*) filter (where sent_at is not null)::int as sent
+      from billing_outbox`),
+    db.execute(sql`select request_id, attempts, created_at, next_attempt_at, sent_at, dead_at, last_error, payload
+      from billing_outbox where ${OUTBOX_STATES[status]} order by id desc limit ${limit}`),
+  ]);
+  return c.json({ counts: counts.rows[0], status, data: rows.rows });
+});
+
+const replaySchema = z.object({ request_ids: z.array(z.string().min(1)).max(1000).optional() });
+
+/** Sends rows again: the ones named (sent or dead), or every dead one; delivery starts at once. */
+adminRoutes.post("/billing/outbox/replay", async (c) => {
+  const { request_ids: ids } = await parseJsonBody(c, replaySchema);
+  const { db, webhooks } = c.get("services");
+  if (!webhooks.billing) {
+    throw badRequest("BILLING_WEBHOOK_URL is not set: there is nowhere to replay to.", undefined, "billing_webhook_unset");
+  }
+  const which = ids?.length
+    ? sql`request_id in (${sql.join(
+        ids.map((id) => sql`${id}`),
+        sql`, `,
+      )})`
+    : sql`dead_at is not null`;
+  const result = await db.execute(sql`update billing_outbox
+    set sent_at = null, dead_at = null, attempts = 0, next_attempt_at = now(), claimed_until = null, last_error = null
+    where ${which} returning request_id`);
+  const replayed = result.rows.map((row) => (row as { request_id: string }).request_id);
+  // Just these go now; anything else due waits for its own turn.
+  c.executionCtx.waitUntil(deliverSoon(db, webhooks.billing, replayed));
+  return c.json({ replayed: replayed.length, request_ids: replayed });
 });

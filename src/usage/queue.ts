@@ -4,6 +4,7 @@
 // the cron to drain. A record Postgres refuses outright is set aside as dead
 // at once, so it never holds up the records around it.
 import type { Services } from "../services.ts";
+import { afterWrite } from "./after-write.ts";
 import type { UsageMessage } from "./record.ts";
 import { insertUsage, PARKED_USAGE_KEY, refusedByPostgres, writeRecords } from "./writer.ts";
 
@@ -16,15 +17,17 @@ export async function consumeUsage(batch: MessageBatch<UsageMessage>, services: 
     await insertUsage(services, records);
     batch.ackAll();
   } catch (error) {
-    if (refusedByPostgres(error)) {
-      // A record in the batch is bad: the good ones are written, the bad ones set aside.
-      await writeRecords(services, records);
-      batch.ackAll();
+    if (!refusedByPostgres(error)) {
+      console.warn(`sluice: usage batch of ${records.length} records not written, retrying: ${String(error)}`);
+      for (const message of batch.messages) message.retry({ delaySeconds: retryDelay(message.attempts) });
       return;
     }
-    console.warn(`sluice: usage batch of ${records.length} records not written, retrying: ${String(error)}`);
-    for (const message of batch.messages) message.retry({ delaySeconds: retryDelay(message.attempts) });
+    // A record in the batch is bad: the good ones are written, the bad ones set aside.
+    await writeRecords(services, records);
+    batch.ackAll();
   }
+  // The batch's outbox rows go to the billing webhook now, not at the next cron; its subjects' limits are checked.
+  await afterWrite(services, records);
 }
 
 /** Records the queue could not deliver: parked in Redis, where the cron drains them into the ledger. */

@@ -9,6 +9,7 @@ import { sql } from "drizzle-orm";
 import { billingOutbox, usageEvents } from "../db/schema.ts";
 import { IsolateBatch } from "../isolate-batch.ts";
 import type { Services } from "../services.ts";
+import { afterWrite } from "./after-write.ts";
 import type { UsageQueue, UsageRecord } from "./record.ts";
 
 export const PARKED_USAGE_KEY = "sluice:usage:parked";
@@ -177,7 +178,11 @@ export function writeUsage(services: Services, record: UsageRecord): Promise<voi
   let batch = batches.get(services);
   if (!batch) {
     const queue = services.usageQueue;
-    batch = new IsolateBatch((records) => (queue ? enqueue(services, queue, records) : writeRecords(services, records)), {
+    const write = async (records: UsageRecord[]) => {
+      await writeRecords(services, records);
+      await afterWrite(services, records);
+    };
+    batch = new IsolateBatch((records) => (queue ? enqueue(services, queue, records) : write(records)), {
       gatherMs: GATHER_MS,
       waitForFlush: false,
     });

@@ -1,0 +1,92 @@
+// Reading the ledger: `GET /api/ai/usage` for any caller (their own rows),
+// `GET /admin/usage` over everyone, and LiteLLM's names for the same
+// (`/spend/logs`, `/global/spend/report`) for tools that speak them.
+import { eq, type SQL } from "drizzle-orm";
+import { Hono } from "hono";
+import { requireAdmin } from "../auth/index.ts";
+import type { Principal } from "../auth/principal.ts";
+import type { GatewayContext, GatewayEnv } from "../context.ts";
+import { usageEvents } from "../db/schema.ts";
+import { badRequest } from "../http/errors.ts";
+import { validQuery } from "../http/page-query.ts";
+import { adminUsageQuery, type Group, groupUsage, listUsage, ownUsageQuery, toCsv, type UsageFilters } from "../usage/query.ts";
+import { endpoint } from "./endpoint.ts";
+
+export const usageRoutes = new Hono<GatewayEnv>();
+
+const caller = endpoint({ errors: "openai", gated: false });
+
+/** A user sees their rows and their keys' (which carry their id); a key its own; the admin key its own calls. */
+function ownScope(principal: Principal): SQL {
+  if (principal.type === "key") return eq(usageEvents.keyId, principal.keyId);
+  if (principal.type === "user") return eq(usageEvents.userId, principal.userId);
+  return eq(usageEvents.principalType, "admin");
+}
+
+async function answer(c: GatewayContext, scope: SQL | undefined, filters: UsageFilters & { group_by?: Group[] }) {
+  const { db } = c.get("services");
+  const result = filters.group_by
+    ? await groupUsage(db, scope, { ...filters, group_by: filters.group_by })
+    : await listUsage(db, scope, filters);
+  if (filters.format !== "csv") return c.json(result);
+  const rows = result.data.map((row) => ({ ...row }) as Record<string, unknown>);
+  return c.body(toCsv(rows), 200, {
+    "content-type": "text/csv; charset=utf-8",
+    "content-disposition": `attachment; filename="sluice-usage.csv"`,
+    ...("next_cursor" in result && result.next_cursor ? { "x-next-cursor": result.next_cursor } : {}),
+  });
+}
+
+/** `metadata.<field>=<value>` parameters: rows whose metadata holds that value. */
+function metadataFilters(c: GatewayContext): Record<string, string> {
+  const found: Record<string, string> = {};
+  for (const [name, value] of Object.entries(c.req.query())) {
+    if (!name.startsWith("metadata.")) continue;
+    const field = name.slice("metadata.".length);
+    if (!/^[\w.-]{1,64}$/.test(field)) throw badRequest(`Invalid query parameter \`${name}\`: not a metadata field name`, name);
+    found[field] = value;
+  }
+  return found;
+}
+
+usageRoutes.get("/api/ai/usage", caller, validQuery(ownUsageQuery), async (c) =>
+  answer(c, ownScope(c.get("principal")), c.req.valid("query")),
+);
+
+const admin = endpoint({ errors: "openai", gated: false });
+const adminOnly = async (c: GatewayContext, next: () => Promise<void>) => {
+  requireAdmin(c.get("principal"));
+  await next();
+};
+
+usageRoutes.get("/admin/usage", admin, adminOnly, validQuery(adminUsageQuery), async (c) =>
+  answer(c, undefined, { ...c.req.valid("query"), metadata: metadataFilters(c) }),
+);
+
+/** LiteLLM's spend logs: its parameters mapped onto Sluice's (`start_date`, `end_date`, `user_id`, `request_id`). */
+usageRoutes.get("/spend/logs", admin, adminOnly, async (c) => {
+  const q = c.req.query();
+  const filters = adminUsageQuery.safeParse({
+    from: q.start_date,
+    to: q.end_date,
+    user_id: q.user_id,
+    request_id: q.request_id,
+    key_id: q.api_key,
+    limit: q.limit,
+    cursor: q.cursor,
+  });
+  if (!filters.success) throw badRequest(`Invalid query parameter: ${filters.error.issues[0]?.message}`);
+  return c.json((await listUsage(c.get("services").db, undefined, filters.data)).data);
+});
+
+const REPORT_GROUPS: Record<string, Group> = { team: "team", customer: "user", user: "user", api_key: "key", model: "model" };
+
+/** LiteLLM's global spend report: totals per day and per `group_by` (team, customer, api_key, model). */
+usageRoutes.get("/global/spend/report", admin, adminOnly, async (c) => {
+  const q = c.req.query();
+  const by = REPORT_GROUPS[q.group_by ?? "team"];
+  if (!by) throw badRequest("Invalid query parameter `group_by`: must be team, customer, api_key or model", "group_by");
+  const filters = adminUsageQuery.safeParse({ from: q.start_date, to: q.end_date });
+  if (!filters.success) throw badRequest(`Invalid query parameter: ${filters.error.issues[0]?.message}`);
+  return c.json((await groupUsage(c.get("services").db, undefined, { ...filters.data, group_by: ["day", by] })).data);
+});

@@ -1,0 +1,266 @@
+// Reading the ledger: a caller's own rows or everyone's, newest first, a page
+// at a time (keyset cursors, never OFFSET), or totals grouped by time and by
+// who and what. Every query is bounded: a time window of at most a year
+// (30 days back by default), and at most 500 rows a page; the indexes on
+// (subject, created_at, id) and (created_at, id) serve them.
+import { and, desc, eq, lt, or, type SQL, sql } from "drizzle-orm";
+import * as z from "zod";
+import type { Database } from "../db/client.ts";
+import { usageEvents } from "../db/schema.ts";
+import { badRequest } from "../http/errors.ts";
+
+const DAY_MS = 86_400_000;
+export const MAX_PAGE = 500;
+const DEFAULT_PAGE = 100;
+const DEFAULT_SPAN_DAYS = 30;
+const MAX_SPAN_DAYS = 366;
+
+/** Groupings: those any caller may ask for, and those over everyone (the admin's). */
+export const OWN_GROUPS = ["day", "model", "provider"] as const;
+export const ADMIN_GROUPS = ["day", "hour", "model", "provider", "user", "team", "key"] as const;
+export type Group = (typeof ADMIN_GROUPS)[number];
+
+const GROUP_COLUMNS: Record<Group, SQL> = {
+  day: sql`to_char(date_trunc('day', ${usageEvents.createdAt} at time zone 'UTC'), 'YYYY-MM-DD')`,
+  hour: sql`to_char(date_trunc('hour', ${usageEvents.createdAt} at time zone 'UTC'), 'YYYY-MM-DD"T"HH24":00:00Z"')`,
+  model: sql`${usageEvents.model}`,
+  provider: sql`${usageEvents.provider}`,
+  user: sql`${usageEvents.userId}`,
+  team: sql`${usageEvents.teamId}`,
+  key: sql`${usageEvents.keyId}`,
+};
+const GROUP_NAMES: Record<Group, string> = {
+  day: "day",
+  hour: "hour",
+  model: "model",
+  provider: "provider",
+  user: "user_id",
+  team: "team_id",
+  key: "key_id",
+};
+
+/** A date (`2026-11-25`, the whole day) or an instant (`2026-11-25T10:00:00Z`). */
+const instant = (end: boolean) =>
+  z
+    .string()
+    .refine((text) => !Number.isNaN(Date.parse(text)), { message: "must be an ISO 8601 date or date-time" })
+    .transform((text) => {
+      const at = new Date(text);
+      // A bare date as an end means the end of that day.
+      return end && /^\d{4}-\d{2}-\d{2}$/.test(text) ? new Date(at.getTime() + DAY_MS) : at;
+    });
+
+const groups = (allowed: readonly Group[]) =>
+  z
+    .string()
+    .transform((text) => text.split(",").map((part) => part.trim()))
+    .refine((parts) => parts.every((part) => (allowed as readonly string[]).includes(part)), {
+      message: `must be one or more of ${allowed.join(", ")}, separated by commas`,
+    })
+    .transform((parts) => [...new Set(parts)] as Group[]);
+
+const common = {
+  from: instant(false).optional(),
+  to: instant(true).optional(),
+  model: z.string().min(1).optional(),
+  provider: z.string().min(1).optional(),
+  limit: z.coerce
+    .number({ message: "must be a number" })
+    .int({ message: "must be a whole number" })
+    .min(1, { message: "must be at least 1" })
+    .max(MAX_PAGE, { message: `must be at most ${MAX_PAGE}` })
+    .optional(),
+  cursor: z.string().optional(),
+};
+
+export const ownUsageQuery = z.object({ ...common, group_by: groups(OWN_GROUPS).optional() });
+
+export const adminUsageQuery = z.object({
+  ...common,
+  group_by: groups(ADMIN_GROUPS).optional(),
+  user_id: z.string().min(1).optional(),
+  team_id: z.string().min(1).optional(),
+  key_id: z.string().min(1).optional(),
+  request_id: z.string().min(1).optional(),
+  status: z.coerce.number({ message: "must be a number" }).int({ message: "must be a whole number" }).optional(),
+  format: z.enum(["json", "csv"], { message: "must be json or csv" }).optional(),
+});
+
+export type UsageFilters = z.infer<typeof adminUsageQuery> & { metadata?: Record<string, string> };
+
+interface Cursor {
+  at: string;
+  id: number;
+}
+
+const encodeCursor = (cursor: Cursor) => btoa(`${cursor.at}|${cursor.id}`).replaceAll("=", "");
+
+function decodeCursor(text: string): Cursor {
+  try {
+    const [at = "", id = ""] = atob(text).split("|");
+    if (!Number.isNaN(Date.parse(at)) && /^\d+$/.test(id)) return { at, id: Number(id) };
+  } catch {
+    // falls through to the refusal
+  }
+  throw badRequest("Invalid `cursor`: pass back the `next_cursor` of the previous page.", "cursor");
+}
+
+/** The window the query reads: `to` (now by default) and `from` (30 days before it), at most a year apart. */
+function windowOf(filters: UsageFilters, now: Date): { from: Date; to: Date } {
+  const to = filters.to ?? now;
+  const from = filters.from ?? new Date(to.getTime() - DEFAULT_SPAN_DAYS * DAY_MS);
+  if (from >= to) throw badRequest("Invalid `from`: must be before `to`.", "from");
+  if (to.getTime() - from.getTime() > MAX_SPAN_DAYS * DAY_MS)
+    throw badRequest(`Invalid \`from\`: a query spans at most ${MAX_SPAN_DAYS} days.`, "from");
+  return { from, to };
+}
+
+function conditions(scope: SQL | undefined, filters: UsageFilters, now: Date): SQL[] {
+  const { from, to } = windowOf(filters, now);
+  const where: (SQL | undefined)[] = [
+    scope,
+    sql`${usageEvents.createdAt} >= ${from.toISOString()}`,
+    sql`${usageEvents.createdAt} < ${to.toISOString()}`,
+    filters.model ? eq(usageEvents.model, filters.model) : undefined,
+    filters.provider ? eq(usageEvents.provider, filters.provider) : undefined,
+    filters.user_id ? eq(usageEvents.userId, filters.user_id) : undefined,
+    filters.team_id ? eq(usageEvents.teamId, filters.team_id) : undefined,
+    filters.key_id ? eq(usageEvents.keyId, filters.key_id) : undefined,
+    filters.request_id ? eq(usageEvents.requestId, filters.request_id) : undefined,
+    filters.status !== undefined ? eq(usageEvents.status, filters.status) : undefined,
+    ...Object.entries(filters.metadata ?? {}).map(
+      ([field, value]) => sql`${usageEvents.metadata} @> ${JSON.stringify({ [field]: value })}::jsonb`,
+    ),
+  ];
+  return where.filter((condition): condition is SQL => condition !== undefined);
+}
+
+export interface UsageRowView {
+  request_id: string;
+  created_at: string;
+  model: string;
+  provider: string;
+  upstream_model: string | null;
+  user_id: string | null;
+  key_id: string | null;
+  team_id: string | null;
+  prompt_tokens: number;
+  completion_tokens: number;
+  cached_tokens: number;
+  cost_usd: number;
+  status: number;
+  error: string | null;
+  streamed: boolean;
+  latency_ms: number;
+  ttfb_ms: number | null;
+  attempts: number;
+  usage_estimated: boolean;
+  metadata: Record<string, unknown>;
+}
+
+type LedgerRow = typeof usageEvents.$inferSelect;
+
+function rowView(row: LedgerRow): UsageRowView {
+  const { usage_estimated: estimated, ...metadata } = row.metadata as Record<string, unknown>;
+  return {
+    request_id: row.requestId,
+    created_at: row.createdAt.toISOString(),
+    model: row.model,
+    provider: row.provider,
+    upstream_model: row.upstreamModel,
+    user_id: row.userId,
+    key_id: row.keyId,
+    team_id: row.teamId,
+    prompt_tokens: row.promptTokens,
+    completion_tokens: row.completionTokens,
+    cached_tokens: row.cachedTokens,
+    cost_usd: row.costUsd,
+    status: row.status,
+    error: row.error,
+    streamed: row.streamed,
+    latency_ms: row.latencyMs,
+    ttfb_ms: row.ttfbMs,
+    attempts: row.attempts,
+    usage_estimated: estimated === true,
+    metadata,
+  };
+}
+
+/** One page of rows, newest first, and the cursor of the next (null on the last). */
+export async function listUsage(
+  db: Database,
+  scope: SQL | undefined,
+  filters: UsageFilters,
+  now = new Date(),
+): Promise<{ data: UsageRowView[]; next_cursor: string | null }> {
+  const limit = filters.limit ?? DEFAULT_PAGE;
+  const where = conditions(scope, filters, now);
+  if (filters.cursor) {
+    const cursor = decodeCursor(filters.cursor);
+    const at = sql`${cursor.at}::timestamptz`;
+    const before = or(lt(usageEvents.createdAt, at), and(eq(usageEvents.createdAt, at), lt(usageEvents.id, cursor.id)));
+    if (before) where.push(before);
+  }
+  const rows = await db
+    .select()
+    .from(usageEvents)
+    .where(and(...where))
+    .orderBy(desc(usageEvents.createdAt), desc(usageEvents.id))
+    .limit(limit + 1);
+  const page = rows.slice(0, limit);
+  const last = page.at(-1);
+  const next = rows.length > limit && last ? encodeCursor({ at: last.createdAt.toISOString(), id: last.id }) : null;
+  return { data: page.map(rowView), next_cursor: next };
+}
+
+export type UsageGroupView = Record<string, string | number | null>;
+
+/** Totals per group, largest spend first within each time bucket. */
+export async function groupUsage(
+  db: Database,
+  scope: SQL | undefined,
+  filters: UsageFilters & { group_by: Group[] },
+  now = new Date(),
+): Promise<{ data: UsageGroupView[] }> {
+  const keys = Object.fromEntries(filters.group_by.map((group) => [GROUP_NAMES[group], GROUP_COLUMNS[group]]));
+  const rows = await db
+    .select({
+      ...Object.fromEntries(Object.entries(keys).map(([name, column]) => [name, sql<string | null>`${column}`])),
+      requests: sql<string>`count(*)::text`,
+      prompt_tokens: sql<string>`coalesce(sum(${usageEvents.promptTokens}), 0)::text`,
+      completion_tokens: sql<string>`coalesce(sum(${usageEvents.completionTokens}), 0)::text`,
+      cached_tokens: sql<string>`coalesce(sum(${usageEvents.cachedTokens}), 0)::text`,
+      cost_usd: sql<string>`coalesce(sum(${usageEvents.costUsd}), 0)::text`,
+    })
+    .from(usageEvents)
+    .where(and(...conditions(scope, filters, now)))
+    .groupBy(...Object.values(keys))
+    .orderBy(...filters.group_by.map((group) => sql`${GROUP_COLUMNS[group]} nulls last`));
+  return {
+    data: rows.map((row) => {
+      const out: UsageGroupView = {};
+      for (const name of Object.keys(keys)) out[name] = (row as Record<string, string | null>)[name] ?? null;
+      const prompt = Number(row.prompt_tokens);
+      const completion = Number(row.completion_tokens);
+      Object.assign(out, {
+        requests: Number(row.requests),
+        prompt_tokens: prompt,
+        completion_tokens: completion,
+        cached_tokens: Number(row.cached_tokens),
+        total_tokens: prompt + completion,
+        cost_usd: Number(row.cost_usd),
+      });
+      return out;
+    }),
+  };
+}
+
+/** Rows or totals as CSV: a header, then one line each; fields quoted where they need it. */
+export function toCsv(rows: Record<string, unknown>[], columns?: string[]): string {
+  const header = columns ?? Object.keys(rows[0] ?? {});
+  const cell = (value: unknown) => {
+    const text = value === null || value === undefined ? "" : typeof value === "object" ? JSON.stringify(value) : String(value);
+    return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+  };
+  return `${[header.join(","), ...rows.map((row) => header.map((name) => cell(row[name])).join(","))].join("\r\n")}\r\n`;
+}

@@ -1,0 +1,153 @@
+// Signed webhooks, and the billing outbox's delivery through them.
+//
+// Signing follows Stripe's scheme: `x-sluice-signature: t=<unix seconds>,
+// v1=<hex HMAC-SHA256 of "<t>.<raw body>">`. A receiver recomputes the HMAC
+// over the raw body and refuses a mismatch or an old `t`.
+//
+// The outbox is delivered at least once: rows are claimed by one statement
+// (FOR UPDATE SKIP LOCKED, held for a minute), posted in batches of up to 100,
+// and marked sent only on a 2xx. A failed batch waits (30 s, doubling, at
+// most an hour) and is tried again; after eight attempts its rows are dead,
+// listed for an operator, who may replay them. Each record carries its
+// request id, which is the receiver's key for dropping a repeat.
+import { sql } from "drizzle-orm";
+import type { WebhookTarget } from "../config/index.ts";
+import type { Database } from "../db/client.ts";
+
+export const OUTBOX_BATCH = 100;
+export const OUTBOX_MAX_ATTEMPTS = 8;
+const CLAIM_SECONDS = 60;
+const POST_TIMEOUT_MS = 15_000;
+/** Batches one delivery run sends at most, so a backlog drains over several runs rather than one long one. */
+const BATCHES_PER_RUN = 20;
+
+const hex = (bytes: ArrayBuffer) => [...new Uint8Array(bytes)].map((b) => b.toString(16).padStart(2, "0")).join("");
+
+async function hmac(secret: string, text: string): Promise<string> {
+  const key = await crypto.subtle.importKey("raw", new TextEncoder().encode(secret), { name: "HMAC", hash: "SHA-256" }, false, [
+    "sign",
+  ]);
+  return hex(await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(text)));
+}
+
+/** The `x-sluice-signature` header for a body sent at `t` (unix seconds). */
+export async function signatureHeader(secret: string, body: string, t: number): Promise<string> {
+  return `t=${t},v1=${await hmac(secret, `${t}.${body}`)}`;
+}
+
+export interface Delivery {
+  ok: boolean;
+  status?: number;
+  error?: string;
+}
+
+/** POSTs a JSON body, signed; never throws. */
+export async function postSigned(target: WebhookTarget, body: string, idempotencyKey: string): Promise<Delivery> {
+  const t = Math.floor(Date.now() / 1000);
+  try {
+    const response = await fetch(target.url, {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        "user-agent": "sluice-webhooks",
+        "idempotency-key": idempotencyKey,
+        "x-sluice-signature": await signatureHeader(target.secret, body, t),
+      },
+      body,
+      signal: AbortSignal.timeout(POST_TIMEOUT_MS),
+    });
+    // The receiver's answer is not read beyond its status; the body is drained so the connection is freed.
+    await response.body?.cancel();
+    return response.ok
+      ? { ok: true, status: response.status }
+      : { ok: false, status: response.status, error: `HTTP ${response.status}` };
+  } catch (error) {
+    return { ok: false, error: error instanceof Error ? error.message : String(error) };
+  }
+}
+
+/** The same rows make the same key, so a receiver that saw a batch can tell a retry of it. */
+async function batchKey(requestIds: string[]): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode([...requestIds].sort().join("\n")));
+  return `usage_${hex(digest).slice(0, 32)}`;
+}
+
+interface Claimed {
+  id: number;
+  request_id: string;
+  payload: Record<string, unknown>;
+}
+
+const inList = (values: string[]) =>
+  sql.join(
+    values.map((value) => sql`${value}`),
+    sql`, `,
+  );
+
+/** Takes up to a batch of due rows for this run (of those named, when some are); rows another run holds are skipped. */
+async function claim(db: Database, requestIds?: string[]): Promise<Claimed[]> {
+  const only = requestIds ? sql`and request_id in (${inList(requestIds)})` : sql``;
+  const result = await db.execute(sql`
+    update billing_outbox set claimed_until = now() + make_interval(secs => ${CLAIM_SECONDS}), attempts = attempts + 1
+    where id in (
+      select id from billing_outbox
+      where sent_at is null and dead_at is null and next_attempt_at <= now()
+        and (claimed_until is null or claimed_until < now()) ${only}
+      order by next_attempt_at, id
+      limit ${OUTBOX_BATCH}
+      for update skip locked
+    )
+    returning id, request_id, payload`);
+  return (result.rows as unknown as Claimed[]).sort((a, b) => a.id - b.id);
+}
+
+export interface OutboxRun {
+  sent: number;
+  failed: number;
+}
+
+/** Delivers due outbox rows (only those named, when some are) until none are due, a batch fails, or the run's share is done. */
+export async function deliverOutbox(db: Database, target: WebhookTarget, requestIds?: string[]): Promise<OutboxRun> {
+  const run: OutboxRun = { sent: 0, failed: 0 };
+  if (requestIds?.length === 0) return run;
+  for (let batch = 0; batch < BATCHES_PER_RUN; batch++) {
+    const rows = await claim(db, requestIds);
+    if (rows.length === 0) break;
+    const ids = rows.map((row) => row.id);
+    const body = JSON.stringify({ type: "usage.batch", data: rows.map((row) => row.payload) });
+    const delivery = await postSigned(target, body, await batchKey(rows.map((row) => row.request_id)));
+    const idList = sql.join(
+      ids.map((id) => sql`${id}`),
+      sql`, `,
+    );
+    if (delivery.ok) {
+      await db.execute(
+        sql`update billing_outbox set sent_at = now(), claimed_until = null, last_error = null where id in (${idList})`,
+      );
+      run.sent += rows.length;
+      continue;
+    }
+    await db.execute(sql`
+      update billing_outbox set
+        claimed_until = null,
+        last_error = ${delivery.error ?? "failed"},
+        next_attempt_at = now() + make_interval(secs => least(3600, 30 * power(2, attempts - 1))),
+        dead_at = case when attempts >= ${OUTBOX_MAX_ATTEMPTS} then now() end
+      where id in (${idList})`);
+    run.failed += rows.length;
+    // The receiver is failing: the rest waits for the next run rather than adding to its load.
+    break;
+  }
+  return run;
+}
+
+/** Delivery of the outbox; logs rather than throws, as it runs after the response. */
+export async function deliverSoon(db: Database, target: WebhookTarget | undefined, requestIds?: string[]): Promise<void> {
+  if (!target) return;
+  try {
+    const run = await deliverOutbox(db, target, requestIds);
+    if (run.failed > 0) console.warn(`sluice: billing webhook: ${run.failed} records not delivered, retrying later`);
+  } catch (error) {
+    console.error(`sluice: billing outbox delivery failed: ${String(error)}`);
+  }
+}

@@ -1,0 +1,263 @@
+// Usage that leaves the building: the billing outbox delivered to a signed
+// webhook at least once (after the response, retried with backoff, dead after
+// its attempts, replayed on demand), and budget alerts announced once per
+// threshold.
+import { env } from "cloudflare:test";
+import { eq, inArray } from "drizzle-orm";
+import { describe, expect, it } from "vitest";
+import { billingOutbox, usageEvents } from "../src/db/schema.ts";
+import { checkThresholds } from "../src/usage/alerts.ts";
+import type { UsageRecord } from "../src/usage/record.ts";
+import { deliverOutbox, OUTBOX_MAX_ATTEMPTS } from "../src/usage/webhooks.ts";
+import { BASE, callWorker, db, TEST_ADMIN_KEY } from "./helpers.ts";
+import { admin, chatAs, uniqueId } from "./identity.ts";
+
+const mockRoot = String(env.MOCK_BASE_URL).replace(/\/v1$/, "");
+const SECRET = "whsec_test_0123456789abcdef";
+
+interface Received {
+  headers: Record<string, string>;
+  body: string;
+  status: number;
+}
+
+/** A receiver of its own at the mock, so tests do not read each other's deliveries. */
+function receiver(name = uniqueId("hook")) {
+  const url = `${mockRoot}/__mock/hooks/${name}`;
+  return {
+    url,
+    target: { url, secret: SECRET },
+    failNext: (times: number) => fetch(`${url}/fail?times=${times}`, { method: "POST" }),
+    received: async () => (await (await fetch(url)).json()) as Received[],
+  };
+}
+
+/**
+ * What a receiver does with a delivery, written here from the documented
+ * scheme rather than with Sluice's own code: HMAC-SHA256 of "<t>.<raw body>"
+ * under the secret, hex, compared with `v1`, and `t` no older than five minutes.
+ */
+async function verify(delivery: Received, secret = SECRET): Promise<boolean> {
+  const header = delivery.headers["x-sluice-signature"] ?? "";
+  const t = /(?:^|,)t=(\d+)/.exec(header)?.[1] ?? "";
+  const v1 = /(?:^|,)v1=([0-9a-f]+)/.exec(header)?.[1] ?? "";
+  const key = await crypto.subtle.importKey("raw", new TextEncoder().encode(secret), { name: "HMAC", hash: "SHA-256" }, false, [
+    "verify",
+  ]);
+  const bytes = new Uint8Array((v1.match(/../g) ?? []).map((pair) => Number.parseInt(pair, 16)));
+  const valid = await crypto.subtle.verify("HMAC", key, bytes, new TextEncoder().encode(`${t}.${delivery.body}`));
+  return valid && Math.abs(Date.now() / 1000 - Number(t)) < 300;
+}
+
+const recordsIn = (deliveries: Received[]) =>
+  deliveries
+    .filter((d) => d.status === 200)
+    .flatMap((d) => (JSON.parse(d.body) as { data: { request_id: string }[] }).data.map((r) => r.request_id));
+
+/** A served request whose ledger row (and outbox row) is written; its bindings without a queue write it themselves. */
+async function servedWith(bindings: Record<string, unknown>, credential = TEST_ADMIN_KEY): Promise<string> {
+  const call = await callWorker(chatAs(credential), { ...env, USAGE_QUEUE: undefined, ...bindings });
+  expect(call.response.status).toBe(200);
+  await call.settled();
+  return call.response.headers.get("x-request-id") ?? "";
+}
+
+const outboxRow = async (requestId: string) =>
+  (await db().select().from(billingOutbox).where(eq(billingOutbox.requestId, requestId)))[0];
+
+describe("the billing webhook", () => {
+  it("receives a served request's record soon after the response, signed, with no step in between", async () => {
+    const hook = receiver();
+    const requestId = await servedWith({ BILLING_WEBHOOK_URL: hook.url, BILLING_WEBHOOK_SECRET: SECRET });
+    const deliveries = await hook.received();
+    const mine = deliveries.find((d) => d.body.includes(requestId));
+    expect(mine).toBeDefined();
+    const delivery = mine as Received;
+    expect(delivery.headers["content-type"]).toBe("application/json");
+    expect(delivery.headers["idempotency-key"]).toMatch(/^usage_[0-9a-f]{32}$/);
+    expect(delivery.headers["x-sluice-signature"]).toMatch(/^t=\d+,v1=[0-9a-f]{64}$/);
+    expect(await verify(delivery)).toBe(true);
+    const body = JSON.parse(delivery.body) as { type: string; data: Record<string, unknown>[] };
+    expect(body.type).toBe("usage.batch");
+    expect(body.data.find((r) => r.request_id === requestId)).toMatchObject({
+      request_id: requestId,
+      model: "mock-echo",
+      provider: "mock",
+      prompt_tokens: 3,
+      completion_tokens: 3,
+      status: 200,
+    });
+    expect((await outboxRow(requestId))?.sentAt).toBeInstanceOf(Date);
+  });
+
+  it("is what a receiver would refuse when the body or the secret is not the one signed", async () => {
+    const hook = receiver();
+    const requestId = await servedWith({ BILLING_WEBHOOK_URL: hook.url, BILLING_WEBHOOK_SECRET: SECRET });
+    const delivery = (await hook.received()).find((d) => d.body.includes(requestId)) as Received;
+    expect(await verify({ ...delivery, body: delivery.body.replace(requestId, "req_forged") })).toBe(false);
+    expect(await verify(delivery, "whsec_some_other_secret")).toBe(false);
+  });
+
+  it("retries with backoff a receiver that fails twice, then marks each record sent once", async () => {
+    const hook = receiver();
+    // Written without a webhook configured: the rows wait in the outbox.
+    const ids = [await servedWith({}), await servedWith({})];
+    await hook.failNext(2);
+    for (let attempt = 1; attempt <= 3; attempt++) {
+      const run = await deliverOutbox(db(), hook.target, ids);
+      const rows = await db().select().from(billingOutbox).where(inArray(billingOutbox.requestId, ids));
+      expect(rows.map((row) => row.attempts)).toEqual([attempt, attempt]);
+      if (attempt < 3) {
+        expect(run).toEqual({ sent: 0, failed: 2 });
+        // 30 s after the first failure, 60 s after the second.
+        for (const row of rows) {
+          const wait = (row.nextAttemptAt.getTime() - Date.now()) / 1000;
+          expect(wait).toBeGreaterThan(30 * 2 ** (attempt - 1) - 5);
+          expect(wait).toBeLessThanOrEqual(30 * 2 ** (attempt - 1) + 1);
+          expect(row.sentAt).toBeNull();
+          expect(row.lastError).toBe("HTTP 500");
+        }
+        // Not due yet: a run now sends nothing.
+        expect(await deliverOutbox(db(), hook.target, ids)).toEqual({ sent: 0, failed: 0 });
+        // The wait has passed.
+        await db().update(billingOutbox).set({ nextAttemptAt: new Date() }).where(inArray(billingOutbox.requestId, ids));
+      } else {
+        expect(run).toEqual({ sent: 2, failed: 0 });
+        expect(rows.every((row) => row.sentAt instanceof Date)).toBe(true);
+      }
+    }
+    const deliveries = await hook.received();
+    expect(deliveries.map((d) => d.status)).toEqual([500, 500, 200]);
+    // The same batch each time, under the same idempotency key.
+    expect(new Set(deliveries.map((d) => d.headers["idempotency-key"])).size).toBe(1);
+    expect(recordsIn(deliveries).sort()).toEqual([...ids].sort());
+    // Nothing left to send.
+    expect(await deliverOutbox(db(), hook.target, ids)).toEqual({ sent: 0, failed: 0 });
+  });
+
+  it("sets a record aside as dead after its last attempt, lists it, and replays it on demand", async () => {
+    const hook = receiver();
+    const requestId = await servedWith({});
+    await db()
+      .update(billingOutbox)
+      .set({ attempts: OUTBOX_MAX_ATTEMPTS - 1 })
+      .where(eq(billingOutbox.requestId, requestId));
+    await hook.failNext(1);
+    expect(await deliverOutbox(db(), hook.target, [requestId])).toEqual({ sent: 0, failed: 1 });
+    expect((await outboxRow(requestId))?.deadAt).toBeInstanceOf(Date);
+
+    const listing = await callWorker(
+      new Request(`${BASE}/admin/billing/outbox?status=dead&limit=500`, {
+        headers: { authorization: `Bearer ${TEST_ADMIN_KEY}` },
+      }),
+    );
+    const listed = (await listing.response.json()) as {
+      counts: { dead: number };
+      data: { request_id: string; last_error: string }[];
+    };
+    expect(listed.counts.dead).toBeGreaterThanOrEqual(1);
+    expect(listed.data.find((row) => row.request_id === requestId)).toMatchObject({ last_error: "HTTP 500" });
+
+    const replay = await callWorker(
+      new Request(`${BASE}/admin/billing/outbox/replay`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${TEST_ADMIN_KEY}`, "content-type": "application/json" },
+        body: JSON.stringify({ request_ids: [requestId] }),
+      }),
+      { ...env, BILLING_WEBHOOK_URL: hook.url, BILLING_WEBHOOK_SECRET: SECRET },
+    );
+    expect(await replay.response.json()).toEqual({ replayed: 1, request_ids: [requestId] });
+    await replay.settled();
+    expect(recordsIn(await hook.received())).toEqual([requestId]);
+    expect(await outboxRow(requestId)).toMatchObject({ deadAt: null, attempts: 1 });
+    expect((await outboxRow(requestId))?.sentAt).toBeInstanceOf(Date);
+  });
+
+  it("refuses a webhook URL without a secret, by name", async () => {
+    const { response } = await callWorker(new Request(`${BASE}/health`), {
+      ...env,
+      BILLING_WEBHOOK_URL: "https://billing.example.com/hook",
+    });
+    expect(response.status).toBe(500);
+    expect(JSON.stringify(await response.json())).toContain("BILLING_WEBHOOK_SECRET is required");
+  });
+});
+
+describe("budget and quota alerts", () => {
+  /** A key with a $1 budget, its ledger already at `spent` dollars. */
+  async function keyAt(spent: number) {
+    const created = await admin("POST", "/admin/keys", { max_budget: 1, name: uniqueId("alerted") });
+    const keyId = String(created.body.id);
+    await db()
+      .insert(usageEvents)
+      .values({
+        requestId: uniqueId("seed"),
+        principalType: "key",
+        principalId: keyId,
+        keyId,
+        provider: "mock",
+        model: "mock-echo",
+        clientFormat: "openai",
+        costUsd: spent,
+        latencyMs: 1,
+        status: 200,
+      });
+    return { keyId, key: String(created.body.key) };
+  }
+
+  const recordFor = (keyId: string) => ({ keyId, userId: null, teamId: null }) as unknown as UsageRecord;
+
+  const events = async (hook: ReturnType<typeof receiver>) =>
+    (await hook.received()).map((d) => JSON.parse(d.body) as { type: string; data: { threshold: number; subject_id: string } });
+
+  it("announces each threshold crossed once per period, signed", async () => {
+    const hook = receiver();
+    const { keyId } = await keyAt(0.55);
+    expect(await checkThresholds(db(), hook.target, "UTC", [recordFor(keyId)])).toBe(1);
+    expect(await checkThresholds(db(), hook.target, "UTC", [recordFor(keyId)])).toBe(0);
+    await db()
+      .insert(usageEvents)
+      .values({
+        requestId: uniqueId("seed"),
+        principalType: "key",
+        principalId: keyId,
+        keyId,
+        provider: "mock",
+        model: "mock-echo",
+        clientFormat: "openai",
+        costUsd: 0.5,
+        latencyMs: 1,
+        status: 200,
+      });
+    expect(await checkThresholds(db(), hook.target, "UTC", [recordFor(keyId)])).toBe(2);
+    const sent = await events(hook);
+    expect(sent.map((e) => [e.type, e.data.threshold, e.data.subject_id])).toEqual([
+      ["budget.threshold", 50, keyId],
+      ["budget.threshold", 80, keyId],
+      ["budget.threshold", 100, keyId],
+    ]);
+    expect(sent[0]?.data).toMatchObject({ subject_type: "key", limit: "budget", unit: "usd", limit_value: 1, period: "life" });
+    for (const delivery of await hook.received()) expect(await verify(delivery)).toBe(true);
+  });
+
+  it("tries again later when the receiver did not take the event", async () => {
+    const hook = receiver();
+    const { keyId } = await keyAt(0.6);
+    await hook.failNext(1);
+    expect(await checkThresholds(db(), hook.target, "UTC", [recordFor(keyId)])).toBe(0);
+    expect(await checkThresholds(db(), hook.target, "UTC", [recordFor(keyId)])).toBe(1);
+    expect((await events(hook)).map((e) => e.data.threshold)).toEqual([50, 50]);
+  });
+
+  it("fires from a served request that crosses a threshold", async () => {
+    const hook = receiver();
+    const { keyId, key } = await keyAt(0.7999999);
+    const bindings = { ALERTS_WEBHOOK_URL: hook.url, ALERTS_WEBHOOK_SECRET: SECRET };
+    await servedWith(bindings, key);
+    const sent = await events(hook);
+    expect(sent.map((e) => e.data.threshold)).toEqual([50, 80]);
+    expect(sent.every((e) => e.data.subject_id === keyId)).toBe(true);
+    await servedWith(bindings, key);
+    expect(await events(hook)).toHaveLength(2);
+  });
+});
