@@ -1,8 +1,9 @@
 // The mock upstream: a real HTTP server speaking providers' wire formats
-// (OpenAI, Anthropic, Gemini, Bedrock's Converse with SigV4 and event-stream
-// framing, and Vertex AI with its service-account tokens, each on its own paths),
-// with configurable latency, chunking and injected failures. Tests and
-// benchmarks share it; `npm run dev` starts one for the `mock-*` models.
+// (OpenAI's chat completions and Responses API, Anthropic, Gemini, Bedrock's
+// Converse with SigV4 and event-stream framing, and Vertex AI with its
+// service-account tokens, each on its own paths), with configurable latency,
+// chunking and injected failures, and a receiver for Sluice's webhooks. Tests
+// and benchmarks share it; `npm run dev` starts one for the `mock-*` models.
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { closeServer, listen, readBody, sendJson } from "../standins/http.ts";
