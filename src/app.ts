@@ -8,6 +8,9 @@ import type { GatewayContext, GatewayEnv } from "./context.ts";
 import { errorBody } from "./formats/index.ts";
 import { corsMiddleware } from "./http/cors.ts";
 import { GatewayError } from "./http/errors.ts";
+import { doc } from "./openapi/doc.ts";
+import { DOCS_CSP, DOCS_CSS, DOCS_HTML, DOCS_JS } from "./openapi/docs-page.ts";
+import { openApiDocument } from "./openapi/document.ts";
 import { adminRoutes } from "./routes/admin.ts";
 import { anthropicRoutes } from "./routes/anthropic.ts";
 import { appApiRoutes } from "./routes/app-api.ts";
@@ -64,12 +67,13 @@ export function createApp() {
   });
 
   app.route("/", healthRoutes);
-  app.get("/", (c) =>
+  app.get("/", doc({ summary: "What this is, and its routes" }), (c) =>
     c.json({
       name: "sluice",
       description: "An edge gateway for LLM APIs",
       routes: [
         "POST /v1/chat/completions",
+        "POST /v1/responses",
         "POST /v1/completions",
         "POST /v1/embeddings",
         "POST /v1/messages",
@@ -83,10 +87,14 @@ export function createApp() {
         "POST /auth/token",
         "POST /api/keys",
         "GET /api/ai/quota",
+        "GET /api/ai/usage",
+        "GET /admin/usage, GET /spend/logs, GET /global/spend/report",
+        "GET /admin/billing/outbox, POST /admin/billing/outbox/replay",
         "PUT /api/provider-keys",
         "/admin/keys, /admin/users, /admin/teams, /admin/quota/default",
         "/admin/models, /admin/providers, /admin/credentials",
         "GET /health",
+        "GET /openapi.json, GET /docs",
       ],
     }),
   );
@@ -102,6 +110,18 @@ export function createApp() {
   app.route("/admin", adminRoutes);
   app.route("/auth", authRoutes);
   app.route("/api", appApiRoutes);
+
+  // The API described, from the routes themselves, and a page that renders it.
+  let openapi: unknown;
+  app.get("/openapi.json", doc({ summary: "This document: OpenAPI 3.1, generated from the routes and their schemas" }), (c) => {
+    openapi ??= openApiDocument(app);
+    return c.json(openapi);
+  });
+  const page = (body: string, type: string) => (c: GatewayContext) =>
+    c.body(body, 200, { "content-type": type, "content-security-policy": DOCS_CSP, "cache-control": "public, max-age=300" });
+  app.get("/docs", doc({ summary: "This document, rendered" }), page(DOCS_HTML, "text/html; charset=utf-8"));
+  app.get("/docs/docs.js", doc({ summary: "The docs page's script" }), page(DOCS_JS, "text/javascript; charset=utf-8"));
+  app.get("/docs/docs.css", doc({ summary: "The docs page's styles" }), page(DOCS_CSS, "text/css; charset=utf-8"));
 
   app.notFound((c) => renderError(c, new GatewayError(404, "not_found", `No route for ${c.req.method} ${c.req.path}.`)));
   app.onError((error, c) => renderError(c, error));

@@ -3,7 +3,7 @@ import { zValidator } from "@hono/zod-validator";
 import * as z from "zod";
 import { badRequest } from "./errors.ts";
 
-const pageSchema = z.object({
+export const pageSchema = z.object({
   limit: z.coerce.number().int().min(1).max(1000).default(100),
   offset: z.coerce.number().int().min(0).default(0),
   user_id: z.string().min(1).optional(),

@@ -50,8 +50,9 @@ import { requireAdmin } from "../auth/index.ts";
 import type { GatewayEnv } from "../context.ts";
 import { teams, users, virtualKeys } from "../db/schema.ts";
 import { badRequest } from "../http/errors.ts";
-import { pageQuery, validQuery } from "../http/page-query.ts";
+import { pageQuery, pageSchema, validQuery } from "../http/page-query.ts";
 import { parseJsonBody } from "../http/validate.ts";
+import { doc } from "../openapi/doc.ts";
 import type { UsageRecord } from "../usage/record.ts";
 import { deliverSoon } from "../usage/webhooks.ts";
 import { DEAD_USAGE_KEY, PARKED_USAGE_KEY } from "../usage/writer.ts";
@@ -64,9 +65,13 @@ adminRoutes.use(endpoint({ errors: "openai", gated: false }), async (c, next) =>
   await next();
 });
 
-adminRoutes.post("/keys", async (c) => c.json(await createKey(c.get("services"), await parseJsonBody(c, createKeySchema)), 201));
+adminRoutes.post(
+  "/keys",
+  doc({ summary: "Creates a virtual key (the secret is shown once)", body: createKeySchema }),
+  async (c) => c.json(await createKey(c.get("services"), await parseJsonBody(c, createKeySchema)), 201),
+);
 
-adminRoutes.get("/keys", pageQuery, async (c) => {
+adminRoutes.get("/keys", doc({ summary: "Lists keys", query: pageSchema }), pageQuery, async (c) => {
   const { limit, offset, user_id: userId, team_id: teamId } = c.req.valid("query");
   const where = userId ? eq(virtualKeys.userId, userId) : teamId ? eq(virtualKeys.teamId, teamId) : undefined;
   const rows = await c
@@ -80,99 +85,125 @@ adminRoutes.get("/keys", pageQuery, async (c) => {
   return c.json({ data: rows.map(keyView) });
 });
 
-adminRoutes.get("/keys/:id", async (c) => c.json(keyView(await getKey(c.get("services"), c.req.param("id")))));
-adminRoutes.patch("/keys/:id", async (c) =>
-  c.json(await updateKey(c.get("services"), c.req.param("id"), await parseJsonBody(c, updateKeySchema))),
+adminRoutes.get("/keys/:id", doc({ summary: "A key" }), async (c) =>
+  c.json(keyView(await getKey(c.get("services"), c.req.param("id")))),
 );
-adminRoutes.delete("/keys/:id", async (c) => c.json(await revokeKey(c.get("services"), c.req.param("id"))));
-adminRoutes.post("/keys/:id/revoke", async (c) => c.json(await revokeKey(c.get("services"), c.req.param("id"))));
-adminRoutes.post("/keys/:id/rotate", async (c) => c.json(await rotateKey(c.get("services"), c.req.param("id")), 201));
+adminRoutes.patch(
+  "/keys/:id",
+  doc({ summary: "Changes a key's limits, budget, allowlist or metadata", body: updateKeySchema }),
+  async (c) => c.json(await updateKey(c.get("services"), c.req.param("id"), await parseJsonBody(c, updateKeySchema))),
+);
+adminRoutes.delete("/keys/:id", doc({ summary: "Deletes a key" }), async (c) =>
+  c.json(await revokeKey(c.get("services"), c.req.param("id"))),
+);
+adminRoutes.post("/keys/:id/revoke", doc({ summary: "Revokes a key, everywhere within a second" }), async (c) =>
+  c.json(await revokeKey(c.get("services"), c.req.param("id"))),
+);
+adminRoutes.post("/keys/:id/rotate", doc({ summary: "A new secret for a key; the old one stops working" }), async (c) =>
+  c.json(await rotateKey(c.get("services"), c.req.param("id")), 201),
+);
 
-adminRoutes.get("/users", pageQuery, async (c) => {
+adminRoutes.get("/users", doc({ summary: "Lists users", query: pageSchema }), pageQuery, async (c) => {
   const { limit, offset } = c.req.valid("query");
   const rows = await c.get("services").db.select().from(users).orderBy(desc(users.createdAt)).limit(limit).offset(offset);
   return c.json({ data: rows.map(userView) });
 });
 
-adminRoutes.post("/users", async (c) => {
+adminRoutes.post("/users", doc({ summary: "Creates or updates a user, with their quota", body: userSchema }), async (c) => {
   const input = await parseJsonBody(c, userSchema);
   if (!input.id) throw badRequest("Invalid `id`: a user needs an id (the JWT subject).", "id");
   const row = await upsertUser(c.get("services"), input.id, input);
   return c.json({ ...userView(row), quota: policyView(await readPolicy(c.get("services"), "user", row.id)) }, 201);
 });
 
-adminRoutes.get("/users/:id", async (c) => {
+adminRoutes.get("/users/:id", doc({ summary: "A user and their quota" }), async (c) => {
   const row = await getUser(c.get("services"), c.req.param("id"));
   return c.json({ ...userView(row), quota: policyView(await readPolicy(c.get("services"), "user", row.id)) });
 });
 
-adminRoutes.patch("/users/:id", async (c) => {
+adminRoutes.patch("/users/:id", doc({ summary: "Changes a user or their quota", body: userSchema }), async (c) => {
   await getUser(c.get("services"), c.req.param("id"));
   const row = await upsertUser(c.get("services"), c.req.param("id"), await parseJsonBody(c, userSchema));
   return c.json({ ...userView(row), quota: policyView(await readPolicy(c.get("services"), "user", row.id)) });
 });
 
-adminRoutes.post("/users/:id/block", async (c) =>
+adminRoutes.post("/users/:id/block", doc({ summary: "Blocks a user and their keys" }), async (c) =>
   c.json(
     userView(await upsertUser(c.get("services"), (await getUser(c.get("services"), c.req.param("id"))).id, { blocked: true })),
   ),
 );
-adminRoutes.post("/users/:id/unblock", async (c) =>
+adminRoutes.post("/users/:id/unblock", doc({ summary: "Unblocks a user" }), async (c) =>
   c.json(
     userView(await upsertUser(c.get("services"), (await getUser(c.get("services"), c.req.param("id"))).id, { blocked: false })),
   ),
 );
 
-adminRoutes.get("/teams", pageQuery, async (c) => {
+adminRoutes.get("/teams", doc({ summary: "Lists teams", query: pageSchema }), pageQuery, async (c) => {
   const { limit, offset } = c.req.valid("query");
   const rows = await c.get("services").db.select().from(teams).orderBy(desc(teams.createdAt)).limit(limit).offset(offset);
   return c.json({ data: rows.map(teamView) });
 });
 
-adminRoutes.post("/teams", async (c) => {
+adminRoutes.post("/teams", doc({ summary: "Creates or updates a team, with its quota", body: teamSchema }), async (c) => {
   const input = await parseJsonBody(c, teamSchema);
   const id = input.id ?? `team_${crypto.randomUUID().replaceAll("-", "").slice(0, 16)}`;
   const row = await upsertTeam(c.get("services"), id, input);
   return c.json({ ...teamView(row), quota: policyView(await readPolicy(c.get("services"), "team", id)) }, 201);
 });
 
-adminRoutes.get("/teams/:id", async (c) => {
+adminRoutes.get("/teams/:id", doc({ summary: "A team and its quota" }), async (c) => {
   const row = await getTeam(c.get("services"), c.req.param("id"));
   return c.json({ ...teamView(row), quota: policyView(await readPolicy(c.get("services"), "team", row.id)) });
 });
 
-adminRoutes.patch("/teams/:id", async (c) => {
+adminRoutes.patch("/teams/:id", doc({ summary: "Changes a team or its quota", body: teamSchema }), async (c) => {
   await getTeam(c.get("services"), c.req.param("id"));
   const row = await upsertTeam(c.get("services"), c.req.param("id"), await parseJsonBody(c, teamSchema));
   return c.json({ ...teamView(row), quota: policyView(await readPolicy(c.get("services"), "team", row.id)) });
 });
 
-adminRoutes.get("/quota/default", async (c) => c.json(policyView(await readPolicy(c.get("services"), "default", ""))));
-adminRoutes.patch("/quota/default", async (c) => {
+adminRoutes.get("/quota/default", doc({ summary: "The quota every new user starts with" }), async (c) =>
+  c.json(policyView(await readPolicy(c.get("services"), "default", ""))),
+);
+adminRoutes.patch("/quota/default", doc({ summary: "Changes the default quota", body: quotaSchema }), async (c) => {
   await writePolicy(c.get("services"), "default", "", await parseJsonBody(c, quotaSchema));
   return c.json(policyView(await readPolicy(c.get("services"), "default", "")));
 });
 
-adminRoutes.get("/providers", async (c) => c.json({ data: await listProviders(c.get("services")) }));
-adminRoutes.post("/providers", async (c) =>
+adminRoutes.get("/providers", doc({ summary: "Catalog providers" }), async (c) =>
+  c.json({ data: await listProviders(c.get("services")) }),
+);
+adminRoutes.post("/providers", doc({ summary: "Adds a catalog provider", body: providerSchema }), async (c) =>
   c.json(await createProvider(c.get("services"), await parseJsonBody(c, providerSchema)), 201),
 );
-adminRoutes.get("/providers/:id", async (c) => c.json(await getProvider(c.get("services"), c.req.param("id"))));
-adminRoutes.patch("/providers/:id", async (c) =>
+adminRoutes.get("/providers/:id", doc({ summary: "A catalog provider" }), async (c) =>
+  c.json(await getProvider(c.get("services"), c.req.param("id"))),
+);
+adminRoutes.patch("/providers/:id", doc({ summary: "Changes a catalog provider", body: providerSchema }), async (c) =>
   c.json(await updateProvider(c.get("services"), c.req.param("id"), await parseJsonBody(c, providerSchema))),
 );
-adminRoutes.delete("/providers/:id", async (c) => c.json(await deleteProvider(c.get("services"), c.req.param("id"))));
+adminRoutes.delete("/providers/:id", doc({ summary: "Removes a catalog provider" }), async (c) =>
+  c.json(await deleteProvider(c.get("services"), c.req.param("id"))),
+);
 
 // Model names may hold slashes (`team/model`), so the id takes the rest of the path.
-adminRoutes.get("/models", async (c) => c.json({ data: await listCatalogModels(c.get("services")) }));
-adminRoutes.post("/models", async (c) => c.json(await createModel(c.get("services"), await parseJsonBody(c, modelSchema)), 201));
-adminRoutes.get("/models/:id{.+}", async (c) => c.json(await getModel(c.get("services"), c.req.param("id"))));
-adminRoutes.patch("/models/:id{.+}", async (c) =>
+adminRoutes.get("/models", doc({ summary: "The model catalog" }), async (c) =>
+  c.json({ data: await listCatalogModels(c.get("services")) }),
+);
+adminRoutes.post("/models", doc({ summary: "Adds a model: its targets, fallbacks and prices", body: modelSchema }), async (c) =>
+  c.json(await createModel(c.get("services"), await parseJsonBody(c, modelSchema)), 201),
+);
+adminRoutes.get("/models/:id{.+}", doc({ summary: "A catalog model" }), async (c) =>
+  c.json(await getModel(c.get("services"), c.req.param("id"))),
+);
+adminRoutes.patch("/models/:id{.+}", doc({ summary: "Changes a catalog model", body: modelSchema }), async (c) =>
   c.json(await updateModel(c.get("services"), c.req.param("id"), await parseJsonBody(c, modelSchema))),
 );
-adminRoutes.delete("/models/:id{.+}", async (c) => c.json(await deleteModel(c.get("services"), c.req.param("id"))));
+adminRoutes.delete("/models/:id{.+}", doc({ summary: "Removes a catalog model" }), async (c) =>
+  c.json(await deleteModel(c.get("services"), c.req.param("id"))),
+);
 
-adminRoutes.get("/credentials", async (c) =>
+adminRoutes.get("/credentials", doc({ summary: "Provider credentials, never a secret" }), async (c) =>
   c.json({
     data: await listCredentials(c.get("services"), {
       provider: c.req.query("provider"),
@@ -181,26 +212,35 @@ adminRoutes.get("/credentials", async (c) =>
     }),
   }),
 );
-adminRoutes.post("/credentials", async (c) =>
-  c.json(await createCredential(c.get("services"), c.get("config"), await parseJsonBody(c, createCredentialSchema)), 201),
+adminRoutes.post(
+  "/credentials",
+  doc({ summary: "Stores a provider credential, sealed", body: createCredentialSchema }),
+  async (c) =>
+    c.json(await createCredential(c.get("services"), c.get("config"), await parseJsonBody(c, createCredentialSchema)), 201),
 );
 /** Rewraps stored keys under the current ENCRYPTION_KEY, after a rotation to a new one. */
-adminRoutes.post("/credentials/rotate", async (c) => c.json(await rewrapCredentials(c.get("services"), c.get("config"))));
-adminRoutes.get("/credentials/:id", async (c) =>
+adminRoutes.post(
+  "/credentials/rotate",
+  doc({ summary: "Rewraps every stored credential under the current key-encryption key" }),
+  async (c) => c.json(await rewrapCredentials(c.get("services"), c.get("config"))),
+);
+adminRoutes.get("/credentials/:id", doc({ summary: "A credential, never its secret" }), async (c) =>
   c.json(credentialView(await getCredential(c.get("services"), c.req.param("id")))),
 );
-adminRoutes.patch("/credentials/:id", async (c) =>
+adminRoutes.patch("/credentials/:id", doc({ summary: "Changes a credential", body: updateCredentialSchema }), async (c) =>
   c.json(
     await updateCredential(c.get("services"), c.get("config"), c.req.param("id"), await parseJsonBody(c, updateCredentialSchema)),
   ),
 );
-adminRoutes.delete("/credentials/:id", async (c) => c.json(await deleteCredential(c.get("services"), c.req.param("id"))));
+adminRoutes.delete("/credentials/:id", doc({ summary: "Removes a credential" }), async (c) =>
+  c.json(await deleteCredential(c.get("services"), c.req.param("id"))),
+);
 
 /**
  * Usage records not in the ledger yet: parked (Postgres was unreachable; the
  * cron drains them) and dead (Postgres refused them; kept for an operator).
  */
-adminRoutes.get("/usage/undelivered", async (c) => {
+adminRoutes.get("/usage/undelivered", doc({ summary: "Usage records parked or dead on the way to the ledger" }), async (c) => {
   const { redis } = c.get("services");
   const [parked, dead, deadRecords] = await Promise.all([
     redis.llen(PARKED_USAGE_KEY),
@@ -222,41 +262,50 @@ const OUTBOX_STATES = {
 };
 
 /** The billing outbox: what waits for the webhook, what ran out of attempts, what was delivered. */
-adminRoutes.get("/billing/outbox", validQuery(outboxQuery), async (c) => {
-  const { status, limit } = c.req.valid("query");
-  const { db } = c.get("services");
-  const [counts, rows] = await Promise.all([
-    db.execute(sql`select
+adminRoutes.get(
+  "/billing/outbox",
+  doc({ summary: "The billing webhook's backlog, dead and sent rows, with counts", query: outboxQuery }),
+  validQuery(outboxQuery),
+  async (c) => {
+    const { status, limit } = c.req.valid("query");
+    const { db } = c.get("services");
+    const [counts, rows] = await Promise.all([
+      db.execute(sql`select
         count(*) filter (where sent_at is null and dead_at is null)::int as pending,
         count(*) filter (where dead_at is not null)::int as dead,
         count(*) filter (where sent_at is not null)::int as sent
       from billing_outbox`),
-    db.execute(sql`select request_id, attempts, created_at, next_attempt_at, sent_at, dead_at, last_error, payload
+      db.execute(sql`select request_id, attempts, created_at, next_attempt_at, sent_at, dead_at, last_error, payload
       from billing_outbox where ${OUTBOX_STATES[status]} order by id desc limit ${limit}`),
-  ]);
-  return c.json({ counts: counts.rows[0], status, data: rows.rows });
-});
+    ]);
+    return c.json({ counts: counts.rows[0], status, data: rows.rows });
+  },
+);
 
 const replaySchema = z.object({ request_ids: z.array(z.string().min(1)).max(1000).optional() });
 
 /** Sends rows again: the ones named (sent or dead), or every dead one; delivery starts at once. */
-adminRoutes.post("/billing/outbox/replay", async (c) => {
-  const { request_ids: ids } = await parseJsonBody(c, replaySchema);
-  const { db, webhooks } = c.get("services");
-  if (!webhooks.billing) {
-    throw badRequest("BILLING_WEBHOOK_URL is not set: there is nowhere to replay to.", undefined, "billing_webhook_unset");
-  }
-  const which = ids?.length
-    ? sql`request_id in (${sql.join(
-        ids.map((id) => sql`${id}`),
-        sql`, `,
-      )})`
-    : sql`dead_at is not null`;
-  const result = await db.execute(sql`update billing_outbox
+adminRoutes.post(
+  "/billing/outbox/replay",
+  doc({ summary: "Sends dead (or named) outbox rows again", body: replaySchema }),
+  async (c) => {
+    const { request_ids: ids } = await parseJsonBody(c, replaySchema);
+    const { db, webhooks } = c.get("services");
+    if (!webhooks.billing) {
+      throw badRequest("BILLING_WEBHOOK_URL is not set: there is nowhere to replay to.", undefined, "billing_webhook_unset");
+    }
+    const which = ids?.length
+      ? sql`request_id in (${sql.join(
+          ids.map((id) => sql`${id}`),
+          sql`, `,
+        )})`
+      : sql`dead_at is not null`;
+    const result = await db.execute(sql`update billing_outbox
     set sent_at = null, dead_at = null, attempts = 0, next_attempt_at = now(), claimed_until = null, last_error = null
     where ${which} returning request_id`);
-  const replayed = result.rows.map((row) => (row as { request_id: string }).request_id);
-  // Just these go now; anything else due waits for its own turn.
-  c.executionCtx.waitUntil(deliverSoon(db, webhooks.billing, replayed));
-  return c.json({ replayed: replayed.length, request_ids: replayed });
-});
+    const replayed = result.rows.map((row) => (row as { request_id: string }).request_id);
+    // Just these go now; anything else due waits for its own turn.
+    c.executionCtx.waitUntil(deliverSoon(db, webhooks.billing, replayed));
+    return c.json({ replayed: replayed.length, request_ids: replayed });
+  },
+);

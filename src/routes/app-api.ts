@@ -9,6 +9,7 @@ import { parseDuration } from "../config/index.ts";
 import type { GatewayEnv } from "../context.ts";
 import { GatewayError } from "../http/errors.ts";
 import { parseJsonBody } from "../http/validate.ts";
+import { doc } from "../openapi/doc.ts";
 import { usageTotals } from "../usage/totals.ts";
 import { endpoint } from "./endpoint.ts";
 
@@ -27,20 +28,25 @@ function aboveOwn(field: string, requested: number | null | undefined, own: numb
   }
 }
 
-appApiRoutes.post("/keys", caller, async (c) => {
-  const principal = c.get("principal");
-  if (principal.type !== "user") {
-    throw new GatewayError(403, "permission", "Only a signed-in user (JWT) can mint keys here.", { code: "user_required" });
-  }
-  const input = await parseJsonBody(c, selfServiceKeySchema);
-  const own = principal.limits;
-  aboveOwn("rpm_limit", input.rpm_limit, own.requestsPerMinute);
-  aboveOwn("tpm_limit", input.tpm_limit, own.tokensPerMinute);
-  const daily = (parseDuration(input.budget_duration ?? "") ?? Number.POSITIVE_INFINITY) <= 86_400;
-  aboveOwn("max_budget", input.max_budget, daily ? (own.usdPerDay ?? own.usdPerMonth) : own.usdPerMonth);
-  const created = await createKey(c.get("services"), { ...input, user_id: principal.userId, team_id: principal.teamId });
-  return c.json(created, 201);
-});
+appApiRoutes.post(
+  "/keys",
+  caller,
+  doc({ summary: "A signed-in user mints a key for themself", body: selfServiceKeySchema }),
+  async (c) => {
+    const principal = c.get("principal");
+    if (principal.type !== "user") {
+      throw new GatewayError(403, "permission", "Only a signed-in user (JWT) can mint keys here.", { code: "user_required" });
+    }
+    const input = await parseJsonBody(c, selfServiceKeySchema);
+    const own = principal.limits;
+    aboveOwn("rpm_limit", input.rpm_limit, own.requestsPerMinute);
+    aboveOwn("tpm_limit", input.tpm_limit, own.tokensPerMinute);
+    const daily = (parseDuration(input.budget_duration ?? "") ?? Number.POSITIVE_INFINITY) <= 86_400;
+    aboveOwn("max_budget", input.max_budget, daily ? (own.usdPerDay ?? own.usdPerMonth) : own.usdPerMonth);
+    const created = await createKey(c.get("services"), { ...input, user_id: principal.userId, team_id: principal.teamId });
+    return c.json(created, 201);
+  },
+);
 
 function signedInUser(principal: Principal): string {
   if (principal.type !== "user") {
@@ -52,29 +58,48 @@ function signedInUser(principal: Principal): string {
 }
 
 /** A user's own key for a provider: stored encrypted, used for their requests only, never shown again. */
-appApiRoutes.put("/provider-keys", caller, async (c) => {
-  const userId = signedInUser(c.get("principal"));
-  const input = await parseJsonBody(c, providerKeySchema);
-  const { created, credential } = await putOwnKey(c.get("services"), c.get("config"), {
-    userId,
-    provider: input.provider,
-    apiKey: input.api_key,
-    name: input.name,
-  });
-  return c.json(credential, created ? 201 : 200);
-});
+appApiRoutes.put(
+  "/provider-keys",
+  caller,
+  doc({ summary: "A signed-in user stores their own key for a provider", body: providerKeySchema }),
+  async (c) => {
+    const userId = signedInUser(c.get("principal"));
+    const input = await parseJsonBody(c, providerKeySchema);
+    const { created, credential } = await putOwnKey(c.get("services"), c.get("config"), {
+      userId,
+      provider: input.provider,
+      apiKey: input.api_key,
+      name: input.name,
+    });
+    return c.json(credential, created ? 201 : 200);
+  },
+);
 
-appApiRoutes.get("/provider-keys", caller, async (c) => {
-  const userId = signedInUser(c.get("principal"));
-  return c.json({ data: await listCredentials(c.get("services"), { ownerType: "user", ownerId: userId }) });
-});
+appApiRoutes.get(
+  "/provider-keys",
+  caller,
+  doc({ summary: "A signed-in user's own provider keys, never the secrets" }),
+  async (c) => {
+    const userId = signedInUser(c.get("principal"));
+    return c.json({ data: await listCredentials(c.get("services"), { ownerType: "user", ownerId: userId }) });
+  },
+);
 
-appApiRoutes.delete("/provider-keys/:provider", caller, async (c) => {
-  const userId = signedInUser(c.get("principal"));
-  const own = await listCredentials(c.get("services"), { ownerType: "user", ownerId: userId, provider: c.req.param("provider") });
-  for (const credential of own) await deleteCredential(c.get("services"), credential.id);
-  return c.json({ provider: c.req.param("provider"), deleted: own.length });
-});
+appApiRoutes.delete(
+  "/provider-keys/:provider",
+  caller,
+  doc({ summary: "Deletes a signed-in user's own key for a provider" }),
+  async (c) => {
+    const userId = signedInUser(c.get("principal"));
+    const own = await listCredentials(c.get("services"), {
+      ownerType: "user",
+      ownerId: userId,
+      provider: c.req.param("provider"),
+    });
+    for (const credential of own) await deleteCredential(c.get("services"), credential.id);
+    return c.json({ provider: c.req.param("provider"), deleted: own.length });
+  },
+);
 
 function principalLimits(principal: Principal) {
   if (principal.type === "user")
@@ -93,17 +118,22 @@ function principalLimits(principal: Principal) {
   return {};
 }
 
-appApiRoutes.get("/ai/quota", caller, async (c) => {
-  const principal = c.get("principal");
-  const used = await usageTotals(c.get("services").db, principal);
-  return c.json({
-    principal: { type: principal.type, id: principal.id },
-    limits: principalLimits(principal),
-    used: {
-      tokens_today: used.tokensToday,
-      tokens_this_month: used.tokensThisMonth,
-      usd_today: used.usdToday,
-      usd_this_month: used.usdThisMonth,
-    },
-  });
-});
+appApiRoutes.get(
+  "/ai/quota",
+  caller,
+  doc({ summary: "The caller's limits and what they have used today and this month" }),
+  async (c) => {
+    const principal = c.get("principal");
+    const used = await usageTotals(c.get("services").db, principal);
+    return c.json({
+      principal: { type: principal.type, id: principal.id },
+      limits: principalLimits(principal),
+      used: {
+        tokens_today: used.tokensToday,
+        tokens_this_month: used.tokensThisMonth,
+        usd_today: used.usdToday,
+        usd_this_month: used.usdThisMonth,
+      },
+    });
+  },
+);

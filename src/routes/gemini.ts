@@ -6,6 +6,7 @@ import type { GatewayContext, GatewayEnv } from "../context.ts";
 import { gemini } from "../formats/gemini/index.ts";
 import { GatewayError } from "../http/errors.ts";
 import { parseJsonBody } from "../http/validate.ts";
+import { doc } from "../openapi/doc.ts";
 import { listModels } from "../routing/models.ts";
 import { proxy } from "../routing/proxy.ts";
 import { endpoint } from "./endpoint.ts";
@@ -29,21 +30,44 @@ async function generate(c: GatewayContext): Promise<Response> {
 export const geminiRoutes = new Hono<GatewayEnv>();
 
 const gated = endpoint({ errors: "gemini", gated: true });
-geminiRoutes.post("/v1beta/models/*", gated, generate);
-geminiRoutes.post("/v1alpha/models/*", gated, generate);
-geminiRoutes.post("/v1/models/*", gated, generate);
+for (const version of ["v1beta", "v1alpha", "v1"]) {
+  geminiRoutes.post(
+    `/${version}/models/*`,
+    gated,
+    doc({
+      summary: "generateContent or streamGenerateContent (`?alt=sse`), any provider",
+      path: `/${version}/models/{model}:{method}`,
+      body: gemini.schema,
+      response: { description: "A GenerateContentResponse, or one per event when streamed", streams: true },
+    }),
+    generate,
+  );
+}
 
-geminiRoutes.get("/v1beta/models", endpoint({ errors: "gemini", gated: false }), async (c) =>
-  c.json({
-    models: (await listModels(c)).map(({ id, contextWindow }) => ({
-      name: `models/${id}`,
-      baseModelId: id,
-      displayName: id,
-      ...(contextWindow !== null && { inputTokenLimit: contextWindow }),
-      supportedGenerationMethods: ["generateContent", "streamGenerateContent", "countTokens"],
-    })),
-  }),
+geminiRoutes.get(
+  "/v1beta/models",
+  endpoint({ errors: "gemini", gated: false }),
+  doc({ summary: "The model list, as Gemini lists models" }),
+  async (c) =>
+    c.json({
+      models: (await listModels(c)).map(({ id, contextWindow }) => ({
+        name: `models/${id}`,
+        baseModelId: id,
+        displayName: id,
+        ...(contextWindow !== null && { inputTokenLimit: contextWindow }),
+        supportedGenerationMethods: ["generateContent", "streamGenerateContent", "countTokens"],
+      })),
+    }),
 );
 
 /** For browser apps: Gemini-style `contents` for any model, named in the body with the provider and `stream`. */
-geminiRoutes.post("/api/ai/generate", gated, async (c) => proxy(c, gemini, await parseJsonBody(c, gemini.schema)));
+geminiRoutes.post(
+  "/api/ai/generate",
+  gated,
+  doc({
+    summary: "For browser apps: Gemini-style contents for any model, named in the body",
+    body: gemini.schema,
+    response: { description: "As generateContent", streams: true },
+  }),
+  async (c) => proxy(c, gemini, await parseJsonBody(c, gemini.schema)),
+);

@@ -3,6 +3,7 @@ import { sql } from "drizzle-orm";
 import { Hono } from "hono";
 import packageJson from "../../package.json" with { type: "json" };
 import type { GatewayEnv } from "../context.ts";
+import { doc } from "../openapi/doc.ts";
 import { catalogFor } from "../routing/catalog.ts";
 import { configuredProviders } from "../routing/resolve.ts";
 
@@ -22,18 +23,22 @@ async function probe(check: () => Promise<unknown>): Promise<{ ok: boolean; late
 
 export const healthRoutes = new Hono<GatewayEnv>();
 
-healthRoutes.get("/health", async (c) => {
-  const { db, redis } = c.get("services");
-  const [postgres, redisState] = await Promise.all([probe(() => db.execute(sql`select 1`)), probe(() => redis.ping())]);
-  const ok = postgres.ok && redisState.ok;
-  return c.json(
-    {
-      status: ok ? "ok" : "degraded",
-      version: packageJson.version,
-      providers: configuredProviders(c.get("config"), await catalogFor(c)),
-      postgres,
-      redis: redisState,
-    },
-    ok ? 200 : 503,
-  );
-});
+healthRoutes.get(
+  "/health",
+  doc({ summary: "Version, configured providers, and whether Postgres and Redis answer" }),
+  async (c) => {
+    const { db, redis } = c.get("services");
+    const [postgres, redisState] = await Promise.all([probe(() => db.execute(sql`select 1`)), probe(() => redis.ping())]);
+    const ok = postgres.ok && redisState.ok;
+    return c.json(
+      {
+        status: ok ? "ok" : "degraded",
+        version: packageJson.version,
+        providers: configuredProviders(c.get("config"), await catalogFor(c)),
+        postgres,
+        redis: redisState,
+      },
+      ok ? 200 : 503,
+    );
+  },
+);

@@ -9,6 +9,7 @@ import type { GatewayContext, GatewayEnv } from "../context.ts";
 import { usageEvents } from "../db/schema.ts";
 import { badRequest } from "../http/errors.ts";
 import { validQuery } from "../http/page-query.ts";
+import { doc } from "../openapi/doc.ts";
 import { adminUsageQuery, type Group, groupUsage, listUsage, ownUsageQuery, toCsv, type UsageFilters } from "../usage/query.ts";
 import { endpoint } from "./endpoint.ts";
 
@@ -49,8 +50,16 @@ function metadataFilters(c: GatewayContext): Record<string, string> {
   return found;
 }
 
-usageRoutes.get("/api/ai/usage", caller, validQuery(ownUsageQuery), async (c) =>
-  answer(c, ownScope(c.get("principal")), c.req.valid("query")),
+usageRoutes.get(
+  "/api/ai/usage",
+  caller,
+  doc({
+    summary: "The caller's own usage rows, or totals",
+    query: ownUsageQuery,
+    response: { description: "{data, next_cursor}" },
+  }),
+  validQuery(ownUsageQuery),
+  async (c) => answer(c, ownScope(c.get("principal")), c.req.valid("query")),
 );
 
 const admin = endpoint({ errors: "openai", gated: false });
@@ -59,34 +68,55 @@ const adminOnly = async (c: GatewayContext, next: () => Promise<void>) => {
   await next();
 };
 
-usageRoutes.get("/admin/usage", admin, adminOnly, validQuery(adminUsageQuery), async (c) =>
-  answer(c, undefined, { ...c.req.valid("query"), metadata: metadataFilters(c) }),
+usageRoutes.get(
+  "/admin/usage",
+  admin,
+  doc({
+    summary: "Everyone's usage, filtered and grouped (and `metadata.<field>=<value>`)",
+    query: adminUsageQuery,
+    response: { description: "{data, next_cursor}, or CSV", csv: true },
+  }),
+  adminOnly,
+  validQuery(adminUsageQuery),
+  async (c) => answer(c, undefined, { ...c.req.valid("query"), metadata: metadataFilters(c) }),
 );
 
 /** LiteLLM's spend logs: its parameters mapped onto Sluice's (`start_date`, `end_date`, `user_id`, `request_id`). */
-usageRoutes.get("/spend/logs", admin, adminOnly, async (c) => {
-  const q = c.req.query();
-  const filters = adminUsageQuery.safeParse({
-    from: q.start_date,
-    to: q.end_date,
-    user_id: q.user_id,
-    request_id: q.request_id,
-    key_id: q.api_key,
-    limit: q.limit,
-    cursor: q.cursor,
-  });
-  if (!filters.success) throw badRequest(`Invalid query parameter: ${filters.error.issues[0]?.message}`);
-  return c.json((await listUsage(c.get("services").db, undefined, filters.data)).data);
-});
+usageRoutes.get(
+  "/spend/logs",
+  admin,
+  doc({ summary: "LiteLLM's spend logs: start_date, end_date, user_id, api_key, request_id" }),
+  adminOnly,
+  async (c) => {
+    const q = c.req.query();
+    const filters = adminUsageQuery.safeParse({
+      from: q.start_date,
+      to: q.end_date,
+      user_id: q.user_id,
+      request_id: q.request_id,
+      key_id: q.api_key,
+      limit: q.limit,
+      cursor: q.cursor,
+    });
+    if (!filters.success) throw badRequest(`Invalid query parameter: ${filters.error.issues[0]?.message}`);
+    return c.json((await listUsage(c.get("services").db, undefined, filters.data)).data);
+  },
+);
 
 const REPORT_GROUPS: Record<string, Group> = { team: "team", customer: "user", user: "user", api_key: "key", model: "model" };
 
 /** LiteLLM's global spend report: totals per day and per `group_by` (team, customer, api_key, model). */
-usageRoutes.get("/global/spend/report", admin, adminOnly, async (c) => {
-  const q = c.req.query();
-  const by = REPORT_GROUPS[q.group_by ?? "team"];
-  if (!by) throw badRequest("Invalid query parameter `group_by`: must be team, customer, api_key or model", "group_by");
-  const filters = adminUsageQuery.safeParse({ from: q.start_date, to: q.end_date });
-  if (!filters.success) throw badRequest(`Invalid query parameter: ${filters.error.issues[0]?.message}`);
-  return c.json((await groupUsage(c.get("services").db, undefined, { ...filters.data, group_by: ["day", by] })).data);
-});
+usageRoutes.get(
+  "/global/spend/report",
+  admin,
+  doc({ summary: "LiteLLM's global spend report: totals per day and group_by (team, customer, api_key, model)" }),
+  adminOnly,
+  async (c) => {
+    const q = c.req.query();
+    const by = REPORT_GROUPS[q.group_by ?? "team"];
+    if (!by) throw badRequest("Invalid query parameter `group_by`: must be team, customer, api_key or model", "group_by");
+    const filters = adminUsageQuery.safeParse({ from: q.start_date, to: q.end_date });
+    if (!filters.success) throw badRequest(`Invalid query parameter: ${filters.error.issues[0]?.message}`);
+    return c.json((await groupUsage(c.get("services").db, undefined, { ...filters.data, group_by: ["day", by] })).data);
+  },
+);

@@ -1,0 +1,210 @@
+// The OpenAPI 3.1 document, generated from the app itself: every route Hono
+// knows, with what its `doc()` declares (summary, body and query schemas,
+// turned into JSON Schema by zod) and what its `endpoint()` declares (that it
+// needs a caller, and the error shape it answers in).
+import type { Hono } from "hono";
+import * as z from "zod";
+import packageJson from "../../package.json" with { type: "json" };
+import type { GatewayEnv } from "../context.ts";
+import type { ErrorShape } from "../formats/types.ts";
+import { ENDPOINT, type EndpointOptions } from "../routes/endpoint.ts";
+import { DOC, type RouteDoc } from "./doc.ts";
+
+type JsonSchema = Record<string, unknown>;
+
+/** Request schemas as JSON Schema 2020-12 (OpenAPI 3.1's dialect), as clients send them. */
+const schemaOf = (schema: z.ZodType): JsonSchema => {
+  const { $schema: _dialect, ...rest } = z.toJSONSchema(schema, { io: "input", unrepresentable: "any", target: "draft-2020-12" });
+  return rest;
+};
+
+const ERROR_SCHEMAS: Record<ErrorShape, JsonSchema> = {
+  openai: {
+    type: "object",
+    properties: {
+      error: {
+        type: "object",
+        properties: {
+          message: { type: "string" },
+          type: { type: "string" },
+          param: { type: ["string", "null"] },
+          code: { type: ["string", "null"] },
+        },
+        required: ["message", "type"],
+      },
+    },
+    required: ["error"],
+  },
+  "openai-responses": { $ref: "#/components/schemas/openai_error" },
+  anthropic: {
+    type: "object",
+    properties: {
+      type: { const: "error" },
+      error: {
+        type: "object",
+        properties: { type: { type: "string" }, message: { type: "string" } },
+        required: ["type", "message"],
+      },
+    },
+    required: ["type", "error"],
+  },
+  gemini: {
+    type: "object",
+    properties: {
+      error: {
+        type: "object",
+        properties: { code: { type: "integer" }, message: { type: "string" }, status: { type: "string" } },
+        required: ["code", "message", "status"],
+      },
+    },
+    required: ["error"],
+  },
+};
+
+const errorRef = (shape: ErrorShape) => `#/components/schemas/${shape === "openai-responses" ? "openai" : shape}_error`;
+
+/** Hono's `:id` and `:id{.+}` as OpenAPI's `{id}`. */
+const openapiPath = (path: string) => path.replace(/:(\w+)(\{[^}]*\})?/g, "{$1}");
+
+const tagOf = (path: string) =>
+  path.startsWith("/admin") || path === "/spend/logs" || path.startsWith("/global/")
+    ? "admin"
+    : path.startsWith("/api") || path.startsWith("/auth")
+      ? "app"
+      : path.startsWith("/v1/messages")
+        ? "anthropic"
+        : path.startsWith("/v1beta") || path.startsWith("/v1alpha") || path.startsWith("/v1/models/")
+          ? "gemini"
+          : path.startsWith("/v1")
+            ? "openai"
+            : "gateway";
+
+interface Collected {
+  method: string;
+  path: string;
+  doc?: RouteDoc;
+  endpoint?: EndpointOptions;
+}
+
+/** Every route of the app once, with what its middleware declares. */
+export function collectRoutes(app: Hono<GatewayEnv>): Collected[] {
+  const byKey = new Map<string, Collected>();
+  const declared = new Map<string, EndpointOptions>();
+  for (const route of app.routes) {
+    const handler = route.handler as unknown as Record<symbol, unknown>;
+    const options = handler[ENDPOINT] as EndpointOptions | undefined;
+    // `adminRoutes.use(endpoint(...))` declares a whole prefix; routes under it inherit it.
+    if (options && route.method === "ALL") declared.set(route.path, options);
+    if (route.method === "ALL") continue;
+    const key = `${route.method} ${route.path}`;
+    const entry = byKey.get(key) ?? { method: route.method, path: route.path };
+    if (options) entry.endpoint = options;
+    if (handler[DOC]) entry.doc = handler[DOC] as RouteDoc;
+    byKey.set(key, entry);
+  }
+  for (const entry of byKey.values()) {
+    if (entry.endpoint) continue;
+    for (const [prefix, options] of declared) {
+      if (prefix.endsWith("/*") && entry.path.startsWith(prefix.slice(0, -1))) entry.endpoint = options;
+    }
+  }
+  return [...byKey.values()];
+}
+
+function parametersOf(route: Collected, path: string): JsonSchema[] {
+  const parameters: JsonSchema[] = [...path.matchAll(/\{(\w+)\}/g)].map((m) => ({
+    name: m[1],
+    in: "path",
+    required: true,
+    schema: { type: "string" },
+  }));
+  const query = route.doc?.query ? schemaOf(route.doc.query) : undefined;
+  const properties = (query?.properties ?? {}) as Record<string, JsonSchema>;
+  const required = new Set((query?.required as string[] | undefined) ?? []);
+  for (const [name, schema] of Object.entries(properties)) {
+    parameters.push({ name, in: "query", required: required.has(name), schema });
+  }
+  return parameters;
+}
+
+function operationOf(route: Collected, path: string): JsonSchema {
+  const shape = route.endpoint?.errors;
+  const response = route.doc?.response ?? { description: "OK" };
+  const content: JsonSchema = { "application/json": { schema: { type: "object" } } };
+  if (response.streams) content["text/event-stream"] = { schema: { type: "string", description: "server-sent events" } };
+  if (response.csv) content["text/csv"] = { schema: { type: "string" } };
+  const errors = shape
+    ? Object.fromEntries(
+        [
+          ["400", "Malformed JSON, or a field that is wrong, named in the message"],
+          ["401", "No credential, or one that is not valid"],
+          ["403", "Not allowed for this caller"],
+          ["404", "No such model or object"],
+          ["429", "A limit was reached; Retry-After says when to try again"],
+        ].map(([status, description]) => [
+          status,
+          { description, content: { "application/json": { schema: { $ref: errorRef(shape) } } } },
+        ]),
+      )
+    : {};
+  return {
+    operationId: `${route.method.toLowerCase()}${path.replace(/[^A-Za-z0-9]+(.)?/g, (_m, next: string | undefined) => (next ?? "").toUpperCase())}`,
+    summary: route.doc?.summary ?? `${route.method} ${path}`,
+    ...(route.doc?.description && { description: route.doc.description }),
+    tags: [tagOf(path)],
+    ...(route.endpoint ? { security: [{ bearer: [] }, { apiKeyHeader: [] }, { googApiKey: [] }] } : { security: [] }),
+    parameters: parametersOf(route, path),
+    ...(route.doc?.body && {
+      requestBody: { required: true, content: { "application/json": { schema: schemaOf(route.doc.body) } } },
+    }),
+    responses: { "200": { description: response.description, content }, ...errors },
+  };
+}
+
+export function openApiDocument(app: Hono<GatewayEnv>): JsonSchema {
+  const paths: Record<string, Record<string, JsonSchema>> = {};
+  for (const route of collectRoutes(app)) {
+    const path = route.doc?.path ?? openapiPath(route.path);
+    paths[path] ??= {};
+    (paths[path] as Record<string, JsonSchema>)[route.method.toLowerCase()] = operationOf(route, path);
+  }
+  return {
+    openapi: "3.1.0",
+    info: {
+      title: "Sluice",
+      version: packageJson.version,
+      description:
+        "An edge gateway for LLM APIs: OpenAI, Anthropic and Gemini formats in, any provider out, with identity, limits, failover and metering.",
+    },
+    jsonSchemaDialect: "https://json-schema.org/draft/2020-12/schema",
+    servers: [{ url: "/" }],
+    tags: ["openai", "anthropic", "gemini", "app", "admin", "gateway"].map((name) => ({ name })),
+    paths: Object.fromEntries(Object.entries(paths).sort(([a], [b]) => a.localeCompare(b))),
+    components: {
+      securitySchemes: {
+        bearer: {
+          type: "http",
+          scheme: "bearer",
+          description: "A virtual key, a Sluice token, an end user's JWT, or the admin key",
+        },
+        apiKeyHeader: {
+          type: "apiKey",
+          in: "header",
+          name: "x-api-key",
+          description: "The same credential, as Anthropic's SDK sends it",
+        },
+        googApiKey: {
+          type: "apiKey",
+          in: "header",
+          name: "x-goog-api-key",
+          description: "The same credential, as Google's SDK sends it",
+        },
+      },
+      schemas: {
+        openai_error: ERROR_SCHEMAS.openai,
+        anthropic_error: ERROR_SCHEMAS.anthropic,
+        gemini_error: ERROR_SCHEMAS.gemini,
+      },
+    },
+  };
+}

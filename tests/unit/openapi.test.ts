@@ -1,0 +1,67 @@
+// The OpenAPI document, generated from the app's own routes and schemas:
+// valid OpenAPI 3.1, every route in it, and every route README lists.
+import { readFileSync } from "node:fs";
+import { Validator } from "@seriousme/openapi-schema-validator";
+import { describe, expect, it } from "vitest";
+import { createApp } from "../../src/app.ts";
+import { collectRoutes, openApiDocument } from "../../src/openapi/document.ts";
+
+const app = createApp();
+const document = openApiDocument(app) as {
+  openapi: string;
+  paths: Record<string, Record<string, { summary: string; requestBody?: unknown; parameters: { name: string; in: string }[] }>>;
+};
+
+/** README's API table: `METHOD /path` pairs from its first column. */
+function readmeRoutes(): string[] {
+  const readme = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
+  const table = readme.slice(readme.indexOf("## API"), readme.indexOf("**Routing.**"));
+  return [...table.matchAll(/`(GET|POST|PUT|PATCH|DELETE) ([^`?]+)(?:\?[^`]*)?`/g)].map((m) => `${m[1]} ${m[2]}`);
+}
+
+describe("GET /openapi.json", () => {
+  it("is valid OpenAPI 3.1", async () => {
+    const result = await new Validator().validate(document as unknown as object);
+    expect(result.errors ?? []).toEqual([]);
+    expect(result.valid).toBe(true);
+    expect(document.openapi).toBe("3.1.0");
+  });
+
+  it("has every route of the app, each with a summary of its own", () => {
+    const operations = Object.values(document.paths).flatMap((methods) => Object.values(methods));
+    expect(operations.length).toBe(collectRoutes(app).length);
+    const undocumented = Object.entries(document.paths).flatMap(([path, methods]) =>
+      Object.entries(methods).flatMap(([method, op]) =>
+        op.summary === `${method.toUpperCase()} ${path}` ? [`${method} ${path}`] : [],
+      ),
+    );
+    expect(undocumented).toEqual([]);
+  });
+
+  it("lists every route README lists", () => {
+    const listed = new Set(
+      Object.entries(document.paths).flatMap(([path, methods]) => Object.keys(methods).map((m) => `${m.toUpperCase()} ${path}`)),
+    );
+    const readme = readmeRoutes().map((route) =>
+      route.replace("{model}:generateContent", "{model}:{method}").replace("{model}:streamGenerateContent", "{model}:{method}"),
+    );
+    expect(readme.length).toBeGreaterThan(20);
+    expect(readme.filter((route) => !listed.has(route))).toEqual([]);
+  });
+
+  it("describes request bodies and query parameters from the schemas that validate them", () => {
+    const responses = document.paths["/v1/responses"]?.post as unknown as {
+      requestBody: { content: { "application/json": { schema: { properties: Record<string, unknown>; required: string[] } } } };
+    };
+    const schema = responses.requestBody.content["application/json"].schema;
+    expect(schema.required).toEqual(expect.arrayContaining(["model", "input"]));
+    expect(Object.keys(schema.properties)).toEqual(expect.arrayContaining(["instructions", "tools", "max_output_tokens"]));
+    const usage = document.paths["/admin/usage"]?.get;
+    expect(usage?.parameters.map((p) => `${p.in}:${p.name}`)).toEqual(
+      expect.arrayContaining(["query:from", "query:group_by", "query:user_id", "query:format", "query:cursor"]),
+    );
+    expect(document.paths["/admin/keys/{id}"]?.patch?.parameters).toEqual([
+      expect.objectContaining({ name: "id", in: "path", required: true }),
+    ]);
+  });
+});
