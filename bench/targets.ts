@@ -46,6 +46,8 @@ export interface Target {
 export function buildWorker(options: { minify?: boolean } = {}): { path: string; gzipBytes: number } {
   const outdir = options.minify === false ? `${BUILD_DIR}/unminified` : BUILD_DIR;
   mkdirSync(outdir, { recursive: true });
+  // wrangler.toml names the dashboard's assets directory; it must exist to build.
+  mkdirSync(`${ROOT}dist/assets`, { recursive: true });
   execFileSync(
     "npx",
     ["wrangler", "deploy", "--dry-run", "--outdir", outdir, ...(options.minify === false ? ["--minify=false"] : [])],

@@ -5,6 +5,7 @@ import { randomBytes } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { CONFIG_KEYS, ConfigError, parseConfig } from "../src/config/index.ts";
+import { buildDashboard } from "./build-dashboard.ts";
 import { appendDevVars, formatEnvFile, readDevVars } from "./env.ts";
 import { migrateDatabase } from "./migrate.ts";
 import { startStandIns } from "./standins/index.ts";
@@ -55,6 +56,7 @@ async function main(): Promise<void> {
   }
 
   await migrateDatabase(vars.DATABASE_URL ?? "");
+  await buildDashboard();
   const envFile = `${dataDir}/dev.env`;
   writeFileSync(envFile, formatEnvFile(vars), { mode: 0o600 });
 
@@ -104,6 +106,7 @@ function printBanner(vars: Record<string, string>, database: string): void {
   Sluice is running at ${base}
     database: ${database}   redis: ${process.env.DEV_REDIS_URL ? "Redis" : vars.UPSTASH_REDIS_REST_URL?.includes("127.0.0.1:") ? "embedded" : "Upstash"}
     admin key (in .dev.vars): ${vars.ADMIN_KEY}
+    dashboard: ${base}/dashboard/   API docs: ${base}/docs
 
   Stream a completion from the mock model:
 

@@ -122,7 +122,7 @@ describe("GET /api/ai/usage: each caller their own", () => {
     ["limit=501", "limit", /at most 500/],
     ["limit=ten", "limit", /must be a number/],
     ["from=yesterday", "from", /ISO 8601/],
-    ["group_by=user", "group_by", /one or more of day, model, provider/],
+    ["group_by=user", "group_by", /one or more of total, day, model, provider/],
     ["cursor=bogus", "cursor", /next_cursor/],
     ["from=2020-01-01&to=2026-01-01", "from", /at most 366 days/],
   ])("refuses ?%s with a 400 naming the parameter", async (query, param, message) => {
@@ -152,7 +152,9 @@ describe("GET /api/ai/usage: each caller their own", () => {
       expect(csv.status).toBe(200);
       expect(csv.headers.get("content-type")).toContain("text/csv");
       const [header, ...lines] = csv.text.trim().split("\r\n");
-      expect(header).toBe("day,model,requests,prompt_tokens,completion_tokens,cached_tokens,total_tokens,cost_usd");
+      expect(header).toBe(
+        "day,model,requests,prompt_tokens,completion_tokens,cached_tokens,total_tokens,cost_usd,errors,p50_latency_ms,p95_latency_ms,p50_ttfb_ms,p95_ttfb_ms",
+      );
       const parsed = lines.map((line) => line.split(","));
       expect(parsed.map((cells) => cells[1]).sort()).toEqual(["mock-echo", "mock-lorem"]);
       expect(parsed.reduce((sum, cells) => sum + Number(cells[2]), 0)).toBe(4);

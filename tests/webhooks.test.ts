@@ -240,6 +240,16 @@ describe("budget and quota alerts", () => {
     for (const delivery of await hook.received()) expect(await verify(delivery)).toBe(true);
   });
 
+  it("shows each key's spend in its budget period in the admin key list", async () => {
+    const { keyId } = await keyAt(0.42);
+    const listed = await admin("GET", "/admin/keys?limit=1000");
+    const row = (listed.body.data as { id: string; budget_spend: number | null; max_budget: number }[]).find(
+      (k) => k.id === keyId,
+    );
+    expect(row).toMatchObject({ max_budget: 1 });
+    expect(row?.budget_spend).toBeCloseTo(0.42, 9);
+  });
+
   it("tries again later when the receiver did not take the event", async () => {
     const hook = receiver();
     const { keyId } = await keyAt(0.6);

@@ -1,10 +1,12 @@
 // Creating, changing, revoking and rotating virtual keys.
-import { eq } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
 import { markDenied } from "../auth/deny-list.ts";
 import { displaySuffix, forgetKey, generateSecret, hashSecret, type KeyRow, newKeyId } from "../auth/keys.ts";
 import { parseDuration } from "../config/index.ts";
-import { teams, users, virtualKeys } from "../db/schema.ts";
+import type { Database } from "../db/client.ts";
+import { teams, usageEvents, users, virtualKeys } from "../db/schema.ts";
 import { GatewayError } from "../http/errors.ts";
+import { budgetWindow, windowsAt } from "../limits/windows.ts";
 import type { Services } from "../services.ts";
 import type { CreateKeyInput } from "./schemas.ts";
 
@@ -135,4 +137,26 @@ export async function rotateKey(services: Services, id: string) {
   });
   await revokeKey(services, id);
   return { ...created, rotated_from: id };
+}
+
+/** What each key with a budget has spent in its current budget period, from the ledger, in one query. */
+export async function budgetSpend(
+  db: Database,
+  rows: KeyRow[],
+  timeZone: string,
+  now = Date.now(),
+): Promise<Map<string, number>> {
+  const budgeted = rows.filter((row) => row.maxBudgetUsd !== null);
+  if (budgeted.length === 0) return new Map();
+  const windows = windowsAt(now, timeZone);
+  const conditions = budgeted.map((row) => {
+    const start = budgetWindow(row.budgetDuration, now, windows).startMs;
+    return sql`(${usageEvents.keyId} = ${row.id} and ${usageEvents.createdAt} >= ${new Date(start).toISOString()})`;
+  });
+  const totals = await db
+    .select({ keyId: usageEvents.keyId, spend: sql<string>`sum(${usageEvents.costUsd})::text` })
+    .from(usageEvents)
+    .where(sql.join(conditions, sql` or `))
+    .groupBy(usageEvents.keyId);
+  return new Map(totals.map((row) => [row.keyId ?? "", Number(row.spend)]));
 }

@@ -10,6 +10,7 @@ export const DOCS_HTML = `<!doctype html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Sluice API</title>
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="/docs/docs.css">
 <script src="/docs/docs.js" defer></script>
 </head>
@@ -82,10 +83,11 @@ export const DOCS_JS = `"use strict";
     if (op.security && op.security.length > 0) body.append(el("p", { textContent: "Needs a credential: Authorization: Bearer, x-api-key or x-goog-api-key." }));
     const item = el(
       "details",
-      { dataset: { search: (method + " " + path + " " + (op.summary || "")).toLowerCase() } },
+      {},
       el("summary", {}, el("span", { className: "method " + method, textContent: method }), el("span", { className: "path", textContent: path }), el("span", { className: "summary", textContent: op.summary || "" })),
       body,
     );
+    item.dataset.search = (method + " " + path + " " + (op.summary || "")).toLowerCase();
     (sections.get(op.tags[0]) || main).append(item);
   }
   document.getElementById("filter").addEventListener("input", (event) => {

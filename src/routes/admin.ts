@@ -23,7 +23,7 @@ import {
   rewrapCredentials,
   updateCredential,
 } from "../admin/credentials.ts";
-import { createKey, getKey, keyView, revokeKey, rotateKey, updateKey } from "../admin/keys.ts";
+import { budgetSpend, createKey, getKey, keyView, revokeKey, rotateKey, updateKey } from "../admin/keys.ts";
 import {
   getTeam,
   getUser,
@@ -82,7 +82,10 @@ adminRoutes.get("/keys", doc({ summary: "Lists keys", query: pageSchema }), page
     .orderBy(desc(virtualKeys.createdAt))
     .limit(limit)
     .offset(offset);
-  return c.json({ data: rows.map(keyView) });
+  const spend = await budgetSpend(c.get("services").db, rows, c.get("config").limits.timeZone);
+  return c.json({
+    data: rows.map((row) => ({ ...keyView(row), budget_spend: spend.get(row.id) ?? (row.maxBudgetUsd === null ? null : 0) })),
+  });
 });
 
 adminRoutes.get("/keys/:id", doc({ summary: "A key" }), async (c) =>

@@ -16,11 +16,13 @@ const DEFAULT_SPAN_DAYS = 30;
 const MAX_SPAN_DAYS = 366;
 
 /** Groupings: those any caller may ask for, and those over everyone (the admin's). */
-export const OWN_GROUPS = ["day", "model", "provider"] as const;
-export const ADMIN_GROUPS = ["day", "hour", "model", "provider", "user", "team", "key"] as const;
+export const OWN_GROUPS = ["total", "day", "model", "provider"] as const;
+export const ADMIN_GROUPS = ["total", "day", "hour", "minute", "model", "provider", "user", "team", "key"] as const;
 export type Group = (typeof ADMIN_GROUPS)[number];
 
-const GROUP_COLUMNS: Record<Group, SQL> = {
+/** `total` groups nothing: one row over the whole window. */
+const GROUP_COLUMNS: Record<Exclude<Group, "total">, SQL> = {
+  minute: sql`to_char(date_trunc('minute', ${usageEvents.createdAt} at time zone 'UTC'), 'YYYY-MM-DD"T"HH24":"MI":00Z"')`,
   day: sql`to_char(date_trunc('day', ${usageEvents.createdAt} at time zone 'UTC'), 'YYYY-MM-DD')`,
   hour: sql`to_char(date_trunc('hour', ${usageEvents.createdAt} at time zone 'UTC'), 'YYYY-MM-DD"T"HH24":00:00Z"')`,
   model: sql`${usageEvents.model}`,
@@ -29,7 +31,8 @@ const GROUP_COLUMNS: Record<Group, SQL> = {
   team: sql`${usageEvents.teamId}`,
   key: sql`${usageEvents.keyId}`,
 };
-const GROUP_NAMES: Record<Group, string> = {
+const GROUP_NAMES: Record<Exclude<Group, "total">, string> = {
+  minute: "minute",
   day: "day",
   hour: "hour",
   model: "model",
@@ -215,14 +218,22 @@ export async function listUsage(
 
 export type UsageGroupView = Record<string, string | number | null>;
 
-/** Totals per group, largest spend first within each time bucket. */
+const millis = (value: string | null) => (value === null ? null : Math.round(Number(value)));
+
+/** Totals per group (requests, tokens, spend, errors, latency and time-to-first-byte percentiles), in group order. */
 export async function groupUsage(
   db: Database,
   scope: SQL | undefined,
   filters: UsageFilters & { group_by: Group[] },
   now = new Date(),
 ): Promise<{ data: UsageGroupView[] }> {
-  const keys = Object.fromEntries(filters.group_by.map((group) => [GROUP_NAMES[group], GROUP_COLUMNS[group]]));
+  const groups = filters.group_by.filter((group): group is Exclude<Group, "total"> => group !== "total");
+  if (groups.includes("minute")) {
+    const { from, to } = windowOf(filters, now);
+    if (to.getTime() - from.getTime() > DAY_MS)
+      throw badRequest("Invalid query parameter `group_by`: `minute` is for windows of a day at most.", "group_by");
+  }
+  const keys = Object.fromEntries(groups.map((group) => [GROUP_NAMES[group], GROUP_COLUMNS[group]]));
   const rows = await db
     .select({
       ...Object.fromEntries(Object.entries(keys).map(([name, column]) => [name, sql<string | null>`${column}`])),
@@ -231,11 +242,16 @@ export async function groupUsage(
       completion_tokens: sql<string>`coalesce(sum(${usageEvents.completionTokens}), 0)::text`,
       cached_tokens: sql<string>`coalesce(sum(${usageEvents.cachedTokens}), 0)::text`,
       cost_usd: sql<string>`coalesce(sum(${usageEvents.costUsd}), 0)::text`,
+      errors: sql<string>`count(*) filter (where ${usageEvents.status} >= 400)::text`,
+      p50_latency_ms: sql<string | null>`percentile_cont(0.5) within group (order by ${usageEvents.latencyMs})::text`,
+      p95_latency_ms: sql<string | null>`percentile_cont(0.95) within group (order by ${usageEvents.latencyMs})::text`,
+      p50_ttfb_ms: sql<string | null>`percentile_cont(0.5) within group (order by ${usageEvents.ttfbMs})::text`,
+      p95_ttfb_ms: sql<string | null>`percentile_cont(0.95) within group (order by ${usageEvents.ttfbMs})::text`,
     })
     .from(usageEvents)
     .where(and(...conditions(scope, filters, now)))
     .groupBy(...Object.values(keys))
-    .orderBy(...filters.group_by.map((group) => sql`${GROUP_COLUMNS[group]} nulls last`));
+    .orderBy(...groups.map((group) => sql`${GROUP_COLUMNS[group]} nulls last`));
   return {
     data: rows.map((row) => {
       const out: UsageGroupView = {};
@@ -249,6 +265,11 @@ export async function groupUsage(
         cached_tokens: Number(row.cached_tokens),
         total_tokens: prompt + completion,
         cost_usd: Number(row.cost_usd),
+        errors: Number(row.errors),
+        p50_latency_ms: millis(row.p50_latency_ms),
+        p95_latency_ms: millis(row.p95_latency_ms),
+        p50_ttfb_ms: millis(row.p50_ttfb_ms),
+        p95_ttfb_ms: millis(row.p95_ttfb_ms),
       });
       return out;
     }),

@@ -6,6 +6,7 @@ import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { resolve } from "node:path";
 import pg from "pg";
 import type { TestProject } from "vitest/node";
+import { buildDashboard } from "../../dev/build-dashboard.ts";
 import { migrateDatabase } from "../../dev/migrate.ts";
 import { startStandIns } from "../../dev/standins/index.ts";
 
@@ -45,6 +46,8 @@ export default async function setup(project: TestProject) {
   if (standIns.upstash?.engine.kind === "redis") await standIns.upstash.engine.call(["FLUSHDB"]);
   const vars = standIns.vars;
   await migrateDatabase(vars.DATABASE_URL ?? "");
+  // The dashboard's static assets, which wrangler.toml serves and the Worker build needs.
+  await buildDashboard({ quiet: true });
 
   project.provide("databaseUrl", vars.DATABASE_URL ?? "");
   project.provide("redisUrl", vars.UPSTASH_REDIS_REST_URL ?? "");

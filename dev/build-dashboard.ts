@@ -1,0 +1,54 @@
+// Builds the dashboard (src/dashboard) into the Worker's static assets
+// (dist/assets/dashboard): one minified script, one stylesheet, the page, and
+// the headers Workers static assets serve them with. Prints the sizes.
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { gzipSync } from "node:zlib";
+import { build } from "esbuild";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+const out = `${root}dist/assets`;
+
+/** A strict policy: this origin's scripts, styles and API only; nothing inline, no frames. */
+export const DASHBOARD_CSP =
+  "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+const HEADERS = `/dashboard/*
+  Content-Security-Policy: ${DASHBOARD_CSP}
+  X-Content-Type-Options: nosniff
+  X-Frame-Options: DENY
+  Referrer-Policy: no-referrer
+  Cross-Origin-Opener-Policy: same-origin
+  Permissions-Policy: camera=(), microphone=(), geolocation=()
+`;
+
+export async function buildDashboard(options: { quiet?: boolean } = {}): Promise<{ scriptBytes: number; gzipBytes: number }> {
+  mkdirSync(`${out}/dashboard`, { recursive: true });
+  await build({
+    entryPoints: [`${root}src/dashboard/app.tsx`],
+    bundle: true,
+    minify: true,
+    format: "esm",
+    target: "es2022",
+    jsx: "automatic",
+    jsxImportSource: "preact",
+    outfile: `${out}/dashboard/app.js`,
+    logLevel: "warning",
+    legalComments: "none",
+  });
+  copyFileSync(`${root}src/dashboard/index.html`, `${out}/dashboard/index.html`);
+  writeFileSync(`${out}/_headers`, HEADERS);
+  const script = readFileSync(`${out}/dashboard/app.js`);
+  const css = readFileSync(`${out}/dashboard/app.css`);
+  const gzipBytes = gzipSync(script).length + gzipSync(css).length;
+  if (!options.quiet) {
+    console.log(
+      `dashboard: app.js ${(script.length / 1024).toFixed(1)} KiB, app.css ${(css.length / 1024).toFixed(1)} KiB, ${(gzipBytes / 1024).toFixed(1)} KiB gzipped`,
+    );
+  }
+  return { scriptBytes: script.length, gzipBytes };
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  await buildDashboard();
+}
