@@ -22,7 +22,6 @@ const since = (range: Range) => new Date(Date.now() - RANGES[range].ms).toISOStr
 function useLoad<T>(load: () => Promise<T>, deps: unknown[]): { data?: T; error?: string; reload: () => void } {
   const [state, setState] = useState<{ data?: T; error?: string }>({});
   const [tick, setTick] = useState(0);
-  // biome-ignore lint/correctness/useExhaustiveDependencies: the caller names what the load depends on.
   useEffect(() => {
     let live = true;
     load().then(
@@ -60,7 +59,6 @@ function Table<T>(props: { rows: T[]; columns: [string, (row: T) => ComponentChi
         </thead>
         <tbody>
           {props.rows.map((row, i) => (
-            // biome-ignore lint/suspicious/noArrayIndexKey: rows have no id of their own.
             <tr key={i}>
               {props.columns.map(([name, cell]) => (
                 <td key={name}>{cell(row) ?? "—"}</td>
@@ -141,13 +139,13 @@ function Overview(props: { admin: boolean }) {
     <section>
       <div class="toolbar">
         <h2>Overview</h2>
-        <div class="segmented" role="group" aria-label="Time range">
+        <fieldset class="segmented" aria-label="Time range">
           {(Object.keys(RANGES) as Range[]).map((r) => (
             <button type="button" key={r} class={r === range ? "on" : ""} onClick={() => setRange(r)}>
               {RANGES[r].label}
             </button>
           ))}
-        </div>
+        </fieldset>
       </div>
       {error && <p class="error">{error}</p>}
       <div class="stats">
@@ -550,7 +548,6 @@ function Requests(props: { admin: boolean }) {
                 {r.attempts} attempt{r.attempts === 1 ? "" : "s"}
                 {open === r.request_id &&
                   (r.metadata.route ?? []).map((step, i) => (
-                    // biome-ignore lint/suspicious/noArrayIndexKey: attempts are in order and have no id.
                     <span key={i} class="step">
                       {step.provider}/{step.model}: {step.outcome}, {step.ms} ms
                     </span>
