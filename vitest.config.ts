@@ -33,6 +33,9 @@ const workers = defineConfig({
         ENCRYPTION_KEY: TEST_ENCRYPTION_KEY,
         // Catalog changes and cooldowns reach every isolate within half a second, so tests need not wait long.
         CATALOG_REFRESH: "500ms",
+        // The fuzz suite explores another seed, or longer, when asked.
+        ...(process.env.SLUICE_FUZZ_SEED && { SLUICE_FUZZ_SEED: process.env.SLUICE_FUZZ_SEED }),
+        ...(process.env.SLUICE_FUZZ_RUNS && { SLUICE_FUZZ_RUNS: process.env.SLUICE_FUZZ_RUNS }),
       };
       return {
         wrangler: { configPath: "./wrangler.toml" },

@@ -3,6 +3,7 @@
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 import { CONFIG_KEYS, ConfigError, parseConfig } from "../src/config/index.ts";
 import { buildDashboard } from "./build-dashboard.ts";
@@ -13,6 +14,26 @@ import { startStandIns } from "./standins/index.ts";
 const root = fileURLToPath(new URL("..", import.meta.url));
 const dataDir = `${root}.data`;
 const port = Number(process.env.PORT ?? 8787);
+
+/** Whether a port on 127.0.0.1 is free to listen on. */
+function isFree(candidate: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = createServer();
+    probe.once("error", () => resolve(false));
+    probe.listen(candidate, "127.0.0.1", () => probe.close(() => resolve(true)));
+  });
+}
+
+/**
+ * A stand-in's port: the variable's when set; else its usual one, which the
+ * README's examples use, when free; else any free port (a second checkout,
+ * or another program on the usual one). The banner says which.
+ */
+async function portFor(variable: string, usual: number): Promise<number> {
+  const chosen = process.env[variable];
+  if (chosen) return Number(chosen);
+  return (await isFree(usual)) ? usual : 0;
+}
 
 function fromShell(): Record<string, string> {
   const vars: Record<string, string> = {};
@@ -42,7 +63,11 @@ async function main(): Promise<void> {
   const standIns = await startStandIns(configured, {
     postgres: process.env.DEV_POSTGRES_URL ?? `${dataDir}/pglite`,
     redis: process.env.DEV_REDIS_URL,
-    ports: { neon: 5488, upstash: 8079, mock: 8090 },
+    ports: {
+      neon: await portFor("DEV_NEON_PORT", 5488),
+      upstash: await portFor("DEV_UPSTASH_PORT", 8079),
+      mock: await portFor("DEV_MOCK_PORT", 8090),
+    },
   });
   const vars = { ...configured, ...standIns.vars };
 
@@ -100,6 +125,15 @@ async function waitForHealth(url: string): Promise<void> {
   }
 }
 
+/** A URL's host and port only: the banner never prints a credential. */
+function where(url: string | undefined): string {
+  try {
+    return url ? new URL(url).host : "-";
+  } catch {
+    return "-";
+  }
+}
+
 function printBanner(vars: Record<string, string>, database: string): void {
   const base = `http://127.0.0.1:${port}`;
   console.log(`
@@ -107,6 +141,7 @@ function printBanner(vars: Record<string, string>, database: string): void {
     database: ${database}   redis: ${process.env.DEV_REDIS_URL ? "Redis" : vars.UPSTASH_REDIS_REST_URL?.includes("127.0.0.1:") ? "embedded" : "Upstash"}
     admin key (in .dev.vars): ${vars.ADMIN_KEY}
     dashboard: ${base}/dashboard/   API docs: ${base}/docs
+    stand-ins: Neon ${where(vars.DATABASE_URL)}, Upstash ${where(vars.UPSTASH_REDIS_REST_URL)}, mock upstream ${where(vars.MOCK_BASE_URL)}
 
   Stream a completion from the mock model:
 

@@ -184,6 +184,33 @@ describe("virtual keys", () => {
     expect((await callWorker(chatAs(String(body.key), { model: "mock-lorem" }))).response.status).toBe(200);
   });
 
+  it("binds an allowlist to the deployment: a provider the caller picks must be one the key may use", async () => {
+    const bindings = { ...env, OPENAI_BASE_URL: env.MOCK_BASE_URL, OPENAI_API_KEY: "sk-test-openai-key" };
+    const call = async (key: string, extra: Record<string, unknown>, headers: Record<string, string> = {}) =>
+      (await callWorker(chatAs(key, extra, headers), bindings)).response;
+    const narrow = String((await admin("POST", "/admin/keys", { models: ["mock-*"] })).body.key);
+    for (const picked of [
+      await call(narrow, { provider: "openai" }),
+      await call(narrow, {}, { "x-sluice-provider": "openai" }),
+      await call(narrow, { model: "openai/mock-echo" }),
+    ]) {
+      const error = await errorOf(picked);
+      expect(error).toMatchObject({ status: 403, code: "model_not_allowed" });
+    }
+    expect(await errorOf(await call(narrow, { provider: "openai" }))).toMatchObject({
+      message: "This key may use the model `mock-echo`, but not on the provider `openai`.",
+    });
+    expect((await call(narrow, {})).status).toBe(200);
+    // Naming the deployment allows it, and the call goes there.
+    const wide = String((await admin("POST", "/admin/keys", { models: ["mock-*", "openai/mock-*"] })).body.key);
+    const served = await call(wide, { provider: "openai" });
+    expect(served.status).toBe(200);
+    expect(served.headers.get("x-sluice-provider")).toBe("openai");
+    const anyOpenAI = String((await admin("POST", "/admin/keys", { models: ["openai/*"] })).body.key);
+    expect((await call(anyOpenAI, { model: "openai/mock-echo" })).status).toBe(200);
+    expect((await call(anyOpenAI, {})).status).toBe(403);
+  });
+
   it("refuses an expired key", async () => {
     const { body } = await admin("POST", "/admin/keys", { duration: "1s" });
     await new Promise((resolve) => setTimeout(resolve, 1100));

@@ -218,7 +218,12 @@ async function complete(
     });
   } catch (error) {
     if (error instanceof UnknownMockModel) return sendJson(res, 404, dialect.error(404, error.message));
-    throw error;
+    // A body of the wrong shape: refused as a provider refuses it, never a crash.
+    return sendJson(
+      res,
+      400,
+      dialect.error(400, `Invalid request body: ${error instanceof Error ? error.message : String(error)}`),
+    );
   }
   const id = `${dialect.prefix}${randomUUID().slice(0, 8)}`;
   if (!call.stream) return sendJson(res, 200, dialect.response(id, model, answer));
@@ -243,7 +248,11 @@ async function textCompletion(res: ServerResponse, body: TextCompletionRequest, 
     answer = answerFor(model, [{ role: "user", text: prompt }], { maxTokens: body.max_tokens, tokens: behaviour.tokens });
   } catch (error) {
     if (error instanceof UnknownMockModel) return sendJson(res, 404, openaiError(404, error.message));
-    throw error;
+    return sendJson(
+      res,
+      400,
+      openaiError(400, `Invalid request body: ${error instanceof Error ? error.message : String(error)}`),
+    );
   }
   const id = `cmpl-mock-${randomUUID().slice(0, 8)}`;
   if (!body.stream) return sendJson(res, 200, openaiTextCompletion(id, model, answer));
@@ -385,8 +394,12 @@ export async function startMockUpstream(options: MockOptions = {}): Promise<Mock
     if (req.method === "POST" && path === "/v1/completions")
       return textCompletion(res, (body ?? {}) as TextCompletionRequest, behaviour);
     if (req.method === "POST" && path === "/v1/embeddings") {
-      const request = (body ?? {}) as { model?: string; input?: string | string[] };
-      const inputs = typeof request.input === "string" ? [request.input] : (request.input ?? []);
+      const request = (body ?? {}) as { model?: string; input?: unknown };
+      const inputs =
+        typeof request.input === "string" ? [request.input] : Array.isArray(request.input) ? request.input : undefined;
+      if (!inputs?.every((text): text is string => typeof text === "string")) {
+        return sendJson(res, 400, openaiError(400, "'input' must be a string or an array of strings."));
+      }
       return sendJson(
         res,
         200,

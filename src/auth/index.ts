@@ -66,20 +66,47 @@ export async function authenticate(c: GatewayContext): Promise<Principal> {
   throw unauthorized("Invalid API key.");
 }
 
-/** Whether the principal may use this model (a key's allowlist; `prefix*` matches by prefix). */
-export function isModelAllowed(principal: Principal, model: string): boolean {
-  if (principal.type !== "key" || principal.models === null || principal.models.length === 0) return true;
-  return principal.models.some((entry) => (entry.endsWith("*") ? model.startsWith(entry.slice(0, -1)) : entry === model));
+const matches = (pattern: string, name: string) =>
+  pattern === "*" || (pattern.endsWith("*") ? name.startsWith(pattern.slice(0, -1)) : pattern === name);
+
+/** A deployment: the model asked for, and the provider and upstream model that would serve it. */
+export interface Deployment {
+  model: string;
+  provider: string;
+  upstreamModel: string;
 }
 
-/** 403 unless the principal may use this model. */
-export function assertModelAllowed(principal: Principal, model: string): void {
-  if (!isModelAllowed(principal, model)) {
-    throw new GatewayError(403, "permission", `This key may not use the model \`${model}\`.`, {
-      code: "model_not_allowed",
-      param: "model",
-    });
-  }
+/**
+ * Whether a key's allowlist lets this deployment serve the call. A plain
+ * entry (`gpt-4o-mini`, `claude-*`) allows the model where it routes by
+ * itself (`natural`: its catalog entry or its name), never on a provider the
+ * caller picked; `provider/model` and `provider/*` name the deployment
+ * itself. No allowlist allows everything.
+ */
+export function isDeploymentAllowed(principal: Principal, target: Deployment, natural: string | undefined): boolean {
+  if (principal.type !== "key" || principal.models === null || principal.models.length === 0) return true;
+  return principal.models.some((entry) => {
+    const slash = entry.indexOf("/");
+    if (slash > 0 && entry.slice(0, slash) === target.provider && matches(entry.slice(slash + 1), target.upstreamModel)) {
+      return true;
+    }
+    return natural === target.provider && matches(entry, target.model);
+  });
+}
+
+/** 403 unless the key may have this deployment serve the call, saying whether the model or the provider is the problem. */
+export function assertDeploymentAllowed(principal: Principal, target: Deployment, natural: string | undefined): void {
+  if (isDeploymentAllowed(principal, target, natural)) return;
+  const elsewhere = natural !== undefined && natural !== target.provider;
+  const onNatural = elsewhere && isDeploymentAllowed(principal, target, target.provider);
+  throw new GatewayError(
+    403,
+    "permission",
+    onNatural
+      ? `This key may use the model \`${target.model}\`, but not on the provider \`${target.provider}\`.`
+      : `This key may not use the model \`${target.model}\`${elsewhere ? ` on the provider \`${target.provider}\`` : ""}.`,
+    { code: "model_not_allowed", param: onNatural ? "provider" : "model" },
+  );
 }
 
 /** The admin key, and nothing else. */

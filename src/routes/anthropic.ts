@@ -19,7 +19,7 @@ anthropicRoutes.post(
     body: anthropic.schema,
     response: { description: "A message, or its events (message_start … message_stop) when `stream` is true", streams: true },
   }),
-  async (c) => proxy(c, anthropic, await parseJsonBody(c, anthropic.schema)),
+  async (c) => await proxy(c, anthropic, await parseJsonBody(c, anthropic.schema)),
 );
 
 /**

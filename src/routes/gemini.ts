@@ -69,5 +69,5 @@ geminiRoutes.post(
     body: gemini.schema,
     response: { description: "As generateContent", streams: true },
   }),
-  async (c) => proxy(c, gemini, await parseJsonBody(c, gemini.schema)),
+  async (c) => await proxy(c, gemini, await parseJsonBody(c, gemini.schema)),
 );

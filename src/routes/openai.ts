@@ -25,7 +25,7 @@ openaiRoutes.post(
     body: openaiChat.schema,
     response: streams("A chat.completion, or chat.completion.chunk events when `stream` is true"),
   }),
-  async (c) => proxy(c, openaiChat, await parseJsonBody(c, openaiChat.schema)),
+  async (c) => await proxy(c, openaiChat, await parseJsonBody(c, openaiChat.schema)),
 );
 
 openaiRoutes.post(
@@ -36,7 +36,7 @@ openaiRoutes.post(
     body: openaiResponses.schema,
     response: streams("A response, or its named events (response.created … response.completed) when `stream` is true"),
   }),
-  async (c) => proxy(c, openaiResponses, await parseJsonBody(c, openaiResponses.schema)),
+  async (c) => await proxy(c, openaiResponses, await parseJsonBody(c, openaiResponses.schema)),
 );
 
 /** The app API's OpenAI-compatible completion, sent to DEFAULT_PROVIDER unless the body names a provider. */
@@ -58,14 +58,14 @@ openaiRoutes.post(
   "/v1/completions",
   gated,
   doc({ summary: "Legacy completions", body: openaiCompletions.schema, response: streams("A text_completion, or its chunks") }),
-  async (c) => proxy(c, openaiCompletions, await parseJsonBody(c, openaiCompletions.schema)),
+  async (c) => await proxy(c, openaiCompletions, await parseJsonBody(c, openaiCompletions.schema)),
 );
 
 openaiRoutes.post(
   "/v1/embeddings",
   gated,
   doc({ summary: "Embeddings, OpenAI-compatible providers", body: openaiEmbeddings.schema }),
-  async (c) => proxy(c, openaiEmbeddings, await parseJsonBody(c, openaiEmbeddings.schema)),
+  async (c) => await proxy(c, openaiEmbeddings, await parseJsonBody(c, openaiEmbeddings.schema)),
 );
 
 openaiRoutes.get(

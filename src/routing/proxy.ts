@@ -27,6 +27,11 @@ const untranslatable = (format: { name: string }, target: Target) =>
     { param: "model", code: `${apiName(format)}_unsupported` },
   );
 
+/**
+ * Routes `await` it (`async (c) => await proxy(…)`): a refusal it throws
+ * before its first await is then handled at once, where returning the
+ * promise from an async handler would leave it unhandled for a moment.
+ */
 export async function proxy<Body extends Record<string, unknown>>(
   c: GatewayContext,
   format: ClientFormat<Body>,

@@ -95,7 +95,8 @@ export function resolveTarget(config: Config, catalog: Catalog, model: string, p
     provider: choice.provider,
     model,
     upstreamModel: choice.upstreamModel,
-    price: choice.price ?? priceOf(choice.upstreamModel),
+    // The deployment's price: the catalog's, or the serving provider's list price for the model.
+    price: choice.price ?? priceOf(choice.upstreamModel, setup.descriptor.kind),
   };
 }
 
@@ -103,19 +104,13 @@ export function resolveTarget(config: Config, catalog: Catalog, model: string, p
  * The model's target, then its catalog fallbacks in order, each a model the
  * caller may use. An explicit provider pins the call to that one target.
  */
-export function planRoute(input: {
-  config: Config;
-  catalog: Catalog;
-  model: string;
-  providerOverride?: string;
-  allowed: (model: string) => boolean;
-}): Target[] {
+export function planRoute(input: { config: Config; catalog: Catalog; model: string; providerOverride?: string }): Target[] {
   const { config, catalog, model, providerOverride } = input;
   const first = resolveTarget(config, catalog, model, providerOverride);
   if (providerOverride) return [first];
   const plan = [first];
   for (const fallback of catalog.models.get(model)?.fallbacks ?? []) {
-    if (fallback === model || !input.allowed(fallback)) continue;
+    if (fallback === model) continue;
     try {
       plan.push(resolveTarget(config, catalog, fallback));
     } catch {
@@ -123,6 +118,12 @@ export function planRoute(input: {
     }
   }
   return plan;
+}
+
+/** The provider a model routes to by itself (the caller's pick aside); undefined when nothing serves it so. */
+export function naturalProvider(config: Config, catalog: Catalog, model: string, override: string | undefined, first: Target) {
+  if (!override) return first.provider;
+  return choose(config, catalog, model, undefined)?.provider;
 }
 
 /** Providers that can serve requests with this config and catalog. */

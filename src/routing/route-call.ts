@@ -1,7 +1,7 @@
 // One gateway call: the route planned (the model, then its fallbacks, each a
 // model the caller may use), the limits check started, the metered call
 // opened, and a plain loop over the attempts the list hands out.
-import { assertModelAllowed, isModelAllowed } from "../auth/index.ts";
+import { assertDeploymentAllowed, isDeploymentAllowed } from "../auth/index.ts";
 import type { GatewayContext } from "../context.ts";
 import { type Credential, credentialsFor, ownedCredentials } from "../credentials/pool.ts";
 import { GatewayError } from "../http/errors.ts";
@@ -14,7 +14,7 @@ import { openCall } from "./call.ts";
 import { catalogFor } from "./catalog.ts";
 import type { Exchange } from "./exchanges.ts";
 import { routingHealth } from "./health.ts";
-import { planRoute, type Target } from "./resolve.ts";
+import { naturalProvider, planRoute, type Target } from "./resolve.ts";
 
 export interface RouteInput {
   model: string;
@@ -47,15 +47,15 @@ export async function routeCall(c: GatewayContext, input: RouteInput): Promise<R
   const principal = c.get("principal");
   const routing = config.routing;
   const defer = (work: Promise<unknown>) => c.executionCtx.waitUntil(work);
-  assertModelAllowed(principal, input.model);
-  const plan = planRoute({
-    config,
-    catalog: await catalogFor(c),
-    model: input.model,
-    providerOverride: input.providerOverride,
-    allowed: (model) => isModelAllowed(principal, model),
-  });
-  const first = plan[0] as Target;
+  const catalog = await catalogFor(c);
+  // The model's own target (planRoute throws when nothing serves it), then its fallbacks.
+  const [first, ...fallbacks] = planRoute({ config, catalog, model: input.model, providerOverride: input.providerOverride }) as [
+    Target,
+    ...Target[],
+  ];
+  // An allowlist binds the deployment: a provider the caller picked must be one the key may use for the model.
+  assertDeploymentAllowed(principal, first, naturalProvider(config, catalog, input.model, input.providerOverride, first));
+  const plan = [first, ...fallbacks.filter((target) => isDeploymentAllowed(principal, target, target.provider))];
   const health = routingHealth(services.redis, {
     failures: routing.cooldown.failures,
     cooldownMs: routing.cooldown.ms,

@@ -12,8 +12,23 @@ export interface Price {
 const PRICES = new Map<string, Price>(PROVIDERS.flatMap((provider) => Object.entries(provider.prices ?? {})));
 const PREFIXES = [...PRICES.keys()].sort((a, b) => b.length - a.length);
 
-/** The price of a model, or undefined when Sluice does not know it (it is then metered at zero cost). */
-export function priceOf(model: string): Price | undefined {
+/** Each provider's own table, for pricing a model by the deployment that serves it. */
+const BY_PROVIDER = new Map(
+  PROVIDERS.map((provider) => {
+    const prices = new Map(Object.entries(provider.prices ?? {}));
+    return [provider.kind as string, { prices, prefixes: [...prices.keys()].sort((a, b) => b.length - a.length) }];
+  }),
+);
+
+/**
+ * The price of a model: as the provider serving it lists it when it does,
+ * else by its name in any provider's table; undefined when Sluice does not
+ * know it (it is then metered at zero cost).
+ */
+export function priceOf(model: string, provider?: string): Price | undefined {
+  const own = provider ? BY_PROVIDER.get(provider) : undefined;
+  const ownPrefix = own?.prefixes.find((p) => model.startsWith(p));
+  if (own && ownPrefix) return own.prices.get(ownPrefix);
   const prefix = PREFIXES.find((p) => model.startsWith(p));
   return prefix ? PRICES.get(prefix) : undefined;
 }

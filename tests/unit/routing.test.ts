@@ -1,11 +1,14 @@
 // Which provider serves a model name, from the descriptors' own rules, and
 // the calendar windows quotas reset on.
 import { describe, expect, it } from "vitest";
+import { assertDeploymentAllowed, isDeploymentAllowed } from "../../src/auth/index.ts";
+import type { Principal } from "../../src/auth/principal.ts";
 import { parseConfig } from "../../src/config/index.ts";
 import { budgetWindow, windowsAt } from "../../src/limits/windows.ts";
 import { PROVIDER_KINDS } from "../../src/providers/index.ts";
 import { EMPTY_CATALOG } from "../../src/routing/catalog.ts";
 import { planRoute, resolveTarget } from "../../src/routing/resolve.ts";
+import { priceOf } from "../../src/usage/prices.ts";
 
 const config = parseConfig({
   DATABASE_URL: "postgres://u:p@127.0.0.1:5432/db",
@@ -55,7 +58,6 @@ describe("routing by model name", () => {
       catalog: EMPTY_CATALOG,
       model: "mock-echo",
       providerOverride: "anthropic",
-      allowed: () => true,
     });
     expect(plan.map((t) => `${t.provider}:${t.upstreamModel}`)).toEqual(["anthropic:mock-echo"]);
   });
@@ -95,5 +97,41 @@ describe("quota windows", () => {
     const hour = budgetWindow("1h", now, windows);
     expect(hour.resetMs ?? 0).toBe(hour.startMs + 3_600_000);
     expect(budgetWindow(null, now, windows)).toEqual({ key: "life", startMs: 0, resetMs: null });
+  });
+});
+
+describe("an allowlist binds the deployment", () => {
+  const key = (models: string[]) => ({ type: "key", models }) as unknown as Principal;
+  const at = (provider: string, model = "mock-echo", upstreamModel = model) => ({ model, provider, upstreamModel });
+
+  it("lets a plain entry serve its model where it routes by itself, not on a provider the caller picked", () => {
+    expect(isDeploymentAllowed(key(["mock-*"]), at("mock"), "mock")).toBe(true);
+    expect(isDeploymentAllowed(key(["mock-*"]), at("openai"), "mock")).toBe(false);
+    expect(isDeploymentAllowed(key(["mock-echo"]), at("openai", "openai/mock-echo", "mock-echo"), "openai")).toBe(false);
+  });
+
+  it("lets `provider/model` and `provider/*` name the deployment", () => {
+    expect(isDeploymentAllowed(key(["openai/mock-echo"]), at("openai"), "mock")).toBe(true);
+    expect(isDeploymentAllowed(key(["openai/*"]), at("openai", "gpt-4o"), "openai")).toBe(true);
+    expect(isDeploymentAllowed(key(["openai/gpt-*"]), at("openai"), "mock")).toBe(false);
+    expect(isDeploymentAllowed(key(["anthropic/*"]), at("openai"), "openai")).toBe(false);
+  });
+
+  it("says whether the model or the provider is refused", () => {
+    expect(() => assertDeploymentAllowed(key(["mock-*"]), at("openai"), "mock")).toThrow(
+      expect.objectContaining({
+        status: 403,
+        param: "provider",
+        message: expect.stringContaining("not on the provider `openai`"),
+      }),
+    );
+    expect(() => assertDeploymentAllowed(key(["gpt-*"]), at("mock"), "mock")).toThrow(
+      expect.objectContaining({ status: 403, param: "model", message: "This key may not use the model `mock-echo`." }),
+    );
+  });
+
+  it("prices a model by the provider that serves it, where that provider lists it", () => {
+    expect(priceOf("mock-echo", "mock")).toEqual(priceOf("mock-echo"));
+    expect(priceOf("gpt-4o-mini", "openai")).toBeDefined();
   });
 });
