@@ -1,4 +1,4 @@
-// `npm run bench [-- --quick]`: Sluice against the mock called directly, a
+// `npm run bench [-- --quick]` (or `-- --soak`, bench/soak.ts): Sluice against the mock called directly, a
 // bare forwarding Worker, and Portkey, side by side in one run. Every figure
 // is the median of 3 runs. Results: bench/results/latest.json and a markdown
 // table on stdout.
@@ -6,6 +6,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { type LoadSpec, median, percentile, runLoad, runStreams } from "./load.ts";
 import { renderTable } from "./report.ts";
+import { soak } from "./soak.ts";
 import {
   buildWorker,
   cpuMs,
@@ -307,7 +308,10 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
+const soakRequests = Number(process.argv[process.argv.indexOf("--requests") + 1]) || 200_000;
+const entry = process.argv.includes("--soak") ? () => soak(soakRequests) : main;
+
+entry().then(
   () => process.exit(0),
   (error: unknown) => {
     console.error(`bench: ${error instanceof Error ? error.stack : String(error)}`);
