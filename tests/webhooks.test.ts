@@ -190,11 +190,9 @@ describe("the billing webhook", () => {
 });
 
 describe("budget and quota alerts", () => {
-  /** A key with a $1 budget, its ledger already at `spent` dollars. */
-  async function keyAt(spent: number) {
-    const created = await admin("POST", "/admin/keys", { max_budget: 1, name: uniqueId("alerted") });
-    const keyId = String(created.body.id);
-    await db()
+  /** A ledger row for the key, as if it had spent `usd`. */
+  const spend = (keyId: string, usd: number) =>
+    db()
       .insert(usageEvents)
       .values({
         requestId: uniqueId("seed"),
@@ -204,10 +202,16 @@ describe("budget and quota alerts", () => {
         provider: "mock",
         model: "mock-echo",
         clientFormat: "openai",
-        costUsd: spent,
+        costUsd: usd,
         latencyMs: 1,
         status: 200,
       });
+
+  /** A key with a $1 budget, its ledger already at `spent` dollars. */
+  async function keyAt(spent: number) {
+    const created = await admin("POST", "/admin/keys", { max_budget: 1, name: uniqueId("alerted") });
+    const keyId = String(created.body.id);
+    await spend(keyId, spent);
     return { keyId, key: String(created.body.key) };
   }
 
@@ -221,20 +225,7 @@ describe("budget and quota alerts", () => {
     const { keyId } = await keyAt(0.55);
     expect(await checkThresholds(db(), hook.target, "UTC", [recordFor(keyId)])).toBe(1);
     expect(await checkThresholds(db(), hook.target, "UTC", [recordFor(keyId)])).toBe(0);
-    await db()
-      .insert(usageEvents)
-      .values({
-        requestId: uniqueId("seed"),
-        principalType: "key",
-        principalId: keyId,
-        keyId,
-        provider: "mock",
-        model: "mock-echo",
-        clientFormat: "openai",
-        costUsd: 0.5,
-        latencyMs: 1,
-        status: 200,
-      });
+    await spend(keyId, 0.5);
     expect(await checkThresholds(db(), hook.target, "UTC", [recordFor(keyId)])).toBe(2);
     const sent = await events(hook);
     expect(sent.map((e) => [e.type, e.data.threshold, e.data.subject_id])).toEqual([
