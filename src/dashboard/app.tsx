@@ -404,32 +404,101 @@ interface Person {
   email?: string | null;
   name?: string | null;
   team_id?: string | null;
-  blocked_at?: string | null;
+  blocked?: boolean;
+}
+
+const QUOTA_FIELDS = [
+  ["rpm_limit", "Requests / minute"],
+  ["tpm_limit", "Tokens / minute"],
+  ["tokens_per_day", "Tokens / day"],
+  ["tokens_per_month", "Tokens / month"],
+  ["usd_per_day", "USD / day"],
+  ["usd_per_month", "USD / month"],
+] as const;
+
+type Quota = Record<(typeof QUOTA_FIELDS)[number][0], number | null>;
+
+/** A user's or team's own quota, read and changed in place; an emptied field removes that limit. */
+function QuotaEditor(props: { kind: "users" | "teams"; id: string; onDone: (message: string) => void }) {
+  const path = `/admin/${props.kind}/${encodeURIComponent(props.id)}`;
+  const current = useLoad(() => api<{ quota: Quota }>("GET", path), [path]);
+  const [fields, setFields] = useState<Record<string, string> | undefined>();
+  const values = fields ?? Object.fromEntries(QUOTA_FIELDS.map(([name]) => [name, current.data?.quota[name]?.toString() ?? ""]));
+  if (!current.data) return <p class="notice">{current.error ?? "Loading the quota…"}</p>;
+  return (
+    <form
+      class="card form"
+      onSubmit={(event) => {
+        event.preventDefault();
+        const body = Object.fromEntries(QUOTA_FIELDS.map(([name]) => [name, values[name]?.trim() ? Number(values[name]) : null]));
+        api("PATCH", path, body).then(
+          () => props.onDone(`Quota of ${props.id} saved.`),
+          (error: unknown) => props.onDone(error instanceof Error ? error.message : String(error)),
+        );
+      }}
+    >
+      <strong>Quota of {props.id}</strong>
+      {QUOTA_FIELDS.map(([name, label]) => (
+        <label key={name}>
+          {label}
+          <input
+            name={`quota-${name}`}
+            value={values[name]}
+            placeholder="no limit"
+            onInput={(e) => setFields({ ...values, [name]: (e.target as HTMLInputElement).value })}
+          />
+        </label>
+      ))}
+      <button type="submit">Save</button>
+      <button type="button" onClick={() => props.onDone("")}>
+        Cancel
+      </button>
+    </form>
+  );
 }
 
 function People() {
   const users = useLoad(() => api<{ data: Person[] }>("GET", "/admin/users?limit=200"), []);
   const teams = useLoad(() => api<{ data: Person[] }>("GET", "/admin/teams?limit=200"), []);
+  const [editing, setEditing] = useState<{ kind: "users" | "teams"; id: string } | undefined>();
+  const [message, setMessage] = useState("");
   const block = (kind: "users" | "teams", person: Person) =>
-    api("POST", `/admin/${kind}/${encodeURIComponent(person.id)}/${person.blocked_at ? "unblock" : "block"}`).then(() =>
+    api("POST", `/admin/${kind}/${encodeURIComponent(person.id)}/${person.blocked ? "unblock" : "block"}`).then(() =>
       kind === "users" ? users.reload() : teams.reload(),
     );
   const columns = (kind: "users" | "teams"): [string, (p: Person) => ComponentChildren][] => [
     ["id", (p) => p.id],
     ["name", (p) => p.name ?? p.email ?? null],
     ...(kind === "users" ? ([["team", (p: Person) => p.team_id ?? null]] as [string, (p: Person) => ComponentChildren][]) : []),
-    ["state", (p) => (p.blocked_at ? "blocked" : "active")],
+    ["state", (p) => (p.blocked ? "blocked" : "active")],
     [
       "",
       (p) => (
-        <button type="button" class={p.blocked_at ? "" : "danger"} onClick={() => block(kind, p)}>
-          {p.blocked_at ? "Unblock" : "Block"}
-        </button>
+        <span class="actions">
+          <button type="button" onClick={() => setEditing({ kind, id: p.id })}>
+            Quota
+          </button>
+          <button type="button" class={p.blocked ? "" : "danger"} onClick={() => block(kind, p)}>
+            {p.blocked ? "Unblock" : "Block"}
+          </button>
+        </span>
       ),
     ],
   ];
   return (
     <section>
+      {editing && (
+        <QuotaEditor
+          key={`${editing.kind}/${editing.id}`}
+          kind={editing.kind}
+          id={editing.id}
+          onDone={(text) => {
+            setMessage(text);
+            setEditing(undefined);
+          }}
+        />
+      )}
+      {message && <p class="notice">{message}</p>}
       <h2>Users</h2>
       {users.error && <p class="error">{users.error}</p>}
       <Table rows={users.data?.data ?? []} columns={columns("users")} />

@@ -2,7 +2,7 @@
 // as `npm run dev` does (its own port), makes a few requests, then drives
 // Debian's Chromium headless: signs in with the admin key, reads the overview
 // those requests produced, creates a key (its secret shown once), edits its
-// limits and revokes it, looks at a read-only session on a phone, and at /docs. Screenshots go to
+// limits and revokes it, sets a user's quota and blocks them, looks at a read-only session on a phone, and at /docs. Screenshots go to
 // tests/browser/artifacts.
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
@@ -136,6 +136,25 @@ async function main(): Promise<void> {
     await page.click(`tr:has(td:has-text('${name}')) button[data-revoke]`);
     await page.waitForSelector(`tr:has(td:has-text('${name}')) td:has-text('revoked')`);
     check((await chat(secret ?? "", "mock-echo")) === 401, "the revoked key is refused");
+
+    // A user's quota, changed in place; then blocked.
+    const person = `browser-user-${Date.now()}`;
+    await fetch(`${base}/admin/users`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+      body: JSON.stringify({ id: person }),
+    });
+    await page.click("nav button:has-text('Users and teams')");
+    await page.click(`tr:has(td:text-is('${person}')) button:has-text('Quota')`);
+    await page.fill("input[name=quota-tokens_per_day]", "5000");
+    await page.click("form.card button:has-text('Save')");
+    await page.waitForSelector(`p.notice:has-text('Quota of ${person} saved.')`);
+    const quota = await fetch(`${base}/admin/users/${person}`, { headers: { authorization: `Bearer ${key}` } });
+    const saved = ((await quota.json()) as { quota: { tokens_per_day: number | null } }).quota.tokens_per_day;
+    check(saved === 5000, `the quota saved from the page reads ${saved}`);
+    await page.click(`tr:has(td:text-is('${person}')) button:has-text('Block')`);
+    await page.waitForSelector(`tr:has(td:text-is('${person}')) td:text-is('blocked')`);
+    await page.screenshot({ path: `${artifacts}/people.png`, fullPage: true });
 
     await page.click("nav button:has-text('Requests')");
     await page.waitForSelector("tr:has(td:has-text('mock-lorem')) td:text-is('500')");
