@@ -169,6 +169,10 @@ describe("GET /api/ai/usage: each caller their own", () => {
         requests: number;
       }[];
       expect(report.some((row) => row.requests >= 1 && row.key_id !== null)).toBe(true);
+      // A bad parameter is named as the caller sent it.
+      const refused = await get("/spend/logs?start_date=yesterday", TEST_ADMIN_KEY);
+      expect(refused.status).toBe(400);
+      expect((refused.json() as { error: { param: string } }).error.param).toBe("start_date");
     });
   });
 });

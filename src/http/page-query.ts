@@ -10,13 +10,32 @@ export const pageSchema = z.object({
   team_id: z.string().min(1).optional(),
 });
 
+/** The first problem of a failed parse as a 400 naming the parameter, by the caller's name for it where that differs. */
+function refusal(
+  error: { issues: readonly { path: readonly PropertyKey[]; message: string }[] },
+  names: Record<string, string> = {},
+) {
+  const issue = error.issues[0];
+  const path = issue?.path.join(".") || undefined;
+  const param = path === undefined ? undefined : (names[path] ?? path);
+  return badRequest(`Invalid query parameter \`${param}\`: ${issue?.message}`, param);
+}
+
 /** Query parameters checked against a schema; the first bad one is a 400 that names it. */
 export const validQuery = <T extends z.ZodType>(schema: T) =>
   zValidator("query", schema, (result) => {
-    if (result.success) return;
-    const issue = result.error.issues[0];
-    const param = issue?.path.join(".") || undefined;
-    throw badRequest(`Invalid query parameter \`${param}\`: ${issue?.message}`, param);
+    if (!result.success) throw refusal(result.error);
   });
+
+/** Parameters under other names (another API's), mapped onto a schema's: parsed, or a 400 naming the caller's parameter. */
+export function parseQuery<T extends z.ZodType>(
+  schema: T,
+  input: Record<string, unknown>,
+  names: Record<string, string>,
+): z.output<T> {
+  const parsed = schema.safeParse(input);
+  if (!parsed.success) throw refusal(parsed.error, names);
+  return parsed.data;
+}
 
 export const pageQuery = validQuery(pageSchema);

@@ -8,7 +8,7 @@ import type { Principal } from "../auth/principal.ts";
 import type { GatewayContext, GatewayEnv } from "../context.ts";
 import { usageEvents } from "../db/schema.ts";
 import { badRequest } from "../http/errors.ts";
-import { validQuery } from "../http/page-query.ts";
+import { parseQuery, validQuery } from "../http/page-query.ts";
 import { doc } from "../openapi/doc.ts";
 import { adminUsageQuery, type Group, groupUsage, listUsage, ownUsageQuery, toCsv, type UsageFilters } from "../usage/query.ts";
 import { endpoint } from "./endpoint.ts";
@@ -81,6 +81,9 @@ usageRoutes.get(
   async (c) => answer(c, undefined, { ...c.req.valid("query"), metadata: metadataFilters(c) }),
 );
 
+/** LiteLLM's names for Sluice's parameters, so a refusal names the one the caller sent. */
+const LITELLM_NAMES = { from: "start_date", to: "end_date", key_id: "api_key" };
+
 /** LiteLLM's spend logs: its parameters mapped onto Sluice's (`start_date`, `end_date`, `user_id`, `request_id`). */
 usageRoutes.get(
   "/spend/logs",
@@ -89,17 +92,20 @@ usageRoutes.get(
   adminOnly,
   async (c) => {
     const q = c.req.query();
-    const filters = adminUsageQuery.safeParse({
-      from: q.start_date,
-      to: q.end_date,
-      user_id: q.user_id,
-      request_id: q.request_id,
-      key_id: q.api_key,
-      limit: q.limit,
-      cursor: q.cursor,
-    });
-    if (!filters.success) throw badRequest(`Invalid query parameter: ${filters.error.issues[0]?.message}`);
-    return c.json((await listUsage(c.get("services").db, undefined, filters.data)).data);
+    const filters = parseQuery(
+      adminUsageQuery,
+      {
+        from: q.start_date,
+        to: q.end_date,
+        user_id: q.user_id,
+        request_id: q.request_id,
+        key_id: q.api_key,
+        limit: q.limit,
+        cursor: q.cursor,
+      },
+      LITELLM_NAMES,
+    );
+    return c.json((await listUsage(c.get("services").db, undefined, filters)).data);
   },
 );
 
@@ -115,8 +121,7 @@ usageRoutes.get(
     const q = c.req.query();
     const by = REPORT_GROUPS[q.group_by ?? "team"];
     if (!by) throw badRequest("Invalid query parameter `group_by`: must be team, customer, api_key or model", "group_by");
-    const filters = adminUsageQuery.safeParse({ from: q.start_date, to: q.end_date });
-    if (!filters.success) throw badRequest(`Invalid query parameter: ${filters.error.issues[0]?.message}`);
-    return c.json((await groupUsage(c.get("services").db, undefined, { ...filters.data, group_by: ["day", by] })).data);
+    const filters = parseQuery(adminUsageQuery, { from: q.start_date, to: q.end_date }, LITELLM_NAMES);
+    return c.json((await groupUsage(c.get("services").db, undefined, { ...filters, group_by: ["day", by] })).data);
   },
 );
