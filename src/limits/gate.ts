@@ -8,6 +8,7 @@ import { deniedError, denyMarkerKey } from "../auth/deny-list.ts";
 import type { Principal } from "../auth/principal.ts";
 import type { Config } from "../config/index.ts";
 import { GatewayError } from "../http/errors.ts";
+import { reason } from "../log.ts";
 import type { Services } from "../services.ts";
 import { type Counter, SEED_TTL_SECONDS, type Subject, seedKey } from "./plan.ts";
 import { rebuildCounters } from "./rebuild.ts";
@@ -109,7 +110,7 @@ export function rateHeaders(
 function redisUnavailable(config: Config, error: unknown): GateResult {
   const policy = config.limits.onRedisFailure;
   const state = `redis-unavailable; rate-limits=${policy.rateLimits}; quotas=${policy.quotas}`;
-  console.warn(`sluice: limits: Redis unavailable (${error instanceof Error ? error.message : String(error)}); ${state}`);
+  console.warn(`sluice: limits: Redis unavailable (${reason(error)}); ${state}`);
   if (policy.quotas === "closed" || policy.rateLimits === "closed") {
     const what = policy.quotas === "closed" ? "Quota and budget checks" : "Rate limit checks";
     throw new GatewayError(503, "unavailable", `${what} are unavailable, so the request is refused by policy.`, {

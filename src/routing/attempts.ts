@@ -11,6 +11,7 @@ import type { Credential } from "../credentials/pool.ts";
 import { GatewayError } from "../http/errors.ts";
 import type { UpstreamBody } from "../http/relay.ts";
 import type { Admission } from "../limits/index.ts";
+import { reason } from "../log.ts";
 import type { ProviderSettings } from "../providers/types.ts";
 import type { RouteStep } from "../usage/meter.ts";
 import { type GatewayCall, streamHooks } from "./call.ts";
@@ -114,7 +115,7 @@ export async function* attemptList(input: AttemptListInput): AsyncGenerator<Plan
         secret = await credential.secret();
       } catch (error) {
         // Sealed under a key-encryption key this deployment no longer has: unusable, and said so in the logs.
-        console.error(`sluice: credential ${credential.id} could not be opened: ${String(error)}`);
+        console.error(`sluice: credential ${credential.id} could not be opened: ${reason(error)}`);
         input.route.push({ ...step, credential: credential.id, outcome: "unreadable" });
         lastError ??= unreadableError(target);
         unusable.add(credential.id);

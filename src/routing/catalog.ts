@@ -7,6 +7,7 @@ import type { GatewayContext } from "../context.ts";
 import type { Database } from "../db/client.ts";
 import { models, providerCredentials, providers } from "../db/schema.ts";
 import { RefreshingCache } from "../isolate-cache.ts";
+import { reason } from "../log.ts";
 import type { ProviderKind } from "../providers/index.ts";
 import type { Services } from "../services.ts";
 import type { Price } from "../usage/prices.ts";
@@ -103,7 +104,7 @@ export async function catalogFor(c: GatewayContext): Promise<Catalog> {
       (work) => c.executionCtx.waitUntil(work),
     );
   } catch (error) {
-    console.warn(`sluice: the model catalog could not be read; routing by model name (${String(error)})`);
+    console.warn(`sluice: the model catalog could not be read; routing by model name (${reason(error)})`);
     return EMPTY_CATALOG;
   }
 }

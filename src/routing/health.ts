@@ -6,6 +6,7 @@
 import type { Redis } from "@upstash/redis/cloudflare";
 import type { Credential } from "../credentials/pool.ts";
 import { IsolateCache } from "../isolate-cache.ts";
+import { reason } from "../log.ts";
 
 const COOLDOWNS_KEY = "sluice:route:cooldowns";
 const failureKey = (deployment: string) => `sluice:route:fail:${deployment}`;
@@ -119,7 +120,7 @@ export class RoutingHealth {
     pipeline.expire(keys.tokens, 120);
     pipeline.incrby(keys.dayTokens, tokens);
     pipeline.expire(keys.dayTokens, 2 * 86_400);
-    defer(pipeline.exec().catch((error: unknown) => console.warn(`sluice: credential usage not recorded: ${String(error)}`)));
+    defer(pipeline.exec().catch((error: unknown) => console.warn(`sluice: credential usage not recorded: ${reason(error)}`)));
   }
 
   /** Adds tokens learned after the call (the reservation was an estimate). */
@@ -156,7 +157,7 @@ export class RoutingHealth {
           [failureKey(deployment), COOLDOWNS_KEY],
           [this.settings.cooldownMs, this.settings.failures, deployment, this.settings.cooldownMs, now, askedUntil],
         )
-        .catch((error: unknown) => console.warn(`sluice: routing failure not shared: ${String(error)}`)),
+        .catch((error: unknown) => console.warn(`sluice: routing failure not shared: ${reason(error)}`)),
     );
   }
 
@@ -171,7 +172,7 @@ export class RoutingHealth {
     this.syncedAt = now;
     defer(
       this.sync(now)
-        .catch((error: unknown) => console.warn(`sluice: routing health not read: ${String(error)}`))
+        .catch((error: unknown) => console.warn(`sluice: routing health not read: ${reason(error)}`))
         .finally(() => {
           this.syncing = false;
         }),

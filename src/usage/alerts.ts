@@ -12,6 +12,7 @@ import type { WebhookTarget } from "../config/index.ts";
 import type { Database } from "../db/client.ts";
 import { limitAlerts, quotaPolicies, usageEvents, virtualKeys } from "../db/schema.ts";
 import { budgetWindow, windowsAt } from "../limits/windows.ts";
+import { reason } from "../log.ts";
 import type { UsageRecord } from "./record.ts";
 import { postSigned } from "./webhooks.ts";
 
@@ -176,7 +177,7 @@ export async function checkThresholds(
       }
     }
   } catch (error) {
-    console.error(`sluice: limit alerts not checked: ${String(error)}`);
+    console.error(`sluice: limit alerts not checked: ${reason(error)}`);
   }
   return sent;
 }

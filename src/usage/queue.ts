@@ -3,6 +3,8 @@
 // retries go to the dead-letter queue, whose consumer parks them in Redis for
 // the cron to drain. A record Postgres refuses outright is set aside as dead
 // at once, so it never holds up the records around it.
+
+import { reason } from "../log.ts";
 import type { Services } from "../services.ts";
 import { afterWrite } from "./after-write.ts";
 import type { UsageMessage } from "./record.ts";
@@ -18,7 +20,7 @@ export async function consumeUsage(batch: MessageBatch<UsageMessage>, services: 
     batch.ackAll();
   } catch (error) {
     if (!refusedByPostgres(error)) {
-      console.warn(`sluice: usage batch of ${records.length} records not written, retrying: ${String(error)}`);
+      console.warn(`sluice: usage batch of ${records.length} records not written, retrying: ${reason(error)}`);
       for (const message of batch.messages) message.retry({ delaySeconds: retryDelay(message.attempts) });
       return;
     }
@@ -39,7 +41,7 @@ export async function consumeDeadLetters(batch: MessageBatch<UsageMessage>, serv
     console.warn(`sluice: ${rest.length + 1} usage records parked after the queue's retries ran out`);
     batch.ackAll();
   } catch (error) {
-    console.error(`sluice: dead-lettered usage records could not be parked: ${String(error)}`);
+    console.error(`sluice: dead-lettered usage records could not be parked: ${reason(error)}`);
     batch.retryAll({ delaySeconds: 60 });
   }
 }

@@ -13,6 +13,7 @@
 import { sql } from "drizzle-orm";
 import type { WebhookTarget } from "../config/index.ts";
 import type { Database } from "../db/client.ts";
+import { reason } from "../log.ts";
 
 export const OUTBOX_BATCH = 100;
 export const OUTBOX_MAX_ATTEMPTS = 8;
@@ -148,6 +149,6 @@ export async function deliverSoon(db: Database, target: WebhookTarget | undefine
     const run = await deliverOutbox(db, target, requestIds);
     if (run.failed > 0) console.warn(`sluice: billing webhook: ${run.failed} records not delivered, retrying later`);
   } catch (error) {
-    console.error(`sluice: billing outbox delivery failed: ${String(error)}`);
+    console.error(`sluice: billing outbox delivery failed: ${reason(error)}`);
   }
 }

@@ -8,6 +8,7 @@ import type { Redis } from "@upstash/redis/cloudflare";
 import { sql } from "drizzle-orm";
 import { billingOutbox, usageEvents } from "../db/schema.ts";
 import { IsolateBatch } from "../isolate-batch.ts";
+import { reason } from "../log.ts";
 import type { Services } from "../services.ts";
 import { afterWrite } from "./after-write.ts";
 import type { UsageQueue, UsageRecord } from "./record.ts";
@@ -132,20 +133,20 @@ export async function writeRecords(services: Services, records: UsageRecord[]): 
           for (const record of records) await writeRecords(services, [record]);
           return;
         }
-        console.error(`sluice: Postgres refused usage record ${records[0]?.requestId}: ${String(error)}`);
+        console.error(`sluice: Postgres refused usage record ${records[0]?.requestId}: ${reason(error)}`);
         await setAside(services.redis, DEAD_USAGE_KEY, records).catch((parkError: unknown) =>
-          console.error(`sluice: dead usage record could not be kept: ${String(parkError)} ${JSON.stringify(records)}`),
+          console.error(`sluice: dead usage record could not be kept: ${reason(parkError)} ${JSON.stringify(records)}`),
         );
         return;
       }
-      if (attempt === ATTEMPTS) console.error(`sluice: usage write failed for ${records.length} records: ${String(error)}`);
+      if (attempt === ATTEMPTS) console.error(`sluice: usage write failed for ${records.length} records: ${reason(error)}`);
       else await wait(50 * 2 ** attempt);
     }
   }
   try {
     await setAside(services.redis, PARKED_USAGE_KEY, records);
   } catch (error) {
-    console.error(`sluice: usage records could not be parked: ${String(error)} ${JSON.stringify(records)}`);
+    console.error(`sluice: usage records could not be parked: ${reason(error)} ${JSON.stringify(records)}`);
   }
 }
 
@@ -159,7 +160,7 @@ async function enqueue(services: Services, queue: UsageQueue, records: UsageReco
     try {
       await queue.send(part, { contentType: "v8" });
     } catch (error) {
-      console.warn(`sluice: the usage queue refused ${part.length} records, writing them directly: ${String(error)}`);
+      console.warn(`sluice: the usage queue refused ${part.length} records, writing them directly: ${reason(error)}`);
       await writeRecords(services, part);
     }
   }

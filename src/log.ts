@@ -1,0 +1,17 @@
+// What a log line says about an error: the root cause's own message, short.
+// Drizzle wraps a driver's error in one that repeats the whole query and its
+// parameters (a batch of usage records, say), which would bury the reason and
+// put request data in the logs.
+
+const MAX = 300;
+
+export function reason(error: unknown): string {
+  let cause = error;
+  for (let depth = 0; depth < 5; depth++) {
+    const inner = (cause as { cause?: unknown } | null)?.cause;
+    if (inner === undefined || inner === null) break;
+    cause = inner;
+  }
+  const text = cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause);
+  return text.length > MAX ? `${text.slice(0, MAX)}…` : text;
+}
