@@ -5,6 +5,7 @@
 import type { Ratelimit } from "@upstash/ratelimit";
 import type { Redis } from "@upstash/redis/cloudflare";
 import { IsolateBatch } from "../isolate-batch.ts";
+import { reason } from "../log.ts";
 import { prepareScripts, runScript } from "./redis-scripts.ts";
 import { SETTLE_SCRIPT } from "./scripts.ts";
 
@@ -26,6 +27,8 @@ export interface Corrections {
 /** How long the first correction waits for others to join its round trip. */
 const GATHER_MS = 5;
 const ATTEMPTS = 3;
+/** How long an isolate keeps retrying corrections Redis did not take before leaving them to its next settlement. */
+const OWED_RETRY_MS = 20_000;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Sums corrections per counter and per window: the round trip's size grows with the callers, not the requests. */
@@ -46,13 +49,11 @@ function summed(batch: Corrections[]): { counters: [string, number][]; rates: Ra
   };
 }
 
-async function apply(redis: Redis, batch: Corrections[]): Promise<void> {
-  const { counters, rates } = summed(batch);
-  if (counters.length === 0 && rates.length === 0) return;
+/** Applies the corrections in one pipelined round trip, retrying briefly; whether Redis took them. */
+async function send(redis: Redis, counters: [string, number][], rates: RateCorrection[], attempts: number): Promise<boolean> {
   await prepareScripts([SETTLE_SCRIPT]);
   for (let attempt = 1; ; attempt++) {
     try {
-      // Issued together: one pipelined round trip.
       await Promise.all([
         counters.length > 0
           ? runScript(
@@ -64,12 +65,11 @@ async function apply(redis: Redis, batch: Corrections[]): Promise<void> {
           : undefined,
         ...rates.map((rate) => rate.limiter.limit(rate.identifier, { rate: rate.amount })),
       ]);
-      return;
+      return true;
     } catch (error) {
-      if (attempt >= ATTEMPTS) {
-        // The counters keep the reservations (the larger figure, as a rule) until the ledger rebuilds them.
-        console.error(`sluice: settling limits failed for ${counters.length} counters: ${String(error)}`);
-        return;
+      if (attempt >= attempts) {
+        console.warn(`sluice: settling ${counters.length} limit counters failed: ${reason(error)}`);
+        return false;
       }
       await sleep(25 * 2 ** attempt);
     }
@@ -78,15 +78,63 @@ async function apply(redis: Redis, batch: Corrections[]): Promise<void> {
 
 export class SettlementBuffer {
   private readonly batch: IsolateBatch<Corrections>;
+  /**
+   * Counter corrections Redis did not take while it was away, summed per
+   * counter (bounded by the counters, not the requests). They are retried in
+   * the background and go with the next settlement, so the counters come back
+   * to what the ledger says instead of keeping reservations nobody used.
+   * Per-minute windows' corrections are not kept: their windows move on.
+   */
+  private readonly owed = new Map<string, number>();
+  private retrying = false;
 
-  constructor(redis: Redis) {
+  constructor(private readonly redis: Redis) {
     // Whoever settles waits until it is settled: the next request's admission reads these counters.
-    this.batch = new IsolateBatch((items) => apply(redis, items), { gatherMs: GATHER_MS, waitForFlush: true });
+    this.batch = new IsolateBatch((items) => this.apply(items), { gatherMs: GATHER_MS, waitForFlush: true });
   }
 
-  /** Adds corrections; resolves once they are in Redis (or given up on, and logged). Deferred work. */
+  /** Adds corrections; resolves once they are in Redis (or owed, and retried). Deferred work. */
   settle(corrections: Corrections): Promise<void> {
     return this.batch.add(corrections);
+  }
+
+  private owe(counters: [string, number][]): void {
+    for (const [key, change] of counters) this.owed.set(key, (this.owed.get(key) ?? 0) + change);
+  }
+
+  private takeOwed(): [string, number][] {
+    const taken = [...this.owed].filter(([, change]) => change !== 0);
+    this.owed.clear();
+    return taken;
+  }
+
+  private async apply(batch: Corrections[]): Promise<void> {
+    const { counters, rates } = summed(batch);
+    // What earlier settlements owe goes along, unless the retry loop is carrying it.
+    const sending = this.retrying ? counters : summed([{ counters: [...counters, ...this.takeOwed()], rates: [] }]).counters;
+    if (sending.length === 0 && rates.length === 0) return;
+    if (await send(this.redis, sending, rates, ATTEMPTS)) return;
+    this.owe(sending);
+    if (this.retrying) return;
+    this.retrying = true;
+    try {
+      await this.retryOwed();
+    } finally {
+      this.retrying = false;
+    }
+  }
+
+  /** One loop per isolate retries what is owed, with backoff, while its request's deferred work may run. */
+  private async retryOwed(): Promise<void> {
+    const until = Date.now() + OWED_RETRY_MS;
+    for (let wait = 250; this.owed.size > 0 && Date.now() + wait < until; wait = Math.min(wait * 2, 2_000)) {
+      await sleep(wait);
+      const counters = this.takeOwed();
+      if (!(await send(this.redis, counters, [], 1))) this.owe(counters);
+    }
+    if (this.owed.size > 0) {
+      console.error(`sluice: ${this.owed.size} limit counters still owe corrections; they go with the next settlement`);
+    }
   }
 }
 
