@@ -5,9 +5,11 @@ import { HTTPException } from "hono/http-exception";
 import { secureHeaders } from "hono/secure-headers";
 import { ConfigError, configFor } from "./config/index.ts";
 import type { GatewayContext, GatewayEnv } from "./context.ts";
+import { databaseUnreachable } from "./db/client.ts";
 import { errorBody } from "./formats/index.ts";
 import { corsMiddleware } from "./http/cors.ts";
 import { GatewayError } from "./http/errors.ts";
+import { reason } from "./log.ts";
 import { doc } from "./openapi/doc.ts";
 import { DOCS_CSP, DOCS_CSS, DOCS_HTML, DOCS_JS } from "./openapi/docs-page.ts";
 import { openApiDocument } from "./openapi/document.ts";
@@ -32,6 +34,13 @@ function toGatewayError(error: unknown): GatewayError {
   if (error instanceof HTTPException) {
     return new GatewayError(error.status, error.status === 413 ? "request_too_large" : "invalid_request", error.message);
   }
+  if (databaseUnreachable(error)) {
+    return new GatewayError(503, "unavailable", "The database cannot be reached just now; try again shortly.", {
+      code: "database_unavailable",
+      headers: { "retry-after": "2" },
+      cause: error,
+    });
+  }
   return new GatewayError(500, "internal", "Internal error.", { cause: error });
 }
 
@@ -39,7 +48,9 @@ function renderError(c: GatewayContext, error: unknown): Response {
   const failure = toGatewayError(error);
   // Config problems were logged once when parsed; anything else unexpected is logged here.
   if (failure.status >= 500 && !(error instanceof GatewayError) && !(error instanceof ConfigError)) {
-    console.error(`sluice: ${c.get("requestId") ?? "-"} ${error instanceof Error ? error.stack : String(error)}`);
+    // An unreachable database is one line, not a stack that repeats the query and its parameters.
+    const detail = databaseUnreachable(error) ? reason(error) : error instanceof Error ? error.stack : String(error);
+    console.error(`sluice: ${c.get("requestId") ?? "-"} ${detail}`);
   }
   const format = c.get("format") ?? "openai";
   const requestId = c.get("requestId");

@@ -1,5 +1,8 @@
 // A bounded, expiring cache that lives as long as the isolate: least recently
-// used entries go first, and no entry outlives its time to live.
+// used entries go first, and no entry is served as fresh past its time to
+// live (an expired one may be asked for as stale, when its store is down).
+
+import { reason } from "./log.ts";
 
 export class IsolateCache<V> {
   private readonly entries = new Map<string, { value: V; expiresAt: number }>();
@@ -11,11 +14,17 @@ export class IsolateCache<V> {
 
   get(key: string, now = Date.now()): V | undefined {
     const entry = this.entries.get(key);
-    if (!entry) return undefined;
+    // An expired entry stays (until evicted or replaced) for `stale`, but is not served as fresh.
+    if (!entry || entry.expiresAt <= now) return undefined;
     this.entries.delete(key);
-    if (entry.expiresAt <= now) return undefined;
     this.entries.set(key, entry);
     return entry.value;
+  }
+
+  /** An entry expired no more than `maxStaleMs` ago: what to serve when the store it came from cannot be reached. */
+  stale(key: string, maxStaleMs: number, now = Date.now()): V | undefined {
+    const entry = this.entries.get(key);
+    return entry && entry.expiresAt + maxStaleMs > now ? entry.value : undefined;
   }
 
   set(key: string, value: V, ttlMs = this.ttlMs, now = Date.now()): void {
@@ -44,7 +53,9 @@ export class IsolateCache<V> {
 /**
  * Values served from memory and re-read in the background once they are
  * older than `refreshMs`, so only the first read of a key waits on the store.
- * A value nobody asked for within `maxAgeMs` is dropped.
+ * A value nobody asked for within `maxAgeMs` is dropped. A refresh that
+ * fails keeps the value and waits a full interval before trying again, so a
+ * store outage neither empties the cache nor sends every request to the store.
  */
 export class RefreshingCache<V> {
   private readonly entries: IsolateCache<{ value: V; loadedAt: number }>;
@@ -68,7 +79,11 @@ export class RefreshingCache<V> {
       defer(
         load()
           .then((value) => this.store(key, value))
-          .catch((error: unknown) => console.warn(`sluice: refreshing ${key} failed: ${String(error)}`))
+          .catch((error: unknown) => {
+            // The store is away: the value is served as it is and the next attempt waits a full interval.
+            this.store(key, entry.value);
+            console.warn(`sluice: refreshing ${key} failed: ${reason(error)}`);
+          })
           .finally(() => this.refreshing.delete(key)),
       );
     }

@@ -4,7 +4,8 @@ import { describe, expect, it } from "vitest";
 import worker from "../src/index.ts";
 import type { UsageRecord } from "../src/usage/record.ts";
 import { DEAD_USAGE_KEY, PARKED_USAGE_KEY } from "../src/usage/writer.ts";
-import { callWorker, chat, jsonRequest, usageRow } from "./helpers.ts";
+import { BASE, callWorker, chat, jsonRequest, usageRow } from "./helpers.ts";
+import { admin, chatAs, errorOf } from "./identity.ts";
 
 describe("the deferred usage writer", () => {
   it("parks a record it cannot write and the cron writes it later: nothing is dropped", async () => {
@@ -50,5 +51,44 @@ describe("the deferred usage writer", () => {
     expect(await redis.llen(PARKED_USAGE_KEY)).toBe(0);
     const dead = await redis.lrange<UsageRecord>(DEAD_USAGE_KEY, 0, -1);
     expect(dead.map((r) => r.requestId)).toEqual([badId]);
+  });
+});
+
+describe("while Postgres is away", () => {
+  const broken = { ...env, DATABASE_URL: "postgres://u:p@127.0.0.1:9/db", USAGE_QUEUE: undefined };
+
+  it("answers a key it has not seen with a 503 saying so, in the caller's format, not a 500", async () => {
+    const created = await admin("POST", "/admin/keys", { name: "cold", models: ["mock-*"] });
+    expect(created.status).toBe(201);
+    const { response } = await callWorker(chatAs(created.body.key ?? ""), broken);
+    expect(response.status).toBe(503);
+    expect(response.headers.get("retry-after")).toBe("2");
+    expect(await errorOf(response)).toMatchObject({
+      type: "service_unavailable",
+      code: "database_unavailable",
+      message: "The database cannot be reached just now; try again shortly.",
+    });
+
+    const anthropic = await callWorker(
+      new Request(`${BASE}/v1/messages`, {
+        method: "POST",
+        headers: { "x-api-key": created.body.key ?? "", "anthropic-version": "2023-06-01", "content-type": "application/json" },
+        body: JSON.stringify({ model: "mock-echo", max_tokens: 16, messages: [{ role: "user", content: "hi" }] }),
+      }),
+      broken,
+    );
+    expect(anthropic.response.status).toBe(503);
+    expect(await anthropic.response.json()).toMatchObject({
+      type: "error",
+      error: { message: "The database cannot be reached just now; try again shortly." },
+    });
+  });
+
+  it("serves a key it has seen from its copy", async () => {
+    const created = await admin("POST", "/admin/keys", { name: "warm", models: ["mock-*"] });
+    expect((await callWorker(chatAs(created.body.key ?? ""))).response.status).toBe(200);
+    const { response, settled } = await callWorker(chatAs(created.body.key ?? ""), broken);
+    expect(response.status).toBe(200);
+    await settled();
   });
 });

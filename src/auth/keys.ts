@@ -5,6 +5,7 @@ import type { Database } from "../db/client.ts";
 import { users, virtualKeys } from "../db/schema.ts";
 import { IsolateCache } from "../isolate-cache.ts";
 import { forgetCallerLimits } from "../limits/isolate-state.ts";
+import { reason } from "../log.ts";
 import { overlay, policiesQuery, resolvePolicies } from "./policies.ts";
 import type { KeyIdentity, Limits } from "./principal.ts";
 
@@ -87,22 +88,41 @@ async function loadKey(db: Database, where: ReturnType<typeof eq>): Promise<Cach
   };
 }
 
-/** A key by its secret's hash; null when no such key exists. */
-export async function findKeyByHash(db: Database, hash: string): Promise<CachedKey | null> {
-  const cached = keysByHash.get(hash);
+/**
+ * Postgres unreachable: a key this isolate knew within this long keeps its
+ * cached identity (a revocation still reaches it through the Redis marker),
+ * rather than every known caller failing with the database.
+ */
+const KEY_STALE_IF_ERROR_MS = 10 * 60_000;
+
+async function findKey(
+  cache: IsolateCache<CachedKey | null>,
+  id: string,
+  load: () => Promise<CachedKey | null>,
+): Promise<CachedKey | null> {
+  const cached = cache.get(id);
   if (cached !== undefined) return cached;
-  const key = await loadKey(db, eq(virtualKeys.keyHash, hash));
+  let key: CachedKey | null;
+  try {
+    key = await load();
+  } catch (error) {
+    const stale = cache.stale(id, KEY_STALE_IF_ERROR_MS);
+    if (!stale) throw error;
+    console.warn(`sluice: key ${stale.keyId} served from this isolate's copy; Postgres: ${reason(error)}`);
+    return stale;
+  }
   // Unknown keys are remembered briefly too, so a flood of bad keys does not reach Postgres.
-  keysByHash.set(hash, key, key ? KEY_CACHE_TTL_MS : 5_000);
+  cache.set(id, key, key ? KEY_CACHE_TTL_MS : 5_000);
   return key;
 }
 
-export async function findKeyById(db: Database, id: string): Promise<CachedKey | null> {
-  const cached = keysById.get(id);
-  if (cached !== undefined) return cached;
-  const key = await loadKey(db, eq(virtualKeys.id, id));
-  keysById.set(id, key, key ? KEY_CACHE_TTL_MS : 5_000);
-  return key;
+/** A key by its secret's hash; null when no such key exists. */
+export function findKeyByHash(db: Database, hash: string): Promise<CachedKey | null> {
+  return findKey(keysByHash, hash, () => loadKey(db, eq(virtualKeys.keyHash, hash)));
+}
+
+export function findKeyById(db: Database, id: string): Promise<CachedKey | null> {
+  return findKey(keysById, id, () => loadKey(db, eq(virtualKeys.id, id)));
 }
 
 /** Drops this isolate's copies after an admin change (other isolates rely on the Redis marker). */

@@ -17,3 +17,19 @@ export type Database = ReturnType<typeof createDatabase>;
 export function createDatabase(databaseUrl: string) {
   return drizzle({ client: neon(databaseUrl, { disableWarningInBrowsers: true }), schema });
 }
+
+/**
+ * Postgres gave no answer to the query: Neon (or the network to it) could
+ * not reach it, or it was shutting down, starting, or out of connections.
+ * Not a query Postgres answered with an error of the data's or the SQL's.
+ */
+export function databaseUnreachable(error: unknown): boolean {
+  let cause = error;
+  for (let depth = 0; cause && depth < 5; depth++, cause = (cause as { cause?: unknown }).cause) {
+    if ((cause as { name?: unknown }).name !== "NeonDbError") continue;
+    const code = (cause as { code?: unknown }).code;
+    // A SQLSTATE is five characters; a connection failure has none, or the driver's own (ECONNREFUSED).
+    return typeof code !== "string" || !/^[0-9A-Z]{5}$/.test(code) || /^(08|53|57)/.test(code);
+  }
+  return false;
+}
