@@ -36,6 +36,8 @@ export interface Target {
   bodies?: { plain: string; streamed: string };
   /** Index of the first stream event sent at the upstream's pace (events before it are framing). */
   pacedFrom?: number;
+  /** The workerd instance, for the Workers in it (its cron, say). */
+  miniflare?: Miniflare;
   close(): Promise<void>;
 }
 
@@ -140,7 +142,14 @@ async function startWorkerd(name: "sluice" | "forwarder", options: V4MiniflareOp
   const mf = new Miniflare(convertV4MiniflareOptions({ host: "127.0.0.1", port: 0, ...options } as V4MiniflareOptions));
   const url = await mf.ready;
   const pids = [...childPids("workerd")].filter((pid) => !before.has(pid));
-  return { name, url: new URL("/v1/chat/completions", url).toString(), headers: {}, pids, close: () => mf.dispose() };
+  return {
+    name,
+    url: new URL("/v1/chat/completions", url).toString(),
+    headers: {},
+    pids,
+    miniflare: mf,
+    close: () => mf.dispose(),
+  };
 }
 
 /**
@@ -206,9 +215,13 @@ export function sluiceTranslated(sluice: Target): Target {
   };
 }
 
-export async function startSluice(infra: Infra, scriptPath: string, extra: { inspectorPort?: number } = {}): Promise<Target> {
+export async function startSluice(
+  infra: Infra,
+  scriptPath: string,
+  extra: { inspectorPort?: number; bindings?: Record<string, string> } = {},
+): Promise<Target> {
   const target = await startWorkerd("sluice", {
-    ...extra,
+    inspectorPort: extra.inspectorPort,
     modules: true,
     scriptPath,
     compatibilityDate: COMPATIBILITY_DATE,
@@ -224,6 +237,7 @@ export async function startSluice(infra: Infra, scriptPath: string, extra: { ins
       UPSTASH_REDIS_REST_TOKEN: infra.redisToken,
       MOCK_BASE_URL: `${infra.mockUrl}/v1`,
       ADMIN_KEY: BENCH_ADMIN_KEY,
+      ...extra.bindings,
     },
   });
   return { ...target, headers: { authorization: `Bearer ${await benchKey(target.url)}` } };

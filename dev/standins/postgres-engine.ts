@@ -109,6 +109,7 @@ class PostgresEngine implements SqlEngine {
 
   async batch(statements: SqlStatement[]): Promise<SqlResult[]> {
     const client = await this.pool.connect();
+    let failure: Error | undefined;
     try {
       await client.query("BEGIN");
       const results: SqlResult[] = [];
@@ -116,10 +117,12 @@ class PostgresEngine implements SqlEngine {
       await client.query("COMMIT");
       return results;
     } catch (error) {
+      failure = error instanceof Error ? error : new Error(String(error));
       await client.query("ROLLBACK").catch(() => undefined);
       throw error;
     } finally {
-      client.release();
+      // A failed transaction's connection may be the broken one: it is closed, not pooled again.
+      client.release(failure);
     }
   }
 
@@ -132,6 +135,8 @@ class PostgresEngine implements SqlEngine {
 export async function openSqlEngine(target: string | undefined): Promise<SqlEngine> {
   if (target && /^postgres(ql)?:\/\//.test(target)) {
     const pool = new pg.Pool({ connectionString: target, max: 8 });
+    // An idle connection cut by a server restart is dropped and replaced, as Neon's proxy does; never a crash.
+    pool.on("error", (error) => console.warn(`neon stand-in: a Postgres connection closed: ${error.message}`));
     await pool.query("select 1");
     return new PostgresEngine(pool);
   }

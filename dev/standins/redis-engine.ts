@@ -92,6 +92,8 @@ class EmbeddedRedisEngine implements RedisEngine {
 export async function openRedisEngine(target: string | undefined): Promise<RedisEngine> {
   if (target && /^rediss?:\/\//.test(target)) {
     const client = new Redis(target, { lazyConnect: true, maxRetriesPerRequest: 1 });
+    // While the server is away, commands fail (the stand-in answers an error) and the client reconnects.
+    client.on("error", () => undefined);
     await client.connect();
     return new RealRedisEngine(client);
   }
