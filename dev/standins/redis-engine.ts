@@ -47,6 +47,13 @@ class RealRedisEngine implements RedisEngine {
 
 type MockMethod = (...args: string[]) => Promise<unknown>;
 
+const SET_OPTIONS = new Set(["NX", "XX", "GET", "EX", "PX", "EXAT", "PXAT", "KEEPTTL"]);
+
+/** Redis reads SET's options in any case (Upstash sends `ex`, `nx`); ioredis-mock only in capitals. */
+function setArguments([key = "", value = "", ...options]: string[]): string[] {
+  return [key, value, ...options.map((option) => (SET_OPTIONS.has(option.toUpperCase()) ? option.toUpperCase() : option))];
+}
+
 class EmbeddedRedisEngine implements RedisEngine {
   readonly kind = "embedded";
   private readonly client = new RedisMock();
@@ -64,9 +71,10 @@ class EmbeddedRedisEngine implements RedisEngine {
   }
 
   private async run([name, ...args]: string[]): Promise<RedisReply> {
-    const method = (this.client as unknown as Record<string, MockMethod | undefined>)[(name ?? "").toLowerCase()];
+    const command = (name ?? "").toLowerCase();
+    const method = (this.client as unknown as Record<string, MockMethod | undefined>)[command];
     if (typeof method !== "function") throw new Error(`ERR unknown command '${name}'`);
-    return toWireReply(await method.apply(this.client, args));
+    return toWireReply(await method.apply(this.client, command === "set" ? setArguments(args) : args));
   }
 
   transaction(commands: string[][]) {
