@@ -35,7 +35,7 @@ export function anthropicTurns(body: AnthropicRequest): MockTurn[] {
   return turns;
 }
 
-const STOP = { stop: "end_turn", length: "max_tokens", tool_calls: "tool_use" } as const;
+const STOP = { stop: "end_turn", length: "max_tokens", tool_calls: "tool_use", content_filter: "refusal" } as const;
 
 export function anthropicMessage(id: string, model: string, answer: MockAnswer) {
   return {

@@ -35,7 +35,7 @@ export function converseTurns(body: ConverseRequest): MockTurn[] {
 
 export const converseTools = (body: ConverseRequest) => body.toolConfig?.tools?.map((t) => t.toolSpec?.name ?? "tool");
 
-const STOP = { stop: "end_turn", length: "max_tokens", tool_calls: "tool_use" } as const;
+const STOP = { stop: "end_turn", length: "max_tokens", tool_calls: "tool_use", content_filter: "content_filtered" } as const;
 
 const usage = (answer: MockAnswer) => ({
   inputTokens: answer.promptTokens,

@@ -39,7 +39,7 @@ const usage = (answer: MockAnswer) => ({
   totalTokenCount: answer.promptTokens + answer.completionTokens,
 });
 
-const FINISH = { stop: "STOP", length: "MAX_TOKENS", tool_calls: "STOP" } as const;
+const FINISH = { stop: "STOP", length: "MAX_TOKENS", tool_calls: "STOP", content_filter: "SAFETY" } as const;
 
 export function geminiResponse(id: string, model: string, answer: MockAnswer) {
   const call = answer.toolCall;

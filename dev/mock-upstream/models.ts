@@ -21,7 +21,7 @@ export interface MockAnswer {
   toolCall?: MockToolCall;
   promptTokens: number;
   completionTokens: number;
-  finish: "stop" | "length" | "tool_calls";
+  finish: "stop" | "length" | "tool_calls" | "content_filter";
 }
 
 export class UnknownMockModel extends Error {}
@@ -29,6 +29,7 @@ export class UnknownMockModel extends Error {}
 /**
  * `mock-echo` repeats the last user turn; `mock-lorem` writes `tokens` words of
  * filler (or `maxTokens`, or 64). Both stop at `maxTokens` and report exact counts.
+ * `mock-filtered` answers nothing: its content filter stopped it.
  * Given tools, `mock-echo` calls the first one with the last user turn as
  * `{"text": …}`, and answers a tool result with `Tool said: …`.
  * A `claude-` prefix is allowed (`claude-mock-echo`), for providers that pick
@@ -56,6 +57,7 @@ export function answerFor(
       finish: "tool_calls",
     };
   }
+  if (model.startsWith("mock-filtered")) return { text: "", promptTokens, completionTokens: 0, finish: "content_filter" };
   let text: string;
   if (model.startsWith("mock-echo")) {
     text = [...turns].reverse().find((turn) => turn.role === "user")?.text ?? "";

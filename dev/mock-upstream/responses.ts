@@ -70,14 +70,14 @@ function outputItems(id: string, answer: MockAnswer) {
 }
 
 function envelope(id: string, model: string, answer: MockAnswer, done: boolean) {
-  const incomplete = done && answer.finish === "length";
+  const incomplete = done && (answer.finish === "length" || answer.finish === "content_filter");
   return {
     id,
     object: "response",
     created_at: Math.floor(Date.now() / 1000),
     status: !done ? "in_progress" : incomplete ? "incomplete" : "completed",
     error: null,
-    incomplete_details: incomplete ? { reason: "max_output_tokens" } : null,
+    incomplete_details: incomplete ? { reason: answer.finish === "length" ? "max_output_tokens" : "content_filter" } : null,
     model,
     output: done ? outputItems(id, answer) : [],
     parallel_tool_calls: true,
@@ -117,7 +117,7 @@ export function responsesStreamEvents(id: string, model: string, answer: MockAns
     events.push(event("response.content_part.done", { ...at, content_index: 0, part: { ...part, text: answer.text } }));
   }
   events.push(event("response.output_item.done", { output_index: 0, item }));
-  const last = answer.finish === "length" ? "response.incomplete" : "response.completed";
+  const last = answer.finish === "length" || answer.finish === "content_filter" ? "response.incomplete" : "response.completed";
   events.push(event(last, { response: envelope(id, model, answer, true) }));
   return events;
 }
