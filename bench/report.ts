@@ -16,6 +16,8 @@ export interface BenchResult {
     sluiceTtfbMs: number;
     sluiceTtfbAddedMs: number;
   };
+  /** A response cache hit's p50 beside the forwarder's, with an upstream at 0 and 50 ms. */
+  cacheHits?: Record<"c1" | "c16", { hitP50Ms: number; forwarderP50Ms: number; forwarderUpstream50msP50Ms: number }>;
   figures: Record<string, TargetFigures>;
 }
 
@@ -120,6 +122,18 @@ export function renderTable(result: BenchResult): string {
       "",
       "",
     ],
+    ...(["c1", "c16"] as const).flatMap((c) => {
+      const hits = result.cacheHits?.[c];
+      if (!hits) return [];
+      return [
+        [
+          `response cache hit, p50 at ${c.replace("c", "c=")}, beside the forwarder (upstream at 0 / 50 ms)`,
+          `${fixed(hits.hitP50Ms)} vs ${fixed(hits.forwarderP50Ms)} / ${fixed(hits.forwarderUpstream50msP50Ms)} ms`,
+          "",
+          "",
+        ],
+      ];
+    }),
     [
       "Worker bundle, gzipped",
       `${fixed(result.bundleGzipKiB, 1)} KiB`,

@@ -245,6 +245,32 @@ async function measureRemoteStores(infra: Infra, forwarder: Target, sluice: Targ
   }
 }
 
+/**
+ * A response cache hit: the same request again with `x-sluice-cache`, its
+ * answer kept at the first call. What a hit takes beside the bare forwarder
+ * in front of an upstream that answers at once, and one 50 ms away.
+ */
+async function measureCacheHits(forwarder: Target, sluice: Target) {
+  const cached = { "x-sluice-cache": "ttl=3600" };
+  await runLoad(spec(sluice, { concurrency: 1, requests: 2 }, cached));
+  const atConcurrency = async (concurrency: 1 | 16) => {
+    const hits: number[] = [];
+    const direct: number[] = [];
+    const slow: number[] = [];
+    for (let run = 0; run < RUNS; run++) {
+      const requests = COUNTS[concurrency];
+      hits.push(percentile((await runLoad(spec(sluice, { concurrency, requests }, cached))).latenciesMs, 50));
+      direct.push(percentile((await runLoad(spec(forwarder, { concurrency, requests }))).latenciesMs, 50));
+      const slowUpstream = { "x-mock-latency-ms": "50" };
+      slow.push(
+        percentile((await runLoad(spec(forwarder, { concurrency, requests: concurrency * 20 }, slowUpstream))).latenciesMs, 50),
+      );
+    }
+    return { hitP50Ms: median(hits), forwarderP50Ms: median(direct), forwarderUpstream50msP50Ms: median(slow) };
+  };
+  return { c1: await atConcurrency(1), c16: await atConcurrency(16) };
+}
+
 /** Waits until deferred work (usage writes) has drained, so it does not bleed into the next measurement. */
 async function settle(infra: Infra): Promise<void> {
   let last = "";
@@ -287,6 +313,8 @@ async function main(): Promise<void> {
     console.error("bench: stores 30 ms away, upstream 50 ms to first byte");
     const remoteStores = await measureRemoteStores(infra, forwarder, sluice);
     const roundTrips = remoteStores.roundTrips;
+    console.error("bench: response cache hits");
+    const cacheHits = await measureCacheHits(forwarder, sluice);
     const figures = Object.fromEntries([...runs].map(([name, list]) => [name, medianFigures(list)]));
     const result = {
       date: new Date().toISOString(),
@@ -296,6 +324,7 @@ async function main(): Promise<void> {
       bundleGzipKiB: bundle.gzipBytes / 1024,
       roundTrips,
       remoteStores,
+      cacheHits,
       figures,
       durationS: (performance.now() - started) / 1000,
     };

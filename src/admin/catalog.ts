@@ -34,6 +34,7 @@ export function modelView(row: ModelRow) {
     context_window: row.contextWindow,
     max_output_tokens: row.maxOutputTokens,
     fallbacks: row.fallbacks,
+    cache_ttl: row.cacheTtlSeconds,
     enabled: row.enabled,
     created_at: row.createdAt.toISOString(),
     updated_at: row.updatedAt.toISOString(),
@@ -128,6 +129,7 @@ export async function createModel(services: Services, input: ModelInput) {
       contextWindow: input.context_window ?? null,
       maxOutputTokens: input.max_output_tokens ?? null,
       fallbacks: input.fallbacks ?? [],
+      cacheTtlSeconds: input.cache_ttl || null,
       enabled: input.enabled ?? true,
     })
     .onConflictDoNothing()
@@ -150,6 +152,7 @@ export async function updateModel(services: Services, id: string, input: ModelIn
       ...(input.context_window !== undefined && { contextWindow: input.context_window }),
       ...(input.max_output_tokens !== undefined && { maxOutputTokens: input.max_output_tokens }),
       ...(input.fallbacks !== undefined && { fallbacks: input.fallbacks }),
+      ...(input.cache_ttl !== undefined && { cacheTtlSeconds: input.cache_ttl || null }),
       ...(input.enabled !== undefined && { enabled: input.enabled }),
       updatedAt: new Date(),
     })

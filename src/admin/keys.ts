@@ -27,6 +27,8 @@ export function keyView(row: KeyRow) {
     expires_at: row.expiresAt?.toISOString() ?? null,
     revoked_at: row.revokedAt?.toISOString() ?? null,
     metadata: row.metadata,
+    cache_ttl: row.cacheTtlSeconds,
+    cache_scope: row.cacheScope ?? "key",
     created_at: row.createdAt.toISOString(),
     updated_at: row.updatedAt.toISOString(),
   };
@@ -68,6 +70,8 @@ export async function createKey(services: Services, input: CreateKeyInput) {
       budgetDuration: input.budget_duration ?? null,
       expiresAt: expiryFrom(input.duration),
       metadata: input.metadata ?? {},
+      cacheTtlSeconds: input.cache_ttl || null,
+      cacheScope: input.cache_scope ?? null,
     })
     .returning();
   if (!row) throw new Error("key insert returned no row");
@@ -96,6 +100,8 @@ export async function updateKey(services: Services, id: string, input: Partial<C
       ...(input.budget_duration !== undefined && { budgetDuration: input.budget_duration }),
       ...(input.duration !== undefined && { expiresAt: expiryFrom(input.duration) }),
       ...(input.metadata !== undefined && { metadata: input.metadata }),
+      ...(input.cache_ttl !== undefined && { cacheTtlSeconds: input.cache_ttl || null }),
+      ...(input.cache_scope !== undefined && { cacheScope: input.cache_scope }),
       updatedAt: new Date(),
     })
     .where(eq(virtualKeys.id, id))
@@ -134,6 +140,8 @@ export async function rotateKey(services: Services, id: string) {
     budget_duration: old.budgetDuration,
     duration: remaining === null ? null : `${remaining}s`,
     metadata: { ...old.metadata, rotated_from: old.id },
+    cache_ttl: old.cacheTtlSeconds,
+    cache_scope: old.cacheScope,
   });
   await revokeKey(services, id);
   return { ...created, rotated_from: id };

@@ -21,6 +21,10 @@ export const keyFields = {
   /** Lifetime from now: `30m`, `24h`, `30d`. */
   duration: duration.nullable().optional(),
   metadata: metadata.optional(),
+  /** Seconds the key's answers are cached for (bounded by RESPONSE_CACHE_MAX_TTL); null or 0: not cached unless asked. */
+  cache_ttl: limit.optional(),
+  /** `team`: the key is served answers cached for any key of its team; `key` (default): its own only. */
+  cache_scope: z.enum(["key", "team"], { message: "must be key or team" }).nullable().optional(),
 };
 
 export const createKeySchema = z.strictObject({
@@ -91,6 +95,8 @@ export const modelSchema = z.strictObject({
   max_output_tokens: limit.optional(),
   /** Public model names to try, in order, when this one fails. */
   fallbacks: z.array(z.string().min(1).max(200)).max(10).optional(),
+  /** Seconds this model's answers are cached for, unless the key or the request says otherwise; null or 0: not cached. */
+  cache_ttl: limit.optional(),
   enabled: z.boolean().optional(),
 });
 export type ModelInput = z.infer<typeof modelSchema>;

@@ -81,6 +81,7 @@ async function loadKey(db: Database, where: ReturnType<typeof eq>): Promise<Cach
     budget: row.maxBudgetUsd === null ? null : { maxUsd: row.maxBudgetUsd, duration: row.budgetDuration },
     expiresAt: row.expiresAt ? row.expiresAt.getTime() : null,
     metadata: row.metadata,
+    cache: { ttlSeconds: row.cacheTtlSeconds, scope: row.cacheScope ?? "key" },
     userLimits: row.userId ? policies.user : null,
     teamLimits: policies.team,
     revokedAt: row.revokedAt ? row.revokedAt.getTime() : null,

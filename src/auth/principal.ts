@@ -42,6 +42,8 @@ export interface KeyIdentity {
   budget: { maxUsd: number; duration: string | null } | null;
   expiresAt: number | null;
   metadata: Record<string, unknown>;
+  /** The key's response cache setting: seconds (null: not set) and whose answers it shares. */
+  cache: { ttlSeconds: number | null; scope: "key" | "team" };
   /** The owning user's limits, which the key never exceeds. */
   userLimits: Limits | null;
   teamLimits: Limits | null;

@@ -40,6 +40,14 @@ export interface Config {
   providers: Partial<Record<string, ProviderSettings>>;
   /** Signed webhooks: usage batches for billing, and limit alerts. */
   webhooks: { billing?: WebhookTarget; alerts?: WebhookTarget };
+  responseCache: {
+    maxTtlSeconds: number;
+    maxBytes: number;
+    /** Whether Redis keeps a shared copy beside each location's edge cache. */
+    redis: boolean;
+    /** Whether a hit counts against token quotas and budgets. */
+    billHits: boolean;
+  };
 }
 
 export interface WebhookTarget {
@@ -195,6 +203,12 @@ export function parseConfig(raw: Record<string, unknown>): Config {
     },
     providers: providerSettings(providerVars.data as EnvVars),
     webhooks,
+    responseCache: {
+      maxTtlSeconds: Math.floor(env.RESPONSE_CACHE_MAX_TTL / 1000),
+      maxBytes: env.RESPONSE_CACHE_MAX_BYTES,
+      redis: env.RESPONSE_CACHE_REDIS === "on",
+      billHits: env.RESPONSE_CACHE_BILL_HITS === "on",
+    },
   };
 }
 

@@ -90,6 +90,14 @@ export const envSchema = z.object({
   LIMITS_OVERLAP: z.enum(["on", "off"], { message: "must be on or off" }).default("on"),
   /** How long an isolate may hand out reservations it took ahead for a busy caller; 0 turns leases off. */
   LIMITS_LEASE: durationMs("1s"),
+  /** The longest a response may be cached for, whatever a request, key or model asks. */
+  RESPONSE_CACHE_MAX_TTL: durationMs("24h"),
+  /** The largest answer (JSON or a whole stream) the response cache keeps. */
+  RESPONSE_CACHE_MAX_BYTES: positiveInt(1024 * 1024),
+  /** `on`: cached answers are also kept in Redis, shared by every location; `off` (default): the edge cache only. */
+  RESPONSE_CACHE_REDIS: z.enum(["on", "off"], { message: "must be on or off" }).default("off"),
+  /** `on`: a cache hit counts against token quotas and budgets as the original call did; `off` (default): only against requests per minute. */
+  RESPONSE_CACHE_BILL_HITS: z.enum(["on", "off"], { message: "must be on or off" }).default("off"),
   /** Output tokens reserved for a request that sets no max_tokens. */
   DEFAULT_MAX_OUTPUT_TOKENS: positiveInt(4096),
   MAX_BODY_BYTES: positiveInt(4 * 1024 * 1024),

@@ -66,6 +66,10 @@ export const virtualKeys = pgTable(
     expiresAt: timestamp("expires_at", { withTimezone: true }),
     revokedAt: timestamp("revoked_at", { withTimezone: true }),
     metadata: jsonb("metadata").$type<Metadata>().notNull().default({}),
+    /** Seconds the key's answers are cached for; null leaves it to the request and the model. */
+    cacheTtlSeconds: integer("cache_ttl_seconds"),
+    /** Whose cached answers the key may be served: its own (`key`, the default) or its team's. */
+    cacheScope: text("cache_scope", { enum: ["key", "team"] }),
     lastUsedAt: timestamp("last_used_at", { withTimezone: true }),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
@@ -121,6 +125,8 @@ export const models = pgTable("models", {
   maxOutputTokens: integer("max_output_tokens"),
   /** Public model names to try, in order, when this one fails. */
   fallbacks: text("fallbacks").array().notNull().default(sql`'{}'::text[]`),
+  /** Seconds answers for this model are cached for, unless the key or the request says otherwise. */
+  cacheTtlSeconds: integer("cache_ttl_seconds"),
   enabled: boolean("enabled").notNull().default(true),
   createdAt: createdAt(),
   updatedAt: updatedAt(),

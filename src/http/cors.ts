@@ -16,12 +16,16 @@ const ALLOW_HEADERS = [
   "anthropic-version",
   "anthropic-beta",
   "x-sluice-provider",
+  "x-sluice-cache",
 ].join(", ");
 const EXPOSE_HEADERS = [
   "x-request-id",
   "x-sluice-provider",
   "x-sluice-model",
   "x-sluice-attempts",
+  "x-sluice-cache",
+  "x-sluice-dropped",
+  "age",
   "retry-after",
   "x-ratelimit-limit-requests",
   "x-ratelimit-remaining-requests",

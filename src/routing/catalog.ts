@@ -20,6 +20,8 @@ export interface CatalogModel {
   contextWindow: number | null;
   maxOutputTokens: number | null;
   fallbacks: string[];
+  /** Seconds answers are cached for by default; null: not cached unless asked. */
+  cacheTtlSeconds: number | null;
 }
 
 export interface CatalogProvider {
@@ -72,6 +74,7 @@ export async function loadCatalog(db: Database): Promise<Catalog> {
       contextWindow: row.contextWindow,
       maxOutputTokens: row.maxOutputTokens,
       fallbacks: row.fallbacks,
+      cacheTtlSeconds: row.cacheTtlSeconds,
     });
   }
   for (const row of credentialRows) {

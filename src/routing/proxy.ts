@@ -53,7 +53,15 @@ export async function proxy<Body extends Record<string, unknown>>(
   /** Top-level fields the canonical form does not carry: named in `x-sluice-dropped`, never refused. */
   const dropped = format.translated ? Object.keys(body).filter((field) => !format.translated?.has(field)) : [];
   const call = { stream: facts.stream, requestId: c.get("requestId"), clientHeaders: c.req.raw.headers };
+  const generation = (body as { generationConfig?: { temperature?: unknown } }).generationConfig;
+  const temperature = body.temperature ?? generation?.temperature;
+  const alt = c.req.query("alt");
   return await routeCall(c, {
+    cache: {
+      body,
+      temperature: typeof temperature === "number" ? temperature : undefined,
+      path: alt ? `${c.req.path}?alt=${alt}` : c.req.path,
+    },
     model: facts.model,
     providerOverride: c.req.header("x-sluice-provider") ?? facts.provider,
     streamed: facts.stream,

@@ -2,6 +2,19 @@
 // model the caller may use), the limits check started, the metered call
 // opened, and a plain loop over the attempts the list hands out.
 import { assertDeploymentAllowed, isDeploymentAllowed } from "../auth/index.ts";
+import {
+  CACHE_HEADER,
+  type CacheDecision,
+  type CachedAnswer,
+  cacheKey,
+  cacheScope,
+  capture,
+  decide,
+  filtered,
+  lookup,
+  replay,
+  store,
+} from "../cache/response-cache.ts";
 import type { GatewayContext } from "../context.ts";
 import { type Credential, credentialsFor, ownedCredentials } from "../credentials/pool.ts";
 import { GatewayError } from "../http/errors.ts";
@@ -9,8 +22,9 @@ import { admit, type Estimate } from "../limits/index.ts";
 import type { ProviderSettings } from "../providers/types.ts";
 import { UsageMeter } from "../usage/meter.ts";
 import { costOf, type Price } from "../usage/prices.ts";
+import type { UsageRecord } from "../usage/record.ts";
 import { attemptHeaders, attemptList, deploymentOf, runAttempt } from "./attempts.ts";
-import { openCall } from "./call.ts";
+import { deferred, openCall } from "./call.ts";
 import { catalogFor } from "./catalog.ts";
 import type { Exchange } from "./exchanges.ts";
 import { routingHealth } from "./health.ts";
@@ -24,6 +38,93 @@ export interface RouteInput {
   estimate(first: Target): Estimate;
   /** Builds the exchange for a target; a GatewayError means this target cannot take the request. */
   exchange(target: Target, settings: ProviderSettings): Exchange;
+  /** What the response cache keys on, where the API's answers may be cached. */
+  cache?: { body: unknown; temperature: number | undefined; path: string };
+}
+
+/** A kept answer served: no upstream call; the request counts against per-minute limits, its tokens only if hits are billed. */
+async function serveHit(c: GatewayContext, input: RouteInput, first: Target, hit: CachedAnswer): Promise<Response> {
+  const config = c.get("config");
+  const principal = c.get("principal");
+  const billed = config.responseCache.billHits;
+  const estimate = billed ? { inputTokens: hit.usage.promptTokens, outputTokens: hit.usage.completionTokens } : NOTHING;
+  const admission = admit({
+    config,
+    services: c.get("services"),
+    principal,
+    estimate,
+    price: billed ? first.price : undefined,
+    defer: (work) => c.executionCtx.waitUntil(work),
+  });
+  const limitHeaders = await admission.ready;
+  const meter = new UsageMeter({
+    requestId: c.get("requestId"),
+    principal,
+    provider: hit.headers["x-sluice-provider"] ?? first.provider,
+    model: input.model,
+    upstreamModel: hit.headers["x-sluice-model"] ?? first.upstreamModel,
+    clientFormat: c.get("format"),
+    streamed: input.streamed,
+    startedAt: c.get("startedAt"),
+    price: billed ? first.price : undefined,
+    estimatedPromptTokens: 0,
+  });
+  meter.flags.cache_hit = true;
+  meter.attempts = 0;
+  meter.markFirstByte();
+  if (billed) meter.setTokens(hit.usage);
+  openCall(c, { target: first, admission, meter }).record(200);
+  return replay(hit, limitHeaders);
+}
+
+const NOTHING = { inputTokens: 0, outputTokens: 0 };
+/** How long a whole answer may take to reach the caller after its usage is recorded, before it is not kept. */
+const CAPTURE_WAIT_MS = 30_000;
+
+/** Keeps the answer once the caller has all of it, when the call succeeded and no content filter stopped it. */
+function keepAnswer(
+  c: GatewayContext,
+  key: string,
+  ttlSeconds: number,
+  response: Response,
+  recorded: Promise<UsageRecord>,
+): Response {
+  const config = c.get("config");
+  const captured = capture(response, config.responseCache.maxBytes);
+  const kept = recorded.then(async (usage) => {
+    if (usage.status !== 200) return;
+    const timeout = new Promise<undefined>((resolve) => setTimeout(resolve, CAPTURE_WAIT_MS, undefined));
+    const body = await Promise.race([captured.body, timeout]);
+    if (body === undefined || filtered(body)) return;
+    const storedAt = Date.now();
+    const headers: Record<string, string> = {};
+    for (const name of ["x-sluice-provider", "x-sluice-model"]) {
+      const value = response.headers.get(name);
+      if (value) headers[name] = value;
+    }
+    await store(
+      key,
+      {
+        v: 1,
+        body,
+        contentType: response.headers.get("content-type") ?? "application/json",
+        headers,
+        storedAt,
+        expiresAt: storedAt + ttlSeconds * 1000,
+        usage: { promptTokens: usage.promptTokens, completionTokens: usage.completionTokens, cachedTokens: usage.cachedTokens },
+      },
+      c.get("services").redis,
+      config,
+    );
+  });
+  c.executionCtx.waitUntil(kept);
+  return captured.response;
+}
+
+function marked(response: Response, value: string): Response {
+  const headers = new Headers(response.headers);
+  headers.set(CACHE_HEADER, value);
+  return new Response(response.body, { status: response.status, headers });
 }
 
 /** The price that reserves the most, so a fallback to a dearer model stays within the reservation. */
@@ -56,6 +157,30 @@ export async function routeCall(c: GatewayContext, input: RouteInput): Promise<R
   // An allowlist binds the deployment: a provider the caller picked must be one the key may use for the model.
   assertDeploymentAllowed(principal, first, naturalProvider(config, catalog, input.model, input.providerOverride, first));
   const plan = [first, ...fallbacks.filter((target) => isDeploymentAllowed(principal, target, target.provider))];
+  const caching: CacheDecision = input.cache
+    ? decide({
+        header: c.req.header(CACHE_HEADER),
+        principal,
+        modelTtlSeconds: catalog.models.get(input.model)?.cacheTtlSeconds ?? null,
+        temperature: input.cache.temperature,
+        config,
+      })
+    : { kind: "off" };
+  const cached =
+    caching.kind === "on" && input.cache
+      ? await cacheKey({
+          scope: cacheScope(principal),
+          format: c.get("format"),
+          path: input.cache.path,
+          provider: first.provider,
+          upstreamModel: first.upstreamModel,
+          body: input.cache.body,
+        })
+      : undefined;
+  if (cached) {
+    const hit = await lookup(cached, services.redis, config);
+    if (hit) return await serveHit(c, input, first, hit);
+  }
   const health = routingHealth(services.redis, {
     failures: routing.cooldown.failures,
     cooldownMs: routing.cooldown.ms,
@@ -85,12 +210,14 @@ export async function routeCall(c: GatewayContext, input: RouteInput): Promise<R
   if (admission.mode !== "unlimited") meter.flags.admission = admission.mode;
   const reservedTokens = estimate.inputTokens + estimate.outputTokens;
   let serving: Credential | undefined;
+  const recorded = deferred<UsageRecord>();
   const call = openCall(c, {
     target: first,
     admission,
     meter,
     onRecord: (usage) => {
       if (serving) health.adjustUse(serving, usage.promptTokens + usage.completionTokens - reservedTokens, defer);
+      recorded.resolve(usage);
     },
   });
 
@@ -150,7 +277,10 @@ export async function routeCall(c: GatewayContext, input: RouteInput): Promise<R
         serving = credential;
       },
     });
-    if ("response" in outcome) return outcome.response;
+    if ("response" in outcome) {
+      if (cached && caching.kind === "on") return keepAnswer(c, cached, caching.ttlSeconds, outcome.response, recorded.promise);
+      return caching.kind === "bypass" ? marked(outcome.response, "bypass") : outcome.response;
+    }
     if (outcome.kind !== "final") {
       const status = outcome.kind === "status" ? String(outcome.error.status) : outcome.kind;
       meter.route.push({ ...step, credential: credential.id, outcome: status, ms: Date.now() - began });

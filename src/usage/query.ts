@@ -158,13 +158,15 @@ export interface UsageRowView {
   ttfb_ms: number | null;
   attempts: number;
   usage_estimated: boolean;
+  /** Answered from the response cache: no upstream call. */
+  cache_hit: boolean;
   metadata: Record<string, unknown>;
 }
 
 type LedgerRow = typeof usageEvents.$inferSelect;
 
 function rowView(row: LedgerRow): UsageRowView {
-  const { usage_estimated: estimated, ...metadata } = row.metadata as Record<string, unknown>;
+  const { usage_estimated: estimated, cache_hit: cacheHit, ...metadata } = row.metadata as Record<string, unknown>;
   return {
     request_id: row.requestId,
     created_at: row.createdAt.toISOString(),
@@ -185,6 +187,7 @@ function rowView(row: LedgerRow): UsageRowView {
     ttfb_ms: row.ttfbMs,
     attempts: row.attempts,
     usage_estimated: estimated === true,
+    cache_hit: cacheHit === true,
     metadata,
   };
 }
