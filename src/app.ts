@@ -21,6 +21,7 @@ import { errorsIn } from "./routes/endpoint.ts";
 import { geminiRoutes } from "./routes/gemini.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { openaiRoutes } from "./routes/openai.ts";
+import { providerAccountRoutes } from "./routes/provider-accounts.ts";
 import { usageRoutes } from "./routes/usage.ts";
 import { servicesFor } from "./services.ts";
 
@@ -120,6 +121,7 @@ export function createApp() {
   app.route("/", usageRoutes);
   app.route("/admin", adminRoutes);
   app.route("/auth", authRoutes);
+  app.route("/api/provider-accounts", providerAccountRoutes);
   app.route("/api", appApiRoutes);
 
   // The API described, from the routes themselves, and a page that renders it.

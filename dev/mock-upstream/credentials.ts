@@ -9,3 +9,8 @@ export const MOCK_AWS_REGION = "us-east-1";
 
 /** Where the mock hands out its Vertex AI service account key (made fresh at each start). */
 export const MOCK_VERTEX_ACCOUNT_PATH = "/__mock/vertex/service-account";
+
+/** The OAuth client the mock's Google knows, and the account every consent signs in as. */
+export const MOCK_GOOGLE_CLIENT_ID = "sluice-mock.apps.googleusercontent.com";
+export const MOCK_GOOGLE_CLIENT_SECRET = "GOCSPX-mock-client-secret";
+export const MOCK_GOOGLE_EMAIL = "gemini.user@example.com";

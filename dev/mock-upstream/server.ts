@@ -21,6 +21,7 @@ import {
 import { behaviourFor, FailureBudget, type MockBehaviour, type MockDefaults } from "./behaviour.ts";
 import { MOCK_AWS_ACCESS_KEY_ID, MOCK_AWS_SECRET_ACCESS_KEY, MOCK_VERTEX_ACCOUNT_PATH } from "./credentials.ts";
 import { type GeminiRequest, geminiError, geminiResponse, geminiStreamEvents, geminiTools, geminiTurns } from "./gemini.ts";
+import { GOOGLE_PREFIX, mockGoogle } from "./google.ts";
 import { HookReceiver } from "./hooks.ts";
 import { answerFor, MOCK_MODELS, type MockAnswer, type MockTurn, UnknownMockModel } from "./models.ts";
 import {
@@ -305,6 +306,7 @@ export async function startMockUpstream(options: MockOptions = {}): Promise<Mock
   const keySets = new Map<string, unknown>();
   const hooks = new HookReceiver();
   const vertex = mockVertex();
+  const google = mockGoogle();
   let baseUrl = "";
 
   async function answer(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -325,6 +327,14 @@ export async function startMockUpstream(options: MockOptions = {}): Promise<Mock
     if (path === MOCK_VERTEX_ACCOUNT_PATH) return sendJson(res, 200, vertex.account(baseUrl));
     if (path === "/__mock/vertex/tokens") return sendJson(res, 200, { issued: vertex.issued() });
     const text = await readBody(req);
+    if (path.startsWith(GOOGLE_PREFIX)) {
+      const reply = google.handle(req.method ?? "GET", new URL(req.url ?? "/", "http://mock.invalid"), text);
+      if (reply?.status === 302) {
+        res.writeHead(302, reply.headers);
+        return void res.end();
+      }
+      if (reply) return sendJson(res, reply.status, reply.body, reply.headers);
+    }
     const hook = hooks.handle(req, path, text);
     if (hook) return sendJson(res, hook.status, hook.json);
     if (path === VERTEX_TOKEN_PATH) {
@@ -356,6 +366,17 @@ export async function startMockUpstream(options: MockOptions = {}): Promise<Mock
       }
       const problem = call.dialect === ANTHROPIC ? vertexAnthropicProblem(body ?? {}, call.stream) : undefined;
       if (problem) return sendJson(res, 400, anthropicError(400, problem));
+    }
+    // Gemini with a bearer token (a user's Google account): only a token the mock's Google issued and still honours.
+    if (call?.dialect === GEMINI && !call.signedBy && req.headers.authorization && !google.accepts(req.headers.authorization)) {
+      return sendJson(
+        res,
+        401,
+        geminiError(
+          401,
+          "Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential.",
+        ),
+      );
     }
     // As OpenAI does, the Responses API refuses chat completions' stream options.
     if (

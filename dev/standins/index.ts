@@ -1,4 +1,5 @@
 // Starts whichever local stand-ins a set of env vars still lacks, and says how to reach them.
+import { MOCK_GOOGLE_CLIENT_ID, MOCK_GOOGLE_CLIENT_SECRET } from "../mock-upstream/credentials.ts";
 import { type MockUpstream, startMockUpstream } from "../mock-upstream/server.ts";
 import { type NeonStandIn, startNeonStandIn } from "./neon-http.ts";
 import { startUpstashStandIn, type UpstashStandIn } from "./upstash-rest.ts";
@@ -36,6 +37,17 @@ export async function startStandIns(existing: Record<string, string | undefined>
   if (!existing.MOCK_BASE_URL) {
     started.mock = await startMockUpstream({ port: options.ports?.mock });
     vars.MOCK_BASE_URL = `${started.mock.url}/v1`;
+    // Users can connect a Google account locally too: the mock plays Google's OAuth server.
+    if (!existing.GOOGLE_OAUTH_CLIENT_ID) {
+      const google = `${started.mock.url}/__mock/google`;
+      Object.assign(vars, {
+        GOOGLE_OAUTH_CLIENT_ID: MOCK_GOOGLE_CLIENT_ID,
+        GOOGLE_OAUTH_CLIENT_SECRET: MOCK_GOOGLE_CLIENT_SECRET,
+        GOOGLE_OAUTH_BASE_URL: google,
+        GOOGLE_TOKEN_URL: `${google}/token`,
+        GOOGLE_REVOKE_URL: `${google}/revoke`,
+      });
+    }
   }
   started.close = async () => {
     await Promise.all([started.neon?.close(), started.upstash?.close(), started.mock?.close()]);

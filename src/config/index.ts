@@ -40,6 +40,8 @@ export interface Config {
   providers: Partial<Record<string, ProviderSettings>>;
   /** Signed webhooks: usage batches for billing, and limit alerts. */
   webhooks: { billing?: WebhookTarget; alerts?: WebhookTarget };
+  /** Users' Google accounts for Gemini, when an OAuth client is configured. */
+  google?: GoogleOAuthConfig;
   responseCache: {
     maxTtlSeconds: number;
     maxBytes: number;
@@ -49,6 +51,21 @@ export interface Config {
     billHits: boolean;
   };
 }
+
+export interface GoogleOAuthConfig {
+  clientId: string;
+  clientSecret: string;
+  authorizeUrl: string;
+  tokenUrl: string;
+  revokeUrl: string;
+  /** Unset: the gateway's own callback, from the request's origin. */
+  redirectUrl?: string;
+  scopes: string;
+}
+
+/** The Generative Language API's scope, and who the account is. */
+export const GOOGLE_DEFAULT_SCOPES =
+  "openid email https://www.googleapis.com/auth/generative-language.retriever https://www.googleapis.com/auth/cloud-platform";
 
 export interface WebhookTarget {
   url: string;
@@ -203,12 +220,35 @@ export function parseConfig(raw: Record<string, unknown>): Config {
     },
     providers: providerSettings(providerVars.data as EnvVars),
     webhooks,
+    google: googleOAuth(env),
     responseCache: {
       maxTtlSeconds: Math.floor(env.RESPONSE_CACHE_MAX_TTL / 1000),
       maxBytes: env.RESPONSE_CACHE_MAX_BYTES,
       redis: env.RESPONSE_CACHE_REDIS === "on",
       billHits: env.RESPONSE_CACHE_BILL_HITS === "on",
     },
+  };
+}
+
+function googleOAuth(env: {
+  GOOGLE_OAUTH_CLIENT_ID?: string;
+  GOOGLE_OAUTH_CLIENT_SECRET?: string;
+  GOOGLE_OAUTH_BASE_URL?: string;
+  GOOGLE_TOKEN_URL?: string;
+  GOOGLE_REVOKE_URL?: string;
+  GOOGLE_OAUTH_REDIRECT_URL?: string;
+  GOOGLE_OAUTH_SCOPES?: string;
+}): GoogleOAuthConfig | undefined {
+  if (!env.GOOGLE_OAUTH_CLIENT_ID || !env.GOOGLE_OAUTH_CLIENT_SECRET) return undefined;
+  const base = (env.GOOGLE_OAUTH_BASE_URL ?? "https://accounts.google.com").replace(/\/+$/, "");
+  return {
+    clientId: env.GOOGLE_OAUTH_CLIENT_ID,
+    clientSecret: env.GOOGLE_OAUTH_CLIENT_SECRET,
+    authorizeUrl: `${base}/o/oauth2/v2/auth`,
+    tokenUrl: env.GOOGLE_TOKEN_URL ?? "https://oauth2.googleapis.com/token",
+    revokeUrl: env.GOOGLE_REVOKE_URL ?? "https://oauth2.googleapis.com/revoke",
+    redirectUrl: env.GOOGLE_OAUTH_REDIRECT_URL,
+    scopes: env.GOOGLE_OAUTH_SCOPES ?? GOOGLE_DEFAULT_SCOPES,
   };
 }
 

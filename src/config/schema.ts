@@ -69,6 +69,17 @@ export const envSchema = z.object({
   /** Where budget and quota thresholds are announced; signed with ALERTS_WEBHOOK_SECRET, else the billing secret. */
   ALERTS_WEBHOOK_URL: optionalUrl,
   ALERTS_WEBHOOK_SECRET: optionalText,
+  /** A Google OAuth client (web application): users connect their Google account for Gemini on their own quota. */
+  GOOGLE_OAUTH_CLIENT_ID: optionalText,
+  GOOGLE_OAUTH_CLIENT_SECRET: optionalText,
+  /** Google's authorization server (consent at `/o/oauth2/v2/auth`); overridden for the fake Google in `dev/`. */
+  GOOGLE_OAUTH_BASE_URL: optionalUrl,
+  GOOGLE_TOKEN_URL: optionalUrl,
+  GOOGLE_REVOKE_URL: optionalUrl,
+  /** Where Google sends users back; by default this gateway's own `/api/provider-accounts/google/callback`. */
+  GOOGLE_OAUTH_REDIRECT_URL: optionalUrl,
+  /** Space-separated scopes asked for; by default the Generative Language API's and the account's email. */
+  GOOGLE_OAUTH_SCOPES: optionalText,
   /** IANA time zone in which daily and monthly windows reset; UTC by default. */
   LIMITS_TIMEZONE: optionalText.refine(
     (zone) => {

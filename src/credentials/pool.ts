@@ -24,6 +24,8 @@ export interface Credential {
   limits: CredentialLimits;
   /** The provider key, opened on first use; undefined for a provider that takes none. */
   secret(): Promise<string | undefined>;
+  /** The secret is an OAuth access token, sent as `Authorization: Bearer` (a user's Google account). */
+  bearer?: boolean;
 }
 
 const NO_LIMITS: CredentialLimits = { requestsPerMinute: null, tokensPerMinute: null, tokensPerDay: null };

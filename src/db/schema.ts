@@ -236,3 +236,32 @@ export const limitAlerts = pgTable(
   },
   (t) => [uniqueIndex("limit_alerts_once_idx").on(t.subjectType, t.subjectId, t.limitName, t.period, t.threshold)],
 );
+
+/**
+ * Accounts users connect at a provider (a Google account, for Gemini on
+ * their own quota): the refresh token sealed like a provider key, bound to
+ * its row; never an access token, which lives in isolate memory only.
+ */
+export const providerAccounts = pgTable(
+  "provider_accounts",
+  {
+    id: text("id").primaryKey(),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    provider: text("provider", { enum: ["google"] }).notNull(),
+    /** The account's stable id at the provider, and its email, when the provider said. */
+    subject: text("subject"),
+    email: text("email"),
+    scopes: text("scopes").notNull().default(""),
+    ciphertext: text("ciphertext").notNull(),
+    iv: text("iv").notNull(),
+    wrappedKey: text("wrapped_key").notNull(),
+    kekVersion: integer("kek_version").notNull().default(1),
+    /** Whether the user's calls may use the gateway's own credential when this account cannot serve them. */
+    allowFallback: boolean("allow_fallback").notNull().default(false),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [uniqueIndex("provider_accounts_user_idx").on(t.userId, t.provider)],
+);

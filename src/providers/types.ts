@@ -15,6 +15,8 @@ export interface ProviderSettings {
   secret?: string;
   /** The provider's API version, for those that take one (Gemini's path, Anthropic's header). */
   apiVersion?: string;
+  /** `secret` is an OAuth access token (a user's own account), not an API key. */
+  bearer?: boolean;
 }
 
 export interface EndpointCall {

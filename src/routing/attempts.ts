@@ -114,6 +114,13 @@ export async function* attemptList(input: AttemptListInput): AsyncGenerator<Plan
       try {
         secret = await credential.secret();
       } catch (error) {
+        // A user's account that must be connected again: its answer, unless another credential may serve.
+        if (error instanceof GatewayError) {
+          input.route.push({ ...step, credential: credential.id, outcome: "reconnect" });
+          lastError = error;
+          unusable.add(credential.id);
+          continue;
+        }
         // Sealed under a key-encryption key this deployment no longer has: unusable, and said so in the logs.
         console.error(`sluice: credential ${credential.id} could not be opened: ${reason(error)}`);
         input.route.push({ ...step, credential: credential.id, outcome: "unreadable" });
@@ -123,7 +130,7 @@ export async function* attemptList(input: AttemptListInput): AsyncGenerator<Plan
       }
       let exchange: Exchange;
       try {
-        exchange = input.exchange(target, { ...target.settings, secret });
+        exchange = input.exchange(target, { ...target.settings, secret, ...(credential.bearer && { bearer: true }) });
       } catch (error) {
         // The first target's refusal is the caller's answer; a fallback that cannot take the request is passed over.
         if (i === 0 && error instanceof GatewayError) return error;

@@ -1,7 +1,9 @@
 // One gateway call: the route planned (the model, then its fallbacks, each a
 // model the caller may use), the limits check started, the metered call
 // opened, and a plain loop over the attempts the list hands out.
+import { accountCredential, googleAccountOf } from "../accounts/google.ts";
 import { assertDeploymentAllowed, isDeploymentAllowed } from "../auth/index.ts";
+import { principalUserId } from "../auth/principal.ts";
 import {
   CACHE_HEADER,
   type CacheDecision,
@@ -240,7 +242,17 @@ export async function routeCall(c: GatewayContext, input: RouteInput): Promise<R
     throw error;
   };
 
-  const pools = plan.map((target) => credentialsFor(target.provider, owned, target.credentials, config.encryption));
+  // A user's own Google account serves their Gemini calls; the gateway's key only if they allow it.
+  const userId = principalUserId(principal);
+  const account =
+    userId && plan.some((target) => target.descriptor.kind === "gemini")
+      ? await googleAccountOf(services, config, userId, defer)
+      : null;
+  const pools = plan.map((target) => {
+    const pool = credentialsFor(target.provider, owned, target.credentials, config.encryption);
+    if (!account || target.descriptor.kind !== "gemini") return pool;
+    return [accountCredential(account, config), ...(account.allowFallback ? pool : [])];
+  });
   if (pools.every((pool) => pool.length === 0)) return await fail(notConfigured(first));
   const deadline = Date.now() + routing.deadlineMs;
   const attempts = attemptList({

@@ -18,7 +18,8 @@ const generate: Endpoint = {
   async request(call) {
     const version = call.settings.apiVersion ?? (ALPHA_MODELS.test(call.upstreamModel) ? "v1alpha" : "v1beta");
     const headers: Record<string, string> = { "content-type": "application/json", "x-request-id": call.requestId };
-    if (call.settings.secret) headers["x-goog-api-key"] = call.settings.secret;
+    if (call.settings.secret && call.settings.bearer) headers.authorization = `Bearer ${call.settings.secret}`;
+    else if (call.settings.secret) headers["x-goog-api-key"] = call.settings.secret;
     return new Request(`${call.settings.baseUrl}/${version}/${geminiMethod(call.upstreamModel, call.stream)}`, {
       method: "POST",
       headers,

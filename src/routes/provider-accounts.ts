@@ -1,0 +1,125 @@
+// Accounts users connect at a provider: Google, for Gemini on their own quota.
+import { Hono } from "hono";
+import * as z from "zod";
+import {
+  accountView,
+  connect,
+  disconnect,
+  googleAccountOf,
+  googleConfig,
+  setFallback,
+  startUrl,
+  takeState,
+} from "../accounts/google.ts";
+import { type Principal, principalUserId } from "../auth/principal.ts";
+import type { GatewayContext, GatewayEnv } from "../context.ts";
+import { GatewayError } from "../http/errors.ts";
+import { parseJsonBody } from "../http/validate.ts";
+import { doc } from "../openapi/doc.ts";
+import { endpoint } from "./endpoint.ts";
+
+export const providerAccountRoutes = new Hono<GatewayEnv>();
+
+const caller = endpoint({ errors: "openai", gated: false });
+
+function userOf(principal: Principal): string {
+  const userId = principalUserId(principal);
+  if (!userId) {
+    throw new GatewayError(403, "permission", "Only a signed-in user (a JWT, or a key of theirs) can connect accounts.", {
+      code: "user_required",
+    });
+  }
+  return userId;
+}
+
+const fallbackSchema = z.strictObject({
+  /** Whether Gemini calls may use the gateway's own key when the account cannot serve them. */
+  allow_fallback: z.boolean({ message: "must be true or false" }),
+});
+
+const escape = (text: string) =>
+  text.replace(/[&<>"']/g, (ch) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[ch] ?? ch);
+
+/** The page a browser lands on after Google: plain, no script, nothing it could be framed into. */
+function page(c: GatewayContext, status: 200 | 400 | 404 | 502, title: string, message: string): Response {
+  const html = `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>${escape(title)}</title><style>body{font:16px/1.5 system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem;color:#1f2328}h1{font-size:1.25rem}</style></head><body><h1>${escape(title)}</h1><p>${escape(message)}</p></body></html>`;
+  return c.html(html, status, {
+    "content-security-policy": "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
+    "cache-control": "no-store",
+    "referrer-policy": "no-referrer",
+  });
+}
+
+providerAccountRoutes.get(
+  "/google/start",
+  caller,
+  doc({ summary: "Sends a signed-in user to Google's consent screen (302), or gives its URL (Accept: application/json)" }),
+  async (c) => {
+    const url = await startUrl(c.get("services"), c.get("config"), userOf(c.get("principal")), new URL(c.req.url).origin);
+    if ((c.req.header("accept") ?? "").includes("application/json")) return c.json({ url });
+    return c.redirect(url, 302);
+  },
+);
+
+providerAccountRoutes.get(
+  "/google/callback",
+  doc({ summary: "Where Google sends the user back: the code exchanged, the account kept, a page saying so" }),
+  async (c) => {
+    googleConfig(c.get("config"));
+    const { code, state, error } = c.req.query();
+    if (error) return page(c, 400, "Google account not connected", `Google said: ${error}. Nothing was changed.`);
+    if (!code || !state)
+      return page(c, 400, "Google account not connected", "The link is missing its code or state. Start again.");
+    try {
+      const { userId, verifier } = await takeState(c.get("services"), c.get("config"), state);
+      const row = await connect(c.get("services"), c.get("config"), {
+        userId,
+        code,
+        verifier,
+        origin: new URL(c.req.url).origin,
+      });
+      return page(
+        c,
+        200,
+        "Google account connected",
+        `${row.email ?? "Your account"} now serves your Gemini requests. You can close this page.`,
+      );
+    } catch (failure) {
+      if (!(failure instanceof GatewayError)) throw failure;
+      return page(c, failure.status === 502 ? 502 : 400, "Google account not connected", failure.message);
+    }
+  },
+);
+
+providerAccountRoutes.get("/", caller, doc({ summary: "The signed-in user's connected accounts, never a token" }), async (c) => {
+  const userId = userOf(c.get("principal"));
+  const row = await googleAccountOf(c.get("services"), c.get("config"), userId, (work) => c.executionCtx.waitUntil(work));
+  return c.json({ data: row ? [accountView(row)] : [] });
+});
+
+providerAccountRoutes.patch(
+  "/google",
+  caller,
+  doc({
+    summary: "Whether the gateway's own key may serve the user's Gemini calls when their account cannot",
+    body: fallbackSchema,
+  }),
+  async (c) => {
+    const userId = userOf(c.get("principal"));
+    const input = await parseJsonBody(c, fallbackSchema);
+    const row = await setFallback(c.get("services"), userId, input.allow_fallback);
+    if (!row) throw new GatewayError(404, "not_found", "No Google account is connected.", { code: "account_not_found" });
+    return c.json(accountView(row));
+  },
+);
+
+providerAccountRoutes.delete(
+  "/google",
+  caller,
+  doc({ summary: "Disconnects the user's Google account and revokes its grant at Google" }),
+  async (c) => {
+    const userId = userOf(c.get("principal"));
+    const disconnected = await disconnect(c.get("services"), c.get("config"), userId);
+    return c.json({ provider: "google", disconnected });
+  },
+);
