@@ -324,7 +324,11 @@ describe("the mock upstream, sent what it cannot read", () => {
   ] as const)("%s answers a 400 in its provider's error shape, not a crash", async (path, body, shape) => {
     const response = await fetch(`${mockRoot}${path}`, {
       method: "POST",
-      headers: { "content-type": "application/json", authorization: "Bearer sk-mock" },
+      // Each provider's own credential header: a Gemini bearer value is an OAuth token, which the mock checks.
+      headers: {
+        "content-type": "application/json",
+        ...(shape === "gemini" ? { "x-goog-api-key": "sk-mock" } : { authorization: "Bearer sk-mock" }),
+      },
       body: JSON.stringify(body),
     });
     expect(response.status).toBe(400);
