@@ -39,6 +39,9 @@ function describe(error: unknown): GatewayError {
     if (error.claim === "nbf") return unauthorized("Token is not valid yet.");
     if (error.claim === "iss") return unauthorized("Token has the wrong issuer.");
     if (error.claim === "aud") return unauthorized("Token has the wrong audience.");
+    if (error.claim === "exp" && error.reason === "missing") {
+      return unauthorized("Token has no expiry (`exp`); tokens must expire.");
+    }
     return unauthorized(`Token claim \`${error.claim}\` is invalid.`);
   }
   if (error instanceof errors.JWSSignatureVerificationFailed) return unauthorized("Token signature is invalid.");
@@ -63,6 +66,8 @@ export async function verifyUserJwt(token: string, config: Config): Promise<JWTP
     issuer: config.jwt.issuer,
     audience: config.jwt.audience,
     clockTolerance: CLOCK_TOLERANCE_SECONDS,
+    // A token that never expires would be a credential for good.
+    requiredClaims: ["exp"],
   };
   try {
     // The header's algorithm picks the key type, and each key type has its own allowlist,

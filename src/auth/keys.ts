@@ -1,8 +1,8 @@
 // Virtual keys: 256-bit secrets shown once; only their SHA-256 and a display
 // suffix are stored. Lookups are cached in the isolate.
-import { eq } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
 import type { Database } from "../db/client.ts";
-import { users, virtualKeys } from "../db/schema.ts";
+import { teams, users, virtualKeys } from "../db/schema.ts";
 import { IsolateCache } from "../isolate-cache.ts";
 import { forgetCallerLimits } from "../limits/isolate-state.ts";
 import { reason } from "../log.ts";
@@ -13,7 +13,7 @@ export type KeyRow = typeof virtualKeys.$inferSelect;
 
 export interface CachedKey extends KeyIdentity {
   revokedAt: number | null;
-  /** The owning user or team is blocked. */
+  /** The owning user, the key's team or the owner's team is blocked. */
   ownerBlocked: boolean;
 }
 
@@ -51,11 +51,14 @@ export const displaySuffix = (secret: string) => secret.slice(-4);
 async function loadKey(db: Database, where: ReturnType<typeof eq>): Promise<CachedKey | null> {
   const [row] = await db.select().from(virtualKeys).where(where).limit(1);
   if (!row) return null;
-  const [owner, policyRows] = await db.batch([
+  // The key's team, or else its owner's: its block is state the key carries, not only a marker that expires.
+  const keyTeam = row.teamId ?? sql`(select ${users.teamId} from ${users} where ${users.id} = ${row.userId ?? ""})`;
+  const [owner, team, policyRows] = await db.batch([
     db
       .select({ blockedAt: users.blockedAt, teamId: users.teamId })
       .from(users)
       .where(eq(users.id, row.userId ?? "")),
+    db.select({ blockedAt: teams.blockedAt }).from(teams).where(eq(teams.id, keyTeam)),
     policiesQuery(db, { userId: row.userId, teamId: row.teamId, keyId: row.id }),
   ]);
   const teamId = row.teamId ?? owner[0]?.teamId ?? null;
@@ -85,7 +88,7 @@ async function loadKey(db: Database, where: ReturnType<typeof eq>): Promise<Cach
     userLimits: row.userId ? policies.user : null,
     teamLimits: policies.team,
     revokedAt: row.revokedAt ? row.revokedAt.getTime() : null,
-    ownerBlocked: Boolean(owner[0]?.blockedAt),
+    ownerBlocked: Boolean(owner[0]?.blockedAt) || Boolean(team[0]?.blockedAt),
   };
 }
 

@@ -170,6 +170,10 @@ export function parseConfig(raw: Record<string, unknown>): Config {
     if (!secret || secret.length < 16) throw new ConfigError([`${name} is required (16 characters or more) when its URL is set`]);
     return { url, secret };
   };
+  // A token the app signs for anything else (a session, another service) must not pass as an API credential.
+  if ((env.JWT_SECRET || env.JWKS_URL) && (!env.JWT_ISSUER || !env.JWT_AUDIENCE)) {
+    throw new ConfigError(["JWT_ISSUER and JWT_AUDIENCE are required when JWT_SECRET or JWKS_URL is set"]);
+  }
   const webhooks = {
     billing: webhook(env.BILLING_WEBHOOK_URL, env.BILLING_WEBHOOK_SECRET, "BILLING_WEBHOOK_SECRET"),
     alerts: webhook(env.ALERTS_WEBHOOK_URL, env.ALERTS_WEBHOOK_SECRET ?? env.BILLING_WEBHOOK_SECRET, "ALERTS_WEBHOOK_SECRET"),

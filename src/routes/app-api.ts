@@ -11,7 +11,7 @@ import { GatewayError } from "../http/errors.ts";
 import { parseJsonBody } from "../http/validate.ts";
 import { doc } from "../openapi/doc.ts";
 import { usageTotals } from "../usage/totals.ts";
-import { endpoint } from "./endpoint.ts";
+import { countsAsRequest, endpoint } from "./endpoint.ts";
 
 export const appApiRoutes = new Hono<GatewayEnv>();
 
@@ -31,6 +31,7 @@ function aboveOwn(field: string, requested: number | null | undefined, own: numb
 appApiRoutes.post(
   "/keys",
   caller,
+  countsAsRequest,
   doc({ summary: "A signed-in user mints a key for themself", body: selfServiceKeySchema }),
   async (c) => {
     const principal = c.get("principal");
@@ -61,6 +62,7 @@ function signedInUser(principal: Principal): string {
 appApiRoutes.put(
   "/provider-keys",
   caller,
+  countsAsRequest,
   doc({ summary: "A signed-in user stores their own key for a provider", body: providerKeySchema }),
   async (c) => {
     const userId = signedInUser(c.get("principal"));
@@ -78,6 +80,7 @@ appApiRoutes.put(
 appApiRoutes.get(
   "/provider-keys",
   caller,
+  countsAsRequest,
   doc({ summary: "A signed-in user's own provider keys, never the secrets" }),
   async (c) => {
     const userId = signedInUser(c.get("principal"));
@@ -88,6 +91,7 @@ appApiRoutes.get(
 appApiRoutes.delete(
   "/provider-keys/:provider",
   caller,
+  countsAsRequest,
   doc({ summary: "Deletes a signed-in user's own key for a provider" }),
   async (c) => {
     const userId = signedInUser(c.get("principal"));

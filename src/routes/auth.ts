@@ -4,13 +4,13 @@ import { issueKeyToken } from "../auth/sluice-token.ts";
 import type { GatewayEnv } from "../context.ts";
 import { GatewayError } from "../http/errors.ts";
 import { doc } from "../openapi/doc.ts";
-import { endpoint } from "./endpoint.ts";
+import { countsAsRequest, endpoint } from "./endpoint.ts";
 
 export const authRoutes = new Hono<GatewayEnv>();
 
 authRoutes.use(endpoint({ errors: "openai", gated: false }));
 
-authRoutes.post("/token", doc({ summary: "A virtual key in, a short-lived Sluice token out" }), async (c) => {
+authRoutes.post("/token", countsAsRequest, doc({ summary: "A virtual key in, a short-lived Sluice token out" }), async (c) => {
   const principal = c.get("principal");
   if (principal.type !== "key" || principal.via !== "key") {
     throw new GatewayError(403, "permission", "Only a virtual key can be exchanged for a token.", { code: "key_required" });

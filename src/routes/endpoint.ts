@@ -9,6 +9,7 @@ import { checkDenied } from "../auth/deny-list.ts";
 import { authenticate } from "../auth/index.ts";
 import type { GatewayEnv } from "../context.ts";
 import type { ErrorShape } from "../formats/types.ts";
+import { admit } from "../limits/index.ts";
 
 /** Marks the middleware, so a test can show that no route skips it. */
 export const ENDPOINT = Symbol("sluice endpoint");
@@ -38,3 +39,27 @@ export function errorsIn(errors: ErrorShape): MiddlewareHandler<GatewayEnv> {
     await next();
   };
 }
+
+const NO_TOKENS = { inputTokens: 0, outputTokens: 0 };
+
+/**
+ * For routes that spend no tokens but must not be called without bound
+ * (minting keys and tokens, storing provider keys): each call counts as one
+ * request against the caller's per-minute limits, and a caller over them gets
+ * the usual 429 with its headers.
+ */
+export const countsAsRequest: MiddlewareHandler<GatewayEnv> = async (c, next) => {
+  const defer = (work: Promise<unknown>) => c.executionCtx.waitUntil(work);
+  const admission = admit({
+    config: c.get("config"),
+    services: c.get("services"),
+    principal: c.get("principal"),
+    estimate: NO_TOKENS,
+    price: undefined,
+    defer,
+  });
+  const headers = await admission.ready;
+  defer(admission.settle({ tokens: 0, usd: 0 }));
+  await next();
+  for (const [name, value] of Object.entries(headers)) c.res.headers.set(name, value);
+};

@@ -1,7 +1,10 @@
-// `GET /health`: version, configured providers, and whether Postgres and Redis answer.
+// `GET /health`: version, configured providers, and whether Postgres and
+// Redis answer. It is open to anyone, so the stores are read at most every
+// few seconds per isolate; the admin key's call reads them at once.
 import { sql } from "drizzle-orm";
 import { Hono } from "hono";
 import packageJson from "../../package.json" with { type: "json" };
+import { secretsEqual } from "../auth/constant-time.ts";
 import type { GatewayEnv } from "../context.ts";
 import { doc } from "../openapi/doc.ts";
 import { catalogFor } from "../routing/catalog.ts";
@@ -23,20 +26,41 @@ async function probe(check: () => Promise<unknown>): Promise<{ ok: boolean; late
 
 export const healthRoutes = new Hono<GatewayEnv>();
 
+type Probe = Awaited<ReturnType<typeof probe>>;
+
+/** Anyone's `/health` reads the stores at most this often per isolate; the admin key's reads them now. */
+const PROBE_EVERY_MS = 10_000;
+const lastProbes = new WeakMap<object, { at: number; postgres: Probe; redis: Probe }>();
+
 healthRoutes.get(
   "/health",
-  doc({ summary: "Version, configured providers, and whether Postgres and Redis answer" }),
+  doc({
+    summary:
+      "Version, configured providers, and whether Postgres and Redis answered (read at most every 10 s; now with the admin key)",
+  }),
   async (c) => {
-    const { db, redis } = c.get("services");
-    const [postgres, redisState] = await Promise.all([probe(() => db.execute(sql`select 1`)), probe(() => redis.ping())]);
-    const ok = postgres.ok && redisState.ok;
+    const services = c.get("services");
+    const config = c.get("config");
+    const bearer = /^Bearer (.+)$/.exec(c.req.header("authorization") ?? "")?.[1];
+    const asAdmin = bearer !== undefined && secretsEqual(bearer, config.adminKey);
+    let last = lastProbes.get(services);
+    if (asAdmin || !last || Date.now() - last.at >= PROBE_EVERY_MS) {
+      const [postgres, redis] = await Promise.all([
+        probe(() => services.db.execute(sql`select 1`)),
+        probe(() => services.redis.ping()),
+      ]);
+      last = { at: Date.now(), postgres, redis };
+      lastProbes.set(services, last);
+    }
+    const ok = last.postgres.ok && last.redis.ok;
     return c.json(
       {
         status: ok ? "ok" : "degraded",
         version: packageJson.version,
-        providers: configuredProviders(c.get("config"), await catalogFor(c)),
-        postgres,
-        redis: redisState,
+        providers: configuredProviders(config, await catalogFor(c)),
+        postgres: last.postgres,
+        redis: last.redis,
+        checked_at: new Date(last.at).toISOString(),
       },
       ok ? 200 : 503,
     );

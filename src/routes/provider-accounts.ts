@@ -16,7 +16,7 @@ import type { GatewayContext, GatewayEnv } from "../context.ts";
 import { GatewayError } from "../http/errors.ts";
 import { parseJsonBody } from "../http/validate.ts";
 import { doc } from "../openapi/doc.ts";
-import { endpoint } from "./endpoint.ts";
+import { countsAsRequest, endpoint } from "./endpoint.ts";
 
 export const providerAccountRoutes = new Hono<GatewayEnv>();
 
@@ -53,6 +53,7 @@ function page(c: GatewayContext, status: 200 | 400 | 404 | 502, title: string, m
 providerAccountRoutes.get(
   "/google/start",
   caller,
+  countsAsRequest,
   doc({ summary: "Sends a signed-in user to Google's consent screen (302), or gives its URL (Accept: application/json)" }),
   async (c) => {
     const url = await startUrl(c.get("services"), c.get("config"), userOf(c.get("principal")), new URL(c.req.url).origin);

@@ -2,9 +2,9 @@
 // status and message and carries no credential.
 import { type ErrorKind, GatewayError } from "../http/errors.ts";
 
-/** OpenAI- and Anthropic-style keys, Google API keys and access tokens, AWS access key ids. */
+/** OpenAI- and Anthropic-style keys, Groq's and xAI's, Google API keys and access tokens, AWS access key ids. */
 const CREDENTIAL_LIKE =
-  /\b(sk-[\w-]{4,}|sk_[\w-]{4,}|AIza[\w-]{8,}|key-[\w-]{8,}|ya29\.[\w-]{8,}|(?:AKIA|ASIA)[A-Z0-9]{12,})[\w*.-]*/g;
+  /\b(sk-[\w-]{4,}|sk_[\w-]{4,}|gsk_[\w-]{8,}|xai-[\w-]{8,}|AIza[\w-]{8,}|key-[\w-]{8,}|ya29\.[\w-]{8,}|(?:AKIA|ASIA)[A-Z0-9]{12,})[\w*.-]*/g;
 
 /** A credential's secret strings: the text itself, and the secret parts of a credential of several (sealed as JSON). */
 function secretParts(secret: string): string[] {
@@ -63,7 +63,8 @@ export function retryAfterMs(headers: Headers): number | undefined {
 
 /** The upstream's error, its message kept and any credential (the one sent included) redacted. */
 export async function upstreamError(response: Response, provider: string, secret: string | undefined): Promise<GatewayError> {
-  const text = await response.text().catch(() => "");
+  // Redacted whole, before any of it is cut: a key straddling the cut would otherwise leave its first part.
+  const text = redactSecrets(await response.text().catch(() => ""), [secret]);
   // A success or redirect status here means the upstream misbehaved: report it as a bad gateway.
   const status = response.status >= 400 ? response.status : 502;
   const message = messageFrom(text) ?? `Upstream ${provider} answered HTTP ${response.status}.`;

@@ -313,12 +313,15 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   const engines: Engine[] = [];
-  const cleanUp = () => Promise.all(engines.map((e) => e.destroy().catch(() => undefined)));
-  for (const signal of ["SIGINT", "SIGTERM"] as const) process.once(signal, () => void cleanUp().then(() => process.exit(130)));
-
   const mock = fork(fileURLToPath(new URL("../../bench/mock-process.ts", import.meta.url)), {
     stdio: ["ignore", "ignore", "inherit", "ipc"],
   });
+  const cleanUp = () => {
+    mock.kill("SIGTERM");
+    return Promise.all(engines.map((e) => e.destroy().catch(() => undefined)));
+  };
+  // Interrupted: the servers and the mock are stopped and their files removed, whatever the run had reached.
+  for (const signal of ["SIGINT", "SIGTERM"] as const) process.once(signal, () => void cleanUp().then(() => process.exit(130)));
   let sluice: Target | undefined;
   let failed = false;
   try {
@@ -449,7 +452,6 @@ async function main(): Promise<void> {
     failed = true;
   } finally {
     await sluice?.close().catch(() => undefined);
-    mock.kill("SIGTERM");
     await cleanUp();
   }
   process.exit(failed ? 1 : 0);
