@@ -126,3 +126,127 @@ describe("GET /health", () => {
     expect(await read()).toBe(fresh);
   });
 });
+
+describe("an admin's change to a key", () => {
+  const quotaOf = async (key: string) => {
+    const response = await env.SECOND_INSTANCE.fetch(
+      new Request(`${BASE}/api/ai/quota`, { headers: { authorization: `Bearer ${key}` } }),
+    );
+    return ((await response.json()) as { limits: { key: Record<string, unknown> } }).limits.key;
+  };
+
+  it("reaches an instance holding the key in its cache at that instance's next request, gated or not", async () => {
+    const { id, key } = (await admin("POST", "/admin/keys", { models: ["mock-echo", "mock-lorem"], rpm_limit: 50 })).body;
+    const secret = String(key);
+    // The second instance reads the key once and keeps it for a minute.
+    expect((await env.SECOND_INSTANCE.fetch(chatAs(secret, { model: "mock-lorem" }))).status).toBe(200);
+    expect(await quotaOf(secret)).toMatchObject({ rpm_limit: 50 });
+
+    expect((await admin("PATCH", `/admin/keys/${id}`, { models: ["mock-echo"], rpm_limit: 40 })).status).toBe(200);
+    const refused = await env.SECOND_INSTANCE.fetch(chatAs(secret, { model: "mock-lorem" }));
+    expect(await errorOf(refused)).toMatchObject({ status: 403, code: "model_not_allowed" });
+    expect(await quotaOf(secret)).toMatchObject({ rpm_limit: 40 });
+    expect((await env.SECOND_INSTANCE.fetch(chatAs(secret))).status).toBe(200);
+  });
+
+  it("to its owner's team reaches the key too", async () => {
+    const team = uniqueId("moved-team");
+    const user = uniqueId("owner");
+    expect((await admin("POST", "/admin/users", { id: user })).status).toBe(201);
+    const secret = String((await admin("POST", "/admin/keys", { user_id: user, models: ["mock-*"] })).body.key);
+    expect((await env.SECOND_INSTANCE.fetch(chatAs(secret))).status).toBe(200);
+    // The owner joins a team that is blocked: the key's copy on the second instance is stale, and read again.
+    expect((await admin("POST", "/admin/teams", { id: team, blocked: true })).status).toBe(201);
+    await redis().del(denyMarkerKey("team", team));
+    expect((await admin("PATCH", `/admin/users/${user}`, { team_id: team })).status).toBe(200);
+    const refused = await env.SECOND_INSTANCE.fetch(chatAs(secret));
+    expect(await errorOf(refused)).toMatchObject({ status: 403, code: "blocked" });
+  });
+});
+
+describe("CORS", () => {
+  const from = (origin: string, path = "/v1/models", headers: Record<string, string> = {}) =>
+    new Request(`${BASE}${path}`, { headers: { origin, authorization: `Bearer ${TEST_ADMIN_KEY}`, ...headers } });
+
+  it("allows any origin with `*`, but never with credentials", async () => {
+    const { response } = await callWorker(from("https://anyone.example.net"), { ...env, CORS_ORIGINS: "*" });
+    expect(response.status).toBe(200);
+    expect(response.headers.get("access-control-allow-origin")).toBe("*");
+    expect(response.headers.get("access-control-allow-credentials")).toBeNull();
+    const preflight = await callWorker(
+      new Request(`${BASE}/v1/chat/completions`, {
+        method: "OPTIONS",
+        headers: { origin: "https://anyone.example.net", "access-control-request-method": "POST" },
+      }),
+      { ...env, CORS_ORIGINS: "*" },
+    );
+    expect(preflight.response.headers.get("access-control-allow-origin")).toBe("*");
+    expect(preflight.response.headers.get("access-control-allow-credentials")).toBeNull();
+  });
+
+  it("answers every error with its headers, a configuration error included", async () => {
+    const { ADMIN_KEY: _, ...misconfigured } = env as unknown as Record<string, string>;
+    const broken = await callWorker(from("https://app.example.com", "/v1/models"), misconfigured);
+    expect(broken.response.status).toBe(500);
+    expect(((await broken.response.json()) as { error: { code: string } }).error.code).toBe("configuration_error");
+    expect(broken.response.headers.get("access-control-allow-origin")).toBe("https://app.example.com");
+    const unauthenticated = await callWorker(from("https://app.example.com", "/v1/models", { authorization: "Bearer nope" }));
+    expect(unauthenticated.response.status).toBe(401);
+    expect(unauthenticated.response.headers.get("access-control-allow-origin")).toBe("https://app.example.com");
+    expect(unauthenticated.response.headers.get("access-control-expose-headers")).toContain("x-request-id");
+  });
+});
+
+describe("names at the door", () => {
+  it("a model name with a control character is the caller's 400, whichever way it comes", async () => {
+    const cases: [Request, RegExp][] = [
+      [chatAs(TEST_ADMIN_KEY, { model: "mock-echo\u0000" }), /`model`: must not contain control characters/],
+      [
+        new Request(`${BASE}/v1beta/models/mock-echo%00:generateContent`, {
+          method: "POST",
+          headers: { "x-goog-api-key": TEST_ADMIN_KEY, "content-type": "application/json" },
+          body: JSON.stringify({ contents: [{ role: "user", parts: [{ text: "hi" }] }] }),
+        }),
+        /`model`: must not contain control characters/,
+      ],
+      [
+        new Request(`${BASE}/v1beta/models/%E0%A4%A:generateContent`, {
+          method: "POST",
+          headers: { "x-goog-api-key": TEST_ADMIN_KEY, "content-type": "application/json" },
+          body: JSON.stringify({ contents: [{ role: "user", parts: [{ text: "hi" }] }] }),
+        }),
+        /`model`: the path's model name is not valid percent-encoding/,
+      ],
+      [chatAs(TEST_ADMIN_KEY, { provider: "mock\u0007" }), /`provider`: must not contain control characters/],
+      [chatAs(TEST_ADMIN_KEY, {}, { "x-sluice-provider": "m".repeat(65) }), /`x-sluice-provider`: must be at most 64/],
+    ];
+    for (const [request, message] of cases) {
+      const { response } = await callWorker(request);
+      expect(response.status).toBe(400);
+      const body = (await response.json()) as { error: { message: string } };
+      expect(body.error.message).toMatch(message);
+    }
+  });
+
+  it("admin names, ids and metadata are held to the same rule, so nothing reaches Postgres that it refuses", async () => {
+    for (const [path, body, field] of [
+      ["/admin/keys", { name: "bad\u0000name" }, "name"],
+      ["/admin/keys", { metadata: { session: "a\u0000b" } }, "metadata"],
+      ["/admin/keys", { models: ["mock-\u0001"] }, "models.0"],
+      ["/admin/users", { id: "user\u0000" }, "id"],
+      ["/admin/teams", { id: uniqueId("t"), name: "x\ny" }, "name"],
+      ["/admin/models", { id: "m\u0000", provider: "mock", upstream_id: "mock-echo" }, "id"],
+    ] as const) {
+      const { status, body: answer } = await admin("POST", path, body);
+      expect(status).toBe(400);
+      expect(String((answer.error as { message: string }).message)).toContain(`\`${field}\``);
+    }
+  });
+
+  it("a JWT claim that cannot be a user's id or name is refused, not cut", async () => {
+    for (const claims of [{ sub: "user\u0000x" }, { sub: "u".repeat(400) }, { sub: uniqueId("ok"), name: "a\u0007b" }]) {
+      const { response } = await callWorker(chatAs(await appToken(claims)));
+      expect(await errorOf(response)).toMatchObject({ status: 401, message: expect.stringMatching(/^Token claim `(sub|name)`/) });
+    }
+  });
+});

@@ -1,6 +1,6 @@
 // Creating, changing, revoking and rotating virtual keys.
 import { eq, sql } from "drizzle-orm";
-import { markDenied } from "../auth/deny-list.ts";
+import { markChanged, markDenied } from "../auth/deny-list.ts";
 import { displaySuffix, forgetKey, generateSecret, hashSecret, type KeyRow, newKeyId } from "../auth/keys.ts";
 import { parseDuration } from "../config/index.ts";
 import type { Database } from "../db/client.ts";
@@ -106,6 +106,8 @@ export async function updateKey(services: Services, id: string, input: Partial<C
     })
     .where(eq(virtualKeys.id, id))
     .returning();
+  // Every isolate reads the key again at its next check, not when its copy expires.
+  await markChanged(services.redis, "key", id);
   forgetKey(id, existing.keyHash);
   return keyView(row ?? existing);
 }

@@ -1,6 +1,6 @@
 // Users, teams and their quota policies, as the admin API sees them.
 import { and, eq } from "drizzle-orm";
-import { clearDenied, markDenied } from "../auth/deny-list.ts";
+import { clearDenied, markChanged, markDenied } from "../auth/deny-list.ts";
 import { limitsOf, limitsView } from "../auth/policies.ts";
 import { forgetUsers } from "../auth/users.ts";
 import { quotaPolicies, teams, users } from "../db/schema.ts";
@@ -110,6 +110,8 @@ export async function upsertUser(services: Services, id: string, input: UserInpu
     .returning();
   await writePolicy(services, "user", id, input);
   if (input.blocked !== undefined) await setBlocked(services, "user", id, input.blocked);
+  // The user's copies, and those of their keys, are read again in every isolate at the next check.
+  await markChanged(services.redis, "user", id);
   if (!row) throw new Error("user upsert returned no row");
   return row;
 }
@@ -127,6 +129,7 @@ export async function upsertTeam(services: Services, id: string, input: TeamInpu
     .returning();
   await writePolicy(services, "team", id, input);
   if (input.blocked !== undefined) await setBlocked(services, "team", id, input.blocked);
+  await markChanged(services.redis, "team", id);
   if (!row) throw new Error("team upsert returned no row");
   return row;
 }

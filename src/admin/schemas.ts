@@ -1,6 +1,7 @@
 // Request bodies of the admin and self-service APIs, in the names LiteLLM users know.
 import * as z from "zod";
 import { parseDuration } from "../config/index.ts";
+import { hasControl } from "../formats/fields.ts";
 import { PROVIDER_KINDS } from "../providers/index.ts";
 
 const duration = z
@@ -9,11 +10,27 @@ const duration = z
 // Limits are stored as Postgres integers.
 const limit = z.number().int().nonnegative().max(2_147_483_647).nullable();
 const usd = z.number().nonnegative().nullable();
-const metadata = z.record(z.string(), z.unknown());
+/** Names, ids and labels go into headers, logs and the ledger: bounded, and without control characters. */
+const noControl = { message: "must not contain control characters" };
+const text = (max: number) =>
+  z
+    .string()
+    .max(max)
+    .refine((value) => !hasControl(value), noControl);
+const id = (max = 200) =>
+  z
+    .string()
+    .min(1)
+    .max(max)
+    .refine((value) => !hasControl(value), noControl);
+// Postgres's jsonb takes no NUL character, anywhere in the document.
+const metadata = z
+  .record(z.string(), z.unknown())
+  .refine((value) => !JSON.stringify(value).includes("\\u0000"), { message: "must not contain NUL characters" });
 
 export const keyFields = {
-  name: z.string().max(200).nullable().optional(),
-  models: z.array(z.string().min(1)).nullable().optional(),
+  name: text(200).nullable().optional(),
+  models: z.array(id(330)).max(1000).nullable().optional(),
   rpm_limit: limit.optional(),
   tpm_limit: limit.optional(),
   max_budget: usd.optional(),
@@ -29,8 +46,8 @@ export const keyFields = {
 
 export const createKeySchema = z.strictObject({
   ...keyFields,
-  user_id: z.string().min(1).max(200).nullable().optional(),
-  team_id: z.string().min(1).max(200).nullable().optional(),
+  user_id: id().nullable().optional(),
+  team_id: id().nullable().optional(),
 });
 export type CreateKeyInput = z.infer<typeof createKeySchema>;
 
@@ -50,11 +67,11 @@ export const quotaSchema = z.strictObject(quotaFields);
 export type QuotaInput = z.infer<typeof quotaSchema>;
 
 export const userSchema = z.strictObject({
-  id: z.string().min(1).max(200).optional(),
-  email: z.string().max(320).nullable().optional(),
-  name: z.string().max(200).nullable().optional(),
-  team_id: z.string().min(1).max(200).nullable().optional(),
-  tier: z.string().max(100).nullable().optional(),
+  id: id().optional(),
+  email: text(320).nullable().optional(),
+  name: text(200).nullable().optional(),
+  team_id: id().nullable().optional(),
+  tier: text(100).nullable().optional(),
   blocked: z.boolean().optional(),
   metadata: metadata.optional(),
   ...quotaFields,
@@ -62,8 +79,8 @@ export const userSchema = z.strictObject({
 export type UserInput = z.infer<typeof userSchema>;
 
 export const teamSchema = z.strictObject({
-  id: z.string().min(1).max(200).optional(),
-  name: z.string().min(1).max(200).optional(),
+  id: id().optional(),
+  name: id().optional(),
   blocked: z.boolean().optional(),
   metadata: metadata.optional(),
   ...quotaFields,
@@ -79,22 +96,22 @@ export const providerSchema = z.strictObject({
     .optional(),
   kind: z.enum(PROVIDER_KINDS).optional(),
   base_url: z.url({ message: "must be an http(s) URL" }).nullable().optional(),
-  api_version: z.string().min(1).max(64).nullable().optional(),
+  api_version: id(64).nullable().optional(),
   enabled: z.boolean().optional(),
 });
 export type ProviderInput = z.infer<typeof providerSchema>;
 
 export const modelSchema = z.strictObject({
-  id: z.string().min(1).max(200).optional(),
-  provider: z.string().min(1).max(64).optional(),
-  upstream_id: z.string().min(1).max(200).optional(),
+  id: id(256).optional(),
+  provider: id(64).optional(),
+  upstream_id: id(256).optional(),
   input_usd_per_mtok: price.optional(),
   output_usd_per_mtok: price.optional(),
   cached_input_usd_per_mtok: price.nullable().optional(),
   context_window: limit.optional(),
   max_output_tokens: limit.optional(),
   /** Public model names to try, in order, when this one fails. */
-  fallbacks: z.array(z.string().min(1).max(200)).max(10).optional(),
+  fallbacks: z.array(id(256)).max(10).optional(),
   /** Seconds this model's answers are cached for, unless the key or the request says otherwise; null or 0: not cached. */
   cache_ttl: limit.optional(),
   enabled: z.boolean().optional(),
@@ -102,7 +119,7 @@ export const modelSchema = z.strictObject({
 export type ModelInput = z.infer<typeof modelSchema>;
 
 const credentialFields = {
-  name: z.string().max(200).nullable().optional(),
+  name: text(200).nullable().optional(),
   weight: z.number().int().min(0).max(1000).optional(),
   rpm_limit: limit.optional(),
   tpm_limit: limit.optional(),
@@ -111,9 +128,9 @@ const credentialFields = {
 };
 
 export const createCredentialSchema = z.strictObject({
-  provider: z.string().min(1).max(64),
+  provider: id(64),
   owner_type: z.enum(["global", "user", "team"]).default("global"),
-  owner_id: z.string().min(1).max(200).optional(),
+  owner_id: id().optional(),
   /** The provider key; stored encrypted and never shown again. */
   api_key: z.string().min(1).max(4096).optional(),
   /** A credential of several parts, for providers that take one (Bedrock, Vertex AI); sealed the same way. */
@@ -131,7 +148,7 @@ export type UpdateCredentialInput = z.infer<typeof updateCredentialSchema>;
 
 /** `PUT /api/provider-keys`: a user's own key for one provider. */
 export const providerKeySchema = z.strictObject({
-  provider: z.string().min(1).max(64),
+  provider: id(64),
   api_key: z.string().min(1).max(4096),
-  name: z.string().max(200).nullable().optional(),
+  name: text(200).nullable().optional(),
 });

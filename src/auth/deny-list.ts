@@ -1,15 +1,23 @@
-// Revocations and blocks that every isolate sees within a second: a short-lived
-// Redis marker, read in the request's one Redis round trip. Postgres stays the
-// truth; the marker only has to outlive the isolate caches (KEY_CACHE_TTL_MS).
+// What every isolate must see within a second, though it holds a cached copy
+// of the caller: revocations and blocks (deny markers), and admin changes to a
+// key, user or team (change markers). Both are short-lived Redis markers read
+// in the request's one Redis round trip. Postgres stays the truth; a marker
+// only has to outlive the isolate caches (KEY_CACHE_TTL_MS).
 import type { Redis } from "@upstash/redis/cloudflare";
 import { GatewayError, unauthorized } from "../http/errors.ts";
 import type { Principal } from "./principal.ts";
 
 export type DenyKind = "key" | "user" | "team";
 const MARKER_TTL_SECONDS = 300;
+/**
+ * A change marker says "copies loaded before this time are stale"; it is set
+ * this far past the change, so a copy loaded just before it on an isolate
+ * whose clock runs a little ahead is not taken for fresh.
+ */
+const CLOCK_MARGIN_MS = 1_000;
 
 export const denyMarkerKey = (kind: DenyKind, id: string) => `sluice:deny:${kind}:${id}`;
-const markerKey = denyMarkerKey;
+export const changeMarkerKey = (kind: DenyKind, id: string) => `sluice:chg:${kind}:${id}`;
 
 /** The refusal for a revoked key (401) or a blocked user or team (403). */
 export function deniedError(kind: DenyKind): GatewayError {
@@ -20,14 +28,20 @@ export function deniedError(kind: DenyKind): GatewayError {
 }
 
 export async function markDenied(redis: Redis, kind: DenyKind, id: string): Promise<void> {
-  await redis.set(markerKey(kind, id), "1", { ex: MARKER_TTL_SECONDS });
+  await redis.set(denyMarkerKey(kind, id), "1", { ex: MARKER_TTL_SECONDS });
 }
 
 export async function clearDenied(redis: Redis, kind: DenyKind, id: string): Promise<void> {
-  await redis.del(markerKey(kind, id));
+  await redis.del(denyMarkerKey(kind, id));
 }
 
-function subjects(principal: Principal): [DenyKind, string][] {
+/** After an admin change: every isolate's copy of the subject, and of keys and users it is part of, is stale. */
+export async function markChanged(redis: Redis, kind: DenyKind, id: string): Promise<void> {
+  await redis.set(changeMarkerKey(kind, id), String(Date.now() + CLOCK_MARGIN_MS), { ex: MARKER_TTL_SECONDS });
+}
+
+/** The subjects a caller's markers are kept under: its key, its user and its team. */
+export function markerSubjects(principal: Principal): [DenyKind, string][] {
   if (principal.type === "admin") return [];
   const list: [DenyKind, string][] = [];
   if (principal.type === "key") list.push(["key", principal.keyId]);
@@ -36,15 +50,22 @@ function subjects(principal: Principal): [DenyKind, string][] {
   return list;
 }
 
-/** Throws when the caller's key was revoked or its user or team blocked, in any isolate. */
-export async function checkDenied(redis: Redis, principal: Principal): Promise<void> {
-  const list = subjects(principal);
-  if (list.length === 0) return;
-  const values = await redis.mget<(string | null)[]>(...list.map(([kind, id]) => markerKey(kind, id)));
-  const hit = list.find((_, i) => values[i] !== null);
-  if (!hit) return;
-  if (hit[0] === "key") throw unauthorized("This API key has been revoked.");
-  throw new GatewayError(403, "permission", hit[0] === "user" ? "This user is blocked." : "This team is blocked.", {
-    code: "blocked",
-  });
+/** Whether a change marker's value says a copy loaded at `loadedAt` is stale. */
+export const staleSince = (marker: string | number | null | undefined, loadedAt: number) =>
+  marker !== null && marker !== undefined && Number(marker) > loadedAt;
+
+/**
+ * For routes outside the limits check: throws when the caller's key was
+ * revoked or its user or team blocked, in any isolate; says `stale` when an
+ * admin changed one of them after this isolate's copy was loaded.
+ */
+export async function checkMarkers(redis: Redis, principal: Principal): Promise<"fresh" | "stale"> {
+  if (principal.type === "admin") return "fresh";
+  const list = markerSubjects(principal);
+  if (list.length === 0) return "fresh";
+  const keys = [...list.map(([kind, id]) => denyMarkerKey(kind, id)), ...list.map(([kind, id]) => changeMarkerKey(kind, id))];
+  const values = await redis.mget<(string | number | null)[]>(...keys);
+  const denied = list.findIndex((_, i) => values[i] !== null);
+  if (denied >= 0) throw deniedError(list[denied]?.[0] ?? "key");
+  return list.some((_, i) => staleSince(values[list.length + i], principal.loadedAt)) ? "stale" : "fresh";
 }

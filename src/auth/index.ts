@@ -6,10 +6,10 @@ import { GatewayError, unauthorized } from "../http/errors.ts";
 import { secretsEqual } from "./constant-time.ts";
 import { readCredential } from "./credentials.ts";
 import { claimText, verifyUserJwt } from "./jwt.ts";
-import { type CachedKey, findKeyByHash, findKeyById, hashSecret } from "./keys.ts";
+import { type CachedKey, findKeyByHash, findKeyById, forgetKey, hashSecret } from "./keys.ts";
 import type { Principal } from "./principal.ts";
 import { isSluiceToken, verifyKeyToken } from "./sluice-token.ts";
-import { userFromClaims } from "./users.ts";
+import { forgetUser, userFromClaims } from "./users.ts";
 
 const JWT_SHAPE = /^[\w-]+\.[\w-]+\.[\w-]*$/;
 
@@ -64,6 +64,22 @@ export async function authenticate(c: GatewayContext): Promise<Principal> {
     return userPrincipal(c, credential);
   }
   throw unauthorized("Invalid API key.");
+}
+
+/**
+ * The caller as Postgres has them now, after a change marker said this
+ * isolate's copy is stale: the copy forgotten, the credential read again.
+ * Throws the refusal the fresh copy calls for (revoked, expired, blocked).
+ */
+export async function reauthenticate(c: GatewayContext): Promise<Principal> {
+  const principal = c.get("principal");
+  if (principal.type === "key") {
+    const credential = readCredential(c.req.raw);
+    forgetKey(principal.keyId, credential?.startsWith("sk-") ? await hashSecret(credential) : undefined);
+  } else if (principal.type === "user") forgetUser(principal.userId);
+  const fresh = await authenticate(c);
+  c.set("principal", fresh);
+  return fresh;
 }
 
 const matches = (pattern: string, name: string) =>

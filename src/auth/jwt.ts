@@ -2,6 +2,7 @@
 // with issuer, audience, a small clock tolerance and an algorithm allowlist.
 import { createRemoteJWKSet, decodeProtectedHeader, errors, type JWTPayload, type JWTVerifyGetKey, jwtVerify } from "jose";
 import type { Config } from "../config/index.ts";
+import { hasControl } from "../formats/fields.ts";
 import { GatewayError, unauthorized } from "../http/errors.ts";
 import { IsolateCache } from "../isolate-cache.ts";
 
@@ -86,9 +87,15 @@ export async function verifyUserJwt(token: string, config: Config): Promise<JWTP
   }
 }
 
+/** The longest claim value kept as a user's id, team, email, name or tier. */
+const CLAIM_MAX = 320;
+
+/** A claim as text; a value with control characters or over 320 characters is refused, not cut. */
 export function claimText(payload: JWTPayload, claim: string): string | null {
   const value = payload[claim];
-  if (typeof value === "string" && value.length > 0) return value;
-  if (typeof value === "number") return String(value);
-  return null;
+  const text = typeof value === "string" && value.length > 0 ? value : typeof value === "number" ? String(value) : null;
+  if (text !== null && (text.length > CLAIM_MAX || hasControl(text))) {
+    throw unauthorized(`Token claim \`${claim}\` must be at most ${CLAIM_MAX} characters, without control characters.`);
+  }
+  return text;
 }

@@ -88,6 +88,7 @@ async function loadKey(db: Database, where: ReturnType<typeof eq>): Promise<Cach
     userLimits: row.userId ? policies.user : null,
     teamLimits: policies.team,
     revokedAt: row.revokedAt ? row.revokedAt.getTime() : null,
+    loadedAt: Date.now(),
     ownerBlocked: Boolean(owner[0]?.blockedAt) || Boolean(team[0]?.blockedAt),
   };
 }

@@ -28,6 +28,8 @@ export interface UserIdentity {
   limits: Limits;
   /** The team's own (aggregate) limits, when it has a policy. */
   teamLimits: Limits | null;
+  /** When this isolate read it from Postgres: a change marker newer than this makes it stale. */
+  loadedAt: number;
 }
 
 export interface KeyIdentity {
@@ -47,6 +49,8 @@ export interface KeyIdentity {
   /** The owning user's limits, which the key never exceeds. */
   userLimits: Limits | null;
   teamLimits: Limits | null;
+  /** When this isolate read it from Postgres: a change marker newer than this makes it stale. */
+  loadedAt: number;
 }
 
 export type Principal =

@@ -83,6 +83,7 @@ async function upsertUser(db: Database, claims: Claims): Promise<CachedUser> {
     teamLimits: team.policy,
     blocked: Boolean(user.blockedAt),
     teamBlocked: team.blocked,
+    loadedAt: Date.now(),
   };
 }
 
@@ -109,7 +110,13 @@ export async function userFromClaims(db: Database, claims: Claims, defer: (work:
   return user;
 }
 
-/** Drops this isolate's copy after an admin change. */
+/** Drops this isolate's copies after an admin change. */
 export function forgetUsers(): void {
   usersCache.clear();
+}
+
+/** Drops this isolate's copies of one user (cached under each set of claims it came with). */
+export function forgetUser(userId: string): void {
+  const prefix = `[${JSON.stringify(userId)},`;
+  for (const key of usersCache.keys()) if (key.startsWith(prefix)) usersCache.delete(key);
 }

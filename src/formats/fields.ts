@@ -2,20 +2,41 @@
 // numbers that steer generation. Loose where providers are loose, strict where
 // a wrong value would be forwarded upstream or meter wrongly.
 import * as z from "zod";
+import { badRequest } from "../http/errors.ts";
 
 /** "is required" when absent, "must be a <kind>" when of the wrong type. */
 const typed = (kind: string) => ({
   error: (issue: { input?: unknown }) => (issue.input === undefined ? "is required" : `must be ${kind}`),
 });
 
-// Control characters break headers and the ledger; a model name has no use for them.
-const hasControl = (text: string) => [...text].some((ch) => ch.charCodeAt(0) < 0x20 || ch.charCodeAt(0) === 0x7f);
+/** Control characters break headers and the ledger (Postgres takes no NUL); a name has no use for them. */
+export function hasControl(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 0x20 || code === 0x7f) return true;
+  }
+  return false;
+}
 
-export const modelName = z
-  .string(typed("a string"))
-  .min(1, { message: "is required" })
-  .max(256, { message: "must be at most 256 characters" })
-  .refine((name) => !hasControl(name), { message: "must not contain control characters" });
+/** A name that routes, labels or lands in a header or the ledger: bounded, no control characters. */
+export const boundedName = (max: number) =>
+  z
+    .string(typed("a string"))
+    .min(1, { message: "is required" })
+    .max(max, { message: `must be at most ${max} characters` })
+    .refine((name) => !hasControl(name), { message: "must not contain control characters" });
+
+export const modelName = boundedName(256);
+
+/** A provider the request names (`provider`, `x-sluice-provider`). */
+export const providerName = boundedName(64);
+
+/** A name from outside a JSON body (a path, a header), held to the same rule; a 400 naming where it came from. */
+export function checkedName(schema: z.ZodType<string>, value: string, param: string): string {
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  throw badRequest(`Invalid \`${param}\`: ${parsed.error.issues[0]?.message ?? "is not valid"}`, param);
+}
 
 export const optionalText = z.string(typed("a string")).optional();
 

@@ -4,7 +4,7 @@
 // also hand the isolate a lease: more of the same reservation, taken now, for
 // the isolate to give out itself to the caller's next requests.
 import type { Ratelimit } from "@upstash/ratelimit";
-import { deniedError, denyMarkerKey } from "../auth/deny-list.ts";
+import { changeMarkerKey, deniedError, denyMarkerKey } from "../auth/deny-list.ts";
 import type { Principal } from "../auth/principal.ts";
 import type { Config } from "../config/index.ts";
 import { GatewayError } from "../http/errors.ts";
@@ -43,6 +43,8 @@ export interface GateResult {
   reserved: boolean;
   view?: HeadroomView;
   lease?: LeaseGrant;
+  /** An admin changed the caller after this isolate loaded it: the request is reserved, its identity to be read again. */
+  stale?: boolean;
 }
 
 interface GateInput {
@@ -129,14 +131,16 @@ export async function runGate(input: GateInput): Promise<GateResult> {
   const { config, services, principal, reservation: r, leaseUnits } = input;
   const redis = services.redis;
   const markers = r.subjects.map((s) => denyMarkerKey(s.kind, s.id));
+  const changes = r.subjects.map((s) => changeMarkerKey(s.kind, s.id));
   const seeds = r.subjects.map(seedKey);
-  const keys = [...markers, ...seeds, ...r.counters.map((c) => c.key)];
+  const keys = [...markers, ...changes, ...seeds, ...r.counters.map((c) => c.key)];
   const args = [
     markers.length,
     seeds.length,
     SEED_TTL_SECONDS,
     leaseUnits,
     LEASE_SHARE,
+    principal.type === "admin" ? 0 : principal.loadedAt,
     ...r.counters.flatMap((c, j) => [c.limit, r.amounts[j] ?? 0, c.ttlSeconds]),
   ];
 
@@ -208,6 +212,8 @@ export async function runGate(input: GateInput): Promise<GateResult> {
     giveBack(0, allRates);
     throw counterRefusal(r.counters[(gate[1] ?? 1) - 1] as Counter);
   }
+  // Reserved, but an admin changed the caller since this isolate loaded it: its copy is to be read again.
+  const stale = gate[0] === 4;
   const granted = gate[1] ?? 0;
   const headers = rateHeaders(rpm, tpm);
   const rpmDenied = rpm.findIndex((result) => !result.success);
@@ -230,17 +236,17 @@ export async function runGate(input: GateInput): Promise<GateResult> {
     view.rates.set(window.id, { limit: result.limit, remaining: result.remaining, reset: result.reset });
   }
 
-  if (leaseUnits <= 0) return { headers, reserved: true, view };
+  if (leaseUnits <= 0) return { headers, reserved: true, view, stale };
   const leaseTaken = [...leasedRpm, ...leasedTpm].every((result) => result.success);
-  if (granted < 1 || !leaseTaken) {
-    // Half a lease is of no use: the parts that were taken go back.
+  if (granted < 1 || !leaseTaken || stale) {
+    // Half a lease is of no use, nor one taken under limits that changed: the parts that were taken go back.
     giveBack(granted, leased);
-    return { headers, reserved: true, view };
+    return { headers, reserved: true, view, stale };
   }
   const lease: LeaseGrant = { counters: new Map(), rates: new Map() };
   r.counters.forEach((c, j) => {
     lease.counters.set(c.key, (r.amounts[j] ?? 0) * granted);
   });
   for (const window of [...r.rpm, ...r.tpm]) lease.rates.set(window.id, { window, left: window.amount * leaseUnits });
-  return { headers, reserved: true, view, lease };
+  return { headers, reserved: true, view, lease, stale };
 }

@@ -11,6 +11,8 @@
 //   - sequential: room is thin or unknown, so the check runs first.
 import type { Principal } from "../auth/principal.ts";
 import type { Config } from "../config/index.ts";
+import { GatewayError } from "../http/errors.ts";
+import { reason } from "../log.ts";
 import type { Services } from "../services.ts";
 import type { Price } from "../usage/prices.ts";
 import { rateHeaders, runGate } from "./gate.ts";
@@ -38,6 +40,12 @@ interface AdmitInput {
   price: Price | undefined;
   /** Runs work after the response (ctx.waitUntil). */
   defer: (work: Promise<unknown>) => void;
+  /**
+   * Reads the caller again when the check finds that an admin changed it
+   * since this isolate loaded it; throws the refusal the fresh copy calls
+   * for. Limits that changed apply from the caller's next request.
+   */
+  refresh?: () => Promise<unknown>;
 }
 
 const NOTHING_TO_SETTLE = async () => undefined;
@@ -65,6 +73,20 @@ function holdLease(input: AdmitInput, caller: CallerLimits, lease: Lease): void 
   input.defer(new Promise((resolve) => setTimeout(resolve, wait)).then(() => handBack(lease)));
 }
 
+/** The caller read again; a refusal gives back what was reserved, a store that cannot be reached leaves the copy in use. */
+async function refreshed(input: AdmitInput, giveBack: () => Promise<void>): Promise<void> {
+  try {
+    await input.refresh?.();
+  } catch (error) {
+    if (!(error instanceof GatewayError) || error.status === 503) {
+      console.warn(`sluice: limits: the caller changed but could not be read again; its copy stays (${reason(error)})`);
+      return;
+    }
+    input.defer(giveBack());
+    throw error;
+  }
+}
+
 /** Admits the request, or refuses it through `ready`; the mode says whether the upstream call may start now. */
 export function admit(input: AdmitInput): Admission {
   const { config, services, principal } = input;
@@ -89,10 +111,11 @@ export function admit(input: AdmitInput): Admission {
   const leaseUnits = caller.leaseUnitsWanted(reservation, config.limits.leaseMs, now);
   if (leaseUnits > 0) caller.leasing = true;
   const ready = runGate({ config, services, principal, reservation, leaseUnits, defer: input.defer })
-    .then((result) => {
+    .then(async (result) => {
       reserved = result.reserved;
       if (result.view) caller.view = result.view;
       if (result.lease) holdLease(input, caller, { ...result.lease, expiresAt: Date.now() + config.limits.leaseMs, open: true });
+      if (result.stale && input.refresh) await refreshed(input, () => settle({ tokens: 0, usd: 0 }));
       return result.headers;
     })
     .finally(() => {

@@ -7,15 +7,18 @@
 // of nano-dollars passes 2^31.
 
 /**
- * KEYS: deny markers (M), subjects' seed markers (S), counters (N).
- * ARGV: M, S, seed TTL, lease units wanted, lease share, then per counter:
- * limit (-1 for none), amount, TTL (0 keeps no expiry).
+ * KEYS: deny markers (M), change markers (M, one per subject, in the same
+ * order), subjects' seed markers (S), counters (N).
+ * ARGV: M, S, seed TTL, lease units wanted, lease share, when the caller's
+ * copy was loaded (ms), then per counter: limit (-1 for none), amount, TTL
+ * (0 keeps no expiry).
  * Reserves the request's amount on every counter, plus up to `wanted` more
  * of it as a lease for the isolate to hand out itself: never more than
  * 1/share of what a limited counter has left after this request.
- * Returns {0, granted units, value after...} when reserved, {1, j, value}
- * when counter j would pass its limit, {2, i...} when subjects i have no
- * counters yet (rebuild them from the ledger), {3, m} when deny marker m is set.
+ * Returns {0, granted units, value after...} when reserved ({4, …} alike
+ * when a change marker is newer than the caller's copy), {1, j, value} when
+ * counter j would pass its limit, {2, i...} when subjects i have no counters
+ * yet (rebuild them from the ledger), {3, m} when deny marker m is set.
  */
 export const GATE_SCRIPT = `
 local m = tonumber(ARGV[1])
@@ -23,21 +26,28 @@ local s = tonumber(ARGV[2])
 local seedTtl = tonumber(ARGV[3])
 local granted = tonumber(ARGV[4])
 local share = tonumber(ARGV[5])
+local loadedAt = tonumber(ARGV[6])
 for i = 1, m do
   if redis.call('EXISTS', KEYS[i]) == 1 then return {3, i} end
 end
+local state = 0
+for i = 1, m do
+  local changed = redis.call('GET', KEYS[m + i])
+  if changed and tonumber(changed) > loadedAt then state = 4 end
+end
 local unseeded = {2}
 for i = 1, s do
-  if redis.call('EXISTS', KEYS[m + i]) == 0 then unseeded[#unseeded + 1] = i end
+  if redis.call('EXISTS', KEYS[2 * m + i]) == 0 then unseeded[#unseeded + 1] = i end
 end
 if #unseeded > 1 then return {unpack(unseeded)} end
-for i = 1, s do redis.call('EXPIRE', KEYS[m + i], seedTtl) end
-local n = #KEYS - m - s
+for i = 1, s do redis.call('EXPIRE', KEYS[2 * m + i], seedTtl) end
+local base = 2 * m + s
+local n = #KEYS - base
 local values = {}
 for j = 1, n do
-  local limit = tonumber(ARGV[3 + j * 3])
-  local amount = tonumber(ARGV[4 + j * 3])
-  local value = tonumber(redis.call('GET', KEYS[m + s + j]) or '0')
+  local limit = tonumber(ARGV[4 + j * 3])
+  local amount = tonumber(ARGV[5 + j * 3])
+  local value = tonumber(redis.call('GET', KEYS[base + j]) or '0')
   values[j] = value
   if limit >= 0 then
     if value + amount > limit then return {1, j, value} end
@@ -48,11 +58,11 @@ for j = 1, n do
   end
 end
 if granted < 0 then granted = 0 end
-local out = {0, granted}
+local out = {state, granted}
 for j = 1, n do
-  local key = KEYS[m + s + j]
-  local ttl = tonumber(ARGV[5 + j * 3])
-  local amount = string.format('%.0f', tonumber(ARGV[4 + j * 3]) * (1.0 + granted))
+  local key = KEYS[base + j]
+  local ttl = tonumber(ARGV[6 + j * 3])
+  local amount = string.format('%.0f', tonumber(ARGV[5 + j * 3]) * (1.0 + granted))
   redis.call('INCRBY', key, amount)
   if ttl > 0 and redis.call('TTL', key) < 0 then redis.call('EXPIRE', key, ttl) end
   out[j + 2] = values[j] + tonumber(amount)

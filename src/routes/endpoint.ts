@@ -5,8 +5,8 @@
 // deny markers itself, so a revoked key or a blocked user or team is refused
 // everywhere within a second.
 import type { MiddlewareHandler } from "hono";
-import { checkDenied } from "../auth/deny-list.ts";
-import { authenticate } from "../auth/index.ts";
+import { checkMarkers } from "../auth/deny-list.ts";
+import { authenticate, reauthenticate } from "../auth/index.ts";
 import type { GatewayEnv } from "../context.ts";
 import type { ErrorShape } from "../formats/types.ts";
 import { admit } from "../limits/index.ts";
@@ -24,9 +24,11 @@ export interface EndpointOptions {
 export function endpoint(options: EndpointOptions): MiddlewareHandler<GatewayEnv> {
   const middleware: MiddlewareHandler<GatewayEnv> = async (c, next) => {
     c.set("format", options.errors);
-    const principal = await authenticate(c);
-    if (!options.gated) await checkDenied(c.get("services").redis, principal);
-    c.set("principal", principal);
+    c.set("principal", await authenticate(c));
+    // Gated routes read the markers in their limits check; the others read them here.
+    if (!options.gated && (await checkMarkers(c.get("services").redis, c.get("principal"))) === "stale") {
+      await reauthenticate(c);
+    }
     await next();
   };
   return Object.assign(middleware, { [ENDPOINT]: options });
@@ -57,6 +59,7 @@ export const countsAsRequest: MiddlewareHandler<GatewayEnv> = async (c, next) =>
     estimate: NO_TOKENS,
     price: undefined,
     defer,
+    refresh: () => reauthenticate(c),
   });
   const headers = await admission.ready;
   defer(admission.settle({ tokens: 0, usd: 0 }));

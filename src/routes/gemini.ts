@@ -3,8 +3,9 @@
 // `POST /api/ai/generate` (Gemini-style, model in the body).
 import { Hono } from "hono";
 import type { GatewayContext, GatewayEnv } from "../context.ts";
+import { checkedName, modelName } from "../formats/fields.ts";
 import { gemini } from "../formats/gemini/index.ts";
-import { GatewayError } from "../http/errors.ts";
+import { badRequest, GatewayError } from "../http/errors.ts";
 import { parseJsonBody } from "../http/validate.ts";
 import { doc } from "../openapi/doc.ts";
 import { listModels } from "../routing/models.ts";
@@ -23,8 +24,14 @@ async function generate(c: GatewayContext): Promise<Response> {
       param: "alt",
     });
   }
+  let model: string;
+  try {
+    model = decodeURIComponent(match[1] ?? "");
+  } catch {
+    throw badRequest("Invalid `model`: the path's model name is not valid percent-encoding", "model");
+  }
   const body = await parseJsonBody(c, gemini.schema);
-  return await proxy(c, gemini, body, { model: decodeURIComponent(match[1] ?? ""), stream });
+  return await proxy(c, gemini, body, { model: checkedName(modelName, model, "model"), stream });
 }
 
 export const geminiRoutes = new Hono<GatewayEnv>();

@@ -5,6 +5,7 @@
 // A fallback chain may mix the two.
 import type { GatewayContext } from "../context.ts";
 import type { CanonicalRequest } from "../formats/canonical.ts";
+import { checkedName, providerName } from "../formats/fields.ts";
 import type { ClientFormat, Dialect, RequestFacts, RouteFacts } from "../formats/types.ts";
 import { GatewayError } from "../http/errors.ts";
 import { estimateCanonical } from "../limits/estimate.ts";
@@ -26,6 +27,12 @@ const untranslatable = (format: { name: string }, target: Target) =>
     `The ${apiName(format)} API is served only by providers that speak it natively; \`${target.provider}\` does not.`,
     { param: "model", code: `${apiName(format)}_unsupported` },
   );
+
+/** The provider a caller picked by header, held to the rule the body's `provider` field is. */
+function pickedProvider(c: GatewayContext): string | undefined {
+  const header = c.req.header("x-sluice-provider");
+  return header === undefined ? undefined : checkedName(providerName, header, "x-sluice-provider");
+}
 
 /**
  * Routes `await` it (`async (c) => await proxy(…)`): a refusal it throws
@@ -63,7 +70,7 @@ export async function proxy<Body extends Record<string, unknown>>(
       path: alt ? `${c.req.path}?alt=${alt}` : c.req.path,
     },
     model: facts.model,
-    providerOverride: c.req.header("x-sluice-provider") ?? facts.provider,
+    providerOverride: pickedProvider(c) ?? facts.provider,
     streamed: facts.stream,
     estimate(first) {
       const request = nativeEndpoint(first, format.dialect) ? undefined : canonicalOf(first);

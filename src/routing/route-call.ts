@@ -2,7 +2,7 @@
 // model the caller may use), the limits check started, the metered call
 // opened, and a plain loop over the attempts the list hands out.
 import { accountCredential, googleAccountOf } from "../accounts/google.ts";
-import { assertDeploymentAllowed, isDeploymentAllowed } from "../auth/index.ts";
+import { assertDeploymentAllowed, isDeploymentAllowed, reauthenticate } from "../auth/index.ts";
 import { principalUserId } from "../auth/principal.ts";
 import {
   CACHE_HEADER,
@@ -57,6 +57,7 @@ async function serveHit(c: GatewayContext, input: RouteInput, first: Target, hit
     estimate,
     price: billed ? first.price : undefined,
     defer: (work) => c.executionCtx.waitUntil(work),
+    refresh: () => reauthenticate(c),
   });
   const limitHeaders = await admission.ready;
   const meter = new UsageMeter({
@@ -157,7 +158,10 @@ export async function routeCall(c: GatewayContext, input: RouteInput): Promise<R
     ...Target[],
   ];
   // An allowlist binds the deployment: a provider the caller picked must be one the key may use for the model.
-  assertDeploymentAllowed(principal, first, naturalProvider(config, catalog, input.model, input.providerOverride, first));
+  const natural = naturalProvider(config, catalog, input.model, input.providerOverride, first);
+  assertDeploymentAllowed(principal, first, natural);
+  /** An admin changed the caller since this isolate loaded it: read again, and held to the allowlist it has now. */
+  const refresh = async () => assertDeploymentAllowed(await reauthenticate(c), first, natural);
   const plan = [first, ...fallbacks.filter((target) => isDeploymentAllowed(principal, target, target.provider))];
   const caching: CacheDecision = input.cache
     ? decide({
@@ -191,7 +195,7 @@ export async function routeCall(c: GatewayContext, input: RouteInput): Promise<R
   health.syncIfDue(defer);
 
   const estimate = input.estimate(first);
-  const admission = admit({ config, services, principal, estimate, price: dearest(plan, estimate), defer });
+  const admission = admit({ config, services, principal, estimate, price: dearest(plan, estimate), defer, refresh });
   const owned = await ownedCredentials(c);
   // Room unknown or thin: the check comes first, and a refusal leaves no trace upstream.
   if (admission.mode === "sequential") await admission.ready;

@@ -40,7 +40,8 @@ export function ledgerRow(record: UsageRecord) {
     latency_ms: Math.round(record.latencyMs),
     ttfb_ms: record.ttfbMs === null ? null : Math.round(record.ttfbMs),
     status: record.status,
-    error: record.error,
+    // An upstream's words, which may hold a NUL that Postgres's text will not take.
+    error: record.error?.replaceAll("\u0000", "") ?? null,
     streamed: record.streamed,
     attempts: record.attempts,
     metadata: record.metadata,

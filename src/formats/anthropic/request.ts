@@ -3,7 +3,7 @@
 // the canonical form for the others.
 import * as z from "zod";
 import type { CanonicalMessage, CanonicalPart, CanonicalRequest, ToolChoice } from "../canonical.ts";
-import { flag, jsonSchema, modelName, optionalText, positiveInt, sampling } from "../fields.ts";
+import { flag, jsonSchema, modelName, optionalText, positiveInt, providerName, sampling } from "../fields.ts";
 
 const KNOWN_BLOCKS = new Set(["text", "image", "tool_use", "tool_result"]);
 const nestedBlock = z.looseObject({ type: z.string(), text: z.string().optional() });
@@ -64,7 +64,7 @@ export const anthropicMessagesSchema = z.looseObject({
   top_k: positiveInt.nullish(),
   stream: flag,
   /** Sluice's own: the provider to send to. */
-  provider: optionalText,
+  provider: providerName.optional(),
 });
 
 export const anthropicCountTokensSchema = anthropicMessagesSchema.omit({ max_tokens: true });

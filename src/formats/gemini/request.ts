@@ -1,7 +1,7 @@
 // Gemini's generateContent requests, decoded to the canonical form.
 import * as z from "zod";
 import type { CanonicalMessage, CanonicalPart, CanonicalRequest, ToolChoice } from "../canonical.ts";
-import { flag, jsonSchema, modelName, optionalText, positiveInt, sampling } from "../fields.ts";
+import { flag, jsonSchema, modelName, optionalText, positiveInt, providerName, sampling } from "../fields.ts";
 
 const part = z.looseObject({
   text: z.string().optional(),
@@ -56,7 +56,7 @@ export const geminiGenerateSchema = z.looseObject({
     .optional(),
   /** Sluice's own, for the app API (`/api/ai/generate`): the model, the provider, and whether to stream. */
   model: modelName.optional(),
-  provider: optionalText,
+  provider: providerName.optional(),
   stream: flag,
 });
 

@@ -4,7 +4,17 @@
 import * as z from "zod";
 import { estimateRequest } from "../../limits/estimate.ts";
 import type { CanonicalMessage, CanonicalPart, CanonicalRequest, ToolChoice } from "../canonical.ts";
-import { flag, jsonSchema, modelName, optionalText, positiveInt, sampling, stopSequences, withoutProvider } from "../fields.ts";
+import {
+  flag,
+  jsonSchema,
+  modelName,
+  optionalText,
+  positiveInt,
+  providerName,
+  sampling,
+  stopSequences,
+  withoutProvider,
+} from "../fields.ts";
 import type { ClientFormat } from "../types.ts";
 import { canonicalToOpenAIResponse, OpenAIStreamEncoder } from "./chat-answer.ts";
 
@@ -71,7 +81,7 @@ export const openaiChatSchema = z.looseObject({
   response_format: responseFormat.nullish(),
   reasoning_effort: z.string({ message: "must be a string" }).nullish(),
   /** Sluice's own: the provider to send to. */
-  provider: optionalText,
+  provider: providerName.optional(),
 });
 
 export type OpenAIChatBody = z.infer<typeof openaiChatSchema>;

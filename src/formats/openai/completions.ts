@@ -5,7 +5,7 @@ import * as z from "zod";
 import { estimateRequest } from "../../limits/estimate.ts";
 import type { TokenCounts } from "../../usage/prices.ts";
 import { answerText, type CanonicalEvent, type CanonicalResponse, type FinishReason } from "../canonical.ts";
-import { flag, modelName, optionalText, positiveInt, sampling, stopSequences, withoutProvider } from "../fields.ts";
+import { flag, modelName, positiveInt, providerName, sampling, stopSequences, withoutProvider } from "../fields.ts";
 import type { ClientFormat } from "../types.ts";
 import { openaiChatToCanonical } from "./chat.ts";
 
@@ -19,7 +19,7 @@ export const openaiCompletionSchema = z.looseObject({
   temperature: sampling(0, 2),
   top_p: sampling(0, 1),
   stop: stopSequences,
-  provider: optionalText,
+  provider: providerName.optional(),
 });
 
 export type OpenAICompletionBody = z.infer<typeof openaiCompletionSchema>;

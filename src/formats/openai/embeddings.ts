@@ -2,7 +2,7 @@
 // only (no other dialect has them), forwarded as sent.
 import * as z from "zod";
 import { estimateRequest } from "../../limits/estimate.ts";
-import { modelName, optionalText, withoutProvider } from "../fields.ts";
+import { modelName, providerName, withoutProvider } from "../fields.ts";
 import type { ClientFormat } from "../types.ts";
 
 export const openaiEmbeddingsSchema = z.looseObject({
@@ -10,7 +10,7 @@ export const openaiEmbeddingsSchema = z.looseObject({
   input: z.union([z.string(), z.array(z.string()), z.array(z.number()), z.array(z.array(z.number()))], {
     message: "must be text, texts or tokens",
   }),
-  provider: optionalText,
+  provider: providerName.optional(),
 });
 
 export type OpenAIEmbeddingsBody = z.infer<typeof openaiEmbeddingsSchema>;

@@ -8,7 +8,7 @@ import * as z from "zod";
 import { badRequest } from "../../http/errors.ts";
 import { estimateCanonical } from "../../limits/estimate.ts";
 import type { CanonicalMessage, CanonicalPart, CanonicalRequest, CanonicalTool, ToolChoice } from "../canonical.ts";
-import { flag, jsonSchema, modelName, optionalText, positiveInt, sampling, withoutProvider } from "../fields.ts";
+import { flag, jsonSchema, modelName, optionalText, positiveInt, providerName, sampling, withoutProvider } from "../fields.ts";
 import type { ClientFormat } from "../types.ts";
 import { canonicalToResponse, qualifiedName, ResponsesStreamEncoder } from "./responses-answer.ts";
 
@@ -82,7 +82,7 @@ export const openaiResponsesSchema = z.looseObject({
     .nullish(),
   reasoning: z.looseObject({ effort: z.string({ message: "must be a string" }).nullish() }).nullish(),
   /** Sluice's own: the provider to send to. */
-  provider: optionalText,
+  provider: providerName.optional(),
 });
 
 export type OpenAIResponsesBody = z.infer<typeof openaiResponsesSchema>;
