@@ -14,7 +14,9 @@ export interface MockDefaults {
 export type MockFailure =
   | { kind: "status"; status: number; retryAfter?: string }
   | { kind: "drop" }
-  | { kind: "cut"; afterChunks: number };
+  | { kind: "cut"; afterChunks: number }
+  /** The provider's own error event after N content chunks, then a clean end of the response. */
+  | { kind: "event"; afterChunks: number; message: string };
 
 export interface MockBehaviour extends MockDefaults {
   failure?: MockFailure;
@@ -38,6 +40,11 @@ function parseFailure(headers: IncomingHttpHeaders): MockFailure | undefined {
   if (spec === "drop") return { kind: "drop" };
   const cut = /^cut:(\d+)$/.exec(spec);
   if (cut) return { kind: "cut", afterChunks: Number(cut[1]) };
+  const event = /^event:(\d+)$/.exec(spec);
+  if (event) {
+    const message = header(headers, "x-mock-fail-message") ?? "mock upstream error mid-stream";
+    return { kind: "event", afterChunks: Number(event[1]), message };
+  }
   const status = Number(spec);
   if (Number.isInteger(status) && status >= 400 && status <= 599) {
     return { kind: "status", status, retryAfter: header(headers, "x-mock-retry-after") };

@@ -66,12 +66,16 @@ function flatHeaders(req: IncomingMessage): Record<string, string> {
   return Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(", ") : (v ?? "")]));
 }
 
-/** Writes stream events with the behaviour's pacing; `cut:N` ends the socket after N content chunks. */
+/**
+ * Writes stream events with the behaviour's pacing; `cut:N` ends the socket
+ * after N content chunks, `event:N` sends the dialect's own error event there.
+ */
 async function writeStream(
   res: ServerResponse,
   events: (string | Uint8Array)[],
   behaviour: MockBehaviour,
   contentType = "text/event-stream; charset=utf-8",
+  streamError?: (message: string) => string,
 ): Promise<void> {
   res.writeHead(200, {
     "content-type": contentType,
@@ -79,9 +83,14 @@ async function writeStream(
     connection: "keep-alive",
   });
   res.flushHeaders();
-  const cutAfter = behaviour.failure?.kind === "cut" ? behaviour.failure.afterChunks + 1 : Number.POSITIVE_INFINITY;
+  const failure = behaviour.failure;
+  const cutAfter = failure?.kind === "cut" || failure?.kind === "event" ? failure.afterChunks + 1 : Number.POSITIVE_INFINITY;
   for (const [i, event] of events.entries()) {
     if (i > 0) await sleep(behaviour.intervalMs);
+    if (i >= cutAfter && failure?.kind === "event" && streamError) {
+      res.end(streamError(failure.message));
+      return;
+    }
     if (i >= cutAfter) {
       // An interval after the last chunk, as a connection lost mid-answer would be.
       res.socket?.destroy();
@@ -103,6 +112,8 @@ interface Dialect {
   streamEvents(id: string, model: string, answer: MockAnswer, pieces: string[], body: never): (string | Uint8Array)[];
   /** Its streams' content type, when they are not server-sent events. */
   streamType?: string;
+  /** The error event it sends inside a stream that fails after it began. */
+  streamError?(message: string): string;
   error(status: number, message: string): unknown;
   errorHeaders?(status: number): Record<string, string>;
 }
@@ -115,6 +126,7 @@ const OPENAI: Dialect = {
   response: openaiCompletion,
   streamEvents: (id, model, answer, pieces, body: OpenAIChatRequest) =>
     openaiStreamEvents(id, model, answer, pieces, body.stream_options?.include_usage === true),
+  streamError: (message) => `data: ${JSON.stringify(openaiError(500, message))}\n\n`,
   error: openaiError,
 };
 
@@ -125,6 +137,8 @@ const RESPONSES: Dialect = {
   maxTokens: (body: ResponsesRequest) => body.max_output_tokens,
   response: responsesResponse,
   streamEvents: (id, model, answer, pieces) => responsesStreamEvents(id, model, answer, pieces),
+  streamError: (message) =>
+    `event: error\ndata: ${JSON.stringify({ type: "error", code: "server_error", message, param: null })}\n\n`,
   error: openaiError,
 };
 
@@ -135,6 +149,7 @@ const ANTHROPIC: Dialect = {
   maxTokens: (body: AnthropicRequest) => body.max_tokens,
   response: anthropicMessage,
   streamEvents: (id, model, answer, pieces) => anthropicStreamEvents(id, model, answer, pieces),
+  streamError: (message) => `event: error\ndata: ${JSON.stringify(anthropicError(529, message))}\n\n`,
   error: anthropicError,
 };
 
@@ -145,6 +160,7 @@ const GEMINI: Dialect = {
   maxTokens: (body: GeminiRequest) => body.generationConfig?.maxOutputTokens,
   response: geminiResponse,
   streamEvents: (id, model, answer, pieces) => geminiStreamEvents(id, model, answer, pieces),
+  streamError: (message) => `data: ${JSON.stringify(geminiError(500, message))}\n\n`,
   error: geminiError,
 };
 
@@ -230,7 +246,13 @@ async function complete(
   if (!call.stream) return sendJson(res, 200, dialect.response(id, model, answer));
   const streamed = answer.toolCall?.arguments ?? answer.text;
   const pieces = splitIntoChunks(streamed, behaviour.chunks || answer.completionTokens);
-  await writeStream(res, dialect.streamEvents(id, model, answer, pieces, call.body), behaviour, dialect.streamType);
+  await writeStream(
+    res,
+    dialect.streamEvents(id, model, answer, pieces, call.body),
+    behaviour,
+    dialect.streamType,
+    dialect.streamError,
+  );
 }
 
 interface TextCompletionRequest {

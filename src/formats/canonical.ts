@@ -60,6 +60,8 @@ export type CanonicalEvent =
   | { type: "text"; text: string }
   | { type: "tool_call_start"; index: number; id: string; name: string }
   | { type: "tool_call_delta"; index: number; arguments: string }
+  /** The model's thinking, as far as the provider shows it: billed as output, not carried across formats. */
+  | { type: "reasoning"; text: string }
   | { type: "finish"; reason: FinishReason }
   | { type: "usage"; usage: TokenCounts };
 

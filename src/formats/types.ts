@@ -5,7 +5,6 @@
 // client and provider speak the same dialect is forwarded as sent.
 import type * as z from "zod";
 import type { GatewayError } from "../http/errors.ts";
-import type { Estimate } from "../limits/reservation.ts";
 import type { TokenCounts } from "../usage/prices.ts";
 import type { CanonicalEvent, CanonicalRequest, CanonicalResponse } from "./canonical.ts";
 
@@ -82,6 +81,18 @@ export interface RequestFacts {
   provider?: string;
 }
 
+/** Where an API takes its output cap, so the upstream can be held to what was reserved. */
+export interface OutputCap<Body> {
+  /** The client's own cap, in tokens per answer; undefined when it set none. */
+  of(body: Body): number | undefined;
+  /** How many answers the request asks for (`n`, `candidateCount`); 1 when absent. */
+  choices?(body: Body): number;
+  /** The API's own cap when the client sets none (legacy completions stop at 16 tokens). */
+  readonly default?: number;
+  /** The body as forwarded, with this cap where the provider (its kind) reads it. */
+  set(forwarded: Record<string, unknown>, cap: number, provider: string): Record<string, unknown>;
+}
+
 /** A wire format as clients speak it: one descriptor per route family. */
 export interface ClientFormat<Body extends Record<string, unknown> = Record<string, unknown>> {
   readonly name: string;
@@ -91,8 +102,10 @@ export interface ClientFormat<Body extends Record<string, unknown> = Record<stri
   facts(body: Body, route: RouteFacts): RequestFacts;
   /** The body as forwarded to a provider of the same dialect: what is Sluice's own taken out. */
   forwarded(body: Body): Record<string, unknown>;
-  /** The reservation for the body as forwarded (input estimated high, output capped). */
-  estimate(body: Body, defaultMaxOutputTokens: number): Estimate;
+  /** The parts of the body its input estimate reads: messages, system prompt, tools. */
+  prompt(body: Body): readonly unknown[];
+  /** How the API caps its output; absent for APIs that generate none (embeddings). */
+  readonly output?: OutputCap<Body>;
   /**
    * The canonical request, for a provider of another dialect; absent where
    * only same-dialect providers serve. Throws a GatewayError for what cannot

@@ -15,8 +15,20 @@ export interface FrameRelay {
   complete(): boolean;
   /** The closing events of a whole answer, in the client's format. */
   closing(): string;
-  /** Whether the upstream reported the failure itself, in an event that already went out as it came. */
-  reportedByUpstream?(): boolean;
+}
+
+/**
+ * Thrown by a relay when the upstream reported a failure in an event of its
+ * own: `sent` is what the client gets for it (the frames before it and that
+ * event, secrets redacted), in place of an error event of Sluice's.
+ */
+export class UpstreamReportedFailure extends Error {
+  constructor(
+    message: string,
+    readonly sent: string,
+  ) {
+    super(message);
+  }
 }
 
 export interface RelayHooks {
@@ -25,6 +37,8 @@ export interface RelayHooks {
   idleTimeoutMs?: number;
   /** An error event in the client's format. */
   errorEvent: (message: string) => string;
+  /** Takes every known credential out of text bound for the client or the ledger. */
+  redact: (text: string) => string;
   abortUpstream: () => void;
   onEnd: (end: StreamEnd) => void;
 }
@@ -122,8 +136,9 @@ export function relayFrames(
                 ? error.message
                 : String(error)
               : `the upstream sent nothing for ${silentFor} ms`;
-          const message = `The upstream stream failed: ${reason}`;
-          if (!relay.reportedByUpstream?.()) controller.enqueue(encoder.encode(hooks.errorEvent(message)));
+          const message = hooks.redact(`The upstream stream failed: ${reason}`);
+          const out = error instanceof UpstreamReportedFailure ? error.sent : hooks.errorEvent(message);
+          if (out) controller.enqueue(encoder.encode(out));
           end({ kind: "upstream_error", error: message });
           hooks.abortUpstream();
           controller.close();

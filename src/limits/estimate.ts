@@ -1,32 +1,37 @@
-// A request's worst case, reserved before the upstream call: its input
-// (estimated generously from its size) and its output cap.
-
-import { type CanonicalRequest, canonicalText } from "../formats/canonical.ts";
+// A request's worst case, reserved before the upstream call: its input,
+// estimated generously from its size (media by their providers' rules), and
+// its output cap times the answers it asks for.
+import { type MediaRules, mediaOf, mediaTokens } from "./media.ts";
 
 /** Roughly three bytes of JSON per token: more than real tokenizers count, so reservations err high. */
 const BYTES_PER_TOKEN = 3;
 
-/** The same estimate for a canonical request. */
-export function estimateCanonical(
-  request: CanonicalRequest,
-  defaultMaxOutputTokens: number,
-): { inputTokens: number; outputTokens: number } {
-  const tools = request.tools ? JSON.stringify(request.tools).length : 0;
-  return {
-    inputTokens: Math.ceil(canonicalText(request).length / BYTES_PER_TOKEN) + Math.ceil(tools / BYTES_PER_TOKEN),
-    outputTokens: request.maxTokens ?? defaultMaxOutputTokens,
-  };
+/** Whose rules price a provider's media: Claude's wherever it is served, Google's for Gemini, else OpenAI's. */
+export function mediaRulesFor(providerKind: string, upstreamModel: string): MediaRules {
+  if (providerKind === "anthropic" || upstreamModel.includes("claude")) return "anthropic";
+  if (providerKind === "gemini" || providerKind === "vertex") return "gemini";
+  return "openai";
 }
 
-/** `defaultMaxOutputTokens` of 0 is for requests that generate nothing (embeddings). */
-export function estimateRequest(
-  body: Record<string, unknown>,
-  defaultMaxOutputTokens: number,
-): { inputTokens: number; outputTokens: number } {
-  const input = JSON.stringify(body.messages ?? body.prompt ?? body.input ?? "") + JSON.stringify(body.tools ?? "");
-  const cap = body.max_completion_tokens ?? body.max_tokens;
-  return {
-    inputTokens: Math.ceil(input.length / BYTES_PER_TOKEN),
-    outputTokens: typeof cap === "number" && cap > 0 ? cap : defaultMaxOutputTokens,
+/**
+ * The input tokens of a request's prompt (the parts that carry its messages,
+ * system prompt and tools, in whatever format): their JSON at three bytes a
+ * token, except that each image, document, audio or video part counts by
+ * its provider's rules rather than by the bytes of its data.
+ */
+export function estimateInputTokens(prompt: readonly unknown[], rules: MediaRules): number {
+  let media = 0;
+  const withoutMedia = (key: string, value: unknown) => {
+    if ((typeof value === "object" && value !== null) || (typeof value === "string" && value.length > 64)) {
+      const part = mediaOf(key, value);
+      if (part) {
+        media += mediaTokens(part, rules);
+        return undefined;
+      }
+    }
+    return value;
   };
+  let bytes = 0;
+  for (const part of prompt) bytes += (JSON.stringify(part, withoutMedia) ?? "").length;
+  return Math.ceil(bytes / BYTES_PER_TOKEN) + media;
 }

@@ -7,7 +7,7 @@
 import type * as z from "zod";
 import type { Dialect, UpstreamCodec } from "../formats/types.ts";
 import type { Framing } from "../http/frames.ts";
-import type { Price } from "../usage/prices.ts";
+import type { PriceList } from "../usage/prices.ts";
 
 /** Where to send and with what: the credential's text (an API key, or a JSON document for several parts). */
 export interface ProviderSettings {
@@ -57,8 +57,10 @@ export interface ProviderDescriptor<Kind extends string = string> {
   readonly baseUrlFromCredential?: boolean;
   /** Model names sent to it when no catalog entry says otherwise. */
   readonly models?: RegExp;
-  /** List prices, per million tokens, by model name (longest prefix wins). */
-  readonly prices?: Readonly<Record<string, Price>>;
+  /** List prices, per million tokens, by exact model id (usage/prices.ts says how versions find theirs). */
+  readonly prices?: PriceList;
+  /** Other providers whose lists price the models it serves (Vertex AI serves Google's and Anthropic's). */
+  readonly pricedLike?: readonly string[];
   /** Models listed (`GET /v1/models`) when it is configured, beyond the priced ones. */
   readonly listed?: readonly string[];
   /**

@@ -18,7 +18,7 @@ import { type GatewayCall, streamHooks } from "./call.ts";
 import type { Exchange, UpstreamAnswer } from "./exchanges.ts";
 import type { RoutingHealth } from "./health.ts";
 import type { Target } from "./resolve.ts";
-import { retryAfterMs, upstreamError } from "./upstream-error.ts";
+import { configuredSecrets, retryAfterMs, upstreamError } from "./upstream-error.ts";
 
 /** Why an attempt did not answer; `final` ends the call whatever FAILOVER_ON says. */
 export type Failure = { kind: "connection" | "timeout" | "status" | "final"; error: GatewayError; waitMs?: number };
@@ -216,9 +216,10 @@ export async function runAttempt(
   });
   let body: UpstreamBody | undefined;
   try {
+    call.secrets = [input.secret, ...configuredSecrets(c.get("config"))];
     const upstream = await fetch(await exchange.request(), { signal: controller.signal });
     if (!upstream.ok) {
-      const error = await upstreamError(upstream, provider, input.secret);
+      const error = await upstreamError(upstream, provider, call.secrets);
       clearTimeout(timer);
       return { kind: "status", error, waitMs: retryAfterMs(upstream.headers) };
     }

@@ -13,6 +13,7 @@ import type { TokenCounts } from "../usage/prices.ts";
 import type { UsageRecord } from "../usage/record.ts";
 import { writeUsage } from "../usage/writer.ts";
 import type { Target } from "./resolve.ts";
+import { redactSecrets } from "./upstream-error.ts";
 
 export interface GatewayCall {
   /** The target of the attempt now under way (or that answered). */
@@ -23,6 +24,8 @@ export interface GatewayCall {
   headers: Record<string, string>;
   /** Aborts the attempt now under way. */
   abort: AbortController;
+  /** The credential of the attempt under way and every configured one: never in what reaches the client. */
+  secrets: (string | undefined)[];
   /** Records usage and settles limits after the response; only the first call counts. */
   record(status: number, error?: string): void;
   /** Records usage once a stream has ended. */
@@ -60,6 +63,7 @@ export function openCall(
     meter,
     headers: {},
     abort: new AbortController(),
+    secrets: [],
     record: (status, error) => once(() => finish(status, error)),
     // Registered while the request is live; it settles when the stream ends.
     recordWhenEnded: (ended) =>
@@ -103,12 +107,14 @@ export function streamHooks(c: GatewayContext, call: GatewayCall): StreamHooks {
   const ended = deferred<StreamEnd>();
   call.recordWhenEnded(ended.promise);
   const abort = call.abort;
+  const redact = (text: string) => redactSecrets(text, call.secrets);
   return {
     onUsage: (tokens) => call.meter.setTokens(tokens),
     onGenerated: (characters) => call.meter.addGenerated(characters),
     onFirstByte: () => call.meter.markFirstByte(),
     idleTimeoutMs: c.get("config").routing.streamIdleTimeoutMs,
-    errorEvent: (message) => errorStreamEvent(c.get("format"), new GatewayError(502, "upstream", message)),
+    errorEvent: (message) => errorStreamEvent(c.get("format"), new GatewayError(502, "upstream", redact(message))),
+    redact,
     abortUpstream: () => abort.abort(),
     onEnd: ended.resolve,
   };

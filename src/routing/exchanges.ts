@@ -7,7 +7,7 @@
 import type { CanonicalEvent, CanonicalRequest } from "../formats/canonical.ts";
 import type { ClientEncoder, StreamDecoder, StreamFrame } from "../formats/types.ts";
 import { type Framing, frameSplitter } from "../http/frames.ts";
-import { relayFrames, type UpstreamBody } from "../http/relay.ts";
+import { relayFrames, type UpstreamBody, UpstreamReportedFailure } from "../http/relay.ts";
 import type { Endpoint, EndpointCall } from "../providers/types.ts";
 import type { TokenCounts } from "../usage/prices.ts";
 import { type GatewayCall, malformedAnswer, passJsonThrough, type StreamHooks, streamResponse } from "./call.ts";
@@ -45,34 +45,43 @@ function decodeFrame(decoder: StreamDecoder, frame: StreamFrame, watch: StreamWa
     if (event.type === "usage") watch.onUsage(event.usage);
     if (event.type === "text") watch.onGenerated(event.text.length);
     if (event.type === "tool_call_delta") watch.onGenerated(event.arguments.length);
+    if (event.type === "reasoning") watch.onGenerated(event.text.length);
   }
   return events;
 }
 
 type Hidden = ((frame: StreamFrame, events: CanonicalEvent[]) => boolean) | undefined;
 
-/** Forwards each upstream chunk as it came (or, where some frames are not for the client, every other frame). */
+/**
+ * Forwards each upstream chunk as it came (or, where some frames are not for
+ * the client, every other frame). An error event of the upstream's own goes
+ * out in its words, as the client's SDK expects, with any credential taken
+ * out of them.
+ */
 function passthroughStream(
   upstream: UpstreamBody,
   options: { endpoint: Endpoint; hidden: Hidden; hooks: StreamHooks },
 ): ReadableStream<Uint8Array> {
   const decoder = options.endpoint.codec.streamDecoder();
-  /** The upstream sent its own error event, which has already gone out as it came. */
-  let reportedUpstream = false;
-  const watch = (frames: StreamFrame[]) =>
-    frames.map((frame) => {
+  const { hidden, hooks } = options;
+  const shown = (frame: StreamFrame, events: CanonicalEvent[]) => (hidden?.(frame, events) ? "" : `${frame.raw}\n\n`);
+  const watch = (frames: StreamFrame[]) => {
+    const watched: { frame: StreamFrame; events: CanonicalEvent[] }[] = [];
+    for (const frame of frames) {
       try {
-        return { frame, events: decodeFrame(decoder, frame, options.hooks) };
+        watched.push({ frame, events: decodeFrame(decoder, frame, hooks) });
       } catch (error) {
-        reportedUpstream = true;
-        throw error;
+        // This chunk has not gone out: the frames before the error event go now, then the event itself, redacted.
+        const before = watched.map((w) => shown(w.frame, w.events)).join("");
+        const reason = error instanceof Error ? error.message : String(error);
+        throw new UpstreamReportedFailure(reason, `${before}${hooks.redact(frame.raw)}\n\n`);
       }
-    });
-  const { hidden } = options;
+    }
+    return watched;
+  };
   const kept = (frames: StreamFrame[]) =>
     watch(frames)
-      .filter(({ frame, events }) => !hidden?.(frame, events))
-      .map(({ frame }) => `${frame.raw}\n\n`)
+      .map(({ frame, events }) => shown(frame, events))
       .join("");
   return relayFrames(
     upstream,
@@ -92,9 +101,8 @@ function passthroughStream(
       },
       complete: () => decoder.complete,
       closing: () => "",
-      reportedByUpstream: () => reportedUpstream,
     },
-    options.hooks,
+    hooks,
   );
 }
 

@@ -14,8 +14,10 @@ export interface ListedModel {
 export async function listModels(c: GatewayContext): Promise<ListedModel[]> {
   const config = c.get("config");
   const catalog = await catalogFor(c);
-  const listed = PROVIDERS.flatMap((provider) => (config.providers[provider.kind] ? (provider.listed ?? []) : []));
-  const names = new Set([...catalog.models.keys(), ...listed, ...pricedModels()]);
+  const listed = PROVIDERS.flatMap((provider) =>
+    config.providers[provider.kind] ? [...(provider.listed ?? []), ...pricedModels(provider.kind)] : [],
+  );
+  const names = new Set([...catalog.models.keys(), ...listed]);
   const models: ListedModel[] = [];
   for (const id of [...names].sort()) {
     try {

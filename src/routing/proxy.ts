@@ -8,7 +8,8 @@ import type { CanonicalRequest } from "../formats/canonical.ts";
 import { checkedName, providerName } from "../formats/fields.ts";
 import type { ClientFormat, Dialect, RequestFacts, RouteFacts } from "../formats/types.ts";
 import { GatewayError } from "../http/errors.ts";
-import { estimateCanonical } from "../limits/estimate.ts";
+import { reservationBinds } from "../limits/binding.ts";
+import { estimateInputTokens, mediaRulesFor } from "../limits/estimate.ts";
 import type { Endpoint } from "../providers/types.ts";
 import { type Exchange, passthroughExchange, translatedExchange } from "./exchanges.ts";
 import type { Target } from "./resolve.ts";
@@ -60,6 +61,12 @@ export async function proxy<Body extends Record<string, unknown>>(
   /** Top-level fields the canonical form does not carry: named in `x-sluice-dropped`, never refused. */
   const dropped = format.translated ? Object.keys(body).filter((field) => !format.translated?.has(field)) : [];
   const call = { stream: facts.stream, requestId: c.get("requestId"), clientHeaders: c.req.raw.headers };
+  const output = format.output;
+  const ownCap = output?.of(body);
+  /** Output tokens reserved per answer: the client's cap, else the API's own default, else the gateway's. */
+  const cap = ownCap ?? output?.default ?? maxOutput;
+  // A caller whose limits count tokens or dollars has the upstream held to the cap reserved, when it set none.
+  const hold = output !== undefined && ownCap === undefined && reservationBinds(c.get("principal"));
   const generation = (body as { generationConfig?: { temperature?: unknown } }).generationConfig;
   const temperature = body.temperature ?? generation?.temperature;
   const alt = c.req.query("alt");
@@ -73,23 +80,28 @@ export async function proxy<Body extends Record<string, unknown>>(
     providerOverride: pickedProvider(c) ?? facts.provider,
     streamed: facts.stream,
     estimate(first) {
-      const request = nativeEndpoint(first, format.dialect) ? undefined : canonicalOf(first);
-      return request ? estimateCanonical(request, maxOutput) : format.estimate(body, maxOutput);
+      const rules = mediaRulesFor(first.descriptor.kind, first.upstreamModel);
+      return {
+        inputTokens: estimateInputTokens(format.prompt(body), rules),
+        outputTokens: output ? cap * (output.choices?.(body) ?? 1) : 0,
+      };
     },
     exchange(target, settings): Exchange {
       const upstream = { ...call, settings, upstreamModel: target.upstreamModel };
       const native = nativeEndpoint(target, format.dialect);
       if (native) {
+        const forwarded = format.forwarded(body);
         return passthroughExchange({
           endpoint: native,
           call: upstream,
-          body: format.forwarded(body),
+          body: hold && output ? output.set(forwarded, cap, target.descriptor.kind) : forwarded,
           hidden: format.hidden?.(body),
         });
       }
       const endpoint = target.descriptor.endpoints(target.upstreamModel)[0];
-      const request = endpoint && format.encoder ? canonicalOf(target) : undefined;
-      if (!endpoint || !request || !format.encoder) throw untranslatable(format, target);
+      const canonical = endpoint && format.encoder ? canonicalOf(target) : undefined;
+      if (!endpoint || !canonical || !format.encoder) throw untranslatable(format, target);
+      const request = hold ? { ...canonical, maxTokens: canonical.maxTokens ?? cap } : canonical;
       const left = request.dropped?.length ? [...dropped, ...request.dropped] : dropped;
       return translatedExchange({ endpoint, call: upstream, request, encoder: format.encoder(body), dropped: left });
     },

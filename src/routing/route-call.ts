@@ -20,6 +20,7 @@ import {
 import type { GatewayContext } from "../context.ts";
 import { type Credential, credentialsFor, ownedCredentials } from "../credentials/pool.ts";
 import { GatewayError } from "../http/errors.ts";
+import { spendsDollars, unpricedRefusal } from "../limits/binding.ts";
 import { admit, type Estimate } from "../limits/index.ts";
 import type { ProviderSettings } from "../providers/types.ts";
 import { UsageMeter } from "../usage/meter.ts";
@@ -75,7 +76,7 @@ async function serveHit(c: GatewayContext, input: RouteInput, first: Target, hit
   meter.flags.cache_hit = true;
   meter.attempts = 0;
   meter.markFirstByte();
-  if (billed) meter.setTokens(hit.usage);
+  meter.setTokens(billed ? hit.usage : { promptTokens: 0, completionTokens: 0, cachedTokens: 0 });
   openCall(c, { target: first, admission, meter }).record(200);
   return replay(hit, limitHeaders);
 }
@@ -162,7 +163,13 @@ export async function routeCall(c: GatewayContext, input: RouteInput): Promise<R
   assertDeploymentAllowed(principal, first, natural);
   /** An admin changed the caller since this isolate loaded it: read again, and held to the allowlist it has now. */
   const refresh = async () => assertDeploymentAllowed(await reauthenticate(c), first, natural);
-  const plan = [first, ...fallbacks.filter((target) => isDeploymentAllowed(principal, target, target.provider))];
+  // A limit counted in dollars binds only what has a price: an unpriced model is refused, an unpriced fallback passed over.
+  const dollars = spendsDollars(principal);
+  if (dollars && !first.price) throw unpricedRefusal(first);
+  const plan = [
+    first,
+    ...fallbacks.filter((target) => isDeploymentAllowed(principal, target, target.provider) && (!dollars || target.price)),
+  ];
   const caching: CacheDecision = input.cache
     ? decide({
         header: c.req.header(CACHE_HEADER),
@@ -301,6 +308,8 @@ export async function routeCall(c: GatewayContext, input: RouteInput): Promise<R
       const status = outcome.kind === "status" ? String(outcome.error.status) : outcome.kind;
       meter.route.push({ ...step, credential: credential.id, outcome: status, ms: Date.now() - began });
     }
+    // The provider had the prompt and may have worked on it: its input is billed, not forgotten.
+    if (outcome.kind === "timeout") meter.billTimedOut(estimate.inputTokens);
     next = await attempts.next(outcome);
   }
   return await fail(

@@ -1,5 +1,7 @@
 // Turns an upstream's error response into a GatewayError that keeps its
-// status and message and carries no credential.
+// status and message and carries no credential: neither the one sent, nor
+// any the gateway is configured with, nor anything shaped like a key.
+import type { Config } from "../config/index.ts";
 import { type ErrorKind, GatewayError } from "../http/errors.ts";
 
 /** OpenAI- and Anthropic-style keys, Groq's and xAI's, Google API keys and access tokens, AWS access key ids. */
@@ -15,6 +17,26 @@ function secretParts(secret: string): string[] {
   } catch {
     return [secret];
   }
+}
+
+const configured = new WeakMap<Config, string[]>();
+
+/** Every secret the configuration holds, which no upstream's words may carry to a client or the ledger. */
+export function configuredSecrets(config: Config): string[] {
+  let secrets = configured.get(config);
+  if (!secrets) {
+    secrets = [
+      config.adminKey,
+      config.redis.token,
+      config.jwt.secret,
+      config.google?.clientSecret,
+      config.webhooks.billing?.secret,
+      config.webhooks.alerts?.secret,
+      ...Object.values(config.providers).map((provider) => provider?.secret),
+    ].filter((secret): secret is string => typeof secret === "string" && secret.length >= 8);
+    configured.set(config, secrets);
+  }
+  return secrets;
 }
 
 export function redactSecrets(text: string, secrets: (string | undefined)[]): string {
@@ -61,17 +83,22 @@ export function retryAfterMs(headers: Headers): number | undefined {
   return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
 }
 
-/** The upstream's error, its message kept and any credential (the one sent included) redacted. */
-export async function upstreamError(response: Response, provider: string, secret: string | undefined): Promise<GatewayError> {
+/** The upstream's error, its message kept and any credential (the one sent, the configured ones) redacted. */
+export async function upstreamError(
+  response: Response,
+  provider: string,
+  secrets: (string | undefined)[],
+): Promise<GatewayError> {
   // Redacted whole, before any of it is cut: a key straddling the cut would otherwise leave its first part.
-  const text = redactSecrets(await response.text().catch(() => ""), [secret]);
+  const text = redactSecrets(await response.text().catch(() => ""), secrets);
   // A success or redirect status here means the upstream misbehaved: report it as a bad gateway.
   const status = response.status >= 400 ? response.status : 502;
   const message = messageFrom(text) ?? `Upstream ${provider} answered HTTP ${response.status}.`;
   const headers: Record<string, string> = {};
   const retryAfter = response.headers.get("retry-after");
   if (retryAfter) headers["retry-after"] = retryAfter;
-  return new GatewayError(status, kindFor(status), redactSecrets(message, [secret]), {
+  // Again once read: a JSON string may spell a key with escapes that only reading undoes.
+  return new GatewayError(status, kindFor(status), redactSecrets(message, secrets), {
     code: `upstream_${status}`,
     headers,
   });

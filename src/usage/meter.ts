@@ -31,9 +31,11 @@ export interface RouteStep {
 export class UsageMeter {
   private firstByteAt: number | null = null;
   readonly route: RouteStep[] = [];
-  private tokens: TokenCounts = { promptTokens: 0, completionTokens: 0, cachedTokens: 0 };
-  private reported = false;
+  /** What the provider last reported: whole once the answer is, perhaps partial before (Anthropic's start, Gemini's running counts). */
+  private reported: TokenCounts | undefined;
   private generatedCharacters = 0;
+  /** Input the provider received for attempts that timed out, priced at their targets. */
+  private timedOut = { attempts: 0, promptTokens: 0, costUsd: 0 };
   attempts = 1;
   /** Facts about the call worth keeping in its record's metadata. */
   readonly flags: Record<string, unknown> = {};
@@ -45,6 +47,9 @@ export class UsageMeter {
     this.start.provider = target.provider;
     this.start.upstreamModel = target.upstreamModel;
     this.start.price = target.price;
+    // No price is known for it: its cost is recorded as 0 (only callers with no dollar limit get here).
+    if (target.price) delete this.flags.unpriced;
+    else this.flags.unpriced = true;
   }
 
   markFirstByte(): void {
@@ -52,9 +57,7 @@ export class UsageMeter {
   }
 
   setTokens(tokens: TokenCounts | undefined): void {
-    if (!tokens) return;
-    this.tokens = tokens;
-    this.reported = true;
+    if (tokens) this.reported = tokens;
   }
 
   addGenerated(characters: number): void {
@@ -62,24 +65,42 @@ export class UsageMeter {
   }
 
   /**
-   * Usage for a stream that ended before the provider reported it (a client
-   * that left, a stream cut short): the prompt as estimated before the call,
-   * and about four characters per generated token. Once the provider has
-   * started answering, nothing it did is free.
+   * An attempt that timed out after the provider had the prompt: providers
+   * bill the work they started, so its estimated input is recorded (at the
+   * price of the target that had it) rather than nothing.
    */
-  private estimatedTokens(): TokenCounts | undefined {
-    if (this.reported || this.firstByteAt === null) return undefined;
+  billTimedOut(promptTokens: number): void {
+    this.timedOut.attempts += 1;
+    this.timedOut.promptTokens += promptTokens;
+    this.timedOut.costUsd += costOf(this.start.price, { promptTokens, completionTokens: 0, cachedTokens: 0 });
+  }
+
+  /**
+   * Usage for an answer the provider did not report whole: a stream that
+   * ended early (the client left, the upstream broke off) or an upstream
+   * that reports nothing. What it did report wins (Anthropic's exact input
+   * at the start, Gemini's running counts); the rest is estimated: the
+   * prompt as before the call, about four characters per generated token,
+   * thinking included. Once the provider has started answering, nothing it
+   * did is free.
+   */
+  private estimatedTokens(complete: boolean): TokenCounts | undefined {
+    if (this.firstByteAt === null) return undefined;
+    if (complete && this.reported) return undefined;
+    const reported = this.reported;
     return {
-      promptTokens: this.start.estimatedPromptTokens,
-      completionTokens: Math.ceil(this.generatedCharacters / 4),
-      cachedTokens: 0,
+      promptTokens: reported?.promptTokens || this.start.estimatedPromptTokens,
+      completionTokens: Math.max(reported?.completionTokens ?? 0, Math.ceil(this.generatedCharacters / 4)),
+      cachedTokens: reported?.cachedTokens ?? 0,
     };
   }
 
   finish(outcome: Outcome): UsageRecord {
     const { price, startedAt, estimatedPromptTokens: _estimate, principal, ...start } = this.start;
-    const estimated = this.estimatedTokens();
-    const tokens = estimated ?? this.tokens;
+    const estimated = this.estimatedTokens(outcome.status === 200);
+    const answered = estimated ?? this.reported ?? { promptTokens: 0, completionTokens: 0, cachedTokens: 0 };
+    const timedOut = this.timedOut;
+    const tokens = { ...answered, promptTokens: answered.promptTokens + timedOut.promptTokens };
     const keyMetadata = principal.type === "key" ? principal.metadata : {};
     const latencyMs = performance.now() - startedAt;
     return {
@@ -90,7 +111,7 @@ export class UsageMeter {
       keyId: principalKeyId(principal),
       teamId: principalTeamId(principal),
       ...tokens,
-      costUsd: costOf(price, tokens),
+      costUsd: costOf(price, answered) + timedOut.costUsd,
       latencyMs,
       createdAt: Date.now() - latencyMs,
       ttfbMs: this.firstByteAt === null ? null : this.firstByteAt - startedAt,
@@ -101,7 +122,8 @@ export class UsageMeter {
       metadata: {
         ...keyMetadata,
         ...this.flags,
-        ...(estimated && { usage_estimated: true }),
+        ...((estimated || timedOut.attempts > 0) && { usage_estimated: true }),
+        ...(timedOut.attempts > 0 && { timed_out_attempts: timedOut.attempts }),
         ...(this.route.length > 0 && { route: this.route }),
       },
     };

@@ -1,41 +1,113 @@
 // List prices in USD per million tokens, for models the catalog does not
-// list (a catalog entry's own prices win), from each provider's descriptor.
-// Longest matching prefix wins, so dated snapshots price like their family.
+// price (a catalog entry's own prices win), from each provider's descriptor.
+// A name is priced by its exact id in the serving provider's list. A dated or
+// versioned name the list does not have (`-2024-08-06`, `-20241022`, `-0613`,
+// `-001`, `-latest`, `@20240620`, Bedrock's `-v1:0`) is priced as the dearest
+// entry of its family — the same name without its version — so an unknown
+// snapshot never costs less than a known one. Any other name is unpriced:
+// never a cheaper sibling by prefix (`gpt-5-pro` is not `gpt-5`).
 import { PROVIDERS } from "../providers/index.ts";
 
 export interface Price {
   input: number;
   output: number;
   cachedInput?: number;
+  /** Long-context pricing: past `above` prompt tokens, the whole request costs these rates. */
+  long?: { above: number; input: number; output: number; cachedInput?: number };
 }
 
-const PRICES = new Map<string, Price>(PROVIDERS.flatMap((provider) => Object.entries(provider.prices ?? {})));
-const PREFIXES = [...PRICES.keys()].sort((a, b) => b.length - a.length);
+export type PriceList = Readonly<Record<string, Price>>;
 
-/** Each provider's own table, for pricing a model by the deployment that serves it. */
-const BY_PROVIDER = new Map(
-  PROVIDERS.map((provider) => {
-    const prices = new Map(Object.entries(provider.prices ?? {}));
-    return [provider.kind as string, { prices, prefixes: [...prices.keys()].sort((a, b) => b.length - a.length) }];
-  }),
+/** One version suffix, taken off the end of a name; several may stack (`-20240620-v1:0`). */
+const VERSION_SUFFIX = /(?:-\d{4}-\d{2}-\d{2}|-\d{8}|@\d{8}|-\d{2}-\d{2,4}|-\d{3,4}|-latest|-v\d+(?::\d+)?|:\d+)$/;
+
+/** A name without its version suffixes: the family it belongs to. */
+export function familyOf(name: string): string {
+  let family = name;
+  for (let next = family.replace(VERSION_SUFFIX, ""); next !== family && next.length > 0; ) {
+    family = next;
+    next = family.replace(VERSION_SUFFIX, "");
+  }
+  return family;
+}
+
+const dearer = (a: Price, b: Price) => (b.output > a.output || (b.output === a.output && b.input > a.input) ? b : a);
+
+/** A Bedrock cross-region inference profile (`us.`, `eu.`, `global.`…) ahead of the model id. */
+const REGION_PROFILE = /^(?:us|eu|apac|global|jp|au|ca|us-gov)\./;
+
+interface Table {
+  exact: Map<string, Price>;
+  /** Per family, its dearest entry. */
+  families: Map<string, Price>;
+  /** Per family, region profile aside, its dearest entry in any region. */
+  regions: Map<string, Price>;
+  /** Entries ending in `-` price every name they begin (the mock's models). */
+  prefixes: [string, Price][];
+}
+
+function keepDearest(map: Map<string, Price>, key: string, price: Price): void {
+  const known = map.get(key);
+  map.set(key, known ? dearer(known, price) : price);
+}
+
+function tableOf(list: PriceList): Table {
+  const table: Table = { exact: new Map(), families: new Map(), regions: new Map(), prefixes: [] };
+  for (const [name, price] of Object.entries(list)) {
+    if (name.endsWith("-")) {
+      table.prefixes.push([name, price]);
+      continue;
+    }
+    table.exact.set(name, price);
+    keepDearest(table.families, familyOf(name), price);
+    keepDearest(table.regions, familyOf(name.replace(REGION_PROFILE, "")), price);
+  }
+  return table;
+}
+
+function lookup(table: Table, name: string): Price | undefined {
+  const exact = table.exact.get(name);
+  if (exact) return exact;
+  const family = familyOf(name);
+  // Only a name that carried a version reaches its family: `gpt-4o-2030-01-01`, never `gpt-4o-turbo`.
+  if (family !== name) {
+    const priced = table.families.get(family) ?? (REGION_PROFILE.test(name) ? undefined : table.regions.get(family));
+    if (priced) return priced;
+  }
+  // A region the list does not name for this model: as dear as the dearest region that it does.
+  if (REGION_PROFILE.test(name)) {
+    const priced = table.regions.get(familyOf(name.replace(REGION_PROFILE, "")));
+    if (priced) return priced;
+  }
+  return table.prefixes.find(([prefix]) => name.startsWith(prefix))?.[1];
+}
+
+const TABLES = new Map(PROVIDERS.map((provider) => [provider.kind as string, tableOf(provider.prices ?? {})]));
+
+/** The lists that price a provider's models: its own, then those it borrows (Vertex AI: Google's and Anthropic's). */
+const LISTS = new Map(
+  PROVIDERS.map((provider) => [
+    provider.kind as string,
+    [provider.kind, ...(provider.pricedLike ?? [])].flatMap((kind) => TABLES.get(kind) ?? []),
+  ]),
 );
 
 /**
- * The price of a model: as the provider serving it lists it when it does,
- * else by its name in any provider's table; undefined when Sluice does not
- * know it (it is then metered at zero cost).
+ * A model's list price at the provider (kind) that serves it; undefined when
+ * its lists do not have it. Callers with a budget or USD quota are refused an
+ * unpriced model (limits/binding.ts) unless the catalog prices it.
  */
-export function priceOf(model: string, provider?: string): Price | undefined {
-  const own = provider ? BY_PROVIDER.get(provider) : undefined;
-  const ownPrefix = own?.prefixes.find((p) => model.startsWith(p));
-  if (own && ownPrefix) return own.prices.get(ownPrefix);
-  const prefix = PREFIXES.find((p) => model.startsWith(p));
-  return prefix ? PRICES.get(prefix) : undefined;
+export function priceOf(model: string, provider: string): Price | undefined {
+  for (const table of LISTS.get(provider) ?? []) {
+    const price = lookup(table, model);
+    if (price) return price;
+  }
+  return undefined;
 }
 
-/** Names with a known price, for model listings. */
-export function pricedModels(): string[] {
-  return PREFIXES.filter((p) => !p.endsWith("-")).sort();
+/** Names with a known price, per provider kind, for model listings. */
+export function pricedModels(provider: string): string[] {
+  return [...(TABLES.get(provider)?.exact.keys() ?? [])];
 }
 
 export interface TokenCounts {
@@ -46,7 +118,8 @@ export interface TokenCounts {
 
 export function costOf(price: Price | undefined, tokens: TokenCounts): number {
   if (!price) return 0;
+  const rates = price.long && tokens.promptTokens > price.long.above ? price.long : price;
   const uncached = Math.max(0, tokens.promptTokens - tokens.cachedTokens);
-  const cached = tokens.cachedTokens * (price.cachedInput ?? price.input);
-  return (uncached * price.input + cached + tokens.completionTokens * price.output) / 1_000_000;
+  const cached = tokens.cachedTokens * (rates.cachedInput ?? rates.input);
+  return (uncached * rates.input + cached + tokens.completionTokens * rates.output) / 1_000_000;
 }

@@ -8,7 +8,6 @@ import { budgetWindow, windowsAt } from "../../src/limits/windows.ts";
 import { PROVIDER_KINDS } from "../../src/providers/index.ts";
 import { EMPTY_CATALOG } from "../../src/routing/catalog.ts";
 import { planRoute, resolveTarget } from "../../src/routing/resolve.ts";
-import { priceOf } from "../../src/usage/prices.ts";
 
 const config = parseConfig({
   DATABASE_URL: "postgres://u:p@127.0.0.1:5432/db",
@@ -128,10 +127,5 @@ describe("an allowlist binds the deployment", () => {
     expect(() => assertDeploymentAllowed(key(["gpt-*"]), at("mock"), "mock")).toThrow(
       expect.objectContaining({ status: 403, param: "model", message: "This key may not use the model `mock-echo`." }),
     );
-  });
-
-  it("prices a model by the provider that serves it, where that provider lists it", () => {
-    expect(priceOf("mock-echo", "mock")).toEqual(priceOf("mock-echo"));
-    expect(priceOf("gpt-4o-mini", "openai")).toBeDefined();
   });
 });

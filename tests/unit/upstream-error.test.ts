@@ -6,7 +6,7 @@ describe("an upstream's error", () => {
     // A Mistral key has no prefix to recognise it by: only the key that was sent can be matched.
     const key = "Zx81kQm3Lw0pRt7VbN2cYh5JdF9sGa4E";
     const text = `${"x".repeat(480)} bad key ${key} end`;
-    const error = await upstreamError(new Response(text, { status: 401 }), "mistral", key);
+    const error = await upstreamError(new Response(text, { status: 401 }), "mistral", [key]);
     expect(error.status).toBe(401);
     expect(error.message.length).toBeLessThanOrEqual(500);
     for (let n = 6; n <= key.length; n++) expect(error.message).not.toContain(key.slice(0, n));

@@ -1,7 +1,6 @@
 // Anthropic's Messages API as a client format: forwarded as sent to
 // Anthropic-dialect providers (unknown fields and beta flags kept), decoded to
 // the canonical form for the others.
-import { estimateCanonical } from "../../limits/estimate.ts";
 import { withoutProvider } from "../fields.ts";
 import type { ClientFormat } from "../types.ts";
 import { type AnthropicMessagesBody, anthropicMessagesSchema, anthropicToCanonical } from "./request.ts";
@@ -14,7 +13,9 @@ export const anthropic: ClientFormat<AnthropicMessagesBody> = {
   schema: anthropicMessagesSchema,
   facts: (body) => ({ model: body.model, stream: body.stream === true, provider: body.provider }),
   forwarded: withoutProvider,
-  estimate: (body, maxOutput) => estimateCanonical(anthropicToCanonical(body), maxOutput),
+  prompt: (body) => [body.system ?? "", body.messages, body.tools ?? ""],
+  // `max_tokens` is required: the upstream is always held to it.
+  output: { of: (body) => body.max_tokens, set: (forwarded) => forwarded },
   toCanonical: anthropicToCanonical,
   translated: new Set([
     "model",

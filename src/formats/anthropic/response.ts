@@ -119,6 +119,8 @@ export class AnthropicStreamEncoder {
       case "finish":
         this.finish = event.reason;
         return this.closeBlock();
+      case "reasoning":
+        return "";
       case "usage":
         this.usage = event.usage;
         return "";

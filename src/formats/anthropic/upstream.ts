@@ -151,16 +151,20 @@ function anthropicStreamDecoder(): StreamDecoder {
         index?: number;
         message?: { id?: string; model?: string; usage?: AnthropicUsage };
         content_block?: AnthropicBlock;
-        delta?: { type?: string; text?: string; partial_json?: string; stop_reason?: string };
+        delta?: { type?: string; text?: string; thinking?: string; partial_json?: string; stop_reason?: string };
         usage?: AnthropicUsage;
         error?: { message?: string };
       };
       const out: CanonicalEvent[] = [];
       switch (event.type) {
-        case "message_start":
+        case "message_start": {
           startUsage = event.message?.usage ?? {};
           out.push({ type: "start", id: event.message?.id ?? "", model: event.message?.model ?? "" });
+          // The exact input, known from the start: what a stream cut short is billed for.
+          const usage = anthropicUsageFrom(startUsage);
+          if (usage) out.push({ type: "usage", usage });
           break;
+        }
         case "content_block_start":
           if (event.content_block?.type === "tool_use") {
             const index = toolIndexes.size;
@@ -170,6 +174,9 @@ function anthropicStreamDecoder(): StreamDecoder {
           break;
         case "content_block_delta":
           if (event.delta?.type === "text_delta" && event.delta.text) out.push({ type: "text", text: event.delta.text });
+          if (event.delta?.type === "thinking_delta" && event.delta.thinking) {
+            out.push({ type: "reasoning", text: event.delta.thinking });
+          }
           if (event.delta?.type === "input_json_delta" && event.delta.partial_json) {
             out.push({
               type: "tool_call_delta",

@@ -159,7 +159,7 @@ function converseStreamDecoder(): StreamDecoder {
       const event = JSON.parse(frame.data) as {
         contentBlockIndex?: number;
         start?: { toolUse?: { toolUseId?: string; name?: string } };
-        delta?: { text?: string; toolUse?: { input?: string } };
+        delta?: { text?: string; toolUse?: { input?: string }; reasoningContent?: { text?: string } };
         stopReason?: string;
         usage?: unknown;
       };
@@ -183,6 +183,7 @@ function converseStreamDecoder(): StreamDecoder {
           break;
         case "contentBlockDelta":
           if (event.delta?.text) out.push({ type: "text", text: event.delta.text });
+          if (event.delta?.reasoningContent?.text) out.push({ type: "reasoning", text: event.delta.reasoningContent.text });
           if (event.delta?.toolUse?.input) {
             out.push({ type: "tool_call_delta", index: toolIndexes.get(block) ?? 0, arguments: event.delta.toolUse.input });
           }

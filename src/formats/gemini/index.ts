@@ -2,7 +2,6 @@
 // stream come from the path (`models/{model}:streamGenerateContent`), or, for
 // the app API's `/api/ai/generate`, from the body's own `model` and `stream`.
 import { badRequest } from "../../http/errors.ts";
-import { estimateCanonical } from "../../limits/estimate.ts";
 import type { ClientFormat, RequestFacts } from "../types.ts";
 import { type GeminiGenerateBody, geminiGenerateSchema, geminiToCanonical } from "./request.ts";
 import { canonicalToGemini, GeminiStreamEncoder } from "./response.ts";
@@ -20,7 +19,15 @@ export const gemini: ClientFormat<GeminiGenerateBody> = {
     return { model, stream: route.stream ?? body.stream === true, provider: body.provider };
   },
   forwarded: ({ model: _model, provider: _provider, stream: _stream, ...body }) => body,
-  estimate: (body, maxOutput) => estimateCanonical(geminiToCanonical(body, "", false), maxOutput),
+  prompt: (body) => [body.systemInstruction ?? "", body.contents, body.tools ?? ""],
+  output: {
+    of: (body) => body.generationConfig?.maxOutputTokens ?? undefined,
+    choices: (body) => body.generationConfig?.candidateCount ?? 1,
+    set: (forwarded, cap) => ({
+      ...forwarded,
+      generationConfig: { ...(forwarded.generationConfig as Record<string, unknown> | undefined), maxOutputTokens: cap },
+    }),
+  },
   toCanonical,
   translated: new Set([
     "contents",

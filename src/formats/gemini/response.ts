@@ -84,6 +84,8 @@ export class GeminiStreamEncoder {
       case "finish":
         this.finish = event.reason;
         return "";
+      case "reasoning":
+        return "";
       case "usage":
         this.usage = event.usage;
         return "";

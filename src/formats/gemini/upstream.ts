@@ -169,7 +169,7 @@ function geminiStreamDecoder(): StreamDecoder {
       }
       const candidate = chunk.candidates?.[0];
       for (const p of candidate?.content?.parts ?? []) {
-        if (p.text && !p.thought) out.push({ type: "text", text: p.text });
+        if (p.text) out.push(p.thought ? { type: "reasoning", text: p.text } : { type: "text", text: p.text });
         if (p.functionCall) {
           const index = calls++;
           out.push({ type: "tool_call_start", index, id: p.functionCall.id ?? `call_${index}`, name: p.functionCall.name ?? "" });

@@ -76,6 +76,8 @@ export class OpenAIStreamEncoder {
       case "finish":
         this.finish = event.reason;
         return "";
+      case "reasoning":
+        return "";
       case "usage":
         this.usage = event.usage;
         return "";

@@ -2,7 +2,6 @@
 // Sluice reads has a type; the rest pass through untouched), forwarded as is
 // to OpenAI-dialect providers, decoded to the canonical form for the others.
 import * as z from "zod";
-import { estimateRequest } from "../../limits/estimate.ts";
 import type { CanonicalMessage, CanonicalPart, CanonicalRequest, ToolChoice } from "../canonical.ts";
 import {
   flag,
@@ -181,7 +180,13 @@ export const openaiChat: ClientFormat<OpenAIChatBody> = {
   schema: openaiChatSchema,
   facts: (body) => ({ model: body.model, stream: body.stream === true, provider: body.provider }),
   forwarded: withoutProvider,
-  estimate: (body, maxOutput) => estimateRequest(body, maxOutput),
+  prompt: (body) => [body.messages, body.tools ?? ""],
+  output: {
+    of: (body) => body.max_completion_tokens ?? body.max_tokens ?? undefined,
+    choices: (body) => body.n ?? 1,
+    // OpenAI's own models take `max_completion_tokens` (its reasoning models refuse `max_tokens`); other servers `max_tokens`.
+    set: (forwarded, cap, provider) => ({ ...forwarded, [provider === "openai" ? "max_completion_tokens" : "max_tokens"]: cap }),
+  },
   toCanonical: openaiChatToCanonical,
   translated: new Set([
     "model",

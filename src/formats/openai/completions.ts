@@ -2,7 +2,6 @@
 // OpenAI-dialect providers, and to others as one chat turn, the answer
 // written back in the completions shapes.
 import * as z from "zod";
-import { estimateRequest } from "../../limits/estimate.ts";
 import type { TokenCounts } from "../../usage/prices.ts";
 import { answerText, type CanonicalEvent, type CanonicalResponse, type FinishReason } from "../canonical.ts";
 import { flag, modelName, positiveInt, providerName, sampling, stopSequences, withoutProvider } from "../fields.ts";
@@ -90,7 +89,14 @@ export const openaiCompletions: ClientFormat<OpenAICompletionBody> = {
   schema: openaiCompletionSchema,
   facts: (body) => ({ model: body.model, stream: body.stream === true, provider: body.provider }),
   forwarded: withoutProvider,
-  estimate: (body, maxOutput) => estimateRequest(body, maxOutput),
+  prompt: (body) => [body.prompt, ""],
+  output: {
+    of: (body) => body.max_tokens ?? undefined,
+    // `best_of` generates that many server-side and returns `n`: all of them are billed.
+    choices: (body) => Math.max(body.n ?? 1, typeof body.best_of === "number" ? body.best_of : 1),
+    default: 16,
+    set: (forwarded, cap) => ({ ...forwarded, max_tokens: cap }),
+  },
   toCanonical: (body) =>
     openaiChatToCanonical({
       model: body.model,

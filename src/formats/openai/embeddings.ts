@@ -1,7 +1,6 @@
 // OpenAI's embeddings as a client format: served by OpenAI-dialect providers
 // only (no other dialect has them), forwarded as sent.
 import * as z from "zod";
-import { estimateRequest } from "../../limits/estimate.ts";
 import { modelName, providerName, withoutProvider } from "../fields.ts";
 import type { ClientFormat } from "../types.ts";
 
@@ -23,5 +22,5 @@ export const openaiEmbeddings: ClientFormat<OpenAIEmbeddingsBody> = {
   facts: (body) => ({ model: body.model, stream: false, provider: body.provider }),
   forwarded: withoutProvider,
   // Embeddings generate nothing: only their input is reserved.
-  estimate: (body) => estimateRequest(body, 0),
+  prompt: (body) => [body.input, ""],
 };

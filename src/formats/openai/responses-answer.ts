@@ -246,6 +246,8 @@ export class ResponsesStreamEncoder {
       case "finish":
         this.finish = event.reason;
         return "";
+      case "reasoning":
+        return "";
       case "usage":
         this.usage = event.usage;
         return "";

@@ -96,6 +96,9 @@ function responsesStreamDecoder(): StreamDecoder {
           return [{ type: "start", id: event.response?.id ?? "", model: event.response?.model ?? "" }];
         case "response.output_text.delta":
           return [{ type: "text", text: event.delta ?? "" }];
+        case "response.reasoning_text.delta":
+        case "response.reasoning_summary_text.delta":
+          return [{ type: "reasoning", text: event.delta ?? "" }];
         case "response.output_item.added": {
           const item = event.item;
           if (item?.type !== "function_call" && item?.type !== "custom_tool_call") return [];

@@ -1,12 +1,11 @@
 // OpenAI's Responses API as a client format: forwarded as sent to providers
 // that serve `/responses`, read into the canonical form for the others.
-// Reading for an estimate forgives what translation cannot carry; reading to
-// translate refuses it by name (a stored conversation, a file, a built-in
-// tool the request insists on). A built-in tool merely offered, as coding
-// agents offer web search with every request, is left out and named.
+// Reading to translate refuses by name what translation cannot carry (a
+// stored conversation, a file, a built-in tool the request insists on). A
+// built-in tool merely offered, as coding agents offer web search with every
+// request, is left out and named.
 import * as z from "zod";
 import { badRequest } from "../../http/errors.ts";
-import { estimateCanonical } from "../../limits/estimate.ts";
 import type { CanonicalMessage, CanonicalPart, CanonicalRequest, CanonicalTool, ToolChoice } from "../canonical.ts";
 import { flag, jsonSchema, modelName, optionalText, positiveInt, providerName, sampling, withoutProvider } from "../fields.ts";
 import type { ClientFormat } from "../types.ts";
@@ -97,13 +96,8 @@ export const CUSTOM_TOOL_PARAMETERS = {
 };
 
 interface Reading {
-  /** Refuse what translation cannot carry (true), or pass over it (false: an estimate). */
-  strict: boolean;
+  /** The provider it is read for, named in refusals. */
   provider: string;
-}
-
-function refuse(reading: Reading, message: string, param: string, code: string): void {
-  if (reading.strict) throw badRequest(message, param, code);
 }
 
 function partsOf(value: Content | undefined, param: string, reading: Reading): CanonicalPart[] {
@@ -123,13 +117,11 @@ function partsOf(value: Content | undefined, param: string, reading: Reading): C
         },
       ];
     }
-    refuse(
-      reading,
+    throw badRequest(
       `Content of type \`${p.type}\`${p.file_id ? " by file id" : ""} is kept at OpenAI and cannot be sent to \`${reading.provider}\`; send text, or an image by URL or data URL.`,
       `${param}[${i}]`,
       "unsupported_content",
     );
-    return [];
   });
 }
 
@@ -174,13 +166,11 @@ function toolChoiceOf(choice: OpenAIResponsesBody["tool_choice"], reading: Readi
   if ((type === "function" || type === "custom") && name)
     return { name: typeof namespace === "string" ? qualifiedName(namespace, name) : name };
   if (type === "allowed_tools") return (choice as { mode?: unknown }).mode === "required" ? "required" : "auto";
-  refuse(
-    reading,
+  throw badRequest(
     `\`tool_choice\` requires the built-in tool \`${type}\`, which runs only at OpenAI; \`${reading.provider}\` cannot run it. Send the request to an OpenAI model.`,
     "tool_choice",
     "unsupported_tool",
   );
-  return undefined;
 }
 
 /** A call's name as the target knows it: a namespace's tool by its flat name. */
@@ -199,16 +189,14 @@ function responseFormatOf(body: OpenAIResponsesBody): CanonicalRequest["response
 
 function read(body: OpenAIResponsesBody, reading: Reading): CanonicalRequest {
   if (body.previous_response_id) {
-    refuse(
-      reading,
+    throw badRequest(
       `\`previous_response_id\` needs a conversation stored at OpenAI, and \`${reading.provider}\` keeps none. Send the whole conversation in \`input\`, with \`store: false\`.`,
       "previous_response_id",
       "previous_response_id_unsupported",
     );
   }
   if (body.store === true) {
-    refuse(
-      reading,
+    throw badRequest(
       `Responses sent to \`${reading.provider}\` are not stored. Send \`store: false\`, or leave it out.`,
       "store",
       "store_unsupported",
@@ -242,8 +230,7 @@ function read(body: OpenAIResponsesBody, reading: Reading): CanonicalRequest {
       push("user", [{ type: "tool_result", toolCallId: entry.call_id ?? "", content: output }]);
     } else if (type !== "reasoning") {
       // Reasoning items are the provider's own memory of its thinking: another provider has no use for them.
-      refuse(
-        reading,
+      throw badRequest(
         `Input items of type \`${type}\` cannot be sent to \`${reading.provider}\`; send messages, function calls and their outputs.`,
         `${param}.type`,
         "unsupported_input_item",
@@ -269,7 +256,7 @@ function read(body: OpenAIResponsesBody, reading: Reading): CanonicalRequest {
 }
 
 /** The canonical request, for a provider of another dialect; what it cannot carry is refused by name. */
-export const responsesToCanonical = (body: OpenAIResponsesBody, provider: string) => read(body, { strict: true, provider });
+export const responsesToCanonical = (body: OpenAIResponsesBody, provider: string) => read(body, { provider });
 
 export const openaiResponses: ClientFormat<OpenAIResponsesBody> = {
   name: "openai-responses",
@@ -278,7 +265,11 @@ export const openaiResponses: ClientFormat<OpenAIResponsesBody> = {
   schema: openaiResponsesSchema,
   facts: (body) => ({ model: body.model, stream: body.stream === true, provider: body.provider }),
   forwarded: withoutProvider,
-  estimate: (body, maxOutput) => estimateCanonical(read(body, { strict: false, provider: "" }), maxOutput),
+  prompt: (body) => [body.instructions ?? "", body.input, body.tools ?? ""],
+  output: {
+    of: (body) => body.max_output_tokens ?? undefined,
+    set: (forwarded, cap) => ({ ...forwarded, max_output_tokens: cap }),
+  },
   toCanonical: (body, _facts, target) => responsesToCanonical(body, target.provider),
   translated: new Set([
     "model",

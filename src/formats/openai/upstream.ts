@@ -111,7 +111,8 @@ interface OpenAIToolCall {
 
 interface OpenAIChoice {
   message?: { content?: string | null; tool_calls?: OpenAIToolCall[] };
-  delta?: { content?: string | null; tool_calls?: OpenAIToolCall[] };
+  /** Compatible servers stream their model's thinking as `reasoning_content` (DeepSeek, vLLM) or `reasoning`. */
+  delta?: { content?: string | null; tool_calls?: OpenAIToolCall[]; reasoning_content?: unknown; reasoning?: unknown };
   finish_reason?: string | null;
 }
 
@@ -155,6 +156,8 @@ class OpenAIChunkDecoder {
     for (const choice of chunk.choices ?? []) {
       const delta = choice.delta;
       if (delta?.content) events.push({ type: "text", text: delta.content });
+      const thinking = delta?.reasoning_content ?? delta?.reasoning;
+      if (typeof thinking === "string" && thinking) events.push({ type: "reasoning", text: thinking });
       for (const call of delta?.tool_calls ?? []) {
         const index = call.index ?? 0;
         if (!this.toolIndexes.has(index)) {

@@ -2,6 +2,7 @@
 import { anthropicCodec } from "../../formats/anthropic/upstream.ts";
 import { apiKeyEnv } from "../openai/compatible.ts";
 import type { Endpoint, ProviderDescriptor } from "../types.ts";
+import { ANTHROPIC_PRICES } from "./prices.ts";
 
 const API_VERSION = "2023-06-01";
 
@@ -29,11 +30,6 @@ export const anthropicProvider: ProviderDescriptor<"anthropic"> = {
   env: apiKeyEnv("ANTHROPIC"),
   defaultBaseUrl: "https://api.anthropic.com/v1",
   models: /^claude-/,
-  prices: {
-    "claude-3-5-haiku": { input: 0.8, output: 4, cachedInput: 0.08 },
-    "claude-haiku-4-5": { input: 1, output: 5, cachedInput: 0.1 },
-    "claude-sonnet-4": { input: 3, output: 15, cachedInput: 0.3 },
-    "claude-opus-4": { input: 15, output: 75, cachedInput: 1.5 },
-  },
+  prices: ANTHROPIC_PRICES,
   endpoints: () => [messages],
 };

@@ -8,6 +8,7 @@ import * as z from "zod";
 import { converseCodec } from "../../formats/bedrock/upstream.ts";
 import { GatewayError } from "../../http/errors.ts";
 import type { Endpoint, EnvVars, ProviderDescriptor } from "../types.ts";
+import { BEDROCK_PRICES } from "./prices.ts";
 
 const credentialSchema = z.strictObject({
   access_key_id: z.string().regex(/^[A-Z0-9]{16,128}$/, { message: "must be an AWS access key id" }),
@@ -85,15 +86,7 @@ export const bedrockProvider: ProviderDescriptor<"bedrock"> = {
   baseUrlFromCredential: true,
   // Bedrock's model ids: `anthropic.claude-…`, `amazon.nova-…`, or a cross-region profile such as `us.anthropic.claude-…`.
   models: /^((us|eu|apac|global)\.)?(anthropic|amazon|meta|cohere|ai21|deepseek|writer)\.[\w.:-]+$/,
-  prices: {
-    "amazon.nova-micro": { input: 0.035, output: 0.14 },
-    "amazon.nova-lite": { input: 0.06, output: 0.24 },
-    "amazon.nova-pro": { input: 0.8, output: 3.2 },
-    "anthropic.claude-3-5-haiku": { input: 0.8, output: 4, cachedInput: 0.08 },
-    "anthropic.claude-sonnet-4": { input: 3, output: 15, cachedInput: 0.3 },
-    "us.anthropic.claude-sonnet-4": { input: 3, output: 15, cachedInput: 0.3 },
-    "meta.llama3-3-70b-instruct": { input: 0.72, output: 0.72 },
-  },
+  prices: BEDROCK_PRICES,
   credential: {
     schema: credentialSchema,
     hint: (parts) => `${String(parts.access_key_id).slice(-4)} ${String(parts.region)}`,

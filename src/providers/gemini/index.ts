@@ -3,6 +3,7 @@
 import { geminiCodec } from "../../formats/gemini/upstream.ts";
 import { apiKeyEnv } from "../openai/compatible.ts";
 import type { Endpoint, ProviderDescriptor } from "../types.ts";
+import { GEMINI_PRICES } from "./prices.ts";
 
 /** Models only served on the alpha API. */
 const ALPHA_MODELS = /(^|\/)gemini-[\w.-]*(thinking|native-audio|live)/;
@@ -33,11 +34,6 @@ export const geminiProvider: ProviderDescriptor<"gemini"> = {
   env: apiKeyEnv("GEMINI"),
   defaultBaseUrl: "https://generativelanguage.googleapis.com",
   models: /^gemini-/,
-  prices: {
-    "gemini-2.0-flash": { input: 0.1, output: 0.4, cachedInput: 0.025 },
-    "gemini-2.5-flash-lite": { input: 0.1, output: 0.4, cachedInput: 0.025 },
-    "gemini-2.5-flash": { input: 0.3, output: 2.5, cachedInput: 0.075 },
-    "gemini-2.5-pro": { input: 1.25, output: 10, cachedInput: 0.31 },
-  },
+  prices: GEMINI_PRICES,
   endpoints: () => [generate],
 };

@@ -1,16 +1,13 @@
 // Mistral: OpenAI's API; it reports usage on the last stream chunk without being asked.
 import { apiKeyEnv, openaiCompatible } from "../openai/compatible.ts";
+import { MISTRAL_PRICES } from "./prices.ts";
 
 export const mistralProvider = openaiCompatible({
   kind: "mistral",
   env: apiKeyEnv("MISTRAL"),
   defaultBaseUrl: "https://api.mistral.ai/v1",
-  models: /^(mistral-|codestral-|ministral-|magistral-|open-mistral-|pixtral-)/,
+  models: /^(mistral-|codestral-|devstral-|ministral-|magistral-|open-mistral-|open-mixtral-|open-codestral-|pixtral-)/,
   streamUsageOption: false,
   reasoningEffort: false,
-  prices: {
-    "mistral-large": { input: 2, output: 6 },
-    "mistral-small": { input: 0.1, output: 0.3 },
-    codestral: { input: 0.3, output: 0.9 },
-  },
+  prices: MISTRAL_PRICES,
 });

@@ -163,7 +163,8 @@ export const vertexProvider: ProviderDescriptor<"vertex"> = {
   },
   baseUrlFromCredential: true,
   // No model names of its own: `gemini-…` and `claude-…` go to Google and Anthropic unless named `vertex/…`
-  // or listed in the catalog; prices come from theirs.
+  // or listed in the catalog; prices come from theirs (`claude-sonnet-4-5@20250929` finds its family).
+  pricedLike: ["gemini", "anthropic"],
   credential: {
     schema: credentialSchema,
     hint: (parts) => `${String(parts.client_email).split("@")[0]?.slice(-4)} ${String(parts.location ?? DEFAULT_LOCATION)}`,

@@ -1,0 +1,309 @@
+// Holes in accounting, each shown closed: models without a price under a
+// dollar limit, upstreams not held to what was reserved, media counted as
+// nothing, usage taken from estimates where the provider said better, work
+// a timed-out attempt cost, and credentials in upstreams' stream errors.
+import { env } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { BASE, callWorker, mockProviderBindings, sseData, upstreamRequest, usageRow } from "./helpers.ts";
+import { admin, chatAs, errorOf, uniqueId } from "./identity.ts";
+
+const newKey = async (settings: Record<string, unknown>) => {
+  const { body } = await admin("POST", "/admin/keys", settings);
+  return { id: String(body.id), key: String(body.key) };
+};
+
+const post = (path: string, credential: string, body: unknown, headers: Record<string, string> = {}) =>
+  new Request(`${BASE}${path}`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${credential}`, "content-type": "application/json", ...headers },
+    body: JSON.stringify(body),
+  });
+
+describe("a model without a price", () => {
+  // `openai/mock-echo`: OpenAI's list has no `mock-echo`, so served by the OpenAI provider it has no price.
+  const unpriced = { model: "openai/mock-echo" };
+
+  it("is refused to a caller with a budget, naming the model, unless the catalog prices it", async () => {
+    const { key } = await newKey({ max_budget: 1 });
+    const refused = await callWorker(chatAs(key, unpriced), mockProviderBindings);
+    expect(await errorOf(refused.response)).toMatchObject({
+      status: 403,
+      code: "model_unpriced",
+      message: expect.stringContaining("The model `openai/mock-echo` has no price on `openai`"),
+    });
+
+    const user = uniqueId("usd-quota");
+    expect((await admin("POST", "/admin/users", { id: user, usd_per_day: 5 })).status).toBe(201);
+    const quotaKey = (await newKey({ user_id: user })).key;
+    expect((await callWorker(chatAs(quotaKey, unpriced), mockProviderBindings)).response.status).toBe(403);
+
+    const model = uniqueId("house-model");
+    const priced = await admin("POST", "/admin/models", {
+      id: model,
+      provider: "openai",
+      upstream_id: "mock-echo",
+      input_usd_per_mtok: 10,
+      output_usd_per_mtok: 20,
+    });
+    expect(priced.status).toBe(201);
+    // Under these settings the isolate holds a catalog of its own, re-read in the background every 500 ms.
+    let served = await callWorker(chatAs(key, { model }), mockProviderBindings);
+    for (let tries = 0; served.response.status === 404 && tries < 30; tries++) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      served = await callWorker(chatAs(key, { model }), mockProviderBindings);
+    }
+    expect(served.response.status).toBe(200);
+    await served.landed();
+    const row = await usageRow(served.response.headers.get("x-request-id") ?? "");
+    // "who am I": 3 tokens each way, at $10 and $20 per million.
+    expect(row?.costUsd).toBeCloseTo((3 * 10 + 3 * 20) / 1e6, 12);
+  });
+
+  it("is served to a caller limited in tokens alone, its row marked unpriced at no cost", async () => {
+    const { key } = await newKey({ tpm_limit: 100_000 });
+    const served = await callWorker(chatAs(key, unpriced), mockProviderBindings);
+    expect(served.response.status).toBe(200);
+    await served.landed();
+    const row = await usageRow(served.response.headers.get("x-request-id") ?? "");
+    expect(row).toMatchObject({ provider: "openai", promptTokens: 3, completionTokens: 3, costUsd: 0 });
+    expect(row?.metadata).toMatchObject({ unpriced: true });
+  });
+});
+
+describe("the upstream is held to what was reserved", () => {
+  const sent = async (response: Response) => (await upstreamRequest(response.headers.get("x-request-id") ?? "")).body;
+
+  it("gets the reserved output cap, in each API's own field, when the caller's limits count tokens and it set none", async () => {
+    const { key } = await newKey({ tpm_limit: 1_000_000 });
+    const ask = async (request: Request) => {
+      const { response } = await callWorker(request, mockProviderBindings);
+      expect(response.status).toBe(200);
+      return sent(response);
+    };
+    const chatBody = { messages: [{ role: "user", content: "hi" }] };
+    // OpenAI's own API takes max_completion_tokens; other OpenAI-style servers max_tokens.
+    expect(await ask(post("/v1/chat/completions", key, { ...chatBody, model: "openai/mock-echo" }))).toMatchObject({
+      max_completion_tokens: 4096,
+    });
+    expect(await ask(post("/v1/chat/completions", key, { ...chatBody, model: "mock-echo" }))).toMatchObject({
+      max_tokens: 4096,
+    });
+    const contents = [{ role: "user", parts: [{ text: "hi" }] }];
+    expect(await ask(post("/v1beta/models/mock-echo:generateContent", key, { contents, provider: "gemini" }))).toMatchObject({
+      generationConfig: { maxOutputTokens: 4096 },
+    });
+    expect(await ask(post("/v1/responses", key, { model: "openai/mock-echo", input: "hi" }))).toMatchObject({
+      max_output_tokens: 4096,
+    });
+    // Legacy completions stop at 16 tokens by default: that is what is reserved, and sent.
+    expect(await ask(post("/v1/completions", key, { model: "mock-echo", prompt: "hi" }))).toMatchObject({ max_tokens: 16 });
+    // Translated into another provider's format, the cap goes in that format's field.
+    expect(await ask(post("/v1/chat/completions", key, { ...chatBody, model: "gemini/mock-echo" }))).toMatchObject({
+      generationConfig: { maxOutputTokens: 4096 },
+    });
+    // The client's own cap is left as it sent it.
+    expect(await ask(post("/v1/chat/completions", key, { ...chatBody, model: "mock-echo", max_tokens: 7 }))).toEqual(
+      expect.not.objectContaining({ max_completion_tokens: expect.anything() }),
+    );
+  });
+
+  it("leaves a caller no token or dollar limit binds as it was", async () => {
+    const { key } = await newKey({ rpm_limit: 100 });
+    const { response } = await callWorker(
+      post("/v1/chat/completions", key, { model: "mock-echo", messages: [{ role: "user", content: "hi" }] }),
+    );
+    expect(response.status).toBe(200);
+    const body = await sent(response);
+    expect(body.max_tokens).toBeUndefined();
+    expect(body.max_completion_tokens).toBeUndefined();
+  });
+
+  it("reserves every answer asked for: n and candidateCount multiply the output", async () => {
+    const reservation = async (request: (key: string) => Request) => {
+      const { key } = await newKey({ tpm_limit: 1_000_000 });
+      const { response } = await callWorker(request(key));
+      expect(response.status).toBe(200);
+      return 1_000_000 - Number(response.headers.get("x-ratelimit-remaining-tokens"));
+    };
+    const chat = (n: number) => (key: string) =>
+      post("/v1/chat/completions", key, { model: "mock-echo", max_tokens: 100, n, messages: [{ role: "user", content: "x" }] });
+    expect((await reservation(chat(3))) - (await reservation(chat(1)))).toBe(200);
+    const gemini = (candidateCount: number) => (key: string) =>
+      post("/v1beta/models/mock-echo:generateContent", key, {
+        contents: [{ role: "user", parts: [{ text: "x" }] }],
+        generationConfig: { maxOutputTokens: 50, candidateCount },
+      });
+    expect((await reservation(gemini(4))) - (await reservation(gemini(1)))).toBe(150);
+  });
+});
+
+/** A PNG of the given size: its signature and header, then filler standing for the image data. */
+function pngDataUrl(width: number, height: number, fillerBytes: number): string {
+  const bytes = new Uint8Array(24 + fillerBytes);
+  bytes.set([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 0x49, 0x48, 0x44, 0x52]);
+  new DataView(bytes.buffer).setUint32(16, width);
+  new DataView(bytes.buffer).setUint32(20, height);
+  let binary = "";
+  for (const byte of bytes) binary += String.fromCharCode(byte);
+  return `data:image/png;base64,${btoa(binary)}`;
+}
+
+describe("media in the reservation", () => {
+  const reserved = async (request: Request) => {
+    const { response } = await callWorker(request);
+    expect(response.status).toBe(200);
+    return 1_000_000 - Number(response.headers.get("x-ratelimit-remaining-tokens"));
+  };
+
+  it("counts an image by its size under the provider's rules, not by its bytes, in every format", async () => {
+    // 1000×1000, and 300 KB of data: OpenAI's rule makes it 4 tiles, 765 tokens; its bytes would be 100,000.
+    const image = pngDataUrl(1000, 1000, 300_000);
+    const chat = await reserved(
+      post("/v1/chat/completions", (await newKey({ tpm_limit: 1_000_000 })).key, {
+        model: "mock-echo",
+        max_tokens: 10,
+        messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: image } }] }],
+      }),
+    );
+    expect(chat).toBeGreaterThanOrEqual(765 + 10);
+    expect(chat).toBeLessThan(765 + 10 + 40);
+    const [, data] = image.split(",");
+    // The same image in Anthropic's and Gemini's shapes, translated for the mock provider: no longer free.
+    const anthropic = await reserved(
+      post("/v1/messages", (await newKey({ tpm_limit: 1_000_000 })).key, {
+        model: "mock-echo",
+        max_tokens: 10,
+        messages: [{ role: "user", content: [{ type: "image", source: { type: "base64", media_type: "image/png", data } }] }],
+      }),
+    );
+    expect(anthropic).toBeGreaterThanOrEqual(765 + 10);
+    expect(anthropic).toBeLessThan(765 + 10 + 40);
+    const gemini = await reserved(
+      post("/v1beta/models/mock-echo:generateContent", (await newKey({ tpm_limit: 1_000_000 })).key, {
+        contents: [{ role: "user", parts: [{ inlineData: { mimeType: "image/png", data } }] }],
+        generationConfig: { maxOutputTokens: 10 },
+      }),
+    );
+    expect(gemini).toBeGreaterThanOrEqual(765 + 10);
+    expect(gemini).toBeLessThan(765 + 10 + 40);
+  });
+
+  it("lets a small budget send an image its bytes would have priced out", async () => {
+    // At the mock's $1 per million input tokens, 100,000 tokens of bytes would pass a $0.01 budget; 765 do not.
+    const { key } = await newKey({ max_budget: 0.01 });
+    const { response } = await callWorker(
+      post("/v1/chat/completions", key, {
+        model: "mock-echo",
+        max_tokens: 10,
+        messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: pngDataUrl(1000, 1000, 300_000) } }] }],
+      }),
+    );
+    expect(response.status).toBe(200);
+  });
+});
+
+describe("usage from what the provider said", () => {
+  it("bills a stream the client left from Anthropic's exact input at the start, and estimates only the output", async () => {
+    const { response, settled } = await callWorker(
+      post(
+        "/v1/messages",
+        env.ADMIN_KEY,
+        {
+          model: "claude-mock-lorem",
+          max_tokens: 60,
+          stream: true,
+          messages: [{ role: "user", content: "one two three four five" }],
+        },
+        { "x-mock-interval-ms": "40", "x-mock-tokens": "60" },
+      ),
+      mockProviderBindings,
+    );
+    expect(response.status).toBe(200);
+    const reader = response.body?.getReader();
+    for (let i = 0; i < 5; i++) await reader?.read();
+    await reader?.cancel();
+    await settled();
+    const row = await usageRow(response.headers.get("x-request-id") ?? "");
+    // message_start said 5; the estimate from the request's size would have been near 20.
+    expect(row).toMatchObject({ status: 499, promptTokens: 5, metadata: { usage_estimated: true } });
+    expect(row?.completionTokens).toBeGreaterThan(0);
+  });
+
+  it("records a timed-out attempt as an attempt with its estimated input, not as nothing", async () => {
+    const bindings = { ...env, UPSTREAM_FIRST_BYTE_TIMEOUT: "150ms", UPSTREAM_RETRIES: "1", RETRY_BACKOFF: "1ms" };
+    const { key } = await newKey({ tpm_limit: 1_000_000 });
+    const body = { model: "mock-echo", max_tokens: 5, messages: [{ role: "user", content: "a long prompt ".repeat(50) }] };
+    const { response, landed } = await callWorker(
+      post("/v1/chat/completions", key, body, { "x-mock-latency-ms": "600" }),
+      bindings,
+    );
+    expect(await errorOf(response)).toMatchObject({ status: 504, code: "upstream_timeout" });
+    await landed();
+    const row = await usageRow(response.headers.get("x-request-id") ?? "");
+    const estimate = Math.ceil((JSON.stringify(body.messages).length + 2) / 3);
+    expect(row).toMatchObject({
+      status: 504,
+      attempts: 2,
+      promptTokens: 2 * estimate,
+      completionTokens: 0,
+      metadata: { usage_estimated: true, timed_out_attempts: 2 },
+    });
+    // At the mock's $1 per million input tokens.
+    expect(row?.costUsd).toBeCloseTo((2 * estimate) / 1e6, 12);
+  });
+});
+
+describe("an upstream's error inside a stream", () => {
+  const failing = (message: string) => ({ "x-mock-fail": "event:2", "x-mock-fail-message": message, "x-mock-interval-ms": "5" });
+
+  // The mock provider passes `x-mock-*` on; the keys named are the other providers' configured ones.
+  it("reaches a same-format client in the upstream's own words, with every configured key taken out", async () => {
+    // Mistral's keys have no prefix to know them by: the configured one is known exactly.
+    const message = `Incorrect API key provided: sk-test-openai-key, and mistral-test-key too`;
+    const { response, settled } = await callWorker(
+      post(
+        "/v1/chat/completions",
+        env.ADMIN_KEY,
+        { model: "mock-echo", stream: true, messages: [{ role: "user", content: "one two three four" }] },
+        failing(message),
+      ),
+      mockProviderBindings,
+    );
+    const events = await sseData(response);
+    expect(events).not.toContain("[DONE]");
+    const last = JSON.parse(events.at(-1) ?? "{}") as { error?: { message?: string; type?: string } };
+    expect(last.error).toMatchObject({
+      type: "server_error",
+      message: "Incorrect API key provided: [redacted], and [redacted] too",
+    });
+    // The chunks before it arrived, in order.
+    expect(events.length).toBeGreaterThan(2);
+    await settled();
+    const row = await usageRow(response.headers.get("x-request-id") ?? "");
+    expect(row?.status).toBe(502);
+    expect(row?.error).not.toContain("test-openai-key");
+    expect(row?.error).toContain("[redacted]");
+  });
+
+  it("reaches a client of another format as an error event in its format, redacted", async () => {
+    const { response } = await callWorker(
+      post(
+        "/v1/messages",
+        env.ADMIN_KEY,
+        {
+          model: "mock-echo",
+          max_tokens: 20,
+          stream: true,
+          messages: [{ role: "user", content: "one two three four" }],
+        },
+        failing("upstream broke; key sk-test-openai-key"),
+      ),
+      mockProviderBindings,
+    );
+    const text = await response.text();
+    expect(text).not.toContain("sk-test-openai-key");
+    expect(text).toContain("event: error");
+    expect(text).toContain("[redacted]");
+    expect(text).not.toContain("message_stop");
+  });
+});
