@@ -4,7 +4,9 @@
 import { env } from "cloudflare:test";
 import { eq } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
-import { providerCredentials } from "../src/db/schema.ts";
+import { parseConfig } from "../src/config/index.ts";
+import { open, type Sealed, seal } from "../src/credentials/envelope.ts";
+import { providerAccounts, providerCredentials } from "../src/db/schema.ts";
 import { BASE, callWorker, db, TEST_ADMIN_KEY, upstreamRequest, usageRow } from "./helpers.ts";
 import { admin, appToken, chatAs, uniqueId } from "./identity.ts";
 import { TEST_ENCRYPTION_KEY, TEST_ENCRYPTION_KEY_NEXT } from "./setup/constants.ts";
@@ -173,6 +175,16 @@ describe("rotating the key-encryption key", () => {
     const rowOf = async () => (await db().select().from(providerCredentials).where(eq(providerCredentials.id, id)))[0];
     const before = await rowOf();
     expect(before?.kekVersion).toBe(1);
+    // A user's connected Google account, sealed the same way under the same key.
+    const owner = uniqueId("kek-owner");
+    expect((await admin("POST", "/admin/users", { id: owner })).status).toBe(201);
+    const accountId = uniqueId("acct");
+    const context = `sluice:account:${accountId}:google:${owner}`;
+    const sealed = await seal("1//refresh-kek", context, parseConfig(env).encryption);
+    await db()
+      .insert(providerAccounts)
+      .values({ id: accountId, userId: owner, provider: "google", ...sealed });
+    const accountOf = async () => (await db().select().from(providerAccounts).where(eq(providerAccounts.id, accountId)))[0];
 
     // The new key is current; the old one stays readable until everything is rewrapped.
     const rotating = { ...env, ENCRYPTION_KEY: TEST_ENCRYPTION_KEY_NEXT, ENCRYPTION_KEY_PREVIOUS: `v1:${TEST_ENCRYPTION_KEY}` };
@@ -190,6 +202,12 @@ describe("rotating the key-encryption key", () => {
     const after = await rowOf();
     expect(after).toMatchObject({ kekVersion: 2, ciphertext: before?.ciphertext, iv: before?.iv });
     expect(after?.wrappedKey).not.toBe(before?.wrappedKey);
+    // The account too: once the old key is gone it still opens.
+    const account = await accountOf();
+    expect(account).toMatchObject({ kekVersion: 2, ciphertext: sealed.ciphertext });
+    expect(
+      await open(account as Sealed, context, parseConfig({ ...env, ENCRYPTION_KEY: TEST_ENCRYPTION_KEY_NEXT }).encryption),
+    ).toBe("1//refresh-kek");
     // Only the new key now: the stored key still opens, and new keys are sealed under it.
     const onlyNext = { ...env, ENCRYPTION_KEY: TEST_ENCRYPTION_KEY_NEXT };
     expect(await keyUsed(await call(chatAs(TEST_ADMIN_KEY, { model: route.model }), onlyNext))).toBe(secret);

@@ -91,14 +91,14 @@ export function mockGoogle(): MockGoogle {
           return { status: 400, body: { error: "invalid_request", error_description: "code flow with S256 PKCE required" } };
         }
         const redirect = new URL(q.get("redirect_uri") ?? "");
-        // `login_hint=deny` plays a user who refuses.
+        // `login_hint=deny` plays a user who refuses; `partial`, one who unticks all but their email.
         if (q.get("login_hint") === "deny") redirect.searchParams.set("error", "access_denied");
         else {
           const code = `4/mock-${randomUUID()}`;
           codes.set(code, {
             redirectUri: q.get("redirect_uri") ?? "",
             challenge: q.get("code_challenge") ?? "",
-            scope: q.get("scope") ?? "",
+            scope: q.get("login_hint") === "partial" ? "openid email" : (q.get("scope") ?? ""),
           });
           redirect.searchParams.set("code", code);
         }

@@ -19,6 +19,14 @@ import {
   converseTurns,
 } from "./bedrock.ts";
 import { behaviourFor, FailureBudget, type MockBehaviour, type MockDefaults } from "./behaviour.ts";
+import {
+  CODE_ASSIST_PATH,
+  type CodeAssistRequest,
+  codeAssistProblem,
+  codeAssistResponse,
+  codeAssistStreamEvents,
+  mockCodeAssistSetup,
+} from "./code-assist.ts";
 import { MOCK_AWS_ACCESS_KEY_ID, MOCK_AWS_SECRET_ACCESS_KEY, MOCK_VERTEX_ACCOUNT_PATH } from "./credentials.ts";
 import { type GeminiRequest, geminiError, geminiResponse, geminiStreamEvents, geminiTools, geminiTurns } from "./gemini.ts";
 import { GOOGLE_PREFIX, mockGoogle } from "./google.ts";
@@ -164,6 +172,18 @@ const GEMINI: Dialect = {
   error: geminiError,
 };
 
+/** Code Assist: Gemini's requests and answers, wrapped. */
+const CODE_ASSIST: Dialect = {
+  prefix: "mock-",
+  turns: (body: CodeAssistRequest) => geminiTurns(body.request ?? { contents: [] }),
+  tools: (body: CodeAssistRequest) => geminiTools(body.request ?? { contents: [] }),
+  maxTokens: (body: CodeAssistRequest) => body.request?.generationConfig?.maxOutputTokens,
+  response: codeAssistResponse,
+  streamEvents: (id, model, answer, pieces) => codeAssistStreamEvents(id, model, answer, pieces),
+  streamError: (message) => `data: ${JSON.stringify(geminiError(500, message))}\n\n`,
+  error: geminiError,
+};
+
 const BEDROCK: Dialect = {
   prefix: "",
   turns: (body: ConverseRequest) => converseTurns(body),
@@ -183,7 +203,7 @@ interface Route {
   model: string;
   stream: boolean;
   /** The provider whose authentication the path needs checked (others take any key). */
-  signedBy?: "bedrock" | "vertex";
+  signedBy?: "bedrock" | "vertex" | "code-assist";
 }
 
 /** Which dialect a path speaks, the model (Gemini, Bedrock and Vertex name it in the path) and whether to stream. */
@@ -191,6 +211,15 @@ function route(path: string, body: { model?: string; stream?: boolean }): Route 
   if (path === "/v1/chat/completions") return { dialect: OPENAI, model: body.model ?? "", stream: body.stream === true };
   if (path === "/v1/responses") return { dialect: RESPONSES, model: body.model ?? "", stream: body.stream === true };
   if (path === "/v1/messages") return { dialect: ANTHROPIC, model: body.model ?? "", stream: body.stream === true };
+  const codeAssist = CODE_ASSIST_PATH.exec(path);
+  if (codeAssist) {
+    return {
+      dialect: CODE_ASSIST,
+      model: body.model ?? "",
+      stream: codeAssist[1] === "streamGenerateContent",
+      signedBy: "code-assist",
+    };
+  }
   const gemini = GEMINI_PATH.exec(path);
   if (gemini)
     return { dialect: GEMINI, model: decodeURIComponent(gemini[1] ?? ""), stream: gemini[2] === "streamGenerateContent" };
@@ -329,6 +358,7 @@ export async function startMockUpstream(options: MockOptions = {}): Promise<Mock
   const hooks = new HookReceiver();
   const vertex = mockVertex();
   const google = mockGoogle();
+  const codeAssistSetup = mockCodeAssistSetup();
   let baseUrl = "";
 
   async function answer(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -356,6 +386,13 @@ export async function startMockUpstream(options: MockOptions = {}): Promise<Mock
         return void res.end();
       }
       if (reply) return sendJson(res, reply.status, reply.body, reply.headers);
+    }
+    if (path.startsWith("/v1internal")) {
+      if (!google.accepts(req.headers.authorization)) {
+        return sendJson(res, 401, geminiError(401, "Request had invalid authentication credentials."));
+      }
+      const setup = codeAssistSetup.handle(req.method ?? "GET", path);
+      if (setup) return sendJson(res, setup.status, setup.body);
     }
     const hook = hooks.handle(req, path, text);
     if (hook) return sendJson(res, hook.status, hook.json);
@@ -388,6 +425,10 @@ export async function startMockUpstream(options: MockOptions = {}): Promise<Mock
       }
       const problem = call.dialect === ANTHROPIC ? vertexAnthropicProblem(body ?? {}, call.stream) : undefined;
       if (problem) return sendJson(res, 400, anthropicError(400, problem));
+    }
+    if (call?.signedBy === "code-assist") {
+      const problem = codeAssistProblem((body ?? {}) as CodeAssistRequest);
+      if (problem) return sendJson(res, problem.status, problem.body);
     }
     // Gemini with a bearer token (a user's Google account): only a token the mock's Google issued and still honours.
     if (call?.dialect === GEMINI && !call.signedBy && req.headers.authorization && !google.accepts(req.headers.authorization)) {

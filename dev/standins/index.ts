@@ -46,6 +46,9 @@ export async function startStandIns(existing: Record<string, string | undefined>
         GOOGLE_OAUTH_BASE_URL: google,
         GOOGLE_TOKEN_URL: `${google}/token`,
         GOOGLE_REVOKE_URL: `${google}/revoke`,
+        // Connected accounts' calls: the mock's Gemini API and its Code Assist, which take the tokens it issued.
+        GOOGLE_GEMINI_API_URL: started.mock.url,
+        GOOGLE_CODE_ASSIST_URL: started.mock.url,
       });
     }
   }

@@ -1,9 +1,11 @@
 // A user's own Google account for Gemini: the OAuth authorization-code flow
-// with PKCE (a signed, short-lived `state`; the verifier kept in Redis for
-// one use), the refresh token sealed like a provider key, and access tokens
-// refreshed before they expire and kept in isolate memory only.
+// with PKCE (a signed, short-lived `state` bound to the browser that started
+// it; the verifier kept in Redis for one use), the refresh token sealed like
+// a provider key, and access tokens refreshed before they expire, one
+// refresh at a time, and kept in isolate memory only.
 import { eq } from "drizzle-orm";
 import { jwtVerify, SignJWT } from "jose";
+import { secretsEqual } from "../auth/constant-time.ts";
 import type { Config, GoogleOAuthConfig } from "../config/index.ts";
 import { open, seal } from "../credentials/envelope.ts";
 import type { Credential } from "../credentials/pool.ts";
@@ -11,6 +13,7 @@ import { providerAccounts } from "../db/schema.ts";
 import { GatewayError } from "../http/errors.ts";
 import { IsolateCache, RefreshingCache } from "../isolate-cache.ts";
 import type { Services } from "../services.ts";
+import { codeAssistProject } from "./code-assist.ts";
 
 export type AccountRow = typeof providerAccounts.$inferSelect;
 
@@ -47,16 +50,31 @@ async function stateKey(config: Config): Promise<Uint8Array> {
 export const redirectUrl = (google: GoogleOAuthConfig, origin: string) =>
   google.redirectUrl ?? `${origin}/api/provider-accounts/google/callback`;
 
-/** Where to send the user: Google's consent screen, with PKCE and a signed `state` naming them. */
-export async function startUrl(services: Services, config: Config, userId: string, origin: string): Promise<string> {
+const sha256 = async (text: string) => base64url(new Uint8Array(await crypto.subtle.digest("SHA-256", encoder.encode(text))));
+
+/**
+ * The browser that starts a connection gets a random value in a cookie, and
+ * the state carries its hash: Google's redirect back completes only in that
+ * browser, so nobody can send a victim a link that connects the victim's
+ * Google account to the sender's Sluice user.
+ */
+export const BINDING_COOKIE_SECONDS = STATE_TTL_SECONDS;
+
+/** Where to send the user: Google's consent screen, with PKCE and a signed `state` naming them and their browser. */
+export async function startUrl(
+  services: Services,
+  config: Config,
+  input: { userId: string; origin: string },
+): Promise<{ url: string; binding: string }> {
   const google = googleConfig(config);
   const nonce = randomText(16);
   const verifier = randomText(32);
-  const challenge = base64url(new Uint8Array(await crypto.subtle.digest("SHA-256", encoder.encode(verifier))));
+  const binding = randomText(32);
+  const challenge = await sha256(verifier);
   await services.redis.set(verifierKey(nonce), verifier, { ex: STATE_TTL_SECONDS });
-  const state = await new SignJWT({ nonce })
+  const state = await new SignJWT({ nonce, bnd: await sha256(binding) })
     .setProtectedHeader({ alg: "HS256" })
-    .setSubject(userId)
+    .setSubject(input.userId)
     .setAudience("sluice:google-oauth")
     .setIssuedAt()
     .setExpirationTime(`${STATE_TTL_SECONDS}s`)
@@ -64,7 +82,7 @@ export async function startUrl(services: Services, config: Config, userId: strin
   const url = new URL(google.authorizeUrl);
   url.search = new URLSearchParams({
     client_id: google.clientId,
-    redirect_uri: redirectUrl(google, origin),
+    redirect_uri: redirectUrl(google, input.origin),
     response_type: "code",
     scope: google.scopes,
     state,
@@ -75,7 +93,7 @@ export async function startUrl(services: Services, config: Config, userId: strin
     prompt: "consent",
     include_granted_scopes: "true",
   }).toString();
-  return url.toString();
+  return { url: url.toString(), binding };
 }
 
 const badState = (why: string) =>
@@ -83,13 +101,17 @@ const badState = (why: string) =>
     code: "invalid_oauth_state",
   });
 
-/** Checks `state` (signature, expiry) and takes its verifier, once: a replayed or expired state is refused. */
+/**
+ * Checks `state` (signature, expiry, the browser it was issued to) and takes
+ * its verifier, once: a replayed, expired or carried-off state is refused.
+ */
 export async function takeState(
   services: Services,
   config: Config,
-  state: string,
+  input: { state: string; binding: string | undefined },
 ): Promise<{ userId: string; verifier: string }> {
-  let claims: { sub?: string; nonce?: unknown };
+  const { state } = input;
+  let claims: { sub?: string; nonce?: unknown; bnd?: unknown };
   try {
     ({ payload: claims } = await jwtVerify(state, await stateKey(config), {
       audience: "sluice:google-oauth",
@@ -98,7 +120,12 @@ export async function takeState(
   } catch {
     throw badState("the state is not one this gateway issued, or it has expired.");
   }
-  if (!claims.sub || typeof claims.nonce !== "string") throw badState("the state is incomplete.");
+  if (!claims.sub || typeof claims.nonce !== "string" || typeof claims.bnd !== "string") {
+    throw badState("the state is incomplete.");
+  }
+  if (!input.binding || !secretsEqual(await sha256(input.binding), claims.bnd)) {
+    throw badState("it must finish in the browser that started it (its cookie is missing or not this sign-in's).");
+  }
   const verifier = await services.redis.getdel<string>(verifierKey(claims.nonce));
   if (!verifier) throw badState("this sign-in was already used, or it has expired.");
   return { userId: claims.sub, verifier: String(verifier) };
@@ -141,6 +168,29 @@ function identity(idToken: string | undefined): { sub?: string; email?: string }
 
 const context = (row: Pick<AccountRow, "id" | "userId" | "provider">) => `sluice:account:${row.id}:${row.provider}:${row.userId}`;
 
+/** Scopes that only say who the account is; every other scope asked for must be granted. */
+const IDENTITY_SCOPES = new Set([
+  "openid",
+  "email",
+  "profile",
+  "https://www.googleapis.com/auth/userinfo.email",
+  "https://www.googleapis.com/auth/userinfo.profile",
+]);
+
+/** With granular consent a user may untick scopes: calls would then fail later, so the connection fails now. */
+function checkGranted(asked: string, granted: string | undefined): void {
+  if (granted === undefined) return;
+  const held = new Set(granted.split(/\s+/));
+  const missing = asked.split(/\s+/).filter((scope) => scope && !IDENTITY_SCOPES.has(scope) && !held.has(scope));
+  if (missing.length === 0) return;
+  throw new GatewayError(
+    400,
+    "invalid_request",
+    `Google granted less than Sluice needs (not granted: ${missing.join(", ")}). Connect again and allow all of it.`,
+    { code: "oauth_scopes_missing" },
+  );
+}
+
 /** Exchanges the code for tokens and keeps the account: the refresh token sealed, the access token in memory. */
 export async function connect(
   services: Services,
@@ -169,6 +219,9 @@ export async function connect(
       },
     );
   }
+  checkGranted(google.scopes, body.scope);
+  // Code Assist names a project in every call: found, or the account onboarded, now.
+  const project = google.api === "code-assist" ? await codeAssistProject(google, body.access_token) : null;
   const who = identity(body.id_token);
   const [existing] = await services.db.select().from(providerAccounts).where(eq(providerAccounts.userId, input.userId));
   const id = existing?.id ?? `acct_${randomText(12)}`;
@@ -177,6 +230,8 @@ export async function connect(
     subject: who.sub ?? null,
     email: who.email ?? null,
     scopes: body.scope ?? google.scopes,
+    api: google.api,
+    project,
     ...sealed,
     updatedAt: new Date(),
   };
@@ -211,49 +266,78 @@ export const reconnect = () =>
     { code: "google_account_reconnect" },
   );
 
-/** A current access token for the account: from memory, or refreshed at Google. */
-export async function accessToken(row: AccountRow, config: Config): Promise<string> {
-  const cached = accessTokens.get(tokenKey(row));
-  if (cached && cached.expiresAt > Date.now()) return cached.token;
+/** Grants Google refused lately, by account version: asked about again only after this, not on every call. */
+const refusedGrants = new IsolateCache<true>(10_000, 30_000);
+/** Refreshes under way, so the requests that find a token expired together share one. */
+const refreshing = new Map<string, Promise<string>>();
+
+async function refreshed(row: AccountRow, config: Config): Promise<string> {
   const google = googleConfig(config);
   const refreshToken = await open(row, context(row), config.encryption);
   const { status, body } = await tokenRequest(google, { grant_type: "refresh_token", refresh_token: refreshToken });
   if (status === 200 && body.access_token) return remember(row, body.access_token, body.expires_in);
-  if (body.error === "invalid_grant" || status === 401) throw reconnect();
+  if (body.error === "invalid_grant" || status === 401) {
+    refusedGrants.set(tokenKey(row), true);
+    throw reconnect();
+  }
   throw new GatewayError(
     502,
     "upstream",
     `Google's token endpoint answered ${status}; the account's token could not be refreshed.`,
-    {
-      code: "google_token_refresh_failed",
-    },
+    { code: "google_token_refresh_failed" },
   );
 }
 
-/** Revokes the grant at Google (best effort: the account is forgotten either way) and deletes it. */
-export async function disconnect(services: Services, config: Config, userId: string): Promise<boolean> {
+/** A current access token for the account: from memory, or refreshed at Google (one refresh for all who wait). */
+export async function accessToken(row: AccountRow, config: Config): Promise<string> {
+  const key = tokenKey(row);
+  const cached = accessTokens.get(key);
+  if (cached && cached.expiresAt > Date.now()) return cached.token;
+  if (refusedGrants.get(key)) throw reconnect();
+  let refresh = refreshing.get(key);
+  if (!refresh) {
+    refresh = refreshed(row, config).finally(() => refreshing.delete(key));
+    refreshing.set(key, refresh);
+  }
+  return refresh;
+}
+
+/**
+ * Revokes the grant at Google and deletes the account, which is gone
+ * either way; `revoked` says whether Google confirmed it (if not, the user
+ * can remove the access in their Google account).
+ */
+export async function disconnect(
+  services: Services,
+  config: Config,
+  userId: string,
+): Promise<{ disconnected: boolean; revoked: boolean }> {
   const [row] = await services.db.select().from(providerAccounts).where(eq(providerAccounts.userId, userId));
-  if (!row) return false;
+  if (!row) return { disconnected: false, revoked: false };
+  let revoked = false;
   try {
     const refreshToken = await open(row, context(row), config.encryption);
-    const revoked = await fetch(googleConfig(config).revokeUrl, {
+    const answer = await fetch(googleConfig(config).revokeUrl, {
       method: "POST",
       headers: { "content-type": "application/x-www-form-urlencoded" },
       body: new URLSearchParams({ token: refreshToken }),
+      signal: AbortSignal.timeout(10_000),
     });
-    if (!revoked.ok) console.warn(`sluice: Google did not revoke account ${row.id}: ${revoked.status}`);
+    revoked = answer.ok;
+    if (!revoked) console.warn(`sluice: Google did not revoke account ${row.id}: ${answer.status}`);
   } catch (error) {
     console.warn(`sluice: revoking account ${row.id} at Google failed: ${error instanceof Error ? error.message : "unknown"}`);
   }
   await services.db.delete(providerAccounts).where(eq(providerAccounts.id, row.id));
   accessTokens.delete(tokenKey(row));
   forgetAccount(services, userId);
-  return true;
+  return { disconnected: true, revoked };
 }
 
 export function accountView(row: AccountRow) {
   return {
     provider: row.provider,
+    api: row.api,
     email: row.email,
     scopes: row.scopes.split(/\s+/).filter(Boolean),
     allow_fallback: row.allowFallback,
@@ -294,16 +378,28 @@ export async function googleAccountOf(
   );
 }
 
-/** The account as a credential for Gemini: its secret is a fresh access token, sent as a bearer token. */
+/**
+ * The account as a credential for Gemini: its secret is a fresh access
+ * token, sent as a bearer token, and only ever to Google's own API for the
+ * account (the Gemini API, or Code Assist with the account's project), never
+ * to the target's base URL.
+ */
 export function accountCredential(row: AccountRow, config: Config): Credential {
+  const google = googleConfig(config);
+  const codeAssist = row.api === "code-assist" && row.project ? { project: row.project } : undefined;
   return {
     id: `account:${row.id}`,
     owner: "user",
-    // Picked before the gateway's own key whenever the user allows that as a fallback.
-    weight: 1_000_000,
+    weight: 1,
+    // Always before the gateway's own key, which serves only when the user allows it and the account cannot.
+    preferred: true,
     limits: { requestsPerMinute: null, tokensPerMinute: null, tokensPerDay: null },
     bearer: true,
+    settings: codeAssist
+      ? { baseUrl: google.codeAssistUrl, codeAssist, apiVersion: undefined }
+      : { baseUrl: google.geminiApiUrl, apiVersion: undefined },
     secret: () => accessToken(row, config),
+    invalidate: () => accessTokens.delete(tokenKey(row)),
   };
 }
 

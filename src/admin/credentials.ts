@@ -5,7 +5,7 @@ import { and, asc, eq, ne } from "drizzle-orm";
 import type { Config } from "../config/index.ts";
 import { rewrap, seal } from "../credentials/envelope.ts";
 import { credentialContext, forgetOwnedCredentials } from "../credentials/pool.ts";
-import { providerCredentials, providers } from "../db/schema.ts";
+import { providerAccounts, providerCredentials, providers } from "../db/schema.ts";
 import { badRequest, GatewayError } from "../http/errors.ts";
 import { providerOf } from "../providers/index.ts";
 import type { ProviderDescriptor } from "../providers/types.ts";
@@ -210,6 +210,15 @@ export async function rewrapCredentials(services: Services, config: Config) {
       .set({ wrappedKey: sealed.wrappedKey, kekVersion: sealed.kekVersion })
       .where(and(eq(providerCredentials.id, row.id), eq(providerCredentials.kekVersion, row.kekVersion)));
   }
+  // Users' connected accounts are sealed the same way: left behind, they could not be opened once the old key goes.
+  const accounts = await services.db.select().from(providerAccounts).where(ne(providerAccounts.kekVersion, current.version));
+  for (const row of accounts) {
+    const sealed = await rewrap(row, config.encryption);
+    await services.db
+      .update(providerAccounts)
+      .set({ wrappedKey: sealed.wrappedKey, kekVersion: sealed.kekVersion })
+      .where(and(eq(providerAccounts.id, row.id), eq(providerAccounts.kekVersion, row.kekVersion)));
+  }
   forget(services);
-  return { kek_version: current.version, rewrapped: stale.length };
+  return { kek_version: current.version, rewrapped: stale.length + accounts.length };
 }

@@ -61,11 +61,20 @@ export interface GoogleOAuthConfig {
   /** Unset: the gateway's own callback, from the request's origin. */
   redirectUrl?: string;
   scopes: string;
+  /** Which API connected accounts call, and where. */
+  api: "generative-language" | "code-assist";
+  geminiApiUrl: string;
+  codeAssistUrl: string;
+  /** The Code Assist project to use, when the operator names one. */
+  project?: string;
 }
 
-/** The Generative Language API's scope, and who the account is. */
-export const GOOGLE_DEFAULT_SCOPES =
-  "openid email https://www.googleapis.com/auth/generative-language.retriever https://www.googleapis.com/auth/cloud-platform";
+/** What each API the accounts may call needs, and who the account is. */
+export const GOOGLE_DEFAULT_SCOPES = {
+  "generative-language":
+    "openid email https://www.googleapis.com/auth/generative-language.retriever https://www.googleapis.com/auth/cloud-platform",
+  "code-assist": "openid email https://www.googleapis.com/auth/cloud-platform",
+} as const;
 
 export interface WebhookTarget {
   url: string;
@@ -242,9 +251,14 @@ function googleOAuth(env: {
   GOOGLE_REVOKE_URL?: string;
   GOOGLE_OAUTH_REDIRECT_URL?: string;
   GOOGLE_OAUTH_SCOPES?: string;
+  GOOGLE_ACCOUNT_API?: "generative-language" | "code-assist";
+  GOOGLE_GEMINI_API_URL?: string;
+  GOOGLE_CODE_ASSIST_URL?: string;
+  GOOGLE_CLOUD_PROJECT?: string;
 }): GoogleOAuthConfig | undefined {
   if (!env.GOOGLE_OAUTH_CLIENT_ID || !env.GOOGLE_OAUTH_CLIENT_SECRET) return undefined;
   const base = (env.GOOGLE_OAUTH_BASE_URL ?? "https://accounts.google.com").replace(/\/+$/, "");
+  const api = env.GOOGLE_ACCOUNT_API ?? "generative-language";
   return {
     clientId: env.GOOGLE_OAUTH_CLIENT_ID,
     clientSecret: env.GOOGLE_OAUTH_CLIENT_SECRET,
@@ -252,7 +266,11 @@ function googleOAuth(env: {
     tokenUrl: env.GOOGLE_TOKEN_URL ?? "https://oauth2.googleapis.com/token",
     revokeUrl: env.GOOGLE_REVOKE_URL ?? "https://oauth2.googleapis.com/revoke",
     redirectUrl: env.GOOGLE_OAUTH_REDIRECT_URL,
-    scopes: env.GOOGLE_OAUTH_SCOPES ?? GOOGLE_DEFAULT_SCOPES,
+    scopes: env.GOOGLE_OAUTH_SCOPES ?? GOOGLE_DEFAULT_SCOPES[api],
+    api,
+    geminiApiUrl: (env.GOOGLE_GEMINI_API_URL ?? "https://generativelanguage.googleapis.com").replace(/\/+$/, ""),
+    codeAssistUrl: (env.GOOGLE_CODE_ASSIST_URL ?? "https://cloudcode-pa.googleapis.com").replace(/\/+$/, ""),
+    project: env.GOOGLE_CLOUD_PROJECT,
   };
 }
 

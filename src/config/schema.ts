@@ -78,8 +78,16 @@ export const envSchema = z.object({
   GOOGLE_REVOKE_URL: optionalUrl,
   /** Where Google sends users back; by default this gateway's own `/api/provider-accounts/google/callback`. */
   GOOGLE_OAUTH_REDIRECT_URL: optionalUrl,
-  /** Space-separated scopes asked for; by default the Generative Language API's and the account's email. */
+  /** Space-separated scopes asked for; by default what the accounts' API needs, and the account's email. */
   GOOGLE_OAUTH_SCOPES: optionalText,
+  /** Which API users' accounts call: `generative-language` (the Gemini API with OAuth), or `code-assist` (the Gemini CLI's). */
+  GOOGLE_ACCOUNT_API: z.enum(["generative-language", "code-assist"]).optional(),
+  /** Where accounts' Gemini API calls go; Google's own by default. */
+  GOOGLE_GEMINI_API_URL: optionalUrl,
+  /** Where accounts' Code Assist calls go; Google's own by default. */
+  GOOGLE_CODE_ASSIST_URL: optionalUrl,
+  /** A Google Cloud project for Code Assist (Standard and Enterprise); the free tier's is found at connection. */
+  GOOGLE_CLOUD_PROJECT: optionalText,
   /** IANA time zone in which daily and monthly windows reset; UTC by default. */
   LIMITS_TIMEZONE: optionalText.refine(
     (zone) => {

@@ -6,6 +6,7 @@ import { principalTeamId, principalUserId } from "../auth/principal.ts";
 import type { GatewayContext } from "../context.ts";
 import { providerCredentials } from "../db/schema.ts";
 import { IsolateCache, RefreshingCache } from "../isolate-cache.ts";
+import type { ProviderSettings } from "../providers/types.ts";
 import type { CredentialRow } from "../routing/catalog.ts";
 import type { Services } from "../services.ts";
 import { type Keyring, open } from "./envelope.ts";
@@ -26,6 +27,12 @@ export interface Credential {
   secret(): Promise<string | undefined>;
   /** The secret is an OAuth access token, sent as `Authorization: Bearer` (a user's Google account). */
   bearer?: boolean;
+  /** Chosen before any credential without it, whatever their weights (a user's own account before the gateway's key). */
+  preferred?: boolean;
+  /** Where this credential's calls go, in place of the target's (an account's own API and project). */
+  settings?: Partial<ProviderSettings>;
+  /** Drops what it holds for the secret (an access token the upstream refused), so the next use fetches it afresh. */
+  invalidate?(): void;
 }
 
 const NO_LIMITS: CredentialLimits = { requestsPerMinute: null, tokensPerMinute: null, tokensPerDay: null };

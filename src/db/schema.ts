@@ -260,6 +260,12 @@ export const providerAccounts = pgTable(
     kekVersion: integer("kek_version").notNull().default(1),
     /** Whether the user's calls may use the gateway's own credential when this account cannot serve them. */
     allowFallback: boolean("allow_fallback").notNull().default(false),
+    /** Which API the account's calls go to: the Generative Language API, or Code Assist (the Gemini CLI's). */
+    api: text("api", { enum: ["generative-language", "code-assist"] })
+      .notNull()
+      .default("generative-language"),
+    /** Code Assist's project for the account, found or set up when it connected. */
+    project: text("project"),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },

@@ -17,6 +17,8 @@ export interface ProviderSettings {
   apiVersion?: string;
   /** `secret` is an OAuth access token (a user's own account), not an API key. */
   bearer?: boolean;
+  /** Calls go to Google's Code Assist API (the Gemini CLI's) for this project, each wrapped as it wants them. */
+  codeAssist?: { project: string };
 }
 
 export interface EndpointCall {
@@ -37,6 +39,12 @@ export interface Endpoint {
   readonly codec: UpstreamCodec;
   /** The upstream request: the URL, the authentication (signing, token exchange), what the provider wants changed. */
   request(call: EndpointCall): Promise<Request>;
+  /**
+   * For an API that wraps its answers (Code Assist's `{response: …}`): what
+   * takes a whole answer, or one stream frame's JSON, out of its wrapping.
+   * Undefined when the answers are the dialect's own.
+   */
+  unwrap?(settings: ProviderSettings): ((answer: unknown) => unknown) | undefined;
 }
 
 export type EnvVars = Readonly<Record<string, string | undefined>>;

@@ -3,6 +3,7 @@ import { Hono } from "hono";
 import * as z from "zod";
 import {
   accountView,
+  BINDING_COOKIE_SECONDS,
   connect,
   disconnect,
   googleAccountOf,
@@ -50,13 +51,44 @@ function page(c: GatewayContext, status: 200 | 400 | 404 | 502, title: string, m
   });
 }
 
+/**
+ * The cookie that binds a sign-in to the browser that started it: `__Host-`
+ * over HTTPS (no other site, or subdomain, can set or read it), plain on a
+ * local HTTP gateway.
+ */
+const bindingCookie = (c: GatewayContext) =>
+  new URL(c.req.url).protocol === "https:"
+    ? { name: "__Host-sluice-google", secure: "; Secure" }
+    : { name: "sluice-google", secure: "" };
+
+function readBinding(c: GatewayContext): string | undefined {
+  const { name } = bindingCookie(c);
+  for (const part of (c.req.header("cookie") ?? "").split(";")) {
+    const [key, ...value] = part.trim().split("=");
+    if (key === name) return value.join("=");
+  }
+  return undefined;
+}
+
+const setBinding = (c: GatewayContext, value: string, maxAge: number) => {
+  const { name, secure } = bindingCookie(c);
+  c.header("set-cookie", `${name}=${value}; Path=/; Max-Age=${maxAge}; HttpOnly; SameSite=Lax${secure}`);
+};
+
 providerAccountRoutes.get(
   "/google/start",
   caller,
   countsAsRequest,
-  doc({ summary: "Sends a signed-in user to Google's consent screen (302), or gives its URL (Accept: application/json)" }),
+  doc({
+    summary:
+      "Sends a signed-in user to Google's consent screen (302), or gives its URL (Accept: application/json); sets the cookie that binds the sign-in to this browser",
+  }),
   async (c) => {
-    const url = await startUrl(c.get("services"), c.get("config"), userOf(c.get("principal")), new URL(c.req.url).origin);
+    const { url, binding } = await startUrl(c.get("services"), c.get("config"), {
+      userId: userOf(c.get("principal")),
+      origin: new URL(c.req.url).origin,
+    });
+    setBinding(c, binding, BINDING_COOKIE_SECONDS);
     if ((c.req.header("accept") ?? "").includes("application/json")) return c.json({ url });
     return c.redirect(url, 302);
   },
@@ -72,7 +104,8 @@ providerAccountRoutes.get(
     if (!code || !state)
       return page(c, 400, "Google account not connected", "The link is missing its code or state. Start again.");
     try {
-      const { userId, verifier } = await takeState(c.get("services"), c.get("config"), state);
+      const { userId, verifier } = await takeState(c.get("services"), c.get("config"), { state, binding: readBinding(c) });
+      setBinding(c, "", 0);
       const row = await connect(c.get("services"), c.get("config"), {
         userId,
         code,
@@ -120,7 +153,6 @@ providerAccountRoutes.delete(
   doc({ summary: "Disconnects the user's Google account and revokes its grant at Google" }),
   async (c) => {
     const userId = userOf(c.get("principal"));
-    const disconnected = await disconnect(c.get("services"), c.get("config"), userId);
-    return c.json({ provider: "google", disconnected });
+    return c.json({ provider: "google", ...(await disconnect(c.get("services"), c.get("config"), userId)) });
   },
 );

@@ -53,8 +53,10 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 export const deploymentOf = (target: Target, credential: Credential) =>
   `${target.provider}|${target.upstreamModel}|${credential.id}`;
 
-/** A weighted random pick; heavier credentials take proportionally more calls. */
-function pickWeighted(credentials: Credential[]): Credential | undefined {
+/** A weighted random pick among the preferred credentials if any, else among all; heavier ones take more calls. */
+function pickWeighted(candidates: Credential[]): Credential | undefined {
+  const preferred = candidates.filter((credential) => credential.preferred);
+  const credentials = preferred.length > 0 ? preferred : candidates;
   const total = credentials.reduce((sum, credential) => sum + Math.max(0, credential.weight), 0);
   if (total <= 0) return credentials[0];
   let point = Math.random() * total;
@@ -86,6 +88,8 @@ export async function* attemptList(input: AttemptListInput): AsyncGenerator<Plan
   const coolingIn = (i: number) => (pools[i] ?? []).filter((cr) => health.isCooling(deploymentOf(plan[i] as Target, cr)));
   const allCooling = plan.every((_, i) => (pools[i]?.length ?? 0) > 0 && coolingIn(i).length === pools[i]?.length);
   let lastError: GatewayError | undefined;
+  /** Credentials whose refused token was dropped and tried again. */
+  const renewed = new Set<string>();
 
   for (const [i, target] of plan.entries()) {
     const pool = pools[i] ?? [];
@@ -130,7 +134,8 @@ export async function* attemptList(input: AttemptListInput): AsyncGenerator<Plan
       }
       let exchange: Exchange;
       try {
-        exchange = input.exchange(target, { ...target.settings, secret, ...(credential.bearer && { bearer: true }) });
+        const settings = { ...target.settings, ...credential.settings, secret, ...(credential.bearer && { bearer: true }) };
+        exchange = input.exchange(target, settings);
       } catch (error) {
         // The first target's refusal is the caller's answer; a fallback that cannot take the request is passed over.
         if (i === 0 && error instanceof GatewayError) return error;
@@ -140,6 +145,12 @@ export async function* attemptList(input: AttemptListInput): AsyncGenerator<Plan
       const failure = yield { target, credential, secret, exchange, step };
       if (failure.kind === "final") return failure.error;
       lastError = failure.error;
+      // An access token refused: once, the credential fetches a fresh one and goes again (a revoked grant then says so).
+      if (failure.kind === "status" && failure.error.status === 401 && credential.invalidate && !renewed.has(credential.id)) {
+        credential.invalidate();
+        renewed.add(credential.id);
+        continue;
+      }
       const moveOn =
         failure.kind === "status" ? routing.failoverOn.statuses(failure.error.status) : routing.failoverOn[failure.kind];
       if (!moveOn) return failure.error;

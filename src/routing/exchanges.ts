@@ -51,6 +51,30 @@ function decodeFrame(decoder: StreamDecoder, frame: StreamFrame, watch: StreamWa
 }
 
 type Hidden = ((frame: StreamFrame, events: CanonicalEvent[]) => boolean) | undefined;
+type Unwrap = ((answer: unknown) => unknown) | undefined;
+
+/** A whole answer's text out of its API's wrapping (Code Assist's); as it came when it is not JSON. */
+function unwrapText(text: string, unwrap: Unwrap): string {
+  if (!unwrap) return text;
+  try {
+    return JSON.stringify(unwrap(JSON.parse(text)));
+  } catch {
+    return text;
+  }
+}
+
+/** Stream frames out of their API's wrapping, each written again as a plain SSE event. */
+function unwrapFrames(frames: StreamFrame[], unwrap: Unwrap): StreamFrame[] {
+  if (!unwrap) return frames;
+  return frames.map((frame) => {
+    try {
+      const data = JSON.stringify(unwrap(JSON.parse(frame.data)));
+      return { ...frame, data, raw: `data: ${data}` };
+    } catch {
+      return frame;
+    }
+  });
+}
 
 /**
  * Forwards each upstream chunk as it came (or, where some frames are not for
@@ -60,10 +84,10 @@ type Hidden = ((frame: StreamFrame, events: CanonicalEvent[]) => boolean) | unde
  */
 function passthroughStream(
   upstream: UpstreamBody,
-  options: { endpoint: Endpoint; hidden: Hidden; hooks: StreamHooks },
+  options: { endpoint: Endpoint; hidden: Hidden; unwrap: Unwrap; hooks: StreamHooks },
 ): ReadableStream<Uint8Array> {
   const decoder = options.endpoint.codec.streamDecoder();
-  const { hidden, hooks } = options;
+  const { hidden, unwrap, hooks } = options;
   const shown = (frame: StreamFrame, events: CanonicalEvent[]) => (hidden?.(frame, events) ? "" : `${frame.raw}\n\n`);
   const watch = (frames: StreamFrame[]) => {
     const watched: { frame: StreamFrame; events: CanonicalEvent[] }[] = [];
@@ -80,21 +104,23 @@ function passthroughStream(
     return watched;
   };
   const kept = (frames: StreamFrame[]) =>
-    watch(frames)
+    watch(unwrapFrames(frames, unwrap))
       .map(({ frame, events }) => shown(frame, events))
       .join("");
+  // Frames that are not all for the client, or must be unwrapped, go out written again; otherwise as they came.
+  const rewritten = hidden !== undefined || unwrap !== undefined;
   return relayFrames(
     upstream,
     frameSplitter(options.endpoint.framing),
     {
       chunk(raw, frames) {
-        if (hidden) return kept(frames);
+        if (rewritten) return kept(frames);
         // Nothing to hide: the bytes go out exactly as they came in.
         watch(frames);
         return raw;
       },
       tail(frames) {
-        if (hidden) return kept(frames);
+        if (rewritten) return kept(frames);
         // Without hiding, the tail's bytes already went out with their chunk.
         watch(frames);
         return "";
@@ -113,12 +139,14 @@ interface ExchangeInput {
 
 export function passthroughExchange(input: ExchangeInput & { body: Record<string, unknown>; hidden: Hidden }): Exchange {
   const { endpoint } = input;
+  const unwrap = endpoint.unwrap?.(input.call.settings);
   return {
     framing: endpoint.framing,
     request: () => endpoint.request({ ...input.call, body: input.body }),
     async respond(call, answer, hooks) {
-      if (!answer.stream) return passJsonThrough(call, answer.text, endpoint.codec.usage);
-      return streamResponse(call, passthroughStream(answer.stream, { endpoint, hidden: input.hidden, hooks: hooks() }));
+      if (!answer.stream) return passJsonThrough(call, unwrapText(answer.text, unwrap), endpoint.codec.usage);
+      const stream = passthroughStream(answer.stream, { endpoint, hidden: input.hidden, unwrap, hooks: hooks() });
+      return streamResponse(call, stream);
     },
   };
 }
@@ -127,6 +155,7 @@ export function translatedExchange(
   input: ExchangeInput & { request: CanonicalRequest; encoder: ClientEncoder; dropped: readonly string[] },
 ): Exchange {
   const { endpoint, request, encoder } = input;
+  const unwrap = endpoint.unwrap?.(input.call.settings);
   return {
     framing: endpoint.framing,
     request: () => endpoint.request({ ...input.call, body: endpoint.codec.encode(request) }),
@@ -135,7 +164,7 @@ export function translatedExchange(
       if (!answer.stream) {
         let decoded: ReturnType<typeof endpoint.codec.decode>;
         try {
-          decoded = endpoint.codec.decode(JSON.parse(answer.text));
+          decoded = endpoint.codec.decode(JSON.parse(unwrapText(answer.text, unwrap)));
         } catch {
           throw malformedAnswer(call);
         }
@@ -148,7 +177,7 @@ export function translatedExchange(
       const decoder = endpoint.codec.streamDecoder();
       const out = encoder.stream(request.model);
       const translate = (frames: StreamFrame[]) =>
-        frames
+        unwrapFrames(frames, unwrap)
           .flatMap((frame) => decodeFrame(decoder, frame, streamHooks))
           .map((event) => out.encode(event))
           .join("");

@@ -82,6 +82,8 @@ async function serveHit(c: GatewayContext, input: RouteInput, first: Target, hit
 }
 
 const NOTHING = { inputTokens: 0, outputTokens: 0 };
+/** The built-in provider a user's Google account stands in for. */
+const GOOGLE_GEMINI = "gemini";
 /** How long a whole answer may take to reach the caller after its usage is recorded, before it is not kept. */
 const CAPTURE_WAIT_MS = 30_000;
 
@@ -253,15 +255,14 @@ export async function routeCall(c: GatewayContext, input: RouteInput): Promise<R
     throw error;
   };
 
-  // A user's own Google account serves their Gemini calls; the gateway's key only if they allow it.
+  // A user's own Google account serves their calls to Google's Gemini API (never a catalog provider of
+  // the same kind elsewhere, which must not see their token); the gateway's key only if they allow it.
   const userId = principalUserId(principal);
-  const account =
-    userId && plan.some((target) => target.descriptor.kind === "gemini")
-      ? await googleAccountOf(services, config, userId, defer)
-      : null;
+  const viaGoogle = (target: Target) => target.provider === GOOGLE_GEMINI;
+  const account = userId && plan.some(viaGoogle) ? await googleAccountOf(services, config, userId, defer) : null;
   const pools = plan.map((target) => {
     const pool = credentialsFor(target.provider, owned, target.credentials, config.encryption);
-    if (!account || target.descriptor.kind !== "gemini") return pool;
+    if (!account || !viaGoogle(target)) return pool;
     return [accountCredential(account, config), ...(account.allowFallback ? pool : [])];
   });
   if (pools.every((pool) => pool.length === 0)) return await fail(notConfigured(first));

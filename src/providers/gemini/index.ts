@@ -1,5 +1,8 @@
 // Google's Gemini API: `models/{model}:generateContent` and
 // `:streamGenerateContent?alt=sse`, on v1beta, or v1alpha for models that need it.
+// A user's account may instead reach Code Assist, the Gemini CLI's API: the
+// same requests and answers, wrapped (`{model, project, request}` up,
+// `{response}` back) and sent to `v1internal:generateContent`.
 import { geminiCodec } from "../../formats/gemini/upstream.ts";
 import { apiKeyEnv } from "../openai/compatible.ts";
 import type { Endpoint, ProviderDescriptor } from "../types.ts";
@@ -17,17 +20,35 @@ const generate: Endpoint = {
   framing: "sse",
   codec: geminiCodec,
   async request(call) {
-    const version = call.settings.apiVersion ?? (ALPHA_MODELS.test(call.upstreamModel) ? "v1alpha" : "v1beta");
     const headers: Record<string, string> = { "content-type": "application/json", "x-request-id": call.requestId };
     if (call.settings.secret && call.settings.bearer) headers.authorization = `Bearer ${call.settings.secret}`;
     else if (call.settings.secret) headers["x-goog-api-key"] = call.settings.secret;
+    const codeAssist = call.settings.codeAssist;
+    if (codeAssist) {
+      const method = call.stream ? "streamGenerateContent?alt=sse" : "generateContent";
+      const body = { model: call.upstreamModel, project: codeAssist.project, user_prompt_id: call.requestId, request: call.body };
+      return new Request(`${call.settings.baseUrl}/v1internal:${method}`, {
+        method: "POST",
+        headers,
+        body: JSON.stringify(body),
+      });
+    }
+    const version = call.settings.apiVersion ?? (ALPHA_MODELS.test(call.upstreamModel) ? "v1alpha" : "v1beta");
     return new Request(`${call.settings.baseUrl}/${version}/${geminiMethod(call.upstreamModel, call.stream)}`, {
       method: "POST",
       headers,
       body: JSON.stringify(call.body),
     });
   },
+  unwrap: (settings) => (settings.codeAssist ? codeAssistAnswer : undefined),
 };
+
+/** Code Assist's `{response, traceId}`: the GenerateContentResponse inside, its id the trace's. */
+function codeAssistAnswer(answer: unknown): unknown {
+  const wrapped = answer as { response?: Record<string, unknown>; traceId?: string } | null;
+  if (!wrapped?.response) return answer;
+  return { ...wrapped.response, ...(wrapped.traceId && !wrapped.response.responseId && { responseId: wrapped.traceId }) };
+}
 
 export const geminiProvider: ProviderDescriptor<"gemini"> = {
   kind: "gemini",
