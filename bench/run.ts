@@ -253,20 +253,31 @@ async function measureRemoteStores(infra: Infra, forwarder: Target, sluice: Targ
 async function measureCacheHits(forwarder: Target, sluice: Target) {
   const cached = { "x-sluice-cache": "ttl=3600" };
   await runLoad(spec(sluice, { concurrency: 1, requests: 2 }, cached));
+  // What is measured must be hits: the request once more, its answer from the cache.
+  const probe = spec(sluice, { concurrency: 1, requests: 1 }, cached);
+  const answer = await fetch(probe.url, { method: "POST", headers: probe.headers, body: probe.body });
+  await answer.arrayBuffer();
+  if (answer.status !== 200 || answer.headers.get("x-sluice-cache") !== "hit") {
+    throw new Error(`bench: the cached request was not a hit (${answer.status}, ${answer.headers.get("x-sluice-cache")})`);
+  }
   const atConcurrency = async (concurrency: 1 | 16) => {
     const hits: number[] = [];
     const direct: number[] = [];
     const slow: number[] = [];
     for (let run = 0; run < RUNS; run++) {
       const requests = COUNTS[concurrency];
-      hits.push(percentile((await runLoad(spec(sluice, { concurrency, requests }, cached))).latenciesMs, 50));
+      const served = await runLoad(spec(sluice, { concurrency, requests }, cached));
+      if (served.errors > 0) throw new Error(`bench: ${served.errors} cache hits failed`);
+      hits.push(percentile(served.latenciesMs, 50));
       direct.push(percentile((await runLoad(spec(forwarder, { concurrency, requests }))).latenciesMs, 50));
       const slowUpstream = { "x-mock-latency-ms": "50" };
       slow.push(
         percentile((await runLoad(spec(forwarder, { concurrency, requests: concurrency * 20 }, slowUpstream))).latenciesMs, 50),
       );
     }
-    return { hitP50Ms: median(hits), forwarderP50Ms: median(direct), forwarderUpstream50msP50Ms: median(slow) };
+    const hitP50Ms = median(hits);
+    const forwarderP50Ms = median(direct);
+    return { hitP50Ms, forwarderP50Ms, hitAddedMs: hitP50Ms - forwarderP50Ms, forwarderUpstream50msP50Ms: median(slow) };
   };
   return { c1: await atConcurrency(1), c16: await atConcurrency(16) };
 }

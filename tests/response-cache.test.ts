@@ -4,7 +4,7 @@ import { env } from "cloudflare:test";
 import { Redis } from "@upstash/redis/cloudflare";
 import { describe, expect, it } from "vitest";
 import { BASE, type Call, callWorker, sseData, upstreamRequest, usageRow } from "./helpers.ts";
-import { admin, errorOf, uniqueId } from "./identity.ts";
+import { admin, appToken, errorOf, uniqueId } from "./identity.ts";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 let serial = 0;
@@ -223,7 +223,7 @@ describe("the response cache", () => {
     const created = await admin("POST", "/admin/models", { id: model, provider, upstream_id: "mock-echo", cache_ttl: 120 });
     expect(created).toMatchObject({ status: 201, body: { cache_ttl: 120 } });
     const plain = await newKey();
-    const modelBody = { model, messages: [{ role: "user", content: fresh("catalog") }] };
+    const modelBody = { model, temperature: 0, messages: [{ role: "user", content: fresh("catalog") }] };
     const m1 = await callWorker(post("/v1/chat/completions", plain.key, modelBody));
     expect(m1.response.headers.get("x-sluice-cache")).toBe("miss");
     await m1.response.text();
@@ -231,6 +231,11 @@ describe("the response cache", () => {
     const m2 = await callWorker(post("/v1/chat/completions", plain.key, modelBody));
     expect(m2.response.headers.get("x-sluice-cache")).toBe("hit");
     await m2.settled();
+    // No temperature is the provider's default, which samples: a setting leaves it uncached.
+    const { temperature: _t, ...sampled } = modelBody;
+    const unset = await callWorker(post("/v1/chat/completions", plain.key, sampled));
+    expect(unset.response.headers.get("x-sluice-cache")).toBe("bypass");
+    await unset.settled();
   });
 
   it("never keeps a failed call, and refuses a malformed cache header", async () => {
@@ -346,5 +351,164 @@ describe("the response cache", () => {
       await call.settled();
     }
     expect(statuses).toEqual([200, "miss", 200, "hit", 429, null]);
+  });
+});
+
+describe("what the response cache keeps and serves", () => {
+  const ask = { "x-sluice-cache": "ttl=600" };
+  const chatBody = (label: string) => ({ model: "mock-echo", messages: [{ role: "user", content: fresh(label) }] });
+  const twice = async (request: () => Request, bindings: object = env) => {
+    const first = await callWorker(request(), bindings);
+    const firstText = await first.response.text();
+    await first.settled();
+    const second = await callWorker(request(), bindings);
+    return { first, firstText, second };
+  };
+
+  it("keeps a model's answer only when the model served it, never a fallback's", async () => {
+    const primaryProvider = uniqueId("rc-p");
+    const backupProvider = uniqueId("rc-b");
+    for (const [id, kind] of [
+      [primaryProvider, "mock"],
+      [backupProvider, "anthropic"],
+    ]) {
+      expect((await admin("POST", "/admin/providers", { id, kind, base_url: env.MOCK_BASE_URL })).status).toBe(201);
+    }
+    const primary = uniqueId("rc-primary");
+    const backup = uniqueId("rc-backup");
+    expect(
+      (await admin("POST", "/admin/models", { id: backup, provider: backupProvider, upstream_id: "mock-lorem" })).status,
+    ).toBe(201);
+    expect(
+      (
+        await admin("POST", "/admin/models", {
+          id: primary,
+          provider: primaryProvider,
+          upstream_id: "mock-echo",
+          fallbacks: [backup],
+        })
+      ).status,
+    ).toBe(201);
+    const { key } = await newKey({ models: null });
+    const body = { model: primary, messages: [{ role: "user", content: fresh("fallback") }] };
+    const failing = { ...ask, "x-mock-fail": "500" };
+    const fellBack = await callWorker(post("/v1/chat/completions", key, body, failing), { ...env, UPSTREAM_RETRIES: "0" });
+    expect(fellBack.response.headers.get("x-sluice-provider")).toBe(backupProvider);
+    await fellBack.response.text();
+    await fellBack.settled();
+    const served = await callWorker(post("/v1/chat/completions", key, body, ask));
+    expect(served.response.headers.get("x-sluice-cache")).toBe("miss");
+    expect(served.response.headers.get("x-sluice-provider")).toBe(primaryProvider);
+    await served.response.text();
+    await served.settled();
+  });
+
+  it("keys on the headers that change the answer: another anthropic-beta is another answer", async () => {
+    const { key } = await newKey();
+    const body = { model: "mock-echo", max_tokens: 16, messages: [{ role: "user", content: fresh("beta") }] };
+    const plain = await callWorker(post("/v1/messages", key, body, ask));
+    await plain.response.text();
+    await plain.settled();
+    const beta = await callWorker(post("/v1/messages", key, body, { ...ask, "anthropic-beta": "some-feature-2025-01-01" }));
+    expect(beta.response.headers.get("x-sluice-cache")).toBe("miss");
+    await beta.response.text();
+    await beta.settled();
+    const again = await callWorker(post("/v1/messages", key, body, ask));
+    expect(again.response.headers.get("x-sluice-cache")).toBe("hit");
+    await again.settled();
+  });
+
+  it("serves no answer older than the request's own ttl", async () => {
+    const { key } = await newKey();
+    const body = chatBody("age");
+    const stored = await callWorker(post("/v1/chat/completions", key, body, ask));
+    await stored.response.text();
+    await stored.settled();
+    await sleep(1_100);
+    const strict = await callWorker(post("/v1/chat/completions", key, body, { "x-sluice-cache": "ttl=1" }));
+    expect(strict.response.headers.get("x-sluice-cache")).toBe("miss");
+    await strict.response.text();
+    await strict.settled();
+    const relaxed = await callWorker(post("/v1/chat/completions", key, body, ask));
+    expect(relaxed.response.headers.get("x-sluice-cache")).toBe("hit");
+    await relaxed.settled();
+  });
+
+  it("shares a team's answers when the team says so, with every key of it that does not say otherwise", async () => {
+    const team = uniqueId("rc-team");
+    expect((await admin("POST", "/admin/teams", { id: team, cache_scope: "team" })).body).toMatchObject({ cache_scope: "team" });
+    const one = await newKey({ team_id: team });
+    const two = await newKey({ team_id: team });
+    const own = await newKey({ team_id: team, cache_scope: "key" });
+    const body = chatBody("team");
+    const first = await callWorker(post("/v1/chat/completions", one.key, body, ask));
+    await first.response.text();
+    await first.settled();
+    const shared = await callWorker(post("/v1/chat/completions", two.key, body, ask));
+    expect(shared.response.headers.get("x-sluice-cache")).toBe("hit");
+    await shared.settled();
+    const apart = await callWorker(post("/v1/chat/completions", own.key, body, ask));
+    expect(apart.response.headers.get("x-sluice-cache")).toBe("miss");
+    await apart.response.text();
+    await apart.settled();
+  });
+
+  it("lets no user widen whose answers a key of theirs sees", async () => {
+    const token = await appToken({ sub: uniqueId("rc-minter") });
+    const { response } = await callWorker(
+      new Request(`${BASE}/api/keys`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+        body: JSON.stringify({ name: "widen", cache_scope: "team" }),
+      }),
+    );
+    expect(response.status).toBe(400);
+    expect(((await response.json()) as { error: { message: string } }).error.message).toContain("cache_scope");
+  });
+
+  it("serves a hit to a caller whose budget is spent, and leaves its counters as they were", async () => {
+    const { id, key } = await newKey({ max_budget: 1 });
+    const body = chatBody("spent");
+    const stored = await callWorker(post("/v1/chat/completions", key, body, ask));
+    await stored.response.text();
+    await stored.settled();
+    const redis = new Redis({ url: env.UPSTASH_REDIS_REST_URL, token: env.UPSTASH_REDIS_REST_TOKEN });
+    const counter = `sluice:c:key:${id}:usd:b:life`;
+    await redis.set(counter, 2_000_000_000);
+    const refused = await callWorker(post("/v1/chat/completions", key, chatBody("not cached"), ask));
+    expect(await errorOf(refused.response)).toMatchObject({ status: 429, code: "budget_exceeded" });
+    await refused.settled();
+    const hit = await callWorker(post("/v1/chat/completions", key, body, ask));
+    expect(hit.response.status).toBe(200);
+    expect(hit.response.headers.get("x-sluice-cache")).toBe("hit");
+    await hit.settled();
+    expect(Number(await redis.get(counter))).toBe(2_000_000_000);
+    const row = await usageRow(requestIdOf(hit));
+    expect(row).toMatchObject({ promptTokens: 0, completionTokens: 0, costUsd: 0 });
+    expect(row?.metadata).toMatchObject({ cache_hit: true });
+    expect(row?.metadata).not.toHaveProperty("usage_estimated");
+  });
+
+  it("keeps no answer larger than RESPONSE_CACHE_MAX_BYTES", async () => {
+    const { key } = await newKey();
+    const small = { ...env, RESPONSE_CACHE_MAX_BYTES: "64" };
+    const { second } = await twice(() => post("/v1/chat/completions", key, chatBody("too big to keep"), ask), small);
+    expect(second.response.headers.get("x-sluice-cache")).toBe("miss");
+    await second.response.text();
+    await second.settled();
+  });
+
+  it("replays a stream with its age, and its hit's row says nothing was estimated", async () => {
+    const { key } = await newKey();
+    const body = { ...chatBody("stream row"), stream: true };
+    const { firstText, second } = await twice(() => post("/v1/chat/completions", key, body, ask));
+    expect(second.response.headers.get("x-sluice-cache")).toBe("hit");
+    expect(second.response.headers.get("age")).toMatch(/^\d+$/);
+    expect(second.response.headers.get("content-type")).toContain("text/event-stream");
+    expect(await second.response.text()).toBe(firstText);
+    await second.settled();
+    const row = await usageRow(requestIdOf(second));
+    expect(row).toMatchObject({ streamed: true, promptTokens: 0, completionTokens: 0 });
+    expect(row?.metadata).not.toHaveProperty("usage_estimated");
   });
 });

@@ -70,6 +70,7 @@ export const teamView = (row: TeamRow) => ({
   id: row.id,
   name: row.name,
   blocked: row.blockedAt !== null,
+  cache_scope: row.cacheScope ?? "key",
   metadata: row.metadata,
   created_at: row.createdAt.toISOString(),
 });
@@ -119,6 +120,7 @@ export async function upsertUser(services: Services, id: string, input: UserInpu
 export async function upsertTeam(services: Services, id: string, input: TeamInput): Promise<TeamRow> {
   const values = {
     ...(input.name !== undefined && { name: input.name }),
+    ...(input.cache_scope !== undefined && { cacheScope: input.cache_scope }),
     ...(input.metadata !== undefined && { metadata: input.metadata }),
     ...(input.blocked !== undefined && { blockedAt: input.blocked ? new Date() : null }),
   };

@@ -40,12 +40,17 @@ export const keyFields = {
   metadata: metadata.optional(),
   /** Seconds the key's answers are cached for (bounded by RESPONSE_CACHE_MAX_TTL); null or 0: not cached unless asked. */
   cache_ttl: limit.optional(),
-  /** `team`: the key is served answers cached for any key of its team; `key` (default): its own only. */
-  cache_scope: z.enum(["key", "team"], { message: "must be key or team" }).nullable().optional(),
 };
+
+const cacheScope = z.enum(["key", "team"], { message: "must be key or team" }).nullable().optional();
 
 export const createKeySchema = z.strictObject({
   ...keyFields,
+  /**
+   * `team`: the key is served answers cached for any key or user of its team; `key`: its own only; unset: as its
+   * team says. Admin only: a user minting a key may not widen whose answers it sees.
+   */
+  cache_scope: cacheScope,
   user_id: id().nullable().optional(),
   team_id: id().nullable().optional(),
 });
@@ -82,6 +87,8 @@ export const teamSchema = z.strictObject({
   id: id().optional(),
   name: id().optional(),
   blocked: z.boolean().optional(),
+  /** `team`: its keys and users share cached answers (a key that says `key` keeps its own). */
+  cache_scope: cacheScope,
   metadata: metadata.optional(),
   ...quotaFields,
 });

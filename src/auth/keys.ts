@@ -58,7 +58,7 @@ async function loadKey(db: Database, where: ReturnType<typeof eq>): Promise<Cach
       .select({ blockedAt: users.blockedAt, teamId: users.teamId })
       .from(users)
       .where(eq(users.id, row.userId ?? "")),
-    db.select({ blockedAt: teams.blockedAt }).from(teams).where(eq(teams.id, keyTeam)),
+    db.select({ blockedAt: teams.blockedAt, cacheScope: teams.cacheScope }).from(teams).where(eq(teams.id, keyTeam)),
     policiesQuery(db, { userId: row.userId, teamId: row.teamId, keyId: row.id }),
   ]);
   const teamId = row.teamId ?? owner[0]?.teamId ?? null;
@@ -84,7 +84,8 @@ async function loadKey(db: Database, where: ReturnType<typeof eq>): Promise<Cach
     budget: row.maxBudgetUsd === null ? null : { maxUsd: row.maxBudgetUsd, duration: row.budgetDuration },
     expiresAt: row.expiresAt ? row.expiresAt.getTime() : null,
     metadata: row.metadata,
-    cache: { ttlSeconds: row.cacheTtlSeconds, scope: row.cacheScope ?? "key" },
+    // The key's own cache scope, else its team's.
+    cache: { ttlSeconds: row.cacheTtlSeconds, scope: row.cacheScope ?? team[0]?.cacheScope ?? "key" },
     userLimits: row.userId ? policies.user : null,
     teamLimits: policies.team,
     revokedAt: row.revokedAt ? row.revokedAt.getTime() : null,

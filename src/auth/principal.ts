@@ -28,6 +28,8 @@ export interface UserIdentity {
   limits: Limits;
   /** The team's own (aggregate) limits, when it has a policy. */
   teamLimits: Limits | null;
+  /** Whose cached answers the user is served: their own, or their team's when the team says so. */
+  cacheScope: "user" | "team";
   /** When this isolate read it from Postgres: a change marker newer than this makes it stale. */
   loadedAt: number;
 }

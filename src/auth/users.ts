@@ -30,9 +30,13 @@ const cacheKey = (claims: Claims) => JSON.stringify([claims.userId, claims.teamI
 async function teamState(db: Database, teamId: string) {
   const [rows, blocked] = await db.batch([
     policiesQuery(db, { teamId }),
-    db.select({ blockedAt: teams.blockedAt }).from(teams).where(eq(teams.id, teamId)),
+    db.select({ blockedAt: teams.blockedAt, cacheScope: teams.cacheScope }).from(teams).where(eq(teams.id, teamId)),
   ]);
-  return { policy: resolvePolicies(rows, { teamId }).team, blocked: Boolean(blocked[0]?.blockedAt) };
+  return {
+    policy: resolvePolicies(rows, { teamId }).team,
+    blocked: Boolean(blocked[0]?.blockedAt),
+    sharesCache: blocked[0]?.cacheScope === "team",
+  };
 }
 
 /** Creates or refreshes the user (and their team) in one round trip, returning who they are now. */
@@ -72,7 +76,7 @@ async function upsertUser(db: Database, claims: Claims): Promise<CachedUser> {
   if (!user) throw new Error("user upsert returned no row");
   const resolved = resolvePolicies(policyRows, { userId: user.id, teamId: user.teamId });
   // The team may come from the database rather than the token; its state is read then (cold path only).
-  const team = user.teamId ? await teamState(db, user.teamId) : { policy: null, blocked: false };
+  const team = user.teamId ? await teamState(db, user.teamId) : { policy: null, blocked: false, sharesCache: false };
   return {
     userId: user.id,
     teamId: user.teamId,
@@ -83,6 +87,7 @@ async function upsertUser(db: Database, claims: Claims): Promise<CachedUser> {
     teamLimits: team.policy,
     blocked: Boolean(user.blockedAt),
     teamBlocked: team.blocked,
+    cacheScope: team.sharesCache ? "team" : "user",
     loadedAt: Date.now(),
   };
 }

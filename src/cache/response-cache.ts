@@ -48,8 +48,10 @@ function parseHeader(value: string): { ttlSeconds: number } | "no-store" {
 /**
  * Whether this request is cached, and for how long. The request's header
  * decides first (an explicit `ttl` caches whatever the temperature); then the
- * key's setting, then the model's, which cache only requests whose
- * temperature is unset or 0.
+ * key's setting, then the model's, which cache only deterministic requests:
+ * temperature 0. A request that sets no temperature samples at its
+ * provider's default (1 for OpenAI, Anthropic and Gemini), so a setting does
+ * not cache it.
  */
 export function decide(input: {
   header: string | undefined;
@@ -67,16 +69,16 @@ export function decide(input: {
   const keyTtl = input.principal.type === "key" ? input.principal.cache.ttlSeconds : null;
   const setting = keyTtl || input.modelTtlSeconds;
   if (!setting) return { kind: "off" };
-  if ((input.temperature ?? 0) > 0) return { kind: "bypass" };
+  if (input.temperature !== 0) return { kind: "bypass" };
   return { kind: "on", ttlSeconds: Math.min(setting, maxTtl) };
 }
 
-/** Whose answers a caller may be served: its own, or its team's when the key says so. */
+/** Whose answers a caller may be served: its own, or its team's when the key (or, for a key that says nothing, its team) says so. */
 export function cacheScope(principal: Principal): string {
   if (principal.type === "admin") return "admin";
-  if (principal.type === "user") return `user:${principal.id}`;
-  if (principal.cache.scope === "team" && principal.teamId) return `team:${principal.teamId}`;
-  return `key:${principal.keyId}`;
+  const shared = principal.type === "user" ? principal.cacheScope === "team" : principal.cache.scope === "team";
+  if (shared && principal.teamId) return `team:${principal.teamId}`;
+  return principal.type === "user" ? `user:${principal.id}` : `key:${principal.keyId}`;
 }
 
 /** JSON with every object's keys sorted: the same request however its fields were ordered or spaced. */
@@ -91,16 +93,33 @@ function canonicalJson(value: unknown): string {
   return JSON.stringify(value) ?? "null";
 }
 
-/** The cache key: the caller's scope, the API and path, the deployment that serves, and the request itself. */
+/** Client headers that go upstream with the request and change what it answers. */
+export const ANSWER_HEADERS = ["anthropic-version", "anthropic-beta"] as const;
+
+/**
+ * The cache key: the caller's scope, the API and path, the deployment that
+ * serves, the headers that change the answer, and the request itself.
+ */
 export async function cacheKey(parts: {
   scope: string;
   format: string;
   path: string;
   provider: string;
   upstreamModel: string;
+  headers: Headers;
   body: unknown;
 }): Promise<string> {
-  const text = canonicalJson([1, parts.scope, parts.format, parts.path, parts.provider, parts.upstreamModel, parts.body]);
+  const headers = ANSWER_HEADERS.map((name) => parts.headers.get(name));
+  const text = canonicalJson([
+    2,
+    parts.scope,
+    parts.format,
+    parts.path,
+    parts.provider,
+    parts.upstreamModel,
+    headers,
+    parts.body,
+  ]);
   const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
   return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
@@ -116,14 +135,24 @@ function readEntry(value: unknown, now: number): CachedAnswer | undefined {
   return entry?.v === 1 && entry.expiresAt > now ? entry : undefined;
 }
 
-/** The answer kept under `key`, from this location first and then Redis (copied to this location on the way). */
-export async function lookup(key: string, redis: Redis, config: Config): Promise<CachedAnswer | undefined> {
+/**
+ * The answer kept under `key`, from this location first and then Redis
+ * (copied to this location on the way); none older than this request's own
+ * TTL allows, whatever TTL it was stored with.
+ */
+export async function lookup(
+  key: string,
+  input: { maxAgeSeconds: number; redis: Redis; config: Config },
+): Promise<CachedAnswer | undefined> {
+  const { redis, config } = input;
   const now = Date.now();
+  const young = (entry: CachedAnswer | undefined) =>
+    entry && now - entry.storedAt <= input.maxAgeSeconds * 1000 ? entry : undefined;
   try {
     const local = await edge()?.match(edgeUrl(key));
-    const found = local ? readEntry(await local.text(), now) : undefined;
+    const found = young(local ? readEntry(await local.text(), now) : undefined);
     if (found || !config.responseCache.redis) return found;
-    const shared = readEntry(await redis.get(redisKey(key)), now);
+    const shared = young(readEntry(await redis.get(redisKey(key)), now));
     if (shared) await putEdge(key, shared);
     return shared;
   } catch (error) {
@@ -171,9 +200,14 @@ export function replay(entry: CachedAnswer, headers: Record<string, string>): Re
   });
 }
 
-/** An answer a content filter stopped, in any of the formats: never kept. */
+/**
+ * An answer a content filter stopped, or the model refused, in any of the
+ * formats: never kept. OpenAI's `content_filter` and `refusal`, Anthropic's
+ * `refusal`, Gemini's blocked prompt and safety finishes, the Responses API's
+ * `content_filter` and refusal parts.
+ */
 const FILTERED =
-  /"finish_reason"\s*:\s*"content_filter"|"stop_reason"\s*:\s*"refusal"|"finishReason"\s*:\s*"(SAFETY|PROHIBITED_CONTENT|BLOCKLIST|SPII|RECITATION)"|"reason"\s*:\s*"content_filter"/;
+  /"finish_reason"\s*:\s*"content_filter"|"refusal"\s*:\s*"|"stop_reason"\s*:\s*"refusal"|"finishReason"\s*:\s*"(SAFETY|PROHIBITED_CONTENT|BLOCKLIST|SPII|RECITATION|IMAGE_SAFETY)"|"blockReason"\s*:|"reason"\s*:\s*"content_filter"|"type"\s*:\s*"refusal"/;
 
 export const filtered = (body: string) => FILTERED.test(body);
 

@@ -23,6 +23,8 @@ export const teams = pgTable("teams", {
   name: text("name").notNull(),
   metadata: jsonb("metadata").$type<Metadata>().notNull().default({}),
   blockedAt: timestamp("blocked_at", { withTimezone: true }),
+  /** `team`: the team's keys and users are served each other's cached answers (a key may still say `key`). */
+  cacheScope: text("cache_scope", { enum: ["key", "team"] }),
   createdAt: createdAt(),
   updatedAt: updatedAt(),
 });

@@ -132,7 +132,8 @@ export async function runGate(input: GateInput): Promise<GateResult> {
   const redis = services.redis;
   const markers = r.subjects.map((s) => denyMarkerKey(s.kind, s.id));
   const changes = r.subjects.map((s) => changeMarkerKey(s.kind, s.id));
-  const seeds = r.subjects.map(seedKey);
+  // No counters, nothing to seed: a check of requests alone never rebuilds from the ledger.
+  const seeds = r.counters.length > 0 ? r.subjects.map(seedKey) : [];
   const keys = [...markers, ...changes, ...seeds, ...r.counters.map((c) => c.key)];
   const args = [
     markers.length,

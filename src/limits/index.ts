@@ -46,6 +46,8 @@ interface AdmitInput {
    * for. Limits that changed apply from the caller's next request.
    */
   refresh?: () => Promise<unknown>;
+  /** `requests`: only the per-minute request windows (and the deny markers) apply; no quota, budget or token window. */
+  only?: "requests";
 }
 
 const NOTHING_TO_SETTLE = async () => undefined;
@@ -90,7 +92,14 @@ async function refreshed(input: AdmitInput, giveBack: () => Promise<void>): Prom
 /** Admits the request, or refuses it through `ready`; the mode says whether the upstream call may start now. */
 export function admit(input: AdmitInput): Admission {
   const { config, services, principal } = input;
-  const reservation = reserve({ config, redis: services.redis, principal, estimate: input.estimate, price: input.price });
+  const reservation = reserve({
+    config,
+    redis: services.redis,
+    principal,
+    estimate: input.estimate,
+    price: input.price,
+    only: input.only,
+  });
   if (!reservation) return admitted("unlimited", {}, NOTHING_TO_SETTLE);
   /** Whether the reservation was made: not when Redis was down and the policy let the request through. */
   let reserved = true;

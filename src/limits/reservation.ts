@@ -79,13 +79,16 @@ export function reserve(input: {
   principal: Principal;
   estimate: Estimate;
   price: Price | undefined;
+  /** `requests`: the request windows alone. */
+  only?: "requests";
 }): Reservation | undefined {
   const { principal, estimate, redis } = input;
   const subjects = subjectsOf(principal);
   if (subjects.length === 0) return undefined;
   const now = Date.now();
   const windows = windowsAt(now, input.config.limits.timeZone);
-  const counters = countersOf(principal, subjects, windows, now);
+  const requestsOnly = input.only === "requests";
+  const counters = requestsOnly ? [] : countersOf(principal, subjects, windows, now);
   const tokens = estimate.inputTokens + estimate.outputTokens;
   const nano = toNano(
     costOf(input.price, { promptTokens: estimate.inputTokens, completionTokens: estimate.outputTokens, cachedTokens: 0 }),
@@ -106,7 +109,7 @@ export function reserve(input: {
         amount: 1,
       });
     }
-    if (tokensPerMinute !== null) {
+    if (tokensPerMinute !== null && !requestsOnly) {
       const limiter = limiterFor(redis, "tpm", tokensPerMinute);
       // Never more than the whole window, or a large request could not pass even alone.
       const amount = Math.min(tokens, tokensPerMinute);

@@ -59,6 +59,8 @@ async function serveHit(c: GatewayContext, input: RouteInput, first: Target, hit
     price: billed ? first.price : undefined,
     defer: (work) => c.executionCtx.waitUntil(work),
     refresh: () => reauthenticate(c),
+    // Unbilled, a hit meets the caller's requests per minute and nothing else, not even a quota already spent.
+    ...(!billed && { only: "requests" as const }),
   });
   const limitHeaders = await admission.ready;
   const meter = new UsageMeter({
@@ -90,8 +92,7 @@ const CAPTURE_WAIT_MS = 30_000;
 /** Keeps the answer once the caller has all of it, when the call succeeded and no content filter stopped it. */
 function keepAnswer(
   c: GatewayContext,
-  key: string,
-  ttlSeconds: number,
+  key: { key: string; ttlSeconds: number; deployment: Target },
   response: Response,
   recorded: Promise<UsageRecord>,
 ): Response {
@@ -99,24 +100,26 @@ function keepAnswer(
   const captured = capture(response, config.responseCache.maxBytes);
   const kept = recorded.then(async (usage) => {
     if (usage.status !== 200) return;
+    // Kept under the deployment the key names: a fallback's answer is not the model's.
+    if (usage.provider !== key.deployment.provider || usage.upstreamModel !== key.deployment.upstreamModel) return;
     const timeout = new Promise<undefined>((resolve) => setTimeout(resolve, CAPTURE_WAIT_MS, undefined));
     const body = await Promise.race([captured.body, timeout]);
     if (body === undefined || filtered(body)) return;
     const storedAt = Date.now();
     const headers: Record<string, string> = {};
-    for (const name of ["x-sluice-provider", "x-sluice-model"]) {
+    for (const name of ["x-sluice-provider", "x-sluice-model", "x-sluice-dropped"]) {
       const value = response.headers.get(name);
       if (value) headers[name] = value;
     }
     await store(
-      key,
+      key.key,
       {
         v: 1,
         body,
         contentType: response.headers.get("content-type") ?? "application/json",
         headers,
         storedAt,
-        expiresAt: storedAt + ttlSeconds * 1000,
+        expiresAt: storedAt + key.ttlSeconds * 1000,
         usage: { promptTokens: usage.promptTokens, completionTokens: usage.completionTokens, cachedTokens: usage.cachedTokens },
       },
       c.get("services").redis,
@@ -189,11 +192,16 @@ export async function routeCall(c: GatewayContext, input: RouteInput): Promise<R
           path: input.cache.path,
           provider: first.provider,
           upstreamModel: first.upstreamModel,
+          headers: c.req.raw.headers,
           body: input.cache.body,
         })
       : undefined;
   if (cached) {
-    const hit = await lookup(cached, services.redis, config);
+    const hit = await lookup(cached, {
+      maxAgeSeconds: caching.kind === "on" ? caching.ttlSeconds : 0,
+      redis: services.redis,
+      config,
+    });
     if (hit) return await serveHit(c, input, first, hit);
   }
   const health = routingHealth(services.redis, {
@@ -302,7 +310,10 @@ export async function routeCall(c: GatewayContext, input: RouteInput): Promise<R
       },
     });
     if ("response" in outcome) {
-      if (cached && caching.kind === "on") return keepAnswer(c, cached, caching.ttlSeconds, outcome.response, recorded.promise);
+      if (cached && caching.kind === "on") {
+        const kept = { key: cached, ttlSeconds: caching.ttlSeconds, deployment: first };
+        return keepAnswer(c, kept, outcome.response, recorded.promise);
+      }
       return caching.kind === "bypass" ? marked(outcome.response, "bypass") : outcome.response;
     }
     if (outcome.kind !== "final") {

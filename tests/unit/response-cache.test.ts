@@ -15,15 +15,18 @@ describe("whether a request is cached", () => {
   it("is off unless a header, the key or the model asks", () => {
     expect(at({})).toEqual({ kind: "off" });
     expect(at({ header: "ttl=60" })).toEqual({ kind: "on", ttlSeconds: 60 });
-    expect(at({ principal: key(300) })).toEqual({ kind: "on", ttlSeconds: 300 });
-    expect(at({ modelTtlSeconds: 120 })).toEqual({ kind: "on", ttlSeconds: 120 });
+    expect(at({ principal: key(300), temperature: 0 })).toEqual({ kind: "on", ttlSeconds: 300 });
+    expect(at({ modelTtlSeconds: 120, temperature: 0 })).toEqual({ kind: "on", ttlSeconds: 120 });
     // The key's setting comes before the model's.
-    expect(at({ principal: key(300), modelTtlSeconds: 120 })).toEqual({ kind: "on", ttlSeconds: 300 });
+    expect(at({ principal: key(300), modelTtlSeconds: 120, temperature: 0 })).toEqual({ kind: "on", ttlSeconds: 300 });
   });
 
   it("caches sampled requests only when the request itself asks", () => {
     expect(at({ principal: key(300), temperature: 0.7 })).toEqual({ kind: "bypass" });
     expect(at({ principal: key(300), temperature: 0 })).toEqual({ kind: "on", ttlSeconds: 300 });
+    // No temperature: the provider's default, which samples.
+    expect(at({ principal: key(300) })).toEqual({ kind: "bypass" });
+    expect(at({ modelTtlSeconds: 120 })).toEqual({ kind: "bypass" });
     expect(at({ header: "ttl=30", temperature: 1.2 })).toEqual({ kind: "on", ttlSeconds: 30 });
   });
 
@@ -43,7 +46,14 @@ describe("whether a request is cached", () => {
 });
 
 describe("the cache key", () => {
-  const parts = { scope: "key:k1", format: "openai", path: "/v1/chat/completions", provider: "openai", upstreamModel: "gpt-4o" };
+  const parts = {
+    scope: "key:k1",
+    format: "openai",
+    path: "/v1/chat/completions",
+    provider: "openai",
+    upstreamModel: "gpt-4o",
+    headers: new Headers({ "anthropic-version": "2023-06-01" }),
+  };
 
   it("is the same however the body's fields are ordered, and differs with anything that changes the answer", async () => {
     const a = await cacheKey({ ...parts, body: { model: "m", messages: [{ role: "user", content: "hi" }], temperature: 0 } });
@@ -58,8 +68,15 @@ describe("the cache key", () => {
       cacheKey({ ...parts, provider: "azure", body }),
       cacheKey({ ...parts, path: "/v1/completions", body }),
       cacheKey({ ...parts, body: { ...body, stream: true } }),
+      // Headers that go upstream and change the answer.
+      cacheKey({ ...parts, headers: new Headers({ "anthropic-version": "2023-06-01", "anthropic-beta": "x" }), body }),
+      cacheKey({ ...parts, headers: new Headers(), body }),
     ]);
-    expect(new Set([a, ...others]).size).toBe(7);
+    expect(new Set([a, ...others]).size).toBe(9);
+    // Headers that do not.
+    expect(
+      await cacheKey({ ...parts, headers: new Headers({ "anthropic-version": "2023-06-01", "user-agent": "x" }), body }),
+    ).toBe(a);
   });
 
   it("is scoped to the key, the user, or the team when the key shares it", () => {
@@ -67,7 +84,9 @@ describe("the cache key", () => {
     expect(cacheScope(key(60, "team"))).toBe("team:t1");
     // A key with no team has nobody to share with.
     expect(cacheScope(key(60, "team", null))).toBe("key:k1");
-    expect(cacheScope({ type: "user", id: "u1" } as Principal)).toBe("user:u1");
+    expect(cacheScope({ type: "user", id: "u1", teamId: "t1", cacheScope: "user" } as Principal)).toBe("user:u1");
+    // A team that shares its cache: its users share it too.
+    expect(cacheScope({ type: "user", id: "u1", teamId: "t1", cacheScope: "team" } as Principal)).toBe("team:t1");
     expect(cacheScope(admin)).toBe("admin");
   });
 });
@@ -78,6 +97,11 @@ describe("filtered answers", () => {
     expect(filtered('data: {"delta":{"stop_reason":"refusal"}}')).toBe(true);
     expect(filtered('{"candidates":[{"finishReason":"SAFETY"}]}')).toBe(true);
     expect(filtered('{"incomplete_details":{"reason":"content_filter"}}')).toBe(true);
-    expect(filtered('{"choices":[{"finish_reason":"stop","message":{"content":"content_filter"}}]}')).toBe(false);
+    // A refusal, a prompt Gemini blocked, Gemini's other safety finishes.
+    expect(filtered('{"choices":[{"finish_reason":"stop","message":{"content":null,"refusal":"I can\'t help"}}]}')).toBe(true);
+    expect(filtered('{"promptFeedback":{"blockReason":"SAFETY"},"usageMetadata":{}}')).toBe(true);
+    expect(filtered('{"candidates":[{"finishReason":"IMAGE_SAFETY"}]}')).toBe(true);
+    expect(filtered('{"output":[{"content":[{"type":"refusal","refusal":"no"}]}]}')).toBe(true);
+    expect(filtered('{"choices":[{"finish_reason":"stop","message":{"content":"content_filter","refusal":null}}]}')).toBe(false);
   });
 });

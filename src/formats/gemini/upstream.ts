@@ -109,6 +109,8 @@ interface GeminiChunk {
     finishReason?: string;
   }[];
   usageMetadata?: unknown;
+  /** Set when the prompt itself was blocked: no candidates follow. */
+  promptFeedback?: { blockReason?: string };
   error?: { message?: string };
 }
 
@@ -118,6 +120,9 @@ const FINISH: Record<string, FinishReason> = {
   SAFETY: "content_filter",
   RECITATION: "content_filter",
   PROHIBITED_CONTENT: "content_filter",
+  BLOCKLIST: "content_filter",
+  SPII: "content_filter",
+  IMAGE_SAFETY: "content_filter",
 };
 
 function finishOf(reason: string | undefined, calledTool: boolean): FinishReason {
@@ -142,10 +147,12 @@ function geminiToCanonical(body: GeminiChunk): CanonicalResponse {
     id: body.responseId ?? "",
     model: body.modelVersion ?? "",
     parts,
-    finishReason: finishOf(
-      candidate?.finishReason,
-      parts.some((p) => p.type === "tool_call"),
-    ),
+    finishReason: body.promptFeedback?.blockReason
+      ? "content_filter"
+      : finishOf(
+          candidate?.finishReason,
+          parts.some((p) => p.type === "tool_call"),
+        ),
     usage: geminiUsageFrom(body.usageMetadata) ?? { promptTokens: 0, completionTokens: 0, cachedTokens: 0 },
   };
 }
@@ -177,9 +184,10 @@ function geminiStreamDecoder(): StreamDecoder {
         }
       }
       const usage = geminiUsageFrom(chunk.usageMetadata);
-      if (candidate?.finishReason) {
+      if (candidate?.finishReason || chunk.promptFeedback?.blockReason) {
         complete = true;
-        out.push({ type: "finish", reason: finishOf(candidate.finishReason, calls > 0) });
+        const reason = candidate?.finishReason ? finishOf(candidate.finishReason, calls > 0) : "content_filter";
+        out.push({ type: "finish", reason });
       }
       if (usage) out.push({ type: "usage", usage });
       return out;
