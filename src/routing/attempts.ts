@@ -221,6 +221,8 @@ export async function runAttempt(
   let timer = setTimeout(onTimer, firstByteMs);
   const provider = call.target.provider;
   let refusal: unknown;
+  /** The upstream's answer arrived whole (or its stream began) and was committed to. */
+  let answered = false;
   input.admission.ready.catch((error: unknown) => {
     refusal = error;
     controller.abort();
@@ -248,10 +250,22 @@ export async function runAttempt(
     }
     clearTimeout(timer);
     Object.assign(call.headers, await input.admission.ready, attemptHeaders(call));
+    answered = true;
     input.committed();
     return { response: await exchange.respond(call, answer, () => streamHooks(c, call)) };
   } catch (error) {
     clearTimeout(timer);
+    // The upstream answered (and will bill): whatever failed after, another attempt would only pay twice.
+    if (answered && !(error instanceof GatewayError)) {
+      console.error(`sluice: ${c.get("requestId")} the answer of ${provider} could not be relayed: ${reason(error)}`);
+      return {
+        kind: "final",
+        error: new GatewayError(502, "upstream", `The answer of upstream ${provider} could not be relayed.`, {
+          code: "upstream_unrelayable",
+          cause: error,
+        }),
+      };
+    }
     if (refusal !== undefined) {
       await body?.reader.cancel().catch(() => undefined);
       call.meter.route.push({ provider, model: call.target.upstreamModel, outcome: "refused" });

@@ -21,8 +21,9 @@ export interface Exchange {
   /**
    * The client's response, from the upstream's answer: its text, read whole,
    * or for a streamed call its body with the first chunk already read.
-   * Throwing a GatewayError ends the call with it; any other error counts as
-   * a broken connection and the call moves on.
+   * Throwing a GatewayError ends the call with it; so does any other error
+   * (a 502), since the upstream has answered and another attempt would pay
+   * for the same work twice.
    */
   respond(call: GatewayCall, answer: UpstreamAnswer, hooks: () => StreamHooks): Promise<Response>;
 }
