@@ -6,6 +6,10 @@ import { type MediaRules, mediaOf, mediaTokens } from "./media.ts";
 /** Roughly three bytes of JSON per token: more than real tokenizers count, so reservations err high. */
 const BYTES_PER_TOKEN = 3;
 
+/** Any field name or value a media part has in some format (media.ts's `mediaOf`), or a base64 data URL. */
+const MAY_HOLD_MEDIA =
+  /"(?:image_url|input_image|input_audio|input_file|file|inlineData|fileData|image|document|video)"|data:[^";,]*;base64,/;
+
 /** Whose rules price a provider's media: Claude's wherever it is served, Google's for Gemini, else OpenAI's. */
 export function mediaRulesFor(providerKind: string, upstreamModel: string): MediaRules {
   if (providerKind === "anthropic" || upstreamModel.includes("claude")) return "anthropic";
@@ -32,6 +36,10 @@ export function estimateInputTokens(prompt: readonly unknown[], rules: MediaRule
     return value;
   };
   let bytes = 0;
-  for (const part of prompt) bytes += (JSON.stringify(part, withoutMedia) ?? "").length;
+  for (const part of prompt) {
+    const json = JSON.stringify(part) ?? "";
+    // Most prompts carry no media: their plain JSON is the estimate, without the slower walk.
+    bytes += MAY_HOLD_MEDIA.test(json) ? (JSON.stringify(part, withoutMedia) ?? "").length : json.length;
+  }
   return Math.ceil(bytes / BYTES_PER_TOKEN) + media;
 }
