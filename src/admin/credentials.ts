@@ -202,23 +202,20 @@ export async function rewrapCredentials(services: Services, config: Config) {
   if (!current) {
     throw new GatewayError(503, "unavailable", "Set ENCRYPTION_KEY before rotating to it.", { code: "encryption_unconfigured" });
   }
-  const stale = await services.db.select().from(providerCredentials).where(ne(providerCredentials.kekVersion, current.version));
-  for (const row of stale) {
-    const sealed = await rewrap(row, config.encryption);
-    await services.db
-      .update(providerCredentials)
-      .set({ wrappedKey: sealed.wrappedKey, kekVersion: sealed.kekVersion })
-      .where(and(eq(providerCredentials.id, row.id), eq(providerCredentials.kekVersion, row.kekVersion)));
-  }
-  // Users' connected accounts are sealed the same way: left behind, they could not be opened once the old key goes.
-  const accounts = await services.db.select().from(providerAccounts).where(ne(providerAccounts.kekVersion, current.version));
-  for (const row of accounts) {
-    const sealed = await rewrap(row, config.encryption);
-    await services.db
-      .update(providerAccounts)
-      .set({ wrappedKey: sealed.wrappedKey, kekVersion: sealed.kekVersion })
-      .where(and(eq(providerAccounts.id, row.id), eq(providerAccounts.kekVersion, row.kekVersion)));
+  // Provider keys, and users' connected accounts, which are sealed the same way: left behind, either could not
+  // be opened once the old key goes.
+  let rewrapped = 0;
+  for (const table of [providerCredentials, providerAccounts]) {
+    const stale = await services.db.select().from(table).where(ne(table.kekVersion, current.version));
+    for (const row of stale) {
+      const sealed = await rewrap(row, config.encryption);
+      await services.db
+        .update(table)
+        .set({ wrappedKey: sealed.wrappedKey, kekVersion: sealed.kekVersion })
+        .where(and(eq(table.id, row.id), eq(table.kekVersion, row.kekVersion)));
+    }
+    rewrapped += stale.length;
   }
   forget(services);
-  return { kek_version: current.version, rewrapped: stale.length + accounts.length };
+  return { kek_version: current.version, rewrapped };
 }
