@@ -1,38 +1,29 @@
 // `npm run dev`: starts the local stand-ins, applies migrations, makes sure a
-// dev admin key exists, and runs `wrangler dev` on http://127.0.0.1:8787.
+// dev admin key exists, and runs `wrangler dev` on http://127.0.0.1:8787 (or
+// `PORT`; a free port when 8787 is taken and `PORT` is unset).
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 import { CONFIG_KEYS, ConfigError, parseConfig } from "../src/config/index.ts";
 import { buildDashboard } from "./build-dashboard.ts";
 import { appendDevVars, formatEnvFile, readDevVars } from "./env.ts";
 import { migrateDatabase } from "./migrate.ts";
+import { choosePort, type PortChoice, PortError } from "./standins/http.ts";
 import { startStandIns } from "./standins/index.ts";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const dataDir = `${root}.data`;
-const port = Number(process.env.PORT ?? 8787);
-
-/** Whether a port on 127.0.0.1 is free to listen on. */
-function isFree(candidate: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const probe = createServer();
-    probe.once("error", () => resolve(false));
-    probe.listen(candidate, "127.0.0.1", () => probe.close(() => resolve(true)));
-  });
-}
 
 /**
- * A stand-in's port: the variable's when set; else its usual one, which the
- * README's examples use, when free; else any free port (a second checkout,
- * or another program on the usual one). The banner says which.
+ * A stand-in started on another port than its variable named (the port was
+ * taken between the check and the start, and the stand-in moved): refused too.
  */
-async function portFor(variable: string, usual: number): Promise<number> {
-  const chosen = process.env[variable];
-  if (chosen) return Number(chosen);
-  return (await isFree(usual)) ? usual : 0;
+function assertKept(variable: string, choice: PortChoice | undefined, url: string | undefined): void {
+  if (!choice?.fixed || !url) return;
+  if (Number(new URL(url).port) !== choice.port) {
+    throw new PortError(`${variable}=${choice.port}, but port ${choice.port} on 127.0.0.1 was taken as the stand-in started.`);
+  }
 }
 
 function fromShell(): Record<string, string> {
@@ -44,9 +35,33 @@ function fromShell(): Record<string, string> {
   return vars;
 }
 
+/**
+ * The Worker's port, and each stand-in's that will start (one whose URL is
+ * configured does not). A variable that names a port that is taken, or no
+ * port, throws here, before anything is written or started.
+ */
+async function choosePorts(configured: Record<string, string>) {
+  const gateway = await choosePort({ variable: "PORT", usual: 8787 });
+  const chosen = [gateway.port];
+  const standIn = async (variable: string, usual: number, needed: boolean): Promise<PortChoice | undefined> => {
+    if (!needed) return undefined;
+    const choice = await choosePort({ variable, usual, avoid: chosen });
+    chosen.push(choice.port);
+    return choice;
+  };
+  return {
+    gateway,
+    neon: await standIn("DEV_NEON_PORT", 5488, !configured.DATABASE_URL),
+    upstash: await standIn("DEV_UPSTASH_PORT", 8079, !configured.UPSTASH_REDIS_REST_URL),
+    mock: await standIn("DEV_MOCK_PORT", 8090, !configured.MOCK_BASE_URL),
+  };
+}
+
 async function main(): Promise<void> {
-  mkdirSync(dataDir, { recursive: true });
   const devVars = readDevVars();
+  const ports = await choosePorts({ ...devVars, ...fromShell() });
+  const { gateway } = ports;
+  mkdirSync(dataDir, { recursive: true });
   if (!devVars.ADMIN_KEY) {
     devVars.ADMIN_KEY = `sk-admin-${randomBytes(24).toString("base64url")}`;
     appendDevVars({ ADMIN_KEY: devVars.ADMIN_KEY });
@@ -63,13 +78,17 @@ async function main(): Promise<void> {
   const standIns = await startStandIns(configured, {
     postgres: process.env.DEV_POSTGRES_URL ?? `${dataDir}/pglite`,
     redis: process.env.DEV_REDIS_URL,
-    ports: {
-      neon: await portFor("DEV_NEON_PORT", 5488),
-      upstash: await portFor("DEV_UPSTASH_PORT", 8079),
-      mock: await portFor("DEV_MOCK_PORT", 8090),
-    },
+    ports: { neon: ports.neon?.port, upstash: ports.upstash?.port, mock: ports.mock?.port },
   });
   const vars = { ...configured, ...standIns.vars };
+  try {
+    assertKept("DEV_NEON_PORT", ports.neon, standIns.vars.DATABASE_URL);
+    assertKept("DEV_UPSTASH_PORT", ports.upstash, standIns.vars.UPSTASH_REDIS_REST_URL);
+    assertKept("DEV_MOCK_PORT", ports.mock, standIns.vars.MOCK_BASE_URL);
+  } catch (error) {
+    await standIns.close();
+    throw error;
+  }
 
   try {
     parseConfig(vars);
@@ -93,7 +112,7 @@ async function main(): Promise<void> {
       "--ip",
       "127.0.0.1",
       "--port",
-      String(port),
+      String(gateway.port),
       "--env-file",
       envFile,
       "--show-interactive-dev-session=false",
@@ -109,8 +128,12 @@ async function main(): Promise<void> {
   process.on("SIGTERM", () => void stop(0));
   wrangler.on("exit", (code) => void stop(code ?? 0));
 
-  await waitForHealth(`http://127.0.0.1:${port}/health`);
-  printBanner(vars, standIns.neon ? (process.env.DEV_POSTGRES_URL ? "Postgres" : "PGlite in .data/pglite") : "DATABASE_URL");
+  await waitForHealth(`http://127.0.0.1:${gateway.port}/health`);
+  printBanner({
+    vars,
+    gateway,
+    database: standIns.neon ? (process.env.DEV_POSTGRES_URL ? "Postgres" : "PGlite in .data/pglite") : "DATABASE_URL",
+  });
 }
 
 async function waitForHealth(url: string): Promise<void> {
@@ -134,10 +157,11 @@ function where(url: string | undefined): string {
   }
 }
 
-function printBanner(vars: Record<string, string>, database: string): void {
-  const base = `http://127.0.0.1:${port}`;
+function printBanner({ vars, gateway, database }: { vars: Record<string, string>; gateway: PortChoice; database: string }): void {
+  const base = `http://127.0.0.1:${gateway.port}`;
+  const moved = gateway.movedFrom ? ` (port ${gateway.movedFrom} was taken; PORT chooses one)` : "";
   console.log(`
-  Sluice is running at ${base}
+  Sluice is running at ${base}${moved}
     database: ${database}   redis: ${process.env.DEV_REDIS_URL ? "Redis" : vars.UPSTASH_REDIS_REST_URL?.includes("127.0.0.1:") ? "embedded" : "Upstash"}
     admin key (in .dev.vars): ${vars.ADMIN_KEY}
     dashboard: ${base}/dashboard/   API docs: ${base}/docs

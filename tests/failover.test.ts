@@ -14,12 +14,20 @@ async function upstreamAttempts(requestId: string): Promise<{ path: string; head
   return (await fetch(`${mockRoot()}/__mock/requests/${requestId}/attempts`)).json();
 }
 
+/** A catalog model's prices, in USD per million input and output tokens. */
+interface Prices {
+  input_usd_per_mtok: number;
+  output_usd_per_mtok: number;
+}
+
 /**
  * A chain of two catalog models: `primary` on a mock-kind provider (which
  * passes the `x-mock-*` failure headers on) and `backup` on an Anthropic-kind
  * provider at the same mock server (which does not, so it always answers).
+ * The primary costs $1/$2 per million tokens; the backup is unpriced unless given prices.
  */
-async function chain(name: string, fallbacks = true) {
+async function chain(name: string, options: { fallbacks?: boolean; backupPrices?: Prices } = {}) {
+  const fallbacks = options.fallbacks ?? true;
   const primaryProvider = uniqueId(`${name}-p`);
   const backupProvider = uniqueId(`${name}-b`);
   const primary = uniqueId(`${name}-primary`);
@@ -39,7 +47,13 @@ async function chain(name: string, fallbacks = true) {
     fallbacks: fallbacks ? [backup] : [],
   });
   expect(created.status).toBe(201);
-  await admin("POST", "/admin/models", { id: backup, provider: backupProvider, upstream_id: "mock-echo" });
+  const backupCreated = await admin("POST", "/admin/models", {
+    id: backup,
+    provider: backupProvider,
+    upstream_id: "mock-echo",
+    ...options.backupPrices,
+  });
+  expect(backupCreated.status).toBe(201);
   return { primary, backup, primaryProvider, backupProvider };
 }
 
@@ -169,6 +183,69 @@ describe("failover to the next target", () => {
     });
     await settled();
     expect(await usageRow(response.headers.get("x-request-id") ?? "")).toMatchObject({ status: 502, attempts: 1 });
+  });
+});
+
+describe("a fallback is one the caller may use, and is priced as itself", () => {
+  const BACKUP_PRICES = { input_usd_per_mtok: 1000, output_usd_per_mtok: 3000 };
+  let route: Awaited<ReturnType<typeof chain>>;
+  const bindings = settings();
+  beforeAll(async () => {
+    route = await chain("fa", { backupPrices: BACKUP_PRICES });
+  });
+
+  /** The primary fails with a 503, as the caller with this credential. */
+  const failingPrimary = (credential: string, content: string) =>
+    callWorker(
+      jsonRequest("/v1/chat/completions", chat(content, { model: route.primary }), {
+        authorization: `Bearer ${credential}`,
+        "x-mock-fail": "503",
+      }),
+      bindings,
+    );
+
+  it("does not try a fallback the key's allowlist leaves out: the answer is the primary's failure", async () => {
+    const both = await admin("POST", "/admin/keys", { name: uniqueId("fa-both"), models: [route.primary, route.backup] });
+    const onlyPrimary = await admin("POST", "/admin/keys", { name: uniqueId("fa-primary"), models: [route.primary] });
+    // Allowed both, the same failure falls over: what changes below is the allowlist alone.
+    const allowed = await failingPrimary(String(both.body.key), "both allowed");
+    expect(allowed.response.status).toBe(200);
+    expect(allowed.response.headers.get("x-sluice-provider")).toBe(route.backupProvider);
+    await allowed.settled();
+
+    const { response, settled } = await failingPrimary(String(onlyPrimary.body.key), "primary only");
+    expect(response.status).toBe(503);
+    expect(response.headers.get("x-sluice-attempts")).toBe("1");
+    expect(((await response.json()) as { error: { message: string } }).error.message).toContain("mock upstream failure");
+    await settled();
+    const requestId = response.headers.get("x-request-id") ?? "";
+    // The mock saw the primary's attempt and nothing for the backup, which speaks Anthropic's format.
+    expect((await upstreamAttempts(requestId)).map((a) => a.path)).toEqual(["/v1/chat/completions"]);
+    const row = await usageRow(requestId);
+    expect(row).toMatchObject({ status: 503, attempts: 1, provider: route.primaryProvider, keyId: onlyPrimary.body.id });
+    expect(row?.metadata.route).toHaveLength(1);
+  });
+
+  it("records a fallback's answer at the fallback's price, not the primary's", async () => {
+    const { response, settled } = await callWorker(
+      jsonRequest("/v1/chat/completions", chat("priced as the backup that served it", { model: route.primary }), {
+        "x-mock-fail": "503",
+      }),
+      bindings,
+    );
+    expect(response.status).toBe(200);
+    expect(response.headers.get("x-sluice-provider")).toBe(route.backupProvider);
+    await settled();
+    const row = await usageRow(response.headers.get("x-request-id") ?? "");
+    expect(row).toMatchObject({ status: 200, attempts: 2, provider: route.backupProvider, model: route.primary });
+    const prompt = row?.promptTokens ?? 0;
+    const completion = row?.completionTokens ?? 0;
+    expect(prompt).toBeGreaterThan(0);
+    expect(completion).toBeGreaterThan(0);
+    const atBackup = (prompt * BACKUP_PRICES.input_usd_per_mtok + completion * BACKUP_PRICES.output_usd_per_mtok) / 1e6;
+    const atPrimary = (prompt * 1 + completion * 2) / 1e6;
+    expect(row?.costUsd).toBeCloseTo(atBackup, 9);
+    expect(row?.costUsd).not.toBeCloseTo(atPrimary, 6);
   });
 });
 

@@ -1,6 +1,6 @@
 // Small HTTP helpers shared by the local stand-ins and the mock upstream.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import { type AddressInfo, createServer as createNetServer } from "node:net";
 
 export function readBody(req: IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -38,6 +38,73 @@ export function listen(server: Server, port = 0): Promise<number> {
     });
     server.listen(port, "127.0.0.1");
   });
+}
+
+/** Why a port on 127.0.0.1 cannot be listened on (`EADDRINUSE`: taken), or undefined when it is free. */
+export function portProblem(port: number): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    const probe = createNetServer();
+    probe.once("error", (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
+    probe.listen(port, "127.0.0.1", () => probe.close(() => resolve(undefined)));
+  });
+}
+
+/** A port the system has free on 127.0.0.1 just now. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createNetServer();
+    probe.once("error", reject);
+    probe.listen(0, "127.0.0.1", () => {
+      const { port } = probe.address() as AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+/** A port variable that names no port, or a port that cannot be had: `npm run dev` stops with it. */
+export class PortError extends Error {
+  override name = "PortError";
+}
+
+export interface PortChoice {
+  port: number;
+  /** The variable named it: that port or none. */
+  fixed: boolean;
+  /** Its usual port was taken, so another was chosen. */
+  movedFrom?: number;
+}
+
+/**
+ * A dev server's port. Its variable, when set, names it: a number from 1 to
+ * 65535 that is free, or a PortError naming both. Unset: its usual port when
+ * free, else any free port (a second checkout, another program on the usual
+ * one), never one in `avoid` (chosen for another server, not listening yet).
+ */
+export async function choosePort(options: {
+  variable: string;
+  usual: number;
+  env?: Record<string, string | undefined>;
+  avoid?: number[];
+}): Promise<PortChoice> {
+  const { variable, usual, env = process.env, avoid = [] } = options;
+  const value = env[variable];
+  if (value !== undefined && value !== "") {
+    const port = /^\d+$/.test(value.trim()) ? Number(value) : Number.NaN;
+    if (!(port >= 1 && port <= 65_535)) {
+      throw new PortError(`${variable}=${JSON.stringify(value)} is not a port: use a number from 1 to 65535.`);
+    }
+    const problem = avoid.includes(port) ? "EADDRINUSE" : await portProblem(port);
+    if (problem === "EADDRINUSE") {
+      throw new PortError(`${variable}=${port}, but port ${port} on 127.0.0.1 is taken: stop what uses it, or choose another.`);
+    }
+    if (problem) throw new PortError(`${variable}=${port}, but port ${port} on 127.0.0.1 cannot be listened on (${problem}).`);
+    return { port, fixed: true };
+  }
+  if (!avoid.includes(usual) && (await portProblem(usual)) === undefined) return { port: usual, fixed: false };
+  for (;;) {
+    const port = await freePort();
+    if (!avoid.includes(port)) return { port, fixed: false, movedFrom: usual };
+  }
 }
 
 export function closeServer(server: Server): Promise<void> {

@@ -4,11 +4,16 @@
 // Postgres is stopped for 10 s and started again, then Redis the same. Once
 // the queue and the cron's drain have run, it checks:
 //   - every request past authentication has exactly one ledger row, and no row is doubled;
-//   - every Redis quota and budget counter equals what the ledger sums to;
+//   - every subject in the ledger has its quota and budget counters in Redis,
+//     each equal to what the ledger sums to for its period;
 //   - what was refused was refused by the documented policy (503
-//     `limits_unavailable` with `x-sluice-limits`, while Redis was away), and
-//     nothing else failed;
-//   - the gateway's memory stayed bounded while a store was down.
+//     `limits_unavailable` with `x-sluice-limits`, while Redis was away; 503
+//     `database_unavailable` with `Retry-After: 2`, while Postgres was, for a
+//     key the isolate had never seen, and for no other), and nothing else failed;
+//   - requests were served while each store was down, and every key the
+//     isolate had seen was served while Postgres was;
+//   - the gateway's memory grew no more while a store was down than in the
+//     calm stretch before, give or take a margin, and never past a ceiling.
 // `--short` halves the outages and the load: the version CI runs.
 // Results: bench/results/chaos.json (full runs only).
 import { fork } from "node:child_process";
@@ -19,6 +24,7 @@ import { BENCH_ADMIN_KEY, buildWorker, ROOT, startSluice, type Target } from "..
 import { migrateDatabase } from "../../dev/migrate.ts";
 import { startNeonStandIn } from "../../dev/standins/neon-http.ts";
 import { startUpstashStandIn } from "../../dev/standins/upstash-rest.ts";
+import { budgetWindow, windowsAt } from "../../src/limits/windows.ts";
 import { type Engine, enginesAvailable, startPostgres, startRedis } from "./engines.ts";
 
 const SHORT = process.argv.includes("--short");
@@ -32,18 +38,29 @@ const WORKERS = SHORT ? 4 : 6;
 const PACE_MS = 15;
 /** How long the queue's retries and the cron's drain get to bring the ledger up to date. */
 const CATCH_UP_MS = 240_000;
-/** Growth of the gateway's memory within an outage that counts as unbounded. */
-const MEMORY_BOUND_MIB = 96;
+/**
+ * Growth of the gateway's memory within an outage beyond what the same load
+ * grew it in the calm stretch of the same length before: more counts as
+ * unbounded (workerd's heap grows under any load, in steps).
+ */
+const MEMORY_EXCESS_MIB = 32;
+/** Growth within an outage that counts as unbounded, whatever the calm stretch did. */
+const MEMORY_CEILING_MIB = 96;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const log = (line: string) => console.error(`chaos: ${line}`);
 
 interface Outcome {
   kind: string;
+  /** The caller's name. */
+  caller: string;
   at: number;
+  /** When the answer was read whole (or failed). */
+  done: number;
   status: number;
   requestId: string | null;
   limits: string | null;
+  retryAfter: string | null;
   /** The error's code (its type, in Anthropic's format) and message. */
   code: string | null;
   message: string | null;
@@ -55,12 +72,17 @@ interface Window {
   store: "postgres" | "redis";
   from: number;
   to: number;
+  /** From when the store was surely down (stopped) to when it was started again. */
+  downFrom: number;
+  downTo: number;
 }
 
 interface Caller {
   name: string;
   headers: Record<string, string>;
   keyId?: string;
+  /** No request of its reaches the gateway before Postgres goes away: the isolate has no copy of it. */
+  unseen?: true;
 }
 
 interface Kind {
@@ -121,7 +143,7 @@ async function callers(base: string): Promise<Caller[]> {
   made.push({ name: "admin", headers: { authorization: `Bearer ${BENCH_ADMIN_KEY}` } });
   // Never used before Postgres goes away: the isolate has no copy of it.
   const cold = await admin(base, "/admin/keys", { name: "chaos-cold", models: ["mock-*"] });
-  made.push({ name: "cold", headers: { authorization: `Bearer ${String(cold.key)}` } });
+  made.push({ name: "cold", headers: { authorization: `Bearer ${String(cold.key)}` }, unseen: true });
   return made;
 }
 
@@ -195,16 +217,31 @@ async function send(base: string, kind: Kind): Promise<Outcome> {
     }
     return {
       kind: kind.name,
+      caller: kind.caller.name,
       at,
+      done: Date.now(),
       status: response.status,
       requestId: response.headers.get("x-request-id"),
       limits: response.headers.get("x-sluice-limits"),
+      retryAfter: response.headers.get("retry-after"),
       code,
       message,
       whole,
     };
   } catch (error) {
-    return { kind: kind.name, at, status: 0, requestId: null, limits: null, code: null, message: String(error), whole: false };
+    return {
+      kind: kind.name,
+      caller: kind.caller.name,
+      at,
+      done: Date.now(),
+      status: 0,
+      requestId: null,
+      limits: null,
+      retryAfter: null,
+      code: null,
+      message: String(error),
+      whole: false,
+    };
   }
 }
 
@@ -227,17 +264,24 @@ function steadyLoad(base: string, all: Kind[]): { stop: () => Promise<Outcome[]>
   };
 }
 
+/** The callers no request of which reached the gateway before Postgres went away. */
+const unseenCallers = (who: Caller[]) => new Set(who.filter((c) => c.unseen).map((c) => c.name));
+
+/** A 503 `database_unavailable` with `Retry-After: 2`: what a key the isolate cannot check gets while Postgres is away. */
+const databaseRefusal = (outcome: Outcome) =>
+  outcome.status === 503 && outcome.code === "database_unavailable" && outcome.retryAfter === "2";
+
 /**
  * The refusals the outage policy documents: quotas fail closed while Redis is
  * away, and a key the isolate has no copy of cannot be looked up while
- * Postgres is.
+ * Postgres is. A key it has seen keeps its cached identity: refusing it is a failure.
  */
-function refusedByPolicy(outcome: Outcome, windows: Window[]): boolean {
+function refusedByPolicy(outcome: Outcome, windows: Window[], unseen: Set<string>): boolean {
   // A store answers again within a moment of starting; a refusal decided just before that still counts.
   const during = (store: Window["store"]) =>
     windows.some((w) => w.store === store && outcome.at >= w.from - 500 && outcome.at <= w.to + 2_000);
   if (outcome.status !== 503 || !outcome.whole) return false;
-  if (during("postgres") && outcome.code === "database_unavailable") return true;
+  if (during("postgres") && databaseRefusal(outcome)) return unseen.has(outcome.caller);
   return (
     during("redis") &&
     // OpenAI's format carries the code; Anthropic's has only a type, so the message names the policy.
@@ -270,33 +314,70 @@ async function catchUp(sluice: Target, db: pg.Client, ids: string[]): Promise<{ 
   }
 }
 
-/** Every quota and budget counter in Redis beside what the ledger sums to for its subject and period. */
-async function countersAgainstLedger(
-  redisUrl: string,
-  db: pg.Client,
-  subjects: { kind: "key" | "user" | "team"; id: string }[],
-): Promise<{ key: string; redis: number; ledger: number; ok: boolean }[]> {
+interface CounterCheck {
+  key: string;
+  /** Null: the counter is not in Redis. */
+  redis: number | null;
+  ledger: number;
+  ok: boolean;
+}
+
+/**
+ * For every key, user and team with rows in the ledger, the counters
+ * src/limits/plan.ts keeps for it (tokens and USD for the day and the month,
+ * and a key's budget when it has one), each beside what the ledger sums to
+ * from the start of its window. A counter missing from Redis fails.
+ */
+async function countersAgainstLedger(redisUrl: string, db: pg.Client, timeZone = "UTC"): Promise<CounterCheck[]> {
   const { default: Redis } = await import("ioredis");
   const redis = new Redis(redisUrl);
+  const now = Date.now();
+  const windows = windowsAt(now, timeZone);
+  const subjects = await db.query<{ kind: "key" | "user" | "team"; id: string }>(
+    `select distinct 'key' as kind, key_id as id from usage_events where key_id is not null
+     union select distinct 'user', user_id from usage_events where user_id is not null
+     union select distinct 'team', team_id from usage_events where team_id is not null`,
+  );
+  const budgets = await db.query<{ id: string; budget_duration: string | null }>(
+    "select id, budget_duration from virtual_keys where max_budget_usd is not null",
+  );
+  const budgetOf = new Map(budgets.rows.map((row) => [row.id, row.budget_duration]));
   const column = { key: "key_id", user: "user_id", team: "team_id" } as const;
-  const rows: { key: string; redis: number; ledger: number; ok: boolean }[] = [];
+  const rows: CounterCheck[] = [];
   try {
-    for (const subject of subjects) {
-      const ledger = await db.query<{ tokens: string; usd: string; n: string }>(
-        `select coalesce(sum(prompt_tokens + completion_tokens), 0)::text as tokens,
-                coalesce(sum(cost_usd), 0)::text as usd, count(*)::text as n
-           from usage_events where ${column[subject.kind]} = $1`,
-        [subject.id],
-      );
-      const { tokens, usd, n } = ledger.rows[0] ?? { tokens: "0", usd: "0", n: "0" };
-      const keys = await redis.keys(`sluice:c:${subject.kind}:${subject.id}:*`);
-      for (const key of keys.filter((k) => /:(tok|usd):/.test(k)).sort()) {
-        const value = Number(await redis.get(key));
-        if (key.includes(":tok:")) rows.push({ key, redis: value, ledger: Number(tokens), ok: value === Number(tokens) });
-        else {
+    for (const subject of subjects.rows) {
+      const base = `sluice:c:${subject.kind}:${subject.id}`;
+      const expected: { key: string; measure: "tok" | "usd"; from: number }[] = [
+        { key: `${base}:tok:d:${windows.dayKey}`, measure: "tok", from: windows.dayStartMs },
+        { key: `${base}:tok:m:${windows.monthKey}`, measure: "tok", from: windows.monthStartMs },
+        { key: `${base}:usd:d:${windows.dayKey}`, measure: "usd", from: windows.dayStartMs },
+        { key: `${base}:usd:m:${windows.monthKey}`, measure: "usd", from: windows.monthStartMs },
+      ];
+      if (subject.kind === "key" && budgetOf.has(subject.id)) {
+        const budget = budgetWindow(budgetOf.get(subject.id) ?? null, now, windows);
+        expected.push({ key: `${base}:usd:b:${budget.key}`, measure: "usd", from: budget.startMs });
+      }
+      for (const counter of expected) {
+        const ledger = await db.query<{ tokens: string; usd: string; n: string }>(
+          `select coalesce(sum(prompt_tokens + completion_tokens), 0)::text as tokens,
+                  coalesce(sum(cost_usd), 0)::text as usd, count(*)::text as n
+             from usage_events where ${column[subject.kind]} = $1 and created_at >= $2`,
+          [subject.id, new Date(counter.from).toISOString()],
+        );
+        const { tokens, usd, n } = ledger.rows[0] ?? { tokens: "0", usd: "0", n: "0" };
+        const stored = await redis.get(counter.key);
+        const value = stored === null ? null : Number(stored);
+        if (counter.measure === "tok") {
+          rows.push({ key: counter.key, redis: value, ledger: Number(tokens), ok: value === Number(tokens) });
+        } else {
           // Nano-dollars, each request's cost rounded once.
-          const expected = Math.round(Number(usd) * 1e9);
-          rows.push({ key, redis: value, ledger: expected, ok: Math.abs(value - expected) <= Number(n) });
+          const expectedNano = Math.round(Number(usd) * 1e9);
+          rows.push({
+            key: counter.key,
+            redis: value,
+            ledger: expectedNano,
+            ok: value !== null && Math.abs(value - expectedNano) <= Number(n),
+          });
         }
       }
     }
@@ -343,6 +424,7 @@ async function main(): Promise<void> {
     const who = await callers(base);
     const all = kinds(who);
     const coldCaller = who[3] as Caller;
+    const unseen = unseenCallers(who);
     for (const kind of all) {
       const warm = await send(base, kind);
       if (warm.status !== 200) throw new Error(`warm-up ${kind.name}: ${warm.status} ${warm.code}`);
@@ -362,16 +444,18 @@ async function main(): Promise<void> {
     ] as const) {
       const from = Date.now();
       await engine.stop();
+      const downFrom = Date.now();
       log(`${store} stopped`);
       await sleep(OUTAGE_MS / 2);
       if (store === "postgres") {
         const probe = await send(base, { ...(all[0] as Kind), name: "chat, unseen key", caller: coldCaller });
         probes.push(probe);
-        log(`a key the isolate has not seen: ${probe.status} ${probe.code}`);
+        log(`a key the isolate has not seen: ${probe.status} ${probe.code}, retry-after ${probe.retryAfter}`);
       }
       await sleep(OUTAGE_MS / 2);
+      const downTo = Date.now();
       await engine.start();
-      windows.push({ store, from, to: Date.now() });
+      windows.push({ store, from, to: Date.now(), downFrom, downTo });
       log(`${store} started again after ${((Date.now() - from) / 1000).toFixed(1)} s`);
       await sleep(CALM_MS);
     }
@@ -384,42 +468,62 @@ async function main(): Promise<void> {
     await sleep(3_000);
     const ledgerDb = await connected(postgres.url);
     // Every request that got past authentication is metered, refusals by the limits included; the unseen
-    // key's, refused before anyone knew who sent it, is not.
-    const ids = outcomes.flatMap((o) => (o.requestId === null || o.code === "database_unavailable" ? [] : [o.requestId]));
+    // key's, refused before anyone knew who sent it, is not. Any other refusal is a failure, and keeps its row here.
+    const ids = outcomes.flatMap((o) =>
+      o.requestId === null || (unseen.has(o.caller) && databaseRefusal(o)) ? [] : [o.requestId],
+    );
     const caught = await catchUp(sluice, ledgerDb, ids);
     const doubled = await ledgerDb.query<{ request_id: string; n: string }>(
       "select request_id, count(*)::text as n from usage_events group by request_id having count(*) > 1",
     );
     const total = await ledgerDb.query<{ n: string }>("select count(*)::text as n from usage_events");
-    const subjects = [
-      ...who.flatMap((c) => (c.keyId ? [{ kind: "key" as const, id: c.keyId }] : [])),
-      { kind: "user" as const, id: "chaos-a" },
-      { kind: "user" as const, id: "chaos-b" },
-      { kind: "team" as const, id: "chaos-team" },
-    ];
-    const counters = await countersAgainstLedger(redisEngine.url, ledgerDb, subjects);
+    const counters = await countersAgainstLedger(redisEngine.url, ledgerDb);
     await ledgerDb.end();
 
     const byStatus: Record<string, number> = {};
     for (const o of outcomes) byStatus[o.status] = (byStatus[o.status] ?? 0) + 1;
-    const policyRefusals = outcomes.filter((o) => o.status !== 200 && refusedByPolicy(o, windows));
-    const unexpected = outcomes.filter((o) => (o.status !== 200 || !o.whole) && !refusedByPolicy(o, windows));
+    const policyRefusals = outcomes.filter((o) => o.status !== 200 && refusedByPolicy(o, windows, unseen));
+    const unexpected = outcomes.filter((o) => (o.status !== 200 || !o.whole) && !refusedByPolicy(o, windows, unseen));
+    // Served while the store was down: sent after it stopped, answered whole before it started again.
+    const servedDuring = (w: Window) =>
+      outcomes.filter((o) => o.status === 200 && o.whole && o.at >= w.downFrom && o.done <= w.downTo);
+    const served = windows.map((w) => ({
+      store: w.store,
+      served: servedDuring(w).length,
+      byCaller: Object.fromEntries(
+        who.filter((c) => !c.unseen).map((c) => [c.name, servedDuring(w).filter((o) => o.caller === c.name).length]),
+      ),
+    }));
+    const postgresServed = served.find((s) => s.store === "postgres");
     const level = (at: number) => memory.find((m) => m.at >= at)?.rssMiB ?? Number.NaN;
     const peak = (from: number, to: number) => Math.max(...memory.filter((m) => m.at >= from && m.at <= to).map((m) => m.rssMiB));
     // Each outage beside the calm stretch of the same length before it: workerd's heap grows under any load.
-    const memoryReport = windows.map((w) => ({
-      store: w.store,
-      atStartMiB: level(w.from),
-      peakMiB: peak(w.from, w.to),
-      growthMiB: peak(w.from, w.to) - level(w.from),
-      calmGrowthBeforeMiB: peak(w.from - (w.to - w.from), w.from) - level(w.from - (w.to - w.from)),
-    }));
+    const memoryReport = windows.map((w) => {
+      const growthMiB = peak(w.from, w.to) - level(w.from);
+      const calmGrowthBeforeMiB = peak(w.from - (w.to - w.from), w.from) - level(w.from - (w.to - w.from));
+      return {
+        store: w.store,
+        atStartMiB: level(w.from),
+        peakMiB: peak(w.from, w.to),
+        growthMiB,
+        calmGrowthBeforeMiB,
+        excessMiB: growthMiB - Math.max(0, calmGrowthBeforeMiB),
+      };
+    });
+    const probe = probes[0];
     const checks = {
       "every request past authentication has one ledger row": caught.missing.length === 0,
       "no ledger row doubled": doubled.rows.length === 0,
-      "counters equal the ledger": counters.length > 0 && counters.every((c) => c.ok),
+      // Two keys, two users and their team: five subjects, 22 counters.
+      "every subject's counters in Redis, equal to the ledger": counters.length >= 22 && counters.every((c) => c.ok),
       "only policy refusals, every answer whole": unexpected.length === 0,
-      "memory bounded during the outages": memoryReport.every((m) => m.growthMiB < MEMORY_BOUND_MIB),
+      "a key never seen gets 503 database_unavailable, Retry-After 2, while Postgres is away":
+        probe !== undefined && unseen.has(probe.caller) && databaseRefusal(probe) && probe.whole,
+      "requests served while each store is down": served.length === 2 && served.every((s) => s.served > 0),
+      "every key seen before is served while Postgres is away":
+        postgresServed !== undefined && Object.values(postgresServed.byCaller).every((n) => n > 0),
+      [`memory grows by under ${MEMORY_EXCESS_MIB} MiB more during an outage than in the calm before it, and under ${MEMORY_CEILING_MIB} MiB`]:
+        memoryReport.every((m) => m.excessMiB < MEMORY_EXCESS_MIB && m.growthMiB < MEMORY_CEILING_MIB),
     };
     const report = {
       date: new Date().toISOString(),
@@ -429,11 +533,14 @@ async function main(): Promise<void> {
       requests: outcomes.length,
       byStatus,
       policyRefusals: policyRefusals.length,
+      probe,
+      served,
       unexpected: unexpected.slice(0, 20),
       ledgerRows: Number(total.rows[0]?.n ?? 0),
       missingRows: caught.missing.length,
       drainRuns: caught.drainRuns,
       doubledRows: doubled.rows.length,
+      countersChecked: counters.length,
       counters,
       memory: {
         outages: memoryReport,
