@@ -4,7 +4,7 @@
 // a provider key, and access tokens refreshed before they expire, one
 // refresh at a time, and kept in isolate memory only.
 import { eq } from "drizzle-orm";
-import { jwtVerify, SignJWT } from "jose";
+import { decodeProtectedHeader, jwtVerify, SignJWT } from "jose";
 import { secretsEqual } from "../auth/constant-time.ts";
 import type { Config, GoogleOAuthConfig } from "../config/index.ts";
 import { open, seal } from "../credentials/envelope.ts";
@@ -113,6 +113,8 @@ export async function takeState(
   const { state } = input;
   let claims: { sub?: string; nonce?: unknown; bnd?: unknown };
   try {
+    // A state that is not even a signed token is refused before verification is started on it.
+    if (decodeProtectedHeader(state).alg !== "HS256") throw new Error("not an HS256 token");
     ({ payload: claims } = await jwtVerify(state, await stateKey(config), {
       audience: "sluice:google-oauth",
       algorithms: ["HS256"],

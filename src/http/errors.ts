@@ -46,3 +46,12 @@ export const modelNotFound = (model: string) =>
     code: "model_not_found",
     param: "model",
   });
+
+/**
+ * A value as an HTTP header may carry it: printable ASCII as it is, anything
+ * else percent-encoded (a model or field name in another script, or with a
+ * control character, would otherwise fail the whole response).
+ */
+export function headerValue(text: string): string {
+  return /^[\x20-\x7e]*$/.test(text) ? text : encodeURIComponent(text);
+}

@@ -4,11 +4,13 @@
 // authenticates the caller and, for routes that are not gated, checks the
 // deny markers itself, so a revoked key or a blocked user or team is refused
 // everywhere within a second.
-import type { MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import { checkMarkers } from "../auth/deny-list.ts";
 import { authenticate, reauthenticate } from "../auth/index.ts";
 import type { GatewayEnv } from "../context.ts";
+import { hasControl } from "../formats/fields.ts";
 import type { ErrorShape } from "../formats/types.ts";
+import { badRequest } from "../http/errors.ts";
 import { admit } from "../limits/index.ts";
 
 /** Marks the middleware, so a test can show that no route skips it. */
@@ -19,11 +21,14 @@ export interface EndpointOptions {
   errors: ErrorShape;
   /** The route admits its calls through the limits check, which reads the deny markers too. */
   gated: boolean;
+  /** What the route's path carries, named in a refusal of it (`model` on Gemini's routes); `path` otherwise. */
+  pathParam?: string;
 }
 
 export function endpoint(options: EndpointOptions): MiddlewareHandler<GatewayEnv> {
   const middleware: MiddlewareHandler<GatewayEnv> = async (c, next) => {
     c.set("format", options.errors);
+    checkRequestNames(c, options.pathParam ?? "path");
     c.set("principal", await authenticate(c));
     // Gated routes read the markers in their limits check; the others read them here.
     if (!options.gated && (await checkMarkers(c.get("services").redis, c.get("principal"))) === "stale") {
@@ -32,6 +37,20 @@ export function endpoint(options: EndpointOptions): MiddlewareHandler<GatewayEnv
     await next();
   };
   return Object.assign(middleware, { [ENDPOINT]: options });
+}
+
+/**
+ * Ids in the path (`/admin/keys/{id}`) and values in the query reach
+ * Postgres and headers as they are: ones with control characters (a NUL
+ * Postgres refuses) are the caller's 400, before anything reads them.
+ */
+function checkRequestNames(c: Context<GatewayEnv>, pathParam: string): void {
+  if (hasControl(c.req.path)) throw badRequest(`Invalid \`${pathParam}\`: must not contain control characters`, pathParam);
+  for (const [name, values] of Object.entries(c.req.queries())) {
+    if (hasControl(name) || values.some(hasControl)) {
+      throw badRequest(`Invalid \`${name}\`: must not contain control characters`, name);
+    }
+  }
 }
 
 /** Errors of a path family in its own shape, for requests no route matches. */

@@ -36,7 +36,7 @@ async function generate(c: GatewayContext): Promise<Response> {
 
 export const geminiRoutes = new Hono<GatewayEnv>();
 
-const gated = endpoint({ errors: "gemini", gated: true });
+const gated = endpoint({ errors: "gemini", gated: true, pathParam: "model" });
 for (const version of ["v1beta", "v1alpha", "v1"]) {
   geminiRoutes.post(
     `/${version}/models/*`,

@@ -8,7 +8,7 @@
 import type { RoutingConfig } from "../config/index.ts";
 import type { GatewayContext } from "../context.ts";
 import type { Credential } from "../credentials/pool.ts";
-import { GatewayError } from "../http/errors.ts";
+import { GatewayError, headerValue } from "../http/errors.ts";
 import type { UpstreamBody } from "../http/relay.ts";
 import type { Admission } from "../limits/index.ts";
 import { reason } from "../log.ts";
@@ -174,8 +174,8 @@ export async function* attemptList(input: AttemptListInput): AsyncGenerator<Plan
 /** The headers that say what served the call. */
 export function attemptHeaders(call: GatewayCall): Record<string, string> {
   return {
-    "x-sluice-provider": call.target.provider,
-    "x-sluice-model": call.target.upstreamModel,
+    "x-sluice-provider": headerValue(call.target.provider),
+    "x-sluice-model": headerValue(call.target.upstreamModel),
     "x-sluice-attempts": String(call.meter.attempts),
   };
 }

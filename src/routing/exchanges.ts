@@ -6,6 +6,7 @@
 // the answer, whole or frame by frame, back into the client's.
 import type { CanonicalEvent, CanonicalRequest } from "../formats/canonical.ts";
 import type { ClientEncoder, StreamDecoder, StreamFrame } from "../formats/types.ts";
+import { headerValue } from "../http/errors.ts";
 import { type Framing, frameSplitter } from "../http/frames.ts";
 import { relayFrames, type UpstreamBody, UpstreamReportedFailure } from "../http/relay.ts";
 import type { Endpoint, EndpointCall } from "../providers/types.ts";
@@ -161,7 +162,7 @@ export function translatedExchange(
     framing: endpoint.framing,
     request: () => endpoint.request({ ...input.call, body: endpoint.codec.encode(request) }),
     async respond(call, answer, hooks) {
-      if (input.dropped.length > 0) call.headers["x-sluice-dropped"] = input.dropped.join(", ");
+      if (input.dropped.length > 0) call.headers["x-sluice-dropped"] = headerValue(input.dropped.join(", "));
       if (!answer.stream) {
         let decoded: ReturnType<typeof endpoint.codec.decode>;
         try {

@@ -70,6 +70,7 @@ export async function proxy<Body extends Record<string, unknown>>(
   const generation = (body as { generationConfig?: { temperature?: unknown } }).generationConfig;
   const temperature = body.temperature ?? generation?.temperature;
   const alt = c.req.query("alt");
+  const picked = pickedProvider(c);
   return await routeCall(c, {
     cache: {
       body,
@@ -77,7 +78,8 @@ export async function proxy<Body extends Record<string, unknown>>(
       path: alt ? `${c.req.path}?alt=${alt}` : c.req.path,
     },
     model: facts.model,
-    providerOverride: pickedProvider(c) ?? facts.provider,
+    providerOverride: picked ?? facts.provider,
+    providerParam: picked === undefined ? "provider" : "x-sluice-provider",
     streamed: facts.stream,
     estimate(first) {
       const rules = mediaRulesFor(first.descriptor.kind, first.upstreamModel);

@@ -40,11 +40,17 @@ interface Choice {
   price?: Price;
 }
 
-function choose(config: Config, catalog: Catalog, model: string, providerOverride?: string): Choice | undefined {
+function choose(
+  config: Config,
+  catalog: Catalog,
+  model: string,
+  providerOverride?: string,
+  providerParam = "provider",
+): Choice | undefined {
   const listed = catalog.models.get(model);
   if (providerOverride) {
     if (!knownProvider(catalog, providerOverride)) {
-      throw new GatewayError(400, "invalid_request", `Unknown provider \`${providerOverride}\`.`, { param: "provider" });
+      throw new GatewayError(400, "invalid_request", `Unknown provider \`${providerOverride}\`.`, { param: providerParam });
     }
     return listed?.providerId === providerOverride
       ? { provider: providerOverride, upstreamModel: listed.upstreamId, price: listed.price }
@@ -85,8 +91,14 @@ function providerSetup(
 }
 
 /** The target for one model name; throws 404 for a name nothing serves. */
-export function resolveTarget(config: Config, catalog: Catalog, model: string, providerOverride?: string): Target {
-  const choice = choose(config, catalog, model, providerOverride);
+export function resolveTarget(
+  config: Config,
+  catalog: Catalog,
+  model: string,
+  providerOverride?: string,
+  providerParam?: string,
+): Target {
+  const choice = choose(config, catalog, model, providerOverride, providerParam);
   if (!choice) throw modelNotFound(model);
   const setup = providerSetup(config, catalog, choice.provider);
   if (!setup) throw modelNotFound(model);
@@ -104,9 +116,16 @@ export function resolveTarget(config: Config, catalog: Catalog, model: string, p
  * The model's target, then its catalog fallbacks in order, each a model the
  * caller may use. An explicit provider pins the call to that one target.
  */
-export function planRoute(input: { config: Config; catalog: Catalog; model: string; providerOverride?: string }): Target[] {
+export function planRoute(input: {
+  config: Config;
+  catalog: Catalog;
+  model: string;
+  providerOverride?: string;
+  /** Where the caller named the provider, for the refusal of one that does not exist. */
+  providerParam?: string;
+}): Target[] {
   const { config, catalog, model, providerOverride } = input;
-  const first = resolveTarget(config, catalog, model, providerOverride);
+  const first = resolveTarget(config, catalog, model, providerOverride, input.providerParam);
   if (providerOverride) return [first];
   const plan = [first];
   for (const fallback of catalog.models.get(model)?.fallbacks ?? []) {

@@ -36,6 +36,8 @@ import { naturalProvider, planRoute, type Target } from "./resolve.ts";
 export interface RouteInput {
   model: string;
   providerOverride?: string;
+  /** Where the caller named the provider: the body's `provider`, or the `x-sluice-provider` header. */
+  providerParam?: string;
   streamed: boolean;
   /** The request's size, estimated for the first target's path. */
   estimate(first: Target): Estimate;
@@ -159,10 +161,13 @@ export async function routeCall(c: GatewayContext, input: RouteInput): Promise<R
   const defer = (work: Promise<unknown>) => c.executionCtx.waitUntil(work);
   const catalog = await catalogFor(c);
   // The model's own target (planRoute throws when nothing serves it), then its fallbacks.
-  const [first, ...fallbacks] = planRoute({ config, catalog, model: input.model, providerOverride: input.providerOverride }) as [
-    Target,
-    ...Target[],
-  ];
+  const [first, ...fallbacks] = planRoute({
+    config,
+    catalog,
+    model: input.model,
+    providerOverride: input.providerOverride,
+    providerParam: input.providerParam,
+  }) as [Target, ...Target[]];
   // An allowlist binds the deployment: a provider the caller picked must be one the key may use for the model.
   const natural = naturalProvider(config, catalog, input.model, input.providerOverride, first);
   assertDeploymentAllowed(principal, first, natural);
