@@ -1,224 +1,102 @@
 // Hostile and unlucky input, generated: 10,000 requests per run over every
-// route and every kind of credential, from a fixed seed (SLUICE_FUZZ_SEED to
-// explore others, SLUICE_FUZZ_RUNS for more). Each must be answered, within
-// seconds, with no 5xx, and every error in the caller's own format with a
-// message that says what is wrong. The mock upstream refuses what it cannot
-// read with a 400, as providers do, so nothing is blamed on it.
+// route of the app and every kind of credential, from a fixed seed
+// (SLUICE_FUZZ_SEED to explore others, SLUICE_FUZZ_RUNS for more). Each must
+// be answered, within seconds, with no 5xx, and every error in the caller's
+// own format with a message that says what is wrong: the field a mutation
+// broke, by name. No promise may be left rejected. The mock upstream refuses
+// what it cannot read with a 400, as providers do, so nothing is blamed on it.
 import { env } from "cloudflare:test";
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
+import { MOCK_GOOGLE_CLIENT_ID, MOCK_GOOGLE_CLIENT_SECRET } from "../dev/mock-upstream/credentials.ts";
+import { createApp } from "../src/app.ts";
+import { parseConfig } from "../src/config/index.ts";
 import type { ErrorShape } from "../src/formats/types.ts";
+import { collectRoutes } from "../src/openapi/document.ts";
+import { errorMessage, namedIn, namesField } from "./fuzz/errors.ts";
+import { build, type Draw, drawArbitrary, type FuzzSetup } from "./fuzz/requests.ts";
+import { FUZZ_PROVIDER_URL, ROUTES } from "./fuzz/routes.ts";
 import { BASE, callWorker, TEST_ADMIN_KEY } from "./helpers.ts";
-import { admin, appToken, uniqueId } from "./identity.ts";
+import { admin, appToken, identityProvider, uniqueId } from "./identity.ts";
 
 const SEED = Number(env.SLUICE_FUZZ_SEED ?? 20261125);
 const RUNS = Number(env.SLUICE_FUZZ_RUNS ?? 10_000);
 const REQUEST_TIMEOUT_MS = 10_000;
 
-interface Route {
-  method: string;
-  path: string;
-  errors: ErrorShape;
-  /** A body the route accepts, to mutate. */
-  template?: Record<string, unknown>;
-}
+const mockRoot = String(env.MOCK_BASE_URL).replace(/\/v1$/, "");
+const google = `${mockRoot}/__mock/google`;
+/** The suite's bindings with Google accounts on (the mock plays Google), so those routes do their work. */
+const bindings = {
+  ...env,
+  GOOGLE_OAUTH_CLIENT_ID: MOCK_GOOGLE_CLIENT_ID,
+  GOOGLE_OAUTH_CLIENT_SECRET: MOCK_GOOGLE_CLIENT_SECRET,
+  GOOGLE_OAUTH_BASE_URL: google,
+  GOOGLE_TOKEN_URL: `${google}/token`,
+  GOOGLE_REVOKE_URL: `${google}/revoke`,
+  GOOGLE_GEMINI_API_URL: mockRoot,
+  GOOGLE_CODE_ASSIST_URL: mockRoot,
+};
 
-const chat = { model: "mock-echo", messages: [{ role: "user", content: "fuzz" }], max_tokens: 8 };
-const contents = [{ role: "user", parts: [{ text: "fuzz" }] }];
-/** Every route, with a body it accepts; admin writes touch only names of their own (`fuzz-*`). */
-const ROUTES: Route[] = [
-  { method: "POST", path: "/v1/chat/completions", errors: "openai", template: chat },
-  {
-    method: "POST",
-    path: "/v1/responses",
-    errors: "openai-responses",
-    template: { model: "mock-echo", input: "fuzz", max_output_tokens: 8 },
-  },
-  { method: "POST", path: "/v1/completions", errors: "openai", template: { model: "mock-echo", prompt: "fuzz", max_tokens: 8 } },
-  { method: "POST", path: "/v1/embeddings", errors: "openai", template: { model: "mock-echo", input: ["fuzz"] } },
-  {
-    method: "POST",
-    path: "/v1/messages",
-    errors: "anthropic",
-    template: { model: "mock-echo", max_tokens: 8, messages: chat.messages },
-  },
-  {
-    method: "POST",
-    path: "/v1/messages/count_tokens",
-    errors: "anthropic",
-    template: { model: "mock-echo", messages: chat.messages },
-  },
-  { method: "POST", path: "/v1beta/models/mock-echo:generateContent", errors: "gemini", template: { contents } },
-  { method: "POST", path: "/v1beta/models/mock-echo:streamGenerateContent?alt=sse", errors: "gemini", template: { contents } },
-  { method: "POST", path: "/api/ai/generate", errors: "gemini", template: { model: "mock-echo", contents } },
-  { method: "POST", path: "/api/ai/completion", errors: "openai", template: { ...chat, provider: "mock" } },
-  { method: "POST", path: "/api/keys", errors: "openai", template: { name: "fuzz", rpm_limit: 5 } },
-  {
-    method: "PUT",
-    path: "/api/provider-keys",
-    errors: "openai",
-    // The fuzz user's own key: it changes only that user's calls.
-    template: { provider: "openai", api_key: "sk-fuzz-0123456789" },
-  },
-  { method: "POST", path: "/auth/token", errors: "openai" },
-  { method: "POST", path: "/admin/keys", errors: "openai", template: { name: "fuzz", models: ["mock-*"], max_budget: 1 } },
-  { method: "POST", path: "/admin/users", errors: "openai", template: { id: "fuzz-user", team_id: "fuzz-team" } },
-  { method: "POST", path: "/admin/teams", errors: "openai", template: { id: "fuzz-team", name: "Fuzz" } },
-  {
-    method: "POST",
-    path: "/admin/models",
-    errors: "openai",
-    template: { id: "fuzz-model", targets: [{ provider: "mock", model: "mock-echo" }] },
-  },
-  // For a provider no other test routes to: what the fuzz writes must not change what other suites see.
-  {
-    method: "POST",
-    path: "/admin/credentials",
-    errors: "openai",
-    template: { provider: "fuzz-provider", api_key: "sk-fuzz-0123456789" },
-  },
-  { method: "POST", path: "/admin/billing/outbox/replay", errors: "openai", template: { request_ids: ["req_none"] } },
-  { method: "GET", path: "/v1/models", errors: "openai" },
-  { method: "GET", path: "/v1beta/models", errors: "gemini" },
-  { method: "GET", path: "/api/ai/usage", errors: "openai" },
-  { method: "GET", path: "/api/ai/quota", errors: "openai" },
-  { method: "GET", path: "/admin/usage", errors: "openai" },
-  { method: "GET", path: "/admin/keys", errors: "openai" },
-  { method: "GET", path: "/admin/billing/outbox", errors: "openai" },
-  { method: "GET", path: "/health", errors: "openai" },
-];
+/** The app's routes, as it names them, with the error shape each answers in. */
+const APP_ROUTES = new Map(
+  collectRoutes(createApp()).map((r) => [`${r.method} ${r.path}`, r.endpoint?.errors ?? ("openai" satisfies ErrorShape)]),
+);
 
-/** The default quota allows a user 10 requests a minute: the suite's users get their own, larger policy. */
-const credentials: Record<string, string> = {};
+/** Filled in before the run: credentials, the ids routes act on, each route's body. */
+const setup: FuzzSetup = {
+  bindings,
+  jwksBindings: {},
+  fixtures: {},
+  secrets: {},
+  templates: new Map(),
+  bodyLimit: parseConfig(bindings).maxBodyBytes,
+};
 
 beforeAll(async () => {
+  const { secrets, fixtures, jwksBindings, templates } = setup;
   const key = await admin("POST", "/admin/keys", { name: uniqueId("fuzz") });
-  credentials.key = String(key.body.key);
+  secrets.key = String(key.body.key);
   const token = await callWorker(
-    new Request(`${BASE}/auth/token`, { method: "POST", headers: { authorization: `Bearer ${credentials.key}` } }),
+    new Request(`${BASE}/auth/token`, { method: "POST", headers: { authorization: `Bearer ${secrets.key}` } }),
   );
-  credentials.token = String(((await token.response.json()) as { access_token: string }).access_token);
+  secrets.token = String(((await token.response.json()) as { access_token: string }).access_token);
+  // The default quota allows a user 10 requests a minute and 10,000 tokens a day: the suite's user gets more.
   const user = uniqueId("fuzz-user");
-  await admin("POST", "/admin/users", { id: user, rpm_limit: 1_000_000, tokens_per_day: null, tokens_per_month: null });
-  credentials.user = await appToken({ sub: user });
-});
-
-type Auth = "admin" | "key" | "token" | "user" | "none" | "garbage" | "basic" | "empty-bearer" | "api-key-header" | "goog-header";
-
-function headersFor(auth: Auth): Record<string, string> {
-  switch (auth) {
-    case "admin":
-      return { authorization: `Bearer ${TEST_ADMIN_KEY}` };
-    case "key":
-    case "token":
-    case "user":
-      return { authorization: `Bearer ${credentials[auth]}` };
-    case "none":
-      return {};
-    case "garbage":
-      return { authorization: `Bearer ${"x".repeat(300)}.${"y".repeat(20)}.z` };
-    case "basic":
-      return { authorization: "Basic Zm9vOmJhcg==" };
-    case "empty-bearer":
-      return { authorization: "Bearer " };
-    case "api-key-header":
-      return { "x-api-key": credentials.key ?? "" };
-    case "goog-header":
-      return { "x-goog-api-key": credentials.key ?? "" };
-  }
-}
-
-/** Every path to a value inside a template, as key lists. */
-function pathsOf(value: unknown, prefix: (string | number)[] = []): (string | number)[][] {
-  if (Array.isArray(value)) return [prefix, ...value.flatMap((v, i) => pathsOf(v, [...prefix, i]))];
-  if (value && typeof value === "object") {
-    return [prefix, ...Object.entries(value).flatMap(([k, v]) => pathsOf(v, [...prefix, k]))];
-  }
-  return [prefix];
-}
-
-function setAt(value: unknown, path: (string | number)[], replacement: unknown | typeof DELETE): unknown {
-  if (path.length === 0) return replacement === DELETE ? undefined : replacement;
-  const [head, ...rest] = path as [string | number, ...(string | number)[]];
-  const copy = (Array.isArray(value) ? [...value] : { ...(value as object) }) as Record<string | number, unknown>;
-  if (rest.length === 0 && replacement === DELETE) delete copy[head];
-  else copy[head] = setAt(copy[head], rest, replacement);
-  return copy;
-}
-
-const DELETE = Symbol("delete");
-const nested = (depth: number) => `${"[".repeat(depth)}1${"]".repeat(depth)}`;
-
-/** One generated request: a route, a credential, and a body made from its template. */
-const requestArbitrary = fc
-  .record({
-    route: fc.constantFrom(...ROUTES),
-    auth: fc.constantFrom<Auth>(
-      "admin",
-      "admin",
-      "key",
-      "token",
-      "user",
-      "none",
-      "garbage",
-      "basic",
-      "empty-bearer",
-      "api-key-header",
-      "goog-header",
-    ),
-    kind: fc.constantFrom(
-      "valid",
-      "replace",
-      "replace",
-      "delete",
-      "json",
-      "truncate",
-      "duplicate",
-      "deep",
-      "content-type",
-      "stream",
-      "query",
-    ),
-    value: fc.jsonValue({ maxDepth: 3 }),
-    pick: fc.nat(),
-    cut: fc.nat(),
-  })
-  .map(({ route, auth, kind, value, pick, cut }) => {
-    const template = route.template ?? {};
-    const paths = pathsOf(template).filter((p) => p.length > 0);
-    const path = paths[pick % Math.max(1, paths.length)] ?? ["model"];
-    let body: string | undefined = JSON.stringify(template);
-    let contentType = "application/json";
-    let url = `${BASE}${route.path}`;
-    if (kind === "replace") body = JSON.stringify(setAt(template, path, value));
-    if (kind === "delete") body = JSON.stringify(setAt(template, path, DELETE));
-    if (kind === "json") body = JSON.stringify(value);
-    if (kind === "truncate") body = body.slice(0, cut % Math.max(1, body.length));
-    if (kind === "duplicate") body = `{"model":5,${body.slice(1)}`;
-    if (kind === "deep") body = JSON.stringify({ ...template, messages: JSON.parse(nested(64 + (pick % 400))) });
-    if (kind === "content-type")
-      contentType = ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data"][pick % 3] ?? "";
-    if (kind === "stream") body = JSON.stringify({ ...template, stream: true });
-    if (kind === "query") {
-      const params = ["limit", "from", "to", "group_by", "cursor", "status", "format", "metadata.session_id", "offset", "alt"];
-      url += `${url.includes("?") ? "&" : "?"}${params[pick % params.length]}=${encodeURIComponent(JSON.stringify(value).slice(0, 200))}`;
-    }
-    if (route.method === "GET") body = undefined;
-    return { route, auth, kind, url, body, contentType };
+  const made = await admin("POST", "/admin/users", {
+    id: user,
+    rpm_limit: 1_000_000,
+    tokens_per_day: 2_000_000_000,
+    tokens_per_month: 2_000_000_000,
   });
-
-/** The error shape each format's callers read. */
-function errorMessage(shape: ErrorShape, body: unknown): string | undefined {
-  const value = body as { type?: string; error?: { message?: unknown; type?: unknown; code?: unknown; status?: unknown } };
-  if (shape === "anthropic")
-    return value.type === "error" && typeof value.error?.type === "string" ? String(value.error.message) : undefined;
-  if (shape === "gemini") {
-    return typeof value.error?.code === "number" && typeof value.error.status === "string"
-      ? String(value.error.message)
-      : undefined;
+  expect(made.status).toBe(201);
+  secrets.user = await appToken({ sub: user });
+  for (const alg of ["RS256", "ES256", "EdDSA"] as const) {
+    const idp = await identityProvider(alg);
+    secrets[alg.toLowerCase()] = await idp.sign({ sub: user });
+    jwksBindings[alg.toLowerCase()] = { ...bindings, JWKS_URL: idp.bindings.JWKS_URL };
   }
-  return typeof value.error?.type === "string" ? String(value.error.message) : undefined;
-}
+
+  // What the routes with an id in their path act on; each route that ends a thing has one of its own.
+  expect((await admin("POST", "/admin/teams", { id: "fuzz-team", name: "Fuzz" })).status).toBe(201);
+  expect((await admin("POST", "/admin/users", { id: "fuzz-user", team_id: "fuzz-team" })).status).toBe(201);
+  for (const id of ["fuzz-provider", "fuzz-provider-gone"]) {
+    await admin("POST", "/admin/providers", { id, kind: "mock", base_url: FUZZ_PROVIDER_URL });
+  }
+  for (const id of ["fuzz-model", "fuzz-model-gone"]) {
+    await admin("POST", "/admin/models", { id, provider: "fuzz-provider", upstream_id: "mock-echo" });
+  }
+  for (const name of ["key", "rotatedKey", "revokedKey", "deletedKey"]) {
+    fixtures[name] = String((await admin("POST", "/admin/keys", { name: `fuzz-${name}` })).body.id);
+  }
+  for (const name of ["credential", "deletedCredential"]) {
+    const made = await admin("POST", "/admin/credentials", { provider: "fuzz-provider", api_key: "sk-fuzz-0123456789" });
+    fixtures[name] = String(made.body.id);
+  }
+  for (const route of ROUTES) {
+    if (route.unchangedBy) templates.set(route, (await admin("GET", route.path)).body);
+    else if (route.template) templates.set(route, route.template);
+  }
+});
 
 /** The work, or a failure naming it when it takes longer than a request may; the timer goes with the answer. */
 async function withTimeout<T>(work: Promise<T>, what: string): Promise<T> {
@@ -233,47 +111,106 @@ async function withTimeout<T>(work: Promise<T>, what: string): Promise<T> {
   }
 }
 
+describe("the fuzz's routes", () => {
+  it("are every route of the app, and only those: a new route cannot be left out", () => {
+    const listed = new Set(ROUTES.map((r) => r.route));
+    expect([...APP_ROUTES.keys()].filter((route) => !listed.has(route))).toEqual([]);
+    expect([...listed].filter((route) => !APP_ROUTES.has(route))).toEqual([]);
+  });
+});
+
 describe("generated hostile requests", () => {
   it(`are answered without a 5xx, in the caller's format, naming the problem (${RUNS} requests, seed ${SEED})`, {
     timeout: 600_000,
   }, async () => {
     const statuses = new Map<number, number>();
     const deferred: Promise<void>[] = [];
-    await fc.assert(
-      fc.asyncProperty(requestArbitrary, async ({ route, auth, kind, url, body, contentType }) => {
-        const what = `${route.method} ${url} as ${auth} (${kind}): ${body?.slice(0, 200)}`;
-        const request = new Request(url, {
-          method: route.method,
-          headers: { ...headersFor(auth), ...(body === undefined ? {} : { "content-type": contentType }), "x-mock-chunks": "2" },
-          body,
-        });
-        const { response, settled } = await withTimeout(callWorker(request), what);
-        const text = await withTimeout(response.text(), what);
-        // Deferred work (limits settled, records queued) is awaited a few hundred at a time: each waits on a batch.
-        deferred.push(withTimeout(settled(), `deferred work of ${what}`));
-        if (deferred.length >= 200) await Promise.all(deferred.splice(0));
-        statuses.set(response.status, (statuses.get(response.status) ?? 0) + 1);
-        expect(response.status, `${what} → ${response.status} ${text.slice(0, 300)}`).toBeLessThan(500);
-        if (response.status >= 400) {
+    /** Routes whose handler a request reached: a 2xx, or the answer a route that cannot succeed here gives. */
+    const reached = new Set<string>();
+    const rejections: unknown[] = [];
+    const onRejection = (event: PromiseRejectionEvent) => rejections.push(event.reason);
+    globalThis.addEventListener("unhandledrejection", onRejection);
+    // Each route once first, as its own caller with the body it accepts; the generated requests follow.
+    const examples = ROUTES.map((route): [Draw] => [
+      {
+        route,
+        auth: "own",
+        kind: "valid",
+        value: null,
+        text: "",
+        segment: "",
+        header: { name: "x-sluice-cache", value: "" },
+        pick: 0,
+        cut: 0,
+      },
+    ]);
+    try {
+      await fc.assert(
+        fc.asyncProperty(drawArbitrary, async (draw) => {
+          const { route, kind } = draw;
+          const { request, bindings: used, what, mutation, header, escaped } = build(draw, setup);
+          const { response, settled } = await withTimeout(callWorker(request, used), what);
+          const text = await withTimeout(response.text(), what);
+          // Deferred work (limits settled, records queued) is awaited a few hundred at a time: each waits on a batch.
+          deferred.push(withTimeout(settled(), `deferred work of ${what}`));
+          if (deferred.length >= 200) await Promise.all(deferred.splice(0));
+          const status = response.status;
+          statuses.set(status, (statuses.get(status) ?? 0) + 1);
+          expect(status, `${what} → ${status} ${text.slice(0, 300)}`).toBeLessThan(500);
+          const known = route.reached?.(status, text) ?? false;
+          if (kind !== "path" && ((status >= 200 && status < 300) || known)) reached.add(route.route);
+          if (kind === "oversized" && setup.templates.has(route)) {
+            expect(status, `${what} → ${status} ${text.slice(0, 300)}`).toBe(413);
+          }
+          if (status < 400) return;
+          if (route.page && (response.headers.get("content-type") ?? "").startsWith("text/html")) {
+            // A page for a browser, saying what went wrong, with nothing sent to it written back as markup.
+            expect(text, what).toContain("<h1>");
+            expect(text, what).not.toMatch(/<(script|img)\b/i);
+            return;
+          }
           let parsed: unknown;
           try {
             parsed = JSON.parse(text);
           } catch {
-            throw new Error(`${what} → ${response.status} with a body that is not JSON: ${text.slice(0, 200)}`);
+            throw new Error(`${what} → ${status} with a body that is not JSON: ${text.slice(0, 200)}`);
           }
-          const message = errorMessage(route.errors, parsed);
-          expect(message, `${what} → not in ${route.errors}'s error shape: ${text.slice(0, 300)}`).toBeTypeOf("string");
+          const shapes: ErrorShape[] = escaped ? ["openai", "anthropic", "gemini"] : [APP_ROUTES.get(route.route) ?? "openai"];
+          const message = shapes.map((shape) => errorMessage(shape, parsed)).find((m) => m !== undefined);
+          expect(message, `${what} → not in ${shapes.join(" or ")} error shape: ${text.slice(0, 300)}`).toBeTypeOf("string");
           expect(message?.length, `${what}: an empty message`).toBeGreaterThan(8);
           expect(message).not.toBe("Internal error.");
-        }
-      }),
-      { seed: SEED, numRuns: RUNS, endOnFailure: true },
-    );
-    await Promise.all(deferred);
+          if (status !== 400 || known) return;
+          const named = namedIn(parsed, message ?? "");
+          if (mutation) {
+            expect(
+              namesField(named, mutation),
+              `${what} → 400 not naming \`${mutation.path.join(".")}\`: ${text.slice(0, 300)}`,
+            ).toBe(true);
+          }
+          if (kind === "path" && route.segment === "mock-echo" && !escaped)
+            expect(named, `${what} → ${text.slice(0, 300)}`).toContain("model");
+          if (header && header !== "content-type") {
+            // The header by name, or what it said (`Unknown provider \`nope\``).
+            const sent = request.headers.get(header) ?? "";
+            expect(named.includes(header) || named.includes(sent), `${what} → 400 naming neither: ${text.slice(0, 300)}`).toBe(
+              true,
+            );
+          }
+        }),
+        { seed: SEED, numRuns: RUNS, endOnFailure: true, examples },
+      );
+      await Promise.all(deferred);
+    } finally {
+      globalThis.removeEventListener("unhandledrejection", onRejection);
+    }
     console.log(`fuzz: statuses ${JSON.stringify(Object.fromEntries([...statuses].sort(([a], [b]) => a - b)))}`);
+    expect(rejections.map(String), "promises left rejected").toEqual([]);
+    // Every route of the app did its work at least once.
+    expect([...APP_ROUTES.keys()].filter((route) => !reached.has(route))).toEqual([]);
     // The run exercised both sides: answers, and refusals of every common kind.
     expect(statuses.get(200) ?? 0).toBeGreaterThan(RUNS / 20);
-    for (const status of [400, 401, 403])
+    for (const status of [400, 401, 403, 404, 413])
       expect(statuses.get(status) ?? 0, `no ${status} in ${[...statuses]}`).toBeGreaterThan(0);
   });
 });
@@ -315,7 +252,6 @@ describe("the cases that once answered 5xx", () => {
 });
 
 describe("the mock upstream, sent what it cannot read", () => {
-  const mockRoot = String(env.MOCK_BASE_URL).replace(/\/v1$/, "");
   it.each([
     ["/v1/chat/completions", { model: "mock-echo", messages: [{ role: "user", content: 5 }] }, "openai"],
     ["/v1/messages", { model: "mock-echo", max_tokens: 5, messages: [{ role: "user", content: { a: 1 } }] }, "anthropic"],

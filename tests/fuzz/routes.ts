@@ -1,0 +1,297 @@
+// Every route of the app, each with the credential that reaches its handler
+// and a body it accepts, for the fuzz to send and break. Admin writes touch
+// only names of their own (`fuzz-*`), so no other suite sees them; the default
+// quota, which every suite's new users get, is only ever rewritten as it is.
+import { env } from "cloudflare:test";
+import type { z } from "zod";
+import { quotaSchema } from "../../src/admin/schemas.ts";
+
+export type Auth =
+  | "admin"
+  | "key"
+  | "token"
+  | "user"
+  | "rs256"
+  | "es256"
+  | "eddsa"
+  | "none"
+  | "garbage"
+  | "basic"
+  | "empty-bearer"
+  | "key-in-x-api-key"
+  | "key-in-x-goog-api-key"
+  | "jwt-in-x-api-key"
+  | "jwks-in-x-goog-api-key"
+  | "key-in-query"
+  | "jwt-in-query";
+
+export interface FuzzRoute {
+  /** The route as the app names it: method and Hono path. */
+  route: string;
+  /** The path sent; `{name}` is filled from the fixtures made before the run. */
+  path: string;
+  /** The credential that reaches its handler. */
+  auth: Auth;
+  /** A body it accepts, to break. */
+  template?: Record<string, unknown>;
+  /** The path's own value, which a path mutation replaces: the Gemini model, an id. */
+  segment?: string;
+  /** An answer other than a 2xx that shows the handler ran: for a route that cannot succeed here. */
+  reached?: (status: number, text: string) => boolean;
+  /** Its own errors are an HTML page for a browser, not JSON. */
+  page?: true;
+  /** Query parameters sent with hostile values. */
+  hostileQuery?: string[];
+  /** A write others would see: a body this schema accepts is sent as the template, which changes nothing. */
+  unchangedBy?: z.ZodType;
+}
+
+/** A fuzz-made name: what an admin write may create under it stays the fuzz's own. */
+export const FUZZ_ID_FIELDS = new Set(["id"]);
+
+/** Where the fuzz's own catalog provider sends its calls: the mock, so whatever reaches it is answered. */
+export const FUZZ_PROVIDER_URL = String(env.MOCK_BASE_URL);
+
+const chat = { model: "mock-echo", messages: [{ role: "user", content: "fuzz" }], max_tokens: 8 };
+const contents = [{ role: "user", parts: [{ text: "fuzz" }] }];
+const withCode = (status: number, code: string) => (answered: number, text: string) =>
+  answered === status && text.includes(`"${code}"`);
+
+export const ROUTES: FuzzRoute[] = [
+  { route: "GET /health", path: "/health", auth: "none" },
+  { route: "GET /", path: "/", auth: "none" },
+  { route: "GET /openapi.json", path: "/openapi.json", auth: "none" },
+  { route: "GET /docs", path: "/docs", auth: "none" },
+  { route: "GET /docs/docs.js", path: "/docs/docs.js", auth: "none" },
+  { route: "GET /docs/docs.css", path: "/docs/docs.css", auth: "none" },
+
+  { route: "POST /v1/chat/completions", path: "/v1/chat/completions", auth: "key", template: chat },
+  {
+    route: "POST /v1/responses",
+    path: "/v1/responses",
+    auth: "key",
+    template: { model: "mock-echo", input: "fuzz", max_output_tokens: 8 },
+  },
+  {
+    route: "POST /v1/completions",
+    path: "/v1/completions",
+    auth: "key",
+    template: { model: "mock-echo", prompt: "fuzz", max_tokens: 8 },
+  },
+  { route: "POST /v1/embeddings", path: "/v1/embeddings", auth: "key", template: { model: "mock-echo", input: ["fuzz"] } },
+  { route: "GET /v1/models", path: "/v1/models", auth: "key" },
+  {
+    route: "POST /v1/messages",
+    path: "/v1/messages",
+    auth: "key",
+    template: { model: "mock-echo", max_tokens: 8, messages: chat.messages },
+  },
+  {
+    route: "POST /v1/messages/count_tokens",
+    path: "/v1/messages/count_tokens",
+    auth: "key",
+    template: { model: "mock-echo", messages: chat.messages },
+  },
+  {
+    route: "POST /v1beta/models/*",
+    path: "/v1beta/models/mock-echo:generateContent",
+    auth: "key",
+    template: { contents },
+    segment: "mock-echo",
+  },
+  {
+    route: "POST /v1beta/models/*",
+    path: "/v1beta/models/mock-echo:streamGenerateContent?alt=sse",
+    auth: "key",
+    template: { contents },
+    segment: "mock-echo",
+  },
+  {
+    route: "POST /v1alpha/models/*",
+    path: "/v1alpha/models/mock-echo:generateContent",
+    auth: "key",
+    template: { contents },
+    segment: "mock-echo",
+  },
+  {
+    route: "POST /v1/models/*",
+    path: "/v1/models/mock-echo:streamGenerateContent?alt=sse",
+    auth: "key",
+    template: { contents },
+    segment: "mock-echo",
+  },
+  { route: "GET /v1beta/models", path: "/v1beta/models", auth: "key" },
+
+  { route: "POST /api/ai/generate", path: "/api/ai/generate", auth: "user", template: { model: "mock-echo", contents } },
+  { route: "POST /api/ai/completion", path: "/api/ai/completion", auth: "user", template: { ...chat, provider: "mock" } },
+  { route: "GET /api/ai/usage", path: "/api/ai/usage", auth: "user" },
+  { route: "GET /api/ai/quota", path: "/api/ai/quota", auth: "user" },
+  { route: "POST /api/keys", path: "/api/keys", auth: "user", template: { name: "fuzz", rpm_limit: 5 } },
+  {
+    route: "PUT /api/provider-keys",
+    path: "/api/provider-keys",
+    auth: "user",
+    // The fuzz user's own key, for the fuzz's own provider: it changes nothing any other caller sees.
+    template: { provider: "fuzz-provider", api_key: "sk-fuzz-0123456789" },
+  },
+  { route: "GET /api/provider-keys", path: "/api/provider-keys", auth: "user" },
+  {
+    route: "DELETE /api/provider-keys/:provider",
+    path: "/api/provider-keys/fuzz-provider",
+    auth: "user",
+    segment: "fuzz-provider",
+  },
+  {
+    route: "GET /api/provider-accounts/google/start",
+    path: "/api/provider-accounts/google/start",
+    auth: "user",
+    reached: (status) => status === 302,
+  },
+  {
+    // Public: Google sends the browser here, and anyone can send anything.
+    route: "GET /api/provider-accounts/google/callback",
+    path: "/api/provider-accounts/google/callback",
+    auth: "none",
+    page: true,
+    hostileQuery: ["state", "code", "error"],
+    reached: (status, text) => status === 400 && text.includes("Google account not connected"),
+  },
+  { route: "GET /api/provider-accounts", path: "/api/provider-accounts", auth: "user" },
+  {
+    route: "PATCH /api/provider-accounts/google",
+    path: "/api/provider-accounts/google",
+    auth: "user",
+    template: { allow_fallback: true },
+    // The fuzz user has no Google account connected.
+    reached: withCode(404, "account_not_found"),
+  },
+  { route: "DELETE /api/provider-accounts/google", path: "/api/provider-accounts/google", auth: "user" },
+  { route: "POST /auth/token", path: "/auth/token", auth: "key" },
+
+  { route: "GET /admin/usage", path: "/admin/usage", auth: "admin" },
+  { route: "GET /admin/usage/undelivered", path: "/admin/usage/undelivered", auth: "admin" },
+  { route: "GET /spend/logs", path: "/spend/logs", auth: "admin" },
+  { route: "GET /global/spend/report", path: "/global/spend/report", auth: "admin" },
+  { route: "GET /admin/billing/outbox", path: "/admin/billing/outbox", auth: "admin" },
+  {
+    route: "POST /admin/billing/outbox/replay",
+    path: "/admin/billing/outbox/replay",
+    auth: "admin",
+    template: { request_ids: ["req_none"] },
+    // No BILLING_WEBHOOK_URL here: nowhere to replay to.
+    reached: withCode(400, "billing_webhook_unset"),
+  },
+
+  {
+    route: "POST /admin/keys",
+    path: "/admin/keys",
+    auth: "admin",
+    template: { name: "fuzz", models: ["mock-*"], max_budget: 1 },
+  },
+  { route: "GET /admin/keys", path: "/admin/keys", auth: "admin" },
+  { route: "GET /admin/keys/:id", path: "/admin/keys/{key}", auth: "admin", segment: "{key}" },
+  {
+    route: "PATCH /admin/keys/:id",
+    path: "/admin/keys/{key}",
+    auth: "admin",
+    template: { name: "fuzz-shown", rpm_limit: 5 },
+    segment: "{key}",
+  },
+  { route: "POST /admin/keys/:id/rotate", path: "/admin/keys/{rotatedKey}/rotate", auth: "admin", segment: "{rotatedKey}" },
+  { route: "POST /admin/keys/:id/revoke", path: "/admin/keys/{revokedKey}/revoke", auth: "admin", segment: "{revokedKey}" },
+  { route: "DELETE /admin/keys/:id", path: "/admin/keys/{deletedKey}", auth: "admin", segment: "{deletedKey}" },
+
+  { route: "POST /admin/users", path: "/admin/users", auth: "admin", template: { id: "fuzz-user", team_id: "fuzz-team" } },
+  { route: "GET /admin/users", path: "/admin/users", auth: "admin" },
+  { route: "GET /admin/users/:id", path: "/admin/users/fuzz-user", auth: "admin", segment: "fuzz-user" },
+  {
+    route: "PATCH /admin/users/:id",
+    path: "/admin/users/fuzz-user",
+    auth: "admin",
+    template: { name: "Fuzz", tokens_per_day: 1000 },
+    segment: "fuzz-user",
+  },
+  { route: "POST /admin/users/:id/block", path: "/admin/users/fuzz-user/block", auth: "admin", segment: "fuzz-user" },
+  { route: "POST /admin/users/:id/unblock", path: "/admin/users/fuzz-user/unblock", auth: "admin", segment: "fuzz-user" },
+
+  { route: "POST /admin/teams", path: "/admin/teams", auth: "admin", template: { id: "fuzz-team", name: "Fuzz" } },
+  { route: "GET /admin/teams", path: "/admin/teams", auth: "admin" },
+  { route: "GET /admin/teams/:id", path: "/admin/teams/fuzz-team", auth: "admin", segment: "fuzz-team" },
+  {
+    route: "PATCH /admin/teams/:id",
+    path: "/admin/teams/fuzz-team",
+    auth: "admin",
+    template: { name: "Fuzz", usd_per_day: 5 },
+    segment: "fuzz-team",
+  },
+
+  { route: "GET /admin/quota/default", path: "/admin/quota/default", auth: "admin" },
+  // The template is the default as it stands, read before the run.
+  { route: "PATCH /admin/quota/default", path: "/admin/quota/default", auth: "admin", unchangedBy: quotaSchema },
+
+  { route: "GET /admin/providers", path: "/admin/providers", auth: "admin" },
+  {
+    route: "POST /admin/providers",
+    path: "/admin/providers",
+    auth: "admin",
+    template: { id: "fuzz-provider-new", kind: "mock", base_url: FUZZ_PROVIDER_URL },
+  },
+  { route: "GET /admin/providers/:id", path: "/admin/providers/fuzz-provider", auth: "admin", segment: "fuzz-provider" },
+  {
+    route: "PATCH /admin/providers/:id",
+    path: "/admin/providers/fuzz-provider",
+    auth: "admin",
+    template: { base_url: FUZZ_PROVIDER_URL, enabled: true },
+    segment: "fuzz-provider",
+  },
+  {
+    route: "DELETE /admin/providers/:id",
+    path: "/admin/providers/fuzz-provider-gone",
+    auth: "admin",
+    segment: "fuzz-provider-gone",
+  },
+
+  { route: "GET /admin/models", path: "/admin/models", auth: "admin" },
+  {
+    route: "POST /admin/models",
+    path: "/admin/models",
+    auth: "admin",
+    template: { id: "fuzz-model-new", provider: "fuzz-provider", upstream_id: "mock-echo", input_usd_per_mtok: 1 },
+  },
+  { route: "GET /admin/models/:id{.+}", path: "/admin/models/fuzz-model", auth: "admin", segment: "fuzz-model" },
+  {
+    route: "PATCH /admin/models/:id{.+}",
+    path: "/admin/models/fuzz-model",
+    auth: "admin",
+    template: { upstream_id: "mock-echo", output_usd_per_mtok: 2, fallbacks: ["fuzz-model-new"] },
+    segment: "fuzz-model",
+  },
+  { route: "DELETE /admin/models/:id{.+}", path: "/admin/models/fuzz-model-gone", auth: "admin", segment: "fuzz-model-gone" },
+
+  { route: "GET /admin/credentials", path: "/admin/credentials", auth: "admin" },
+  {
+    route: "POST /admin/credentials",
+    path: "/admin/credentials",
+    auth: "admin",
+    // For a provider no model routes to: what the fuzz writes must not change what other suites see.
+    template: { provider: "fuzz-provider", api_key: "sk-fuzz-0123456789" },
+  },
+  // Rewraps what is sealed under an older key-encryption key; under the suite's one key, nothing.
+  { route: "POST /admin/credentials/rotate", path: "/admin/credentials/rotate", auth: "admin" },
+  { route: "GET /admin/credentials/:id", path: "/admin/credentials/{credential}", auth: "admin", segment: "{credential}" },
+  {
+    route: "PATCH /admin/credentials/:id",
+    path: "/admin/credentials/{credential}",
+    auth: "admin",
+    template: { name: "fuzz", weight: 1 },
+    segment: "{credential}",
+  },
+  {
+    route: "DELETE /admin/credentials/:id",
+    path: "/admin/credentials/{deletedCredential}",
+    auth: "admin",
+    segment: "{deletedCredential}",
+  },
+];
+
+export const routeMethod = (route: FuzzRoute) => route.route.split(" ")[0] ?? "GET";
