@@ -1,7 +1,7 @@
 // Request bodies of the admin and self-service APIs, in the names LiteLLM users know.
 import * as z from "zod";
 import { parseDuration } from "../config/index.ts";
-import { hasControl } from "../formats/fields.ts";
+import { withoutControl } from "../formats/fields.ts";
 import { PROVIDER_KINDS } from "../providers/index.ts";
 
 const duration = z
@@ -11,18 +11,8 @@ const duration = z
 const limit = z.number().int().nonnegative().max(2_147_483_647).nullable();
 const usd = z.number().nonnegative().nullable();
 /** Names, ids and labels go into headers, logs and the ledger: bounded, and without control characters. */
-const noControl = { message: "must not contain control characters" };
-const text = (max: number) =>
-  z
-    .string()
-    .max(max)
-    .refine((value) => !hasControl(value), noControl);
-const id = (max = 200) =>
-  z
-    .string()
-    .min(1)
-    .max(max)
-    .refine((value) => !hasControl(value), noControl);
+const text = (max: number) => withoutControl(z.string().max(max));
+const id = (max = 200) => withoutControl(z.string().min(1).max(max));
 // Postgres's jsonb takes no NUL character, anywhere in the document.
 const metadata = z
   .record(z.string(), z.unknown())

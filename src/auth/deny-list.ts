@@ -51,7 +51,7 @@ export function markerSubjects(principal: Principal): [DenyKind, string][] {
 }
 
 /** Whether a change marker's value says a copy loaded at `loadedAt` is stale. */
-export const staleSince = (marker: string | number | null | undefined, loadedAt: number) =>
+const staleSince = (marker: string | number | null | undefined, loadedAt: number) =>
   marker !== null && marker !== undefined && Number(marker) > loadedAt;
 
 /**
@@ -60,9 +60,8 @@ export const staleSince = (marker: string | number | null | undefined, loadedAt:
  * admin changed one of them after this isolate's copy was loaded.
  */
 export async function checkMarkers(redis: Redis, principal: Principal): Promise<"fresh" | "stale"> {
-  if (principal.type === "admin") return "fresh";
   const list = markerSubjects(principal);
-  if (list.length === 0) return "fresh";
+  if (list.length === 0 || principal.type === "admin") return "fresh";
   const keys = [...list.map(([kind, id]) => denyMarkerKey(kind, id)), ...list.map(([kind, id]) => changeMarkerKey(kind, id))];
   const values = await redis.mget<(string | number | null)[]>(...keys);
   const denied = list.findIndex((_, i) => values[i] !== null);

@@ -18,13 +18,18 @@ export function hasControl(text: string): boolean {
   return false;
 }
 
+/** A string schema that refuses control characters, for text bound for headers, logs or Postgres. */
+export const withoutControl = (schema: z.ZodString) =>
+  schema.refine((text) => !hasControl(text), { message: "must not contain control characters" });
+
 /** A name that routes, labels or lands in a header or the ledger: bounded, no control characters. */
 export const boundedName = (max: number) =>
-  z
-    .string(typed("a string"))
-    .min(1, { message: "is required" })
-    .max(max, { message: `must be at most ${max} characters` })
-    .refine((name) => !hasControl(name), { message: "must not contain control characters" });
+  withoutControl(
+    z
+      .string(typed("a string"))
+      .min(1, { message: "is required" })
+      .max(max, { message: `must be at most ${max} characters` }),
+  );
 
 export const modelName = boundedName(256);
 

@@ -5,6 +5,7 @@ import { sql } from "drizzle-orm";
 import { Hono } from "hono";
 import packageJson from "../../package.json" with { type: "json" };
 import { secretsEqual } from "../auth/constant-time.ts";
+import { readCredential } from "../auth/credentials.ts";
 import type { GatewayEnv } from "../context.ts";
 import { doc } from "../openapi/doc.ts";
 import { catalogFor } from "../routing/catalog.ts";
@@ -41,8 +42,8 @@ healthRoutes.get(
   async (c) => {
     const services = c.get("services");
     const config = c.get("config");
-    const bearer = /^Bearer (.+)$/.exec(c.req.header("authorization") ?? "")?.[1];
-    const asAdmin = bearer !== undefined && secretsEqual(bearer, config.adminKey);
+    const credential = readCredential(c.req.raw);
+    const asAdmin = credential !== undefined && secretsEqual(credential, config.adminKey);
     let last = lastProbes.get(services);
     if (asAdmin || !last || Date.now() - last.at >= PROBE_EVERY_MS) {
       const [postgres, redis] = await Promise.all([

@@ -1,5 +1,6 @@
 // Accounts users connect at a provider: Google, for Gemini on their own quota.
 import { Hono } from "hono";
+import { getCookie } from "hono/cookie";
 import * as z from "zod";
 import {
   accountView,
@@ -61,14 +62,7 @@ const bindingCookie = (c: GatewayContext) =>
     ? { name: "__Host-sluice-google", secure: "; Secure" }
     : { name: "sluice-google", secure: "" };
 
-function readBinding(c: GatewayContext): string | undefined {
-  const { name } = bindingCookie(c);
-  for (const part of (c.req.header("cookie") ?? "").split(";")) {
-    const [key, ...value] = part.trim().split("=");
-    if (key === name) return value.join("=");
-  }
-  return undefined;
-}
+const readBinding = (c: GatewayContext) => getCookie(c, bindingCookie(c).name);
 
 const setBinding = (c: GatewayContext, value: string, maxAge: number) => {
   const { name, secure } = bindingCookie(c);

@@ -189,24 +189,25 @@ export async function routeCall(c: GatewayContext, input: RouteInput): Promise<R
         config,
       })
     : { kind: "off" };
+  /** Where this request's answer is kept, and for how long, when it is cached. */
   const cached =
     caching.kind === "on" && input.cache
-      ? await cacheKey({
-          scope: cacheScope(principal),
-          format: c.get("format"),
-          path: input.cache.path,
-          provider: first.provider,
-          upstreamModel: first.upstreamModel,
-          headers: c.req.raw.headers,
-          body: input.cache.body,
-        })
+      ? {
+          key: await cacheKey({
+            scope: cacheScope(principal),
+            format: c.get("format"),
+            path: input.cache.path,
+            provider: first.provider,
+            upstreamModel: first.upstreamModel,
+            headers: c.req.raw.headers,
+            body: input.cache.body,
+          }),
+          ttlSeconds: caching.ttlSeconds,
+          deployment: first,
+        }
       : undefined;
   if (cached) {
-    const hit = await lookup(cached, {
-      maxAgeSeconds: caching.kind === "on" ? caching.ttlSeconds : 0,
-      redis: services.redis,
-      config,
-    });
+    const hit = await lookup(cached.key, { maxAgeSeconds: cached.ttlSeconds, redis: services.redis, config });
     if (hit) return await serveHit(c, input, first, hit);
   }
   const health = routingHealth(services.redis, {
@@ -315,10 +316,7 @@ export async function routeCall(c: GatewayContext, input: RouteInput): Promise<R
       },
     });
     if ("response" in outcome) {
-      if (cached && caching.kind === "on") {
-        const kept = { key: cached, ttlSeconds: caching.ttlSeconds, deployment: first };
-        return keepAnswer(c, kept, outcome.response, recorded.promise);
-      }
+      if (cached) return keepAnswer(c, cached, outcome.response, recorded.promise);
       return caching.kind === "bypass" ? marked(outcome.response, "bypass") : outcome.response;
     }
     if (outcome.kind !== "final") {
