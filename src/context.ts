@@ -14,6 +14,8 @@ export interface GatewayVariables {
   config: Config;
   services: Services;
   principal: Principal;
+  /** The route takes a credential in `?key=` (Gemini's REST routes); no other does. */
+  queryCredential?: boolean;
 }
 
 export type GatewayEnv = { Bindings: Env; Variables: GatewayVariables };

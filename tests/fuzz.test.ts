@@ -42,6 +42,13 @@ const APP_ROUTES = new Map(
   collectRoutes(createApp()).map((r) => [`${r.method} ${r.path}`, r.endpoint?.errors ?? ("openai" satisfies ErrorShape)]),
 );
 
+/** The routes that take a credential in `?key=`: Gemini's REST routes, and no other. */
+const QUERY_CREDENTIAL_ROUTES = new Set(
+  collectRoutes(createApp())
+    .filter((r) => r.endpoint?.queryCredential)
+    .map((r) => `${r.method} ${r.path}`),
+);
+
 /** Filled in before the run: credentials, the ids routes act on, each route's body. */
 const setup: FuzzSetup = {
   bindings,
@@ -116,6 +123,42 @@ describe("the fuzz's routes", () => {
     const listed = new Set(ROUTES.map((r) => r.route));
     expect([...APP_ROUTES.keys()].filter((route) => !listed.has(route))).toEqual([]);
     expect([...listed].filter((route) => !APP_ROUTES.has(route))).toEqual([]);
+  });
+});
+
+describe("a credential in the URL", () => {
+  it("is taken by Gemini's REST routes only: on every other route of the app it is a 401 that says where to put it", async () => {
+    expect([...QUERY_CREDENTIAL_ROUTES].sort()).toEqual([
+      "GET /v1beta/models",
+      "POST /v1/models/*",
+      "POST /v1alpha/models/*",
+      "POST /v1beta/models/*",
+    ]);
+    const fill = (text: string) => text.replace(/\{(\w+)\}/g, (_, name: string) => setup.fixtures[name] ?? name);
+    for (const route of ROUTES) {
+      if (route.auth === "none") continue;
+      const secret = route.auth === "admin" ? TEST_ADMIN_KEY : setup.secrets[route.auth];
+      expect(secret, route.route).toBeTypeOf("string");
+      const [method = "GET"] = route.route.split(" ");
+      const body = setup.templates.get(route);
+      const url = `${BASE}${fill(route.path)}${route.path.includes("?") ? "&" : "?"}key=${encodeURIComponent(secret ?? "")}`;
+      const { response, settled } = await callWorker(
+        new Request(url, {
+          method,
+          headers: { "content-type": "application/json" },
+          ...(body !== undefined && { body: JSON.stringify(body) }),
+        }),
+        setup.bindings,
+      );
+      const text = await response.text();
+      await settled();
+      if (QUERY_CREDENTIAL_ROUTES.has(route.route)) {
+        expect(response.status, `${route.route} → ${text.slice(0, 200)}`).toBe(200);
+        continue;
+      }
+      expect(response.status, `${route.route} → ${text.slice(0, 200)}`).toBe(401);
+      expect(text, route.route).toContain("`?key=`");
+    }
   });
 });
 

@@ -168,7 +168,11 @@ describe("virtual keys", () => {
       }),
       new Request(`${BASE}/v1/chat/completions`, { method: "POST", headers: { "x-api-key": secret }, body: payload }),
       new Request(`${BASE}/v1/chat/completions`, { method: "POST", headers: { "x-goog-api-key": secret }, body: payload }),
-      new Request(`${BASE}/v1/chat/completions?key=${secret}`, { method: "POST", body: payload }),
+      // Google's REST clients put it in the URL, which only Gemini's routes take.
+      new Request(`${BASE}/v1beta/models/mock-echo:generateContent?key=${secret}`, {
+        method: "POST",
+        body: JSON.stringify({ contents: [{ role: "user", parts: [{ text: "hi" }] }] }),
+      }),
     ]) {
       const { response, settled } = await callWorker(request);
       expect(response.status).toBe(200);

@@ -50,12 +50,7 @@ const cookieOf = (response: Response) => (response.headers.get("set-cookie") ?? 
 
 /** A sign-in started from a browser: the consent URL, and the cookie that browser now holds. */
 async function startFor(userId: string, env: object = bindings): Promise<{ url: string; cookie: string }> {
-  const { response } = await asUser(
-    userId,
-    "/api/provider-accounts/google/start",
-    { headers: { accept: "application/json" } },
-    env,
-  );
+  const { response } = await asUser(userId, "/api/provider-accounts/google/start", { method: "POST" }, env);
   expect(response.status).toBe(200);
   return { url: ((await response.json()) as { url: string }).url, cookie: cookieOf(response) };
 }
@@ -92,9 +87,12 @@ const adminRequest = (method: string, path: string, body: unknown) =>
 describe("connecting a Google account", () => {
   it("runs the whole flow: consent with PKCE, the code exchanged, the refresh token sealed, never a token shown", async () => {
     const user = uniqueId("g-user");
-    const redirect = await asUser(user, "/api/provider-accounts/google/start");
-    expect(redirect.response.status).toBe(302);
-    const start = new URL(redirect.response.headers.get("location") ?? "");
+    const started = await asUser(user, "/api/provider-accounts/google/start", { method: "POST" });
+    expect(started.response.status).toBe(200);
+    expect(started.response.headers.get("cache-control")).toBe("no-store");
+    const answer = (await started.response.json()) as { url: string; user_id: string };
+    expect(answer.user_id).toBe(user);
+    const start = new URL(answer.url);
     expect(`${start.origin}${start.pathname}`).toBe(`${google}/o/oauth2/v2/auth`);
     expect(Object.fromEntries(start.searchParams)).toMatchObject({
       client_id: MOCK_GOOGLE_CLIENT_ID,
@@ -108,7 +106,7 @@ describe("connecting a Google account", () => {
     expect(start.searchParams.get("scope")).toContain("https://www.googleapis.com/auth/generative-language.retriever");
 
     // The browser now holds the cookie that binds this sign-in to it: HttpOnly, for the gateway's site only.
-    const cookie = redirect.response.headers.get("set-cookie") ?? "";
+    const cookie = started.response.headers.get("set-cookie") ?? "";
     expect(cookie).toMatch(/^__Host-sluice-google=[\w-]{43}; Path=\/; Max-Age=600; HttpOnly; SameSite=Lax; Secure$/);
     const back = await consent(start.toString());
     expect(back.startsWith(`${BASE}/api/provider-accounts/google/callback?`)).toBe(true);
@@ -121,6 +119,8 @@ describe("connecting a Google account", () => {
     const html = await callback.response.text();
     expect(html).toContain("Google account connected");
     expect(html).toContain(MOCK_GOOGLE_EMAIL);
+    // The page names the Sluice user the account now serves, so a person who did not mean to connect can tell.
+    expect(html).toContain(`the Sluice user ${user}`);
     expect(html).not.toMatch(/ya29\.|1\/\/mock/);
 
     const listed = await asUser(user, "/api/provider-accounts");
@@ -201,7 +201,7 @@ describe("connecting a Google account", () => {
         status: 401,
         code: "google_account_reconnect",
         message:
-          "Your Google account's access has expired or was revoked. Connect it again: GET /api/provider-accounts/google/start.",
+          "Your Google account's access has expired or was revoked. Connect it again: POST /api/provider-accounts/google/start.",
       });
 
       const allowed = await asUser(user, "/api/provider-accounts/google", {
@@ -414,6 +414,33 @@ describe("connecting a Google account", () => {
     expect((await returning(back, cookie)).response.status).toBe(200);
   });
 
+  it("cannot be started by a link: no GET, and no credential taken from the URL", async () => {
+    const attacker = uniqueId("g-link");
+    const minted = await asUser(attacker, "/api/keys", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ name: "attacker" }),
+    });
+    const { key } = (await minted.response.json()) as { key: string };
+    // What a victim's browser does with the attacker's link: a GET, then (a form on another site) a POST, key in the URL.
+    const link = `${BASE}/api/provider-accounts/google/start?key=${encodeURIComponent(key)}`;
+    const opened = await callWorker(new Request(link), bindings);
+    expect(opened.response.status).toBe(404);
+    expect(opened.response.headers.get("set-cookie")).toBeNull();
+    const posted = await callWorker(new Request(link, { method: "POST" }), bindings);
+    const refusal = await errorOf(posted.response);
+    expect(refusal).toMatchObject({ status: 401 });
+    expect(refusal.message).toContain("`?key=`");
+    expect(posted.response.headers.get("set-cookie")).toBeNull();
+    // The same key in a header, as the gateway's own page or the user's app sends it, starts it.
+    const own = await callWorker(
+      new Request(`${BASE}/api/provider-accounts/google/start`, { method: "POST", headers: { authorization: `Bearer ${key}` } }),
+      bindings,
+    );
+    expect(own.response.status).toBe(200);
+    expect(own.response.headers.get("set-cookie")).toMatch(/^__Host-sluice-google=/);
+  });
+
   it("refuses a consent that granted less than the API needs, saying what is missing", async () => {
     const user = uniqueId("g-partial");
     const { url, cookie } = await startFor(user);
@@ -426,10 +453,13 @@ describe("connecting a Google account", () => {
   });
 
   it("is off without an OAuth client, and only for signed-in users", async () => {
-    const off = await asUser(uniqueId("g-off"), "/api/provider-accounts/google/start", {}, mockProviderBindings);
+    const off = await asUser(uniqueId("g-off"), "/api/provider-accounts/google/start", { method: "POST" }, mockProviderBindings);
     expect(await errorOf(off.response)).toMatchObject({ status: 404, code: "google_oauth_disabled" });
     const admin = await callWorker(
-      new Request(`${BASE}/api/provider-accounts/google/start`, { headers: { authorization: `Bearer ${TEST_ADMIN_KEY}` } }),
+      new Request(`${BASE}/api/provider-accounts/google/start`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${TEST_ADMIN_KEY}` },
+      }),
       bindings,
     );
     expect(await errorOf(admin.response)).toMatchObject({ status: 403, code: "user_required" });

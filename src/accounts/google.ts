@@ -264,7 +264,7 @@ export const reconnect = () =>
   new GatewayError(
     401,
     "authentication",
-    "Your Google account's access has expired or was revoked. Connect it again: GET /api/provider-accounts/google/start.",
+    "Your Google account's access has expired or was revoked. Connect it again: POST /api/provider-accounts/google/start.",
     { code: "google_account_reconnect" },
   );
 

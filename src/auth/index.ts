@@ -4,7 +4,7 @@
 import type { GatewayContext } from "../context.ts";
 import { GatewayError, unauthorized } from "../http/errors.ts";
 import { secretsEqual } from "./constant-time.ts";
-import { readCredential } from "./credentials.ts";
+import { hasQueryCredential, readCredential } from "./credentials.ts";
 import { claimText, verifyUserJwt } from "./jwt.ts";
 import { type CachedKey, findKeyByHash, findKeyById, forgetKey, hashSecret } from "./keys.ts";
 import type { Principal } from "./principal.ts";
@@ -50,8 +50,13 @@ async function userPrincipal(c: GatewayContext, token: string): Promise<Principa
 export async function authenticate(c: GatewayContext): Promise<Principal> {
   const config = c.get("config");
   const services = c.get("services");
-  const credential = readCredential(c.req.raw);
+  const credential = readCredential(c.req.raw, { query: c.get("queryCredential") === true });
   if (credential === undefined) {
+    if (hasQueryCredential(c.req.raw)) {
+      throw unauthorized(
+        "A credential in the URL (`?key=`) is taken only on Gemini's routes: send `Authorization: Bearer <key>` or `x-api-key`.",
+      );
+    }
     throw unauthorized("No credential: send `Authorization: Bearer <key>`, `x-api-key` or `x-goog-api-key`.");
   }
   if (credential === "") throw unauthorized("Malformed Authorization header: expected `Bearer <key>`.");
@@ -74,7 +79,7 @@ export async function authenticate(c: GatewayContext): Promise<Principal> {
 export async function reauthenticate(c: GatewayContext): Promise<Principal> {
   const principal = c.get("principal");
   if (principal.type === "key") {
-    const credential = readCredential(c.req.raw);
+    const credential = readCredential(c.req.raw, { query: c.get("queryCredential") === true });
     forgetKey(principal.keyId, credential?.startsWith("sk-") ? await hashSecret(credential) : undefined);
   } else if (principal.type === "user") forgetUser(principal.userId);
   const fresh = await authenticate(c);

@@ -652,6 +652,45 @@ function Quota() {
   );
 }
 
+/** A signed-in user's Google account for Gemini: connected from here, a POST with their credential in a header. */
+function GoogleAccount() {
+  const accounts = useLoad(
+    () => api<{ data: { email: string | null; connected_at: string }[] }>("GET", "/api/provider-accounts"),
+    [],
+  );
+  const [error, setError] = useState("");
+  const connect = async () => {
+    try {
+      const started = await api<{ url: string }>("POST", "/api/provider-accounts/google/start");
+      window.location.assign(started.url);
+    } catch (e) {
+      setError(e instanceof Error ? e.message : String(e));
+    }
+  };
+  const account = accounts.data?.data[0];
+  return (
+    <section>
+      <h2>Google account</h2>
+      {accounts.error && <p class="error">{accounts.error}</p>}
+      {account ? (
+        <p>
+          {account.email ?? "Your Google account"} serves your Gemini requests (connected {account.connected_at.slice(0, 10)}).
+        </p>
+      ) : (
+        accounts.data && (
+          <p>
+            Gemini requests can run on your own Google account.{" "}
+            <button type="button" onClick={connect}>
+              Connect Google account
+            </button>
+          </p>
+        )
+      )}
+      {error && <p class="error">{error}</p>}
+    </section>
+  );
+}
+
 function SignIn(props: { onSignedIn: (admin: boolean) => void }) {
   const [value, setValue] = useState("");
   const [error, setError] = useState("");
@@ -745,6 +784,7 @@ function App() {
         {tab === "catalog" && session.admin && <Catalog />}
         {tab === "requests" && <Requests admin={session.admin} />}
         {tab === "limits" && <Quota />}
+        {tab === "limits" && <GoogleAccount />}
       </main>
     </>
   );

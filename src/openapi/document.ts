@@ -152,7 +152,16 @@ function operationOf(route: Collected, path: string): JsonSchema {
     summary: route.doc?.summary ?? `${route.method} ${path}`,
     ...(route.doc?.description && { description: route.doc.description }),
     tags: [tagOf(path)],
-    ...(route.endpoint ? { security: [{ bearer: [] }, { apiKeyHeader: [] }, { googApiKey: [] }] } : { security: [] }),
+    ...(route.endpoint
+      ? {
+          security: [
+            { bearer: [] },
+            { apiKeyHeader: [] },
+            { googApiKey: [] },
+            ...(route.endpoint.queryCredential ? [{ queryKey: [] }] : []),
+          ],
+        }
+      : { security: [] }),
     parameters: parametersOf(route, path),
     ...(route.doc?.body && {
       requestBody: { required: true, content: { "application/json": { schema: schemaOf(route.doc.body) } } },
@@ -198,6 +207,12 @@ export function openApiDocument(app: Hono<GatewayEnv>): JsonSchema {
           in: "header",
           name: "x-goog-api-key",
           description: "The same credential, as Google's SDK sends it",
+        },
+        queryKey: {
+          type: "apiKey",
+          in: "query",
+          name: "key",
+          description: "The same credential in the URL, as Google's REST examples send it: taken on Gemini's routes only",
         },
       },
       schemas: {

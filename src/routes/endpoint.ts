@@ -23,11 +23,14 @@ export interface EndpointOptions {
   gated: boolean;
   /** What the route's path carries, named in a refusal of it (`model` on Gemini's routes); `path` otherwise. */
   pathParam?: string;
+  /** The route takes the caller's key in `?key=`, as Gemini's REST clients send it; no other route does. */
+  queryCredential?: boolean;
 }
 
 export function endpoint(options: EndpointOptions): MiddlewareHandler<GatewayEnv> {
   const middleware: MiddlewareHandler<GatewayEnv> = async (c, next) => {
     c.set("format", options.errors);
+    if (options.queryCredential) c.set("queryCredential", true);
     checkRequestNames(c, options.pathParam ?? "path");
     c.set("principal", await authenticate(c));
     // Gated routes read the markers in their limits check; the others read them here.

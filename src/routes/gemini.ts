@@ -36,7 +36,8 @@ async function generate(c: GatewayContext): Promise<Response> {
 
 export const geminiRoutes = new Hono<GatewayEnv>();
 
-const gated = endpoint({ errors: "gemini", gated: true, pathParam: "model" });
+// Google's REST clients send the key as `?key=`; these routes take it there, as Google's own do.
+const gated = endpoint({ errors: "gemini", gated: true, pathParam: "model", queryCredential: true });
 for (const version of ["v1beta", "v1alpha", "v1"]) {
   geminiRoutes.post(
     `/${version}/models/*`,
@@ -53,7 +54,7 @@ for (const version of ["v1beta", "v1alpha", "v1"]) {
 
 geminiRoutes.get(
   "/v1beta/models",
-  endpoint({ errors: "gemini", gated: false }),
+  endpoint({ errors: "gemini", gated: false, queryCredential: true }),
   doc({ summary: "The model list, as Gemini lists models" }),
   async (c) =>
     c.json({
@@ -70,7 +71,7 @@ geminiRoutes.get(
 /** For browser apps: Gemini-style `contents` for any model, named in the body with the provider and `stream`. */
 geminiRoutes.post(
   "/api/ai/generate",
-  gated,
+  endpoint({ errors: "gemini", gated: true }),
   doc({
     summary: "For browser apps: Gemini-style contents for any model, named in the body",
     body: gemini.schema,

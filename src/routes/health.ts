@@ -42,7 +42,7 @@ healthRoutes.get(
   async (c) => {
     const services = c.get("services");
     const config = c.get("config");
-    const credential = readCredential(c.req.raw);
+    const credential = readCredential(c.req.raw, { query: false });
     const asAdmin = credential !== undefined && secretsEqual(credential, config.adminKey);
     let last = lastProbes.get(services);
     if (asAdmin || !last || Date.now() - last.at >= PROBE_EVERY_MS) {

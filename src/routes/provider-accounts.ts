@@ -69,22 +69,26 @@ const setBinding = (c: GatewayContext, value: string, maxAge: number) => {
   c.header("set-cookie", `${name}=${value}; Path=/; Max-Age=${maxAge}; HttpOnly; SameSite=Lax${secure}`);
 };
 
-providerAccountRoutes.get(
+// A POST, with the credential in a header: a link or a form on another site cannot start a connection
+// in someone else's browser (the credential is never taken from the URL, and a header needs CORS's leave).
+providerAccountRoutes.post(
   "/google/start",
   caller,
   countsAsRequest,
   doc({
     summary:
-      "Sends a signed-in user to Google's consent screen (302), or gives its URL (Accept: application/json); sets the cookie that binds the sign-in to this browser",
+      "Starts connecting a signed-in user's Google account: Google's consent URL for this browser to open, and the cookie that binds the sign-in to it",
+    response: { description: "{url, user_id}" },
   }),
   async (c) => {
+    const userId = userOf(c.get("principal"));
     const { url, binding } = await startUrl(c.get("services"), c.get("config"), {
-      userId: userOf(c.get("principal")),
+      userId,
       origin: new URL(c.req.url).origin,
     });
     setBinding(c, binding, BINDING_COOKIE_SECONDS);
-    if ((c.req.header("accept") ?? "").includes("application/json")) return c.json({ url });
-    return c.redirect(url, 302);
+    c.header("cache-control", "no-store");
+    return c.json({ url, user_id: userId });
   },
 );
 
@@ -110,7 +114,7 @@ providerAccountRoutes.get(
         c,
         200,
         "Google account connected",
-        `${row.email ?? "Your account"} now serves your Gemini requests. You can close this page.`,
+        `${row.email ?? "Your Google account"} now serves the Gemini requests of the Sluice user ${userId}. You can close this page.`,
       );
     } catch (failure) {
       if (!(failure instanceof GatewayError)) throw failure;

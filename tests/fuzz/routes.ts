@@ -142,10 +142,9 @@ export const ROUTES: FuzzRoute[] = [
     segment: "fuzz-provider",
   },
   {
-    route: "GET /api/provider-accounts/google/start",
+    route: "POST /api/provider-accounts/google/start",
     path: "/api/provider-accounts/google/start",
     auth: "user",
-    reached: (status) => status === 302,
   },
   {
     // Public: Google sends the browser here, and anyone can send anything.
