@@ -4,6 +4,7 @@
 // signed with the service account's key), their credentials through the
 // admin API, and what a client sees when those credentials are wrong.
 import { env } from "cloudflare:test";
+import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import {
   MOCK_AWS_ACCESS_KEY_ID,
@@ -11,8 +12,12 @@ import {
   MOCK_AWS_SECRET_ACCESS_KEY,
   MOCK_VERTEX_ACCOUNT_PATH,
 } from "../dev/mock-upstream/credentials.ts";
-import { BASE, callWorker, sseData, TEST_ADMIN_KEY, upstreamRequest, usageRow } from "./helpers.ts";
-import { admin, uniqueId } from "./identity.ts";
+import { parseConfig } from "../src/config/index.ts";
+import { seal } from "../src/credentials/envelope.ts";
+import { credentialContext } from "../src/credentials/pool.ts";
+import { providerCredentials } from "../src/db/schema.ts";
+import { BASE, callWorker, db, sseData, TEST_ADMIN_KEY, upstreamRequest, usageRow } from "./helpers.ts";
+import { admin, appToken, uniqueId } from "./identity.ts";
 
 const mockBase = String(env.MOCK_BASE_URL).replace(/\/v1$/, "");
 const vertexAccount = (await (await fetch(`${mockBase}${MOCK_VERTEX_ACCOUNT_PATH}`)).json()) as Record<string, string>;
@@ -231,6 +236,76 @@ describe("Google Vertex AI", () => {
     });
     expect(text).not.toContain("PRIVATE KEY");
     expect(text).not.toContain(other.client_email);
+  });
+});
+
+describe("URLs inside a stored credential", () => {
+  /** A port nothing listens on, on the gateway's own machine: what a request for an internal service looks like. */
+  const internal = "http://127.0.0.1:9/token";
+  const userBindings = { ...env, VERTEX_SERVICE_ACCOUNT: JSON.stringify(vertexAccount), VERTEX_BASE_URL: mockBase };
+  const putKey = async (sub: string, provider: string, account: Record<string, unknown>, bound: object) => {
+    const token = await appToken({ sub });
+    return callWorker(
+      new Request(`${BASE}/api/provider-keys`, {
+        method: "PUT",
+        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+        body: JSON.stringify({ provider, api_key: JSON.stringify(account) }),
+      }),
+      bound,
+    );
+  };
+
+  it("cannot be stored by a user for a provider the gateway has not enabled", async () => {
+    const { response } = await putKey(uniqueId("ssrf-off"), "vertex", { ...vertexAccount, token_uri: internal }, env);
+    expect(response.status).toBe(400);
+    expect(await response.json()).toMatchObject({ error: { code: "provider_not_enabled", param: "provider" } });
+  });
+
+  it("must point at the provider's own host or its configured base URL, for a user and for an admin alike", async () => {
+    const user = uniqueId("ssrf-user");
+    const refused = await putKey(user, "vertex", { ...vertexAccount, token_uri: internal }, userBindings);
+    expect(refused.response.status).toBe(400);
+    const error = ((await refused.response.json()) as { error: { message: string; param: string } }).error;
+    expect(error.param).toBe("credential.token_uri");
+    expect(error.message).toContain("https://oauth2.googleapis.com");
+    const byAdmin = await admin("POST", "/admin/credentials", {
+      provider: "vertex",
+      credential: { ...vertexAccount, token_uri: internal },
+    });
+    expect(byAdmin.status).toBe(400);
+    // Google's own endpoint, and the configured base URL (the mock here), are fine.
+    const google = await putKey(
+      user,
+      "vertex",
+      { ...vertexAccount, token_uri: "https://oauth2.googleapis.com/token" },
+      userBindings,
+    );
+    expect(google.response.status).toBe(201);
+    expect((await putKey(user, "vertex", vertexAccount, userBindings)).response.status).toBe(200);
+  });
+
+  it("is refused where it is used, for a credential stored before the rule: the host is never called", async () => {
+    const { id } = await storedProvider("vertex", vertexAccount);
+    const stored = await admin("GET", `/admin/credentials?provider=${id}`);
+    const [row] = stored.body.data as { id: string }[];
+    // Sealed as an older gateway would have kept it: straight into the row, past the admin API's check.
+    const config = parseConfig(env);
+    const owner = { id: row?.id ?? "", providerId: id, ownerType: "global" as const, ownerId: "" };
+    const sealed = await seal(
+      JSON.stringify({ ...vertexAccount, token_uri: internal }),
+      credentialContext(owner),
+      config.encryption,
+    );
+    await db().update(providerCredentials).set(sealed).where(eq(providerCredentials.id, owner.id));
+    await admin("PATCH", `/admin/credentials/${owner.id}`, { name: "stale" });
+    const { response } = await callWorker(
+      post("/v1/chat/completions", { model: `${id}/mock-echo`, messages: [{ role: "user", content: "x" }] }),
+    );
+    expect(response.status).toBe(503);
+    const text = await response.text();
+    expect(JSON.parse(text)).toMatchObject({ error: { code: "credential_invalid" } });
+    expect(text).toContain("token_uri");
+    expect(text).not.toContain("127.0.0.1");
   });
 });
 

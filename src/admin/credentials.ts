@@ -7,6 +7,7 @@ import { rewrap, seal } from "../credentials/envelope.ts";
 import { credentialContext, forgetOwnedCredentials } from "../credentials/pool.ts";
 import { providerAccounts, providerCredentials, providers } from "../db/schema.ts";
 import { badRequest, GatewayError } from "../http/errors.ts";
+import { credentialUrlAllowed } from "../providers/credential-urls.ts";
 import { providerOf } from "../providers/index.ts";
 import type { ProviderDescriptor } from "../providers/types.ts";
 import { type CredentialRow, forgetCatalog } from "../routing/catalog.ts";
@@ -34,12 +35,21 @@ export function credentialView(row: CredentialRow) {
 
 const suffixOf = (secret: string) => secret.slice(-4);
 
-/** The kind of a provider id: a built-in one, or a catalog provider's. */
-async function descriptorOf(services: Services, providerId: string): Promise<ProviderDescriptor | undefined> {
+/** The kind of a provider id (a built-in one, or a catalog provider's), and the base URL its operator set. */
+async function providerKindOf(
+  services: Services,
+  config: Config,
+  providerId: string,
+): Promise<{ descriptor: ProviderDescriptor | undefined; baseUrl: string | undefined }> {
+  const [row] = await services.db
+    .select({ kind: providers.kind, baseUrl: providers.baseUrl })
+    .from(providers)
+    .where(eq(providers.id, providerId));
   const builtIn = providerOf(providerId);
-  if (builtIn) return builtIn;
-  const [row] = await services.db.select({ kind: providers.kind }).from(providers).where(eq(providers.id, providerId));
-  return row ? providerOf(row.kind) : undefined;
+  return {
+    descriptor: builtIn ?? (row ? providerOf(row.kind) : undefined),
+    baseUrl: row?.baseUrl ?? (builtIn ? config.providers[providerId]?.baseUrl : undefined),
+  };
 }
 
 /**
@@ -49,11 +59,13 @@ async function descriptorOf(services: Services, providerId: string): Promise<Pro
  */
 async function secretOf(
   services: Services,
+  config: Config,
   providerId: string,
   input: { api_key?: string; credential?: Record<string, unknown> },
 ): Promise<{ text: string; hint: string } | undefined> {
   if (input.api_key === undefined && input.credential === undefined) return undefined;
-  const shape = (await descriptorOf(services, providerId))?.credential;
+  const { descriptor, baseUrl } = await providerKindOf(services, config, providerId);
+  const shape = descriptor?.credential;
   if (!shape) {
     if (input.credential !== undefined || input.api_key === undefined) {
       throw badRequest(`Invalid \`credential\`: provider \`${providerId}\` takes one key, as \`api_key\`.`, "credential");
@@ -73,6 +85,11 @@ async function secretOf(
     const issue = parsed.error.issues[0];
     const param = ["credential", ...(issue?.path ?? [])].join(".");
     throw badRequest(`Invalid \`${param}\`: ${issue?.message}`, param);
+  }
+  for (const { field, url } of shape.urls?.(parsed.data) ?? []) {
+    if (credentialUrlAllowed(url, { origins: shape.origins ?? [], baseUrl })) continue;
+    const hosts = [...(shape.origins ?? []), ...(baseUrl ? [new URL(baseUrl).origin] : [])].join(", ");
+    throw badRequest(`Invalid \`credential.${field}\`: must be on ${hosts}`, `credential.${field}`);
   }
   return { text: JSON.stringify(parsed.data), hint: shape.hint(parsed.data) };
 }
@@ -109,7 +126,7 @@ export async function createCredential(services: Services, config: Config, input
   }
   const id = `cred_${crypto.randomUUID().replaceAll("-", "").slice(0, 20)}`;
   const owner = { id, providerId: input.provider, ownerType: input.owner_type, ownerId };
-  const secret = await secretOf(services, input.provider, input);
+  const secret = await secretOf(services, config, input.provider, input);
   if (!secret) throw badRequest("Invalid `api_key`: is required", "api_key");
   const sealed = await seal(secret.text, credentialContext(owner), config.encryption);
   const [row] = await services.db
@@ -133,7 +150,7 @@ export async function createCredential(services: Services, config: Config, input
 
 export async function updateCredential(services: Services, config: Config, id: string, input: UpdateCredentialInput) {
   const existing = await getCredential(services, id);
-  const secret = await secretOf(services, existing.providerId, input);
+  const secret = await secretOf(services, config, existing.providerId, input);
   const sealed = secret && (await seal(secret.text, credentialContext(existing), config.encryption));
   const [row] = await services.db
     .update(providerCredentials)

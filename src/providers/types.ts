@@ -81,6 +81,14 @@ export interface ProviderDescriptor<Kind extends string = string> {
     readonly schema: z.ZodType<Record<string, unknown>>;
     /** A few characters listings may show (never of the secret part). */
     hint(parts: Record<string, unknown>): string;
+    /**
+     * URLs inside the credential that the gateway will call (a token
+     * endpoint), by field. Each must be on one of `origins`, or on the
+     * provider's base URL as the operator configured it: a credential a
+     * user stores must not point the gateway at any other host.
+     */
+    urls?(parts: Record<string, unknown>): { field: string; url: string }[];
+    readonly origins?: readonly string[];
   };
   /** The wire formats it takes for a model; translated requests use the first. */
   endpoints(upstreamModel: string): readonly Endpoint[];

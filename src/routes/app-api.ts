@@ -10,6 +10,7 @@ import type { GatewayEnv } from "../context.ts";
 import { GatewayError } from "../http/errors.ts";
 import { parseJsonBody } from "../http/validate.ts";
 import { doc } from "../openapi/doc.ts";
+import { catalogFor } from "../routing/catalog.ts";
 import { usageTotals } from "../usage/totals.ts";
 import { countsAsRequest, endpoint } from "./endpoint.ts";
 
@@ -67,6 +68,19 @@ appApiRoutes.put(
   async (c) => {
     const userId = signedInUser(c.get("principal"));
     const input = await parseJsonBody(c, providerKeySchema);
+    // Only for a provider this gateway serves: a user's key must not switch on one the operator left off.
+    const catalog = await catalogFor(c);
+    if (!catalog.providers.has(input.provider) && !c.get("config").providers[input.provider]) {
+      throw new GatewayError(
+        400,
+        "invalid_request",
+        `Invalid \`provider\`: \`${input.provider}\` is not enabled on this gateway.`,
+        {
+          code: "provider_not_enabled",
+          param: "provider",
+        },
+      );
+    }
     const { created, credential } = await putOwnKey(c.get("services"), c.get("config"), {
       userId,
       provider: input.provider,

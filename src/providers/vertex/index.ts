@@ -10,9 +10,12 @@ import * as z from "zod";
 import { anthropicCodec } from "../../formats/anthropic/upstream.ts";
 import { geminiCodec } from "../../formats/gemini/upstream.ts";
 import { GatewayError } from "../../http/errors.ts";
+import { credentialUrlAllowed } from "../credential-urls.ts";
 import type { Endpoint, EndpointCall, EnvVars, ProviderDescriptor } from "../types.ts";
 
 const GOOGLE_TOKEN_URI = "https://oauth2.googleapis.com/token";
+/** Where Google's service-account key files say tokens come from. */
+const GOOGLE_TOKEN_ORIGINS = ["https://oauth2.googleapis.com", "https://accounts.google.com"] as const;
 const SCOPE = "https://www.googleapis.com/auth/cloud-platform";
 const DEFAULT_LOCATION = "us-central1";
 /** What Claude on Vertex takes in place of the `anthropic-version` header. */
@@ -67,8 +70,21 @@ interface Token {
 const tokens = new Map<string, Token>();
 const pending = new Map<string, Promise<Token>>();
 
-async function exchangeToken(account: ServiceAccount): Promise<Token> {
+const untrustedTokenUri = () =>
+  new GatewayError(
+    503,
+    "unavailable",
+    "The Vertex AI credential's `token_uri` is not Google's token endpoint, nor on the provider's configured base URL.",
+    { code: "credential_invalid" },
+  );
+
+/** A reason code such as `invalid_grant`, and nothing longer a host could use to say more. */
+const reasonCode = (value: unknown) => (typeof value === "string" && /^[a-z_]{1,40}$/.test(value) ? value : undefined);
+
+async function exchangeToken(account: ServiceAccount, baseUrl: string | undefined): Promise<Token> {
   const tokenUri = account.token_uri ?? GOOGLE_TOKEN_URI;
+  // Held again where it is used: a credential stored before the rule existed is held to it too.
+  if (!credentialUrlAllowed(tokenUri, { origins: GOOGLE_TOKEN_ORIGINS, baseUrl })) throw untrustedTokenUri();
   let assertion: string;
   try {
     const key = await importPKCS8(account.private_key, "RS256");
@@ -91,22 +107,22 @@ async function exchangeToken(account: ServiceAccount): Promise<Token> {
     body: new URLSearchParams({ grant_type: "urn:ietf:params:oauth:grant-type:jwt-bearer", assertion }),
     signal: AbortSignal.timeout(TOKEN_TIMEOUT_MS),
   });
-  const body = (await response.json().catch(() => ({}))) as { access_token?: string; expires_in?: number; error?: string };
-  if (!response.ok || !body.access_token) {
-    // The reason code only (`invalid_grant`…): the rest of Google's answer can quote the account.
-    throw new GatewayError(502, "upstream", `Vertex AI refused the service account (${body.error ?? response.status}).`, {
-      code: "upstream_auth",
-    });
+  const body = (await response.json().catch(() => ({}))) as { access_token?: unknown; expires_in?: unknown; error?: unknown };
+  if (!response.ok || typeof body.access_token !== "string") {
+    // The reason code only (`invalid_grant`…): the rest of the answer can quote the account.
+    const why = reasonCode(body.error) ?? `HTTP ${response.status}`;
+    throw new GatewayError(502, "upstream", `Vertex AI refused the service account (${why}).`, { code: "upstream_auth" });
   }
-  return { value: body.access_token, expiresAt: Date.now() + (body.expires_in ?? 3600) * 1000 };
+  const expiresIn = typeof body.expires_in === "number" && body.expires_in > 0 ? body.expires_in : 3600;
+  return { value: body.access_token, expiresAt: Date.now() + expiresIn * 1000 };
 }
 
-async function accessToken(id: string, account: ServiceAccount): Promise<string> {
+async function accessToken(id: string, account: ServiceAccount, baseUrl: string | undefined): Promise<string> {
   const cached = tokens.get(id);
   if (cached && cached.expiresAt - Date.now() > RENEW_BEFORE_MS) return cached.value;
   let exchange = pending.get(id);
   if (!exchange) {
-    exchange = exchangeToken(account).finally(() => pending.delete(id));
+    exchange = exchangeToken(account, baseUrl).finally(() => pending.delete(id));
     pending.set(id, exchange);
   }
   const token = await exchange;
@@ -125,7 +141,7 @@ async function vertexRequest(call: EndpointCall, publisher: string, method: stri
     method: "POST",
     headers: {
       "content-type": "application/json",
-      authorization: `Bearer ${await accessToken(call.settings.secret ?? "", account)}`,
+      authorization: `Bearer ${await accessToken(call.settings.secret ?? "", account, call.settings.baseUrl)}`,
       "x-request-id": call.requestId,
       ...headers,
     },
@@ -167,6 +183,8 @@ export const vertexProvider: ProviderDescriptor<"vertex"> = {
   pricedLike: ["gemini", "anthropic"],
   credential: {
     schema: credentialSchema,
+    urls: (parts) => (typeof parts.token_uri === "string" ? [{ field: "token_uri", url: parts.token_uri }] : []),
+    origins: GOOGLE_TOKEN_ORIGINS,
     hint: (parts) => `${String(parts.client_email).split("@")[0]?.slice(-4)} ${String(parts.location ?? DEFAULT_LOCATION)}`,
   },
   endpoints: (model) => (/^claude-/.test(model) ? [claude] : [gemini]),
