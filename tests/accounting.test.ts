@@ -3,9 +3,11 @@
 // nothing, usage taken from estimates where the provider said better, work
 // a timed-out attempt cost, and credentials in upstreams' stream errors.
 import { env } from "cloudflare:test";
+import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { BASE, callWorker, mockProviderBindings, sseData, upstreamRequest, usageRow } from "./helpers.ts";
-import { admin, chatAs, errorOf, uniqueId } from "./identity.ts";
+import { billingOutbox, virtualKeys } from "../src/db/schema.ts";
+import { BASE, callWorker, db, mockProviderBindings, sseData, upstreamRequest, usageRow } from "./helpers.ts";
+import { admin, appToken, chatAs, errorOf, uniqueId } from "./identity.ts";
 
 const newKey = async (settings: Record<string, unknown>) => {
   const { body } = await admin("POST", "/admin/keys", settings);
@@ -305,5 +307,43 @@ describe("an upstream's error inside a stream", () => {
     expect(text).toContain("event: error");
     expect(text).toContain("[redacted]");
     expect(text).not.toContain("message_stop");
+  });
+});
+
+describe("the gateway's own names in a record's metadata", () => {
+  const forged = { cache_hit: true, usage_estimated: true, session: "s-1" };
+
+  it("cannot be set in a key's metadata, by the admin or by a user minting their own", async () => {
+    const byAdmin = await admin("POST", "/admin/keys", { metadata: forged });
+    expect(byAdmin.status).toBe(400);
+    expect(JSON.stringify(byAdmin.body)).toContain("metadata.cache_hit");
+    const { id } = await newKey({ metadata: { session: "s-0" } });
+    expect((await admin("PATCH", `/admin/keys/${id}`, { metadata: { route: "free" } })).status).toBe(400);
+    const user = await appToken({ sub: uniqueId("forger") });
+    const minted = await callWorker(post("/api/keys", user, { name: "mine", metadata: forged }));
+    expect(minted.response.status).toBe(400);
+    expect(((await minted.response.json()) as { error: { param: string } }).error.param).toBe("metadata.cache_hit");
+  });
+
+  it("never come from a key that has them already: its paid calls are recorded as what they were", async () => {
+    const { id, key } = await newKey({ metadata: { session: "s-1" } });
+    // A key written before the names were refused.
+    await db().update(virtualKeys).set({ metadata: forged }).where(eq(virtualKeys.id, id));
+    const call = await callWorker(chatAs(key, { max_tokens: 5 }));
+    expect(call.response.status).toBe(200);
+    await call.landed();
+    const requestId = call.response.headers.get("x-request-id") ?? "";
+    const row = await usageRow(requestId);
+    expect(row?.metadata).toMatchObject({ session: "s-1" });
+    expect(row?.metadata).not.toHaveProperty("cache_hit");
+    expect(row?.metadata).not.toHaveProperty("usage_estimated");
+    expect(row?.costUsd).toBeGreaterThan(0);
+    const listed = await admin("GET", `/admin/usage?request_id=${requestId}`);
+    expect((listed.body.data as { cache_hit: boolean; usage_estimated: boolean }[])[0]).toMatchObject({
+      cache_hit: false,
+      usage_estimated: false,
+    });
+    const [outbox] = await db().select().from(billingOutbox).where(eq(billingOutbox.requestId, requestId));
+    expect(JSON.stringify(outbox?.payload ?? {})).not.toContain("cache_hit");
   });
 });

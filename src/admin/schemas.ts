@@ -3,6 +3,7 @@ import * as z from "zod";
 import { parseDuration } from "../config/index.ts";
 import { withoutControl } from "../formats/fields.ts";
 import { PROVIDER_KINDS } from "../providers/index.ts";
+import { isGatewayMetadata } from "../usage/record.ts";
 
 const duration = z
   .string()
@@ -13,10 +14,15 @@ const usd = z.number().nonnegative().nullable();
 /** Names, ids and labels go into headers, logs and the ledger: bounded, and without control characters. */
 const text = (max: number) => withoutControl(z.string().max(max));
 const id = (max = 200) => withoutControl(z.string().min(1).max(max));
-// Postgres's jsonb takes no NUL character, anywhere in the document.
+// Postgres's jsonb takes no NUL character, anywhere in the document; the gateway's own names are its to write.
 const metadata = z
   .record(z.string(), z.unknown())
-  .refine((value) => !JSON.stringify(value).includes("\\u0000"), { message: "must not contain NUL characters" });
+  .refine((value) => !JSON.stringify(value).includes("\\u0000"), { message: "must not contain NUL characters" })
+  .superRefine((value, context) => {
+    for (const name of Object.keys(value).filter(isGatewayMetadata)) {
+      context.addIssue({ code: "custom", path: [name], message: "is a name the gateway records itself" });
+    }
+  });
 
 export const keyFields = {
   name: text(200).nullable().optional(),

@@ -1,7 +1,7 @@
 // Measures one request while it runs and turns it into a usage record at the end.
 import { type Principal, principalKeyId, principalTeamId, principalUserId } from "../auth/principal.ts";
 import { costOf, type Price, type TokenCounts } from "./prices.ts";
-import type { UsageRecord } from "./record.ts";
+import { callerMetadata, type GatewayMetadataName, type UsageRecord } from "./record.ts";
 
 export interface MeterStart
   extends Pick<UsageRecord, "requestId" | "provider" | "model" | "upstreamModel" | "clientFormat" | "streamed"> {
@@ -38,7 +38,7 @@ export class UsageMeter {
   private timedOut = { attempts: 0, promptTokens: 0, costUsd: 0 };
   attempts = 1;
   /** Facts about the call worth keeping in its record's metadata. */
-  readonly flags: Record<string, unknown> = {};
+  readonly flags: Partial<Record<GatewayMetadataName, unknown>> = {};
 
   constructor(private readonly start: MeterStart) {}
 
@@ -101,7 +101,7 @@ export class UsageMeter {
     const answered = estimated ?? this.reported ?? { promptTokens: 0, completionTokens: 0, cachedTokens: 0 };
     const timedOut = this.timedOut;
     const tokens = { ...answered, promptTokens: answered.promptTokens + timedOut.promptTokens };
-    const keyMetadata = principal.type === "key" ? principal.metadata : {};
+    const keyMetadata = principal.type === "key" ? callerMetadata(principal.metadata) : {};
     const latencyMs = performance.now() - startedAt;
     return {
       ...start,

@@ -26,6 +26,29 @@ export interface UsageRecord extends TokenCounts {
   createdAt: number;
 }
 
+/**
+ * Names the gateway writes into a record's metadata itself. A key's own
+ * metadata travels with its usage too, so it may not use them: a key that
+ * says `cache_hit` must not make its paid calls look free to a receiver.
+ */
+export const GATEWAY_METADATA = [
+  "admission",
+  "cache_hit",
+  "refused_after_upstream_start",
+  "route",
+  "timed_out_attempts",
+  "unpriced",
+  "usage_estimated",
+] as const;
+export type GatewayMetadataName = (typeof GATEWAY_METADATA)[number];
+
+const reserved: ReadonlySet<string> = new Set(GATEWAY_METADATA);
+export const isGatewayMetadata = (name: string) => reserved.has(name);
+
+/** A key's metadata without the gateway's names (a key stored before they were refused may have them). */
+export const callerMetadata = (metadata: Record<string, unknown>) =>
+  Object.fromEntries(Object.entries(metadata).filter(([name]) => !reserved.has(name)));
+
 /** One message on the usage queue: the records an isolate's requests made together. */
 export type UsageMessage = UsageRecord[];
 
