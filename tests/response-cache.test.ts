@@ -453,6 +453,67 @@ describe("what the response cache keeps and serves", () => {
     await apart.settled();
   });
 
+  it("holds a hit to the caller as an admin left them in another isolate: a narrowed allowlist refuses it", async () => {
+    const { id, key } = await newKey({ models: ["mock-echo", "mock-lorem"] });
+    const body = { model: "mock-lorem", messages: [{ role: "user", content: fresh("narrowed") }] };
+    // The second instance serves and keeps the answer, and holds the key's copy in its cache.
+    const kept = await env.SECOND_INSTANCE.fetch(post("/v1/chat/completions", key, body, ask));
+    expect(kept.headers.get("x-sluice-cache")).toBe("miss");
+    await kept.text();
+    await sleep(100);
+    const hit = await env.SECOND_INSTANCE.fetch(post("/v1/chat/completions", key, body, ask));
+    expect(hit.headers.get("x-sluice-cache")).toBe("hit");
+    await hit.text();
+    // Narrowed here: the row and its change marker written; the second instance's copy is now stale.
+    expect((await admin("PATCH", `/admin/keys/${id}`, { models: ["mock-echo"] })).status).toBe(200);
+    const refused = await env.SECOND_INSTANCE.fetch(post("/v1/chat/completions", key, body, ask));
+    expect(await errorOf(refused)).toMatchObject({ status: 403, code: "model_not_allowed" });
+    expect(refused.headers.get("x-sluice-cache")).toBeNull();
+  });
+
+  it("serves a teammate no shared answer once the team's scope is narrowed to each key", async () => {
+    const team = uniqueId("rc-scoped");
+    expect((await admin("POST", "/admin/teams", { id: team, cache_scope: "team" })).status).toBe(201);
+    const one = await newKey({ team_id: team });
+    const two = await newKey({ team_id: team });
+    const body = chatBody("scope");
+    const first = await env.SECOND_INSTANCE.fetch(post("/v1/chat/completions", one.key, body, ask));
+    await first.text();
+    await sleep(100);
+    const shared = await env.SECOND_INSTANCE.fetch(post("/v1/chat/completions", two.key, body, ask));
+    expect(shared.headers.get("x-sluice-cache")).toBe("hit");
+    await shared.text();
+    expect((await admin("PATCH", `/admin/teams/${team}`, { cache_scope: "key" })).status).toBe(200);
+    const apart = await env.SECOND_INSTANCE.fetch(post("/v1/chat/completions", two.key, body, ask));
+    expect(apart.status).toBe(200);
+    expect(apart.headers.get("x-sluice-cache")).toBe("miss");
+    await apart.text();
+  });
+
+  it("keys on the output cap the gateway holds the upstream to: a capped answer is not an uncapped caller's", async () => {
+    const team = uniqueId("rc-capped");
+    expect((await admin("POST", "/admin/teams", { id: team, cache_scope: "team" })).status).toBe(201);
+    // Limited in tokens: the gateway sends the reserved cap upstream, since the client set none.
+    const capped = await newKey({ team_id: team, tpm_limit: 100_000 });
+    const free = await newKey({ team_id: team });
+    const body = chatBody("cap");
+    const first = await callWorker(post("/v1/chat/completions", capped.key, body, ask));
+    await first.response.text();
+    await first.settled();
+    expect((await upstreamRequest(requestIdOf(first))).body.max_tokens).toBe(4096);
+    const other = await callWorker(post("/v1/chat/completions", free.key, body, ask));
+    expect(other.response.headers.get("x-sluice-cache")).toBe("miss");
+    await other.response.text();
+    await other.settled();
+    expect((await upstreamRequest(requestIdOf(other))).body).not.toHaveProperty("max_tokens");
+    // A teammate held to the same cap shares the capped answer.
+    const alike = await newKey({ team_id: team, tpm_limit: 100_000 });
+    const again = await callWorker(post("/v1/chat/completions", alike.key, body, ask));
+    expect(again.response.headers.get("x-sluice-cache")).toBe("hit");
+    await again.response.text();
+    await again.settled();
+  });
+
   it("lets no user widen whose answers a key of theirs sees", async () => {
     const token = await appToken({ sub: uniqueId("rc-minter") });
     const { response } = await callWorker(

@@ -98,7 +98,8 @@ export const ANSWER_HEADERS = ["anthropic-version", "anthropic-beta"] as const;
 
 /**
  * The cache key: the caller's scope, the API and path, the deployment that
- * serves, the headers that change the answer, and the request itself.
+ * serves, the headers that change the answer, the request itself, and what
+ * the gateway changes in it on the way up (an output cap it adds).
  */
 export async function cacheKey(parts: {
   scope: string;
@@ -108,10 +109,11 @@ export async function cacheKey(parts: {
   upstreamModel: string;
   headers: Headers;
   body: unknown;
+  upstreamChanges?: unknown;
 }): Promise<string> {
   const headers = ANSWER_HEADERS.map((name) => parts.headers.get(name));
   const text = canonicalJson([
-    2,
+    3,
     parts.scope,
     parts.format,
     parts.path,
@@ -119,6 +121,7 @@ export async function cacheKey(parts: {
     parts.upstreamModel,
     headers,
     parts.body,
+    parts.upstreamChanges ?? null,
   ]);
   const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
   return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");

@@ -76,6 +76,8 @@ export async function proxy<Body extends Record<string, unknown>>(
       body,
       temperature: typeof temperature === "number" ? temperature : undefined,
       path: alt ? `${c.req.path}?alt=${alt}` : c.req.path,
+      // The cap the upstream is held to is part of what it answers: a capped answer is not an uncapped caller's.
+      upstreamChanges: hold ? { heldOutputCap: cap } : undefined,
     },
     model: facts.model,
     providerOverride: picked ?? facts.provider,

@@ -4,19 +4,6 @@
 import { accountCredential, googleAccountOf } from "../accounts/google.ts";
 import { assertDeploymentAllowed, isDeploymentAllowed, reauthenticate } from "../auth/index.ts";
 import { principalUserId } from "../auth/principal.ts";
-import {
-  CACHE_HEADER,
-  type CacheDecision,
-  type CachedAnswer,
-  cacheKey,
-  cacheScope,
-  capture,
-  decide,
-  filtered,
-  lookup,
-  replay,
-  store,
-} from "../cache/response-cache.ts";
 import type { GatewayContext } from "../context.ts";
 import { type Credential, credentialsFor, ownedCredentials } from "../credentials/pool.ts";
 import { GatewayError } from "../http/errors.ts";
@@ -27,6 +14,7 @@ import { UsageMeter } from "../usage/meter.ts";
 import { costOf, type Price } from "../usage/prices.ts";
 import type { UsageRecord } from "../usage/record.ts";
 import { attemptHeaders, attemptList, deploymentOf, runAttempt } from "./attempts.ts";
+import { type CacheInput, cacheStage, NO_CACHE } from "./cache-stage.ts";
 import { deferred, openCall } from "./call.ts";
 import { catalogFor } from "./catalog.ts";
 import type { Exchange } from "./exchanges.ts";
@@ -44,99 +32,11 @@ export interface RouteInput {
   /** Builds the exchange for a target; a GatewayError means this target cannot take the request. */
   exchange(target: Target, settings: ProviderSettings): Exchange;
   /** What the response cache keys on, where the API's answers may be cached. */
-  cache?: { body: unknown; temperature: number | undefined; path: string };
+  cache?: CacheInput;
 }
 
-/** A kept answer served: no upstream call; the request counts against per-minute limits, its tokens only if hits are billed. */
-async function serveHit(c: GatewayContext, input: RouteInput, first: Target, hit: CachedAnswer): Promise<Response> {
-  const config = c.get("config");
-  const principal = c.get("principal");
-  const billed = config.responseCache.billHits;
-  const estimate = billed ? { inputTokens: hit.usage.promptTokens, outputTokens: hit.usage.completionTokens } : NOTHING;
-  const admission = admit({
-    config,
-    services: c.get("services"),
-    principal,
-    estimate,
-    price: billed ? first.price : undefined,
-    defer: (work) => c.executionCtx.waitUntil(work),
-    refresh: () => reauthenticate(c),
-    // Unbilled, a hit meets the caller's requests per minute and nothing else, not even a quota already spent.
-    ...(!billed && { only: "requests" as const }),
-  });
-  const limitHeaders = await admission.ready;
-  const meter = new UsageMeter({
-    requestId: c.get("requestId"),
-    principal,
-    provider: hit.headers["x-sluice-provider"] ?? first.provider,
-    model: input.model,
-    upstreamModel: hit.headers["x-sluice-model"] ?? first.upstreamModel,
-    clientFormat: c.get("format"),
-    streamed: input.streamed,
-    startedAt: c.get("startedAt"),
-    price: billed ? first.price : undefined,
-    estimatedPromptTokens: 0,
-  });
-  meter.flags.cache_hit = true;
-  meter.attempts = 0;
-  meter.markFirstByte();
-  meter.setTokens(billed ? hit.usage : { promptTokens: 0, completionTokens: 0, cachedTokens: 0 });
-  openCall(c, { target: first, admission, meter }).record(200);
-  return replay(hit, limitHeaders);
-}
-
-const NOTHING = { inputTokens: 0, outputTokens: 0 };
 /** The built-in provider a user's Google account stands in for. */
 const GOOGLE_GEMINI = "gemini";
-/** How long a whole answer may take to reach the caller after its usage is recorded, before it is not kept. */
-const CAPTURE_WAIT_MS = 30_000;
-
-/** Keeps the answer once the caller has all of it, when the call succeeded and no content filter stopped it. */
-function keepAnswer(
-  c: GatewayContext,
-  key: { key: string; ttlSeconds: number; deployment: Target },
-  response: Response,
-  recorded: Promise<UsageRecord>,
-): Response {
-  const config = c.get("config");
-  const captured = capture(response, config.responseCache.maxBytes);
-  const kept = recorded.then(async (usage) => {
-    if (usage.status !== 200) return;
-    // Kept under the deployment the key names: a fallback's answer is not the model's.
-    if (usage.provider !== key.deployment.provider || usage.upstreamModel !== key.deployment.upstreamModel) return;
-    const timeout = new Promise<undefined>((resolve) => setTimeout(resolve, CAPTURE_WAIT_MS, undefined));
-    const body = await Promise.race([captured.body, timeout]);
-    if (body === undefined || filtered(body)) return;
-    const storedAt = Date.now();
-    const headers: Record<string, string> = {};
-    for (const name of ["x-sluice-provider", "x-sluice-model", "x-sluice-dropped"]) {
-      const value = response.headers.get(name);
-      if (value) headers[name] = value;
-    }
-    await store(
-      key.key,
-      {
-        v: 1,
-        body,
-        contentType: response.headers.get("content-type") ?? "application/json",
-        headers,
-        storedAt,
-        expiresAt: storedAt + key.ttlSeconds * 1000,
-        usage: { promptTokens: usage.promptTokens, completionTokens: usage.completionTokens, cachedTokens: usage.cachedTokens },
-      },
-      c.get("services").redis,
-      config,
-    );
-  });
-  c.executionCtx.waitUntil(kept);
-  return captured.response;
-}
-
-function marked(response: Response, value: string): Response {
-  const headers = new Headers(response.headers);
-  headers.set(CACHE_HEADER, value);
-  return new Response(response.body, { status: response.status, headers });
-}
 
 /** The price that reserves the most, so a fallback to a dearer model stays within the reservation. */
 function dearest(plan: Target[], estimate: Estimate): Price | undefined {
@@ -156,7 +56,6 @@ const notConfigured = (target: Target) =>
 export async function routeCall(c: GatewayContext, input: RouteInput): Promise<Response> {
   const config = c.get("config");
   const services = c.get("services");
-  const principal = c.get("principal");
   const routing = config.routing;
   const defer = (work: Promise<unknown>) => c.executionCtx.waitUntil(work);
   const catalog = await catalogFor(c);
@@ -170,46 +69,22 @@ export async function routeCall(c: GatewayContext, input: RouteInput): Promise<R
   }) as [Target, ...Target[]];
   // An allowlist binds the deployment: a provider the caller picked must be one the key may use for the model.
   const natural = naturalProvider(config, catalog, input.model, input.providerOverride, first);
-  assertDeploymentAllowed(principal, first, natural);
+  assertDeploymentAllowed(c.get("principal"), first, natural);
+  // A limit counted in dollars binds only what has a price: an unpriced model is refused, an unpriced fallback passed over.
+  if (spendsDollars(c.get("principal")) && !first.price) throw unpricedRefusal(first);
+  const cache = input.cache
+    ? await cacheStage(c, { cache: input.cache, model: input.model, streamed: input.streamed, first, natural, catalog })
+    : NO_CACHE;
+  if (cache.hit) return cache.hit;
+  // The caller as the cache stage left it: read again there when an admin had changed it.
+  const principal = c.get("principal");
   /** An admin changed the caller since this isolate loaded it: read again, and held to the allowlist it has now. */
   const refresh = async () => assertDeploymentAllowed(await reauthenticate(c), first, natural);
-  // A limit counted in dollars binds only what has a price: an unpriced model is refused, an unpriced fallback passed over.
   const dollars = spendsDollars(principal);
-  if (dollars && !first.price) throw unpricedRefusal(first);
   const plan = [
     first,
     ...fallbacks.filter((target) => isDeploymentAllowed(principal, target, target.provider) && (!dollars || target.price)),
   ];
-  const caching: CacheDecision = input.cache
-    ? decide({
-        header: c.req.header(CACHE_HEADER),
-        principal,
-        modelTtlSeconds: catalog.models.get(input.model)?.cacheTtlSeconds ?? null,
-        temperature: input.cache.temperature,
-        config,
-      })
-    : { kind: "off" };
-  /** Where this request's answer is kept, and for how long, when it is cached. */
-  const cached =
-    caching.kind === "on" && input.cache
-      ? {
-          key: await cacheKey({
-            scope: cacheScope(principal),
-            format: c.get("format"),
-            path: input.cache.path,
-            provider: first.provider,
-            upstreamModel: first.upstreamModel,
-            headers: c.req.raw.headers,
-            body: input.cache.body,
-          }),
-          ttlSeconds: caching.ttlSeconds,
-          deployment: first,
-        }
-      : undefined;
-  if (cached) {
-    const hit = await lookup(cached.key, { maxAgeSeconds: cached.ttlSeconds, redis: services.redis, config });
-    if (hit) return await serveHit(c, input, first, hit);
-  }
   const health = routingHealth(services.redis, {
     failures: routing.cooldown.failures,
     cooldownMs: routing.cooldown.ms,
@@ -315,10 +190,7 @@ export async function routeCall(c: GatewayContext, input: RouteInput): Promise<R
         serving = credential;
       },
     });
-    if ("response" in outcome) {
-      if (cached) return keepAnswer(c, cached, outcome.response, recorded.promise);
-      return caching.kind === "bypass" ? marked(outcome.response, "bypass") : outcome.response;
-    }
+    if ("response" in outcome) return cache.deliver(outcome.response, recorded.promise);
     if (outcome.kind !== "final") {
       const status = outcome.kind === "status" ? String(outcome.error.status) : outcome.kind;
       meter.route.push({ ...step, credential: credential.id, outcome: status, ms: Date.now() - began });
