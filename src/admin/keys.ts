@@ -7,11 +7,13 @@ import type { Database } from "../db/client.ts";
 import { teams, usageEvents, users, virtualKeys } from "../db/schema.ts";
 import { GatewayError } from "../http/errors.ts";
 import { budgetWindow, windowsAt } from "../limits/windows.ts";
+import type { Settings } from "../policy/index.ts";
 import type { Services } from "../services.ts";
 import type { CreateKeyInput } from "./schemas.ts";
+import { readSettings, writeSettings } from "./settings.ts";
 
-/** A key as the API shows it: never the secret, only its last characters. */
-export function keyView(row: KeyRow) {
+/** A key as the API shows it: never the secret, only its last characters; its settings beside it. */
+export function keyView(row: KeyRow, settings: Settings) {
   return {
     id: row.id,
     name: row.name,
@@ -29,6 +31,7 @@ export function keyView(row: KeyRow) {
     metadata: row.metadata,
     cache_ttl: row.cacheTtlSeconds,
     cache_scope: row.cacheScope ?? "key",
+    settings,
     created_at: row.createdAt.toISOString(),
     updated_at: row.updatedAt.toISOString(),
   };
@@ -75,7 +78,8 @@ export async function createKey(services: Services, input: CreateKeyInput) {
     })
     .returning();
   if (!row) throw new Error("key insert returned no row");
-  return { ...keyView(row), key: secret };
+  if (input.settings) await writeSettings(services, "key", row.id, input.settings);
+  return { ...keyView(row, await readSettings(services, "key", row.id)), key: secret };
 }
 
 export async function getKey(services: Services, id: string): Promise<KeyRow> {
@@ -106,10 +110,11 @@ export async function updateKey(services: Services, id: string, input: Partial<C
     })
     .where(eq(virtualKeys.id, id))
     .returning();
+  if (input.settings) await writeSettings(services, "key", id, input.settings);
   // Every isolate reads the key again at its next check, not when its copy expires.
   await markChanged(services.redis, "key", id);
   forgetKey(id, existing.keyHash);
-  return keyView(row ?? existing);
+  return keyView(row ?? existing, await readSettings(services, "key", id));
 }
 
 /** Revokes at once: Postgres for good, a Redis marker for every isolate's cache. */
@@ -122,7 +127,7 @@ export async function revokeKey(services: Services, id: string) {
     .returning();
   await markDenied(services.redis, "key", id);
   forgetKey(id, existing.keyHash);
-  return keyView(row ?? existing);
+  return keyView(row ?? existing, await readSettings(services, "key", id));
 }
 
 /** A new secret (and id) with the same settings; the old key is revoked. */
@@ -144,6 +149,7 @@ export async function rotateKey(services: Services, id: string) {
     metadata: { ...old.metadata, rotated_from: old.id },
     cache_ttl: old.cacheTtlSeconds,
     cache_scope: old.cacheScope,
+    settings: await readSettings(services, "key", id),
   });
   await revokeKey(services, id);
   return { ...created, rotated_from: id };

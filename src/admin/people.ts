@@ -5,8 +5,10 @@ import { limitsOf, limitsView } from "../auth/policies.ts";
 import { forgetUsers } from "../auth/users.ts";
 import { quotaPolicies, teams, users } from "../db/schema.ts";
 import { GatewayError } from "../http/errors.ts";
+import { storedSettings } from "../policy/index.ts";
 import type { Services } from "../services.ts";
 import type { QuotaInput, TeamInput, UserInput } from "./schemas.ts";
+import { writeSettings } from "./settings.ts";
 
 type Scope = (typeof quotaPolicies.$inferSelect)["scope"];
 
@@ -39,6 +41,12 @@ export async function readPolicy(services: Services, scope: Scope, subjectId: st
 }
 
 export const policyView = (row: typeof quotaPolicies.$inferSelect | undefined) => limitsView(limitsOf(row));
+
+/** A subject's quota and settings, as the admin API shows them beside the subject. */
+export async function quotaAndSettings(services: Services, scope: Scope, subjectId: string) {
+  const row = await readPolicy(services, scope, subjectId);
+  return { quota: policyView(row), settings: storedSettings(row?.settings) };
+}
 
 /** Sets the given quota fields of a subject's policy, creating the row when needed. */
 export async function writePolicy(services: Services, scope: Scope, subjectId: string, input: QuotaInput): Promise<void> {
@@ -110,6 +118,7 @@ export async function upsertUser(services: Services, id: string, input: UserInpu
     .onConflictDoUpdate({ target: users.id, set: { ...values, updatedAt: new Date() } })
     .returning();
   await writePolicy(services, "user", id, input);
+  if (input.settings) await writeSettings(services, "user", id, input.settings);
   if (input.blocked !== undefined) await setBlocked(services, "user", id, input.blocked);
   // The user's copies, and those of their keys, are read again in every isolate at the next check.
   await markChanged(services.redis, "user", id);
@@ -130,6 +139,7 @@ export async function upsertTeam(services: Services, id: string, input: TeamInpu
     .onConflictDoUpdate({ target: teams.id, set: { ...values, updatedAt: new Date() } })
     .returning();
   await writePolicy(services, "team", id, input);
+  if (input.settings) await writeSettings(services, "team", id, input.settings);
   if (input.blocked !== undefined) await setBlocked(services, "team", id, input.blocked);
   await markChanged(services.redis, "team", id);
   if (!row) throw new Error("team upsert returned no row");

@@ -2,6 +2,7 @@
 import * as z from "zod";
 import { parseDuration } from "../config/index.ts";
 import { withoutControl } from "../formats/fields.ts";
+import { settingsSchema } from "../policy/index.ts";
 import { PROVIDER_KINDS } from "../providers/index.ts";
 import { isGatewayMetadata } from "../usage/record.ts";
 
@@ -36,6 +37,8 @@ export const keyFields = {
   metadata: metadata.optional(),
   /** Seconds the key's answers are cached for (bounded by RESPONSE_CACHE_MAX_TTL); null or 0: not cached unless asked. */
   cache_ttl: limit.optional(),
+  /** Settings that add to its team's, its owner's and the global ones (src/policy); a section set to null is cleared. */
+  settings: settingsSchema.optional(),
 };
 
 const cacheScope = z.enum(["key", "team"], { message: "must be key or team" }).nullable().optional();
@@ -65,6 +68,8 @@ export const quotaFields = {
   usd_per_month: usd.optional(),
 };
 export const quotaSchema = z.strictObject(quotaFields);
+/** The global settings for callers, which every team, user and key adds to. */
+export const globalSettingsSchema = settingsSchema;
 export type QuotaInput = z.infer<typeof quotaSchema>;
 
 export const userSchema = z.strictObject({
@@ -75,6 +80,7 @@ export const userSchema = z.strictObject({
   tier: text(100).nullable().optional(),
   blocked: z.boolean().optional(),
   metadata: metadata.optional(),
+  settings: settingsSchema.optional(),
   ...quotaFields,
 });
 export type UserInput = z.infer<typeof userSchema>;
@@ -86,6 +92,7 @@ export const teamSchema = z.strictObject({
   /** `team`: its keys and users share cached answers (a key that says `key` keeps its own). */
   cache_scope: cacheScope,
   metadata: metadata.optional(),
+  settings: settingsSchema.optional(),
   ...quotaFields,
 });
 export type TeamInput = z.infer<typeof teamSchema>;

@@ -6,10 +6,10 @@ import { GatewayError, unauthorized } from "../http/errors.ts";
 import { secretsEqual } from "./constant-time.ts";
 import { hasQueryCredential, readCredential } from "./credentials.ts";
 import { claimText, verifyUserJwt } from "./jwt.ts";
-import { type CachedKey, findKeyByHash, findKeyById, forgetKey, hashSecret } from "./keys.ts";
+import { type CachedKey, findKeyByHash, findKeyById, forgetKey, forgetKeys, hashSecret } from "./keys.ts";
 import type { Principal } from "./principal.ts";
 import { isSluiceToken, verifyKeyToken } from "./sluice-token.ts";
-import { forgetUser, userFromClaims } from "./users.ts";
+import { forgetUser, forgetUsers, userFromClaims } from "./users.ts";
 
 const JWT_SHAPE = /^[\w-]+\.[\w-]+\.[\w-]*$/;
 
@@ -134,4 +134,10 @@ export function assertDeploymentAllowed(principal: Principal, target: Deployment
 export function requireAdmin(principal: Principal): void {
   if (principal.type !== "admin")
     throw new GatewayError(403, "permission", "This route needs the admin key.", { code: "admin_only" });
+}
+
+/** Drops every caller this isolate holds (keys and users): other isolates read theirs again as their copies expire. */
+export function forgetAllCallers(): void {
+  forgetKeys();
+  forgetUsers();
 }

@@ -6,6 +6,7 @@ import { teams, users, virtualKeys } from "../db/schema.ts";
 import { IsolateCache } from "../isolate-cache.ts";
 import { forgetCallerLimits } from "../limits/isolate-state.ts";
 import { reason } from "../log.ts";
+import { resolvePolicy } from "../policy/index.ts";
 import { overlay, policiesQuery, resolvePolicies } from "./policies.ts";
 import type { KeyIdentity, Limits } from "./principal.ts";
 
@@ -59,10 +60,11 @@ async function loadKey(db: Database, where: ReturnType<typeof eq>): Promise<Cach
       .from(users)
       .where(eq(users.id, row.userId ?? "")),
     db.select({ blockedAt: teams.blockedAt, cacheScope: teams.cacheScope }).from(teams).where(eq(teams.id, keyTeam)),
-    policiesQuery(db, { userId: row.userId, teamId: row.teamId, keyId: row.id }),
+    policiesQuery(db, { userId: row.userId, teamId: keyTeam, keyId: row.id }),
   ]);
   const teamId = row.teamId ?? owner[0]?.teamId ?? null;
   const policies = resolvePolicies(policyRows, { userId: row.userId, teamId });
+  const { global, team: teamSettings, user: ownerSettings, key: keySettings } = policies.settings;
   const keyLimits: Limits = overlay(
     {
       requestsPerMinute: row.rpmLimit,
@@ -87,6 +89,7 @@ async function loadKey(db: Database, where: ReturnType<typeof eq>): Promise<Cach
     // The key's own cache scope, else its team's.
     cache: { ttlSeconds: row.cacheTtlSeconds, scope: row.cacheScope ?? team[0]?.cacheScope ?? "key" },
     userLimits: row.userId ? policies.user : null,
+    policy: resolvePolicy([global, teamSettings, ownerSettings, keySettings]),
     teamLimits: policies.team,
     revokedAt: row.revokedAt ? row.revokedAt.getTime() : null,
     loadedAt: Date.now(),
@@ -136,4 +139,10 @@ export function forgetKey(id: string, hash?: string): void {
   keysById.delete(id);
   if (hash) keysByHash.delete(hash);
   forgetCallerLimits(`key:${id}`);
+}
+
+/** Drops every key this isolate holds: after a change to the global settings, which every key carries. */
+export function forgetKeys(): void {
+  keysById.clear();
+  keysByHash.clear();
 }

@@ -2,6 +2,7 @@
 import { eq, or, type SQL, sql } from "drizzle-orm";
 import type { Database } from "../db/client.ts";
 import { quotaPolicies } from "../db/schema.ts";
+import { type Settings, storedSettings } from "../policy/index.ts";
 import { type Limits, NO_LIMITS } from "./principal.ts";
 
 type PolicyRow = typeof quotaPolicies.$inferSelect;
@@ -40,11 +41,14 @@ export function overlay(base: Limits, override: PolicyRow | undefined): Limits {
   return merged;
 }
 
-const scoped = (scope: PolicyRow["scope"], id: string): SQL =>
+const scoped = (scope: PolicyRow["scope"], id: string | SQL): SQL =>
   sql`(${quotaPolicies.scope} = ${scope} and ${quotaPolicies.subjectId} = ${id})`;
 
-/** The default row and the rows of whichever subjects are given, in one query. */
-export function policiesQuery(db: Database, subjects: { userId?: string | null; teamId?: string | null; keyId?: string | null }) {
+/** The default row and the rows of whichever subjects are given, in one query (a team may be a subquery). */
+export function policiesQuery(
+  db: Database,
+  subjects: { userId?: string | null; teamId?: string | SQL | null; keyId?: string | null },
+) {
   const conditions: SQL[] = [eq(quotaPolicies.scope, "default")];
   if (subjects.userId) conditions.push(scoped("user", subjects.userId));
   if (subjects.teamId) conditions.push(scoped("team", subjects.teamId));
@@ -60,6 +64,8 @@ export interface ResolvedPolicies {
   user: Limits;
   team: Limits | null;
   key: PolicyRow | undefined;
+  /** Each level's settings for callers, as stored (src/policy resolves them). */
+  settings: { global: Settings; team: Settings; user: Settings; key: Settings };
 }
 
 export function resolvePolicies(
@@ -69,9 +75,17 @@ export function resolvePolicies(
   const find = (scope: PolicyRow["scope"], id?: string | null) =>
     rows.find((r) => r.scope === scope && r.subjectId === (id ?? ""));
   const team = subjects.teamId ? find("team", subjects.teamId) : undefined;
+  const user = subjects.userId ? find("user", subjects.userId) : undefined;
+  const key = rows.find((r) => r.scope === "key");
   return {
-    user: overlay(limitsOf(find("default")), subjects.userId ? find("user", subjects.userId) : undefined),
+    user: overlay(limitsOf(find("default")), user),
     team: team ? limitsOf(team) : null,
-    key: rows.find((r) => r.scope === "key"),
+    key,
+    settings: {
+      global: storedSettings(find("default")?.settings),
+      team: storedSettings(team?.settings),
+      user: storedSettings(user?.settings),
+      key: storedSettings(key?.settings),
+    },
   };
 }

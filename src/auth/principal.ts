@@ -1,4 +1,5 @@
-// Who is calling, and the limits that apply to them.
+// Who is calling, and the limits and settings that apply to them.
+import type { CallerPolicy } from "../policy/index.ts";
 
 /** A quota policy; null means no limit. */
 export interface Limits {
@@ -30,6 +31,8 @@ export interface UserIdentity {
   teamLimits: Limits | null;
   /** Whose cached answers the user is served: their own, or their team's when the team says so. */
   cacheScope: "user" | "team";
+  /** The settings of every level that applies (global, team, user), merged. */
+  policy: CallerPolicy;
   /** When this isolate read it from Postgres: a change marker newer than this makes it stale. */
   loadedAt: number;
 }
@@ -50,6 +53,8 @@ export interface KeyIdentity {
   cache: { ttlSeconds: number | null; scope: "key" | "team" };
   /** The owning user's limits, which the key never exceeds. */
   userLimits: Limits | null;
+  /** The settings of every level that applies (global, team, owner, key), merged. */
+  policy: CallerPolicy;
   teamLimits: Limits | null;
   /** When this isolate read it from Postgres: a change marker newer than this makes it stale. */
   loadedAt: number;
@@ -63,3 +68,6 @@ export type Principal =
 export const principalUserId = (p: Principal): string | null => (p.type === "admin" ? null : p.userId);
 export const principalTeamId = (p: Principal): string | null => (p.type === "admin" ? null : p.teamId);
 export const principalKeyId = (p: Principal): string | null => (p.type === "key" ? p.keyId : null);
+
+/** The settings that apply to the caller; none for the admin key. */
+export const principalPolicy = (p: Principal): CallerPolicy | undefined => (p.type === "admin" ? undefined : p.policy);

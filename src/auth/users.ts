@@ -4,6 +4,7 @@ import { eq, sql } from "drizzle-orm";
 import type { Database } from "../db/client.ts";
 import { teams, users } from "../db/schema.ts";
 import { IsolateCache } from "../isolate-cache.ts";
+import { resolvePolicy, type Settings } from "../policy/index.ts";
 import { policiesQuery, resolvePolicies } from "./policies.ts";
 import type { UserIdentity } from "./principal.ts";
 
@@ -32,8 +33,10 @@ async function teamState(db: Database, teamId: string) {
     policiesQuery(db, { teamId }),
     db.select({ blockedAt: teams.blockedAt, cacheScope: teams.cacheScope }).from(teams).where(eq(teams.id, teamId)),
   ]);
+  const resolved = resolvePolicies(rows, { teamId });
   return {
-    policy: resolvePolicies(rows, { teamId }).team,
+    policy: resolved.team,
+    settings: resolved.settings.team,
     blocked: Boolean(blocked[0]?.blockedAt),
     sharesCache: blocked[0]?.cacheScope === "team",
   };
@@ -76,7 +79,9 @@ async function upsertUser(db: Database, claims: Claims): Promise<CachedUser> {
   if (!user) throw new Error("user upsert returned no row");
   const resolved = resolvePolicies(policyRows, { userId: user.id, teamId: user.teamId });
   // The team may come from the database rather than the token; its state is read then (cold path only).
-  const team = user.teamId ? await teamState(db, user.teamId) : { policy: null, blocked: false, sharesCache: false };
+  const team = user.teamId
+    ? await teamState(db, user.teamId)
+    : { policy: null, settings: {} satisfies Settings, blocked: false, sharesCache: false };
   return {
     userId: user.id,
     teamId: user.teamId,
@@ -88,6 +93,7 @@ async function upsertUser(db: Database, claims: Claims): Promise<CachedUser> {
     blocked: Boolean(user.blockedAt),
     teamBlocked: team.blocked,
     cacheScope: team.sharesCache ? "team" : "user",
+    policy: resolvePolicy([resolved.settings.global, team.settings, resolved.settings.user]),
     loadedAt: Date.now(),
   };
 }

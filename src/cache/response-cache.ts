@@ -5,7 +5,7 @@
 // bytes) in the Workers Cache API of the location, and in Redis too when
 // RESPONSE_CACHE_REDIS is on, so every location shares them.
 import type { Redis } from "@upstash/redis/cloudflare";
-import type { Principal } from "../auth/principal.ts";
+import { type Principal, principalPolicy } from "../auth/principal.ts";
 import type { Config } from "../config/index.ts";
 import { GatewayError } from "../http/errors.ts";
 import { reason } from "../log.ts";
@@ -65,13 +65,19 @@ export function decide(input: {
   // RESPONSE_CACHE_MAX_TTL=0 switches the cache off.
   if (maxTtl <= 0) return { kind: "off" };
   if (asked === "no-store" || asked?.ttlSeconds === 0) return { kind: "bypass" };
+  const keyTtl = keyTtlOf(input.principal);
+  // A caller whose answers may be kept nowhere is never cached, whatever asked for it.
+  if (principalPolicy(input.principal)?.zero_retention) {
+    return asked || keyTtl || input.modelTtlSeconds ? { kind: "bypass" } : { kind: "off" };
+  }
   if (asked) return { kind: "on", ttlSeconds: Math.min(asked.ttlSeconds, maxTtl) };
-  const keyTtl = input.principal.type === "key" ? input.principal.cache.ttlSeconds : null;
   const setting = keyTtl || input.modelTtlSeconds;
   if (!setting) return { kind: "off" };
   if (input.temperature !== 0) return { kind: "bypass" };
   return { kind: "on", ttlSeconds: Math.min(setting, maxTtl) };
 }
+
+const keyTtlOf = (principal: Principal) => (principal.type === "key" ? principal.cache.ttlSeconds : null);
 
 /** Whose answers a caller may be served: its own, or its team's when the key (or, for a key that says nothing, its team) says so. */
 export function cacheScope(principal: Principal): string {

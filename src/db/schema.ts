@@ -97,6 +97,8 @@ export const quotaPolicies = pgTable(
     usdPerMonth: usd("usd_per_month"),
     requestsPerMinute: integer("requests_per_minute"),
     tokensPerMinute: integer("tokens_per_minute"),
+    /** The level's settings for callers (src/policy): the default row's are global, the others add to them. */
+    settings: jsonb("settings").$type<Record<string, unknown>>().notNull().default({}),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },

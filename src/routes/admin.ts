@@ -28,6 +28,7 @@ import {
   getTeam,
   getUser,
   policyView,
+  quotaAndSettings,
   readPolicy,
   teamView,
   upsertTeam,
@@ -38,6 +39,7 @@ import {
 import {
   createCredentialSchema,
   createKeySchema,
+  globalSettingsSchema,
   modelSchema,
   providerSchema,
   quotaSchema,
@@ -46,7 +48,8 @@ import {
   updateKeySchema,
   userSchema,
 } from "../admin/schemas.ts";
-import { requireAdmin } from "../auth/index.ts";
+import { readSettings, readSettingsOf, writeSettings } from "../admin/settings.ts";
+import { forgetAllCallers, requireAdmin } from "../auth/index.ts";
 import type { GatewayEnv } from "../context.ts";
 import { teams, users, virtualKeys } from "../db/schema.ts";
 import { badRequest } from "../http/errors.ts";
@@ -83,14 +86,23 @@ adminRoutes.get("/keys", doc({ summary: "Lists keys", query: pageSchema }), page
     .limit(limit)
     .offset(offset);
   const spend = await budgetSpend(c.get("services").db, rows, c.get("config").limits.timeZone);
+  const settings = await readSettingsOf(
+    c.get("services"),
+    "key",
+    rows.map((row) => row.id),
+  );
   return c.json({
-    data: rows.map((row) => ({ ...keyView(row), budget_spend: spend.get(row.id) ?? (row.maxBudgetUsd === null ? null : 0) })),
+    data: rows.map((row) => ({
+      ...keyView(row, settings.get(row.id) ?? {}),
+      budget_spend: spend.get(row.id) ?? (row.maxBudgetUsd === null ? null : 0),
+    })),
   });
 });
 
-adminRoutes.get("/keys/:id", doc({ summary: "A key" }), async (c) =>
-  c.json(keyView(await getKey(c.get("services"), c.req.param("id")))),
-);
+adminRoutes.get("/keys/:id", doc({ summary: "A key, with its settings" }), async (c) => {
+  const row = await getKey(c.get("services"), c.req.param("id"));
+  return c.json(keyView(row, await readSettings(c.get("services"), "key", row.id)));
+});
 adminRoutes.patch(
   "/keys/:id",
   doc({ summary: "Changes a key's limits, budget, allowlist or metadata", body: updateKeySchema }),
@@ -116,18 +128,18 @@ adminRoutes.post("/users", doc({ summary: "Creates or updates a user, with their
   const input = await parseJsonBody(c, userSchema);
   if (!input.id) throw badRequest("Invalid `id`: a user needs an id (the JWT subject).", "id");
   const row = await upsertUser(c.get("services"), input.id, input);
-  return c.json({ ...userView(row), quota: policyView(await readPolicy(c.get("services"), "user", row.id)) }, 201);
+  return c.json({ ...userView(row), ...(await quotaAndSettings(c.get("services"), "user", row.id)) }, 201);
 });
 
 adminRoutes.get("/users/:id", doc({ summary: "A user and their quota" }), async (c) => {
   const row = await getUser(c.get("services"), c.req.param("id"));
-  return c.json({ ...userView(row), quota: policyView(await readPolicy(c.get("services"), "user", row.id)) });
+  return c.json({ ...userView(row), ...(await quotaAndSettings(c.get("services"), "user", row.id)) });
 });
 
 adminRoutes.patch("/users/:id", doc({ summary: "Changes a user or their quota", body: userSchema }), async (c) => {
   await getUser(c.get("services"), c.req.param("id"));
   const row = await upsertUser(c.get("services"), c.req.param("id"), await parseJsonBody(c, userSchema));
-  return c.json({ ...userView(row), quota: policyView(await readPolicy(c.get("services"), "user", row.id)) });
+  return c.json({ ...userView(row), ...(await quotaAndSettings(c.get("services"), "user", row.id)) });
 });
 
 adminRoutes.post("/users/:id/block", doc({ summary: "Blocks a user and their keys" }), async (c) =>
@@ -151,19 +163,35 @@ adminRoutes.post("/teams", doc({ summary: "Creates or updates a team, with its q
   const input = await parseJsonBody(c, teamSchema);
   const id = input.id ?? `team_${crypto.randomUUID().replaceAll("-", "").slice(0, 16)}`;
   const row = await upsertTeam(c.get("services"), id, input);
-  return c.json({ ...teamView(row), quota: policyView(await readPolicy(c.get("services"), "team", id)) }, 201);
+  return c.json({ ...teamView(row), ...(await quotaAndSettings(c.get("services"), "team", id)) }, 201);
 });
 
 adminRoutes.get("/teams/:id", doc({ summary: "A team and its quota" }), async (c) => {
   const row = await getTeam(c.get("services"), c.req.param("id"));
-  return c.json({ ...teamView(row), quota: policyView(await readPolicy(c.get("services"), "team", row.id)) });
+  return c.json({ ...teamView(row), ...(await quotaAndSettings(c.get("services"), "team", row.id)) });
 });
 
 adminRoutes.patch("/teams/:id", doc({ summary: "Changes a team or its quota", body: teamSchema }), async (c) => {
   await getTeam(c.get("services"), c.req.param("id"));
   const row = await upsertTeam(c.get("services"), c.req.param("id"), await parseJsonBody(c, teamSchema));
-  return c.json({ ...teamView(row), quota: policyView(await readPolicy(c.get("services"), "team", row.id)) });
+  return c.json({ ...teamView(row), ...(await quotaAndSettings(c.get("services"), "team", row.id)) });
 });
+
+adminRoutes.get(
+  "/settings",
+  doc({ summary: "The global settings for callers, which every team, user and key adds to" }),
+  async (c) => c.json(await readSettings(c.get("services"), "default", "")),
+);
+adminRoutes.patch(
+  "/settings",
+  doc({ summary: "Changes the global settings: each section named is set, null clears it", body: globalSettingsSchema }),
+  async (c) => {
+    await writeSettings(c.get("services"), "default", "", await parseJsonBody(c, globalSettingsSchema));
+    // Callers' copies elsewhere take the change when they are next read (within a minute).
+    forgetAllCallers();
+    return c.json(await readSettings(c.get("services"), "default", ""));
+  },
+);
 
 adminRoutes.get("/quota/default", doc({ summary: "The quota every new user starts with" }), async (c) =>
   c.json(policyView(await readPolicy(c.get("services"), "default", ""))),

@@ -4,7 +4,7 @@
 // quota, which every suite's new users get, is only ever rewritten as it is.
 import { env } from "cloudflare:test";
 import type { z } from "zod";
-import { quotaSchema } from "../../src/admin/schemas.ts";
+import { globalSettingsSchema, quotaSchema } from "../../src/admin/schemas.ts";
 
 export type Auth =
   | "admin"
@@ -224,6 +224,9 @@ export const ROUTES: FuzzRoute[] = [
     segment: "fuzz-team",
   },
 
+  { route: "GET /admin/settings", path: "/admin/settings", auth: "admin" },
+  // The template is the global settings as they stand, read before the run.
+  { route: "PATCH /admin/settings", path: "/admin/settings", auth: "admin", unchangedBy: globalSettingsSchema },
   { route: "GET /admin/quota/default", path: "/admin/quota/default", auth: "admin" },
   // The template is the default as it stands, read before the run.
   { route: "PATCH /admin/quota/default", path: "/admin/quota/default", auth: "admin", unchangedBy: quotaSchema },

@@ -1,0 +1,1 @@
+ALTER TABLE "quota_policies" ADD COLUMN "settings" jsonb DEFAULT '{}'::jsonb NOT NULL;

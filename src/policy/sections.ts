@@ -1,0 +1,37 @@
+// The settings that apply to callers, section by section: what each takes,
+// and how a narrower level (team, then user, then key) combines with the
+// wider one (global). A narrower level adds to the wider and never loosens
+// it, so each section's merge says what "adding" means for it: a switch
+// that any level may turn on, a list that grows, an allowlist that only
+// shrinks. A feature that applies to callers adds its section here.
+import * as z from "zod";
+
+export interface PolicySection<T> {
+  /** What an admin may set at one level; undefined at a level means it says nothing. */
+  readonly schema: z.ZodType<T>;
+  /** The wider level's value and the narrower's; the result is at least as strict as each. */
+  merge(wider: T, narrower: T): T;
+}
+
+/** A switch that any level may turn on, and none may turn off once a wider one has. */
+export const anyOn: PolicySection<boolean> = {
+  schema: z.boolean({ message: "must be true or false" }),
+  merge: (wider, narrower) => wider || narrower,
+};
+
+/** Names that accumulate: each level adds its own to the wider levels'. */
+export const union = (schema: z.ZodType<string[]>): PolicySection<string[]> => ({
+  schema,
+  merge: (wider, narrower) => [...new Set([...wider, ...narrower])],
+});
+
+/** An allowlist each level can only shrink: what passes must pass every level's list. */
+export const intersection = (schema: z.ZodType<string[]>): PolicySection<string[]> => ({
+  schema,
+  merge: (wider, narrower) => wider.filter((item) => narrower.includes(item)),
+});
+
+export const POLICY_SECTIONS = {
+  /** The caller's prompts and answers are never kept: no request log, no response cache, whatever a wider level says. */
+  zero_retention: anyOn,
+} satisfies Record<string, PolicySection<unknown>>;
