@@ -9,20 +9,24 @@ import { execFile } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { promisify } from "node:util";
 import { convertV4MiniflareOptions, Log, LogLevel, Miniflare, type V4MiniflareOptions } from "miniflare";
+import { migrateDatabase } from "../../dev/migrate.ts";
 import {
   MOCK_AWS_ACCESS_KEY_ID,
   MOCK_AWS_REGION,
   MOCK_AWS_SECRET_ACCESS_KEY,
   MOCK_VERTEX_ACCOUNT_PATH,
 } from "../../dev/mock-upstream/credentials.ts";
-import { migrateDatabase } from "../../dev/migrate.ts";
 import { startStandIns } from "../../dev/standins/index.ts";
 import { ROOT } from "./markdown.ts";
 
 /** What the examples find in their environment, as a reader's shell would have it under `npm run dev`. */
 export const DOCS_ADMIN_KEY = "sk-admin-docs-0123456789abcdef";
 /** The values docs/authentication.md configures for an app's own JWTs. */
-export const DOCS_JWT = { secret: "docs-app-jwt-secret-0123456789abcdef", issuer: "https://auth.example.com/", audience: "my-app" };
+export const DOCS_JWT = {
+  secret: "docs-app-jwt-secret-0123456789abcdef",
+  issuer: "https://auth.example.com/",
+  audience: "my-app",
+};
 export const DOCS_WEBHOOK_SECRET = "whsec_dev_0123456789abcdef";
 
 /** Catalog models the examples name, each served here by the mock's `mock-echo` on its own provider. */

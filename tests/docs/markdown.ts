@@ -2,9 +2,10 @@
 // runs) and the routes and variables its prose names (which the coverage
 // checks compare with the code). Plain GitHub Markdown, nothing else.
 import { readdirSync, readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
+import { resolve } from "node:path";
 
-export const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+/** The checkout's root, with a trailing slash. */
+export const ROOT = `${resolve(import.meta.dirname, "../..")}/`;
 
 /** README.md first, then every page of docs/, by name: the order the suite runs them in. */
 export function documentationFiles(): string[] {
