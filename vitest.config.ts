@@ -11,11 +11,13 @@ import {
 
 const compatibilityDate = /compatibility_date\s*=\s*"([^"]+)"/.exec(readFileSync("wrangler.toml", "utf8"))?.[1];
 
-// Two projects. `unit`: the pure modules (translations, stream framing,
+// Three projects. `unit`: the pure modules (translations, stream framing,
 // signing, routing rules, time windows) in plain Node, in a second or two.
 // `workers`: the Worker inside workerd, pointed at the stand-ins and mock
 // upstream that tests/setup/global.ts starts (embedded engines, or real
 // Postgres and Redis when TEST_DATABASE_URL and TEST_REDIS_URL are set).
+// `docs`: the documentation's examples against the built Worker
+// (tests/docs/, always on the embedded engines).
 const workers = defineConfig({
   plugins: [
     cloudflareTest(({ inject }) => {
@@ -82,6 +84,20 @@ export default defineConfig({
       const internal = message === "Network connection lost." || (name === "AbortError" && retryable === true);
       return !internal;
     },
-    projects: [{ test: { name: "unit", include: ["tests/unit/**/*.test.ts"], environment: "node" } }, workers],
+    projects: [
+      { test: { name: "unit", include: ["tests/unit/**/*.test.ts"], environment: "node" } },
+      workers,
+      // `docs`: every shell and TypeScript example in README.md and docs/, run against the built Worker in workerd.
+      {
+        test: {
+          name: "docs",
+          include: ["tests/docs/**/*.test.ts"],
+          environment: "node",
+          globalSetup: ["./tests/docs/setup.ts"],
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
+        },
+      },
+    ],
   },
 });
