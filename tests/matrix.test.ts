@@ -22,6 +22,10 @@ const bindings = {
   BEDROCK_BASE_URL: mockBase,
   VERTEX_SERVICE_ACCOUNT: vertexAccount,
   VERTEX_BASE_URL: mockBase,
+  // Two presets: a cloud with a key, and a local server with none.
+  GROQ_BASE_URL: `${mockBase}/v1`,
+  GROQ_API_KEY: "groq-test-key",
+  OLLAMA_BASE_URL: `${mockBase}/v1`,
 };
 
 const vertexPath = (publisher: string, model: string, method: string) =>
@@ -56,6 +60,20 @@ const PROVIDERS = [
     model: "mistral/mock-echo",
     paths: ["/v1/chat/completions", "/v1/chat/completions"],
     auth: ["authorization", "Bearer mistral-test-key"],
+  },
+  {
+    column: "groq (preset)",
+    name: "groq",
+    model: "groq/mock-echo",
+    paths: ["/v1/chat/completions", "/v1/chat/completions"],
+    auth: ["authorization", "Bearer groq-test-key"],
+  },
+  {
+    column: "ollama (preset, no key)",
+    name: "ollama",
+    model: "ollama/mock-echo",
+    paths: ["/v1/chat/completions", "/v1/chat/completions"],
+    auth: ["authorization", undefined],
   },
   {
     column: "bedrock",
