@@ -120,7 +120,12 @@ function providerSettings(vars: EnvVars): Config["providers"] {
     const secret = provider.env.secret(vars);
     const baseUrl = provider.env.baseUrl(vars);
     if (secret || baseUrl) {
-      providers[provider.kind] = { secret, baseUrl: (baseUrl ?? provider.defaultBaseUrl ?? "").replace(/\/+$/, "") };
+      const apiVersion = provider.env.apiVersion?.(vars);
+      providers[provider.kind] = {
+        secret,
+        baseUrl: (baseUrl ?? provider.defaultBaseUrl ?? "").replace(/\/+$/, ""),
+        ...(apiVersion && { apiVersion }),
+      };
     }
   }
   return providers;

@@ -2,6 +2,7 @@
 // providers — the kinds, the settings read from the environment, the model
 // names each serves by default, the admin API's validation — comes from here.
 import { anthropicProvider } from "./anthropic/index.ts";
+import { azureProvider } from "./azure/index.ts";
 import { bedrockProvider } from "./bedrock/index.ts";
 import { geminiProvider } from "./gemini/index.ts";
 import { mistralProvider } from "./mistral/index.ts";
@@ -19,6 +20,7 @@ export const PROVIDERS = [
   mistralProvider,
   bedrockProvider,
   vertexProvider,
+  azureProvider,
   openaiCompatibleProvider,
   preset("openrouter", "https://openrouter.ai/api/v1"),
   preset("groq", "https://api.groq.com/openai/v1"),

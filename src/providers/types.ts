@@ -55,6 +55,8 @@ export interface ProviderEnv {
   /** The credential the Worker's own variables give, as the credential's text. */
   secret(vars: EnvVars): string | undefined;
   baseUrl(vars: EnvVars): string | undefined;
+  /** The API version the variables pin (Azure's `api-version`), for those that take one. */
+  apiVersion?(vars: EnvVars): string | undefined;
 }
 
 export interface ProviderDescriptor<Kind extends string = string> {

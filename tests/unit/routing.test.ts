@@ -137,6 +137,7 @@ describe("routing by model name", () => {
       "mistral",
       "bedrock",
       "vertex",
+      "azure",
       "openai-compatible",
       "openrouter",
       "groq",
