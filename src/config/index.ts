@@ -142,7 +142,7 @@ function failoverPolicy(list: string): FailoverPolicy {
   };
 }
 
-function encryptionKey(text: string, variable: string): EncryptionKey {
+export function encryptionKey(text: string, variable: string): EncryptionKey {
   const match = /^(?:v(\d+):)?([A-Za-z0-9+/=_-]+)$/.exec(text.trim());
   let bytes = 0;
   try {
