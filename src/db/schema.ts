@@ -179,6 +179,8 @@ export const usageEvents = pgTable(
     promptTokens: integer("prompt_tokens").notNull().default(0),
     completionTokens: integer("completion_tokens").notNull().default(0),
     cachedTokens: integer("cached_tokens").notNull().default(0),
+    /** Of the prompt, tokens written to the provider's cache (billed above the input rate). */
+    cacheWriteTokens: integer("cache_write_tokens").notNull().default(0),
     costUsd: usd("cost_usd").notNull().default(0),
     latencyMs: integer("latency_ms").notNull(),
     ttfbMs: integer("ttfb_ms"),
