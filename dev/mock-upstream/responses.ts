@@ -55,7 +55,14 @@ function builtInCall(type: string, id: string, index: number): Record<string, un
     return { id: `fs_${id}_${index}`, type: "file_search_call", ...done, queries: ["mock"], results: null };
   if (type === "code_interpreter") {
     const container = `cntr_mock_${id}`;
-    return { id: `ci_${id}_${index}`, type: "code_interpreter_call", ...done, code: "1+1", container_id: container, outputs: null };
+    return {
+      id: `ci_${id}_${index}`,
+      type: "code_interpreter_call",
+      ...done,
+      code: "1+1",
+      container_id: container,
+      outputs: null,
+    };
   }
   if (type === "image_generation") return { id: `ig_${id}_${index}`, type: "image_generation_call", ...done, result: "aW1hZ2U=" };
   return undefined;
@@ -144,7 +151,9 @@ export function responsesStreamEvents(
     events.push(event("response.function_call_arguments.done", { ...at, arguments: answer.toolCall.arguments }));
   } else {
     const part = { type: "output_text", text: "", annotations: [], logprobs: [] };
-    events.push(event("response.output_item.added", { output_index: index, item: { ...item, status: "in_progress", content: [] } }));
+    events.push(
+      event("response.output_item.added", { output_index: index, item: { ...item, status: "in_progress", content: [] } }),
+    );
     events.push(event("response.content_part.added", { ...at, content_index: 0, part }));
     for (const delta of pieces) {
       events.push(event("response.output_text.delta", { ...at, content_index: 0, delta, logprobs: [] }));

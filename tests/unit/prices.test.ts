@@ -80,7 +80,13 @@ describe("prompt-cache writes", () => {
 
   it("cost 1.25 times the input rate for five minutes and twice it for an hour, unless the list says otherwise", () => {
     // 1,000 prompt tokens: 100 read, 600 written (200 of them for an hour), 300 plain; 50 out.
-    const tokens = { promptTokens: 1000, completionTokens: 50, cachedTokens: 100, cacheWriteTokens: 600, cacheWrite1hTokens: 200 };
+    const tokens = {
+      promptTokens: 1000,
+      completionTokens: 50,
+      cachedTokens: 100,
+      cacheWriteTokens: 600,
+      cacheWrite1hTokens: 200,
+    };
     const expected = (300 * 3 + 100 * 0.3 + 400 * 3.75 + 200 * 6 + 50 * 15) / 1e6;
     expect(costOf(price, tokens)).toBeCloseTo(expected, 15);
     expect(costOf({ ...price, cacheWrite: 4, cacheWrite1h: 5 }, tokens)).toBeCloseTo(

@@ -160,7 +160,9 @@ function responsesStreamDecoder(): StreamDecoder {
           if (!event.item || !PAID_TOOL_ITEMS[event.item.type ?? ""]) return [];
           done.push(event.item);
           const toolCalls = toolCallsOf(done, tools);
-          return toolCalls ? [{ type: "usage", usage: { promptTokens: 0, completionTokens: 0, cachedTokens: 0, toolCalls } }] : [];
+          return toolCalls
+            ? [{ type: "usage", usage: { promptTokens: 0, completionTokens: 0, cachedTokens: 0, toolCalls } }]
+            : [];
         }
         case "response.function_call_arguments.delta":
         case "response.custom_tool_call_input.delta":
