@@ -351,7 +351,7 @@ describe("the gateway's own names in a record's metadata", () => {
 describe("prompt-cache writes", () => {
   // A catalog model on Anthropic at $10 in, $20 out, $1 per million read from the cache; writes at the default
   // multipliers: $12.50 for five minutes, $20 for an hour.
-  const pricedClaude = async () => {
+  const pricedClaude = async (prices: Record<string, number> = {}) => {
     const model = uniqueId("house-claude");
     const created = await admin("POST", "/admin/models", {
       id: model,
@@ -360,6 +360,7 @@ describe("prompt-cache writes", () => {
       input_usd_per_mtok: 10,
       output_usd_per_mtok: 20,
       cached_input_usd_per_mtok: 1,
+      ...prices,
     });
     expect(created.status).toBe(201);
     return model;
@@ -444,5 +445,14 @@ describe("prompt-cache writes", () => {
     expect(written.row).toMatchObject({ streamed: true, promptTokens: 10, cachedTokens: 0, cacheWriteTokens: 8 });
     expect(written.row?.metadata).toMatchObject({ cache_write_1h_tokens: 8 });
     expect(written.row?.costUsd).toBeCloseTo((2 * 10 + 8 * 20 + 2 * 20) / 1e6, 15);
+  });
+
+  it("cost the catalog's own write price where it sets one", async () => {
+    const model = await pricedClaude({ cache_write_usd_per_mtok: 11 });
+    expect((await admin("GET", `/admin/models/${model}`)).body).toMatchObject({ cache_write_usd_per_mtok: 11 });
+    const { key } = await newKey({ max_budget: 5 });
+    const written = await send(key, messages(model, crypto.randomUUID().replaceAll("-", "")));
+    expect(written.row).toMatchObject({ cacheWriteTokens: 8 });
+    expect(written.row?.costUsd).toBeCloseTo((2 * 10 + 8 * 11 + 2 * 20) / 1e6, 15);
   });
 });

@@ -125,6 +125,8 @@ export const models = pgTable("models", {
   inputUsdPerMtok: usd("input_usd_per_mtok").notNull().default(0),
   outputUsdPerMtok: usd("output_usd_per_mtok").notNull().default(0),
   cachedInputUsdPerMtok: usd("cached_input_usd_per_mtok"),
+  /** Prompt-cache writes kept five minutes; 1.25 times the input price when null. */
+  cacheWriteUsdPerMtok: usd("cache_write_usd_per_mtok"),
   contextWindow: integer("context_window"),
   maxOutputTokens: integer("max_output_tokens"),
   /** Public model names to try, in order, when this one fails. */
