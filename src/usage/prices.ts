@@ -8,7 +8,8 @@
 // list does not name (`apac.`, `ca.`, any `<label>.` ahead of `vendor.model`)
 // is priced as the model itself, its id without the profile: AWS bills a
 // cross-region profile at the source region's price, which is the base
-// model's almost everywhere. Any other name is unpriced: never a cheaper
+// model's almost everywhere (a model listed only by region: its dearest
+// region). Any other name is unpriced: never a cheaper
 // sibling by prefix (`gpt-5-pro` is not `gpt-5`).
 import { PROVIDERS } from "../providers/index.ts";
 
@@ -93,10 +94,11 @@ function lookup(table: Table, name: string): Price | undefined {
     const priced = table.families.get(family) ?? (ANY_PROFILE.test(name) ? undefined : table.regions.get(family));
     if (priced) return priced;
   }
-  // A profile the list does not name for this model: the model's own price, its id without the profile.
+  // A profile the list does not name for this model: the model's own price, its id without the profile;
+  // for a model the list prices only by region, the dearest of those, never nothing.
   const base = name.replace(ANY_PROFILE, "");
   if (base !== name) {
-    const priced = lookup(table, base);
+    const priced = lookup(table, base) ?? table.regions.get(familyOf(base));
     if (priced) return priced;
   }
   return table.prefixes.find(([prefix]) => name.startsWith(prefix))?.[1];

@@ -59,6 +59,10 @@ describe("list prices", () => {
     // A named region keeps its own price; a model no list has stays unpriced under any profile.
     expect(priceOf("apac.anthropic.claude-haiku-4-5-20251001-v1:0", "bedrock")).toMatchObject({ input: 1.1 });
     expect(priceOf("xx.anthropic.claude-nothing-9", "bedrock")).toBeUndefined();
+    // A model listed only by region, under a profile the list does not name for it: its dearest region.
+    expect(priceOf("apac.mistral.pixtral-large-2502-v1:0", "bedrock")).toEqual(
+      priceOf("eu.mistral.pixtral-large-2502-v1:0", "bedrock"),
+    );
     expect(priceOf("xx.claude-opus-4-7", "bedrock")).toBeUndefined();
   });
 
