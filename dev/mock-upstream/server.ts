@@ -117,7 +117,7 @@ interface Dialect {
   turns(body: never): MockTurn[];
   tools(body: never): string[] | undefined;
   maxTokens(body: never): number | undefined;
-  response(id: string, model: string, answer: MockAnswer): unknown;
+  response(id: string, model: string, answer: MockAnswer, body: never): unknown;
   streamEvents(id: string, model: string, answer: MockAnswer, pieces: string[], body: never): (string | Uint8Array)[];
   /** Its streams' content type, when they are not server-sent events. */
   streamType?: string;
@@ -145,7 +145,7 @@ const RESPONSES: Dialect = {
   tools: (body: ResponsesRequest) => responsesTools(body),
   maxTokens: (body: ResponsesRequest) => body.max_output_tokens,
   response: responsesResponse,
-  streamEvents: (id, model, answer, pieces) => responsesStreamEvents(id, model, answer, pieces),
+  streamEvents: (id, model, answer, pieces, body: ResponsesRequest) => responsesStreamEvents(id, model, answer, pieces, body),
   streamError: (message) =>
     `event: error\ndata: ${JSON.stringify({ type: "error", code: "server_error", message, param: null })}\n\n`,
   error: openaiError,
@@ -157,7 +157,7 @@ const ANTHROPIC: Dialect = {
   tools: (body: AnthropicRequest) => body.tools?.map((tool) => tool.name ?? "tool"),
   maxTokens: (body: AnthropicRequest) => body.max_tokens,
   response: anthropicMessage,
-  streamEvents: (id, model, answer, pieces) => anthropicStreamEvents(id, model, answer, pieces),
+  streamEvents: (id, model, answer, pieces, body: AnthropicRequest) => anthropicStreamEvents(id, model, answer, pieces, body),
   streamError: (message) => `event: error\ndata: ${JSON.stringify(anthropicError(529, message))}\n\n`,
   error: anthropicError,
 };
@@ -273,7 +273,7 @@ async function complete(
     );
   }
   const id = `${dialect.prefix}${randomUUID().slice(0, 8)}`;
-  if (!call.stream) return sendJson(res, 200, dialect.response(id, model, answer));
+  if (!call.stream) return sendJson(res, 200, dialect.response(id, model, answer, call.body));
   const streamed = answer.toolCall?.arguments ?? answer.text;
   const pieces = splitIntoChunks(streamed, behaviour.chunks || answer.completionTokens);
   await writeStream(
