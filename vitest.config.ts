@@ -47,6 +47,7 @@ const workers = defineConfig({
           queueConsumers: {
             "sluice-usage": { maxBatchSize: 100, maxBatchTimeout: 0.05, maxRetries: 2, deadLetterQueue: "sluice-usage-dlq" },
             "sluice-usage-dlq": { maxBatchSize: 100, maxBatchTimeout: 0.05, maxRetries: 5 },
+            "sluice-billing": { maxBatchSize: 10, maxBatchTimeout: 0.05, maxRetries: 2 },
           },
           // A second instance of the built Worker sharing Postgres and Redis: its own isolate, its own caches.
           serviceBindings: { SECOND_INSTANCE: "sluice-second" },

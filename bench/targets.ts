@@ -225,11 +225,13 @@ export async function startSluice(
     modules: true,
     scriptPath,
     compatibilityDate: COMPATIBILITY_DATE,
-    // As wrangler.toml declares them: usage records go to the ledger in batches through the queue.
-    queueProducers: { USAGE_QUEUE: { queueName: "sluice-usage" } },
+    // As wrangler.toml declares them: usage records go to the ledger in batches through the queue,
+    // and the billing webhook's wake-ups through their own.
+    queueProducers: { USAGE_QUEUE: { queueName: "sluice-usage" }, BILLING_QUEUE: { queueName: "sluice-billing" } },
     queueConsumers: {
       "sluice-usage": { maxBatchSize: 100, maxBatchTimeout: 1, maxRetries: 10, deadLetterQueue: "sluice-usage-dlq" },
       "sluice-usage-dlq": { maxBatchSize: 100, maxBatchTimeout: 5, maxRetries: 100 },
+      "sluice-billing": { maxBatchSize: 10, maxBatchTimeout: 1, maxRetries: 5 },
     },
     bindings: {
       DATABASE_URL: infra.databaseUrl,

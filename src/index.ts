@@ -1,31 +1,34 @@
 // The Worker entry: HTTP requests through the Hono app, the usage queue's
-// consumer (and its dead-letter queue's), and a cron that drains usage
-// records parked while Postgres was unreachable and retries the billing
-// webhook's undelivered batches.
+// consumer (and its dead-letter queue's), the billing queue's (wake-ups for
+// the billing webhook's next delivery pass), and a cron that drains usage
+// records parked while Postgres was unreachable and, as a backstop, runs a
+// delivery pass of the billing webhook's undelivered batches.
 import { createApp } from "./app.ts";
 import { configFor, type Env } from "./config/index.ts";
 import { servicesFor } from "./services.ts";
+import type { BillingWake } from "./usage/billing-queue.ts";
+import { consumeBillingWakes, deliverBilling, isWakeBatch } from "./usage/billing-wake.ts";
 import { drainParkedUsage } from "./usage/drain.ts";
 import { consumeDeadLetters, consumeUsage } from "./usage/queue.ts";
 import type { UsageMessage } from "./usage/record.ts";
-import { deliverSoon } from "./usage/webhooks.ts";
 
 const app = createApp();
 
 export default {
   fetch: app.fetch,
-  async queue(batch: MessageBatch<UsageMessage>, env: Env): Promise<void> {
+  async queue(batch: MessageBatch<UsageMessage | BillingWake>, env: Env): Promise<void> {
     const services = servicesFor(configFor(env), env);
-    if (batch.queue.endsWith("-dlq")) await consumeDeadLetters(batch, services);
-    else await consumeUsage(batch, services);
+    if (isWakeBatch(batch)) await consumeBillingWakes(batch, services);
+    else if (batch.queue.endsWith("-dlq")) await consumeDeadLetters(batch as MessageBatch<UsageMessage>, services);
+    else await consumeUsage(batch as MessageBatch<UsageMessage>, services);
   },
   async scheduled(_controller: ScheduledController, env: Env, ctx: ExecutionContext): Promise<void> {
     const services = servicesFor(configFor(env), env);
     ctx.waitUntil(
       drainParkedUsage(services)
         .then((count) => count > 0 && console.log(`sluice: drained ${count} parked usage records`))
-        // What the billing webhook has not yet taken: its retries, with backoff.
-        .then(() => deliverSoon(services.db, services.webhooks.billing)),
+        // What the billing webhook has not yet taken, and a wake-up for what is still waiting (if none is coming).
+        .then(() => deliverBilling(services, { followUp: true })),
     );
   },
-} satisfies ExportedHandler<Env, UsageMessage>;
+} satisfies ExportedHandler<Env, UsageMessage | BillingWake>;

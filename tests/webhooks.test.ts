@@ -1,14 +1,21 @@
 // Usage that leaves the building: the billing outbox delivered to a signed
 // webhook at least once (after the response, retried with backoff, dead after
-// its attempts, replayed on demand), and budget alerts announced once per
-// threshold.
-import { env } from "cloudflare:test";
+// its attempts and a day, replayed on demand, resumed by a delayed wake-up
+// after a receiver's outage with no traffic), and budget alerts announced once
+// per threshold.
+import { createExecutionContext, createMessageBatch, env, getQueueResult } from "cloudflare:test";
+import { Redis } from "@upstash/redis/cloudflare";
 import { eq, inArray } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
+import { configFor } from "../src/config/index.ts";
 import { billingOutbox, usageEvents } from "../src/db/schema.ts";
+import worker from "../src/index.ts";
+import { servicesFor } from "../src/services.ts";
 import { checkThresholds } from "../src/usage/alerts.ts";
+import type { BillingWake } from "../src/usage/billing-queue.ts";
+import { scheduleWake, WAKE_MARKER_KEY } from "../src/usage/billing-wake.ts";
 import type { UsageRecord } from "../src/usage/record.ts";
-import { deliverOutbox, OUTBOX_MAX_ATTEMPTS } from "../src/usage/webhooks.ts";
+import { deliverOutbox, OUTBOX_MAX_ATTEMPTS, retryDelaySeconds } from "../src/usage/webhooks.ts";
 import { BASE, callWorker, db, TEST_ADMIN_KEY } from "./helpers.ts";
 import { admin, chatAs, uniqueId } from "./identity.ts";
 
@@ -116,12 +123,13 @@ describe("the billing webhook", () => {
       const rows = await db().select().from(billingOutbox).where(inArray(billingOutbox.requestId, ids));
       expect(rows.map((row) => row.attempts)).toEqual([attempt, attempt]);
       if (attempt < 3) {
-        expect(run).toEqual({ sent: 0, failed: 2 });
-        // 30 s after the first failure, 60 s after the second.
+        expect(run).toMatchObject({ sent: 0, failed: 2 });
+        // 15 s after the first failure, 30 s after the second.
         for (const row of rows) {
           const wait = (row.nextAttemptAt.getTime() - Date.now()) / 1000;
-          expect(wait).toBeGreaterThan(30 * 2 ** (attempt - 1) - 5);
-          expect(wait).toBeLessThanOrEqual(30 * 2 ** (attempt - 1) + 1);
+          expect(retryDelaySeconds(attempt)).toBe(15 * 2 ** (attempt - 1));
+          expect(wait).toBeGreaterThan(15 * 2 ** (attempt - 1) - 5);
+          expect(wait).toBeLessThanOrEqual(15 * 2 ** (attempt - 1) + 1);
           expect(row.sentAt).toBeNull();
           expect(row.lastError).toBe("HTTP 500");
         }
@@ -143,15 +151,30 @@ describe("the billing webhook", () => {
     expect(await deliverOutbox(db(), hook.target, ids)).toEqual({ sent: 0, failed: 0 });
   });
 
-  it("sets a record aside as dead after its last attempt, lists it, and replays it on demand", async () => {
+  it("keeps trying a record past its last attempt until it is a day old", async () => {
     const hook = receiver();
     const requestId = await servedWith({});
     await db()
       .update(billingOutbox)
-      .set({ attempts: OUTBOX_MAX_ATTEMPTS - 1 })
+      .set({ attempts: OUTBOX_MAX_ATTEMPTS + 5, createdAt: new Date(Date.now() - 23 * 3_600_000) })
       .where(eq(billingOutbox.requestId, requestId));
     await hook.failNext(1);
-    expect(await deliverOutbox(db(), hook.target, [requestId])).toEqual({ sent: 0, failed: 1 });
+    expect(await deliverOutbox(db(), hook.target, [requestId])).toMatchObject({ sent: 0, failed: 1 });
+    const row = await outboxRow(requestId);
+    expect(row?.deadAt).toBeNull();
+    // Still at the cap, however many attempts came before.
+    expect(((row?.nextAttemptAt.getTime() ?? 0) - Date.now()) / 1000).toBeGreaterThan(110 - 5);
+  });
+
+  it("sets a record aside as dead after its last attempt and a day, lists it, and replays it on demand", async () => {
+    const hook = receiver();
+    const requestId = await servedWith({});
+    await db()
+      .update(billingOutbox)
+      .set({ attempts: OUTBOX_MAX_ATTEMPTS - 1, createdAt: new Date(Date.now() - 25 * 3_600_000) })
+      .where(eq(billingOutbox.requestId, requestId));
+    await hook.failNext(1);
+    expect(await deliverOutbox(db(), hook.target, [requestId])).toMatchObject({ sent: 0, failed: 1 });
     expect((await outboxRow(requestId))?.deadAt).toBeInstanceOf(Date);
 
     const listing = await callWorker(
@@ -188,6 +211,152 @@ describe("the billing webhook", () => {
     });
     expect(response.status).toBe(500);
     expect(JSON.stringify(await response.json())).toContain("BILLING_WEBHOOK_SECRET is required");
+  });
+});
+
+const redis = () => new Redis({ url: env.UPSTASH_REDIS_REST_URL, token: env.UPSTASH_REDIS_REST_TOKEN });
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * The billing queue as Cloudflare runs it, in the test's hands: each message
+ * reaches the Worker's queue consumer once its delay has passed, with the
+ * bindings the test names (the consumer's own environment). `delays` are the
+ * ones the gateway asked for, `sentBeforeAnyRan` those asked for before the
+ * first wake-up ran; `stop` ends the chain.
+ */
+function delayedQueue(consumerEnv: () => object) {
+  const timers = new Set<ReturnType<typeof setTimeout>>();
+  const running = new Set<Promise<void>>();
+  const delays: number[] = [];
+  const acked: boolean[] = [];
+  let ran = 0;
+  let sentBeforeAnyRan = 0;
+  const binding = {
+    async send(message: BillingWake, options?: { delaySeconds?: number }) {
+      const delaySeconds = options?.delaySeconds ?? 0;
+      delays.push(delaySeconds);
+      if (ran === 0) sentBeforeAnyRan++;
+      const timer = setTimeout(() => {
+        timers.delete(timer);
+        ran++;
+        const batch = createMessageBatch<BillingWake>("sluice-billing", [
+          { id: `wake-${delays.length}`, timestamp: new Date(), attempts: 1, body: message },
+        ]);
+        const ctx = createExecutionContext();
+        const run = worker
+          .queue(batch, consumerEnv() as typeof env)
+          .then(() => getQueueResult(batch, ctx))
+          .then((result) => void acked.push(result.ackAll));
+        running.add(run);
+        void run.finally(() => running.delete(run));
+      }, delaySeconds * 1000);
+      timers.add(timer);
+    },
+  };
+  return {
+    binding,
+    delays,
+    acked,
+    sentBeforeAnyRan: () => sentBeforeAnyRan,
+    stop: async () => {
+      for (const timer of timers) clearTimeout(timer);
+      timers.clear();
+      await Promise.allSettled([...running]);
+    },
+  };
+}
+
+describe("billing delivery after a receiver outage", () => {
+  it("asks for one wake-up for a burst of failures, an earlier one only when it is needed", async () => {
+    await redis().del(WAKE_MARKER_KEY);
+    const queue = delayedQueue(() => env);
+    const bindings = { ...env, BILLING_QUEUE: queue.binding };
+    const services = servicesFor(configFor(bindings), bindings);
+    const now = Date.now();
+    await scheduleWake(services, now + 30_000);
+    await scheduleWake(services, now + 30_500);
+    await scheduleWake(services, now + 31_000);
+    expect(queue.delays).toEqual([30]);
+    // Sooner than the one coming: asked for; within a couple of seconds after one coming: not.
+    await scheduleWake(services, now + 10_000);
+    await scheduleWake(services, now + 11_000);
+    expect(queue.delays).toEqual([30, 10]);
+    await queue.stop();
+
+    // A queue that refuses the message leaves no marker behind, so the next failure asks again.
+    const refusing = { ...env, BILLING_QUEUE: { send: () => Promise.reject(new Error("queue unavailable")) } };
+    await redis().del(WAKE_MARKER_KEY);
+    await expect(scheduleWake(servicesFor(configFor(refusing), refusing), now + 20_000)).rejects.toThrow("queue unavailable");
+    const after = delayedQueue(() => env);
+    const working = { ...env, BILLING_QUEUE: after.binding };
+    await scheduleWake(servicesFor(configFor(working), working), now + 20_000);
+    expect(after.delays).toHaveLength(1);
+    await after.stop();
+    await redis().del(WAKE_MARKER_KEY);
+  });
+
+  it("delivers every record of a burst the receiver refused, signed, once it is back, with no request after", async () => {
+    // Rows other suites left (no webhook is configured for them) go elsewhere first.
+    const sink = receiver();
+    while ((await deliverOutbox(db(), sink.target)).sent > 0) {
+      // drained a share
+    }
+    await redis().del(WAKE_MARKER_KEY);
+    const hook = receiver();
+    const bindings: Record<string, unknown> = {
+      ...env,
+      USAGE_QUEUE: undefined,
+      BILLING_WEBHOOK_URL: hook.url,
+      BILLING_WEBHOOK_SECRET: SECRET,
+      BILLING_RETRY_BASE: "1s",
+    };
+    const wakes = delayedQueue(() => bindings);
+    bindings.BILLING_QUEUE = wakes.binding;
+    try {
+      await hook.failNext(1_000_000);
+      const calls = await Promise.all(Array.from({ length: 30 }, () => callWorker(chatAs(TEST_ADMIN_KEY), bindings)));
+      await Promise.all(calls.map((call) => call.settled()));
+      expect(calls.map((call) => call.response.status)).toEqual(calls.map(() => 200));
+      const ids = calls.map((call) => call.response.headers.get("x-request-id") ?? "");
+      // The burst's failed deliveries asked for one wake-up, one backoff step away.
+      expect(wakes.sentBeforeAnyRan()).toBe(1);
+      expect(wakes.delays[0]).toBe(1);
+
+      // Down a little longer: the wake-ups keep trying, each further away.
+      await sleep(3500);
+      const outage = await hook.received();
+      expect(outage.length).toBeGreaterThanOrEqual(3);
+      expect(outage.every((delivery) => delivery.status === 500)).toBe(true);
+      expect(wakes.delays.length).toBeGreaterThanOrEqual(3);
+      // Backing off: a later wake-up further away than the first.
+      expect(Math.max(...wakes.delays)).toBeGreaterThanOrEqual(2);
+
+      // Back up. From here on, nothing but the wake-ups.
+      await hook.failNext(0);
+      const back = Date.now();
+      // No row can have been tried more often than the receiver was called; the wait is at most that step.
+      const longestWait = retryDelaySeconds(outage.length, 1);
+      let delivered: Received[] = [];
+      while (Date.now() - back < (longestWait + 5) * 1000) {
+        delivered = (await hook.received()).filter((delivery) => delivery.status === 200);
+        if (ids.every((id) => recordsIn(delivered).includes(id))) break;
+        await sleep(100);
+      }
+      const elapsed = Date.now() - back;
+      console.log(
+        `billing outage test: ${outage.length} refused deliveries, every record delivered ${elapsed} ms after recovery`,
+      );
+      expect(recordsIn(delivered)).toEqual(expect.arrayContaining(ids));
+      expect(elapsed).toBeLessThanOrEqual((longestWait + 1) * 1000);
+      for (const delivery of delivered) expect(await verify(delivery)).toBe(true);
+      const rows = await db().select().from(billingOutbox).where(inArray(billingOutbox.requestId, ids));
+      expect(rows).toHaveLength(ids.length);
+      expect(rows.every((row) => row.sentAt instanceof Date && row.deadAt === null)).toBe(true);
+      expect(wakes.acked.every(Boolean)).toBe(true);
+    } finally {
+      await wakes.stop();
+      await redis().del(WAKE_MARKER_KEY);
+    }
   });
 });
 

@@ -39,7 +39,7 @@ export interface Config {
   /** Built-in providers the environment configures (a credential, or a base URL), by kind. */
   providers: Partial<Record<string, ProviderSettings>>;
   /** Signed webhooks: usage batches for billing, and limit alerts. */
-  webhooks: { billing?: WebhookTarget; alerts?: WebhookTarget };
+  webhooks: { billing?: BillingWebhook; alerts?: WebhookTarget };
   /** Users' Google accounts for Gemini, when an OAuth client is configured. */
   google?: GoogleOAuthConfig;
   responseCache: {
@@ -79,6 +79,11 @@ export const GOOGLE_DEFAULT_SCOPES = {
 export interface WebhookTarget {
   url: string;
   secret: string;
+}
+
+/** The billing webhook, with the first step of its retry backoff. */
+export interface BillingWebhook extends WebhookTarget {
+  retryBaseSeconds: number;
 }
 
 export interface EncryptionKey {
@@ -188,8 +193,10 @@ export function parseConfig(raw: Record<string, unknown>): Config {
   if ((env.JWT_SECRET || env.JWKS_URL) && (!env.JWT_ISSUER || !env.JWT_AUDIENCE)) {
     throw new ConfigError(["JWT_ISSUER and JWT_AUDIENCE are required when JWT_SECRET or JWKS_URL is set"]);
   }
+  const billing = webhook(env.BILLING_WEBHOOK_URL, env.BILLING_WEBHOOK_SECRET, "BILLING_WEBHOOK_SECRET");
   const webhooks = {
-    billing: webhook(env.BILLING_WEBHOOK_URL, env.BILLING_WEBHOOK_SECRET, "BILLING_WEBHOOK_SECRET"),
+    // Queue delays are whole seconds.
+    billing: billing && { ...billing, retryBaseSeconds: Math.max(1, Math.ceil(env.BILLING_RETRY_BASE / 1000)) },
     alerts: webhook(env.ALERTS_WEBHOOK_URL, env.ALERTS_WEBHOOK_SECRET ?? env.BILLING_WEBHOOK_SECRET, "ALERTS_WEBHOOK_SECRET"),
   };
   return {

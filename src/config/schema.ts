@@ -1,6 +1,7 @@
 // Every setting Sluice reads, parsed by zod into one typed Config.
 import * as z from "zod";
 import { PROVIDERS } from "../providers/index.ts";
+import type { BillingQueue } from "../usage/billing-queue.ts";
 import type { UsageQueue } from "../usage/record.ts";
 
 const optionalText = z
@@ -66,6 +67,8 @@ export const envSchema = z.object({
   /** Where usage records are delivered in signed batches (the billing outbox), and the signing secret. */
   BILLING_WEBHOOK_URL: optionalUrl,
   BILLING_WEBHOOK_SECRET: optionalText,
+  /** The first wait after a failed billing delivery, in whole seconds; it doubles up to the cap (110 s). */
+  BILLING_RETRY_BASE: durationMs("15s"),
   /** Where budget and quota thresholds are announced; signed with ALERTS_WEBHOOK_SECRET, else the billing secret. */
   ALERTS_WEBHOOK_URL: optionalUrl,
   ALERTS_WEBHOOK_SECRET: optionalText,
@@ -156,6 +159,8 @@ export type Env = z.input<typeof envSchema> &
   Partial<Record<string, unknown>> & {
     /** Usage records, written to the ledger in batches by this Worker's queue consumer. */
     USAGE_QUEUE?: UsageQueue;
+    /** Wake-ups for the billing outbox's next delivery pass, consumed by this Worker. */
+    BILLING_QUEUE?: BillingQueue;
   };
 export type ParsedEnv = z.output<typeof envSchema>;
 

@@ -56,8 +56,8 @@ import { badRequest } from "../http/errors.ts";
 import { pageQuery, pageSchema, validQuery } from "../http/page-query.ts";
 import { parseJsonBody } from "../http/validate.ts";
 import { doc } from "../openapi/doc.ts";
+import { deliverBilling } from "../usage/billing-wake.ts";
 import type { UsageRecord } from "../usage/record.ts";
-import { deliverSoon } from "../usage/webhooks.ts";
 import { DEAD_USAGE_KEY, PARKED_USAGE_KEY } from "../usage/writer.ts";
 import { endpoint } from "./endpoint.ts";
 
@@ -321,7 +321,8 @@ adminRoutes.post(
   doc({ summary: "Sends dead (or named) outbox rows again", body: replaySchema }),
   async (c) => {
     const { request_ids: ids } = await parseJsonBody(c, replaySchema);
-    const { db, webhooks } = c.get("services");
+    const services = c.get("services");
+    const { db, webhooks } = services;
     if (!webhooks.billing) {
       throw badRequest("BILLING_WEBHOOK_URL is not set: there is nowhere to replay to.", undefined, "billing_webhook_unset");
     }
@@ -336,7 +337,7 @@ adminRoutes.post(
     where ${which} returning request_id`);
     const replayed = result.rows.map((row) => (row as { request_id: string }).request_id);
     // Just these go now; anything else due waits for its own turn.
-    c.executionCtx.waitUntil(deliverSoon(db, webhooks.billing, replayed));
+    c.executionCtx.waitUntil(deliverBilling(services, { requestIds: replayed }));
     return c.json({ replayed: replayed.length, request_ids: replayed });
   },
 );

@@ -3,12 +3,12 @@
 // thresholds to announce. Both log rather than throw.
 import type { Services } from "../services.ts";
 import { checkThresholds } from "./alerts.ts";
+import { deliverBilling } from "./billing-wake.ts";
 import type { UsageRecord } from "./record.ts";
-import { deliverSoon } from "./webhooks.ts";
 
 export async function afterWrite(services: Services, records: UsageRecord[]): Promise<void> {
   await Promise.all([
-    deliverSoon(services.db, services.webhooks.billing),
+    deliverBilling(services),
     checkThresholds(services.db, services.webhooks.alerts, services.timeZone, records),
   ]);
 }

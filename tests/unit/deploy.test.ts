@@ -124,6 +124,7 @@ describe("npm run deploy", () => {
     expect(changes()).toEqual([
       "queues create sluice-usage",
       "queues create sluice-usage-dlq",
+      "queues create sluice-billing",
       "secret put DATABASE_URL",
       "secret put UPSTASH_REDIS_REST_URL",
       "secret put UPSTASH_REDIS_REST_TOKEN",
@@ -172,6 +173,7 @@ describe("npm run deploy", () => {
     for (const line of [
       "would create queue sluice-usage",
       "would create queue sluice-usage-dlq",
+      "would create queue sluice-billing",
       "would ask for DATABASE_URL",
       "would ask for ADMIN_KEY",
       "would apply the migrations",
