@@ -10,13 +10,13 @@ const duration = z
   .string()
   .refine((text) => parseDuration(text) !== undefined, { message: "must be a duration like 30m, 24h, 30d or 1mo" });
 // Limits are stored as Postgres integers.
-const limit = z.number().int().nonnegative().max(2_147_483_647).nullable();
-const usd = z.number().nonnegative().nullable();
+export const limit = z.number().int().nonnegative().max(2_147_483_647).nullable();
+export const usd = z.number().nonnegative().nullable();
 /** Names, ids and labels go into headers, logs and the ledger: bounded, and without control characters. */
-const text = (max: number) => withoutControl(z.string().max(max));
-const id = (max = 200) => withoutControl(z.string().min(1).max(max));
+export const text = (max: number) => withoutControl(z.string().max(max));
+export const id = (max = 200) => withoutControl(z.string().min(1).max(max));
 // Postgres's jsonb takes no NUL character, anywhere in the document; the gateway's own names are its to write.
-const metadata = z
+export const metadata = z
   .record(z.string(), z.unknown())
   .refine((value) => !JSON.stringify(value).includes("\\u0000"), { message: "must not contain NUL characters" })
   .superRefine((value, context) => {

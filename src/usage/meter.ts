@@ -110,6 +110,11 @@ export class UsageMeter {
       userId: principalUserId(principal),
       keyId: principalKeyId(principal),
       teamId: principalTeamId(principal),
+      ...(principal.type === "guest" && {
+        appId: principal.appId,
+        deviceId: principal.deviceId,
+        ipHash: principal.ipHash,
+      }),
       ...tokens,
       costUsd: costOf(price, answered) + timedOut.costUsd,
       latencyMs,
