@@ -21,13 +21,15 @@ const bindings = {
   APP_CHECK_JWKS_URL: `${mockRoot}/__mock/jwks/${appCheckKid}`,
 };
 
-let ipCounter = Math.floor(Math.random() * 200);
 /** A network of its own per test, so the public limit of one does not spend another's. */
-const freshIp = () => `198.51.${(ipCounter = (ipCounter + 1) % 250)}.${Math.floor(Math.random() * 250) + 1}`;
+const freshIp = () =>
+  `198.${Math.floor(Math.random() * 250)}.${Math.floor(Math.random() * 250)}.${Math.floor(Math.random() * 250) + 1}`;
 
 async function newApp(fields: Record<string, unknown> = {}) {
   const { status, body } = await admin("POST", "/admin/apps", {
-    id: uniqueId("app").toLowerCase().replace(/[^a-z0-9_-]/g, "-"),
+    id: uniqueId("app")
+      .toLowerCase()
+      .replace(/[^a-z0-9_-]/g, "-"),
     name: "Test game",
     allowed_origins: [ORIGIN],
     ...fields,
@@ -103,9 +105,7 @@ describe("apps through the admin API", () => {
 
   it("is the admin key's only", async () => {
     const { key } = (await admin("POST", "/admin/keys", { name: uniqueId("not-admin") })).body;
-    const { response } = await callWorker(
-      new Request(`${BASE}/admin/apps`, { headers: { authorization: `Bearer ${key}` } }),
-    );
+    const { response } = await callWorker(new Request(`${BASE}/admin/apps`, { headers: { authorization: `Bearer ${key}` } }));
     expect(response.status).toBe(403);
   });
 });

@@ -99,6 +99,22 @@ beforeAll(async () => {
     const made = await admin("POST", "/admin/credentials", { provider: "fuzz-provider", api_key: "sk-fuzz-0123456789" });
     fixtures[name] = String(made.body.id);
   }
+  // An app for native callers (no Origin), whose key the exchange's template carries.
+  for (const id of ["fuzz-app", "fuzz-app-rotated", "fuzz-app-gone"]) {
+    const made = await admin("POST", "/admin/apps", { id, name: "Fuzz", ios_bundle_ids: ["com.example.fuzz"] });
+    // A database kept from an earlier run has it already.
+    if (made.status === 409) made.body = (await admin("GET", `/admin/apps/${id}`)).body;
+    if (id === "fuzz-app") {
+      const attest = ROUTES.find((route) => route.route === "POST /auth/attest");
+      if (attest) {
+        templates.set(attest, {
+          publishable_key: String(made.body.publishable_key),
+          bundle_id: "com.example.fuzz",
+          device_id: "fuzz-device-0001",
+        });
+      }
+    }
+  }
   for (const route of ROUTES) {
     if (route.unchangedBy) templates.set(route, (await admin("GET", route.path)).body);
     else if (route.template) templates.set(route, route.template);

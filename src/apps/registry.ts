@@ -7,8 +7,8 @@ import { type Limits, NO_LIMITS } from "../auth/principal.ts";
 import type { Database } from "../db/client.ts";
 import { apps, type GuestLimitsRow } from "../db/schema.ts";
 import { IsolateCache } from "../isolate-cache.ts";
-import { forgetAppOrigins } from "./origins.ts";
 import { type CallerPolicy, resolvePolicy } from "../policy/index.ts";
+import { forgetAppOrigins } from "./origins.ts";
 
 export type AppRow = typeof apps.$inferSelect;
 export type AppProof = "turnstile" | "app_check";
