@@ -18,6 +18,7 @@ import { anthropicRoutes } from "./routes/anthropic.ts";
 import { appApiRoutes } from "./routes/app-api.ts";
 import { authRoutes } from "./routes/auth.ts";
 import { errorsIn } from "./routes/endpoint.ts";
+import { exampleRoutes } from "./routes/examples.ts";
 import { geminiRoutes } from "./routes/gemini.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { openaiRoutes } from "./routes/openai.ts";
@@ -124,6 +125,7 @@ export function createApp() {
   app.route("/auth", authRoutes);
   app.route("/api/provider-accounts", providerAccountRoutes);
   app.route("/api", appApiRoutes);
+  app.route("/examples", exampleRoutes);
 
   // The API described, from the routes themselves, and a page that renders it.
   let openapi: unknown;

@@ -23,6 +23,8 @@ export interface Config {
   tokenTtlSeconds: number;
   /** Apps without a backend: guest tokens, the public exchange's limit, proofs of the app. */
   apps: AppsConfig;
+  /** Whether `/examples/*` is served. */
+  examples: boolean;
   /** Key-encryption keys for stored provider credentials: the current one wraps, all of them unwrap. */
   encryption: { current?: EncryptionKey; all: EncryptionKey[] };
   routing: RoutingConfig;
@@ -229,6 +231,7 @@ export function parseConfig(raw: Record<string, unknown>): Config {
         issuer: (env.APP_CHECK_ISSUER ?? "https://firebaseappcheck.googleapis.com").replace(/\/+$/, ""),
       },
     },
+    examples: env.EXAMPLES === "on",
     encryption: encryptionKeys(env),
     routing: {
       failoverOn: failoverPolicy(env.FAILOVER_ON ?? "connection,timeout,429,5xx"),

@@ -73,6 +73,8 @@ export const envSchema = z.object({
   ),
   /** Salt of the client-network hashes in the ledger and the guest limits; derived from ADMIN_KEY when unset. */
   IP_HASH_SALT: optionalText,
+  /** `on`: the gateway serves its example app at `/examples/chat`; `off` (default): it does not. */
+  EXAMPLES: z.enum(["on", "off"], { message: "must be on or off" }).default("off"),
   /** Cloudflare Turnstile: the secret for siteverify, and where siteverify is (Cloudflare's by default). */
   TURNSTILE_SECRET_KEY: optionalText,
   TURNSTILE_VERIFY_URL: optionalUrl,
