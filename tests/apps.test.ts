@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import { MOCK_TURNSTILE_SECRET, TURNSTILE_PATH } from "../dev/mock-upstream/turnstile.ts";
 import { issueGuestToken } from "../src/apps/guest-token.ts";
 import { BASE, callWorker, TEST_ADMIN_KEY, usageRow } from "./helpers.ts";
-import { admin, chatAs, errorOf, uniqueId } from "./identity.ts";
+import { admin, appToken, chatAs, errorOf, uniqueId } from "./identity.ts";
 
 const mockRoot = String(env.MOCK_BASE_URL).replace(/\/v1$/, "");
 const ORIGIN = "https://game.example";
@@ -357,6 +357,62 @@ describe("guests", () => {
       [app.id, "device-a-0001", 1],
       [app.id, "device-b-0001", 1],
     ]);
+  });
+});
+
+describe("a guest who signs in", () => {
+  it("takes their device's guest usage as theirs with its guest token, once; another device's stays", async () => {
+    const app = await newApp();
+    const ip = freshIp();
+    const device = uniqueId("device").replace(/[^\w.-]/g, "-");
+    const guest = await guestToken(app, { device_id: device }, ip);
+    const calls = [
+      await callWorker(asGuest(guest.access_token, ip), bindings),
+      await callWorker(asGuest(guest.access_token, ip), bindings),
+    ];
+    await Promise.all(calls.map((call) => call.landed()));
+    const other = await guestToken(app, {}, ip);
+    await (await callWorker(asGuest(other.access_token, ip), bindings)).landed();
+
+    const user = uniqueId("signed-in");
+    const jwt = await appToken({ sub: user });
+    const link = (as: string, token: string) =>
+      callWorker(
+        new Request(`${BASE}/auth/attest/link`, {
+          method: "POST",
+          headers: { authorization: `Bearer ${as}`, "content-type": "application/json" },
+          body: JSON.stringify({ guest_token: token }),
+        }),
+        bindings,
+      ).then((call) => call.response);
+    const linked = await link(jwt, guest.access_token);
+    expect(linked.status).toBe(200);
+    const body = (await linked.json()) as Record<string, number | string>;
+    expect(body).toMatchObject({ app_id: app.id, device_id: device, user_id: user, linked_requests: 2 });
+    expect(Number(body.linked_tokens)).toBeGreaterThan(0);
+    expect(((await (await link(jwt, guest.access_token)).json()) as { linked_requests: number }).linked_requests).toBe(0);
+
+    for (const call of calls) {
+      expect(await usageRow(call.response.headers.get("x-request-id") ?? "")).toMatchObject({
+        userId: user,
+        appId: app.id,
+        deviceId: device,
+        principalType: "guest",
+      });
+    }
+    // The user reads them as their own; the other device's row is nobody's.
+    const mine = await callWorker(new Request(`${BASE}/api/ai/usage`, { headers: { authorization: `Bearer ${jwt}` } }));
+    const rows = ((await mine.response.json()) as { data: { device_id: string }[] }).data;
+    expect(rows.map((row) => row.device_id)).toEqual([device, device]);
+
+    // Only a signed-in user links, and only with a guest token that is one.
+    expect((await link(guest.access_token, guest.access_token)).status).toBe(403);
+    const forged = await issueGuestToken(
+      "another-admin-key-0123456789",
+      { appId: app.id, deviceId: "x-device-1" },
+      Date.now() + 60_000,
+    );
+    expect((await link(jwt, forged)).status).toBe(401);
   });
 });
 

@@ -112,6 +112,16 @@ beforeAll(async () => {
           bundle_id: "com.example.fuzz",
           device_id: "fuzz-device-0001",
         });
+        const exchanged = await callWorker(
+          new Request(`${BASE}/auth/attest`, {
+            method: "POST",
+            headers: { "content-type": "application/json" },
+            body: JSON.stringify(templates.get(attest)),
+          }),
+        );
+        const link = ROUTES.find((route) => route.route === "POST /auth/attest/link");
+        const { access_token: guestToken } = (await exchanged.response.json()) as { access_token: string };
+        if (link) templates.set(link, { guest_token: guestToken });
       }
     }
   }

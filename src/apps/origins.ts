@@ -9,6 +9,7 @@ import { reason } from "../log.ts";
 import { servicesFor } from "../services.ts";
 
 const REFRESH_MS = 60_000;
+const RETRY_MS = 5_000;
 let known: { origins: ReadonlySet<string>; at: number } | undefined;
 let loading: Promise<ReadonlySet<string>> | undefined;
 
@@ -31,7 +32,9 @@ export async function isAppOrigin(env: object, origin: string): Promise<boolean>
       })
       .catch((error) => {
         console.warn(`sluice: apps: origins could not be read (${reason(error)})`);
-        return known?.origins ?? new Set<string>();
+        // The last copy (or none) serves a few seconds more before the next try, so a dead store is not asked per request.
+        known = { origins: known?.origins ?? new Set<string>(), at: Date.now() - REFRESH_MS + RETRY_MS };
+        return known.origins;
       })
       .finally(() => {
         loading = undefined;

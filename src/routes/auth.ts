@@ -1,7 +1,9 @@
 // `POST /auth/token`: a virtual key in, a short-lived Sluice JWT out.
 // `POST /auth/attest`: an app's publishable key (and proof) in, a guest token out; public, limited per network.
+// `POST /auth/attest/link`: a signed-in user takes their device's guest usage as theirs.
 import { Hono } from "hono";
 import { attestSchema, exchange } from "../apps/exchange.ts";
+import { linkGuestUsage, linkSchema } from "../apps/link.ts";
 import { issueKeyToken } from "../auth/sluice-token.ts";
 import type { GatewayEnv } from "../context.ts";
 import { GatewayError } from "../http/errors.ts";
@@ -15,6 +17,17 @@ authRoutes.post(
   "/attest",
   doc({ summary: "An app's publishable key and proof in, a short-lived guest token out", body: attestSchema }),
   async (c) => c.json(await exchange(c, await parseJsonBody(c, attestSchema))),
+);
+
+authRoutes.post(
+  "/attest/link",
+  endpoint({ errors: "openai", gated: false }),
+  countsAsRequest,
+  doc({ summary: "A signed-in user takes their device's usage as a guest as theirs", body: linkSchema }),
+  async (c) => {
+    const { guest_token: guestToken } = await parseJsonBody(c, linkSchema);
+    return c.json(await linkGuestUsage(c, c.get("principal"), guestToken));
+  },
 );
 
 authRoutes.post(

@@ -172,6 +172,8 @@ export const ROUTES: FuzzRoute[] = [
   { route: "POST /auth/token", path: "/auth/token", auth: "key" },
   // Public: its template (the fuzz app's publishable key, for a native caller) is made before the run.
   { route: "POST /auth/attest", path: "/auth/attest", auth: "none" },
+  // Its template (a guest token of the fuzz app) is made before the run.
+  { route: "POST /auth/attest/link", path: "/auth/attest/link", auth: "user" },
 
   { route: "GET /admin/usage", path: "/admin/usage", auth: "admin" },
   { route: "GET /admin/usage/undelivered", path: "/admin/usage/undelivered", auth: "admin" },
