@@ -18,6 +18,7 @@ import { anthropicRoutes } from "./routes/anthropic.ts";
 import { appApiRoutes } from "./routes/app-api.ts";
 import { authRoutes } from "./routes/auth.ts";
 import { errorsIn } from "./routes/endpoint.ts";
+import { exampleRoutes } from "./routes/examples.ts";
 import { geminiRoutes } from "./routes/gemini.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { openaiRoutes } from "./routes/openai.ts";
@@ -97,13 +98,14 @@ export function createApp() {
         "POST /api/ai/completion",
         "GET /v1/models",
         "POST /auth/token",
+        "POST /auth/attest",
         "POST /api/keys",
         "GET /api/ai/quota",
         "GET /api/ai/usage",
         "GET /admin/usage, GET /spend/logs, GET /global/spend/report",
         "GET /admin/billing/outbox, POST /admin/billing/outbox/replay",
         "PUT /api/provider-keys",
-        "/admin/keys, /admin/users, /admin/teams, /admin/quota/default",
+        "/admin/keys, /admin/apps, /admin/users, /admin/teams, /admin/quota/default",
         "/admin/models, /admin/providers, /admin/credentials",
         "GET /health",
         "GET /openapi.json, GET /docs",
@@ -123,6 +125,7 @@ export function createApp() {
   app.route("/auth", authRoutes);
   app.route("/api/provider-accounts", providerAccountRoutes);
   app.route("/api", appApiRoutes);
+  app.route("/examples", exampleRoutes);
 
   // The API described, from the routes themselves, and a page that renders it.
   let openapi: unknown;

@@ -99,6 +99,32 @@ beforeAll(async () => {
     const made = await admin("POST", "/admin/credentials", { provider: "fuzz-provider", api_key: "sk-fuzz-0123456789" });
     fixtures[name] = String(made.body.id);
   }
+  // An app for native callers (no Origin), whose key the exchange's template carries.
+  for (const id of ["fuzz-app", "fuzz-app-rotated", "fuzz-app-gone"]) {
+    const made = await admin("POST", "/admin/apps", { id, name: "Fuzz", ios_bundle_ids: ["com.example.fuzz"] });
+    // A database kept from an earlier run has it already.
+    if (made.status === 409) made.body = (await admin("GET", `/admin/apps/${id}`)).body;
+    if (id === "fuzz-app") {
+      const attest = ROUTES.find((route) => route.route === "POST /auth/attest");
+      if (attest) {
+        templates.set(attest, {
+          publishable_key: String(made.body.publishable_key),
+          bundle_id: "com.example.fuzz",
+          device_id: "fuzz-device-0001",
+        });
+        const exchanged = await callWorker(
+          new Request(`${BASE}/auth/attest`, {
+            method: "POST",
+            headers: { "content-type": "application/json" },
+            body: JSON.stringify(templates.get(attest)),
+          }),
+        );
+        const link = ROUTES.find((route) => route.route === "POST /auth/attest/link");
+        const { access_token: guestToken } = (await exchanged.response.json()) as { access_token: string };
+        if (link) templates.set(link, { guest_token: guestToken });
+      }
+    }
+  }
   for (const route of ROUTES) {
     if (route.unchangedBy) templates.set(route, (await admin("GET", route.path)).body);
     else if (route.template) templates.set(route, route.template);

@@ -147,6 +147,12 @@ describe("one shape for every route", () => {
       "/docs/docs.js",
       "/docs/docs.css",
       "/api/provider-accounts/google/callback",
+      // An app's publishable key and proof, checked by the route itself, behind its own per-network limit.
+      "/auth/attest",
+      // The example app's page, script and styles (EXAMPLES=on).
+      "/examples/chat",
+      "/examples/chat.js",
+      "/examples/chat.css",
     ]);
     const handlers = routes.filter((r) => r.method !== "ALL" && !PUBLIC.has(r.path));
     expect(handlers.length).toBeGreaterThan(40);

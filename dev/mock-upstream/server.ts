@@ -47,6 +47,7 @@ import {
 import { type ResponsesRequest, responsesResponse, responsesStreamEvents, responsesTools, responsesTurns } from "./responses.ts";
 import { signatureProblem } from "./sigv4.ts";
 import { countTokens, splitIntoChunks } from "./text.ts";
+import { mockTurnstile, TURNSTILE_PATH } from "./turnstile.ts";
 import { mockVertex, VERTEX_PATH, VERTEX_TOKEN_PATH } from "./vertex.ts";
 
 export interface RecordedRequest {
@@ -361,6 +362,7 @@ export async function startMockUpstream(options: MockOptions = {}): Promise<Mock
   const azure = mockAzure();
   const google = mockGoogle();
   const codeAssistSetup = mockCodeAssistSetup();
+  const turnstile = mockTurnstile();
   let baseUrl = "";
 
   async function answer(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -382,6 +384,7 @@ export async function startMockUpstream(options: MockOptions = {}): Promise<Mock
     if (path === "/__mock/vertex/tokens") return sendJson(res, 200, { issued: vertex.issued() });
     if (path === "/__mock/entra/tokens") return sendJson(res, 200, { issued: azure.issued() });
     const text = await readBody(req);
+    if (path === TURNSTILE_PATH) return sendJson(res, 200, turnstile.verify(new URLSearchParams(text)));
     if (path.startsWith(GOOGLE_PREFIX)) {
       const reply = google.handle(req.method ?? "GET", new URL(req.url ?? "/", "http://mock.invalid"), text);
       if (reply?.status === 302) {

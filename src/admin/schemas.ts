@@ -10,13 +10,13 @@ const duration = z
   .string()
   .refine((text) => parseDuration(text) !== undefined, { message: "must be a duration like 30m, 24h, 30d or 1mo" });
 // Limits are stored as Postgres integers.
-const limit = z.number().int().nonnegative().max(2_147_483_647).nullable();
-const usd = z.number().nonnegative().nullable();
+export const limit = z.number().int().nonnegative().max(2_147_483_647).nullable();
+export const usd = z.number().nonnegative().nullable();
 /** Names, ids and labels go into headers, logs and the ledger: bounded, and without control characters. */
-const text = (max: number) => withoutControl(z.string().max(max));
-const id = (max = 200) => withoutControl(z.string().min(1).max(max));
+export const text = (max: number) => withoutControl(z.string().max(max));
+export const id = (max = 200) => withoutControl(z.string().min(1).max(max));
 // Postgres's jsonb takes no NUL character, anywhere in the document; the gateway's own names are its to write.
-const metadata = z
+export const metadata = z
   .record(z.string(), z.unknown())
   .refine((value) => !JSON.stringify(value).includes("\\u0000"), { message: "must not contain NUL characters" })
   .superRefine((value, context) => {
@@ -139,12 +139,15 @@ const credentialFields = {
   disabled: z.boolean().optional(),
 };
 
+/** A provider key travels in a header and its last characters are stored: no control characters. */
+const providerSecret = withoutControl(z.string().min(1).max(4096));
+
 export const createCredentialSchema = z.strictObject({
   provider: id(64),
   owner_type: z.enum(["global", "user", "team"]).default("global"),
   owner_id: id().optional(),
   /** The provider key; stored encrypted and never shown again. */
-  api_key: z.string().min(1).max(4096).optional(),
+  api_key: providerSecret.optional(),
   /** A credential of several parts, for providers that take one (Bedrock, Vertex AI); sealed the same way. */
   credential: z.record(z.string(), z.unknown()).optional(),
   ...credentialFields,
@@ -152,7 +155,7 @@ export const createCredentialSchema = z.strictObject({
 export type CreateCredentialInput = z.infer<typeof createCredentialSchema>;
 
 export const updateCredentialSchema = z.strictObject({
-  api_key: z.string().min(1).max(4096).optional(),
+  api_key: providerSecret.optional(),
   credential: z.record(z.string(), z.unknown()).optional(),
   ...credentialFields,
 });
@@ -161,6 +164,6 @@ export type UpdateCredentialInput = z.infer<typeof updateCredentialSchema>;
 /** `PUT /api/provider-keys`: a user's own key for one provider. */
 export const providerKeySchema = z.strictObject({
   provider: id(64),
-  api_key: z.string().min(1).max(4096),
+  api_key: providerSecret,
   name: text(200).nullable().optional(),
 });

@@ -7,7 +7,8 @@ import type { Redis } from "@upstash/redis/cloudflare";
 import { GatewayError, unauthorized } from "../http/errors.ts";
 import type { Principal } from "./principal.ts";
 
-export type DenyKind = "key" | "user" | "team";
+/** A guest's device and network carry markers too, though only an app is disabled today. */
+export type DenyKind = "key" | "user" | "team" | "app" | "device" | "network";
 const MARKER_TTL_SECONDS = 300;
 /**
  * A change marker says "copies loaded before this time are stale"; it is set
@@ -22,6 +23,10 @@ export const changeMarkerKey = (kind: DenyKind, id: string) => `sluice:chg:${kin
 /** The refusal for a revoked key (401) or a blocked user or team (403). */
 export function deniedError(kind: DenyKind): GatewayError {
   if (kind === "key") return unauthorized("This API key has been revoked.");
+  if (kind === "app") return new GatewayError(403, "permission", "This app is disabled.", { code: "app_disabled" });
+  if (kind === "device" || kind === "network") {
+    return new GatewayError(403, "permission", `This ${kind} is blocked.`, { code: "blocked" });
+  }
   return new GatewayError(403, "permission", kind === "user" ? "This user is blocked." : "This team is blocked.", {
     code: "blocked",
   });
@@ -43,6 +48,7 @@ export async function markChanged(redis: Redis, kind: DenyKind, id: string): Pro
 /** The subjects a caller's markers are kept under: its key, its user and its team. */
 export function markerSubjects(principal: Principal): [DenyKind, string][] {
   if (principal.type === "admin") return [];
+  if (principal.type === "guest") return [["app", principal.appId]];
   const list: [DenyKind, string][] = [];
   if (principal.type === "key") list.push(["key", principal.keyId]);
   if (principal.userId) list.push(["user", principal.userId]);

@@ -1,6 +1,8 @@
 // Decides who is calling: the admin key, a virtual key, a Sluice-issued
 // token, or an end user's JWT. Produces a Principal or a refusal that helps
 // and leaks nothing.
+import { guestPrincipal } from "../apps/guest.ts";
+import { forgetApp, forgetApps } from "../apps/registry.ts";
 import type { GatewayContext } from "../context.ts";
 import { GatewayError, unauthorized } from "../http/errors.ts";
 import { secretsEqual } from "./constant-time.ts";
@@ -8,7 +10,7 @@ import { hasQueryCredential, readCredential } from "./credentials.ts";
 import { claimText, verifyUserJwt } from "./jwt.ts";
 import { type CachedKey, findKeyByHash, findKeyById, forgetKey, forgetKeys, hashSecret } from "./keys.ts";
 import type { Principal } from "./principal.ts";
-import { isSluiceToken, verifyKeyToken } from "./sluice-token.ts";
+import { sluiceTokenKind, verifyKeyToken } from "./sluice-token.ts";
 import { forgetUser, forgetUsers, userFromClaims } from "./users.ts";
 
 const JWT_SHAPE = /^[\w-]+\.[\w-]+\.[\w-]*$/;
@@ -62,8 +64,13 @@ export async function authenticate(c: GatewayContext): Promise<Principal> {
   if (credential === "") throw unauthorized("Malformed Authorization header: expected `Bearer <key>`.");
   if (secretsEqual(credential, config.adminKey)) return { type: "admin", id: "admin" };
   if (credential.startsWith("sk-")) return keyPrincipal(await findKeyByHash(services.db, await hashSecret(credential)), "key");
+  if (credential.startsWith("pk_")) {
+    throw unauthorized("A publishable key (`pk_…`) calls nothing itself: exchange it at POST /auth/attest for a guest token.");
+  }
   if (JWT_SHAPE.test(credential)) {
-    if (isSluiceToken(credential)) {
+    const kind = sluiceTokenKind(credential);
+    if (kind === "guest") return guestPrincipal(c, credential);
+    if (kind === "key") {
       return keyPrincipal(await findKeyById(services.db, await verifyKeyToken(config.adminKey, credential)), "token");
     }
     return userPrincipal(c, credential);
@@ -82,6 +89,7 @@ export async function reauthenticate(c: GatewayContext): Promise<Principal> {
     const credential = readCredential(c.req.raw, { query: c.get("queryCredential") === true });
     forgetKey(principal.keyId, credential?.startsWith("sk-") ? await hashSecret(credential) : undefined);
   } else if (principal.type === "user") forgetUser(principal.userId);
+  else if (principal.type === "guest") forgetApp(principal.appId);
   const fresh = await authenticate(c);
   c.set("principal", fresh);
   return fresh;
@@ -105,7 +113,8 @@ export interface Deployment {
  * itself. No allowlist allows everything.
  */
 export function isDeploymentAllowed(principal: Principal, target: Deployment, natural: string | undefined): boolean {
-  if (principal.type !== "key" || principal.models === null || principal.models.length === 0) return true;
+  if (principal.type === "admin" || principal.type === "user") return true;
+  if (principal.models === null || principal.models.length === 0) return true;
   return principal.models.some((entry) => {
     const slash = entry.indexOf("/");
     if (slash > 0 && entry.slice(0, slash) === target.provider && matches(entry.slice(slash + 1), target.upstreamModel)) {
@@ -120,12 +129,13 @@ export function assertDeploymentAllowed(principal: Principal, target: Deployment
   if (isDeploymentAllowed(principal, target, natural)) return;
   const elsewhere = natural !== undefined && natural !== target.provider;
   const onNatural = elsewhere && isDeploymentAllowed(principal, target, target.provider);
+  const who = principal.type === "guest" ? "This app" : "This key";
   throw new GatewayError(
     403,
     "permission",
     onNatural
-      ? `This key may use the model \`${target.model}\`, but not on the provider \`${target.provider}\`.`
-      : `This key may not use the model \`${target.model}\`${elsewhere ? ` on the provider \`${target.provider}\`` : ""}.`,
+      ? `${who} may use the model \`${target.model}\`, but not on the provider \`${target.provider}\`.`
+      : `${who} may not use the model \`${target.model}\`${elsewhere ? ` on the provider \`${target.provider}\`` : ""}.`,
     { code: "model_not_allowed", param: onNatural ? "provider" : "model" },
   );
 }
@@ -136,8 +146,9 @@ export function requireAdmin(principal: Principal): void {
     throw new GatewayError(403, "permission", "This route needs the admin key.", { code: "admin_only" });
 }
 
-/** Drops every caller this isolate holds (keys and users): other isolates read theirs again as their copies expire. */
+/** Drops every caller this isolate holds (keys, users and apps): other isolates read theirs again as their copies expire. */
 export function forgetAllCallers(): void {
   forgetKeys();
   forgetUsers();
+  forgetApps();
 }

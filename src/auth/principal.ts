@@ -60,14 +60,38 @@ export interface KeyIdentity {
   loadedAt: number;
 }
 
+/** An app's user without an account: a device holding a guest token, on some network. */
+export interface GuestIdentity {
+  appId: string;
+  deviceId: string;
+  /** Salted hash of the request's client network (IPv4 address, IPv6 /64): never the address itself. */
+  ipHash: string;
+  userId: null;
+  teamId: null;
+  /** The app's model allowlist; null allows all. */
+  models: string[] | null;
+  /** Each device's limits, each network's, and all of the app's guests' together. */
+  limits: Limits;
+  ipLimits: Limits;
+  appLimits: Limits;
+  /** The web origins the app's pages come from; a browser call from any other is refused. */
+  origins: string[];
+  policy: CallerPolicy;
+  loadedAt: number;
+}
+
 export type Principal =
   | { type: "admin"; id: "admin" }
   | ({ type: "user"; id: string } & UserIdentity)
-  | ({ type: "key"; id: string; via: "key" | "token" } & KeyIdentity);
+  | ({ type: "key"; id: string; via: "key" | "token" } & KeyIdentity)
+  | ({ type: "guest"; id: string } & GuestIdentity);
+
+export type PrincipalType = Principal["type"];
 
 export const principalUserId = (p: Principal): string | null => (p.type === "admin" ? null : p.userId);
 export const principalTeamId = (p: Principal): string | null => (p.type === "admin" ? null : p.teamId);
 export const principalKeyId = (p: Principal): string | null => (p.type === "key" ? p.keyId : null);
+export const principalAppId = (p: Principal): string | null => (p.type === "guest" ? p.appId : null);
 
 /** The settings that apply to the caller; none for the admin key. */
 export const principalPolicy = (p: Principal): CallerPolicy | undefined => (p.type === "admin" ? undefined : p.policy);

@@ -5,13 +5,18 @@ import { unauthorized } from "../http/errors.ts";
 import { IsolateCache } from "../isolate-cache.ts";
 
 export const SLUICE_ISSUER = "sluice";
-const AUDIENCE = "sluice";
+export const SLUICE_AUDIENCE = "sluice";
+const AUDIENCE = SLUICE_AUDIENCE;
 
-const signingKeys = new IsolateCache<Promise<Uint8Array>>(4, Number.POSITIVE_INFINITY);
+const signingKeys = new IsolateCache<Promise<Uint8Array>>(8, Number.POSITIVE_INFINITY);
 
-/** The signing key is derived from the admin key, so no extra secret is needed (and rotating it revokes all tokens). */
-function signingKey(adminKey: string): Promise<Uint8Array> {
-  let key = signingKeys.get(adminKey);
+/**
+ * The signing key is derived from the admin key, so no extra secret is needed (and rotating it revokes all tokens);
+ * each kind of token has a key of its own (`purpose`), so one can never pass for another.
+ */
+export function signingKey(adminKey: string, purpose = "sluice token signing v1"): Promise<Uint8Array> {
+  const cacheKey = `${purpose}\u0000${adminKey}`;
+  let key = signingKeys.get(cacheKey);
   if (!key) {
     key = (async () => {
       const hmac = await crypto.subtle.importKey(
@@ -21,9 +26,9 @@ function signingKey(adminKey: string): Promise<Uint8Array> {
         false,
         ["sign"],
       );
-      return new Uint8Array(await crypto.subtle.sign("HMAC", hmac, new TextEncoder().encode("sluice token signing v1")));
+      return new Uint8Array(await crypto.subtle.sign("HMAC", hmac, new TextEncoder().encode(purpose)));
     })();
-    signingKeys.set(adminKey, key);
+    signingKeys.set(cacheKey, key);
   }
   return key;
 }
@@ -39,12 +44,14 @@ export async function issueKeyToken(adminKey: string, keyId: string, expiresAt: 
     .sign(await signingKey(adminKey));
 }
 
-/** Whether a JWT claims to be Sluice's own (checked properly by `verifyKeyToken`). */
-export function isSluiceToken(token: string): boolean {
+/** Which of Sluice's own tokens a JWT claims to be (checked properly when verified); undefined for any other JWT. */
+export function sluiceTokenKind(token: string): "key" | "guest" | undefined {
   try {
-    return decodeJwt(token).iss === SLUICE_ISSUER;
+    const payload = decodeJwt(token);
+    if (payload.iss !== SLUICE_ISSUER) return undefined;
+    return payload.typ === "guest" ? "guest" : "key";
   } catch {
-    return false;
+    return undefined;
   }
 }
 

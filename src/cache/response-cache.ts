@@ -82,6 +82,8 @@ const keyTtlOf = (principal: Principal) => (principal.type === "key" ? principal
 /** Whose answers a caller may be served: its own, or its team's when the key (or, for a key that says nothing, its team) says so. */
 export function cacheScope(principal: Principal): string {
   if (principal.type === "admin") return "admin";
+  // Guests share nothing: each device its own answers.
+  if (principal.type === "guest") return `guest:${principal.id}`;
   const shared = principal.type === "user" ? principal.cacheScope === "team" : principal.cache.scope === "team";
   if (shared && principal.teamId) return `team:${principal.teamId}`;
   return principal.type === "user" ? `user:${principal.id}` : `key:${principal.keyId}`;

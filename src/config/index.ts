@@ -21,6 +21,10 @@ export interface Config {
   };
   /** Lifetime of Sluice-issued tokens, in seconds. */
   tokenTtlSeconds: number;
+  /** Apps without a backend: guest tokens, the public exchange's limit, proofs of the app. */
+  apps: AppsConfig;
+  /** Whether `/examples/*` is served. */
+  examples: boolean;
   /** Key-encryption keys for stored provider credentials: the current one wraps, all of them unwrap. */
   encryption: { current?: EncryptionKey; all: EncryptionKey[] };
   routing: RoutingConfig;
@@ -50,6 +54,15 @@ export interface Config {
     /** Whether a hit counts against token quotas and budgets. */
     billHits: boolean;
   };
+}
+
+export interface AppsConfig {
+  tokenTtlSeconds: number;
+  /** Exchanges a minute per client network; null for no limit. */
+  publicRateLimit: number | null;
+  ipHashSalt: string;
+  turnstile: { secret?: string; verifyUrl: string };
+  appCheck: { jwksUrl: string; issuer: string };
 }
 
 export interface GoogleOAuthConfig {
@@ -217,6 +230,20 @@ export function parseConfig(raw: Record<string, unknown>): Config {
       },
     },
     tokenTtlSeconds: durationSeconds(env.TOKEN_TTL ?? "15m"),
+    apps: {
+      tokenTtlSeconds: durationSeconds(env.APP_TOKEN_TTL ?? "10m"),
+      publicRateLimit: env.PUBLIC_RATE_LIMIT === "off" ? null : Number(env.PUBLIC_RATE_LIMIT ?? 30),
+      ipHashSalt: env.IP_HASH_SALT ?? `ip-hash:${env.ADMIN_KEY}`,
+      turnstile: {
+        secret: env.TURNSTILE_SECRET_KEY,
+        verifyUrl: env.TURNSTILE_VERIFY_URL ?? "https://challenges.cloudflare.com/turnstile/v0/siteverify",
+      },
+      appCheck: {
+        jwksUrl: env.APP_CHECK_JWKS_URL ?? "https://firebaseappcheck.googleapis.com/v1/jwks",
+        issuer: (env.APP_CHECK_ISSUER ?? "https://firebaseappcheck.googleapis.com").replace(/\/+$/, ""),
+      },
+    },
+    examples: env.EXAMPLES === "on",
     encryption: encryptionKeys(env),
     routing: {
       failoverOn: failoverPolicy(env.FAILOVER_ON ?? "connection,timeout,429,5xx"),

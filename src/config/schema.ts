@@ -58,6 +58,30 @@ export const envSchema = z.object({
       .regex(/^\d+(s|m|h)$/, { message: "must be a duration like 15m or 1h" })
       .optional(),
   ),
+  /** Lifetime of guest tokens from `POST /auth/attest`, e.g. `10m`. */
+  APP_TOKEN_TTL: optionalText.pipe(
+    z
+      .string()
+      .regex(/^\d+(s|m|h)$/, { message: "must be a duration like 10m or 1h" })
+      .optional(),
+  ),
+  /** Requests a minute each client network (IPv4 address, IPv6 /64) may make to `POST /auth/attest`; `off` for none. */
+  PUBLIC_RATE_LIMIT: optionalText.pipe(
+    z
+      .string()
+      .regex(/^(\d+|off)$/, { message: "must be a number of requests a minute, or off" })
+      .optional(),
+  ),
+  /** Salt of the client-network hashes in the ledger and the guest limits; derived from ADMIN_KEY when unset. */
+  IP_HASH_SALT: optionalText,
+  /** `on`: the gateway serves its example app at `/examples/chat`; `off` (default): it does not. */
+  EXAMPLES: z.enum(["on", "off"], { message: "must be on or off" }).default("off"),
+  /** Cloudflare Turnstile: the secret for siteverify, and where siteverify is (Cloudflare's by default). */
+  TURNSTILE_SECRET_KEY: optionalText,
+  TURNSTILE_VERIFY_URL: optionalUrl,
+  /** Firebase App Check's public keys (Firebase's by default), and the issuer's base, for a stand-in. */
+  APP_CHECK_JWKS_URL: optionalUrl,
+  APP_CHECK_ISSUER: optionalUrl,
   /** The key-encryption key for stored provider keys: 32 bytes in base64, optionally `v<N>:`-prefixed (version 1 otherwise). */
   ENCRYPTION_KEY: optionalText,
   /** Earlier key-encryption keys, comma-separated `v<N>:<base64>`, readable until every credential is rewrapped. */

@@ -164,6 +164,50 @@ export const providerCredentials = pgTable(
   (t) => [index("provider_credentials_owner_idx").on(t.providerId, t.ownerType, t.ownerId)],
 );
 
+/** Per-minute and per-day limits of one guest subject (a device, or a network); a missing field is no limit. */
+export interface GuestLimitsRow {
+  rpm_limit?: number | null;
+  tpm_limit?: number | null;
+  tokens_per_day?: number | null;
+  usd_per_day?: number | null;
+}
+
+/**
+ * A browser or mobile app whose users have no account: its publishable key
+ * (public by design, so stored as it is) is exchanged with a proof of the app
+ * for a short-lived guest token.
+ */
+export const apps = pgTable(
+  "apps",
+  {
+    id: text("id").primaryKey(),
+    name: text("name").notNull(),
+    /** `pk_…`: shipped in the app's bundle; worth nothing outside the app's origins and proofs. */
+    publishableKey: text("publishable_key").notNull(),
+    /** Exact web origins (`https://app.example`) the app's pages are served from. */
+    allowedOrigins: text("allowed_origins").array().notNull().default(sql`'{}'::text[]`),
+    iosBundleIds: text("ios_bundle_ids").array().notNull().default(sql`'{}'::text[]`),
+    androidPackages: text("android_packages").array().notNull().default(sql`'{}'::text[]`),
+    /** Model allowlist for the app's guests; null allows every model. */
+    models: text("models").array(),
+    /** Proofs of the app accepted at the exchange (`turnstile`, `app_check`); empty requires none. */
+    proofs: text("proofs").array().notNull().default(sql`'{}'::text[]`),
+    /** Firebase project number and the Firebase app ids whose App Check tokens are taken. */
+    appCheckProject: text("app_check_project"),
+    appCheckAppIds: text("app_check_app_ids").array().notNull().default(sql`'{}'::text[]`),
+    /** Each device's limits, and each network's (client IP, IPv6 by /64). */
+    deviceLimits: jsonb("device_limits").$type<GuestLimitsRow>().notNull().default({}),
+    ipLimits: jsonb("ip_limits").$type<GuestLimitsRow>().notNull().default({}),
+    /** What all of the app's guests together may spend in a day. */
+    guestUsdPerDay: usd("guest_usd_per_day"),
+    metadata: jsonb("metadata").$type<Metadata>().notNull().default({}),
+    disabledAt: timestamp("disabled_at", { withTimezone: true }),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [uniqueIndex("apps_publishable_key_idx").on(t.publishableKey)],
+);
+
 export const usageEvents = pgTable(
   "usage_events",
   {
@@ -191,10 +235,15 @@ export const usageEvents = pgTable(
     streamed: boolean("streamed").notNull().default(false),
     attempts: integer("attempts").notNull().default(1),
     metadata: jsonb("metadata").$type<Metadata>().notNull().default({}),
+    /** A guest's app, the device id its token is bound to, and a salted hash of its network (never the raw IP). */
+    appId: text("app_id"),
+    deviceId: text("device_id"),
+    ipHash: text("ip_hash"),
     createdAt: createdAt(),
   },
   (t) => [
     uniqueIndex("usage_events_request_idx").on(t.requestId),
+    index("usage_events_app_time_idx").on(t.appId, t.createdAt, t.id),
     // Each subject's rows newest first, and everyone's (the admin's reads): pages by (created_at, id).
     index("usage_events_user_time_idx").on(t.userId, t.createdAt, t.id),
     index("usage_events_key_time_idx").on(t.keyId, t.createdAt, t.id),

@@ -4,8 +4,11 @@
 // is reflected with credentials allowed; `*` allows any origin, without
 // credentials (a browser must not send cookies or auth to a gateway that
 // answers everyone). Headers go onto the final response after the route has
-// run, so no placeholder response is built on the way.
+// run, so no placeholder response is built on the way. An origin an app
+// lists (apps/origins.ts) is allowed like a listed one; only a request whose
+// origin is not already allowed asks.
 import type { MiddlewareHandler } from "hono";
+import { isAppOrigin } from "../apps/origins.ts";
 import type { GatewayEnv } from "../context.ts";
 
 const ALLOW_HEADERS = [
@@ -70,7 +73,10 @@ export function corsMiddleware(): MiddlewareHandler<GatewayEnv> {
   return async (c, next) => {
     const origin = c.req.header("origin");
     const allowed = allowedOrigins(c.env ?? {});
-    const headers = corsHeaders(origin, allowed);
+    let headers = corsHeaders(origin, allowed);
+    if (origin && headers.length === 0 && (await isAppOrigin(c.env ?? {}, origin).catch(() => false))) {
+      headers = corsHeaders(origin, [origin]);
+    }
     if (c.req.method === "OPTIONS" && c.req.header("access-control-request-method")) {
       // A preflight is answered here, whatever the route.
       const preflight = new Headers(headers);

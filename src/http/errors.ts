@@ -53,5 +53,7 @@ export const modelNotFound = (model: string) =>
  * control character, would otherwise fail the whole response).
  */
 export function headerValue(text: string): string {
-  return /^[\x20-\x7e]*$/.test(text) ? text : encodeURIComponent(text);
+  if (/^[\x20-\x7e]*$/.test(text)) return text;
+  // A lone surrogate (half a character) has no UTF-8 form to encode: it becomes U+FFFD, as a decoder would make it.
+  return encodeURIComponent(text.replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, "\ufffd"));
 }

@@ -4,7 +4,8 @@ import type { Limits, Principal } from "../auth/principal.ts";
 import { NO_LIMITS } from "../auth/principal.ts";
 import { budgetWindow, type Windows } from "./windows.ts";
 
-export type SubjectKind = "key" | "user" | "team";
+/** A guest's subjects: its `device` (`<app>:<device id>`), its `network` (`<app>:<ip hash>`) and its `app` (all guests). */
+export type SubjectKind = "key" | "user" | "team" | "device" | "network" | "app";
 
 export interface Subject {
   kind: SubjectKind;
@@ -32,6 +33,13 @@ export const toNano = (usd: number) => Math.round(usd * NANO);
 
 export function subjectsOf(principal: Principal): Subject[] {
   if (principal.type === "admin") return [];
+  if (principal.type === "guest") {
+    return [
+      { kind: "device", id: `${principal.appId}:${principal.deviceId}`, limits: principal.limits },
+      { kind: "network", id: `${principal.appId}:${principal.ipHash}`, limits: principal.ipLimits },
+      { kind: "app", id: principal.appId, limits: principal.appLimits },
+    ];
+  }
   const subjects: Subject[] = [];
   if (principal.type === "key") subjects.push({ kind: "key", id: principal.keyId, limits: principal.limits });
   if (principal.userId) {

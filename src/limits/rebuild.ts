@@ -1,6 +1,6 @@
 // Redis counters are a cache of the Postgres ledger: a subject whose counters
 // are gone (Redis lost them, or it is new) gets them rebuilt from the ledger.
-import { sql } from "drizzle-orm";
+import { and, eq, type SQL, sql } from "drizzle-orm";
 import type { Principal } from "../auth/principal.ts";
 import { usageEvents } from "../db/schema.ts";
 import type { Services } from "../services.ts";
@@ -9,7 +9,16 @@ import { runScript } from "./redis-scripts.ts";
 import { SEED_SCRIPT } from "./scripts.ts";
 import type { Windows } from "./windows.ts";
 
-const SUBJECT_COLUMNS = { key: usageEvents.keyId, user: usageEvents.userId, team: usageEvents.teamId } as const;
+/** The ledger rows a subject's counters sum; a guest's device and network are `<app>:<id>`. */
+function subjectRows(subject: Subject): SQL | undefined {
+  if (subject.kind === "key") return eq(usageEvents.keyId, subject.id);
+  if (subject.kind === "user") return eq(usageEvents.userId, subject.id);
+  if (subject.kind === "team") return eq(usageEvents.teamId, subject.id);
+  if (subject.kind === "app") return eq(usageEvents.appId, subject.id);
+  const colon = subject.id.indexOf(":");
+  const [appId, rest] = [subject.id.slice(0, colon), subject.id.slice(colon + 1)];
+  return and(eq(usageEvents.appId, appId), eq(subject.kind === "device" ? usageEvents.deviceId : usageEvents.ipHash, rest));
+}
 
 interface RebuildInput {
   services: Services;
@@ -22,7 +31,6 @@ interface RebuildInput {
 
 /** What the ledger says a counter should hold. */
 async function ledgerValues(input: RebuildInput, subject: Subject, counters: Counter[]): Promise<number[]> {
-  const column = SUBJECT_COLUMNS[subject.kind];
   const starts = counters.map((c) => counterStart(c, input.windows, input.principal, input.now));
   const earliest = new Date(Math.min(...starts)).toISOString();
   const columns = counters.map((counter, j) => {
@@ -32,7 +40,7 @@ async function ledgerValues(input: RebuildInput, subject: Subject, counters: Cou
     return sql`coalesce(sum(${measure}) filter (where ${usageEvents.createdAt} >= ${from}), 0)::text as ${sql.raw(`c${j}`)}`;
   });
   const result = await input.services.db.execute(
-    sql`select ${sql.join(columns, sql`, `)} from ${usageEvents} where ${column} = ${subject.id} and ${usageEvents.createdAt} >= ${earliest}`,
+    sql`select ${sql.join(columns, sql`, `)} from ${usageEvents} where ${subjectRows(subject)} and ${usageEvents.createdAt} >= ${earliest}`,
   );
   const row = (result.rows[0] ?? {}) as Record<string, string>;
   return counters.map((counter, j) => {

@@ -1,4 +1,4 @@
-// `/admin/*`: keys, users, teams, quotas, the model catalog and provider credentials. The admin key only.
+// `/admin/*`: keys, apps, users, teams, quotas, the model catalog and provider credentials. The admin key only.
 import { desc, eq, sql } from "drizzle-orm";
 import { Hono } from "hono";
 import * as z from "zod";
@@ -59,6 +59,7 @@ import { doc } from "../openapi/doc.ts";
 import { deliverBilling } from "../usage/billing-wake.ts";
 import type { UsageRecord } from "../usage/record.ts";
 import { DEAD_USAGE_KEY, PARKED_USAGE_KEY } from "../usage/writer.ts";
+import { adminAppRoutes } from "./admin-apps.ts";
 import { endpoint } from "./endpoint.ts";
 
 export const adminRoutes = new Hono<GatewayEnv>();
@@ -67,6 +68,8 @@ adminRoutes.use(endpoint({ errors: "openai", gated: false }), async (c, next) =>
   requireAdmin(c.get("principal"));
   await next();
 });
+
+adminRoutes.route("/apps", adminAppRoutes);
 
 adminRoutes.post(
   "/keys",

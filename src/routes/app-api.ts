@@ -133,6 +133,13 @@ function principalLimits(principal: Principal) {
       team: principal.teamLimits && limitsView(principal.teamLimits),
     };
   }
+  if (principal.type === "guest") {
+    return {
+      device: limitsView(principal.limits),
+      network: limitsView(principal.ipLimits),
+      app: { usd_per_day: principal.appLimits.usdPerDay },
+    };
+  }
   return {};
 }
 

@@ -1,7 +1,7 @@
 // Reading the ledger: `GET /api/ai/usage` for any caller (their own rows),
 // `GET /admin/usage` over everyone, and LiteLLM's names for the same
 // (`/spend/logs`, `/global/spend/report`) for tools that speak them.
-import { eq, type SQL } from "drizzle-orm";
+import { and, eq, type SQL } from "drizzle-orm";
 import { Hono } from "hono";
 import { requireAdmin } from "../auth/index.ts";
 import type { Principal } from "../auth/principal.ts";
@@ -17,10 +17,13 @@ export const usageRoutes = new Hono<GatewayEnv>();
 
 const caller = endpoint({ errors: "openai", gated: false });
 
-/** A user sees their rows and their keys' (which carry their id); a key its own; the admin key its own calls. */
+/** A user sees their rows and their keys' (which carry their id); a key its own; a guest its device's; the admin key its own calls. */
 function ownScope(principal: Principal): SQL {
   if (principal.type === "key") return eq(usageEvents.keyId, principal.keyId);
   if (principal.type === "user") return eq(usageEvents.userId, principal.userId);
+  if (principal.type === "guest") {
+    return and(eq(usageEvents.appId, principal.appId), eq(usageEvents.deviceId, principal.deviceId)) as SQL;
+  }
   return eq(usageEvents.principalType, "admin");
 }
 

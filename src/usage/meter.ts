@@ -115,6 +115,11 @@ export class UsageMeter {
       userId: principalUserId(principal),
       keyId: principalKeyId(principal),
       teamId: principalTeamId(principal),
+      ...(principal.type === "guest" && {
+        appId: principal.appId,
+        deviceId: principal.deviceId,
+        ipHash: principal.ipHash,
+      }),
       ...counts,
       promptTokens: counts.promptTokens + timedOut.promptTokens,
       cacheWriteTokens,

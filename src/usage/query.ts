@@ -17,7 +17,19 @@ const MAX_SPAN_DAYS = 366;
 
 /** Groupings: those any caller may ask for, and those over everyone (the admin's). */
 export const OWN_GROUPS = ["total", "day", "model", "provider"] as const;
-export const ADMIN_GROUPS = ["total", "day", "hour", "minute", "model", "provider", "user", "team", "key"] as const;
+export const ADMIN_GROUPS = [
+  "total",
+  "day",
+  "hour",
+  "minute",
+  "model",
+  "provider",
+  "user",
+  "team",
+  "key",
+  "app",
+  "device",
+] as const;
 export type Group = (typeof ADMIN_GROUPS)[number];
 
 /** `total` groups nothing: one row over the whole window. */
@@ -30,6 +42,8 @@ const GROUP_COLUMNS: Record<Exclude<Group, "total">, SQL> = {
   user: sql`${usageEvents.userId}`,
   team: sql`${usageEvents.teamId}`,
   key: sql`${usageEvents.keyId}`,
+  app: sql`${usageEvents.appId}`,
+  device: sql`${usageEvents.deviceId}`,
 };
 const GROUP_NAMES: Record<Exclude<Group, "total">, string> = {
   minute: "minute",
@@ -40,6 +54,8 @@ const GROUP_NAMES: Record<Exclude<Group, "total">, string> = {
   user: "user_id",
   team: "team_id",
   key: "key_id",
+  app: "app_id",
+  device: "device_id",
 };
 
 /** A date (`2026-11-25`, the whole day) or an instant (`2026-11-25T10:00:00Z`). */
@@ -84,6 +100,8 @@ export const adminUsageQuery = z.object({
   user_id: z.string().min(1).optional(),
   team_id: z.string().min(1).optional(),
   key_id: z.string().min(1).optional(),
+  app_id: z.string().min(1).optional(),
+  device_id: z.string().min(1).optional(),
   request_id: z.string().min(1).optional(),
   status: z.coerce.number({ message: "must be a number" }).int({ message: "must be a whole number" }).optional(),
   format: z.enum(["json", "csv"], { message: "must be json or csv" }).optional(),
@@ -137,6 +155,8 @@ function conditions(scope: SQL | undefined, filters: UsageFilters, now: Date): S
     filters.user_id ? eq(usageEvents.userId, filters.user_id) : undefined,
     filters.team_id ? eq(usageEvents.teamId, filters.team_id) : undefined,
     filters.key_id ? eq(usageEvents.keyId, filters.key_id) : undefined,
+    filters.app_id ? eq(usageEvents.appId, filters.app_id) : undefined,
+    filters.device_id ? eq(usageEvents.deviceId, filters.device_id) : undefined,
     filters.request_id ? eq(usageEvents.requestId, filters.request_id) : undefined,
     filters.status !== undefined ? eq(usageEvents.status, filters.status) : undefined,
     ...Object.entries(filters.metadata ?? {}).map(
@@ -155,6 +175,8 @@ export interface UsageRowView {
   user_id: string | null;
   key_id: string | null;
   team_id: string | null;
+  app_id: string | null;
+  device_id: string | null;
   prompt_tokens: number;
   completion_tokens: number;
   cached_tokens: number;
@@ -185,6 +207,8 @@ function rowView(row: LedgerRow): UsageRowView {
     user_id: row.userId,
     key_id: row.keyId,
     team_id: row.teamId,
+    app_id: row.appId,
+    device_id: row.deviceId,
     prompt_tokens: row.promptTokens,
     completion_tokens: row.completionTokens,
     cached_tokens: row.cachedTokens,

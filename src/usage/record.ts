@@ -1,5 +1,6 @@
 // One request's usage, as the ledger keeps it: flat, so it travels through a
 // queue and into a row unchanged.
+import type { PrincipalType } from "../auth/principal.ts";
 import type { ErrorShape } from "../formats/index.ts";
 import type { TokenCounts } from "./prices.ts";
 
@@ -11,11 +12,15 @@ type RecordedCounts = Omit<TokenCounts, "cacheWriteTokens" | "cacheWrite1hTokens
 
 export interface UsageRecord extends RecordedCounts {
   requestId: string;
-  principalType: "admin" | "user" | "key";
+  principalType: PrincipalType;
   principalId: string;
   userId: string | null;
   keyId: string | null;
   teamId: string | null;
+  /** A guest's app, device and salted network hash; absent on records of other callers (and on ones written before apps). */
+  appId?: string | null;
+  deviceId?: string | null;
+  ipHash?: string | null;
   provider: string;
   model: string;
   upstreamModel: string;

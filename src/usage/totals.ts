@@ -21,7 +21,14 @@ export function periodStarts(now = new Date()): { day: Date; month: Date } {
 export async function usageTotals(db: Database, principal: Principal): Promise<UsageTotals> {
   const keyId = principalKeyId(principal);
   const userId = principalUserId(principal);
-  const subject = keyId ? sql`${usageEvents.keyId} = ${keyId}` : userId ? sql`${usageEvents.userId} = ${userId}` : sql`false`;
+  const subject =
+    principal.type === "guest"
+      ? sql`${usageEvents.appId} = ${principal.appId} and ${usageEvents.deviceId} = ${principal.deviceId}`
+      : keyId
+        ? sql`${usageEvents.keyId} = ${keyId}`
+        : userId
+          ? sql`${usageEvents.userId} = ${userId}`
+          : sql`false`;
   const { day, month } = periodStarts();
   const tokens = sql`${usageEvents.promptTokens} + ${usageEvents.completionTokens}`;
   const [row] = await db

@@ -47,6 +47,9 @@ export function ledgerRow(record: UsageRecord) {
     streamed: record.streamed,
     attempts: record.attempts,
     metadata: record.metadata,
+    app_id: record.appId ?? null,
+    device_id: record.deviceId ?? null,
+    ip_hash: record.ipHash ?? null,
     created_at: new Date(record.createdAt).toISOString(),
   };
 }
@@ -76,12 +79,16 @@ const LEDGER_COLUMNS = sql.raw(
     "streamed boolean",
     "attempts integer",
     "metadata jsonb",
+    "app_id text",
+    "device_id text",
+    "ip_hash text",
     "created_at timestamptz",
   ].join(", "),
 );
 const LEDGER_NAMES = sql.raw(
   "request_id, principal_type, principal_id, user_id, key_id, team_id, provider, model, upstream_model, client_format, " +
-    "prompt_tokens, completion_tokens, cached_tokens, cache_write_tokens, cost_usd, latency_ms, ttfb_ms, status, error, streamed, attempts, metadata, created_at",
+    "prompt_tokens, completion_tokens, cached_tokens, cache_write_tokens, cost_usd, latency_ms, ttfb_ms, status, error, streamed, attempts, metadata, " +
+    "app_id, device_id, ip_hash, created_at",
 );
 
 /**

@@ -16,6 +16,7 @@ import {
   MOCK_AWS_SECRET_ACCESS_KEY,
   MOCK_VERTEX_ACCOUNT_PATH,
 } from "../../dev/mock-upstream/credentials.ts";
+import { MOCK_TURNSTILE_SECRET, TURNSTILE_PATH } from "../../dev/mock-upstream/turnstile.ts";
 import { startStandIns } from "../../dev/standins/index.ts";
 import { ROOT } from "./markdown.ts";
 
@@ -106,6 +107,9 @@ export async function startDocsGateway(): Promise<DocsGateway> {
     BILLING_WEBHOOK_URL: `${mockUrl}/__mock/hooks/billing`,
     BILLING_WEBHOOK_SECRET: DOCS_WEBHOOK_SECRET,
     ALERTS_WEBHOOK_URL: `${mockUrl}/__mock/hooks/alerts`,
+    // The mock plays Turnstile's siteverify for docs/apps.md.
+    TURNSTILE_SECRET_KEY: MOCK_TURNSTILE_SECRET,
+    TURNSTILE_VERIFY_URL: `${mockUrl}${TURNSTILE_PATH}`,
   };
   const miniflare = new Miniflare(
     convertV4MiniflareOptions({

@@ -31,6 +31,8 @@ const KINDS: Record<string, BlockKind> = {
   // Examples in a language the suite cannot run: each must be marked skip, with its reason.
   python: "foreign",
   py: "foreign",
+  swift: "foreign",
+  kotlin: "foreign",
   // Not examples: payloads, files, diagrams.
   json: "inert",
   toml: "inert",

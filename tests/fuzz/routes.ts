@@ -61,6 +61,10 @@ export const ROUTES: FuzzRoute[] = [
   { route: "GET /health", path: "/health", auth: "none" },
   { route: "GET /", path: "/", auth: "none" },
   { route: "GET /openapi.json", path: "/openapi.json", auth: "none" },
+  // The example app is off here (EXAMPLES): its refusal shows the handler ran.
+  { route: "GET /examples/chat", path: "/examples/chat", auth: "none", reached: withCode(404, "examples_off") },
+  { route: "GET /examples/chat.js", path: "/examples/chat.js", auth: "none", reached: withCode(404, "examples_off") },
+  { route: "GET /examples/chat.css", path: "/examples/chat.css", auth: "none", reached: withCode(404, "examples_off") },
   { route: "GET /docs", path: "/docs", auth: "none" },
   { route: "GET /docs/docs.js", path: "/docs/docs.js", auth: "none" },
   { route: "GET /docs/docs.css", path: "/docs/docs.css", auth: "none" },
@@ -166,6 +170,10 @@ export const ROUTES: FuzzRoute[] = [
   },
   { route: "DELETE /api/provider-accounts/google", path: "/api/provider-accounts/google", auth: "user" },
   { route: "POST /auth/token", path: "/auth/token", auth: "key" },
+  // Public: its template (the fuzz app's publishable key, for a native caller) is made before the run.
+  { route: "POST /auth/attest", path: "/auth/attest", auth: "none" },
+  // Its template (a guest token of the fuzz app) is made before the run.
+  { route: "POST /auth/attest/link", path: "/auth/attest/link", auth: "user" },
 
   { route: "GET /admin/usage", path: "/admin/usage", auth: "admin" },
   { route: "GET /admin/usage/undelivered", path: "/admin/usage/undelivered", auth: "admin" },
@@ -199,6 +207,24 @@ export const ROUTES: FuzzRoute[] = [
   { route: "POST /admin/keys/:id/rotate", path: "/admin/keys/{rotatedKey}/rotate", auth: "admin", segment: "{rotatedKey}" },
   { route: "POST /admin/keys/:id/revoke", path: "/admin/keys/{revokedKey}/revoke", auth: "admin", segment: "{revokedKey}" },
   { route: "DELETE /admin/keys/:id", path: "/admin/keys/{deletedKey}", auth: "admin", segment: "{deletedKey}" },
+
+  { route: "POST /admin/apps", path: "/admin/apps", auth: "admin", template: { id: "fuzz-app-new", name: "Fuzz" } },
+  { route: "GET /admin/apps", path: "/admin/apps", auth: "admin" },
+  { route: "GET /admin/apps/:id", path: "/admin/apps/fuzz-app", auth: "admin", segment: "fuzz-app" },
+  {
+    route: "PATCH /admin/apps/:id",
+    path: "/admin/apps/fuzz-app",
+    auth: "admin",
+    template: { name: "Fuzz", device_limits: { rpm_limit: 1000 }, models: ["mock-*"] },
+    segment: "fuzz-app",
+  },
+  {
+    route: "POST /admin/apps/:id/rotate",
+    path: "/admin/apps/fuzz-app-rotated/rotate",
+    auth: "admin",
+    segment: "fuzz-app-rotated",
+  },
+  { route: "DELETE /admin/apps/:id", path: "/admin/apps/fuzz-app-gone", auth: "admin", segment: "fuzz-app-gone" },
 
   { route: "POST /admin/users", path: "/admin/users", auth: "admin", template: { id: "fuzz-user", team_id: "fuzz-team" } },
   { route: "GET /admin/users", path: "/admin/users", auth: "admin" },

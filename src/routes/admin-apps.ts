@@ -1,0 +1,44 @@
+// `/admin/apps`: apps whose users have no account, and their publishable keys. Mounted under `/admin`, behind its admin check.
+import { Hono } from "hono";
+import {
+  createAppSchema,
+  deleteApp,
+  getApp,
+  listApps,
+  registerApp,
+  rotatePublishableKey,
+  updateApp,
+  updateAppSchema,
+} from "../admin/apps.ts";
+import type { GatewayEnv } from "../context.ts";
+import { pageQuery, pageSchema } from "../http/page-query.ts";
+import { parseJsonBody } from "../http/validate.ts";
+import { doc } from "../openapi/doc.ts";
+
+export const adminAppRoutes = new Hono<GatewayEnv>();
+
+adminAppRoutes.post(
+  "/",
+  doc({ summary: "Registers an app: its origins, bundle ids, models, guest limits and proofs", body: createAppSchema }),
+  async (c) => c.json(await registerApp(c.get("services"), await parseJsonBody(c, createAppSchema)), 201),
+);
+adminAppRoutes.get("/", doc({ summary: "Lists apps", query: pageSchema }), pageQuery, async (c) => {
+  const { limit, offset } = c.req.valid("query");
+  return c.json({ data: await listApps(c.get("services"), { limit, offset }) });
+});
+adminAppRoutes.get("/:id", doc({ summary: "An app, with its publishable key" }), async (c) =>
+  c.json(await getApp(c.get("services"), c.req.param("id"))),
+);
+adminAppRoutes.patch(
+  "/:id",
+  doc({ summary: "Changes an app; `disabled: true` refuses its guests everywhere within a second", body: updateAppSchema }),
+  async (c) => c.json(await updateApp(c.get("services"), c.req.param("id"), await parseJsonBody(c, updateAppSchema))),
+);
+adminAppRoutes.delete("/:id", doc({ summary: "Deletes an app; its guests are refused" }), async (c) =>
+  c.json(await deleteApp(c.get("services"), c.req.param("id"))),
+);
+adminAppRoutes.post(
+  "/:id/rotate",
+  doc({ summary: "A new publishable key for an app; the old one stops being exchanged" }),
+  async (c) => c.json(await rotatePublishableKey(c.get("services"), c.req.param("id")), 201),
+);
