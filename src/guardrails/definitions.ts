@@ -38,7 +38,10 @@ export const guardrailOptionsSchema = z.strictObject({
   /** Regular expressions of the policy's own, each found under its name. */
   patterns: z.array(patternSchema).max(50).optional(),
   /** Words and phrases, found whole and in any case, under the category `word`. */
-  words: z.array(withoutControl(z.string().min(1).max(200))).max(1000).optional(),
+  words: z
+    .array(withoutControl(z.string().min(1).max(200)))
+    .max(1000)
+    .optional(),
 });
 export type GuardrailOptions = z.infer<typeof guardrailOptionsSchema>;
 

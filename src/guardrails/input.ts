@@ -2,8 +2,8 @@
 // the request once; a `block` that finds anything refuses the request, a
 // `redact` swaps what it found for placeholders, a `flag` only records.
 import { GatewayError } from "../http/errors.ts";
-import { type Finding, findAll, withoutOverlaps } from "./detectors.ts";
 import type { Guardrail } from "./definitions.ts";
+import { type Finding, findAll, withoutOverlaps } from "./detectors.ts";
 import { Placeholders } from "./placeholders.ts";
 import { mapPromptTexts } from "./text-fields.ts";
 
@@ -46,7 +46,10 @@ function redactText(text: string, findings: readonly Finding[], placeholders: Pl
 }
 
 /** Runs the input guardrails over a request body; the first `block` that finds something stops the rest. */
-export function guardInput<Body extends Record<string, unknown>>(body: Body, guardrails: readonly Guardrail[]): InputOutcome<Body> {
+export function guardInput<Body extends Record<string, unknown>>(
+  body: Body,
+  guardrails: readonly Guardrail[],
+): InputOutcome<Body> {
   const texts: string[] = [];
   mapPromptTexts(body, (text) => {
     texts.push(text);
@@ -71,6 +74,7 @@ export function guardInput<Body extends Record<string, unknown>>(body: Body, gua
     if (guardrail.mode === "block") return { body, verdicts, placeholders, blocked: guardrailBlocked(guardrail, "input") };
   }
   if (toRedact.every((found) => found.length === 0)) return { body, verdicts, placeholders };
+  for (const text of texts) placeholders.reserveIn(text);
   let i = 0;
   const redacted = mapPromptTexts(body, (text) => {
     const found = toRedact[i++] ?? [];

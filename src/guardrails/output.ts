@@ -2,8 +2,9 @@
 // of the input stage put back, over a whole answer's texts or over a stream's
 // text as it flows. A stream holds back only a bounded window (so a value cut
 // by a chunk boundary is still found), never the whole answer.
-import { type Finding, findAll, withoutOverlaps } from "./detectors.ts";
+
 import type { Guardrail } from "./definitions.ts";
+import { type Finding, findAll, withoutOverlaps } from "./detectors.ts";
 import { guardrailBlocked, type Verdict } from "./input.ts";
 import type { Placeholders } from "./placeholders.ts";
 import { StreamRestorer } from "./placeholders.ts";

@@ -11,6 +11,18 @@ export class Placeholders {
   private readonly originals = new Map<string, string>();
   private readonly counts = new Map<string, number>();
 
+  /** Keeps the request's own placeholder-like text (`[EMAIL_1]` typed by the caller) from being taken for one of ours. */
+  reserveIn(text: string): void {
+    if (!text.includes("[")) return;
+    for (const [found] of text.matchAll(PLACEHOLDER)) {
+      if (this.originals.has(found)) continue;
+      const split = found.lastIndexOf("_");
+      const label = found.slice(1, split);
+      const n = Number(found.slice(split + 1, -1));
+      this.counts.set(label, Math.max(this.counts.get(label) ?? 0, n));
+    }
+  }
+
   get size(): number {
     return this.originals.size;
   }

@@ -34,4 +34,10 @@ export const intersection = (schema: z.ZodType<string[]>): PolicySection<string[
 export const POLICY_SECTIONS = {
   /** The caller's prompts and answers are never kept: no request log, no response cache, whatever a wider level says. */
   zero_retention: anyOn,
+  /** Guardrail policies (ids under /admin/guardrails) that check the caller's prompts and answers: each level adds its own. */
+  guardrails: union(
+    z
+      .array(z.string().min(1).max(100), { message: "must be a list of guardrail ids" })
+      .max(50, { message: "may list at most 50 guardrails" }),
+  ),
 } satisfies Record<string, PolicySection<unknown>>;

@@ -10,7 +10,10 @@ import {
   wordsDetector,
 } from "../../src/guardrails/detectors.ts";
 
-const found = (kind: DetectorKind, text: string) => builtInDetector(kind).find(text).map((f) => text.slice(f.start, f.end));
+const found = (kind: DetectorKind, text: string) =>
+  builtInDetector(kind)
+    .find(text)
+    .map((f) => text.slice(f.start, f.end));
 
 const CASES: Record<DetectorKind, { hits: string[]; misses: string[] }> = {
   email: {
@@ -18,7 +21,14 @@ const CASES: Record<DetectorKind, { hits: string[]; misses: string[] }> = {
     misses: ["alice@localhost", "@handle on twitter", "user@", "a@b.c", "name at example dot com"],
   },
   phone: {
-    hits: ["+1 415 555 2671", "+44 20 7946 0958", "+49 (0)30 1234567".replace("(0)", "(30)"), "(415) 555-2671", "415-555-2671", "+33612345678"],
+    hits: [
+      "+1 415 555 2671",
+      "+44 20 7946 0958",
+      "+49 (0)30 1234567".replace("(0)", "(30)"),
+      "(415) 555-2671",
+      "415-555-2671",
+      "+33612345678",
+    ],
     misses: ["order 12345678", "2024-01-15", "v1.2.3", "call me at 5", "id 4155552671", "+1 2"],
   },
   card: {
@@ -60,15 +70,18 @@ const CASES: Record<DetectorKind, { hits: string[]; misses: string[] }> = {
   },
 };
 
-describe.each(Object.entries(CASES) as [DetectorKind, { hits: string[]; misses: string[] }][])("the %s detector", (kind, { hits, misses }) => {
-  it.each(hits)("finds %j whole, inside a sentence", (value) => {
-    expect(found(kind, `before ${value} after`)).toEqual([value]);
-  });
+describe.each(Object.entries(CASES) as [DetectorKind, { hits: string[]; misses: string[] }][])(
+  "the %s detector",
+  (kind, { hits, misses }) => {
+    it.each(hits)("finds %j whole, inside a sentence", (value) => {
+      expect(found(kind, `before ${value} after`)).toEqual([value]);
+    });
 
-  it.each(misses)("passes over %j", (value) => {
-    expect(found(kind, `before ${value} after`)).toEqual([]);
-  });
-});
+    it.each(misses)("passes over %j", (value) => {
+      expect(found(kind, `before ${value} after`)).toEqual([]);
+    });
+  },
+);
 
 describe("the checksums", () => {
   it("Luhn", () => {

@@ -59,7 +59,10 @@ describe("the input stage", () => {
       { system: [{ type: "text", text: "a@b.io" }], messages: [{ role: "user", content: "to a@b.io" }] },
       [pii],
     );
-    expect(anthropic.body).toEqual({ system: [{ type: "text", text: "[EMAIL_1]" }], messages: [{ role: "user", content: "to [EMAIL_1]" }] });
+    expect(anthropic.body).toEqual({
+      system: [{ type: "text", text: "[EMAIL_1]" }],
+      messages: [{ role: "user", content: "to [EMAIL_1]" }],
+    });
     const gemini = guardInput(
       { contents: [{ role: "user", parts: [{ text: "x@y.dev" }] }], systemInstruction: { parts: [{ text: "z@y.dev" }] } },
       [pii],
@@ -84,6 +87,12 @@ describe("the input stage", () => {
     expect(out.verdicts.map((v) => v.verdict)).toEqual(["redacted", "blocked"]);
   });
 
+  it("numbers its placeholders past any the caller typed", () => {
+    const out = guardInput({ input: "[EMAIL_1] and [EMAIL_2] are mine, a@b.io is not" }, [pii]);
+    expect(out.body).toEqual({ input: "[EMAIL_1] and [EMAIL_2] are mine, [EMAIL_3] is not" });
+    expect(out.placeholders.restore("[EMAIL_1] [EMAIL_3]")).toBe("[EMAIL_1] a@b.io");
+  });
+
   it("returns the very same body when nothing was found", () => {
     const body = { messages: [{ role: "user", content: "hello" }] };
     expect(guardInput(body, [pii, secrets]).body).toBe(body);
@@ -91,7 +100,12 @@ describe("the input stage", () => {
 
   it("skips guardrails that check only output", () => {
     const outputOnly = guardrail("out", "block", ["email"], "output");
-    expect(guardInput({ input: "a@b.io" }, [outputOnly].filter((g) => g.phase !== "output")).blocked).toBeUndefined();
+    expect(
+      guardInput(
+        { input: "a@b.io" },
+        [outputOnly].filter((g) => g.phase !== "output"),
+      ).blocked,
+    ).toBeUndefined();
   });
 });
 
