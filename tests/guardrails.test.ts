@@ -356,6 +356,7 @@ describe("output guardrails", () => {
     expect(shown).not.toContain("123-45-6789");
     await streamed.settled();
     const streamedRow = await usageRow(streamed.response.headers.get("x-request-id") ?? "");
+    expect(streamedRow).toMatchObject({ status: 400, error: "The answer was blocked by the guardrail `No SSN out`." });
     expect(streamedRow?.completionTokens).toBeGreaterThan(0);
     expect(streamedRow?.metadata.guardrails).toEqual([
       { guardrail: id, phase: "output", verdict: "blocked", categories: ["ssn"] },

@@ -37,7 +37,9 @@ function mapValue(value: unknown, key: string, visit: Visit): unknown {
     let copy: unknown[] | undefined;
     value.forEach((item, i) => {
       const next = mapValue(item, key, visit);
-      if (next !== item) (copy ??= [...value])[i] = next;
+      if (next === item) return;
+      copy ??= [...value];
+      copy[i] = next;
     });
     return copy ?? value;
   }
@@ -45,7 +47,9 @@ function mapValue(value: unknown, key: string, visit: Visit): unknown {
     let copy: Record<string, unknown> | undefined;
     for (const [name, item] of Object.entries(value)) {
       const next = mapValue(item, name, visit);
-      if (next !== item) (copy ??= { ...(value as Record<string, unknown>) })[name] = next;
+      if (next === item) continue;
+      copy ??= { ...(value as Record<string, unknown>) };
+      copy[name] = next;
     }
     return copy ?? value;
   }
@@ -58,7 +62,9 @@ export function mapPromptTexts<Body extends Record<string, unknown>>(body: Body,
   for (const root of PROMPT_ROOTS) {
     if (!(root in body)) continue;
     const next = mapValue(body[root], root, visit);
-    if (next !== body[root]) (copy ??= { ...body })[root] = next;
+    if (next === body[root]) continue;
+    copy ??= { ...body };
+    copy[root] = next;
   }
   return (copy ?? body) as Body;
 }

@@ -68,7 +68,9 @@ export function openCall(
     // Registered while the request is live; it settles when the stream ends.
     recordWhenEnded: (ended) =>
       once(() =>
-        ended.then((end) => finish(end.kind === "complete" ? 200 : end.kind === "client_closed" ? 499 : 502, end.error)),
+        ended.then((end) =>
+          finish(end.status ?? (end.kind === "complete" ? 200 : end.kind === "client_closed" ? 499 : 502), end.error),
+        ),
       ),
   };
 }

@@ -247,7 +247,7 @@ export function translatedExchange(
         } catch (error) {
           // An output guardrail blocked: what passed before it goes out, then the refusal in the client's format.
           if (input.answer && error instanceof GatewayError) {
-            throw new UpstreamReportedFailure(error.message, sent + input.answer.errorEvent(error));
+            throw new UpstreamReportedFailure(error.message, sent + input.answer.errorEvent(error), error.status);
           }
           throw error;
         }
