@@ -394,3 +394,33 @@ describe("inheritance", () => {
     expect((await call(FORMATS[0]?.request(key, "openai/mock-echo", "a@b.io", false) as Request)).response.status).toBe(200);
   });
 });
+
+describe("the usage API", () => {
+  it("groups a caller's requests by guardrail and verdict", async () => {
+    const redact = await guardrail({ name: "PII", phase: "input", mode: "redact", kinds: ["email"] });
+    const block = await guardrail({ name: "Secrets", phase: "input", mode: "block", kinds: ["secret"] });
+    const made = await admin("POST", "/admin/keys", { settings: { guardrails: [redact, block] } });
+    const key = String(made.body.key);
+    const send = async (text: string) => {
+      const done = await call(FORMATS[0]?.request(key, "openai/mock-echo", text, false) as Request);
+      await done.response.text();
+      await done.landed();
+    };
+    await send("mail a@b.io");
+    await send("mail c@d.io");
+    await send("key AKIAIOSFODNN7EXAMPLE");
+    const grouped = await admin("GET", `/admin/usage?key_id=${made.body.id}&group_by=guardrail,guardrail_verdict`);
+    expect(grouped.status).toBe(200);
+    const data = (grouped.body.data as { guardrail: string; guardrail_verdict: string; requests: number; errors: number }[]).map(
+      ({ guardrail, guardrail_verdict, requests, errors }) => ({ guardrail, guardrail_verdict, requests, errors }),
+    );
+    expect(data).toEqual(
+      [
+        { guardrail: redact, guardrail_verdict: "input:passed", requests: 1, errors: 1 },
+        { guardrail: redact, guardrail_verdict: "input:redacted", requests: 2, errors: 0 },
+        { guardrail: block, guardrail_verdict: "input:blocked", requests: 1, errors: 1 },
+        { guardrail: block, guardrail_verdict: "input:passed", requests: 2, errors: 0 },
+      ].sort((a, b) => (a.guardrail + a.guardrail_verdict).localeCompare(b.guardrail + b.guardrail_verdict)),
+    );
+  });
+});

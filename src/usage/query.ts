@@ -17,7 +17,19 @@ const MAX_SPAN_DAYS = 366;
 
 /** Groupings: those any caller may ask for, and those over everyone (the admin's). */
 export const OWN_GROUPS = ["total", "day", "model", "provider"] as const;
-export const ADMIN_GROUPS = ["total", "day", "hour", "minute", "model", "provider", "user", "team", "key"] as const;
+export const ADMIN_GROUPS = [
+  "total",
+  "day",
+  "hour",
+  "minute",
+  "model",
+  "provider",
+  "user",
+  "team",
+  "key",
+  "guardrail",
+  "guardrail_verdict",
+] as const;
 export type Group = (typeof ADMIN_GROUPS)[number];
 
 /** `total` groups nothing: one row over the whole window. */
@@ -30,6 +42,9 @@ const GROUP_COLUMNS: Record<Exclude<Group, "total">, SQL> = {
   user: sql`${usageEvents.userId}`,
   team: sql`${usageEvents.teamId}`,
   key: sql`${usageEvents.keyId}`,
+  // One verdict of a row's `metadata.guardrails` (src/guardrails), from the lateral join groupUsage adds.
+  guardrail: sql`guardrail_verdicts.value->>'guardrail'`,
+  guardrail_verdict: sql`(guardrail_verdicts.value->>'phase') || ':' || (guardrail_verdicts.value->>'verdict')`,
 };
 const GROUP_NAMES: Record<Exclude<Group, "total">, string> = {
   minute: "minute",
@@ -40,7 +55,12 @@ const GROUP_NAMES: Record<Exclude<Group, "total">, string> = {
   user: "user_id",
   team: "team_id",
   key: "key_id",
+  guardrail: "guardrail",
+  guardrail_verdict: "guardrail_verdict",
 };
+
+/** A row's guardrail verdicts, one joined row each (none for a row no guardrail checked). */
+const guardrailVerdicts = sql`jsonb_array_elements(case when jsonb_typeof(${usageEvents.metadata}->'guardrails') = 'array' then ${usageEvents.metadata}->'guardrails' else '[]'::jsonb end) as guardrail_verdicts`;
 
 /** A date (`2026-11-25`, the whole day) or an instant (`2026-11-25T10:00:00Z`). */
 const instant = (end: boolean) =>
@@ -245,7 +265,7 @@ export async function groupUsage(
       throw badRequest("Invalid query parameter `group_by`: `minute` is for windows of a day at most.", "group_by");
   }
   const keys = Object.fromEntries(groups.map((group) => [GROUP_NAMES[group], GROUP_COLUMNS[group]]));
-  const rows = await db
+  const query = db
     .select({
       ...Object.fromEntries(Object.entries(keys).map(([name, column]) => [name, sql<string | null>`${column}`])),
       requests: sql<string>`count(*)::text`,
@@ -260,6 +280,10 @@ export async function groupUsage(
       p95_ttfb_ms: sql<string | null>`percentile_cont(0.95) within group (order by ${usageEvents.ttfbMs})::text`,
     })
     .from(usageEvents)
+    .$dynamic();
+  // Grouped by guardrail, a row counts once for each verdict it carries.
+  const byGuardrail = groups.includes("guardrail") || groups.includes("guardrail_verdict");
+  const rows = await (byGuardrail ? query.leftJoinLateral(guardrailVerdicts, sql`true`) : query)
     .where(and(...conditions(scope, filters, now)))
     .groupBy(...Object.values(keys))
     .orderBy(...groups.map((group) => sql`${GROUP_COLUMNS[group]} nulls last`));
