@@ -21,12 +21,21 @@ export interface Detector {
   find(text: string): Finding[];
 }
 
-/** The matches of a global pattern that pass `accept`. */
-function patternDetector(category: string, pattern: RegExp, accept?: (match: string) => boolean): Detector {
+/**
+ * The matches of a global pattern that pass `accept`. `needs` is a character
+ * every match holds: a text without it is passed over without running the pattern.
+ */
+function patternDetector(
+  category: string,
+  pattern: RegExp,
+  options: { accept?: (match: string) => boolean; needs?: string } = {},
+): Detector {
+  const { accept, needs } = options;
   return {
     category,
     find(text) {
       const found: Finding[] = [];
+      if (needs && !text.includes(needs)) return found;
       for (const match of text.matchAll(pattern)) {
         if (accept && !accept(match[0])) continue;
         found.push({ start: match.index, end: match.index + match[0].length, category });
@@ -65,7 +74,8 @@ export function ibanValid(iban: string): boolean {
   return remainder === 1;
 }
 
-const EMAIL = /[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,24}\b/g;
+// The lookbehind starts a match only at the start of a run, not again at each of its characters.
+const EMAIL = /(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,24}\b/g;
 
 // International (+ and a country code) or a grouped national number; bare digit runs (ids, amounts) are not phones.
 const PHONE =
@@ -108,15 +118,18 @@ const SECRET_SHAPES = [
 ];
 const SECRET = new RegExp(SECRET_SHAPES.map((shape) => shape.source).join("|"), "g");
 
+const ipv4 = patternDetector("ip", IPV4, { needs: "." });
+const ipv6 = patternDetector("ip", IPV6, { accept: ipv6Plausible, needs: ":" });
+
 const BUILT_IN: Record<DetectorKind, Detector> = {
-  email: patternDetector("email", EMAIL),
-  phone: patternDetector("phone", PHONE, phoneDigits),
-  card: patternDetector("card", CARD, cardValid),
-  iban: patternDetector("iban", IBAN, ibanValid),
-  ssn: patternDetector("ssn", SSN),
+  email: patternDetector("email", EMAIL, { needs: "@" }),
+  phone: patternDetector("phone", PHONE, { accept: phoneDigits }),
+  card: patternDetector("card", CARD, { accept: cardValid }),
+  iban: patternDetector("iban", IBAN, { accept: ibanValid }),
+  ssn: patternDetector("ssn", SSN, { needs: "-" }),
   ip: {
     category: "ip",
-    find: (text) => [...patternDetector("ip", IPV4).find(text), ...patternDetector("ip", IPV6, ipv6Plausible).find(text)],
+    find: (text) => [...ipv4.find(text), ...ipv6.find(text)],
   },
   secret: patternDetector("secret", SECRET),
 };

@@ -9,7 +9,10 @@ import { guardrailBlocked, type Verdict } from "./input.ts";
 import type { Placeholders } from "./placeholders.ts";
 import { StreamRestorer } from "./placeholders.ts";
 
-/** Characters of a stream's text held back for the scan: a value longer than this may pass a chunk boundary unseen. */
+/**
+ * Characters of a stream's text held back for the scan: a value longer than
+ * this may pass a chunk boundary unseen. A stream holds at most twice this.
+ */
 export const OUTPUT_WINDOW = 256;
 
 /** Text of an answer arriving in pieces: each piece's safe part out, the rest held. */
@@ -54,7 +57,8 @@ export class AnswerGuard {
     return {
       push: (piece) => {
         const text = held + piece;
-        if (text.length <= OUTPUT_WINDOW) {
+        // Scanned once twice the window has gathered, so each character is scanned about twice, not once per chunk.
+        if (text.length <= 2 * OUTPUT_WINDOW) {
           held = text;
           return "";
         }

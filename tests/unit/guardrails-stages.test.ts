@@ -166,7 +166,7 @@ describe("the output stage", () => {
     expect(() => guard.text("it is 123-45-6789")).toThrow("The answer was blocked by the guardrail `no-ssn policy`.");
   });
 
-  it("redacts a value split across stream pieces, holding back only its window", () => {
+  it("redacts a value split across stream pieces, holding back at most twice its window", () => {
     const guard = new AnswerGuard([guardrail("out-pii", "redact", ["email"], "output")], withInput(), []);
     const text = `${"word ".repeat(80)}mail bob@corp.com now, [EMAIL_1]. ${"more ".repeat(80)}`;
     const expected = text.replace("bob@corp.com", "[EMAIL_REDACTED]").replace("[EMAIL_1]", "alice@example.com");
@@ -183,7 +183,7 @@ describe("the output stage", () => {
       }
       out += filter.flush();
       expect(out).toBe(expected);
-      expect(largestHeld).toBeLessThanOrEqual(OUTPUT_WINDOW + size + 20);
+      expect(largestHeld).toBeLessThanOrEqual(2 * OUTPUT_WINDOW + size);
     }
   });
 
