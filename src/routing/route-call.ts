@@ -17,6 +17,7 @@ import { attemptHeaders, attemptList, deploymentOf, runAttempt } from "./attempt
 import { type CacheInput, cacheStage, NO_CACHE } from "./cache-stage.ts";
 import { deferred, openCall } from "./call.ts";
 import { catalogFor } from "./catalog.ts";
+import { assertProviderAllowed, providerAllowed } from "./data-controls.ts";
 import type { Exchange } from "./exchanges.ts";
 import { type GuardRun, guardStage } from "./guard-stage.ts";
 import { routingHealth } from "./health.ts";
@@ -73,6 +74,7 @@ export async function routeCall(c: GatewayContext, input: RouteInput): Promise<R
   // An allowlist binds the deployment: a provider the caller picked must be one the key may use for the model.
   const natural = naturalProvider(config, catalog, input.model, input.providerOverride, first);
   assertDeploymentAllowed(c.get("principal"), first, natural);
+  assertProviderAllowed(c.get("principal"), first);
   // A limit counted in dollars binds only what has a price: an unpriced model is refused, an unpriced fallback passed over.
   if (spendsDollars(c.get("principal")) && !first.price) throw unpricedRefusal(first);
   const guarded = input.guard
@@ -91,7 +93,12 @@ export async function routeCall(c: GatewayContext, input: RouteInput): Promise<R
   const dollars = spendsDollars(principal);
   const plan = [
     first,
-    ...fallbacks.filter((target) => isDeploymentAllowed(principal, target, target.provider) && (!dollars || target.price)),
+    ...fallbacks.filter(
+      (target) =>
+        isDeploymentAllowed(principal, target, target.provider) &&
+        providerAllowed(principal, target.provider) &&
+        (!dollars || target.price),
+    ),
   ];
   const health = routingHealth(services.redis, {
     failures: routing.cooldown.failures,
