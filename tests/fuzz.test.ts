@@ -92,6 +92,9 @@ beforeAll(async () => {
   for (const id of ["fuzz-model", "fuzz-model-gone"]) {
     await admin("POST", "/admin/models", { id, provider: "fuzz-provider", upstream_id: "mock-echo" });
   }
+  for (const id of ["fuzz-guardrail", "fuzz-guardrail-gone"]) {
+    await admin("POST", "/admin/guardrails", { id, name: "Fuzz", phase: "input", mode: "flag", kinds: ["email"] });
+  }
   for (const name of ["key", "rotatedKey", "revokedKey", "deletedKey"]) {
     fixtures[name] = String((await admin("POST", "/admin/keys", { name: `fuzz-${name}` })).body.id);
   }

@@ -138,6 +138,26 @@ export const models = pgTable("models", {
   updatedAt: updatedAt(),
 });
 
+/**
+ * Guardrail policies: what to look for in prompts (input), answers (output)
+ * or both, and what to do on a find. Attached to callers by id through the
+ * `guardrails` section of their settings (src/policy), at any level.
+ */
+export const guardrails = pgTable("guardrails", {
+  id: text("id").primaryKey(),
+  /** Shown to the caller when it blocks, and in the ledger. */
+  name: text("name").notNull(),
+  phase: text("phase", { enum: ["input", "output", "both"] }).notNull(),
+  mode: text("mode", { enum: ["block", "redact", "flag"] }).notNull(),
+  /** Built-in detectors: email, phone, card, iban, ssn, ip, secret. */
+  kinds: text("kinds").array().notNull().default(sql`'{}'::text[]`),
+  /** Custom patterns and words: `{patterns: [{name, regex, flags}], words: [...]}`. */
+  options: jsonb("options").$type<Record<string, unknown>>().notNull().default({}),
+  enabled: boolean("enabled").notNull().default(true),
+  createdAt: createdAt(),
+  updatedAt: updatedAt(),
+});
+
 export const providerCredentials = pgTable(
   "provider_credentials",
   {

@@ -107,4 +107,6 @@ export const SSE_HEADERS = {
 export interface StreamEnd {
   kind: "complete" | "upstream_error" | "client_closed";
   error?: string;
+  /** The status to record, where it is not what the kind says (a stream a guardrail stopped). */
+  status?: number;
 }

@@ -26,6 +26,8 @@ export class UpstreamReportedFailure extends Error {
   constructor(
     message: string,
     readonly sent: string,
+    /** The status the call is recorded with, when the gateway refused the rest (a guardrail) rather than the upstream failing. */
+    readonly status?: number,
   ) {
     super(message);
   }
@@ -136,10 +138,11 @@ export function relayFrames(
                 ? error.message
                 : String(error)
               : `the upstream sent nothing for ${silentFor} ms`;
-          const message = hooks.redact(`The upstream stream failed: ${reason}`);
+          const refused = error instanceof UpstreamReportedFailure ? error.status : undefined;
+          const message = refused ? reason : hooks.redact(`The upstream stream failed: ${reason}`);
           const out = error instanceof UpstreamReportedFailure ? error.sent : hooks.errorEvent(message);
           if (out) controller.enqueue(encoder.encode(out));
-          end({ kind: "upstream_error", error: message });
+          end({ kind: "upstream_error", error: message, status: refused });
           hooks.abortUpstream();
           controller.close();
         }

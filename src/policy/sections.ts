@@ -31,7 +31,21 @@ export const intersection = (schema: z.ZodType<string[]>): PolicySection<string[
   merge: (wider, narrower) => wider.filter((item) => narrower.includes(item)),
 });
 
+const providerIds = z
+  .array(z.string().min(1).max(100), { message: "must be a list of provider ids" })
+  .max(100, { message: "may list at most 100 providers" });
+
 export const POLICY_SECTIONS = {
   /** The caller's prompts and answers are never kept: no request log, no response cache, whatever a wider level says. */
   zero_retention: anyOn,
+  /** The only providers (ids) the caller's traffic may reach, in routing and failover: each level can only narrow it. */
+  allowed_providers: intersection(providerIds),
+  /** Providers the caller's traffic must never reach: each level adds its own. */
+  denied_providers: union(providerIds),
+  /** Guardrail policies (ids under /admin/guardrails) that check the caller's prompts and answers: each level adds its own. */
+  guardrails: union(
+    z
+      .array(z.string().min(1).max(100), { message: "must be a list of guardrail ids" })
+      .max(50, { message: "may list at most 50 guardrails" }),
+  ),
 } satisfies Record<string, PolicySection<unknown>>;

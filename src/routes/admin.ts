@@ -23,6 +23,7 @@ import {
   rewrapCredentials,
   updateCredential,
 } from "../admin/credentials.ts";
+import { createGuardrail, deleteGuardrail, getGuardrail, listGuardrails, updateGuardrail } from "../admin/guardrails.ts";
 import { budgetSpend, createKey, getKey, keyView, revokeKey, rotateKey, updateKey } from "../admin/keys.ts";
 import {
   getTeam,
@@ -52,6 +53,7 @@ import { readSettings, readSettingsOf, writeSettings } from "../admin/settings.t
 import { forgetAllCallers, requireAdmin } from "../auth/index.ts";
 import type { GatewayEnv } from "../context.ts";
 import { teams, users, virtualKeys } from "../db/schema.ts";
+import { createGuardrailSchema, updateGuardrailSchema } from "../guardrails/definitions.ts";
 import { badRequest } from "../http/errors.ts";
 import { pageQuery, pageSchema, validQuery } from "../http/page-query.ts";
 import { parseJsonBody } from "../http/validate.ts";
@@ -235,6 +237,27 @@ adminRoutes.patch("/models/:id{.+}", doc({ summary: "Changes a catalog model", b
 );
 adminRoutes.delete("/models/:id{.+}", doc({ summary: "Removes a catalog model" }), async (c) =>
   c.json(await deleteModel(c.get("services"), c.req.param("id"))),
+);
+
+adminRoutes.get("/guardrails", doc({ summary: "Guardrail policies" }), async (c) =>
+  c.json({ data: await listGuardrails(c.get("services")) }),
+);
+adminRoutes.post(
+  "/guardrails",
+  doc({
+    summary: "Adds a guardrail policy: what it looks for, on input or output, and whether it blocks, redacts or flags",
+    body: createGuardrailSchema,
+  }),
+  async (c) => c.json(await createGuardrail(c.get("services"), await parseJsonBody(c, createGuardrailSchema)), 201),
+);
+adminRoutes.get("/guardrails/:id", doc({ summary: "A guardrail policy" }), async (c) =>
+  c.json(await getGuardrail(c.get("services"), c.req.param("id"))),
+);
+adminRoutes.patch("/guardrails/:id", doc({ summary: "Changes a guardrail policy", body: updateGuardrailSchema }), async (c) =>
+  c.json(await updateGuardrail(c.get("services"), c.req.param("id"), await parseJsonBody(c, updateGuardrailSchema))),
+);
+adminRoutes.delete("/guardrails/:id", doc({ summary: "Removes a guardrail policy" }), async (c) =>
+  c.json(await deleteGuardrail(c.get("services"), c.req.param("id"))),
 );
 
 adminRoutes.get("/credentials", doc({ summary: "Provider credentials, never a secret" }), async (c) =>

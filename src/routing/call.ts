@@ -68,7 +68,9 @@ export function openCall(
     // Registered while the request is live; it settles when the stream ends.
     recordWhenEnded: (ended) =>
       once(() =>
-        ended.then((end) => finish(end.kind === "complete" ? 200 : end.kind === "client_closed" ? 499 : 502, end.error)),
+        ended.then((end) =>
+          finish(end.status ?? (end.kind === "complete" ? 200 : end.kind === "client_closed" ? 499 : 502), end.error),
+        ),
       ),
   };
 }
@@ -88,16 +90,25 @@ export const malformedAnswer = (call: GatewayCall) =>
     code: "upstream_malformed",
   });
 
-/** A JSON answer passed on as it came, its usage read for the meter and the call recorded. */
-export function passJsonThrough(call: GatewayCall, text: string, usageOf: (body: unknown) => TokenCounts | undefined): Response {
+/**
+ * A JSON answer passed on as it came (or as `rewrite` makes it: a guardrail's
+ * doing, which may refuse it once its usage is read), the call recorded.
+ */
+export function passJsonThrough(
+  call: GatewayCall,
+  text: string,
+  usageOf: (body: unknown) => TokenCounts | undefined,
+  rewrite?: (text: string) => string,
+): Response {
   call.meter.markFirstByte();
   try {
     call.meter.setTokens(usageOf(JSON.parse(text)));
   } catch {
     throw malformedAnswer(call);
   }
+  const body = rewrite ? rewrite(text) : text;
   call.record(200);
-  return new Response(text, { status: 200, headers: { "content-type": "application/json", ...call.headers } });
+  return new Response(body, { status: 200, headers: { "content-type": "application/json", ...call.headers } });
 }
 
 export type StreamHooks = RelayHooks & { onUsage: (tokens: TokenCounts) => void; onGenerated: (characters: number) => void };

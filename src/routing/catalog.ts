@@ -5,7 +5,8 @@
 import { and, eq, isNull } from "drizzle-orm";
 import type { GatewayContext } from "../context.ts";
 import type { Database } from "../db/client.ts";
-import { models, providerCredentials, providers } from "../db/schema.ts";
+import { guardrails, models, providerCredentials, providers } from "../db/schema.ts";
+import { compileGuardrail, type Guardrail } from "../guardrails/definitions.ts";
 import { RefreshingCache } from "../isolate-cache.ts";
 import { reason } from "../log.ts";
 import type { ProviderKind } from "../providers/index.ts";
@@ -38,20 +39,23 @@ export interface Catalog {
   providers: Map<string, CatalogProvider>;
   /** Enabled global credentials by provider id. */
   credentials: Map<string, CredentialRow[]>;
+  /** Enabled guardrail policies by id, their detectors built. */
+  guardrails: Map<string, Guardrail>;
 }
 
-export const EMPTY_CATALOG: Catalog = { models: new Map(), providers: new Map(), credentials: new Map() };
+export const EMPTY_CATALOG: Catalog = { models: new Map(), providers: new Map(), credentials: new Map(), guardrails: new Map() };
 
 export async function loadCatalog(db: Database): Promise<Catalog> {
-  const [modelRows, providerRows, credentialRows] = await db.batch([
+  const [modelRows, providerRows, credentialRows, guardrailRows] = await db.batch([
     db.select().from(models).where(eq(models.enabled, true)),
     db.select().from(providers).where(eq(providers.enabled, true)),
     db
       .select()
       .from(providerCredentials)
       .where(and(eq(providerCredentials.ownerType, "global"), isNull(providerCredentials.disabledAt))),
+    db.select().from(guardrails).where(eq(guardrails.enabled, true)),
   ]);
-  const catalog: Catalog = { models: new Map(), providers: new Map(), credentials: new Map() };
+  const catalog: Catalog = { models: new Map(), providers: new Map(), credentials: new Map(), guardrails: new Map() };
   for (const row of providerRows) {
     catalog.providers.set(row.id, {
       id: row.id,
@@ -77,6 +81,11 @@ export async function loadCatalog(db: Database): Promise<Catalog> {
       fallbacks: row.fallbacks,
       cacheTtlSeconds: row.cacheTtlSeconds,
     });
+  }
+  for (const row of guardrailRows) {
+    const guardrail = compileGuardrail(row);
+    if (guardrail) catalog.guardrails.set(row.id, guardrail);
+    else console.warn(`sluice: guardrail \`${row.id}\` has options this version cannot read; it is not applied`);
   }
   for (const row of credentialRows) {
     const list = catalog.credentials.get(row.providerId) ?? [];

@@ -4,14 +4,23 @@
 // answer comes back byte for byte, read on the way for usage. Translated: the
 // request goes through the canonical form into the provider's dialect, and
 // the answer, whole or frame by frame, back into the client's.
-import type { CanonicalEvent, CanonicalRequest } from "../formats/canonical.ts";
+import type { CanonicalEvent, CanonicalPart, CanonicalRequest } from "../formats/canonical.ts";
 import type { ClientEncoder, StreamDecoder, StreamFrame } from "../formats/types.ts";
-import { headerValue } from "../http/errors.ts";
+import type { AnswerGuard, TextFilter } from "../guardrails/output.ts";
+import { mapAnswerTexts } from "../guardrails/text-fields.ts";
+import { GatewayError, headerValue } from "../http/errors.ts";
 import { type Framing, frameSplitter } from "../http/frames.ts";
 import { relayFrames, type UpstreamBody, UpstreamReportedFailure } from "../http/relay.ts";
 import type { Endpoint, EndpointCall } from "../providers/types.ts";
 import type { TokenCounts } from "../usage/prices.ts";
 import { type GatewayCall, malformedAnswer, passJsonThrough, type StreamHooks, streamResponse } from "./call.ts";
+
+/** What a guarded answer goes through on its way back: the output guardrails and the placeholders to put back. */
+export interface AnswerFilter {
+  guard: AnswerGuard;
+  /** A refusal as an event of the client's stream. */
+  errorEvent(error: GatewayError): string;
+}
 
 export type UpstreamAnswer = { text: string; stream?: undefined } | { text?: undefined; stream: UpstreamBody };
 
@@ -139,22 +148,70 @@ interface ExchangeInput {
   call: Omit<EndpointCall, "body">;
 }
 
-export function passthroughExchange(input: ExchangeInput & { body: Record<string, unknown>; hidden: Hidden }): Exchange {
+/** A whole JSON answer with its texts through the guard; the very text when nothing in it changed. */
+function guardedJson(text: string, guard: AnswerGuard): string {
+  let answer: unknown;
+  try {
+    answer = JSON.parse(text);
+  } catch {
+    return text;
+  }
+  const checked = mapAnswerTexts(answer, (t) => guard.text(t));
+  return checked === answer ? text : JSON.stringify(checked);
+}
+
+export function passthroughExchange(
+  input: ExchangeInput & { body: Record<string, unknown>; hidden: Hidden; answer?: AnswerFilter },
+): Exchange {
   const { endpoint } = input;
   const unwrap = endpoint.unwrap?.(input.call.settings);
+  const guard = input.answer?.guard;
   return {
     framing: endpoint.framing,
     request: () => endpoint.request({ ...input.call, body: input.body }),
     async respond(call, answer, hooks) {
-      if (!answer.stream) return passJsonThrough(call, unwrapText(answer.text, unwrap), endpoint.codec.usage);
+      if (!answer.stream) {
+        const text = unwrapText(answer.text, unwrap);
+        return passJsonThrough(call, text, endpoint.codec.usage, guard && ((json) => guardedJson(json, guard)));
+      }
       const stream = passthroughStream(answer.stream, { endpoint, hidden: input.hidden, unwrap, hooks: hooks() });
       return streamResponse(call, stream);
     },
   };
 }
 
+/** An answer's texts and tool arguments through the guard. */
+function guardedParts(parts: CanonicalPart[], guard: AnswerGuard): CanonicalPart[] {
+  return parts.map((part) =>
+    part.type === "text"
+      ? { ...part, text: guard.text(part.text) }
+      : part.type === "tool_call"
+        ? { ...part, arguments: guard.text(part.arguments) }
+        : part,
+  );
+}
+
+/** A stream's events with their text through the guard: what it holds back goes out before the next event of another kind. */
+function guardedEvents(filter: TextFilter) {
+  return {
+    pass(event: CanonicalEvent): CanonicalEvent[] {
+      if (event.type === "text") {
+        const text = filter.push(event.text);
+        return text ? [{ type: "text", text }] : [];
+      }
+      if (event.type === "start" || event.type === "usage") return [event];
+      const rest = filter.flush();
+      return rest ? [{ type: "text", text: rest }, event] : [event];
+    },
+    flush(): CanonicalEvent[] {
+      const rest = filter.flush();
+      return rest ? [{ type: "text", text: rest }] : [];
+    },
+  };
+}
+
 export function translatedExchange(
-  input: ExchangeInput & { request: CanonicalRequest; encoder: ClientEncoder; dropped: readonly string[] },
+  input: ExchangeInput & { request: CanonicalRequest; encoder: ClientEncoder; dropped: readonly string[]; answer?: AnswerFilter },
 ): Exchange {
   const { endpoint, request, encoder } = input;
   const unwrap = endpoint.unwrap?.(input.call.settings);
@@ -172,17 +229,29 @@ export function translatedExchange(
         }
         call.meter.markFirstByte();
         call.meter.setTokens(decoded.usage);
+        if (input.answer) decoded.parts = guardedParts(decoded.parts, input.answer.guard);
         call.record(200);
         return Response.json(encoder.response(decoded, request.model), { headers: call.headers });
       }
       const streamHooks = hooks();
       const decoder = endpoint.codec.streamDecoder();
       const out = encoder.stream(request.model);
-      const translate = (frames: StreamFrame[]) =>
-        unwrapFrames(frames, unwrap)
-          .flatMap((frame) => decodeFrame(decoder, frame, streamHooks))
-          .map((event) => out.encode(event))
-          .join("");
+      const guarded = input.answer && guardedEvents(input.answer.guard.stream());
+      const translate = (frames: StreamFrame[]) => {
+        let sent = "";
+        try {
+          for (const event of unwrapFrames(frames, unwrap).flatMap((frame) => decodeFrame(decoder, frame, streamHooks))) {
+            for (const passed of guarded ? guarded.pass(event) : [event]) sent += out.encode(passed);
+          }
+          return sent;
+        } catch (error) {
+          // An output guardrail blocked: what passed before it goes out, then the refusal in the client's format.
+          if (input.answer && error instanceof GatewayError) {
+            throw new UpstreamReportedFailure(error.message, sent + input.answer.errorEvent(error), error.status);
+          }
+          throw error;
+        }
+      };
       const stream = relayFrames(
         answer.stream,
         frameSplitter(endpoint.framing),
@@ -190,7 +259,7 @@ export function translatedExchange(
           chunk: (_raw, frames) => translate(frames),
           tail: translate,
           complete: () => decoder.complete,
-          closing: () => out.end(),
+          closing: () => (guarded?.flush() ?? []).map((event) => out.encode(event)).join("") + out.end(),
         },
         streamHooks,
       );

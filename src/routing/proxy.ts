@@ -3,15 +3,19 @@
 // the body goes up as sent (passthrough); or it does not, so the request goes
 // through the canonical form into the provider's first dialect (translated).
 // A fallback chain may mix the two.
+import { principalPolicy } from "../auth/principal.ts";
 import type { GatewayContext } from "../context.ts";
 import type { CanonicalRequest } from "../formats/canonical.ts";
 import { checkedName, providerName } from "../formats/fields.ts";
+import { errorStreamEvent } from "../formats/index.ts";
 import type { ClientFormat, Dialect, RequestFacts, RouteFacts } from "../formats/types.ts";
+import { callerGuardrails, guardRequest } from "../guardrails/stage.ts";
 import { GatewayError } from "../http/errors.ts";
 import { reservationBinds, spendsDollars } from "../limits/binding.ts";
 import { estimateInputTokens, mediaRulesFor } from "../limits/estimate.ts";
 import type { Endpoint } from "../providers/types.ts";
-import { type Exchange, passthroughExchange, translatedExchange } from "./exchanges.ts";
+import { type AnswerFilter, type Exchange, passthroughExchange, translatedExchange } from "./exchanges.ts";
+import type { GuardRun } from "./guard-stage.ts";
 import type { Target } from "./resolve.ts";
 import { routeCall } from "./route-call.ts";
 
@@ -47,6 +51,22 @@ export async function proxy<Body extends Record<string, unknown>>(
   route: RouteFacts = {},
 ): Promise<Response> {
   const facts: RequestFacts = format.facts(body, route);
+  const guardrailIds = principalPolicy(c.get("principal"))?.guardrails;
+  /** The body bound upstream: the caller's, or with what a guardrail redacted taken out. */
+  let sent = body;
+  /** What the answer goes through on its way back, when the guardrails stage says it must. */
+  let answer: AnswerFilter | undefined;
+  const guard: GuardRun | undefined =
+    guardrailIds && guardrailIds.length > 0
+      ? (catalog) => {
+          const guardrails = callerGuardrails(guardrailIds, catalog.guardrails);
+          if (guardrails.length === 0) return undefined;
+          const guarded = guardRequest(body, guardrails);
+          sent = guarded.body;
+          if (guarded.answer) answer = { guard: guarded.answer, errorEvent: (error) => errorStreamEvent(c.get("format"), error) };
+          return guarded;
+        }
+      : undefined;
   const maxOutput = c.get("config").limits.defaultMaxOutputTokens;
   /** The request for a target of another dialect, read once per provider; undefined where the format has no canonical form. */
   const canonical = new Map<string, CanonicalRequest>();
@@ -54,7 +74,7 @@ export async function proxy<Body extends Record<string, unknown>>(
     if (!format.toCanonical) return undefined;
     const known = canonical.get(target.provider);
     if (known) return known;
-    const request = format.toCanonical(body, facts, target);
+    const request = format.toCanonical(sent, facts, target);
     canonical.set(target.provider, request);
     return request;
   };
@@ -83,6 +103,7 @@ export async function proxy<Body extends Record<string, unknown>>(
     providerOverride: picked ?? facts.provider,
     providerParam: picked === undefined ? "provider" : "x-sluice-provider",
     streamed: facts.stream,
+    guard,
     estimate(first) {
       const rules = mediaRulesFor(first.descriptor.kind, first.upstreamModel);
       return {
@@ -93,18 +114,20 @@ export async function proxy<Body extends Record<string, unknown>>(
     exchange(target, settings): Exchange {
       const upstream = { ...call, settings, upstreamModel: target.upstreamModel };
       const native = nativeEndpoint(target, format.dialect);
-      if (native) {
-        format.forwardable?.(body, {
+      // A stream whose text a guardrail rewrites goes through the canonical form, where its text is its own events.
+      if (native && !(answer && facts.stream && format.toCanonical)) {
+        format.forwardable?.(sent, {
           provider: target.provider,
           toolFees: target.toolFees,
           spendsDollars: spendsDollars(c.get("principal")),
         });
-        const forwarded = format.forwarded(body);
+        const forwarded = format.forwarded(sent);
         return passthroughExchange({
           endpoint: native,
           call: upstream,
           body: hold && output ? output.set(forwarded, cap, target.descriptor.kind) : forwarded,
           hidden: format.hidden?.(body),
+          answer,
         });
       }
       const endpoint = target.descriptor.endpoints(target.upstreamModel)[0];
@@ -112,7 +135,7 @@ export async function proxy<Body extends Record<string, unknown>>(
       if (!endpoint || !canonical || !format.encoder) throw untranslatable(format, target);
       const request = hold ? { ...canonical, maxTokens: canonical.maxTokens ?? cap } : canonical;
       const left = request.dropped?.length ? [...dropped, ...request.dropped] : dropped;
-      return translatedExchange({ endpoint, call: upstream, request, encoder: format.encoder(body), dropped: left });
+      return translatedExchange({ endpoint, call: upstream, request, encoder: format.encoder(body), dropped: left, answer });
     },
   });
 }

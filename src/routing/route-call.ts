@@ -17,7 +17,9 @@ import { attemptHeaders, attemptList, deploymentOf, runAttempt } from "./attempt
 import { type CacheInput, cacheStage, NO_CACHE } from "./cache-stage.ts";
 import { deferred, openCall } from "./call.ts";
 import { catalogFor } from "./catalog.ts";
+import { assertProviderAllowed, providerAllowed } from "./data-controls.ts";
 import type { Exchange } from "./exchanges.ts";
+import { type GuardRun, guardStage } from "./guard-stage.ts";
 import { routingHealth } from "./health.ts";
 import { naturalProvider, planRoute, type Target } from "./resolve.ts";
 
@@ -33,6 +35,8 @@ export interface RouteInput {
   exchange(target: Target, settings: ProviderSettings): Exchange;
   /** What the response cache keys on, where the API's answers may be cached. */
   cache?: CacheInput;
+  /** The guardrails stage, for a caller whose settings name guardrails. */
+  guard?: GuardRun;
 }
 
 /** The built-in provider a user's Google account stands in for. */
@@ -70,11 +74,17 @@ export async function routeCall(c: GatewayContext, input: RouteInput): Promise<R
   // An allowlist binds the deployment: a provider the caller picked must be one the key may use for the model.
   const natural = naturalProvider(config, catalog, input.model, input.providerOverride, first);
   assertDeploymentAllowed(c.get("principal"), first, natural);
+  assertProviderAllowed(c.get("principal"), first);
   // A limit counted in dollars binds only what has a price: an unpriced model is refused, an unpriced fallback passed over.
   if (spendsDollars(c.get("principal")) && !first.price) throw unpricedRefusal(first);
-  const cache = input.cache
-    ? await cacheStage(c, { cache: input.cache, model: input.model, streamed: input.streamed, first, natural, catalog })
-    : NO_CACHE;
+  const guarded = input.guard
+    ? guardStage(c, { run: input.guard, catalog, first, model: input.model, streamed: input.streamed })
+    : undefined;
+  // A guarded answer is rewritten for its caller: not one to keep for others, nor to serve from what others got.
+  const cache =
+    input.cache && !guarded
+      ? await cacheStage(c, { cache: input.cache, model: input.model, streamed: input.streamed, first, natural, catalog })
+      : NO_CACHE;
   if (cache.hit) return cache.hit;
   // The caller as the cache stage left it: read again there when an admin had changed it.
   const principal = c.get("principal");
@@ -83,7 +93,12 @@ export async function routeCall(c: GatewayContext, input: RouteInput): Promise<R
   const dollars = spendsDollars(principal);
   const plan = [
     first,
-    ...fallbacks.filter((target) => isDeploymentAllowed(principal, target, target.provider) && (!dollars || target.price)),
+    ...fallbacks.filter(
+      (target) =>
+        isDeploymentAllowed(principal, target, target.provider) &&
+        providerAllowed(principal, target.provider) &&
+        (!dollars || target.price),
+    ),
   ];
   const health = routingHealth(services.redis, {
     failures: routing.cooldown.failures,
@@ -113,6 +128,7 @@ export async function routeCall(c: GatewayContext, input: RouteInput): Promise<R
   });
   // How the limits check admitted the call (lease, overlapped, sequential), for whoever studies its latency.
   if (admission.mode !== "unlimited") meter.flags.admission = admission.mode;
+  if (guarded) meter.flags.guardrails = guarded.verdicts;
   const reservedTokens = estimate.inputTokens + estimate.outputTokens;
   let serving: Credential | undefined;
   const recorded = deferred<UsageRecord>();

@@ -29,6 +29,8 @@ export const ADMIN_GROUPS = [
   "key",
   "app",
   "device",
+  "guardrail",
+  "guardrail_verdict",
 ] as const;
 export type Group = (typeof ADMIN_GROUPS)[number];
 
@@ -44,6 +46,9 @@ const GROUP_COLUMNS: Record<Exclude<Group, "total">, SQL> = {
   key: sql`${usageEvents.keyId}`,
   app: sql`${usageEvents.appId}`,
   device: sql`${usageEvents.deviceId}`,
+  // One verdict of a row's `metadata.guardrails` (src/guardrails), from the lateral join groupUsage adds.
+  guardrail: sql`guardrail_verdicts.value->>'guardrail'`,
+  guardrail_verdict: sql`(guardrail_verdicts.value->>'phase') || ':' || (guardrail_verdicts.value->>'verdict')`,
 };
 const GROUP_NAMES: Record<Exclude<Group, "total">, string> = {
   minute: "minute",
@@ -56,7 +61,12 @@ const GROUP_NAMES: Record<Exclude<Group, "total">, string> = {
   key: "key_id",
   app: "app_id",
   device: "device_id",
+  guardrail: "guardrail",
+  guardrail_verdict: "guardrail_verdict",
 };
+
+/** A row's guardrail verdicts, one joined row each (none for a row no guardrail checked). */
+const guardrailVerdicts = sql`jsonb_array_elements(case when jsonb_typeof(${usageEvents.metadata}->'guardrails') = 'array' then ${usageEvents.metadata}->'guardrails' else '[]'::jsonb end) as guardrail_verdicts`;
 
 /** A date (`2026-11-25`, the whole day) or an instant (`2026-11-25T10:00:00Z`). */
 const instant = (end: boolean) =>
@@ -271,7 +281,7 @@ export async function groupUsage(
       throw badRequest("Invalid query parameter `group_by`: `minute` is for windows of a day at most.", "group_by");
   }
   const keys = Object.fromEntries(groups.map((group) => [GROUP_NAMES[group], GROUP_COLUMNS[group]]));
-  const rows = await db
+  const query = db
     .select({
       ...Object.fromEntries(Object.entries(keys).map(([name, column]) => [name, sql<string | null>`${column}`])),
       requests: sql<string>`count(*)::text`,
@@ -287,6 +297,10 @@ export async function groupUsage(
       p95_ttfb_ms: sql<string | null>`percentile_cont(0.95) within group (order by ${usageEvents.ttfbMs})::text`,
     })
     .from(usageEvents)
+    .$dynamic();
+  // Grouped by guardrail, a row counts once for each verdict it carries.
+  const byGuardrail = groups.includes("guardrail") || groups.includes("guardrail_verdict");
+  const rows = await (byGuardrail ? query.leftJoinLateral(guardrailVerdicts, sql`true`) : query)
     .where(and(...conditions(scope, filters, now)))
     .groupBy(...Object.values(keys))
     .orderBy(...groups.map((group) => sql`${GROUP_COLUMNS[group]} nulls last`));

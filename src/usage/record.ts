@@ -46,6 +46,7 @@ export const GATEWAY_METADATA = [
   "admission",
   "cache_hit",
   "cache_write_1h_tokens",
+  "guardrails",
   "refused_after_upstream_start",
   "route",
   "timed_out_attempts",

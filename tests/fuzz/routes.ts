@@ -296,6 +296,36 @@ export const ROUTES: FuzzRoute[] = [
   },
   { route: "DELETE /admin/models/:id{.+}", path: "/admin/models/fuzz-model-gone", auth: "admin", segment: "fuzz-model-gone" },
 
+  { route: "GET /admin/guardrails", path: "/admin/guardrails", auth: "admin" },
+  {
+    route: "POST /admin/guardrails",
+    path: "/admin/guardrails",
+    auth: "admin",
+    // Attached to no caller: what the fuzz writes checks nobody's requests.
+    template: {
+      id: "fuzz-guardrail-new",
+      name: "Fuzz",
+      phase: "both",
+      mode: "redact",
+      kinds: ["email", "card"],
+      options: { patterns: [{ name: "ticket", regex: "T-\\d+" }], words: ["fuzz"] },
+    },
+  },
+  { route: "GET /admin/guardrails/:id", path: "/admin/guardrails/fuzz-guardrail", auth: "admin", segment: "fuzz-guardrail" },
+  {
+    route: "PATCH /admin/guardrails/:id",
+    path: "/admin/guardrails/fuzz-guardrail",
+    auth: "admin",
+    template: { mode: "block", kinds: ["secret"], enabled: true },
+    segment: "fuzz-guardrail",
+  },
+  {
+    route: "DELETE /admin/guardrails/:id",
+    path: "/admin/guardrails/fuzz-guardrail-gone",
+    auth: "admin",
+    segment: "fuzz-guardrail-gone",
+  },
+
   { route: "GET /admin/credentials", path: "/admin/credentials", auth: "admin" },
   {
     route: "POST /admin/credentials",

@@ -1,0 +1,102 @@
+// A guardrail policy as the admin API takes it, and as the isolate holds it:
+// its detectors built once when the catalog is read, so a request only runs them.
+import * as z from "zod";
+import { withoutControl } from "../formats/fields.ts";
+import { builtInDetector, DETECTOR_KINDS, type Detector, type DetectorKind, regexDetector, wordsDetector } from "./detectors.ts";
+
+export const GUARDRAIL_PHASES = ["input", "output", "both"] as const;
+export const GUARDRAIL_MODES = ["block", "redact", "flag"] as const;
+export type GuardrailPhase = (typeof GUARDRAIL_PHASES)[number];
+export type GuardrailMode = (typeof GUARDRAIL_MODES)[number];
+
+/** A category goes into placeholders (`[TICKET_1]`) and the ledger: letters, digits and underscores. */
+const category = z.string().regex(/^[a-z][a-z0-9_]{0,39}$/, { message: "must be lower-case letters, digits or _, 40 at most" });
+
+const compiles = (source: string, flags = "") => {
+  try {
+    new RegExp(source, `${flags}g`);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+const patternSchema = z
+  .strictObject({
+    /** The category its matches are recorded under. */
+    name: category,
+    regex: z.string().min(1).max(1000),
+    /** `i`, `m`, `s`, `u` (the search is always global). */
+    flags: z
+      .string()
+      .regex(/^[imsu]*$/, { message: "may use i, m, s and u" })
+      .optional(),
+  })
+  .refine((p) => compiles(p.regex, p.flags), { message: "is not a valid regular expression", path: ["regex"] });
+
+export const guardrailOptionsSchema = z.strictObject({
+  /** Regular expressions of the policy's own, each found under its name. */
+  patterns: z.array(patternSchema).max(50).optional(),
+  /** Words and phrases, found whole and in any case, under the category `word`. */
+  words: z
+    .array(withoutControl(z.string().min(1).max(200)))
+    .max(1000)
+    .optional(),
+});
+export type GuardrailOptions = z.infer<typeof guardrailOptionsSchema>;
+
+const guardrailFields = {
+  name: withoutControl(z.string().min(1).max(200)),
+  phase: z.enum(GUARDRAIL_PHASES, { message: `must be one of ${GUARDRAIL_PHASES.join(", ")}` }),
+  mode: z.enum(GUARDRAIL_MODES, { message: `must be one of ${GUARDRAIL_MODES.join(", ")}` }),
+  kinds: z.array(z.enum(DETECTOR_KINDS as [DetectorKind, ...DetectorKind[]])).max(DETECTOR_KINDS.length),
+  options: guardrailOptionsSchema,
+  enabled: z.boolean(),
+};
+
+const detectsSomething = (g: { kinds?: unknown[]; options?: GuardrailOptions }) =>
+  (g.kinds?.length ?? 0) > 0 || (g.options?.patterns?.length ?? 0) > 0 || (g.options?.words?.length ?? 0) > 0;
+
+export const createGuardrailSchema = z
+  .strictObject({
+    id: withoutControl(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/, { message: "must be letters, digits, ., _ or -" })),
+    ...guardrailFields,
+    kinds: guardrailFields.kinds.optional(),
+    options: guardrailFields.options.optional(),
+    enabled: guardrailFields.enabled.optional(),
+  })
+  .refine(detectsSomething, { message: "a guardrail needs kinds, patterns or words to look for", path: ["kinds"] });
+export type CreateGuardrailInput = z.infer<typeof createGuardrailSchema>;
+
+export const updateGuardrailSchema = z.strictObject(guardrailFields).partial();
+export type UpdateGuardrailInput = z.infer<typeof updateGuardrailSchema>;
+
+/** A guardrail ready to run. */
+export interface Guardrail {
+  id: string;
+  name: string;
+  phase: GuardrailPhase;
+  mode: GuardrailMode;
+  detectors: readonly Detector[];
+}
+
+export const checksInput = (g: Guardrail) => g.phase !== "output";
+export const checksOutput = (g: Guardrail) => g.phase !== "input";
+
+/** A stored row as it runs; undefined for one whose stored definition no longer parses. */
+export function compileGuardrail(row: {
+  id: string;
+  name: string;
+  phase: GuardrailPhase;
+  mode: GuardrailMode;
+  kinds: string[];
+  options: unknown;
+}): Guardrail | undefined {
+  const options = guardrailOptionsSchema.safeParse(row.options);
+  if (!options.success) return undefined;
+  const kinds = row.kinds.filter((kind): kind is DetectorKind => (DETECTOR_KINDS as string[]).includes(kind));
+  const detectors: Detector[] = kinds.map(builtInDetector);
+  for (const pattern of options.data.patterns ?? []) detectors.push(regexDetector(pattern.name, pattern.regex, pattern.flags));
+  if (options.data.words?.length) detectors.push(wordsDetector("word", options.data.words));
+  return { id: row.id, name: row.name, phase: row.phase, mode: row.mode, detectors };
+}

@@ -1,0 +1,56 @@
+// Guardrails before anything is admitted: a request a guardrail blocks spends
+// no budget and reaches no provider, and leaves a ledger row that says which
+// guardrail blocked it (never what it found). A caller without guardrails
+// never enters this stage.
+
+import type { GatewayContext } from "../context.ts";
+import type { Verdict } from "../guardrails/input.ts";
+import { GatewayError } from "../http/errors.ts";
+import { UsageMeter } from "../usage/meter.ts";
+import { writeUsage } from "../usage/writer.ts";
+import { type Catalog, EMPTY_CATALOG } from "./catalog.ts";
+import type { Target } from "./resolve.ts";
+
+/** What the stage hands back to routing: the verdicts for the call's ledger row. */
+export interface GuardStageResult {
+  verdicts: Verdict[];
+}
+
+/** The stage as a route supplies it: it runs the caller's guardrails over its own body. */
+export type GuardRun = (catalog: Catalog) => { verdicts: Verdict[]; blocked?: GatewayError } | undefined;
+
+const unreadable = () =>
+  new GatewayError(503, "unavailable", "The guardrails that apply to this caller could not be read; try again shortly.", {
+    code: "guardrails_unavailable",
+    headers: { "retry-after": "5" },
+  });
+
+export function guardStage(
+  c: GatewayContext,
+  input: { run: GuardRun; catalog: Catalog; first: Target; model: string; streamed: boolean },
+): GuardStageResult | undefined {
+  // Policies that cannot be read are not policies passed: the caller waits rather than going unchecked.
+  if (input.catalog === EMPTY_CATALOG) throw unreadable();
+  const guarded = input.run(input.catalog);
+  if (!guarded) return undefined;
+  if (guarded.blocked) {
+    const meter = new UsageMeter({
+      requestId: c.get("requestId"),
+      principal: c.get("principal"),
+      provider: input.first.provider,
+      model: input.model,
+      upstreamModel: input.first.upstreamModel,
+      clientFormat: c.get("format"),
+      streamed: input.streamed,
+      startedAt: c.get("startedAt"),
+      price: input.first.price,
+      estimatedPromptTokens: 0,
+    });
+    meter.flags.guardrails = guarded.verdicts;
+    meter.attempts = 0;
+    const usage = meter.finish({ status: guarded.blocked.status, error: guarded.blocked.message });
+    c.executionCtx.waitUntil(writeUsage(c.get("services"), usage));
+    throw guarded.blocked;
+  }
+  return { verdicts: guarded.verdicts };
+}

@@ -1,0 +1,426 @@
+// Guardrails end to end: policies made through the admin API and attached by
+// settings, the request the mock upstream received, the answer the caller got
+// back (whole and streamed, in every client format), and the ledger rows.
+import { describe, expect, it } from "vitest";
+import { BASE, callWorker, mockProviderBindings, sseData, TEST_ADMIN_KEY, upstreamRequest, usageRow } from "./helpers.ts";
+import { uniqueId } from "./identity.ts";
+
+/** The admin API through the same bindings as the calls, so a change drops the catalog copy those calls read. */
+async function admin(method: string, path: string, body?: unknown) {
+  const { response } = await callWorker(
+    new Request(`${BASE}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${TEST_ADMIN_KEY}`, "content-type": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    }),
+    mockProviderBindings,
+  );
+  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+}
+
+interface Format {
+  name: string;
+  request(key: string, model: string, text: string, stream: boolean): Request;
+  /** The answer's text, from a whole body or the stream's events. */
+  text(response: Response, stream: boolean): Promise<string>;
+  /** The text of the last user turn the upstream received, in the upstream's format. */
+  sentText(body: Record<string, unknown>): string;
+}
+
+const post = (path: string, headers: Record<string, string>, body: unknown) =>
+  new Request(`${BASE}${path}`, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...headers },
+    body: JSON.stringify(body),
+  });
+
+type Json = Record<string, unknown>;
+const last = <T>(list: unknown): T => (list as T[]).at(-1) as T;
+
+/** The user's text as a provider of each wire format received it. */
+function upstreamText(body: Json): string {
+  if (Array.isArray(body.messages)) {
+    const content = last<{ content: unknown }>(body.messages).content;
+    return typeof content === "string" ? content : (content as { text: string }[]).map((p) => p.text).join("");
+  }
+  if (Array.isArray(body.contents))
+    return last<{ parts: { text: string }[] }>(body.contents)
+      .parts.map((p) => p.text)
+      .join("");
+  return String(body.input);
+}
+
+const FORMATS: Format[] = [
+  {
+    name: "openai chat",
+    request: (key, model, text, stream) =>
+      post(
+        "/v1/chat/completions",
+        { authorization: `Bearer ${key}` },
+        { model, stream, messages: [{ role: "user", content: text }] },
+      ),
+    async text(response, stream) {
+      if (!stream)
+        return ((await response.json()) as { choices: { message: { content: string } }[] }).choices[0]?.message.content ?? "";
+      const events = await sseData(response);
+      expect(events.at(-1)).toBe("[DONE]");
+      return events
+        .slice(0, -1)
+        .map((d) => (JSON.parse(d) as { choices: { delta: { content?: string } }[] }).choices[0]?.delta.content ?? "")
+        .join("");
+    },
+    sentText: upstreamText,
+  },
+  {
+    name: "anthropic",
+    request: (key, model, text, stream) =>
+      post(
+        "/v1/messages",
+        { "x-api-key": key, "anthropic-version": "2023-06-01" },
+        { model, max_tokens: 256, stream, messages: [{ role: "user", content: text }] },
+      ),
+    async text(response, stream) {
+      if (!stream) return ((await response.json()) as { content: { text: string }[] }).content.map((b) => b.text).join("");
+      const events = (await sseData(response)).map((d) => JSON.parse(d) as { type: string; delta?: { text?: string } });
+      expect(events[0]?.type).toBe("message_start");
+      expect(events.at(-1)?.type).toBe("message_stop");
+      return events.map((e) => (e.type === "content_block_delta" ? (e.delta?.text ?? "") : "")).join("");
+    },
+    sentText: upstreamText,
+  },
+  {
+    name: "gemini",
+    request: (key, model, text, stream) =>
+      post(
+        `/v1beta/models/${encodeURIComponent(model)}:${stream ? "streamGenerateContent?alt=sse" : "generateContent"}`,
+        { "x-goog-api-key": key },
+        { contents: [{ role: "user", parts: [{ text }] }] },
+      ),
+    async text(response, stream) {
+      type Chunk = { candidates: { content: { parts: { text?: string }[] } }[] };
+      const chunks = stream ? (await sseData(response)).map((d) => JSON.parse(d) as Chunk) : [(await response.json()) as Chunk];
+      return chunks.flatMap((c) => c.candidates[0]?.content.parts.map((p) => p.text ?? "") ?? []).join("");
+    },
+    sentText: upstreamText,
+  },
+  {
+    name: "openai responses",
+    request: (key, model, text, stream) =>
+      post("/v1/responses", { authorization: `Bearer ${key}` }, { model, stream, input: text }),
+    async text(response, stream) {
+      type Item = { content?: { text: string }[] };
+      if (!stream)
+        return ((await response.json()) as { output: Item[] }).output
+          .flatMap((i) => i.content?.map((c) => c.text) ?? [])
+          .join("");
+      const events = (await sseData(response)).map((d) => JSON.parse(d) as { type: string; delta?: string });
+      expect(events.at(-1)?.type).toBe("response.completed");
+      return events.map((e) => (e.type === "response.output_text.delta" ? (e.delta ?? "") : "")).join("");
+    },
+    sentText: upstreamText,
+  },
+];
+
+async function guardrail(body: Record<string, unknown>): Promise<string> {
+  const id = uniqueId("gr");
+  const made = await admin("POST", "/admin/guardrails", { id, name: id, ...body });
+  expect(made.status).toBe(201);
+  return id;
+}
+
+async function keyWith(guardrails: string[], extra: Record<string, unknown> = {}): Promise<string> {
+  const made = await admin("POST", "/admin/keys", { settings: { guardrails }, ...extra });
+  expect(made.status).toBe(201);
+  return String(made.body.key);
+}
+
+const call = (request: Request) => callWorker(request, mockProviderBindings);
+
+describe("guardrail policies through the admin API", () => {
+  it("are created, read, listed, changed and deleted, and refused when they look for nothing or name a bad pattern", async () => {
+    const id = uniqueId("gr-crud");
+    const made = await admin("POST", "/admin/guardrails", {
+      id,
+      name: "No PII",
+      phase: "input",
+      mode: "redact",
+      kinds: ["email", "card"],
+      options: { patterns: [{ name: "ticket", regex: "TICKET-\\d+" }], words: ["falcon"] },
+    });
+    expect(made.status).toBe(201);
+    expect(made.body).toMatchObject({
+      id,
+      name: "No PII",
+      phase: "input",
+      mode: "redact",
+      kinds: ["email", "card"],
+      options: { patterns: [{ name: "ticket", regex: "TICKET-\\d+" }], words: ["falcon"] },
+      enabled: true,
+    });
+    expect((await admin("GET", `/admin/guardrails/${id}`)).body.name).toBe("No PII");
+    const listed = (await admin("GET", "/admin/guardrails")).body.data as { id: string }[];
+    expect(listed.map((g) => g.id)).toContain(id);
+    const changed = await admin("PATCH", `/admin/guardrails/${id}`, { mode: "block", enabled: false });
+    expect(changed.body).toMatchObject({ mode: "block", enabled: false });
+    expect(
+      (await admin("POST", "/admin/guardrails", { id, name: "x", phase: "input", mode: "flag", kinds: ["ip"] })).status,
+    ).toBe(409);
+    expect((await admin("DELETE", `/admin/guardrails/${id}`)).body).toEqual({ id, deleted: true });
+    expect((await admin("GET", `/admin/guardrails/${id}`)).status).toBe(404);
+
+    const empty = await admin("POST", "/admin/guardrails", { id: uniqueId("gr"), name: "x", phase: "input", mode: "block" });
+    expect(empty.status).toBe(400);
+    const bad = await admin("POST", "/admin/guardrails", {
+      id: uniqueId("gr"),
+      name: "x",
+      phase: "input",
+      mode: "block",
+      options: { patterns: [{ name: "broken", regex: "(unclosed" }] },
+    });
+    expect(bad.status).toBe(400);
+    expect(JSON.stringify(bad.body)).toContain("not a valid regular expression");
+    const kind = await admin("POST", "/admin/guardrails", {
+      id: uniqueId("gr"),
+      name: "x",
+      phase: "input",
+      mode: "block",
+      kinds: ["dna"],
+    });
+    expect(kind.status).toBe(400);
+  });
+});
+
+describe("an input guardrail that blocks", () => {
+  it("refuses with a 400 in the caller's format naming the guardrail, sends nothing upstream, and records the verdict", async () => {
+    const id = await guardrail({ name: "No secrets", phase: "input", mode: "block", kinds: ["secret"] });
+    const key = await keyWith([id]);
+    const secret = "sk-proj-abcdefghijklmnopqrstuvwxyz0123";
+    const openai = await call(FORMATS[0]?.request(key, "openai/mock-echo", `use ${secret}`, false) as Request);
+    expect(openai.response.status).toBe(400);
+    const body = await openai.response.text();
+    expect(JSON.parse(body)).toEqual({
+      error: {
+        message: "The request was blocked by the guardrail `No secrets`.",
+        type: "invalid_request_error",
+        code: "guardrail_blocked",
+        param: null,
+      },
+    });
+    expect(body).not.toContain(secret);
+    const requestId = openai.response.headers.get("x-request-id") ?? "";
+    await openai.settled();
+    await expect(upstreamRequest(requestId)).rejects.toThrow();
+    const row = await usageRow(requestId);
+    expect(row).toMatchObject({ status: 400, promptTokens: 0, completionTokens: 0, costUsd: 0, attempts: 0 });
+    expect(row?.metadata.guardrails).toEqual([{ guardrail: id, phase: "input", verdict: "blocked", categories: ["secret"] }]);
+    expect(JSON.stringify(row)).not.toContain(secret);
+
+    const anthropic = await call(FORMATS[1]?.request(key, "openai/mock-echo", `use ${secret}`, true) as Request);
+    expect(anthropic.response.status).toBe(400);
+    expect(await anthropic.response.json()).toEqual({
+      type: "error",
+      error: { type: "invalid_request_error", message: "The request was blocked by the guardrail `No secrets`." },
+    });
+    const gemini = await call(FORMATS[2]?.request(key, "openai/mock-echo", `use ${secret}`, false) as Request);
+    expect(gemini.response.status).toBe(400);
+    expect(((await gemini.response.json()) as { error: { status: string } }).error.status).toBe("INVALID_ARGUMENT");
+  });
+
+  it("lets a request with nothing to find through, its verdict `passed` on the ledger", async () => {
+    const id = await guardrail({ name: "No secrets", phase: "input", mode: "block", kinds: ["secret"] });
+    const key = await keyWith([id]);
+    const ok = await call(FORMATS[0]?.request(key, "openai/mock-echo", "hello there", false) as Request);
+    expect(ok.response.status).toBe(200);
+    expect(await FORMATS[0]?.text(ok.response, false)).toBe("hello there");
+    await ok.settled();
+    const row = await usageRow(ok.response.headers.get("x-request-id") ?? "");
+    expect(row?.metadata.guardrails).toEqual([{ guardrail: id, phase: "input", verdict: "passed" }]);
+  });
+});
+
+const PROMPT = "Write to alice@example.com or call +44 20 7946 0958 about card 4111 1111 1111 1111.";
+const REDACTED = "Write to [EMAIL_1] or call [PHONE_1] about card [CARD_1].";
+
+describe("reversible redaction", () => {
+  const cases = FORMATS.flatMap((format) =>
+    ["openai/mock-echo", "anthropic/mock-echo", "gemini/mock-echo"].flatMap((model) =>
+      [false, true].map((stream) => ({ format, model, stream })),
+    ),
+  );
+
+  it.each(cases)(
+    "$format.name to $model (stream $stream): placeholders go upstream, the values come back",
+    async ({ format, model, stream }) => {
+      const id = await guardrail({ name: "PII", phase: "input", mode: "redact", kinds: ["email", "phone", "card"] });
+      const key = await keyWith([id]);
+      const done = await call(format.request(key, model, PROMPT, stream));
+      expect(done.response.status).toBe(200);
+      expect(await format.text(done.response, stream)).toBe(PROMPT);
+      await done.settled();
+      const requestId = done.response.headers.get("x-request-id") ?? "";
+      const received = await upstreamRequest(requestId);
+      expect(format.sentText(received.body)).toBe(REDACTED);
+      expect(JSON.stringify(received.body)).not.toContain("alice@example.com");
+      const row = await usageRow(requestId);
+      expect(row?.status).toBe(200);
+      expect(row?.metadata.guardrails).toEqual([
+        { guardrail: id, phase: "input", verdict: "redacted", categories: ["email", "phone", "card"] },
+      ]);
+    },
+  );
+
+  it("keeps an OpenAI client's stream in order, the placeholder never split in what it reads", async () => {
+    const id = await guardrail({ name: "PII", phase: "input", mode: "redact", kinds: ["email"] });
+    const key = await keyWith([id]);
+    const done = await call(FORMATS[0]?.request(key, "openai/mock-echo", "[EMAIL_1] is a@b.io, not [EMAIL_2]", true) as Request);
+    const events = (await sseData(done.response))
+      .slice(0, -1)
+      .map((d) => JSON.parse(d) as { choices: { delta: { role?: string; content?: string }; finish_reason: string | null }[] });
+    const deltas = events.map((e) => e.choices[0]?.delta.content ?? "");
+    expect(events[0]?.choices[0]?.delta.role).toBe("assistant");
+    expect(events.at(-1)?.choices[0]?.finish_reason).toBe("stop");
+    // The caller's own `[EMAIL_1]` and `[EMAIL_2]` are text, not placeholders: the address went up as `[EMAIL_3]`.
+    expect(deltas.join("")).toBe("[EMAIL_1] is a@b.io, not [EMAIL_2]");
+    expect(upstreamText((await upstreamRequest(done.response.headers.get("x-request-id") ?? "")).body)).toBe(
+      "[EMAIL_1] is [EMAIL_3], not [EMAIL_2]",
+    );
+    // The mock streams word by word: the restored address arrives in one delta, never as pieces of its placeholder.
+    expect(deltas.length).toBeGreaterThan(4);
+    expect(deltas.some((d) => d.includes("a@b.io"))).toBe(true);
+    expect(deltas.some((d) => d.includes("[EMAIL_3") || d.endsWith("[EMAIL_"))).toBe(false);
+    await done.settled();
+  });
+});
+
+describe("a flag", () => {
+  it("changes nothing and records its categories", async () => {
+    const id = await guardrail({ name: "Watch IPs", phase: "both", mode: "flag", kinds: ["ip"] });
+    const key = await keyWith([id]);
+    const done = await call(FORMATS[0]?.request(key, "openai/mock-echo", "ping 10.0.0.1", false) as Request);
+    expect(await FORMATS[0]?.text(done.response, false)).toBe("ping 10.0.0.1");
+    await done.settled();
+    const requestId = done.response.headers.get("x-request-id") ?? "";
+    expect(upstreamText((await upstreamRequest(requestId)).body)).toBe("ping 10.0.0.1");
+    expect((await usageRow(requestId))?.metadata.guardrails).toEqual([
+      { guardrail: id, phase: "input", verdict: "flagged", categories: ["ip"] },
+      { guardrail: id, phase: "output", verdict: "flagged", categories: ["ip"] },
+    ]);
+  });
+});
+
+describe("output guardrails", () => {
+  it("redact what the model wrote, whole and streamed", async () => {
+    const id = await guardrail({ name: "No SSN out", phase: "output", mode: "redact", kinds: ["ssn"] });
+    const key = await keyWith([id]);
+    for (const stream of [false, true]) {
+      for (const format of FORMATS) {
+        const done = await call(format.request(key, "anthropic/mock-echo", "my number is 123-45-6789 ok", stream));
+        expect(await format.text(done.response, stream)).toBe("my number is [SSN_REDACTED] ok");
+        await done.settled();
+        const requestId = done.response.headers.get("x-request-id") ?? "";
+        // Output only: the prompt went up as it was.
+        expect(upstreamText((await upstreamRequest(requestId)).body)).toBe("my number is 123-45-6789 ok");
+      }
+    }
+  });
+
+  it("block a whole answer with a 400 and bill it; end a stream with an error event after what passed", async () => {
+    const id = await guardrail({ name: "No SSN out", phase: "output", mode: "block", kinds: ["ssn"] });
+    const key = await keyWith([id]);
+    const whole = await call(FORMATS[0]?.request(key, "openai/mock-echo", "number 123-45-6789", false) as Request);
+    expect(whole.response.status).toBe(400);
+    expect(((await whole.response.json()) as { error: { code: string; message: string } }).error).toMatchObject({
+      code: "guardrail_blocked",
+      message: "The answer was blocked by the guardrail `No SSN out`.",
+    });
+    await whole.settled();
+    const row = await usageRow(whole.response.headers.get("x-request-id") ?? "");
+    expect(row?.status).toBe(400);
+    expect(row?.completionTokens).toBeGreaterThan(0);
+    expect(row?.metadata.guardrails).toEqual([{ guardrail: id, phase: "output", verdict: "blocked", categories: ["ssn"] }]);
+
+    const text = `${"safe words ".repeat(40)}then 123-45-6789 and more`;
+    const streamed = await call(FORMATS[0]?.request(key, "openai/mock-echo", text, true) as Request);
+    expect(streamed.response.status).toBe(200);
+    const events = await sseData(streamed.response);
+    const last = JSON.parse(events.at(-1) ?? "{}") as { error?: { code: string; message: string } };
+    expect(last.error).toMatchObject({
+      code: "guardrail_blocked",
+      message: "The answer was blocked by the guardrail `No SSN out`.",
+    });
+    const shown = events
+      .slice(0, -1)
+      .map((d) => (JSON.parse(d) as { choices: { delta: { content?: string } }[] }).choices[0]?.delta.content ?? "")
+      .join("");
+    expect(text.startsWith(shown)).toBe(true);
+    expect(shown).not.toContain("123-45-6789");
+    await streamed.settled();
+    const streamedRow = await usageRow(streamed.response.headers.get("x-request-id") ?? "");
+    expect(streamedRow).toMatchObject({ status: 400, error: "The answer was blocked by the guardrail `No SSN out`." });
+    expect(streamedRow?.completionTokens).toBeGreaterThan(0);
+    expect(streamedRow?.metadata.guardrails).toEqual([
+      { guardrail: id, phase: "output", verdict: "blocked", categories: ["ssn"] },
+    ]);
+  });
+});
+
+describe("inheritance", () => {
+  it("a team's guardrail reaches its keys, and a key's settings only add to it", async () => {
+    const block = await guardrail({ name: "Team blocks emails", phase: "input", mode: "block", kinds: ["email"] });
+    const flag = await guardrail({ name: "Key flags IPs", phase: "input", mode: "flag", kinds: ["ip"] });
+    const team = uniqueId("gr-team");
+    expect((await admin("POST", "/admin/teams", { id: team, settings: { guardrails: [block] } })).status).toBe(201);
+    const key = await keyWith([flag], { team_id: team });
+    const refused = await call(FORMATS[0]?.request(key, "openai/mock-echo", "mail a@b.io from 10.0.0.1", false) as Request);
+    expect(refused.response.status).toBe(400);
+    await refused.settled();
+    const ok = await call(FORMATS[0]?.request(key, "openai/mock-echo", "from 10.0.0.1", false) as Request);
+    expect(ok.response.status).toBe(200);
+    await ok.settled();
+    expect((await usageRow(ok.response.headers.get("x-request-id") ?? ""))?.metadata.guardrails).toEqual([
+      { guardrail: block, phase: "input", verdict: "passed" },
+      { guardrail: flag, phase: "input", verdict: "flagged", categories: ["ip"] },
+    ]);
+    // An empty list at the key cannot take the team's away.
+    const bare = await keyWith([], { team_id: team });
+    expect((await call(FORMATS[0]?.request(bare, "openai/mock-echo", "a@b.io", false) as Request)).response.status).toBe(400);
+  });
+
+  it("a disabled or deleted guardrail stops applying", async () => {
+    const id = await guardrail({ name: "Blocks emails", phase: "input", mode: "block", kinds: ["email"] });
+    const key = await keyWith([id]);
+    expect((await call(FORMATS[0]?.request(key, "openai/mock-echo", "a@b.io", false) as Request)).response.status).toBe(400);
+    await admin("PATCH", `/admin/guardrails/${id}`, { enabled: false });
+    expect((await call(FORMATS[0]?.request(key, "openai/mock-echo", "a@b.io", false) as Request)).response.status).toBe(200);
+  });
+});
+
+describe("the usage API", () => {
+  it("groups a caller's requests by guardrail and verdict", async () => {
+    const redact = await guardrail({ name: "PII", phase: "input", mode: "redact", kinds: ["email"] });
+    const block = await guardrail({ name: "Secrets", phase: "input", mode: "block", kinds: ["secret"] });
+    const made = await admin("POST", "/admin/keys", { settings: { guardrails: [redact, block] } });
+    const key = String(made.body.key);
+    const send = async (text: string) => {
+      const done = await call(FORMATS[0]?.request(key, "openai/mock-echo", text, false) as Request);
+      await done.response.text();
+      await done.landed();
+    };
+    await send("mail a@b.io");
+    await send("mail c@d.io");
+    await send("key AKIAIOSFODNN7EXAMPLE");
+    const grouped = await admin("GET", `/admin/usage?key_id=${made.body.id}&group_by=guardrail,guardrail_verdict`);
+    expect(grouped.status).toBe(200);
+    const data = (grouped.body.data as { guardrail: string; guardrail_verdict: string; requests: number; errors: number }[]).map(
+      ({ guardrail, guardrail_verdict, requests, errors }) => ({ guardrail, guardrail_verdict, requests, errors }),
+    );
+    expect(data).toEqual(
+      [
+        { guardrail: redact, guardrail_verdict: "input:passed", requests: 1, errors: 1 },
+        { guardrail: redact, guardrail_verdict: "input:redacted", requests: 2, errors: 0 },
+        { guardrail: block, guardrail_verdict: "input:blocked", requests: 1, errors: 1 },
+        { guardrail: block, guardrail_verdict: "input:passed", requests: 2, errors: 0 },
+      ].sort((a, b) => (a.guardrail + a.guardrail_verdict).localeCompare(b.guardrail + b.guardrail_verdict)),
+    );
+  });
+});
