@@ -48,6 +48,15 @@ import {
   updateKeySchema,
   userSchema,
 } from "../admin/schemas.ts";
+import {
+  createRoute,
+  deleteRoute,
+  explainRoute,
+  explainSchema,
+  getRoute,
+  listRoutes,
+  updateRoute,
+} from "../admin/routes.ts";
 import { readSettings, readSettingsOf, writeSettings } from "../admin/settings.ts";
 import { forgetAllCallers, requireAdmin } from "../auth/index.ts";
 import type { GatewayEnv } from "../context.ts";
@@ -56,6 +65,7 @@ import { badRequest } from "../http/errors.ts";
 import { pageQuery, pageSchema, validQuery } from "../http/page-query.ts";
 import { parseJsonBody } from "../http/validate.ts";
 import { doc } from "../openapi/doc.ts";
+import { routeSchema } from "../routing/rules/schema.ts";
 import type { UsageRecord } from "../usage/record.ts";
 import { deliverSoon } from "../usage/webhooks.ts";
 import { DEAD_USAGE_KEY, PARKED_USAGE_KEY } from "../usage/writer.ts";
@@ -232,6 +242,27 @@ adminRoutes.patch("/models/:id{.+}", doc({ summary: "Changes a catalog model", b
 );
 adminRoutes.delete("/models/:id{.+}", doc({ summary: "Removes a catalog model" }), async (c) =>
   c.json(await deleteModel(c.get("services"), c.req.param("id"))),
+);
+
+adminRoutes.get("/routes", doc({ summary: "Routes: names clients ask for, served by rule trees" }), async (c) =>
+  c.json({ data: await listRoutes(c.get("services")) }),
+);
+adminRoutes.post("/routes", doc({ summary: "Adds a route, checked whole", body: routeSchema }), async (c) =>
+  c.json(await createRoute(c.get("services"), c.get("config"), await parseJsonBody(c, routeSchema)), 201),
+);
+adminRoutes.get("/routes/:name", doc({ summary: "A route" }), async (c) =>
+  c.json(await getRoute(c.get("services"), c.req.param("name"))),
+);
+adminRoutes.patch("/routes/:name", doc({ summary: "Changes a route, checked whole", body: routeSchema }), async (c) =>
+  c.json(await updateRoute(c.get("services"), c.get("config"), c.req.param("name"), await parseJsonBody(c, routeSchema))),
+);
+adminRoutes.delete("/routes/:name", doc({ summary: "Removes a route" }), async (c) =>
+  c.json(await deleteRoute(c.get("services"), c.req.param("name"))),
+);
+adminRoutes.post(
+  "/routes/:name/explain",
+  doc({ summary: "Which arm would serve a sample request and caller, and why, step by step", body: explainSchema }),
+  async (c) => c.json(await explainRoute(c.get("services"), c.req.param("name"), await parseJsonBody(c, explainSchema))),
 );
 
 adminRoutes.get("/credentials", doc({ summary: "Provider credentials, never a secret" }), async (c) =>

@@ -20,6 +20,7 @@ import { catalogFor } from "./catalog.ts";
 import type { Exchange } from "./exchanges.ts";
 import { routingHealth } from "./health.ts";
 import { naturalProvider, planRoute, type Target } from "./resolve.ts";
+import { decideRoute, noteAttempt, type RoutedRequest, routeFlags, routeHeaders } from "./rules/stage.ts";
 
 export interface RouteInput {
   model: string;
@@ -33,6 +34,8 @@ export interface RouteInput {
   exchange(target: Target, settings: ProviderSettings): Exchange;
   /** What the response cache keys on, where the API's answers may be cached. */
   cache?: CacheInput;
+  /** Whether the request offers tools, and its size, for routes whose conditions ask. */
+  requestFacts?: RoutedRequest["requestFacts"];
 }
 
 /** The built-in provider a user's Google account stands in for. */
@@ -59,21 +62,25 @@ export async function routeCall(c: GatewayContext, input: RouteInput): Promise<R
   const routing = config.routing;
   const defer = (work: Promise<unknown>) => c.executionCtx.waitUntil(work);
   const catalog = await catalogFor(c);
+  // A route's name: its rules pick the model, whose fallbacks, then the route's, follow.
+  const decision = decideRoute(c, catalog, input);
+  const model = decision?.model ?? input.model;
   // The model's own target (planRoute throws when nothing serves it), then its fallbacks.
   const [first, ...fallbacks] = planRoute({
     config,
     catalog,
-    model: input.model,
+    model,
+    fallbacks: decision?.fallbacks,
     providerOverride: input.providerOverride,
     providerParam: input.providerParam,
   }) as [Target, ...Target[]];
   // An allowlist binds the deployment: a provider the caller picked must be one the key may use for the model.
-  const natural = naturalProvider(config, catalog, input.model, input.providerOverride, first);
+  const natural = naturalProvider(config, catalog, model, input.providerOverride, first);
   assertDeploymentAllowed(c.get("principal"), first, natural);
   // A limit counted in dollars binds only what has a price: an unpriced model is refused, an unpriced fallback passed over.
   if (spendsDollars(c.get("principal")) && !first.price) throw unpricedRefusal(first);
   const cache = input.cache
-    ? await cacheStage(c, { cache: input.cache, model: input.model, streamed: input.streamed, first, natural, catalog })
+    ? await cacheStage(c, { cache: input.cache, model, streamed: input.streamed, first, natural, catalog })
     : NO_CACHE;
   if (cache.hit) return cache.hit;
   // The caller as the cache stage left it: read again there when an admin had changed it.
@@ -102,7 +109,7 @@ export async function routeCall(c: GatewayContext, input: RouteInput): Promise<R
     requestId: c.get("requestId"),
     principal,
     provider: first.provider,
-    model: input.model,
+    model,
     upstreamModel: first.upstreamModel,
     clientFormat: c.get("format"),
     streamed: input.streamed,
@@ -124,6 +131,10 @@ export async function routeCall(c: GatewayContext, input: RouteInput): Promise<R
       recorded.resolve(usage);
     },
   });
+  if (decision) {
+    Object.assign(call.headers, routeHeaders(decision));
+    Object.assign(meter.flags, routeFlags(decision));
+  }
 
   /** Requests sent upstream so far; skipped targets and unreadable credentials are not attempts. */
   let sent = 0;
@@ -187,6 +198,7 @@ export async function routeCall(c: GatewayContext, input: RouteInput): Promise<R
       committed: () => {
         meter.route.push({ ...step, credential: credential.id, outcome: "ok", ms: Date.now() - began });
         health.recordSuccess(deploymentOf(target, credential));
+        if (decision) noteAttempt(target.model, { ok: true, ms: Date.now() - began });
         serving = credential;
       },
     });
@@ -194,6 +206,7 @@ export async function routeCall(c: GatewayContext, input: RouteInput): Promise<R
     if (outcome.kind !== "final") {
       const status = outcome.kind === "status" ? String(outcome.error.status) : outcome.kind;
       meter.route.push({ ...step, credential: credential.id, outcome: status, ms: Date.now() - began });
+      if (decision) noteAttempt(target.model, { ok: false });
     }
     // The provider had the prompt and may have worked on it: its input is billed, not forgotten.
     if (outcome.kind === "timeout") meter.billTimedOut(estimate.inputTokens);

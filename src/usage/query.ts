@@ -17,7 +17,7 @@ const MAX_SPAN_DAYS = 366;
 
 /** Groupings: those any caller may ask for, and those over everyone (the admin's). */
 export const OWN_GROUPS = ["total", "day", "model", "provider"] as const;
-export const ADMIN_GROUPS = ["total", "day", "hour", "minute", "model", "provider", "user", "team", "key"] as const;
+export const ADMIN_GROUPS = ["total", "day", "hour", "minute", "model", "provider", "user", "team", "key", "route", "route_arm"] as const;
 export type Group = (typeof ADMIN_GROUPS)[number];
 
 /** `total` groups nothing: one row over the whole window. */
@@ -30,6 +30,9 @@ const GROUP_COLUMNS: Record<Exclude<Group, "total">, SQL> = {
   user: sql`${usageEvents.userId}`,
   team: sql`${usageEvents.teamId}`,
   key: sql`${usageEvents.keyId}`,
+  route: sql`${usageEvents.metadata}->>'route_name'`,
+  // The route with the arm: two routes' arms of one name are not one arm.
+  route_arm: sql`(${usageEvents.metadata}->>'route_name') || '/' || (${usageEvents.metadata}->>'route_arm')`,
 };
 const GROUP_NAMES: Record<Exclude<Group, "total">, string> = {
   minute: "minute",
@@ -40,6 +43,8 @@ const GROUP_NAMES: Record<Exclude<Group, "total">, string> = {
   user: "user_id",
   team: "team_id",
   key: "key_id",
+  route: "route",
+  route_arm: "route_arm",
 };
 
 /** A date (`2026-11-25`, the whole day) or an instant (`2026-11-25T10:00:00Z`). */
