@@ -92,6 +92,9 @@ beforeAll(async () => {
   for (const id of ["fuzz-model", "fuzz-model-gone"]) {
     await admin("POST", "/admin/models", { id, provider: "fuzz-provider", upstream_id: "mock-echo" });
   }
+  for (const name of ["fuzz-route", "fuzz-route-gone"]) {
+    await admin("POST", "/admin/routes", { name, rule: { type: "model", model: "fuzz-model" } });
+  }
   for (const name of ["key", "rotatedKey", "revokedKey", "deletedKey"]) {
     fixtures[name] = String((await admin("POST", "/admin/keys", { name: `fuzz-${name}` })).body.id);
   }

@@ -91,15 +91,38 @@ describe("/admin/routes", () => {
 
   it("refuses, when the route is saved, what would go wrong at request time, naming the problem", async () => {
     const refusals: [Record<string, unknown>, string][] = [
-      [{ rule: { ...rule(), arms: rule().arms.map((a) => ({ ...a, weight: 30 })) } }, "Invalid `rule.arms`: weights add up to 60, not 100"],
       [
-        { rule: { type: "match", cases: [{ name: "x", when: [{ field: "mood", op: "eq", value: "sad" }], route: { type: "model", model: m.echo } }], default: { type: "model", model: m.lorem } } },
+        { rule: { ...rule(), arms: rule().arms.map((a) => ({ ...a, weight: 30 })) } },
+        "Invalid `rule.arms`: weights add up to 60, not 100",
+      ],
+      [
+        {
+          rule: {
+            type: "match",
+            cases: [{ name: "x", when: [{ field: "mood", op: "eq", value: "sad" }], route: { type: "model", model: m.echo } }],
+            default: { type: "model", model: m.lorem },
+          },
+        },
         "`mood` is not a field a condition can test",
       ],
-      [{ rule: { type: "model", model: "no-such-model-anywhere" } }, "Invalid `rule`: no provider configured here serves the model `no-such-model-anywhere`"],
-      [{ rule: { type: "model", model: m.echo }, fallbacks: ["no-such-model-anywhere"] }, "Invalid `fallbacks`"],
-      [{ name: m.echo, rule: { type: "model", model: m.lorem } }, "is a catalog model"],
-      [{ rule: { type: "budget", threshold: 0, over: { type: "model", model: m.echo }, under: { type: "model", model: m.lorem } } }, "Invalid `rule.threshold`"],
+      [
+        { rule: { type: "model", model: "no-such-model-anywhere" } },
+        "Invalid `rule.model`: no provider configured here serves the model `no-such-model-anywhere`",
+      ],
+      [{ rule: { type: "model", model: m.echo }, fallbacks: ["no-such-model-anywhere"] }, "Invalid `fallbacks.0`"],
+      [{ name: m.echo, rule: { type: "model", model: m.lorem } }, "is a model's name"],
+      [{ name: "mock-echo", rule: { type: "model", model: m.lorem } }, "is a model's name"],
+      [
+        {
+          rule: {
+            type: "budget",
+            threshold: 0,
+            over: { type: "model", model: m.echo },
+            under: { type: "model", model: m.lorem },
+          },
+        },
+        "Invalid `rule.threshold`",
+      ],
     ];
     for (const [body, message] of refusals) {
       const refused = await admin("POST", "/admin/routes", { name: uniqueId("rr-bad"), ...body });
@@ -109,7 +132,7 @@ describe("/admin/routes", () => {
     // A route does not lead to another route.
     const inner = await newRoute({ name: uniqueId("rr-inner"), rule: { type: "model", model: m.echo } });
     const nested = await admin("POST", "/admin/routes", { name: uniqueId("rr-outer"), rule: { type: "model", model: inner } });
-    expect((nested.body.error as { message: string }).message).toContain(`\`${inner}\` is a route`);
+    expect((nested.body.error as { message: string }).message).toContain(`Invalid \`rule.model\`: \`${inner}\` is a route`);
   });
 });
 
@@ -156,10 +179,14 @@ describe("a weighted split", () => {
       await response.arrayBuffer();
     }
     expect(arms.size).toBe(1);
-    const explained = await admin("POST", `/admin/routes/${name}/explain`, { request: { headers: { "X-Session": "sticky-one" } } });
+    const explained = await admin("POST", `/admin/routes/${name}/explain`, {
+      request: { headers: { "X-Session": "sticky-one" } },
+    });
     expect(explained.status).toBe(200);
     expect(`${name}/${explained.body.arm}`).toBe([...arms][0]);
-    expect(explained.body.steps).toEqual([{ node: "split", arm: explained.body.arm, reason: expect.stringContaining("split by header") }]);
+    expect(explained.body.steps).toEqual([
+      { node: "split", arm: explained.body.arm, reason: expect.stringContaining("split by header") },
+    ]);
   });
 
   it("writes the route, its arm and why on the ledger row, and the usage API groups by route_arm", async () => {
@@ -192,8 +219,19 @@ describe("conditions", () => {
         type: "match",
         cases: [
           { name: "eu", when: [{ field: "header.x-region", op: "eq", value: "eu" }], route: { type: "model", model: m.lorem } },
-          { name: "streamed-tools", when: [{ field: "stream", op: "eq", value: true }, { field: "tools", op: "eq", value: true }], route: { type: "model", model: m.lorem } },
-          { name: "pro", when: [{ field: "key.metadata.plan", op: "eq", value: "pro" }], route: { type: "model", model: m.lorem } },
+          {
+            name: "streamed-tools",
+            when: [
+              { field: "stream", op: "eq", value: true },
+              { field: "tools", op: "eq", value: true },
+            ],
+            route: { type: "model", model: m.lorem },
+          },
+          {
+            name: "pro",
+            when: [{ field: "key.metadata.plan", op: "eq", value: "pro" }],
+            route: { type: "model", model: m.lorem },
+          },
         ],
         default: { type: "model", model: m.echo },
       },
@@ -263,7 +301,7 @@ describe("fallbacks under a route", () => {
     await call.landed();
     const row = await usageRow(call.response.headers.get("x-request-id") ?? "");
     expect(row?.metadata).toMatchObject({ route_name: name, route_arm: "" });
-    const steps = (row?.metadata.route as { model: string; outcome: string }[]).map((s) => [s.model, s.outcome]);
+    const steps = ((row?.metadata.route ?? []) as { model: string; outcome: string }[]).map((s) => [s.model, s.outcome]);
     expect(steps.at(-1)).toEqual(["mock-lorem", "ok"]);
     expect(steps[0]).toEqual(["mock-echo", "503"]);
   });

@@ -8,6 +8,7 @@ import * as z from "zod";
 import type { Config } from "../config/index.ts";
 import { routes } from "../db/schema.ts";
 import { badRequest, GatewayError } from "../http/errors.ts";
+import { PROVIDERS } from "../providers/index.ts";
 import { forgetCatalog, loadCatalog } from "../routing/catalog.ts";
 import { resolveTarget } from "../routing/resolve.ts";
 import { evaluateRoute, type RouteFacts } from "../routing/rules/evaluate.ts";
@@ -34,8 +35,9 @@ const notFound = (name: string) => new GatewayError(404, "not_found", `No route 
 /** Every model the route can lead to serves here, and none is a route itself; the name is no catalog model's. */
 async function assertServable(services: Services, config: Config, name: string, rule: RuleNode, fallbacks: string[]) {
   const catalog = await loadCatalog(services.db);
-  if (catalog.models.has(name)) {
-    throw badRequest(`Invalid \`name\`: \`${name}\` is a catalog model; a route needs a name of its own.`, "name");
+  // A route named like a model would take that model's traffic from everyone who asks for it.
+  if (catalog.models.has(name) || PROVIDERS.some((provider) => provider.models?.test(name))) {
+    throw badRequest(`Invalid \`name\`: \`${name}\` is a model's name; a route needs a name of its own.`, "name");
   }
   const check = (model: string, param: string) => {
     if (catalog.routes.has(model) && model !== name) {
@@ -48,8 +50,8 @@ async function assertServable(services: Services, config: Config, name: string, 
       throw badRequest(`Invalid \`${param}\`: no provider configured here serves the model \`${model}\`.`, param);
     }
   };
-  for (const model of modelsOf(rule)) check(model, "rule");
-  for (const model of fallbacks) check(model, "fallbacks");
+  for (const { model, path } of modelsOf(rule)) check(model, path);
+  for (const [i, model] of fallbacks.entries()) check(model, `fallbacks.${i}`);
 }
 
 export async function listRoutes(services: Services) {

@@ -142,7 +142,7 @@ export const createCredentialSchema = z.strictObject({
   owner_type: z.enum(["global", "user", "team"]).default("global"),
   owner_id: id().optional(),
   /** The provider key; stored encrypted and never shown again. */
-  api_key: z.string().min(1).max(4096).optional(),
+  api_key: withoutControl(z.string().min(1).max(4096)).optional(),
   /** A credential of several parts, for providers that take one (Bedrock, Vertex AI); sealed the same way. */
   credential: z.record(z.string(), z.unknown()).optional(),
   ...credentialFields,
@@ -150,7 +150,7 @@ export const createCredentialSchema = z.strictObject({
 export type CreateCredentialInput = z.infer<typeof createCredentialSchema>;
 
 export const updateCredentialSchema = z.strictObject({
-  api_key: z.string().min(1).max(4096).optional(),
+  api_key: withoutControl(z.string().min(1).max(4096)).optional(),
   credential: z.record(z.string(), z.unknown()).optional(),
   ...credentialFields,
 });
@@ -159,6 +159,6 @@ export type UpdateCredentialInput = z.infer<typeof updateCredentialSchema>;
 /** `PUT /api/provider-keys`: a user's own key for one provider. */
 export const providerKeySchema = z.strictObject({
   provider: id(64),
-  api_key: z.string().min(1).max(4096),
+  api_key: withoutControl(z.string().min(1).max(4096)),
   name: text(200).nullable().optional(),
 });

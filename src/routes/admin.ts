@@ -36,6 +36,7 @@ import {
   userView,
   writePolicy,
 } from "../admin/people.ts";
+import { createRoute, deleteRoute, explainRoute, explainSchema, getRoute, listRoutes, updateRoute } from "../admin/routes.ts";
 import {
   createCredentialSchema,
   createKeySchema,
@@ -48,15 +49,6 @@ import {
   updateKeySchema,
   userSchema,
 } from "../admin/schemas.ts";
-import {
-  createRoute,
-  deleteRoute,
-  explainRoute,
-  explainSchema,
-  getRoute,
-  listRoutes,
-  updateRoute,
-} from "../admin/routes.ts";
 import { readSettings, readSettingsOf, writeSettings } from "../admin/settings.ts";
 import { forgetAllCallers, requireAdmin } from "../auth/index.ts";
 import type { GatewayEnv } from "../context.ts";

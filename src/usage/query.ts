@@ -17,7 +17,19 @@ const MAX_SPAN_DAYS = 366;
 
 /** Groupings: those any caller may ask for, and those over everyone (the admin's). */
 export const OWN_GROUPS = ["total", "day", "model", "provider"] as const;
-export const ADMIN_GROUPS = ["total", "day", "hour", "minute", "model", "provider", "user", "team", "key", "route", "route_arm"] as const;
+export const ADMIN_GROUPS = [
+  "total",
+  "day",
+  "hour",
+  "minute",
+  "model",
+  "provider",
+  "user",
+  "team",
+  "key",
+  "route",
+  "route_arm",
+] as const;
 export type Group = (typeof ADMIN_GROUPS)[number];
 
 /** `total` groups nothing: one row over the whole window. */

@@ -75,12 +75,25 @@ describe("a weighted split", () => {
   });
 
   it("keeps one user on one arm, and by request id spreads one user's requests", () => {
-    const tree = route(split([["a", 50], ["b", 50]], "user"));
+    const tree = route(
+      split(
+        [
+          ["a", 50],
+          ["b", 50],
+        ],
+        "user",
+      ),
+    );
     const arms = new Set(
       Array.from({ length: 50 }, (_, i) => evaluateRoute(tree, facts({ user: "u-7", requestId: `r-${i}` }), options()).arm),
     );
     expect(arms.size).toBe(1);
-    const byRequest = route(split([["a", 50], ["b", 50]]));
+    const byRequest = route(
+      split([
+        ["a", 50],
+        ["b", 50],
+      ]),
+    );
     const spread = new Set(
       Array.from({ length: 50 }, (_, i) => evaluateRoute(byRequest, facts({ user: "u-7", requestId: `r-${i}` }), options()).arm),
     );
@@ -88,8 +101,24 @@ describe("a weighted split", () => {
   });
 
   it("moves only the users a weight change must: 95/5 → 90/10 moves about 5% of them, all to the canary", () => {
-    const before = route(split([["control", 95], ["canary", 5]], "user"));
-    const after = route(split([["control", 90], ["canary", 10]], "user"));
+    const before = route(
+      split(
+        [
+          ["control", 95],
+          ["canary", 5],
+        ],
+        "user",
+      ),
+    );
+    const after = route(
+      split(
+        [
+          ["control", 90],
+          ["canary", 10],
+        ],
+        "user",
+      ),
+    );
     let moved = 0;
     for (let i = 0; i < 10_000; i++) {
       const who = facts({ user: `user-${i}` });
@@ -145,7 +174,10 @@ describe("conditions", () => {
     [{ field: "key.metadata.seats", op: "gte", value: 10 }, { keyMetadata: { seats: "12" } }, {}, false],
   ];
   it.each(cases)("%j on %j %j → %s", (condition, extra, headers, holds) => {
-    expect(ruleSchema.safeParse({ type: "match", cases: [{ name: "c", when: [condition], route: model("x") }], default: model("y") }).success).toBe(true);
+    expect(
+      ruleSchema.safeParse({ type: "match", cases: [{ name: "c", when: [condition], route: model("x") }], default: model("y") })
+        .success,
+    ).toBe(true);
     expect(conditionHolds(condition, facts(extra, headers))).toBe(holds);
   });
 
@@ -153,12 +185,22 @@ describe("conditions", () => {
     const tree = route({
       type: "match",
       cases: [
-        { name: "pro-eu", when: [{ field: "tier", op: "eq", value: "pro" }, { field: "continent", op: "eq", value: "EU" }], route: model("eu-big") },
+        {
+          name: "pro-eu",
+          when: [
+            { field: "tier", op: "eq", value: "pro" },
+            { field: "continent", op: "eq", value: "EU" },
+          ],
+          route: model("eu-big"),
+        },
         { name: "pro", when: [{ field: "tier", op: "eq", value: "pro" }], route: model("big") },
       ],
       default: model("small"),
     });
-    expect(evaluateRoute(tree, facts({ tier: "pro", continent: "EU" }), options())).toMatchObject({ arm: "pro-eu", model: "eu-big" });
+    expect(evaluateRoute(tree, facts({ tier: "pro", continent: "EU" }), options())).toMatchObject({
+      arm: "pro-eu",
+      model: "eu-big",
+    });
     expect(evaluateRoute(tree, facts({ tier: "pro", continent: "NA" }), options())).toMatchObject({ arm: "pro", model: "big" });
     const fallthrough = evaluateRoute(tree, facts({ tier: "free" }), options());
     expect(fallthrough).toMatchObject({ arm: "default", model: "small" });
@@ -228,12 +270,55 @@ describe("the rule schema refuses, naming the problem", () => {
     return parsed.success ? undefined : `${parsed.error.issues[0]?.path.join(".")}: ${parsed.error.issues[0]?.message}`;
   };
   it.each([
-    [split([["a", 60], ["b", 30]]), "weights add up to 90, not 100"],
-    [{ type: "split", arms: [{ name: "a", weight: 100, route: model("x") }, { name: "a", weight: 0, route: model("y") }] }, "rule.arms"],
-    [{ type: "match", cases: [{ name: "c", when: [{ field: "planet", op: "eq", value: "x" }], route: model("x") }], default: model("y") }, "`planet` is not a field"],
-    [{ type: "match", cases: [{ name: "c", when: [{ field: "stream", op: "eq", value: "yes" }], route: model("x") }], default: model("y") }, "must be a boolean"],
-    [{ type: "match", cases: [{ name: "c", when: [{ field: "tier", op: "gt", value: 3 }], route: model("x") }], default: model("y") }, "compares numbers"],
-    [{ type: "match", cases: [{ name: "c", when: [{ field: "team", op: "in", value: "a" }], route: model("x") }], default: model("y") }, "must be a list"],
+    [
+      split([
+        ["a", 60],
+        ["b", 30],
+      ]),
+      "weights add up to 90, not 100",
+    ],
+    [
+      {
+        type: "split",
+        arms: [
+          { name: "a", weight: 100, route: model("x") },
+          { name: "a", weight: 0, route: model("y") },
+        ],
+      },
+      "rule.arms",
+    ],
+    [
+      {
+        type: "match",
+        cases: [{ name: "c", when: [{ field: "planet", op: "eq", value: "x" }], route: model("x") }],
+        default: model("y"),
+      },
+      "`planet` is not a field",
+    ],
+    [
+      {
+        type: "match",
+        cases: [{ name: "c", when: [{ field: "stream", op: "eq", value: "yes" }], route: model("x") }],
+        default: model("y"),
+      },
+      "must be a boolean",
+    ],
+    [
+      {
+        type: "match",
+        cases: [{ name: "c", when: [{ field: "tier", op: "gt", value: 3 }], route: model("x") }],
+        default: model("y"),
+      },
+      "compares numbers",
+    ],
+    [
+      {
+        type: "match",
+        cases: [{ name: "c", when: [{ field: "team", op: "in", value: "a" }], route: model("x") }],
+        default: model("y"),
+      },
+      "must be a list",
+    ],
     [
       {
         type: "match",

@@ -178,7 +178,13 @@ export function evaluateRoute(route: RouteDefinition, facts: RouteFacts, options
       case "fastest": {
         const picked = pickFastest(node, options);
         steps.push({ node: picked.node, arm: picked.arm, reason: picked.reason });
-        return { route: route.name, arm: steps.map((s) => s.arm).join("/"), model: picked.model, fallbacks: route.fallbacks, steps };
+        return {
+          route: route.name,
+          arm: steps.map((s) => s.arm).join("/"),
+          model: picked.model,
+          fallbacks: route.fallbacks,
+          steps,
+        };
       }
       case "split": {
         const sticky = stickyValue(node, facts);

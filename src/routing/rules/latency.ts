@@ -21,7 +21,10 @@ export class ModelLatency {
   /** An answer that began after this many ms. A slower one than the average counts at once (peak), a faster one gradually. */
   recordSuccess(model: string, ms: number): void {
     const was = this.seen.get(model);
-    if (!was) return this.seen.set(model, { latencyMs: ms, errorRate: 0, samples: 1 });
+    if (!was) {
+      this.seen.set(model, { latencyMs: ms, errorRate: 0, samples: 1 });
+      return;
+    }
     const latencyMs = ms > was.latencyMs ? ms : was.latencyMs + LATENCY_WEIGHT * (ms - was.latencyMs);
     this.seen.set(model, { latencyMs, errorRate: was.errorRate * (1 - ERROR_WEIGHT), samples: was.samples + 1 });
   }
@@ -29,7 +32,10 @@ export class ModelLatency {
   /** An attempt that failed (an error status, a timeout, no connection); its latency says nothing. */
   recordFailure(model: string): void {
     const was = this.seen.get(model);
-    if (!was) return this.seen.set(model, { latencyMs: 0, errorRate: 1, samples: 1 });
+    if (!was) {
+      this.seen.set(model, { latencyMs: 0, errorRate: 1, samples: 1 });
+      return;
+    }
     const errorRate = was.errorRate + ERROR_WEIGHT * (1 - was.errorRate);
     this.seen.set(model, { ...was, errorRate, samples: was.samples + 1 });
   }

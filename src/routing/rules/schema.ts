@@ -68,7 +68,8 @@ export const conditionSchema = z
     if (listed !== Array.isArray(value)) return fail(listed ? `must be a list with \`${op}\`` : "must be one value", "value");
     const values = Array.isArray(value) ? value : [value];
     const ordered = op === "gt" || op === "gte" || op === "lt" || op === "lte";
-    if (ordered && kind !== "number" && kind !== "any") return fail(`\`${op}\` compares numbers; \`${condition.field}\` is not one`, "op");
+    if (ordered && kind !== "number" && kind !== "any")
+      return fail(`\`${op}\` compares numbers; \`${condition.field}\` is not one`, "op");
     if (kind !== "any" && values.some((v) => typeof v !== kind)) fail(`must be a ${kind}, as \`${condition.field}\` is`, "value");
     if (kind === "any" && ordered && values.some((v) => typeof v !== "number")) fail(`must be a number with \`${op}\``, "value");
   });
@@ -137,7 +138,11 @@ export const ruleSchema: z.ZodType<RuleNode> = z.lazy(() =>
           const key = JSON.stringify([...item.when].map((c) => JSON.stringify(c)).sort());
           const earlier = seen.get(key);
           if (earlier !== undefined) {
-            context.addIssue({ code: "custom", path: ["cases", i, "when"], message: `is never reached: case \`${earlier}\` matches first` });
+            context.addIssue({
+              code: "custom",
+              path: ["cases", i, "when"],
+              message: `is never reached: case \`${earlier}\` matches first`,
+            });
           }
           seen.set(key, item.name);
         }
@@ -162,29 +167,33 @@ export const ruleSchema: z.ZodType<RuleNode> = z.lazy(() =>
         }
       }),
   ]),
-);
+).meta({ id: "route_rule" });
 
 function uniqueNames(items: { name: string }[], context: z.RefinementCtx, path: string): void {
   const seen = new Set<string>();
   for (const [i, item] of items.entries()) {
-    if (seen.has(item.name)) context.addIssue({ code: "custom", path: [path, i, "name"], message: `\`${item.name}\` is named twice` });
+    if (seen.has(item.name))
+      context.addIssue({ code: "custom", path: [path, i, "name"], message: `\`${item.name}\` is named twice` });
     seen.add(item.name);
   }
 }
 
-/** The models a tree can lead to. */
-export function modelsOf(node: RuleNode): string[] {
+/** The models a tree can lead to, each with where the tree names it (`rule.arms.1.route.model`). */
+export function modelsOf(node: RuleNode, at = "rule"): { model: string; path: string }[] {
   switch (node.type) {
     case "model":
-      return [node.model];
+      return [{ model: node.model, path: `${at}.model` }];
     case "fastest":
-      return node.models;
+      return node.models.map((model, i) => ({ model, path: `${at}.models.${i}` }));
     case "split":
-      return node.arms.flatMap((arm) => modelsOf(arm.route));
+      return node.arms.flatMap((arm, i) => modelsOf(arm.route, `${at}.arms.${i}.route`));
     case "match":
-      return [...node.cases.flatMap((c) => modelsOf(c.route)), ...modelsOf(node.default)];
+      return [
+        ...node.cases.flatMap((c, i) => modelsOf(c.route, `${at}.cases.${i}.route`)),
+        ...modelsOf(node.default, `${at}.default`),
+      ];
     case "budget":
-      return [...modelsOf(node.over), ...modelsOf(node.under)];
+      return [...modelsOf(node.over, `${at}.over`), ...modelsOf(node.under, `${at}.under`)];
   }
 }
 
