@@ -47,11 +47,14 @@ export const modelNotFound = (model: string) =>
     param: "model",
   });
 
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
 /**
  * A value as an HTTP header may carry it: printable ASCII as it is, anything
  * else percent-encoded (a model or field name in another script, or with a
  * control character, would otherwise fail the whole response).
  */
 export function headerValue(text: string): string {
-  return /^[\x20-\x7e]*$/.test(text) ? text : encodeURIComponent(text);
+  // A lone surrogate (from a hostile model name, say) becomes U+FFFD: encodeURIComponent throws on it.
+  return /^[\x20-\x7e]*$/.test(text) ? text : encodeURIComponent(text.replace(LONE_SURROGATE, "\uFFFD"));
 }

@@ -20,9 +20,13 @@ type JsonSchema = Record<string, unknown>;
  */
 const schemaOf = (schema: z.ZodType, components: Record<string, JsonSchema>): JsonSchema => {
   const json = z.toJSONSchema(schema, { io: "input", unrepresentable: "any", target: "draft-2020-12" });
-  const { $schema: _dialect, $defs, ...rest } = JSON.parse(
-    JSON.stringify(json).replaceAll('"#/$defs/', '"#/components/schemas/'),
-  ) as JsonSchema & { $defs?: Record<string, JsonSchema> };
+  const {
+    $schema: _dialect,
+    $defs,
+    ...rest
+  } = JSON.parse(JSON.stringify(json).replaceAll('"#/$defs/', '"#/components/schemas/')) as JsonSchema & {
+    $defs?: Record<string, JsonSchema>;
+  };
   Object.assign(components, $defs);
   return rest;
 };

@@ -95,79 +95,85 @@ export interface MatchCase {
 /** Weights are percentages: an arm's share of the traffic that reaches the split. */
 const WEIGHT_TOTAL = 100;
 
-export const ruleSchema: z.ZodType<RuleNode> = z.lazy(() =>
-  z.discriminatedUnion("type", [
-    z.strictObject({ type: z.literal("model"), model: modelName }),
-    z
-      .strictObject({
-        type: z.literal("split"),
-        by: z.enum(["request", "user", "key", "header"]).optional(),
-        header: z
-          .string()
-          .regex(/^[A-Za-z0-9-]{1,64}$/)
-          .optional(),
-        arms: z
-          .array(z.strictObject({ name, weight: z.number().positive().max(WEIGHT_TOTAL), route: ruleSchema }))
-          .min(2)
-          .max(20),
-      })
-      .superRefine((split, context) => {
-        const total = split.arms.reduce((sum, arm) => sum + arm.weight, 0);
-        if (Math.abs(total - WEIGHT_TOTAL) > 1e-9) {
-          context.addIssue({ code: "custom", path: ["arms"], message: `weights add up to ${total}, not ${WEIGHT_TOTAL}` });
-        }
-        if ((split.by === "header") !== (split.header !== undefined)) {
-          context.addIssue({ code: "custom", path: ["header"], message: "names the header to split by, with `by: header` only" });
-        }
-        uniqueNames(split.arms, context, "arms");
-      }),
-    z
-      .strictObject({
-        type: z.literal("match"),
-        cases: z
-          .array(z.strictObject({ name, when: z.array(conditionSchema).min(1).max(20), route: ruleSchema }))
-          .min(1)
-          .max(20),
-        default: ruleSchema,
-      })
-      .superRefine((match, context) => {
-        uniqueNames(match.cases, context, "cases");
-        // A case whose conditions an earlier case already took can never be reached.
-        const seen = new Map<string, string>();
-        for (const [i, item] of match.cases.entries()) {
-          const key = JSON.stringify([...item.when].map((c) => JSON.stringify(c)).sort());
-          const earlier = seen.get(key);
-          if (earlier !== undefined) {
+export const ruleSchema: z.ZodType<RuleNode> = z
+  .lazy(() =>
+    z.discriminatedUnion("type", [
+      z.strictObject({ type: z.literal("model"), model: modelName }),
+      z
+        .strictObject({
+          type: z.literal("split"),
+          by: z.enum(["request", "user", "key", "header"]).optional(),
+          header: z
+            .string()
+            .regex(/^[A-Za-z0-9-]{1,64}$/)
+            .optional(),
+          arms: z
+            .array(z.strictObject({ name, weight: z.number().positive().max(WEIGHT_TOTAL), route: ruleSchema }))
+            .min(2)
+            .max(20),
+        })
+        .superRefine((split, context) => {
+          const total = split.arms.reduce((sum, arm) => sum + arm.weight, 0);
+          if (Math.abs(total - WEIGHT_TOTAL) > 1e-9) {
+            context.addIssue({ code: "custom", path: ["arms"], message: `weights add up to ${total}, not ${WEIGHT_TOTAL}` });
+          }
+          if ((split.by === "header") !== (split.header !== undefined)) {
             context.addIssue({
               code: "custom",
-              path: ["cases", i, "when"],
-              message: `is never reached: case \`${earlier}\` matches first`,
+              path: ["header"],
+              message: "names the header to split by, with `by: header` only",
             });
           }
-          seen.set(key, item.name);
-        }
+          uniqueNames(split.arms, context, "arms");
+        }),
+      z
+        .strictObject({
+          type: z.literal("match"),
+          cases: z
+            .array(z.strictObject({ name, when: z.array(conditionSchema).min(1).max(20), route: ruleSchema }))
+            .min(1)
+            .max(20),
+          default: ruleSchema,
+        })
+        .superRefine((match, context) => {
+          uniqueNames(match.cases, context, "cases");
+          // A case whose conditions an earlier case already took can never be reached.
+          const seen = new Map<string, string>();
+          for (const [i, item] of match.cases.entries()) {
+            const key = JSON.stringify([...item.when].map((c) => JSON.stringify(c)).sort());
+            const earlier = seen.get(key);
+            if (earlier !== undefined) {
+              context.addIssue({
+                code: "custom",
+                path: ["cases", i, "when"],
+                message: `is never reached: case \`${earlier}\` matches first`,
+              });
+            }
+            seen.set(key, item.name);
+          }
+        }),
+      z.strictObject({
+        type: z.literal("budget"),
+        /** The share of the caller's tightest budget or quota used at which `over` takes the traffic. */
+        threshold: z.number().gt(0).max(1),
+        over: ruleSchema,
+        under: ruleSchema,
       }),
-    z.strictObject({
-      type: z.literal("budget"),
-      /** The share of the caller's tightest budget or quota used at which `over` takes the traffic. */
-      threshold: z.number().gt(0).max(1),
-      over: ruleSchema,
-      under: ruleSchema,
-    }),
-    z
-      .strictObject({
-        type: z.literal("fastest"),
-        models: z.array(modelName).min(2).max(10),
-        /** The share of requests sent to a random one of them, to keep measuring the others. */
-        explore: z.number().min(0).max(0.5).optional(),
-      })
-      .superRefine((fastest, context) => {
-        if (new Set(fastest.models).size !== fastest.models.length) {
-          context.addIssue({ code: "custom", path: ["models"], message: "names a model twice" });
-        }
-      }),
-  ]),
-).meta({ id: "route_rule" });
+      z
+        .strictObject({
+          type: z.literal("fastest"),
+          models: z.array(modelName).min(2).max(10),
+          /** The share of requests sent to a random one of them, to keep measuring the others. */
+          explore: z.number().min(0).max(0.5).optional(),
+        })
+        .superRefine((fastest, context) => {
+          if (new Set(fastest.models).size !== fastest.models.length) {
+            context.addIssue({ code: "custom", path: ["models"], message: "names a model twice" });
+          }
+        }),
+    ]),
+  )
+  .meta({ id: "route_rule" });
 
 function uniqueNames(items: { name: string }[], context: z.RefinementCtx, path: string): void {
   const seen = new Set<string>();
