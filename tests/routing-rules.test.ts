@@ -136,6 +136,34 @@ describe("/admin/routes", () => {
   });
 });
 
+describe("a model that is not a route", () => {
+  it("is served as before: no route header, no route on its row", async () => {
+    const call = await ask("mock-echo");
+    expect(call.response.status).toBe(200);
+    expect(call.response.headers.get("x-sluice-route")).toBeNull();
+    await call.response.arrayBuffer();
+    await call.landed();
+    const row = await usageRow(call.response.headers.get("x-request-id") ?? "");
+    expect(row?.metadata).not.toHaveProperty("route_name");
+    expect(row?.metadata).not.toHaveProperty("route_arm");
+  });
+
+  it("a disabled route is no name at all, and a route takes no provider", async () => {
+    const m = await models("rr-off");
+    const name = await newRoute({ name: uniqueId("rr-off"), rule: { type: "model", model: m.echo } });
+    const pinned = await ask(name, { body: { provider: "mock" } });
+    expect(pinned.response.status).toBe(400);
+    expect(((await pinned.response.json()) as { error: { message: string; param: string } }).error).toMatchObject({
+      param: "provider",
+      message: `\`${name}\` is a route: its rules pick the provider, so it takes no \`provider\`.`,
+    });
+    expect((await admin("PATCH", `/admin/routes/${name}`, { enabled: false })).status).toBe(200);
+    const off = await ask(name);
+    expect(off.response.status).toBe(404);
+    await off.response.arrayBuffer();
+  });
+});
+
 describe("a weighted split", () => {
   let m: Awaited<ReturnType<typeof models>>;
   let name: string;
