@@ -6,7 +6,7 @@ import { env } from "cloudflare:test";
 import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { billingOutbox, virtualKeys } from "../src/db/schema.ts";
-import { BASE, callWorker, db, mockProviderBindings, sseData, upstreamRequest, usageRow } from "./helpers.ts";
+import { BASE, callWorker, db, mockProviderBindings, sseData, TEST_ADMIN_KEY, upstreamRequest, usageRow } from "./helpers.ts";
 import { admin, appToken, chatAs, errorOf, uniqueId } from "./identity.ts";
 
 const newKey = async (settings: Record<string, unknown>) => {
@@ -345,5 +345,114 @@ describe("the gateway's own names in a record's metadata", () => {
     });
     const [outbox] = await db().select().from(billingOutbox).where(eq(billingOutbox.requestId, requestId));
     expect(JSON.stringify(outbox?.payload ?? {})).not.toContain("cache_hit");
+  });
+});
+
+describe("prompt-cache writes", () => {
+  // A catalog model on Anthropic at $10 in, $20 out, $1 per million read from the cache; writes at the default
+  // multipliers: $12.50 for five minutes, $20 for an hour.
+  const pricedClaude = async (prices: Record<string, number> = {}) => {
+    const model = uniqueId("house-claude");
+    const created = await admin("POST", "/admin/models", {
+      id: model,
+      provider: "anthropic",
+      upstream_id: "mock-echo",
+      input_usd_per_mtok: 10,
+      output_usd_per_mtok: 20,
+      cached_input_usd_per_mtok: 1,
+      ...prices,
+    });
+    expect(created.status).toBe(201);
+    return model;
+  };
+  /** Eight tokens of system prompt, marked for the cache, unique to the test; "hi there" is two more. */
+  const messages = (model: string, context: string, ttl?: "1h", stream = false) => ({
+    model,
+    max_tokens: 100,
+    stream,
+    system: [
+      {
+        type: "text",
+        text: `Context ${context} one two three four five six`,
+        cache_control: { type: "ephemeral", ...(ttl && { ttl }) },
+      },
+    ],
+    messages: [{ role: "user", content: "hi there" }],
+  });
+  const send = async (key: string, body: Record<string, unknown>) => {
+    let served = await callWorker(post("/v1/messages", key, body, { "anthropic-version": "2023-06-01" }), mockProviderBindings);
+    // The isolate's catalog is re-read in the background: a model just created may take a moment to be seen.
+    for (let tries = 0; served.response.status === 404 && tries < 30; tries++) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      served = await callWorker(post("/v1/messages", key, body, { "anthropic-version": "2023-06-01" }), mockProviderBindings);
+    }
+    expect(served.response.status).toBe(200);
+    const text = await served.response.text();
+    await served.landed();
+    const requestId = served.response.headers.get("x-request-id") ?? "";
+    return { requestId, text, row: await usageRow(requestId) };
+  };
+
+  it("are counted apart and billed at 1.25 times input, then read at the cached rate; the APIs and the webhook show them", async () => {
+    const model = await pricedClaude();
+    const { key } = await newKey({ max_budget: 5 });
+    const context = crypto.randomUUID().replaceAll("-", "");
+
+    const written = await send(key, messages(model, context));
+    expect(JSON.parse(written.text).usage).toMatchObject({
+      input_tokens: 2,
+      cache_creation_input_tokens: 8,
+      cache_read_input_tokens: 0,
+    });
+    expect(written.row).toMatchObject({ promptTokens: 10, cachedTokens: 0, cacheWriteTokens: 8, completionTokens: 2 });
+    // Before, the 8 written were billed as input: $0.00014.
+    expect(written.row?.costUsd).toBeCloseTo((2 * 10 + 8 * 12.5 + 2 * 20) / 1e6, 15);
+    expect(written.row?.metadata).not.toHaveProperty("cache_write_1h_tokens");
+
+    const read = await send(key, messages(model, context));
+    expect(read.row).toMatchObject({ promptTokens: 10, cachedTokens: 8, cacheWriteTokens: 0, completionTokens: 2 });
+    expect(read.row?.costUsd).toBeCloseTo((2 * 10 + 8 * 1 + 2 * 20) / 1e6, 15);
+
+    const adminGet = (path: string) =>
+      callWorker(new Request(`${BASE}${path}`, { headers: { authorization: `Bearer ${TEST_ADMIN_KEY}` } }));
+    const listed = await adminGet(`/admin/usage?request_id=${written.requestId}`);
+    expect(((await listed.response.json()) as { data: unknown[] }).data).toMatchObject([
+      { cached_tokens: 0, cache_write_tokens: 8, prompt_tokens: 10 },
+    ]);
+    const totals = await adminGet(`/admin/usage?model=${model}&group_by=model`);
+    expect(((await totals.response.json()) as { data: unknown[] }).data).toMatchObject([
+      { model, requests: 2, prompt_tokens: 20, cached_tokens: 8, cache_write_tokens: 8 },
+    ]);
+    const csv = await (await adminGet(`/admin/usage?model=${model}&group_by=model&format=csv`)).response.text();
+    expect(csv.split("\r\n")[0]).toContain("cached_tokens,cache_write_tokens,");
+    // The caller's own view of it.
+    const own = await callWorker(
+      new Request(`${BASE}/api/ai/usage?model=${model}&group_by=total`, { headers: { authorization: `Bearer ${key}` } }),
+    );
+    expect(((await own.response.json()) as { data: unknown[] }).data).toMatchObject([
+      { requests: 2, cached_tokens: 8, cache_write_tokens: 8 },
+    ]);
+    const [outbox] = await db().select().from(billingOutbox).where(eq(billingOutbox.requestId, written.requestId));
+    expect(outbox?.payload).toMatchObject({ cache_write_tokens: 8, cached_tokens: 0, prompt_tokens: 10 });
+    expect(Number(outbox?.payload.cost_usd)).toBeCloseTo((2 * 10 + 8 * 12.5 + 2 * 20) / 1e6, 15);
+  });
+
+  it("for an hour cost twice the input rate, streamed", async () => {
+    const model = await pricedClaude();
+    const { key } = await newKey({ max_budget: 5 });
+    const written = await send(key, messages(model, crypto.randomUUID().replaceAll("-", ""), "1h", true));
+    expect(written.text).toContain("event: message_stop");
+    expect(written.row).toMatchObject({ streamed: true, promptTokens: 10, cachedTokens: 0, cacheWriteTokens: 8 });
+    expect(written.row?.metadata).toMatchObject({ cache_write_1h_tokens: 8 });
+    expect(written.row?.costUsd).toBeCloseTo((2 * 10 + 8 * 20 + 2 * 20) / 1e6, 15);
+  });
+
+  it("cost the catalog's own write price where it sets one", async () => {
+    const model = await pricedClaude({ cache_write_usd_per_mtok: 11 });
+    expect((await admin("GET", `/admin/models/${model}`)).body).toMatchObject({ cache_write_usd_per_mtok: 11 });
+    const { key } = await newKey({ max_budget: 5 });
+    const written = await send(key, messages(model, crypto.randomUUID().replaceAll("-", "")));
+    expect(written.row).toMatchObject({ cacheWriteTokens: 8 });
+    expect(written.row?.costUsd).toBeCloseTo((2 * 10 + 8 * 11 + 2 * 20) / 1e6, 15);
   });
 });

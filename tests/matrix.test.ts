@@ -7,6 +7,7 @@ import {
   MOCK_AWS_ACCESS_KEY_ID,
   MOCK_AWS_REGION,
   MOCK_AWS_SECRET_ACCESS_KEY,
+  MOCK_AZURE_API_KEY,
   MOCK_VERTEX_ACCOUNT_PATH,
 } from "../dev/mock-upstream/credentials.ts";
 import { BASE, callWorker, mockProviderBindings, sseData, TEST_ADMIN_KEY, upstreamRequest, usageRow } from "./helpers.ts";
@@ -22,6 +23,12 @@ const bindings = {
   BEDROCK_BASE_URL: mockBase,
   VERTEX_SERVICE_ACCOUNT: vertexAccount,
   VERTEX_BASE_URL: mockBase,
+  // Two presets: a cloud with a key, and a local server with none.
+  GROQ_BASE_URL: `${mockBase}/v1`,
+  GROQ_API_KEY: "groq-test-key",
+  OLLAMA_BASE_URL: `${mockBase}/v1`,
+  AZURE_OPENAI_ENDPOINT: mockBase,
+  AZURE_OPENAI_API_KEY: MOCK_AZURE_API_KEY,
 };
 
 const vertexPath = (publisher: string, model: string, method: string) =>
@@ -56,6 +63,27 @@ const PROVIDERS = [
     model: "mistral/mock-echo",
     paths: ["/v1/chat/completions", "/v1/chat/completions"],
     auth: ["authorization", "Bearer mistral-test-key"],
+  },
+  {
+    column: "groq (preset)",
+    name: "groq",
+    model: "groq/mock-echo",
+    paths: ["/v1/chat/completions", "/v1/chat/completions"],
+    auth: ["authorization", "Bearer groq-test-key"],
+  },
+  {
+    column: "ollama (preset, no key)",
+    name: "ollama",
+    model: "ollama/mock-echo",
+    paths: ["/v1/chat/completions", "/v1/chat/completions"],
+    auth: ["authorization", undefined],
+  },
+  {
+    column: "azure (v1 API)",
+    name: "azure",
+    model: "azure/mock-echo",
+    paths: ["/openai/v1/chat/completions", "/openai/v1/chat/completions"],
+    auth: ["api-key", MOCK_AZURE_API_KEY],
   },
   {
     column: "bedrock",
@@ -295,8 +323,11 @@ const responses: ClientFormat = {
 };
 
 /** The path a call took: the provider's own Responses endpoint where it has one. */
-const expectedPath = (client: ClientFormat, provider: (typeof PROVIDERS)[number], stream: boolean) =>
-  client.name === "openai-responses" && provider.name === "openai" ? "/v1/responses" : provider.paths[stream ? 1 : 0];
+const expectedPath = (client: ClientFormat, provider: (typeof PROVIDERS)[number], stream: boolean) => {
+  if (client.name !== "openai-responses") return provider.paths[stream ? 1 : 0];
+  if (provider.name === "openai") return "/v1/responses";
+  return provider.name === "azure" ? "/openai/v1/responses" : provider.paths[stream ? 1 : 0];
+};
 
 describe.each([openai, responses, anthropic, gemini])("$name client format", (client) => {
   describe.each(PROVIDERS)("to $column", (provider) => {

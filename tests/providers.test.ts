@@ -1,5 +1,5 @@
-// Bedrock and Vertex AI, the two providers whose requests are more than a
-// key in a header: what the mock upstream received (a Converse body signed
+// Bedrock, Vertex AI and Azure OpenAI, the providers whose requests are more
+// than a key in a bearer header: what the mock upstream received (a Converse body signed
 // with SigV4; a Vertex path with an access token the mock issued for a JWT
 // signed with the service account's key), their credentials through the
 // admin API, and what a client sees when those credentials are wrong.
@@ -10,6 +10,11 @@ import {
   MOCK_AWS_ACCESS_KEY_ID,
   MOCK_AWS_REGION,
   MOCK_AWS_SECRET_ACCESS_KEY,
+  MOCK_AZURE_API_KEY,
+  MOCK_ENTRA_AUTHORITY_PATH,
+  MOCK_ENTRA_CLIENT_ID,
+  MOCK_ENTRA_CLIENT_SECRET,
+  MOCK_ENTRA_TENANT,
   MOCK_VERTEX_ACCOUNT_PATH,
 } from "../dev/mock-upstream/credentials.ts";
 import { parseConfig } from "../src/config/index.ts";
@@ -320,3 +325,88 @@ async function otherPrivateKey(): Promise<string> {
   const base64 = btoa(String.fromCharCode(...der));
   return `-----BEGIN PRIVATE KEY-----\n${base64.match(/.{1,64}/g)?.join("\n")}\n-----END PRIVATE KEY-----\n`;
 }
+
+describe("Azure OpenAI", () => {
+  const authority = `${mockBase}${MOCK_ENTRA_AUTHORITY_PATH}`;
+  const entra = {
+    tenant_id: MOCK_ENTRA_TENANT,
+    client_id: MOCK_ENTRA_CLIENT_ID,
+    client_secret: MOCK_ENTRA_CLIENT_SECRET,
+    authority_host: authority,
+  };
+
+  /** A catalog provider of kind `azure` at the mock, on the dated API when `apiVersion` is given. */
+  async function azureProvider(credential: { api_key: string } | { credential: Record<string, unknown> }, apiVersion?: string) {
+    const id = uniqueId("azure");
+    const created = await admin("POST", "/admin/providers", {
+      id,
+      kind: "azure",
+      base_url: mockBase,
+      ...(apiVersion && { api_version: apiVersion }),
+    });
+    expect(created.status).toBe(201);
+    return { id, stored: await admin("POST", "/admin/credentials", { provider: id, ...credential }) };
+  }
+
+  const issued = async () => ((await (await fetch(`${mockBase}/__mock/entra/tokens`)).json()) as { issued: number }).issued;
+
+  it("calls a deployment on the dated API with an Entra ID token, and keeps the token", async () => {
+    const { id, stored } = await azureProvider({ credential: entra }, "2024-10-21");
+    expect(stored).toMatchObject({ status: 201, body: { key_display: `…entra ${MOCK_ENTRA_CLIENT_ID.slice(-4)}` } });
+    expect(JSON.stringify(stored.body)).not.toContain(MOCK_ENTRA_CLIENT_SECRET);
+    const before = await issued();
+    const bearers = new Set<string>();
+    for (const content of ["one", "two"]) {
+      const { response, settled } = await callWorker(
+        post("/v1/chat/completions", { model: `${id}/mock-echo`, messages: [{ role: "user", content }] }),
+      );
+      expect(response.status).toBe(200);
+      expect(((await response.json()) as { choices: { message: { content: string } }[] }).choices[0]?.message.content).toBe(
+        content,
+      );
+      const requestId = response.headers.get("x-request-id") ?? "";
+      const upstream = await upstreamRequest(requestId);
+      expect(upstream.path).toBe("/openai/deployments/mock-echo/chat/completions?api-version=2024-10-21");
+      expect(upstream.headers["api-key"]).toBeUndefined();
+      bearers.add(upstream.headers.authorization ?? "");
+      await settled();
+      expect(await usageRow(requestId)).toMatchObject({ provider: id, model: `${id}/mock-echo`, promptTokens: 1 });
+    }
+    expect([...bearers]).toEqual([expect.stringMatching(/^Bearer eyJ.*mock-entra-/)]);
+    expect((await issued()) - before).toBe(1);
+  });
+
+  it("forwards a Responses client as sent to the resource's Responses API", async () => {
+    const { id } = await azureProvider({ api_key: MOCK_AZURE_API_KEY }, "2024-10-21");
+    const { response } = await callWorker(post("/v1/responses", { model: `${id}/mock-echo`, input: "hello azure" }));
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ object: "response", status: "completed" });
+    const upstream = await upstreamRequest(response.headers.get("x-request-id") ?? "");
+    expect(upstream.path).toBe("/openai/responses?api-version=2025-04-01-preview");
+    expect(upstream.headers["api-key"]).toBe(MOCK_AZURE_API_KEY);
+    expect(upstream.body).toMatchObject({ model: "mock-echo", input: "hello azure" });
+  });
+
+  it("takes a plain key as `api_key`, and passes on a refusal without it", async () => {
+    const wrong = "sk-reject-azure-000000000000";
+    const { id, stored } = await azureProvider({ api_key: wrong });
+    expect(stored).toMatchObject({ status: 201, body: { key_display: "…0000" } });
+    const { response } = await callWorker(
+      post("/v1/chat/completions", { model: `${id}/mock-echo`, messages: [{ role: "user", content: "x" }] }),
+    );
+    expect(response.status).toBe(401);
+    expect(await response.text()).not.toContain(wrong);
+  });
+
+  it("refuses an Entra ID sign-in host that is neither Entra's nor the provider's", async () => {
+    const { stored } = await azureProvider({
+      credential: { ...entra, authority_host: "http://127.0.0.1:9/__mock/entra" },
+    });
+    expect(stored).toMatchObject({ status: 400, body: { error: { param: "credential.authority_host" } } });
+    const secretless = await admin("POST", "/admin/credentials", {
+      provider: "azure",
+      credential: { tenant_id: MOCK_ENTRA_TENANT, client_id: MOCK_ENTRA_CLIENT_ID },
+    });
+    expect(secretless.status).toBe(400);
+  });
+});

@@ -13,6 +13,7 @@ import {
   usageRow,
   workerFetch,
 } from "./helpers.ts";
+import { admin, errorOf, uniqueId } from "./identity.ts";
 
 const bindings = mockProviderBindings;
 
@@ -445,5 +446,124 @@ describe("a tolerant reader: what today's agents send", () => {
     expect(await response.json()).toMatchObject({ type: "message", content: [{ type: "text", text: "say hi" }] });
     const upstream = await upstreamRequest(response.headers.get("x-request-id") ?? "");
     expect(upstream.body.systemInstruction).toEqual({ parts: [{ text: "You are Claude Code.\nTools are available." }] });
+  });
+});
+
+describe("POST /v1/responses forwarded to OpenAI: metered, or refused until it can be", () => {
+  const asKey = (key: string, body: unknown) =>
+    callWorker(jsonRequest("/v1/responses", body, { authorization: `Bearer ${key}` }), bindings);
+  const budgetKey = async () => String((await admin("POST", "/admin/keys", { max_budget: 5 })).body.key);
+
+  it("refuses a background response in OpenAI's error shape, streamed or not, and sends nothing upstream", async () => {
+    for (const stream of [false, true]) {
+      const { response } = await send({ model: "openai/mock-echo", input: "later", background: true, stream });
+      expect(response.headers.get("content-type")).toContain("application/json");
+      const body = (await response.json()) as { error: Record<string, unknown> };
+      expect({ status: response.status, ...body.error }).toMatchObject({
+        status: 400,
+        type: "invalid_request_error",
+        code: "background_unsupported",
+        param: "background",
+        message: expect.stringContaining("could not meter"),
+      });
+      const upstream = await upstreamRequest(response.headers.get("x-request-id") ?? "").catch(() => undefined);
+      expect(upstream).toBeUndefined();
+    }
+    // Translated for another provider, the gateway sees the answer: served, the field named as dropped.
+    const translated = await send({ model: "anthropic/mock-echo", input: "later", background: true });
+    expect(translated.response.status).toBe(200);
+    expect(translated.response.headers.get("x-sluice-dropped")).toBe("background");
+  });
+
+  // A catalog model served by OpenAI at $10 in and $20 out; "hi there" is 2 tokens each way.
+  const pricedGpt = async () => {
+    const model = uniqueId("house-gpt");
+    const created = await admin("POST", "/admin/models", {
+      id: model,
+      provider: "openai",
+      upstream_id: "mock-echo",
+      input_usd_per_mtok: 10,
+      output_usd_per_mtok: 20,
+    });
+    expect(created.status).toBe(201);
+    return model;
+  };
+  const served = async (key: string, body: Record<string, unknown>) => {
+    let call = await asKey(key, body);
+    // The isolate's catalog is re-read in the background: a model just created may take a moment to be seen.
+    for (let tries = 0; call.response.status === 404 && tries < 30; tries++) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      call = await asKey(key, body);
+    }
+    return call;
+  };
+  const tools = [
+    { type: "web_search_preview" },
+    { type: "file_search", vector_store_ids: ["vs_mock"] },
+    { type: "code_interpreter", container: { type: "auto" } },
+  ];
+  // mock-echo is not a reasoning model: the search preview is $25 per 1,000 calls; file search $2.50; a container $0.03.
+  const fees = 0.025 + 0.0025 + 0.03;
+
+  it.each([false, true])(
+    "meters web search, file search and code interpreter calls at OpenAI's fees (stream: %s)",
+    async (stream) => {
+      const model = await pricedGpt();
+      const key = await budgetKey();
+      const { response, landed } = await served(key, { model, input: "hi there", tools, stream });
+      expect(response.status).toBe(200);
+      const text = await response.text();
+      expect(text).toContain("web_search_call");
+      await landed();
+      const row = await usageRow(response.headers.get("x-request-id") ?? "");
+      expect(row).toMatchObject({ provider: "openai", promptTokens: 2, completionTokens: 2, streamed: stream, status: 200 });
+      expect(row?.metadata).toMatchObject({
+        tool_calls: { web_search_preview: 1, file_search: 1, code_interpreter: 1 },
+        tool_fees_usd: fees,
+      });
+      expect(row?.metadata).not.toHaveProperty("unpriced_tools");
+      expect(row?.costUsd).toBeCloseTo((2 * 10 + 2 * 20) / 1e6 + fees, 15);
+    },
+  );
+
+  it("prices the current web search tool at $10 per 1,000 calls", async () => {
+    const model = await pricedGpt();
+    const { response, landed } = await served(await budgetKey(), { model, input: "hi there", tools: [{ type: "web_search" }] });
+    expect(response.status).toBe(200);
+    await landed();
+    const row = await usageRow(response.headers.get("x-request-id") ?? "");
+    expect(row?.metadata).toMatchObject({ tool_calls: { web_search: 1 }, tool_fees_usd: 0.01 });
+    expect(row?.costUsd).toBeCloseTo((2 * 10 + 2 * 20) / 1e6 + 0.01, 15);
+  });
+
+  it("refuses a tool with no known price to a caller with a dollar budget, and records it unpriced for others", async () => {
+    const model = await pricedGpt();
+    const refused = await served(await budgetKey(), {
+      model,
+      input: "hi there",
+      tools: [{ type: "function", name: "lookup" }, { type: "image_generation" }],
+    });
+    const body = (await refused.response.clone().json()) as { error: { param?: string } };
+    expect(await errorOf(refused.response)).toMatchObject({
+      status: 403,
+      code: "tool_unpriced",
+      message: expect.stringContaining("`image_generation` has no known price on `openai`"),
+    });
+    expect(body.error.param).toBe("tools[1]");
+    expect(await upstreamRequest(refused.response.headers.get("x-request-id") ?? "").catch(() => undefined)).toBeUndefined();
+
+    for (const stream of [false, true]) {
+      const { response, landed } = await send({ model, input: "hi there", tools: [{ type: "image_generation" }], stream });
+      expect(response.status).toBe(200);
+      await response.text();
+      await landed();
+      const row = await usageRow(response.headers.get("x-request-id") ?? "");
+      expect(row?.metadata).toMatchObject({
+        tool_calls: { image_generation: 1 },
+        tool_fees_usd: 0,
+        unpriced_tools: ["image_generation"],
+      });
+      expect(row?.costUsd).toBeCloseTo((2 * 10 + 2 * 20) / 1e6, 15);
+    }
   });
 });

@@ -28,6 +28,7 @@ function record(fields: Partial<UsageRecord> = {}): UsageRecord {
     promptTokens: 7,
     completionTokens: 5,
     cachedTokens: 0,
+    cacheWriteTokens: 0,
     costUsd: 0.000017,
     latencyMs: 12.4,
     ttfbMs: 3.2,

@@ -91,6 +91,8 @@ describe("the billing webhook", () => {
       provider: "mock",
       prompt_tokens: 3,
       completion_tokens: 3,
+      cached_tokens: 0,
+      cache_write_tokens: 0,
       status: 200,
     });
     expect((await outboxRow(requestId))?.sentAt).toBeInstanceOf(Date);

@@ -1,11 +1,16 @@
 // The mock's Anthropic dialect: `/v1/messages`, bodies and stream events
-// shaped as Anthropic sends them.
+// shaped as Anthropic sends them. Prompt caching as Anthropic does it: the
+// prompt up to its last `cache_control` block is written to the cache the
+// first time it is seen (for five minutes, or an hour with `ttl: "1h"`) and
+// read from it after.
 import type { MockAnswer, MockTurn } from "./models.ts";
+import { countTokens } from "./text.ts";
 
 interface AnthropicBlock {
   type?: string;
   text?: string;
   content?: unknown;
+  cache_control?: { type?: string; ttl?: string };
 }
 
 export interface AnthropicRequest {
@@ -35,9 +40,45 @@ export function anthropicTurns(body: AnthropicRequest): MockTurn[] {
   return turns;
 }
 
+/** Prompt prefixes in the mock's cache, oldest first; bounded. */
+const cached = new Set<string>();
+const CACHE_LIMIT = 5000;
+
+/** The prompt's blocks in order: the system's, then each message's. */
+function promptBlocks(body: AnthropicRequest): AnthropicBlock[] {
+  const blocks = (content: string | AnthropicBlock[] | undefined): AnthropicBlock[] =>
+    typeof content === "string" ? [{ type: "text", text: content }] : (content ?? []);
+  return [...blocks(body.system), ...(body.messages ?? []).flatMap((message) => blocks(message.content))];
+}
+
+/** Anthropic's usage for a prompt of `promptTokens`: its cached prefix written or read, the rest as input. */
+function usageOf(body: AnthropicRequest | undefined, model: string, promptTokens: number) {
+  const blocks = body ? promptBlocks(body) : [];
+  const last = blocks.findLastIndex((block) => block.cache_control !== undefined);
+  if (last < 0) return { input_tokens: promptTokens };
+  const prefix = blocks.slice(0, last + 1);
+  const tokens = Math.min(
+    promptTokens,
+    prefix.reduce((sum, block) => sum + countTokens(block.text ?? ""), 0),
+  );
+  const key = JSON.stringify([model, prefix]);
+  if (cached.has(key)) {
+    return { input_tokens: promptTokens - tokens, cache_read_input_tokens: tokens, cache_creation_input_tokens: 0 };
+  }
+  cached.add(key);
+  if (cached.size > CACHE_LIMIT) cached.delete(cached.values().next().value as string);
+  const hour = blocks[last]?.cache_control?.ttl === "1h";
+  return {
+    input_tokens: promptTokens - tokens,
+    cache_creation_input_tokens: tokens,
+    cache_read_input_tokens: 0,
+    cache_creation: { ephemeral_5m_input_tokens: hour ? 0 : tokens, ephemeral_1h_input_tokens: hour ? tokens : 0 },
+  };
+}
+
 const STOP = { stop: "end_turn", length: "max_tokens", tool_calls: "tool_use", content_filter: "refusal" } as const;
 
-export function anthropicMessage(id: string, model: string, answer: MockAnswer) {
+export function anthropicMessage(id: string, model: string, answer: MockAnswer, body?: AnthropicRequest) {
   return {
     id,
     type: "message",
@@ -48,13 +89,19 @@ export function anthropicMessage(id: string, model: string, answer: MockAnswer) 
       : [{ type: "text", text: answer.text }],
     stop_reason: STOP[answer.finish],
     stop_sequence: null,
-    usage: { input_tokens: answer.promptTokens, output_tokens: answer.completionTokens },
+    usage: { ...usageOf(body, model, answer.promptTokens), output_tokens: answer.completionTokens },
   };
 }
 
 const event = (name: string, data: unknown) => `event: ${name}\ndata: ${JSON.stringify(data)}\n\n`;
 
-export function anthropicStreamEvents(id: string, model: string, answer: MockAnswer, pieces: string[]): string[] {
+export function anthropicStreamEvents(
+  id: string,
+  model: string,
+  answer: MockAnswer,
+  pieces: string[],
+  body?: AnthropicRequest,
+): string[] {
   const call = answer.toolCall;
   return [
     event("message_start", {
@@ -67,7 +114,7 @@ export function anthropicStreamEvents(id: string, model: string, answer: MockAns
         content: [],
         stop_reason: null,
         stop_sequence: null,
-        usage: { input_tokens: answer.promptTokens, output_tokens: 1 },
+        usage: { ...usageOf(body, model, answer.promptTokens), output_tokens: 1 },
       },
     }),
     event("content_block_start", {

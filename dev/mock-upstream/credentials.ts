@@ -14,3 +14,11 @@ export const MOCK_VERTEX_ACCOUNT_PATH = "/__mock/vertex/service-account";
 export const MOCK_GOOGLE_CLIENT_ID = "sluice-mock.apps.googleusercontent.com";
 export const MOCK_GOOGLE_CLIENT_SECRET = "GOCSPX-mock-client-secret";
 export const MOCK_GOOGLE_EMAIL = "gemini.user@example.com";
+
+/** Azure OpenAI: the resource's API key, and the Entra ID application the mock's sign-in host knows. */
+export const MOCK_AZURE_API_KEY = "mock-azure-openai-key-0001";
+export const MOCK_ENTRA_TENANT = "sluice-mock.onmicrosoft.com";
+export const MOCK_ENTRA_CLIENT_ID = "00000000-0000-0000-0000-00000000a2e1";
+export const MOCK_ENTRA_CLIENT_SECRET = "mock~entra~client~secret~0001";
+/** Where the mock's Entra ID signs in: an `authority_host` pointing here gets tokens at `/<tenant>/oauth2/v2.0/token`. */
+export const MOCK_ENTRA_AUTHORITY_PATH = "/__mock/entra";

@@ -8,6 +8,7 @@ import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { closeServer, listen, readBody, sendJson } from "../standins/http.ts";
 import { type AnthropicRequest, anthropicError, anthropicMessage, anthropicStreamEvents, anthropicTurns } from "./anthropic.ts";
+import { mockAzure } from "./azure.ts";
 import {
   CONVERSE_PATH,
   type ConverseRequest,
@@ -116,7 +117,7 @@ interface Dialect {
   turns(body: never): MockTurn[];
   tools(body: never): string[] | undefined;
   maxTokens(body: never): number | undefined;
-  response(id: string, model: string, answer: MockAnswer): unknown;
+  response(id: string, model: string, answer: MockAnswer, body: never): unknown;
   streamEvents(id: string, model: string, answer: MockAnswer, pieces: string[], body: never): (string | Uint8Array)[];
   /** Its streams' content type, when they are not server-sent events. */
   streamType?: string;
@@ -144,7 +145,7 @@ const RESPONSES: Dialect = {
   tools: (body: ResponsesRequest) => responsesTools(body),
   maxTokens: (body: ResponsesRequest) => body.max_output_tokens,
   response: responsesResponse,
-  streamEvents: (id, model, answer, pieces) => responsesStreamEvents(id, model, answer, pieces),
+  streamEvents: (id, model, answer, pieces, body: ResponsesRequest) => responsesStreamEvents(id, model, answer, pieces, body),
   streamError: (message) =>
     `event: error\ndata: ${JSON.stringify({ type: "error", code: "server_error", message, param: null })}\n\n`,
   error: openaiError,
@@ -156,7 +157,7 @@ const ANTHROPIC: Dialect = {
   tools: (body: AnthropicRequest) => body.tools?.map((tool) => tool.name ?? "tool"),
   maxTokens: (body: AnthropicRequest) => body.max_tokens,
   response: anthropicMessage,
-  streamEvents: (id, model, answer, pieces) => anthropicStreamEvents(id, model, answer, pieces),
+  streamEvents: (id, model, answer, pieces, body: AnthropicRequest) => anthropicStreamEvents(id, model, answer, pieces, body),
   streamError: (message) => `event: error\ndata: ${JSON.stringify(anthropicError(529, message))}\n\n`,
   error: anthropicError,
 };
@@ -272,7 +273,7 @@ async function complete(
     );
   }
   const id = `${dialect.prefix}${randomUUID().slice(0, 8)}`;
-  if (!call.stream) return sendJson(res, 200, dialect.response(id, model, answer));
+  if (!call.stream) return sendJson(res, 200, dialect.response(id, model, answer, call.body));
   const streamed = answer.toolCall?.arguments ?? answer.text;
   const pieces = splitIntoChunks(streamed, behaviour.chunks || answer.completionTokens);
   await writeStream(
@@ -357,6 +358,7 @@ export async function startMockUpstream(options: MockOptions = {}): Promise<Mock
   const keySets = new Map<string, unknown>();
   const hooks = new HookReceiver();
   const vertex = mockVertex();
+  const azure = mockAzure();
   const google = mockGoogle();
   const codeAssistSetup = mockCodeAssistSetup();
   let baseUrl = "";
@@ -378,6 +380,7 @@ export async function startMockUpstream(options: MockOptions = {}): Promise<Mock
     }
     if (path === MOCK_VERTEX_ACCOUNT_PATH) return sendJson(res, 200, vertex.account(baseUrl));
     if (path === "/__mock/vertex/tokens") return sendJson(res, 200, { issued: vertex.issued() });
+    if (path === "/__mock/entra/tokens") return sendJson(res, 200, { issued: azure.issued() });
     const text = await readBody(req);
     if (path.startsWith(GOOGLE_PREFIX)) {
       const reply = google.handle(req.method ?? "GET", new URL(req.url ?? "/", "http://mock.invalid"), text);
@@ -396,6 +399,10 @@ export async function startMockUpstream(options: MockOptions = {}): Promise<Mock
     }
     const hook = hooks.handle(req, path, text);
     if (hook) return sendJson(res, hook.status, hook.json);
+    if (azure.isTokenPath(path)) {
+      const { status, body } = azure.token(new URLSearchParams(text));
+      return sendJson(res, status, body);
+    }
     if (path === VERTEX_TOKEN_PATH) {
       const { status, body } = vertex.token(new URLSearchParams(text), baseUrl);
       return sendJson(res, status, body);
@@ -408,8 +415,19 @@ export async function startMockUpstream(options: MockOptions = {}): Promise<Mock
         return sendJson(res, 400, openaiError(400, "We could not parse the JSON body of your request."));
       }
     }
-    record(req, res, path, body);
-    const call = req.method === "POST" ? route(path, (body ?? {}) as { model?: string; stream?: boolean }) : undefined;
+    // Azure's paths are served as OpenAI's once the key or token is checked; recorded as sent, query included.
+    const onAzure = azure.route(path, new URL(req.url ?? "/", "http://mock.invalid").searchParams);
+    record(req, res, onAzure ? (req.url ?? path) : path, body);
+    let served = path;
+    if (onAzure) {
+      if ("problem" in onAzure) return sendJson(res, 404, openaiError(404, onAzure.problem));
+      if (!azure.accepts({ "api-key": req.headers["api-key"], authorization: req.headers.authorization })) {
+        return sendJson(res, 401, openaiError(401, "Access denied due to invalid subscription key or wrong API endpoint."));
+      }
+      served = onAzure.path;
+      if (onAzure.deployment && body && typeof body === "object") body = { ...body, model: onAzure.deployment };
+    }
+    const call = req.method === "POST" ? route(served, (body ?? {}) as { model?: string; stream?: boolean }) : undefined;
     const dialect = call?.dialect ?? OPENAI;
     const errorHeaders = (status: number) => dialect.errorHeaders?.(status) ?? {};
     if (call?.signedBy === "bedrock") {
@@ -475,9 +493,9 @@ export async function startMockUpstream(options: MockOptions = {}): Promise<Mock
     }
     if (req.method === "GET" && path === "/v1/models") return sendJson(res, 200, openaiModelList(MOCK_MODELS));
     if (call) return complete(res, { ...call, body: (body ?? {}) as never }, behaviour);
-    if (req.method === "POST" && path === "/v1/completions")
+    if (req.method === "POST" && served === "/v1/completions")
       return textCompletion(res, (body ?? {}) as TextCompletionRequest, behaviour);
-    if (req.method === "POST" && path === "/v1/embeddings") {
+    if (req.method === "POST" && served === "/v1/embeddings") {
       const request = (body ?? {}) as { model?: string; input?: unknown };
       const inputs =
         typeof request.input === "string" ? [request.input] : Array.isArray(request.input) ? request.input : undefined;

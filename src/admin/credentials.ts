@@ -77,7 +77,11 @@ async function secretOf(
     try {
       raw = JSON.parse(input.api_key ?? "");
     } catch {
-      throw badRequest(`Invalid \`credential\`: provider \`${providerId}\` takes a credential of several parts.`, "credential");
+      // A plain key, for a provider whose credential may be one (Azure's `{api_key}`, or an Entra ID client).
+      if (!shape.schema.safeParse({ api_key: input.api_key }).success) {
+        throw badRequest(`Invalid \`credential\`: provider \`${providerId}\` takes a credential of several parts.`, "credential");
+      }
+      raw = { api_key: input.api_key };
     }
   }
   const parsed = shape.schema.safeParse(raw);

@@ -118,6 +118,8 @@ export const modelSchema = z.strictObject({
   input_usd_per_mtok: price.optional(),
   output_usd_per_mtok: price.optional(),
   cached_input_usd_per_mtok: price.nullable().optional(),
+  /** Five-minute prompt-cache writes; null: 1.25 times the input price (an hour's: twice it). */
+  cache_write_usd_per_mtok: price.nullable().optional(),
   context_window: limit.optional(),
   max_output_tokens: limit.optional(),
   /** Public model names to try, in order, when this one fails. */

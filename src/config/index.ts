@@ -120,7 +120,12 @@ function providerSettings(vars: EnvVars): Config["providers"] {
     const secret = provider.env.secret(vars);
     const baseUrl = provider.env.baseUrl(vars);
     if (secret || baseUrl) {
-      providers[provider.kind] = { secret, baseUrl: (baseUrl ?? provider.defaultBaseUrl ?? "").replace(/\/+$/, "") };
+      const apiVersion = provider.env.apiVersion?.(vars);
+      providers[provider.kind] = {
+        secret,
+        baseUrl: (baseUrl ?? provider.defaultBaseUrl ?? "").replace(/\/+$/, ""),
+        ...(apiVersion && { apiVersion }),
+      };
     }
   }
   return providers;
@@ -137,7 +142,7 @@ function failoverPolicy(list: string): FailoverPolicy {
   };
 }
 
-function encryptionKey(text: string, variable: string): EncryptionKey {
+export function encryptionKey(text: string, variable: string): EncryptionKey {
   const match = /^(?:v(\d+):)?([A-Za-z0-9+/=_-]+)$/.exec(text.trim());
   let bytes = 0;
   try {

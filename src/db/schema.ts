@@ -125,6 +125,8 @@ export const models = pgTable("models", {
   inputUsdPerMtok: usd("input_usd_per_mtok").notNull().default(0),
   outputUsdPerMtok: usd("output_usd_per_mtok").notNull().default(0),
   cachedInputUsdPerMtok: usd("cached_input_usd_per_mtok"),
+  /** Prompt-cache writes kept five minutes; 1.25 times the input price when null. */
+  cacheWriteUsdPerMtok: usd("cache_write_usd_per_mtok"),
   contextWindow: integer("context_window"),
   maxOutputTokens: integer("max_output_tokens"),
   /** Public model names to try, in order, when this one fails. */
@@ -192,6 +194,8 @@ export const usageEvents = pgTable(
     promptTokens: integer("prompt_tokens").notNull().default(0),
     completionTokens: integer("completion_tokens").notNull().default(0),
     cachedTokens: integer("cached_tokens").notNull().default(0),
+    /** Of the prompt, tokens written to the provider's cache (billed above the input rate). */
+    cacheWriteTokens: integer("cache_write_tokens").notNull().default(0),
     costUsd: usd("cost_usd").notNull().default(0),
     latencyMs: integer("latency_ms").notNull(),
     ttfbMs: integer("ttfb_ms"),

@@ -5,7 +5,7 @@
 // client and provider speak the same dialect is forwarded as sent.
 import type * as z from "zod";
 import type { GatewayError } from "../http/errors.ts";
-import type { TokenCounts } from "../usage/prices.ts";
+import type { TokenCounts, ToolFees } from "../usage/prices.ts";
 import type { CanonicalEvent, CanonicalRequest, CanonicalResponse } from "./canonical.ts";
 
 /** The wire formats Sluice reads and writes; a provider lists the ones it takes natively. */
@@ -93,6 +93,15 @@ export interface OutputCap<Body> {
   set(forwarded: Record<string, unknown>, cap: number, provider: string): Record<string, unknown>;
 }
 
+/** What a same-dialect target is, for deciding whether a body may be forwarded to it as sent. */
+export interface ForwardTarget {
+  provider: string;
+  /** What the provider charges per built-in tool call for the model. */
+  toolFees: ToolFees | undefined;
+  /** Whether the caller's spending is limited in dollars. */
+  spendsDollars: boolean;
+}
+
 /** A wire format as clients speak it: one descriptor per route family. */
 export interface ClientFormat<Body extends Record<string, unknown> = Record<string, unknown>> {
   readonly name: string;
@@ -102,6 +111,8 @@ export interface ClientFormat<Body extends Record<string, unknown> = Record<stri
   facts(body: Body, route: RouteFacts): RequestFacts;
   /** The body as forwarded to a provider of the same dialect: what is Sluice's own taken out. */
   forwarded(body: Body): Record<string, unknown>;
+  /** Throws a GatewayError for a body that may not go to that target as sent: what the gateway could not meter there. */
+  forwardable?(body: Body, target: ForwardTarget): void;
   /** The parts of the body its input estimate reads: messages, system prompt, tools. */
   prompt(body: Body): readonly unknown[];
   /** How the API caps its output; absent for APIs that generate none (embeddings). */

@@ -7,7 +7,7 @@
 import type * as z from "zod";
 import type { Dialect, UpstreamCodec } from "../formats/types.ts";
 import type { Framing } from "../http/frames.ts";
-import type { PriceList } from "../usage/prices.ts";
+import type { PriceList, ToolFees } from "../usage/prices.ts";
 
 /** Where to send and with what: the credential's text (an API key, or a JSON document for several parts). */
 export interface ProviderSettings {
@@ -55,6 +55,8 @@ export interface ProviderEnv {
   /** The credential the Worker's own variables give, as the credential's text. */
   secret(vars: EnvVars): string | undefined;
   baseUrl(vars: EnvVars): string | undefined;
+  /** The API version the variables pin (Azure's `api-version`), for those that take one. */
+  apiVersion?(vars: EnvVars): string | undefined;
 }
 
 export interface ProviderDescriptor<Kind extends string = string> {
@@ -67,6 +69,8 @@ export interface ProviderDescriptor<Kind extends string = string> {
   readonly models?: RegExp;
   /** List prices, per million tokens, by exact model id (usage/prices.ts says how versions find theirs). */
   readonly prices?: PriceList;
+  /** What it charges per call of the built-in tools it runs (OpenAI's web search…), for a model. */
+  readonly toolFees?: (upstreamModel: string) => ToolFees;
   /** Other providers whose lists price the models it serves (Vertex AI serves Google's and Anthropic's). */
   readonly pricedLike?: readonly string[];
   /** Models listed (`GET /v1/models`) when it is configured, beyond the priced ones. */

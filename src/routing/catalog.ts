@@ -74,6 +74,7 @@ export async function loadCatalog(db: Database): Promise<Catalog> {
         input: row.inputUsdPerMtok,
         output: row.outputUsdPerMtok,
         ...(row.cachedInputUsdPerMtok !== null && { cachedInput: row.cachedInputUsdPerMtok }),
+        ...(row.cacheWriteUsdPerMtok !== null && { cacheWrite: row.cacheWriteUsdPerMtok }),
       },
       contextWindow: row.contextWindow,
       maxOutputTokens: row.maxOutputTokens,

@@ -8,7 +8,7 @@ import type { CanonicalRequest } from "../formats/canonical.ts";
 import { checkedName, providerName } from "../formats/fields.ts";
 import type { ClientFormat, Dialect, RequestFacts, RouteFacts } from "../formats/types.ts";
 import { GatewayError } from "../http/errors.ts";
-import { reservationBinds } from "../limits/binding.ts";
+import { reservationBinds, spendsDollars } from "../limits/binding.ts";
 import { estimateInputTokens, mediaRulesFor } from "../limits/estimate.ts";
 import type { Endpoint } from "../providers/types.ts";
 import { type Exchange, passthroughExchange, translatedExchange } from "./exchanges.ts";
@@ -98,6 +98,11 @@ export async function proxy<Body extends Record<string, unknown>>(
       const upstream = { ...call, settings, upstreamModel: target.upstreamModel };
       const native = nativeEndpoint(target, format.dialect);
       if (native) {
+        format.forwardable?.(body, {
+          provider: target.provider,
+          toolFees: target.toolFees,
+          spendsDollars: spendsDollars(c.get("principal")),
+        });
         const forwarded = format.forwarded(body);
         return passthroughExchange({
           endpoint: native,

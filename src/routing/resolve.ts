@@ -7,7 +7,7 @@ import { type Credential, envCredential, storedCredential } from "../credentials
 import { GatewayError, modelNotFound } from "../http/errors.ts";
 import { PROVIDERS, providerOf } from "../providers/index.ts";
 import type { ProviderDescriptor, ProviderSettings } from "../providers/types.ts";
-import { type Price, priceOf } from "../usage/prices.ts";
+import { type Price, priceOf, type ToolFees, toolFeesOf } from "../usage/prices.ts";
 import type { Catalog } from "./catalog.ts";
 
 export interface Target {
@@ -22,6 +22,8 @@ export interface Target {
   /** The name the provider knows it by. */
   upstreamModel: string;
   price: Price | undefined;
+  /** What the provider charges per built-in tool call for the model (OpenAI's web search…); undefined when it runs none. */
+  toolFees: ToolFees | undefined;
   /** The gateway's own credentials for this provider; a caller's own keys replace them. */
   credentials: Credential[];
 }
@@ -87,7 +89,7 @@ function providerSetup(
   const keyless = !fromEnv && row?.baseUrl && stored.length === 0 && !descriptor.credential;
   const fromWorker = fromEnv && (fromEnv.secret || !descriptor.credential);
   const credentials = [...(fromWorker || keyless ? [envCredential(providerId, fromEnv?.secret)] : []), ...stored];
-  return { descriptor, settings: { baseUrl, apiVersion: row?.apiVersion ?? undefined }, credentials };
+  return { descriptor, settings: { baseUrl, apiVersion: row?.apiVersion ?? fromEnv?.apiVersion }, credentials };
 }
 
 /** The target for one model name; throws 404 for a name nothing serves. */
@@ -109,6 +111,7 @@ export function resolveTarget(
     upstreamModel: choice.upstreamModel,
     // The deployment's price: the catalog's, or the serving provider's list price for the model.
     price: choice.price ?? priceOf(choice.upstreamModel, setup.descriptor.kind),
+    toolFees: toolFeesOf(choice.upstreamModel, setup.descriptor.kind),
   };
 }
 

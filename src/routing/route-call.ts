@@ -115,6 +115,7 @@ export async function routeCall(c: GatewayContext, input: RouteInput): Promise<R
     streamed: input.streamed,
     startedAt: c.get("startedAt"),
     price: first.price,
+    toolFees: first.toolFees,
     estimatedPromptTokens: estimate.inputTokens,
   });
   // How the limits check admitted the call (lease, overlapped, sequential), for whoever studies its latency.

@@ -1,6 +1,6 @@
 // Measures one request while it runs and turns it into a usage record at the end.
 import { type Principal, principalKeyId, principalTeamId, principalUserId } from "../auth/principal.ts";
-import { costOf, type Price, type TokenCounts } from "./prices.ts";
+import { costOf, type Price, type TokenCounts, type ToolFees, toolCost } from "./prices.ts";
 import { callerMetadata, type GatewayMetadataName, type UsageRecord } from "./record.ts";
 
 export interface MeterStart
@@ -9,6 +9,8 @@ export interface MeterStart
   /** performance.now() when the request arrived. */
   startedAt: number;
   price: Price | undefined;
+  /** What the serving provider charges per built-in tool call, for the model; undefined when it runs none. */
+  toolFees?: ToolFees;
   /** The prompt's size as estimated before the call, for billing a request the provider never reported. */
   estimatedPromptTokens: number;
 }
@@ -43,10 +45,11 @@ export class UsageMeter {
   constructor(private readonly start: MeterStart) {}
 
   /** The target now being tried; the record names the last one. */
-  serve(target: { provider: string; upstreamModel: string; price: Price | undefined }): void {
+  serve(target: { provider: string; upstreamModel: string; price: Price | undefined; toolFees?: ToolFees }): void {
     this.start.provider = target.provider;
     this.start.upstreamModel = target.upstreamModel;
     this.start.price = target.price;
+    this.start.toolFees = target.toolFees;
     // No price is known for it: its cost is recorded as 0 (only callers with no dollar limit get here).
     if (target.price) delete this.flags.unpriced;
     else this.flags.unpriced = true;
@@ -89,6 +92,7 @@ export class UsageMeter {
     if (complete && this.reported) return undefined;
     const reported = this.reported;
     return {
+      ...reported,
       promptTokens: reported?.promptTokens || this.start.estimatedPromptTokens,
       completionTokens: Math.max(reported?.completionTokens ?? 0, Math.ceil(this.generatedCharacters / 4)),
       cachedTokens: reported?.cachedTokens ?? 0,
@@ -96,11 +100,12 @@ export class UsageMeter {
   }
 
   finish(outcome: Outcome): UsageRecord {
-    const { price, startedAt, estimatedPromptTokens: _estimate, principal, ...start } = this.start;
+    const { price, toolFees, startedAt, estimatedPromptTokens: _estimate, principal, ...start } = this.start;
     const estimated = this.estimatedTokens(outcome.status === 200);
     const answered = estimated ?? this.reported ?? { promptTokens: 0, completionTokens: 0, cachedTokens: 0 };
     const timedOut = this.timedOut;
-    const tokens = { ...answered, promptTokens: answered.promptTokens + timedOut.promptTokens };
+    const { cacheWriteTokens = 0, cacheWrite1hTokens = 0, toolCalls, ...counts } = answered;
+    const tools = toolCost(toolFees, toolCalls);
     const keyMetadata = principal.type === "key" ? callerMetadata(principal.metadata) : {};
     const latencyMs = performance.now() - startedAt;
     return {
@@ -110,8 +115,10 @@ export class UsageMeter {
       userId: principalUserId(principal),
       keyId: principalKeyId(principal),
       teamId: principalTeamId(principal),
-      ...tokens,
-      costUsd: costOf(price, answered) + timedOut.costUsd,
+      ...counts,
+      promptTokens: counts.promptTokens + timedOut.promptTokens,
+      cacheWriteTokens,
+      costUsd: costOf(price, answered) + tools.usd + timedOut.costUsd,
       latencyMs,
       createdAt: Date.now() - latencyMs,
       ttfbMs: this.firstByteAt === null ? null : this.firstByteAt - startedAt,
@@ -124,6 +131,9 @@ export class UsageMeter {
         ...this.flags,
         ...((estimated || timedOut.attempts > 0) && { usage_estimated: true }),
         ...(timedOut.attempts > 0 && { timed_out_attempts: timedOut.attempts }),
+        ...(cacheWrite1hTokens > 0 && { cache_write_1h_tokens: cacheWrite1hTokens }),
+        ...(toolCalls && { tool_calls: toolCalls, tool_fees_usd: tools.usd }),
+        ...(tools.unpriced.length > 0 && { unpriced_tools: tools.unpriced }),
         ...(this.route.length > 0 && { route: this.route }),
       },
     };

@@ -4,17 +4,35 @@
 // versioned name the list does not have (`-2024-08-06`, `-20241022`, `-0613`,
 // `-001`, `-latest`, `@20240620`, Bedrock's `-v1:0`) is priced as the dearest
 // entry of its family — the same name without its version — so an unknown
-// snapshot never costs less than a known one. Any other name is unpriced:
-// never a cheaper sibling by prefix (`gpt-5-pro` is not `gpt-5`).
+// snapshot never costs less than a known one. A Bedrock inference profile the
+// list does not name (`apac.`, `ca.`, any `<label>.` ahead of `vendor.model`)
+// is priced as the model itself, its id without the profile: AWS bills a
+// cross-region profile at the source region's price, which is the base
+// model's almost everywhere (a model listed only by region: its dearest
+// region). Any other name is unpriced: never a cheaper
+// sibling by prefix (`gpt-5-pro` is not `gpt-5`).
 import { PROVIDERS } from "../providers/index.ts";
 
-export interface Price {
+/** Token rates, in USD per million tokens. */
+export interface Rates {
   input: number;
   output: number;
+  /** Prompt tokens read from the provider's cache; the input rate when absent. */
   cachedInput?: number;
-  /** Long-context pricing: past `above` prompt tokens, the whole request costs these rates. */
-  long?: { above: number; input: number; output: number; cachedInput?: number };
+  /** Prompt tokens written to the cache for five minutes; 1.25 times the input rate when absent (Anthropic's). */
+  cacheWrite?: number;
+  /** Prompt tokens written to the cache for an hour; twice the input rate when absent. */
+  cacheWrite1h?: number;
 }
+
+export interface Price extends Rates {
+  /** Long-context pricing: past `above` prompt tokens, the whole request costs these rates. */
+  long?: Rates & { above: number };
+}
+
+/** What a cache write costs over plain input, where the list gives no rate: Anthropic's multipliers. */
+export const CACHE_WRITE_FACTOR = 1.25;
+export const CACHE_WRITE_1H_FACTOR = 2;
 
 export type PriceList = Readonly<Record<string, Price>>;
 
@@ -33,14 +51,16 @@ export function familyOf(name: string): string {
 
 const dearer = (a: Price, b: Price) => (b.output > a.output || (b.output === a.output && b.input > a.input) ? b : a);
 
-/** A Bedrock cross-region inference profile (`us.`, `eu.`, `global.`…) ahead of the model id. */
+/** Bedrock's region names a list knows (`us.`, `eu.`, `global.`…), kept apart when families are drawn. */
 const REGION_PROFILE = /^(?:us|eu|apac|global|jp|au|ca|us-gov)\./;
+/** Any inference profile ahead of a `vendor.model` id, known region or not (`xx.anthropic.claude-…`). */
+const ANY_PROFILE = /^[a-z]+(?:-[a-z]+)*\.(?=[^.]+\.)/;
 
 interface Table {
   exact: Map<string, Price>;
   /** Per family, its dearest entry. */
   families: Map<string, Price>;
-  /** Per family, region profile aside, its dearest entry in any region. */
+  /** Per family, region profile aside, its dearest entry in any region: an unknown snapshot of a model listed only by region. */
   regions: Map<string, Price>;
   /** Entries ending in `-` price every name they begin (the mock's models). */
   prefixes: [string, Price][];
@@ -71,12 +91,14 @@ function lookup(table: Table, name: string): Price | undefined {
   const family = familyOf(name);
   // Only a name that carried a version reaches its family: `gpt-4o-2030-01-01`, never `gpt-4o-turbo`.
   if (family !== name) {
-    const priced = table.families.get(family) ?? (REGION_PROFILE.test(name) ? undefined : table.regions.get(family));
+    const priced = table.families.get(family) ?? (ANY_PROFILE.test(name) ? undefined : table.regions.get(family));
     if (priced) return priced;
   }
-  // A region the list does not name for this model: as dear as the dearest region that it does.
-  if (REGION_PROFILE.test(name)) {
-    const priced = table.regions.get(familyOf(name.replace(REGION_PROFILE, "")));
+  // A profile the list does not name for this model: the model's own price, its id without the profile;
+  // for a model the list prices only by region, the dearest of those, never nothing.
+  const base = name.replace(ANY_PROFILE, "");
+  if (base !== name) {
+    const priced = lookup(table, base) ?? table.regions.get(familyOf(base));
     if (priced) return priced;
   }
   return table.prefixes.find(([prefix]) => name.startsWith(prefix))?.[1];
@@ -110,16 +132,52 @@ export function pricedModels(provider: string): string[] {
   return [...(TABLES.get(provider)?.exact.keys() ?? [])];
 }
 
+/** Paid built-in tools a provider ran for a call (OpenAI's web search…), by tool: calls, or containers for `code_interpreter`. */
+export type ToolCalls = Readonly<Record<string, number>>;
+/** USD per call (per container for `code_interpreter`), by tool. */
+export type ToolFees = Readonly<Record<string, number>>;
+
 export interface TokenCounts {
   promptTokens: number;
   completionTokens: number;
+  /** Of the prompt, tokens read from the provider's cache. */
   cachedTokens: number;
+  /** Of the prompt, tokens written to the provider's cache (Anthropic, Bedrock); none when absent. */
+  cacheWriteTokens?: number;
+  /** Of those, the ones written for an hour rather than five minutes. */
+  cacheWrite1hTokens?: number;
+  /** Paid built-in tools the provider ran, as counted from its answer. */
+  toolCalls?: ToolCalls;
 }
 
+/** What the tokens cost; built-in tools are priced apart (toolCost). */
 export function costOf(price: Price | undefined, tokens: TokenCounts): number {
   if (!price) return 0;
-  const rates = price.long && tokens.promptTokens > price.long.above ? price.long : price;
-  const uncached = Math.max(0, tokens.promptTokens - tokens.cachedTokens);
-  const cached = tokens.cachedTokens * (rates.cachedInput ?? rates.input);
-  return (uncached * rates.input + cached + tokens.completionTokens * rates.output) / 1_000_000;
+  const rates: Rates = price.long && tokens.promptTokens > price.long.above ? price.long : price;
+  const written = tokens.cacheWriteTokens ?? 0;
+  const writtenForAnHour = Math.min(written, tokens.cacheWrite1hTokens ?? 0);
+  const uncached = Math.max(0, tokens.promptTokens - tokens.cachedTokens - written);
+  const input =
+    uncached * rates.input +
+    tokens.cachedTokens * (rates.cachedInput ?? rates.input) +
+    (written - writtenForAnHour) * (rates.cacheWrite ?? rates.input * CACHE_WRITE_FACTOR) +
+    writtenForAnHour * (rates.cacheWrite1h ?? rates.input * CACHE_WRITE_1H_FACTOR);
+  return (input + tokens.completionTokens * rates.output) / 1_000_000;
 }
+
+/** The fees for the built-in tools a call ran, and the tools among them with no known fee. */
+export function toolCost(fees: ToolFees | undefined, calls: ToolCalls | undefined): { usd: number; unpriced: string[] } {
+  let usd = 0;
+  const unpriced: string[] = [];
+  for (const [tool, count] of Object.entries(calls ?? {})) {
+    const fee = fees?.[tool];
+    if (fee === undefined) unpriced.push(tool);
+    else usd += fee * count;
+  }
+  return { usd, unpriced };
+}
+
+const FEES = new Map(PROVIDERS.map((provider) => [provider.kind as string, provider.toolFees]));
+
+/** What a provider (kind) charges per call of its built-in tools for a model; undefined when it runs none. */
+export const toolFeesOf = (model: string, provider: string): ToolFees | undefined => FEES.get(provider)?.(model);

@@ -175,6 +175,7 @@ export interface UsageRowView {
   prompt_tokens: number;
   completion_tokens: number;
   cached_tokens: number;
+  cache_write_tokens: number;
   cost_usd: number;
   status: number;
   error: string | null;
@@ -204,6 +205,7 @@ function rowView(row: LedgerRow): UsageRowView {
     prompt_tokens: row.promptTokens,
     completion_tokens: row.completionTokens,
     cached_tokens: row.cachedTokens,
+    cache_write_tokens: row.cacheWriteTokens,
     cost_usd: row.costUsd,
     status: row.status,
     error: row.error,
@@ -269,6 +271,7 @@ export async function groupUsage(
       prompt_tokens: sql<string>`coalesce(sum(${usageEvents.promptTokens}), 0)::text`,
       completion_tokens: sql<string>`coalesce(sum(${usageEvents.completionTokens}), 0)::text`,
       cached_tokens: sql<string>`coalesce(sum(${usageEvents.cachedTokens}), 0)::text`,
+      cache_write_tokens: sql<string>`coalesce(sum(${usageEvents.cacheWriteTokens}), 0)::text`,
       cost_usd: sql<string>`coalesce(sum(${usageEvents.costUsd}), 0)::text`,
       errors: sql<string>`count(*) filter (where ${usageEvents.status} >= 400)::text`,
       p50_latency_ms: sql<string | null>`percentile_cont(0.5) within group (order by ${usageEvents.latencyMs})::text`,
@@ -291,6 +294,7 @@ export async function groupUsage(
         prompt_tokens: prompt,
         completion_tokens: completion,
         cached_tokens: Number(row.cached_tokens),
+        cache_write_tokens: Number(row.cache_write_tokens),
         total_tokens: prompt + completion,
         cost_usd: Number(row.cost_usd),
         errors: Number(row.errors),

@@ -3,7 +3,13 @@
 import type { ErrorShape } from "../formats/index.ts";
 import type { TokenCounts } from "./prices.ts";
 
-export interface UsageRecord extends TokenCounts {
+/** The flat counts a record keeps: a call's built-in tool calls go in its metadata, hour-long cache writes too. */
+type RecordedCounts = Omit<TokenCounts, "cacheWriteTokens" | "cacheWrite1hTokens" | "toolCalls"> & {
+  /** Of the prompt, tokens written to the provider's cache. */
+  cacheWriteTokens: number;
+};
+
+export interface UsageRecord extends RecordedCounts {
   requestId: string;
   principalType: "admin" | "user" | "key";
   principalId: string;
@@ -34,13 +40,17 @@ export interface UsageRecord extends TokenCounts {
 export const GATEWAY_METADATA = [
   "admission",
   "cache_hit",
+  "cache_write_1h_tokens",
   "refused_after_upstream_start",
   "route",
   "route_arm",
   "route_name",
   "route_reason",
   "timed_out_attempts",
+  "tool_calls",
+  "tool_fees_usd",
   "unpriced",
+  "unpriced_tools",
   "usage_estimated",
 ] as const;
 export type GatewayMetadataName = (typeof GATEWAY_METADATA)[number];

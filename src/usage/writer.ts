@@ -36,6 +36,8 @@ export function ledgerRow(record: UsageRecord) {
     prompt_tokens: record.promptTokens,
     completion_tokens: record.completionTokens,
     cached_tokens: record.cachedTokens,
+    // A record queued before the column existed has none.
+    cache_write_tokens: record.cacheWriteTokens ?? 0,
     cost_usd: record.costUsd,
     latency_ms: Math.round(record.latencyMs),
     ttfb_ms: record.ttfbMs === null ? null : Math.round(record.ttfbMs),
@@ -65,6 +67,7 @@ const LEDGER_COLUMNS = sql.raw(
     "prompt_tokens integer",
     "completion_tokens integer",
     "cached_tokens integer",
+    "cache_write_tokens integer",
     "cost_usd double precision",
     "latency_ms integer",
     "ttfb_ms integer",
@@ -78,7 +81,7 @@ const LEDGER_COLUMNS = sql.raw(
 );
 const LEDGER_NAMES = sql.raw(
   "request_id, principal_type, principal_id, user_id, key_id, team_id, provider, model, upstream_model, client_format, " +
-    "prompt_tokens, completion_tokens, cached_tokens, cost_usd, latency_ms, ttfb_ms, status, error, streamed, attempts, metadata, created_at",
+    "prompt_tokens, completion_tokens, cached_tokens, cache_write_tokens, cost_usd, latency_ms, ttfb_ms, status, error, streamed, attempts, metadata, created_at",
 );
 
 /**

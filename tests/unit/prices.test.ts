@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { costOf, familyOf, priceOf } from "../../src/usage/prices.ts";
+import { anthropicUsageFrom } from "../../src/formats/anthropic/upstream.ts";
+import { converseUsageFrom } from "../../src/formats/bedrock/upstream.ts";
+import { costOf, familyOf, priceOf, toolCost, toolFeesOf } from "../../src/usage/prices.ts";
 
 const usd = (model: string, provider: string, prompt: number, completion: number) =>
   costOf(priceOf(model, provider), { promptTokens: prompt, completionTokens: completion, cachedTokens: 0 });
@@ -40,9 +42,28 @@ describe("list prices", () => {
     expect(priceOf("gpt-4o-2031-01-01", "openai")).toMatchObject({ input: 5, output: 15 });
     expect(priceOf("gpt-4o", "openai")).toMatchObject({ input: 2.5, output: 10 });
     expect(priceOf("claude-sonnet-4-5@20250929", "vertex")).toMatchObject({ input: 3, output: 15 });
-    // Bedrock's regions price apart; one the list does not name for a model is as dear as its dearest.
+    // Bedrock's regions price apart where the list names them.
     expect(priceOf("eu.anthropic.claude-sonnet-4-5-20250929-v1:0", "bedrock")).toMatchObject({ input: 3.3, output: 16.5 });
-    expect(priceOf("ca.anthropic.claude-sonnet-4-5-20250929-v1:0", "bedrock")).toMatchObject({ input: 3.6, output: 18 });
+  });
+
+  it("price a Bedrock profile the list does not name as the model itself, never as the dearest region", () => {
+    // The dearest region for this model is us-gov's $3.60; the model's own price is $3.
+    expect(priceOf("ca.anthropic.claude-sonnet-4-5-20250929-v1:0", "bedrock")).toMatchObject({ input: 3, output: 15 });
+    // apac. is a region the list names, but not for this model: the model's own $5, not au./eu./us.'s $5.50.
+    expect(priceOf("apac.anthropic.claude-opus-4-7", "bedrock")).toMatchObject({ input: 5, output: 25 });
+    // A profile no list knows at all.
+    expect(priceOf("xx.anthropic.claude-opus-4-7", "bedrock")).toMatchObject({ input: 5, output: 25 });
+    expect(priceOf("xx.anthropic.claude-haiku-4-5-20251001-v1:0", "bedrock")).toMatchObject({ input: 1, output: 5 });
+    // An unknown snapshot under an unknown profile: the base model's family.
+    expect(priceOf("xx.anthropic.claude-opus-4-5-20251101-v9:0", "bedrock")).toMatchObject({ input: 5, output: 25 });
+    // A named region keeps its own price; a model no list has stays unpriced under any profile.
+    expect(priceOf("apac.anthropic.claude-haiku-4-5-20251001-v1:0", "bedrock")).toMatchObject({ input: 1.1 });
+    expect(priceOf("xx.anthropic.claude-nothing-9", "bedrock")).toBeUndefined();
+    // A model listed only by region, under a profile the list does not name for it: its dearest region.
+    expect(priceOf("apac.mistral.pixtral-large-2502-v1:0", "bedrock")).toEqual(
+      priceOf("eu.mistral.pixtral-large-2502-v1:0", "bedrock"),
+    );
+    expect(priceOf("xx.claude-opus-4-7", "bedrock")).toBeUndefined();
   });
 
   it("follow the deployment that serves: a provider's own list, or the lists it is priced like", () => {
@@ -55,5 +76,84 @@ describe("list prices", () => {
   it("charge a long prompt the long-context rate for the whole request", () => {
     expect(usd("gemini-2.5-pro", "gemini", 200_000, 1_000)).toBeCloseTo((200_000 * 1.25 + 1_000 * 10) / 1e6, 10);
     expect(usd("gemini-2.5-pro", "gemini", 200_001, 1_000)).toBeCloseTo((200_001 * 2.5 + 1_000 * 15) / 1e6, 10);
+  });
+});
+
+describe("prompt-cache writes", () => {
+  const price = { input: 3, output: 15, cachedInput: 0.3 };
+
+  it("cost 1.25 times the input rate for five minutes and twice it for an hour, unless the list says otherwise", () => {
+    // 1,000 prompt tokens: 100 read, 600 written (200 of them for an hour), 300 plain; 50 out.
+    const tokens = {
+      promptTokens: 1000,
+      completionTokens: 50,
+      cachedTokens: 100,
+      cacheWriteTokens: 600,
+      cacheWrite1hTokens: 200,
+    };
+    const expected = (300 * 3 + 100 * 0.3 + 400 * 3.75 + 200 * 6 + 50 * 15) / 1e6;
+    expect(costOf(price, tokens)).toBeCloseTo(expected, 15);
+    expect(costOf({ ...price, cacheWrite: 4, cacheWrite1h: 5 }, tokens)).toBeCloseTo(
+      (300 * 3 + 100 * 0.3 + 400 * 4 + 200 * 5 + 50 * 15) / 1e6,
+      15,
+    );
+    // Before, every write was billed as input: 900 tokens at $3.
+    expect(costOf(price, tokens)).toBeGreaterThan((900 * 3 + 100 * 0.3 + 50 * 15) / 1e6);
+  });
+
+  it("are read apart from Anthropic's and Bedrock's usage", () => {
+    expect(
+      anthropicUsageFrom({
+        input_tokens: 10,
+        cache_read_input_tokens: 20,
+        cache_creation_input_tokens: 30,
+        cache_creation: { ephemeral_5m_input_tokens: 5, ephemeral_1h_input_tokens: 25 },
+        output_tokens: 4,
+      }),
+    ).toStrictEqual({ promptTokens: 60, completionTokens: 4, cachedTokens: 20, cacheWriteTokens: 30, cacheWrite1hTokens: 25 });
+    // Only the split given: the writes are its sum.
+    expect(anthropicUsageFrom({ input_tokens: 1, cache_creation: { ephemeral_1h_input_tokens: 7 } })).toMatchObject({
+      promptTokens: 8,
+      cacheWriteTokens: 7,
+      cacheWrite1hTokens: 7,
+    });
+    expect(anthropicUsageFrom({ input_tokens: 3, output_tokens: 1 })).toStrictEqual({
+      promptTokens: 3,
+      completionTokens: 1,
+      cachedTokens: 0,
+    });
+    expect(
+      converseUsageFrom({ inputTokens: 10, cacheReadInputTokens: 2, cacheWriteInputTokens: 40, outputTokens: 3 }),
+    ).toStrictEqual({ promptTokens: 52, completionTokens: 3, cachedTokens: 2, cacheWriteTokens: 40 });
+  });
+
+  it("cost what the model's list says on Bedrock: Claude's premium, none for Nova", () => {
+    const tokens = { promptTokens: 1000, completionTokens: 0, cachedTokens: 0, cacheWriteTokens: 1000 };
+    expect(costOf(priceOf("anthropic.claude-sonnet-4-6", "bedrock"), tokens)).toBeCloseTo((1000 * 3.75) / 1e6, 15);
+    expect(costOf(priceOf("amazon.nova-2-lite-v1:0", "bedrock"), tokens)).toBeCloseTo((1000 * 0.3) / 1e6, 15);
+  });
+});
+
+describe("built-in tool fees", () => {
+  it("are OpenAI's per call: web search by model, file search, code interpreter per container", () => {
+    expect(toolFeesOf("gpt-4.1", "openai")).toEqual({
+      web_search: 0.01,
+      web_search_preview: 0.025,
+      file_search: 0.0025,
+      code_interpreter: 0.03,
+    });
+    expect(toolFeesOf("gpt-5-mini", "openai")?.web_search_preview).toBe(0.01);
+    expect(toolFeesOf("o4-mini", "openai")?.web_search_preview).toBe(0.01);
+    expect(toolFeesOf("claude-sonnet-4-5", "anthropic")).toBeUndefined();
+  });
+
+  it("add up, and name the tools with no fee", () => {
+    const fees = toolFeesOf("gpt-4o", "openai");
+    expect(toolCost(fees, { web_search_preview: 3, file_search: 2, code_interpreter: 1 }).usd).toBeCloseTo(
+      3 * 0.025 + 2 * 0.0025 + 0.03,
+      15,
+    );
+    expect(toolCost(fees, { web_search: 1, image_generation: 2 })).toEqual({ usd: 0.01, unpriced: ["image_generation"] });
+    expect(toolCost(undefined, { web_search: 1 })).toEqual({ usd: 0, unpriced: ["web_search"] });
   });
 });

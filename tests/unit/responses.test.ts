@@ -157,6 +157,51 @@ describe("a Responses stream read from a provider", () => {
     ]);
   });
 
+  it("counts paid built-in tool calls as each ends and in the whole answer: the preview's apart, containers once", () => {
+    const decoder = openaiResponsesCodec.streamDecoder();
+    const tools = [{ type: "web_search_preview_2025_03_11" }, { type: "code_interpreter" }];
+    decoder.decode(frame({ type: "response.created", response: { id: "resp_2", model: "gpt", tools } }));
+    const search = { type: "web_search_call", id: "ws_1", status: "completed" };
+    const code = (id: string) => ({ type: "code_interpreter_call", id, container_id: "cntr_1" });
+    expect(decoder.decode(frame({ type: "response.output_item.done", output_index: 0, item: search }))).toEqual([
+      { type: "usage", usage: { promptTokens: 0, completionTokens: 0, cachedTokens: 0, toolCalls: { web_search_preview: 1 } } },
+    ]);
+    decoder.decode(frame({ type: "response.output_item.done", output_index: 1, item: code("ci_1") }));
+    decoder.decode(frame({ type: "response.output_item.done", output_index: 2, item: code("ci_2") }));
+    // A function call is the caller's tool: not counted, nothing reported.
+    expect(
+      decoder.decode(frame({ type: "response.output_item.done", output_index: 3, item: { type: "function_call" } })),
+    ).toEqual([]);
+    const last = decoder.decode(
+      frame({
+        type: "response.completed",
+        response: {
+          status: "completed",
+          tools,
+          output: [search, code("ci_1"), code("ci_2")],
+          usage: { input_tokens: 5, output_tokens: 1 },
+        },
+      }),
+    );
+    expect(last.at(-1)).toEqual({
+      type: "usage",
+      usage: { promptTokens: 5, completionTokens: 1, cachedTokens: 0, toolCalls: { web_search_preview: 1, code_interpreter: 1 } },
+    });
+    // A whole answer the same way; the current web search tool is `web_search`.
+    expect(
+      openaiResponsesCodec.usage({
+        tools: [{ type: "web_search" }],
+        output: [search, search, { type: "file_search_call" }, { type: "image_generation_call" }],
+        usage: { input_tokens: 1, output_tokens: 1 },
+      }),
+    ).toEqual({
+      promptTokens: 1,
+      completionTokens: 1,
+      cachedTokens: 0,
+      toolCalls: { web_search: 2, file_search: 1, image_generation: 1 },
+    });
+  });
+
   it("fails on an error event or a failed response", () => {
     const decoder = openaiResponsesCodec.streamDecoder();
     expect(() => decoder.decode(frame({ type: "error", message: "overloaded" }))).toThrow("overloaded");

@@ -23,6 +23,74 @@ const config = parseConfig({
   AWS_REGION: "eu-west-1",
 });
 
+describe("presets", () => {
+  const presets = parseConfig({
+    DATABASE_URL: "postgres://u:p@127.0.0.1:5432/db",
+    UPSTASH_REDIS_REST_URL: "http://127.0.0.1:8079",
+    UPSTASH_REDIS_REST_TOKEN: "token",
+    ADMIN_KEY: "admin-key-of-sixteen-chars",
+    XAI_API_KEY: "xai-key",
+    GROQ_API_KEY: "gsk-key",
+    FIREWORKS_API_KEY: "fw-key",
+    VLLM_BASE_URL: "http://127.0.0.1:8000/v1/",
+  });
+
+  it.each([
+    ["grok-4", "xai", "grok-4", "https://api.x.ai/v1", { input: 3, output: 15 }],
+    ["groq/llama-3.3-70b-versatile", "groq", "llama-3.3-70b-versatile", "https://api.groq.com/openai/v1", { input: 0.59 }],
+    ["groq/openai/gpt-oss-120b", "groq", "openai/gpt-oss-120b", "https://api.groq.com/openai/v1", { output: 0.6 }],
+    [
+      "accounts/fireworks/models/deepseek-v3",
+      "fireworks",
+      "accounts/fireworks/models/deepseek-v3",
+      "https://api.fireworks.ai/inference/v1",
+      { input: 0.9 },
+    ],
+    ["vllm/qwen3-8b", "vllm", "qwen3-8b", "http://127.0.0.1:8000/v1", undefined],
+  ])("%s goes to %s as %s at %s, priced %o", (model, provider, upstream, baseUrl, price) => {
+    const target = resolveTarget(presets, EMPTY_CATALOG, model);
+    expect({ provider: target.provider, upstream: target.upstreamModel, baseUrl: target.settings.baseUrl }).toEqual({
+      provider,
+      upstream,
+      baseUrl,
+    });
+    if (price) expect(target.price).toMatchObject(price);
+    else expect(target.price).toBeUndefined();
+  });
+
+  it("sends the preset's key as a bearer token, and no authorization to a keyless local server", async () => {
+    const grok = resolveTarget(presets, EMPTY_CATALOG, "grok-3-mini");
+    const vllm = resolveTarget(presets, EMPTY_CATALOG, "vllm/qwen3-8b");
+    const send = async (target: typeof grok) => {
+      const [endpoint] = target.descriptor.endpoints(target.upstreamModel);
+      const [credential] = target.credentials;
+      return endpoint?.request({
+        settings: { ...target.settings, secret: await credential?.secret() },
+        upstreamModel: target.upstreamModel,
+        body: { messages: [] },
+        stream: false,
+        requestId: "req-1",
+        clientHeaders: new Headers(),
+      });
+    };
+    const toXai = await send(grok);
+    expect(toXai?.url).toBe("https://api.x.ai/v1/chat/completions");
+    expect(toXai?.headers.get("authorization")).toBe("Bearer xai-key");
+    const toVllm = await send(vllm);
+    expect(toVllm?.url).toBe("http://127.0.0.1:8000/v1/chat/completions");
+    expect(toVllm?.headers.has("authorization")).toBe(false);
+  });
+
+  it("leaves a preset that is not configured unreachable, and names no other provider's models", () => {
+    expect(resolveTarget(presets, EMPTY_CATALOG, "sonar-pro").credentials).toEqual([]);
+    expect(() => resolveTarget(presets, EMPTY_CATALOG, "ollama/llama3.2")).toThrow(expect.objectContaining({ status: 404 }));
+    // Together's DeepSeek is not DeepSeek's own API.
+    expect(() => resolveTarget(presets, EMPTY_CATALOG, "deepseek-ai/DeepSeek-V3")).toThrow(
+      expect.objectContaining({ status: 404 }),
+    );
+  });
+});
+
 describe("routing by model name", () => {
   it.each([
     ["gpt-4o-mini", "openai", "gpt-4o-mini"],
@@ -69,7 +137,18 @@ describe("routing by model name", () => {
       "mistral",
       "bedrock",
       "vertex",
+      "azure",
       "openai-compatible",
+      "openrouter",
+      "groq",
+      "xai",
+      "deepseek",
+      "together",
+      "fireworks",
+      "cerebras",
+      "perplexity",
+      "ollama",
+      "vllm",
       "mock",
     ]);
   });

@@ -13,10 +13,10 @@ const messageId = (id: string) =>
   id.startsWith("msg_") ? id : `msg_${id.replace(/^chatcmpl-/, "") || crypto.randomUUID().replaceAll("-", "")}`;
 
 const usageOf = (usage: TokenCounts) => ({
-  input_tokens: usage.promptTokens - usage.cachedTokens,
+  input_tokens: usage.promptTokens - usage.cachedTokens - (usage.cacheWriteTokens ?? 0),
   output_tokens: usage.completionTokens,
   cache_read_input_tokens: usage.cachedTokens,
-  cache_creation_input_tokens: 0,
+  cache_creation_input_tokens: usage.cacheWriteTokens ?? 0,
 });
 
 export function canonicalToAnthropic(response: CanonicalResponse, model: string) {

@@ -78,30 +78,44 @@ interface AnthropicUsage {
   output_tokens?: number;
   cache_read_input_tokens?: number;
   cache_creation_input_tokens?: number;
+  /** The writes by how long they are kept, where the API reports it. */
+  cache_creation?: { ephemeral_5m_input_tokens?: number; ephemeral_1h_input_tokens?: number } | null;
 }
 
-/** Counts from a provider that reports cache reads and writes apart from its input (Anthropic, Bedrock): the prompt is all three. */
+/**
+ * Counts from a provider that reports cache reads and writes apart from its
+ * input (Anthropic, Bedrock): the prompt is all three. Writes are kept apart
+ * (and those kept for an hour among them), since they cost more than input.
+ */
 export function withCacheCounts(counts: {
   input?: number;
   cacheRead?: number;
   cacheWrite?: number;
+  cacheWrite1h?: number;
   output?: number;
 }): TokenCounts {
   const cached = counts.cacheRead ?? 0;
+  const written = counts.cacheWrite ?? 0;
+  const forAnHour = Math.min(written, counts.cacheWrite1h ?? 0);
   return {
-    promptTokens: (counts.input ?? 0) + cached + (counts.cacheWrite ?? 0),
+    promptTokens: (counts.input ?? 0) + cached + written,
     completionTokens: counts.output ?? 0,
     cachedTokens: cached,
+    ...(written > 0 && { cacheWriteTokens: written }),
+    ...(forAnHour > 0 && { cacheWrite1hTokens: forAnHour }),
   };
 }
 
 export function anthropicUsageFrom(value: unknown): TokenCounts | undefined {
   if (!value || typeof value !== "object") return undefined;
   const usage = value as AnthropicUsage;
+  const byTtl = usage.cache_creation;
+  const split = byTtl ? (byTtl.ephemeral_5m_input_tokens ?? 0) + (byTtl.ephemeral_1h_input_tokens ?? 0) : undefined;
   return withCacheCounts({
     input: usage.input_tokens,
     cacheRead: usage.cache_read_input_tokens,
-    cacheWrite: usage.cache_creation_input_tokens,
+    cacheWrite: usage.cache_creation_input_tokens ?? split,
+    cacheWrite1h: byTtl?.ephemeral_1h_input_tokens,
     output: usage.output_tokens,
   });
 }

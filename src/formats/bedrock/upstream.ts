@@ -103,7 +103,7 @@ interface ConverseUsage {
   cacheWriteInputTokens?: number;
 }
 
-/** Like Anthropic's, Bedrock's `inputTokens` leaves out cache reads and writes. */
+/** Like Anthropic's, Bedrock's `inputTokens` leaves out cache reads and writes (kept for five minutes). */
 export function converseUsageFrom(value: unknown): TokenCounts | undefined {
   if (!value || typeof value !== "object") return undefined;
   const usage = value as ConverseUsage;

@@ -2,7 +2,7 @@
 // ever forwarded as sent, never translated into it (providers that take it
 // take chat completions too); its answers and events are read for usage and
 // for what was generated, and decoded when a fallback chain needs them.
-import type { TokenCounts } from "../../usage/prices.ts";
+import type { TokenCounts, ToolCalls } from "../../usage/prices.ts";
 import type { CanonicalEvent, CanonicalPart, CanonicalResponse, FinishReason } from "../canonical.ts";
 import type { StreamDecoder, StreamFrame, UpstreamCodec } from "../types.ts";
 
@@ -19,6 +19,8 @@ interface ResponsesItem {
   name?: string;
   arguments?: string;
   input?: string;
+  /** The container a code interpreter call ran in. */
+  container_id?: string;
 }
 
 interface ResponsesBody {
@@ -28,6 +30,8 @@ interface ResponsesBody {
   incomplete_details?: { reason?: string } | null;
   error?: { message?: string } | null;
   output?: ResponsesItem[];
+  /** The tools the request offered, as the answer repeats them. */
+  tools?: { type?: string }[] | null;
   usage?: ResponsesUsage | null;
 }
 
@@ -39,6 +43,47 @@ export function responsesUsageFrom(value: unknown): TokenCounts | undefined {
     completionTokens: usage.output_tokens ?? 0,
     cachedTokens: usage.input_tokens_details?.cached_tokens ?? 0,
   };
+}
+
+/** The output items of OpenAI's built-in tools that it charges for, by the tool that made them. */
+const PAID_TOOL_ITEMS: Readonly<Record<string, string>> = {
+  web_search_call: "web_search",
+  file_search_call: "file_search",
+  code_interpreter_call: "code_interpreter",
+  image_generation_call: "image_generation",
+};
+
+/** The web search calls of a request that offered only the preview tool are the preview's (priced apart). */
+const webSearchTool = (tools: ResponsesBody["tools"]) => {
+  const types = (tools ?? []).map((tool) => tool.type ?? "");
+  const preview = types.some((type) => type.startsWith("web_search_preview"));
+  const current = types.some((type) => type.startsWith("web_search") && !type.startsWith("web_search_preview"));
+  return preview && !current ? "web_search_preview" : "web_search";
+};
+
+/** Paid built-in tool calls among output items: calls per tool, containers for the code interpreter. */
+export function toolCallsOf(items: readonly ResponsesItem[], tools: ResponsesBody["tools"]): ToolCalls | undefined {
+  const calls: Record<string, number> = {};
+  const containers = new Set<string>();
+  for (const item of items) {
+    let tool = PAID_TOOL_ITEMS[item.type ?? ""];
+    if (!tool) continue;
+    if (tool === "web_search") tool = webSearchTool(tools);
+    // OpenAI bills the code interpreter per container, however many calls run in it.
+    if (tool === "code_interpreter" && item.container_id) {
+      if (containers.has(item.container_id)) continue;
+      containers.add(item.container_id);
+    }
+    calls[tool] = (calls[tool] ?? 0) + 1;
+  }
+  return Object.keys(calls).length > 0 ? calls : undefined;
+}
+
+/** A whole answer's usage, with the built-in tools it ran; undefined when it reports none. */
+function answerUsage(body: ResponsesBody): TokenCounts | undefined {
+  const usage = responsesUsageFrom(body.usage);
+  const toolCalls = toolCallsOf(body.output ?? [], body.tools);
+  return usage && toolCalls ? { ...usage, toolCalls } : usage;
 }
 
 function finishOf(body: ResponsesBody): FinishReason {
@@ -68,7 +113,7 @@ function decodeResponse(body: ResponsesBody): CanonicalResponse {
     model: body.model ?? "",
     parts,
     finishReason: finishOf(body),
-    usage: responsesUsageFrom(body.usage) ?? { promptTokens: 0, completionTokens: 0, cachedTokens: 0 },
+    usage: answerUsage(body) ?? { promptTokens: 0, completionTokens: 0, cachedTokens: 0 },
   };
 }
 
@@ -81,9 +126,15 @@ interface ResponsesEvent {
   message?: string;
 }
 
-/** Named events; `response.completed` (or `.incomplete`) ends a whole stream, `error` and `response.failed` fail it. */
+/**
+ * Named events; `response.completed` (or `.incomplete`) ends a whole stream,
+ * `error` and `response.failed` fail it. Each paid built-in tool call done is
+ * reported as it ends, so a stream cut short still pays for the calls it ran.
+ */
 function responsesStreamDecoder(): StreamDecoder {
   let complete = false;
+  let tools: ResponsesBody["tools"];
+  const done: ResponsesItem[] = [];
   return {
     get complete() {
       return complete;
@@ -93,6 +144,7 @@ function responsesStreamDecoder(): StreamDecoder {
       const type = event.type ?? frame.event;
       switch (type) {
         case "response.created":
+          tools = event.response?.tools;
           return [{ type: "start", id: event.response?.id ?? "", model: event.response?.model ?? "" }];
         case "response.output_text.delta":
           return [{ type: "text", text: event.delta ?? "" }];
@@ -104,6 +156,14 @@ function responsesStreamDecoder(): StreamDecoder {
           if (item?.type !== "function_call" && item?.type !== "custom_tool_call") return [];
           return [{ type: "tool_call_start", index: event.output_index ?? 0, id: item.call_id ?? "", name: item.name ?? "" }];
         }
+        case "response.output_item.done": {
+          if (!event.item || !PAID_TOOL_ITEMS[event.item.type ?? ""]) return [];
+          done.push(event.item);
+          const toolCalls = toolCallsOf(done, tools);
+          return toolCalls
+            ? [{ type: "usage", usage: { promptTokens: 0, completionTokens: 0, cachedTokens: 0, toolCalls } }]
+            : [];
+        }
         case "response.function_call_arguments.delta":
         case "response.custom_tool_call_input.delta":
           return [{ type: "tool_call_delta", index: event.output_index ?? 0, arguments: event.delta ?? "" }];
@@ -111,7 +171,7 @@ function responsesStreamDecoder(): StreamDecoder {
         case "response.incomplete": {
           complete = true;
           const body = event.response ?? {};
-          const usage = responsesUsageFrom(body.usage);
+          const usage = answerUsage({ ...body, output: body.output?.length ? body.output : done, tools: body.tools ?? tools });
           return [{ type: "finish", reason: finishOf(body) }, ...(usage ? [{ type: "usage" as const, usage }] : [])];
         }
         case "response.failed":
@@ -130,6 +190,6 @@ export const openaiResponsesCodec: UpstreamCodec = {
     throw new Error("requests are not translated into the Responses API");
   },
   decode: (body) => decodeResponse(body as ResponsesBody),
-  usage: (body) => responsesUsageFrom((body as ResponsesBody | null)?.usage),
+  usage: (body) => (body && typeof body === "object" ? answerUsage(body as ResponsesBody) : undefined),
   streamDecoder: responsesStreamDecoder,
 };

@@ -5,10 +5,10 @@
 // built-in tool merely offered, as coding agents offer web search with every
 // request, is left out and named.
 import * as z from "zod";
-import { badRequest } from "../../http/errors.ts";
+import { badRequest, GatewayError } from "../../http/errors.ts";
 import type { CanonicalMessage, CanonicalPart, CanonicalRequest, CanonicalTool, ToolChoice } from "../canonical.ts";
 import { flag, jsonSchema, modelName, optionalText, positiveInt, providerName, sampling, withoutProvider } from "../fields.ts";
-import type { ClientFormat } from "../types.ts";
+import type { ClientFormat, ForwardTarget } from "../types.ts";
 import { canonicalToResponse, qualifiedName, ResponsesStreamEncoder } from "./responses-answer.ts";
 
 const part = z.looseObject({
@@ -80,6 +80,7 @@ export const openaiResponsesSchema = z.looseObject({
     })
     .nullish(),
   reasoning: z.looseObject({ effort: z.string({ message: "must be a string" }).nullish() }).nullish(),
+  background: flag,
   /** Sluice's own: the provider to send to. */
   provider: providerName.optional(),
 });
@@ -255,6 +256,41 @@ function read(body: OpenAIResponsesBody, reading: Reading): CanonicalRequest {
   };
 }
 
+/** A paid built-in tool by the name its fee goes by: `web_search_2025_08_26` is `web_search`; undefined for others. */
+function paidTool(type: string): string | undefined {
+  if (type.startsWith("web_search_preview")) return "web_search_preview";
+  if (type.startsWith("web_search")) return "web_search";
+  return ["file_search", "code_interpreter", "image_generation"].includes(type) ? type : undefined;
+}
+
+/**
+ * What may go to OpenAI as sent is what the gateway can meter: never a
+ * background response (its answer is fetched later, past the gateway), and
+ * a paid built-in tool with no known fee only for a caller whose spending is
+ * not limited in dollars (the call is then recorded with the tool unpriced).
+ */
+function assertForwardable(body: OpenAIResponsesBody, target: ForwardTarget): void {
+  if (body.background === true) {
+    throw badRequest(
+      "Background responses are not supported: their answer is fetched later, past the gateway, which could not meter it. Leave `background` out, and stream the response if it is long.",
+      "background",
+      "background_unsupported",
+    );
+  }
+  if (!target.spendsDollars) return;
+  for (const [i, tool] of (body.tools ?? []).entries()) {
+    const name = paidTool(tool.type);
+    if (name && target.toolFees?.[name] === undefined) {
+      throw new GatewayError(
+        403,
+        "permission",
+        `The built-in tool \`${tool.type}\` has no known price on \`${target.provider}\`, and this caller's spending is limited in dollars. Leave it out of \`tools\`.`,
+        { code: "tool_unpriced", param: `tools[${i}]` },
+      );
+    }
+  }
+}
+
 /** The canonical request, for a provider of another dialect; what it cannot carry is refused by name. */
 export const responsesToCanonical = (body: OpenAIResponsesBody, provider: string) => read(body, { provider });
 
@@ -265,6 +301,7 @@ export const openaiResponses: ClientFormat<OpenAIResponsesBody> = {
   schema: openaiResponsesSchema,
   facts: (body) => ({ model: body.model, stream: body.stream === true, provider: body.provider }),
   forwarded: withoutProvider,
+  forwardable: assertForwardable,
   prompt: (body) => [body.instructions ?? "", body.input, body.tools ?? ""],
   output: {
     of: (body) => body.max_output_tokens ?? undefined,

@@ -1,10 +1,12 @@
 // Amazon Bedrock (on-demand, by region prefix): list prices in USD per million tokens, by exact model id, as
 // published in late 2026. usage/prices.ts says how a dated or versioned name
 // finds its entry; `long` is the rate for the whole request once its prompt
-// passes `above` tokens.
+// passes `above` tokens. Prompt-cache writes cost Claude's premium (1.25
+// times input, the default); other vendors' models (Amazon Nova) write at
+// their input rate.
 import type { PriceList } from "../../usage/prices.ts";
 
-export const BEDROCK_PRICES: PriceList = {
+const LISTED: PriceList = {
   "ai21.j2-mid-v1": { input: 12.5, output: 12.5 },
   "ai21.j2-ultra-v1": { input: 18.8, output: 18.8 },
   "ai21.jamba-1-5-large-v1:0": { input: 2, output: 8 },
@@ -190,3 +192,9 @@ export const BEDROCK_PRICES: PriceList = {
   "writer.palmyra-x4-v1:0": { input: 2.5, output: 10 },
   "writer.palmyra-x5-v1:0": { input: 0.6, output: 6 },
 };
+
+const isClaude = (id: string) => /(?:^|\.)anthropic\./.test(id);
+
+export const BEDROCK_PRICES: PriceList = Object.fromEntries(
+  Object.entries(LISTED).map(([id, price]) => [id, isClaude(id) ? price : { cacheWrite: price.input, ...price }]),
+);

@@ -17,6 +17,17 @@ export interface OpenAICompatibleOptions<Kind extends string> extends Omit<Provi
   responses?: boolean;
   /** Whether it takes `reasoning_effort` on chat completions (else a translated request's effort is left out). */
   reasoningEffort?: boolean;
+  /**
+   * Where an operation (`chat/completions`, `responses`…) goes and the headers
+   * that authenticate it, for a server laid out unlike OpenAI's (Azure). By
+   * default: the base URL and the operation, with the key as a bearer token.
+   */
+  address?(call: EndpointCall, operation: string): Promise<{ url: string; headers: Record<string, string> }>;
+}
+
+async function openaiAddress(call: EndpointCall, operation: string) {
+  const headers: Record<string, string> = call.settings.secret ? { authorization: `Bearer ${call.settings.secret}` } : {};
+  return { url: `${call.settings.baseUrl}/${operation}`, headers };
 }
 
 /** The usual pair of variables: `<NAME>_API_KEY` and `<NAME>_BASE_URL`. */
@@ -33,6 +44,7 @@ export function apiKeyEnv(prefix: string): ProviderEnv {
 export function openaiCompatible<Kind extends string>(options: OpenAICompatibleOptions<Kind>): ProviderDescriptor<Kind> {
   const streamUsageOption = options.streamUsageOption ?? true;
   const reasoningEffort = options.reasoningEffort ?? true;
+  const address = options.address ?? openaiAddress;
   const endpoint = (dialect: Dialect, path: string, codec: UpstreamCodec): Endpoint => ({
     dialect,
     framing: "sse",
@@ -44,14 +56,15 @@ export function openaiCompatible<Kind extends string>(options: OpenAICompatibleO
       if (call.stream && streamUsageOption && dialect !== "openai-responses") {
         body.stream_options = { ...(body.stream_options as Record<string, unknown> | undefined), include_usage: true };
       }
+      const target = await address(call, path);
       const headers: Record<string, string> = {
         "content-type": "application/json",
         accept: call.stream ? "text/event-stream" : "application/json",
         "x-request-id": call.requestId,
         ...options.forwardHeaders?.(call.clientHeaders),
+        ...target.headers,
       };
-      if (call.settings.secret) headers.authorization = `Bearer ${call.settings.secret}`;
-      return new Request(`${call.settings.baseUrl}/${path}`, { method: "POST", headers, body: JSON.stringify(body) });
+      return new Request(target.url, { method: "POST", headers, body: JSON.stringify(body) });
     },
   });
   const chatCodec: UpstreamCodec = reasoningEffort
@@ -68,6 +81,7 @@ export function openaiCompatible<Kind extends string>(options: OpenAICompatibleO
     forwardHeaders: _headers,
     responses: _responses,
     reasoningEffort: _effort,
+    address: _address,
     ...descriptor
   } = options;
   return { ...descriptor, endpoints: () => endpoints };

@@ -1,6 +1,6 @@
 // OpenAI, or any server that speaks its API (OPENAI_BASE_URL).
 import { apiKeyEnv, openaiCompatible } from "./compatible.ts";
-import { OPENAI_PRICES } from "./prices.ts";
+import { OPENAI_PRICES, openaiToolFees } from "./prices.ts";
 
 export const openaiProvider = openaiCompatible({
   kind: "openai",
@@ -9,4 +9,5 @@ export const openaiProvider = openaiCompatible({
   models: /^(gpt-|o1|o3|o4|chatgpt-|codex-|text-embedding-)/,
   responses: true,
   prices: OPENAI_PRICES,
+  toolFees: openaiToolFees,
 });

@@ -2,7 +2,7 @@
 // published in late 2026. usage/prices.ts says how a dated or versioned name
 // finds its entry; `long` is the rate for the whole request once its prompt
 // passes `above` tokens.
-import type { PriceList } from "../../usage/prices.ts";
+import type { PriceList, ToolFees } from "../../usage/prices.ts";
 
 export const OPENAI_PRICES: PriceList = {
   "babbage-002": { input: 0.4, output: 0.4 },
@@ -114,3 +114,22 @@ export const OPENAI_PRICES: PriceList = {
   "text-embedding-ada-002": { input: 0.1, output: 0 },
   "text-embedding-ada-002-v2": { input: 0.1, output: 0 },
 };
+
+/** Reasoning models (o-series, GPT-5 and later, Codex) pay the lower web-search-preview fee. */
+const REASONING = /^(?:o\d|gpt-(?:[5-9]|\d{2,})|codex)/;
+
+/**
+ * What OpenAI charges per call of a built-in tool of the Responses API, in
+ * USD: web search $10 per 1,000 calls; the web search preview $10 for
+ * reasoning models and $25 for others; file search $2.50 per 1,000 calls;
+ * code interpreter $0.03 per container. Image generation is billed as image
+ * tokens the answer does not report, so it has no fee here: it is unpriced.
+ */
+export function openaiToolFees(model: string): ToolFees {
+  return {
+    web_search: 0.01,
+    web_search_preview: REASONING.test(model) ? 0.01 : 0.025,
+    file_search: 0.0025,
+    code_interpreter: 0.03,
+  };
+}

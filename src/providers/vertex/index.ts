@@ -11,6 +11,7 @@ import { anthropicCodec } from "../../formats/anthropic/upstream.ts";
 import { geminiCodec } from "../../formats/gemini/upstream.ts";
 import { GatewayError } from "../../http/errors.ts";
 import { credentialUrlAllowed } from "../credential-urls.ts";
+import { type AccessToken, cachedToken, reasonCode } from "../token-cache.ts";
 import type { Endpoint, EndpointCall, EnvVars, ProviderDescriptor } from "../types.ts";
 
 const GOOGLE_TOKEN_URI = "https://oauth2.googleapis.com/token";
@@ -20,8 +21,6 @@ const SCOPE = "https://www.googleapis.com/auth/cloud-platform";
 const DEFAULT_LOCATION = "us-central1";
 /** What Claude on Vertex takes in place of the `anthropic-version` header. */
 const VERTEX_ANTHROPIC_VERSION = "vertex-2023-10-16";
-/** A token is renewed this long before it expires, so none expires in flight. */
-const RENEW_BEFORE_MS = 5 * 60_000;
 const TOKEN_TIMEOUT_MS = 10_000;
 
 const credentialSchema = z.looseObject({
@@ -61,15 +60,6 @@ function envCredential(vars: EnvVars): string | undefined {
   }
 }
 
-interface Token {
-  value: string;
-  expiresAt: number;
-}
-
-/** Tokens by credential (the key file's whole text), with the exchange under way for each so concurrent requests share it. */
-const tokens = new Map<string, Token>();
-const pending = new Map<string, Promise<Token>>();
-
 const untrustedTokenUri = () =>
   new GatewayError(
     503,
@@ -78,10 +68,7 @@ const untrustedTokenUri = () =>
     { code: "credential_invalid" },
   );
 
-/** A reason code such as `invalid_grant`, and nothing longer a host could use to say more. */
-const reasonCode = (value: unknown) => (typeof value === "string" && /^[a-z_]{1,40}$/.test(value) ? value : undefined);
-
-async function exchangeToken(account: ServiceAccount, baseUrl: string | undefined): Promise<Token> {
+async function exchangeToken(account: ServiceAccount, baseUrl: string | undefined): Promise<AccessToken> {
   const tokenUri = account.token_uri ?? GOOGLE_TOKEN_URI;
   // Held again where it is used: a credential stored before the rule existed is held to it too.
   if (!credentialUrlAllowed(tokenUri, { origins: GOOGLE_TOKEN_ORIGINS, baseUrl })) throw untrustedTokenUri();
@@ -117,19 +104,6 @@ async function exchangeToken(account: ServiceAccount, baseUrl: string | undefine
   return { value: body.access_token, expiresAt: Date.now() + expiresIn * 1000 };
 }
 
-async function accessToken(id: string, account: ServiceAccount, baseUrl: string | undefined): Promise<string> {
-  const cached = tokens.get(id);
-  if (cached && cached.expiresAt - Date.now() > RENEW_BEFORE_MS) return cached.value;
-  let exchange = pending.get(id);
-  if (!exchange) {
-    exchange = exchangeToken(account, baseUrl).finally(() => pending.delete(id));
-    pending.set(id, exchange);
-  }
-  const token = await exchange;
-  tokens.set(id, token);
-  return token.value;
-}
-
 /** `…/projects/{project}/locations/{location}/publishers/{publisher}/models/{model}:{method}` */
 async function vertexRequest(call: EndpointCall, publisher: string, method: string, body: unknown, headers = {}) {
   const account = accountOf(call.settings.secret);
@@ -141,7 +115,7 @@ async function vertexRequest(call: EndpointCall, publisher: string, method: stri
     method: "POST",
     headers: {
       "content-type": "application/json",
-      authorization: `Bearer ${await accessToken(call.settings.secret ?? "", account, call.settings.baseUrl)}`,
+      authorization: `Bearer ${await cachedToken(call.settings.secret ?? "", () => exchangeToken(account, call.settings.baseUrl))}`,
       "x-request-id": call.requestId,
       ...headers,
     },
