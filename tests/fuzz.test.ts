@@ -95,6 +95,9 @@ beforeAll(async () => {
   for (const id of ["fuzz-guardrail", "fuzz-guardrail-gone"]) {
     await admin("POST", "/admin/guardrails", { id, name: "Fuzz", phase: "input", mode: "flag", kinds: ["email"] });
   }
+  for (const name of ["fuzz-route", "fuzz-route-gone"]) {
+    await admin("POST", "/admin/routes", { name, rule: { type: "model", model: "fuzz-model" } });
+  }
   for (const name of ["key", "rotatedKey", "revokedKey", "deletedKey"]) {
     fixtures[name] = String((await admin("POST", "/admin/keys", { name: `fuzz-${name}` })).body.id);
   }

@@ -98,6 +98,12 @@ export async function reauthenticate(c: GatewayContext): Promise<Principal> {
 const matches = (pattern: string, name: string) =>
   pattern === "*" || (pattern.endsWith("*") ? name.startsWith(pattern.slice(0, -1)) : pattern === name);
 
+/** Whether a key's allowlist names a route (a plain entry or pattern); no allowlist allows every route. */
+export function isRouteAllowed(principal: Principal, route: string): boolean {
+  if (principal.type !== "key" || principal.models === null || principal.models.length === 0) return true;
+  return principal.models.some((entry) => matches(entry, route));
+}
+
 /** A deployment: the model asked for, and the provider and upstream model that would serve it. */
 export interface Deployment {
   model: string;

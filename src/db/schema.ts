@@ -158,6 +158,19 @@ export const guardrails = pgTable("guardrails", {
   updatedAt: updatedAt(),
 });
 
+/** Routes: a name clients ask for as their model, served by a rule tree (src/routing/rules). */
+export const routes = pgTable("routes", {
+  name: text("name").primaryKey(),
+  description: text("description"),
+  /** The rule tree, as src/routing/rules/schema.ts validates it. */
+  rule: jsonb("rule").$type<Record<string, unknown>>().notNull(),
+  /** Public model names tried, in order, after the chosen model's own fallbacks. */
+  fallbacks: text("fallbacks").array().notNull().default(sql`'{}'::text[]`),
+  enabled: boolean("enabled").notNull().default(true),
+  createdAt: createdAt(),
+  updatedAt: updatedAt(),
+});
+
 export const providerCredentials = pgTable(
   "provider_credentials",
   {

@@ -28,6 +28,8 @@ const EXPOSE_HEADERS = [
   "x-sluice-attempts",
   "x-sluice-cache",
   "x-sluice-dropped",
+  "x-sluice-route",
+  "x-sluice-route-reason",
   "age",
   "retry-after",
   "x-ratelimit-limit-requests",

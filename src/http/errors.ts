@@ -47,13 +47,14 @@ export const modelNotFound = (model: string) =>
     param: "model",
   });
 
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
 /**
  * A value as an HTTP header may carry it: printable ASCII as it is, anything
  * else percent-encoded (a model or field name in another script, or with a
  * control character, would otherwise fail the whole response).
  */
 export function headerValue(text: string): string {
-  if (/^[\x20-\x7e]*$/.test(text)) return text;
-  // A lone surrogate (half a character) has no UTF-8 form to encode: it becomes U+FFFD, as a decoder would make it.
-  return encodeURIComponent(text.replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, "\ufffd"));
+  // A lone surrogate (from a hostile model name, say) becomes U+FFFD: encodeURIComponent throws on it.
+  return /^[\x20-\x7e]*$/.test(text) ? text : encodeURIComponent(text.replace(LONE_SURROGATE, "\uFFFD"));
 }

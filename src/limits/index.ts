@@ -17,8 +17,10 @@ import type { Services } from "../services.ts";
 import type { Price } from "../usage/prices.ts";
 import { rateHeaders, runGate } from "./gate.ts";
 import { type CallerLimits, callerKey, callerLimits, type Lease } from "./isolate-state.ts";
+import { countersOf, subjectsOf } from "./plan.ts";
 import { type Actual, correctionsFor, type Estimate, type Reservation, reserve } from "./reservation.ts";
 import { settlementBuffer } from "./settlement.ts";
+import { windowsAt } from "./windows.ts";
 
 export type { Actual, Estimate } from "./reservation.ts";
 
@@ -133,4 +135,25 @@ export function admit(input: AdmitInput): Admission {
   // Whoever awaits `ready` sees the refusal; nobody awaiting it is not an unhandled rejection.
   ready.catch(() => undefined);
   return { mode: overlapped ? "overlapped" : "sequential", ready, settle };
+}
+
+/**
+ * The share of the caller's tightest budget or quota (tokens or dollars, per
+ * day, month or budget period, of its key, user or team) used, as this
+ * isolate's last reply from the limits check showed it, with requests since
+ * taken from it; undefined when no such limit applies or none has been seen.
+ * No round trip: what the isolate already knows.
+ */
+export function budgetUsedShare(config: Config, principal: Principal, now = Date.now()): number | undefined {
+  const subjects = subjectsOf(principal);
+  if (subjects.length === 0) return undefined;
+  const view = callerLimits(callerKey(principal)).view;
+  if (!view) return undefined;
+  let used: number | undefined;
+  for (const counter of countersOf(principal, subjects, windowsAt(now, config.limits.timeZone), now)) {
+    const free = view.free.get(counter.key);
+    if (counter.limit <= 0 || free === undefined) continue;
+    used = Math.max(used ?? 0, Math.min(1, (counter.limit - free) / counter.limit));
+  }
+  return used;
 }

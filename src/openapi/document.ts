@@ -12,9 +12,22 @@ import { DOC, type RouteDoc } from "./doc.ts";
 
 type JsonSchema = Record<string, unknown>;
 
-/** Request schemas as JSON Schema 2020-12 (OpenAPI 3.1's dialect), as clients send them. */
-const schemaOf = (schema: z.ZodType): JsonSchema => {
-  const { $schema: _dialect, ...rest } = z.toJSONSchema(schema, { io: "input", unrepresentable: "any", target: "draft-2020-12" });
+/**
+ * Request schemas as JSON Schema 2020-12 (OpenAPI 3.1's dialect), as clients
+ * send them. A schema defined once and referred to (a recursive one, named
+ * with `.meta({ id })`) goes into the document's components, where its
+ * references can reach it.
+ */
+const schemaOf = (schema: z.ZodType, components: Record<string, JsonSchema>): JsonSchema => {
+  const json = z.toJSONSchema(schema, { io: "input", unrepresentable: "any", target: "draft-2020-12" });
+  const {
+    $schema: _dialect,
+    $defs,
+    ...rest
+  } = JSON.parse(JSON.stringify(json).replaceAll('"#/$defs/', '"#/components/schemas/')) as JsonSchema & {
+    $defs?: Record<string, JsonSchema>;
+  };
+  Object.assign(components, $defs);
   return rest;
 };
 
@@ -111,14 +124,14 @@ export function collectRoutes(app: Hono<GatewayEnv>): Collected[] {
   return [...byKey.values()];
 }
 
-function parametersOf(route: Collected, path: string): JsonSchema[] {
+function parametersOf(route: Collected, path: string, components: Record<string, JsonSchema>): JsonSchema[] {
   const parameters: JsonSchema[] = [...path.matchAll(/\{(\w+)\}/g)].map((m) => ({
     name: m[1],
     in: "path",
     required: true,
     schema: { type: "string" },
   }));
-  const query = route.doc?.query ? schemaOf(route.doc.query) : undefined;
+  const query = route.doc?.query ? schemaOf(route.doc.query, components) : undefined;
   const properties = (query?.properties ?? {}) as Record<string, JsonSchema>;
   const required = new Set((query?.required as string[] | undefined) ?? []);
   for (const [name, schema] of Object.entries(properties)) {
@@ -127,7 +140,7 @@ function parametersOf(route: Collected, path: string): JsonSchema[] {
   return parameters;
 }
 
-function operationOf(route: Collected, path: string): JsonSchema {
+function operationOf(route: Collected, path: string, components: Record<string, JsonSchema>): JsonSchema {
   const shape = route.endpoint?.errors;
   const response = route.doc?.response ?? { description: "OK" };
   const content: JsonSchema = { "application/json": { schema: { type: "object" } } };
@@ -162,9 +175,9 @@ function operationOf(route: Collected, path: string): JsonSchema {
           ],
         }
       : { security: [] }),
-    parameters: parametersOf(route, path),
+    parameters: parametersOf(route, path, components),
     ...(route.doc?.body && {
-      requestBody: { required: true, content: { "application/json": { schema: schemaOf(route.doc.body) } } },
+      requestBody: { required: true, content: { "application/json": { schema: schemaOf(route.doc.body, components) } } },
     }),
     responses: { "200": { description: response.description, content }, ...errors },
   };
@@ -172,10 +185,11 @@ function operationOf(route: Collected, path: string): JsonSchema {
 
 export function openApiDocument(app: Hono<GatewayEnv>): JsonSchema {
   const paths: Record<string, Record<string, JsonSchema>> = {};
+  const defined: Record<string, JsonSchema> = {};
   for (const route of collectRoutes(app)) {
     const path = route.doc?.path ?? openapiPath(route.path);
     paths[path] ??= {};
-    (paths[path] as Record<string, JsonSchema>)[route.method.toLowerCase()] = operationOf(route, path);
+    (paths[path] as Record<string, JsonSchema>)[route.method.toLowerCase()] = operationOf(route, path, defined);
   }
   return {
     openapi: "3.1.0",
@@ -219,6 +233,7 @@ export function openApiDocument(app: Hono<GatewayEnv>): JsonSchema {
         openai_error: ERROR_SCHEMAS.openai,
         anthropic_error: ERROR_SCHEMAS.anthropic,
         gemini_error: ERROR_SCHEMAS.gemini,
+        ...defined,
       },
     },
   };

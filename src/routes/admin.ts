@@ -37,6 +37,7 @@ import {
   userView,
   writePolicy,
 } from "../admin/people.ts";
+import { createRoute, deleteRoute, explainRoute, explainSchema, getRoute, listRoutes, updateRoute } from "../admin/routes.ts";
 import {
   createCredentialSchema,
   createKeySchema,
@@ -58,6 +59,7 @@ import { badRequest } from "../http/errors.ts";
 import { pageQuery, pageSchema, validQuery } from "../http/page-query.ts";
 import { parseJsonBody } from "../http/validate.ts";
 import { doc } from "../openapi/doc.ts";
+import { routeSchema } from "../routing/rules/schema.ts";
 import { deliverBilling } from "../usage/billing-wake.ts";
 import type { UsageRecord } from "../usage/record.ts";
 import { DEAD_USAGE_KEY, PARKED_USAGE_KEY } from "../usage/writer.ts";
@@ -258,6 +260,26 @@ adminRoutes.patch("/guardrails/:id", doc({ summary: "Changes a guardrail policy"
 );
 adminRoutes.delete("/guardrails/:id", doc({ summary: "Removes a guardrail policy" }), async (c) =>
   c.json(await deleteGuardrail(c.get("services"), c.req.param("id"))),
+);
+adminRoutes.get("/routes", doc({ summary: "Routes: names clients ask for, served by rule trees" }), async (c) =>
+  c.json({ data: await listRoutes(c.get("services")) }),
+);
+adminRoutes.post("/routes", doc({ summary: "Adds a route, checked whole", body: routeSchema }), async (c) =>
+  c.json(await createRoute(c.get("services"), c.get("config"), await parseJsonBody(c, routeSchema)), 201),
+);
+adminRoutes.get("/routes/:name", doc({ summary: "A route" }), async (c) =>
+  c.json(await getRoute(c.get("services"), c.req.param("name"))),
+);
+adminRoutes.patch("/routes/:name", doc({ summary: "Changes a route, checked whole", body: routeSchema }), async (c) =>
+  c.json(await updateRoute(c.get("services"), c.get("config"), c.req.param("name"), await parseJsonBody(c, routeSchema))),
+);
+adminRoutes.delete("/routes/:name", doc({ summary: "Removes a route" }), async (c) =>
+  c.json(await deleteRoute(c.get("services"), c.req.param("name"))),
+);
+adminRoutes.post(
+  "/routes/:name/explain",
+  doc({ summary: "Which arm would serve a sample request and caller, and why, step by step", body: explainSchema }),
+  async (c) => c.json(await explainRoute(c.get("services"), c.req.param("name"), await parseJsonBody(c, explainSchema))),
 );
 
 adminRoutes.get("/credentials", doc({ summary: "Provider credentials, never a secret" }), async (c) =>

@@ -5,13 +5,14 @@
 import { and, eq, isNull } from "drizzle-orm";
 import type { GatewayContext } from "../context.ts";
 import type { Database } from "../db/client.ts";
-import { guardrails, models, providerCredentials, providers } from "../db/schema.ts";
+import { guardrails, models, providerCredentials, providers, routes } from "../db/schema.ts";
 import { compileGuardrail, type Guardrail } from "../guardrails/definitions.ts";
 import { RefreshingCache } from "../isolate-cache.ts";
 import { reason } from "../log.ts";
 import type { ProviderKind } from "../providers/index.ts";
 import type { Services } from "../services.ts";
 import type { Price } from "../usage/prices.ts";
+import { type RouteDefinition, ruleSchema } from "./rules/schema.ts";
 
 export interface CatalogModel {
   id: string;
@@ -41,12 +42,20 @@ export interface Catalog {
   credentials: Map<string, CredentialRow[]>;
   /** Enabled guardrail policies by id, their detectors built. */
   guardrails: Map<string, Guardrail>;
+  /** Enabled routes by name: empty unless an admin made one, and then a lookup by the model asked for. */
+  routes: Map<string, RouteDefinition>;
 }
 
-export const EMPTY_CATALOG: Catalog = { models: new Map(), providers: new Map(), credentials: new Map(), guardrails: new Map() };
+export const EMPTY_CATALOG: Catalog = {
+  models: new Map(),
+  providers: new Map(),
+  credentials: new Map(),
+  guardrails: new Map(),
+  routes: new Map(),
+};
 
 export async function loadCatalog(db: Database): Promise<Catalog> {
-  const [modelRows, providerRows, credentialRows, guardrailRows] = await db.batch([
+  const [modelRows, providerRows, credentialRows, guardrailRows, routeRows] = await db.batch([
     db.select().from(models).where(eq(models.enabled, true)),
     db.select().from(providers).where(eq(providers.enabled, true)),
     db
@@ -54,8 +63,15 @@ export async function loadCatalog(db: Database): Promise<Catalog> {
       .from(providerCredentials)
       .where(and(eq(providerCredentials.ownerType, "global"), isNull(providerCredentials.disabledAt))),
     db.select().from(guardrails).where(eq(guardrails.enabled, true)),
+    db.select().from(routes).where(eq(routes.enabled, true)),
   ]);
-  const catalog: Catalog = { models: new Map(), providers: new Map(), credentials: new Map(), guardrails: new Map() };
+  const catalog: Catalog = {
+    models: new Map(),
+    providers: new Map(),
+    credentials: new Map(),
+    guardrails: new Map(),
+    routes: new Map(),
+  };
   for (const row of providerRows) {
     catalog.providers.set(row.id, {
       id: row.id,
@@ -91,6 +107,12 @@ export async function loadCatalog(db: Database): Promise<Catalog> {
     const list = catalog.credentials.get(row.providerId) ?? [];
     list.push(row);
     catalog.credentials.set(row.providerId, list);
+  }
+  for (const row of routeRows) {
+    // Checked when saved; a row written some other way that does not parse is left out, not served half-read.
+    const rule = ruleSchema.safeParse(row.rule);
+    if (rule.success) catalog.routes.set(row.name, { name: row.name, rule: rule.data, fallbacks: row.fallbacks });
+    else console.warn(`sluice: route \`${row.name}\` does not parse and is not served`);
   }
   return catalog;
 }

@@ -104,6 +104,10 @@ export async function proxy<Body extends Record<string, unknown>>(
     providerParam: picked === undefined ? "provider" : "x-sluice-provider",
     streamed: facts.stream,
     guard,
+    requestFacts: () => ({
+      tools: Array.isArray(body.tools) && body.tools.length > 0,
+      inputTokens: estimateInputTokens(format.prompt(body), mediaRulesFor("openai", facts.model)),
+    }),
     estimate(first) {
       const rules = mediaRulesFor(first.descriptor.kind, first.upstreamModel);
       return {

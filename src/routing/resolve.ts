@@ -126,13 +126,16 @@ export function planRoute(input: {
   providerOverride?: string;
   /** Where the caller named the provider, for the refusal of one that does not exist. */
   providerParam?: string;
+  /** Tried after the model's own fallbacks (a route's). */
+  fallbacks?: string[];
 }): Target[] {
   const { config, catalog, model, providerOverride } = input;
   const first = resolveTarget(config, catalog, model, providerOverride, input.providerParam);
   if (providerOverride) return [first];
   const plan = [first];
-  for (const fallback of catalog.models.get(model)?.fallbacks ?? []) {
-    if (fallback === model) continue;
+  const chain = [...(catalog.models.get(model)?.fallbacks ?? []), ...(input.fallbacks ?? [])];
+  for (const [i, fallback] of chain.entries()) {
+    if (fallback === model || chain.indexOf(fallback) < i) continue;
     try {
       plan.push(resolveTarget(config, catalog, fallback));
     } catch {

@@ -22,6 +22,7 @@ import type { Exchange } from "./exchanges.ts";
 import { type GuardRun, guardStage } from "./guard-stage.ts";
 import { routingHealth } from "./health.ts";
 import { naturalProvider, planRoute, type Target } from "./resolve.ts";
+import { decideRoute, noteAttempt, type RoutedRequest, routeFlags, routeHeaders } from "./rules/stage.ts";
 
 export interface RouteInput {
   model: string;
@@ -37,6 +38,8 @@ export interface RouteInput {
   cache?: CacheInput;
   /** The guardrails stage, for a caller whose settings name guardrails. */
   guard?: GuardRun;
+  /** Whether the request offers tools, and its size, for routes whose conditions ask. */
+  requestFacts?: RoutedRequest["requestFacts"];
 }
 
 /** The built-in provider a user's Google account stands in for. */
@@ -63,27 +66,29 @@ export async function routeCall(c: GatewayContext, input: RouteInput): Promise<R
   const routing = config.routing;
   const defer = (work: Promise<unknown>) => c.executionCtx.waitUntil(work);
   const catalog = await catalogFor(c);
+  // A route's name: its rules pick the model, whose fallbacks, then the route's, follow.
+  const decision = decideRoute(c, catalog, input);
+  const model = decision?.model ?? input.model;
   // The model's own target (planRoute throws when nothing serves it), then its fallbacks.
   const [first, ...fallbacks] = planRoute({
     config,
     catalog,
-    model: input.model,
+    model,
+    fallbacks: decision?.fallbacks,
     providerOverride: input.providerOverride,
     providerParam: input.providerParam,
   }) as [Target, ...Target[]];
   // An allowlist binds the deployment: a provider the caller picked must be one the key may use for the model.
-  const natural = naturalProvider(config, catalog, input.model, input.providerOverride, first);
+  const natural = naturalProvider(config, catalog, model, input.providerOverride, first);
   assertDeploymentAllowed(c.get("principal"), first, natural);
   assertProviderAllowed(c.get("principal"), first);
   // A limit counted in dollars binds only what has a price: an unpriced model is refused, an unpriced fallback passed over.
   if (spendsDollars(c.get("principal")) && !first.price) throw unpricedRefusal(first);
-  const guarded = input.guard
-    ? guardStage(c, { run: input.guard, catalog, first, model: input.model, streamed: input.streamed })
-    : undefined;
+  const guarded = input.guard ? guardStage(c, { run: input.guard, catalog, first, model, streamed: input.streamed }) : undefined;
   // A guarded answer is rewritten for its caller: not one to keep for others, nor to serve from what others got.
   const cache =
     input.cache && !guarded
-      ? await cacheStage(c, { cache: input.cache, model: input.model, streamed: input.streamed, first, natural, catalog })
+      ? await cacheStage(c, { cache: input.cache, model, streamed: input.streamed, first, natural, catalog })
       : NO_CACHE;
   if (cache.hit) return cache.hit;
   // The caller as the cache stage left it: read again there when an admin had changed it.
@@ -117,7 +122,7 @@ export async function routeCall(c: GatewayContext, input: RouteInput): Promise<R
     requestId: c.get("requestId"),
     principal,
     provider: first.provider,
-    model: input.model,
+    model,
     upstreamModel: first.upstreamModel,
     clientFormat: c.get("format"),
     streamed: input.streamed,
@@ -141,6 +146,10 @@ export async function routeCall(c: GatewayContext, input: RouteInput): Promise<R
       recorded.resolve(usage);
     },
   });
+  if (decision) {
+    Object.assign(call.headers, routeHeaders(decision));
+    Object.assign(meter.flags, routeFlags(decision));
+  }
 
   /** Requests sent upstream so far; skipped targets and unreadable credentials are not attempts. */
   let sent = 0;
@@ -204,6 +213,7 @@ export async function routeCall(c: GatewayContext, input: RouteInput): Promise<R
       committed: () => {
         meter.route.push({ ...step, credential: credential.id, outcome: "ok", ms: Date.now() - began });
         health.recordSuccess(deploymentOf(target, credential));
+        if (decision) noteAttempt(target.model, { ok: true, ms: Date.now() - began });
         serving = credential;
       },
     });
@@ -211,6 +221,7 @@ export async function routeCall(c: GatewayContext, input: RouteInput): Promise<R
     if (outcome.kind !== "final") {
       const status = outcome.kind === "status" ? String(outcome.error.status) : outcome.kind;
       meter.route.push({ ...step, credential: credential.id, outcome: status, ms: Date.now() - began });
+      if (decision) noteAttempt(target.model, { ok: false });
     }
     // The provider had the prompt and may have worked on it: its input is billed, not forgotten.
     if (outcome.kind === "timeout") meter.billTimedOut(estimate.inputTokens);

@@ -31,6 +31,8 @@ export const ADMIN_GROUPS = [
   "device",
   "guardrail",
   "guardrail_verdict",
+  "route",
+  "route_arm",
 ] as const;
 export type Group = (typeof ADMIN_GROUPS)[number];
 
@@ -49,6 +51,9 @@ const GROUP_COLUMNS: Record<Exclude<Group, "total">, SQL> = {
   // One verdict of a row's `metadata.guardrails` (src/guardrails), from the lateral join groupUsage adds.
   guardrail: sql`guardrail_verdicts.value->>'guardrail'`,
   guardrail_verdict: sql`(guardrail_verdicts.value->>'phase') || ':' || (guardrail_verdicts.value->>'verdict')`,
+  route: sql`${usageEvents.metadata}->>'route_name'`,
+  // The route with the arm: two routes' arms of one name are not one arm.
+  route_arm: sql`(${usageEvents.metadata}->>'route_name') || '/' || (${usageEvents.metadata}->>'route_arm')`,
 };
 const GROUP_NAMES: Record<Exclude<Group, "total">, string> = {
   minute: "minute",
@@ -63,6 +68,8 @@ const GROUP_NAMES: Record<Exclude<Group, "total">, string> = {
   device: "device_id",
   guardrail: "guardrail",
   guardrail_verdict: "guardrail_verdict",
+  route: "route",
+  route_arm: "route_arm",
 };
 
 /** A row's guardrail verdicts, one joined row each (none for a row no guardrail checked). */

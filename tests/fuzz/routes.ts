@@ -325,6 +325,32 @@ export const ROUTES: FuzzRoute[] = [
     auth: "admin",
     segment: "fuzz-guardrail-gone",
   },
+  { route: "GET /admin/routes", path: "/admin/routes", auth: "admin" },
+  {
+    route: "POST /admin/routes",
+    path: "/admin/routes",
+    auth: "admin",
+    template: { name: "fuzz-route-new", rule: { type: "model", model: "fuzz-model" }, fallbacks: ["fuzz-model"] },
+  },
+  { route: "GET /admin/routes/:name", path: "/admin/routes/fuzz-route", auth: "admin", segment: "fuzz-route" },
+  {
+    route: "PATCH /admin/routes/:name",
+    path: "/admin/routes/fuzz-route",
+    auth: "admin",
+    template: { description: "fuzz", rule: { type: "model", model: "fuzz-model" }, fallbacks: [], enabled: true },
+    segment: "fuzz-route",
+  },
+  { route: "DELETE /admin/routes/:name", path: "/admin/routes/fuzz-route-gone", auth: "admin", segment: "fuzz-route-gone" },
+  {
+    route: "POST /admin/routes/:name/explain",
+    path: "/admin/routes/fuzz-route/explain",
+    auth: "admin",
+    template: {
+      request_id: "fuzz-request",
+      request: { stream: true, tools: false, input_tokens: 10, headers: { "x-region": "eu" }, hour: 3 },
+      caller: { principal: "key", team: "fuzz-team", tier: "pro", key_metadata: { plan: "pro" }, used_share: 0.5 },
+    },
+  },
 
   { route: "GET /admin/credentials", path: "/admin/credentials", auth: "admin" },
   {
