@@ -20,10 +20,12 @@ import { authRoutes } from "./routes/auth.ts";
 import { errorsIn } from "./routes/endpoint.ts";
 import { geminiRoutes } from "./routes/gemini.ts";
 import { healthRoutes } from "./routes/health.ts";
+import { metricsRoutes } from "./routes/metrics.ts";
 import { openaiRoutes } from "./routes/openai.ts";
 import { providerAccountRoutes } from "./routes/provider-accounts.ts";
 import { usageRoutes } from "./routes/usage.ts";
 import { servicesFor } from "./services.ts";
+import { finishObservation, startObservation } from "./telemetry/observation.ts";
 
 function toGatewayError(error: unknown): GatewayError {
   if (error instanceof GatewayError) return error;
@@ -74,11 +76,21 @@ export function createApp() {
     const config = configFor(c.env);
     c.set("config", config);
     c.set("services", servicesFor(config, c.env));
+    const observation = startObservation(c);
+    if (!observation) {
+      await next();
+      c.res.headers.set("x-request-id", c.get("requestId"));
+      return;
+    }
+    c.set("observation", observation);
     await next();
     c.res.headers.set("x-request-id", c.get("requestId"));
+    if (observation.trace) c.res.headers.set("x-sluice-trace-id", observation.trace.server.traceId);
+    c.executionCtx.waitUntil(finishObservation(c, observation));
   });
 
   app.route("/", healthRoutes);
+  app.route("/", metricsRoutes);
   app.get("/", doc({ summary: "What this is, and its routes" }), (c) =>
     c.json({
       name: "sluice",
@@ -106,6 +118,7 @@ export function createApp() {
         "/admin/keys, /admin/users, /admin/teams, /admin/quota/default",
         "/admin/models, /admin/providers, /admin/credentials",
         "GET /health",
+        "GET /metrics",
         "GET /openapi.json, GET /docs",
       ],
     }),
