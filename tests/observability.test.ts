@@ -240,7 +240,7 @@ async function scrape(credential: string | undefined, bindings: object) {
   return { status: response.status, type: response.headers.get("content-type"), body: await response.text() };
 }
 
-const valueOf = (body: string, series: string) => {
+const seriesValue = (body: string, series: string) => {
   const line = body.split("\n").find((l) => l.startsWith(`${series} `));
   return line === undefined ? 0 : Number(line.slice(series.length + 1));
 };
@@ -281,7 +281,7 @@ describe("GET /metrics", () => {
     const body = after.body;
     expect(body).toContain("# TYPE sluice_requests_total counter");
     expect(body).toContain("# TYPE sluice_request_duration_seconds histogram");
-    const grew = (series: string) => valueOf(body, series) - valueOf(before.body, series);
+    const grew = (series: string) => seriesValue(body, series) - seriesValue(before.body, series);
     expect(grew(`sluice_requests_total{${labels}}`)).toBeGreaterThanOrEqual(4);
     expect(grew(`sluice_tokens_total{model="${model}",provider="mock",type="output"}`)).toBeGreaterThanOrEqual(4);
     expect(grew(`sluice_request_duration_seconds_count{model="${model}",provider="mock"}`)).toBeGreaterThanOrEqual(4);

@@ -10,10 +10,8 @@ export type Increments = [series: string, amount: number][];
 export async function addToMetrics(redis: Redis, increments: Increments): Promise<void> {
   if (increments.length === 0) return;
   const pipeline = redis.pipeline();
-  for (const [series, amount] of increments) {
-    if (Number.isInteger(amount)) pipeline.hincrby(METRICS_KEY, series, amount);
-    else pipeline.hincrbyfloat(METRICS_KEY, series, amount);
-  }
+  // HINCRBYFLOAT throughout: a histogram's sum may be whole one time and not the next, and HINCRBY refuses a field holding a fraction.
+  for (const [series, amount] of increments) pipeline.hincrbyfloat(METRICS_KEY, series, amount);
   await pipeline.exec();
 }
 

@@ -41,7 +41,8 @@ metricsRoutes.get(
   "/metrics",
   doc({
     summary: "Prometheus metrics of every isolate (METRICS=on): the admin key or METRICS_TOKEN as a bearer token",
-    response: { description: "The Prometheus text exposition format, version 0.0.4" },
+    response: { description: "The Prometheus text exposition format, version 0.0.4", text: "text/plain" },
+    bearer: true,
   }),
   async (c) => {
     const config = c.get("config");
