@@ -103,6 +103,9 @@ export async function startDocsGateway(): Promise<DocsGateway> {
     BEDROCK_BASE_URL: mockUrl,
     VERTEX_SERVICE_ACCOUNT: vertexAccount,
     VERTEX_BASE_URL: mockUrl,
+    // docs/observability.md: traces to the mock's collector, and /metrics on.
+    OTEL_EXPORTER_OTLP_ENDPOINT: `${mockUrl}/__mock/otlp/docs`,
+    METRICS: "on",
     BILLING_WEBHOOK_URL: `${mockUrl}/__mock/hooks/billing`,
     BILLING_WEBHOOK_SECRET: DOCS_WEBHOOK_SECRET,
     ALERTS_WEBHOOK_URL: `${mockUrl}/__mock/hooks/alerts`,
