@@ -13,6 +13,7 @@ import { logDetail, reason } from "./log.ts";
 import { doc } from "./openapi/doc.ts";
 import { DOCS_CSP, DOCS_CSS, DOCS_HTML, DOCS_JS } from "./openapi/docs-page.ts";
 import { openApiDocument } from "./openapi/document.ts";
+import { captureRequestLog } from "./request-logs/index.ts";
 import { adminRoutes } from "./routes/admin.ts";
 import { anthropicRoutes } from "./routes/anthropic.ts";
 import { appApiRoutes } from "./routes/app-api.ts";
@@ -77,14 +78,12 @@ export function createApp() {
     c.set("config", config);
     c.set("services", servicesFor(config, c.env));
     const observation = startObservation(c);
-    if (!observation) {
-      await next();
-      c.res.headers.set("x-request-id", c.get("requestId"));
-      return;
-    }
-    c.set("observation", observation);
+    if (observation) c.set("observation", observation);
     await next();
     c.res.headers.set("x-request-id", c.get("requestId"));
+    const logKey = c.get("requestLog");
+    if (logKey && c.env.REQUEST_LOGS) captureRequestLog(c, c.env.REQUEST_LOGS, logKey);
+    if (!observation) return;
     if (observation.trace) c.res.headers.set("x-sluice-trace-id", observation.trace.server.traceId);
     c.executionCtx.waitUntil(finishObservation(c, observation));
   });

@@ -19,6 +19,10 @@ export interface GatewayVariables {
   queryCredential?: boolean;
   /** The request's trace and metrics; undefined when neither is configured (or the trace is not sampled and metrics are off). */
   observation?: Observation;
+  /** The gateway call's parsed body, for its request log. */
+  requestBody?: unknown;
+  /** Where this request's log goes, when the caller's calls are logged. */
+  requestLog?: string;
 }
 
 export type GatewayEnv = { Bindings: Env; Variables: GatewayVariables };

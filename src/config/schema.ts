@@ -1,6 +1,7 @@
 // Every setting Sluice reads, parsed by zod into one typed Config.
 import * as z from "zod";
 import { PROVIDERS } from "../providers/index.ts";
+import type { RequestLogBucket } from "../request-logs/index.ts";
 import type { UsageQueue } from "../usage/record.ts";
 
 const optionalText = z
@@ -184,6 +185,8 @@ export type Env = z.input<typeof envSchema> &
   Partial<Record<string, unknown>> & {
     /** Usage records, written to the ledger in batches by this Worker's queue consumer. */
     USAGE_QUEUE?: UsageQueue;
+    /** Request logs (prompts and answers of callers who opted in): an R2 bucket. */
+    REQUEST_LOGS?: RequestLogBucket;
   };
 export type ParsedEnv = z.output<typeof envSchema>;
 

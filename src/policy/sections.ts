@@ -34,4 +34,6 @@ export const intersection = (schema: z.ZodType<string[]>): PolicySection<string[
 export const POLICY_SECTIONS = {
   /** The caller's prompts and answers are never kept: no request log, no response cache, whatever a wider level says. */
   zero_retention: anyOn,
+  /** The caller's prompts and answers are kept in the request log (REQUEST_LOGS), unless zero_retention applies. */
+  request_logs: anyOn,
 } satisfies Record<string, PolicySection<unknown>>;

@@ -8,6 +8,7 @@ import { GatewayError } from "../http/errors.ts";
 import { SSE_HEADERS, type StreamEnd } from "../http/frames.ts";
 import type { RelayHooks } from "../http/relay.ts";
 import type { Admission } from "../limits/index.ts";
+import { markForLog } from "../request-logs/index.ts";
 import { finishReasonsOf } from "../telemetry/genai.ts";
 import type { UsageMeter } from "../usage/meter.ts";
 import type { TokenCounts } from "../usage/prices.ts";
@@ -43,6 +44,7 @@ export function openCall(
   const { admission, meter } = input;
   let recorded = false;
   const observation = c.get("observation");
+  markForLog(c, meter);
   const finish = (status: number, error?: string) => {
     const usage = meter.finish({ status, error });
     observation?.recorded(usage, meter.finishReasons);

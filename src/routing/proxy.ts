@@ -47,6 +47,7 @@ export async function proxy<Body extends Record<string, unknown>>(
   route: RouteFacts = {},
 ): Promise<Response> {
   const facts: RequestFacts = format.facts(body, route);
+  c.set("requestBody", body);
   const maxOutput = c.get("config").limits.defaultMaxOutputTokens;
   /** The request for a target of another dialect, read once per provider; undefined where the format has no canonical form. */
   const canonical = new Map<string, CanonicalRequest>();

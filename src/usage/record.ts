@@ -35,6 +35,7 @@ export const GATEWAY_METADATA = [
   "admission",
   "cache_hit",
   "refused_after_upstream_start",
+  "request_log",
   "route",
   "timed_out_attempts",
   "unpriced",

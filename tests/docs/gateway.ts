@@ -121,6 +121,8 @@ export async function startDocsGateway(): Promise<DocsGateway> {
       scriptPath: `${outdir}/index.js`,
       compatibilityDate: COMPATIBILITY_DATE,
       bindings,
+      // docs/observability.md's request logs: the bucket an operator binds.
+      r2Buckets: ["REQUEST_LOGS"],
       // As wrangler.toml declares them, delivering within 50 ms so examples that read the ledger need not wait long.
       queueProducers: { USAGE_QUEUE: { queueName: "sluice-usage" } },
       queueConsumers: {
