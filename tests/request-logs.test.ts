@@ -4,7 +4,7 @@
 // events; the ledger row points at it and the admin API shows both.
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { REQUEST_LOG_MAX_BYTES, type RequestLog, requestLogKey } from "../src/request-logs/index.ts";
+import { deleteExpiredLogs, REQUEST_LOG_MAX_BYTES, type RequestLog, requestLogKey } from "../src/request-logs/index.ts";
 import { BASE, callWorker, TEST_ADMIN_KEY, usageRow } from "./helpers.ts";
 import { admin, chatAs, uniqueId } from "./identity.ts";
 
@@ -24,7 +24,9 @@ async function served(key: string, content: string, extra: Record<string, unknow
 }
 
 async function storedLog(requestId: string): Promise<RequestLog | undefined> {
-  const object = await env.REQUEST_LOGS.get(requestLogKey(requestId));
+  const listed = await env.REQUEST_LOGS.list({ prefix: "requests/" });
+  const key = listed.objects.find((object) => object.key.endsWith(`/${requestId}.json`))?.key;
+  const object = key ? await env.REQUEST_LOGS.get(key) : null;
   return object ? ((await object.json()) as RequestLog) : undefined;
 }
 
@@ -46,7 +48,7 @@ describe("request logs", () => {
     expect(answer.choices[0]?.message.content).toContain("[REDACTED:email]");
 
     const row = await usageRow(requestId);
-    expect(row?.metadata).toMatchObject({ request_log: requestLogKey(requestId) });
+    expect(row?.metadata).toMatchObject({ request_log: requestLogKey(requestId, row?.createdAt.getTime()) });
     const shown = await callWorker(
       new Request(`${BASE}/admin/requests/${requestId}`, { headers: { authorization: `Bearer ${TEST_ADMIN_KEY}` } }),
     );
@@ -104,5 +106,17 @@ describe("request logs", () => {
     expect(typeof log.request.body).toBe("string");
     expect(new TextEncoder().encode(log.request.body as string).byteLength).toBeLessThanOrEqual(REQUEST_LOG_MAX_BYTES);
     expect(log.response.truncated).toBe(true);
+  });
+
+  it("are deleted by the cron once older than the retention period, whole days at a time", async () => {
+    const now = Date.parse("2020-06-15T12:00:00Z");
+    const day = (offset: number) => now - offset * 86_400_000;
+    const keys = [requestLogKey("req_old_a", day(40)), requestLogKey("req_old_b", day(31)), requestLogKey("req_recent", day(29))];
+    for (const key of keys) await env.REQUEST_LOGS.put(key, "{}");
+    expect(keys[0]).toBe("requests/2020-05-06/req_old_a.json");
+    expect(await deleteExpiredLogs(env.REQUEST_LOGS, 30, now)).toBeGreaterThanOrEqual(2);
+    expect(await env.REQUEST_LOGS.head(keys[0] as string)).toBeNull();
+    expect(await env.REQUEST_LOGS.head(keys[1] as string)).toBeNull();
+    expect(await env.REQUEST_LOGS.head(keys[2] as string)).not.toBeNull();
   });
 });

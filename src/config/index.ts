@@ -50,6 +50,8 @@ export interface Config {
     /** Whether a hit counts against token quotas and budgets. */
     billHits: boolean;
   };
+  /** How many days request logs are kept. */
+  requestLogRetentionDays: number;
   /** Traces and metrics; each undefined when off. */
   observability: ObservabilityConfig;
 }
@@ -256,6 +258,7 @@ export function parseConfig(raw: Record<string, unknown>): Config {
       redis: env.RESPONSE_CACHE_REDIS === "on",
       billHits: env.RESPONSE_CACHE_BILL_HITS === "on",
     },
+    requestLogRetentionDays: env.REQUEST_LOGS_RETENTION_DAYS,
     observability: {
       tracing: tracingConfig(env),
       metrics: env.METRICS === "on" ? { token: env.METRICS_TOKEN } : undefined,

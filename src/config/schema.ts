@@ -176,6 +176,8 @@ export const envSchema = z.object({
   ),
   /** `on`: `GET /metrics` answers in Prometheus text format, from counters every isolate adds to in Redis; `off` (default): no route, no counting. */
   METRICS: z.enum(["on", "off"], { message: "must be on or off" }).default("off"),
+  /** How many days request logs are kept; the cron deletes older ones. */
+  REQUEST_LOGS_RETENTION_DAYS: positiveInt(30),
   /** A bearer token that may read `/metrics` besides the admin key (a scraper need not hold the admin key). */
   METRICS_TOKEN: optionalText,
 });

@@ -16,6 +16,13 @@ export const REQUEST_LOG_MAX_BYTES = 256 * 1024;
 export interface RequestLogBucket {
   put(key: string, value: string, options?: { httpMetadata?: { contentType?: string } }): Promise<unknown>;
   get(key: string): Promise<{ text(): Promise<string> } | null>;
+  list(options: { prefix: string; delimiter?: string; cursor?: string; limit?: number }): Promise<{
+    objects: { key: string }[];
+    delimitedPrefixes: string[];
+    truncated: boolean;
+    cursor?: string;
+  }>;
+  delete(keys: string[]): Promise<void>;
 }
 
 export interface StoredSide {
@@ -30,7 +37,33 @@ export interface RequestLog {
   response: StoredSide & { status: number; content_type: string | null; events?: unknown[] };
 }
 
-export const requestLogKey = (requestId: string) => `requests/${requestId}.json`;
+const LOG_PREFIX = "requests/";
+
+/** Kept under the day it was made (UTC), so that retention deletes whole days. */
+export const requestLogKey = (requestId: string, at = Date.now()) =>
+  `${LOG_PREFIX}${new Date(at).toISOString().slice(0, 10)}/${requestId}.json`;
+
+/**
+ * The cron's share: the logs of days past the retention period deleted, a
+ * bounded number per run (the next run goes on where this one stopped).
+ * Returns how many were deleted.
+ */
+export async function deleteExpiredLogs(bucket: RequestLogBucket, retentionDays: number, now = Date.now()): Promise<number> {
+  const cutoff = new Date(now - retentionDays * 86_400_000).toISOString().slice(0, 10);
+  const days = await bucket.list({ prefix: LOG_PREFIX, delimiter: "/" });
+  let deleted = 0;
+  for (const day of days.delimitedPrefixes.sort()) {
+    if (day.slice(LOG_PREFIX.length, -1) >= cutoff || deleted >= 10_000) break;
+    for (;;) {
+      const page = await bucket.list({ prefix: day, limit: 1000 });
+      if (page.objects.length === 0) break;
+      await bucket.delete(page.objects.map((object) => object.key));
+      deleted += page.objects.length;
+      if (!page.truncated) break;
+    }
+  }
+  return deleted;
+}
 
 /** Whether a caller's calls are logged: opted in at some level, and not under zero retention. */
 export function logsRequests(principal: Principal): boolean {
@@ -44,7 +77,7 @@ export function logsRequests(principal: Principal): boolean {
  */
 export function markForLog(c: GatewayContext, meter: UsageMeter): void {
   if (!c.env.REQUEST_LOGS || !logsRequests(c.get("principal"))) return;
-  const key = requestLogKey(c.get("requestId"));
+  const key = requestLogKey(c.get("requestId"), Date.now());
   meter.flags.request_log = key;
   c.set("requestLog", key);
 }
