@@ -176,6 +176,14 @@ export const ROUTES: FuzzRoute[] = [
 
   { route: "GET /admin/usage", path: "/admin/usage", auth: "admin" },
   { route: "GET /admin/usage/undelivered", path: "/admin/usage/undelivered", auth: "admin" },
+  // No such request in the ledger: the handler looked, and says so.
+  {
+    route: "GET /admin/requests/:id",
+    path: "/admin/requests/req_fuzz",
+    auth: "admin",
+    segment: "req_fuzz",
+    reached: (status, text) => status === 404 && text.includes("request_not_found"),
+  },
   { route: "GET /spend/logs", path: "/spend/logs", auth: "admin" },
   { route: "GET /global/spend/report", path: "/global/spend/report", auth: "admin" },
   { route: "GET /admin/billing/outbox", path: "/admin/billing/outbox", auth: "admin" },
