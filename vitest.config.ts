@@ -43,6 +43,8 @@ const workers = defineConfig({
         wrangler: { configPath: "./wrangler.toml" },
         miniflare: {
           bindings,
+          // The request logs' bucket, which wrangler.toml leaves for an operator to create and bind.
+          r2Buckets: ["REQUEST_LOGS"],
           // The usage queue as wrangler.toml declares it, delivering within 50 ms so tests need not wait long.
           queueConsumers: {
             "sluice-usage": { maxBatchSize: 100, maxBatchTimeout: 0.05, maxRetries: 2, deadLetterQueue: "sluice-usage-dlq" },

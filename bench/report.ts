@@ -24,7 +24,7 @@ export interface BenchResult {
   figures: Record<string, TargetFigures>;
 }
 
-const COLUMNS = ["direct", "forwarder", "sluice", "sluice-translated", "portkey"] as const;
+const COLUMNS = ["direct", "forwarder", "sluice", "sluice-translated", "sluice-traced", "portkey"] as const;
 const fixed = (value: number, digits = 2) => (Number.isFinite(value) ? value.toFixed(digits) : "–");
 const ratio = (a: number, b: number) => (Number.isFinite(a) && Number.isFinite(b) && b !== 0 ? `${(a / b).toFixed(2)}×` : "–");
 

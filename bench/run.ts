@@ -1,4 +1,4 @@
-// `npm run bench [-- --quick]` (or `-- --soak`, bench/soak.ts): Sluice against the mock called directly, a
+// `npm run bench [-- --quick] [-- --traced]` (or `-- --soak`, bench/soak.ts): Sluice against the mock called directly, a
 // bare forwarding Worker, and Portkey, side by side in one run. Every figure
 // is the median of 3 runs. Results: bench/results/latest.json and a markdown
 // table on stdout.
@@ -23,6 +23,8 @@ import {
 } from "./targets.ts";
 
 const quick = process.argv.includes("--quick");
+/** `--traced`: a third Sluice column with tracing on (every request sampled, spans to the mock's collector) and metrics on. */
+const traced = process.argv.includes("--traced");
 const RUNS = 3;
 const CONCURRENCIES = [1, 16, 64] as const;
 const LATENCIES = [0, 50] as const;
@@ -305,6 +307,16 @@ async function main(): Promise<void> {
   try {
     const sluice = await startSluice(infra, bundle.path);
     targets.push(directTarget(infra), await startForwarder(infra), sluice, sluiceTranslated(sluice));
+    if (traced) {
+      const observed = await startSluice(infra, bundle.path, {
+        bindings: {
+          OTEL_EXPORTER_OTLP_ENDPOINT: `${infra.mockUrl}/__mock/otlp/bench`,
+          OTEL_TRACES_SAMPLER_ARG: "1",
+          METRICS: "on",
+        },
+      });
+      targets.push({ ...observed, name: "sluice-traced" });
+    }
     try {
       targets.push(await startPortkey(infra, 18787));
     } catch (error) {

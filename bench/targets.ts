@@ -26,7 +26,7 @@ export interface Infra {
 }
 
 export interface Target {
-  name: "direct" | "forwarder" | "sluice" | "sluice-translated" | "portkey";
+  name: "direct" | "forwarder" | "sluice" | "sluice-translated" | "sluice-traced" | "portkey";
   /** The chat completions URL. */
   url: string;
   headers: Record<string, string>;

@@ -13,6 +13,7 @@ import { logDetail, reason } from "./log.ts";
 import { doc } from "./openapi/doc.ts";
 import { DOCS_CSP, DOCS_CSS, DOCS_HTML, DOCS_JS } from "./openapi/docs-page.ts";
 import { openApiDocument } from "./openapi/document.ts";
+import { captureRequestLog } from "./request-logs/index.ts";
 import { adminRoutes } from "./routes/admin.ts";
 import { anthropicRoutes } from "./routes/anthropic.ts";
 import { appApiRoutes } from "./routes/app-api.ts";
@@ -21,10 +22,12 @@ import { errorsIn } from "./routes/endpoint.ts";
 import { exampleRoutes } from "./routes/examples.ts";
 import { geminiRoutes } from "./routes/gemini.ts";
 import { healthRoutes } from "./routes/health.ts";
+import { metricsRoutes } from "./routes/metrics.ts";
 import { openaiRoutes } from "./routes/openai.ts";
 import { providerAccountRoutes } from "./routes/provider-accounts.ts";
 import { usageRoutes } from "./routes/usage.ts";
 import { servicesFor } from "./services.ts";
+import { finishObservation, startObservation } from "./telemetry/observation.ts";
 
 function toGatewayError(error: unknown): GatewayError {
   if (error instanceof GatewayError) return error;
@@ -75,11 +78,19 @@ export function createApp() {
     const config = configFor(c.env);
     c.set("config", config);
     c.set("services", servicesFor(config, c.env));
+    const observation = startObservation(c);
+    if (observation) c.set("observation", observation);
     await next();
     c.res.headers.set("x-request-id", c.get("requestId"));
+    const logKey = c.get("requestLog");
+    if (logKey && c.env.REQUEST_LOGS) captureRequestLog(c, c.env.REQUEST_LOGS, logKey);
+    if (!observation) return;
+    if (observation.trace) c.res.headers.set("x-sluice-trace-id", observation.trace.server.traceId);
+    c.executionCtx.waitUntil(finishObservation(c, observation));
   });
 
   app.route("/", healthRoutes);
+  app.route("/", metricsRoutes);
   app.get("/", doc({ summary: "What this is, and its routes" }), (c) =>
     c.json({
       name: "sluice",
@@ -108,6 +119,7 @@ export function createApp() {
         "/admin/keys, /admin/apps, /admin/users, /admin/teams, /admin/quota/default",
         "/admin/models, /admin/providers, /admin/credentials",
         "GET /health",
+        "GET /metrics",
         "GET /openapi.json, GET /docs",
       ],
     }),

@@ -4,6 +4,7 @@ import type { Principal } from "./auth/principal.ts";
 import type { Config, Env } from "./config/index.ts";
 import type { ErrorShape } from "./formats/index.ts";
 import type { Services } from "./services.ts";
+import type { Observation } from "./telemetry/observation.ts";
 
 export interface GatewayVariables {
   requestId: string;
@@ -16,6 +17,12 @@ export interface GatewayVariables {
   principal: Principal;
   /** The route takes a credential in `?key=` (Gemini's REST routes); no other does. */
   queryCredential?: boolean;
+  /** The request's trace and metrics; undefined when neither is configured (or the trace is not sampled and metrics are off). */
+  observation?: Observation;
+  /** The gateway call's parsed body, for its request log. */
+  requestBody?: unknown;
+  /** Where this request's log goes, when the caller's calls are logged. */
+  requestLog?: string;
 }
 
 export type GatewayEnv = { Bindings: Env; Variables: GatewayVariables };

@@ -5,6 +5,8 @@
 // delivery pass of the billing webhook's undelivered batches.
 import { createApp } from "./app.ts";
 import { configFor, type Env } from "./config/index.ts";
+import { reason } from "./log.ts";
+import { deleteExpiredLogs } from "./request-logs/index.ts";
 import { servicesFor } from "./services.ts";
 import type { BillingWake } from "./usage/billing-queue.ts";
 import { consumeBillingWakes, deliverBilling, isWakeBatch } from "./usage/billing-wake.ts";
@@ -23,7 +25,16 @@ export default {
     else await consumeUsage(batch as MessageBatch<UsageMessage>, services);
   },
   async scheduled(_controller: ScheduledController, env: Env, ctx: ExecutionContext): Promise<void> {
-    const services = servicesFor(configFor(env), env);
+    const config = configFor(env);
+    const services = servicesFor(config, env);
+    if (env.REQUEST_LOGS) {
+      const logs = env.REQUEST_LOGS;
+      ctx.waitUntil(
+        deleteExpiredLogs(logs, config.requestLogRetentionDays)
+          .then((count) => count > 0 && console.log(`sluice: deleted ${count} expired request logs`))
+          .catch((error: unknown) => console.error(`sluice: expired request logs not deleted: ${reason(error)}`)),
+      );
+    }
     ctx.waitUntil(
       drainParkedUsage(services)
         .then((count) => count > 0 && console.log(`sluice: drained ${count} parked usage records`))

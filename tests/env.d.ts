@@ -10,6 +10,7 @@ declare global {
       MOCK_BASE_URL: string;
       ADMIN_KEY: string;
       SECOND_INSTANCE: Fetcher;
+      REQUEST_LOGS: R2Bucket;
       /** The fuzz suite's seed and number of requests, when not the defaults. */
       SLUICE_FUZZ_SEED?: string;
       SLUICE_FUZZ_RUNS?: string;

@@ -142,6 +142,8 @@ describe("one shape for every route", () => {
     const PUBLIC = new Set([
       "/",
       "/health",
+      // Its own bearer check: the admin key, or METRICS_TOKEN for a scraper.
+      "/metrics",
       "/openapi.json",
       "/docs",
       "/docs/docs.js",

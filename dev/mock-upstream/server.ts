@@ -2,7 +2,7 @@
 // (OpenAI's chat completions and Responses API, Anthropic, Gemini, Bedrock's
 // Converse with SigV4 and event-stream framing, and Vertex AI with its
 // service-account tokens, each on its own paths), with configurable latency,
-// chunking and injected failures, and a receiver for Sluice's webhooks. Tests
+// chunking and injected failures, a receiver for Sluice's webhooks, and an OTLP collector. Tests
 // and benchmarks share it; `npm run dev` starts one for the `mock-*` models.
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
@@ -44,6 +44,7 @@ import {
   openaiTextCompletionEvents,
   openaiTurns,
 } from "./openai.ts";
+import { OtlpReceiver } from "./otlp.ts";
 import { type ResponsesRequest, responsesResponse, responsesStreamEvents, responsesTools, responsesTurns } from "./responses.ts";
 import { signatureProblem } from "./sigv4.ts";
 import { countTokens, splitIntoChunks } from "./text.ts";
@@ -358,6 +359,7 @@ export async function startMockUpstream(options: MockOptions = {}): Promise<Mock
   // JSON Web Key Sets that tests publish here, standing in for identity providers.
   const keySets = new Map<string, unknown>();
   const hooks = new HookReceiver();
+  const collector = new OtlpReceiver();
   const vertex = mockVertex();
   const azure = mockAzure();
   const google = mockGoogle();
@@ -406,6 +408,8 @@ export async function startMockUpstream(options: MockOptions = {}): Promise<Mock
       const { status, body } = azure.token(new URLSearchParams(text));
       return sendJson(res, status, body);
     }
+    const otlp = await collector.handle(req, path, text);
+    if (otlp) return sendJson(res, otlp.status, otlp.json);
     if (path === VERTEX_TOKEN_PATH) {
       const { status, body } = vertex.token(new URLSearchParams(text), baseUrl);
       return sendJson(res, status, body);

@@ -54,6 +54,24 @@ export interface Config {
     /** Whether a hit counts against token quotas and budgets. */
     billHits: boolean;
   };
+  /** How many days request logs are kept. */
+  requestLogRetentionDays: number;
+  /** Traces and metrics; each undefined when off. */
+  observability: ObservabilityConfig;
+}
+
+export interface TracingConfig {
+  /** Where spans are posted (OTLP/HTTP, JSON). */
+  url: string;
+  headers: Record<string, string>;
+  timeoutMs: number;
+  serviceName: string;
+  sampler: { parentBased: boolean; ratio: number };
+}
+
+export interface ObservabilityConfig {
+  tracing?: TracingConfig;
+  metrics?: { token?: string };
 }
 
 export interface AppsConfig {
@@ -279,6 +297,42 @@ export function parseConfig(raw: Record<string, unknown>): Config {
       redis: env.RESPONSE_CACHE_REDIS === "on",
       billHits: env.RESPONSE_CACHE_BILL_HITS === "on",
     },
+    requestLogRetentionDays: env.REQUEST_LOGS_RETENTION_DAYS,
+    observability: {
+      tracing: tracingConfig(env),
+      metrics: env.METRICS === "on" ? { token: env.METRICS_TOKEN } : undefined,
+    },
+  };
+}
+
+/** `name=value,name2=value2`, values URL-encoded, as the OpenTelemetry variables write headers. */
+function otlpHeaders(text: string | undefined): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const pair of (text ?? "").split(",")) {
+    const at = pair.indexOf("=");
+    if (at <= 0) continue;
+    try {
+      headers[decodeURIComponent(pair.slice(0, at).trim())] = decodeURIComponent(pair.slice(at + 1).trim());
+    } catch {
+      throw new ConfigError(["OTEL_EXPORTER_OTLP_HEADERS must be name=value pairs, URL-encoded, separated by commas"]);
+    }
+  }
+  return headers;
+}
+
+function tracingConfig(env: ParsedEnv): TracingConfig | undefined {
+  const base = env.OTEL_EXPORTER_OTLP_ENDPOINT?.replace(/\/+$/, "");
+  const url = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? (base && `${base}/v1/traces`);
+  const sampler = env.OTEL_TRACES_SAMPLER;
+  // Nowhere to send spans, or none to send: off, and the hot path does nothing for it.
+  if (!url || sampler === "always_off") return undefined;
+  const ratio = sampler.endsWith("traceidratio") ? env.OTEL_TRACES_SAMPLER_ARG : sampler.endsWith("always_off") ? 0 : 1;
+  return {
+    url,
+    headers: otlpHeaders(env.OTEL_EXPORTER_OTLP_HEADERS),
+    timeoutMs: env.OTEL_EXPORTER_OTLP_TIMEOUT,
+    serviceName: env.OTEL_SERVICE_NAME ?? "sluice",
+    sampler: { parentBased: sampler.startsWith("parentbased_"), ratio },
   };
 }
 

@@ -1,6 +1,7 @@
 // Every setting Sluice reads, parsed by zod into one typed Config.
 import * as z from "zod";
 import { PROVIDERS } from "../providers/index.ts";
+import type { RequestLogBucket } from "../request-logs/index.ts";
 import type { BillingQueue } from "../usage/billing-queue.ts";
 import type { UsageQueue } from "../usage/record.ts";
 
@@ -176,6 +177,36 @@ export const envSchema = z.object({
   COOLDOWN: durationMs("30s"),
   /** How often an isolate re-reads the model catalog and the routing health from the stores. */
   CATALOG_REFRESH: durationMs("5s"),
+  /** OpenTelemetry: the collector's base URL (traces go to `<it>/v1/traces`); unset with the next one, tracing is off. */
+  OTEL_EXPORTER_OTLP_ENDPOINT: optionalUrl,
+  /** OpenTelemetry: the full URL traces are posted to, when not `<OTEL_EXPORTER_OTLP_ENDPOINT>/v1/traces`. */
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: optionalUrl,
+  /** Headers sent with each export, `name=value` pairs separated by commas, values URL-encoded. */
+  OTEL_EXPORTER_OTLP_HEADERS: optionalText,
+  /** How long one export may take before it is given up (and its spans counted as dropped). */
+  OTEL_EXPORTER_OTLP_TIMEOUT: durationMs("10s"),
+  /** The `service.name` of the spans. */
+  OTEL_SERVICE_NAME: optionalText,
+  /** Which requests are traced: the standard sampler names; a caller's sampled `traceparent` is followed by the `parentbased_*` ones. */
+  OTEL_TRACES_SAMPLER: z
+    .enum(
+      ["always_on", "always_off", "traceidratio", "parentbased_always_on", "parentbased_always_off", "parentbased_traceidratio"],
+      { message: "must be a standard sampler name such as parentbased_traceidratio" },
+    )
+    .default("parentbased_always_on"),
+  /** The ratio of traces the `traceidratio` samplers keep, from 0 to 1. */
+  OTEL_TRACES_SAMPLER_ARG: z.preprocess(
+    (value) => (value === undefined || value === "" ? 1 : Number(value)),
+    z.number({ message: "must be a ratio from 0 to 1" }).min(0, { message: "must be a ratio from 0 to 1" }).max(1, {
+      message: "must be a ratio from 0 to 1",
+    }),
+  ),
+  /** `on`: `GET /metrics` answers in Prometheus text format, from counters every isolate adds to in Redis; `off` (default): no route, no counting. */
+  METRICS: z.enum(["on", "off"], { message: "must be on or off" }).default("off"),
+  /** How many days request logs are kept; the cron deletes older ones. */
+  REQUEST_LOGS_RETENTION_DAYS: positiveInt(30),
+  /** A bearer token that may read `/metrics` besides the admin key (a scraper need not hold the admin key). */
+  METRICS_TOKEN: optionalText,
 });
 
 /** Settings, plus the Worker's bindings. */
@@ -185,6 +216,8 @@ export type Env = z.input<typeof envSchema> &
     USAGE_QUEUE?: UsageQueue;
     /** Wake-ups for the billing outbox's next delivery pass, consumed by this Worker. */
     BILLING_QUEUE?: BillingQueue;
+    /** Request logs (prompts and answers of callers who opted in): an R2 bucket. */
+    REQUEST_LOGS?: RequestLogBucket;
   };
 export type ParsedEnv = z.output<typeof envSchema>;
 

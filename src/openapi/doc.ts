@@ -16,7 +16,9 @@ export interface RouteDoc {
   /** The query's schema, as the route validates it. */
   query?: z.ZodType;
   /** The answer: a JSON object, and whether `stream: true` makes it server-sent events. */
-  response?: { description: string; streams?: boolean; csv?: boolean };
+  response?: { description: string; streams?: boolean; csv?: boolean; text?: string };
+  /** The route checks a bearer token of its own (not through `endpoint()`). */
+  bearer?: true;
   /** The path as OpenAPI should show it, where Hono's pattern (a wildcard) says less. */
   path?: string;
 }

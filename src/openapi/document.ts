@@ -143,7 +143,9 @@ function parametersOf(route: Collected, path: string, components: Record<string,
 function operationOf(route: Collected, path: string, components: Record<string, JsonSchema>): JsonSchema {
   const shape = route.endpoint?.errors;
   const response = route.doc?.response ?? { description: "OK" };
-  const content: JsonSchema = { "application/json": { schema: { type: "object" } } };
+  const content: JsonSchema = response.text
+    ? { [response.text]: { schema: { type: "string" } } }
+    : { "application/json": { schema: { type: "object" } } };
   if (response.streams) content["text/event-stream"] = { schema: { type: "string", description: "server-sent events" } };
   if (response.csv) content["text/csv"] = { schema: { type: "string" } };
   const errors = shape
@@ -174,7 +176,7 @@ function operationOf(route: Collected, path: string, components: Record<string, 
             ...(route.endpoint.queryCredential ? [{ queryKey: [] }] : []),
           ],
         }
-      : { security: [] }),
+      : { security: route.doc?.bearer ? [{ bearer: [] }] : [] }),
     parameters: parametersOf(route, path, components),
     ...(route.doc?.body && {
       requestBody: { required: true, content: { "application/json": { schema: schemaOf(route.doc.body, components) } } },

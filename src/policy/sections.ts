@@ -48,4 +48,6 @@ export const POLICY_SECTIONS = {
       .array(z.string().min(1).max(100), { message: "must be a list of guardrail ids" })
       .max(50, { message: "may list at most 50 guardrails" }),
   ),
+  /** The caller's prompts and answers are kept in the request log (REQUEST_LOGS), unless zero_retention applies. */
+  request_logs: anyOn,
 } satisfies Record<string, PolicySection<unknown>>;

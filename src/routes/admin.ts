@@ -53,14 +53,15 @@ import {
 import { readSettings, readSettingsOf, writeSettings } from "../admin/settings.ts";
 import { forgetAllCallers, requireAdmin } from "../auth/index.ts";
 import type { GatewayEnv } from "../context.ts";
-import { teams, users, virtualKeys } from "../db/schema.ts";
+import { teams, usageEvents, users, virtualKeys } from "../db/schema.ts";
 import { createGuardrailSchema, updateGuardrailSchema } from "../guardrails/definitions.ts";
-import { badRequest } from "../http/errors.ts";
+import { badRequest, GatewayError } from "../http/errors.ts";
 import { pageQuery, pageSchema, validQuery } from "../http/page-query.ts";
 import { parseJsonBody } from "../http/validate.ts";
 import { doc } from "../openapi/doc.ts";
 import { routeSchema } from "../routing/rules/schema.ts";
 import { deliverBilling } from "../usage/billing-wake.ts";
+import { rowView } from "../usage/query.ts";
 import type { UsageRecord } from "../usage/record.ts";
 import { DEAD_USAGE_KEY, PARKED_USAGE_KEY } from "../usage/writer.ts";
 import { adminAppRoutes } from "./admin-apps.ts";
@@ -387,5 +388,21 @@ adminRoutes.post(
     // Just these go now; anything else due waits for its own turn.
     c.executionCtx.waitUntil(deliverBilling(services, { requestIds: replayed }));
     return c.json({ replayed: replayed.length, request_ids: replayed });
+  },
+);
+
+adminRoutes.get(
+  "/requests/:id",
+  doc({ summary: "One request: its ledger row and, where the caller's calls are logged, what was asked and answered" }),
+  async (c) => {
+    const requestId = c.req.param("id");
+    const [row] = await c.get("services").db.select().from(usageEvents).where(eq(usageEvents.requestId, requestId));
+    if (!row)
+      throw new GatewayError(404, "not_found", `No request \`${requestId}\` in the ledger.`, { code: "request_not_found" });
+    const view = rowView(row);
+    const key = view.metadata.request_log;
+    const bucket = c.env.REQUEST_LOGS;
+    const stored = typeof key === "string" && bucket ? await bucket.get(key) : null;
+    return c.json({ ...view, log: stored ? (JSON.parse(await stored.text()) as unknown) : null });
   },
 );

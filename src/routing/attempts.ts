@@ -13,6 +13,7 @@ import type { UpstreamBody } from "../http/relay.ts";
 import type { Admission } from "../limits/index.ts";
 import { reason } from "../log.ts";
 import type { ProviderSettings } from "../providers/types.ts";
+import { type AttemptSpan, describeAttemptRequest, failAttemptSpan, startAttemptSpan } from "../telemetry/attempt.ts";
 import type { RouteStep } from "../usage/meter.ts";
 import { type GatewayCall, streamHooks } from "./call.ts";
 import type { Exchange, UpstreamAnswer } from "./exchanges.ts";
@@ -187,18 +188,29 @@ export function attemptHeaders(call: GatewayCall): Record<string, string> {
  * Nothing reaches the client before the limits check has admitted the call;
  * a check running alongside that refuses it stops the attempt at once.
  */
-export async function runAttempt(
+export async function runAttempt(c: GatewayContext, input: AttemptInput): Promise<{ response: Response } | Failure> {
+  const traced = startAttemptSpan(c, input.call.target);
+  if (!traced) return await attemptOnce(c, input);
+  const outcome = await attemptOnce(c, input, traced);
+  if (!("response" in outcome)) failAttemptSpan(traced, outcome);
+  return outcome;
+}
+
+interface AttemptInput {
+  call: GatewayCall;
+  admission: Admission;
+  exchange: Exchange;
+  streamed: boolean;
+  deadline: number;
+  secret: string | undefined;
+  /** The answer has begun: this attempt serves, whatever happens to the rest of it. */
+  committed: () => void;
+}
+
+async function attemptOnce(
   c: GatewayContext,
-  input: {
-    call: GatewayCall;
-    admission: Admission;
-    exchange: Exchange;
-    streamed: boolean;
-    deadline: number;
-    secret: string | undefined;
-    /** The answer has begun: this attempt serves, whatever happens to the rest of it. */
-    committed: () => void;
-  },
+  input: AttemptInput,
+  traced?: AttemptSpan,
 ): Promise<{ response: Response } | Failure> {
   const { call, exchange } = input;
   const routing = c.get("config").routing;
@@ -230,7 +242,13 @@ export async function runAttempt(
   let body: UpstreamBody | undefined;
   try {
     call.secrets = [input.secret, ...configuredSecrets(c.get("config"))];
-    const upstream = await fetch(await exchange.request(), { signal: controller.signal });
+    const request = await exchange.request();
+    if (traced) {
+      // The upstream call carries the trace on, its parent this attempt's span.
+      request.headers.set("traceparent", traced.traceparent);
+      describeAttemptRequest(traced, request);
+    }
+    const upstream = await fetch(request, { signal: controller.signal });
     if (!upstream.ok) {
       const error = await upstreamError(upstream, provider, call.secrets);
       clearTimeout(timer);

@@ -8,6 +8,8 @@ import { GatewayError } from "../http/errors.ts";
 import { SSE_HEADERS, type StreamEnd } from "../http/frames.ts";
 import type { RelayHooks } from "../http/relay.ts";
 import type { Admission } from "../limits/index.ts";
+import { markForLog } from "../request-logs/index.ts";
+import { finishReasonsOf } from "../telemetry/genai.ts";
 import type { UsageMeter } from "../usage/meter.ts";
 import type { TokenCounts } from "../usage/prices.ts";
 import type { UsageRecord } from "../usage/record.ts";
@@ -26,6 +28,8 @@ export interface GatewayCall {
   abort: AbortController;
   /** The credential of the attempt under way and every configured one: never in what reaches the client. */
   secrets: (string | undefined)[];
+  /** The request is traced: the answer's finish reasons are worth reading. */
+  traced: boolean;
   /** Records usage and settles limits after the response; only the first call counts. */
   record(status: number, error?: string): void;
   /** Records usage once a stream has ended. */
@@ -39,8 +43,11 @@ export function openCall(
   const services = c.get("services");
   const { admission, meter } = input;
   let recorded = false;
+  const observation = c.get("observation");
+  markForLog(c, meter);
   const finish = (status: number, error?: string) => {
     const usage = meter.finish({ status, error });
+    observation?.recorded(usage, meter.finishReasons);
     input.onRecord?.(usage);
     const actual = { tokens: usage.promptTokens + usage.completionTokens, usd: usage.costUsd };
     return Promise.all([
@@ -55,13 +62,16 @@ export function openCall(
   const once = (work: () => Promise<unknown>) => {
     if (recorded) return;
     recorded = true;
-    c.executionCtx.waitUntil(work());
+    const done = work();
+    c.executionCtx.waitUntil(done);
+    observation?.waitFor(done);
   };
   return {
     target: input.target,
     admission,
     meter,
     headers: {},
+    traced: observation?.trace !== undefined,
     abort: new AbortController(),
     secrets: [],
     record: (status, error) => once(() => finish(status, error)),
@@ -102,7 +112,9 @@ export function passJsonThrough(
 ): Response {
   call.meter.markFirstByte();
   try {
-    call.meter.setTokens(usageOf(JSON.parse(text)));
+    const body: unknown = JSON.parse(text);
+    call.meter.setTokens(usageOf(body));
+    if (call.traced) call.meter.finishReasons.push(...(finishReasonsOf(body) ?? []));
   } catch {
     throw malformedAnswer(call);
   }
@@ -111,7 +123,11 @@ export function passJsonThrough(
   return new Response(body, { status: 200, headers: { "content-type": "application/json", ...call.headers } });
 }
 
-export type StreamHooks = RelayHooks & { onUsage: (tokens: TokenCounts) => void; onGenerated: (characters: number) => void };
+export type StreamHooks = RelayHooks & {
+  onUsage: (tokens: TokenCounts) => void;
+  onGenerated: (characters: number) => void;
+  onFinish?: (reason: string) => void;
+};
 
 /** What a relayed stream reports to: the meter, the client's error format, the abort, and the record at its end. */
 export function streamHooks(c: GatewayContext, call: GatewayCall): StreamHooks {
@@ -122,6 +138,7 @@ export function streamHooks(c: GatewayContext, call: GatewayCall): StreamHooks {
   return {
     onUsage: (tokens) => call.meter.setTokens(tokens),
     onGenerated: (characters) => call.meter.addGenerated(characters),
+    onFinish: call.traced ? (reason) => call.meter.finishReasons.push(reason) : undefined,
     onFirstByte: () => call.meter.markFirstByte(),
     idleTimeoutMs: c.get("config").routing.streamIdleTimeoutMs,
     errorEvent: (message) => errorStreamEvent(c.get("format"), new GatewayError(502, "upstream", redact(message))),

@@ -41,6 +41,8 @@ export interface Exchange {
 export interface StreamWatch {
   onUsage: (tokens: TokenCounts) => void;
   onGenerated: (characters: number) => void;
+  /** Set only for a traced call. */
+  onFinish?: (reason: string) => void;
 }
 
 /** Decodes one frame, reporting usage and generated text; a frame that is not JSON is not the decoder's business. */
@@ -57,6 +59,7 @@ function decodeFrame(decoder: StreamDecoder, frame: StreamFrame, watch: StreamWa
     if (event.type === "text") watch.onGenerated(event.text.length);
     if (event.type === "tool_call_delta") watch.onGenerated(event.arguments.length);
     if (event.type === "reasoning") watch.onGenerated(event.text.length);
+    if (event.type === "finish") watch.onFinish?.(event.reason);
   }
   return events;
 }
@@ -230,6 +233,7 @@ export function translatedExchange(
         call.meter.markFirstByte();
         call.meter.setTokens(decoded.usage);
         if (input.answer) decoded.parts = guardedParts(decoded.parts, input.answer.guard);
+        if (call.traced) call.meter.finishReasons.push(decoded.finishReason);
         call.record(200);
         return Response.json(encoder.response(decoded, request.model), { headers: call.headers });
       }

@@ -51,6 +51,7 @@ export async function proxy<Body extends Record<string, unknown>>(
   route: RouteFacts = {},
 ): Promise<Response> {
   const facts: RequestFacts = format.facts(body, route);
+  c.set("requestBody", body);
   const guardrailIds = principalPolicy(c.get("principal"))?.guardrails;
   /** The body bound upstream: the caller's, or with what a guardrail redacted taken out. */
   let sent = body;

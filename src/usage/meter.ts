@@ -39,6 +39,8 @@ export class UsageMeter {
   /** Input the provider received for attempts that timed out, priced at their targets. */
   private timedOut = { attempts: 0, promptTokens: 0, costUsd: 0 };
   attempts = 1;
+  /** Why the answer ended, as the provider said (collected only for a traced call). */
+  readonly finishReasons: string[] = [];
   /** Facts about the call worth keeping in its record's metadata. */
   readonly flags: Partial<Record<GatewayMetadataName, unknown>> = {};
 

@@ -213,7 +213,7 @@ export interface UsageRowView {
 
 type LedgerRow = typeof usageEvents.$inferSelect;
 
-function rowView(row: LedgerRow): UsageRowView {
+export function rowView(row: LedgerRow): UsageRowView {
   const { usage_estimated: estimated, cache_hit: cacheHit, ...metadata } = row.metadata as Record<string, unknown>;
   return {
     request_id: row.requestId,

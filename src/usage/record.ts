@@ -48,6 +48,7 @@ export const GATEWAY_METADATA = [
   "cache_write_1h_tokens",
   "guardrails",
   "refused_after_upstream_start",
+  "request_log",
   "route",
   "route_arm",
   "route_name",

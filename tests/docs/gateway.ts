@@ -104,6 +104,9 @@ export async function startDocsGateway(): Promise<DocsGateway> {
     BEDROCK_BASE_URL: mockUrl,
     VERTEX_SERVICE_ACCOUNT: vertexAccount,
     VERTEX_BASE_URL: mockUrl,
+    // docs/observability.md: traces to the mock's collector, and /metrics on.
+    OTEL_EXPORTER_OTLP_ENDPOINT: `${mockUrl}/__mock/otlp/docs`,
+    METRICS: "on",
     BILLING_WEBHOOK_URL: `${mockUrl}/__mock/hooks/billing`,
     BILLING_WEBHOOK_SECRET: DOCS_WEBHOOK_SECRET,
     ALERTS_WEBHOOK_URL: `${mockUrl}/__mock/hooks/alerts`,
@@ -122,6 +125,8 @@ export async function startDocsGateway(): Promise<DocsGateway> {
       scriptPath: `${outdir}/index.js`,
       compatibilityDate: COMPATIBILITY_DATE,
       bindings,
+      // docs/observability.md's request logs: the bucket an operator binds.
+      r2Buckets: ["REQUEST_LOGS"],
       // As wrangler.toml declares them, delivering within 50 ms so examples that read the ledger need not wait long.
       queueProducers: { USAGE_QUEUE: { queueName: "sluice-usage" } },
       queueConsumers: {

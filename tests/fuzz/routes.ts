@@ -59,6 +59,13 @@ const withCode = (status: number, code: string) => (answered: number, text: stri
 
 export const ROUTES: FuzzRoute[] = [
   { route: "GET /health", path: "/health", auth: "none" },
+  // Off in the suite's bindings: the handler answers that metrics are off.
+  {
+    route: "GET /metrics",
+    path: "/metrics",
+    auth: "none",
+    reached: (status, text) => status === 404 && text.includes("METRICS"),
+  },
   { route: "GET /", path: "/", auth: "none" },
   { route: "GET /openapi.json", path: "/openapi.json", auth: "none" },
   // The example app is off here (EXAMPLES): its refusal shows the handler ran.
@@ -177,6 +184,14 @@ export const ROUTES: FuzzRoute[] = [
 
   { route: "GET /admin/usage", path: "/admin/usage", auth: "admin" },
   { route: "GET /admin/usage/undelivered", path: "/admin/usage/undelivered", auth: "admin" },
+  // No such request in the ledger: the handler looked, and says so.
+  {
+    route: "GET /admin/requests/:id",
+    path: "/admin/requests/req_fuzz",
+    auth: "admin",
+    segment: "req_fuzz",
+    reached: (status, text) => status === 404 && text.includes("request_not_found"),
+  },
   { route: "GET /spend/logs", path: "/spend/logs", auth: "admin" },
   { route: "GET /global/spend/report", path: "/global/spend/report", auth: "admin" },
   { route: "GET /admin/billing/outbox", path: "/admin/billing/outbox", auth: "admin" },

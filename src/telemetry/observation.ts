@@ -1,0 +1,166 @@
+// One request as an operator's tools see it: its trace (when sampled) and
+// its share of the metrics (when on). Started by the app's first middleware
+// only when one of them is configured; finished in the request's deferred
+// work, once its record is made, so neither adds to what the caller waits for.
+import { routePath } from "hono/route";
+import packageJson from "../../package.json" with { type: "json" };
+import { principalTeamId } from "../auth/principal.ts";
+import type { GatewayContext } from "../context.ts";
+import { GatewayError } from "../http/errors.ts";
+import { histogram, seriesName } from "../metrics/families.ts";
+import { addToMetrics, type Increments } from "../metrics/store.ts";
+import type { RouteStep } from "../usage/meter.ts";
+import type { UsageRecord } from "../usage/record.ts";
+import { exporterFor } from "./otlp.ts";
+import { RequestTrace } from "./spans.ts";
+import { isSampled, parseTraceparent, randomHex } from "./trace-context.ts";
+
+/** The codes a refusal by a limit carries (limits/gate.ts), as opposed to a provider's own 429. */
+const LIMIT_CODES = new Set(["rate_limit_exceeded", "insufficient_quota", "budget_exceeded", "provider_capacity"]);
+
+export class Observation {
+  private readonly work: Promise<unknown>[] = [];
+  usage: UsageRecord | undefined;
+  recordedAtMs: number | undefined;
+  finishReasons: string[] = [];
+
+  constructor(
+    readonly trace: RequestTrace | undefined,
+    readonly metrics: boolean,
+  ) {}
+
+  /** The call's deferred record, which the observation waits for before it is finished. */
+  waitFor(work: Promise<unknown>): void {
+    this.work.push(work);
+  }
+
+  recorded(usage: UsageRecord, finishReasons: string[]): void {
+    this.usage = usage;
+    this.finishReasons = finishReasons;
+    this.recordedAtMs = Date.now();
+  }
+
+  settled(): Promise<unknown> {
+    return Promise.allSettled(this.work);
+  }
+}
+
+/** An observation for the request, or undefined (and nothing more is done for it) when neither is wanted. */
+export function startObservation(c: GatewayContext): Observation | undefined {
+  const { tracing, metrics } = c.get("config").observability;
+  let trace: RequestTrace | undefined;
+  if (tracing) {
+    const parent = parseTraceparent(c.req.header("traceparent"));
+    const traceId = parent?.traceId ?? randomHex(16);
+    if (isSampled(tracing.sampler, traceId, parent)) trace = new RequestTrace(traceId, parent, Date.now());
+  }
+  return trace || metrics ? new Observation(trace, metrics !== undefined) : undefined;
+}
+
+const failedSteps = (route: RouteStep[]) => route.filter((step) => step.outcome !== "ok");
+
+function describeServerSpan(c: GatewayContext, trace: RequestTrace, observation: Observation, endMs: number): void {
+  const server = trace.server;
+  const route = routePath(c, -1);
+  const status = c.res.status;
+  const failure = c.error instanceof GatewayError ? c.error : undefined;
+  const principal = c.var.principal;
+  const usage = observation.usage;
+  server.name = `${c.req.method} ${route}`;
+  server.endMs = Math.max(endMs, observation.recordedAtMs ?? 0);
+  Object.assign(server.attributes, {
+    "http.request.method": c.req.method,
+    "http.route": route,
+    "url.path": c.req.path,
+    "url.scheme": new URL(c.req.url).protocol.replace(":", ""),
+    "http.response.status_code": status,
+    "user_agent.original": c.req.header("user-agent"),
+    "sluice.request_id": c.get("requestId"),
+    "sluice.principal.type": principal?.type,
+    "sluice.team.id": principal ? (principalTeamId(principal) ?? undefined) : undefined,
+    "gen_ai.request.model": usage?.model,
+    "sluice.provider": usage?.provider,
+    "sluice.attempts": usage?.attempts,
+    "error.type": failure ? (failure.code ?? failure.kind) : status >= 500 ? String(status) : undefined,
+  });
+  if (status >= 500) server.error = failure?.message ?? `status ${status}`;
+  if (failure?.status === 429 && failure.code && LIMIT_CODES.has(failure.code)) {
+    trace.event("sluice.limit.refused", { "sluice.limit.code": failure.code });
+  }
+  if (!usage) return;
+  if (usage.metadata.cache_hit === true) trace.event("sluice.cache.hit", { "gen_ai.request.model": usage.model });
+  for (const step of (usage.metadata.route as RouteStep[] | undefined) ?? []) {
+    if (step.outcome !== "cooldown") continue;
+    trace.event("sluice.cooldown", { "sluice.provider": step.provider, "gen_ai.request.model": step.model }, server.startMs);
+  }
+  const answering = trace.answering;
+  if (!answering) return;
+  answering.endMs = observation.recordedAtMs ?? endMs;
+  Object.assign(answering.attributes, {
+    "gen_ai.response.model": usage.upstreamModel,
+    "gen_ai.usage.input_tokens": usage.promptTokens,
+    "gen_ai.usage.output_tokens": usage.completionTokens,
+    "gen_ai.response.finish_reasons": observation.finishReasons.length > 0 ? observation.finishReasons : undefined,
+    "sluice.usage.cached_tokens": usage.cachedTokens || undefined,
+    "sluice.cost_usd": usage.costUsd,
+    "sluice.time_to_first_token_ms": usage.ttfbMs === null ? undefined : Math.round(usage.ttfbMs),
+    "http.response.status_code": usage.status === 499 ? undefined : usage.status,
+  });
+  if (usage.ttfbMs !== null)
+    answering.events.push({ name: "sluice.first_token", timeMs: usage.createdAt + usage.ttfbMs, attributes: {} });
+  if (usage.status !== 200) {
+    answering.attributes["error.type"] = usage.status === 499 ? "client_closed" : String(usage.status);
+    if (usage.status !== 499) answering.error = usage.error ?? `status ${usage.status}`;
+  }
+}
+
+function metricIncrements(c: GatewayContext, observation: Observation, droppedSpans: number): Increments {
+  const failure = c.error instanceof GatewayError ? c.error : undefined;
+  const increments: Increments = [
+    [seriesName("sluice_http_requests_total", { method: c.req.method, route: routePath(c, -1), status: c.res.status }), 1],
+  ];
+  if (failure?.status === 429 && failure.code && LIMIT_CODES.has(failure.code)) {
+    increments.push([seriesName("sluice_limit_refusals_total", { code: failure.code }), 1]);
+  }
+  if (droppedSpans > 0) increments.push([seriesName("sluice_otlp_spans_dropped_total"), droppedSpans]);
+  const usage = observation.usage;
+  if (!usage) return increments;
+  const call = { provider: usage.provider, model: usage.model };
+  const team = { ...call, team: usage.teamId ?? undefined };
+  increments.push([seriesName("sluice_requests_total", { ...team, status: usage.status }), 1]);
+  if (usage.status >= 400) increments.push([seriesName("sluice_request_errors_total", { ...call, status: usage.status }), 1]);
+  for (const [type, tokens] of [
+    ["input", usage.promptTokens],
+    ["output", usage.completionTokens],
+    ["cached", usage.cachedTokens],
+  ] as const) {
+    if (tokens > 0) increments.push([seriesName("sluice_tokens_total", { ...team, type }), tokens]);
+  }
+  if (usage.costUsd > 0) increments.push([seriesName("sluice_cost_usd_total", team), usage.costUsd]);
+  increments.push(...histogram("sluice_request_duration_seconds", call, usage.latencyMs / 1000));
+  if (usage.ttfbMs !== null) increments.push(...histogram("sluice_time_to_first_byte_seconds", call, usage.ttfbMs / 1000));
+  if (usage.metadata.cache_hit === true) increments.push([seriesName("sluice_cache_hits_total", { model: usage.model }), 1]);
+  for (const step of failedSteps((usage.metadata.route as RouteStep[] | undefined) ?? [])) {
+    increments.push([seriesName("sluice_failovers_total", { provider: step.provider, outcome: step.outcome }), 1]);
+  }
+  return increments;
+}
+
+/** The request's spans exported and its metrics added, in its deferred work; never throws. */
+export async function finishObservation(c: GatewayContext, observation: Observation): Promise<void> {
+  const endMs = Date.now();
+  await observation.settled();
+  const tracing = c.get("config").observability.tracing;
+  const exporter = tracing && exporterFor(tracing, packageJson.version);
+  try {
+    if (exporter && observation.trace) {
+      describeServerSpan(c, observation.trace, observation, endMs);
+      await exporter.export(observation.trace.spans());
+    }
+    if (observation.metrics) {
+      await addToMetrics(c.get("services").redis, metricIncrements(c, observation, exporter?.takeDropped() ?? 0));
+    }
+  } catch (error) {
+    console.warn(`sluice: ${c.get("requestId")} telemetry not recorded: ${error instanceof Error ? error.message : error}`);
+  }
+}

@@ -1,0 +1,310 @@
+// Traces and metrics as an operator's stack receives them: spans posted in
+// OTLP/JSON to a collector (the mock's), the caller's trace continued and
+// carried upstream, the decisions as events, a failing collector costing a
+// request nothing; and `/metrics` in Prometheus text format after traffic.
+import { env } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { BASE, callWorker, chat, jsonRequest, TEST_ADMIN_KEY, upstreamRequest } from "./helpers.ts";
+import { admin, chatAs, uniqueId } from "./identity.ts";
+
+const mockRoot = String(env.MOCK_BASE_URL).replace(/\/v1$/, "");
+
+interface OtlpAttribute {
+  key: string;
+  value: { stringValue?: string; intValue?: string; doubleValue?: number; boolValue?: boolean; arrayValue?: unknown };
+}
+interface OtlpSpan {
+  traceId: string;
+  spanId: string;
+  parentSpanId?: string;
+  name: string;
+  kind: number;
+  startTimeUnixNano: string;
+  endTimeUnixNano: string;
+  attributes: OtlpAttribute[];
+  events: { name: string; timeUnixNano: string; attributes: OtlpAttribute[] }[];
+  status: { code?: number; message?: string };
+}
+interface OtlpExport {
+  headers: Record<string, string>;
+  body: {
+    resourceSpans: { resource: { attributes: OtlpAttribute[] }; scopeSpans: { scope: { name: string }; spans: OtlpSpan[] }[] }[];
+  };
+  status: number;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A collector of its own at the mock, and the bindings that send traces to it. */
+function collector(extra: Record<string, string> = {}) {
+  const name = uniqueId("otlp");
+  const url = `${mockRoot}/__mock/otlp/${name}`;
+  const received = async () => (await (await fetch(url)).json()) as OtlpExport[];
+  return {
+    bindings: { ...env, OTEL_EXPORTER_OTLP_ENDPOINT: url, OTEL_SERVICE_NAME: "sluice-under-test", ...extra },
+    behave: (query: string) => fetch(`${url}/behave?${query}`, { method: "POST" }),
+    received,
+    /** Every span received, once those of `traceId` number at least `count` (spans of joining requests may come a moment later). */
+    async spans(traceId: string, count: number, waitMs = 5000): Promise<OtlpSpan[]> {
+      const deadline = Date.now() + waitMs;
+      for (;;) {
+        const spans = (await received()).flatMap((e) =>
+          e.body.resourceSpans.flatMap((r) => r.scopeSpans.flatMap((s) => s.spans)),
+        );
+        const mine = spans.filter((span) => span.traceId === traceId);
+        if (mine.length >= count || Date.now() >= deadline) return mine;
+        await sleep(25);
+      }
+    },
+  };
+}
+
+const attribute = (span: OtlpSpan | { attributes: OtlpAttribute[] } | undefined, key: string) => {
+  const value = span?.attributes.find((a) => a.key === key)?.value;
+  if (!value) return undefined;
+  if (value.intValue !== undefined) return Number(value.intValue);
+  return value.stringValue ?? value.doubleValue ?? value.boolValue ?? value.arrayValue;
+};
+
+const CALLER_TRACE = "4bf92f3577b34da6a3ce929d0e0e4736";
+const CALLER_SPAN = "00f067aa0ba902b7";
+
+describe("traces over OTLP", () => {
+  it("continue the caller's trace: a server span, a client span per attempt, and the context carried upstream", async () => {
+    const otlp = collector({ OTEL_EXPORTER_OTLP_HEADERS: "x-collector-token=s3cret%20value" });
+    const traceId = CALLER_TRACE.replace(/^..../, crypto.randomUUID().slice(0, 4));
+    const call = await callWorker(
+      jsonRequest("/v1/chat/completions", chat("hello traces"), {
+        traceparent: `00-${traceId}-${CALLER_SPAN}-01`,
+        "user-agent": "trace-test/1.0",
+      }),
+      otlp.bindings,
+    );
+    expect(call.response.status).toBe(200);
+    expect(call.response.headers.get("x-sluice-trace-id")).toBe(traceId);
+    const requestId = call.response.headers.get("x-request-id") ?? "";
+    const { usage } = (await call.response.json()) as { usage: { prompt_tokens: number; completion_tokens: number } };
+    await call.settled();
+
+    const spans = await otlp.spans(traceId, 2);
+    expect(spans).toHaveLength(2);
+    const server = spans.find((span) => span.kind === 2) as OtlpSpan;
+    const client = spans.find((span) => span.kind === 3) as OtlpSpan;
+    expect(server.parentSpanId).toBe(CALLER_SPAN);
+    expect(server.name).toBe("POST /v1/chat/completions");
+    expect(client.parentSpanId).toBe(server.spanId);
+    expect(client.name).toBe("chat mock-echo");
+    expect(attribute(server, "http.request.method")).toBe("POST");
+    expect(attribute(server, "http.route")).toBe("/v1/chat/completions");
+    expect(attribute(server, "http.response.status_code")).toBe(200);
+    expect(attribute(server, "sluice.request_id")).toBe(requestId);
+    expect(attribute(server, "sluice.principal.type")).toBe("admin");
+    expect(attribute(server, "user_agent.original")).toBe("trace-test/1.0");
+    expect(attribute(client, "gen_ai.operation.name")).toBe("chat");
+    expect(attribute(client, "gen_ai.provider.name")).toBe("mock");
+    expect(attribute(client, "gen_ai.request.model")).toBe("mock-echo");
+    expect(attribute(client, "gen_ai.response.model")).toBe("mock-echo");
+    expect(attribute(client, "gen_ai.usage.input_tokens")).toBe(usage.prompt_tokens);
+    expect(attribute(client, "gen_ai.usage.output_tokens")).toBe(usage.completion_tokens);
+    expect(usage.completion_tokens).toBeGreaterThan(0);
+    expect(attribute(client, "gen_ai.response.finish_reasons")).toEqual({ values: [{ stringValue: "stop" }] });
+    expect(attribute(client, "http.response.status_code")).toBe(200);
+    expect(client.status.code).toBeUndefined();
+    // The client span lies within the server span.
+    expect(BigInt(client.startTimeUnixNano)).toBeGreaterThanOrEqual(BigInt(server.startTimeUnixNano));
+    expect(BigInt(client.endTimeUnixNano)).toBeLessThanOrEqual(BigInt(server.endTimeUnixNano));
+
+    // The upstream saw the trace carried on, its parent the client span.
+    const upstream = await upstreamRequest(requestId);
+    expect(upstream.headers.traceparent).toBe(`00-${traceId}-${client.spanId}-01`);
+
+    const exported = (await otlp.received()).find((e) => JSON.stringify(e.body).includes(traceId)) as OtlpExport;
+    expect(exported.headers["content-type"]).toBe("application/json");
+    expect(exported.headers["x-collector-token"]).toBe("s3cret value");
+    expect(attribute(exported.body.resourceSpans[0]?.resource, "service.name")).toBe("sluice-under-test");
+  });
+
+  it("start a trace of their own without a traceparent, and mark a stream's time to first token", async () => {
+    const otlp = collector();
+    const call = await callWorker(jsonRequest("/v1/chat/completions", chat("streamed trace", { stream: true })), otlp.bindings);
+    const traceId = call.response.headers.get("x-sluice-trace-id") ?? "";
+    expect(traceId).toMatch(/^[0-9a-f]{32}$/);
+    await call.response.text();
+    await call.settled();
+    const spans = await otlp.spans(traceId, 2);
+    const server = spans.find((span) => span.kind === 2) as OtlpSpan;
+    const client = spans.find((span) => span.kind === 3) as OtlpSpan;
+    expect(server.parentSpanId).toBeUndefined();
+    expect(attribute(client, "gen_ai.usage.output_tokens")).toBeGreaterThan(0);
+    expect(attribute(client, "gen_ai.response.finish_reasons")).toEqual({ values: [{ stringValue: "stop" }] });
+    expect(attribute(client, "sluice.time_to_first_token_ms")).toBeGreaterThanOrEqual(0);
+    expect(client.events.map((event) => event.name)).toContain("sluice.first_token");
+  });
+
+  it("record a failed attempt as a failed client span, and the failover as an event", async () => {
+    const otlp = collector();
+    const call = await callWorker(
+      jsonRequest("/v1/chat/completions", chat("fail once"), {
+        "x-mock-fail": "503",
+        "x-mock-fail-times": "1",
+        "x-mock-fail-key": uniqueId("traced-failover"),
+      }),
+      { ...otlp.bindings, RETRY_BACKOFF: "1ms" },
+    );
+    expect(call.response.status).toBe(200);
+    const traceId = call.response.headers.get("x-sluice-trace-id") ?? "";
+    await call.response.json();
+    await call.settled();
+    const spans = await otlp.spans(traceId, 3);
+    const server = spans.find((span) => span.kind === 2) as OtlpSpan;
+    const [failed, served] = spans
+      .filter((span) => span.kind === 3)
+      .sort((a, b) => (a.startTimeUnixNano < b.startTimeUnixNano ? -1 : 1));
+    expect(failed?.status.code).toBe(2);
+    expect(attribute(failed, "error.type")).toBe("503");
+    expect(attribute(served, "gen_ai.usage.output_tokens")).toBeGreaterThan(0);
+    expect(attribute(server, "sluice.attempts")).toBe(2);
+    const failover = server.events.find((event) => event.name === "sluice.failover");
+    expect(failover && attribute(failover, "error.type")).toBe("503");
+  });
+
+  it("mark a refusal by a limit as an event, with no client span", async () => {
+    const otlp = collector();
+    const { body } = await admin("POST", "/admin/keys", { rpm_limit: 1 });
+    const key = String(body.key);
+    expect((await callWorker(chatAs(key), otlp.bindings)).response.status).toBe(200);
+    const refused = await callWorker(chatAs(key), otlp.bindings);
+    expect(refused.response.status).toBe(429);
+    const traceId = refused.response.headers.get("x-sluice-trace-id") ?? "";
+    await refused.settled();
+    const [server, ...others] = await otlp.spans(traceId, 1);
+    expect(others).toEqual([]);
+    expect(attribute(server, "http.response.status_code")).toBe(429);
+    expect(attribute(server, "error.type")).toBe("rate_limit_exceeded");
+    expect(attribute(server, "sluice.principal.type")).toBe("key");
+    const event = server?.events.find((e) => e.name === "sluice.limit.refused");
+    expect(event && attribute(event, "sluice.limit.code")).toBe("rate_limit_exceeded");
+  });
+
+  it("are neither made nor sent when the sampler keeps none, and when no endpoint is set", async () => {
+    const otlp = collector({ OTEL_TRACES_SAMPLER: "traceidratio", OTEL_TRACES_SAMPLER_ARG: "0" });
+    const sampledOut = await callWorker(jsonRequest("/v1/chat/completions", chat("not sampled")), otlp.bindings);
+    expect(sampledOut.response.status).toBe(200);
+    expect(sampledOut.response.headers.get("x-sluice-trace-id")).toBeNull();
+    await sampledOut.settled();
+    const off = await callWorker(
+      jsonRequest("/v1/chat/completions", chat("tracing off"), { traceparent: `00-${CALLER_TRACE}-${CALLER_SPAN}-01` }),
+    );
+    expect(off.response.headers.get("x-sluice-trace-id")).toBeNull();
+    const requestId = off.response.headers.get("x-request-id") ?? "";
+    await off.settled();
+    // With tracing off the gateway neither continues nor invents a context for the upstream.
+    expect((await upstreamRequest(requestId)).headers.traceparent).toBeUndefined();
+    await sleep(100);
+    expect(await otlp.received()).toEqual([]);
+  });
+
+  it("follow a caller's unsampled flag with the parent-based sampler", async () => {
+    const otlp = collector();
+    const call = await callWorker(
+      jsonRequest("/v1/chat/completions", chat("parent says no"), { traceparent: `00-${CALLER_TRACE}-${CALLER_SPAN}-00` }),
+      otlp.bindings,
+    );
+    expect(call.response.status).toBe(200);
+    expect(call.response.headers.get("x-sluice-trace-id")).toBeNull();
+  });
+
+  it("cost a request nothing when the collector hangs or fails, and what was dropped is counted", async () => {
+    for (const behaviour of ["delay_ms=3000", "status=500"]) {
+      const otlp = collector({ OTEL_EXPORTER_OTLP_TIMEOUT: "300ms", METRICS: "on" });
+      await otlp.behave(behaviour);
+      const started = Date.now();
+      const call = await callWorker(jsonRequest("/v1/chat/completions", chat(`collector ${behaviour}`)), otlp.bindings);
+      expect(call.response.status).toBe(200);
+      expect(await call.response.json()).toMatchObject({ choices: [{ message: { content: expect.any(String) } }] });
+      // The response is whole long before the collector would have answered.
+      expect(Date.now() - started).toBeLessThan(1500);
+      await call.settled();
+    }
+    // Dropped spans are reported with a later request's metrics.
+    const bindings = { ...collector({ METRICS: "on" }).bindings };
+    await (await callWorker(new Request(`${BASE}/health`), bindings)).settled();
+    const metrics = await scrape(TEST_ADMIN_KEY, { ...env, METRICS: "on" });
+    expect(Number(/^sluice_otlp_spans_dropped_total (\d+)$/m.exec(metrics.body)?.[1] ?? 0)).toBeGreaterThan(0);
+  });
+});
+
+async function scrape(credential: string | undefined, bindings: object) {
+  const headers: Record<string, string> = credential ? { authorization: `Bearer ${credential}` } : {};
+  const { response } = await callWorker(new Request(`${BASE}/metrics`, { headers }), bindings);
+  return { status: response.status, type: response.headers.get("content-type"), body: await response.text() };
+}
+
+const seriesValue = (body: string, series: string) => {
+  const line = body.split("\n").find((l) => l.startsWith(`${series} `));
+  return line === undefined ? 0 : Number(line.slice(series.length + 1));
+};
+
+describe("GET /metrics", () => {
+  it("is not there unless METRICS is on, and takes only the admin key or METRICS_TOKEN", async () => {
+    expect((await scrape(TEST_ADMIN_KEY, env)).status).toBe(404);
+    const on = { ...env, METRICS: "on", METRICS_TOKEN: "scrape-token-0123456789" };
+    expect((await scrape(undefined, on)).status).toBe(401);
+    expect((await scrape("sk-not-the-token", on)).status).toBe(401);
+    expect((await scrape("scrape-token-0123456789", on)).status).toBe(200);
+    expect((await scrape(TEST_ADMIN_KEY, on)).status).toBe(200);
+  });
+
+  it("counts requests, tokens, latency and refusals of every isolate, in Prometheus text format", async () => {
+    const model = "mock-echo";
+    const labels = `model="${model}",provider="mock",status="200"`;
+    const before = await scrape(TEST_ADMIN_KEY, { ...env, METRICS: "on" });
+    // Two configurations, as two isolates would have: each counts into the same shared counters.
+    const isolates = [
+      { ...env, METRICS: "on" },
+      { ...env, METRICS: "on" },
+    ];
+    for (const bindings of isolates) {
+      for (const stream of [false, true]) {
+        const call = await callWorker(jsonRequest("/v1/chat/completions", chat("count me", { stream })), bindings);
+        expect(call.response.status).toBe(200);
+        await call.response.text();
+        await call.settled();
+      }
+    }
+    const { body: refusedKey } = await admin("POST", "/admin/keys", { rpm_limit: 1 });
+    for (let i = 0; i < 2; i++) await (await callWorker(chatAs(String(refusedKey.key)), isolates[0])).settled();
+
+    const after = await scrape(TEST_ADMIN_KEY, { ...env, METRICS: "on" });
+    expect(after.status).toBe(200);
+    expect(after.type).toBe("text/plain; version=0.0.4; charset=utf-8");
+    const body = after.body;
+    expect(body).toContain("# TYPE sluice_requests_total counter");
+    expect(body).toContain("# TYPE sluice_request_duration_seconds histogram");
+    const grew = (series: string) => seriesValue(body, series) - seriesValue(before.body, series);
+    expect(grew(`sluice_requests_total{${labels}}`)).toBeGreaterThanOrEqual(4);
+    expect(grew(`sluice_tokens_total{model="${model}",provider="mock",type="output"}`)).toBeGreaterThanOrEqual(4);
+    expect(grew(`sluice_request_duration_seconds_count{model="${model}",provider="mock"}`)).toBeGreaterThanOrEqual(4);
+    expect(grew(`sluice_request_duration_seconds_bucket{le="+Inf",model="${model}",provider="mock"}`)).toBeGreaterThanOrEqual(4);
+    expect(grew(`sluice_time_to_first_byte_seconds_count{model="${model}",provider="mock"}`)).toBeGreaterThanOrEqual(4);
+    expect(grew('sluice_http_requests_total{method="POST",route="/v1/chat/completions",status="200"}')).toBeGreaterThanOrEqual(5);
+    expect(grew('sluice_limit_refusals_total{code="rate_limit_exceeded"}')).toBeGreaterThanOrEqual(1);
+    expect(body).toMatch(/^sluice_usage_parked \d+$/m);
+    expect(body).toMatch(/^sluice_billing_outbox_pending \d+$/m);
+    // A histogram's buckets are all there, in order, and cumulative.
+    const buckets = body
+      .split("\n")
+      .filter((l) => l.startsWith(`sluice_request_duration_seconds_bucket{`) && l.includes(`model="${model}",provider="mock"}`));
+    expect(buckets).toHaveLength(13);
+    const counts = buckets.map((l) => Number(l.split(" ")[1]));
+    expect(counts).toEqual([...counts].sort((a, b) => a - b));
+    // Every line is a comment or `series value`, each family's lines together.
+    const families: string[] = [];
+    for (const line of body.trimEnd().split("\n")) {
+      expect(line).toMatch(/^(# (HELP|TYPE) \w+ .+|\w+(\{.*\})? [-+\d.eInfNa]+)$/);
+      const family = line.startsWith("#") ? line.split(" ")[2] : undefined;
+      if (family && !families.includes(family)) families.push(family);
+    }
+    expect(new Set(families).size).toBe(families.length);
+  });
+});
