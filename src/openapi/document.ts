@@ -130,7 +130,9 @@ function parametersOf(route: Collected, path: string): JsonSchema[] {
 function operationOf(route: Collected, path: string): JsonSchema {
   const shape = route.endpoint?.errors;
   const response = route.doc?.response ?? { description: "OK" };
-  const content: JsonSchema = { "application/json": { schema: { type: "object" } } };
+  const content: JsonSchema = response.audio
+    ? { "audio/*": { schema: { type: "string", format: "binary" } } }
+    : { "application/json": { schema: { type: "object" } } };
   if (response.streams) content["text/event-stream"] = { schema: { type: "string", description: "server-sent events" } };
   if (response.csv) content["text/csv"] = { schema: { type: "string" } };
   const errors = shape
@@ -140,6 +142,7 @@ function operationOf(route: Collected, path: string): JsonSchema {
           ["401", "No credential, or one that is not valid"],
           ["403", "Not allowed for this caller"],
           ["404", "No such model or object"],
+          ...(route.doc?.multipart ? [["413", "The upload is larger than this endpoint takes"]] : []),
           ["429", "A limit was reached; Retry-After says when to try again"],
         ].map(([status, description]) => [
           status,
@@ -165,6 +168,9 @@ function operationOf(route: Collected, path: string): JsonSchema {
     parameters: parametersOf(route, path),
     ...(route.doc?.body && {
       requestBody: { required: true, content: { "application/json": { schema: schemaOf(route.doc.body) } } },
+    }),
+    ...(route.doc?.multipart && {
+      requestBody: { required: true, content: { "multipart/form-data": { schema: schemaOf(route.doc.multipart) } } },
     }),
     responses: { "200": { description: response.description, content }, ...errors },
   };

@@ -14,6 +14,25 @@ export interface Price {
   cachedInput?: number;
   /** Long-context pricing: past `above` prompt tokens, the whole request costs these rates. */
   long?: { above: number; input: number; output: number; cachedInput?: number };
+  /** Rates for what is not counted in tokens (audio heard, text spoken, images drawn). */
+  media?: MediaRates;
+}
+
+/** Prices of the media APIs, in USD. */
+export interface MediaRates {
+  /** Per second of audio transcribed or translated, when the answer reports a duration rather than tokens. */
+  audioSecond?: number;
+  /** Per million characters of text spoken. */
+  characters?: number;
+  /** Per image, by `quality/size` (`standard/1024x1024`). */
+  image?: Readonly<Record<string, number>>;
+}
+
+/** What a media call used, as its record keeps it. */
+export interface MediaUsage {
+  audioSeconds?: number;
+  characters?: number;
+  images?: { count: number; size: string; quality: string };
 }
 
 export type PriceList = Readonly<Record<string, Price>>;
@@ -122,4 +141,30 @@ export function costOf(price: Price | undefined, tokens: TokenCounts): number {
   const uncached = Math.max(0, tokens.promptTokens - tokens.cachedTokens);
   const cached = tokens.cachedTokens * (rates.cachedInput ?? rates.input);
   return (uncached * rates.input + cached + tokens.completionTokens * rates.output) / 1_000_000;
+}
+
+/**
+ * The price of one image: its quality and size as listed; a size or quality
+ * the list does not have (`auto`, or none said) costs the dearest it could
+ * be, so an unknown never bills less than a known one.
+ */
+export function imagePrice(rates: Readonly<Record<string, number>>, quality: string, size: string): number {
+  const exact = rates[`${quality}/${size}`];
+  if (exact !== undefined) return exact;
+  const entries = Object.entries(rates);
+  const sameQuality = entries.filter(([key]) => key.startsWith(`${quality}/`));
+  const sameSize = entries.filter(([key]) => key.endsWith(`/${size}`));
+  const pool = sameQuality.length > 0 ? sameQuality : sameSize.length > 0 ? sameSize : entries;
+  return Math.max(0, ...pool.map(([, usd]) => usd));
+}
+
+/** The cost of what a media call used, beyond its tokens. */
+export function mediaCostOf(price: Price | undefined, usage: MediaUsage | undefined): number {
+  const rates = price?.media;
+  if (!rates || !usage) return 0;
+  let usd = 0;
+  if (usage.audioSeconds !== undefined) usd += usage.audioSeconds * (rates.audioSecond ?? 0);
+  if (usage.characters !== undefined) usd += (usage.characters * (rates.characters ?? 0)) / 1_000_000;
+  if (usage.images && rates.image) usd += usage.images.count * imagePrice(rates.image, usage.images.quality, usage.images.size);
+  return usd;
 }

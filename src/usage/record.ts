@@ -34,6 +34,7 @@ export interface UsageRecord extends TokenCounts {
 export const GATEWAY_METADATA = [
   "admission",
   "cache_hit",
+  "media",
   "refused_after_upstream_start",
   "route",
   "timed_out_attempts",
