@@ -161,6 +161,46 @@ describe("POST /v1/audio/transcriptions", () => {
     expect((await usageRow(idOf(call.response)))?.costUsd).toBeCloseTo(0.0001, 10);
   });
 
+  it("translates to Gemini's generateContent, the audio inline, billed in Gemini's tokens", async () => {
+    const call = await callWorker(
+      upload("/v1/audio/transcriptions", { file: recording(1), model: "gemini/mock-echo", language: "fr" }),
+      openai,
+    );
+    expect(call.response.status).toBe(200);
+    expect(call.response.headers.get("x-sluice-provider")).toBe("gemini");
+    const body = (await call.response.json()) as { text: string; usage: { input_tokens: number; output_tokens: number } };
+    // The mock's echo says back the instruction, and the audio as it heard it: whole.
+    expect(body.text).toBe(
+      "Transcribe the speech in this recording (language: fr). Answer with the text alone, nothing else. [audio/wav 32044 bytes]",
+    );
+    expect(body.usage).toMatchObject({ type: "tokens" });
+    const upstream = await upstreamRequest(idOf(call.response));
+    expect(upstream.path).toBe("/v1beta/models/mock-echo:generateContent");
+    const parts = (upstream.body as { contents: { parts: { inlineData?: { mimeType: string; data: string } }[] }[] }).contents[0]
+      ?.parts;
+    expect(parts?.[1]?.inlineData?.mimeType).toBe("audio/wav");
+    expect(atob(parts?.[1]?.inlineData?.data ?? "").length).toBe(32_044);
+    await call.landed();
+    const row = await usageRow(idOf(call.response));
+    expect(row).toMatchObject({
+      provider: "gemini",
+      promptTokens: body.usage.input_tokens,
+      completionTokens: body.usage.output_tokens,
+    });
+    // Gemini's list has no `mock-echo`: recorded unpriced, as a chat with it would be.
+    expect(row?.metadata).toMatchObject({ unpriced: true });
+
+    const srt = await callWorker(
+      upload("/v1/audio/transcriptions", { file: recording(1), model: "gemini/mock-echo", response_format: "srt" }),
+      openai,
+    );
+    expect(await errorOf(srt.response)).toMatchObject({
+      status: 400,
+      param: "response_format",
+      code: "transcriptions_unsupported",
+    });
+  });
+
   it("refuses what is not a multipart upload of audio", async () => {
     const json = await callWorker(post("/v1/audio/transcriptions", { model: "whisper-1" }), openai);
     expect(await errorOf(json.response)).toMatchObject({ status: 400, code: "invalid_content_type", param: "content-type" });

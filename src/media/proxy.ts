@@ -14,6 +14,7 @@ import type { Exchange } from "../routing/exchanges.ts";
 import { pickedProvider } from "../routing/proxy.ts";
 import type { Target } from "../routing/resolve.ts";
 import { routeCall } from "../routing/route-call.ts";
+import { geminiEndpointOf, geminiTranscriptionExchange } from "./gemini.ts";
 import type { MediaRequest } from "./requests.ts";
 
 /** `audio/transcriptions` → "transcriptions", `images/generations` → "images". */
@@ -114,8 +115,18 @@ export async function mediaProxy(c: GatewayContext, request: MediaRequest): Prom
     estimate: (first) => request.estimate(first.price),
     exchange(target, settings) {
       const media = target.descriptor.media;
-      if (!media?.apis.has(request.api)) throw unsupported(request, target);
-      return mediaExchange(c, { media, settings, request, model: target.upstreamModel });
+      if (media?.apis.has(request.api)) return mediaExchange(c, { media, settings, request, model: target.upstreamModel });
+      // Gemini's models hear audio inline: a transcription or translation is translated to generateContent.
+      const gemini = request.api.startsWith("audio/trans") ? geminiEndpointOf(target) : undefined;
+      if (!gemini) throw unsupported(request, target);
+      return geminiTranscriptionExchange({
+        endpoint: gemini,
+        settings,
+        request,
+        model: target.upstreamModel,
+        requestId: c.get("requestId"),
+        clientHeaders: c.req.raw.headers,
+      });
     },
   });
 }
