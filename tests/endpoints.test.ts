@@ -387,6 +387,31 @@ describe("POST /v1/images/generations and /v1/images/edits", () => {
     expect(await errorOf(gif.response)).toMatchObject({ status: 400, code: "invalid_file_format", param: "image" });
   });
 
+  it("draws with Gemini's image models through generateContent, billed in Gemini's tokens", async () => {
+    const call = await callWorker(
+      post("/v1/images/generations", { model: "gemini-2.5-flash-image", prompt: "a paper boat", size: "1792x1024" }),
+      openai,
+    );
+    expect(call.response.status).toBe(200);
+    expect(call.response.headers.get("x-sluice-provider")).toBe("gemini");
+    const body = (await call.response.json()) as { data: { b64_json: string }[]; usage: { output_tokens: number } };
+    expect(body.data).toEqual([{ b64_json: btoa(String.fromCharCode(...PNG)) }]);
+    expect(body.usage.output_tokens).toBe(1290);
+    const upstream = await upstreamRequest(idOf(call.response));
+    expect(upstream.path).toBe("/v1beta/models/gemini-2.5-flash-image:generateContent");
+    expect(upstream.body).toEqual({
+      contents: [{ role: "user", parts: [{ text: "a paper boat" }] }],
+      generationConfig: { responseModalities: ["IMAGE"], imageConfig: { aspectRatio: "16:9" } },
+    });
+    await call.landed();
+    const row = await usageRow(idOf(call.response));
+    expect(row).toMatchObject({ provider: "gemini", promptTokens: 3, completionTokens: 1290 });
+    // $0.30 and $30 per million tokens.
+    expect(row?.costUsd).toBeCloseTo((3 * 0.3 + 1290 * 30) / 1e6, 12);
+    const two = await callWorker(post("/v1/images/generations", { model: "gemini-2.5-flash-image", prompt: "x", n: 2 }), openai);
+    expect(await errorOf(two.response)).toMatchObject({ status: 400, param: "n", code: "images_unsupported" });
+  });
+
   it("holds images to the caller's budget", async () => {
     const { body } = await admin("POST", "/admin/keys", { max_budget: 0.05 });
     const key = String(body.key);

@@ -218,3 +218,30 @@ export async function answerMedia(
   }
   return draw(res, fields);
 }
+
+/** Whether a Gemini request asks for an image (`responseModalities` with IMAGE). */
+export function wantsGeminiImage(body: unknown): boolean {
+  const modalities = (body as { generationConfig?: { responseModalities?: unknown } } | undefined)?.generationConfig
+    ?.responseModalities;
+  return Array.isArray(modalities) && modalities.includes("IMAGE");
+}
+
+/** Gemini's answer with an image: the tiny PNG inline, 1,290 output tokens as Google bills one. */
+export function geminiImageAnswer(body: { contents?: { parts?: { text?: string }[] }[] }, model: string) {
+  const prompt = (body.contents ?? [])
+    .flatMap((content) => content.parts ?? [])
+    .map((part) => part.text ?? "")
+    .join("");
+  const promptTokens = countTokens(prompt);
+  return {
+    candidates: [
+      {
+        content: { role: "model", parts: [{ inlineData: { mimeType: "image/png", data: MOCK_PNG_BASE64 } }] },
+        finishReason: "STOP",
+        index: 0,
+      },
+    ],
+    usageMetadata: { promptTokenCount: promptTokens, candidatesTokenCount: 1290, totalTokenCount: promptTokens + 1290 },
+    modelVersion: model,
+  };
+}

@@ -31,7 +31,7 @@ import { MOCK_AWS_ACCESS_KEY_ID, MOCK_AWS_SECRET_ACCESS_KEY, MOCK_VERTEX_ACCOUNT
 import { type GeminiRequest, geminiError, geminiResponse, geminiStreamEvents, geminiTools, geminiTurns } from "./gemini.ts";
 import { GOOGLE_PREFIX, mockGoogle } from "./google.ts";
 import { HookReceiver } from "./hooks.ts";
-import { answerMedia, MEDIA_PATHS, multipartFields } from "./media.ts";
+import { answerMedia, geminiImageAnswer, MEDIA_PATHS, multipartFields, wantsGeminiImage } from "./media.ts";
 import { answerFor, MOCK_MODELS, type MockAnswer, type MockTurn, UnknownMockModel } from "./models.ts";
 import {
   type OpenAIChatRequest,
@@ -495,6 +495,7 @@ export async function startMockUpstream(options: MockOptions = {}): Promise<Mock
       return sendJson(res, failure.status, dialect.error(failure.status, `mock upstream failure (${failure.status})`), headers);
     }
     if (req.method === "GET" && path === "/v1/models") return sendJson(res, 200, openaiModelList(MOCK_MODELS));
+    if (call?.dialect === GEMINI && wantsGeminiImage(body)) return sendJson(res, 200, geminiImageAnswer(body ?? {}, call.model));
     if (call) return complete(res, { ...call, body: (body ?? {}) as never }, behaviour);
     if (req.method === "POST" && MEDIA_PATHS.has(path)) {
       const fields = (body ?? {}) as Record<string, unknown>;

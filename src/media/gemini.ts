@@ -110,3 +110,78 @@ export function geminiTranscriptionExchange(input: {
     },
   };
 }
+
+/** OpenAI's sizes as the aspect ratios Gemini's image models take. */
+const ASPECT_RATIOS: Record<string, string> = {
+  "1024x1024": "1:1",
+  "1536x1024": "3:2",
+  "1024x1536": "2:3",
+  "1792x1024": "16:9",
+  "1024x1792": "9:16",
+};
+
+const notDrawable = (what: string, param: string) =>
+  new GatewayError(400, "invalid_request", `An image from a Gemini model takes ${what}.`, { param, code: "images_unsupported" });
+
+interface GeminiImageAnswer {
+  candidates?: { content?: { parts?: { text?: string; inlineData?: { mimeType?: string; data?: string } }[] } }[];
+}
+
+/** Image generation by Gemini's image models: one image a call, in base64, billed in the tokens Gemini reports. */
+export function geminiImageExchange(input: {
+  endpoint: Endpoint;
+  settings: ProviderSettings;
+  request: MediaRequest;
+  model: string;
+  requestId: string;
+  clientHeaders: Headers;
+}): Exchange {
+  const { endpoint, request } = input;
+  const body = request.body as Record<string, unknown>;
+  const size = typeof body.size === "string" && body.size !== "auto" ? body.size : undefined;
+  const aspectRatio = size === undefined ? undefined : ASPECT_RATIOS[size];
+  if ((body.n ?? 1) !== 1) throw notDrawable("`n` of 1", "n");
+  if (size !== undefined && !aspectRatio)
+    throw notDrawable(`a \`size\` of ${Object.keys(ASPECT_RATIOS).join(", ")} or auto`, "size");
+  if (body.response_format === "url") throw notDrawable("`response_format` b64_json", "response_format");
+  const unwrap = endpoint.unwrap?.(input.settings);
+  return {
+    framing: endpoint.framing,
+    request: async () =>
+      await endpoint.request({
+        settings: input.settings,
+        upstreamModel: input.model,
+        body: {
+          contents: [{ role: "user", parts: [{ text: String(body.prompt) }] }],
+          generationConfig: { responseModalities: ["IMAGE"], ...(aspectRatio && { imageConfig: { aspectRatio } }) },
+        },
+        stream: false,
+        requestId: input.requestId,
+        clientHeaders: input.clientHeaders,
+      }),
+    async respond(call, answer) {
+      if (answer.stream) throw malformedAnswer(call);
+      let json: GeminiImageAnswer;
+      try {
+        json = unwrap ? (unwrap(JSON.parse(answer.text)) as GeminiImageAnswer) : (JSON.parse(answer.text) as GeminiImageAnswer);
+      } catch {
+        throw malformedAnswer(call);
+      }
+      const parts = json.candidates?.[0]?.content?.parts ?? [];
+      const data = parts.flatMap((part) =>
+        part.inlineData?.data && part.inlineData.mimeType?.startsWith("image/") ? [{ b64_json: part.inlineData.data }] : [],
+      );
+      const tokens = endpoint.codec.usage(json) ?? { promptTokens: 0, completionTokens: 0, cachedTokens: 0 };
+      const usage = {
+        input_tokens: tokens.promptTokens,
+        output_tokens: tokens.completionTokens,
+        total_tokens: tokens.promptTokens + tokens.completionTokens,
+      };
+      const drawn = { created: Math.floor(Date.now() / 1000), data, output_format: "png", ...(size && { size }), usage };
+      call.meter.markFirstByte();
+      request.meter(call.meter, drawn);
+      call.record(200);
+      return Response.json(drawn, { headers: call.headers });
+    },
+  };
+}

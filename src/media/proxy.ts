@@ -8,17 +8,24 @@ import type { GatewayContext } from "../context.ts";
 import { GatewayError } from "../http/errors.ts";
 import { sseFrames } from "../http/frames.ts";
 import { relayBytes, relayFrames } from "../http/relay.ts";
-import type { MediaEndpoints, ProviderSettings } from "../providers/types.ts";
+import type { MediaApi, MediaEndpoints, ProviderSettings } from "../providers/types.ts";
 import { malformedAnswer } from "../routing/call.ts";
 import type { Exchange } from "../routing/exchanges.ts";
 import { pickedProvider } from "../routing/proxy.ts";
 import type { Target } from "../routing/resolve.ts";
 import { routeCall } from "../routing/route-call.ts";
-import { geminiEndpointOf, geminiTranscriptionExchange } from "./gemini.ts";
+import { geminiEndpointOf, geminiImageExchange, geminiTranscriptionExchange } from "./gemini.ts";
 import type { MediaRequest } from "./requests.ts";
 
 /** `audio/transcriptions` → "transcriptions", `images/generations` → "images". */
 const apiName = (api: string) => (api.startsWith("images/") ? "images" : (api.split("/").at(-1) ?? api));
+
+/** The media APIs a provider of Gemini's dialect serves, translated. */
+const GEMINI_TRANSLATED: Partial<Record<MediaApi, typeof geminiTranscriptionExchange>> = {
+  "audio/transcriptions": geminiTranscriptionExchange,
+  "audio/translations": geminiTranscriptionExchange,
+  "images/generations": geminiImageExchange,
+};
 
 const unsupported = (request: MediaRequest, target: Target) =>
   new GatewayError(
@@ -116,10 +123,11 @@ export async function mediaProxy(c: GatewayContext, request: MediaRequest): Prom
     exchange(target, settings) {
       const media = target.descriptor.media;
       if (media?.apis.has(request.api)) return mediaExchange(c, { media, settings, request, model: target.upstreamModel });
-      // Gemini's models hear audio inline: a transcription or translation is translated to generateContent.
-      const gemini = request.api.startsWith("audio/trans") ? geminiEndpointOf(target) : undefined;
-      if (!gemini) throw unsupported(request, target);
-      return geminiTranscriptionExchange({
+      // Gemini's models hear audio inline and draw images: those APIs are translated to generateContent.
+      const translated = GEMINI_TRANSLATED[request.api];
+      const gemini = translated ? geminiEndpointOf(target) : undefined;
+      if (!translated || !gemini) throw unsupported(request, target);
+      return translated({
         endpoint: gemini,
         settings,
         request,

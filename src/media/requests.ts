@@ -33,6 +33,9 @@ export interface MediaRequest {
 
 const JSON_TYPE = "application/json";
 
+/** The output tokens Gemini bills an image at. */
+export const GEMINI_IMAGE_TOKENS = 1290;
+
 const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null;
 const numberOr = (value: unknown) => (typeof value === "number" && Number.isFinite(value) ? value : undefined);
 
@@ -82,7 +85,11 @@ export async function transcriptionRequest(api: "audio/transcriptions" | "audio/
     body: forwardedForm(form),
     answer,
     contentType: answer === "events" ? "text/event-stream" : answer === "text" ? "text/plain; charset=utf-8" : JSON_TYPE,
-    estimate: (price) => dollars(price, heard),
+    // A model priced by the second reserves its seconds; one priced in tokens (Gemini's) Gemini's 32 a second.
+    estimate: (price) =>
+      price?.media?.audioSecond
+        ? dollars(price, heard)
+        : { inputTokens: Math.ceil(heard.audioSeconds * 32), outputTokens: Math.ceil(heard.audioSeconds * 4) },
     meter(meter, body) {
       const usage = isRecord(body) && isRecord(body.usage) ? body.usage : undefined;
       const inputTokens = numberOr(usage?.input_tokens);
@@ -156,7 +163,11 @@ function imageRequest(input: {
     body: input.body,
     answer: "json",
     contentType: JSON_TYPE,
-    estimate: (price) => dollars(price, { images: { count: input.n, size, quality } }),
+    // Priced per image where the table says so; otherwise in output tokens, as Gemini bills an image.
+    estimate: (price) =>
+      price?.media?.image
+        ? dollars(price, { images: { count: input.n, size, quality } })
+        : { inputTokens: 0, outputTokens: GEMINI_IMAGE_TOKENS * input.n },
     meter(meter, answer) {
       const data = isRecord(answer) && Array.isArray(answer.data) ? answer.data : [];
       const said = (field: string) =>
