@@ -6,6 +6,9 @@ import { settingsSchema } from "../policy/index.ts";
 import { PROVIDER_KINDS } from "../providers/index.ts";
 import { isGatewayMetadata } from "../usage/record.ts";
 
+/** A provider's key: its last characters are stored as its hint, where a control character (a NUL) cannot go. */
+const providerKey = withoutControl(z.string().min(1).max(4096));
+
 const duration = z
   .string()
   .refine((text) => parseDuration(text) !== undefined, { message: "must be a duration like 30m, 24h, 30d or 1mo" });
@@ -142,7 +145,7 @@ export const createCredentialSchema = z.strictObject({
   owner_type: z.enum(["global", "user", "team"]).default("global"),
   owner_id: id().optional(),
   /** The provider key; stored encrypted and never shown again. */
-  api_key: z.string().min(1).max(4096).optional(),
+  api_key: providerKey.optional(),
   /** A credential of several parts, for providers that take one (Bedrock, Vertex AI); sealed the same way. */
   credential: z.record(z.string(), z.unknown()).optional(),
   ...credentialFields,
@@ -150,7 +153,7 @@ export const createCredentialSchema = z.strictObject({
 export type CreateCredentialInput = z.infer<typeof createCredentialSchema>;
 
 export const updateCredentialSchema = z.strictObject({
-  api_key: z.string().min(1).max(4096).optional(),
+  api_key: providerKey.optional(),
   credential: z.record(z.string(), z.unknown()).optional(),
   ...credentialFields,
 });
@@ -159,6 +162,6 @@ export type UpdateCredentialInput = z.infer<typeof updateCredentialSchema>;
 /** `PUT /api/provider-keys`: a user's own key for one provider. */
 export const providerKeySchema = z.strictObject({
   provider: id(64),
-  api_key: z.string().min(1).max(4096),
+  api_key: providerKey,
   name: text(200).nullable().optional(),
 });
