@@ -22,6 +22,7 @@ import { errorsIn } from "./routes/endpoint.ts";
 import { exampleRoutes } from "./routes/examples.ts";
 import { geminiRoutes } from "./routes/gemini.ts";
 import { healthRoutes } from "./routes/health.ts";
+import { mediaRoutes } from "./routes/media.ts";
 import { metricsRoutes } from "./routes/metrics.ts";
 import { openaiRoutes } from "./routes/openai.ts";
 import { providerAccountRoutes } from "./routes/provider-accounts.ts";
@@ -100,6 +101,9 @@ export function createApp() {
         "POST /v1/responses",
         "POST /v1/completions",
         "POST /v1/embeddings",
+        "POST /v1/audio/transcriptions, POST /v1/audio/translations, POST /v1/audio/speech",
+        "POST /v1/images/generations, POST /v1/images/edits",
+        "POST /v1/moderations",
         "POST /v1/messages",
         "POST /v1/messages/count_tokens",
         "POST /v1beta/models/{model}:generateContent",
@@ -130,6 +134,7 @@ export function createApp() {
   app.use("/v1/messages/*", errorsIn("anthropic"));
   for (const path of ["/v1beta/*", "/v1alpha/*"]) app.use(path, errorsIn("gemini"));
   app.route("/", openaiRoutes);
+  app.route("/", mediaRoutes);
   app.route("/", anthropicRoutes);
   app.route("/", geminiRoutes);
   app.route("/", usageRoutes);

@@ -5,6 +5,14 @@ import type { MockAnswer, MockTurn } from "./models.ts";
 interface GeminiPart {
   text?: string;
   functionResponse?: { response?: unknown };
+  inlineData?: { mimeType?: string; data?: string };
+}
+
+/** A part's text; audio heard inline is said as its type and size, so an echo shows it arrived whole. */
+function partText(part: GeminiPart): string {
+  const audio = part.inlineData?.mimeType?.startsWith("audio/") ? part.inlineData : undefined;
+  if (audio) return ` [${audio.mimeType} ${Buffer.from(audio.data ?? "", "base64").length} bytes]`;
+  return part.text ?? "";
 }
 
 export interface GeminiRequest {
@@ -24,7 +32,7 @@ export function geminiTurns(body: GeminiRequest): MockTurn[] {
     else
       turns.push({
         role: content.role === "model" ? "assistant" : "user",
-        text: (content.parts ?? []).map((p) => p.text ?? "").join(""),
+        text: (content.parts ?? []).map(partText).join(""),
       });
   }
   return turns;

@@ -32,6 +32,7 @@ import { MOCK_AWS_ACCESS_KEY_ID, MOCK_AWS_SECRET_ACCESS_KEY, MOCK_VERTEX_ACCOUNT
 import { type GeminiRequest, geminiError, geminiResponse, geminiStreamEvents, geminiTools, geminiTurns } from "./gemini.ts";
 import { GOOGLE_PREFIX, mockGoogle } from "./google.ts";
 import { HookReceiver } from "./hooks.ts";
+import { answerMedia, geminiImageAnswer, MEDIA_PATHS, multipartFields, wantsGeminiImage } from "./media.ts";
 import { answerFor, MOCK_MODELS, type MockAnswer, type MockTurn, UnknownMockModel } from "./models.ts";
 import {
   type OpenAIChatRequest,
@@ -50,6 +51,15 @@ import { signatureProblem } from "./sigv4.ts";
 import { countTokens, splitIntoChunks } from "./text.ts";
 import { mockTurnstile, TURNSTILE_PATH } from "./turnstile.ts";
 import { mockVertex, VERTEX_PATH, VERTEX_TOKEN_PATH } from "./vertex.ts";
+
+function readRawBody(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (chunk: Buffer) => chunks.push(chunk));
+    req.on("end", () => resolve(Buffer.concat(chunks)));
+    req.on("error", reject);
+  });
+}
 
 export interface RecordedRequest {
   method: string;
@@ -385,7 +395,8 @@ export async function startMockUpstream(options: MockOptions = {}): Promise<Mock
     if (path === MOCK_VERTEX_ACCOUNT_PATH) return sendJson(res, 200, vertex.account(baseUrl));
     if (path === "/__mock/vertex/tokens") return sendJson(res, 200, { issued: vertex.issued() });
     if (path === "/__mock/entra/tokens") return sendJson(res, 200, { issued: azure.issued() });
-    const text = await readBody(req);
+    const raw = await readRawBody(req);
+    const text = raw.toString("utf8");
     if (path === TURNSTILE_PATH) return sendJson(res, 200, turnstile.verify(new URLSearchParams(text)));
     if (path.startsWith(GOOGLE_PREFIX)) {
       const reply = google.handle(req.method ?? "GET", new URL(req.url ?? "/", "http://mock.invalid"), text);
@@ -415,7 +426,17 @@ export async function startMockUpstream(options: MockOptions = {}): Promise<Mock
       return sendJson(res, status, body);
     }
     let body: unknown;
-    if (text) {
+    let upload: FormData | undefined;
+    const contentType = String(req.headers["content-type"] ?? "");
+    if (MEDIA_PATHS.has(path) && contentType.startsWith("multipart/form-data")) {
+      try {
+        const fields = await multipartFields(raw, contentType);
+        upload = fields.form;
+        body = fields.summary;
+      } catch {
+        return sendJson(res, 400, openaiError(400, "We could not parse the multipart body of your request."));
+      }
+    } else if (text) {
       try {
         body = JSON.parse(text);
       } catch {
@@ -499,7 +520,13 @@ export async function startMockUpstream(options: MockOptions = {}): Promise<Mock
       return sendJson(res, failure.status, dialect.error(failure.status, `mock upstream failure (${failure.status})`), headers);
     }
     if (req.method === "GET" && path === "/v1/models") return sendJson(res, 200, openaiModelList(MOCK_MODELS));
+    if (call?.dialect === GEMINI && wantsGeminiImage(body)) return sendJson(res, 200, geminiImageAnswer(body ?? {}, call.model));
     if (call) return complete(res, { ...call, body: (body ?? {}) as never }, behaviour);
+    if (req.method === "POST" && MEDIA_PATHS.has(path)) {
+      const fields = (body ?? {}) as Record<string, unknown>;
+      const json = upload || body === undefined ? undefined : fields;
+      return answerMedia(res, { path, json, form: upload, fields, intervalMs: behaviour.intervalMs });
+    }
     if (req.method === "POST" && served === "/v1/completions")
       return textCompletion(res, (body ?? {}) as TextCompletionRequest, behaviour);
     if (req.method === "POST" && served === "/v1/embeddings") {

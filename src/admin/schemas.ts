@@ -6,6 +6,8 @@ import { settingsSchema } from "../policy/index.ts";
 import { PROVIDER_KINDS } from "../providers/index.ts";
 import { isGatewayMetadata } from "../usage/record.ts";
 
+/** A provider's key: its last characters are stored as its hint, where a control character (a NUL) cannot go. */
+
 const duration = z
   .string()
   .refine((text) => parseDuration(text) !== undefined, { message: "must be a duration like 30m, 24h, 30d or 1mo" });

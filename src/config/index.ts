@@ -31,6 +31,8 @@ export interface Config {
   corsOrigins: string[];
   defaultProvider?: string;
   maxBodyBytes: number;
+  /** The largest multipart upload each kind of media endpoint reads, checked while it streams in. */
+  maxUploadBytes: { audio: number; image: number };
   limits: {
     timeZone: string;
     onRedisFailure: { rateLimits: "open" | "closed"; quotas: "open" | "closed" };
@@ -281,6 +283,7 @@ export function parseConfig(raw: Record<string, unknown>): Config {
       .filter(Boolean),
     defaultProvider: env.DEFAULT_PROVIDER,
     maxBodyBytes: env.MAX_BODY_BYTES,
+    maxUploadBytes: { audio: env.MAX_AUDIO_UPLOAD_BYTES, image: env.MAX_IMAGE_UPLOAD_BYTES },
     limits: {
       timeZone: env.LIMITS_TIMEZONE ?? "UTC",
       onRedisFailure: { rateLimits: env.REDIS_FAILURE_RATE_LIMITS, quotas: env.REDIS_FAILURE_QUOTAS },

@@ -148,6 +148,10 @@ export const envSchema = z.object({
   /** Output tokens reserved for a request that sets no max_tokens. */
   DEFAULT_MAX_OUTPUT_TOKENS: positiveInt(4096),
   MAX_BODY_BYTES: positiveInt(4 * 1024 * 1024),
+  /** The largest audio upload (`/v1/audio/transcriptions`, `/v1/audio/translations`): 25 MiB, as OpenAI takes. */
+  MAX_AUDIO_UPLOAD_BYTES: positiveInt(25 * 1024 * 1024),
+  /** The largest image upload (`/v1/images/edits`, all its images together). */
+  MAX_IMAGE_UPLOAD_BYTES: positiveInt(50 * 1024 * 1024),
   /** Failures that move a request on to its next attempt: `connection`, `timeout`, `5xx`, `4xx`, or status codes. */
   FAILOVER_ON: optionalText.pipe(
     z

@@ -1,7 +1,7 @@
 // Reads a JSON request body, refusing it before parsing when it is too large.
 import { badRequest, GatewayError } from "./errors.ts";
 
-const tooLarge = (limit: number) =>
+export const tooLarge = (limit: number) =>
   new GatewayError(413, "request_too_large", `Request body is larger than the ${limit}-byte limit.`, {
     code: "request_too_large",
   });

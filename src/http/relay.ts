@@ -156,3 +156,69 @@ export function relayFrames(
     { highWaterMark: 0 },
   );
 }
+
+/**
+ * Bytes relayed as they come (audio): no frames to read, nothing to
+ * rewrite. An upstream that breaks off or goes quiet errors the client's
+ * body, since a file has no error event to end it with; a client that
+ * leaves aborts the upstream.
+ */
+export function relayBytes(upstream: UpstreamBody, hooks: RelayHooks): ReadableStream<Uint8Array> {
+  const reader = upstream.reader;
+  let first = upstream.first;
+  reader.closed.catch(() => undefined);
+  const idleMs = hooks.idleTimeoutMs ?? 0;
+  let silent = false;
+  let lastChunkAt = Date.now();
+  let watchdog: ReturnType<typeof setTimeout> | undefined;
+  const watch = (ms: number) => {
+    watchdog = setTimeout(() => {
+      const quiet = Date.now() - lastChunkAt;
+      if (quiet < idleMs) return watch(idleMs - quiet);
+      silent = true;
+      hooks.abortUpstream();
+    }, ms);
+  };
+  if (idleMs > 0) watch(idleMs);
+  let ended = false;
+  const end = (result: StreamEnd) => {
+    if (watchdog !== undefined) clearTimeout(watchdog);
+    if (ended) return;
+    ended = true;
+    hooks.onEnd(result);
+  };
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        try {
+          const { done, value } = first ? { done: false as const, value: first } : await reader.read();
+          first = undefined;
+          lastChunkAt = Date.now();
+          if (done) {
+            end({ kind: "complete" });
+            controller.close();
+            return;
+          }
+          hooks.onFirstByte();
+          controller.enqueue(value);
+        } catch (error) {
+          const reason = silent
+            ? `the upstream sent nothing for ${idleMs} ms`
+            : error instanceof Error
+              ? error.message
+              : String(error);
+          const message = hooks.redact(`The upstream stream failed: ${reason}`);
+          end({ kind: "upstream_error", error: message });
+          hooks.abortUpstream();
+          controller.error(new Error(message));
+        }
+      },
+      async cancel() {
+        hooks.abortUpstream();
+        end({ kind: "client_closed", error: "client closed the stream" });
+        await reader.cancel().catch(() => undefined);
+      },
+    },
+    { highWaterMark: 0 },
+  );
+}

@@ -16,6 +16,8 @@ import { type Windows, windowsAt } from "./windows.ts";
 export interface Estimate {
   inputTokens: number;
   outputTokens: number;
+  /** Dollars to reserve, where the request is priced by something other than tokens (audio, images). */
+  usd?: number;
 }
 
 export interface Actual {
@@ -91,7 +93,8 @@ export function reserve(input: {
   const counters = requestsOnly ? [] : countersOf(principal, subjects, windows, now);
   const tokens = estimate.inputTokens + estimate.outputTokens;
   const nano = toNano(
-    costOf(input.price, { promptTokens: estimate.inputTokens, completionTokens: estimate.outputTokens, cachedTokens: 0 }),
+    estimate.usd ??
+      costOf(input.price, { promptTokens: estimate.inputTokens, completionTokens: estimate.outputTokens, cachedTokens: 0 }),
   );
   const rpm: RateWindow[] = [];
   const tpm: RateWindow[] = [];

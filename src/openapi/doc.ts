@@ -13,10 +13,12 @@ export interface RouteDoc {
   description?: string;
   /** The JSON body's schema, as the route parses it. */
   body?: z.ZodType;
+  /** The fields of a multipart/form-data upload, where the body is one. */
+  multipart?: z.ZodType;
   /** The query's schema, as the route validates it. */
   query?: z.ZodType;
   /** The answer: a JSON object, and whether `stream: true` makes it server-sent events. */
-  response?: { description: string; streams?: boolean; csv?: boolean; text?: string };
+  response?: { description: string; streams?: boolean; csv?: boolean; text?: string; audio?: boolean };
   /** The route checks a bearer token of its own (not through `endpoint()`). */
   bearer?: true;
   /** The path as OpenAPI should show it, where Hono's pattern (a wildcard) says less. */

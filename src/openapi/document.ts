@@ -145,7 +145,9 @@ function operationOf(route: Collected, path: string, components: Record<string, 
   const response = route.doc?.response ?? { description: "OK" };
   const content: JsonSchema = response.text
     ? { [response.text]: { schema: { type: "string" } } }
-    : { "application/json": { schema: { type: "object" } } };
+    : response.audio
+      ? { "audio/*": { schema: { type: "string", format: "binary" } } }
+      : { "application/json": { schema: { type: "object" } } };
   if (response.streams) content["text/event-stream"] = { schema: { type: "string", description: "server-sent events" } };
   if (response.csv) content["text/csv"] = { schema: { type: "string" } };
   const errors = shape
@@ -155,6 +157,7 @@ function operationOf(route: Collected, path: string, components: Record<string, 
           ["401", "No credential, or one that is not valid"],
           ["403", "Not allowed for this caller"],
           ["404", "No such model or object"],
+          ...(route.doc?.multipart ? [["413", "The upload is larger than this endpoint takes"]] : []),
           ["429", "A limit was reached; Retry-After says when to try again"],
         ].map(([status, description]) => [
           status,
@@ -180,6 +183,9 @@ function operationOf(route: Collected, path: string, components: Record<string, 
     parameters: parametersOf(route, path, components),
     ...(route.doc?.body && {
       requestBody: { required: true, content: { "application/json": { schema: schemaOf(route.doc.body, components) } } },
+    }),
+    ...(route.doc?.multipart && {
+      requestBody: { required: true, content: { "multipart/form-data": { schema: schemaOf(route.doc.multipart, components) } } },
     }),
     responses: { "200": { description: response.description, content }, ...errors },
   };

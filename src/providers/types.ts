@@ -47,6 +47,30 @@ export interface Endpoint {
   unwrap?(settings: ProviderSettings): ((answer: unknown) => unknown) | undefined;
 }
 
+/** OpenAI's media APIs, by their path under an OpenAI-style base URL. */
+export type MediaApi =
+  | "audio/transcriptions"
+  | "audio/translations"
+  | "audio/speech"
+  | "images/generations"
+  | "images/edits"
+  | "moderations";
+
+export interface MediaCall {
+  settings: ProviderSettings;
+  api: MediaApi;
+  /** Multipart fields (an upload) or a JSON body, its model already the upstream's. */
+  body: FormData | Record<string, unknown>;
+  requestId: string;
+  clientHeaders: Headers;
+}
+
+/** How a provider serves OpenAI's media APIs as OpenAI shapes them. */
+export interface MediaEndpoints {
+  readonly apis: ReadonlySet<MediaApi>;
+  request(call: MediaCall): Request;
+}
+
 export type EnvVars = Readonly<Record<string, string | undefined>>;
 
 export interface ProviderEnv {
@@ -94,6 +118,8 @@ export interface ProviderDescriptor<Kind extends string = string> {
     urls?(parts: Record<string, unknown>): { field: string; url: string }[];
     readonly origins?: readonly string[];
   };
+  /** OpenAI's media APIs (audio, images, moderation), where it serves them as OpenAI does. */
+  readonly media?: MediaEndpoints;
   /** The wire formats it takes for a model; translated requests use the first. */
   endpoints(upstreamModel: string): readonly Endpoint[];
 }

@@ -34,7 +34,7 @@ const untranslatable = (format: { name: string }, target: Target) =>
   );
 
 /** The provider a caller picked by header, held to the rule the body's `provider` field is. */
-function pickedProvider(c: GatewayContext): string | undefined {
+export function pickedProvider(c: GatewayContext): string | undefined {
   const header = c.req.header("x-sluice-provider");
   return header === undefined ? undefined : checkedName(providerName, header, "x-sluice-provider");
 }

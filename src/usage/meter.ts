@@ -1,6 +1,6 @@
 // Measures one request while it runs and turns it into a usage record at the end.
 import { type Principal, principalKeyId, principalTeamId, principalUserId } from "../auth/principal.ts";
-import { costOf, type Price, type TokenCounts, type ToolFees, toolCost } from "./prices.ts";
+import { costOf, type MediaUsage, mediaCostOf, type Price, type TokenCounts, type ToolFees, toolCost } from "./prices.ts";
 import { callerMetadata, type GatewayMetadataName, type UsageRecord } from "./record.ts";
 
 export interface MeterStart
@@ -36,6 +36,8 @@ export class UsageMeter {
   /** What the provider last reported: whole once the answer is, perhaps partial before (Anthropic's start, Gemini's running counts). */
   private reported: TokenCounts | undefined;
   private generatedCharacters = 0;
+  /** What a media call used beyond tokens: audio seconds, characters spoken, images. */
+  private media: MediaUsage | undefined;
   /** Input the provider received for attempts that timed out, priced at their targets. */
   private timedOut = { attempts: 0, promptTokens: 0, costUsd: 0 };
   attempts = 1;
@@ -65,6 +67,13 @@ export class UsageMeter {
     if (tokens) this.reported = tokens;
   }
 
+  /** A media call's usage, read from its answer (or, flagged `estimated`, from its request). */
+  setMedia(usage: MediaUsage | undefined, estimated = false): void {
+    this.media = usage;
+    if (estimated) this.flags.usage_estimated = true;
+    else delete this.flags.usage_estimated;
+  }
+
   addGenerated(characters: number): void {
     this.generatedCharacters += characters;
   }
@@ -91,7 +100,8 @@ export class UsageMeter {
    */
   private estimatedTokens(complete: boolean): TokenCounts | undefined {
     if (this.firstByteAt === null) return undefined;
-    if (complete && this.reported) return undefined;
+    // A media call's answer is metered in what it reports (seconds, characters, images), not in tokens.
+    if (complete && (this.reported || this.media)) return undefined;
     const reported = this.reported;
     return {
       ...reported,
@@ -125,7 +135,7 @@ export class UsageMeter {
       ...counts,
       promptTokens: counts.promptTokens + timedOut.promptTokens,
       cacheWriteTokens,
-      costUsd: costOf(price, answered) + tools.usd + timedOut.costUsd,
+      costUsd: costOf(price, answered) + mediaCostOf(price, this.media) + tools.usd + timedOut.costUsd,
       latencyMs,
       createdAt: Date.now() - latencyMs,
       ttfbMs: this.firstByteAt === null ? null : this.firstByteAt - startedAt,
@@ -136,6 +146,7 @@ export class UsageMeter {
       metadata: {
         ...keyMetadata,
         ...this.flags,
+        ...(this.media && { media: this.media }),
         ...((estimated || timedOut.attempts > 0) && { usage_estimated: true }),
         ...(timedOut.attempts > 0 && { timed_out_attempts: timedOut.attempts }),
         ...(cacheWrite1hTokens > 0 && { cache_write_1h_tokens: cacheWrite1hTokens }),

@@ -25,9 +25,28 @@ export interface Rates {
   cacheWrite1h?: number;
 }
 
+/** Prices of the media APIs, in USD. */
+export interface MediaRates {
+  /** Per second of audio transcribed or translated, when the answer reports a duration rather than tokens. */
+  audioSecond?: number;
+  /** Per million characters of text spoken. */
+  characters?: number;
+  /** Per image, by `quality/size` (`standard/1024x1024`). */
+  image?: Readonly<Record<string, number>>;
+}
+
+/** What a media call used, as its record keeps it. */
+export interface MediaUsage {
+  audioSeconds?: number;
+  characters?: number;
+  images?: { count: number; size: string; quality: string };
+}
+
 export interface Price extends Rates {
   /** Long-context pricing: past `above` prompt tokens, the whole request costs these rates. */
   long?: Rates & { above: number };
+  /** Rates for what is not counted in tokens (audio heard, text spoken, images drawn). */
+  media?: MediaRates;
 }
 
 /** What a cache write costs over plain input, where the list gives no rate: Anthropic's multipliers. */
@@ -181,3 +200,28 @@ const FEES = new Map(PROVIDERS.map((provider) => [provider.kind as string, provi
 
 /** What a provider (kind) charges per call of its built-in tools for a model; undefined when it runs none. */
 export const toolFeesOf = (model: string, provider: string): ToolFees | undefined => FEES.get(provider)?.(model);
+/**
+ * The price of one image: its quality and size as listed; a size or quality
+ * the list does not have (`auto`, or none said) costs the dearest it could
+ * be, so an unknown never bills less than a known one.
+ */
+export function imagePrice(rates: Readonly<Record<string, number>>, quality: string, size: string): number {
+  const exact = rates[`${quality}/${size}`];
+  if (exact !== undefined) return exact;
+  const entries = Object.entries(rates);
+  const sameQuality = entries.filter(([key]) => key.startsWith(`${quality}/`));
+  const sameSize = entries.filter(([key]) => key.endsWith(`/${size}`));
+  const pool = sameQuality.length > 0 ? sameQuality : sameSize.length > 0 ? sameSize : entries;
+  return Math.max(0, ...pool.map(([, usd]) => usd));
+}
+
+/** The cost of what a media call used, beyond its tokens. */
+export function mediaCostOf(price: Price | undefined, usage: MediaUsage | undefined): number {
+  const rates = price?.media;
+  if (!rates || !usage) return 0;
+  let usd = 0;
+  if (usage.audioSeconds !== undefined) usd += usage.audioSeconds * (rates.audioSecond ?? 0);
+  if (usage.characters !== undefined) usd += (usage.characters * (rates.characters ?? 0)) / 1_000_000;
+  if (usage.images && rates.image) usd += usage.images.count * imagePrice(rates.image, usage.images.quality, usage.images.size);
+  return usd;
+}

@@ -47,6 +47,7 @@ export const GATEWAY_METADATA = [
   "cache_hit",
   "cache_write_1h_tokens",
   "guardrails",
+  "media",
   "refused_after_upstream_start",
   "request_log",
   "route",

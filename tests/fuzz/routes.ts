@@ -90,6 +90,23 @@ export const ROUTES: FuzzRoute[] = [
     template: { model: "mock-echo", prompt: "fuzz", max_tokens: 8 },
   },
   { route: "POST /v1/embeddings", path: "/v1/embeddings", auth: "key", template: { model: "mock-echo", input: ["fuzz"] } },
+  // Uploads are multipart: the fuzz's JSON bodies reach the handler and are refused for their content type.
+  ...["/v1/audio/transcriptions", "/v1/audio/translations", "/v1/images/edits"].map(
+    (path): FuzzRoute => ({ route: `POST ${path}`, path, auth: "key", reached: withCode(400, "invalid_content_type") }),
+  ),
+  {
+    route: "POST /v1/audio/speech",
+    path: "/v1/audio/speech",
+    auth: "key",
+    template: { model: "mock-tts", input: "fuzz", voice: "alloy", stream_format: "sse" },
+  },
+  {
+    route: "POST /v1/images/generations",
+    path: "/v1/images/generations",
+    auth: "key",
+    template: { model: "mock-image", prompt: "fuzz", n: 1, size: "256x256" },
+  },
+  { route: "POST /v1/moderations", path: "/v1/moderations", auth: "key", template: { model: "mock-moderation", input: "fuzz" } },
   { route: "GET /v1/models", path: "/v1/models", auth: "key" },
   {
     route: "POST /v1/messages",

@@ -14,6 +14,9 @@ export const GEMINI_PRICES: PriceList = {
   "gemini-2.0-flash-lite-001": { input: 0.075, output: 0.3, cachedInput: 0.01875 },
   "gemini-2.5-computer-use-preview-10-2025": { input: 1.25, output: 10 },
   "gemini-2.5-flash": { input: 0.3, output: 2.5, cachedInput: 0.03 },
+  // Images out are output tokens (1,290 an image, about $0.039).
+  "gemini-2.5-flash-image": { input: 0.3, output: 30 },
+  "gemini-2.5-flash-image-preview": { input: 0.3, output: 30 },
   "gemini-2.5-flash-lite": { input: 0.1, output: 0.4, cachedInput: 0.01 },
   "gemini-2.5-flash-lite-preview-06-17": { input: 0.1, output: 0.4, cachedInput: 0.025 },
   "gemini-2.5-flash-lite-preview-09-2025": { input: 0.1, output: 0.4, cachedInput: 0.01 },

@@ -59,4 +59,7 @@ export const MISTRAL_PRICES: PriceList = {
   "pixtral-12b-2409": { input: 0.15, output: 0.15 },
   "pixtral-large-2411": { input: 2, output: 6 },
   "pixtral-large-latest": { input: 2, output: 6 },
+  // Transcription, per second of audio ($0.001 a minute).
+  "voxtral-mini-latest": { input: 0, output: 0, media: { audioSecond: 0.001 / 60 } },
+  "voxtral-mini-2507": { input: 0, output: 0, media: { audioSecond: 0.001 / 60 } },
 };

@@ -1,6 +1,6 @@
 // The mock upstream (dev/mock-upstream), in OpenAI's dialect. `x-mock-*`
 // headers pass through so a client can script latency and failures.
-import { openaiCompatible } from "../openai/compatible.ts";
+import { ALL_MEDIA, openaiCompatible } from "../openai/compatible.ts";
 
 function mockHeaders(client: Headers): Record<string, string> {
   const headers: Record<string, string> = {};
@@ -18,4 +18,5 @@ export const mockProvider = openaiCompatible({
   prices: { "mock-": { input: 1, output: 2, cachedInput: 0.5 } },
   listed: ["mock-echo", "mock-lorem"],
   forwardHeaders: mockHeaders,
+  media: ALL_MEDIA,
 });

@@ -1,5 +1,6 @@
 // Ollama, vLLM, LiteLLM and the like: OpenAI's API at a base URL of their own,
 // configured as catalog providers (`/admin/providers`, kind `openai-compatible`).
-import { openaiCompatible } from "../openai/compatible.ts";
+import { ALL_MEDIA, openaiCompatible } from "../openai/compatible.ts";
 
-export const openaiCompatibleProvider = openaiCompatible({ kind: "openai-compatible" });
+// A server without one of the media APIs answers it with its own 404.
+export const openaiCompatibleProvider = openaiCompatible({ kind: "openai-compatible", media: ALL_MEDIA });

@@ -6,9 +6,9 @@
 import { openaiResponsesCodec } from "../../formats/openai/responses-upstream.ts";
 import { openaiChatCodec, openaiCompletionsCodec, openaiEmbeddingsCodec } from "../../formats/openai/upstream.ts";
 import type { Dialect, UpstreamCodec } from "../../formats/types.ts";
-import type { Endpoint, EndpointCall, ProviderDescriptor, ProviderEnv } from "../types.ts";
+import type { Endpoint, EndpointCall, MediaApi, MediaCall, ProviderDescriptor, ProviderEnv } from "../types.ts";
 
-export interface OpenAICompatibleOptions<Kind extends string> extends Omit<ProviderDescriptor<Kind>, "endpoints"> {
+export interface OpenAICompatibleOptions<Kind extends string> extends Omit<ProviderDescriptor<Kind>, "endpoints" | "media"> {
   /** Whether it takes `stream_options.include_usage` (else usage comes unasked, or not at all). */
   streamUsageOption?: boolean;
   /** Extra request headers taken from the client's request. */
@@ -17,6 +17,8 @@ export interface OpenAICompatibleOptions<Kind extends string> extends Omit<Provi
   responses?: boolean;
   /** Whether it takes `reasoning_effort` on chat completions (else a translated request's effort is left out). */
   reasoningEffort?: boolean;
+  /** The media APIs it serves (`/audio/*`, `/images/*`, `/moderations`). */
+  media?: readonly MediaApi[];
   /**
    * Where an operation (`chat/completions`, `responses`…) goes and the headers
    * that authenticate it, for a server laid out unlike OpenAI's (Azure). By
@@ -29,6 +31,16 @@ async function openaiAddress(call: EndpointCall, operation: string) {
   const headers: Record<string, string> = call.settings.secret ? { authorization: `Bearer ${call.settings.secret}` } : {};
   return { url: `${call.settings.baseUrl}/${operation}`, headers };
 }
+
+/** Every media API, for servers that speak all of OpenAI's. */
+export const ALL_MEDIA: readonly MediaApi[] = [
+  "audio/transcriptions",
+  "audio/translations",
+  "audio/speech",
+  "images/generations",
+  "images/edits",
+  "moderations",
+];
 
 /** The usual pair of variables: `<NAME>_API_KEY` and `<NAME>_BASE_URL`. */
 export function apiKeyEnv(prefix: string): ProviderEnv {
@@ -76,7 +88,18 @@ export function openaiCompatible<Kind extends string>(options: OpenAICompatibleO
     endpoint("openai-completions", "completions", openaiCompletionsCodec),
     endpoint("openai-embeddings", "embeddings", openaiEmbeddingsCodec),
   ];
+  const mediaRequest = (call: MediaCall) => {
+    const headers: Record<string, string> = { "x-request-id": call.requestId, ...options.forwardHeaders?.(call.clientHeaders) };
+    if (call.settings.secret) headers.authorization = `Bearer ${call.settings.secret}`;
+    // An upload goes up as multipart (its boundary set by the runtime); anything else as JSON.
+    const multipart = call.body instanceof FormData;
+    if (!multipart) headers["content-type"] = "application/json";
+    const body = multipart ? (call.body as FormData) : JSON.stringify(call.body);
+    return new Request(`${call.settings.baseUrl}/${call.api}`, { method: "POST", headers, body });
+  };
+  const media = options.media?.length ? { apis: new Set(options.media), request: mediaRequest } : undefined;
   const {
+    media: _media,
     streamUsageOption: _usage,
     forwardHeaders: _headers,
     responses: _responses,
@@ -84,5 +107,5 @@ export function openaiCompatible<Kind extends string>(options: OpenAICompatibleO
     address: _address,
     ...descriptor
   } = options;
-  return { ...descriptor, endpoints: () => endpoints };
+  return { ...descriptor, ...(media && { media }), endpoints: () => endpoints };
 }

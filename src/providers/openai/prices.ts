@@ -4,7 +4,49 @@
 // passes `above` tokens.
 import type { PriceList, ToolFees } from "../../usage/prices.ts";
 
+// Images are priced per image by quality and size (gpt-image-1's token counts are
+// recorded, not priced, so an image is never billed twice); dall-e-2 has one quality.
+const GPT_IMAGE_1 = {
+  "low/1024x1024": 0.011,
+  "low/1024x1536": 0.016,
+  "low/1536x1024": 0.016,
+  "medium/1024x1024": 0.042,
+  "medium/1024x1536": 0.063,
+  "medium/1536x1024": 0.063,
+  "high/1024x1024": 0.167,
+  "high/1024x1536": 0.25,
+  "high/1536x1024": 0.25,
+};
+const DALL_E_3 = {
+  "standard/1024x1024": 0.04,
+  "standard/1024x1792": 0.08,
+  "standard/1792x1024": 0.08,
+  "hd/1024x1024": 0.08,
+  "hd/1024x1792": 0.12,
+  "hd/1792x1024": 0.12,
+};
+const DALL_E_2 = { "standard/256x256": 0.016, "standard/512x512": 0.018, "standard/1024x1024": 0.02 };
+
+/** The media models: audio per second ($0.006 a minute for Whisper) or per million characters spoken, images per image. */
+const MEDIA_PRICES: PriceList = {
+  "dall-e-2": { input: 0, output: 0, media: { image: DALL_E_2 } },
+  "dall-e-3": { input: 0, output: 0, media: { image: DALL_E_3 } },
+  "gpt-4o-mini-transcribe": { input: 3, output: 5, media: { audioSecond: 0.003 / 60 } },
+  // Spoken audio is billed in audio tokens OpenAI does not report for a file answer: at its estimate of $0.015 a minute.
+  "gpt-4o-mini-tts": { input: 0.6, output: 12, media: { characters: 15 } },
+  "gpt-4o-transcribe": { input: 6, output: 10, media: { audioSecond: 0.006 / 60 } },
+  "gpt-image-1": { input: 0, output: 0, media: { image: GPT_IMAGE_1 } },
+  "omni-moderation-2024-09-26": { input: 0, output: 0 },
+  "omni-moderation-latest": { input: 0, output: 0 },
+  "text-moderation-latest": { input: 0, output: 0 },
+  "text-moderation-stable": { input: 0, output: 0 },
+  "tts-1": { input: 0, output: 0, media: { characters: 15 } },
+  "tts-1-hd": { input: 0, output: 0, media: { characters: 30 } },
+  "whisper-1": { input: 0, output: 0, media: { audioSecond: 0.006 / 60 } },
+};
+
 export const OPENAI_PRICES: PriceList = {
+  ...MEDIA_PRICES,
   "babbage-002": { input: 0.4, output: 0.4 },
   "chatgpt-4o-latest": { input: 5, output: 15 },
   "codex-mini-latest": { input: 1.5, output: 6, cachedInput: 0.375 },

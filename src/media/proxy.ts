@@ -1,0 +1,140 @@
+// The media APIs through the same gateway call as chat: the caller's limits,
+// the route and its fallbacks, retries and cooldowns, the meter and the
+// ledger (routing/route-call.ts). What differs is the exchange: the body
+// goes up as sent (an upload as multipart, with the target's model), and the
+// answer comes back as it came — JSON or text read whole, audio bytes and
+// server-sent events relayed as they arrive — read on the way for usage.
+import type { GatewayContext } from "../context.ts";
+import { GatewayError } from "../http/errors.ts";
+import { sseFrames } from "../http/frames.ts";
+import { relayBytes, relayFrames } from "../http/relay.ts";
+import type { MediaApi, MediaEndpoints, ProviderSettings } from "../providers/types.ts";
+import { malformedAnswer } from "../routing/call.ts";
+import type { Exchange } from "../routing/exchanges.ts";
+import { pickedProvider } from "../routing/proxy.ts";
+import type { Target } from "../routing/resolve.ts";
+import { routeCall } from "../routing/route-call.ts";
+import { geminiEndpointOf, geminiImageExchange, geminiTranscriptionExchange } from "./gemini.ts";
+import type { MediaRequest } from "./requests.ts";
+
+/** `audio/transcriptions` → "transcriptions", `images/generations` → "images". */
+const apiName = (api: string) => (api.startsWith("images/") ? "images" : (api.split("/").at(-1) ?? api));
+
+/** The media APIs a provider of Gemini's dialect serves, translated. */
+const GEMINI_TRANSLATED: Partial<Record<MediaApi, typeof geminiTranscriptionExchange>> = {
+  "audio/transcriptions": geminiTranscriptionExchange,
+  "audio/translations": geminiTranscriptionExchange,
+  "images/generations": geminiImageExchange,
+};
+
+const unsupported = (request: MediaRequest, target: Target) =>
+  new GatewayError(
+    400,
+    "invalid_request",
+    `The ${apiName(request.api)} API (/v1/${request.api}) is served only by providers that speak it; \`${target.provider}\` does not.`,
+    { param: "model", code: `${apiName(request.api)}_unsupported` },
+  );
+
+/** The body with the target's model in it. */
+function withModel(body: FormData | Record<string, unknown>, model: string): FormData | Record<string, unknown> {
+  if (!(body instanceof FormData)) return { ...body, model };
+  const form = new FormData();
+  for (const [name, value] of body) if (name !== "model") form.append(name, value);
+  form.set("model", model);
+  return form;
+}
+
+const parsed = (text: string): unknown => {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+};
+
+function mediaExchange(
+  c: GatewayContext,
+  input: { media: MediaEndpoints; settings: ProviderSettings; request: MediaRequest; model: string },
+): Exchange {
+  const { media, request } = input;
+  const body = withModel(request.body, input.model);
+  return {
+    framing: "sse",
+    request: async () =>
+      media.request({
+        settings: input.settings,
+        api: request.api,
+        body,
+        requestId: c.get("requestId"),
+        clientHeaders: c.req.raw.headers,
+      }),
+    async respond(call, answer, hooks) {
+      const headers = { "content-type": request.contentType, ...call.headers };
+      if (!answer.stream) {
+        call.meter.markFirstByte();
+        const json = request.answer === "json" ? parsed(answer.text) : undefined;
+        if (request.answer === "json" && json === undefined) throw malformedAnswer(call);
+        request.meter(call.meter, json);
+        call.record(200);
+        return new Response(answer.text, { status: 200, headers });
+      }
+      // Known before the answer (the text spoken, the recording's length): billed even if the client leaves.
+      request.meter(call.meter, undefined);
+      if (request.answer === "audio") return new Response(relayBytes(answer.stream, hooks()), { status: 200, headers });
+      let done = false;
+      const read = (frames: { data: string }[]) => {
+        for (const frame of frames) {
+          const event = parsed(frame.data) as { type?: unknown; usage?: unknown } | undefined;
+          if (typeof event?.type === "string" && event.type.endsWith(".done")) done = true;
+          if (event?.usage !== undefined) request.meter(call.meter, event);
+        }
+      };
+      const stream = relayFrames(
+        answer.stream,
+        sseFrames(),
+        {
+          chunk(raw, frames) {
+            read(frames);
+            return raw;
+          },
+          tail(frames) {
+            read(frames);
+            return "";
+          },
+          complete: () => done,
+          closing: () => "",
+        },
+        hooks(),
+      );
+      return new Response(stream, { status: 200, headers: { ...headers, "cache-control": "no-cache" } });
+    },
+  };
+}
+
+/** Routes `await` it, as they do `proxy()`. */
+export async function mediaProxy(c: GatewayContext, request: MediaRequest): Promise<Response> {
+  const picked = pickedProvider(c);
+  return await routeCall(c, {
+    model: request.model,
+    providerOverride: picked ?? request.provider,
+    providerParam: picked === undefined ? "provider" : "x-sluice-provider",
+    streamed: request.answer === "audio" || request.answer === "events",
+    estimate: (first) => request.estimate(first.price),
+    exchange(target, settings) {
+      const media = target.descriptor.media;
+      if (media?.apis.has(request.api)) return mediaExchange(c, { media, settings, request, model: target.upstreamModel });
+      // Gemini's models hear audio inline and draw images: those APIs are translated to generateContent.
+      const translated = GEMINI_TRANSLATED[request.api];
+      const gemini = translated ? geminiEndpointOf(target) : undefined;
+      if (!translated || !gemini) throw unsupported(request, target);
+      return translated({
+        endpoint: gemini,
+        settings,
+        request,
+        model: target.upstreamModel,
+        requestId: c.get("requestId"),
+        clientHeaders: c.req.raw.headers,
+      });
+    },
+  });
+}
