@@ -20,6 +20,7 @@ import { authRoutes } from "./routes/auth.ts";
 import { errorsIn } from "./routes/endpoint.ts";
 import { geminiRoutes } from "./routes/gemini.ts";
 import { healthRoutes } from "./routes/health.ts";
+import { mcpRoutes } from "./routes/mcp.ts";
 import { openaiRoutes } from "./routes/openai.ts";
 import { providerAccountRoutes } from "./routes/provider-accounts.ts";
 import { usageRoutes } from "./routes/usage.ts";
@@ -104,7 +105,8 @@ export function createApp() {
         "GET /admin/billing/outbox, POST /admin/billing/outbox/replay",
         "PUT /api/provider-keys",
         "/admin/keys, /admin/users, /admin/teams, /admin/quota/default",
-        "/admin/models, /admin/providers, /admin/credentials",
+        "/admin/models, /admin/providers, /admin/credentials, /admin/mcp/servers",
+        "POST /mcp, POST /mcp/{server} (MCP Streamable HTTP)",
         "GET /health",
         "GET /openapi.json, GET /docs",
       ],
@@ -123,6 +125,7 @@ export function createApp() {
   app.route("/auth", authRoutes);
   app.route("/api/provider-accounts", providerAccountRoutes);
   app.route("/api", appApiRoutes);
+  app.route("/mcp", mcpRoutes);
 
   // The API described, from the routes themselves, and a page that renders it.
   let openapi: unknown;

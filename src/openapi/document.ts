@@ -59,6 +59,19 @@ const ERROR_SCHEMAS: Record<ErrorShape, JsonSchema> = {
     },
     required: ["error"],
   },
+  mcp: {
+    type: "object",
+    properties: {
+      jsonrpc: { const: "2.0" },
+      id: { type: ["string", "integer", "null"] },
+      error: {
+        type: "object",
+        properties: { code: { type: "integer" }, message: { type: "string" }, data: { type: "object" } },
+        required: ["code", "message"],
+      },
+    },
+    required: ["jsonrpc", "id", "error"],
+  },
 };
 
 const errorRef = (shape: ErrorShape) => `#/components/schemas/${shape === "openai-responses" ? "openai" : shape}_error`;
@@ -77,7 +90,9 @@ const tagOf = (path: string) =>
           ? "gemini"
           : path.startsWith("/v1")
             ? "openai"
-            : "gateway";
+            : path.startsWith("/mcp")
+              ? "mcp"
+              : "gateway";
 
 interface Collected {
   method: string;
@@ -187,7 +202,7 @@ export function openApiDocument(app: Hono<GatewayEnv>): JsonSchema {
     },
     jsonSchemaDialect: "https://json-schema.org/draft/2020-12/schema",
     servers: [{ url: "/" }],
-    tags: ["openai", "anthropic", "gemini", "app", "admin", "gateway"].map((name) => ({ name })),
+    tags: ["openai", "anthropic", "gemini", "app", "admin", "mcp", "gateway"].map((name) => ({ name })),
     paths: Object.fromEntries(Object.entries(paths).sort(([a], [b]) => a.localeCompare(b))),
     components: {
       securitySchemes: {
