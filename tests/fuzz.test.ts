@@ -9,13 +9,14 @@ import { env } from "cloudflare:test";
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
 import { MOCK_GOOGLE_CLIENT_ID, MOCK_GOOGLE_CLIENT_SECRET } from "../dev/mock-upstream/credentials.ts";
+import { MOCK_MCP_ALPHA_TOKEN } from "../dev/mock-upstream/mcp.ts";
 import { createApp } from "../src/app.ts";
 import { parseConfig } from "../src/config/index.ts";
 import type { ErrorShape } from "../src/formats/types.ts";
 import { collectRoutes } from "../src/openapi/document.ts";
 import { errorMessage, namedIn, namesField } from "./fuzz/errors.ts";
 import { build, type Draw, drawArbitrary, type FuzzSetup } from "./fuzz/requests.ts";
-import { FUZZ_PROVIDER_URL, ROUTES } from "./fuzz/routes.ts";
+import { FUZZ_MCP_URL, FUZZ_PROVIDER_URL, ROUTES } from "./fuzz/routes.ts";
 import { BASE, callWorker, TEST_ADMIN_KEY } from "./helpers.ts";
 import { admin, appToken, identityProvider, uniqueId } from "./identity.ts";
 
@@ -94,6 +95,10 @@ beforeAll(async () => {
   }
   for (const name of ["key", "rotatedKey", "revokedKey", "deletedKey"]) {
     fixtures[name] = String((await admin("POST", "/admin/keys", { name: `fuzz-${name}` })).body.id);
+  }
+  for (const name of ["fuzz-mcp", "fuzz-mcp-gone"]) {
+    const auth = { type: "bearer", token: MOCK_MCP_ALPHA_TOKEN };
+    await admin("POST", "/admin/mcp/servers", { name, url: FUZZ_MCP_URL, auth, timeout_ms: 2000 });
   }
   for (const name of ["credential", "deletedCredential"]) {
     const made = await admin("POST", "/admin/credentials", { provider: "fuzz-provider", api_key: "sk-fuzz-0123456789" });

@@ -171,7 +171,7 @@ describe("the admin registers MCP servers", () => {
       timeout_ms: 5000,
     });
 
-    expect((await admin("POST", "/admin/mcp/servers", { name, url: `${mockRoot}/mcp/alpha` })).status).toBe(400);
+    expect((await admin("POST", "/admin/mcp/servers", { name, url: `${mockRoot}/mcp/alpha` })).status).toBe(409);
     expect((await admin("DELETE", `/admin/mcp/servers/${name}`)).body).toEqual({ name, deleted: true });
     expect((await admin("GET", `/admin/mcp/servers/${name}`)).status).toBe(404);
   });

@@ -7,7 +7,7 @@ import * as z from "zod";
 import type { Config } from "../config/index.ts";
 import { seal } from "../credentials/envelope.ts";
 import { mcpServers } from "../db/schema.ts";
-import { badRequest, GatewayError } from "../http/errors.ts";
+import { GatewayError } from "../http/errors.ts";
 import { forgetMcpServers, type McpServerRow, mcpSecretContext } from "../mcp/registry.ts";
 import type { Services } from "../services.ts";
 
@@ -112,8 +112,9 @@ export async function getMcpServer(services: Services, name: string): Promise<Mc
 
 export async function createMcpServer(services: Services, config: Config, input: CreateMcpServerInput) {
   const [existing] = await services.db.select({ id: mcpServers.id }).from(mcpServers).where(eq(mcpServers.id, input.name));
-  if (existing)
-    throw badRequest(`Invalid \`name\`: an MCP server \`${input.name}\` exists already.`, "name", "mcp_server_exists");
+  if (existing) {
+    throw new GatewayError(409, "invalid_request", `MCP server \`${input.name}\` exists.`, { code: "mcp_server_exists" });
+  }
   const [row] = await services.db
     .insert(mcpServers)
     .values({

@@ -38,7 +38,17 @@ function limiterFor(redis: Redis, limit: number): Ratelimit {
 export async function admitToolCall(services: Services, principal: Principal): Promise<Record<string, string>> {
   const limit = principal.type === "admin" ? undefined : principal.policy.mcp_calls_per_minute;
   if (limit === undefined) return {};
-  const result = await limiterFor(services.redis, limit).limit(`${principal.type}:${principal.id}`);
+  let result: Awaited<ReturnType<Ratelimit["limit"]>>;
+  try {
+    result = await limiterFor(services.redis, limit).limit(`${principal.type}:${principal.id}`);
+  } catch (error) {
+    // A limit that cannot be counted is not a limit that holds: the call is refused, as budgets are.
+    throw new GatewayError(503, "unavailable", "Tool call limits cannot be checked just now; try again shortly.", {
+      code: "limits_unavailable",
+      headers: { "retry-after": "2" },
+      cause: error,
+    });
+  }
   const resetSeconds = Math.max(1, Math.ceil((result.reset - Date.now()) / 1000));
   const headers = {
     "x-ratelimit-limit-tool-calls": String(limit),

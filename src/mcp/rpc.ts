@@ -41,26 +41,52 @@ const response = z.looseObject({
   error: z.looseObject({ code: z.number(), message: z.string() }).optional(),
 });
 
-/** What a client posted, as one JSON-RPC message; a batch or anything else is the caller's 400. */
+const initializeParams = z.looseObject({
+  protocolVersion: z.string().max(100).optional(),
+  capabilities: z.record(z.string(), z.unknown()).optional(),
+  clientInfo: z.looseObject({ name: z.string().max(1000), version: z.string().max(1000).optional() }).optional(),
+});
+
+/** The issue zod found, as the caller's 400 naming the field. */
+function refusal(error: z.ZodError): GatewayError {
+  const issue = error.issues[0];
+  const param = issue?.path.join(".") || undefined;
+  return badRequest(
+    param ? `Invalid \`${param}\`: ${issue?.message}` : `Invalid message: ${issue?.message}`,
+    param,
+    "invalid_request",
+  );
+}
+
+/** What a client posted, as one JSON-RPC message; a batch or anything else is the caller's 400, naming what is wrong. */
 export function parseClientMessage(body: unknown): ClientMessage {
   if (Array.isArray(body)) {
     throw badRequest("JSON-RPC batches are not supported: send one message per request.", undefined, "invalid_request");
   }
-  if (body && typeof body === "object" && "method" in body) {
+  if (!body || typeof body !== "object") throw badRequest("Invalid message: expected a JSON-RPC 2.0 object.");
+  if ("method" in body) {
     if ("id" in body) {
       const parsed = request.safeParse(body);
-      if (parsed.success) return { kind: "request", message: parsed.data as RpcRequest };
-    } else {
-      const parsed = notification.safeParse(body);
-      if (parsed.success) return { kind: "notification", message: parsed.data as RpcNotification };
+      if (!parsed.success) throw refusal(parsed.error);
+      if (parsed.data.method === "initialize") {
+        const hello = initializeParams.safeParse(parsed.data.params ?? {});
+        if (!hello.success) throw refusal(new z.ZodError(hello.error.issues.map((i) => ({ ...i, path: ["params", ...i.path] }))));
+      }
+      return { kind: "request", message: parsed.data as RpcRequest };
     }
-  } else {
-    const parsed = response.safeParse(body);
-    if (parsed.success && (parsed.data.result !== undefined || parsed.data.error)) {
-      return { kind: "response", message: parsed.data as RpcResponse };
+    const parsed = notification.safeParse(body);
+    if (!parsed.success) throw refusal(parsed.error);
+    if (parsed.data.method === "initialize") {
+      throw badRequest("Invalid `id`: `initialize` is a request, and needs an id.", "id", "invalid_request");
     }
+    return { kind: "notification", message: parsed.data as RpcNotification };
   }
-  throw badRequest("Not a JSON-RPC 2.0 request, notification or response.", undefined, "invalid_request");
+  const parsed = response.safeParse(body);
+  if (!parsed.success) throw refusal(parsed.error);
+  if (parsed.data.result === undefined && !parsed.data.error) {
+    throw badRequest("Invalid `method`: a request or notification needs one (a response, a `result` or an `error`).", "method");
+  }
+  return { kind: "response", message: parsed.data as RpcResponse };
 }
 
 export const rpcResult = (requestId: JsonRpcId, result: unknown): RpcResponse => ({ jsonrpc: "2.0", id: requestId, result });

@@ -120,7 +120,9 @@ export function collectRoutes(app: Hono<GatewayEnv>): Collected[] {
   for (const entry of byKey.values()) {
     if (entry.endpoint) continue;
     for (const [prefix, options] of declared) {
-      if (prefix.endsWith("/*") && entry.path.startsWith(prefix.slice(0, -1))) entry.endpoint = options;
+      // `/mcp/*` covers `/mcp` itself too, as Hono matches it.
+      const covered = entry.path.startsWith(prefix.slice(0, -1)) || entry.path === prefix.slice(0, -2);
+      if (prefix.endsWith("/*") && covered) entry.endpoint = options;
     }
   }
   return [...byKey.values()];
@@ -234,6 +236,7 @@ export function openApiDocument(app: Hono<GatewayEnv>): JsonSchema {
         openai_error: ERROR_SCHEMAS.openai,
         anthropic_error: ERROR_SCHEMAS.anthropic,
         gemini_error: ERROR_SCHEMAS.gemini,
+        mcp_error: ERROR_SCHEMAS.mcp,
       },
     },
   };

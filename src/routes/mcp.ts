@@ -44,9 +44,12 @@ async function serversOf(c: GatewayContext, scope: string | undefined): Promise<
   return [server];
 }
 
-async function sessionOf(c: GatewayContext, scope: string): Promise<GatewaySession> {
+const SESSION_REQUIRED =
+  "Invalid `method`: only `initialize` may be sent without the `mcp-session-id` header; start a session with it.";
+
+async function sessionOf(c: GatewayContext, scope: string, missing = SESSION_REQUIRED): Promise<GatewaySession> {
   const header = c.req.header("mcp-session-id");
-  if (!header) throw badRequest("The Mcp-Session-Id header is required: start a session with `initialize`.", "mcp-session-id");
+  if (!header) throw badRequest(missing, "mcp-session-id", "mcp_session_required");
   const session = await openSession(c.get("config").adminKey, header);
   if (!session || session.caller !== callerOf(c.get("principal")) || session.scope !== scope) throw sessionGone();
   return session;
@@ -138,7 +141,7 @@ function handleDelete(scoped: boolean) {
   return async (c: GatewayContext) => {
     const scope = scoped ? c.req.param("server") : undefined;
     const servers = await serversOf(c, scope);
-    const session = await sessionOf(c, scope ?? "*");
+    const session = await sessionOf(c, scope ?? "*", "The `mcp-session-id` header names the session to end.");
     for (const server of servers) {
       const upstream = session.upstream[server.name];
       if (upstream) c.executionCtx.waitUntil(endUpstreamSession(server, upstream));
