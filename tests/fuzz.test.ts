@@ -62,7 +62,8 @@ const setup: FuzzSetup = {
 
 beforeAll(async () => {
   const { secrets, fixtures, jwksBindings, templates } = setup;
-  const key = await admin("POST", "/admin/keys", { name: uniqueId("fuzz") });
+  // Its `/mcp` reaches the fuzz's one MCP server, not every server the fuzz's admin writes register.
+  const key = await admin("POST", "/admin/keys", { name: uniqueId("fuzz"), settings: { mcp_servers: ["fuzz-mcp"] } });
   secrets.key = String(key.body.key);
   const token = await callWorker(
     new Request(`${BASE}/auth/token`, { method: "POST", headers: { authorization: `Bearer ${secrets.key}` } }),
@@ -75,6 +76,7 @@ beforeAll(async () => {
     rpm_limit: 1_000_000,
     tokens_per_day: 2_000_000_000,
     tokens_per_month: 2_000_000_000,
+    settings: { mcp_servers: ["fuzz-mcp"] },
   });
   expect(made.status).toBe(201);
   secrets.user = await appToken({ sub: user });
