@@ -26,6 +26,7 @@ const workers = defineConfig({
         UPSTASH_REDIS_REST_URL: inject<string>("redisUrl"),
         UPSTASH_REDIS_REST_TOKEN: inject<string>("redisToken"),
         MOCK_BASE_URL: inject<string>("mockBaseUrl"),
+        EVERYTHING_MCP_URL: inject<string>("everythingMcpUrl"),
         ADMIN_KEY: TEST_ADMIN_KEY,
         CORS_ORIGINS: "https://app.example.com",
         JWT_SECRET: TEST_JWT_SECRET,

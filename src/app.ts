@@ -22,6 +22,7 @@ import { errorsIn } from "./routes/endpoint.ts";
 import { exampleRoutes } from "./routes/examples.ts";
 import { geminiRoutes } from "./routes/gemini.ts";
 import { healthRoutes } from "./routes/health.ts";
+import { mcpRoutes } from "./routes/mcp.ts";
 import { mediaRoutes } from "./routes/media.ts";
 import { metricsRoutes } from "./routes/metrics.ts";
 import { openaiRoutes } from "./routes/openai.ts";
@@ -121,7 +122,8 @@ export function createApp() {
         "GET /admin/billing/outbox, POST /admin/billing/outbox/replay",
         "PUT /api/provider-keys",
         "/admin/keys, /admin/apps, /admin/users, /admin/teams, /admin/quota/default",
-        "/admin/models, /admin/providers, /admin/credentials",
+        "/admin/models, /admin/providers, /admin/credentials, /admin/mcp/servers",
+        "POST /mcp, POST /mcp/{server} (MCP Streamable HTTP)",
         "GET /health",
         "GET /metrics",
         "GET /openapi.json, GET /docs",
@@ -143,6 +145,7 @@ export function createApp() {
   app.route("/api/provider-accounts", providerAccountRoutes);
   app.route("/api", appApiRoutes);
   app.route("/examples", exampleRoutes);
+  app.route("/mcp", mcpRoutes);
 
   // The API described, from the routes themselves, and a page that renders it.
   let openapi: unknown;

@@ -8,6 +8,8 @@ declare global {
       UPSTASH_REDIS_REST_URL: string;
       UPSTASH_REDIS_REST_TOKEN: string;
       MOCK_BASE_URL: string;
+      /** server-everything from npm, over Streamable HTTP (tests/setup/everything.ts). */
+      EVERYTHING_MCP_URL: string;
       ADMIN_KEY: string;
       SECOND_INSTANCE: Fetcher;
       REQUEST_LOGS: R2Bucket;

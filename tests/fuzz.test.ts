@@ -9,13 +9,14 @@ import { env } from "cloudflare:test";
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
 import { MOCK_GOOGLE_CLIENT_ID, MOCK_GOOGLE_CLIENT_SECRET } from "../dev/mock-upstream/credentials.ts";
+import { MOCK_MCP_ALPHA_TOKEN } from "../dev/mock-upstream/mcp.ts";
 import { createApp } from "../src/app.ts";
 import { parseConfig } from "../src/config/index.ts";
 import type { ErrorShape } from "../src/formats/types.ts";
 import { collectRoutes } from "../src/openapi/document.ts";
 import { errorMessage, namedIn, namesField } from "./fuzz/errors.ts";
 import { build, type Draw, drawArbitrary, type FuzzSetup } from "./fuzz/requests.ts";
-import { FUZZ_PROVIDER_URL, ROUTES } from "./fuzz/routes.ts";
+import { FUZZ_MCP_URL, FUZZ_PROVIDER_URL, ROUTES } from "./fuzz/routes.ts";
 import { BASE, callWorker, TEST_ADMIN_KEY } from "./helpers.ts";
 import { admin, appToken, identityProvider, uniqueId } from "./identity.ts";
 
@@ -61,7 +62,8 @@ const setup: FuzzSetup = {
 
 beforeAll(async () => {
   const { secrets, fixtures, jwksBindings, templates } = setup;
-  const key = await admin("POST", "/admin/keys", { name: uniqueId("fuzz") });
+  // Its `/mcp` reaches the fuzz's one MCP server, not every server the fuzz's admin writes register.
+  const key = await admin("POST", "/admin/keys", { name: uniqueId("fuzz"), settings: { mcp_servers: ["fuzz-mcp"] } });
   secrets.key = String(key.body.key);
   const token = await callWorker(
     new Request(`${BASE}/auth/token`, { method: "POST", headers: { authorization: `Bearer ${secrets.key}` } }),
@@ -74,6 +76,7 @@ beforeAll(async () => {
     rpm_limit: 1_000_000,
     tokens_per_day: 2_000_000_000,
     tokens_per_month: 2_000_000_000,
+    settings: { mcp_servers: ["fuzz-mcp"] },
   });
   expect(made.status).toBe(201);
   secrets.user = await appToken({ sub: user });
@@ -100,6 +103,10 @@ beforeAll(async () => {
   }
   for (const name of ["key", "rotatedKey", "revokedKey", "deletedKey"]) {
     fixtures[name] = String((await admin("POST", "/admin/keys", { name: `fuzz-${name}` })).body.id);
+  }
+  for (const name of ["fuzz-mcp", "fuzz-mcp-gone"]) {
+    const auth = { type: "bearer", token: MOCK_MCP_ALPHA_TOKEN };
+    await admin("POST", "/admin/mcp/servers", { name, url: FUZZ_MCP_URL, auth, timeout_ms: 2000 });
   }
   for (const name of ["credential", "deletedCredential"]) {
     const made = await admin("POST", "/admin/credentials", { provider: "fuzz-provider", api_key: "sk-fuzz-0123456789" });

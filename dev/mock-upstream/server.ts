@@ -32,6 +32,7 @@ import { MOCK_AWS_ACCESS_KEY_ID, MOCK_AWS_SECRET_ACCESS_KEY, MOCK_VERTEX_ACCOUNT
 import { type GeminiRequest, geminiError, geminiResponse, geminiStreamEvents, geminiTools, geminiTurns } from "./gemini.ts";
 import { GOOGLE_PREFIX, mockGoogle } from "./google.ts";
 import { HookReceiver } from "./hooks.ts";
+import { mockMcp } from "./mcp.ts";
 import { answerMedia, geminiImageAnswer, MEDIA_PATHS, multipartFields, wantsGeminiImage } from "./media.ts";
 import { answerFor, MOCK_MODELS, type MockAnswer, type MockTurn, UnknownMockModel } from "./models.ts";
 import {
@@ -375,6 +376,7 @@ export async function startMockUpstream(options: MockOptions = {}): Promise<Mock
   const google = mockGoogle();
   const codeAssistSetup = mockCodeAssistSetup();
   const turnstile = mockTurnstile();
+  const mcp = mockMcp();
   let baseUrl = "";
 
   async function answer(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -395,9 +397,21 @@ export async function startMockUpstream(options: MockOptions = {}): Promise<Mock
     if (path === MOCK_VERTEX_ACCOUNT_PATH) return sendJson(res, 200, vertex.account(baseUrl));
     if (path === "/__mock/vertex/tokens") return sendJson(res, 200, { issued: vertex.issued() });
     if (path === "/__mock/entra/tokens") return sendJson(res, 200, { issued: azure.issued() });
+    if (path === "/__mock/mcp/state") return sendJson(res, 200, mcp.state());
     const raw = await readRawBody(req);
     const text = raw.toString("utf8");
     if (path === TURNSTILE_PATH) return sendJson(res, 200, turnstile.verify(new URLSearchParams(text)));
+    const mcpServer = /^\/mcp\/([\w-]+)$/.exec(path);
+    if (mcpServer) {
+      let message: unknown;
+      try {
+        message = text ? JSON.parse(text) : undefined;
+      } catch {
+        return sendJson(res, 400, { jsonrpc: "2.0", id: null, error: { code: -32700, message: "Parse error" } });
+      }
+      record(req, res, path, message);
+      return mcp.handle(req, res, mcpServer[1] ?? "", text);
+    }
     if (path.startsWith(GOOGLE_PREFIX)) {
       const reply = google.handle(req.method ?? "GET", new URL(req.url ?? "/", "http://mock.invalid"), text);
       if (reply?.status === 302) {

@@ -1,11 +1,11 @@
 // Stored provider credentials: global ones, and users' and teams' own keys.
 // The key is sealed on the way in (AES-GCM envelope) and never shown again;
 // listings carry its last four characters only.
-import { and, asc, eq, ne } from "drizzle-orm";
+import { and, asc, eq, isNotNull, ne } from "drizzle-orm";
 import type { Config } from "../config/index.ts";
 import { rewrap, seal } from "../credentials/envelope.ts";
 import { credentialContext, forgetOwnedCredentials } from "../credentials/pool.ts";
-import { providerAccounts, providerCredentials, providers } from "../db/schema.ts";
+import { mcpServers, providerAccounts, providerCredentials, providers } from "../db/schema.ts";
 import { badRequest, GatewayError } from "../http/errors.ts";
 import { credentialUrlAllowed } from "../providers/credential-urls.ts";
 import { providerOf } from "../providers/index.ts";
@@ -237,6 +237,29 @@ export async function rewrapCredentials(services: Services, config: Config) {
     }
     rewrapped += stale.length;
   }
+  rewrapped += await rewrapMcpSecrets(services, config);
   forget(services);
   return { kek_version: current.version, rewrapped };
+}
+
+/** MCP servers' credentials, sealed the same way (a server without one has nothing to rewrap). */
+async function rewrapMcpSecrets(services: Services, config: Config): Promise<number> {
+  const current = config.encryption.current;
+  if (!current) return 0;
+  const stale = await services.db
+    .select()
+    .from(mcpServers)
+    .where(and(isNotNull(mcpServers.kekVersion), ne(mcpServers.kekVersion, current.version)));
+  for (const row of stale) {
+    if (!row.ciphertext || !row.iv || !row.wrappedKey || row.kekVersion === null) continue;
+    const sealed = await rewrap(
+      { ciphertext: row.ciphertext, iv: row.iv, wrappedKey: row.wrappedKey, kekVersion: row.kekVersion },
+      config.encryption,
+    );
+    await services.db
+      .update(mcpServers)
+      .set({ wrappedKey: sealed.wrappedKey, kekVersion: sealed.kekVersion })
+      .where(and(eq(mcpServers.id, row.id), eq(mcpServers.kekVersion, row.kekVersion)));
+  }
+  return stale.length;
 }

@@ -361,3 +361,61 @@ export const providerAccounts = pgTable(
   },
   (t) => [uniqueIndex("provider_accounts_user_idx").on(t.userId, t.provider)],
 );
+
+/**
+ * MCP servers an admin puts behind `/mcp`: where each is, and the credential
+ * the gateway sends it (a bearer token or one static header), sealed like a
+ * provider key and bound to its row. Its id is the prefix of its tools' names.
+ */
+export const mcpServers = pgTable("mcp_servers", {
+  id: text("id").primaryKey(),
+  url: text("url").notNull(),
+  description: text("description"),
+  authType: text("auth_type", { enum: ["none", "bearer", "header"] })
+    .notNull()
+    .default("none"),
+  /** The header the secret goes in when `auth_type` is `header`. */
+  authHeader: text("auth_header"),
+  ciphertext: text("ciphertext"),
+  iv: text("iv"),
+  wrappedKey: text("wrapped_key"),
+  kekVersion: integer("kek_version"),
+  secretSuffix: text("secret_suffix"),
+  /** How long one call may take before the caller gets a JSON-RPC error. */
+  timeoutMs: integer("timeout_ms").notNull().default(30_000),
+  /** Recorded on each tool call's ledger row. */
+  pricePerCallUsd: usd("price_per_call_usd"),
+  disabledAt: timestamp("disabled_at", { withTimezone: true }),
+  createdAt: createdAt(),
+  updatedAt: updatedAt(),
+});
+
+/** The ledger of tool calls through `/mcp`: one row per call, refused ones included. */
+export const mcpCalls = pgTable(
+  "mcp_calls",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    requestId: text("request_id").notNull(),
+    server: text("server").notNull(),
+    tool: text("tool").notNull(),
+    principalType: text("principal_type").notNull(),
+    principalId: text("principal_id").notNull(),
+    userId: text("user_id"),
+    keyId: text("key_id"),
+    teamId: text("team_id"),
+    /** `ok`, `tool_error` (the tool answered `isError`), `error` (upstream failed), `rate_limited`. */
+    status: text("status").notNull(),
+    error: text("error"),
+    latencyMs: integer("latency_ms").notNull(),
+    bytesIn: integer("bytes_in").notNull().default(0),
+    bytesOut: integer("bytes_out").notNull().default(0),
+    costUsd: usd("cost_usd").notNull().default(0),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex("mcp_calls_request_idx").on(t.requestId),
+    index("mcp_calls_server_time_idx").on(t.server, t.createdAt),
+    index("mcp_calls_key_time_idx").on(t.keyId, t.createdAt),
+    index("mcp_calls_user_time_idx").on(t.userId, t.createdAt),
+  ],
+);

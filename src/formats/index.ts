@@ -2,6 +2,7 @@
 import type { GatewayError } from "../http/errors.ts";
 import { anthropicErrors } from "./anthropic/errors.ts";
 import { geminiErrors } from "./gemini/errors.ts";
+import { mcpErrors } from "./mcp/errors.ts";
 import { openaiErrors, responsesErrors } from "./openai/errors.ts";
 import type { ErrorRenderer, ErrorShape } from "./types.ts";
 
@@ -12,6 +13,7 @@ const ERROR_RENDERERS: Record<ErrorShape, ErrorRenderer> = {
   "openai-responses": responsesErrors,
   anthropic: anthropicErrors,
   gemini: geminiErrors,
+  mcp: mcpErrors,
 };
 
 export function errorBody(shape: ErrorShape, error: GatewayError): unknown {

@@ -19,7 +19,7 @@ export type Dialect =
   | "bedrock-converse";
 
 /** The error shapes clients understand; errors and failed streams go back in the caller's. */
-export type ErrorShape = "openai" | "openai-responses" | "anthropic" | "gemini";
+export type ErrorShape = "openai" | "openai-responses" | "anthropic" | "gemini" | "mcp";
 
 export interface ErrorRenderer {
   body(error: GatewayError): unknown;

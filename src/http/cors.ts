@@ -20,6 +20,9 @@ const ALLOW_HEADERS = [
   "anthropic-beta",
   "x-sluice-provider",
   "x-sluice-cache",
+  "mcp-session-id",
+  "mcp-protocol-version",
+  "last-event-id",
 ].join(", ");
 const EXPOSE_HEADERS = [
   "x-request-id",
@@ -38,6 +41,10 @@ const EXPOSE_HEADERS = [
   "x-ratelimit-limit-tokens",
   "x-ratelimit-remaining-tokens",
   "x-ratelimit-reset-tokens",
+  "x-ratelimit-limit-tool-calls",
+  "x-ratelimit-remaining-tool-calls",
+  "x-ratelimit-reset-tool-calls",
+  "mcp-session-id",
 ].join(", ");
 const ALLOW_METHODS = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS";
 const MAX_AGE = "600";

@@ -72,6 +72,19 @@ const ERROR_SCHEMAS: Record<ErrorShape, JsonSchema> = {
     },
     required: ["error"],
   },
+  mcp: {
+    type: "object",
+    properties: {
+      jsonrpc: { const: "2.0" },
+      id: { type: ["string", "integer", "null"] },
+      error: {
+        type: "object",
+        properties: { code: { type: "integer" }, message: { type: "string" }, data: { type: "object" } },
+        required: ["code", "message"],
+      },
+    },
+    required: ["jsonrpc", "id", "error"],
+  },
 };
 
 const errorRef = (shape: ErrorShape) => `#/components/schemas/${shape === "openai-responses" ? "openai" : shape}_error`;
@@ -90,7 +103,9 @@ const tagOf = (path: string) =>
           ? "gemini"
           : path.startsWith("/v1")
             ? "openai"
-            : "gateway";
+            : path.startsWith("/mcp")
+              ? "mcp"
+              : "gateway";
 
 interface Collected {
   method: string;
@@ -118,7 +133,9 @@ export function collectRoutes(app: Hono<GatewayEnv>): Collected[] {
   for (const entry of byKey.values()) {
     if (entry.endpoint) continue;
     for (const [prefix, options] of declared) {
-      if (prefix.endsWith("/*") && entry.path.startsWith(prefix.slice(0, -1))) entry.endpoint = options;
+      // `/mcp/*` covers `/mcp` itself too, as Hono matches it.
+      const covered = entry.path.startsWith(prefix.slice(0, -1)) || entry.path === prefix.slice(0, -2);
+      if (prefix.endsWith("/*") && covered) entry.endpoint = options;
     }
   }
   return [...byKey.values()];
@@ -209,7 +226,7 @@ export function openApiDocument(app: Hono<GatewayEnv>): JsonSchema {
     },
     jsonSchemaDialect: "https://json-schema.org/draft/2020-12/schema",
     servers: [{ url: "/" }],
-    tags: ["openai", "anthropic", "gemini", "app", "admin", "gateway"].map((name) => ({ name })),
+    tags: ["openai", "anthropic", "gemini", "app", "admin", "mcp", "gateway"].map((name) => ({ name })),
     paths: Object.fromEntries(Object.entries(paths).sort(([a], [b]) => a.localeCompare(b))),
     components: {
       securitySchemes: {
@@ -241,6 +258,7 @@ export function openApiDocument(app: Hono<GatewayEnv>): JsonSchema {
         openai_error: ERROR_SCHEMAS.openai,
         anthropic_error: ERROR_SCHEMAS.anthropic,
         gemini_error: ERROR_SCHEMAS.gemini,
+        mcp_error: ERROR_SCHEMAS.mcp,
         ...defined,
       },
     },

@@ -34,6 +34,28 @@ export const intersection = (schema: z.ZodType<string[]>): PolicySection<string[
 const providerIds = z
   .array(z.string().min(1).max(100), { message: "must be a list of provider ids" })
   .max(100, { message: "may list at most 100 providers" });
+/** The lower of two numeric limits: a narrower level may tighten a limit, never raise it. */
+export const lowest = (schema: z.ZodType<number>): PolicySection<number> => ({
+  schema,
+  merge: (wider, narrower) => Math.min(wider, narrower),
+});
+
+/**
+ * Name patterns (`*` matches any run of characters, `!` excludes) that each
+ * level applies in turn: a name passes when it passes every level's list. The
+ * merged value keeps each level's list, joined by `LEVEL_BREAK`, which no
+ * admin can write (the schema refuses it).
+ */
+export const LEVEL_BREAK = "&";
+export const everyLevel = (schema: z.ZodType<string[]>): PolicySection<string[]> => ({
+  schema,
+  merge: (wider, narrower) => [...wider, LEVEL_BREAK, ...narrower],
+});
+
+const NAME_PATTERN = /^!?[A-Za-z0-9_.*-]{1,200}$/;
+const namePatterns = z
+  .array(z.string().regex(NAME_PATTERN, { message: "must be a name or pattern (letters, digits, `_ . - *`, a leading `!`)" }))
+  .max(500);
 
 export const POLICY_SECTIONS = {
   /** The caller's prompts and answers are never kept: no request log, no response cache, whatever a wider level says. */
@@ -50,4 +72,10 @@ export const POLICY_SECTIONS = {
   ),
   /** The caller's prompts and answers are kept in the request log (REQUEST_LOGS), unless zero_retention applies. */
   request_logs: anyOn,
+  /** The MCP servers the caller may reach through `/mcp`, by name; each level can only shrink the list. */
+  mcp_servers: intersection(z.array(z.string().regex(/^[a-z][a-z0-9-]{0,62}$/, { message: "must be an MCP server's name" }))),
+  /** The MCP tools the caller may list and call, by namespaced name (`github__*`, `!github__delete_*`). */
+  mcp_tools: everyLevel(namePatterns),
+  /** Tool calls per minute through `/mcp`; the lowest level's number applies. */
+  mcp_calls_per_minute: lowest(z.number().int().min(0).max(1_000_000)),
 } satisfies Record<string, PolicySection<unknown>>;

@@ -26,6 +26,16 @@ import {
 import { createGuardrail, deleteGuardrail, getGuardrail, listGuardrails, updateGuardrail } from "../admin/guardrails.ts";
 import { budgetSpend, createKey, getKey, keyView, revokeKey, rotateKey, updateKey } from "../admin/keys.ts";
 import {
+  createMcpServer,
+  createMcpServerSchema,
+  deleteMcpServer,
+  getMcpServer,
+  listMcpServers,
+  mcpServerView,
+  updateMcpServer,
+  updateMcpServerSchema,
+} from "../admin/mcp-servers.ts";
+import {
   getTeam,
   getUser,
   policyView,
@@ -314,6 +324,35 @@ adminRoutes.patch("/credentials/:id", doc({ summary: "Changes a credential", bod
 );
 adminRoutes.delete("/credentials/:id", doc({ summary: "Removes a credential" }), async (c) =>
   c.json(await deleteCredential(c.get("services"), c.req.param("id"))),
+);
+
+adminRoutes.get("/mcp/servers", doc({ summary: "MCP servers behind /mcp, never a secret" }), async (c) =>
+  c.json({ data: await listMcpServers(c.get("services")) }),
+);
+adminRoutes.post(
+  "/mcp/servers",
+  doc({ summary: "Registers an MCP server, its credential sealed", body: createMcpServerSchema }),
+  async (c) =>
+    c.json(await createMcpServer(c.get("services"), c.get("config"), await parseJsonBody(c, createMcpServerSchema)), 201),
+);
+adminRoutes.get("/mcp/servers/:name", doc({ summary: "An MCP server, never its secret" }), async (c) =>
+  c.json(mcpServerView(await getMcpServer(c.get("services"), c.req.param("name")))),
+);
+adminRoutes.patch(
+  "/mcp/servers/:name",
+  doc({ summary: "Changes an MCP server: its URL, credential, timeout, price", body: updateMcpServerSchema }),
+  async (c) =>
+    c.json(
+      await updateMcpServer(
+        c.get("services"),
+        c.get("config"),
+        c.req.param("name"),
+        await parseJsonBody(c, updateMcpServerSchema),
+      ),
+    ),
+);
+adminRoutes.delete("/mcp/servers/:name", doc({ summary: "Removes an MCP server" }), async (c) =>
+  c.json(await deleteMcpServer(c.get("services"), c.req.param("name"))),
 );
 
 /**

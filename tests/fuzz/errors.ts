@@ -7,6 +7,11 @@ export function errorMessage(shape: ErrorShape, body: unknown): string | undefin
   const value = body as { type?: string; error?: { message?: unknown; type?: unknown; code?: unknown; status?: unknown } };
   if (shape === "anthropic")
     return value.type === "error" && typeof value.error?.type === "string" ? String(value.error.message) : undefined;
+  // MCP's: a JSON-RPC error response.
+  if (shape === "mcp") {
+    const rpc = body as { jsonrpc?: unknown; error?: { code?: unknown; message?: unknown } };
+    return rpc.jsonrpc === "2.0" && typeof rpc.error?.code === "number" ? String(rpc.error.message) : undefined;
+  }
   if (shape === "gemini") {
     return typeof value.error?.code === "number" && typeof value.error.status === "string"
       ? String(value.error.message)
@@ -21,7 +26,9 @@ export function errorMessage(shape: ErrorShape, body: unknown): string | undefin
  * as dotted paths (`messages[0]` and `$.messages.0` read as `messages.0`).
  */
 export function namedIn(body: unknown, message: string): string[] {
-  const param = (body as { error?: { param?: unknown } }).error?.param;
+  const error = (body as { error?: { param?: unknown; data?: { param?: unknown } } }).error;
+  // MCP's JSON-RPC errors carry it in `data`.
+  const param = error?.param ?? error?.data?.param;
   const quoted = [...message.matchAll(/`([^`]+)`|'([^']+)'|"([^"]+)"/g)].map((m) => m[1] ?? m[2] ?? m[3] ?? "");
   return [...(typeof param === "string" ? [param] : []), ...quoted].map((name) =>
     name.replace(/\[(\d+)\]/g, ".$1").replace(/^\$\./, ""),

@@ -4,6 +4,7 @@
 // quota, which every suite's new users get, is only ever rewritten as it is.
 import { env } from "cloudflare:test";
 import type { z } from "zod";
+import { MOCK_MCP_ALPHA_TOKEN } from "../../dev/mock-upstream/mcp.ts";
 import { globalSettingsSchema, quotaSchema } from "../../src/admin/schemas.ts";
 
 export type Auth =
@@ -47,10 +48,19 @@ export interface FuzzRoute {
 }
 
 /** A fuzz-made name: what an admin write may create under it stays the fuzz's own. */
-export const FUZZ_ID_FIELDS = new Set(["id"]);
+export const FUZZ_ID_FIELDS = new Set(["id", "name"]);
 
 /** Where the fuzz's own catalog provider sends its calls: the mock, so whatever reaches it is answered. */
 export const FUZZ_PROVIDER_URL = String(env.MOCK_BASE_URL);
+
+/** The mock's MCP server `alpha`, which the fuzz's MCP servers are. */
+export const FUZZ_MCP_URL = `${String(env.MOCK_BASE_URL).replace(/\/v1$/, "")}/mcp/alpha`;
+const MCP_INITIALIZE = {
+  jsonrpc: "2.0",
+  id: 1,
+  method: "initialize",
+  params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "fuzz", version: "1.0.0" } },
+};
 
 const chat = { model: "mock-echo", messages: [{ role: "user", content: "fuzz" }], max_tokens: 8 };
 const contents = [{ role: "user", parts: [{ text: "fuzz" }] }];
@@ -407,6 +417,48 @@ export const ROUTES: FuzzRoute[] = [
     path: "/admin/credentials/{deletedCredential}",
     auth: "admin",
     segment: "{deletedCredential}",
+  },
+
+  { route: "GET /admin/mcp/servers", path: "/admin/mcp/servers", auth: "admin" },
+  {
+    route: "POST /admin/mcp/servers",
+    path: "/admin/mcp/servers",
+    auth: "admin",
+    template: {
+      name: "fuzz-mcp-new",
+      url: FUZZ_MCP_URL,
+      auth: { type: "bearer", token: MOCK_MCP_ALPHA_TOKEN },
+      timeout_ms: 2000,
+    },
+  },
+  { route: "GET /admin/mcp/servers/:name", path: "/admin/mcp/servers/fuzz-mcp", auth: "admin", segment: "fuzz-mcp" },
+  {
+    route: "PATCH /admin/mcp/servers/:name",
+    path: "/admin/mcp/servers/fuzz-mcp",
+    auth: "admin",
+    template: { url: FUZZ_MCP_URL, auth: { type: "bearer", token: MOCK_MCP_ALPHA_TOKEN }, timeout_ms: 2000 },
+    segment: "fuzz-mcp",
+  },
+  { route: "DELETE /admin/mcp/servers/:name", path: "/admin/mcp/servers/fuzz-mcp-gone", auth: "admin", segment: "fuzz-mcp-gone" },
+
+  // MCP: a session starts with `initialize`, the one message that needs no session; the fuzz has none to send.
+  { route: "POST /mcp", path: "/mcp", auth: "key", template: MCP_INITIALIZE },
+  { route: "GET /mcp", path: "/mcp", auth: "key", reached: withCode(405, "method_not_allowed") },
+  { route: "DELETE /mcp", path: "/mcp", auth: "key", reached: withCode(400, "mcp_session_required") },
+  { route: "POST /mcp/:server", path: "/mcp/fuzz-mcp", auth: "key", template: MCP_INITIALIZE, segment: "fuzz-mcp" },
+  {
+    route: "GET /mcp/:server",
+    path: "/mcp/fuzz-mcp",
+    auth: "key",
+    segment: "fuzz-mcp",
+    reached: withCode(405, "method_not_allowed"),
+  },
+  {
+    route: "DELETE /mcp/:server",
+    path: "/mcp/fuzz-mcp",
+    auth: "key",
+    segment: "fuzz-mcp",
+    reached: withCode(400, "mcp_session_required"),
   },
 ];
 

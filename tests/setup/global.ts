@@ -9,6 +9,7 @@ import type { TestProject } from "vitest/node";
 import { buildDashboard } from "../../dev/build-dashboard.ts";
 import { migrateDatabase } from "../../dev/migrate.ts";
 import { startStandIns } from "../../dev/standins/index.ts";
+import { startEverythingServer } from "./everything.ts";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -18,6 +19,8 @@ declare module "vitest" {
     mockBaseUrl: string;
     engines: string;
     secondWorkerPath: string;
+    /** A real MCP server from npm (server-everything), over Streamable HTTP. */
+    everythingMcpUrl: string;
   }
 }
 
@@ -62,10 +65,13 @@ export default async function setup(project: TestProject) {
     env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
   });
   project.provide("secondWorkerPath", resolve(buildDir, "index.js"));
+  const everything = await startEverythingServer();
+  project.provide("everythingMcpUrl", everything.url);
   project.provide("engines", `${standIns.neon?.engine.kind}+${standIns.upstash?.engine.kind}`);
   console.log(`sluice tests: postgres engine ${standIns.neon?.engine.kind}, redis engine ${standIns.upstash?.engine.kind}`);
 
   return async () => {
+    everything.close();
     await standIns.close();
     await database?.drop();
     rmSync(buildDir, { recursive: true, force: true });

@@ -1,0 +1,159 @@
+// MCP servers behind `/mcp`: registered, changed and removed by the admin.
+// The credential the gateway sends a server (a bearer token or a static
+// header) is sealed on the way in, like a provider key, and never shown
+// again; views carry its last four characters only.
+import { asc, eq } from "drizzle-orm";
+import * as z from "zod";
+import type { Config } from "../config/index.ts";
+import { seal } from "../credentials/envelope.ts";
+import { mcpServers } from "../db/schema.ts";
+import { GatewayError } from "../http/errors.ts";
+import { forgetMcpServers, type McpServerRow, mcpSecretContext } from "../mcp/registry.ts";
+import type { Services } from "../services.ts";
+
+/** Headers the gateway sets itself on every MCP request, which a credential may not take over. */
+const RESERVED_HEADERS = new Set([
+  "accept",
+  "content-type",
+  "content-length",
+  "host",
+  "connection",
+  "transfer-encoding",
+  "mcp-session-id",
+  "mcp-protocol-version",
+  "x-request-id",
+]);
+
+const authSchema = z.discriminatedUnion("type", [
+  z.strictObject({ type: z.literal("none") }),
+  z.strictObject({ type: z.literal("bearer"), token: z.string().min(1).max(8192) }),
+  z.strictObject({
+    type: z.literal("header"),
+    name: z
+      .string()
+      .regex(/^[A-Za-z0-9-]{1,100}$/, { message: "must be a header name" })
+      .refine((name) => !RESERVED_HEADERS.has(name.toLowerCase()), { message: "is a header the gateway sets itself" }),
+    value: z.string().min(1).max(8192),
+  }),
+]);
+
+const serverFields = {
+  url: z.url({ protocol: /^https?$/, message: "must be an http or https URL" }).max(2048),
+  description: z.string().max(1000).nullable().optional(),
+  /** How the gateway authenticates to the server; `none` by default. */
+  auth: authSchema.optional(),
+  timeout_ms: z.number().int().min(100).max(300_000).optional(),
+  price_per_call_usd: z.number().min(0).max(1000).nullable().optional(),
+  disabled: z.boolean().optional(),
+};
+
+export const createMcpServerSchema = z.strictObject({
+  /** The prefix of its tools' names (`github` → `github__create_issue`). */
+  name: z.string().regex(/^[a-z][a-z0-9-]{0,62}$/, {
+    message: "must be lowercase letters, digits and `-`, starting with a letter",
+  }),
+  ...serverFields,
+});
+export const updateMcpServerSchema = z.strictObject({ ...serverFields, url: serverFields.url.optional() });
+export type CreateMcpServerInput = z.infer<typeof createMcpServerSchema>;
+export type UpdateMcpServerInput = z.infer<typeof updateMcpServerSchema>;
+
+export function mcpServerView(row: McpServerRow) {
+  return {
+    name: row.id,
+    url: row.url,
+    description: row.description,
+    auth_type: row.authType,
+    auth_header: row.authType === "header" ? row.authHeader : null,
+    secret_display: row.secretSuffix ? `…${row.secretSuffix}` : null,
+    timeout_ms: row.timeoutMs,
+    price_per_call_usd: row.pricePerCallUsd,
+    disabled: row.disabledAt !== null,
+    created_at: row.createdAt.toISOString(),
+    updated_at: row.updatedAt.toISOString(),
+  };
+}
+
+const notFound = (name: string) =>
+  new GatewayError(404, "not_found", `No MCP server \`${name}\`.`, { code: "mcp_server_not_found" });
+
+/** The columns a credential sets: sealed for its row, or cleared for `none`. */
+async function credentialColumns(name: string, auth: z.infer<typeof authSchema>, config: Config) {
+  if (auth.type === "none") {
+    return {
+      authType: "none" as const,
+      authHeader: null,
+      ciphertext: null,
+      iv: null,
+      wrappedKey: null,
+      kekVersion: null,
+      secretSuffix: null,
+    };
+  }
+  const secret = auth.type === "bearer" ? auth.token : auth.value;
+  return {
+    authType: auth.type,
+    authHeader: auth.type === "header" ? auth.name.toLowerCase() : null,
+    ...(await seal(secret, mcpSecretContext(name), config.encryption)),
+    secretSuffix: secret.slice(-4),
+  };
+}
+
+export async function listMcpServers(services: Services) {
+  const rows = await services.db.select().from(mcpServers).orderBy(asc(mcpServers.id));
+  return rows.map(mcpServerView);
+}
+
+export async function getMcpServer(services: Services, name: string): Promise<McpServerRow> {
+  const [row] = await services.db.select().from(mcpServers).where(eq(mcpServers.id, name));
+  if (!row) throw notFound(name);
+  return row;
+}
+
+export async function createMcpServer(services: Services, config: Config, input: CreateMcpServerInput) {
+  const [existing] = await services.db.select({ id: mcpServers.id }).from(mcpServers).where(eq(mcpServers.id, input.name));
+  if (existing) {
+    throw new GatewayError(409, "invalid_request", `MCP server \`${input.name}\` exists.`, { code: "mcp_server_exists" });
+  }
+  const [row] = await services.db
+    .insert(mcpServers)
+    .values({
+      id: input.name,
+      url: input.url,
+      description: input.description ?? null,
+      ...(await credentialColumns(input.name, input.auth ?? { type: "none" }, config)),
+      ...(input.timeout_ms !== undefined && { timeoutMs: input.timeout_ms }),
+      pricePerCallUsd: input.price_per_call_usd ?? null,
+      disabledAt: input.disabled ? new Date() : null,
+    })
+    .returning();
+  if (!row) throw new Error("mcp server insert returned no row");
+  forgetMcpServers(services);
+  return mcpServerView(row);
+}
+
+export async function updateMcpServer(services: Services, config: Config, name: string, input: UpdateMcpServerInput) {
+  const existing = await getMcpServer(services, name);
+  const [row] = await services.db
+    .update(mcpServers)
+    .set({
+      ...(input.url !== undefined && { url: input.url }),
+      ...(input.description !== undefined && { description: input.description }),
+      ...(input.auth !== undefined && (await credentialColumns(name, input.auth, config))),
+      ...(input.timeout_ms !== undefined && { timeoutMs: input.timeout_ms }),
+      ...(input.price_per_call_usd !== undefined && { pricePerCallUsd: input.price_per_call_usd }),
+      ...(input.disabled !== undefined && { disabledAt: input.disabled ? (existing.disabledAt ?? new Date()) : null }),
+      updatedAt: new Date(),
+    })
+    .where(eq(mcpServers.id, name))
+    .returning();
+  forgetMcpServers(services);
+  return mcpServerView(row ?? existing);
+}
+
+export async function deleteMcpServer(services: Services, name: string) {
+  const [row] = await services.db.delete(mcpServers).where(eq(mcpServers.id, name)).returning({ id: mcpServers.id });
+  if (!row) throw notFound(name);
+  forgetMcpServers(services);
+  return { name, deleted: true };
+}

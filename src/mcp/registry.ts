@@ -1,0 +1,65 @@
+// The MCP servers an admin registered, as the gateway calls them: URL,
+// timeout, price, and the headers that carry the gateway's credential (opened
+// from its sealed form). Read from Postgres at most once per catalog refresh
+// per isolate, so consecutive MCP requests pay nothing for it.
+import { isNull } from "drizzle-orm";
+import type { Config } from "../config/index.ts";
+import { open } from "../credentials/envelope.ts";
+import { mcpServers } from "../db/schema.ts";
+import type { Services } from "../services.ts";
+
+export type McpServerRow = typeof mcpServers.$inferSelect;
+
+export interface McpServer {
+  name: string;
+  url: string;
+  timeoutMs: number;
+  pricePerCallUsd: number | null;
+  /** The credential as the server takes it; never logged or shown. */
+  headers: Record<string, string>;
+}
+
+/** What a sealed MCP credential is bound to: its row, so it cannot be copied to another. */
+export const mcpSecretContext = (name: string) => `mcp_server:${name}`;
+
+const registries = new WeakMap<Services, { loadedAt: number; servers: Promise<Map<string, McpServer>> }>();
+
+async function credentialHeaders(row: McpServerRow, config: Config): Promise<Record<string, string>> {
+  if (row.authType === "none" || !row.ciphertext || !row.iv || !row.wrappedKey || row.kekVersion === null) return {};
+  const secret = await open(
+    { ciphertext: row.ciphertext, iv: row.iv, wrappedKey: row.wrappedKey, kekVersion: row.kekVersion },
+    mcpSecretContext(row.id),
+    config.encryption,
+  );
+  return row.authType === "bearer" ? { authorization: `Bearer ${secret}` } : { [row.authHeader ?? "authorization"]: secret };
+}
+
+async function loadServers(services: Services, config: Config): Promise<Map<string, McpServer>> {
+  const rows = await services.db.select().from(mcpServers).where(isNull(mcpServers.disabledAt)).orderBy(mcpServers.id);
+  const servers = await Promise.all(
+    rows.map(async (row) => ({
+      name: row.id,
+      url: row.url,
+      timeoutMs: row.timeoutMs,
+      pricePerCallUsd: row.pricePerCallUsd,
+      headers: await credentialHeaders(row, config),
+    })),
+  );
+  return new Map(servers.map((server) => [server.name, server]));
+}
+
+/** The enabled servers by name, from this isolate's copy while it is fresh. */
+export function mcpServersFor(services: Services, config: Config): Promise<Map<string, McpServer>> {
+  const cached = registries.get(services);
+  if (cached && Date.now() - cached.loadedAt < config.routing.catalogRefreshMs) return cached.servers;
+  const servers = loadServers(services, config);
+  registries.set(services, { loadedAt: Date.now(), servers });
+  // A failed read is not kept: the next request tries again.
+  servers.catch(() => registries.delete(services));
+  return servers;
+}
+
+/** Drops this isolate's copy after an admin change; other isolates take it at their next refresh. */
+export function forgetMcpServers(services: Services): void {
+  registries.delete(services);
+}
