@@ -1,5 +1,6 @@
 // The mock upstream: a real HTTP server speaking providers' wire formats
-// (OpenAI's chat completions and Responses API, Anthropic, Gemini, Bedrock's
+// (OpenAI's chat completions and Responses API, Anthropic, Gemini and its
+// embeddings and token counts, Bedrock's
 // Converse with SigV4 and event-stream framing, and Vertex AI with its
 // service-account tokens, each on its own paths), with configurable latency,
 // chunking and injected failures, a receiver for Sluice's webhooks, and an OTLP collector. Tests
@@ -30,6 +31,13 @@ import {
 } from "./code-assist.ts";
 import { MOCK_AWS_ACCESS_KEY_ID, MOCK_AWS_SECRET_ACCESS_KEY, MOCK_VERTEX_ACCOUNT_PATH } from "./credentials.ts";
 import { type GeminiRequest, geminiError, geminiResponse, geminiStreamEvents, geminiTools, geminiTurns } from "./gemini.ts";
+import {
+  ANTHROPIC_COUNT_PATH,
+  answerAnthropicCount,
+  answerGeminiMethod,
+  GEMINI_METHOD_PATH,
+  VERTEX_METHOD_PATH,
+} from "./gemini-methods.ts";
 import { GOOGLE_PREFIX, mockGoogle } from "./google.ts";
 import { HookReceiver } from "./hooks.ts";
 import { mockMcp } from "./mcp.ts";
@@ -536,6 +544,20 @@ export async function startMockUpstream(options: MockOptions = {}): Promise<Mock
     if (req.method === "GET" && path === "/v1/models") return sendJson(res, 200, openaiModelList(MOCK_MODELS));
     if (call?.dialect === GEMINI && wantsGeminiImage(body)) return sendJson(res, 200, geminiImageAnswer(body ?? {}, call.model));
     if (call) return complete(res, { ...call, body: (body ?? {}) as never }, behaviour);
+    const onVertex = VERTEX_METHOD_PATH.exec(path);
+    const method = onVertex ?? GEMINI_METHOD_PATH.exec(path);
+    if (req.method === "POST" && method) {
+      if (onVertex && !vertex.accepts(req.headers.authorization)) {
+        return sendJson(res, 401, geminiError(401, "Request had invalid authentication credentials."));
+      }
+      const model = decodeURIComponent(method[1] ?? "");
+      const answered = answerGeminiMethod({ model, method: method[2] ?? "", body, vertex: onVertex !== null });
+      return sendJson(res, answered.status, answered.body);
+    }
+    if (req.method === "POST" && path === ANTHROPIC_COUNT_PATH) {
+      const answered = answerAnthropicCount(body);
+      return sendJson(res, answered.status, answered.body);
+    }
     if (req.method === "POST" && MEDIA_PATHS.has(path)) {
       const fields = (body ?? {}) as Record<string, unknown>;
       const json = upload || body === undefined ? undefined : fields;

@@ -14,6 +14,7 @@ import type { Exchange } from "../routing/exchanges.ts";
 import { pickedProvider } from "../routing/proxy.ts";
 import type { Target } from "../routing/resolve.ts";
 import { routeCall } from "../routing/route-call.ts";
+import type { Modality } from "../usage/record.ts";
 import { geminiEndpointOf, geminiImageExchange, geminiTranscriptionExchange } from "./gemini.ts";
 import type { MediaRequest } from "./requests.ts";
 
@@ -25,6 +26,15 @@ const GEMINI_TRANSLATED: Partial<Record<MediaApi, typeof geminiTranscriptionExch
   "audio/transcriptions": geminiTranscriptionExchange,
   "audio/translations": geminiTranscriptionExchange,
   "images/generations": geminiImageExchange,
+};
+
+const MODALITY: Record<MediaApi, Modality> = {
+  "audio/transcriptions": "audio_in",
+  "audio/translations": "audio_in",
+  "audio/speech": "audio_out",
+  "images/generations": "image",
+  "images/edits": "image",
+  moderations: "moderation",
 };
 
 const unsupported = (request: MediaRequest, target: Target) =>
@@ -119,6 +129,7 @@ export async function mediaProxy(c: GatewayContext, request: MediaRequest): Prom
     providerOverride: picked ?? request.provider,
     providerParam: picked === undefined ? "provider" : "x-sluice-provider",
     streamed: request.answer === "audio" || request.answer === "events",
+    modality: MODALITY[request.api],
     estimate: (first) => request.estimate(first.price),
     exchange(target, settings) {
       const media = target.descriptor.media;

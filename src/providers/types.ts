@@ -30,7 +30,12 @@ export interface EndpointCall {
   requestId: string;
   /** The client's own request headers, for endpoints that pass some along. */
   clientHeaders: Headers;
+  /** A method other than generation, for endpoints that list it in `methods`; generation when absent. */
+  method?: EndpointMethod;
 }
+
+/** Methods beside generation some endpoints serve on the same model: Gemini's embeddings, token counts where a provider has them. */
+export type EndpointMethod = "countTokens" | "embedContent" | "batchEmbedContents";
 
 /** One wire format a provider takes: how a request in it is sent, and how its answers are framed and read. */
 export interface Endpoint {
@@ -45,6 +50,8 @@ export interface Endpoint {
    * Undefined when the answers are the dialect's own.
    */
   unwrap?(settings: ProviderSettings): ((answer: unknown) => unknown) | undefined;
+  /** The methods beside generation it serves (`EndpointCall.method`), each in its own dialect's body and answer. */
+  readonly methods?: ReadonlySet<EndpointMethod>;
 }
 
 /** OpenAI's media APIs, by their path under an OpenAI-style base URL. */

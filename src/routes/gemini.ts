@@ -1,37 +1,52 @@
 // Gemini-format routes: `models/{model}:generateContent`,
-// `:streamGenerateContent?alt=sse`, the model list, and the app API's
+// `:streamGenerateContent?alt=sse`, `:embedContent`, `:batchEmbedContents`
+// and `:countTokens` (media/gemini-methods.ts), the model list, and the app API's
 // `POST /api/ai/generate` (Gemini-style, model in the body).
 import { Hono } from "hono";
 import type { GatewayContext, GatewayEnv } from "../context.ts";
 import { checkedName, modelName } from "../formats/fields.ts";
 import { gemini } from "../formats/gemini/index.ts";
+import { geminiBatchEmbedSchema, geminiCountTokensSchema, geminiEmbedSchema } from "../formats/gemini/methods.ts";
 import { badRequest, GatewayError } from "../http/errors.ts";
 import { parseJsonBody } from "../http/validate.ts";
+import { geminiMethodProxy } from "../media/gemini-methods.ts";
 import { doc } from "../openapi/doc.ts";
 import { listModels } from "../routing/models.ts";
 import { proxy } from "../routing/proxy.ts";
 import { endpoint } from "./endpoint.ts";
 
 /** `models/gemini-2.5-flash:streamGenerateContent` → model and method. */
-const MODEL_METHOD = /^\/v1(?:beta|alpha)?\/models\/([^/:]+):(generateContent|streamGenerateContent)$/;
+const MODEL_METHOD =
+  /^\/v1(?:beta|alpha)?\/models\/([^/:]+):(generateContent|streamGenerateContent|embedContent|batchEmbedContents|countTokens)$/;
 
 async function generate(c: GatewayContext): Promise<Response> {
   const match = MODEL_METHOD.exec(c.req.path);
   if (!match) throw new GatewayError(404, "not_found", `No route for ${c.req.method} ${c.req.path}.`);
-  const stream = match[2] === "streamGenerateContent";
+  const method = match[2];
+  const stream = method === "streamGenerateContent";
   if (stream && c.req.query("alt") !== "sse") {
     throw new GatewayError(400, "invalid_request", "streamGenerateContent is served as server-sent events: add `alt=sse`.", {
       param: "alt",
     });
   }
-  let model: string;
+  let name: string;
   try {
-    model = decodeURIComponent(match[1] ?? "");
+    name = decodeURIComponent(match[1] ?? "");
   } catch {
     throw badRequest("Invalid `model`: the path's model name is not valid percent-encoding", "model");
   }
+  const model = checkedName(modelName, name, "model");
+  if (method === "embedContent") {
+    return await geminiMethodProxy(c, { method, model, body: await parseJsonBody(c, geminiEmbedSchema) });
+  }
+  if (method === "batchEmbedContents") {
+    return await geminiMethodProxy(c, { method, model, body: await parseJsonBody(c, geminiBatchEmbedSchema) });
+  }
+  if (method === "countTokens") {
+    return await geminiMethodProxy(c, { method, model, body: await parseJsonBody(c, geminiCountTokensSchema) });
+  }
   const body = await parseJsonBody(c, gemini.schema);
-  return await proxy(c, gemini, body, { model: checkedName(modelName, model, "model"), stream });
+  return await proxy(c, gemini, body, { model, stream });
 }
 
 export const geminiRoutes = new Hono<GatewayEnv>();
@@ -43,7 +58,8 @@ for (const version of ["v1beta", "v1alpha", "v1"]) {
     `/${version}/models/*`,
     gated,
     doc({
-      summary: "generateContent or streamGenerateContent (`?alt=sse`), any provider",
+      summary:
+        "generateContent or streamGenerateContent (`?alt=sse`), any provider; embedContent, batchEmbedContents and countTokens where the provider has them",
       path: `/${version}/models/{model}:{method}`,
       body: gemini.schema,
       response: { description: "A GenerateContentResponse, or one per event when streamed", streams: true },

@@ -104,6 +104,7 @@ export async function proxy<Body extends Record<string, unknown>>(
     providerOverride: picked ?? facts.provider,
     providerParam: picked === undefined ? "provider" : "x-sluice-provider",
     streamed: facts.stream,
+    modality: format.dialect === "openai-embeddings" ? "embedding" : undefined,
     guard,
     requestFacts: () => ({
       tools: Array.isArray(body.tools) && body.tools.length > 0,

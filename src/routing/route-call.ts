@@ -12,7 +12,7 @@ import { admit, type Estimate } from "../limits/index.ts";
 import type { ProviderSettings } from "../providers/types.ts";
 import { UsageMeter } from "../usage/meter.ts";
 import { costOf, type Price } from "../usage/prices.ts";
-import type { UsageRecord } from "../usage/record.ts";
+import type { Modality, UsageRecord } from "../usage/record.ts";
 import { attemptHeaders, attemptList, deploymentOf, runAttempt } from "./attempts.ts";
 import { type CacheInput, cacheStage, NO_CACHE } from "./cache-stage.ts";
 import { deferred, openCall } from "./call.ts";
@@ -40,6 +40,8 @@ export interface RouteInput {
   guard?: GuardRun;
   /** Whether the request offers tools, and its size, for routes whose conditions ask. */
   requestFacts?: RoutedRequest["requestFacts"];
+  /** What the call's work is, for its record; text when absent (and then not written). */
+  modality?: Modality;
 }
 
 /** The built-in provider a user's Google account stands in for. */
@@ -134,6 +136,7 @@ export async function routeCall(c: GatewayContext, input: RouteInput): Promise<R
   // How the limits check admitted the call (lease, overlapped, sequential), for whoever studies its latency.
   if (admission.mode !== "unlimited") meter.flags.admission = admission.mode;
   if (guarded) meter.flags.guardrails = guarded.verdicts;
+  if (input.modality && input.modality !== "text") meter.flags.modality = input.modality;
   const reservedTokens = estimate.inputTokens + estimate.outputTokens;
   let serving: Credential | undefined;
   const recorded = deferred<UsageRecord>();

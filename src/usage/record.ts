@@ -48,6 +48,7 @@ export const GATEWAY_METADATA = [
   "cache_write_1h_tokens",
   "guardrails",
   "media",
+  "modality",
   "refused_after_upstream_start",
   "request_log",
   "route",
@@ -69,6 +70,14 @@ export const isGatewayMetadata = (name: string) => reserved.has(name);
 /** A key's metadata without the gateway's names (a key stored before they were refused may have them). */
 export const callerMetadata = (metadata: Record<string, unknown>) =>
   Object.fromEntries(Object.entries(metadata).filter(([name]) => !reserved.has(name)));
+
+/**
+ * What a call's work was, as its record's `metadata.modality` says: absent
+ * for text (chat, completions, responses: every row before modalities were
+ * recorded was one), so the usage API reads a missing one as `text`.
+ */
+export const MODALITIES = ["text", "embedding", "token_count", "audio_in", "audio_out", "image", "moderation"] as const;
+export type Modality = (typeof MODALITIES)[number];
 
 /** One message on the usage queue: the records an isolate's requests made together. */
 export type UsageMessage = UsageRecord[];

@@ -5,20 +5,24 @@
 // `{response}` back) and sent to `v1internal:generateContent`.
 import { geminiCodec } from "../../formats/gemini/upstream.ts";
 import { apiKeyEnv } from "../openai/compatible.ts";
-import type { Endpoint, ProviderDescriptor } from "../types.ts";
+import type { Endpoint, EndpointMethod, ProviderDescriptor } from "../types.ts";
 import { GEMINI_PRICES } from "./prices.ts";
 
 /** Models only served on the alpha API. */
 const ALPHA_MODELS = /(^|\/)gemini-[\w.-]*(thinking|native-audio|live)/;
 
-/** The path of a Gemini model's method: `models/{model}:generateContent`, or streamed over SSE. */
-export const geminiMethod = (model: string, stream: boolean) =>
-  `models/${encodeURIComponent(model)}:${stream ? "streamGenerateContent?alt=sse" : "generateContent"}`;
+/** Gemini's methods beside generation, on the same model path (Vertex AI's Gemini models serve them too). */
+export const GEMINI_METHODS: ReadonlySet<EndpointMethod> = new Set(["countTokens", "embedContent", "batchEmbedContents"]);
+
+/** The path of a Gemini model's method: `models/{model}:generateContent`, streamed over SSE, or another method. */
+export const geminiMethod = (model: string, stream: boolean, method?: EndpointMethod) =>
+  `models/${encodeURIComponent(model)}:${method ?? (stream ? "streamGenerateContent?alt=sse" : "generateContent")}`;
 
 const generate: Endpoint = {
   dialect: "gemini-generate",
   framing: "sse",
   codec: geminiCodec,
+  methods: GEMINI_METHODS,
   async request(call) {
     const headers: Record<string, string> = { "content-type": "application/json", "x-request-id": call.requestId };
     if (call.settings.secret && call.settings.bearer) headers.authorization = `Bearer ${call.settings.secret}`;
@@ -34,7 +38,7 @@ const generate: Endpoint = {
       });
     }
     const version = call.settings.apiVersion ?? (ALPHA_MODELS.test(call.upstreamModel) ? "v1alpha" : "v1beta");
-    return new Request(`${call.settings.baseUrl}/${version}/${geminiMethod(call.upstreamModel, call.stream)}`, {
+    return new Request(`${call.settings.baseUrl}/${version}/${geminiMethod(call.upstreamModel, call.stream, call.method)}`, {
       method: "POST",
       headers,
       body: JSON.stringify(call.body),

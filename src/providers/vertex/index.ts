@@ -11,6 +11,7 @@ import { anthropicCodec } from "../../formats/anthropic/upstream.ts";
 import { geminiCodec } from "../../formats/gemini/upstream.ts";
 import { GatewayError } from "../../http/errors.ts";
 import { credentialUrlAllowed } from "../credential-urls.ts";
+import { GEMINI_METHODS } from "../gemini/index.ts";
 import { type AccessToken, cachedToken, reasonCode } from "../token-cache.ts";
 import type { Endpoint, EndpointCall, EnvVars, ProviderDescriptor } from "../types.ts";
 
@@ -127,7 +128,9 @@ const gemini: Endpoint = {
   dialect: "gemini-generate",
   framing: "sse",
   codec: geminiCodec,
-  request: (call) => vertexRequest(call, "google", call.stream ? "streamGenerateContent?alt=sse" : "generateContent", call.body),
+  methods: GEMINI_METHODS,
+  request: (call) =>
+    vertexRequest(call, "google", call.method ?? (call.stream ? "streamGenerateContent?alt=sse" : "generateContent"), call.body),
 };
 
 const claude: Endpoint = {
