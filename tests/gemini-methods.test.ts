@@ -8,7 +8,8 @@ import { GoogleGenAI } from "@google/genai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MOCK_VERTEX_ACCOUNT_PATH } from "../dev/mock-upstream/credentials.ts";
 import worker from "../src/index.ts";
-import { BASE, callWorker, mockProviderBindings, TEST_ADMIN_KEY, upstreamRequest, usageRow } from "./helpers.ts";
+import { BASE, callWorker, jsonRequest, mockProviderBindings, TEST_ADMIN_KEY, upstreamRequest, usageRow } from "./helpers.ts";
+import { admin, chatAs, uniqueId } from "./identity.ts";
 
 const mockBase = String(env.MOCK_BASE_URL).replace(/\/v1$/, "");
 const vertexAccount = (await (await fetch(`${mockBase}${MOCK_VERTEX_ACCOUNT_PATH}`)).json()) as Record<string, string>;
@@ -267,5 +268,52 @@ describe("the official @google/genai SDK", () => {
     expect(openai.embeddings).toEqual([{ values: vector("three") }]);
     const counted = await ai().models.countTokens({ model: "claude-sonnet-4-5", contents: "count these four words" });
     expect(counted.totalTokens).toBe(4);
+  });
+});
+
+describe("usage by modality", () => {
+  it("groups a caller's calls by what they were, with the media units each used", async () => {
+    const key = String((await admin("POST", "/admin/keys", { name: uniqueId("modality") })).body.key);
+    const as = (request: Request) => {
+      request.headers.set("authorization", `Bearer ${key}`);
+      request.headers.delete("x-goog-api-key");
+      return request;
+    };
+    const calls = [
+      as(method("gemini-embedding-001", "embedContent", { content: text("eight characters") })),
+      as(method("gemini-2.5-flash", "countTokens", { contents: [{ parts: [{ text: "count" }] }] })),
+      chatAs(key),
+      as(jsonRequest("/v1/audio/speech", { model: "tts-1", input: "twelve chars", voice: "alloy" })),
+      as(jsonRequest("/v1/images/generations", { model: "dall-e-2", prompt: "a boat", n: 2 })),
+    ];
+    for (const request of calls) {
+      const call = await callWorker(request, bindings);
+      expect(call.response.status).toBe(200);
+      await call.response.arrayBuffer();
+      await call.landed();
+    }
+    const { response } = await callWorker(
+      new Request(`${BASE}/api/ai/usage?group_by=modality`, { headers: { authorization: `Bearer ${key}` } }),
+      bindings,
+    );
+    expect(response.status).toBe(200);
+    const { data } = (await response.json()) as { data: Record<string, unknown>[] };
+    const pick = ({ modality, requests, audio_seconds, characters, images }: Record<string, unknown>) => ({
+      modality,
+      requests,
+      audio_seconds,
+      characters,
+      images,
+    });
+    expect(data.map(pick)).toEqual([
+      { modality: "audio_out", requests: 1, audio_seconds: 0, characters: 12, images: 0 },
+      { modality: "embedding", requests: 1, audio_seconds: 0, characters: 0, images: 0 },
+      { modality: "image", requests: 1, audio_seconds: 0, characters: 0, images: 2 },
+      { modality: "text", requests: 1, audio_seconds: 0, characters: 0, images: 0 },
+      { modality: "token_count", requests: 1, audio_seconds: 0, characters: 0, images: 0 },
+    ]);
+    const image = data.find((group) => group.modality === "image");
+    // dall-e-2 at 1024x1024: $0.02 an image.
+    expect(image?.cost_usd).toBeCloseTo(0.04, 10);
   });
 });

@@ -154,7 +154,7 @@ describe("GET /api/ai/usage: each caller their own", () => {
       expect(csv.headers.get("content-type")).toContain("text/csv");
       const [header, ...lines] = csv.text.trim().split("\r\n");
       expect(header).toBe(
-        "day,model,requests,prompt_tokens,completion_tokens,cached_tokens,cache_write_tokens,total_tokens,cost_usd,errors,p50_latency_ms,p95_latency_ms,p50_ttfb_ms,p95_ttfb_ms",
+        "day,model,requests,prompt_tokens,completion_tokens,cached_tokens,cache_write_tokens,total_tokens,cost_usd,errors,p50_latency_ms,p95_latency_ms,p50_ttfb_ms,p95_ttfb_ms,audio_seconds,characters,images",
       );
       const parsed = lines.map((line) => line.split(","));
       expect(parsed.map((cells) => cells[1]).sort()).toEqual(["mock-echo", "mock-lorem"]);

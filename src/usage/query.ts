@@ -16,7 +16,7 @@ const DEFAULT_SPAN_DAYS = 30;
 const MAX_SPAN_DAYS = 366;
 
 /** Groupings: those any caller may ask for, and those over everyone (the admin's). */
-export const OWN_GROUPS = ["total", "day", "model", "provider"] as const;
+export const OWN_GROUPS = ["total", "day", "model", "provider", "modality"] as const;
 export const ADMIN_GROUPS = [
   "total",
   "day",
@@ -24,6 +24,7 @@ export const ADMIN_GROUPS = [
   "minute",
   "model",
   "provider",
+  "modality",
   "user",
   "team",
   "key",
@@ -43,6 +44,8 @@ const GROUP_COLUMNS: Record<Exclude<Group, "total">, SQL> = {
   hour: sql`to_char(date_trunc('hour', ${usageEvents.createdAt} at time zone 'UTC'), 'YYYY-MM-DD"T"HH24":00:00Z"')`,
   model: sql`${usageEvents.model}`,
   provider: sql`${usageEvents.provider}`,
+  // What the call's work was (usage/record.ts's MODALITIES); a row without one is text.
+  modality: sql`coalesce(${usageEvents.metadata}->>'modality', 'text')`,
   user: sql`${usageEvents.userId}`,
   team: sql`${usageEvents.teamId}`,
   key: sql`${usageEvents.keyId}`,
@@ -61,6 +64,7 @@ const GROUP_NAMES: Record<Exclude<Group, "total">, string> = {
   hour: "hour",
   model: "model",
   provider: "provider",
+  modality: "modality",
   user: "user_id",
   team: "team_id",
   key: "key_id",
@@ -71,6 +75,10 @@ const GROUP_NAMES: Record<Exclude<Group, "total">, string> = {
   route: "route",
   route_arm: "route_arm",
 };
+
+/** A sum of one of `metadata.media`'s numbers (usage/prices.ts's MediaUsage), 0 where rows have none. */
+const mediaSum = (path: string) =>
+  sql<string>`coalesce(sum(case when jsonb_typeof(${usageEvents.metadata} #> ${`{media,${path}}`}::text[]) = 'number' then (${usageEvents.metadata} #>> ${`{media,${path}}`}::text[])::float8 end), 0)::text`;
 
 /** A row's guardrail verdicts, one joined row each (none for a row no guardrail checked). */
 const guardrailVerdicts = sql`jsonb_array_elements(case when jsonb_typeof(${usageEvents.metadata}->'guardrails') = 'array' then ${usageEvents.metadata}->'guardrails' else '[]'::jsonb end) as guardrail_verdicts`;
@@ -274,7 +282,7 @@ export type UsageGroupView = Record<string, string | number | null>;
 
 const millis = (value: string | null) => (value === null ? null : Math.round(Number(value)));
 
-/** Totals per group (requests, tokens, spend, errors, latency and time-to-first-byte percentiles), in group order. */
+/** Totals per group (requests, tokens, spend, errors, latency and time-to-first-byte percentiles, media units), in group order. */
 export async function groupUsage(
   db: Database,
   scope: SQL | undefined,
@@ -302,6 +310,9 @@ export async function groupUsage(
       p95_latency_ms: sql<string | null>`percentile_cont(0.95) within group (order by ${usageEvents.latencyMs})::text`,
       p50_ttfb_ms: sql<string | null>`percentile_cont(0.5) within group (order by ${usageEvents.ttfbMs})::text`,
       p95_ttfb_ms: sql<string | null>`percentile_cont(0.95) within group (order by ${usageEvents.ttfbMs})::text`,
+      audio_seconds: mediaSum("audioSeconds"),
+      characters: mediaSum("characters"),
+      images: mediaSum("images,count"),
     })
     .from(usageEvents)
     .$dynamic();
@@ -330,6 +341,10 @@ export async function groupUsage(
         p95_latency_ms: millis(row.p95_latency_ms),
         p50_ttfb_ms: millis(row.p50_ttfb_ms),
         p95_ttfb_ms: millis(row.p95_ttfb_ms),
+        // What media calls used beyond tokens: seconds of audio heard, characters spoken, images drawn.
+        audio_seconds: Number(row.audio_seconds),
+        characters: Number(row.characters),
+        images: Number(row.images),
       });
       return out;
     }),
