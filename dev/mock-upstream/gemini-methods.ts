@@ -1,15 +1,16 @@
 // The mock's methods beside generation: Gemini's `embedContent`,
-// `batchEmbedContents` and `countTokens`, on the Gemini API's paths and on
+// `batchEmbedContents`, `countTokens` and Imagen's `predict`, on the Gemini API's paths and on
 // Vertex AI's (which also report the tokens an embedding used), and
 // Anthropic's `/v1/messages/count_tokens`. Each refuses what its provider
 // refuses (a batch request naming another model, a field count_tokens does
 // not take), so a gateway that sends the wrong body finds out here.
 import { geminiTurns } from "./gemini.ts";
+import { imagenAnswer } from "./google-media.ts";
 import { countTokens } from "./text.ts";
 
-export const GEMINI_METHOD_PATH = /^\/v1(?:beta|alpha)?\/models\/([^/:]+):(embedContent|batchEmbedContents|countTokens)$/;
+export const GEMINI_METHOD_PATH = /^\/v1(?:beta|alpha)?\/models\/([^/:]+):(embedContent|batchEmbedContents|countTokens|predict)$/;
 export const VERTEX_METHOD_PATH =
-  /^\/v1\/projects\/[^/]+\/locations\/[^/]+\/publishers\/google\/models\/([^/:]+):(embedContent|batchEmbedContents|countTokens)$/;
+  /^\/v1\/projects\/[^/]+\/locations\/[^/]+\/publishers\/google\/models\/([^/:]+):(embedContent|batchEmbedContents|countTokens|predict)$/;
 export const ANTHROPIC_COUNT_PATH = "/v1/messages/count_tokens";
 
 type Answer = { status: number; body: unknown };
@@ -33,6 +34,7 @@ const invalid = (message: string): Answer => ({
 /** Gemini's three methods; `vertex` answers as Vertex AI does, with the tokens an embedding used. */
 export function answerGeminiMethod(input: { model: string; method: string; body: unknown; vertex: boolean }): Answer {
   const body = (input.body ?? {}) as Record<string, unknown>;
+  if (input.method === "predict") return imagenAnswer(input.body, input.model);
   const usage = (tokens: number) =>
     input.vertex ? { usageMetadata: { promptTokenCount: tokens, totalTokenCount: tokens } } : {};
   if (input.method === "embedContent") {

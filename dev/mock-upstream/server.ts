@@ -39,6 +39,7 @@ import {
   VERTEX_METHOD_PATH,
 } from "./gemini-methods.ts";
 import { GOOGLE_PREFIX, mockGoogle } from "./google.ts";
+import { geminiSpeechAnswer, wantsGeminiAudio } from "./google-media.ts";
 import { HookReceiver } from "./hooks.ts";
 import { mockMcp } from "./mcp.ts";
 import { answerMedia, geminiImageAnswer, MEDIA_PATHS, multipartFields, wantsGeminiImage } from "./media.ts";
@@ -543,6 +544,10 @@ export async function startMockUpstream(options: MockOptions = {}): Promise<Mock
     }
     if (req.method === "GET" && path === "/v1/models") return sendJson(res, 200, openaiModelList(MOCK_MODELS));
     if (call?.dialect === GEMINI && wantsGeminiImage(body)) return sendJson(res, 200, geminiImageAnswer(body ?? {}, call.model));
+    if (call?.dialect === GEMINI && wantsGeminiAudio(body)) {
+      const spoken = geminiSpeechAnswer(body ?? {}, call.model);
+      return sendJson(res, spoken.status, spoken.body);
+    }
     if (call) return complete(res, { ...call, body: (body ?? {}) as never }, behaviour);
     const onVertex = VERTEX_METHOD_PATH.exec(path);
     const method = onVertex ?? GEMINI_METHOD_PATH.exec(path);

@@ -198,7 +198,7 @@ function methodExchange(input: ExchangeInput): Exchange {
   throw unsupported(call.method, target);
 }
 
-const MODALITY: Record<EndpointMethod, Modality> = {
+const MODALITY: Record<GeminiMethodCall["method"], Modality> = {
   embedContent: "embedding",
   batchEmbedContents: "embedding",
   countTokens: "token_count",

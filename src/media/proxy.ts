@@ -16,16 +16,21 @@ import type { Target } from "../routing/resolve.ts";
 import { routeCall } from "../routing/route-call.ts";
 import type { Modality } from "../usage/record.ts";
 import { geminiEndpointOf, geminiImageExchange, geminiTranscriptionExchange } from "./gemini.ts";
+import { geminiSpeechExchange, isGeminiSpeech } from "./gemini-speech.ts";
+import { imagenExchange, isImagen } from "./imagen.ts";
 import type { MediaRequest } from "./requests.ts";
 
 /** `audio/transcriptions` → "transcriptions", `images/generations` → "images". */
 const apiName = (api: string) => (api.startsWith("images/") ? "images" : (api.split("/").at(-1) ?? api));
 
-/** The media APIs a provider of Gemini's dialect serves, translated. */
-const GEMINI_TRANSLATED: Partial<Record<MediaApi, typeof geminiTranscriptionExchange>> = {
+/** The media APIs a provider of Gemini's dialect serves, translated: Imagen and the speech models by their names. */
+const GEMINI_TRANSLATED: Partial<
+  Record<MediaApi, (input: Parameters<typeof geminiTranscriptionExchange>[0]) => Exchange | undefined>
+> = {
   "audio/transcriptions": geminiTranscriptionExchange,
   "audio/translations": geminiTranscriptionExchange,
-  "images/generations": geminiImageExchange,
+  "images/generations": (input) => (isImagen(input.model) ? imagenExchange(input) : geminiImageExchange(input)),
+  "audio/speech": (input) => (isGeminiSpeech(input.model) ? geminiSpeechExchange(input) : undefined),
 };
 
 const MODALITY: Record<MediaApi, Modality> = {
@@ -134,18 +139,22 @@ export async function mediaProxy(c: GatewayContext, request: MediaRequest): Prom
     exchange(target, settings) {
       const media = target.descriptor.media;
       if (media?.apis.has(request.api)) return mediaExchange(c, { media, settings, request, model: target.upstreamModel });
-      // Gemini's models hear audio inline and draw images: those APIs are translated to generateContent.
+      // Google's models hear audio inline, speak and draw (Imagen through `predict`): those APIs are translated.
       const translated = GEMINI_TRANSLATED[request.api];
       const gemini = translated ? geminiEndpointOf(target) : undefined;
-      if (!translated || !gemini) throw unsupported(request, target);
-      return translated({
-        endpoint: gemini,
-        settings,
-        request,
-        model: target.upstreamModel,
-        requestId: c.get("requestId"),
-        clientHeaders: c.req.raw.headers,
-      });
+      const exchange =
+        translated && gemini
+          ? translated({
+              endpoint: gemini,
+              settings,
+              request,
+              model: target.upstreamModel,
+              requestId: c.get("requestId"),
+              clientHeaders: c.req.raw.headers,
+            })
+          : undefined;
+      if (!exchange) throw unsupported(request, target);
+      return exchange;
     },
   });
 }

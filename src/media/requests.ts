@@ -133,7 +133,12 @@ export function speechRequest(body: SpeechBody): MediaRequest {
     body: forwarded,
     answer: events ? "events" : "audio",
     contentType: events ? "text/event-stream" : (AUDIO_TYPES[body.response_format ?? "mp3"] ?? "audio/mpeg"),
-    estimate: (price) => dollars(price, spoken),
+    // A model priced by the character reserves its characters; one priced in tokens (Gemini's) about 4
+    // characters a token in and, at about 15 characters a second and 25 tokens a second of audio, 2 a character out.
+    estimate: (price) =>
+      price?.media?.characters
+        ? dollars(price, spoken)
+        : { inputTokens: Math.ceil(spoken.characters / 4), outputTokens: spoken.characters * 2 },
     meter: (meter) => meter.setMedia(spoken),
   };
 }

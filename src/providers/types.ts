@@ -34,8 +34,12 @@ export interface EndpointCall {
   method?: EndpointMethod;
 }
 
-/** Methods beside generation some endpoints serve on the same model: Gemini's embeddings, token counts where a provider has them. */
-export type EndpointMethod = "countTokens" | "embedContent" | "batchEmbedContents";
+/**
+ * Methods beside generation some endpoints serve on the same model: Gemini's
+ * embeddings, token counts where a provider has them, Google's `predict`
+ * (Imagen).
+ */
+export type EndpointMethod = "countTokens" | "embedContent" | "batchEmbedContents" | "predict";
 
 /** One wire format a provider takes: how a request in it is sent, and how its answers are framed and read. */
 export interface Endpoint {

@@ -11,8 +11,13 @@ import { GEMINI_PRICES } from "./prices.ts";
 /** Models only served on the alpha API. */
 const ALPHA_MODELS = /(^|\/)gemini-[\w.-]*(thinking|native-audio|live)/;
 
-/** Gemini's methods beside generation, on the same model path (Vertex AI's Gemini models serve them too). */
-export const GEMINI_METHODS: ReadonlySet<EndpointMethod> = new Set(["countTokens", "embedContent", "batchEmbedContents"]);
+/** Google's methods beside generation, on the same model path (Vertex AI serves them too); `predict` is Imagen's. */
+export const GEMINI_METHODS: ReadonlySet<EndpointMethod> = new Set([
+  "countTokens",
+  "embedContent",
+  "batchEmbedContents",
+  "predict",
+]);
 
 /** The path of a Gemini model's method: `models/{model}:generateContent`, streamed over SSE, or another method. */
 export const geminiMethod = (model: string, stream: boolean, method?: EndpointMethod) =>
@@ -58,7 +63,7 @@ export const geminiProvider: ProviderDescriptor<"gemini"> = {
   kind: "gemini",
   env: apiKeyEnv("GEMINI"),
   defaultBaseUrl: "https://generativelanguage.googleapis.com",
-  models: /^gemini-/,
+  models: /^(?:gemini-|imagen-)/,
   prices: GEMINI_PRICES,
   endpoints: () => [generate],
 };

@@ -30,6 +30,7 @@ export const GEMINI_PRICES: PriceList = {
     cachedInput: 0.125,
     long: { above: 200_000, input: 2.5, output: 15, cachedInput: 0.25 },
   },
+  "gemini-2.5-flash-preview-tts": { input: 0.5, output: 10 },
   "gemini-2.5-pro-preview-tts": { input: 1.25, output: 10, cachedInput: 0.125 },
   "gemini-3-flash-preview": { input: 0.5, output: 3, cachedInput: 0.05 },
   "gemini-3-pro-preview": {
@@ -67,4 +68,11 @@ export const GEMINI_PRICES: PriceList = {
     long: { above: 200_000, input: 2.5, output: 15, cachedInput: 0.25 },
   },
   "gemini-robotics-er-1.5-preview": { input: 0.3, output: 2.5, cachedInput: 0 },
+  // Imagen: per image, whatever its size (imagePrice takes the one entry for any).
+  "imagen-3.0-fast-generate-001": { input: 0, output: 0, media: { image: { "standard/1024x1024": 0.02 } } },
+  "imagen-3.0-generate-001": { input: 0, output: 0, media: { image: { "standard/1024x1024": 0.04 } } },
+  "imagen-3.0-generate-002": { input: 0, output: 0, media: { image: { "standard/1024x1024": 0.04 } } },
+  "imagen-4.0-fast-generate-001": { input: 0, output: 0, media: { image: { "standard/1024x1024": 0.02 } } },
+  "imagen-4.0-generate-001": { input: 0, output: 0, media: { image: { "standard/1024x1024": 0.04 } } },
+  "imagen-4.0-ultra-generate-001": { input: 0, output: 0, media: { image: { "standard/1024x1024": 0.06 } } },
 };
