@@ -42,9 +42,13 @@ export interface Endpoint {
   /**
    * For an API that wraps its answers (Code Assist's `{response: …}`): what
    * takes a whole answer, or one stream frame's JSON, out of its wrapping.
-   * Undefined when the answers are the dialect's own.
+   * Undefined when the answers are the dialect's own. `call.body` is the
+   * client's body as forwarded (for an answer shaped by what it asked).
    */
-  unwrap?(settings: ProviderSettings): ((answer: unknown) => unknown) | undefined;
+  unwrap?(
+    settings: ProviderSettings,
+    call?: { upstreamModel: string; body?: Record<string, unknown> },
+  ): ((answer: unknown) => unknown) | undefined;
 }
 
 /** OpenAI's media APIs, by their path under an OpenAI-style base URL. */
