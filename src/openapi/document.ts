@@ -265,6 +265,7 @@ export function openApiDocument(app: Hono<GatewayEnv>): JsonSchema {
         openai_error: ERROR_SCHEMAS.openai,
         anthropic_error: ERROR_SCHEMAS.anthropic,
         gemini_error: ERROR_SCHEMAS.gemini,
+        cohere_error: ERROR_SCHEMAS.cohere,
         mcp_error: ERROR_SCHEMAS.mcp,
         ...defined,
       },
