@@ -221,6 +221,22 @@ describe("rerank", () => {
     expect(await response.json()).toEqual({ id: expect.any(String), message: expect.stringContaining("rerank") });
   });
 
+  it("reaches a compatible server that reranks (vLLM), metered in the tokens it counts", async () => {
+    const mockRoot = bindings.COHERE_BASE_URL.replace(/\/v2$/, "");
+    const body = { model: "vllm/bge-reranker-v2-m3", query: "wine", documents: ["France has wine", "Berlin"] };
+    const { response, settled } = await callWorker(jsonRequest("/v2/rerank", body), {
+      ...bindings,
+      VLLM_BASE_URL: `${mockRoot}/v1`,
+    });
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ results: [{ index: 0 }, { index: 1 }], usage: { total_tokens: 5 } });
+    const upstream = await upstreamRequest(requestId(response));
+    expect(upstream.path).toBe("/v1/rerank");
+    expect(upstream.body).toEqual({ ...body, model: "bge-reranker-v2-m3" });
+    await settled();
+    expect(await usageRow(requestId(response))).toMatchObject({ provider: "vllm", clientFormat: "cohere", promptTokens: 5 });
+  });
+
   it("forwards the body as sent, and checks what it reads", async () => {
     const body = {
       model: "cohere/rerank-v3.5",

@@ -129,6 +129,18 @@ export function cohereRerank(body: { query?: unknown; documents?: unknown; top_n
   };
 }
 
+/** `/v1/rerank` as vLLM answers Cohere's request: the same scores, its usage in tokens rather than search units. */
+export function vllmRerank(body: { model?: unknown; query?: unknown; documents?: unknown; top_n?: unknown }) {
+  const reply = cohereRerank(body);
+  if (reply.status !== 200 || !("results" in reply.body)) return reply;
+  const documents = body.documents as unknown[];
+  const tokens = [body.query, ...documents].reduce<number>((sum, text) => sum + countTokens(String(text)), 0);
+  return {
+    status: 200,
+    body: { id: "rerank-vllm-mock", model: body.model, usage: { total_tokens: tokens }, results: reply.body.results },
+  };
+}
+
 /** `/v2/embed`: eight numbers per text, billed by its tokens. */
 export function cohereEmbed(body: { texts?: unknown; input_type?: unknown; embedding_types?: unknown }) {
   const texts = body.texts;

@@ -38,6 +38,7 @@ import {
   cohereStreamEvents,
   cohereTools,
   cohereTurns,
+  vllmRerank,
 } from "./cohere.ts";
 import { MOCK_AWS_ACCESS_KEY_ID, MOCK_AWS_SECRET_ACCESS_KEY, MOCK_VERTEX_ACCOUNT_PATH } from "./credentials.ts";
 import { type GeminiRequest, geminiError, geminiResponse, geminiStreamEvents, geminiTools, geminiTurns } from "./gemini.ts";
@@ -566,6 +567,10 @@ export async function startMockUpstream(options: MockOptions = {}): Promise<Mock
     }
     if (req.method === "POST" && (served === "/v2/rerank" || served === "/v2/embed")) {
       const reply = (served === "/v2/rerank" ? cohereRerank : cohereEmbed)((body ?? {}) as Record<string, unknown>);
+      return sendJson(res, reply.status, reply.body);
+    }
+    if (req.method === "POST" && served === "/v1/rerank") {
+      const reply = vllmRerank((body ?? {}) as Record<string, unknown>);
       return sendJson(res, reply.status, reply.body);
     }
     if (req.method === "POST" && served === "/v1/completions")

@@ -33,7 +33,7 @@ export const PROVIDERS = [
   preset("cerebras", "https://api.cerebras.ai/v1"),
   preset("perplexity", "https://api.perplexity.ai", { models: /^sonar(?:-|$)/, reasoningEffort: false }),
   preset("ollama", undefined),
-  preset("vllm", undefined),
+  preset("vllm", undefined, { rerank: true }),
   mockProvider,
 ] as const satisfies readonly ProviderDescriptor[];
 
