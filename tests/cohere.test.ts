@@ -254,3 +254,36 @@ describe("rerank", () => {
     expect(await bad.response.json()).toMatchObject({ message: expect.stringContaining("query") });
   });
 });
+
+describe("guardrails on Cohere's own fields", () => {
+  /** The admin API through the same bindings as the calls, so a change drops the catalog copy those calls read. */
+  const admin = async (path: string, body: unknown) => {
+    const { response } = await callWorker(jsonRequest(path, body), bindings);
+    return (await response.json()) as { key?: string };
+  };
+
+  it("redact the grounding documents and the rerank query before they leave", async () => {
+    const id = `gr-cohere-${crypto.randomUUID().slice(0, 8)}`;
+    await admin("/admin/guardrails", { id, name: id, phase: "input", mode: "redact", kinds: ["email"] });
+    const { key } = await admin("/admin/keys", { settings: { guardrails: [id] } });
+    const withKey = (path: string, body: unknown) => jsonRequest(path, body, { authorization: `Bearer ${key}` });
+    const chat = await callWorker(
+      withKey("/v2/chat", {
+        model: "cohere/mock-echo",
+        messages: [{ role: "user", content: "who wrote it?" }],
+        documents: ["written by ada@example.com"],
+      }),
+      bindings,
+    );
+    expect(chat.response.status).toBe(200);
+    expect((await upstreamRequest(requestId(chat.response))).body.documents).toEqual([
+      expect.not.stringContaining("ada@example.com"),
+    ]);
+    const rerank = await callWorker(
+      withKey("/v2/rerank", { model: "cohere/rerank-v3.5", query: "mail ada@example.com", documents: ["a"] }),
+      bindings,
+    );
+    expect(rerank.response.status).toBe(200);
+    expect((await upstreamRequest(requestId(rerank.response))).body.query).not.toContain("ada@example.com");
+  });
+});
