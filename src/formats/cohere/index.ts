@@ -13,7 +13,8 @@ export const cohereChat: ClientFormat<CohereChatBody> = {
   schema: cohereChatSchema,
   facts: (body) => ({ model: body.model, stream: body.stream === true, provider: body.provider }),
   forwarded: withoutProvider,
-  prompt: (body) => [body.messages, body.tools ?? ""],
+  // Grounding documents are input too: they are reserved with the messages.
+  prompt: (body) => [body.messages, body.tools ?? "", body.documents ?? ""],
   output: { of: (body) => body.max_tokens, set: (forwarded, cap) => ({ ...forwarded, max_tokens: cap }) },
   toCanonical: cohereToCanonical,
   translated: new Set([
