@@ -18,6 +18,7 @@ import { adminRoutes } from "./routes/admin.ts";
 import { anthropicRoutes } from "./routes/anthropic.ts";
 import { appApiRoutes } from "./routes/app-api.ts";
 import { authRoutes } from "./routes/auth.ts";
+import { cohereRoutes } from "./routes/cohere.ts";
 import { errorsIn } from "./routes/endpoint.ts";
 import { exampleRoutes } from "./routes/examples.ts";
 import { geminiRoutes } from "./routes/gemini.ts";
@@ -135,10 +136,12 @@ export function createApp() {
   // these set the shape of the errors for paths no route matches.
   app.use("/v1/messages/*", errorsIn("anthropic"));
   for (const path of ["/v1beta/*", "/v1alpha/*"]) app.use(path, errorsIn("gemini"));
+  app.use("/v2/*", errorsIn("cohere"));
   app.route("/", openaiRoutes);
   app.route("/", mediaRoutes);
   app.route("/", anthropicRoutes);
   app.route("/", geminiRoutes);
+  app.route("/", cohereRoutes);
   app.route("/", usageRoutes);
   app.route("/admin", adminRoutes);
   app.route("/auth", authRoutes);

@@ -183,6 +183,8 @@ describe("one shape for every route", () => {
         "/v1/images/generations",
         "/v1/images/edits",
         "/v1/moderations",
+        "/v2/chat",
+        "/v2/rerank",
       ]),
     );
   });

@@ -29,6 +29,8 @@ const bindings = {
   OLLAMA_BASE_URL: `${mockBase}/v1`,
   AZURE_OPENAI_ENDPOINT: mockBase,
   AZURE_OPENAI_API_KEY: MOCK_AZURE_API_KEY,
+  COHERE_BASE_URL: `${mockBase}/v2`,
+  COHERE_API_KEY: "cohere-test-key",
 };
 
 const vertexPath = (publisher: string, model: string, method: string) =>
@@ -86,6 +88,13 @@ const PROVIDERS = [
     auth: ["api-key", MOCK_AZURE_API_KEY],
   },
   {
+    column: "cohere",
+    name: "cohere",
+    model: "cohere/mock-echo",
+    paths: ["/v2/chat", "/v2/chat"],
+    auth: ["authorization", "Bearer cohere-test-key"],
+  },
+  {
     column: "bedrock",
     name: "bedrock",
     model: "bedrock/mock-echo",
@@ -125,7 +134,7 @@ interface Turn {
 }
 
 interface ClientFormat {
-  name: "openai" | "openai-responses" | "anthropic" | "gemini";
+  name: "openai" | "openai-responses" | "anthropic" | "gemini" | "cohere";
   request(model: string, options: { stream: boolean; tools: boolean; history?: unknown[] }): Request;
   /** The first user turn, the assistant's tool call and the tool's result, in this format. */
   history(call: NonNullable<Turn["call"]>, result: string): unknown[];
@@ -322,6 +331,57 @@ const responses: ClientFormat = {
   },
 };
 
+const cohere: ClientFormat = {
+  name: "cohere",
+  request: (model, { stream, tools, history }) =>
+    new Request(`${BASE}/v2/chat`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${TEST_ADMIN_KEY}` },
+      body: JSON.stringify({
+        model,
+        stream,
+        messages: history ?? [{ role: "user", content: "matrix hello" }],
+        ...(tools && {
+          tools: [{ type: "function", function: { name: tool.name, description: tool.description, parameters: tool.schema } }],
+        }),
+      }),
+    }),
+  history: (call, result) => [
+    { role: "user", content: "matrix hello" },
+    {
+      role: "assistant",
+      tool_plan: "I will look it up.",
+      tool_calls: [{ id: call.id, type: "function", function: { name: call.name, arguments: JSON.stringify(call.args) } }],
+    },
+    { role: "tool", tool_call_id: call.id, content: [{ type: "document", document: { data: result } }] },
+  ],
+  async answer(response, stream) {
+    type Call = { id?: string; function?: { name?: string; arguments?: string } };
+    if (!stream) {
+      const body = (await response.json()) as { message: { content?: { text: string }[]; tool_calls?: Call[] } };
+      const text = body.message.content?.map((c) => c.text).join("");
+      const call = body.message.tool_calls?.[0];
+      return {
+        text: text || undefined,
+        call: call && { id: call.id ?? "", name: call.function?.name ?? "", args: JSON.parse(call.function?.arguments ?? "") },
+      };
+    }
+    type Event = { type: string; delta?: { message?: { content?: { text?: string }; tool_calls?: Call } } };
+    const events = (await sseData(response)).map((data) => JSON.parse(data) as Event);
+    expect(events[0]?.type).toBe("message-start");
+    expect(events.at(-1)?.type).toBe("message-end");
+    const text = events.flatMap((e) => (e.type === "content-delta" ? [e.delta?.message?.content?.text ?? ""] : [])).join("");
+    const start = events.find((e) => e.type === "tool-call-start")?.delta?.message?.tool_calls;
+    const args = events
+      .flatMap((e) => (e.type === "tool-call-delta" ? [e.delta?.message?.tool_calls?.function?.arguments ?? ""] : []))
+      .join("");
+    return {
+      text: text || undefined,
+      call: start && { id: start.id ?? "", name: start.function?.name ?? "", args: JSON.parse(args) },
+    };
+  },
+};
+
 /** The path a call took: the provider's own Responses endpoint where it has one. */
 const expectedPath = (client: ClientFormat, provider: (typeof PROVIDERS)[number], stream: boolean) => {
   if (client.name !== "openai-responses") return provider.paths[stream ? 1 : 0];
@@ -329,7 +389,7 @@ const expectedPath = (client: ClientFormat, provider: (typeof PROVIDERS)[number]
   return provider.name === "azure" ? "/openai/v1/responses" : provider.paths[stream ? 1 : 0];
 };
 
-describe.each([openai, responses, anthropic, gemini])("$name client format", (client) => {
+describe.each([openai, responses, anthropic, gemini, cohere])("$name client format", (client) => {
   describe.each(PROVIDERS)("to $column", (provider) => {
     it.each([false, true])("answers, streamed: %s, and records usage", async (stream) => {
       const { response, settled } = await callWorker(client.request(provider.model, { stream, tools: false }), bindings);

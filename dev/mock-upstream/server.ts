@@ -29,6 +29,18 @@ import {
   codeAssistStreamEvents,
   mockCodeAssistSetup,
 } from "./code-assist.ts";
+import {
+  type CohereRequest,
+  cohereEmbed,
+  cohereError,
+  cohereRerank,
+  cohereResponse,
+  cohereStreamError,
+  cohereStreamEvents,
+  cohereTools,
+  cohereTurns,
+  vllmRerank,
+} from "./cohere.ts";
 import { MOCK_AWS_ACCESS_KEY_ID, MOCK_AWS_SECRET_ACCESS_KEY, MOCK_VERTEX_ACCOUNT_PATH } from "./credentials.ts";
 import { type GeminiRequest, geminiError, geminiResponse, geminiStreamEvents, geminiTools, geminiTurns } from "./gemini.ts";
 import {
@@ -207,6 +219,17 @@ const CODE_ASSIST: Dialect = {
   error: geminiError,
 };
 
+const COHERE: Dialect = {
+  prefix: "",
+  turns: (body: CohereRequest) => cohereTurns(body),
+  tools: (body: CohereRequest) => cohereTools(body),
+  maxTokens: (body: CohereRequest) => body.max_tokens,
+  response: cohereResponse,
+  streamEvents: cohereStreamEvents,
+  streamError: cohereStreamError,
+  error: cohereError,
+};
+
 const BEDROCK: Dialect = {
   prefix: "",
   turns: (body: ConverseRequest) => converseTurns(body),
@@ -234,6 +257,7 @@ function route(path: string, body: { model?: string; stream?: boolean }): Route 
   if (path === "/v1/chat/completions") return { dialect: OPENAI, model: body.model ?? "", stream: body.stream === true };
   if (path === "/v1/responses") return { dialect: RESPONSES, model: body.model ?? "", stream: body.stream === true };
   if (path === "/v1/messages") return { dialect: ANTHROPIC, model: body.model ?? "", stream: body.stream === true };
+  if (path === "/v2/chat") return { dialect: COHERE, model: body.model ?? "", stream: body.stream === true };
   const codeAssist = CODE_ASSIST_PATH.exec(path);
   if (codeAssist) {
     return {
@@ -479,7 +503,7 @@ export async function startMockUpstream(options: MockOptions = {}): Promise<Mock
       if (onAzure.deployment && body && typeof body === "object") body = { ...body, model: onAzure.deployment };
     }
     const call = req.method === "POST" ? route(served, (body ?? {}) as { model?: string; stream?: boolean }) : undefined;
-    const dialect = call?.dialect ?? OPENAI;
+    const dialect = call?.dialect ?? (served.startsWith("/v2/") ? COHERE : OPENAI);
     const errorHeaders = (status: number) => dialect.errorHeaders?.(status) ?? {};
     if (call?.signedBy === "bedrock") {
       const problem = signatureProblem(
@@ -567,6 +591,14 @@ export async function startMockUpstream(options: MockOptions = {}): Promise<Mock
       const fields = (body ?? {}) as Record<string, unknown>;
       const json = upload || body === undefined ? undefined : fields;
       return answerMedia(res, { path, json, form: upload, fields, intervalMs: behaviour.intervalMs });
+    }
+    if (req.method === "POST" && (served === "/v2/rerank" || served === "/v2/embed")) {
+      const reply = (served === "/v2/rerank" ? cohereRerank : cohereEmbed)((body ?? {}) as Record<string, unknown>);
+      return sendJson(res, reply.status, reply.body);
+    }
+    if (req.method === "POST" && served === "/v1/rerank") {
+      const reply = vllmRerank((body ?? {}) as Record<string, unknown>);
+      return sendJson(res, reply.status, reply.body);
     }
     if (req.method === "POST" && served === "/v1/completions")
       return textCompletion(res, (body ?? {}) as TextCompletionRequest, behaviour);

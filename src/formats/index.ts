@@ -1,6 +1,7 @@
 // Client formats by name, and the error shapes errors go back in.
 import type { GatewayError } from "../http/errors.ts";
 import { anthropicErrors } from "./anthropic/errors.ts";
+import { cohereErrors } from "./cohere/errors.ts";
 import { geminiErrors } from "./gemini/errors.ts";
 import { mcpErrors } from "./mcp/errors.ts";
 import { openaiErrors, responsesErrors } from "./openai/errors.ts";
@@ -13,6 +14,7 @@ const ERROR_RENDERERS: Record<ErrorShape, ErrorRenderer> = {
   "openai-responses": responsesErrors,
   anthropic: anthropicErrors,
   gemini: geminiErrors,
+  cohere: cohereErrors,
   mcp: mcpErrors,
 };
 

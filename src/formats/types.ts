@@ -16,10 +16,12 @@ export type Dialect =
   | "openai-embeddings"
   | "anthropic-messages"
   | "gemini-generate"
-  | "bedrock-converse";
+  | "bedrock-converse"
+  | "cohere-chat"
+  | "cohere-rerank";
 
 /** The error shapes clients understand; errors and failed streams go back in the caller's. */
-export type ErrorShape = "openai" | "openai-responses" | "anthropic" | "gemini" | "mcp";
+export type ErrorShape = "openai" | "openai-responses" | "anthropic" | "gemini" | "cohere" | "mcp";
 
 export interface ErrorRenderer {
   body(error: GatewayError): unknown;

@@ -14,6 +14,8 @@ const PROMPT_ROOTS: ReadonlySet<string> = new Set([
   "instructions", // OpenAI responses
   "input", // OpenAI responses, embeddings
   "prompt", // OpenAI completions
+  "documents", // Cohere chat's grounding documents, and rerank's
+  "query", // Cohere rerank
 ]);
 
 /** Keys whose string values are text, wherever they are under a root (or, for arrays of strings, the array's key). */
@@ -26,6 +28,8 @@ const TEXT_KEYS: ReadonlySet<string> = new Set([
   "instructions",
   "input",
   "prompt",
+  "documents",
+  "query",
 ]);
 
 type Visit = (text: string) => string;

@@ -72,6 +72,11 @@ const ERROR_SCHEMAS: Record<ErrorShape, JsonSchema> = {
     },
     required: ["error"],
   },
+  cohere: {
+    type: "object",
+    properties: { id: { type: "string" }, message: { type: "string" } },
+    required: ["message"],
+  },
   mcp: {
     type: "object",
     properties: {
@@ -103,9 +108,11 @@ const tagOf = (path: string) =>
           ? "gemini"
           : path.startsWith("/v1")
             ? "openai"
-            : path.startsWith("/mcp")
-              ? "mcp"
-              : "gateway";
+            : path.startsWith("/v2/")
+              ? "cohere"
+              : path.startsWith("/mcp")
+                ? "mcp"
+                : "gateway";
 
 interface Collected {
   method: string;
@@ -226,7 +233,7 @@ export function openApiDocument(app: Hono<GatewayEnv>): JsonSchema {
     },
     jsonSchemaDialect: "https://json-schema.org/draft/2020-12/schema",
     servers: [{ url: "/" }],
-    tags: ["openai", "anthropic", "gemini", "app", "admin", "mcp", "gateway"].map((name) => ({ name })),
+    tags: ["openai", "anthropic", "gemini", "cohere", "app", "admin", "mcp", "gateway"].map((name) => ({ name })),
     paths: Object.fromEntries(Object.entries(paths).sort(([a], [b]) => a.localeCompare(b))),
     components: {
       securitySchemes: {
@@ -258,6 +265,7 @@ export function openApiDocument(app: Hono<GatewayEnv>): JsonSchema {
         openai_error: ERROR_SCHEMAS.openai,
         anthropic_error: ERROR_SCHEMAS.anthropic,
         gemini_error: ERROR_SCHEMAS.gemini,
+        cohere_error: ERROR_SCHEMAS.cohere,
         mcp_error: ERROR_SCHEMAS.mcp,
         ...defined,
       },

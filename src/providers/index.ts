@@ -4,6 +4,7 @@
 import { anthropicProvider } from "./anthropic/index.ts";
 import { azureProvider } from "./azure/index.ts";
 import { bedrockProvider } from "./bedrock/index.ts";
+import { cohereProvider } from "./cohere/index.ts";
 import { geminiProvider } from "./gemini/index.ts";
 import { mistralProvider } from "./mistral/index.ts";
 import { mockProvider } from "./mock/index.ts";
@@ -21,6 +22,7 @@ export const PROVIDERS = [
   bedrockProvider,
   vertexProvider,
   azureProvider,
+  cohereProvider,
   openaiCompatibleProvider,
   preset("openrouter", "https://openrouter.ai/api/v1"),
   preset("groq", "https://api.groq.com/openai/v1"),
@@ -31,7 +33,7 @@ export const PROVIDERS = [
   preset("cerebras", "https://api.cerebras.ai/v1"),
   preset("perplexity", "https://api.perplexity.ai", { models: /^sonar(?:-|$)/, reasoningEffort: false }),
   preset("ollama", undefined),
-  preset("vllm", undefined),
+  preset("vllm", undefined, { rerank: true }),
   mockProvider,
 ] as const satisfies readonly ProviderDescriptor[];
 

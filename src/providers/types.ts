@@ -51,9 +51,13 @@ export interface Endpoint {
   /**
    * For an API that wraps its answers (Code Assist's `{response: …}`): what
    * takes a whole answer, or one stream frame's JSON, out of its wrapping.
-   * Undefined when the answers are the dialect's own.
+   * Undefined when the answers are the dialect's own. `call.body` is the
+   * client's body as forwarded (for an answer shaped by what it asked).
    */
-  unwrap?(settings: ProviderSettings): ((answer: unknown) => unknown) | undefined;
+  unwrap?(
+    settings: ProviderSettings,
+    call?: { upstreamModel: string; body?: Record<string, unknown> },
+  ): ((answer: unknown) => unknown) | undefined;
   /** The methods beside generation it serves (`EndpointCall.method`), each in its own dialect's body and answer. */
   readonly methods?: ReadonlySet<EndpointMethod>;
 }

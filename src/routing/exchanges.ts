@@ -167,7 +167,7 @@ export function passthroughExchange(
   input: ExchangeInput & { body: Record<string, unknown>; hidden: Hidden; answer?: AnswerFilter },
 ): Exchange {
   const { endpoint } = input;
-  const unwrap = endpoint.unwrap?.(input.call.settings);
+  const unwrap = endpoint.unwrap?.(input.call.settings, { upstreamModel: input.call.upstreamModel, body: input.body });
   const guard = input.answer?.guard;
   return {
     framing: endpoint.framing,
@@ -217,7 +217,7 @@ export function translatedExchange(
   input: ExchangeInput & { request: CanonicalRequest; encoder: ClientEncoder; dropped: readonly string[]; answer?: AnswerFilter },
 ): Exchange {
   const { endpoint, request, encoder } = input;
-  const unwrap = endpoint.unwrap?.(input.call.settings);
+  const unwrap = endpoint.unwrap?.(input.call.settings, { upstreamModel: input.call.upstreamModel });
   return {
     framing: endpoint.framing,
     request: () => endpoint.request({ ...input.call, body: endpoint.codec.encode(request) }),

@@ -98,6 +98,8 @@ export async function startDocsGateway(): Promise<DocsGateway> {
     GEMINI_API_KEY: "gemini-docs",
     MISTRAL_BASE_URL: `${mockUrl}/v1`,
     MISTRAL_API_KEY: "mistral-docs",
+    COHERE_BASE_URL: `${mockUrl}/v2`,
+    COHERE_API_KEY: "cohere-docs",
     AWS_ACCESS_KEY_ID: MOCK_AWS_ACCESS_KEY_ID,
     AWS_SECRET_ACCESS_KEY: MOCK_AWS_SECRET_ACCESS_KEY,
     AWS_REGION: MOCK_AWS_REGION,

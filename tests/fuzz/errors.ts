@@ -12,6 +12,11 @@ export function errorMessage(shape: ErrorShape, body: unknown): string | undefin
     const rpc = body as { jsonrpc?: unknown; error?: { code?: unknown; message?: unknown } };
     return rpc.jsonrpc === "2.0" && typeof rpc.error?.code === "number" ? String(rpc.error.message) : undefined;
   }
+  // Cohere's: `{id, message}`, the status saying the kind.
+  if (shape === "cohere") {
+    const cohere = body as { id?: unknown; message?: unknown };
+    return typeof cohere.id === "string" && typeof cohere.message === "string" ? cohere.message : undefined;
+  }
   if (shape === "gemini") {
     return typeof value.error?.code === "number" && typeof value.error.status === "string"
       ? String(value.error.message)

@@ -118,6 +118,15 @@ export const ROUTES: FuzzRoute[] = [
   },
   { route: "POST /v1/moderations", path: "/v1/moderations", auth: "key", template: { model: "mock-moderation", input: "fuzz" } },
   { route: "GET /v1/models", path: "/v1/models", auth: "key" },
+  { route: "POST /v2/chat", path: "/v2/chat", auth: "key", template: { model: "mock-echo", messages: chat.messages } },
+  // The mock provider does not rerank: a body that passes reaches the handler and is refused for its provider.
+  {
+    route: "POST /v2/rerank",
+    path: "/v2/rerank",
+    auth: "key",
+    template: { model: "mock-echo", query: "fuzz", documents: ["a", "b"] },
+    reached: (status, text) => status === 400 && text.includes("served only by providers that speak it natively"),
+  },
   {
     route: "POST /v1/messages",
     path: "/v1/messages",

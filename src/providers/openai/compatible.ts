@@ -3,6 +3,7 @@
 // the server has it), a bearer key, SSE streams.
 // OpenAI itself, Mistral, the mock and any compatible server (Ollama, vLLM,
 // Groq) are each a few lines on top.
+import { cohereRerankCodec } from "../../formats/cohere/rerank.ts";
 import { openaiResponsesCodec } from "../../formats/openai/responses-upstream.ts";
 import { openaiChatCodec, openaiCompletionsCodec, openaiEmbeddingsCodec } from "../../formats/openai/upstream.ts";
 import type { Dialect, UpstreamCodec } from "../../formats/types.ts";
@@ -17,6 +18,8 @@ export interface OpenAICompatibleOptions<Kind extends string> extends Omit<Provi
   responses?: boolean;
   /** Whether it takes `reasoning_effort` on chat completions (else a translated request's effort is left out). */
   reasoningEffort?: boolean;
+  /** Whether it reranks at `/rerank` in Cohere's shape (vLLM, LiteLLM, Infinity), so `/v2/rerank` is forwarded to it. */
+  rerank?: boolean;
   /** The media APIs it serves (`/audio/*`, `/images/*`, `/moderations`). */
   media?: readonly MediaApi[];
   /**
@@ -87,6 +90,7 @@ export function openaiCompatible<Kind extends string>(options: OpenAICompatibleO
     ...(options.responses ? [endpoint("openai-responses", "responses", openaiResponsesCodec)] : []),
     endpoint("openai-completions", "completions", openaiCompletionsCodec),
     endpoint("openai-embeddings", "embeddings", openaiEmbeddingsCodec),
+    ...(options.rerank ? [endpoint("cohere-rerank", "rerank", cohereRerankCodec)] : []),
   ];
   const mediaRequest = (call: MediaCall) => {
     const headers: Record<string, string> = { "x-request-id": call.requestId, ...options.forwardHeaders?.(call.clientHeaders) };
@@ -105,6 +109,7 @@ export function openaiCompatible<Kind extends string>(options: OpenAICompatibleO
     responses: _responses,
     reasoningEffort: _effort,
     address: _address,
+    rerank: _rerank,
     ...descriptor
   } = options;
   return { ...descriptor, ...(media && { media }), endpoints: () => endpoints };

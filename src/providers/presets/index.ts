@@ -8,7 +8,7 @@ import { apiKeyEnv, type OpenAICompatibleOptions, openaiCompatible } from "../op
 import type { ProviderDescriptor } from "../types.ts";
 import { PRESET_PRICES } from "./prices.ts";
 
-type PresetOptions = Pick<OpenAICompatibleOptions<string>, "models" | "streamUsageOption" | "reasoningEffort">;
+type PresetOptions = Pick<OpenAICompatibleOptions<string>, "models" | "streamUsageOption" | "reasoningEffort" | "rerank">;
 
 /**
  * A preset: the variables are the kind in capitals (`together` reads
