@@ -1,10 +1,11 @@
 // Client formats by name, and the error shapes errors go back in.
 import type { GatewayError } from "../http/errors.ts";
 import { anthropicErrors } from "./anthropic/errors.ts";
+import { bedrockErrors } from "./bedrock/errors.ts";
 import { geminiErrors } from "./gemini/errors.ts";
 import { mcpErrors } from "./mcp/errors.ts";
 import { openaiErrors, responsesErrors } from "./openai/errors.ts";
-import type { ErrorRenderer, ErrorShape } from "./types.ts";
+import type { ErrorRenderer, ErrorShape, StreamWire } from "./types.ts";
 
 export type { ClientFormat, Dialect, ErrorShape } from "./types.ts";
 
@@ -14,6 +15,7 @@ const ERROR_RENDERERS: Record<ErrorShape, ErrorRenderer> = {
   anthropic: anthropicErrors,
   gemini: geminiErrors,
   mcp: mcpErrors,
+  bedrock: bedrockErrors,
 };
 
 export function errorBody(shape: ErrorShape, error: GatewayError): unknown {
@@ -22,4 +24,13 @@ export function errorBody(shape: ErrorShape, error: GatewayError): unknown {
 
 export function errorStreamEvent(shape: ErrorShape, error: GatewayError): string {
   return ERROR_RENDERERS[shape].streamEvent(error);
+}
+
+export function errorHeaders(shape: ErrorShape, error: GatewayError): Record<string, string> {
+  return ERROR_RENDERERS[shape].headers?.(error) ?? {};
+}
+
+/** How a stream in this shape leaves; undefined for server-sent events. */
+export function streamWire(shape: ErrorShape): StreamWire | undefined {
+  return ERROR_RENDERERS[shape].wire;
 }

@@ -85,6 +85,8 @@ const ERROR_SCHEMAS: Record<ErrorShape, JsonSchema> = {
     },
     required: ["jsonrpc", "id", "error"],
   },
+  // The exception's name is in the `x-amzn-errortype` header.
+  bedrock: { type: "object", properties: { message: { type: "string" } }, required: ["message"] },
 };
 
 const errorRef = (shape: ErrorShape) => `#/components/schemas/${shape === "openai-responses" ? "openai" : shape}_error`;
@@ -259,6 +261,7 @@ export function openApiDocument(app: Hono<GatewayEnv>): JsonSchema {
         anthropic_error: ERROR_SCHEMAS.anthropic,
         gemini_error: ERROR_SCHEMAS.gemini,
         mcp_error: ERROR_SCHEMAS.mcp,
+        bedrock_error: ERROR_SCHEMAS.bedrock,
         ...defined,
       },
     },

@@ -4,6 +4,7 @@
 // answer comes back byte for byte, read on the way for usage. Translated: the
 // request goes through the canonical form into the provider's dialect, and
 // the answer, whole or frame by frame, back into the client's.
+import { eventStreamFrameText } from "../formats/bedrock/stream.ts";
 import type { CanonicalEvent, CanonicalPart, CanonicalRequest } from "../formats/canonical.ts";
 import type { ClientEncoder, StreamDecoder, StreamFrame } from "../formats/types.ts";
 import type { AnswerGuard, TextFilter } from "../guardrails/output.ts";
@@ -102,7 +103,10 @@ function passthroughStream(
 ): ReadableStream<Uint8Array> {
   const decoder = options.endpoint.codec.streamDecoder();
   const { hidden, unwrap, hooks } = options;
-  const shown = (frame: StreamFrame, events: CanonicalEvent[]) => (hidden?.(frame, events) ? "" : `${frame.raw}\n\n`);
+  const sse = options.endpoint.framing === "sse";
+  /** A frame as the client gets it when frames are written again: an SSE event, or an event-stream message. */
+  const written = (frame: StreamFrame) => (sse ? `${frame.raw}\n\n` : eventStreamFrameText(frame));
+  const shown = (frame: StreamFrame, events: CanonicalEvent[]) => (hidden?.(frame, events) ? "" : written(frame));
   const watch = (frames: StreamFrame[]) => {
     const watched: { frame: StreamFrame; events: CanonicalEvent[] }[] = [];
     for (const frame of frames) {
@@ -112,7 +116,8 @@ function passthroughStream(
         // This chunk has not gone out: the frames before the error event go now, then the event itself, redacted.
         const before = watched.map((w) => shown(w.frame, w.events)).join("");
         const reason = error instanceof Error ? error.message : String(error);
-        throw new UpstreamReportedFailure(reason, `${before}${hooks.redact(frame.raw)}\n\n`);
+        const event = sse ? `${hooks.redact(frame.raw)}\n\n` : eventStreamFrameText({ ...frame, data: hooks.redact(frame.data) });
+        throw new UpstreamReportedFailure(reason, `${before}${event}`);
       }
     }
     return watched;
@@ -177,8 +182,9 @@ export function passthroughExchange(
         const text = unwrapText(answer.text, unwrap);
         return passJsonThrough(call, text, endpoint.codec.usage, guard && ((json) => guardedJson(json, guard)));
       }
-      const stream = passthroughStream(answer.stream, { endpoint, hidden: input.hidden, unwrap, hooks: hooks() });
-      return streamResponse(call, stream);
+      const streamHooks = hooks();
+      const stream = passthroughStream(answer.stream, { endpoint, hidden: input.hidden, unwrap, hooks: streamHooks });
+      return streamResponse(call, stream, streamHooks);
     },
   };
 }
@@ -267,7 +273,7 @@ export function translatedExchange(
         },
         streamHooks,
       );
-      return streamResponse(call, stream);
+      return streamResponse(call, stream, streamHooks);
     },
   };
 }

@@ -12,6 +12,11 @@ export function errorMessage(shape: ErrorShape, body: unknown): string | undefin
     const rpc = body as { jsonrpc?: unknown; error?: { code?: unknown; message?: unknown } };
     return rpc.jsonrpc === "2.0" && typeof rpc.error?.code === "number" ? String(rpc.error.message) : undefined;
   }
+  // Bedrock's: `{message}`, the exception named in a header.
+  if (shape === "bedrock") {
+    const bedrock = body as { message?: unknown };
+    return typeof bedrock.message === "string" && Object.keys(body as object).length === 1 ? bedrock.message : undefined;
+  }
   if (shape === "gemini") {
     return typeof value.error?.code === "number" && typeof value.error.status === "string"
       ? String(value.error.message)
