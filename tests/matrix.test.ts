@@ -10,6 +10,7 @@ import {
   MOCK_AZURE_API_KEY,
   MOCK_VERTEX_ACCOUNT_PATH,
 } from "../dev/mock-upstream/credentials.ts";
+import { workersAiStandIn } from "../dev/standins/workers-ai-binding.ts";
 import { decodeEventStreamMessage } from "../src/http/event-stream.ts";
 import { BASE, callWorker, mockProviderBindings, sseData, TEST_ADMIN_KEY, upstreamRequest, usageRow } from "./helpers.ts";
 
@@ -30,6 +31,8 @@ const bindings = {
   OLLAMA_BASE_URL: `${mockBase}/v1`,
   AZURE_OPENAI_ENDPOINT: mockBase,
   AZURE_OPENAI_API_KEY: MOCK_AZURE_API_KEY,
+  // Workers AI through its binding: the stand-in, which answers from the mock.
+  AI: workersAiStandIn(mockBase),
 };
 
 const vertexPath = (publisher: string, model: string, method: string) =>
@@ -110,6 +113,14 @@ const PROVIDERS = [
       vertexPath("anthropic", "claude-mock-echo", "streamRawPredict"),
     ],
     auth: ["authorization", /^Bearer ya29\.mock-/],
+  },
+  {
+    column: "workers-ai (binding)",
+    name: "workers-ai",
+    model: "workers-ai/mock-echo",
+    paths: ["/ai/run/mock-echo", "/ai/run/mock-echo"],
+    // The binding carries no key: Cloudflare authenticates the Worker.
+    auth: ["authorization", undefined],
   },
   {
     column: "mock",

@@ -16,7 +16,8 @@ export type Dialect =
   | "openai-embeddings"
   | "anthropic-messages"
   | "gemini-generate"
-  | "bedrock-converse";
+  | "bedrock-converse"
+  | "workers-ai";
 
 /** The error shapes clients understand; errors and failed streams go back in the caller's. */
 export type ErrorShape = "openai" | "openai-responses" | "anthropic" | "gemini" | "mcp" | "bedrock";

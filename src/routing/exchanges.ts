@@ -29,6 +29,8 @@ export type UpstreamAnswer = { text: string; stream?: undefined } | { text?: und
 export interface Exchange {
   readonly framing: Framing;
   request(): Promise<Request>;
+  /** Where the request goes when not over the network (a binding); `fetch` when absent. */
+  readonly send?: Endpoint["send"];
   /**
    * The client's response, from the upstream's answer: its text, read whole,
    * or for a streamed call its body with the first chunk already read.
@@ -176,6 +178,7 @@ export function passthroughExchange(
   const guard = input.answer?.guard;
   return {
     framing: endpoint.framing,
+    send: endpoint.send,
     request: () => endpoint.request({ ...input.call, body: input.body }),
     async respond(call, answer, hooks) {
       if (!answer.stream) {
@@ -226,6 +229,7 @@ export function translatedExchange(
   const unwrap = endpoint.unwrap?.(input.call.settings);
   return {
     framing: endpoint.framing,
+    send: endpoint.send,
     request: () => endpoint.request({ ...input.call, body: endpoint.codec.encode(request) }),
     async respond(call, answer, hooks) {
       if (input.dropped.length > 0) call.headers["x-sluice-dropped"] = headerValue(input.dropped.join(", "));

@@ -138,6 +138,7 @@ describe("routing by model name", () => {
       "bedrock",
       "vertex",
       "azure",
+      "workers-ai",
       "openai-compatible",
       "openrouter",
       "groq",
