@@ -6,7 +6,7 @@ import { secureHeaders } from "hono/secure-headers";
 import { ConfigError, configFor } from "./config/index.ts";
 import type { GatewayContext, GatewayEnv } from "./context.ts";
 import { databaseUnreachable } from "./db/client.ts";
-import { errorBody } from "./formats/index.ts";
+import { errorBody, errorHeaders } from "./formats/index.ts";
 import { corsMiddleware } from "./http/cors.ts";
 import { GatewayError } from "./http/errors.ts";
 import { logDetail, reason } from "./log.ts";
@@ -18,6 +18,7 @@ import { adminRoutes } from "./routes/admin.ts";
 import { anthropicRoutes } from "./routes/anthropic.ts";
 import { appApiRoutes } from "./routes/app-api.ts";
 import { authRoutes } from "./routes/auth.ts";
+import { bedrockRoutes } from "./routes/bedrock.ts";
 import { cohereRoutes } from "./routes/cohere.ts";
 import { errorsIn } from "./routes/endpoint.ts";
 import { exampleRoutes } from "./routes/examples.ts";
@@ -64,6 +65,7 @@ function renderError(c: GatewayContext, error: unknown): Response {
   const requestId = c.get("requestId");
   return c.json(errorBody(format, failure), failure.status as 400, {
     ...failure.headers,
+    ...errorHeaders(format, failure),
     ...(requestId && { "x-request-id": requestId }),
   });
 }
@@ -111,6 +113,7 @@ export function createApp() {
         "POST /v1beta/models/{model}:generateContent",
         "POST /v1beta/models/{model}:streamGenerateContent?alt=sse",
         "GET /v1beta/models",
+        "POST /model/{modelId}/converse, POST /model/{modelId}/converse-stream",
         "POST /api/ai/generate",
         "POST /api/ai/completion",
         "GET /v1/models",
@@ -137,11 +140,13 @@ export function createApp() {
   app.use("/v1/messages/*", errorsIn("anthropic"));
   for (const path of ["/v1beta/*", "/v1alpha/*"]) app.use(path, errorsIn("gemini"));
   app.use("/v2/*", errorsIn("cohere"));
+  app.use("/model/*", errorsIn("bedrock"));
   app.route("/", openaiRoutes);
   app.route("/", mediaRoutes);
   app.route("/", anthropicRoutes);
   app.route("/", geminiRoutes);
   app.route("/", cohereRoutes);
+  app.route("/", bedrockRoutes);
   app.route("/", usageRoutes);
   app.route("/admin", adminRoutes);
   app.route("/auth", authRoutes);

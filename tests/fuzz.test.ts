@@ -257,7 +257,9 @@ describe("generated hostile requests", () => {
           } catch {
             throw new Error(`${what} → ${status} with a body that is not JSON: ${text.slice(0, 200)}`);
           }
-          const shapes: ErrorShape[] = escaped ? ["openai", "anthropic", "gemini"] : [APP_ROUTES.get(route.route) ?? "openai"];
+          const shapes: ErrorShape[] = escaped
+            ? ["openai", "anthropic", "gemini", "bedrock"]
+            : [APP_ROUTES.get(route.route) ?? "openai"];
           const message = shapes.map((shape) => errorMessage(shape, parsed)).find((m) => m !== undefined);
           expect(message, `${what} → not in ${shapes.join(" or ")} error shape: ${text.slice(0, 300)}`).toBeTypeOf("string");
           expect(message?.length, `${what}: an empty message`).toBeGreaterThan(8);
@@ -271,7 +273,11 @@ describe("generated hostile requests", () => {
             ).toBe(true);
           }
           if (kind === "path" && route.segment === "mock-echo" && !escaped)
-            expect(named, `${what} → ${text.slice(0, 300)}`).toContain("model");
+            // Bedrock's routes name the path's model as AWS does, `modelId`.
+            expect(
+              named.some((name) => name === "model" || name === "modelId"),
+              `${what} → ${text.slice(0, 300)}`,
+            ).toBe(true);
           if (header && header !== "content-type") {
             // The header by name, or what it said (`Unknown provider \`nope\``).
             const sent = request.headers.get(header) ?? "";

@@ -177,6 +177,8 @@ describe("one shape for every route", () => {
         "/v1alpha/models/*",
         "/v1/models/*",
         "/api/ai/generate",
+        "/model/:modelId/converse",
+        "/model/:modelId/converse-stream",
         "/v1/audio/transcriptions",
         "/v1/audio/translations",
         "/v1/audio/speech",

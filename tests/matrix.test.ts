@@ -10,6 +10,8 @@ import {
   MOCK_AZURE_API_KEY,
   MOCK_VERTEX_ACCOUNT_PATH,
 } from "../dev/mock-upstream/credentials.ts";
+import { workersAiStandIn } from "../dev/standins/workers-ai-binding.ts";
+import { decodeEventStreamMessage } from "../src/http/event-stream.ts";
 import { BASE, callWorker, mockProviderBindings, sseData, TEST_ADMIN_KEY, upstreamRequest, usageRow } from "./helpers.ts";
 
 const mockBase = String(env.MOCK_BASE_URL).replace(/\/v1$/, "");
@@ -31,6 +33,8 @@ const bindings = {
   AZURE_OPENAI_API_KEY: MOCK_AZURE_API_KEY,
   COHERE_BASE_URL: `${mockBase}/v2`,
   COHERE_API_KEY: "cohere-test-key",
+  // Workers AI through its binding: the stand-in, which answers from the mock.
+  AI: workersAiStandIn(mockBase),
 };
 
 const vertexPath = (publisher: string, model: string, method: string) =>
@@ -120,6 +124,14 @@ const PROVIDERS = [
     auth: ["authorization", /^Bearer ya29\.mock-/],
   },
   {
+    column: "workers-ai (binding)",
+    name: "workers-ai",
+    model: "workers-ai/mock-echo",
+    paths: ["/ai/run/mock-echo", "/ai/run/mock-echo"],
+    // The binding carries no key: Cloudflare authenticates the Worker.
+    auth: ["authorization", undefined],
+  },
+  {
     column: "mock",
     name: "mock",
     model: "mock-echo",
@@ -134,7 +146,7 @@ interface Turn {
 }
 
 interface ClientFormat {
-  name: "openai" | "openai-responses" | "anthropic" | "gemini" | "cohere";
+  name: "openai" | "openai-responses" | "anthropic" | "gemini" | "cohere" | "bedrock";
   request(model: string, options: { stream: boolean; tools: boolean; history?: unknown[] }): Request;
   /** The first user turn, the assistant's tool call and the tool's result, in this format. */
   history(call: NonNullable<Turn["call"]>, result: string): unknown[];
@@ -382,6 +394,72 @@ const cohere: ClientFormat = {
   },
 };
 
+/** A whole AWS event stream as its messages: event type and JSON payload, checksums checked. */
+async function eventStreamEvents(response: Response): Promise<{ type: string; payload: Record<string, unknown> }[]> {
+  const bytes = new Uint8Array(await response.arrayBuffer());
+  const events: { type: string; payload: Record<string, unknown> }[] = [];
+  for (let at = 0; at < bytes.length; ) {
+    const total = new DataView(bytes.buffer, bytes.byteOffset + at, 4).getUint32(0);
+    const message = decodeEventStreamMessage(bytes.subarray(at, at + total));
+    const type = message.headers[":event-type"] ?? `exception:${message.headers[":exception-type"]}`;
+    events.push({ type, payload: JSON.parse(new TextDecoder().decode(message.payload)) as Record<string, unknown> });
+    at += total;
+  }
+  return events;
+}
+
+const bedrock: ClientFormat = {
+  name: "bedrock",
+  request: (model, { stream, tools, history }) =>
+    new Request(`${BASE}/model/${encodeURIComponent(model)}/${stream ? "converse-stream" : "converse"}`, {
+      method: "POST",
+      // What the AWS SDK sends with AWS_BEARER_TOKEN_BEDROCK set to a Sluice key.
+      headers: { authorization: `Bearer ${TEST_ADMIN_KEY}`, "content-type": "application/json" },
+      body: JSON.stringify({
+        messages: history ?? [{ role: "user", content: [{ text: "matrix hello" }] }],
+        inferenceConfig: { maxTokens: 64 },
+        ...(tools && {
+          toolConfig: {
+            tools: [{ toolSpec: { name: tool.name, description: tool.description, inputSchema: { json: tool.schema } } }],
+          },
+        }),
+      }),
+    }),
+  history: (call, result) => [
+    { role: "user", content: [{ text: "matrix hello" }] },
+    { role: "assistant", content: [{ toolUse: { toolUseId: call.id, name: call.name, input: call.args } }] },
+    { role: "user", content: [{ toolResult: { toolUseId: call.id, content: [{ text: result }] } }] },
+  ],
+  async answer(response, stream) {
+    type Block = { text?: string; toolUse?: { toolUseId: string; name: string; input: unknown } };
+    if (!stream) {
+      expect(response.headers.get("content-type")).toMatch(/^application\/json/);
+      const body = (await response.json()) as { output: { message: { content: Block[] } }; usage: unknown };
+      const content = body.output.message.content;
+      const text = content.map((b) => b.text ?? "").join("");
+      const use = content.find((b) => b.toolUse)?.toolUse;
+      if (text === "matrix hello") expect(body.usage).toMatchObject({ inputTokens: 2, outputTokens: 2, totalTokens: 4 });
+      return { text: text || undefined, call: use && { id: use.toolUseId, name: use.name, args: use.input } };
+    }
+    expect(response.headers.get("content-type")).toBe("application/vnd.amazon.eventstream");
+    const events = await eventStreamEvents(response);
+    const types = events.map((e) => e.type);
+    expect(types[0]).toBe("messageStart");
+    expect(types.slice(-3)).toEqual(["contentBlockStop", "messageStop", "metadata"]);
+    type Delta = { contentBlockIndex: number; delta?: { text?: string; toolUse?: { input: string } } };
+    type Start = { start?: { toolUse?: { toolUseId: string; name: string } } };
+    const deltas = events.filter((e) => e.type === "contentBlockDelta").map((e) => e.payload as Delta);
+    const text = deltas.map((d) => d.delta?.text ?? "").join("");
+    const start = events.find((e) => e.type === "contentBlockStart")?.payload as Start | undefined;
+    const json = deltas.map((d) => d.delta?.toolUse?.input ?? "").join("");
+    const use = start?.start?.toolUse;
+    if (text === "matrix hello") {
+      expect(events.at(-1)?.payload).toMatchObject({ usage: { inputTokens: 2, outputTokens: 2, totalTokens: 4 } });
+    }
+    return { text: text || undefined, call: use && { id: use.toolUseId, name: use.name, args: JSON.parse(json) } };
+  },
+};
+
 /** The path a call took: the provider's own Responses endpoint where it has one. */
 const expectedPath = (client: ClientFormat, provider: (typeof PROVIDERS)[number], stream: boolean) => {
   if (client.name !== "openai-responses") return provider.paths[stream ? 1 : 0];
@@ -389,7 +467,7 @@ const expectedPath = (client: ClientFormat, provider: (typeof PROVIDERS)[number]
   return provider.name === "azure" ? "/openai/v1/responses" : provider.paths[stream ? 1 : 0];
 };
 
-describe.each([openai, responses, anthropic, gemini, cohere])("$name client format", (client) => {
+describe.each([openai, responses, anthropic, gemini, cohere, bedrock])("$name client format", (client) => {
   describe.each(PROVIDERS)("to $column", (provider) => {
     it.each([false, true])("answers, streamed: %s, and records usage", async (stream) => {
       const { response, settled } = await callWorker(client.request(provider.model, { stream, tools: false }), bindings);
@@ -473,6 +551,58 @@ describe("a client speaking the provider's own format", () => {
     const upstream = await upstreamRequest(response.headers.get("x-request-id") ?? "");
     expect(upstream.path).toBe("/v1beta/models/mock-echo:generateContent");
     expect(upstream.body).toEqual(body);
+  });
+});
+
+describe("a Bedrock client to Bedrock", () => {
+  const body = {
+    messages: [{ role: "user", content: [{ text: "keep it all" }, { cachePoint: { type: "default" } }] }],
+    inferenceConfig: { maxTokens: 32 },
+    additionalModelRequestFields: { top_k: 5 },
+    requestMetadata: { team: "t-1" },
+  };
+  const converse = (action: string) =>
+    new Request(`${BASE}/model/${encodeURIComponent("bedrock/mock-echo")}/${action}`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${TEST_ADMIN_KEY}`, "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
+
+  it("forwards the body as sent, signed for Bedrock", async () => {
+    const { response } = await callWorker(converse("converse"), bindings);
+    expect(response.status).toBe(200);
+    expect(response.headers.get("x-sluice-dropped")).toBeNull();
+    const upstream = await upstreamRequest(response.headers.get("x-request-id") ?? "");
+    expect(upstream.path).toBe("/model/mock-echo/converse");
+    expect(upstream.body).toEqual(body);
+    expect(upstream.headers.authorization).toMatch(/^AWS4-HMAC-SHA256 /);
+  });
+
+  it("relays the event stream as it came, and meters it", async () => {
+    const { response, settled } = await callWorker(converse("converse-stream"), bindings);
+    expect(response.headers.get("content-type")).toBe("application/vnd.amazon.eventstream");
+    const events = await eventStreamEvents(response);
+    expect(events.map((e) => e.type)).toEqual([
+      "messageStart",
+      "contentBlockDelta",
+      "contentBlockDelta",
+      "contentBlockDelta",
+      "contentBlockStop",
+      "messageStop",
+      "metadata",
+    ]);
+    // The mock's own metrics, not Sluice's: the bytes were not rewritten.
+    expect(events.at(-1)?.payload).toEqual({
+      usage: { inputTokens: 3, outputTokens: 3, totalTokens: 6 },
+      metrics: { latencyMs: 1 },
+    });
+    await settled();
+    expect(await usageRow(response.headers.get("x-request-id") ?? "")).toMatchObject({
+      provider: "bedrock",
+      clientFormat: "bedrock",
+      promptTokens: 3,
+      completionTokens: 3,
+    });
   });
 });
 

@@ -73,6 +73,16 @@ import { signatureProblem } from "./sigv4.ts";
 import { countTokens, splitIntoChunks } from "./text.ts";
 import { mockTurnstile, TURNSTILE_PATH } from "./turnstile.ts";
 import { mockVertex, VERTEX_PATH, VERTEX_TOKEN_PATH } from "./vertex.ts";
+import {
+  WORKERS_AI_PATH,
+  type WorkersAiRequest,
+  workersAiEmbeddings,
+  workersAiError,
+  workersAiResponse,
+  workersAiStreamEvents,
+  workersAiTools,
+  workersAiTurns,
+} from "./workers-ai.ts";
 
 function readRawBody(req: IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
@@ -242,6 +252,17 @@ const BEDROCK: Dialect = {
   errorHeaders: (status) => ({ "x-amzn-errortype": converseErrorType(status) }),
 };
 
+const WORKERS_AI: Dialect = {
+  prefix: "",
+  turns: (body: WorkersAiRequest) => workersAiTurns(body),
+  tools: (body: WorkersAiRequest) => workersAiTools(body),
+  maxTokens: (body: WorkersAiRequest) => body.max_tokens,
+  response: workersAiResponse,
+  streamEvents: workersAiStreamEvents,
+  streamError: (message) => `data: ${JSON.stringify({ errors: [{ message }] })}\n\n`,
+  error: workersAiError,
+};
+
 const GEMINI_PATH = /^\/v1(?:beta|alpha)?\/models\/([^/:]+):(generateContent|streamGenerateContent)$/;
 
 interface Route {
@@ -275,6 +296,8 @@ function route(path: string, body: { model?: string; stream?: boolean }): Route 
     const model = decodeURIComponent(converse[1] ?? "");
     return { dialect: BEDROCK, model, stream: converse[2] === "converse-stream", signedBy: "bedrock" };
   }
+  const workersAi = WORKERS_AI_PATH.exec(path);
+  if (workersAi) return { dialect: WORKERS_AI, model: decodeURIComponent(workersAi[1] ?? ""), stream: body.stream === true };
   const vertex = VERTEX_PATH.exec(path);
   if (vertex) {
     const [, , , publisher, model = "", method = ""] = vertex;
@@ -571,6 +594,9 @@ export async function startMockUpstream(options: MockOptions = {}): Promise<Mock
     if (call?.dialect === GEMINI && wantsGeminiAudio(body)) {
       const spoken = geminiSpeechAnswer(body ?? {}, call.model);
       return sendJson(res, spoken.status, spoken.body);
+    }
+    if (call?.dialect === WORKERS_AI && (body as WorkersAiRequest | undefined)?.text !== undefined) {
+      return sendJson(res, 200, workersAiEmbeddings((body as WorkersAiRequest).text).body);
     }
     if (call) return complete(res, { ...call, body: (body ?? {}) as never }, behaviour);
     const onVertex = VERTEX_METHOD_PATH.exec(path);

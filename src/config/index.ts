@@ -151,9 +151,13 @@ export class ConfigError extends Error {
   }
 }
 
-function providerSettings(vars: EnvVars): Config["providers"] {
+function providerSettings(vars: EnvVars, raw: Record<string, unknown>): Config["providers"] {
   const providers: Config["providers"] = {};
   for (const provider of PROVIDERS) {
+    // A provider behind a binding (Workers AI) is on when the Worker has the binding.
+    if (provider.binding && typeof raw[provider.binding] === "object" && raw[provider.binding] !== null) {
+      providers[provider.kind] = { baseUrl: provider.defaultBaseUrl ?? "" };
+    }
     if (!provider.env) continue;
     const secret = provider.env.secret(vars);
     const baseUrl = provider.env.baseUrl(vars);
@@ -291,7 +295,7 @@ export function parseConfig(raw: Record<string, unknown>): Config {
       overlap: env.LIMITS_OVERLAP === "on",
       leaseMs: env.LIMITS_LEASE,
     },
-    providers: providerSettings(providerVars.data as EnvVars),
+    providers: providerSettings(providerVars.data as EnvVars, raw),
     webhooks,
     google: googleOAuth(env),
     responseCache: {

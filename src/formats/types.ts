@@ -18,15 +18,26 @@ export type Dialect =
   | "gemini-generate"
   | "bedrock-converse"
   | "cohere-chat"
-  | "cohere-rerank";
+  | "cohere-rerank"
+  | "workers-ai";
 
 /** The error shapes clients understand; errors and failed streams go back in the caller's. */
-export type ErrorShape = "openai" | "openai-responses" | "anthropic" | "gemini" | "cohere" | "mcp";
+export type ErrorShape = "openai" | "openai-responses" | "anthropic" | "gemini" | "cohere" | "mcp" | "bedrock";
 
 export interface ErrorRenderer {
   body(error: GatewayError): unknown;
+  /** Headers the shape puts beside the body (Bedrock's `x-amzn-errortype`). */
+  headers?(error: GatewayError): Record<string, string>;
   /** The error as one event of a stream that already started. */
   streamEvent(error: GatewayError): string;
+  /** How the shape's streams leave, where they are not server-sent events: their content type, their text as bytes. */
+  readonly wire?: StreamWire;
+}
+
+/** A stream's way onto the wire: its content type, and how the text the relays pass becomes bytes. */
+export interface StreamWire {
+  readonly contentType: string;
+  bytes(text: string): Uint8Array;
 }
 
 /** One unit of a provider's stream: an SSE event, or an AWS event-stream message. */

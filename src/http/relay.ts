@@ -43,6 +43,8 @@ export interface RelayHooks {
   redact: (text: string) => string;
   abortUpstream: () => void;
   onEnd: (end: StreamEnd) => void;
+  /** The relay's text as the client's bytes, where the client's stream is not UTF-8 text (Bedrock's binary event stream). */
+  bytes?: (text: string) => Uint8Array;
 }
 
 /** An upstream body, its first chunk perhaps already read (to know the answer began before committing to it). */
@@ -93,6 +95,7 @@ export function relayFrames(
     return result;
   };
   const encoder = new TextEncoder();
+  const toBytes = hooks.bytes ?? ((text: string) => encoder.encode(text));
   let ended = false;
   const end = (result: StreamEnd) => {
     stopWatching();
@@ -100,7 +103,7 @@ export function relayFrames(
     ended = true;
     hooks.onEnd(result);
   };
-  const bytes = (out: Uint8Array | string) => (typeof out === "string" ? encoder.encode(out) : out);
+  const bytes = (out: Uint8Array | string) => (typeof out === "string" ? toBytes(out) : out);
 
   return new ReadableStream<Uint8Array>(
     {
@@ -120,7 +123,7 @@ export function relayFrames(
                 out += hooks.errorEvent(message);
                 end({ kind: "upstream_error", error: message });
               }
-              if (out) controller.enqueue(encoder.encode(out));
+              if (out) controller.enqueue(toBytes(out));
               controller.close();
               return;
             }
@@ -141,7 +144,7 @@ export function relayFrames(
           const refused = error instanceof UpstreamReportedFailure ? error.status : undefined;
           const message = refused ? reason : hooks.redact(`The upstream stream failed: ${reason}`);
           const out = error instanceof UpstreamReportedFailure ? error.sent : hooks.errorEvent(message);
-          if (out) controller.enqueue(encoder.encode(out));
+          if (out) controller.enqueue(toBytes(out));
           end({ kind: "upstream_error", error: message, status: refused });
           hooks.abortUpstream();
           controller.close();

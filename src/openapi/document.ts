@@ -90,6 +90,8 @@ const ERROR_SCHEMAS: Record<ErrorShape, JsonSchema> = {
     },
     required: ["jsonrpc", "id", "error"],
   },
+  // The exception's name is in the `x-amzn-errortype` header.
+  bedrock: { type: "object", properties: { message: { type: "string" } }, required: ["message"] },
 };
 
 const errorRef = (shape: ErrorShape) => `#/components/schemas/${shape === "openai-responses" ? "openai" : shape}_error`;
@@ -267,6 +269,7 @@ export function openApiDocument(app: Hono<GatewayEnv>): JsonSchema {
         gemini_error: ERROR_SCHEMAS.gemini,
         cohere_error: ERROR_SCHEMAS.cohere,
         mcp_error: ERROR_SCHEMAS.mcp,
+        bedrock_error: ERROR_SCHEMAS.bedrock,
         ...defined,
       },
     },

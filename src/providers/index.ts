@@ -13,6 +13,7 @@ import { openaiCompatibleProvider } from "./openai-compatible/index.ts";
 import { preset } from "./presets/index.ts";
 import type { ProviderDescriptor } from "./types.ts";
 import { vertexProvider } from "./vertex/index.ts";
+import { workersAiProvider } from "./workers-ai/index.ts";
 
 export const PROVIDERS = [
   openaiProvider,
@@ -23,6 +24,7 @@ export const PROVIDERS = [
   vertexProvider,
   azureProvider,
   cohereProvider,
+  workersAiProvider,
   openaiCompatibleProvider,
   preset("openrouter", "https://openrouter.ai/api/v1"),
   preset("groq", "https://api.groq.com/openai/v1"),

@@ -60,6 +60,11 @@ export interface Endpoint {
   ): ((answer: unknown) => unknown) | undefined;
   /** The methods beside generation it serves (`EndpointCall.method`), each in its own dialect's body and answer. */
   readonly methods?: ReadonlySet<EndpointMethod>;
+  /**
+   * Where the request goes when not over the network: a binding of the
+   * Worker's (Workers AI's `AI`), answered as a Response. Absent: `fetch`.
+   */
+  send?(request: Request, context: { bindings: Readonly<Record<string, unknown>>; signal: AbortSignal }): Promise<Response>;
 }
 
 /** OpenAI's media APIs, by their path under an OpenAI-style base URL. */
@@ -104,6 +109,8 @@ export interface ProviderDescriptor<Kind extends string = string> {
   readonly defaultBaseUrl?: string;
   /** The base URL follows from the credential (a region, a location) unless one is set. */
   readonly baseUrlFromCredential?: boolean;
+  /** The Worker binding it runs through (Workers AI's `AI`): configured when the Worker has it, off when not. */
+  readonly binding?: string;
   /** Model names sent to it when no catalog entry says otherwise. */
   readonly models?: RegExp;
   /** List prices, per million tokens, by exact model id (usage/prices.ts says how versions find theirs). */

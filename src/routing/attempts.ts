@@ -248,7 +248,9 @@ async function attemptOnce(
       request.headers.set("traceparent", traced.traceparent);
       describeAttemptRequest(traced, request);
     }
-    const upstream = await fetch(request, { signal: controller.signal });
+    const upstream = exchange.send
+      ? await exchange.send(request, { bindings: c.env, signal: controller.signal })
+      : await fetch(request, { signal: controller.signal });
     if (!upstream.ok) {
       const error = await upstreamError(upstream, provider, call.secrets);
       clearTimeout(timer);

@@ -169,6 +169,8 @@ async function serveHit(
 
 /** Keeps the answer once the caller has all of it, when the call succeeded and no content filter stopped it. */
 function keepAnswer(c: GatewayContext, cached: CachedRequest, response: Response, recorded: Promise<UsageRecord>): Response {
+  // The cache keeps text; a binary stream (Bedrock's event stream) is passed on, not kept.
+  if (response.headers.get("content-type") === "application/vnd.amazon.eventstream") return marked(response, "bypass");
   const config = c.get("config");
   const captured = capture(response, config.responseCache.maxBytes);
   const kept = recorded.then(async (usage) => {

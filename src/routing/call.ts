@@ -3,7 +3,7 @@
 // limits settled) once the answer is whole; plus the ways an upstream's
 // success becomes the client's response.
 import type { GatewayContext } from "../context.ts";
-import { errorStreamEvent } from "../formats/index.ts";
+import { errorStreamEvent, streamWire } from "../formats/index.ts";
 import { GatewayError } from "../http/errors.ts";
 import { SSE_HEADERS, type StreamEnd } from "../http/frames.ts";
 import type { RelayHooks } from "../http/relay.ts";
@@ -123,18 +123,13 @@ export function passJsonThrough(
   return new Response(body, { status: 200, headers: { "content-type": "application/json", ...call.headers } });
 }
 
-export type StreamHooks = RelayHooks & {
-  onUsage: (tokens: TokenCounts) => void;
-  onGenerated: (characters: number) => void;
-  onFinish?: (reason: string) => void;
-};
-
 /** What a relayed stream reports to: the meter, the client's error format, the abort, and the record at its end. */
 export function streamHooks(c: GatewayContext, call: GatewayCall): StreamHooks {
   const ended = deferred<StreamEnd>();
   call.recordWhenEnded(ended.promise);
   const abort = call.abort;
   const redact = (text: string) => redactSecrets(text, call.secrets);
+  const wire = streamWire(c.get("format"));
   return {
     onUsage: (tokens) => call.meter.setTokens(tokens),
     onGenerated: (characters) => call.meter.addGenerated(characters),
@@ -145,8 +140,21 @@ export function streamHooks(c: GatewayContext, call: GatewayCall): StreamHooks {
     redact,
     abortUpstream: () => abort.abort(),
     onEnd: ended.resolve,
+    bytes: wire?.bytes,
+    contentType: wire?.contentType,
   };
 }
 
-export const streamResponse = (call: GatewayCall, stream: ReadableStream<Uint8Array>) =>
-  new Response(stream, { status: 200, headers: { ...SSE_HEADERS, ...call.headers } });
+export type StreamHooks = RelayHooks & {
+  onUsage: (tokens: TokenCounts) => void;
+  onGenerated: (characters: number) => void;
+  onFinish?: (reason: string) => void;
+  /** The client's stream content type, where it is not server-sent events. */
+  contentType?: string;
+};
+
+export const streamResponse = (call: GatewayCall, stream: ReadableStream<Uint8Array>, hooks: StreamHooks) =>
+  new Response(stream, {
+    status: 200,
+    headers: { ...SSE_HEADERS, ...(hooks.contentType && { "content-type": hooks.contentType }), ...call.headers },
+  });

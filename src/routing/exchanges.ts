@@ -4,6 +4,7 @@
 // answer comes back byte for byte, read on the way for usage. Translated: the
 // request goes through the canonical form into the provider's dialect, and
 // the answer, whole or frame by frame, back into the client's.
+import { eventStreamFrameText } from "../formats/bedrock/stream.ts";
 import type { CanonicalEvent, CanonicalPart, CanonicalRequest } from "../formats/canonical.ts";
 import type { ClientEncoder, StreamDecoder, StreamFrame } from "../formats/types.ts";
 import type { AnswerGuard, TextFilter } from "../guardrails/output.ts";
@@ -28,6 +29,8 @@ export type UpstreamAnswer = { text: string; stream?: undefined } | { text?: und
 export interface Exchange {
   readonly framing: Framing;
   request(): Promise<Request>;
+  /** Where the request goes when not over the network (a binding); `fetch` when absent. */
+  readonly send?: Endpoint["send"];
   /**
    * The client's response, from the upstream's answer: its text, read whole,
    * or for a streamed call its body with the first chunk already read.
@@ -102,7 +105,10 @@ function passthroughStream(
 ): ReadableStream<Uint8Array> {
   const decoder = options.endpoint.codec.streamDecoder();
   const { hidden, unwrap, hooks } = options;
-  const shown = (frame: StreamFrame, events: CanonicalEvent[]) => (hidden?.(frame, events) ? "" : `${frame.raw}\n\n`);
+  const sse = options.endpoint.framing === "sse";
+  /** A frame as the client gets it when frames are written again: an SSE event, or an event-stream message. */
+  const written = (frame: StreamFrame) => (sse ? `${frame.raw}\n\n` : eventStreamFrameText(frame));
+  const shown = (frame: StreamFrame, events: CanonicalEvent[]) => (hidden?.(frame, events) ? "" : written(frame));
   const watch = (frames: StreamFrame[]) => {
     const watched: { frame: StreamFrame; events: CanonicalEvent[] }[] = [];
     for (const frame of frames) {
@@ -112,7 +118,8 @@ function passthroughStream(
         // This chunk has not gone out: the frames before the error event go now, then the event itself, redacted.
         const before = watched.map((w) => shown(w.frame, w.events)).join("");
         const reason = error instanceof Error ? error.message : String(error);
-        throw new UpstreamReportedFailure(reason, `${before}${hooks.redact(frame.raw)}\n\n`);
+        const event = sse ? `${hooks.redact(frame.raw)}\n\n` : eventStreamFrameText({ ...frame, data: hooks.redact(frame.data) });
+        throw new UpstreamReportedFailure(reason, `${before}${event}`);
       }
     }
     return watched;
@@ -171,14 +178,16 @@ export function passthroughExchange(
   const guard = input.answer?.guard;
   return {
     framing: endpoint.framing,
+    send: endpoint.send,
     request: () => endpoint.request({ ...input.call, body: input.body }),
     async respond(call, answer, hooks) {
       if (!answer.stream) {
         const text = unwrapText(answer.text, unwrap);
         return passJsonThrough(call, text, endpoint.codec.usage, guard && ((json) => guardedJson(json, guard)));
       }
-      const stream = passthroughStream(answer.stream, { endpoint, hidden: input.hidden, unwrap, hooks: hooks() });
-      return streamResponse(call, stream);
+      const streamHooks = hooks();
+      const stream = passthroughStream(answer.stream, { endpoint, hidden: input.hidden, unwrap, hooks: streamHooks });
+      return streamResponse(call, stream, streamHooks);
     },
   };
 }
@@ -220,6 +229,7 @@ export function translatedExchange(
   const unwrap = endpoint.unwrap?.(input.call.settings, { upstreamModel: input.call.upstreamModel });
   return {
     framing: endpoint.framing,
+    send: endpoint.send,
     request: () => endpoint.request({ ...input.call, body: endpoint.codec.encode(request) }),
     async respond(call, answer, hooks) {
       if (input.dropped.length > 0) call.headers["x-sluice-dropped"] = headerValue(input.dropped.join(", "));
@@ -267,7 +277,7 @@ export function translatedExchange(
         },
         streamHooks,
       );
-      return streamResponse(call, stream);
+      return streamResponse(call, stream, streamHooks);
     },
   };
 }

@@ -88,8 +88,12 @@ export async function proxy<Body extends Record<string, unknown>>(
   const cap = ownCap ?? output?.default ?? maxOutput;
   // A caller whose limits count tokens or dollars has the upstream held to the cap reserved, when it set none.
   const hold = output !== undefined && ownCap === undefined && reservationBinds(c.get("principal"));
-  const generation = (body as { generationConfig?: { temperature?: unknown } }).generationConfig;
-  const temperature = body.temperature ?? generation?.temperature;
+  // Where each format keeps it: the top level, Gemini's generationConfig, Converse's inferenceConfig.
+  const { generationConfig: generation, inferenceConfig: inference } = body as {
+    generationConfig?: { temperature?: unknown };
+    inferenceConfig?: { temperature?: unknown };
+  };
+  const temperature = body.temperature ?? generation?.temperature ?? inference?.temperature;
   const alt = c.req.query("alt");
   const picked = pickedProvider(c);
   return await routeCall(c, {

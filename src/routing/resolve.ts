@@ -28,8 +28,8 @@ export interface Target {
   credentials: Credential[];
 }
 
-/** Providers a request can name without a catalog entry: those the environment can configure. */
-const BUILT_IN = new Set<string>(PROVIDERS.filter((p) => p.env).map((p) => p.kind));
+/** Providers a request can name without a catalog entry: those the environment (a variable, a binding) can configure. */
+const BUILT_IN = new Set<string>(PROVIDERS.filter((p) => p.env || p.binding).map((p) => p.kind));
 const isBuiltIn = (value: string) => BUILT_IN.has(value);
 
 function knownProvider(catalog: Catalog, id: string): boolean {

@@ -17,6 +17,11 @@ export function errorMessage(shape: ErrorShape, body: unknown): string | undefin
     const cohere = body as { id?: unknown; message?: unknown };
     return typeof cohere.id === "string" && typeof cohere.message === "string" ? cohere.message : undefined;
   }
+  // Bedrock's: `{message}`, the exception named in a header.
+  if (shape === "bedrock") {
+    const bedrock = body as { message?: unknown };
+    return typeof bedrock.message === "string" && Object.keys(body as object).length === 1 ? bedrock.message : undefined;
+  }
   if (shape === "gemini") {
     return typeof value.error?.code === "number" && typeof value.error.status === "string"
       ? String(value.error.message)

@@ -168,6 +168,20 @@ export const ROUTES: FuzzRoute[] = [
     segment: "mock-echo",
   },
   { route: "GET /v1beta/models", path: "/v1beta/models", auth: "key" },
+  {
+    route: "POST /model/:modelId/converse",
+    path: "/model/mock-echo/converse",
+    auth: "key",
+    template: { messages: [{ role: "user", content: [{ text: "fuzz" }] }], inferenceConfig: { maxTokens: 8 } },
+    segment: "mock-echo",
+  },
+  {
+    route: "POST /model/:modelId/converse-stream",
+    path: "/model/mock-echo/converse-stream",
+    auth: "key",
+    template: { messages: [{ role: "user", content: [{ text: "fuzz" }] }], inferenceConfig: { maxTokens: 8 } },
+    segment: "mock-echo",
+  },
 
   { route: "POST /api/ai/generate", path: "/api/ai/generate", auth: "user", template: { model: "mock-echo", contents } },
   { route: "POST /api/ai/completion", path: "/api/ai/completion", auth: "user", template: { ...chat, provider: "mock" } },

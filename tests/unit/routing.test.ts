@@ -139,6 +139,7 @@ describe("routing by model name", () => {
       "vertex",
       "azure",
       "cohere",
+      "workers-ai",
       "openai-compatible",
       "openrouter",
       "groq",
