@@ -242,6 +242,18 @@ describe("who may sign in", () => {
     expect(((await who.json()) as { operator: unknown }).operator).toMatchObject({ org_role: "owner" });
   });
 
+  it("writes nothing sent to the callback back as markup", async () => {
+    const { cookie } = await toCallback(await person({ email: "x@example.com", groups: ["all-staff"] }));
+    const hostile = "<script>alert(1)</script>";
+    const { response } = await call(`/auth/sso/callback?error=${encodeURIComponent(hostile)}`, { headers: { cookie } });
+    const text = await response.text();
+    expect(response.status).toBe(403);
+    expect(text).not.toContain("<script>");
+    expect(text).toContain("&lt;script&gt;");
+    const { response: odd } = await call(`/auth/sso/callback?code=${"c".repeat(5000)}&state=%00%01`, { headers: { cookie } });
+    expect(odd.status).toBe(400);
+  });
+
   it("says so when the person refuses at the provider", async () => {
     const { back, cookie } = await toCallback("deny");
     expect(new URL(back).searchParams.get("error")).toBe("access_denied");

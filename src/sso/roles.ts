@@ -1,10 +1,13 @@
 // From a verified ID token to who the person is to Sluice: their email (held
 // to the allowed domains), their name, and the roles their groups map to.
 import type { JWTPayload } from "jose";
-import type { OperatorClaims } from "../auth/operators.ts";
+import type { resolveOperator } from "../auth/operators.ts";
 import type { Role } from "../auth/roles.ts";
 import type { SsoConfig } from "../config/index.ts";
 import { GatewayError } from "../http/errors.ts";
+
+/** What the sign-in hands to `resolveOperator`: the person, and the roles their groups map to. */
+export type OperatorClaims = Parameters<typeof resolveOperator>[1];
 
 /** Which of two roles a person holds when groups grant both: the one that allows more. */
 const RANK: Record<Role, number> = { owner: 5, admin: 4, member: 3, viewer: 2, billing: 1 };
