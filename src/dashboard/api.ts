@@ -40,6 +40,7 @@ export async function api<T>(method: string, path: string, body?: unknown): Prom
 
 /** What `GET /auth/sso/session` says: single sign-on's button, and who is signed in. */
 export interface SsoSession {
+  enabled: boolean;
   signed_in: boolean;
   provider: string;
   login_url: string;
@@ -49,7 +50,8 @@ export interface SsoSession {
 /** The single sign-on session, or undefined when single sign-on is not configured. */
 export async function ssoSession(): Promise<SsoSession | undefined> {
   const response = await fetch("/auth/sso/session");
-  return response.ok ? ((await response.json()) as SsoSession) : undefined;
+  const session = response.ok ? ((await response.json()) as SsoSession) : undefined;
+  return session?.enabled ? session : undefined;
 }
 
 export interface Group {

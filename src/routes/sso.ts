@@ -1,8 +1,9 @@
 // `/auth/sso/*`: single sign-on to the dashboard and the admin API with an
 // OpenID Connect provider. `login` sends the browser to the provider,
 // `callback` finishes there and sets the session cookie, `session` says who
-// is signed in (the dashboard asks it first), `logout` ends the session.
-// Every route answers 404 while single sign-on is not configured.
+// is signed in (the dashboard asks it first, so it answers `enabled: false`
+// rather than an error while single sign-on is off), `logout` ends the
+// session. The other routes answer 404 while single sign-on is not configured.
 import { Hono } from "hono";
 import { resolveOperator } from "../auth/operators.ts";
 import type { SsoConfig } from "../config/index.ts";
@@ -120,13 +121,15 @@ ssoRoutes.get(
 ssoRoutes.get(
   "/session",
   doc({
-    summary: "Who is signed in: `{signed_in, provider, login_url, operator}`; 404 when single sign-on is off",
-    response: { description: "{signed_in, provider, login_url, operator?, expires_at?}" },
+    summary:
+      "Who is signed in: `{enabled, signed_in, provider, login_url, operator}`; `enabled: false` when single sign-on is off",
+    response: { description: "{enabled, signed_in, provider?, login_url?, operator?, expires_at?}" },
   }),
   async (c) => {
-    const sso = ssoOf(c);
+    const sso = c.get("config").sso;
     c.header("cache-control", "no-store");
-    const base = { provider: sso.providerName, login_url: "/auth/sso/login" };
+    if (!sso) return c.json({ enabled: false, signed_in: false });
+    const base = { enabled: true, provider: sso.providerName, login_url: "/auth/sso/login" };
     const value = readCookie(c, SESSION_COOKIE);
     const principal = value ? await sessionPrincipal(c).catch(() => undefined) : undefined;
     if (!value || principal?.type !== "operator") return c.json({ signed_in: false, ...base });
