@@ -361,6 +361,14 @@ describe("the session", () => {
     expect(await errorOf(plain)).toMatchObject({ status: 400, code: "sso_needs_https" });
   });
 
+  it("says so on a page when the provider's discovery document cannot be read", async () => {
+    const broken = { ...bindings, SSO_DISCOVERY_URL: `${mockRoot}/__mock/oidc-nowhere` };
+    const { response } = await call("/auth/sso/login", {}, broken);
+    expect(response.status).toBe(502);
+    expect(response.headers.get("content-type")).toContain("text/html");
+    expect(await response.text()).toContain("discovery document answered HTTP 404");
+  });
+
   it("is off, and reads no cookie, until configured", async () => {
     const { response } = await call("/auth/sso/login", {}, env);
     expect(await errorOf(response)).toMatchObject({ status: 404, code: "sso_disabled" });

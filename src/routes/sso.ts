@@ -66,15 +66,22 @@ ssoRoutes.get(
     const sso = ssoOf(c);
     if (!cookieScheme(c.req.url)) throw needsHttps();
     const { return_to: returnTo, login_hint: loginHint } = c.req.query();
-    const { url, cookie } = await startSignIn(c.get("config"), sso, {
-      origin: new URL(c.req.url).origin,
-      returnTo,
-      loginHint: loginHint?.slice(0, 320),
-    });
-    c.header("set-cookie", cookieHeader(c.req.url, SIGN_IN_COOKIE, cookie, SIGN_IN_SECONDS));
+    let started: { url: string; cookie: string };
+    try {
+      started = await startSignIn(c.get("config"), sso, {
+        origin: new URL(c.req.url).origin,
+        returnTo,
+        loginHint: loginHint?.slice(0, 320),
+      });
+    } catch (failure) {
+      // The provider's discovery document cannot be read: a page for the person who clicked the button.
+      if (failure instanceof GatewayError && failure.status !== 500) return failurePage(c, failure);
+      throw failure;
+    }
+    c.header("set-cookie", cookieHeader(c.req.url, SIGN_IN_COOKIE, started.cookie, SIGN_IN_SECONDS));
     c.header("cache-control", "no-store");
     c.header("referrer-policy", "no-referrer");
-    return c.redirect(url, 302);
+    return c.redirect(started.url, 302);
   },
 );
 
