@@ -20,9 +20,12 @@ export function readDevVars(path = DEV_VARS_PATH): Record<string, string> {
   return existsSync(path) ? parseEnvFile(readFileSync(path, "utf8")) : {};
 }
 
+/** A value as dotenv reads it back: single quotes (taken literally) for JSON and other text with double quotes in it. */
+const envValue = (value: string) => (value.includes('"') && !/['\n]/.test(value) ? `'${value}'` : JSON.stringify(value));
+
 export function formatEnvFile(vars: Record<string, string>): string {
   return `${Object.entries(vars)
-    .map(([key, value]) => `${key}=${JSON.stringify(value)}`)
+    .map(([key, value]) => `${key}=${envValue(value)}`)
     .join("\n")}\n`;
 }
 

@@ -29,6 +29,7 @@ import { mediaRoutes } from "./routes/media.ts";
 import { metricsRoutes } from "./routes/metrics.ts";
 import { openaiRoutes } from "./routes/openai.ts";
 import { providerAccountRoutes } from "./routes/provider-accounts.ts";
+import { ssoRoutes } from "./routes/sso.ts";
 import { usageRoutes } from "./routes/usage.ts";
 import { servicesFor } from "./services.ts";
 import { finishObservation, startObservation } from "./telemetry/observation.ts";
@@ -119,6 +120,7 @@ export function createApp() {
         "GET /v1/models",
         "POST /auth/token",
         "POST /auth/attest",
+        "GET /auth/sso/login, GET /auth/sso/session, POST /auth/sso/logout (single sign-on)",
         "POST /api/keys",
         "GET /api/ai/quota",
         "GET /api/ai/usage",
@@ -149,6 +151,7 @@ export function createApp() {
   app.route("/", bedrockRoutes);
   app.route("/", usageRoutes);
   app.route("/admin", adminRoutes);
+  app.route("/auth/sso", ssoRoutes);
   app.route("/auth", authRoutes);
   app.route("/api/provider-accounts", providerAccountRoutes);
   app.route("/api", appApiRoutes);

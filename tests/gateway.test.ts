@@ -152,6 +152,11 @@ describe("one shape for every route", () => {
       "/api/provider-accounts/google/callback",
       // An app's publishable key and proof, checked by the route itself, behind its own per-network limit.
       "/auth/attest",
+      // Single sign-on: the provider's round trip, and the session cookie, which these routes read themselves.
+      "/auth/sso/login",
+      "/auth/sso/callback",
+      "/auth/sso/session",
+      "/auth/sso/logout",
       // The example app's page, script and styles (EXAMPLES=on).
       "/examples/chat",
       "/examples/chat.js",

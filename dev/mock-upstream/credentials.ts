@@ -22,3 +22,9 @@ export const MOCK_ENTRA_CLIENT_ID = "00000000-0000-0000-0000-00000000a2e1";
 export const MOCK_ENTRA_CLIENT_SECRET = "mock~entra~client~secret~0001";
 /** Where the mock's Entra ID signs in: an `authority_host` pointing here gets tokens at `/<tenant>/oauth2/v2.0/token`. */
 export const MOCK_ENTRA_AUTHORITY_PATH = "/__mock/entra";
+
+/** The OpenID Connect client the mock's identity provider knows, for single sign-on to the dashboard. */
+export const MOCK_OIDC_CLIENT_ID = "sluice-dashboard";
+export const MOCK_OIDC_CLIENT_SECRET = "mock-oidc-client-secret-0001";
+/** Where the mock's identity provider lives: its discovery document is at `<this>/.well-known/openid-configuration`. */
+export const MOCK_OIDC_PATH = "/__mock/oidc";

@@ -56,6 +56,7 @@ import { HookReceiver } from "./hooks.ts";
 import { mockMcp } from "./mcp.ts";
 import { answerMedia, geminiImageAnswer, MEDIA_PATHS, multipartFields, wantsGeminiImage } from "./media.ts";
 import { answerFor, MOCK_MODELS, type MockAnswer, type MockTurn, UnknownMockModel } from "./models.ts";
+import { mockOidc, OIDC_PREFIX } from "./oidc.ts";
 import {
   type OpenAIChatRequest,
   openaiCompletion,
@@ -430,6 +431,7 @@ export async function startMockUpstream(options: MockOptions = {}): Promise<Mock
   const vertex = mockVertex();
   const azure = mockAzure();
   const google = mockGoogle();
+  const oidc = mockOidc();
   const codeAssistSetup = mockCodeAssistSetup();
   const turnstile = mockTurnstile();
   const mcp = mockMcp();
@@ -470,6 +472,15 @@ export async function startMockUpstream(options: MockOptions = {}): Promise<Mock
     }
     if (path.startsWith(GOOGLE_PREFIX)) {
       const reply = google.handle(req.method ?? "GET", new URL(req.url ?? "/", "http://mock.invalid"), text);
+      if (reply?.status === 302) {
+        res.writeHead(302, reply.headers);
+        return void res.end();
+      }
+      if (reply) return sendJson(res, reply.status, reply.body, reply.headers);
+    }
+    if (path.startsWith(OIDC_PREFIX)) {
+      const url = new URL(req.url ?? "/", "http://mock.invalid");
+      const reply = await oidc.handle(req.method ?? "GET", url, text, req.headers.authorization, baseUrl);
       if (reply?.status === 302) {
         res.writeHead(302, reply.headers);
         return void res.end();

@@ -5,6 +5,7 @@ import { guestPrincipal } from "../apps/guest.ts";
 import { forgetApp, forgetApps } from "../apps/registry.ts";
 import type { GatewayContext } from "../context.ts";
 import { GatewayError, unauthorized } from "../http/errors.ts";
+import { sessionPrincipal } from "../sso/session.ts";
 import { secretsEqual } from "./constant-time.ts";
 import { hasQueryCredential, readCredential } from "./credentials.ts";
 import { claimText, verifyUserJwt } from "./jwt.ts";
@@ -54,6 +55,11 @@ export async function authenticate(c: GatewayContext): Promise<Principal> {
   const services = c.get("services");
   const credential = readCredential(c.req.raw, { query: c.get("queryCredential") === true });
   if (credential === undefined) {
+    // A person signed in to the dashboard: read only when single sign-on is configured.
+    if (config.sso) {
+      const operator = await sessionPrincipal(c);
+      if (operator) return operator;
+    }
     if (hasQueryCredential(c.req.raw)) {
       throw unauthorized(
         "A credential in the URL (`?key=`) is taken only on Gemini's routes: send `Authorization: Bearer <key>` or `x-api-key`.",
@@ -119,7 +125,7 @@ export interface Deployment {
  * itself. No allowlist allows everything.
  */
 export function isDeploymentAllowed(principal: Principal, target: Deployment, natural: string | undefined): boolean {
-  if (principal.type === "admin" || principal.type === "user") return true;
+  if (principal.type === "admin" || principal.type === "user" || principal.type === "operator") return true;
   if (principal.models === null || principal.models.length === 0) return true;
   return principal.models.some((entry) => {
     const slash = entry.indexOf("/");
@@ -146,10 +152,15 @@ export function assertDeploymentAllowed(principal: Principal, target: Deployment
   );
 }
 
-/** The admin key, and nothing else. */
+/** The admin key, or a signed-in owner or admin of the organization. */
 export function requireAdmin(principal: Principal): void {
-  if (principal.type !== "admin")
-    throw new GatewayError(403, "permission", "This route needs the admin key.", { code: "admin_only" });
+  if (principal.type === "admin") return;
+  if (principal.type === "operator" && (principal.orgRole === "owner" || principal.orgRole === "admin")) return;
+  const message =
+    principal.type === "operator"
+      ? "This route needs an organization owner or admin; your role does not allow it."
+      : "This route needs the admin key.";
+  throw new GatewayError(403, "permission", message, { code: "admin_only" });
 }
 
 /** Drops every caller this isolate holds (keys, users and apps): other isolates read theirs again as their copies expire. */

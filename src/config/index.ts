@@ -4,9 +4,11 @@ import { PROVIDERS } from "../providers/index.ts";
 import type { EnvVars, ProviderSettings } from "../providers/types.ts";
 import type { ParsedEnv } from "./schema.ts";
 import { CONFIG_KEYS, envSchema, providerEnvSchema } from "./schema.ts";
+import { type SsoConfig, ssoConfig } from "./sso.ts";
 
 export type { Env } from "./schema.ts";
 export { CONFIG_KEYS } from "./schema.ts";
+export type { RoleGrant, SsoConfig } from "./sso.ts";
 
 export interface Config {
   databaseUrl: string;
@@ -48,6 +50,8 @@ export interface Config {
   webhooks: { billing?: BillingWebhook; alerts?: WebhookTarget };
   /** Users' Google accounts for Gemini, when an OAuth client is configured. */
   google?: GoogleOAuthConfig;
+  /** Single sign-on to the dashboard and the admin API (OpenID Connect); undefined when off. */
+  sso?: SsoConfig;
   responseCache: {
     maxTtlSeconds: number;
     maxBytes: number;
@@ -230,6 +234,9 @@ export function parseConfig(raw: Record<string, unknown>): Config {
   if ((env.JWT_SECRET || env.JWKS_URL) && (!env.JWT_ISSUER || !env.JWT_AUDIENCE)) {
     throw new ConfigError(["JWT_ISSUER and JWT_AUDIENCE are required when JWT_SECRET or JWKS_URL is set"]);
   }
+  const ssoProblems: string[] = [];
+  const sso = ssoConfig(env, ssoProblems);
+  if (ssoProblems.length > 0) throw new ConfigError(ssoProblems);
   const billing = webhook(env.BILLING_WEBHOOK_URL, env.BILLING_WEBHOOK_SECRET, "BILLING_WEBHOOK_SECRET");
   const webhooks = {
     // Queue delays are whole seconds.
@@ -298,6 +305,7 @@ export function parseConfig(raw: Record<string, unknown>): Config {
     providers: providerSettings(providerVars.data as EnvVars, raw),
     webhooks,
     google: googleOAuth(env),
+    sso,
     responseCache: {
       maxTtlSeconds: Math.floor(env.RESPONSE_CACHE_MAX_TTL / 1000),
       maxBytes: env.RESPONSE_CACHE_MAX_BYTES,

@@ -116,6 +116,33 @@ export const envSchema = z.object({
   GOOGLE_CODE_ASSIST_URL: optionalUrl,
   /** A Google Cloud project for Code Assist (Standard and Enterprise); the free tier's is found at connection. */
   GOOGLE_CLOUD_PROJECT: optionalText,
+  /** Single sign-on (OpenID Connect): the provider's discovery URL (or its issuer), and this gateway's client there. */
+  SSO_DISCOVERY_URL: optionalUrl,
+  SSO_CLIENT_ID: optionalText,
+  SSO_CLIENT_SECRET: optionalText,
+  /** Space-separated scopes asked for; `openid email profile` by default. */
+  SSO_SCOPES: optionalText,
+  /** Where the provider sends people back; by default this gateway's own `/auth/sso/callback`. */
+  SSO_REDIRECT_URL: optionalUrl,
+  /** The ID-token claim holding groups or roles (a dotted path reaches a nested one); `groups` by default. */
+  SSO_ROLES_CLAIM: optionalText,
+  /** JSON: group or role name → `org:<role>` or `team:<team id>:<role>`. */
+  SSO_ROLE_MAP: optionalText,
+  /** The organization role of a person none of whose groups is mapped; unset, such a person is not let in. */
+  SSO_DEFAULT_ROLE: z
+    .enum(["owner", "admin", "member", "viewer", "billing"], { message: "must be owner, admin, member, viewer or billing" })
+    .optional(),
+  /** Comma-separated email domains allowed to sign in (verified email required); unset, any. */
+  SSO_ALLOWED_DOMAINS: optionalText,
+  /** How long a dashboard session lasts, e.g. `12h`. */
+  SSO_SESSION_TTL: optionalText.pipe(
+    z
+      .string()
+      .regex(/^\d+(m|h|d)$/, { message: "must be a duration like 30m, 12h or 7d" })
+      .optional(),
+  ),
+  /** The provider's name on the dashboard's sign-in button (`Okta`, `Google`…). */
+  SSO_PROVIDER_NAME: optionalText,
   /** IANA time zone in which daily and monthly windows reset; UTC by default. */
   LIMITS_TIMEZONE: optionalText.refine(
     (zone) => {

@@ -1,6 +1,8 @@
 // The dashboard's only way to the gateway: its public JSON routes, with the
 // credential the operator signed in with as a Bearer header. The credential
 // lives in sessionStorage (gone when the tab closes), never in a URL or cookie.
+// A person signed in through single sign-on sends no header: the browser
+// sends the gateway's HttpOnly session cookie, and its Origin.
 const STORAGE_KEY = "sluice.credential";
 
 export const credential = {
@@ -22,7 +24,7 @@ export async function api<T>(method: string, path: string, body?: unknown): Prom
   const response = await fetch(path, {
     method,
     headers: {
-      authorization: `Bearer ${credential.get()}`,
+      ...(credential.get() ? { authorization: `Bearer ${credential.get()}` } : {}),
       ...(body === undefined ? {} : { "content-type": "application/json" }),
     },
     body: body === undefined ? undefined : JSON.stringify(body),
@@ -34,6 +36,22 @@ export async function api<T>(method: string, path: string, body?: unknown): Prom
     throw new ApiError(response.status, message);
   }
   return json as T;
+}
+
+/** What `GET /auth/sso/session` says: single sign-on's button, and who is signed in. */
+export interface SsoSession {
+  enabled: boolean;
+  signed_in: boolean;
+  provider: string;
+  login_url: string;
+  operator?: { email: string | null; name: string | null; org_role: string | null; team_roles: Record<string, string> };
+}
+
+/** The single sign-on session, or undefined when single sign-on is not configured. */
+export async function ssoSession(): Promise<SsoSession | undefined> {
+  const response = await fetch("/auth/sso/session");
+  const session = response.ok ? ((await response.json()) as SsoSession) : undefined;
+  return session?.enabled ? session : undefined;
 }
 
 export interface Group {

@@ -5,7 +5,7 @@
 // server; what the page hides is only for clarity.
 import { type ComponentChildren, render } from "preact";
 import { useEffect, useMemo, useState } from "preact/hooks";
-import { ApiError, api, count, credential, type Group, type UsageRow, usd } from "./api.ts";
+import { ApiError, api, count, credential, type Group, type SsoSession, ssoSession, type UsageRow, usd } from "./api.ts";
 import { Chart } from "./chart.tsx";
 import "uplot/dist/uPlot.min.css";
 import "./styles.css";
@@ -691,7 +691,7 @@ function GoogleAccount() {
   );
 }
 
-function SignIn(props: { onSignedIn: (admin: boolean) => void }) {
+function SignIn(props: { onSignedIn: (admin: boolean) => void; sso?: SsoSession }) {
   const [value, setValue] = useState("");
   const [error, setError] = useState("");
   const submit = async (event: Event) => {
@@ -712,6 +712,13 @@ function SignIn(props: { onSignedIn: (admin: boolean) => void }) {
   return (
     <form class="card signin" onSubmit={submit}>
       <h1>Sluice</h1>
+      {props.sso && (
+        <p>
+          <a class="button" href={`${props.sso.login_url}?return_to=/dashboard/`}>
+            Sign in with {props.sso.provider}
+          </a>
+        </p>
+      )}
       <p>Sign in with the admin key, or with a key or token of your own to see your usage.</p>
       <label>
         Key or token
@@ -731,17 +738,69 @@ function SignIn(props: { onSignedIn: (admin: boolean) => void }) {
 
 type Tab = "overview" | "keys" | "people" | "catalog" | "requests" | "limits";
 
+/** A signed-in person whose role opens none of the screens here. */
+function NoScreens(props: { who: string; role: string }) {
+  return (
+    <main>
+      <section class="card">
+        <h2>Signed in as {props.who}</h2>
+        <p>Your role ({props.role}) does not open the admin screens. Ask an organization admin if you need them.</p>
+      </section>
+    </main>
+  );
+}
+
+const ADMIN_ROLES = new Set(["owner", "admin"]);
+
 function App() {
-  const [session, setSession] = useState<{ admin: boolean } | undefined>();
+  const [session, setSession] = useState<{ admin: boolean; operator?: SsoSession["operator"] } | undefined>();
+  const [sso, setSso] = useState<SsoSession | undefined>();
   const [tab, setTab] = useState<Tab>("overview");
   useEffect(() => {
-    if (!credential.get()) return;
+    if (!credential.get()) {
+      ssoSession().then(
+        (found) => {
+          setSso(found);
+          const operator = found?.signed_in ? found.operator : undefined;
+          if (operator) setSession({ admin: ADMIN_ROLES.has(operator.org_role ?? ""), operator });
+        },
+        () => undefined,
+      );
+      return;
+    }
     api("GET", "/admin/keys?limit=1").then(
       () => setSession({ admin: true }),
       (e: unknown) => (e instanceof ApiError && e.status === 403 ? setSession({ admin: false }) : credential.clear()),
     );
   }, []);
-  if (!session) return <SignIn onSignedIn={(admin) => setSession({ admin })} />;
+  if (!session) return <SignIn sso={sso} onSignedIn={(admin) => setSession({ admin })} />;
+  const operator = session.operator;
+  const signOut = async () => {
+    if (operator) await fetch("/auth/sso/logout", { method: "POST" });
+    credential.clear();
+    setSession(undefined);
+  };
+  const who = operator ? (operator.email ?? operator.name ?? "signed in") : undefined;
+  const role = operator
+    ? (operator.org_role ??
+      Object.entries(operator.team_roles)
+        .map(([team, r]) => `${r} of ${team}`)
+        .join(", "))
+    : "";
+  if (operator && !session.admin) {
+    return (
+      <>
+        <header class="top">
+          <strong>Sluice</strong>
+          <span class="who">{who}</span>
+          <button type="button" onClick={signOut}>
+            Sign out
+          </button>
+        </header>
+        <NoScreens who={who ?? ""} role={role} />
+      </>
+    );
+  }
   const tabs: [Tab, string][] = session.admin
     ? [
         ["overview", "Overview"],
@@ -766,14 +825,10 @@ function App() {
             </button>
           ))}
         </nav>
-        <span class="who">{session.admin ? "admin" : "read-only"}</span>
-        <button
-          type="button"
-          onClick={() => {
-            credential.clear();
-            setSession(undefined);
-          }}
-        >
+        <span class="who" title={operator ? `${role}` : undefined}>
+          {who ? `${who} (${role})` : session.admin ? "admin" : "read-only"}
+        </span>
+        <button type="button" onClick={signOut}>
           Sign out
         </button>
       </header>

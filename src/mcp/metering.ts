@@ -3,7 +3,7 @@
 // ledger row per call in `mcp_calls`, written after the answer.
 import { Ratelimit } from "@upstash/ratelimit";
 import type { Redis } from "@upstash/redis/cloudflare";
-import { type Principal, principalKeyId, principalTeamId, principalUserId } from "../auth/principal.ts";
+import { type Principal, principalKeyId, principalPolicy, principalTeamId, principalUserId } from "../auth/principal.ts";
 import { mcpCalls } from "../db/schema.ts";
 import { GatewayError } from "../http/errors.ts";
 import { IsolateCache } from "../isolate-cache.ts";
@@ -36,7 +36,7 @@ function limiterFor(redis: Redis, limit: number): Ratelimit {
 
 /** Counts one tool call against the caller's limit; a call over it is a 429 with `Retry-After`. */
 export async function admitToolCall(services: Services, principal: Principal): Promise<Record<string, string>> {
-  const limit = principal.type === "admin" ? undefined : principal.policy.mcp_calls_per_minute;
+  const limit = principalPolicy(principal)?.mcp_calls_per_minute;
   if (limit === undefined) return {};
   let result: Awaited<ReturnType<Ratelimit["limit"]>>;
   try {

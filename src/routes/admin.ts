@@ -79,7 +79,7 @@ import { endpoint } from "./endpoint.ts";
 
 export const adminRoutes = new Hono<GatewayEnv>();
 
-adminRoutes.use(endpoint({ errors: "openai", gated: false }), async (c, next) => {
+adminRoutes.use(endpoint({ errors: "openai", gated: false, operators: true }), async (c, next) => {
   requireAdmin(c.get("principal"));
   await next();
 });

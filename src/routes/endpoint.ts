@@ -10,7 +10,7 @@ import { authenticate, reauthenticate } from "../auth/index.ts";
 import type { GatewayEnv } from "../context.ts";
 import { hasControl } from "../formats/fields.ts";
 import type { ErrorShape } from "../formats/types.ts";
-import { badRequest } from "../http/errors.ts";
+import { badRequest, GatewayError } from "../http/errors.ts";
 import { admit } from "../limits/index.ts";
 
 /** Marks the middleware, so a test can show that no route skips it. */
@@ -25,14 +25,26 @@ export interface EndpointOptions {
   pathParam?: string;
   /** The route takes the caller's key in `?key=`, as Gemini's REST clients send it; no other route does. */
   queryCredential?: boolean;
+  /** The route takes a signed-in person (the dashboard's session): the admin API does; the model routes do not. */
+  operators?: boolean;
 }
+
+const operatorRefused = () =>
+  new GatewayError(
+    403,
+    "permission",
+    "A dashboard sign-in does not call this route: use a virtual key (`Authorization: Bearer sk-…`).",
+    { code: "operator_not_allowed" },
+  );
 
 export function endpoint(options: EndpointOptions): MiddlewareHandler<GatewayEnv> {
   const middleware: MiddlewareHandler<GatewayEnv> = async (c, next) => {
     c.set("format", options.errors);
     if (options.queryCredential) c.set("queryCredential", true);
     checkRequestNames(c, options.pathParam ?? "path");
-    c.set("principal", await authenticate(c));
+    const principal = await authenticate(c);
+    if (principal.type === "operator" && !options.operators) throw operatorRefused();
+    c.set("principal", principal);
     // Gated routes read the markers in their limits check; the others read them here.
     if (!options.gated && (await checkMarkers(c.get("services").redis, c.get("principal"))) === "stale") {
       await reauthenticate(c);

@@ -65,7 +65,7 @@ usageRoutes.get(
   async (c) => answer(c, ownScope(c.get("principal")), c.req.valid("query")),
 );
 
-const admin = endpoint({ errors: "openai", gated: false });
+const admin = endpoint({ errors: "openai", gated: false, operators: true });
 const adminOnly = async (c: GatewayContext, next: () => Promise<void>) => {
   requireAdmin(c.get("principal"));
   await next();

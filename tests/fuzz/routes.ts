@@ -231,6 +231,11 @@ export const ROUTES: FuzzRoute[] = [
   { route: "POST /auth/attest", path: "/auth/attest", auth: "none" },
   // Its template (a guest token of the fuzz app) is made before the run.
   { route: "POST /auth/attest/link", path: "/auth/attest/link", auth: "user" },
+  // Single sign-on is off in the suite's bindings: each route says so (tests/sso.test.ts runs it configured).
+  { route: "GET /auth/sso/login", path: "/auth/sso/login", auth: "none", reached: withCode(404, "sso_disabled") },
+  { route: "GET /auth/sso/callback", path: "/auth/sso/callback", auth: "none", reached: withCode(404, "sso_disabled") },
+  { route: "GET /auth/sso/session", path: "/auth/sso/session", auth: "none" },
+  { route: "POST /auth/sso/logout", path: "/auth/sso/logout", auth: "none", reached: withCode(404, "sso_disabled") },
 
   { route: "GET /admin/usage", path: "/admin/usage", auth: "admin" },
   { route: "GET /admin/usage/undelivered", path: "/admin/usage/undelivered", auth: "admin" },

@@ -1,0 +1,171 @@
+// `/auth/sso/*`: single sign-on to the dashboard and the admin API with an
+// OpenID Connect provider. `login` sends the browser to the provider,
+// `callback` finishes there and sets the session cookie, `session` says who
+// is signed in (the dashboard asks it first, so it answers `enabled: false`
+// rather than an error while single sign-on is off), `logout` ends the
+// session. The other routes answer 404 while single sign-on is not configured.
+import { Hono } from "hono";
+import { resolveOperator } from "../auth/operators.ts";
+import type { SsoConfig } from "../config/index.ts";
+import type { GatewayContext, GatewayEnv } from "../context.ts";
+import { GatewayError } from "../http/errors.ts";
+import { doc } from "../openapi/doc.ts";
+import { finishSignIn, SIGN_IN_COOKIE, SIGN_IN_SECONDS, startSignIn } from "../sso/flow.ts";
+import { operatorClaims } from "../sso/roles.ts";
+import {
+  checkSameOrigin,
+  cookieHeader,
+  cookieScheme,
+  openSession,
+  readCookie,
+  SESSION_COOKIE,
+  sealSession,
+  sessionPrincipal,
+  signOut,
+} from "../sso/session.ts";
+
+export const ssoRoutes = new Hono<GatewayEnv>();
+
+function ssoOf(c: GatewayContext): SsoConfig {
+  const sso = c.get("config").sso;
+  if (!sso) {
+    throw new GatewayError(
+      404,
+      "not_found",
+      "Single sign-on is not configured here: SSO_DISCOVERY_URL and SSO_CLIENT_ID are unset.",
+      {
+        code: "sso_disabled",
+      },
+    );
+  }
+  return sso;
+}
+
+const escapeHtml = (text: string) =>
+  text.replace(/[&<>"']/g, (ch) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[ch] ?? ch);
+
+/** A page for a sign-in that did not complete: plain, no script, nothing it could be framed into. */
+function failurePage(c: GatewayContext, failure: GatewayError): Response {
+  const html = `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>Not signed in</title><style>body{font:16px/1.5 system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem;color:#1f2328}h1{font-size:1.25rem}</style></head><body><h1>Not signed in</h1><p>${escapeHtml(failure.message)}</p><p><a href="/dashboard/">Back to the dashboard</a></p></body></html>`;
+  return c.html(html, failure.status as 400, {
+    "content-security-policy": "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
+    "cache-control": "no-store",
+    "referrer-policy": "no-referrer",
+  });
+}
+
+const needsHttps = () =>
+  new GatewayError(400, "invalid_request", "Single sign-on needs HTTPS (plain HTTP only on localhost, for development).", {
+    code: "sso_needs_https",
+  });
+
+ssoRoutes.get(
+  "/login",
+  doc({ summary: "Starts signing in: a redirect to the identity provider (`return_to`: a path here; `login_hint`)" }),
+  async (c) => {
+    const sso = ssoOf(c);
+    if (!cookieScheme(c.req.url)) throw needsHttps();
+    const { return_to: returnTo, login_hint: loginHint } = c.req.query();
+    let started: { url: string; cookie: string };
+    try {
+      started = await startSignIn(c.get("config"), sso, {
+        origin: new URL(c.req.url).origin,
+        returnTo,
+        loginHint: loginHint?.slice(0, 320),
+      });
+    } catch (failure) {
+      // The provider's discovery document cannot be read: a page for the person who clicked the button.
+      if (failure instanceof GatewayError && failure.status !== 500) return failurePage(c, failure);
+      throw failure;
+    }
+    c.header("set-cookie", cookieHeader(c.req.url, SIGN_IN_COOKIE, started.cookie, SIGN_IN_SECONDS));
+    c.header("cache-control", "no-store");
+    c.header("referrer-policy", "no-referrer");
+    return c.redirect(started.url, 302);
+  },
+);
+
+ssoRoutes.get(
+  "/callback",
+  doc({ summary: "Where the identity provider sends the browser back: the code exchanged, the session cookie set" }),
+  async (c) => {
+    const sso = ssoOf(c);
+    const { code, state, error } = c.req.query();
+    c.header("set-cookie", cookieHeader(c.req.url, SIGN_IN_COOKIE, "", 0), { append: true });
+    try {
+      if (!cookieScheme(c.req.url)) throw needsHttps();
+      if (error)
+        throw new GatewayError(403, "permission", `The identity provider said: ${error.slice(0, 64)}.`, { code: "sso_denied" });
+      if (!code || !state) throw new GatewayError(400, "invalid_request", "The link is missing its code or state. Start again.");
+      const services = c.get("services");
+      const { payload, returnTo } = await finishSignIn(services, c.get("config"), sso, {
+        code,
+        state,
+        cookie: readCookie(c, SIGN_IN_COOKIE),
+      });
+      const identity = await resolveOperator(services, operatorClaims(payload, sso));
+      if (identity.orgRole === null && Object.keys(identity.teamRoles).length === 0) {
+        throw new GatewayError(
+          403,
+          "permission",
+          `${identity.email ?? "This account"} has no role here: none of its groups is mapped to one. Ask an administrator.`,
+          { code: "sso_no_role" },
+        );
+      }
+      const { value } = await sealSession(c.get("config"), identity, sso.sessionTtlSeconds);
+      c.header("set-cookie", cookieHeader(c.req.url, SESSION_COOKIE, value, sso.sessionTtlSeconds), { append: true });
+      c.header("cache-control", "no-store");
+      c.header("referrer-policy", "no-referrer");
+      return c.redirect(returnTo, 302);
+    } catch (failure) {
+      // A refusal, or a provider that failed us, is a page the person can read; anything else is the gateway's own error.
+      if (!(failure instanceof GatewayError) || failure.status === 500) throw failure;
+      return failurePage(c, failure);
+    }
+  },
+);
+
+ssoRoutes.get(
+  "/session",
+  doc({
+    summary:
+      "Who is signed in: `{enabled, signed_in, provider, login_url, operator}`; `enabled: false` when single sign-on is off",
+    response: { description: "{enabled, signed_in, provider?, login_url?, operator?, expires_at?}" },
+  }),
+  async (c) => {
+    const sso = c.get("config").sso;
+    c.header("cache-control", "no-store");
+    if (!sso) return c.json({ enabled: false, signed_in: false });
+    const base = { enabled: true, provider: sso.providerName, login_url: "/auth/sso/login" };
+    const value = readCookie(c, SESSION_COOKIE);
+    const principal = value ? await sessionPrincipal(c).catch(() => undefined) : undefined;
+    if (!value || principal?.type !== "operator") return c.json({ signed_in: false, ...base });
+    const { exp } = await openSession(c.get("config"), value);
+    return c.json({
+      signed_in: true,
+      ...base,
+      operator: {
+        subject: principal.subject,
+        email: principal.email,
+        name: principal.name,
+        org_id: principal.orgId,
+        org_role: principal.orgRole,
+        team_roles: principal.teamRoles,
+      },
+      expires_at: new Date(exp * 1000).toISOString(),
+    });
+  },
+);
+
+ssoRoutes.post("/logout", doc({ summary: "Signs the session out, here and in every isolate" }), async (c) => {
+  const sso = ssoOf(c);
+  const value = readCookie(c, SESSION_COOKIE);
+  if (value) {
+    checkSameOrigin(c, sso);
+    const session = await openSession(c.get("config"), value).catch(() => undefined);
+    if (session) await signOut(c, session);
+  }
+  c.header("set-cookie", cookieHeader(c.req.url, SESSION_COOKIE, "", 0));
+  c.header("cache-control", "no-store");
+  return c.json({ signed_out: true });
+});
