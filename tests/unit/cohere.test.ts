@@ -6,7 +6,7 @@ import type { CanonicalEvent } from "../../src/formats/canonical.ts";
 import { cohereToCanonical } from "../../src/formats/cohere/request.ts";
 import { rerankUsageFrom } from "../../src/formats/cohere/rerank.ts";
 import { CohereStreamEncoder } from "../../src/formats/cohere/response.ts";
-import { canonicalToCohere, cohereChatCodec, cohereUsageFrom } from "../../src/formats/cohere/upstream.ts";
+import { canonicalToCohereBody, cohereChatCodec, cohereUsageFrom } from "../../src/formats/cohere/upstream.ts";
 import { cohereEmbedBody } from "../../src/providers/cohere/embed.ts";
 import type { EndpointCall } from "../../src/providers/types.ts";
 
@@ -87,7 +87,7 @@ describe("Cohere's stream, read", () => {
 
 describe("a canonical request, sent to Cohere", () => {
   it("puts an assistant's words beside its tool calls in the tool plan, and results in tool messages", () => {
-    const body = canonicalToCohere({
+    const body = canonicalToCohereBody({
       model: "command-a-03-2025",
       stream: true,
       messages: [

@@ -69,7 +69,7 @@ function messagesOf(request: CanonicalRequest): Record<string, unknown>[] {
   return messages;
 }
 
-export function canonicalToCohere(request: CanonicalRequest): Record<string, unknown> {
+export function canonicalToCohereBody(request: CanonicalRequest): Record<string, unknown> {
   const body: Record<string, unknown> = { messages: messagesOf(request) };
   let tools = request.tools;
   const choice = request.toolChoice;
@@ -212,7 +212,7 @@ function cohereStreamDecoder(): StreamDecoder {
 }
 
 export const cohereChatCodec: UpstreamCodec = {
-  encode: canonicalToCohere,
+  encode: canonicalToCohereBody,
   decode: (body) => cohereToCanonicalResponse(body as CohereChatAnswer),
   usage: (body) => cohereUsageFrom((body as { usage?: unknown } | null)?.usage),
   streamDecoder: cohereStreamDecoder,
