@@ -183,6 +183,7 @@ describe("one shape for every route", () => {
         "/v1/images/generations",
         "/v1/images/edits",
         "/v1/moderations",
+        "/v1/realtime",
       ]),
     );
   });

@@ -25,12 +25,15 @@ export interface EndpointOptions {
   pathParam?: string;
   /** The route takes the caller's key in `?key=`, as Gemini's REST clients send it; no other route does. */
   queryCredential?: boolean;
+  /** The route takes the caller's credential in a WebSocket subprotocol, as browsers' realtime clients send it. */
+  protocolCredential?: boolean;
 }
 
 export function endpoint(options: EndpointOptions): MiddlewareHandler<GatewayEnv> {
   const middleware: MiddlewareHandler<GatewayEnv> = async (c, next) => {
     c.set("format", options.errors);
     if (options.queryCredential) c.set("queryCredential", true);
+    if (options.protocolCredential) c.set("protocolCredential", true);
     checkRequestNames(c, options.pathParam ?? "path");
     c.set("principal", await authenticate(c));
     // Gated routes read the markers in their limits check; the others read them here.
