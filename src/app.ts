@@ -29,6 +29,7 @@ import { mediaRoutes } from "./routes/media.ts";
 import { metricsRoutes } from "./routes/metrics.ts";
 import { openaiRoutes } from "./routes/openai.ts";
 import { providerAccountRoutes } from "./routes/provider-accounts.ts";
+import { realtimeRoutes } from "./routes/realtime.ts";
 import { ssoRoutes } from "./routes/sso.ts";
 import { usageRoutes } from "./routes/usage.ts";
 import { servicesFor } from "./services.ts";
@@ -109,6 +110,7 @@ export function createApp() {
         "POST /v1/audio/transcriptions, POST /v1/audio/translations, POST /v1/audio/speech",
         "POST /v1/images/generations, POST /v1/images/edits",
         "POST /v1/moderations",
+        "GET /v1/realtime (WebSocket), POST /v1/realtime/client_secrets",
         "POST /v1/messages",
         "POST /v1/messages/count_tokens",
         "POST /v1beta/models/{model}:generateContent",
@@ -145,6 +147,7 @@ export function createApp() {
   app.use("/model/*", errorsIn("bedrock"));
   app.route("/", openaiRoutes);
   app.route("/", mediaRoutes);
+  app.route("/", realtimeRoutes);
   app.route("/", anthropicRoutes);
   app.route("/", geminiRoutes);
   app.route("/", cohereRoutes);

@@ -17,6 +17,8 @@ export interface GatewayVariables {
   principal: Principal;
   /** The route takes a credential in `?key=` (Gemini's REST routes); no other does. */
   queryCredential?: boolean;
+  /** The route takes a credential in a WebSocket subprotocol (`/v1/realtime`, for browsers); no other does. */
+  protocolCredential?: boolean;
   /** The request's trace and metrics; undefined when neither is configured (or the trace is not sampled and metrics are off). */
   observation?: Observation;
   /** The gateway call's parsed body, for its request log. */

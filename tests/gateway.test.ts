@@ -192,6 +192,7 @@ describe("one shape for every route", () => {
         "/v1/moderations",
         "/v2/chat",
         "/v2/rerank",
+        "/v1/realtime",
       ]),
     );
   });

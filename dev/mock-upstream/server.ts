@@ -69,6 +69,7 @@ import {
   openaiTurns,
 } from "./openai.ts";
 import { OtlpReceiver } from "./otlp.ts";
+import { attachRealtime } from "./realtime.ts";
 import { type ResponsesRequest, responsesResponse, responsesStreamEvents, responsesTools, responsesTurns } from "./responses.ts";
 import { signatureProblem } from "./sigv4.ts";
 import { countTokens, splitIntoChunks } from "./text.ts";
@@ -662,6 +663,8 @@ export async function startMockUpstream(options: MockOptions = {}): Promise<Mock
   const server = createServer((req, res) => {
     answer(req, res).catch((error) => sendJson(res, 500, openaiError(500, String(error))));
   });
+  // Keys the mock rejects are refused here too; any other bearer opens a session.
+  attachRealtime(server, (authorization) => /^Bearer (?!sk-reject)\S+$/.test(authorization ?? ""));
   const port = await listen(server, options.port);
   baseUrl = `http://127.0.0.1:${port}`;
   return { url: baseUrl, port, requests, close: () => closeServer(server) };

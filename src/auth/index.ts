@@ -53,7 +53,10 @@ async function userPrincipal(c: GatewayContext, token: string): Promise<Principa
 export async function authenticate(c: GatewayContext): Promise<Principal> {
   const config = c.get("config");
   const services = c.get("services");
-  const credential = readCredential(c.req.raw, { query: c.get("queryCredential") === true });
+  const credential = readCredential(c.req.raw, {
+    query: c.get("queryCredential") === true,
+    protocol: c.get("protocolCredential") === true,
+  });
   if (credential === undefined) {
     // A person signed in to the dashboard: read only when single sign-on is configured.
     if (config.sso) {
@@ -92,7 +95,10 @@ export async function authenticate(c: GatewayContext): Promise<Principal> {
 export async function reauthenticate(c: GatewayContext): Promise<Principal> {
   const principal = c.get("principal");
   if (principal.type === "key") {
-    const credential = readCredential(c.req.raw, { query: c.get("queryCredential") === true });
+    const credential = readCredential(c.req.raw, {
+      query: c.get("queryCredential") === true,
+      protocol: c.get("protocolCredential") === true,
+    });
     forgetKey(principal.keyId, credential?.startsWith("sk-") ? await hashSecret(credential) : undefined);
   } else if (principal.type === "user") forgetUser(principal.userId);
   else if (principal.type === "guest") forgetApp(principal.appId);

@@ -142,6 +142,8 @@ export interface ProviderDescriptor<Kind extends string = string> {
   };
   /** OpenAI's media APIs (audio, images, moderation), where it serves them as OpenAI does. */
   readonly media?: MediaEndpoints;
+  /** OpenAI's Realtime API, where it serves it: the WebSocket upgrade request for a model's session. */
+  readonly realtime?: { request(settings: ProviderSettings, upstreamModel: string): Request };
   /** The wire formats it takes for a model; translated requests use the first. */
   endpoints(upstreamModel: string): readonly Endpoint[];
 }

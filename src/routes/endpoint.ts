@@ -27,6 +27,8 @@ export interface EndpointOptions {
   queryCredential?: boolean;
   /** The route takes a signed-in person (the dashboard's session): the admin API does; the model routes do not. */
   operators?: boolean;
+  /** The route takes the caller's credential in a WebSocket subprotocol, as browsers' realtime clients send it. */
+  protocolCredential?: boolean;
 }
 
 const operatorRefused = () =>
@@ -41,6 +43,7 @@ export function endpoint(options: EndpointOptions): MiddlewareHandler<GatewayEnv
   const middleware: MiddlewareHandler<GatewayEnv> = async (c, next) => {
     c.set("format", options.errors);
     if (options.queryCredential) c.set("queryCredential", true);
+    if (options.protocolCredential) c.set("protocolCredential", true);
     checkRequestNames(c, options.pathParam ?? "path");
     const principal = await authenticate(c);
     if (principal.type === "operator" && !options.operators) throw operatorRefused();

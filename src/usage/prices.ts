@@ -33,6 +33,8 @@ export interface MediaRates {
   characters?: number;
   /** Per image, by `quality/size` (`standard/1024x1024`). */
   image?: Readonly<Record<string, number>>;
+  /** Per million audio tokens in and out (a realtime session's), priced apart from its text tokens. */
+  audioTokens?: { input: number; output: number };
 }
 
 /** What a media call used, as its record keeps it. */
@@ -40,6 +42,8 @@ export interface MediaUsage {
   audioSeconds?: number;
   characters?: number;
   images?: { count: number; size: string; quality: string };
+  /** Audio tokens heard and spoken (a realtime session): its text tokens are its record's own. */
+  audioTokens?: { input: number; output: number };
 }
 
 export interface Price extends Rates {
@@ -223,5 +227,8 @@ export function mediaCostOf(price: Price | undefined, usage: MediaUsage | undefi
   if (usage.audioSeconds !== undefined) usd += usage.audioSeconds * (rates.audioSecond ?? 0);
   if (usage.characters !== undefined) usd += (usage.characters * (rates.characters ?? 0)) / 1_000_000;
   if (usage.images && rates.image) usd += usage.images.count * imagePrice(rates.image, usage.images.quality, usage.images.size);
+  if (usage.audioTokens && rates.audioTokens) {
+    usd += (usage.audioTokens.input * rates.audioTokens.input + usage.audioTokens.output * rates.audioTokens.output) / 1_000_000;
+  }
   return usd;
 }

@@ -117,6 +117,14 @@ export const ROUTES: FuzzRoute[] = [
     template: { model: "mock-image", prompt: "fuzz", n: 1, size: "256x256" },
   },
   { route: "POST /v1/moderations", path: "/v1/moderations", auth: "key", template: { model: "mock-moderation", input: "fuzz" } },
+  // A WebSocket's route: a plain request is refused before anything else, which shows its handler ran.
+  { route: "GET /v1/realtime", path: "/v1/realtime", auth: "key", reached: withCode(426, "upgrade_required") },
+  {
+    route: "POST /v1/realtime/client_secrets",
+    path: "/v1/realtime/client_secrets",
+    auth: "key",
+    template: { expires_after: { anchor: "created_at", seconds: 60 }, session: { type: "realtime", model: "gpt-realtime" } },
+  },
   { route: "GET /v1/models", path: "/v1/models", auth: "key" },
   { route: "POST /v2/chat", path: "/v2/chat", auth: "key", template: { model: "mock-echo", messages: chat.messages } },
   // The mock provider does not rerank: a body that passes reaches the handler and is refused for its provider.

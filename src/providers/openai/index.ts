@@ -1,8 +1,10 @@
 // OpenAI, or any server that speaks its API (OPENAI_BASE_URL).
+
+import type { ProviderDescriptor } from "../types.ts";
 import { ALL_MEDIA, apiKeyEnv, openaiCompatible } from "./compatible.ts";
 import { OPENAI_PRICES, openaiToolFees } from "./prices.ts";
 
-export const openaiProvider = openaiCompatible({
+const compatible = openaiCompatible({
   kind: "openai",
   env: apiKeyEnv("OPENAI"),
   defaultBaseUrl: "https://api.openai.com/v1",
@@ -12,3 +14,17 @@ export const openaiProvider = openaiCompatible({
   prices: OPENAI_PRICES,
   toolFees: openaiToolFees,
 });
+
+export const openaiProvider: ProviderDescriptor<"openai"> = {
+  ...compatible,
+  realtime: {
+    // A WebSocket from the edge: an HTTP(S) request asking to upgrade, the provider's key in its header.
+    request: (settings, upstreamModel) =>
+      new Request(`${settings.baseUrl}/realtime?model=${encodeURIComponent(upstreamModel)}`, {
+        headers: {
+          upgrade: "websocket",
+          ...(settings.secret && { authorization: `Bearer ${settings.secret}` }),
+        },
+      }),
+  },
+};

@@ -34,6 +34,16 @@ const MEDIA_PRICES: PriceList = {
   "gpt-4o-mini-transcribe": { input: 3, output: 5, media: { audioSecond: 0.003 / 60 } },
   // Spoken audio is billed in audio tokens OpenAI does not report for a file answer: at its estimate of $0.015 a minute.
   "gpt-4o-mini-tts": { input: 0.6, output: 12, media: { characters: 15 } },
+  // Realtime sessions: text tokens at these rates, audio tokens at `audioTokens`'.
+  "gpt-realtime": { input: 4, output: 16, cachedInput: 0.4, media: { audioTokens: { input: 32, output: 64 } } },
+  "gpt-realtime-mini": { input: 0.6, output: 2.4, cachedInput: 0.06, media: { audioTokens: { input: 10, output: 20 } } },
+  "gpt-4o-realtime-preview": { input: 5, output: 20, cachedInput: 2.5, media: { audioTokens: { input: 40, output: 80 } } },
+  "gpt-4o-mini-realtime-preview": {
+    input: 0.6,
+    output: 2.4,
+    cachedInput: 0.3,
+    media: { audioTokens: { input: 10, output: 20 } },
+  },
   "gpt-4o-transcribe": { input: 6, output: 10, media: { audioSecond: 0.006 / 60 } },
   "gpt-image-1": { input: 0, output: 0, media: { image: GPT_IMAGE_1 } },
   "omni-moderation-2024-09-26": { input: 0, output: 0 },

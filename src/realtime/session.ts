@@ -1,0 +1,194 @@
+// A realtime voice session: the caller's WebSocket to Sluice, relayed to a
+// WebSocket Sluice opens to the provider with the provider's key (which the
+// caller never sees). Events go both ways as they come; the provider's
+// `response.done` events are read for usage (text and audio tokens priced
+// apart), and when either side closes the other is closed with the same
+// code, and the session is billed and settled against the caller's limits.
+import { assertDeploymentAllowed, reauthenticate } from "../auth/index.ts";
+import type { GatewayContext } from "../context.ts";
+import { credentialsFor, ownedCredentials } from "../credentials/pool.ts";
+import { checkedName, modelName } from "../formats/fields.ts";
+import { GatewayError } from "../http/errors.ts";
+import { spendsDollars, unpricedRefusal } from "../limits/binding.ts";
+import { admit } from "../limits/index.ts";
+import { catalogFor } from "../routing/catalog.ts";
+import { assertProviderAllowed } from "../routing/data-controls.ts";
+import { pickedProvider } from "../routing/proxy.ts";
+import { naturalProvider, planRoute } from "../routing/resolve.ts";
+import { UsageMeter } from "../usage/meter.ts";
+import { writeUsage } from "../usage/writer.ts";
+
+/** OpenAI's own default for a session that names no model. */
+const DEFAULT_MODEL = "gpt-realtime";
+/** The subprotocol browsers send with their credential (`openai-insecure-api-key.<credential>`), answered as accepted. */
+export const REALTIME_PROTOCOL = "realtime";
+
+interface SessionUsage {
+  textIn: number;
+  textOut: number;
+  cached: number;
+  audioIn: number;
+  audioOut: number;
+}
+
+const count = (value: unknown) => (typeof value === "number" && Number.isFinite(value) && value > 0 ? value : 0);
+
+/** Adds a `response.done` event's usage to the session's. */
+function addUsage(total: SessionUsage, event: unknown): void {
+  const usage = (event as { response?: { usage?: Record<string, unknown> } }).response?.usage;
+  if (!usage) return;
+  const input = (usage.input_token_details ?? {}) as Record<string, unknown>;
+  const output = (usage.output_token_details ?? {}) as Record<string, unknown>;
+  total.textIn += count(input.text_tokens);
+  total.audioIn += count(input.audio_tokens);
+  total.cached += count(input.cached_tokens);
+  total.textOut += count(output.text_tokens);
+  total.audioOut += count(output.audio_tokens);
+}
+
+const unsupported = (provider: string) =>
+  new GatewayError(
+    400,
+    "invalid_request",
+    `Realtime sessions are served by OpenAI's realtime models; \`${provider}\` has no realtime API Sluice can reach.`,
+    { param: "model", code: "realtime_unsupported" },
+  );
+
+/** A close code the caller may be sent: the reserved ones (1005, 1006, 1015) become 1011 or 1000. */
+const sendableCode = (code: number) =>
+  code === 1000 || (code >= 3000 && code <= 4999) || (code >= 1001 && code <= 1014 && code !== 1005 && code !== 1006)
+    ? code
+    : 1000;
+
+export async function realtimeSession(c: GatewayContext): Promise<Response> {
+  if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
+    throw new GatewayError(426, "invalid_request", "`/v1/realtime` is a WebSocket: connect with `Upgrade: websocket`.", {
+      code: "upgrade_required",
+    });
+  }
+  const config = c.get("config");
+  const services = c.get("services");
+  const principal = c.get("principal");
+  const defer = (work: Promise<unknown>) => c.executionCtx.waitUntil(work);
+  const model = checkedName(modelName, c.req.query("model") ?? DEFAULT_MODEL, "model");
+  const picked = pickedProvider(c);
+  const catalog = await catalogFor(c);
+  const [target] = planRoute({ config, catalog, model, providerOverride: picked, providerParam: "x-sluice-provider" });
+  if (!target) throw unsupported(model);
+  const natural = naturalProvider(config, catalog, model, picked, target);
+  assertDeploymentAllowed(principal, target, natural);
+  assertProviderAllowed(principal, target);
+  if (spendsDollars(principal) && !target.price) throw unpricedRefusal(target);
+  const realtime = target.descriptor.realtime;
+  if (!realtime) throw unsupported(target.provider);
+  const [credential] = credentialsFor(target.provider, await ownedCredentials(c), target.credentials, config.encryption);
+  if (!credential) {
+    throw new GatewayError(
+      404,
+      "not_found",
+      `The model \`${model}\` needs provider \`${target.provider}\`, which is not configured here.`,
+      {
+        code: "model_not_found",
+        param: "model",
+      },
+    );
+  }
+  // A session's length is unknown: nothing is reserved, but a caller already over a limit is refused here.
+  const admission = admit({
+    config,
+    services,
+    principal,
+    estimate: { inputTokens: 0, outputTokens: 0 },
+    price: target.price,
+    defer,
+    refresh: async () => assertDeploymentAllowed(await reauthenticate(c), target, natural),
+  });
+  const limitHeaders = await admission.ready;
+  const secret = await credential.secret();
+  const settings = { ...target.settings, ...credential.settings, secret };
+  const upstream = await fetch(realtime.request(settings, target.upstreamModel));
+  const provider = upstream.webSocket;
+  if (!provider) {
+    defer(admission.settle({ tokens: 0, usd: 0 }));
+    // The provider's refusal, by its status only: its body can quote the key.
+    throw new GatewayError(502, "upstream", `${target.provider} refused the realtime session (HTTP ${upstream.status}).`, {
+      code: "upstream_error",
+    });
+  }
+  provider.accept();
+  const pair = new WebSocketPair();
+  const [client, server] = [pair[0], pair[1]];
+  server.accept();
+
+  const meter = new UsageMeter({
+    requestId: c.get("requestId"),
+    principal,
+    provider: target.provider,
+    model,
+    upstreamModel: target.upstreamModel,
+    clientFormat: c.get("format"),
+    streamed: true,
+    startedAt: c.get("startedAt"),
+    price: target.price,
+    toolFees: undefined,
+    estimatedPromptTokens: 0,
+  });
+  meter.flags.modality = "realtime";
+  meter.markFirstByte();
+  const usage: SessionUsage = { textIn: 0, textOut: 0, cached: 0, audioIn: 0, audioOut: 0 };
+  let ended: (() => void) | undefined;
+  const closed = new Promise<void>((resolve) => {
+    ended = resolve;
+  });
+  let open = true;
+  const end = (from: "client" | "provider", code: number, reason: string) => {
+    if (!open) return;
+    open = false;
+    // The other side is closed with the same code; the closing side gets its close answered.
+    for (const socket of from === "client" ? [provider, server] : [server, provider]) {
+      try {
+        socket.close(sendableCode(code), reason.slice(0, 120));
+      } catch {
+        // already closed
+      }
+    }
+    // Text tokens are the record's own; audio tokens, priced at their own rates, are its media.
+    const cachedTokens = Math.min(usage.cached, usage.textIn);
+    meter.setTokens({ promptTokens: usage.textIn, completionTokens: usage.textOut, cachedTokens });
+    meter.setMedia({ audioTokens: { input: usage.audioIn, output: usage.audioOut } });
+    const record = meter.finish({ status: 200 });
+    ended?.();
+    const tokens = record.promptTokens + record.completionTokens + usage.audioIn + usage.audioOut;
+    defer(Promise.all([writeUsage(services, record), admission.settle({ tokens, usd: record.costUsd })]));
+  };
+  server.addEventListener("message", (event) => {
+    if (open) provider.send(event.data);
+  });
+  provider.addEventListener("message", (event) => {
+    if (typeof event.data === "string" && event.data.includes('"response.done"')) {
+      try {
+        const parsed: unknown = JSON.parse(event.data);
+        if ((parsed as { type?: unknown }).type === "response.done") addUsage(usage, parsed);
+      } catch {
+        // not JSON: relayed as it came
+      }
+    }
+    if (open) server.send(event.data);
+  });
+  server.addEventListener("close", (event) => end("client", event.code, event.reason));
+  provider.addEventListener("close", (event) => end("provider", event.code, event.reason));
+  server.addEventListener("error", () => end("client", 1011, "client connection failed"));
+  provider.addEventListener("error", () => end("provider", 1011, "provider connection failed"));
+  // The session's record is deferred work of this request: written when it closes.
+  defer(closed);
+  const protocols = (c.req.header("sec-websocket-protocol") ?? "").split(",").map((name) => name.trim());
+  return new Response(null, {
+    status: 101,
+    webSocket: client,
+    headers: {
+      ...limitHeaders,
+      "x-sluice-provider": target.provider,
+      ...(protocols.includes(REALTIME_PROTOCOL) && { "sec-websocket-protocol": REALTIME_PROTOCOL }),
+    },
+  });
+}

@@ -1,0 +1,158 @@
+// Realtime voice through Sluice: the caller's WebSocket relayed to the
+// mock's Realtime API with the provider key added by Sluice, events in order
+// both ways, the session billed from its `response.done` events (text and
+// audio tokens priced apart) when it closes; a browser's client secret
+// minted from a key and taken as a WebSocket subprotocol; refusals.
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import worker from "../src/index.ts";
+import { BASE, callWorker, jsonRequest, mockProviderBindings, TEST_ADMIN_KEY, usageRow } from "./helpers.ts";
+import { admin, uniqueId } from "./identity.ts";
+
+const bindings = mockProviderBindings;
+
+interface Session {
+  response: Response;
+  socket: WebSocket;
+  events: { type: string; [field: string]: unknown }[];
+  /** Resolves with the events so far once one of `type` has arrived. */
+  until(type: string): Promise<void>;
+  closed: Promise<{ code: number; reason: string }>;
+  /** The request's deferred work, the session's record included. */
+  settled: Promise<void>;
+}
+
+async function connect(headers: Record<string, string>, query = "?model=gpt-realtime"): Promise<Session> {
+  const ctx = createExecutionContext();
+  const response = await worker.fetch(
+    new Request(`${BASE}/v1/realtime${query}`, { headers: { upgrade: "websocket", ...headers } }),
+    bindings as never,
+    ctx,
+  );
+  const socket = response.webSocket;
+  if (!socket) throw new Error(`no WebSocket: ${response.status} ${await response.text()}`);
+  socket.accept();
+  const events: Session["events"] = [];
+  const waiting: { type: string; resolve: () => void }[] = [];
+  socket.addEventListener("message", (message) => {
+    const event = JSON.parse(String(message.data)) as Session["events"][number];
+    events.push(event);
+    for (const wait of waiting.filter((w) => w.type === event.type)) wait.resolve();
+  });
+  const closed = new Promise<{ code: number; reason: string }>((resolve) =>
+    socket.addEventListener("close", (event) => resolve({ code: event.code, reason: event.reason })),
+  );
+  return {
+    response,
+    socket,
+    events,
+    until: (type) =>
+      events.some((event) => event.type === type) ? Promise.resolve() : new Promise((resolve) => waiting.push({ type, resolve })),
+    closed,
+    settled: waitOnExecutionContext(ctx),
+  };
+}
+
+const send = (socket: WebSocket, event: Record<string, unknown>) => socket.send(JSON.stringify(event));
+/** 9,600 bytes of PCM16 at 24 kHz: 200 ms, two input audio tokens at the mock. */
+const audio = btoa(String.fromCharCode(...new Uint8Array(9_600)));
+
+describe("GET /v1/realtime", () => {
+  it("relays a session both ways and bills it from its response.done events when it closes", async () => {
+    const session = await connect({ authorization: `Bearer ${TEST_ADMIN_KEY}` });
+    expect(session.response.status).toBe(101);
+    expect(session.response.headers.get("x-sluice-provider")).toBe("openai");
+    await session.until("session.created");
+    send(session.socket, { type: "input_audio_buffer.append", audio });
+    send(session.socket, { type: "input_audio_buffer.commit" });
+    send(session.socket, { type: "response.create" });
+    await session.until("response.done");
+    send(session.socket, { type: "response.create", response: { instructions: "again please" } });
+    await session.until("response.done");
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(session.events.map((event) => event.type)).toEqual([
+      "session.created",
+      "input_audio_buffer.committed",
+      "response.created",
+      "response.output_audio.delta",
+      "response.output_audio_transcript.delta",
+      "response.done",
+      "response.created",
+      "response.output_audio.delta",
+      "response.output_audio_transcript.delta",
+      "response.done",
+    ]);
+    expect(session.events[0]).toMatchObject({ session: { model: "gpt-realtime" } });
+    session.socket.close(1000, "done");
+    await session.settled;
+    const row = await usageRow(session.response.headers.get("x-request-id") ?? "");
+    // Text: 5 in, then 5 + 2 ("again please"); 3 out each. Audio: 2 in, then none; 2 out each.
+    expect(row).toMatchObject({ provider: "openai", model: "gpt-realtime", status: 200, promptTokens: 12, completionTokens: 6 });
+    expect(row?.metadata).toMatchObject({ modality: "realtime", media: { audioTokens: { input: 2, output: 4 } } });
+    expect(row?.costUsd).toBeCloseTo((12 * 4 + 6 * 16 + 2 * 32 + 4 * 64) / 1e6, 12);
+  });
+
+  it("closes the caller's socket with the provider's code and reason, and bills what was used", async () => {
+    const session = await connect({ authorization: `Bearer ${TEST_ADMIN_KEY}` });
+    await session.until("session.created");
+    send(session.socket, { type: "session.close.test" });
+    expect(await session.closed).toEqual({ code: 1000, reason: "closed by the mock" });
+    await session.settled;
+    const row = await usageRow(session.response.headers.get("x-request-id") ?? "");
+    expect(row).toMatchObject({ status: 200, promptTokens: 0, completionTokens: 0, costUsd: 0 });
+  });
+
+  it("takes a browser's client secret as a subprotocol, and answers the realtime one", async () => {
+    const key = String((await admin("POST", "/admin/keys", { name: uniqueId("realtime") })).body.key);
+    const minted = await callWorker(
+      jsonRequest(
+        "/v1/realtime/client_secrets",
+        { expires_after: { anchor: "created_at", seconds: 60 }, session: { type: "realtime", model: "gpt-realtime" } },
+        {
+          authorization: `Bearer ${key}`,
+        },
+      ),
+      bindings,
+    );
+    expect(minted.response.status).toBe(200);
+    const secret = (await minted.response.json()) as { value: string; expires_at: number; session: unknown };
+    expect(secret.session).toEqual({ type: "realtime", model: "gpt-realtime" });
+    expect(secret.expires_at - Date.now() / 1000).toBeGreaterThan(50);
+    expect(secret.expires_at - Date.now() / 1000).toBeLessThanOrEqual(60);
+    expect(secret.value).not.toContain(key);
+    const session = await connect({ "sec-websocket-protocol": `realtime, openai-insecure-api-key.${secret.value}` });
+    expect(session.response.headers.get("sec-websocket-protocol")).toBe("realtime");
+    await session.until("session.created");
+    session.socket.close(1000, "done");
+    await session.settled;
+    const row = await usageRow(session.response.headers.get("x-request-id") ?? "");
+    expect(row?.keyId).toBeTruthy();
+  });
+
+  it("refuses a plain request, a model with no realtime API, and a secret for a caller that is not a key", async () => {
+    const plain = await callWorker(
+      new Request(`${BASE}/v1/realtime?model=gpt-realtime`, { headers: { authorization: `Bearer ${TEST_ADMIN_KEY}` } }),
+      bindings,
+    );
+    expect(plain.response.status).toBe(426);
+    expect(((await plain.response.json()) as { error: { code: string } }).error.code).toBe("upgrade_required");
+    const claude = await callWorker(
+      new Request(`${BASE}/v1/realtime?model=claude-sonnet-4-5`, {
+        headers: { authorization: `Bearer ${TEST_ADMIN_KEY}`, upgrade: "websocket" },
+      }),
+      bindings,
+    );
+    expect(claude.response.status).toBe(400);
+    expect(((await claude.response.json()) as { error: { code: string; param: string } }).error).toMatchObject({
+      code: "realtime_unsupported",
+      param: "model",
+    });
+    const nobody = await callWorker(
+      new Request(`${BASE}/v1/realtime`, { headers: { upgrade: "websocket", "sec-websocket-protocol": "realtime" } }),
+      bindings,
+    );
+    expect(nobody.response.status).toBe(401);
+    const asAdmin = await callWorker(jsonRequest("/v1/realtime/client_secrets", {}), bindings);
+    expect(asAdmin.response.status).toBe(403);
+  });
+});
