@@ -8,6 +8,7 @@ import type { CanonicalEvent, CanonicalPart, CanonicalRequest } from "../formats
 import type { ClientEncoder, StreamDecoder, StreamFrame } from "../formats/types.ts";
 import type { AnswerGuard, TextFilter } from "../guardrails/output.ts";
 import { mapAnswerTexts } from "../guardrails/text-fields.ts";
+import type { BodySource } from "../http/body-text.ts";
 import { GatewayError, headerValue } from "../http/errors.ts";
 import { type Framing, frameSplitter } from "../http/frames.ts";
 import { relayFrames, type UpstreamBody, UpstreamReportedFailure } from "../http/relay.ts";
@@ -164,14 +165,14 @@ function guardedJson(text: string, guard: AnswerGuard): string {
 }
 
 export function passthroughExchange(
-  input: ExchangeInput & { body: Record<string, unknown>; hidden: Hidden; answer?: AnswerFilter },
+  input: ExchangeInput & { body: Record<string, unknown>; source?: BodySource; hidden: Hidden; answer?: AnswerFilter },
 ): Exchange {
   const { endpoint } = input;
   const unwrap = endpoint.unwrap?.(input.call.settings);
   const guard = input.answer?.guard;
   return {
     framing: endpoint.framing,
-    request: () => endpoint.request({ ...input.call, body: input.body }),
+    request: () => endpoint.request({ ...input.call, body: input.body, source: input.source }),
     async respond(call, answer, hooks) {
       if (!answer.stream) {
         const text = unwrapText(answer.text, unwrap);

@@ -1,5 +1,6 @@
 // Anthropic's Messages API.
 import { anthropicCodec } from "../../formats/anthropic/upstream.ts";
+import { bodyJson } from "../../http/body-text.ts";
 import { apiKeyEnv } from "../openai/compatible.ts";
 import type { Endpoint, ProviderDescriptor } from "../types.ts";
 import { ANTHROPIC_PRICES } from "./prices.ts";
@@ -21,7 +22,7 @@ const messages: Endpoint = {
     if (beta) headers["anthropic-beta"] = beta;
     if (call.settings.secret) headers["x-api-key"] = call.settings.secret;
     const body = { ...call.body, model: call.upstreamModel, ...(call.stream && { stream: true }) };
-    return new Request(`${call.settings.baseUrl}/messages`, { method: "POST", headers, body: JSON.stringify(body) });
+    return new Request(`${call.settings.baseUrl}/messages`, { method: "POST", headers, body: bodyJson(body, call.source) });
   },
 };
 
