@@ -122,20 +122,32 @@ function passthroughStream(
     watch(unwrapFrames(frames, unwrap))
       .map(({ frame, events }) => shown(frame, events))
       .join("");
-  // Frames that are not all for the client, or must be unwrapped, go out written again; otherwise as they came.
-  const rewritten = hidden !== undefined || unwrap !== undefined;
+  // Frames that must be unwrapped go out written again; otherwise as they came.
+  const rewritten = unwrap !== undefined;
+  const splitter = frameSplitter(options.endpoint.framing);
+  /** Whether every chunk so far went out as it came: the client has no partial frame this relay holds. */
+  let sentRaw = true;
   return relayFrames(
     upstream,
-    frameSplitter(options.endpoint.framing),
+    splitter,
     {
       chunk(raw, frames) {
         if (rewritten) return kept(frames);
+        if (hidden) {
+          // A chunk goes out as it came when none of its frames is hidden and it ends on a frame's boundary
+          // (so no frame is ever half sent before it is known to be hidden); otherwise its whole frames are written again.
+          const watched = watch(frames);
+          const anyHidden = watched.some(({ frame, events }) => hidden(frame, events));
+          if (!anyHidden && sentRaw && splitter.atBoundary) return raw;
+          sentRaw = splitter.atBoundary;
+          return watched.map(({ frame, events }) => shown(frame, events)).join("");
+        }
         // Nothing to hide: the bytes go out exactly as they came in.
         watch(frames);
         return raw;
       },
       tail(frames) {
-        if (rewritten) return kept(frames);
+        if (rewritten || (hidden && !sentRaw)) return kept(frames);
         // Without hiding, the tail's bytes already went out with their chunk.
         watch(frames);
         return "";
