@@ -22,9 +22,6 @@ export function bodySource(parsed: Record<string, unknown>): BodySource | undefi
   return text === undefined ? undefined : { parsed, text };
 }
 
-// Strings without backtracking (the unrolled loop), and the characters that open or close a nested value.
-const STRING = /"[^"\\]*(?:\\.[^"\\]*)*"/y;
-const STRUCTURE = /["[\]{}]/g;
 const PRIMITIVE = /[^\s,}\]]*/y;
 const SPACE = /\s*/y;
 
@@ -41,36 +38,49 @@ const skipSpace = (text: string, at: number) => {
   return SPACE.lastIndex;
 };
 
+/** The index just past the string whose opening quote is at `at`; -1 when it does not close. */
 function skipString(text: string, at: number): number {
-  STRING.lastIndex = at;
-  return STRING.exec(text) ? STRING.lastIndex : -1;
+  let quote = text.indexOf('"', at + 1);
+  while (quote !== -1) {
+    // A quote after an odd run of backslashes is escaped.
+    let slashes = 0;
+    while (text.charCodeAt(quote - 1 - slashes) === 92) slashes += 1;
+    if (slashes % 2 === 0) return quote + 1;
+    quote = text.indexOf('"', quote + 1);
+  }
+  return -1;
 }
 
-/** The index just past the JSON value starting at `at`; -1 when the text is not what it should be. */
+/**
+ * The index just past the JSON value starting at `at`; -1 when the text is
+ * not what it should be. Strings are jumped over with `indexOf` (the bulk of
+ * a prompt is in them); only the few characters between them are looked at.
+ */
 function skipValue(text: string, at: number): number {
-  const first = text[at];
-  if (first === '"') return skipString(text, at);
-  if (first !== "{" && first !== "[") {
+  const first = text.charCodeAt(at);
+  if (first === 34) return skipString(text, at);
+  if (first !== 123 && first !== 91) {
     PRIMITIVE.lastIndex = at;
     PRIMITIVE.exec(text);
     return PRIMITIVE.lastIndex > at ? PRIMITIVE.lastIndex : -1;
   }
   let depth = 0;
-  STRUCTURE.lastIndex = at;
-  for (let match = STRUCTURE.exec(text); match; match = STRUCTURE.exec(text)) {
-    const char = match[0];
-    if (char === '"') {
-      const end = skipString(text, match.index);
-      if (end < 0) return -1;
-      STRUCTURE.lastIndex = end;
-    } else if (char === "{" || char === "[") {
-      depth += 1;
-    } else {
-      depth -= 1;
-      if (depth === 0) return match.index + 1;
+  let from = at;
+  for (;;) {
+    const quote = text.indexOf('"', from);
+    const until = quote === -1 ? text.length : quote;
+    for (let i = from; i < until; i++) {
+      const char = text.charCodeAt(i);
+      if (char === 123 || char === 91) depth += 1;
+      else if (char === 125 || char === 93) {
+        depth -= 1;
+        if (depth === 0) return i + 1;
+      }
     }
+    if (quote === -1) return -1;
+    from = skipString(text, quote);
+    if (from < 0) return -1;
   }
-  return -1;
 }
 
 /** The top-level members of a JSON object's text, in order; undefined when it is not one object with each key once. */
