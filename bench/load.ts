@@ -24,6 +24,13 @@ export interface StreamResult {
   gapErrorsMs: number[];
   complete: number;
   total: number;
+  /** Per stream: the longest gap between consecutive events, from the first paced event on. */
+  maxGapsMs: number[];
+  /** Streams with every event and no gap longer than `stallMs` (when given). */
+  sustained: number;
+  /** Events received over every stream. */
+  events: number;
+  durationMs: number;
 }
 
 function assertLoopback(url: string): void {
@@ -117,17 +124,30 @@ export interface StreamSpec extends LoadSpec {
   /** Index of the first paced event. */
   pacedFrom: number;
   intervalMs: number;
+  /** A gap between events longer than this is a stall. */
+  stallMs?: number;
 }
 
 export async function runStreams(spec: StreamSpec): Promise<StreamResult> {
   const ttfbMs: number[] = [];
   const gapErrorsMs: number[] = [];
+  const maxGapsMs: number[] = [];
   let complete = 0;
+  let sustained = 0;
+  let events = 0;
   let total = 0;
-  const { errors } = await drive(spec, (result) => {
+  const { errors, durationMs } = await drive(spec, (result) => {
     total += 1;
+    events += result.eventTimes.length;
     ttfbMs.push(result.firstByteAt - result.startedAt);
-    if (result.eventTimes.length >= spec.expectedEvents) complete += 1;
+    const whole = result.eventTimes.length >= spec.expectedEvents;
+    if (whole) complete += 1;
+    let maxGap = 0;
+    for (let i = Math.max(1, spec.pacedFrom + 1); i < result.eventTimes.length; i++) {
+      maxGap = Math.max(maxGap, (result.eventTimes[i] ?? 0) - (result.eventTimes[i - 1] ?? 0));
+    }
+    maxGapsMs.push(maxGap);
+    if (whole && (spec.stallMs === undefined || maxGap <= spec.stallMs)) sustained += 1;
     // The role event, then each content event `intervalMs` after the one before.
     // From the first paced event (an OpenAI stream's role chunk is sent on the same beat, so it counts) to the last content event.
     const paced = result.eventTimes.slice(
@@ -138,7 +158,7 @@ export async function runStreams(spec: StreamSpec): Promise<StreamResult> {
       gapErrorsMs.push(Math.abs((paced[i] ?? 0) - (paced[i - 1] ?? 0) - spec.intervalMs));
     }
   });
-  return { ttfbMs, gapErrorsMs, complete, total: total + errors };
+  return { ttfbMs, gapErrorsMs, complete, total: total + errors, maxGapsMs, sustained, events, durationMs };
 }
 
 export function percentile(values: number[], p: number): number {

@@ -1,10 +1,11 @@
-// `npm run bench:profile [-- --requests N --concurrency C --streams --translated|--forwarder|--admin]`:
+// `npm run bench:profile [-- --requests N --concurrency C --prompt-kib K --streams --translated|--forwarder|--admin]`:
 // where Sluice's own CPU goes (or, with --forwarder, the bare forwarder's, for scale). Runs the Worker unminified in workerd with its
 // inspector open, drives warm load through it, records a V8 CPU profile over
 // the inspector protocol, and prints the functions with the most self time.
 // The profile is saved to bench/results/sluice.cpuprofile: open it in
 // Chrome DevTools (Performance tab → Load profile) for the flame chart.
 import { mkdirSync, writeFileSync } from "node:fs";
+import { conversation } from "./board.ts";
 import { runLoad } from "./load.ts";
 import {
   BENCH_ADMIN_KEY,
@@ -23,6 +24,8 @@ const argument = (name: string, fallback: number) => {
 };
 const REQUESTS = argument("requests", 3000);
 const CONCURRENCY = argument("concurrency", 16);
+/** `--prompt-kib N`: a coding agent's conversation of about N KiB as the prompt, instead of one short message. */
+const PROMPT_KIB = argument("prompt-kib", 0);
 const INSPECTOR_PORT = 9339;
 
 interface ProfileNode {
@@ -97,7 +100,13 @@ async function main(): Promise<void> {
     const body = streams
       ? (target.bodies?.streamed ??
         JSON.stringify({ model: "mock-lorem", stream: true, messages: [{ role: "user", content: "Profile me." }] }))
-      : (target.bodies?.plain ?? JSON.stringify({ model: "mock-echo", messages: [{ role: "user", content: "Profile me." }] }));
+      : PROMPT_KIB > 0
+        ? JSON.stringify({
+            model: "mock-echo",
+            ...(target.name === "sluice-translated" && { max_tokens: 64 }),
+            messages: conversation(PROMPT_KIB * 1024),
+          })
+        : (target.bodies?.plain ?? JSON.stringify({ model: "mock-echo", messages: [{ role: "user", content: "Profile me." }] }));
     // Streams: 64 chunks each, 2 ms apart, so each arrives on its own.
     const headers = streams
       ? { ...target.headers, "x-mock-tokens": "64", "x-mock-chunks": "64", "x-mock-interval-ms": "2" }

@@ -4,6 +4,20 @@
 // table on stdout.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
+import {
+  BODY_SIZES,
+  type ColdStartFigures,
+  type FrontierFigures,
+  type LargeBodyFigures,
+  type MemoryFigures,
+  measureColdStart,
+  measureFrontier,
+  measureLargeBodies,
+  measureMemory,
+  measureStreamCapacity,
+  rssMiB,
+  type StreamCapacityFigures,
+} from "./board.ts";
 import { type LoadSpec, median, percentile, runLoad, runStreams } from "./load.ts";
 import { renderTable } from "./report.ts";
 import { soak } from "./soak.ts";
@@ -11,13 +25,16 @@ import {
   buildWorker,
   cpuMs,
   directTarget,
+  forwarderOptions,
   type Infra,
   peakMemoryMiB,
   ROOT,
+  sluiceOptions,
   sluiceTranslated,
   startForwarder,
   startInfra,
   startPortkey,
+  startRuntime,
   startSluice,
   type Target,
 } from "./targets.ts";
@@ -25,6 +42,9 @@ import {
 const quick = process.argv.includes("--quick");
 /** `--traced`: a third Sluice column with tracing on (every request sampled, spans to the mock's collector) and metrics on. */
 const traced = process.argv.includes("--traced");
+/** `--board-only`: only the board's figures (frontier, stream capacity, memory, large bodies, cold start); `--no-board`: none of them. */
+const boardOnly = process.argv.includes("--board-only");
+const board = !process.argv.includes("--no-board");
 const RUNS = 3;
 const CONCURRENCIES = [1, 16, 64] as const;
 const LATENCIES = [0, 50] as const;
@@ -295,6 +315,72 @@ async function settle(infra: Infra): Promise<void> {
   }
 }
 
+export interface BoardResult {
+  frontier: Record<string, FrontierFigures>;
+  streams: Record<string, StreamCapacityFigures>;
+  memory: Record<string, MemoryFigures>;
+  largeBodies: Record<string, LargeBodyFigures>;
+  coldStart: Record<string, ColdStartFigures>;
+}
+
+/** Each board figure, target after target within the section, so the baselines are measured beside Sluice. */
+async function measureBoard(
+  infra: Infra,
+  targets: Target[],
+  idleMiB: Map<string, number>,
+  bundlePath: string,
+  sections: "memory" | "rest",
+  into: Partial<BoardResult>,
+): Promise<void> {
+  const options = { quick, settle: () => settle(infra) };
+  const named = (name: string) => targets.find((t) => t.name === name);
+  if (sections === "memory") {
+    into.memory = {};
+    // sluice-translated shares sluice's process; the traced column has its own.
+    for (const target of targets.filter((t) => t.pids.length > 0 && t.name !== "sluice-translated")) {
+      console.error(`bench: memory: ${target.name}`);
+      into.memory[target.name] = await measureMemory(target, idleMiB.get(target.name) ?? Number.NaN, options);
+    }
+    return;
+  }
+  into.frontier = {};
+  for (const target of targets) {
+    console.error(`bench: throughput frontier: ${target.name}`);
+    into.frontier[target.name] = await measureFrontier(target, options);
+    await settle(infra);
+  }
+  into.streams = {};
+  for (const target of targets) {
+    console.error(`bench: concurrent streams: ${target.name}`);
+    into.streams[target.name] = await measureStreamCapacity(target, options);
+  }
+  into.largeBodies = {};
+  for (const name of ["direct", "forwarder", "sluice", "sluice-translated"]) {
+    const target = named(name);
+    if (!target) continue;
+    console.error(`bench: large bodies: ${name}`);
+    into.largeBodies[name] = await measureLargeBodies(target, name === "sluice-translated" ? "anthropic" : "openai", options);
+  }
+  const sluice = named("sluice") as Target;
+  const coldRuns = quick ? 1 : 3;
+  const chat = (headers: Record<string, string>): RequestInit => ({
+    method: "POST",
+    headers: { ...headers, "content-type": "application/json" },
+    body: nonStreamedBody,
+  });
+  console.error("bench: cold start");
+  into.coldStart = {
+    forwarder: await measureColdStart(async () => {
+      const { mf, url } = await startRuntime(forwarderOptions(infra));
+      return { mf, url: new URL("/v1/chat/completions", url).toString(), init: chat({}) };
+    }, coldRuns),
+    sluice: await measureColdStart(async () => {
+      const { mf, url } = await startRuntime(sluiceOptions(infra, bundlePath));
+      return { mf, url: new URL("/v1/chat/completions", url).toString(), init: chat(sluice.headers) };
+    }, coldRuns),
+  };
+}
+
 async function warm(target: Target): Promise<void> {
   await runLoad(spec(target, { concurrency: 4, requests: COUNTS.warm }));
 }
@@ -322,9 +408,13 @@ async function main(): Promise<void> {
     } catch (error) {
       console.error(`bench: Portkey could not start (${String(error)}); its column is left out`);
     }
+    const idleMiB = new Map(targets.map((t) => [t.name, rssMiB(t.pids)]));
     for (const target of targets) await warm(target);
+    const boardResult: Partial<BoardResult> = {};
+    // Memory first, before the other loads (2 MiB bodies among them) have grown the heaps.
+    if (board) await measureBoard(infra, targets, idleMiB, bundle.path, "memory", boardResult);
     const runs = new Map<string, TargetFigures[]>(targets.map((t) => [t.name, []]));
-    for (let run = 1; run <= RUNS; run++) {
+    for (let run = 1; run <= (boardOnly ? 0 : RUNS); run++) {
       // Targets take turns within each run, so drift on the machine touches them all alike.
       for (const target of targets) {
         console.error(`bench: run ${run}/${RUNS}: ${target.name}`);
@@ -333,12 +423,19 @@ async function main(): Promise<void> {
       }
     }
     const forwarder = targets.find((t) => t.name === "forwarder") as Target;
-    console.error("bench: stores 30 ms away, upstream 50 ms to first byte");
-    const remoteStores = await measureRemoteStores(infra, forwarder, sluice);
-    const roundTrips = remoteStores.roundTrips;
-    console.error("bench: response cache hits");
-    const cacheHits = await measureCacheHits(forwarder, sluice);
-    const figures = Object.fromEntries([...runs].map(([name, list]) => [name, medianFigures(list)]));
+    let remoteStores: Awaited<ReturnType<typeof measureRemoteStores>> | undefined;
+    let cacheHits: Awaited<ReturnType<typeof measureCacheHits>> | undefined;
+    if (!boardOnly) {
+      console.error("bench: stores 30 ms away, upstream 50 ms to first byte");
+      remoteStores = await measureRemoteStores(infra, forwarder, sluice);
+      console.error("bench: response cache hits");
+      cacheHits = await measureCacheHits(forwarder, sluice);
+    }
+    if (board) await measureBoard(infra, targets, idleMiB, bundle.path, "rest", boardResult);
+    const roundTrips = remoteStores?.roundTrips;
+    const figures = Object.fromEntries(
+      [...runs].filter(([, list]) => list.length > 0).map(([name, list]) => [name, medianFigures(list)]),
+    );
     const result = {
       date: new Date().toISOString(),
       machine: `${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, stand-ins over ${infra.engines}, ${quick ? "quick" : "full"} run`,
@@ -349,10 +446,13 @@ async function main(): Promise<void> {
       remoteStores,
       cacheHits,
       figures,
+      board: board ? (boardResult as BoardResult) : undefined,
+      bodySizes: BODY_SIZES,
       durationS: (performance.now() - started) / 1000,
     };
     mkdirSync(`${ROOT}bench/results`, { recursive: true });
-    writeFileSync(`${ROOT}bench/results/latest.json`, `${JSON.stringify(result, null, 2)}\n`);
+    // A run of the board's figures alone keeps the last full table where it is.
+    writeFileSync(`${ROOT}bench/results/${boardOnly ? "board" : "latest"}.json`, `${JSON.stringify(result, null, 2)}\n`);
     console.log(renderTable(result));
   } finally {
     await Promise.all(targets.map((t) => t.close()));

@@ -215,12 +215,18 @@ export function sluiceTranslated(sluice: Target): Target {
   };
 }
 
-export async function startSluice(
+/** A workerd of its own for one Worker, and the URL it listens on: for cold starts. */
+export async function startRuntime(options: V4MiniflareOptions): Promise<{ mf: Miniflare; url: URL }> {
+  const mf = new Miniflare(convertV4MiniflareOptions({ host: "127.0.0.1", port: 0, ...options } as V4MiniflareOptions));
+  return { mf, url: await mf.ready };
+}
+
+export function sluiceOptions(
   infra: Infra,
   scriptPath: string,
   extra: { inspectorPort?: number; bindings?: Record<string, string> } = {},
-): Promise<Target> {
-  const target = await startWorkerd("sluice", {
+): V4MiniflareOptions {
+  return {
     inspectorPort: extra.inspectorPort,
     modules: true,
     scriptPath,
@@ -241,18 +247,30 @@ export async function startSluice(
       ADMIN_KEY: BENCH_ADMIN_KEY,
       ...extra.bindings,
     },
-  });
+  };
+}
+
+export async function startSluice(
+  infra: Infra,
+  scriptPath: string,
+  extra: { inspectorPort?: number; bindings?: Record<string, string> } = {},
+): Promise<Target> {
+  const target = await startWorkerd("sluice", sluiceOptions(infra, scriptPath, extra));
   return { ...target, headers: { authorization: `Bearer ${await benchKey(target.url)}` } };
 }
 
-export function startForwarder(infra: Infra, extra: { inspectorPort?: number } = {}): Promise<Target> {
-  return startWorkerd("forwarder", {
+export function forwarderOptions(infra: Infra, extra: { inspectorPort?: number } = {}): V4MiniflareOptions {
+  return {
     ...extra,
     modules: true,
     scriptPath: `${ROOT}bench/forwarder/index.js`,
     compatibilityDate: COMPATIBILITY_DATE,
     bindings: { UPSTREAM: infra.mockUrl },
-  });
+  };
+}
+
+export function startForwarder(infra: Infra, extra: { inspectorPort?: number } = {}): Promise<Target> {
+  return startWorkerd("forwarder", forwarderOptions(infra, extra));
 }
 
 export function directTarget(infra: Infra): Target {

@@ -9,6 +9,9 @@
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** A batch takes at most this many items; the next one opens a batch of its own. */
+const MAX_ITEMS = 1_000;
+
 interface Batch<T> {
   items: T[];
   done: boolean;
@@ -22,10 +25,11 @@ export class IsolateBatch<T> {
    *   parking or logging what it cannot do is its own business).
    * @param options.gatherMs how long a batch stays open for others to join.
    * @param options.waitForFlush whether a joining request waits for the batch to be done.
+   * @param options.maxItems the most items a batch holds (1,000 unless told).
    */
   constructor(
     private readonly flushItems: (items: T[]) => Promise<void>,
-    private readonly options: { gatherMs: number; waitForFlush: boolean },
+    private readonly options: { gatherMs: number; waitForFlush: boolean; maxItems?: number },
   ) {}
 
   /** Adds an item; resolves once its batch is done (the owner always; others with `waitForFlush`). */
@@ -33,6 +37,8 @@ export class IsolateBatch<T> {
     const open = this.open;
     if (open) {
       open.items.push(item);
+      // Full: closed to newcomers, so no batch grows past its bound however many requests arrive while it gathers.
+      if (open.items.length >= (this.options.maxItems ?? MAX_ITEMS)) this.open = undefined;
       if (!this.options.waitForFlush) return;
       while (!open.done) await sleep(this.options.gatherMs);
       return;

@@ -40,6 +40,11 @@ export class IsolateCache<V> {
     this.entries.delete(key);
   }
 
+  /** Entries held, expired ones included: never more than its bound. */
+  get size(): number {
+    return this.entries.size;
+  }
+
   clear(): void {
     this.entries.clear();
   }

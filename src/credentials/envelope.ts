@@ -5,6 +5,7 @@
 // key cannot be copied into another's.
 import type { EncryptionKey } from "../config/index.ts";
 import { GatewayError } from "../http/errors.ts";
+import { IsolateCache } from "../isolate-cache.ts";
 
 export interface Sealed {
   ciphertext: string;
@@ -31,7 +32,8 @@ const toBase64 = (bytes: ArrayBuffer | Uint8Array) => {
 const fromBase64 = (value: string) =>
   Uint8Array.from(atob(value.replaceAll("-", "+").replaceAll("_", "/")), (c) => c.charCodeAt(0));
 
-const kekCache = new Map<string, Promise<CryptoKey>>();
+/** By key version: the current key and the few older ones still named in rows. */
+export const kekCache = new IsolateCache<Promise<CryptoKey>>(16, Number.POSITIVE_INFINITY);
 
 function importKek(key: EncryptionKey): Promise<CryptoKey> {
   const cacheKey = `${key.version}:${key.secret}`;

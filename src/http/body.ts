@@ -36,10 +36,15 @@ async function readLimited(request: Request, limit: number): Promise<string> {
 }
 
 export async function readJsonBody(request: Request, limit: number): Promise<unknown> {
+  return (await readJsonBodyText(request, limit)).value;
+}
+
+/** The body parsed, and the text it was parsed from. */
+export async function readJsonBodyText(request: Request, limit: number): Promise<{ value: unknown; text: string }> {
   const text = await readLimited(request, limit);
   if (!text.trim()) throw badRequest("Request body is empty: expected a JSON object.");
   try {
-    return JSON.parse(text);
+    return { value: JSON.parse(text), text };
   } catch {
     throw badRequest("Request body is not valid JSON.", undefined, "invalid_json");
   }

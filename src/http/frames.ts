@@ -9,6 +9,8 @@ export type Framing = "sse" | "aws-event-stream";
 export interface FrameSplitter {
   /** The frames one chunk completes. */
   push(bytes: Uint8Array): StreamFrame[];
+  /** Whether the bytes pushed so far end on a frame's boundary (nothing of a frame is waiting for the next chunk). */
+  readonly atBoundary: boolean;
   /** The frames left when the stream ends (an SSE event without its blank line, say). */
   finish(): StreamFrame[];
 }
@@ -17,6 +19,8 @@ const EVENT_END = /\r?\n\r?\n/;
 
 /** The `event:` and `data:` of one SSE event (multi-line data joined by newlines); data undefined when it has none. */
 export function parseSseEvent(raw: string): { event?: string; data?: string } {
+  // Most events are one `data: …` line: read without splitting.
+  if (raw.startsWith("data: ") && !raw.includes("\n")) return { data: raw.slice(6) };
   let event: string | undefined;
   let data: string | undefined;
   for (const line of raw.split(/\r?\n/)) {
@@ -45,6 +49,9 @@ export function sseFrames(): FrameSplitter {
     return frames;
   };
   return {
+    get atBoundary() {
+      return buffer.length === 0;
+    },
     push(bytes) {
       buffer += decoder.decode(bytes, { stream: true });
       return take();
@@ -62,6 +69,9 @@ export function eventStreamFrames(): FrameSplitter {
   let buffer = new Uint8Array(0);
   const decoder = new TextDecoder();
   return {
+    get atBoundary() {
+      return buffer.length === 0;
+    },
     push(bytes) {
       const joined = new Uint8Array(buffer.length + bytes.length);
       joined.set(buffer);

@@ -84,16 +84,6 @@ export function relayFrames(
   const stopWatching = () => {
     if (watchdog !== undefined) clearTimeout(watchdog);
   };
-  const next = async (): Promise<ReadableStreamReadResult<Uint8Array>> => {
-    if (first) {
-      const value = first;
-      first = undefined;
-      return { done: false, value };
-    }
-    const result = await reader.read();
-    lastChunkAt = Date.now();
-    return result;
-  };
   const encoder = new TextEncoder();
   const toBytes = hooks.bytes ?? ((text: string) => encoder.encode(text));
   let ended = false;
@@ -112,7 +102,16 @@ export function relayFrames(
           // Each pull delivers something or ends the stream: with no queue in between, a pull that
           // enqueued nothing would leave the reader waiting.
           for (;;) {
-            const { done, value } = await next();
+            // The first chunk was read already; every other is read here, with no wrapper of its own per chunk.
+            let result: ReadableStreamReadResult<Uint8Array>;
+            if (first) {
+              result = { done: false, value: first };
+              first = undefined;
+            } else {
+              result = await reader.read();
+              lastChunkAt = Date.now();
+            }
+            const { done, value } = result;
             if (done) {
               let out = relay.tail(splitter.finish());
               if (relay.complete()) {

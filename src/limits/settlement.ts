@@ -26,6 +26,8 @@ export interface Corrections {
 
 /** How long the first correction waits for others to join its round trip. */
 const GATHER_MS = 5;
+/** Counters whose corrections are kept while Redis is away; beyond it a correction is dropped and said so. */
+export const MAX_OWED_COUNTERS = 10_000;
 const ATTEMPTS = 3;
 /** How long an isolate keeps retrying corrections Redis did not take before leaving them to its next settlement. */
 const OWED_RETRY_MS = 20_000;
@@ -99,7 +101,18 @@ export class SettlementBuffer {
   }
 
   private owe(counters: [string, number][]): void {
-    for (const [key, change] of counters) this.owed.set(key, (this.owed.get(key) ?? 0) + change);
+    let dropped = 0;
+    for (const [key, change] of counters) {
+      const was = this.owed.get(key);
+      if (was === undefined && this.owed.size >= MAX_OWED_COUNTERS) dropped += 1;
+      else this.owed.set(key, (was ?? 0) + change);
+    }
+    if (dropped > 0) console.error(`sluice: ${dropped} limit counters' corrections dropped: ${MAX_OWED_COUNTERS} already owed`);
+  }
+
+  /** Counters owed corrections now. */
+  get owedCounters(): number {
+    return this.owed.size;
   }
 
   private takeOwed(): [string, number][] {

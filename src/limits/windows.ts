@@ -1,5 +1,6 @@
 // Daily and monthly windows, reset at midnight and on the 1st in the configured time zone.
 import { parseDuration } from "../config/index.ts";
+import { IsolateCache } from "../isolate-cache.ts";
 
 export interface Windows {
   dayKey: string;
@@ -11,7 +12,8 @@ export interface Windows {
 }
 
 const DAY_MS = 86_400_000;
-const formatters = new Map<string, Intl.DateTimeFormat>();
+/** By time zone: settings name a handful, and a bound keeps a stray one from growing it. */
+export const formatters = new IsolateCache<Intl.DateTimeFormat>(64, Number.POSITIVE_INFINITY);
 
 function formatter(timeZone: string): Intl.DateTimeFormat {
   let format = formatters.get(timeZone);
@@ -32,7 +34,7 @@ function formatter(timeZone: string): Intl.DateTimeFormat {
 }
 
 const MINUTE_MS = 60_000;
-const recent = new Map<string, { minute: number; windows: Windows }>();
+export const recentWindows = new IsolateCache<{ minute: number; windows: Windows }>(64, Number.POSITIVE_INFINITY);
 
 /**
  * The windows `now` falls in. They change only at midnight, so the result is
@@ -41,10 +43,10 @@ const recent = new Map<string, { minute: number; windows: Windows }>();
  */
 export function windowsAt(now: number, timeZone: string): Windows {
   const minute = Math.floor(now / MINUTE_MS);
-  const cached = recent.get(timeZone);
+  const cached = recentWindows.get(timeZone);
   if (cached?.minute === minute) return cached.windows;
   const windows = computeWindows(minute * MINUTE_MS, timeZone);
-  recent.set(timeZone, { minute, windows });
+  recentWindows.set(timeZone, { minute, windows });
   return windows;
 }
 

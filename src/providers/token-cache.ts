@@ -1,6 +1,7 @@
 // Access tokens a provider gets by exchanging a stored credential (Vertex
 // AI's service account, Azure's Entra ID client), kept per isolate until
 // shortly before they expire. Concurrent requests share one exchange.
+import { IsolateCache } from "../isolate-cache.ts";
 
 export interface AccessToken {
   value: string;
@@ -10,7 +11,9 @@ export interface AccessToken {
 /** A token is renewed this long before it expires, so none expires in flight. */
 const RENEW_BEFORE_MS = 5 * 60_000;
 
-const tokens = new Map<string, AccessToken>();
+/** By credential; each entry lives until its token expires. */
+export const tokens = new IsolateCache<AccessToken>(1_000, Number.POSITIVE_INFINITY);
+/** Exchanges under way: each leaves when it ends, so this holds no more than the requests in flight. */
 const pending = new Map<string, Promise<AccessToken>>();
 
 /** The token kept for `id` (the credential's whole text), or a fresh one from `exchange`. */
@@ -23,7 +26,7 @@ export async function cachedToken(id: string, exchange: () => Promise<AccessToke
     pending.set(id, next);
   }
   const token = await next;
-  tokens.set(id, token);
+  tokens.set(id, token, Math.max(0, token.expiresAt - Date.now()));
   return token.value;
 }
 

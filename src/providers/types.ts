@@ -4,8 +4,10 @@
 // and, per model, the wire formats it takes and how to send a request in
 // each. Everything that lists providers (the config schema, routing by name,
 // the admin API's kinds) is derived from the registry in `providers/index.ts`.
+
 import type * as z from "zod";
 import type { Dialect, UpstreamCodec } from "../formats/types.ts";
+import type { BodySource } from "../http/body-text.ts";
 import type { Framing } from "../http/frames.ts";
 import type { PriceList, ToolFees } from "../usage/prices.ts";
 
@@ -26,6 +28,8 @@ export interface EndpointCall {
   upstreamModel: string;
   /** A body in the endpoint's dialect: as the client sent it, or encoded from the canonical form. */
   body: Record<string, unknown>;
+  /** For a body forwarded as the client sent it: the client's text, so what is unchanged is not serialized again. */
+  source?: BodySource;
   stream: boolean;
   requestId: string;
   /** The client's own request headers, for endpoints that pass some along. */

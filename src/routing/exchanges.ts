@@ -9,6 +9,7 @@ import type { CanonicalEvent, CanonicalPart, CanonicalRequest } from "../formats
 import type { ClientEncoder, StreamDecoder, StreamFrame } from "../formats/types.ts";
 import type { AnswerGuard, TextFilter } from "../guardrails/output.ts";
 import { mapAnswerTexts } from "../guardrails/text-fields.ts";
+import type { BodySource } from "../http/body-text.ts";
 import { GatewayError, headerValue } from "../http/errors.ts";
 import { type Framing, frameSplitter } from "../http/frames.ts";
 import { relayFrames, type UpstreamBody, UpstreamReportedFailure } from "../http/relay.ts";
@@ -128,20 +129,32 @@ function passthroughStream(
     watch(unwrapFrames(frames, unwrap))
       .map(({ frame, events }) => shown(frame, events))
       .join("");
-  // Frames that are not all for the client, or must be unwrapped, go out written again; otherwise as they came.
-  const rewritten = hidden !== undefined || unwrap !== undefined;
+  // Frames that must be unwrapped go out written again; otherwise as they came.
+  const rewritten = unwrap !== undefined;
+  const splitter = frameSplitter(options.endpoint.framing);
+  /** Whether every chunk so far went out as it came: the client has no partial frame this relay holds. */
+  let sentRaw = true;
   return relayFrames(
     upstream,
-    frameSplitter(options.endpoint.framing),
+    splitter,
     {
       chunk(raw, frames) {
         if (rewritten) return kept(frames);
+        if (hidden) {
+          // A chunk goes out as it came when none of its frames is hidden and it ends on a frame's boundary
+          // (so no frame is ever half sent before it is known to be hidden); otherwise its whole frames are written again.
+          const watched = watch(frames);
+          const anyHidden = watched.some(({ frame, events }) => hidden(frame, events));
+          if (!anyHidden && sentRaw && splitter.atBoundary) return raw;
+          sentRaw = splitter.atBoundary;
+          return watched.map(({ frame, events }) => shown(frame, events)).join("");
+        }
         // Nothing to hide: the bytes go out exactly as they came in.
         watch(frames);
         return raw;
       },
       tail(frames) {
-        if (rewritten) return kept(frames);
+        if (rewritten || (hidden && !sentRaw)) return kept(frames);
         // Without hiding, the tail's bytes already went out with their chunk.
         watch(frames);
         return "";
@@ -171,7 +184,7 @@ function guardedJson(text: string, guard: AnswerGuard): string {
 }
 
 export function passthroughExchange(
-  input: ExchangeInput & { body: Record<string, unknown>; hidden: Hidden; answer?: AnswerFilter },
+  input: ExchangeInput & { body: Record<string, unknown>; source?: BodySource; hidden: Hidden; answer?: AnswerFilter },
 ): Exchange {
   const { endpoint } = input;
   const unwrap = endpoint.unwrap?.(input.call.settings, { upstreamModel: input.call.upstreamModel, body: input.body });
@@ -179,7 +192,7 @@ export function passthroughExchange(
   return {
     framing: endpoint.framing,
     send: endpoint.send,
-    request: () => endpoint.request({ ...input.call, body: input.body }),
+    request: () => endpoint.request({ ...input.call, body: input.body, source: input.source }),
     async respond(call, answer, hooks) {
       if (!answer.stream) {
         const text = unwrapText(answer.text, unwrap);

@@ -61,7 +61,7 @@ export interface HealthSettings {
 
 export class RoutingHealth {
   /** Deployment → when its cooldown ends. */
-  private readonly cooling = new Map<string, number>();
+  private readonly cooling = new IsolateCache<number>(1000, Number.POSITIVE_INFINITY);
   /** Failures this isolate saw, per deployment, within the cooldown window. */
   private readonly failures = new IsolateCache<number>(1000, 60_000);
   /** Credentials with limits of their own, and what they used this minute and day. */
@@ -75,11 +75,8 @@ export class RoutingHealth {
   ) {}
 
   isCooling(deployment: string, now = Date.now()): boolean {
-    const until = this.cooling.get(deployment);
-    if (until === undefined) return false;
-    if (until > now) return true;
-    this.cooling.delete(deployment);
-    return false;
+    // An entry lives until its cooldown ends; the cache forgets it then.
+    return this.cooling.get(deployment, now) !== undefined;
   }
 
   /** Whether the credential can take a request of this many tokens within its own limits. */
@@ -147,7 +144,8 @@ export class RoutingHealth {
     this.failures.set(deployment, count, this.settings.cooldownMs, now);
     const askedUntil = options.retryAfterMs ? now + options.retryAfterMs : 0;
     if (askedUntil || count >= this.settings.failures) {
-      this.cooling.set(deployment, Math.max(askedUntil, now + this.settings.cooldownMs));
+      const until = Math.max(askedUntil, now + this.settings.cooldownMs);
+      this.cooling.set(deployment, until, until - now, now);
       this.failures.delete(deployment);
     }
     options.defer(
@@ -188,7 +186,7 @@ export class RoutingHealth {
     const [cooldowns, counts] = (await pipeline.exec()) as [Record<string, unknown> | null, unknown[] | undefined];
     for (const [deployment, until] of Object.entries(cooldowns ?? {})) {
       const end = Number(until);
-      if (end > now && end > (this.cooling.get(deployment) ?? 0)) this.cooling.set(deployment, end);
+      if (end > now && end > (this.cooling.get(deployment, now) ?? 0)) this.cooling.set(deployment, end, end - now, now);
     }
     limited.forEach((id, i) => {
       const [requests, tokens, dayTokens] = [0, 1, 2].map((j) => Number(counts?.[i * 3 + j] ?? 0) || 0);

@@ -10,9 +10,11 @@ import { checkedName, providerName } from "../formats/fields.ts";
 import { errorStreamEvent } from "../formats/index.ts";
 import type { ClientFormat, Dialect, RequestFacts, RouteFacts } from "../formats/types.ts";
 import { callerGuardrails, guardRequest } from "../guardrails/stage.ts";
+import { bodySource } from "../http/body-text.ts";
 import { GatewayError } from "../http/errors.ts";
 import { reservationBinds, spendsDollars } from "../limits/binding.ts";
 import { estimateInputTokens, mediaRulesFor } from "../limits/estimate.ts";
+import type { MediaRules } from "../limits/media.ts";
 import type { Endpoint } from "../providers/types.ts";
 import { type AnswerFilter, type Exchange, passthroughExchange, translatedExchange } from "./exchanges.ts";
 import type { GuardRun } from "./guard-stage.ts";
@@ -96,6 +98,16 @@ export async function proxy<Body extends Record<string, unknown>>(
   const temperature = body.temperature ?? generation?.temperature ?? inference?.temperature;
   const alt = c.req.query("alt");
   const picked = pickedProvider(c);
+  /** The prompt's size is read once per set of media rules, however many stages ask: a long prompt is dear to walk. */
+  const inputTokens = new Map<MediaRules, number>();
+  const estimatedInput = (rules: MediaRules) => {
+    let tokens = inputTokens.get(rules);
+    if (tokens === undefined) {
+      tokens = estimateInputTokens(format.prompt(body), rules);
+      inputTokens.set(rules, tokens);
+    }
+    return tokens;
+  };
   return await routeCall(c, {
     cache: {
       body,
@@ -112,12 +124,12 @@ export async function proxy<Body extends Record<string, unknown>>(
     guard,
     requestFacts: () => ({
       tools: Array.isArray(body.tools) && body.tools.length > 0,
-      inputTokens: estimateInputTokens(format.prompt(body), mediaRulesFor("openai", facts.model)),
+      inputTokens: estimatedInput(mediaRulesFor("openai", facts.model)),
     }),
     estimate(first) {
       const rules = mediaRulesFor(first.descriptor.kind, first.upstreamModel);
       return {
-        inputTokens: estimateInputTokens(format.prompt(body), rules),
+        inputTokens: estimatedInput(rules),
         outputTokens: output ? cap * (output.choices?.(body) ?? 1) : 0,
       };
     },
@@ -136,6 +148,7 @@ export async function proxy<Body extends Record<string, unknown>>(
           endpoint: native,
           call: upstream,
           body: hold && output ? output.set(forwarded, cap, target.descriptor.kind) : forwarded,
+          source: bodySource(body),
           hidden: format.hidden?.(body),
           answer,
         });
