@@ -6,7 +6,11 @@
 import { type ComponentChildren, render } from "preact";
 import { useEffect, useMemo, useState } from "preact/hooks";
 import { ApiError, api, count, credential, type Group, type UsageRow, usd } from "./api.ts";
+import { Apps } from "./apps.tsx";
 import { Chart } from "./chart.tsx";
+import { Guardrails } from "./guardrails.tsx";
+import { McpServers } from "./mcp.tsx";
+import { Routes } from "./routes.tsx";
 import "uplot/dist/uPlot.min.css";
 import "./styles.css";
 
@@ -729,7 +733,7 @@ function SignIn(props: { onSignedIn: (admin: boolean) => void }) {
   );
 }
 
-type Tab = "overview" | "keys" | "people" | "catalog" | "requests" | "limits";
+type Tab = "overview" | "keys" | "people" | "catalog" | "routes" | "apps" | "guardrails" | "mcp" | "requests" | "limits";
 
 function App() {
   const [session, setSession] = useState<{ admin: boolean } | undefined>();
@@ -748,6 +752,10 @@ function App() {
         ["keys", "Keys"],
         ["people", "Users and teams"],
         ["catalog", "Models and credentials"],
+        ["routes", "Routes"],
+        ["apps", "Apps"],
+        ["guardrails", "Guardrails"],
+        ["mcp", "MCP servers"],
         ["requests", "Requests"],
       ]
     : [
@@ -782,6 +790,10 @@ function App() {
         {tab === "keys" && session.admin && <Keys />}
         {tab === "people" && session.admin && <People />}
         {tab === "catalog" && session.admin && <Catalog />}
+        {tab === "routes" && session.admin && <Routes />}
+        {tab === "apps" && session.admin && <Apps />}
+        {tab === "guardrails" && session.admin && <Guardrails />}
+        {tab === "mcp" && session.admin && <McpServers />}
         {tab === "requests" && <Requests admin={session.admin} />}
         {tab === "limits" && <Quota />}
         {tab === "limits" && <GoogleAccount />}
