@@ -9,7 +9,7 @@ import { env } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import { hashPoint } from "../src/routing/rules/evaluate.ts";
 import { BASE, callWorker, chat, sseData, TEST_ADMIN_KEY, usageRow } from "./helpers.ts";
-import { admin, uniqueId } from "./identity.ts";
+import { admin, appToken, uniqueId } from "./identity.ts";
 
 /** Two catalog models on a mock-kind provider (which passes `x-mock-*` on): `echo` (mock-echo) and `lorem` (mock-lorem). */
 async function models(prefix: string, prices: { echo?: number; lorem?: number } = {}) {
@@ -292,6 +292,65 @@ describe("conditions", () => {
     const { response } = await ask(name, { key: String(narrow.body.key) });
     expect(response.status).toBe(403);
     expect(((await response.json()) as { error: { message: string } }).error.message).toContain(`route \`${name}\``);
+  });
+});
+
+describe("conditions on the end user's JWT claims", () => {
+  it("route by any claim, nested or namespaced, and explain agrees", async () => {
+    const m = await models("rr-claims");
+    const name = await newRoute({
+      name: uniqueId("rr-claims"),
+      rule: {
+        type: "match",
+        cases: [
+          { name: "pro", when: [{ field: "claims.plan", op: "eq", value: "pro" }], route: { type: "model", model: m.lorem } },
+          {
+            name: "beta-org",
+            when: [
+              { field: "claims.org.beta", op: "eq", value: true },
+              { field: "claims.https://example.com/roles", op: "eq", value: "tester" },
+            ],
+            route: { type: "model", model: m.lorem },
+          },
+        ],
+        default: { type: "model", model: m.echo },
+      },
+    });
+    const cases: [Record<string, unknown>, string][] = [
+      [{ plan: "pro" }, "pro"],
+      [{ plan: "free" }, "default"],
+      [{ org: { beta: true }, "https://example.com/roles": ["user", "tester"] }, "beta-org"],
+      [{ org: { beta: true }, "https://example.com/roles": ["user"] }, "default"],
+      [{}, "default"],
+    ];
+    for (const [claims, arm] of cases) {
+      const token = await appToken({ sub: uniqueId("rr-claims-user"), ...claims });
+      const { response } = await ask(name, { key: token });
+      expect(response.status, JSON.stringify(claims)).toBe(200);
+      expect(response.headers.get("x-sluice-route"), JSON.stringify(claims)).toBe(`${name}/${arm}`);
+      await response.arrayBuffer();
+      const explained = await admin("POST", `/admin/routes/${name}/explain`, { caller: { principal: "user", claims } });
+      expect(explained.body.arm, JSON.stringify(claims)).toBe(arm);
+    }
+    // A key holds no claims: the default, whatever its metadata says.
+    const key = await admin("POST", "/admin/keys", { name: uniqueId("rr-claims-key"), metadata: { plan: "pro" } });
+    const { response } = await ask(name, { key: String(key.body.key) });
+    expect(response.headers.get("x-sluice-route")).toBe(`${name}/default`);
+    await response.arrayBuffer();
+  });
+
+  it("a claim path that is no path is refused when the route is saved", async () => {
+    const m = await models("rr-claims-bad");
+    const made = await admin("POST", "/admin/routes", {
+      name: uniqueId("rr-claims-bad"),
+      rule: {
+        type: "match",
+        cases: [{ name: "x", when: [{ field: "claims.", op: "exists" }], route: { type: "model", model: m.lorem } }],
+        default: { type: "model", model: m.echo },
+      },
+    });
+    expect(made.status).toBe(400);
+    expect(JSON.stringify(made.body)).toContain("claims.<path>");
   });
 });
 

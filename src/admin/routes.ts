@@ -142,6 +142,8 @@ export const explainSchema = z.strictObject({
       key: label.nullable().optional(),
       tier: label.nullable().optional(),
       key_metadata: z.record(z.string(), z.unknown()).optional(),
+      /** The end user's JWT claims, as `claims.<path>` conditions read them. */
+      claims: z.record(z.string(), z.unknown()).optional(),
       /** The share of the caller's tightest budget or quota used, 0-1. */
       used_share: z.number().min(0).max(1).optional(),
     })
@@ -164,6 +166,7 @@ export async function explainRoute(services: Services, name: string, input: Expl
     key: caller.key ?? null,
     tier: caller.tier ?? null,
     keyMetadata: caller.key_metadata ?? {},
+    claims: caller.claims ?? {},
     header: (header) => headers.get(header),
     stream: request.stream ?? false,
     tools: request.tools ?? false,

@@ -21,6 +21,7 @@ const facts = (extra: Partial<RouteFacts> = {}, headers: Record<string, string> 
   key: "key-1",
   tier: null,
   keyMetadata: {},
+  claims: {},
   header: (name) => headers[name],
   stream: false,
   tools: false,
@@ -172,6 +173,25 @@ describe("conditions", () => {
     [{ field: "key.metadata.plan", op: "eq", value: "pro" }, { keyMetadata: { plan: "pro" } }, {}, true],
     [{ field: "key.metadata.seats", op: "gte", value: 10 }, { keyMetadata: { seats: 12 } }, {}, true],
     [{ field: "key.metadata.seats", op: "gte", value: 10 }, { keyMetadata: { seats: "12" } }, {}, false],
+    [{ field: "claims.plan", op: "eq", value: "pro" }, { claims: { plan: "pro" } }, {}, true],
+    [{ field: "claims.plan", op: "eq", value: "pro" }, { claims: { plan: "free" } }, {}, false],
+    [{ field: "claims.plan", op: "eq", value: "pro" }, {}, {}, false],
+    [{ field: "claims.plan", op: "ne", value: "pro" }, {}, {}, true],
+    [{ field: "claims.org.plan", op: "in", value: ["pro", "team"] }, { claims: { org: { plan: "team" } } }, {}, true],
+    [{ field: "claims.org.plan", op: "exists" }, { claims: { org: "acme" } }, {}, false],
+    [
+      { field: "claims.https://example.com/plan", op: "eq", value: "pro" },
+      { claims: { "https://example.com/plan": "pro" } },
+      {},
+      true,
+    ],
+    [{ field: "claims.seats", op: "gte", value: 10 }, { claims: { seats: 10 } }, {}, true],
+    [{ field: "claims.email_verified", op: "eq", value: true }, { claims: { email_verified: true } }, {}, true],
+    [{ field: "claims.roles", op: "eq", value: "admin" }, { claims: { roles: ["user", "admin"] } }, {}, true],
+    [{ field: "claims.roles", op: "in", value: ["beta", "staff"] }, { claims: { roles: ["user"] } }, {}, false],
+    [{ field: "claims.roles", op: "not_in", value: ["banned"] }, { claims: { roles: ["user"] } }, {}, true],
+    [{ field: "claims.roles", op: "ne", value: "admin" }, { claims: { roles: ["admin"] } }, {}, false],
+    [{ field: "claims.toString", op: "exists" }, { claims: {} }, {}, false],
   ];
   it.each(cases)("%j on %j %j → %s", (condition, extra, headers, holds) => {
     expect(

@@ -14,6 +14,8 @@ export interface RouteFacts {
   key: string | null;
   tier: string | null;
   keyMetadata: Record<string, unknown>;
+  /** The end user's verified JWT claims; empty for any other caller. */
+  claims: Readonly<Record<string, unknown>>;
   /** A request header, by lower-case name. */
   header(name: string): string | undefined;
   stream: boolean;
@@ -94,7 +96,19 @@ export function fieldValue(facts: RouteFacts, field: string): unknown {
   }
   if (field.startsWith("header.")) return facts.header(field.slice("header.".length).toLowerCase());
   if (field.startsWith("key.metadata.")) return facts.keyMetadata[field.slice("key.metadata.".length)];
+  if (field.startsWith("claims.")) return claimAt(facts.claims, field.slice("claims.".length));
   return undefined;
+}
+
+/** A claim by its whole name (`https://example.com/plan`), else by its path of names (`org.plan`). */
+function claimAt(claims: Readonly<Record<string, unknown>>, path: string): unknown {
+  if (Object.hasOwn(claims, path)) return claims[path];
+  let value: unknown = claims;
+  for (const name of path.split(".")) {
+    if (value === null || typeof value !== "object" || Array.isArray(value) || !Object.hasOwn(value, name)) return undefined;
+    value = (value as Record<string, unknown>)[name];
+  }
+  return value;
 }
 
 export function conditionHolds(condition: Condition, facts: RouteFacts): boolean {
@@ -103,6 +117,14 @@ export function conditionHolds(condition: Condition, facts: RouteFacts): boolean
   if (op === "exists") return actual !== undefined && actual !== null;
   if (op === "absent") return actual === undefined || actual === null;
   if (actual === undefined || actual === null) return op === "ne" || op === "not_in";
+  // A list (a `roles` or `groups` claim) equals a value it holds, and is in a list it shares one with.
+  if (Array.isArray(actual)) {
+    const wanted = Array.isArray(value) ? value : [value];
+    const shared = actual.some((item) => wanted.includes(item as string));
+    if (op === "eq" || op === "in") return shared;
+    if (op === "ne" || op === "not_in") return !shared;
+    return false;
+  }
   if (op === "in" || op === "not_in") return (Array.isArray(value) && value.includes(actual as string)) === (op === "in");
   if (op === "eq") return actual === value;
   if (op === "ne") return actual !== value;

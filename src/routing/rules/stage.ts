@@ -12,6 +12,8 @@ import type { Catalog } from "../catalog.ts";
 import { evaluateRoute, type RouteDecision, type RouteFacts } from "./evaluate.ts";
 import { modelLatency } from "./latency.ts";
 
+const NO_CLAIMS: Readonly<Record<string, unknown>> = Object.freeze({});
+
 export interface RoutedRequest {
   model: string;
   providerOverride?: string;
@@ -30,6 +32,7 @@ export function callerFacts(principal: Principal) {
     key: principal.type === "key" ? principal.keyId : null,
     tier: principal.type === "user" ? principal.tier : null,
     keyMetadata: principal.type === "key" ? principal.metadata : {},
+    claims: principal.type === "user" ? principal.claims : NO_CLAIMS,
   };
 }
 
