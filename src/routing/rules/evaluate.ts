@@ -27,6 +27,8 @@ export interface RouteFacts {
   hour: number;
   /** The share of the caller's tightest budget or quota used, as this isolate last saw it; undefined when unknown. */
   usedShare: number | undefined;
+  /** What a provider has cost this month (USD), as the catalog last read it; undefined when unknown. */
+  providerSpend?(provider: string): number | undefined;
 }
 
 /** Recent latency and error rate of a model, as this isolate measured them. */
@@ -182,6 +184,7 @@ function pickFastest(node: Extract<RuleNode, { type: "fastest" }>, options: Eval
   return { node: "fastest", arm: model, model, reason: `${tie ? "even" : "faster"}: ${show(a)} vs ${show(b)}` };
 }
 
+const dollars = (usd: number) => (usd >= 1 || usd === 0 ? `$${usd.toFixed(2)}` : `$${Number(usd.toPrecision(2))}`);
 const percent = (share: number) => `${Math.round(share * 1000) / 10}%`;
 
 /** The way one request goes through a route. */
@@ -245,6 +248,19 @@ export function evaluateRoute(route: RouteDefinition, facts: RouteFacts, options
           node: "budget",
           arm: over ? "over" : "under",
           reason: `${seen}, ${over ? "at or over" : "under"} ${percent(node.threshold)}`,
+        });
+        node = over ? node.over : node.under;
+        break;
+      }
+      case "provider_spend": {
+        const spent = facts.providerSpend?.(node.provider);
+        const over = spent !== undefined && spent >= node.usd_per_month;
+        const seen =
+          spent === undefined ? `${node.provider} spend unknown` : `${node.provider} spent ${dollars(spent)} this month`;
+        steps.push({
+          node: "provider_spend",
+          arm: over ? "over" : "under",
+          reason: `${seen}, ${over ? "at or over" : "under"} ${dollars(node.usd_per_month)}`,
         });
         node = over ? node.over : node.under;
         break;

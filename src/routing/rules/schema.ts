@@ -86,7 +86,8 @@ export type RuleNode =
   | { type: "split"; by?: "request" | "user" | "key" | "header"; header?: string; arms: SplitArm[] }
   | { type: "match"; cases: MatchCase[]; default: RuleNode }
   | { type: "budget"; threshold: number; over: RuleNode; under: RuleNode }
-  | { type: "fastest"; models: string[]; explore?: number };
+  | { type: "fastest"; models: string[]; explore?: number }
+  | { type: "provider_spend"; provider: string; usd_per_month: number; over: RuleNode; under: RuleNode };
 export interface SplitArm {
   name: string;
   weight: number;
@@ -165,6 +166,15 @@ export const ruleSchema: z.ZodType<RuleNode> = z
         over: ruleSchema,
         under: ruleSchema,
       }),
+      z.strictObject({
+        type: z.literal("provider_spend"),
+        /** A provider id, as the ledger names it (`openai`, or one added through /admin/providers). */
+        provider: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/, { message: "must be a provider id" }),
+        /** What the provider may cost this calendar month (UTC) before `over` takes the traffic. */
+        usd_per_month: z.number().positive().max(1e9),
+        over: ruleSchema,
+        under: ruleSchema,
+      }),
       z
         .strictObject({
           type: z.literal("fastest"),
@@ -205,6 +215,7 @@ export function modelsOf(node: RuleNode, at = "rule"): { model: string; path: st
         ...modelsOf(node.default, `${at}.default`),
       ];
     case "budget":
+    case "provider_spend":
       return [...modelsOf(node.over, `${at}.over`), ...modelsOf(node.under, `${at}.under`)];
   }
 }

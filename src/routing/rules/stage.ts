@@ -36,7 +36,7 @@ export function callerFacts(principal: Principal) {
   };
 }
 
-function requestRouteFacts(c: GatewayContext, input: RoutedRequest): RouteFacts {
+function requestRouteFacts(c: GatewayContext, catalog: Catalog, input: RoutedRequest): RouteFacts {
   const principal = c.get("principal");
   const cf = (c.req.raw as { cf?: { country?: unknown; continent?: unknown } }).cf;
   let measured: { tools: boolean; inputTokens: number } | undefined;
@@ -61,6 +61,7 @@ function requestRouteFacts(c: GatewayContext, input: RoutedRequest): RouteFacts 
     get usedShare() {
       return budgetUsedShare(c.get("config"), principal);
     },
+    providerSpend: (provider) => catalog.providerSpend.get(provider),
   };
 }
 
@@ -78,7 +79,7 @@ export function decideRoute(c: GatewayContext, catalog: Catalog, input: RoutedRe
       param: "model",
     });
   }
-  return evaluateRoute(route, requestRouteFacts(c, input), {
+  return evaluateRoute(route, requestRouteFacts(c, catalog, input), {
     health: (model) => modelLatency.health(model),
     random: Math.random,
   });
