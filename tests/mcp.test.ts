@@ -415,6 +415,37 @@ describe("limits and the ledger", () => {
     expect(rows[0]?.latencyMs).toBeGreaterThanOrEqual(0);
   });
 
+  it("counts tool calls per day too, exactly under concurrency, the tighter of the two refusing", async () => {
+    const { alpha } = await registerServers();
+    // A team allows 100 a minute and 5 a day; the key, 50 a minute: the lowest of each applies.
+    const team = uniqueId("mcp-day-team");
+    expect(
+      (await admin("POST", "/admin/teams", { id: team, settings: { mcp_calls_per_day: 5, mcp_calls_per_minute: 100 } })).status,
+    ).toBe(201);
+    const made = await admin("POST", "/admin/keys", {
+      team_id: team,
+      settings: { mcp_servers: [alpha], mcp_calls_per_minute: 50 },
+    });
+    const client = new McpSession(String(made.body.key));
+    await client.initialize();
+    const answers = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => client.request("tools/call", { name: `${alpha}__echo`, arguments: { text: `d${i}` } })),
+    );
+    expect(answers.filter((a) => a.status === 200)).toHaveLength(5);
+    const refused = answers.filter((a) => a.status === 429);
+    expect(refused).toHaveLength(3);
+    const first = refused[0] as Rpc;
+    expect(first.body.error?.message).toBe("Tool call limit reached: 5 per day (UTC).");
+    expect(first.headers.get("x-ratelimit-limit-tool-calls")).toBe("50");
+    expect(first.headers.get("x-ratelimit-limit-tool-calls-day")).toBe("5");
+    expect(first.headers.get("x-ratelimit-remaining-tool-calls-day")).toBe("0");
+    // Until the next UTC day.
+    const untilMidnight = Math.ceil(
+      (Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth(), new Date().getUTCDate() + 1) - Date.now()) / 1000,
+    );
+    expect(Math.abs(Number(first.headers.get("retry-after")) - untilMidnight)).toBeLessThanOrEqual(2);
+  });
+
   it("records a tool's own failure as such", async () => {
     const { alpha } = await registerServers();
     const client = new McpSession(await keyFor({ mcp_servers: [alpha] }));

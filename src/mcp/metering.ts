@@ -1,5 +1,6 @@
-// Tool calls counted and recorded: the caller's `mcp_calls_per_minute` (one
-// Redis round trip per call, only for a caller that has such a limit), and a
+// Tool calls counted and recorded: the caller's `mcp_calls_per_minute` and
+// `mcp_calls_per_day` (one Redis round trip per call, in parallel, only for a
+// caller that has such a limit), and a
 // ledger row per call in `mcp_calls`, written after the answer.
 import { Ratelimit } from "@upstash/ratelimit";
 import type { Redis } from "@upstash/redis/cloudflare";
@@ -10,37 +11,55 @@ import { IsolateCache } from "../isolate-cache.ts";
 import { reason } from "../log.ts";
 import type { Services } from "../services.ts";
 
+type Window = "minute" | "day";
+const WINDOWS: Record<Window, { duration: "60 s" | "1 d"; prefix: string; header: string; per: string }> = {
+  minute: { duration: "60 s", prefix: "sluice:mcp-calls", header: "tool-calls", per: "per minute" },
+  day: { duration: "1 d", prefix: "sluice:mcp-calls-day", header: "tool-calls-day", per: "per day (UTC)" },
+};
+
 const limitersByRedis = new WeakMap<Redis, IsolateCache<Ratelimit>>();
 
-function limiterFor(redis: Redis, limit: number): Ratelimit {
+function limiterFor(redis: Redis, window: Window, limit: number): Ratelimit {
   let limiters = limitersByRedis.get(redis);
   if (!limiters) {
     limiters = new IsolateCache<Ratelimit>(100, Number.POSITIVE_INFINITY);
     limitersByRedis.set(redis, limiters);
   }
-  let found = limiters.get(String(limit));
+  const name = `${window}:${limit}`;
+  let found = limiters.get(name);
   if (!found) {
-    // A fixed window: exactly `limit` calls per clock minute, counted in Redis for every isolate.
+    // A fixed window: exactly `limit` calls per clock minute (or UTC day), counted in Redis for every isolate.
     found = new Ratelimit({
       redis,
-      limiter: Ratelimit.fixedWindow(limit, "60 s"),
-      prefix: "sluice:mcp-calls",
+      limiter: Ratelimit.fixedWindow(limit, WINDOWS[window].duration),
+      prefix: WINDOWS[window].prefix,
       analytics: false,
       ephemeralCache: false,
       timeout: 0,
     });
-    limiters.set(String(limit), found);
+    limiters.set(name, found);
   }
   return found;
 }
 
-/** Counts one tool call against the caller's limit; a call over it is a 429 with `Retry-After`. */
+/**
+ * Counts one tool call against the caller's limits per minute and per day (both in one go, in parallel);
+ * a call over either is a 429 with `Retry-After`. A caller with neither costs nothing.
+ */
 export async function admitToolCall(services: Services, principal: Principal): Promise<Record<string, string>> {
-  const limit = principal.type === "admin" ? undefined : principal.policy.mcp_calls_per_minute;
-  if (limit === undefined) return {};
-  let result: Awaited<ReturnType<Ratelimit["limit"]>>;
+  if (principal.type === "admin") return {};
+  const limits = (
+    [
+      ["minute", principal.policy.mcp_calls_per_minute],
+      ["day", principal.policy.mcp_calls_per_day],
+    ] as const
+  ).filter((entry): entry is readonly [Window, number] => entry[1] !== undefined);
+  if (limits.length === 0) return {};
+  let results: Awaited<ReturnType<Ratelimit["limit"]>>[];
   try {
-    result = await limiterFor(services.redis, limit).limit(`${principal.type}:${principal.id}`);
+    results = await Promise.all(
+      limits.map(([window, limit]) => limiterFor(services.redis, window, limit).limit(`${principal.type}:${principal.id}`)),
+    );
   } catch (error) {
     // A limit that cannot be counted is not a limit that holds: the call is refused, as budgets are.
     throw new GatewayError(503, "unavailable", "Tool call limits cannot be checked just now; try again shortly.", {
@@ -49,16 +68,21 @@ export async function admitToolCall(services: Services, principal: Principal): P
       cause: error,
     });
   }
-  const resetSeconds = Math.max(1, Math.ceil((result.reset - Date.now()) / 1000));
-  const headers = {
-    "x-ratelimit-limit-tool-calls": String(limit),
-    "x-ratelimit-remaining-tool-calls": String(Math.max(0, result.remaining)),
-    "x-ratelimit-reset-tool-calls": `${resetSeconds}s`,
-  };
-  if (!result.success) {
-    throw new GatewayError(429, "rate_limit", `Tool call limit reached: ${limit} per minute.`, {
+  const headers: Record<string, string> = {};
+  let refused: { limit: number; window: Window; resetSeconds: number } | undefined;
+  for (const [i, [window, limit]] of limits.entries()) {
+    const result = results[i] as Awaited<ReturnType<Ratelimit["limit"]>>;
+    const resetSeconds = Math.max(1, Math.ceil((result.reset - Date.now()) / 1000));
+    const name = WINDOWS[window].header;
+    headers[`x-ratelimit-limit-${name}`] = String(limit);
+    headers[`x-ratelimit-remaining-${name}`] = String(Math.max(0, result.remaining));
+    headers[`x-ratelimit-reset-${name}`] = `${resetSeconds}s`;
+    if (!result.success && (!refused || resetSeconds > refused.resetSeconds)) refused = { limit, window, resetSeconds };
+  }
+  if (refused) {
+    throw new GatewayError(429, "rate_limit", `Tool call limit reached: ${refused.limit} ${WINDOWS[refused.window].per}.`, {
       code: "mcp_rate_limited",
-      headers: { ...headers, "retry-after": String(resetSeconds) },
+      headers: { ...headers, "retry-after": String(refused.resetSeconds) },
     });
   }
   return headers;
