@@ -5,9 +5,11 @@
 import { Ratelimit } from "@upstash/ratelimit";
 import type { Redis } from "@upstash/redis/cloudflare";
 import { type Principal, principalKeyId, principalTeamId, principalUserId } from "../auth/principal.ts";
+import type { Config } from "../config/index.ts";
 import { mcpCalls } from "../db/schema.ts";
 import { GatewayError } from "../http/errors.ts";
 import { IsolateCache } from "../isolate-cache.ts";
+import { admit } from "../limits/index.ts";
 import { reason } from "../log.ts";
 import type { Services } from "../services.ts";
 
@@ -86,6 +88,33 @@ export async function admitToolCall(services: Services, principal: Principal): P
     });
   }
   return headers;
+}
+
+/**
+ * A priced tool call's price, reserved against the caller's budgets and USD quotas (global, team, user,
+ * key) before the call, as a model call's worst case is; refused with the same 429 when it does not fit.
+ * Answers the settlement, which charges what the call cost (nothing for a call the server failed).
+ * A free server, or a caller without such limits, costs nothing here.
+ */
+export async function reserveToolPrice(input: {
+  config: Config;
+  services: Services;
+  principal: Principal;
+  price: number | null;
+  defer: (work: Promise<unknown>) => void;
+}): Promise<(usd: number) => void> {
+  const { principal, price, defer } = input;
+  if (!price || principal.type === "admin") return () => undefined;
+  const admission = admit({
+    config: input.config,
+    services: input.services,
+    principal,
+    estimate: { inputTokens: 0, outputTokens: 0, usd: price },
+    price: undefined,
+    defer,
+  });
+  await admission.ready;
+  return (usd) => defer(admission.settle({ tokens: 0, usd }));
 }
 
 export interface ToolCallRecord {
