@@ -54,6 +54,7 @@ const factsFor = (i: number): RouteFacts => ({
   key: "key-1",
   tier: null,
   keyMetadata: { plan: "free" },
+  claims: {},
   header: () => undefined,
   stream: false,
   tools: false,

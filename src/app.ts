@@ -25,6 +25,7 @@ import { exampleRoutes } from "./routes/examples.ts";
 import { geminiRoutes } from "./routes/gemini.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { mcpRoutes } from "./routes/mcp.ts";
+import { protectedResourceRoutes } from "./routes/mcp-oauth.ts";
 import { mediaRoutes } from "./routes/media.ts";
 import { metricsRoutes } from "./routes/metrics.ts";
 import { openaiRoutes } from "./routes/openai.ts";
@@ -160,6 +161,7 @@ export function createApp() {
   app.route("/api", appApiRoutes);
   app.route("/examples", exampleRoutes);
   app.route("/mcp", mcpRoutes);
+  app.route("/.well-known/oauth-protected-resource", protectedResourceRoutes);
 
   // The API described, from the routes themselves, and a page that renders it.
   let openapi: unknown;

@@ -360,6 +360,68 @@ describe("guests", () => {
   });
 });
 
+describe("the app's daily guest budget under concurrency", () => {
+  it("stops many parallel guests on two instances at its figure: no overspend", async () => {
+    // A model at $0.10 an output token: a one-token answer reserves $0.10, so a $0.50 day holds five.
+    const provider = uniqueId("guest-budget-p");
+    expect((await admin("POST", "/admin/providers", { id: provider, kind: "mock", base_url: env.MOCK_BASE_URL })).status).toBe(
+      201,
+    );
+    const model = uniqueId("guest-budget-m");
+    const made = await admin("POST", "/admin/models", {
+      id: model,
+      provider,
+      upstream_id: "mock-echo",
+      input_usd_per_mtok: 0,
+      output_usd_per_mtok: 100_000,
+    });
+    expect(made.status).toBe(201);
+    const open = { rpm_limit: null, tpm_limit: null, tokens_per_day: null, usd_per_day: null };
+    const app = await newApp({ models: [model], device_limits: open, ip_limits: open, guest_usd_per_day: 0.5 });
+    // Thirty guests, each its own device on its own network, so only the app's budget binds.
+    const guests = await Promise.all(
+      Array.from({ length: 30 }, async () => {
+        const ip = freshIp();
+        return { ip, token: (await guestToken(app, {}, ip)).access_token };
+      }),
+    );
+    const answers = await Promise.all(
+      guests.map(({ ip, token }, i) => {
+        const request = asGuest(token, ip, { model, max_tokens: 1 });
+        return i % 2 === 0
+          ? callWorker(request, bindings).then(async (call) => {
+              await call.settled();
+              return call.response;
+            })
+          : env.SECOND_INSTANCE.fetch(request);
+      }),
+    );
+    const served = answers.filter((r) => r.status === 200);
+    const refused = answers.filter((r) => r.status === 429);
+    expect(served.length + refused.length).toBe(30);
+    let spent = 0;
+    for (const response of served) {
+      spent += ((await response.json()) as { usage: { completion_tokens: number } }).usage.completion_tokens * 0.1;
+    }
+    // Exactly the budget's worth: five answers of one token, whichever instance served them.
+    expect(served).toHaveLength(5);
+    expect(spent).toBeCloseTo(0.5, 9);
+    for (const response of refused) {
+      const error = await errorOf(response);
+      expect(error.code).toBe("budget_exceeded");
+      expect(error.message).toMatch(/^The daily budget of \$0\.5 for this app is used up\./);
+    }
+    // A new guest the next moment is refused too: the budget is the app's, not a device's.
+    const late = freshIp();
+    const after = await callWorker(
+      asGuest((await guestToken(app, {}, late)).access_token, late, { model, max_tokens: 1 }),
+      bindings,
+    );
+    expect(after.response.status).toBe(429);
+    expect((await errorOf(after.response)).code).toBe("budget_exceeded");
+  });
+});
+
 describe("a guest who signs in", () => {
   it("takes their device's guest usage as theirs with its guest token, once; another device's stays", async () => {
     const app = await newApp();

@@ -415,6 +415,62 @@ describe("limits and the ledger", () => {
     expect(rows[0]?.latencyMs).toBeGreaterThanOrEqual(0);
   });
 
+  it("counts tool calls per day too, exactly under concurrency, the tighter of the two refusing", async () => {
+    const { alpha } = await registerServers();
+    // A team allows 100 a minute and 5 a day; the key, 50 a minute: the lowest of each applies.
+    const team = uniqueId("mcp-day-team");
+    expect(
+      (await admin("POST", "/admin/teams", { id: team, settings: { mcp_calls_per_day: 5, mcp_calls_per_minute: 100 } })).status,
+    ).toBe(201);
+    const made = await admin("POST", "/admin/keys", {
+      team_id: team,
+      settings: { mcp_servers: [alpha], mcp_calls_per_minute: 50 },
+    });
+    const client = new McpSession(String(made.body.key));
+    await client.initialize();
+    const answers = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => client.request("tools/call", { name: `${alpha}__echo`, arguments: { text: `d${i}` } })),
+    );
+    expect(answers.filter((a) => a.status === 200)).toHaveLength(5);
+    const refused = answers.filter((a) => a.status === 429);
+    expect(refused).toHaveLength(3);
+    const first = refused[0] as Rpc;
+    expect(first.body.error?.message).toBe("Tool call limit reached: 5 per day (UTC).");
+    expect(first.headers.get("x-ratelimit-limit-tool-calls")).toBe("50");
+    expect(first.headers.get("x-ratelimit-limit-tool-calls-day")).toBe("5");
+    expect(first.headers.get("x-ratelimit-remaining-tool-calls-day")).toBe("0");
+    // Until the next UTC day.
+    const untilMidnight = Math.ceil(
+      (Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth(), new Date().getUTCDate() + 1) - Date.now()) / 1000,
+    );
+    expect(Math.abs(Number(first.headers.get("retry-after")) - untilMidnight)).toBeLessThanOrEqual(2);
+  });
+
+  it("charges a priced call against the caller's budgets under concurrency, and refuses what does not fit", async () => {
+    const { alpha } = await registerServers({ price_per_call_usd: 0.01 });
+    // The team's day allows $0.05; the key's own budget $0.025: two calls fit, the third does not.
+    const team = uniqueId("mcp-price-team");
+    expect((await admin("POST", "/admin/teams", { id: team, usd_per_day: 0.05 })).status).toBe(201);
+    const made = await admin("POST", "/admin/keys", { team_id: team, max_budget: 0.025, settings: { mcp_servers: [alpha] } });
+    const client = new McpSession(String(made.body.key));
+    await client.initialize();
+    const call = (i: number) => client.request("tools/call", { name: `${alpha}__echo`, arguments: { text: `p${i}` } });
+    const answers = await Promise.all([0, 1, 2, 3].map(call));
+    expect(answers.map((a) => a.status).sort()).toEqual([200, 200, 429, 429]);
+    const refused = answers.find((a) => a.status === 429) as Rpc;
+    expect(refused.body.error).toMatchObject({ code: -32029, data: { code: "budget_exceeded" } });
+    const rows = await Promise.all(answers.map((a) => ledgerRow(a.requestId)));
+    expect(rows.map((row) => row?.status).sort()).toEqual(["ok", "ok", "rate_limited", "rate_limited"]);
+    expect(rows.reduce((sum, row) => sum + (row?.costUsd ?? 0), 0)).toBeCloseTo(0.02, 9);
+    // A free server's calls are not charged: the same key keeps calling it.
+    const { alpha: free } = await registerServers();
+    const freeKey = await admin("POST", "/admin/keys", { team_id: team, max_budget: 0.001, settings: { mcp_servers: [free] } });
+    const freeClient = new McpSession(String(freeKey.body.key));
+    await freeClient.initialize();
+    for (let i = 0; i < 3; i++)
+      expect((await freeClient.request("tools/call", { name: `${free}__echo`, arguments: { text: "f" } })).status).toBe(200);
+  });
+
   it("records a tool's own failure as such", async () => {
     const { alpha } = await registerServers();
     const client = new McpSession(await keyFor({ mcp_servers: [alpha] }));

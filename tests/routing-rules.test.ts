@@ -9,7 +9,7 @@ import { env } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import { hashPoint } from "../src/routing/rules/evaluate.ts";
 import { BASE, callWorker, chat, sseData, TEST_ADMIN_KEY, usageRow } from "./helpers.ts";
-import { admin, uniqueId } from "./identity.ts";
+import { admin, appToken, uniqueId } from "./identity.ts";
 
 /** Two catalog models on a mock-kind provider (which passes `x-mock-*` on): `echo` (mock-echo) and `lorem` (mock-lorem). */
 async function models(prefix: string, prices: { echo?: number; lorem?: number } = {}) {
@@ -30,7 +30,7 @@ async function models(prefix: string, prices: { echo?: number; lorem?: number } 
     });
     expect(made.status).toBe(201);
   }
-  return { echo, lorem };
+  return { echo, lorem, provider };
 }
 
 async function newRoute(body: Record<string, unknown>) {
@@ -295,6 +295,65 @@ describe("conditions", () => {
   });
 });
 
+describe("conditions on the end user's JWT claims", () => {
+  it("route by any claim, nested or namespaced, and explain agrees", async () => {
+    const m = await models("rr-claims");
+    const name = await newRoute({
+      name: uniqueId("rr-claims"),
+      rule: {
+        type: "match",
+        cases: [
+          { name: "pro", when: [{ field: "claims.plan", op: "eq", value: "pro" }], route: { type: "model", model: m.lorem } },
+          {
+            name: "beta-org",
+            when: [
+              { field: "claims.org.beta", op: "eq", value: true },
+              { field: "claims.https://example.com/roles", op: "eq", value: "tester" },
+            ],
+            route: { type: "model", model: m.lorem },
+          },
+        ],
+        default: { type: "model", model: m.echo },
+      },
+    });
+    const cases: [Record<string, unknown>, string][] = [
+      [{ plan: "pro" }, "pro"],
+      [{ plan: "free" }, "default"],
+      [{ org: { beta: true }, "https://example.com/roles": ["user", "tester"] }, "beta-org"],
+      [{ org: { beta: true }, "https://example.com/roles": ["user"] }, "default"],
+      [{}, "default"],
+    ];
+    for (const [claims, arm] of cases) {
+      const token = await appToken({ sub: uniqueId("rr-claims-user"), ...claims });
+      const { response } = await ask(name, { key: token });
+      expect(response.status, JSON.stringify(claims)).toBe(200);
+      expect(response.headers.get("x-sluice-route"), JSON.stringify(claims)).toBe(`${name}/${arm}`);
+      await response.arrayBuffer();
+      const explained = await admin("POST", `/admin/routes/${name}/explain`, { caller: { principal: "user", claims } });
+      expect(explained.body.arm, JSON.stringify(claims)).toBe(arm);
+    }
+    // A key holds no claims: the default, whatever its metadata says.
+    const key = await admin("POST", "/admin/keys", { name: uniqueId("rr-claims-key"), metadata: { plan: "pro" } });
+    const { response } = await ask(name, { key: String(key.body.key) });
+    expect(response.headers.get("x-sluice-route")).toBe(`${name}/default`);
+    await response.arrayBuffer();
+  });
+
+  it("a claim path that is no path is refused when the route is saved", async () => {
+    const m = await models("rr-claims-bad");
+    const made = await admin("POST", "/admin/routes", {
+      name: uniqueId("rr-claims-bad"),
+      rule: {
+        type: "match",
+        cases: [{ name: "x", when: [{ field: "claims.", op: "exists" }], route: { type: "model", model: m.lorem } }],
+        default: { type: "model", model: m.echo },
+      },
+    });
+    expect(made.status).toBe(400);
+    expect(JSON.stringify(made.body)).toContain("claims.<path>");
+  });
+});
+
 describe("the budget switch", () => {
   it("moves a key to the cheaper arm once the limits check has seen its budget mostly used", async () => {
     // Output at $0.10 a token: a 9-token cap reserves $0.90 of the key's $1.
@@ -314,6 +373,135 @@ describe("the budget switch", () => {
     expect(second.response.headers.get("x-sluice-route")).toBe(`${name}/over`);
     expect(second.response.headers.get("x-sluice-route-reason")).toMatch(/budget \d+(\.\d)?% used, at or over 80%/);
     await second.response.arrayBuffer();
+  });
+});
+
+describe("the budget switch under concurrency", () => {
+  it("many parallel requests of one key: the under arm never spends past the budget, and the switch holds once seen", async () => {
+    // Output at $0.10 a token on the under arm, free on the over arm; each under request reserves at most $0.10.
+    const m = await models("rr-budget-many", { echo: 100_000, lorem: 0 });
+    const name = await newRoute({
+      name: uniqueId("rr-budget-many"),
+      rule: { type: "budget", threshold: 0.5, over: { type: "model", model: m.lorem }, under: { type: "model", model: m.echo } },
+    });
+    const made = await admin("POST", "/admin/keys", { name: uniqueId("rr-budget-many"), max_budget: 1 });
+    const key = String(made.body.key);
+    let underTokens = 0;
+    const wave = async (n: number) => {
+      const calls = await Promise.all(Array.from({ length: n }, () => ask(name, { key, body: { max_tokens: 1 } })));
+      return Promise.all(
+        calls.map(async (call) => {
+          const arm = call.response.headers.get("x-sluice-route")?.split("/").at(-1) ?? String(call.response.status);
+          const body = (await call.response.json()) as { usage?: { completion_tokens: number } };
+          await call.settled();
+          if (arm === "under") underTokens += body.usage?.completion_tokens ?? 0;
+          return arm;
+        }),
+      );
+    };
+    // One request first, so the isolate has seen the key's budget (a key it has never seen counts as under).
+    const warm = await wave(1);
+    const first = await wave(20);
+    const second = await wave(20);
+    const third = await wave(20);
+    const all = [...warm, ...first, ...second, ...third];
+    // No request is refused: the over arm is free, and the under arm stops before the budget.
+    expect(all.filter((arm) => arm !== "under" && arm !== "over")).toEqual([]);
+    const under = all.filter((arm) => arm === "under").length;
+    // Exactly the threshold's worth ($0.50): each request admitted counts in the isolate's view at once.
+    expect(under).toBe(5);
+    // Once seen over, it stays over: the last wave is all on the cheaper arm.
+    expect(third).toEqual(Array(20).fill("over"));
+    // What the under arm served, at $0.10 an output token, is within the budget's threshold and one wave.
+    expect(underTokens * 0.1).toBeCloseTo(0.5, 9);
+  });
+
+  it("a cold burst of a key the isolate has not seen yet may go under, and the budget refuses what it cannot cover", async () => {
+    const m = await models("rr-budget-cold", { echo: 100_000, lorem: 0 });
+    const name = await newRoute({
+      name: uniqueId("rr-budget-cold"),
+      rule: { type: "budget", threshold: 0.5, over: { type: "model", model: m.lorem }, under: { type: "model", model: m.echo } },
+    });
+    const key = String((await admin("POST", "/admin/keys", { name: uniqueId("rr-budget-cold"), max_budget: 1 })).body.key);
+    const calls = await Promise.all(Array.from({ length: 20 }, () => ask(name, { key, body: { max_tokens: 1 } })));
+    let served = 0;
+    let refused = 0;
+    for (const call of calls) {
+      if (call.response.status === 200) {
+        const tokens = ((await call.response.json()) as { usage: { completion_tokens: number } }).usage.completion_tokens;
+        if (call.response.headers.get("x-sluice-route") === `${name}/under`) served += tokens * 0.1;
+      } else {
+        expect(call.response.status).toBe(429);
+        await call.response.arrayBuffer();
+        refused++;
+      }
+      await call.settled();
+    }
+    // Before the first answer of the limits check the isolate cannot know the key is near its budget: the burst
+    // goes under until it does, and the reservations refuse (429) what the budget cannot cover. Never past it.
+    expect(served).toBeLessThanOrEqual(1 + 1e-9);
+    expect(served + refused * 0.1).toBeGreaterThan(0.5);
+    const after = await ask(name, { key, body: { max_tokens: 1 } });
+    expect(after.response.headers.get("x-sluice-route")).toBe(`${name}/over`);
+    await after.response.arrayBuffer();
+  });
+});
+
+describe("the provider spend switch", () => {
+  it("moves traffic off a provider once its spend this month passes the figure, and explain agrees", async () => {
+    // Output at $0.10 a token on the watched provider; the other is free.
+    const watched = await models("rr-spend", { echo: 100_000 });
+    const other = await models("rr-spend-other", { lorem: 0 });
+    const name = await newRoute({
+      name: uniqueId("rr-spend"),
+      rule: {
+        type: "provider_spend",
+        provider: watched.provider,
+        usd_per_month: 0.05,
+        over: { type: "model", model: other.lorem },
+        under: { type: "model", model: watched.echo },
+      },
+    });
+    const first = await ask(name, { body: { max_tokens: 5 } });
+    expect(first.response.status).toBe(200);
+    expect(first.response.headers.get("x-sluice-route")).toBe(`${name}/under`);
+    expect(first.response.headers.get("x-sluice-route-reason")).toBe(`${watched.provider} spent $0.00 this month, under $0.05`);
+    await first.response.arrayBuffer();
+    await first.landed();
+    const row = await usageRow(String(first.response.headers.get("x-request-id")));
+    expect(row?.provider).toBe(watched.provider);
+    expect(row?.costUsd).toBeGreaterThanOrEqual(0.05);
+    // What a catalog refresh reads; an admin change makes this isolate refresh now.
+    expect((await admin("PATCH", `/admin/routes/${name}`, { description: "spent" })).status).toBe(200);
+    const explained = await admin("POST", `/admin/routes/${name}/explain`, {});
+    expect(explained.body).toMatchObject({ arm: "over", model: other.lorem });
+    const second = await ask(name);
+    expect(second.response.status).toBe(200);
+    expect(second.response.headers.get("x-sluice-route")).toBe(`${name}/over`);
+    expect(second.response.headers.get("x-sluice-route-reason")).toMatch(
+      new RegExp(`^${watched.provider} spent \\$0\\.\\d+ this month, at or over \\$0\\.05$`),
+    );
+    await second.response.arrayBuffer();
+    // Explain can be told the spend instead.
+    const told = await admin("POST", `/admin/routes/${name}/explain`, { provider_spend: { [watched.provider]: 0.01 } });
+    expect(told.body).toMatchObject({ arm: "under", model: watched.echo });
+  });
+
+  it("a provider that does not exist is refused when the route is saved", async () => {
+    const m = await models("rr-spend-bad");
+    const made = await admin("POST", "/admin/routes", {
+      name: uniqueId("rr-spend-bad"),
+      rule: {
+        type: "provider_spend",
+        provider: "no-such-provider",
+        usd_per_month: 10,
+        over: { type: "model", model: m.lorem },
+        under: { type: "model", model: m.echo },
+      },
+    });
+    expect(made.status).toBe(400);
+    expect(made.body).toMatchObject({ error: { param: "rule" } });
+    expect(JSON.stringify(made.body)).toContain("`no-such-provider`, which is no provider here");
   });
 });
 

@@ -13,6 +13,7 @@ import { forgetCatalog, loadCatalog } from "../routing/catalog.ts";
 import { resolveTarget } from "../routing/resolve.ts";
 import { evaluateRoute, type RouteFacts } from "../routing/rules/evaluate.ts";
 import { modelLatency } from "../routing/rules/latency.ts";
+import { providerSpendThisMonth, watchedProviders } from "../routing/rules/provider-spend.ts";
 import { modelsOf, type RouteInput, type RuleNode, ruleSchema } from "../routing/rules/schema.ts";
 import type { Services } from "../services.ts";
 
@@ -51,6 +52,14 @@ async function assertServable(services: Services, config: Config, name: string, 
     }
   };
   for (const { model, path } of modelsOf(rule)) check(model, path);
+  for (const provider of watchedProviders(rule)) {
+    if (!catalog.providers.has(provider) && !PROVIDERS.some((known) => known.kind === provider)) {
+      throw badRequest(
+        `Invalid \`rule\`: \`provider_spend\` watches \`${provider}\`, which is no provider here (a built-in kind or one added through /admin/providers).`,
+        "rule",
+      );
+    }
+  }
   for (const [i, model] of fallbacks.entries()) check(model, `fallbacks.${i}`);
 }
 
@@ -142,10 +151,14 @@ export const explainSchema = z.strictObject({
       key: label.nullable().optional(),
       tier: label.nullable().optional(),
       key_metadata: z.record(z.string(), z.unknown()).optional(),
+      /** The end user's JWT claims, as `claims.<path>` conditions read them. */
+      claims: z.record(z.string(), z.unknown()).optional(),
       /** The share of the caller's tightest budget or quota used, 0-1. */
       used_share: z.number().min(0).max(1).optional(),
     })
     .optional(),
+  /** What providers have cost this month (USD), for `provider_spend` nodes; read from the ledger when left out. */
+  provider_spend: z.record(z.string().max(100), z.number().nonnegative()).optional(),
 });
 export type ExplainInput = z.infer<typeof explainSchema>;
 
@@ -156,6 +169,9 @@ export async function explainRoute(services: Services, name: string, input: Expl
   const request = input.request ?? {};
   const caller = input.caller ?? {};
   const headers = new Map(Object.entries(request.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
+  const spend = input.provider_spend
+    ? new Map(Object.entries(input.provider_spend))
+    : await providerSpendThisMonth(services.db, watchedProviders(rule));
   const facts: RouteFacts = {
     requestId: input.request_id ?? crypto.randomUUID(),
     principal: caller.principal ?? "key",
@@ -164,6 +180,7 @@ export async function explainRoute(services: Services, name: string, input: Expl
     key: caller.key ?? null,
     tier: caller.tier ?? null,
     keyMetadata: caller.key_metadata ?? {},
+    claims: caller.claims ?? {},
     header: (header) => headers.get(header),
     stream: request.stream ?? false,
     tools: request.tools ?? false,
@@ -172,6 +189,7 @@ export async function explainRoute(services: Services, name: string, input: Expl
     continent: request.continent ?? null,
     hour: request.hour ?? new Date().getUTCHours(),
     usedShare: caller.used_share,
+    providerSpend: (provider) => spend.get(provider),
   };
   const decision = evaluateRoute({ name: row.name, rule, fallbacks: row.fallbacks }, facts, {
     health: (model) => modelLatency.health(model),

@@ -47,7 +47,7 @@ async function userPrincipal(c: GatewayContext, token: string): Promise<Principa
   if (user.blocked) throw new GatewayError(403, "permission", "This user is blocked.", { code: "blocked" });
   if (user.teamBlocked) throw new GatewayError(403, "permission", "This team is blocked.", { code: "blocked" });
   const { blocked: _blocked, teamBlocked: _teamBlocked, ...identity } = user;
-  return { type: "user", id: user.userId, ...identity };
+  return { type: "user", id: user.userId, ...identity, claims: payload };
 }
 
 export async function authenticate(c: GatewayContext): Promise<Principal> {

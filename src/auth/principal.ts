@@ -96,7 +96,12 @@ export interface OperatorIdentity {
 
 export type Principal =
   | { type: "admin"; id: "admin" }
-  | ({ type: "user"; id: string } & UserIdentity)
+  | ({
+      type: "user";
+      id: string;
+      /** The verified token's claims, as routing conditions read them (`claims.plan`); never stored or logged. */
+      claims: Readonly<Record<string, unknown>>;
+    } & UserIdentity)
   | ({ type: "key"; id: string; via: "key" | "token" } & KeyIdentity)
   | ({ type: "guest"; id: string } & GuestIdentity)
   | ({ type: "operator"; id: string; via: "session" | "admin_token" } & OperatorIdentity);

@@ -31,6 +31,8 @@ export interface Config {
   encryption: { current?: EncryptionKey; all: EncryptionKey[] };
   routing: RoutingConfig;
   corsOrigins: string[];
+  /** Where MCP clients get a token for `/mcp` (RFC 9728); undefined: not offered. */
+  mcpOAuth?: { authorizationServers: string[]; scopes: string[] };
   defaultProvider?: string;
   maxBodyBytes: number;
   /** The largest multipart upload each kind of media endpoint reads, checked while it streams in. */
@@ -292,6 +294,12 @@ export function parseConfig(raw: Record<string, unknown>): Config {
       .split(",")
       .map((origin) => origin.trim())
       .filter(Boolean),
+    ...(env.MCP_AUTHORIZATION_SERVERS && {
+      mcpOAuth: {
+        authorizationServers: env.MCP_AUTHORIZATION_SERVERS.split(",").map((url) => url.trim().replace(/\/+$/, "")),
+        scopes: (env.MCP_OAUTH_SCOPES ?? "").split(/\s+/).filter(Boolean),
+      },
+    }),
     defaultProvider: env.DEFAULT_PROVIDER,
     maxBodyBytes: env.MAX_BODY_BYTES,
     maxUploadBytes: { audio: env.MAX_AUDIO_UPLOAD_BYTES, image: env.MAX_IMAGE_UPLOAD_BYTES },

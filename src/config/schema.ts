@@ -88,6 +88,20 @@ export const envSchema = z.object({
   /** Earlier key-encryption keys, comma-separated `v<N>:<base64>`, readable until every credential is rewrapped. */
   ENCRYPTION_KEY_PREVIOUS: optionalText,
   CORS_ORIGINS: optionalText,
+  /**
+   * The OAuth authorization servers (issuer URLs, comma-separated) that MCP clients are pointed at for a
+   * token `/mcp` accepts: RFC 9728 metadata and a 401's `WWW-Authenticate` hint. Unset: neither is offered.
+   */
+  MCP_AUTHORIZATION_SERVERS: optionalText.pipe(
+    z
+      .string()
+      .refine((list) => list.split(",").every((url) => /^https?:\/\/[^\s,]+$/.test(url.trim())), {
+        message: "must be comma-separated http(s) URLs",
+      })
+      .optional(),
+  ),
+  /** The scopes MCP clients should ask the authorization server for, space-separated (RFC 9728 `scopes_supported`). */
+  MCP_OAUTH_SCOPES: optionalText,
   DEFAULT_PROVIDER: optionalText,
   /** Where usage records are delivered in signed batches (the billing outbox), and the signing secret. */
   BILLING_WEBHOOK_URL: optionalUrl,

@@ -15,6 +15,8 @@ export class ApiError extends Error {
   constructor(
     readonly status: number,
     message: string,
+    /** The field the server named as wrong, as a path (`rule.arms.1.weight`). */
+    readonly param?: string,
   ) {
     super(message);
   }
@@ -33,7 +35,7 @@ export async function api<T>(method: string, path: string, body?: unknown): Prom
   const json = text ? JSON.parse(text) : {};
   if (!response.ok) {
     const message = json?.error?.message ?? `HTTP ${response.status}`;
-    throw new ApiError(response.status, message);
+    throw new ApiError(response.status, message, json?.error?.param ?? undefined);
   }
   return json as T;
 }

@@ -6,7 +6,11 @@
 import { type ComponentChildren, render } from "preact";
 import { useEffect, useMemo, useState } from "preact/hooks";
 import { ApiError, api, count, credential, type Group, type SsoSession, ssoSession, type UsageRow, usd } from "./api.ts";
+import { Apps } from "./apps.tsx";
 import { Chart } from "./chart.tsx";
+import { Guardrails } from "./guardrails.tsx";
+import { McpServers } from "./mcp.tsx";
+import { Routes } from "./routes.tsx";
 import "uplot/dist/uPlot.min.css";
 import "./styles.css";
 
@@ -736,7 +740,7 @@ function SignIn(props: { onSignedIn: (admin: boolean) => void; sso?: SsoSession 
   );
 }
 
-type Tab = "overview" | "keys" | "people" | "catalog" | "requests" | "limits";
+type Tab = "overview" | "keys" | "people" | "catalog" | "routes" | "apps" | "guardrails" | "mcp" | "requests" | "limits";
 
 /** A signed-in person whose role opens none of the screens here. */
 function NoScreens(props: { who: string; role: string }) {
@@ -807,6 +811,10 @@ function App() {
         ["keys", "Keys"],
         ["people", "Users and teams"],
         ["catalog", "Models and credentials"],
+        ["routes", "Routes"],
+        ["apps", "Apps"],
+        ["guardrails", "Guardrails"],
+        ["mcp", "MCP servers"],
         ["requests", "Requests"],
       ]
     : [
@@ -837,6 +845,10 @@ function App() {
         {tab === "keys" && session.admin && <Keys />}
         {tab === "people" && session.admin && <People />}
         {tab === "catalog" && session.admin && <Catalog />}
+        {tab === "routes" && session.admin && <Routes />}
+        {tab === "apps" && session.admin && <Apps />}
+        {tab === "guardrails" && session.admin && <Guardrails />}
+        {tab === "mcp" && session.admin && <McpServers />}
         {tab === "requests" && <Requests admin={session.admin} />}
         {tab === "limits" && <Quota />}
         {tab === "limits" && <GoogleAccount />}

@@ -6,7 +6,7 @@ import type { Principal } from "../auth/principal.ts";
 import type { Config } from "../config/index.ts";
 import type { Services } from "../services.ts";
 import type { McpAccess } from "./allowlist.ts";
-import { admitToolCall, recordToolCall, type ToolCallRecord } from "./metering.ts";
+import { admitToolCall, recordToolCall, reserveToolPrice, type ToolCallRecord } from "./metering.ts";
 import { namespaced, namespacedUri, splitName, splitUri } from "./names.ts";
 import type { McpServer } from "./registry.ts";
 import { invalidParams, methodNotFound, type RpcRequest, type RpcResponse, rpcResult, UpstreamRpcError } from "./rpc.ts";
@@ -128,8 +128,10 @@ async function callTool(ctx: McpContext, request: RpcRequest): Promise<McpAnswer
       }),
     );
   let headers: Record<string, string>;
+  let charge: (usd: number) => void;
   try {
     headers = await admitToolCall(ctx.services, ctx.principal);
+    charge = await reserveToolPrice({ ...ctx, price: tool.server.pricePerCallUsd });
   } catch (error) {
     record({ status: "rate_limited", error: (error as Error).message, bytesOut: 0, costUsd: 0 });
     throw error;
@@ -138,16 +140,19 @@ async function callTool(ctx: McpContext, request: RpcRequest): Promise<McpAnswer
   try {
     reply = await send(ctx, tool.server, upstream);
   } catch (error) {
+    charge(0);
     record({ status: "error", error: (error as Error).message, bytesOut: 0, costUsd: 0 });
     throw error;
   }
   const response = reply.response as RpcResponse;
   const failed = (response.result as { isError?: unknown } | undefined)?.isError === true;
+  const costUsd = response.error ? 0 : (tool.server.pricePerCallUsd ?? 0);
+  charge(costUsd);
   record({
     status: response.error ? "error" : failed ? "tool_error" : "ok",
     error: response.error?.message,
     bytesOut: reply.bytes,
-    costUsd: response.error ? 0 : (tool.server.pricePerCallUsd ?? 0),
+    costUsd,
   });
   return { response: { ...response, id: request.id }, related: relayed(ctx, reply), headers };
 }

@@ -78,4 +78,6 @@ export const POLICY_SECTIONS = {
   mcp_tools: everyLevel(namePatterns),
   /** Tool calls per minute through `/mcp`; the lowest level's number applies. */
   mcp_calls_per_minute: lowest(z.number().int().min(0).max(1_000_000)),
+  /** Tool calls per day (UTC) through `/mcp`; the lowest level's number applies. */
+  mcp_calls_per_day: lowest(z.number().int().min(0).max(100_000_000)),
 } satisfies Record<string, PolicySection<unknown>>;

@@ -19,9 +19,11 @@ import { type GatewaySession, openSession } from "../mcp/session.ts";
 import { endUpstreamSession } from "../mcp/upstream.ts";
 import { doc } from "../openapi/doc.ts";
 import { endpoint } from "./endpoint.ts";
+import { resourceMetadataHint } from "./mcp-oauth.ts";
 
 export const mcpRoutes = new Hono<GatewayEnv>();
 
+mcpRoutes.use(resourceMetadataHint);
 mcpRoutes.use(endpoint({ errors: "mcp", gated: false, pathParam: "server" }));
 
 const callerOf = (principal: Principal) => `${principal.type}:${principal.id}`;

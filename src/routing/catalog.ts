@@ -12,6 +12,7 @@ import { reason } from "../log.ts";
 import type { ProviderKind } from "../providers/index.ts";
 import type { Services } from "../services.ts";
 import type { Price } from "../usage/prices.ts";
+import { providerSpendThisMonth, watchedProviders } from "./rules/provider-spend.ts";
 import { type RouteDefinition, ruleSchema } from "./rules/schema.ts";
 
 export interface CatalogModel {
@@ -44,6 +45,8 @@ export interface Catalog {
   guardrails: Map<string, Guardrail>;
   /** Enabled routes by name: empty unless an admin made one, and then a lookup by the model asked for. */
   routes: Map<string, RouteDefinition>;
+  /** This month's USD per provider a route's `provider_spend` node watches; empty when none does. */
+  providerSpend: Map<string, number>;
 }
 
 export const EMPTY_CATALOG: Catalog = {
@@ -52,6 +55,7 @@ export const EMPTY_CATALOG: Catalog = {
   credentials: new Map(),
   guardrails: new Map(),
   routes: new Map(),
+  providerSpend: new Map(),
 };
 
 export async function loadCatalog(db: Database): Promise<Catalog> {
@@ -71,6 +75,7 @@ export async function loadCatalog(db: Database): Promise<Catalog> {
     credentials: new Map(),
     guardrails: new Map(),
     routes: new Map(),
+    providerSpend: new Map(),
   };
   for (const row of providerRows) {
     catalog.providers.set(row.id, {
@@ -114,6 +119,10 @@ export async function loadCatalog(db: Database): Promise<Catalog> {
     if (rule.success) catalog.routes.set(row.name, { name: row.name, rule: rule.data, fallbacks: row.fallbacks });
     else console.warn(`sluice: route \`${row.name}\` does not parse and is not served`);
   }
+  const watched = new Set<string>();
+  for (const route of catalog.routes.values()) watchedProviders(route.rule, watched);
+  // Only a route that watches a provider's spend costs the refresh a query.
+  if (watched.size > 0) catalog.providerSpend = await providerSpendThisMonth(db, watched);
   return catalog;
 }
 

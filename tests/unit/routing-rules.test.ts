@@ -11,6 +11,7 @@ import {
   type RouteFacts,
 } from "../../src/routing/rules/evaluate.ts";
 import { ModelLatency } from "../../src/routing/rules/latency.ts";
+import { watchedProviders } from "../../src/routing/rules/provider-spend.ts";
 import { type Condition, type RuleNode, routeSchema, ruleSchema } from "../../src/routing/rules/schema.ts";
 
 const facts = (extra: Partial<RouteFacts> = {}, headers: Record<string, string> = {}): RouteFacts => ({
@@ -21,6 +22,7 @@ const facts = (extra: Partial<RouteFacts> = {}, headers: Record<string, string> 
   key: "key-1",
   tier: null,
   keyMetadata: {},
+  claims: {},
   header: (name) => headers[name],
   stream: false,
   tools: false,
@@ -172,6 +174,25 @@ describe("conditions", () => {
     [{ field: "key.metadata.plan", op: "eq", value: "pro" }, { keyMetadata: { plan: "pro" } }, {}, true],
     [{ field: "key.metadata.seats", op: "gte", value: 10 }, { keyMetadata: { seats: 12 } }, {}, true],
     [{ field: "key.metadata.seats", op: "gte", value: 10 }, { keyMetadata: { seats: "12" } }, {}, false],
+    [{ field: "claims.plan", op: "eq", value: "pro" }, { claims: { plan: "pro" } }, {}, true],
+    [{ field: "claims.plan", op: "eq", value: "pro" }, { claims: { plan: "free" } }, {}, false],
+    [{ field: "claims.plan", op: "eq", value: "pro" }, {}, {}, false],
+    [{ field: "claims.plan", op: "ne", value: "pro" }, {}, {}, true],
+    [{ field: "claims.org.plan", op: "in", value: ["pro", "team"] }, { claims: { org: { plan: "team" } } }, {}, true],
+    [{ field: "claims.org.plan", op: "exists" }, { claims: { org: "acme" } }, {}, false],
+    [
+      { field: "claims.https://example.com/plan", op: "eq", value: "pro" },
+      { claims: { "https://example.com/plan": "pro" } },
+      {},
+      true,
+    ],
+    [{ field: "claims.seats", op: "gte", value: 10 }, { claims: { seats: 10 } }, {}, true],
+    [{ field: "claims.email_verified", op: "eq", value: true }, { claims: { email_verified: true } }, {}, true],
+    [{ field: "claims.roles", op: "eq", value: "admin" }, { claims: { roles: ["user", "admin"] } }, {}, true],
+    [{ field: "claims.roles", op: "in", value: ["beta", "staff"] }, { claims: { roles: ["user"] } }, {}, false],
+    [{ field: "claims.roles", op: "not_in", value: ["banned"] }, { claims: { roles: ["user"] } }, {}, true],
+    [{ field: "claims.roles", op: "ne", value: "admin" }, { claims: { roles: ["admin"] } }, {}, false],
+    [{ field: "claims.toString", op: "exists" }, { claims: {} }, {}, false],
   ];
   it.each(cases)("%j on %j %j → %s", (condition, extra, headers, holds) => {
     expect(
@@ -219,6 +240,34 @@ describe("the budget switch", () => {
     const decision = evaluateRoute(tree, facts({ usedShare: undefined }), options());
     expect(decision).toMatchObject({ arm: "under", model: "best" });
     expect(decision.steps[0]?.reason).toContain("unknown");
+  });
+});
+
+describe("the provider spend switch", () => {
+  const tree = route({
+    type: "provider_spend",
+    provider: "openai",
+    usd_per_month: 500,
+    over: model("cheap"),
+    under: model("big"),
+  });
+  it.each([
+    [undefined, "under", "openai spend unknown, under $500.00"],
+    [499.99, "under", "openai spent $499.99 this month, under $500.00"],
+    [500, "over", "openai spent $500.00 this month, at or over $500.00"],
+    [0.004, "under", "openai spent $0.004 this month, under $500.00"],
+  ])("at %s USD takes %s", (spent, arm, reason) => {
+    const decision = evaluateRoute(tree, facts({ providerSpend: (p) => (p === "openai" ? spent : undefined) }), options());
+    expect(decision).toMatchObject({ arm, model: arm === "over" ? "cheap" : "big", steps: [{ node: "provider_spend", reason }] });
+  });
+  it("names the providers a tree watches, at any depth", () => {
+    const nested: RuleNode = {
+      type: "match",
+      cases: [{ name: "c", when: [{ field: "tier", op: "eq", value: "pro" }], route: tree.rule }],
+      default: { type: "provider_spend", provider: "anthropic", usd_per_month: 1, over: model("a"), under: model("b") },
+    };
+    expect([...watchedProviders(nested)].sort()).toEqual(["anthropic", "openai"]);
+    expect(watchedProviders(model("x")).size).toBe(0);
   });
 });
 

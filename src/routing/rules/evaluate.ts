@@ -14,6 +14,8 @@ export interface RouteFacts {
   key: string | null;
   tier: string | null;
   keyMetadata: Record<string, unknown>;
+  /** The end user's verified JWT claims; empty for any other caller. */
+  claims: Readonly<Record<string, unknown>>;
   /** A request header, by lower-case name. */
   header(name: string): string | undefined;
   stream: boolean;
@@ -25,6 +27,8 @@ export interface RouteFacts {
   hour: number;
   /** The share of the caller's tightest budget or quota used, as this isolate last saw it; undefined when unknown. */
   usedShare: number | undefined;
+  /** What a provider has cost this month (USD), as the catalog last read it; undefined when unknown. */
+  providerSpend?(provider: string): number | undefined;
 }
 
 /** Recent latency and error rate of a model, as this isolate measured them. */
@@ -94,7 +98,19 @@ export function fieldValue(facts: RouteFacts, field: string): unknown {
   }
   if (field.startsWith("header.")) return facts.header(field.slice("header.".length).toLowerCase());
   if (field.startsWith("key.metadata.")) return facts.keyMetadata[field.slice("key.metadata.".length)];
+  if (field.startsWith("claims.")) return claimAt(facts.claims, field.slice("claims.".length));
   return undefined;
+}
+
+/** A claim by its whole name (`https://example.com/plan`), else by its path of names (`org.plan`). */
+function claimAt(claims: Readonly<Record<string, unknown>>, path: string): unknown {
+  if (Object.hasOwn(claims, path)) return claims[path];
+  let value: unknown = claims;
+  for (const name of path.split(".")) {
+    if (value === null || typeof value !== "object" || Array.isArray(value) || !Object.hasOwn(value, name)) return undefined;
+    value = (value as Record<string, unknown>)[name];
+  }
+  return value;
 }
 
 export function conditionHolds(condition: Condition, facts: RouteFacts): boolean {
@@ -103,6 +119,14 @@ export function conditionHolds(condition: Condition, facts: RouteFacts): boolean
   if (op === "exists") return actual !== undefined && actual !== null;
   if (op === "absent") return actual === undefined || actual === null;
   if (actual === undefined || actual === null) return op === "ne" || op === "not_in";
+  // A list (a `roles` or `groups` claim) equals a value it holds, and is in a list it shares one with.
+  if (Array.isArray(actual)) {
+    const wanted = Array.isArray(value) ? value : [value];
+    const shared = actual.some((item) => wanted.includes(item as string));
+    if (op === "eq" || op === "in") return shared;
+    if (op === "ne" || op === "not_in") return !shared;
+    return false;
+  }
   if (op === "in" || op === "not_in") return (Array.isArray(value) && value.includes(actual as string)) === (op === "in");
   if (op === "eq") return actual === value;
   if (op === "ne") return actual !== value;
@@ -160,6 +184,7 @@ function pickFastest(node: Extract<RuleNode, { type: "fastest" }>, options: Eval
   return { node: "fastest", arm: model, model, reason: `${tie ? "even" : "faster"}: ${show(a)} vs ${show(b)}` };
 }
 
+const dollars = (usd: number) => (usd >= 1 || usd === 0 ? `$${usd.toFixed(2)}` : `$${Number(usd.toPrecision(2))}`);
 const percent = (share: number) => `${Math.round(share * 1000) / 10}%`;
 
 /** The way one request goes through a route. */
@@ -223,6 +248,19 @@ export function evaluateRoute(route: RouteDefinition, facts: RouteFacts, options
           node: "budget",
           arm: over ? "over" : "under",
           reason: `${seen}, ${over ? "at or over" : "under"} ${percent(node.threshold)}`,
+        });
+        node = over ? node.over : node.under;
+        break;
+      }
+      case "provider_spend": {
+        const spent = facts.providerSpend?.(node.provider);
+        const over = spent !== undefined && spent >= node.usd_per_month;
+        const seen =
+          spent === undefined ? `${node.provider} spend unknown` : `${node.provider} spent ${dollars(spent)} this month`;
+        steps.push({
+          node: "provider_spend",
+          arm: over ? "over" : "under",
+          reason: `${seen}, ${over ? "at or over" : "under"} ${dollars(node.usd_per_month)}`,
         });
         node = over ? node.over : node.under;
         break;

@@ -26,12 +26,18 @@ export const CONDITION_FIELDS = {
 } as const;
 /** Fields with a name after the dot: `header.x-region`, `key.metadata.plan`. */
 const NAMED_FIELD = /^(header|key\.metadata)\.([A-Za-z0-9_-]{1,64})$/;
+/**
+ * The end user's JWT claims: `claims.plan`, a nested one by its path (`claims.org.plan`), or a namespaced
+ * one by its whole name (`claims.https://example.com/plan`).
+ */
+const CLAIM_FIELD = /^claims\.([A-Za-z0-9_:/.-]{1,200})$/;
 
 export type FieldKind = "string" | "number" | "boolean" | "any";
 
 /** The kind of value a field holds; undefined for a field there is no such thing as. */
 export function fieldKind(field: string): FieldKind | undefined {
   if (Object.hasOwn(CONDITION_FIELDS, field)) return CONDITION_FIELDS[field as keyof typeof CONDITION_FIELDS];
+  if (CLAIM_FIELD.test(field)) return "any";
   const named = NAMED_FIELD.exec(field);
   if (!named) return undefined;
   return named[1] === "header" ? "string" : "any";
@@ -53,7 +59,7 @@ export const conditionSchema = z
     const fail = (message: string, path: string) => context.addIssue({ code: "custom", path: [path], message });
     if (!kind) {
       fail(
-        `\`${condition.field}\` is not a field a condition can test: one of ${Object.keys(CONDITION_FIELDS).join(", ")}, header.<name>, key.metadata.<name>`,
+        `\`${condition.field}\` is not a field a condition can test: one of ${Object.keys(CONDITION_FIELDS).join(", ")}, header.<name>, key.metadata.<name>, claims.<path>`,
         "field",
       );
       return;
@@ -80,7 +86,8 @@ export type RuleNode =
   | { type: "split"; by?: "request" | "user" | "key" | "header"; header?: string; arms: SplitArm[] }
   | { type: "match"; cases: MatchCase[]; default: RuleNode }
   | { type: "budget"; threshold: number; over: RuleNode; under: RuleNode }
-  | { type: "fastest"; models: string[]; explore?: number };
+  | { type: "fastest"; models: string[]; explore?: number }
+  | { type: "provider_spend"; provider: string; usd_per_month: number; over: RuleNode; under: RuleNode };
 export interface SplitArm {
   name: string;
   weight: number;
@@ -159,6 +166,15 @@ export const ruleSchema: z.ZodType<RuleNode> = z
         over: ruleSchema,
         under: ruleSchema,
       }),
+      z.strictObject({
+        type: z.literal("provider_spend"),
+        /** A provider id, as the ledger names it (`openai`, or one added through /admin/providers). */
+        provider: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/, { message: "must be a provider id" }),
+        /** What the provider may cost this calendar month (UTC) before `over` takes the traffic. */
+        usd_per_month: z.number().positive().max(1e9),
+        over: ruleSchema,
+        under: ruleSchema,
+      }),
       z
         .strictObject({
           type: z.literal("fastest"),
@@ -199,6 +215,7 @@ export function modelsOf(node: RuleNode, at = "rule"): { model: string; path: st
         ...modelsOf(node.default, `${at}.default`),
       ];
     case "budget":
+    case "provider_spend":
       return [...modelsOf(node.over, `${at}.over`), ...modelsOf(node.under, `${at}.under`)];
   }
 }

@@ -12,6 +12,8 @@ import type { Catalog } from "../catalog.ts";
 import { evaluateRoute, type RouteDecision, type RouteFacts } from "./evaluate.ts";
 import { modelLatency } from "./latency.ts";
 
+const NO_CLAIMS: Readonly<Record<string, unknown>> = Object.freeze({});
+
 export interface RoutedRequest {
   model: string;
   providerOverride?: string;
@@ -30,10 +32,11 @@ export function callerFacts(principal: Principal) {
     key: principal.type === "key" ? principal.keyId : null,
     tier: principal.type === "user" ? principal.tier : null,
     keyMetadata: principal.type === "key" ? principal.metadata : {},
+    claims: principal.type === "user" ? principal.claims : NO_CLAIMS,
   };
 }
 
-function requestRouteFacts(c: GatewayContext, input: RoutedRequest): RouteFacts {
+function requestRouteFacts(c: GatewayContext, catalog: Catalog, input: RoutedRequest): RouteFacts {
   const principal = c.get("principal");
   const cf = (c.req.raw as { cf?: { country?: unknown; continent?: unknown } }).cf;
   let measured: { tools: boolean; inputTokens: number } | undefined;
@@ -58,6 +61,7 @@ function requestRouteFacts(c: GatewayContext, input: RoutedRequest): RouteFacts 
     get usedShare() {
       return budgetUsedShare(c.get("config"), principal);
     },
+    providerSpend: (provider) => catalog.providerSpend.get(provider),
   };
 }
 
@@ -75,7 +79,7 @@ export function decideRoute(c: GatewayContext, catalog: Catalog, input: RoutedRe
       param: "model",
     });
   }
-  return evaluateRoute(route, requestRouteFacts(c, input), {
+  return evaluateRoute(route, requestRouteFacts(c, catalog, input), {
     health: (model) => modelLatency.health(model),
     random: Math.random,
   });
