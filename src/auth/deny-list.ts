@@ -47,7 +47,7 @@ export async function markChanged(redis: Redis, kind: DenyKind, id: string): Pro
 
 /** The subjects a caller's markers are kept under: its key, its user and its team. */
 export function markerSubjects(principal: Principal): [DenyKind, string][] {
-  if (principal.type === "admin") return [];
+  if (principal.type === "admin" || principal.type === "operator") return [];
   if (principal.type === "guest") return [["app", principal.appId]];
   const list: [DenyKind, string][] = [];
   if (principal.type === "key") list.push(["key", principal.keyId]);
@@ -72,5 +72,7 @@ export async function checkMarkers(redis: Redis, principal: Principal): Promise<
   const values = await redis.mget<(string | number | null)[]>(...keys);
   const denied = list.findIndex((_, i) => values[i] !== null);
   if (denied >= 0) throw deniedError(list[denied]?.[0] ?? "key");
-  return list.some((_, i) => staleSince(values[list.length + i], principal.loadedAt)) ? "stale" : "fresh";
+  return list.some((_, i) => staleSince(values[list.length + i], principal.type === "operator" ? 0 : principal.loadedAt))
+    ? "stale"
+    : "fresh";
 }

@@ -1,5 +1,6 @@
 // Who is calling, and the limits and settings that apply to them.
 import type { CallerPolicy } from "../policy/index.ts";
+import type { Role } from "./roles.ts";
 
 /** A quota policy; null means no limit. */
 export interface Limits {
@@ -80,18 +81,34 @@ export interface GuestIdentity {
   loadedAt: number;
 }
 
+/** A person (signed in) or an automation token acting on the admin API and the dashboard. */
+export interface OperatorIdentity {
+  orgId: string;
+  /** A signed-in person's stable id (issuer and subject), or the admin token's id. */
+  subject: string;
+  email: string | null;
+  name: string | null;
+  orgRole: Role | null;
+  teamRoles: Record<string, Role>;
+  /** An admin token's scopes; null for a signed-in person, whose roles decide. */
+  scopes: string[] | null;
+}
+
 export type Principal =
   | { type: "admin"; id: "admin" }
   | ({ type: "user"; id: string } & UserIdentity)
   | ({ type: "key"; id: string; via: "key" | "token" } & KeyIdentity)
-  | ({ type: "guest"; id: string } & GuestIdentity);
+  | ({ type: "guest"; id: string } & GuestIdentity)
+  | ({ type: "operator"; id: string; via: "session" | "admin_token" } & OperatorIdentity);
 
 export type PrincipalType = Principal["type"];
 
-export const principalUserId = (p: Principal): string | null => (p.type === "admin" ? null : p.userId);
-export const principalTeamId = (p: Principal): string | null => (p.type === "admin" ? null : p.teamId);
+/** Operators act on the admin API, never as a caller of models: no user or team of the ledger. */
+export const principalUserId = (p: Principal): string | null => (p.type === "admin" || p.type === "operator" ? null : p.userId);
+export const principalTeamId = (p: Principal): string | null => (p.type === "admin" || p.type === "operator" ? null : p.teamId);
 export const principalKeyId = (p: Principal): string | null => (p.type === "key" ? p.keyId : null);
 export const principalAppId = (p: Principal): string | null => (p.type === "guest" ? p.appId : null);
 
 /** The settings that apply to the caller; none for the admin key. */
-export const principalPolicy = (p: Principal): CallerPolicy | undefined => (p.type === "admin" ? undefined : p.policy);
+export const principalPolicy = (p: Principal): CallerPolicy | undefined =>
+  p.type === "admin" || p.type === "operator" ? undefined : p.policy;

@@ -81,7 +81,7 @@ const keyTtlOf = (principal: Principal) => (principal.type === "key" ? principal
 
 /** Whose answers a caller may be served: its own, or its team's when the key (or, for a key that says nothing, its team) says so. */
 export function cacheScope(principal: Principal): string {
-  if (principal.type === "admin") return "admin";
+  if (principal.type === "admin" || principal.type === "operator") return principal.type;
   // Guests share nothing: each device its own answers.
   if (principal.type === "guest") return `guest:${principal.id}`;
   const shared = principal.type === "user" ? principal.cacheScope === "team" : principal.cache.scope === "team";

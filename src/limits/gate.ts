@@ -141,7 +141,7 @@ export async function runGate(input: GateInput): Promise<GateResult> {
     SEED_TTL_SECONDS,
     leaseUnits,
     LEASE_SHARE,
-    principal.type === "admin" ? 0 : principal.loadedAt,
+    principal.type === "admin" || principal.type === "operator" ? 0 : principal.loadedAt,
     ...r.counters.flatMap((c, j) => [c.limit, r.amounts[j] ?? 0, c.ttlSeconds]),
   ];
 

@@ -32,7 +32,7 @@ export const NANO = 1_000_000_000;
 export const toNano = (usd: number) => Math.round(usd * NANO);
 
 export function subjectsOf(principal: Principal): Subject[] {
-  if (principal.type === "admin") return [];
+  if (principal.type === "admin" || principal.type === "operator") return [];
   if (principal.type === "guest") {
     return [
       { kind: "device", id: `${principal.appId}:${principal.deviceId}`, limits: principal.limits },

@@ -36,7 +36,7 @@ function limiterFor(redis: Redis, limit: number): Ratelimit {
 
 /** Counts one tool call against the caller's limit; a call over it is a 429 with `Retry-After`. */
 export async function admitToolCall(services: Services, principal: Principal): Promise<Record<string, string>> {
-  const limit = principal.type === "admin" ? undefined : principal.policy.mcp_calls_per_minute;
+  const limit = principal.type === "admin" || principal.type === "operator" ? undefined : principal.policy.mcp_calls_per_minute;
   if (limit === undefined) return {};
   let result: Awaited<ReturnType<Ratelimit["limit"]>>;
   try {

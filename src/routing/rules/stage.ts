@@ -3,7 +3,7 @@
 // call says so (a response header, the ledger row). A model that is not a
 // route costs one lookup in an empty map.
 import { isRouteAllowed } from "../../auth/index.ts";
-import type { Principal } from "../../auth/principal.ts";
+import { type Principal, principalTeamId, principalUserId } from "../../auth/principal.ts";
 import type { GatewayContext } from "../../context.ts";
 import { badRequest, GatewayError, headerValue } from "../../http/errors.ts";
 import { budgetUsedShare } from "../../limits/index.ts";
@@ -25,8 +25,8 @@ export interface RoutedRequest {
 export function callerFacts(principal: Principal) {
   return {
     principal: principal.type,
-    user: principal.type === "admin" ? null : principal.userId,
-    team: principal.type === "admin" ? null : principal.teamId,
+    user: principalUserId(principal),
+    team: principalTeamId(principal),
     key: principal.type === "key" ? principal.keyId : null,
     tier: principal.type === "user" ? principal.tier : null,
     keyMetadata: principal.type === "key" ? principal.metadata : {},
