@@ -6,6 +6,7 @@
 import { type ComponentChildren, render } from "preact";
 import { useEffect, useMemo, useState } from "preact/hooks";
 import { ApiError, api, count, credential, type Group, type UsageRow, usd } from "./api.ts";
+import { Audit } from "./audit.tsx";
 import { Chart } from "./chart.tsx";
 import "uplot/dist/uPlot.min.css";
 import "./styles.css";
@@ -729,7 +730,7 @@ function SignIn(props: { onSignedIn: (admin: boolean) => void }) {
   );
 }
 
-type Tab = "overview" | "keys" | "people" | "catalog" | "requests" | "limits";
+type Tab = "overview" | "keys" | "people" | "catalog" | "requests" | "limits" | "audit";
 
 function App() {
   const [session, setSession] = useState<{ admin: boolean } | undefined>();
@@ -749,6 +750,7 @@ function App() {
         ["people", "Users and teams"],
         ["catalog", "Models and credentials"],
         ["requests", "Requests"],
+        ["audit", "Audit log"],
       ]
     : [
         ["overview", "Overview"],
@@ -785,6 +787,7 @@ function App() {
         {tab === "requests" && <Requests admin={session.admin} />}
         {tab === "limits" && <Quota />}
         {tab === "limits" && <GoogleAccount />}
+        {tab === "audit" && session.admin && <Audit />}
       </main>
     </>
   );
