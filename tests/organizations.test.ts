@@ -1,6 +1,7 @@
 // Organizations, roles, admin tokens and the audit log. The permission
 // matrix and the audit rows are generated from the app's own route table:
 // a new admin or usage route that declares no permission fails here.
+import { env } from "cloudflare:test";
 import { sql } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
 import { type Permission, ROLE_PERMISSIONS, ROLES, type Role } from "../src/auth/roles.ts";
@@ -189,6 +190,30 @@ describe("teams: their admins, their members", () => {
       team_roles: { t1: "admin" },
     });
     expect(await put.json()).toMatchObject({ subject: "https://idp.example/|bob", role: "viewer", team_roles: { t1: "admin" } });
+  });
+});
+
+describe("resolveOperator, which sign-in calls", () => {
+  it("creates the member at first sight and combines stored roles with mapped ones, the higher winning", async () => {
+    const { configFor } = await import("../src/config/index.ts");
+    const { servicesFor } = await import("../src/services.ts");
+    const { resolveOperator } = await import("../src/auth/operators.ts");
+    const services = servicesFor(configFor(env), env);
+    const subject = `https://idp.example/|${uniqueId("carol")}`;
+    const claims = { orgId: "default", subject, email: "carol@example.com", name: "Carol" };
+    const first = await resolveOperator(services, { ...claims, orgRole: "viewer", teamRoles: { search: "member" } });
+    expect(first).toEqual({ ...claims, orgRole: "viewer", teamRoles: { search: "member" }, scopes: null });
+    const stored = await admin("PUT", `/admin/members/${encodeURIComponent(subject)}`, {
+      role: "admin",
+      team_roles: { search: "viewer", ads: "admin" },
+    });
+    expect(stored.body).toMatchObject({ subject, email: "carol@example.com", role: "admin" });
+    const again = await resolveOperator(services, { ...claims, email: null, orgRole: "viewer", teamRoles: { search: "member" } });
+    expect(again).toMatchObject({
+      email: "carol@example.com",
+      orgRole: "admin",
+      teamRoles: { search: "member", ads: "admin" },
+    });
   });
 });
 
