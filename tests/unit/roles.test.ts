@@ -5,7 +5,7 @@ import { mergeTeamRoles } from "../../src/auth/operators.ts";
 import type { OperatorIdentity, Principal } from "../../src/auth/principal.ts";
 import { can, higherRole, PERMISSIONS, permissionsOf, teamsWhere } from "../../src/auth/roles.ts";
 
-const person = (identity: Partial<OperatorIdentity>): Principal => ({
+const person = (identity: Partial<OperatorIdentity> & { via?: "session" | "admin_token" }): Principal => ({
   type: "operator",
   id: "idp|alice",
   via: "session",
