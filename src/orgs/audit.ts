@@ -78,15 +78,17 @@ export function auditWrites(readBefore: (c: GatewayContext, path: string) => Pro
     const method = c.req.method;
     if (method === "GET" || method === "HEAD" || method === "OPTIONS") return next();
     const path = c.req.path;
-    // `/admin/keys/{id}` changed or removed, or `/admin/keys/{id}/rotate`: the object at the resource's own path.
+    const matched = c.req.matchedRoutes.filter((route) => route.method !== "ALL").at(-1)?.path ?? path;
+    // A change or removal reads the object at its own path; an action on one (`/admin/keys/{id}/rotate`), the object
+    // it acts on. A POST that creates, or acts on no one object, has no `before`.
     const segments = path.split("/").filter(Boolean);
-    const resource = method === "POST" ? (segments.length >= 4 ? `/${segments.slice(0, -1).join("/")}` : null) : path;
+    const resource =
+      method !== "POST" ? path : matched.includes("/:") && segments.length >= 4 ? `/${segments.slice(0, -1).join("/")}` : null;
     const before = resource ? await readBefore(c, resource).catch(() => null) : null;
     await next();
     const permission = c.get("permission");
     if (c.res.status >= 400 || !permission || (permission.length > 0 && permission.every((p) => p.endsWith(":read")))) return;
     const principal = c.get("principal");
-    const matched = c.req.matchedRoutes.filter((route) => route.method !== "ALL").at(-1)?.path ?? path;
     const after = await jsonOf(c.res);
     const afterId = after && typeof after === "object" && "id" in after ? String((after as { id: unknown }).id) : null;
     const params = c.req.param() as Record<string, string | undefined>;
