@@ -12,7 +12,7 @@ import { logDetail } from "../log.ts";
 import type { Services } from "../services.ts";
 
 /** Fields whose values never reach the log: secrets shown once, sealed credentials. */
-const SECRET_FIELDS = /^(key|secret|token|api_key|apiKey|password|client_secret|publishable_key|credential|value)$/i;
+const SECRET_FIELDS = /^(key|secret|token|api_key|apiKey|password|client_secret|publishable_key|credential)$/i;
 const REDACTED = "[redacted]";
 
 export function redact(value: unknown): unknown {
