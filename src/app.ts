@@ -132,6 +132,7 @@ export function createApp() {
         "PUT /api/provider-keys",
         "/admin/keys, /admin/apps, /admin/users, /admin/teams, /admin/quota/default",
         "/admin/models, /admin/providers, /admin/credentials, /admin/mcp/servers",
+        "/admin/me, /admin/members, /admin/tokens, GET /admin/audit",
         "POST /mcp, POST /mcp/{server} (MCP Streamable HTTP)",
         "GET /health",
         "GET /metrics",

@@ -1,6 +1,7 @@
 // What every request carries through the Hono app.
 import type { Context } from "hono";
 import type { Principal } from "./auth/principal.ts";
+import type { Permission } from "./auth/roles.ts";
 import type { Config, Env } from "./config/index.ts";
 import type { ErrorShape } from "./formats/index.ts";
 import type { Services } from "./services.ts";
@@ -15,6 +16,8 @@ export interface GatewayVariables {
   config: Config;
   services: Services;
   principal: Principal;
+  /** The permissions the route declared (any one of them); set once the caller passed them. */
+  permission?: readonly Permission[];
   /** The route takes a credential in `?key=` (Gemini's REST routes); no other does. */
   queryCredential?: boolean;
   /** The route takes a credential in a WebSocket subprotocol (`/v1/realtime`, for browsers); no other does. */

@@ -157,6 +157,10 @@ describe("one shape for every route", () => {
       "/auth/sso/callback",
       "/auth/sso/session",
       "/auth/sso/logout",
+      // MCP's OAuth protected-resource metadata (RFC 9728): public by definition, 404 unless configured.
+      "/.well-known/oauth-protected-resource",
+      "/.well-known/oauth-protected-resource/mcp",
+      "/.well-known/oauth-protected-resource/mcp/:server",
       // The example app's page, script and styles (EXAMPLES=on).
       "/examples/chat",
       "/examples/chat.js",

@@ -159,21 +159,50 @@ describe("signing in", () => {
     expect(await errorOf(corsRead)).toMatchObject({ status: 403, code: "csrf_origin_mismatch" });
   });
 
-  it("maps groups to organization and team roles, the highest one winning, and refuses the admin API to those below admin", async () => {
+  it("maps groups to organization and team roles, the highest one winning, and the roles decide what the admin API allows", async () => {
     const { session } = await signIn({ email: "lin@example.com", groups: ["finance", "all-staff", "team-a-leads"] });
     const { response: who } = await asOperator(session, "/auth/sso/session");
     expect(((await who.json()) as { operator: unknown }).operator).toMatchObject({
       org_role: "viewer",
       team_roles: { "team-a": "admin" },
     });
-    const { response: list } = await asOperator(session, "/admin/keys");
-    expect(await errorOf(list)).toMatchObject({
-      status: 403,
-      code: "admin_only",
-      message: expect.stringContaining("organization owner or admin"),
+    // The sign-in itself is on the audit log, with the roles it granted.
+    const { response: audit } = await call("/admin/audit?action=sign-in&limit=50", {
+      headers: { authorization: `Bearer ${TEST_ADMIN_KEY}` },
     });
-    const { response: usage } = await asOperator(session, "/admin/usage");
-    expect(usage.status).toBe(403);
+    const rows = ((await audit.json()) as { data: { actor_email: string; actor_type: string; after: unknown }[] }).data;
+    expect(rows.find((row) => row.actor_email === "lin@example.com")).toMatchObject({
+      actor_type: "session",
+      after: { org_role: "viewer", team_roles: { "team-a": "admin" } },
+    });
+    // A viewer reads; a write the organization holds (a team) is refused, naming the permission.
+    const { response: list } = await asOperator(session, "/admin/keys");
+    expect(list.status).toBe(200);
+    const { response: team } = await asOperator(session, "/admin/teams", {
+      method: "POST",
+      headers: { ...ORIGIN, "content-type": "application/json" },
+      body: JSON.stringify({ id: uniqueId("sso-team") }),
+    });
+    expect(await errorOf(team)).toMatchObject({ status: 403, code: "permission_denied" });
+    // As team-a's admin, a key for team-a is theirs to make; one for another team is not.
+    const { response: made } = await call("/admin/teams", {
+      method: "POST",
+      headers: { authorization: `Bearer ${TEST_ADMIN_KEY}`, "content-type": "application/json" },
+      body: JSON.stringify({ id: "team-a", name: "Team A" }),
+    });
+    expect([201, 409]).toContain(made.status);
+    const { response: theirs } = await asOperator(session, "/admin/keys", {
+      method: "POST",
+      headers: { ...ORIGIN, "content-type": "application/json" },
+      body: JSON.stringify({ name: uniqueId("sso-key"), team_id: "team-a" }),
+    });
+    expect(theirs.status).toBe(201);
+    const { response: other } = await asOperator(session, "/admin/keys", {
+      method: "POST",
+      headers: { ...ORIGIN, "content-type": "application/json" },
+      body: JSON.stringify({ name: uniqueId("sso-key"), team_id: "team-b" }),
+    });
+    expect(other.status).toBe(403);
   });
 
   it("refuses a signed-in person on the model routes, in each route's own format", async () => {

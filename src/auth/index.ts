@@ -10,6 +10,7 @@ import { secretsEqual } from "./constant-time.ts";
 import { hasQueryCredential, readCredential } from "./credentials.ts";
 import { claimText, verifyUserJwt } from "./jwt.ts";
 import { type CachedKey, findKeyByHash, findKeyById, forgetKey, forgetKeys, hashSecret } from "./keys.ts";
+import { ADMIN_TOKEN_PREFIX, adminTokenPrincipal } from "./operators.ts";
 import type { Principal } from "./principal.ts";
 import { sluiceTokenKind, verifyKeyToken } from "./sluice-token.ts";
 import { forgetUser, forgetUsers, userFromClaims } from "./users.ts";
@@ -72,6 +73,7 @@ export async function authenticate(c: GatewayContext): Promise<Principal> {
   }
   if (credential === "") throw unauthorized("Malformed Authorization header: expected `Bearer <key>`.");
   if (secretsEqual(credential, config.adminKey)) return { type: "admin", id: "admin" };
+  if (credential.startsWith(ADMIN_TOKEN_PREFIX)) return adminTokenPrincipal(services, credential);
   if (credential.startsWith("sk-")) return keyPrincipal(await findKeyByHash(services.db, await hashSecret(credential)), "key");
   if (credential.startsWith("pk_")) {
     throw unauthorized("A publishable key (`pk_…`) calls nothing itself: exchange it at POST /auth/attest for a guest token.");

@@ -7,6 +7,7 @@ import { type ComponentChildren, render } from "preact";
 import { useEffect, useMemo, useState } from "preact/hooks";
 import { ApiError, api, count, credential, type Group, type SsoSession, ssoSession, type UsageRow, usd } from "./api.ts";
 import { Apps } from "./apps.tsx";
+import { Audit } from "./audit.tsx";
 import { Chart } from "./chart.tsx";
 import { Guardrails } from "./guardrails.tsx";
 import { McpServers } from "./mcp.tsx";
@@ -740,7 +741,18 @@ function SignIn(props: { onSignedIn: (admin: boolean) => void; sso?: SsoSession 
   );
 }
 
-type Tab = "overview" | "keys" | "people" | "catalog" | "routes" | "apps" | "guardrails" | "mcp" | "requests" | "limits";
+type Tab =
+  | "overview"
+  | "keys"
+  | "people"
+  | "catalog"
+  | "routes"
+  | "apps"
+  | "guardrails"
+  | "mcp"
+  | "requests"
+  | "limits"
+  | "audit";
 
 /** A signed-in person whose role opens none of the screens here. */
 function NoScreens(props: { who: string; role: string }) {
@@ -816,6 +828,7 @@ function App() {
         ["guardrails", "Guardrails"],
         ["mcp", "MCP servers"],
         ["requests", "Requests"],
+        ["audit", "Audit log"],
       ]
     : [
         ["overview", "Overview"],
@@ -852,6 +865,7 @@ function App() {
         {tab === "requests" && <Requests admin={session.admin} />}
         {tab === "limits" && <Quota />}
         {tab === "limits" && <GoogleAccount />}
+        {tab === "audit" && session.admin && <Audit />}
       </main>
     </>
   );

@@ -18,9 +18,21 @@ const updatedAt = () => timestamp("updated_at", { withTimezone: true }).notNull(
 const usd = (name: string) => doublePrecision(name);
 type Metadata = Record<string, unknown>;
 
+/** Organizations: teams, members and admin tokens belong to one. The migration creates `default`, so one-org installs need no setup. */
+export const organizations = pgTable("organizations", {
+  id: text("id").primaryKey(),
+  name: text("name").notNull(),
+  createdAt: createdAt(),
+  updatedAt: updatedAt(),
+});
+
 export const teams = pgTable("teams", {
   id: text("id").primaryKey(),
   name: text("name").notNull(),
+  orgId: text("org_id")
+    .notNull()
+    .default("default")
+    .references(() => organizations.id, { onDelete: "cascade" }),
   metadata: jsonb("metadata").$type<Metadata>().notNull().default({}),
   blockedAt: timestamp("blocked_at", { withTimezone: true }),
   /** `team`: the team's keys and users are served each other's cached answers (a key may still say `key`). */
@@ -417,5 +429,92 @@ export const mcpCalls = pgTable(
     index("mcp_calls_server_time_idx").on(t.server, t.createdAt),
     index("mcp_calls_key_time_idx").on(t.keyId, t.createdAt),
     index("mcp_calls_user_time_idx").on(t.userId, t.createdAt),
+  ],
+);
+
+/**
+ * People who operate the gateway (signed in to the dashboard or the admin
+ * API): their role in the organization and in its teams. Created on first
+ * sign-in, or ahead of it by an admin.
+ */
+export const orgMembers = pgTable(
+  "org_members",
+  {
+    orgId: text("org_id")
+      .notNull()
+      .references(() => organizations.id, { onDelete: "cascade" }),
+    /** The identity provider's issuer and subject: stable across email changes. */
+    subject: text("subject").notNull(),
+    email: text("email"),
+    name: text("name"),
+    orgRole: text("org_role", { enum: ["owner", "admin", "member", "viewer", "billing"] }),
+    /** Team id → role in that team. */
+    teamRoles: jsonb("team_roles").$type<Record<string, string>>().notNull().default({}),
+    lastSeenAt: timestamp("last_seen_at", { withTimezone: true }),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [uniqueIndex("org_members_subject_idx").on(t.orgId, t.subject), index("org_members_email_idx").on(t.email)],
+);
+
+/** Admin tokens for automation: named, expiring, scoped; only the hash of the secret is kept. */
+export const adminTokens = pgTable(
+  "admin_tokens",
+  {
+    id: text("id").primaryKey(),
+    orgId: text("org_id")
+      .notNull()
+      .references(() => organizations.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    /** Hex SHA-256 of the secret. */
+    tokenHash: text("token_hash").notNull(),
+    tokenSuffix: text("token_suffix").notNull(),
+    /** Permissions (`keys:write`, `usage:read`, …) or `*`; they narrow what the roles allow. */
+    scopes: text("scopes").array().notNull(),
+    orgRole: text("org_role", { enum: ["owner", "admin", "member", "viewer", "billing"] }),
+    teamRoles: jsonb("team_roles").$type<Record<string, string>>().notNull().default({}),
+    /** Who minted it (`admin` for the admin key, or an operator's subject). */
+    createdBy: text("created_by").notNull(),
+    expiresAt: timestamp("expires_at", { withTimezone: true }),
+    revokedAt: timestamp("revoked_at", { withTimezone: true }),
+    lastUsedAt: timestamp("last_used_at", { withTimezone: true }),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex("admin_tokens_hash_idx").on(t.tokenHash), index("admin_tokens_org_idx").on(t.orgId)],
+);
+
+/**
+ * Every change made through the admin API: who, what, when, from where,
+ * before and after. Append-only: no route changes or deletes a row, and a
+ * trigger refuses UPDATE and DELETE in Postgres itself.
+ */
+export const auditLog = pgTable(
+  "audit_log",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    at: timestamp("at", { withTimezone: true }).notNull().defaultNow(),
+    orgId: text("org_id").notNull().default("default"),
+    /** `admin` (the admin key), `admin_token` or `session`. */
+    actorType: text("actor_type").notNull(),
+    actorId: text("actor_id").notNull(),
+    actorEmail: text("actor_email"),
+    /** `POST /admin/keys`, with the route's pattern (`PATCH /admin/keys/:id`). */
+    action: text("action").notNull(),
+    method: text("method").notNull(),
+    path: text("path").notNull(),
+    targetType: text("target_type"),
+    targetId: text("target_id"),
+    status: integer("status").notNull(),
+    /** Salted hash of the caller's network address; never the address. */
+    ipHash: text("ip_hash"),
+    userAgent: text("user_agent"),
+    requestId: text("request_id").notNull(),
+    before: jsonb("before"),
+    after: jsonb("after"),
+  },
+  (t) => [
+    index("audit_log_at_idx").on(t.at),
+    index("audit_log_actor_idx").on(t.actorId),
+    index("audit_log_target_idx").on(t.targetType, t.targetId),
   ],
 );

@@ -5,9 +5,10 @@
 import type { Hono } from "hono";
 import * as z from "zod";
 import packageJson from "../../package.json" with { type: "json" };
+import type { Permission } from "../auth/roles.ts";
 import type { GatewayEnv } from "../context.ts";
 import type { ErrorShape } from "../formats/types.ts";
-import { ENDPOINT, type EndpointOptions } from "../routes/endpoint.ts";
+import { ENDPOINT, type EndpointOptions, PERMISSION } from "../routes/endpoint.ts";
 import { DOC, type RouteDoc } from "./doc.ts";
 
 type JsonSchema = Record<string, unknown>;
@@ -121,6 +122,8 @@ interface Collected {
   path: string;
   doc?: RouteDoc;
   endpoint?: EndpointOptions;
+  /** What an operator needs to call it (any one of these), declared by `permits()` or the route's `endpoint()`. */
+  permission?: readonly Permission[];
 }
 
 /** Every route of the app once, with what its middleware declares. */
@@ -137,6 +140,8 @@ export function collectRoutes(app: Hono<GatewayEnv>): Collected[] {
     const entry = byKey.get(key) ?? { method: route.method, path: route.path };
     if (options) entry.endpoint = options;
     if (handler[DOC]) entry.doc = handler[DOC] as RouteDoc;
+    if (handler[PERMISSION]) entry.permission = handler[PERMISSION] as Permission[];
+    if (Array.isArray(options?.permission)) entry.permission = options.permission;
     byKey.set(key, entry);
   }
   for (const entry of byKey.values()) {
@@ -206,6 +211,7 @@ function operationOf(route: Collected, path: string, components: Record<string, 
           ],
         }
       : { security: route.doc?.bearer ? [{ bearer: [] }] : [] }),
+    ...(route.permission && { "x-sluice-permission": route.permission }),
     parameters: parametersOf(route, path, components),
     ...(route.doc?.body && {
       requestBody: { required: true, content: { "application/json": { schema: schemaOf(route.doc.body, components) } } },

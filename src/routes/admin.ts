@@ -1,6 +1,6 @@
 // `/admin/*`: keys, apps, users, teams, quotas, the model catalog and provider credentials. The admin key only.
-import { desc, eq, sql } from "drizzle-orm";
-import { Hono } from "hono";
+import { and, desc, eq, sql } from "drizzle-orm";
+import { Hono, type MiddlewareHandler } from "hono";
 import * as z from "zod";
 import {
   createModel,
@@ -61,147 +61,236 @@ import {
   userSchema,
 } from "../admin/schemas.ts";
 import { readSettings, readSettingsOf, writeSettings } from "../admin/settings.ts";
-import { forgetAllCallers, requireAdmin } from "../auth/index.ts";
-import type { GatewayEnv } from "../context.ts";
+import { forgetAllCallers } from "../auth/index.ts";
+import type { GatewayContext, GatewayEnv } from "../context.ts";
 import { teams, usageEvents, users, virtualKeys } from "../db/schema.ts";
 import { createGuardrailSchema, updateGuardrailSchema } from "../guardrails/definitions.ts";
 import { badRequest, GatewayError } from "../http/errors.ts";
 import { pageQuery, pageSchema, validQuery } from "../http/page-query.ts";
 import { parseJsonBody } from "../http/validate.ts";
 import { doc } from "../openapi/doc.ts";
+import { auditWrites } from "../orgs/audit.ts";
+import { assertKeyReach, keyChangeFor, keyInputFor, keyListScope } from "../orgs/scope.ts";
 import { routeSchema } from "../routing/rules/schema.ts";
 import { deliverBilling } from "../usage/billing-wake.ts";
 import { rowView } from "../usage/query.ts";
 import type { UsageRecord } from "../usage/record.ts";
 import { DEAD_USAGE_KEY, PARKED_USAGE_KEY } from "../usage/writer.ts";
 import { adminAppRoutes } from "./admin-apps.ts";
-import { endpoint } from "./endpoint.ts";
+import { adminOrgRoutes } from "./admin-orgs.ts";
+import { endpoint, permits } from "./endpoint.ts";
 
 export const adminRoutes = new Hono<GatewayEnv>();
 
-adminRoutes.use(endpoint({ errors: "openai", gated: false, operators: true }), async (c, next) => {
-  requireAdmin(c.get("principal"));
+// Each route declares the permission it needs (`permits`); every write that succeeds leaves an audit row.
+adminRoutes.use(
+  endpoint({ errors: "openai", gated: false, permission: "per-route" }),
+  auditWrites((c, path) => readAsAdmin(c, path)),
+);
+
+/** The object at an admin path as the admin key reads it: the audit row's `before`. */
+async function readAsAdmin(c: GatewayContext, path: string): Promise<unknown> {
+  const url = new URL(c.req.url);
+  url.pathname = path;
+  url.search = "";
+  const request = new Request(url, { headers: { authorization: `Bearer ${c.get("config").adminKey}` } });
+  outerContexts.set(request, c);
+  // Mounted on first use: `route()` copies the routes there are, and every admin route is declared by then.
+  if (innerAdmin.routes.length === 0) {
+    innerAdmin.use(passOuter).route("/admin", adminRoutes);
+    // Nothing there (or not readable) is simply no `before`.
+    innerAdmin.onError((error) => new Response(null, { status: error instanceof GatewayError ? error.status : 500 }));
+  }
+  const response = await innerAdmin.fetch(request, c.env, c.executionCtx);
+  return response.ok ? await response.json() : null;
+}
+
+/** The admin routes called from inside a request, with that request's config and services. */
+const outerContexts = new WeakMap<Request, GatewayContext>();
+const innerAdmin = new Hono<GatewayEnv>();
+const passOuter: MiddlewareHandler<GatewayEnv> = async (c, next) => {
+  const outer = outerContexts.get(c.req.raw);
+  if (!outer) throw new Error("an inner admin read without its request");
+  c.set("requestId", outer.get("requestId"));
+  c.set("format", "openai");
+  c.set("config", outer.get("config"));
+  c.set("services", outer.get("services"));
   await next();
-});
+};
+
+adminRoutes.route("/", adminOrgRoutes);
 
 adminRoutes.route("/apps", adminAppRoutes);
 
+/** The key in the path, if the caller's role reaches it (its team's writer, or its owner). */
+async function reachKey(c: GatewayContext) {
+  const row = await getKey(c.get("services"), c.req.param("id") ?? "");
+  assertKeyReach(c.get("principal"), row, "keys:write");
+  return row;
+}
+
 adminRoutes.post(
   "/keys",
+  permits("keys:write", "keys:self"),
   doc({ summary: "Creates a virtual key (the secret is shown once)", body: createKeySchema }),
-  async (c) => c.json(await createKey(c.get("services"), await parseJsonBody(c, createKeySchema)), 201),
+  async (c) => {
+    const input = await keyInputFor(c.get("services"), c.get("principal"), await parseJsonBody(c, createKeySchema));
+    return c.json(await createKey(c.get("services"), input), 201);
+  },
 );
 
-adminRoutes.get("/keys", doc({ summary: "Lists keys", query: pageSchema }), pageQuery, async (c) => {
-  const { limit, offset, user_id: userId, team_id: teamId } = c.req.valid("query");
-  const where = userId ? eq(virtualKeys.userId, userId) : teamId ? eq(virtualKeys.teamId, teamId) : undefined;
-  const rows = await c
-    .get("services")
-    .db.select()
-    .from(virtualKeys)
-    .where(where)
-    .orderBy(desc(virtualKeys.createdAt))
-    .limit(limit)
-    .offset(offset);
-  const spend = await budgetSpend(c.get("services").db, rows, c.get("config").limits.timeZone);
-  const settings = await readSettingsOf(
-    c.get("services"),
-    "key",
-    rows.map((row) => row.id),
-  );
-  return c.json({
-    data: rows.map((row) => ({
-      ...keyView(row, settings.get(row.id) ?? {}),
-      budget_spend: spend.get(row.id) ?? (row.maxBudgetUsd === null ? null : 0),
-    })),
-  });
-});
+adminRoutes.get(
+  "/keys",
+  permits("keys:read", "keys:self"),
+  doc({ summary: "Lists keys", query: pageSchema }),
+  pageQuery,
+  async (c) => {
+    const { limit, offset, user_id: userId, team_id: teamId } = c.req.valid("query");
+    const asked = userId ? eq(virtualKeys.userId, userId) : teamId ? eq(virtualKeys.teamId, teamId) : undefined;
+    const where = and(asked, keyListScope(c.get("principal")));
+    const rows = await c
+      .get("services")
+      .db.select()
+      .from(virtualKeys)
+      .where(where)
+      .orderBy(desc(virtualKeys.createdAt))
+      .limit(limit)
+      .offset(offset);
+    const spend = await budgetSpend(c.get("services").db, rows, c.get("config").limits.timeZone);
+    const settings = await readSettingsOf(
+      c.get("services"),
+      "key",
+      rows.map((row) => row.id),
+    );
+    return c.json({
+      data: rows.map((row) => ({
+        ...keyView(row, settings.get(row.id) ?? {}),
+        budget_spend: spend.get(row.id) ?? (row.maxBudgetUsd === null ? null : 0),
+      })),
+    });
+  },
+);
 
-adminRoutes.get("/keys/:id", doc({ summary: "A key, with its settings" }), async (c) => {
+adminRoutes.get("/keys/:id", permits("keys:read", "keys:self"), doc({ summary: "A key, with its settings" }), async (c) => {
   const row = await getKey(c.get("services"), c.req.param("id"));
+  assertKeyReach(c.get("principal"), row, "keys:read");
   return c.json(keyView(row, await readSettings(c.get("services"), "key", row.id)));
 });
 adminRoutes.patch(
   "/keys/:id",
+  permits("keys:write"),
   doc({ summary: "Changes a key's limits, budget, allowlist or metadata", body: updateKeySchema }),
-  async (c) => c.json(await updateKey(c.get("services"), c.req.param("id"), await parseJsonBody(c, updateKeySchema))),
+  async (c) => {
+    const input = await parseJsonBody(c, updateKeySchema);
+    const row = await getKey(c.get("services"), c.req.param("id"));
+    await keyChangeFor(c.get("services"), c.get("principal"), row, input);
+    return c.json(await updateKey(c.get("services"), row.id, input));
+  },
 );
-adminRoutes.delete("/keys/:id", doc({ summary: "Deletes a key" }), async (c) =>
-  c.json(await revokeKey(c.get("services"), c.req.param("id"))),
+adminRoutes.delete("/keys/:id", permits("keys:write", "keys:self"), doc({ summary: "Deletes a key" }), async (c) =>
+  c.json(await revokeKey(c.get("services"), (await reachKey(c)).id)),
 );
-adminRoutes.post("/keys/:id/revoke", doc({ summary: "Revokes a key, everywhere within a second" }), async (c) =>
-  c.json(await revokeKey(c.get("services"), c.req.param("id"))),
+adminRoutes.post(
+  "/keys/:id/revoke",
+  permits("keys:write", "keys:self"),
+  doc({ summary: "Revokes a key, everywhere within a second" }),
+  async (c) => c.json(await revokeKey(c.get("services"), (await reachKey(c)).id)),
 );
-adminRoutes.post("/keys/:id/rotate", doc({ summary: "A new secret for a key; the old one stops working" }), async (c) =>
-  c.json(await rotateKey(c.get("services"), c.req.param("id")), 201),
+adminRoutes.post(
+  "/keys/:id/rotate",
+  permits("keys:write", "keys:self"),
+  doc({ summary: "A new secret for a key; the old one stops working" }),
+  async (c) => c.json(await rotateKey(c.get("services"), (await reachKey(c)).id), 201),
 );
 
-adminRoutes.get("/users", doc({ summary: "Lists users", query: pageSchema }), pageQuery, async (c) => {
+adminRoutes.get("/users", permits("people:read"), doc({ summary: "Lists users", query: pageSchema }), pageQuery, async (c) => {
   const { limit, offset } = c.req.valid("query");
   const rows = await c.get("services").db.select().from(users).orderBy(desc(users.createdAt)).limit(limit).offset(offset);
   return c.json({ data: rows.map(userView) });
 });
 
-adminRoutes.post("/users", doc({ summary: "Creates or updates a user, with their quota", body: userSchema }), async (c) => {
-  const input = await parseJsonBody(c, userSchema);
-  if (!input.id) throw badRequest("Invalid `id`: a user needs an id (the JWT subject).", "id");
-  const row = await upsertUser(c.get("services"), input.id, input);
-  return c.json({ ...userView(row), ...(await quotaAndSettings(c.get("services"), "user", row.id)) }, 201);
-});
+adminRoutes.post(
+  "/users",
+  permits("people:write"),
+  doc({ summary: "Creates or updates a user, with their quota", body: userSchema }),
+  async (c) => {
+    const input = await parseJsonBody(c, userSchema);
+    if (!input.id) throw badRequest("Invalid `id`: a user needs an id (the JWT subject).", "id");
+    const row = await upsertUser(c.get("services"), input.id, input);
+    return c.json({ ...userView(row), ...(await quotaAndSettings(c.get("services"), "user", row.id)) }, 201);
+  },
+);
 
-adminRoutes.get("/users/:id", doc({ summary: "A user and their quota" }), async (c) => {
+adminRoutes.get("/users/:id", permits("people:read"), doc({ summary: "A user and their quota" }), async (c) => {
   const row = await getUser(c.get("services"), c.req.param("id"));
   return c.json({ ...userView(row), ...(await quotaAndSettings(c.get("services"), "user", row.id)) });
 });
 
-adminRoutes.patch("/users/:id", doc({ summary: "Changes a user or their quota", body: userSchema }), async (c) => {
-  await getUser(c.get("services"), c.req.param("id"));
-  const row = await upsertUser(c.get("services"), c.req.param("id"), await parseJsonBody(c, userSchema));
-  return c.json({ ...userView(row), ...(await quotaAndSettings(c.get("services"), "user", row.id)) });
-});
+adminRoutes.patch(
+  "/users/:id",
+  permits("people:write"),
+  doc({ summary: "Changes a user or their quota", body: userSchema }),
+  async (c) => {
+    await getUser(c.get("services"), c.req.param("id"));
+    const row = await upsertUser(c.get("services"), c.req.param("id"), await parseJsonBody(c, userSchema));
+    return c.json({ ...userView(row), ...(await quotaAndSettings(c.get("services"), "user", row.id)) });
+  },
+);
 
-adminRoutes.post("/users/:id/block", doc({ summary: "Blocks a user and their keys" }), async (c) =>
+adminRoutes.post("/users/:id/block", permits("people:write"), doc({ summary: "Blocks a user and their keys" }), async (c) =>
   c.json(
     userView(await upsertUser(c.get("services"), (await getUser(c.get("services"), c.req.param("id"))).id, { blocked: true })),
   ),
 );
-adminRoutes.post("/users/:id/unblock", doc({ summary: "Unblocks a user" }), async (c) =>
+adminRoutes.post("/users/:id/unblock", permits("people:write"), doc({ summary: "Unblocks a user" }), async (c) =>
   c.json(
     userView(await upsertUser(c.get("services"), (await getUser(c.get("services"), c.req.param("id"))).id, { blocked: false })),
   ),
 );
 
-adminRoutes.get("/teams", doc({ summary: "Lists teams", query: pageSchema }), pageQuery, async (c) => {
+adminRoutes.get("/teams", permits("people:read"), doc({ summary: "Lists teams", query: pageSchema }), pageQuery, async (c) => {
   const { limit, offset } = c.req.valid("query");
   const rows = await c.get("services").db.select().from(teams).orderBy(desc(teams.createdAt)).limit(limit).offset(offset);
   return c.json({ data: rows.map(teamView) });
 });
 
-adminRoutes.post("/teams", doc({ summary: "Creates or updates a team, with its quota", body: teamSchema }), async (c) => {
-  const input = await parseJsonBody(c, teamSchema);
-  const id = input.id ?? `team_${crypto.randomUUID().replaceAll("-", "").slice(0, 16)}`;
-  const row = await upsertTeam(c.get("services"), id, input);
-  return c.json({ ...teamView(row), ...(await quotaAndSettings(c.get("services"), "team", id)) }, 201);
-});
+adminRoutes.post(
+  "/teams",
+  permits("people:write"),
+  doc({ summary: "Creates or updates a team, with its quota", body: teamSchema }),
+  async (c) => {
+    const input = await parseJsonBody(c, teamSchema);
+    const id = input.id ?? `team_${crypto.randomUUID().replaceAll("-", "").slice(0, 16)}`;
+    const row = await upsertTeam(c.get("services"), id, input);
+    return c.json({ ...teamView(row), ...(await quotaAndSettings(c.get("services"), "team", id)) }, 201);
+  },
+);
 
-adminRoutes.get("/teams/:id", doc({ summary: "A team and its quota" }), async (c) => {
+adminRoutes.get("/teams/:id", permits("people:read"), doc({ summary: "A team and its quota" }), async (c) => {
   const row = await getTeam(c.get("services"), c.req.param("id"));
   return c.json({ ...teamView(row), ...(await quotaAndSettings(c.get("services"), "team", row.id)) });
 });
 
-adminRoutes.patch("/teams/:id", doc({ summary: "Changes a team or its quota", body: teamSchema }), async (c) => {
-  await getTeam(c.get("services"), c.req.param("id"));
-  const row = await upsertTeam(c.get("services"), c.req.param("id"), await parseJsonBody(c, teamSchema));
-  return c.json({ ...teamView(row), ...(await quotaAndSettings(c.get("services"), "team", row.id)) });
-});
+adminRoutes.patch(
+  "/teams/:id",
+  permits("people:write"),
+  doc({ summary: "Changes a team or its quota", body: teamSchema }),
+  async (c) => {
+    await getTeam(c.get("services"), c.req.param("id"));
+    const row = await upsertTeam(c.get("services"), c.req.param("id"), await parseJsonBody(c, teamSchema));
+    return c.json({ ...teamView(row), ...(await quotaAndSettings(c.get("services"), "team", row.id)) });
+  },
+);
 
 adminRoutes.get(
   "/settings",
+  permits("catalog:read"),
   doc({ summary: "The global settings for callers, which every team, user and key adds to" }),
   async (c) => c.json(await readSettings(c.get("services"), "default", "")),
 );
 adminRoutes.patch(
   "/settings",
+  permits("limits:write"),
   doc({ summary: "Changes the global settings: each section named is set, null clears it", body: globalSettingsSchema }),
   async (c) => {
     await writeSettings(c.get("services"), "default", "", await parseJsonBody(c, globalSettingsSchema));
@@ -211,99 +300,136 @@ adminRoutes.patch(
   },
 );
 
-adminRoutes.get("/quota/default", doc({ summary: "The quota every new user starts with" }), async (c) =>
+adminRoutes.get("/quota/default", permits("catalog:read"), doc({ summary: "The quota every new user starts with" }), async (c) =>
   c.json(policyView(await readPolicy(c.get("services"), "default", ""))),
 );
-adminRoutes.patch("/quota/default", doc({ summary: "Changes the default quota", body: quotaSchema }), async (c) => {
-  await writePolicy(c.get("services"), "default", "", await parseJsonBody(c, quotaSchema));
-  return c.json(policyView(await readPolicy(c.get("services"), "default", "")));
-});
+adminRoutes.patch(
+  "/quota/default",
+  permits("limits:write"),
+  doc({ summary: "Changes the default quota", body: quotaSchema }),
+  async (c) => {
+    await writePolicy(c.get("services"), "default", "", await parseJsonBody(c, quotaSchema));
+    return c.json(policyView(await readPolicy(c.get("services"), "default", "")));
+  },
+);
 
-adminRoutes.get("/providers", doc({ summary: "Catalog providers" }), async (c) =>
+adminRoutes.get("/providers", permits("catalog:read"), doc({ summary: "Catalog providers" }), async (c) =>
   c.json({ data: await listProviders(c.get("services")) }),
 );
-adminRoutes.post("/providers", doc({ summary: "Adds a catalog provider", body: providerSchema }), async (c) =>
-  c.json(await createProvider(c.get("services"), await parseJsonBody(c, providerSchema)), 201),
+adminRoutes.post(
+  "/providers",
+  permits("catalog:write"),
+  doc({ summary: "Adds a catalog provider", body: providerSchema }),
+  async (c) => c.json(await createProvider(c.get("services"), await parseJsonBody(c, providerSchema)), 201),
 );
-adminRoutes.get("/providers/:id", doc({ summary: "A catalog provider" }), async (c) =>
+adminRoutes.get("/providers/:id", permits("catalog:read"), doc({ summary: "A catalog provider" }), async (c) =>
   c.json(await getProvider(c.get("services"), c.req.param("id"))),
 );
-adminRoutes.patch("/providers/:id", doc({ summary: "Changes a catalog provider", body: providerSchema }), async (c) =>
-  c.json(await updateProvider(c.get("services"), c.req.param("id"), await parseJsonBody(c, providerSchema))),
+adminRoutes.patch(
+  "/providers/:id",
+  permits("catalog:write"),
+  doc({ summary: "Changes a catalog provider", body: providerSchema }),
+  async (c) => c.json(await updateProvider(c.get("services"), c.req.param("id"), await parseJsonBody(c, providerSchema))),
 );
-adminRoutes.delete("/providers/:id", doc({ summary: "Removes a catalog provider" }), async (c) =>
+adminRoutes.delete("/providers/:id", permits("catalog:write"), doc({ summary: "Removes a catalog provider" }), async (c) =>
   c.json(await deleteProvider(c.get("services"), c.req.param("id"))),
 );
 
 // Model names may hold slashes (`team/model`), so the id takes the rest of the path.
-adminRoutes.get("/models", doc({ summary: "The model catalog" }), async (c) =>
+adminRoutes.get("/models", permits("catalog:read"), doc({ summary: "The model catalog" }), async (c) =>
   c.json({ data: await listCatalogModels(c.get("services")) }),
 );
-adminRoutes.post("/models", doc({ summary: "Adds a model: its targets, fallbacks and prices", body: modelSchema }), async (c) =>
-  c.json(await createModel(c.get("services"), await parseJsonBody(c, modelSchema)), 201),
+adminRoutes.post(
+  "/models",
+  permits("catalog:write"),
+  doc({ summary: "Adds a model: its targets, fallbacks and prices", body: modelSchema }),
+  async (c) => c.json(await createModel(c.get("services"), await parseJsonBody(c, modelSchema)), 201),
 );
-adminRoutes.get("/models/:id{.+}", doc({ summary: "A catalog model" }), async (c) =>
+adminRoutes.get("/models/:id{.+}", permits("catalog:read"), doc({ summary: "A catalog model" }), async (c) =>
   c.json(await getModel(c.get("services"), c.req.param("id"))),
 );
-adminRoutes.patch("/models/:id{.+}", doc({ summary: "Changes a catalog model", body: modelSchema }), async (c) =>
-  c.json(await updateModel(c.get("services"), c.req.param("id"), await parseJsonBody(c, modelSchema))),
+adminRoutes.patch(
+  "/models/:id{.+}",
+  permits("catalog:write"),
+  doc({ summary: "Changes a catalog model", body: modelSchema }),
+  async (c) => c.json(await updateModel(c.get("services"), c.req.param("id"), await parseJsonBody(c, modelSchema))),
 );
-adminRoutes.delete("/models/:id{.+}", doc({ summary: "Removes a catalog model" }), async (c) =>
+adminRoutes.delete("/models/:id{.+}", permits("catalog:write"), doc({ summary: "Removes a catalog model" }), async (c) =>
   c.json(await deleteModel(c.get("services"), c.req.param("id"))),
 );
 
-adminRoutes.get("/guardrails", doc({ summary: "Guardrail policies" }), async (c) =>
+adminRoutes.get("/guardrails", permits("catalog:read"), doc({ summary: "Guardrail policies" }), async (c) =>
   c.json({ data: await listGuardrails(c.get("services")) }),
 );
 adminRoutes.post(
   "/guardrails",
+  permits("catalog:write"),
   doc({
     summary: "Adds a guardrail policy: what it looks for, on input or output, and whether it blocks, redacts or flags",
     body: createGuardrailSchema,
   }),
   async (c) => c.json(await createGuardrail(c.get("services"), await parseJsonBody(c, createGuardrailSchema)), 201),
 );
-adminRoutes.get("/guardrails/:id", doc({ summary: "A guardrail policy" }), async (c) =>
+adminRoutes.get("/guardrails/:id", permits("catalog:read"), doc({ summary: "A guardrail policy" }), async (c) =>
   c.json(await getGuardrail(c.get("services"), c.req.param("id"))),
 );
-adminRoutes.patch("/guardrails/:id", doc({ summary: "Changes a guardrail policy", body: updateGuardrailSchema }), async (c) =>
-  c.json(await updateGuardrail(c.get("services"), c.req.param("id"), await parseJsonBody(c, updateGuardrailSchema))),
+adminRoutes.patch(
+  "/guardrails/:id",
+  permits("catalog:write"),
+  doc({ summary: "Changes a guardrail policy", body: updateGuardrailSchema }),
+  async (c) => c.json(await updateGuardrail(c.get("services"), c.req.param("id"), await parseJsonBody(c, updateGuardrailSchema))),
 );
-adminRoutes.delete("/guardrails/:id", doc({ summary: "Removes a guardrail policy" }), async (c) =>
+adminRoutes.delete("/guardrails/:id", permits("catalog:write"), doc({ summary: "Removes a guardrail policy" }), async (c) =>
   c.json(await deleteGuardrail(c.get("services"), c.req.param("id"))),
 );
-adminRoutes.get("/routes", doc({ summary: "Routes: names clients ask for, served by rule trees" }), async (c) =>
-  c.json({ data: await listRoutes(c.get("services")) }),
+adminRoutes.get(
+  "/routes",
+  permits("catalog:read"),
+  doc({ summary: "Routes: names clients ask for, served by rule trees" }),
+  async (c) => c.json({ data: await listRoutes(c.get("services")) }),
 );
-adminRoutes.post("/routes", doc({ summary: "Adds a route, checked whole", body: routeSchema }), async (c) =>
-  c.json(await createRoute(c.get("services"), c.get("config"), await parseJsonBody(c, routeSchema)), 201),
+adminRoutes.post(
+  "/routes",
+  permits("catalog:write"),
+  doc({ summary: "Adds a route, checked whole", body: routeSchema }),
+  async (c) => c.json(await createRoute(c.get("services"), c.get("config"), await parseJsonBody(c, routeSchema)), 201),
 );
-adminRoutes.get("/routes/:name", doc({ summary: "A route" }), async (c) =>
+adminRoutes.get("/routes/:name", permits("catalog:read"), doc({ summary: "A route" }), async (c) =>
   c.json(await getRoute(c.get("services"), c.req.param("name"))),
 );
-adminRoutes.patch("/routes/:name", doc({ summary: "Changes a route, checked whole", body: routeSchema }), async (c) =>
-  c.json(await updateRoute(c.get("services"), c.get("config"), c.req.param("name"), await parseJsonBody(c, routeSchema))),
+adminRoutes.patch(
+  "/routes/:name",
+  permits("catalog:write"),
+  doc({ summary: "Changes a route, checked whole", body: routeSchema }),
+  async (c) =>
+    c.json(await updateRoute(c.get("services"), c.get("config"), c.req.param("name"), await parseJsonBody(c, routeSchema))),
 );
-adminRoutes.delete("/routes/:name", doc({ summary: "Removes a route" }), async (c) =>
+adminRoutes.delete("/routes/:name", permits("catalog:write"), doc({ summary: "Removes a route" }), async (c) =>
   c.json(await deleteRoute(c.get("services"), c.req.param("name"))),
 );
 adminRoutes.post(
   "/routes/:name/explain",
+  permits("catalog:read"),
   doc({ summary: "Which arm would serve a sample request and caller, and why, step by step", body: explainSchema }),
   async (c) => c.json(await explainRoute(c.get("services"), c.req.param("name"), await parseJsonBody(c, explainSchema))),
 );
 
-adminRoutes.get("/credentials", doc({ summary: "Provider credentials, never a secret" }), async (c) =>
-  c.json({
-    data: await listCredentials(c.get("services"), {
-      provider: c.req.query("provider"),
-      ownerType: c.req.query("owner_type"),
-      ownerId: c.req.query("owner_id"),
+adminRoutes.get(
+  "/credentials",
+  permits("credentials:read"),
+  doc({ summary: "Provider credentials, never a secret" }),
+  async (c) =>
+    c.json({
+      data: await listCredentials(c.get("services"), {
+        provider: c.req.query("provider"),
+        ownerType: c.req.query("owner_type"),
+        ownerId: c.req.query("owner_id"),
+      }),
     }),
-  }),
 );
 adminRoutes.post(
   "/credentials",
+  permits("credentials:write"),
   doc({ summary: "Stores a provider credential, sealed", body: createCredentialSchema }),
   async (c) =>
     c.json(await createCredential(c.get("services"), c.get("config"), await parseJsonBody(c, createCredentialSchema)), 201),
@@ -311,35 +437,47 @@ adminRoutes.post(
 /** Rewraps stored keys under the current ENCRYPTION_KEY, after a rotation to a new one. */
 adminRoutes.post(
   "/credentials/rotate",
+  permits("credentials:write"),
   doc({ summary: "Rewraps every stored credential under the current key-encryption key" }),
   async (c) => c.json(await rewrapCredentials(c.get("services"), c.get("config"))),
 );
-adminRoutes.get("/credentials/:id", doc({ summary: "A credential, never its secret" }), async (c) =>
+adminRoutes.get("/credentials/:id", permits("credentials:read"), doc({ summary: "A credential, never its secret" }), async (c) =>
   c.json(credentialView(await getCredential(c.get("services"), c.req.param("id")))),
 );
-adminRoutes.patch("/credentials/:id", doc({ summary: "Changes a credential", body: updateCredentialSchema }), async (c) =>
-  c.json(
-    await updateCredential(c.get("services"), c.get("config"), c.req.param("id"), await parseJsonBody(c, updateCredentialSchema)),
-  ),
+adminRoutes.patch(
+  "/credentials/:id",
+  permits("credentials:write"),
+  doc({ summary: "Changes a credential", body: updateCredentialSchema }),
+  async (c) =>
+    c.json(
+      await updateCredential(
+        c.get("services"),
+        c.get("config"),
+        c.req.param("id"),
+        await parseJsonBody(c, updateCredentialSchema),
+      ),
+    ),
 );
-adminRoutes.delete("/credentials/:id", doc({ summary: "Removes a credential" }), async (c) =>
+adminRoutes.delete("/credentials/:id", permits("credentials:write"), doc({ summary: "Removes a credential" }), async (c) =>
   c.json(await deleteCredential(c.get("services"), c.req.param("id"))),
 );
 
-adminRoutes.get("/mcp/servers", doc({ summary: "MCP servers behind /mcp, never a secret" }), async (c) =>
+adminRoutes.get("/mcp/servers", permits("catalog:read"), doc({ summary: "MCP servers behind /mcp, never a secret" }), async (c) =>
   c.json({ data: await listMcpServers(c.get("services")) }),
 );
 adminRoutes.post(
   "/mcp/servers",
+  permits("catalog:write"),
   doc({ summary: "Registers an MCP server, its credential sealed", body: createMcpServerSchema }),
   async (c) =>
     c.json(await createMcpServer(c.get("services"), c.get("config"), await parseJsonBody(c, createMcpServerSchema)), 201),
 );
-adminRoutes.get("/mcp/servers/:name", doc({ summary: "An MCP server, never its secret" }), async (c) =>
+adminRoutes.get("/mcp/servers/:name", permits("catalog:read"), doc({ summary: "An MCP server, never its secret" }), async (c) =>
   c.json(mcpServerView(await getMcpServer(c.get("services"), c.req.param("name")))),
 );
 adminRoutes.patch(
   "/mcp/servers/:name",
+  permits("catalog:write"),
   doc({ summary: "Changes an MCP server: its URL, credential, timeout, price", body: updateMcpServerSchema }),
   async (c) =>
     c.json(
@@ -351,7 +489,7 @@ adminRoutes.patch(
       ),
     ),
 );
-adminRoutes.delete("/mcp/servers/:name", doc({ summary: "Removes an MCP server" }), async (c) =>
+adminRoutes.delete("/mcp/servers/:name", permits("catalog:write"), doc({ summary: "Removes an MCP server" }), async (c) =>
   c.json(await deleteMcpServer(c.get("services"), c.req.param("name"))),
 );
 
@@ -359,15 +497,20 @@ adminRoutes.delete("/mcp/servers/:name", doc({ summary: "Removes an MCP server" 
  * Usage records not in the ledger yet: parked (Postgres was unreachable; the
  * cron drains them) and dead (Postgres refused them; kept for an operator).
  */
-adminRoutes.get("/usage/undelivered", doc({ summary: "Usage records parked or dead on the way to the ledger" }), async (c) => {
-  const { redis } = c.get("services");
-  const [parked, dead, deadRecords] = await Promise.all([
-    redis.llen(PARKED_USAGE_KEY),
-    redis.llen(DEAD_USAGE_KEY),
-    redis.lrange<UsageRecord>(DEAD_USAGE_KEY, 0, 99),
-  ]);
-  return c.json({ parked, dead, dead_records: deadRecords });
-});
+adminRoutes.get(
+  "/usage/undelivered",
+  permits("usage:read"),
+  doc({ summary: "Usage records parked or dead on the way to the ledger" }),
+  async (c) => {
+    const { redis } = c.get("services");
+    const [parked, dead, deadRecords] = await Promise.all([
+      redis.llen(PARKED_USAGE_KEY),
+      redis.llen(DEAD_USAGE_KEY),
+      redis.lrange<UsageRecord>(DEAD_USAGE_KEY, 0, 99),
+    ]);
+    return c.json({ parked, dead, dead_records: deadRecords });
+  },
+);
 
 const outboxQuery = z.object({
   status: z.enum(["pending", "dead", "sent"], { message: "must be pending, dead or sent" }).default("pending"),
@@ -383,6 +526,7 @@ const OUTBOX_STATES = {
 /** The billing outbox: what waits for the webhook, what ran out of attempts, what was delivered. */
 adminRoutes.get(
   "/billing/outbox",
+  permits("billing:read"),
   doc({ summary: "The billing webhook's backlog, dead and sent rows, with counts", query: outboxQuery }),
   validQuery(outboxQuery),
   async (c) => {
@@ -406,6 +550,7 @@ const replaySchema = z.object({ request_ids: z.array(z.string().min(1)).max(1000
 /** Sends rows again: the ones named (sent or dead), or every dead one; delivery starts at once. */
 adminRoutes.post(
   "/billing/outbox/replay",
+  permits("billing:write"),
   doc({ summary: "Sends dead (or named) outbox rows again", body: replaySchema }),
   async (c) => {
     const { request_ids: ids } = await parseJsonBody(c, replaySchema);
@@ -432,6 +577,7 @@ adminRoutes.post(
 
 adminRoutes.get(
   "/requests/:id",
+  permits("usage:read"),
   doc({ summary: "One request: its ledger row and, where the caller's calls are logged, what was asked and answered" }),
   async (c) => {
     const requestId = c.req.param("id");

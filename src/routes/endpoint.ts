@@ -7,6 +7,8 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { checkMarkers } from "../auth/deny-list.ts";
 import { authenticate, reauthenticate } from "../auth/index.ts";
+import type { Principal } from "../auth/principal.ts";
+import { can, type Permission } from "../auth/roles.ts";
 import type { GatewayEnv } from "../context.ts";
 import { hasControl } from "../formats/fields.ts";
 import type { ErrorShape } from "../formats/types.ts";
@@ -15,6 +17,8 @@ import { admit } from "../limits/index.ts";
 
 /** Marks the middleware, so a test can show that no route skips it. */
 export const ENDPOINT = Symbol("sluice endpoint");
+/** Marks `permits()`, so a test can read each admin route's permission from the route table. */
+export const PERMISSION = Symbol("sluice permission");
 
 export interface EndpointOptions {
   /** The caller's error shape. */
@@ -25,19 +29,16 @@ export interface EndpointOptions {
   pathParam?: string;
   /** The route takes the caller's key in `?key=`, as Gemini's REST clients send it; no other route does. */
   queryCredential?: boolean;
-  /** The route takes a signed-in person (the dashboard's session): the admin API does; the model routes do not. */
-  operators?: boolean;
   /** The route takes the caller's credential in a WebSocket subprotocol, as browsers' realtime clients send it. */
   protocolCredential?: boolean;
+  /**
+   * What an operator (a signed-in person or an admin token) needs to call the
+   * route: any one of these permissions; `[]` lets any operator in. `per-route`
+   * on a prefix: each route under it declares its own with `permits()`.
+   * Unset: not an operator's route (the model calls); operators are refused.
+   */
+  permission?: readonly Permission[] | "per-route";
 }
-
-const operatorRefused = () =>
-  new GatewayError(
-    403,
-    "permission",
-    "A dashboard sign-in does not call this route: use a virtual key (`Authorization: Bearer sk-…`).",
-    { code: "operator_not_allowed" },
-  );
 
 export function endpoint(options: EndpointOptions): MiddlewareHandler<GatewayEnv> {
   const middleware: MiddlewareHandler<GatewayEnv> = async (c, next) => {
@@ -45,9 +46,9 @@ export function endpoint(options: EndpointOptions): MiddlewareHandler<GatewayEnv
     if (options.queryCredential) c.set("queryCredential", true);
     if (options.protocolCredential) c.set("protocolCredential", true);
     checkRequestNames(c, options.pathParam ?? "path");
-    const principal = await authenticate(c);
-    if (principal.type === "operator" && !options.operators) throw operatorRefused();
-    c.set("principal", principal);
+    c.set("principal", await authenticate(c));
+    if (options.permission === undefined) refuseOperator(c.get("principal"));
+    else if (options.permission !== "per-route") requirePermission(c, options.permission);
     // Gated routes read the markers in their limits check; the others read them here.
     if (!options.gated && (await checkMarkers(c.get("services").redis, c.get("principal"))) === "stale") {
       await reauthenticate(c);
@@ -55,6 +56,48 @@ export function endpoint(options: EndpointOptions): MiddlewareHandler<GatewayEnv
     await next();
   };
   return Object.assign(middleware, { [ENDPOINT]: options });
+}
+
+/** Operators act on the admin API only: a model call (or a caller's own route) needs a key or a user's token. */
+function refuseOperator(principal: Principal): void {
+  if (principal.type !== "operator") return;
+  throw new GatewayError(
+    403,
+    "permission",
+    "An admin token or a dashboard session acts on the admin API only: call models with a virtual key.",
+    { code: "operator_not_allowed" },
+  );
+}
+
+/**
+ * 403 unless the caller holds one of the permissions somewhere (in the
+ * organization, or in a team for the permissions a team role grants); the
+ * route narrows to the teams it touches. The admin key holds them all; a
+ * key or a user holds none.
+ */
+export function requirePermission(c: Context<GatewayEnv>, permissions: readonly Permission[]): void {
+  const principal = c.get("principal");
+  c.set("permission", permissions);
+  if (principal.type === "admin") return;
+  if (principal.type !== "operator") {
+    throw new GatewayError(403, "permission", "This route needs the admin key.", { code: "admin_only" });
+  }
+  if (permissions.length === 0 || permissions.some((permission) => can(principal, permission, "any"))) return;
+  throw new GatewayError(
+    403,
+    "permission",
+    `This route needs the ${permissions.map((p) => `\`${p}\``).join(" or ")} permission, which your role or token does not grant.`,
+    { code: "permission_denied" },
+  );
+}
+
+/** A route's permission, under a prefix whose `endpoint()` says `per-route`: any one of these; none lets any operator in. */
+export function permits(...permissions: Permission[]): MiddlewareHandler<GatewayEnv> {
+  const middleware: MiddlewareHandler<GatewayEnv> = async (c, next) => {
+    requirePermission(c, permissions);
+    await next();
+  };
+  return Object.assign(middleware, { [PERMISSION]: permissions });
 }
 
 /**

@@ -5,11 +5,14 @@
 // rather than an error while single sign-on is off), `logout` ends the
 // session. The other routes answer 404 while single sign-on is not configured.
 import { Hono } from "hono";
+import { networkHash } from "../apps/network.ts";
 import { resolveOperator } from "../auth/operators.ts";
 import type { SsoConfig } from "../config/index.ts";
 import type { GatewayContext, GatewayEnv } from "../context.ts";
 import { GatewayError } from "../http/errors.ts";
+import { logDetail } from "../log.ts";
 import { doc } from "../openapi/doc.ts";
+import { appendAudit } from "../orgs/audit.ts";
 import { finishSignIn, SIGN_IN_COOKIE, SIGN_IN_SECONDS, startSignIn } from "../sso/flow.ts";
 import { operatorClaims } from "../sso/roles.ts";
 import {
@@ -112,6 +115,7 @@ ssoRoutes.get(
           { code: "sso_no_role" },
         );
       }
+      await auditSignIn(c, identity);
       const { value } = await sealSession(c.get("config"), identity, sso.sessionTtlSeconds);
       c.header("set-cookie", cookieHeader(c.req.url, SESSION_COOKIE, value, sso.sessionTtlSeconds), { append: true });
       c.header("cache-control", "no-store");
@@ -169,3 +173,28 @@ ssoRoutes.post("/logout", doc({ summary: "Signs the session out, here and in eve
   c.header("cache-control", "no-store");
   return c.json({ signed_out: true });
 });
+
+/** A sign-in is a change of who may act: it leaves an audit row like the admin API's writes. */
+async function auditSignIn(c: GatewayContext, identity: Awaited<ReturnType<typeof resolveOperator>>): Promise<void> {
+  try {
+    await appendAudit(c.get("services"), {
+      orgId: identity.orgId,
+      actorType: "session",
+      actorId: identity.subject,
+      actorEmail: identity.email,
+      action: "sign-in",
+      method: "GET",
+      path: "/auth/sso/callback",
+      targetType: "sessions",
+      targetId: identity.subject,
+      status: 200,
+      ipHash: await networkHash(c.req.raw, c.get("config").apps.ipHashSalt),
+      userAgent: c.req.header("user-agent")?.slice(0, 512) ?? null,
+      requestId: c.get("requestId"),
+      before: null,
+      after: { org_role: identity.orgRole, team_roles: identity.teamRoles },
+    });
+  } catch (error) {
+    console.error(`sluice: ${c.get("requestId")} audit row not written: ${logDetail(error)}`);
+  }
+}

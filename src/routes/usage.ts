@@ -3,13 +3,13 @@
 // (`/spend/logs`, `/global/spend/report`) for tools that speak them.
 import { and, eq, type SQL } from "drizzle-orm";
 import { Hono } from "hono";
-import { requireAdmin } from "../auth/index.ts";
 import type { Principal } from "../auth/principal.ts";
 import type { GatewayContext, GatewayEnv } from "../context.ts";
 import { usageEvents } from "../db/schema.ts";
 import { badRequest } from "../http/errors.ts";
 import { parseQuery, validQuery } from "../http/page-query.ts";
 import { doc } from "../openapi/doc.ts";
+import { usageScope } from "../orgs/scope.ts";
 import { adminUsageQuery, type Group, groupUsage, listUsage, ownUsageQuery, toCsv, type UsageFilters } from "../usage/query.ts";
 import { endpoint } from "./endpoint.ts";
 
@@ -65,11 +65,8 @@ usageRoutes.get(
   async (c) => answer(c, ownScope(c.get("principal")), c.req.valid("query")),
 );
 
-const admin = endpoint({ errors: "openai", gated: false, operators: true });
-const adminOnly = async (c: GatewayContext, next: () => Promise<void>) => {
-  requireAdmin(c.get("principal"));
-  await next();
-};
+/** Spend is read with `usage:read` or `billing:read`; a team's reader sees their teams' rows. */
+const admin = endpoint({ errors: "openai", gated: false, permission: ["usage:read", "billing:read"] });
 
 usageRoutes.get(
   "/admin/usage",
@@ -79,9 +76,8 @@ usageRoutes.get(
     query: adminUsageQuery,
     response: { description: "{data, next_cursor}, or CSV", csv: true },
   }),
-  adminOnly,
   validQuery(adminUsageQuery),
-  async (c) => answer(c, undefined, { ...c.req.valid("query"), metadata: metadataFilters(c) }),
+  async (c) => answer(c, usageScope(c.get("principal")), { ...c.req.valid("query"), metadata: metadataFilters(c) }),
 );
 
 /** LiteLLM's names for Sluice's parameters, so a refusal names the one the caller sent. */
@@ -92,7 +88,6 @@ usageRoutes.get(
   "/spend/logs",
   admin,
   doc({ summary: "LiteLLM's spend logs: start_date, end_date, user_id, api_key, request_id" }),
-  adminOnly,
   async (c) => {
     const q = c.req.query();
     const filters = parseQuery(
@@ -108,7 +103,7 @@ usageRoutes.get(
       },
       LITELLM_NAMES,
     );
-    return c.json((await listUsage(c.get("services").db, undefined, filters)).data);
+    return c.json((await listUsage(c.get("services").db, usageScope(c.get("principal")), filters)).data);
   },
 );
 
@@ -119,12 +114,13 @@ usageRoutes.get(
   "/global/spend/report",
   admin,
   doc({ summary: "LiteLLM's global spend report: totals per day and group_by (team, customer, api_key, model)" }),
-  adminOnly,
   async (c) => {
     const q = c.req.query();
     const by = REPORT_GROUPS[q.group_by ?? "team"];
     if (!by) throw badRequest("Invalid query parameter `group_by`: must be team, customer, api_key or model", "group_by");
     const filters = parseQuery(adminUsageQuery, { from: q.start_date, to: q.end_date }, LITELLM_NAMES);
-    return c.json((await groupUsage(c.get("services").db, undefined, { ...filters, group_by: ["day", by] })).data);
+    return c.json(
+      (await groupUsage(c.get("services").db, usageScope(c.get("principal")), { ...filters, group_by: ["day", by] })).data,
+    );
   },
 );

@@ -1,0 +1,266 @@
+// Organizations, roles, admin tokens and the audit log. The permission
+// matrix and the audit rows are generated from the app's own route table:
+// a new admin or usage route that declares no permission fails here.
+import { env } from "cloudflare:test";
+import { sql } from "drizzle-orm";
+import { beforeAll, describe, expect, it } from "vitest";
+import { type Permission, ROLE_PERMISSIONS, ROLES, type Role } from "../src/auth/roles.ts";
+import { BASE, callWorker, db, TEST_ADMIN_KEY } from "./helpers.ts";
+import { admin, errorOf, uniqueId } from "./identity.ts";
+
+interface Route {
+  method: string;
+  path: string;
+  permission: readonly Permission[] | undefined;
+}
+
+/** Every admin and usage route, with the permission it declares (per route, or on its `endpoint()`). */
+async function operatorRoutes(): Promise<Route[]> {
+  const { createApp } = await import("../src/app.ts");
+  const { ENDPOINT, PERMISSION } = await import("../src/routes/endpoint.ts");
+  const found = new Map<string, Route>();
+  for (const route of createApp().routes) {
+    if (route.method === "ALL") continue;
+    if (!/^\/(admin|spend|global)\//.test(route.path)) continue;
+    const key = `${route.method} ${route.path}`;
+    const entry = found.get(key) ?? { method: route.method, path: route.path, permission: undefined };
+    const handler = route.handler as unknown as Record<symbol, unknown>;
+    const perRoute = handler[PERMISSION] as Permission[] | undefined;
+    const declared = (handler[ENDPOINT] as { permission?: readonly Permission[] | "per-route" } | undefined)?.permission;
+    if (perRoute) entry.permission = perRoute;
+    else if (Array.isArray(declared)) entry.permission = declared;
+    found.set(key, entry);
+  }
+  return [...found.values()];
+}
+
+const concrete = (path: string) => path.replace(/:(\w+)(\{[^}]*\})?/g, "nonexistent-$1");
+
+async function call(credential: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
+  const { response } = await callWorker(
+    new Request(`${BASE}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${credential}`, "content-type": "application/json", ...headers },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    }),
+  );
+  return response;
+}
+
+async function mintToken(input: Record<string, unknown>, credential = TEST_ADMIN_KEY): Promise<string> {
+  const response = await call(credential, "POST", "/admin/tokens", { name: uniqueId("token"), ...input });
+  const body = (await response.json()) as { token: string };
+  expect(response.status, JSON.stringify(body)).toBe(201);
+  expect(body.token).toMatch(/^sat_[0-9a-f]{48}$/);
+  return body.token;
+}
+
+const isWrite = (route: Route) =>
+  route.method !== "GET" && !(route.permission?.length && route.permission.every((p) => p.endsWith(":read")));
+
+describe("the permission matrix, from the route table", () => {
+  const tokens = {} as Record<Role, string>;
+  beforeAll(async () => {
+    for (const role of ROLES) tokens[role] = await mintToken({ role });
+  });
+
+  it("every admin and usage route declares the permission it needs", async () => {
+    const routes = await operatorRoutes();
+    expect(routes.length).toBeGreaterThan(60);
+    expect(routes.filter((r) => r.permission === undefined).map((r) => `${r.method} ${r.path}`)).toEqual([]);
+    // No route changes or removes audit rows.
+    expect(routes.filter((r) => r.path.startsWith("/admin/audit") && r.method !== "GET")).toEqual([]);
+  });
+
+  it("every route against every role: allowed, or 403 in the route's format", async () => {
+    const routes = await operatorRoutes();
+    const wrong: string[] = [];
+    for (const route of routes) {
+      for (const role of ROLES) {
+        const permission = route.permission ?? [];
+        const allowed = permission.length === 0 || permission.some((p) => ROLE_PERMISSIONS[role].includes(p));
+        const response = await call(tokens[role], route.method, concrete(route.path), route.method === "GET" ? undefined : {});
+        const text = await response.text();
+        const refused = response.status === 403 && text.includes('"permission_denied"');
+        if (allowed && refused) wrong.push(`${role} ${route.method} ${route.path}: refused`);
+        if (!allowed) {
+          const body = JSON.parse(text) as { error?: { type?: string; code?: string; message?: string } };
+          const ok =
+            response.status === 403 &&
+            body.error?.type === "permission_error" &&
+            body.error.code === "permission_denied" &&
+            permission.every((p) => body.error?.message?.includes(`\`${p}\``));
+          if (!ok) wrong.push(`${role} ${route.method} ${route.path}: ${response.status} ${text.slice(0, 120)}`);
+        }
+      }
+    }
+    expect(wrong).toEqual([]);
+  }, 120_000);
+
+  it("a token's scopes narrow its role; revoked and expired tokens are refused", async () => {
+    const token = await mintToken({ role: "admin", scopes: ["usage:read"] });
+    expect((await call(token, "GET", "/admin/usage")).status).toBe(200);
+    const refused = await call(token, "GET", "/admin/keys");
+    expect(await errorOf(refused)).toMatchObject({ status: 403, code: "permission_denied" });
+    const listed = await admin("GET", "/admin/tokens");
+    const row = (listed.body.data as { id: string; token_display: string; scopes: string[] }[]).find((t) =>
+      token.endsWith(t.token_display.slice(-4)),
+    );
+    expect(row?.scopes).toEqual(["usage:read"]);
+    expect(JSON.stringify(listed.body)).not.toContain(token);
+    expect((await admin("POST", `/admin/tokens/${row?.id}/revoke`)).status).toBe(200);
+    expect(await errorOf(await call(token, "GET", "/admin/usage"))).toMatchObject({
+      status: 401,
+      message: "This admin token has been revoked.",
+    });
+  });
+
+  it("an operator makes no model calls: 403 in the route's own format", async () => {
+    const response = await call(tokens.owner, "POST", "/v1/messages", { model: "mock-echo", max_tokens: 5, messages: [] });
+    expect(response.status).toBe(403);
+    expect(await response.json()).toMatchObject({ type: "error", error: { type: "permission_error" } });
+    const openai = await errorOf(await call(tokens.owner, "POST", "/v1/chat/completions", { model: "mock-echo", messages: [] }));
+    expect(openai).toMatchObject({ status: 403, code: "operator_not_allowed" });
+  });
+
+  it("GET /admin/me says what the caller's role allows", async () => {
+    const response = await call(tokens.billing, "GET", "/admin/me");
+    expect(await response.json()).toMatchObject({
+      type: "admin_token",
+      role: "billing",
+      permissions: ["usage:read", "billing:read"],
+    });
+  });
+});
+
+describe("teams: their admins, their members", () => {
+  it("a team admin manages their team's keys within its limits, and reaches no other team's", async () => {
+    const mine = uniqueId("team");
+    const theirs = uniqueId("team");
+    expect((await admin("POST", "/admin/teams", { id: mine, name: mine, rpm_limit: 100 })).status).toBe(201);
+    expect((await admin("POST", "/admin/teams", { id: theirs, name: theirs })).status).toBe(201);
+    const other = await admin("POST", "/admin/keys", { team_id: theirs });
+    const lead = await mintToken({ role: null, team_roles: { [mine]: "admin" } });
+
+    const created = await call(lead, "POST", "/admin/keys", { team_id: mine, rpm_limit: 50 });
+    expect(created.status).toBe(201);
+    const key = (await created.json()) as { id: string; team_id: string };
+    expect(key.team_id).toBe(mine);
+    expect(await errorOf(await call(lead, "POST", "/admin/keys", { team_id: mine, rpm_limit: 500 }))).toMatchObject({
+      status: 403,
+      code: "permission_denied",
+      message: "`rpm_limit` may not exceed the team's own (100).",
+    });
+    // Not their own team's limits, nor another team's keys.
+    expect(await errorOf(await call(lead, "PATCH", `/admin/teams/${mine}`, { rpm_limit: 1000 }))).toMatchObject({
+      status: 403,
+      code: "permission_denied",
+    });
+    expect(await errorOf(await call(lead, "POST", "/admin/keys", { team_id: theirs }))).toMatchObject({ status: 403 });
+    expect(await errorOf(await call(lead, "GET", `/admin/keys/${other.body.id}`))).toMatchObject({ status: 403 });
+    expect(await errorOf(await call(lead, "POST", `/admin/keys/${other.body.id}/revoke`))).toMatchObject({ status: 403 });
+    expect(await errorOf(await call(lead, "PATCH", `/admin/keys/${key.id}`, { team_id: theirs }))).toMatchObject({ status: 403 });
+    const listed = (await (await call(lead, "GET", "/admin/keys")).json()) as { data: { team_id: string }[] };
+    expect(listed.data.length).toBeGreaterThan(0);
+    expect(listed.data.every((k) => k.team_id === mine)).toBe(true);
+  });
+
+  it("a member mints keys only for themself", async () => {
+    const member = await mintToken({ role: "member" });
+    const mine = await call(member, "POST", "/admin/keys", { name: "laptop" });
+    expect(mine.status).toBe(201);
+    const key = (await mine.json()) as { id: string; user_id: string; key: string };
+    expect(key.user_id).toMatch(/^tok_/);
+    expect(await errorOf(await call(member, "POST", "/admin/keys", { user_id: "someone-else" }))).toMatchObject({
+      status: 403,
+      message: "A member mints keys only for themself.",
+    });
+    const listed = (await (await call(member, "GET", "/admin/keys")).json()) as { data: { id: string }[] };
+    expect(listed.data.map((k) => k.id)).toEqual([key.id]);
+    expect((await call(member, "POST", `/admin/keys/${key.id}/revoke`)).status).toBe(200);
+  });
+
+  it("only an owner makes an owner", async () => {
+    const adminToken = await mintToken({ role: "admin" });
+    expect(await errorOf(await call(adminToken, "PUT", "/admin/members/idp|alice", { role: "owner" }))).toMatchObject({
+      status: 403,
+    });
+    const put = await call(adminToken, "PUT", "/admin/members/https://idp.example/|bob", {
+      role: "viewer",
+      team_roles: { t1: "admin" },
+    });
+    expect(await put.json()).toMatchObject({ subject: "https://idp.example/|bob", role: "viewer", team_roles: { t1: "admin" } });
+  });
+});
+
+describe("resolveOperator, which sign-in calls", () => {
+  it("creates the member at first sight and combines stored roles with mapped ones, the higher winning", async () => {
+    const { configFor } = await import("../src/config/index.ts");
+    const { servicesFor } = await import("../src/services.ts");
+    const { resolveOperator } = await import("../src/auth/operators.ts");
+    const services = servicesFor(configFor(env), env);
+    const subject = `https://idp.example/|${uniqueId("carol")}`;
+    const claims = { orgId: "default", subject, email: "carol@example.com", name: "Carol" };
+    const first = await resolveOperator(services, { ...claims, orgRole: "viewer", teamRoles: { search: "member" } });
+    expect(first).toEqual({ ...claims, orgRole: "viewer", teamRoles: { search: "member" }, scopes: null });
+    const stored = await admin("PUT", `/admin/members/${encodeURIComponent(subject)}`, {
+      role: "admin",
+      team_roles: { search: "viewer", ads: "admin" },
+    });
+    expect(stored.body).toMatchObject({ subject, email: "carol@example.com", role: "admin" });
+    const again = await resolveOperator(services, { ...claims, email: null, orgRole: "viewer", teamRoles: { search: "member" } });
+    expect(again).toMatchObject({
+      email: "carol@example.com",
+      orgRole: "admin",
+      teamRoles: { search: "member", ads: "admin" },
+    });
+  });
+});
+
+describe("the audit log", () => {
+  it("writes a row for every write through the admin API that succeeds, generated from the route table", async () => {
+    const routes = (await operatorRoutes()).filter(isWrite);
+    expect(routes.length).toBeGreaterThan(30);
+    const missing: string[] = [];
+    for (const route of routes) {
+      const response = await call(TEST_ADMIN_KEY, route.method, concrete(route.path), {});
+      const requestId = response.headers.get("x-request-id") ?? "";
+      const rows = (await (await call(TEST_ADMIN_KEY, "GET", `/admin/audit?request_id=${requestId}`)).json()) as {
+        data: { action: string }[];
+      };
+      const expected = response.status < 400 ? [`${route.method} ${route.path}`] : [];
+      if (JSON.stringify(rows.data.map((r) => r.action)) !== JSON.stringify(expected)) {
+        missing.push(`${route.method} ${route.path} (${response.status}): ${JSON.stringify(rows.data)}`);
+      }
+    }
+    expect(missing).toEqual([]);
+  }, 120_000);
+
+  it("records who, what, before and after, never a secret; CSV too; rows cannot be changed", async () => {
+    const token = await mintToken({ role: "admin" });
+    const created = await call(token, "POST", "/admin/keys", { name: "audited" }, { "user-agent": "audit-test/1.0" });
+    const key = (await created.json()) as { id: string; key: string };
+    const changed = await call(token, "PATCH", `/admin/keys/${key.id}`, { rpm_limit: 7 });
+    expect(changed.status).toBe(200);
+    const page = (await (await call(TEST_ADMIN_KEY, "GET", `/admin/audit?target_type=keys&target_id=${key.id}`)).json()) as {
+      data: Record<string, unknown>[];
+    };
+    expect(page.data.map((r) => r.action)).toEqual(["PATCH /admin/keys/:id", "POST /admin/keys"]);
+    const [patch, post] = page.data;
+    expect(post).toMatchObject({ actor_type: "admin_token", user_agent: "audit-test/1.0", before: null, status: 201 });
+    expect(post?.request_id).toBe(created.headers.get("x-request-id"));
+    expect(post?.ip_hash).toMatch(/^[0-9a-f]{24}$/);
+    expect(JSON.stringify(page)).not.toContain(key.key);
+    expect(post?.after).toMatchObject({ key: "[redacted]" });
+    expect(patch).toMatchObject({ before: { rpm_limit: null }, after: { rpm_limit: 7 } });
+
+    const csv = await call(TEST_ADMIN_KEY, "GET", `/admin/audit?target_id=${key.id}&format=csv`);
+    expect(csv.headers.get("content-type")).toContain("text/csv");
+    const lines = (await csv.text()).trim().split("\r\n");
+    expect(lines[0]).toMatch(/^id,at,org_id,actor_type,actor_id/);
+    expect(lines).toHaveLength(3);
+
+    await expect(db().execute(sql`update audit_log set action = 'x'`)).rejects.toThrow();
+    await expect(db().execute(sql`delete from audit_log`)).rejects.toThrow();
+  });
+});
