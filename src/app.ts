@@ -85,8 +85,9 @@ export function createApp() {
     await next();
     c.res.headers.set("x-request-id", c.get("requestId"));
     const logKey = c.get("requestLog");
-    if (logKey && c.env.REQUEST_LOGS) captureRequestLog(c, c.env.REQUEST_LOGS, logKey);
+    const logged = logKey && c.env.REQUEST_LOGS ? captureRequestLog(c, c.env.REQUEST_LOGS, logKey) : undefined;
     if (!observation) return;
+    if (logged) observation.requestLog = logged;
     if (observation.trace) c.res.headers.set("x-sluice-trace-id", observation.trace.server.traceId);
     c.executionCtx.waitUntil(finishObservation(c, observation));
   });

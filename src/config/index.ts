@@ -74,6 +74,19 @@ export interface TracingConfig {
 export interface ObservabilityConfig {
   tracing?: TracingConfig;
   metrics?: { token?: string };
+  /** Each model call's record, shipped in batches to an HTTP sink. */
+  logExport?: LogExportConfig;
+  /** One JSON line per model call on the console. */
+  consoleLog: boolean;
+}
+
+export interface LogExportConfig {
+  url: string;
+  format: "jsonl" | "otlp";
+  headers: Record<string, string>;
+  secret?: string;
+  timeoutMs: number;
+  serviceName: string;
 }
 
 export interface AppsConfig {
@@ -304,12 +317,23 @@ export function parseConfig(raw: Record<string, unknown>): Config {
     observability: {
       tracing: tracingConfig(env),
       metrics: env.METRICS === "on" ? { token: env.METRICS_TOKEN } : undefined,
+      logExport: env.LOG_EXPORT_URL
+        ? {
+            url: env.LOG_EXPORT_URL,
+            format: env.LOG_EXPORT_FORMAT,
+            headers: otlpHeaders(env.LOG_EXPORT_HEADERS, "LOG_EXPORT_HEADERS"),
+            secret: env.LOG_EXPORT_SECRET,
+            timeoutMs: env.LOG_EXPORT_TIMEOUT,
+            serviceName: env.OTEL_SERVICE_NAME ?? "sluice",
+          }
+        : undefined,
+      consoleLog: env.CONSOLE_REQUEST_LOG === "json",
     },
   };
 }
 
 /** `name=value,name2=value2`, values URL-encoded, as the OpenTelemetry variables write headers. */
-function otlpHeaders(text: string | undefined): Record<string, string> {
+function otlpHeaders(text: string | undefined, variable = "OTEL_EXPORTER_OTLP_HEADERS"): Record<string, string> {
   const headers: Record<string, string> = {};
   for (const pair of (text ?? "").split(",")) {
     const at = pair.indexOf("=");
@@ -317,7 +341,7 @@ function otlpHeaders(text: string | undefined): Record<string, string> {
     try {
       headers[decodeURIComponent(pair.slice(0, at).trim())] = decodeURIComponent(pair.slice(at + 1).trim());
     } catch {
-      throw new ConfigError(["OTEL_EXPORTER_OTLP_HEADERS must be name=value pairs, URL-encoded, separated by commas"]);
+      throw new ConfigError([`${variable} must be name=value pairs, URL-encoded, separated by commas`]);
     }
   }
   return headers;

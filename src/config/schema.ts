@@ -211,6 +211,18 @@ export const envSchema = z.object({
   REQUEST_LOGS_RETENTION_DAYS: positiveInt(30),
   /** A bearer token that may read `/metrics` besides the admin key (a scraper need not hold the admin key). */
   METRICS_TOKEN: optionalText,
+  /** Where each model call's record is posted, in batches, after its response; unset, nothing is exported. */
+  LOG_EXPORT_URL: optionalUrl,
+  /** `jsonl` (default): one JSON object a line; `otlp`: OTLP/HTTP logs in their JSON encoding. */
+  LOG_EXPORT_FORMAT: z.enum(["jsonl", "otlp"], { message: "must be jsonl or otlp" }).default("jsonl"),
+  /** Headers sent with each export, `name=value` pairs separated by commas, values URL-encoded (as OTEL_EXPORTER_OTLP_HEADERS). */
+  LOG_EXPORT_HEADERS: optionalText,
+  /** Signs each export with `x-sluice-signature`, as the billing webhook is signed. */
+  LOG_EXPORT_SECRET: optionalText,
+  /** How long one export may take before it is given up (and tried again with a later batch). */
+  LOG_EXPORT_TIMEOUT: durationMs("10s"),
+  /** `json`: one JSON line per model call on the console (Workers Logs indexes it); `off` (default): none. */
+  CONSOLE_REQUEST_LOG: z.enum(["json", "off"], { message: "must be json or off" }).default("off"),
 });
 
 /** Settings, plus the Worker's bindings. */
