@@ -424,3 +424,113 @@ describe("the usage API", () => {
     );
   });
 });
+
+describe("request shape limits", () => {
+  const limited = async (limits: Record<string, unknown>, extra: Record<string, unknown> = {}) => {
+    const made = await admin("POST", "/admin/keys", { settings: { request_limits: limits }, ...extra });
+    expect(made.status).toBe(201);
+    return String(made.body.key);
+  };
+  const chatBody = (messages: number, extra: Record<string, unknown> = {}) => ({
+    model: "openai/mock-echo",
+    messages: Array.from({ length: messages }, (_, i) => ({ role: i % 2 ? "assistant" : "user", content: `turn ${i}` })),
+    ...extra,
+  });
+
+  it("refuse a request past a limit with a 400 in the caller's format, send nothing upstream, and record it", async () => {
+    const key = await limited({ max_messages: 3, max_tools: 1, denied_tools: ["delete_everything"], max_input_chars: 200 });
+    const tooMany = await call(post("/v1/chat/completions", { authorization: `Bearer ${key}` }, chatBody(5)));
+    expect(tooMany.response.status).toBe(400);
+    expect(await tooMany.response.json()).toEqual({
+      error: {
+        message: "The request has 5 messages; this caller may send at most 3.",
+        type: "invalid_request_error",
+        code: "request_limit_exceeded",
+        param: "messages",
+      },
+    });
+    const requestId = tooMany.response.headers.get("x-request-id") ?? "";
+    await tooMany.settled();
+    await expect(upstreamRequest(requestId)).rejects.toThrow();
+    const row = await usageRow(requestId);
+    expect(row).toMatchObject({ status: 400, promptTokens: 0, costUsd: 0, attempts: 0 });
+    expect(row?.metadata.guardrails).toEqual([
+      { guardrail: "request_limits", phase: "input", verdict: "blocked", categories: ["max_messages"] },
+    ]);
+
+    const tool = (name: string) => ({ type: "function", function: { name, parameters: { type: "object" } } });
+    const tools = await call(
+      post("/v1/chat/completions", { authorization: `Bearer ${key}` }, chatBody(1, { tools: [tool("a"), tool("b")] })),
+    );
+    expect(tools.response.status).toBe(400);
+    expect(((await tools.response.json()) as { error: { message: string } }).error.message).toBe(
+      "The request offers 2 tools; this caller may offer at most 1.",
+    );
+    const denied = await call(
+      post(
+        "/v1/messages",
+        { "x-api-key": key, "anthropic-version": "2023-06-01" },
+        {
+          model: "openai/mock-echo",
+          max_tokens: 64,
+          messages: [{ role: "user", content: "hi" }],
+          tools: [{ name: "delete_everything", input_schema: { type: "object" } }],
+        },
+      ),
+    );
+    expect(denied.response.status).toBe(400);
+    expect(await denied.response.json()).toEqual({
+      type: "error",
+      error: { type: "invalid_request_error", message: "The tool `delete_everything` may not be offered by this caller." },
+    });
+    const long = await call(
+      post(
+        "/v1beta/models/openai%2Fmock-echo:generateContent",
+        { "x-goog-api-key": key },
+        { contents: [{ role: "user", parts: [{ text: "x".repeat(201) }] }] },
+      ),
+    );
+    expect(long.response.status).toBe(400);
+    expect(await long.response.json()).toMatchObject({
+      error: {
+        code: 400,
+        status: "INVALID_ARGUMENT",
+        message: "The prompt has 201 characters; this caller may send at most 200.",
+      },
+    });
+    const within = await call(post("/v1/chat/completions", { authorization: `Bearer ${key}` }, chatBody(3)));
+    expect(within.response.status).toBe(200);
+    await within.settled();
+    // A caller within its limits and without guardrails leaves no guardrail verdict.
+    expect((await usageRow(within.response.headers.get("x-request-id") ?? ""))?.metadata.guardrails).toBeUndefined();
+  });
+
+  it("hold the output to its limit: a request asking for more is refused, one asking for none is capped upstream", async () => {
+    const key = await limited({ max_output_tokens: 50 });
+    const greedy = await call(post("/v1/chat/completions", { authorization: `Bearer ${key}` }, chatBody(1, { max_tokens: 51 })));
+    expect(greedy.response.status).toBe(400);
+    expect(((await greedy.response.json()) as { error: { message: string; param: string } }).error).toMatchObject({
+      message: "The request asks for up to 51 output tokens; this caller may ask for at most 50.",
+      param: "max_tokens",
+    });
+    const quiet = await call(post("/v1/chat/completions", { authorization: `Bearer ${key}` }, chatBody(1)));
+    expect(quiet.response.status).toBe(200);
+    await quiet.settled();
+    const sent = await upstreamRequest(quiet.response.headers.get("x-request-id") ?? "");
+    const body = sent.body as { max_tokens?: number; max_completion_tokens?: number };
+    expect(body.max_completion_tokens ?? body.max_tokens).toBe(50);
+  });
+
+  it("take the lowest of every level's limits: a key cannot loosen its team's", async () => {
+    const team = uniqueId("limits-team");
+    expect((await admin("POST", "/admin/teams", { id: team, settings: { request_limits: { max_messages: 2 } } })).status).toBe(
+      201,
+    );
+    const key = await limited({ max_messages: 10, max_tools: 5 }, { team_id: team });
+    const refused = await call(post("/v1/chat/completions", { authorization: `Bearer ${key}` }, chatBody(3)));
+    expect(refused.response.status).toBe(400);
+    expect(((await refused.response.json()) as { error: { message: string } }).error.message).toContain("at most 2");
+    expect((await admin("POST", "/admin/keys", { settings: { request_limits: { max_messages: -1 } } })).status).toBe(400);
+    expect((await admin("POST", "/admin/keys", { settings: { request_limits: { max_bananas: 1 } } })).status).toBe(400);
+  });
+});

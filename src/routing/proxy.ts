@@ -9,13 +9,15 @@ import type { CanonicalRequest } from "../formats/canonical.ts";
 import { checkedName, providerName } from "../formats/fields.ts";
 import { errorStreamEvent } from "../formats/index.ts";
 import type { ClientFormat, Dialect, RequestFacts, RouteFacts } from "../formats/types.ts";
+import { checkRequestLimits } from "../guardrails/request-limits.ts";
 import { callerGuardrails, guardRequest } from "../guardrails/stage.ts";
 import { GatewayError } from "../http/errors.ts";
 import { reservationBinds, spendsDollars } from "../limits/binding.ts";
 import { estimateInputTokens, mediaRulesFor } from "../limits/estimate.ts";
 import type { Endpoint } from "../providers/types.ts";
+import { EMPTY_CATALOG } from "./catalog.ts";
 import { type AnswerFilter, type Exchange, passthroughExchange, translatedExchange } from "./exchanges.ts";
-import type { GuardRun } from "./guard-stage.ts";
+import { type GuardRun, guardrailsUnreadable } from "./guard-stage.ts";
 import type { Target } from "./resolve.ts";
 import { routeCall } from "./route-call.ts";
 
@@ -52,15 +54,29 @@ export async function proxy<Body extends Record<string, unknown>>(
 ): Promise<Response> {
   const facts: RequestFacts = format.facts(body, route);
   c.set("requestBody", body);
-  const guardrailIds = principalPolicy(c.get("principal"))?.guardrails;
+  const policy = principalPolicy(c.get("principal"));
+  const guardrailIds = policy?.guardrails;
+  const output = format.output;
+  const ownCap = output?.of(body);
+  const shapeLimits = policy?.request_limits;
+  const tooBig = shapeLimits
+    ? checkRequestLimits(body, shapeLimits, {
+        inputTokens: () => estimateInputTokens(format.prompt(body), mediaRulesFor("openai", facts.model)),
+        outputCap: ownCap,
+      })
+    : undefined;
   /** The body bound upstream: the caller's, or with what a guardrail redacted taken out. */
   let sent = body;
   /** What the answer goes through on its way back, when the guardrails stage says it must. */
   let answer: AnswerFilter | undefined;
   const guard: GuardRun | undefined =
-    guardrailIds && guardrailIds.length > 0
+    tooBig || (guardrailIds && guardrailIds.length > 0)
       ? (catalog) => {
-          const guardrails = callerGuardrails(guardrailIds, catalog.guardrails);
+          // A request past its shape limits is refused as a guardrail refuses it: before admission, with a ledger row.
+          if (tooBig) return { verdicts: [tooBig.verdict], blocked: tooBig.error };
+          // Policies that cannot be read are not policies passed: the caller waits rather than going unchecked.
+          if (catalog === EMPTY_CATALOG) throw guardrailsUnreadable();
+          const guardrails = callerGuardrails(guardrailIds ?? [], catalog.guardrails);
           if (guardrails.length === 0) return undefined;
           const guarded = guardRequest(body, guardrails);
           sent = guarded.body;
@@ -82,12 +98,12 @@ export async function proxy<Body extends Record<string, unknown>>(
   /** Top-level fields the canonical form does not carry: named in `x-sluice-dropped`, never refused. */
   const dropped = format.translated ? Object.keys(body).filter((field) => !format.translated?.has(field)) : [];
   const call = { stream: facts.stream, requestId: c.get("requestId"), clientHeaders: c.req.raw.headers };
-  const output = format.output;
-  const ownCap = output?.of(body);
-  /** Output tokens reserved per answer: the client's cap, else the API's own default, else the gateway's. */
-  const cap = ownCap ?? output?.default ?? maxOutput;
-  // A caller whose limits count tokens or dollars has the upstream held to the cap reserved, when it set none.
-  const hold = output !== undefined && ownCap === undefined && reservationBinds(c.get("principal"));
+  const outputLimit = shapeLimits?.max_output_tokens;
+  /** Output tokens reserved per answer: the client's cap, else the API's own default, else the gateway's (never past the caller's limit). */
+  const cap = Math.min(ownCap ?? output?.default ?? maxOutput, outputLimit ?? Number.POSITIVE_INFINITY);
+  // A caller whose limits count tokens or dollars, or whose output is limited, has the upstream held to the cap when it set none.
+  const hold =
+    output !== undefined && ownCap === undefined && (outputLimit !== undefined || reservationBinds(c.get("principal")));
   const generation = (body as { generationConfig?: { temperature?: unknown } }).generationConfig;
   const temperature = body.temperature ?? generation?.temperature;
   const alt = c.req.query("alt");
