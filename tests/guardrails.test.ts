@@ -179,6 +179,17 @@ describe("guardrail policies through the admin API", () => {
     });
     expect(bad.status).toBe(400);
     expect(JSON.stringify(bad.body)).toContain("not a valid regular expression");
+    for (const regex of ["(a+)+$", "(x|xy)*z", "(\\w+\\s?)*$"]) {
+      const evil = await admin("POST", "/admin/guardrails", {
+        id: uniqueId("gr"),
+        name: "x",
+        phase: "input",
+        mode: "block",
+        options: { patterns: [{ name: "evil", regex }] },
+      });
+      expect(evil.status).toBe(400);
+      expect((evil.body.error as { message: string }).message).toContain("could take exponential time on some texts");
+    }
     const kind = await admin("POST", "/admin/guardrails", {
       id: uniqueId("gr"),
       name: "x",

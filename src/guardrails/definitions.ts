@@ -3,6 +3,7 @@
 import * as z from "zod";
 import { withoutControl } from "../formats/fields.ts";
 import { builtInDetector, DETECTOR_KINDS, type Detector, type DetectorKind, regexDetector, wordsDetector } from "./detectors.ts";
+import { backtrackingRisk } from "./regex-safety.ts";
 
 export const GUARDRAIL_PHASES = ["input", "output", "both"] as const;
 export const GUARDRAIL_MODES = ["block", "redact", "flag"] as const;
@@ -21,7 +22,7 @@ const compiles = (source: string, flags = "") => {
   }
 };
 
-const patternSchema = z
+const storedPatternSchema = z
   .strictObject({
     /** The category its matches are recorded under. */
     name: category,
@@ -34,7 +35,14 @@ const patternSchema = z
   })
   .refine((p) => compiles(p.regex, p.flags), { message: "is not a valid regular expression", path: ["regex"] });
 
-export const guardrailOptionsSchema = z.strictObject({
+/** A pattern as an admin writes it: one that could backtrack catastrophically is refused, saying where. */
+const patternSchema = storedPatternSchema.superRefine((p, ctx) => {
+  if (!compiles(p.regex, p.flags)) return;
+  const risk = backtrackingRisk(p.regex, p.flags);
+  if (risk) ctx.addIssue({ code: "custom", message: `could take exponential time on some texts: ${risk}`, path: ["regex"] });
+});
+
+const optionsShape = {
   /** Regular expressions of the policy's own, each found under its name. */
   patterns: z.array(patternSchema).max(50).optional(),
   /** Words and phrases, found whole and in any case, under the category `word`. */
@@ -42,8 +50,17 @@ export const guardrailOptionsSchema = z.strictObject({
     .array(withoutControl(z.string().min(1).max(200)))
     .max(1000)
     .optional(),
-});
+};
+
+export const guardrailOptionsSchema = z.strictObject(optionsShape);
 export type GuardrailOptions = z.infer<typeof guardrailOptionsSchema>;
+
+/**
+ * Options as stored: patterns written before the backtracking check are
+ * still read (and run over bounded windows, detectors.ts), so a policy
+ * does not silently stop applying; the admin API refuses them on change.
+ */
+const storedOptionsSchema = z.strictObject({ ...optionsShape, patterns: z.array(storedPatternSchema).max(50).optional() });
 
 const guardrailFields = {
   name: withoutControl(z.string().min(1).max(200)),
@@ -92,7 +109,7 @@ export function compileGuardrail(row: {
   kinds: string[];
   options: unknown;
 }): Guardrail | undefined {
-  const options = guardrailOptionsSchema.safeParse(row.options);
+  const options = storedOptionsSchema.safeParse(row.options);
   if (!options.success) return undefined;
   const kinds = row.kinds.filter((kind): kind is DetectorKind => (DETECTOR_KINDS as string[]).includes(kind));
   const detectors: Detector[] = kinds.map(builtInDetector);
