@@ -2,6 +2,7 @@
 // settings, the request the mock upstream received, the answer the caller got
 // back (whole and streamed, in every client format), and the ledger rows.
 import { describe, expect, it } from "vitest";
+import { signatureHeader } from "../src/usage/webhooks.ts";
 import { BASE, callWorker, mockProviderBindings, sseData, TEST_ADMIN_KEY, upstreamRequest, usageRow } from "./helpers.ts";
 import { uniqueId } from "./identity.ts";
 
@@ -543,5 +544,122 @@ describe("request shape limits", () => {
     expect(((await refused.response.json()) as { error: { message: string } }).error.message).toContain("at most 2");
     expect((await admin("POST", "/admin/keys", { settings: { request_limits: { max_messages: -1 } } })).status).toBe(400);
     expect((await admin("POST", "/admin/keys", { settings: { request_limits: { max_bananas: 1 } } })).status).toBe(400);
+  });
+});
+
+describe("a webhook guardrail", () => {
+  const mockRoot = String(mockProviderBindings.OPENAI_BASE_URL).replace(/\/v1$/, "");
+  const secret = "guardrail-webhook-secret-0123";
+  const bindings = { ...mockProviderBindings, GUARDRAIL_WEBHOOK_SECRET: secret };
+  const adminHere = async (method: string, path: string, body?: unknown) => {
+    const { response } = await callWorker(
+      new Request(`${BASE}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${TEST_ADMIN_KEY}`, "content-type": "application/json" },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      }),
+      bindings,
+    );
+    return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+  };
+  const webhookKey = async (webhook: Record<string, unknown>, mode = "block") => {
+    const id = uniqueId("hook-gr");
+    const service = uniqueId("svc");
+    const made = await adminHere("POST", "/admin/guardrails", {
+      id,
+      name: `Checker ${id}`,
+      phase: "input",
+      mode,
+      options: { webhook: { url: `${mockRoot}/__mock/guard/${service}`, ...webhook } },
+    });
+    expect(made.status).toBe(201);
+    const key = await adminHere("POST", "/admin/keys", { settings: { guardrails: [id] } });
+    return { id, service, key: String(key.body.key) };
+  };
+  const ask = (key: string, text: string, format = 0) =>
+    callWorker(FORMATS[format]?.request(key, "openai/mock-echo", text, false) as Request, bindings);
+
+  it("is sent the prompt's texts, signed, and its verdicts are acted on and recorded", async () => {
+    const { id, service, key } = await webhookKey({ timeout_ms: 1000 });
+    const allowed = await ask(key, "all fine here");
+    expect(allowed.response.status).toBe(200);
+    await allowed.settled();
+    const requestId = allowed.response.headers.get("x-request-id") ?? "";
+    expect((await usageRow(requestId))?.metadata.guardrails).toEqual([{ guardrail: id, phase: "input", verdict: "passed" }]);
+    const [delivery] = (await (await fetch(`${mockRoot}/__mock/guard/${service}`)).json()) as {
+      headers: Record<string, string>;
+      body: string;
+    }[];
+    expect(JSON.parse(delivery?.body ?? "")).toEqual({
+      request_id: requestId,
+      guardrail: { id, name: `Checker ${id}` },
+      phase: "input",
+      model: "openai/mock-echo",
+      texts: ["all fine here"],
+    });
+    const signature = delivery?.headers["x-sluice-signature"] ?? "";
+    const t = Number(/^t=(\d+),/.exec(signature)?.[1]);
+    expect(signature).toBe(await signatureHeader(secret, delivery?.body ?? "", t));
+
+    const blocked = await ask(key, "please BLOCKME now", 1);
+    expect(blocked.response.status).toBe(400);
+    expect(await blocked.response.json()).toEqual({
+      type: "error",
+      error: { type: "invalid_request_error", message: `The request was blocked by the guardrail \`Checker ${id}\`.` },
+    });
+    const blockedId = blocked.response.headers.get("x-request-id") ?? "";
+    await blocked.settled();
+    await expect(upstreamRequest(blockedId)).rejects.toThrow();
+    expect((await usageRow(blockedId))?.metadata.guardrails).toEqual([
+      { guardrail: id, phase: "input", verdict: "blocked", categories: ["test"] },
+    ]);
+
+    const redacted = await ask(key, "my REDACTME value");
+    expect(redacted.response.status).toBe(200);
+    await redacted.settled();
+    const sent = await upstreamRequest(redacted.response.headers.get("x-request-id") ?? "");
+    expect(FORMATS[0]?.sentText(sent.body as Record<string, unknown>)).toBe("my [GONE] value");
+  });
+
+  it("blocks with a 503 and Retry-After when it fails, is slow or garbles, unless it may fail open", async () => {
+    const closed = await webhookKey({ timeout_ms: 300 });
+    for (const text of ["FAILME", "SLOWME", "GARBLEME"]) {
+      const started = Date.now();
+      const refused = await ask(closed.key, text);
+      expect(refused.response.status).toBe(503);
+      expect(refused.response.headers.get("retry-after")).toBe("5");
+      expect(((await refused.response.json()) as { error: { code: string } }).error.code).toBe("guardrail_unavailable");
+      expect(Date.now() - started).toBeLessThan(2000);
+      await refused.settled();
+      const row = await usageRow(refused.response.headers.get("x-request-id") ?? "");
+      expect(row?.metadata.guardrails).toEqual([{ guardrail: closed.id, phase: "input", verdict: "unavailable" }]);
+    }
+    const open = await webhookKey({ timeout_ms: 300, on_error: "allow" });
+    const through = await ask(open.key, "SLOWME but go on");
+    expect(through.response.status).toBe(200);
+    await through.settled();
+    expect((await usageRow(through.response.headers.get("x-request-id") ?? ""))?.metadata.guardrails).toEqual([
+      { guardrail: open.id, phase: "input", verdict: "unavailable" },
+    ]);
+  });
+
+  it("only records under mode flag, and is refused on output or beside detectors", async () => {
+    const flag = await webhookKey({}, "flag");
+    const flagged = await ask(flag.key, "BLOCKME, but only flagged");
+    expect(flagged.response.status).toBe(200);
+    await flagged.settled();
+    expect((await usageRow(flagged.response.headers.get("x-request-id") ?? ""))?.metadata.guardrails).toEqual([
+      { guardrail: flag.id, phase: "input", verdict: "flagged", categories: ["test"] },
+    ]);
+    for (const wrong of [{ phase: "output" }, { phase: "input", kinds: ["email"] }]) {
+      const refused = await adminHere("POST", "/admin/guardrails", {
+        id: uniqueId("hook-gr"),
+        name: "x",
+        mode: "block",
+        options: { webhook: { url: `${mockRoot}/__mock/guard/x` } },
+        ...wrong,
+      });
+      expect(refused.status).toBe(400);
+    }
   });
 });

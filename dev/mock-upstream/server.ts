@@ -31,6 +31,7 @@ import {
 import { MOCK_AWS_ACCESS_KEY_ID, MOCK_AWS_SECRET_ACCESS_KEY, MOCK_VERTEX_ACCOUNT_PATH } from "./credentials.ts";
 import { type GeminiRequest, geminiError, geminiResponse, geminiStreamEvents, geminiTools, geminiTurns } from "./gemini.ts";
 import { GOOGLE_PREFIX, mockGoogle } from "./google.ts";
+import { GuardService } from "./guard.ts";
 import { HookReceiver } from "./hooks.ts";
 import { mockMcp } from "./mcp.ts";
 import { answerMedia, geminiImageAnswer, MEDIA_PATHS, multipartFields, wantsGeminiImage } from "./media.ts";
@@ -371,6 +372,7 @@ export async function startMockUpstream(options: MockOptions = {}): Promise<Mock
   const keySets = new Map<string, unknown>();
   const hooks = new HookReceiver();
   const collector = new OtlpReceiver();
+  const guardService = new GuardService();
   const vertex = mockVertex();
   const azure = mockAzure();
   const google = mockGoogle();
@@ -433,6 +435,8 @@ export async function startMockUpstream(options: MockOptions = {}): Promise<Mock
       const { status, body } = azure.token(new URLSearchParams(text));
       return sendJson(res, status, body);
     }
+    const guarded = await guardService.handle(req, path, text);
+    if (guarded) return sendJson(res, guarded.status, guarded.json);
     const otlp = await collector.handle(req, path, text);
     if (otlp) return sendJson(res, otlp.status, otlp.json);
     if (path === VERTEX_TOKEN_PATH) {

@@ -58,6 +58,8 @@ export interface Config {
   };
   /** How many days request logs are kept. */
   requestLogRetentionDays: number;
+  /** Signs the calls of webhook guardrails, when set. */
+  guardrailWebhookSecret?: string;
   /** Traces and metrics; each undefined when off. */
   observability: ObservabilityConfig;
 }
@@ -314,6 +316,7 @@ export function parseConfig(raw: Record<string, unknown>): Config {
       billHits: env.RESPONSE_CACHE_BILL_HITS === "on",
     },
     requestLogRetentionDays: env.REQUEST_LOGS_RETENTION_DAYS,
+    guardrailWebhookSecret: env.GUARDRAIL_WEBHOOK_SECRET,
     observability: {
       tracing: tracingConfig(env),
       metrics: env.METRICS === "on" ? { token: env.METRICS_TOKEN } : undefined,

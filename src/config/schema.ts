@@ -221,6 +221,8 @@ export const envSchema = z.object({
   LOG_EXPORT_SECRET: optionalText,
   /** How long one export may take before it is given up (and tried again with a later batch). */
   LOG_EXPORT_TIMEOUT: durationMs("10s"),
+  /** Signs each call of a webhook guardrail with `x-sluice-signature`, as the billing webhook is signed. */
+  GUARDRAIL_WEBHOOK_SECRET: optionalText,
   /** `json`: one JSON line per model call on the console (Workers Logs indexes it); `off` (default): none. */
   CONSOLE_REQUEST_LOG: z.enum(["json", "off"], { message: "must be json or off" }).default("off"),
 });

@@ -4,6 +4,7 @@ import * as z from "zod";
 import { withoutControl } from "../formats/fields.ts";
 import { builtInDetector, DETECTOR_KINDS, type Detector, type DetectorKind, regexDetector, wordsDetector } from "./detectors.ts";
 import { backtrackingRisk } from "./regex-safety.ts";
+import type { WebhookCheck } from "./webhook.ts";
 
 export const GUARDRAIL_PHASES = ["input", "output", "both"] as const;
 export const GUARDRAIL_MODES = ["block", "redact", "flag"] as const;
@@ -42,7 +43,18 @@ const patternSchema = storedPatternSchema.superRefine((p, ctx) => {
   if (risk) ctx.addIssue({ code: "custom", message: `could take exponential time on some texts: ${risk}`, path: ["regex"] });
 });
 
+const webhookSchema = z.strictObject({
+  /** The checker's URL; it is sent the prompt's texts and answers a verdict. */
+  url: z.url({ message: "must be an http(s) URL" }).refine((url) => /^https?:/.test(url), { message: "must be an http(s) URL" }),
+  /** How long its verdict is waited for (default 2 s). */
+  timeout_ms: z.number().int().min(50).max(30_000).optional(),
+  /** What a missing verdict means: `block` (default), a 503 with Retry-After; `allow`, the request goes on. */
+  on_error: z.enum(["allow", "block"], { message: "must be allow or block" }).optional(),
+});
+
 const optionsShape = {
+  /** An external checker that gives the verdict (input only). */
+  webhook: webhookSchema.optional(),
   /** Regular expressions of the policy's own, each found under its name. */
   patterns: z.array(patternSchema).max(50).optional(),
   /** Words and phrases, found whole and in any case, under the category `word`. */
@@ -72,7 +84,18 @@ const guardrailFields = {
 };
 
 const detectsSomething = (g: { kinds?: unknown[]; options?: GuardrailOptions }) =>
-  (g.kinds?.length ?? 0) > 0 || (g.options?.patterns?.length ?? 0) > 0 || (g.options?.words?.length ?? 0) > 0;
+  (g.kinds?.length ?? 0) > 0 ||
+  (g.options?.patterns?.length ?? 0) > 0 ||
+  (g.options?.words?.length ?? 0) > 0 ||
+  g.options?.webhook !== undefined;
+
+/** A webhook guardrail checks prompts only, and gives the verdict alone (no detectors beside it). */
+const webhookFits = (g: { phase?: GuardrailPhase; kinds?: unknown[]; options?: GuardrailOptions }) =>
+  !g.options?.webhook ||
+  ((g.phase === undefined || g.phase === "input") &&
+    (g.kinds?.length ?? 0) === 0 &&
+    !g.options.patterns?.length &&
+    !g.options.words?.length);
 
 export const createGuardrailSchema = z
   .strictObject({
@@ -82,7 +105,11 @@ export const createGuardrailSchema = z
     options: guardrailFields.options.optional(),
     enabled: guardrailFields.enabled.optional(),
   })
-  .refine(detectsSomething, { message: "a guardrail needs kinds, patterns or words to look for", path: ["kinds"] });
+  .refine(detectsSomething, { message: "a guardrail needs kinds, patterns, words or a webhook", path: ["kinds"] })
+  .refine(webhookFits, {
+    message: "a webhook guardrail has phase input and no kinds, patterns or words of its own",
+    path: ["options", "webhook"],
+  });
 export type CreateGuardrailInput = z.infer<typeof createGuardrailSchema>;
 
 export const updateGuardrailSchema = z.strictObject(guardrailFields).partial();
@@ -95,6 +122,8 @@ export interface Guardrail {
   phase: GuardrailPhase;
   mode: GuardrailMode;
   detectors: readonly Detector[];
+  /** An external checker that gives the verdict instead of detectors. */
+  webhook?: WebhookCheck;
 }
 
 export const checksInput = (g: Guardrail) => g.phase !== "output";
@@ -115,5 +144,15 @@ export function compileGuardrail(row: {
   const detectors: Detector[] = kinds.map(builtInDetector);
   for (const pattern of options.data.patterns ?? []) detectors.push(regexDetector(pattern.name, pattern.regex, pattern.flags));
   if (options.data.words?.length) detectors.push(wordsDetector("word", options.data.words));
-  return { id: row.id, name: row.name, phase: row.phase, mode: row.mode, detectors };
+  const webhook = options.data.webhook;
+  return {
+    id: row.id,
+    name: row.name,
+    phase: webhook ? "input" : row.phase,
+    mode: row.mode,
+    detectors: webhook ? [] : detectors,
+    ...(webhook && {
+      webhook: { url: webhook.url, timeoutMs: webhook.timeout_ms ?? 2000, onError: webhook.on_error ?? "block" },
+    }),
+  };
 }

@@ -21,7 +21,12 @@ export interface GuardStageResult {
  * own body (throwing `guardrailsUnreadable()` when it needs the catalog's
  * policies and the catalog is EMPTY_CATALOG).
  */
-export type GuardRun = (catalog: Catalog) => { verdicts: Verdict[]; blocked?: GatewayError } | undefined;
+export type GuardRun = (
+  catalog: Catalog,
+) =>
+  | { verdicts: Verdict[]; blocked?: GatewayError }
+  | undefined
+  | Promise<{ verdicts: Verdict[]; blocked?: GatewayError } | undefined>;
 
 /** The refusal of a request whose guardrails this isolate could not read. */
 export const guardrailsUnreadable = () =>
@@ -30,11 +35,11 @@ export const guardrailsUnreadable = () =>
     headers: { "retry-after": "5" },
   });
 
-export function guardStage(
+export async function guardStage(
   c: GatewayContext,
   input: { run: GuardRun; catalog: Catalog; first: Target; model: string; streamed: boolean },
-): GuardStageResult | undefined {
-  const guarded = input.run(input.catalog);
+): Promise<GuardStageResult | undefined> {
+  const guarded = await input.run(input.catalog);
   if (!guarded) return undefined;
   if (guarded.blocked) {
     const meter = new UsageMeter({

@@ -10,7 +10,8 @@ import { checkedName, providerName } from "../formats/fields.ts";
 import { errorStreamEvent } from "../formats/index.ts";
 import type { ClientFormat, Dialect, RequestFacts, RouteFacts } from "../formats/types.ts";
 import { checkRequestLimits } from "../guardrails/request-limits.ts";
-import { callerGuardrails, guardRequest } from "../guardrails/stage.ts";
+import { callerGuardrails, type GuardedRequest, guardRequest } from "../guardrails/stage.ts";
+import { runWebhookGuardrails } from "../guardrails/webhook.ts";
 import { GatewayError } from "../http/errors.ts";
 import { reservationBinds, spendsDollars } from "../limits/binding.ts";
 import { estimateInputTokens, mediaRulesFor } from "../limits/estimate.ts";
@@ -69,6 +70,12 @@ export async function proxy<Body extends Record<string, unknown>>(
   let sent = body;
   /** What the answer goes through on its way back, when the guardrails stage says it must. */
   let answer: AnswerFilter | undefined;
+  const finishGuard = (guarded: GuardedRequest<Body>) => {
+    if (guarded.blocked) return guarded;
+    sent = guarded.body;
+    if (guarded.answer) answer = { guard: guarded.answer, errorEvent: (error) => errorStreamEvent(c.get("format"), error) };
+    return guarded;
+  };
   const guard: GuardRun | undefined =
     tooBig || (guardrailIds && guardrailIds.length > 0)
       ? (catalog) => {
@@ -78,10 +85,16 @@ export async function proxy<Body extends Record<string, unknown>>(
           if (catalog === EMPTY_CATALOG) throw guardrailsUnreadable();
           const guardrails = callerGuardrails(guardrailIds ?? [], catalog.guardrails);
           if (guardrails.length === 0) return undefined;
-          const guarded = guardRequest(body, guardrails);
-          sent = guarded.body;
-          if (guarded.answer) answer = { guard: guarded.answer, errorEvent: (error) => errorStreamEvent(c.get("format"), error) };
-          return guarded;
+          const remote = guardrails.filter((g) => g.webhook);
+          const guarded = guardRequest(body, remote.length > 0 ? guardrails.filter((g) => !g.webhook) : guardrails);
+          if (guarded.blocked || remote.length === 0) return finishGuard(guarded);
+          // The operator's checkers see the prompt as the built-in guardrails left it, and answer in turn.
+          return runWebhookGuardrails(
+            guarded.body,
+            remote,
+            { requestId: c.get("requestId"), model: facts.model, secret: c.get("config").guardrailWebhookSecret },
+            guarded.verdicts,
+          ).then((checked) => finishGuard({ ...guarded, ...checked }));
         }
       : undefined;
   const maxOutput = c.get("config").limits.defaultMaxOutputTokens;
