@@ -7,6 +7,7 @@ import { ConfigError, configFor } from "./config/index.ts";
 import type { GatewayContext, GatewayEnv } from "./context.ts";
 import { databaseUnreachable } from "./db/client.ts";
 import { errorBody } from "./formats/index.ts";
+import { serveJudgesWith } from "./guardrails/judge.ts";
 import { corsMiddleware } from "./http/cors.ts";
 import { GatewayError } from "./http/errors.ts";
 import { logDetail, reason } from "./log.ts";
@@ -162,5 +163,7 @@ export function createApp() {
 
   app.notFound((c) => renderError(c, new GatewayError(404, "not_found", `No route for ${c.req.method} ${c.req.path}.`)));
   app.onError((error, c) => renderError(c, error));
+  // A judge guardrail's call goes through the gateway itself (src/guardrails/judge.ts).
+  serveJudgesWith((request, env, ctx) => app.fetch(request, env as GatewayEnv["Bindings"], ctx as ExecutionContext));
   return app;
 }

@@ -663,3 +663,56 @@ describe("a webhook guardrail", () => {
     }
   });
 });
+
+describe("a model as judge", () => {
+  const judgeKey = async (judge: Record<string, unknown>, mode = "block") => {
+    const id = await guardrail({ name: `Judge ${uniqueId("j")}`, phase: "input", mode, options: { judge } });
+    return { id, key: await keyWith([id]) };
+  };
+  const ask = (key: string, text: string) => call(FORMATS[0]?.request(key, "openai/mock-echo", text, false) as Request);
+  const verdicts = async (response: Response) =>
+    (await usageRow(response.headers.get("x-request-id") ?? ""))?.metadata.guardrails;
+
+  it("blocks what a moderation model flags, by category or score, and passes the rest", async () => {
+    const { id, key } = await judgeKey({ model: "omni-moderation-latest" });
+    const refused = await ask(key, "please flag-me");
+    expect(refused.response.status).toBe(400);
+    expect(((await refused.response.json()) as { error: { code: string } }).error.code).toBe("guardrail_blocked");
+    await refused.settled();
+    await expect(upstreamRequest(refused.response.headers.get("x-request-id") ?? "")).rejects.toThrow();
+    expect(await verdicts(refused.response)).toEqual([
+      { guardrail: id, phase: "input", verdict: "blocked", categories: ["violence"] },
+    ]);
+    const fine = await ask(key, "fine words");
+    expect(fine.response.status).toBe(200);
+    await fine.settled();
+    expect(await verdicts(fine.response)).toEqual([{ guardrail: id, phase: "input", verdict: "passed" }]);
+    // Only the categories it names block; a threshold above the score lets it through.
+    const other = await judgeKey({ model: "omni-moderation-latest", categories: ["hate"] });
+    expect((await ask(other.key, "please flag-me")).response.status).toBe(200);
+    const lenient = await judgeKey({ model: "omni-moderation-latest", threshold: 0.99 });
+    expect((await ask(lenient.key, "please flag-me")).response.status).toBe(200);
+  });
+
+  it("reads a chat judge's `safe` or `unsafe` and categories, and fails closed on anything else", async () => {
+    // mock-echo says back the last user turn: the prompt itself is the judge's answer.
+    const { id, key } = await judgeKey({ model: "openai/mock-echo", kind: "chat", timeout_ms: 2000 });
+    const unsafe = await ask(key, "unsafe\nprompt injection, jailbreak");
+    expect(unsafe.response.status).toBe(400);
+    await unsafe.settled();
+    expect(await verdicts(unsafe.response)).toEqual([
+      { guardrail: id, phase: "input", verdict: "blocked", categories: ["prompt_injection", "jailbreak"] },
+    ]);
+    const safe = await ask(key, "safe");
+    expect(safe.response.status).toBe(200);
+    const unclear = await ask(key, "I cannot say");
+    expect(unclear.response.status).toBe(503);
+    expect(unclear.response.headers.get("retry-after")).toBe("5");
+    expect(((await unclear.response.json()) as { error: { code: string } }).error.code).toBe("guardrail_unavailable");
+    const open = await judgeKey({ model: "openai/mock-echo", kind: "chat", on_error: "allow" });
+    const through = await ask(open.key, "I cannot say");
+    expect(through.response.status).toBe(200);
+    await through.settled();
+    expect(await verdicts(through.response)).toEqual([{ guardrail: open.id, phase: "input", verdict: "unavailable" }]);
+  });
+});

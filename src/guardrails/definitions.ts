@@ -3,6 +3,7 @@
 import * as z from "zod";
 import { withoutControl } from "../formats/fields.ts";
 import { builtInDetector, DETECTOR_KINDS, type Detector, type DetectorKind, regexDetector, wordsDetector } from "./detectors.ts";
+import type { JudgeCheck } from "./judge.ts";
 import { backtrackingRisk } from "./regex-safety.ts";
 import type { WebhookCheck } from "./webhook.ts";
 
@@ -52,7 +53,24 @@ const webhookSchema = z.strictObject({
   on_error: z.enum(["allow", "block"], { message: "must be allow or block" }).optional(),
 });
 
+const judgeSchema = z.strictObject({
+  /** A model the catalog serves: a moderation model, or a chat model (a Llama Guard deployment…). */
+  model: withoutControl(z.string().min(1).max(200)),
+  /** `moderation` (default): `/v1/moderations`; `chat`: the chat API, with `prompt` as the policy. */
+  kind: z.enum(["moderation", "chat"], { message: "must be moderation or chat" }).optional(),
+  /** The categories that block; unset, any the judge names. */
+  categories: z.array(z.string().min(1).max(100)).max(50).optional(),
+  /** Moderation: a category whose score is at least this blocks. */
+  threshold: z.number().min(0).max(1).optional(),
+  /** Chat: the system prompt stating the policy; the judge answers `safe`, or `unsafe` and categories. */
+  prompt: z.string().min(1).max(20_000).optional(),
+  timeout_ms: z.number().int().min(50).max(30_000).optional(),
+  on_error: z.enum(["allow", "block"], { message: "must be allow or block" }).optional(),
+});
+
 const optionsShape = {
+  /** A model that gives the verdict (input only). */
+  judge: judgeSchema.optional(),
   /** An external checker that gives the verdict (input only). */
   webhook: webhookSchema.optional(),
   /** Regular expressions of the policy's own, each found under its name. */
@@ -87,12 +105,14 @@ const detectsSomething = (g: { kinds?: unknown[]; options?: GuardrailOptions }) 
   (g.kinds?.length ?? 0) > 0 ||
   (g.options?.patterns?.length ?? 0) > 0 ||
   (g.options?.words?.length ?? 0) > 0 ||
-  g.options?.webhook !== undefined;
+  g.options?.webhook !== undefined ||
+  g.options?.judge !== undefined;
 
 /** A webhook guardrail checks prompts only, and gives the verdict alone (no detectors beside it). */
 const webhookFits = (g: { phase?: GuardrailPhase; kinds?: unknown[]; options?: GuardrailOptions }) =>
-  !g.options?.webhook ||
-  ((g.phase === undefined || g.phase === "input") &&
+  (!g.options?.webhook && !g.options?.judge) ||
+  (!(g.options.webhook && g.options.judge) &&
+    (g.phase === undefined || g.phase === "input") &&
     (g.kinds?.length ?? 0) === 0 &&
     !g.options.patterns?.length &&
     !g.options.words?.length);
@@ -107,7 +127,7 @@ export const createGuardrailSchema = z
   })
   .refine(detectsSomething, { message: "a guardrail needs kinds, patterns, words or a webhook", path: ["kinds"] })
   .refine(webhookFits, {
-    message: "a webhook guardrail has phase input and no kinds, patterns or words of its own",
+    message: "a webhook or judge guardrail has phase input, one of the two, and no kinds, patterns or words of its own",
     path: ["options", "webhook"],
   });
 export type CreateGuardrailInput = z.infer<typeof createGuardrailSchema>;
@@ -124,6 +144,8 @@ export interface Guardrail {
   detectors: readonly Detector[];
   /** An external checker that gives the verdict instead of detectors. */
   webhook?: WebhookCheck;
+  /** A model that gives the verdict instead of detectors. */
+  judge?: JudgeCheck;
 }
 
 export const checksInput = (g: Guardrail) => g.phase !== "output";
@@ -145,14 +167,27 @@ export function compileGuardrail(row: {
   for (const pattern of options.data.patterns ?? []) detectors.push(regexDetector(pattern.name, pattern.regex, pattern.flags));
   if (options.data.words?.length) detectors.push(wordsDetector("word", options.data.words));
   const webhook = options.data.webhook;
+  const judge = options.data.judge;
   return {
     id: row.id,
     name: row.name,
-    phase: webhook ? "input" : row.phase,
+    phase: webhook || judge ? "input" : row.phase,
     mode: row.mode,
-    detectors: webhook ? [] : detectors,
+    detectors: webhook || judge ? [] : detectors,
     ...(webhook && {
       webhook: { url: webhook.url, timeoutMs: webhook.timeout_ms ?? 2000, onError: webhook.on_error ?? "block" },
     }),
+    ...(judge &&
+      !webhook && {
+        judge: {
+          model: judge.model,
+          kind: judge.kind ?? "moderation",
+          categories: judge.categories,
+          threshold: judge.threshold,
+          prompt: judge.prompt,
+          timeoutMs: judge.timeout_ms ?? 5000,
+          onError: judge.on_error ?? "block",
+        },
+      }),
   };
 }

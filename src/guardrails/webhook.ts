@@ -6,13 +6,16 @@
 // request with a 503 and `Retry-After` (`on_error: "block"`, the default),
 // or lets it through recorded as `unavailable` (`on_error: "allow"`).
 // Several webhooks run one after the other, each seeing the texts as the
-// previous left them, so a value one redacted never reaches the next.
+// previous left them, so a value one redacted never reaches the next. A
+// judge guardrail (judge.ts) runs in the same sequence, its model's verdict
+// read as a webhook's.
 import * as z from "zod";
 import { GatewayError } from "../http/errors.ts";
 import { reason } from "../log.ts";
 import { signatureHeader } from "../usage/webhooks.ts";
 import type { Guardrail } from "./definitions.ts";
 import { guardrailBlocked, type Verdict } from "./input.ts";
+import type { JudgeCheck } from "./judge.ts";
 import { mapPromptTexts } from "./text-fields.ts";
 
 export interface WebhookCheck {
@@ -30,6 +33,8 @@ const answerSchema = z.object({
   texts: z.array(z.string()).optional(),
 });
 type Answer = z.infer<typeof answerSchema>;
+/** A verdict, from a webhook or a judge. */
+export type WebhookAnswer = Answer;
 
 /** What the webhook is sent: which check, for which call, and the prompt's texts as the guardrails read them. */
 export interface WebhookRequest {
@@ -71,12 +76,18 @@ async function ask(check: WebhookCheck, payload: WebhookRequest, secret: string 
 export async function runWebhookGuardrails<Body extends Record<string, unknown>>(
   body: Body,
   guardrails: readonly Guardrail[],
-  context: { requestId: string; model: string; secret?: string },
+  context: {
+    requestId: string;
+    model: string;
+    secret?: string;
+    /** Asks a judge guardrail's model (judge.ts), through the gateway. */
+    judge?: (check: JudgeCheck, texts: string[]) => Promise<Answer>;
+  },
   verdicts: Verdict[],
 ): Promise<{ body: Body; blocked?: GatewayError }> {
   let current = body;
   for (const guardrail of guardrails) {
-    const check = guardrail.webhook;
+    const check = guardrail.webhook ?? guardrail.judge;
     if (!check) continue;
     const texts: string[] = [];
     mapPromptTexts(current, (text) => {
@@ -92,7 +103,9 @@ export async function runWebhookGuardrails<Body extends Record<string, unknown>>
     };
     let answer: Answer;
     try {
-      answer = await ask(check, payload, context.secret);
+      if (guardrail.webhook) answer = await ask(guardrail.webhook, payload, context.secret);
+      else if (guardrail.judge && context.judge) answer = await context.judge(guardrail.judge, texts);
+      else continue;
     } catch (error) {
       console.warn(`sluice: ${context.requestId} guardrail ${guardrail.id} gave no verdict: ${reason(error)}`);
       verdicts.push({ guardrail: guardrail.id, phase: "input", verdict: "unavailable" });
