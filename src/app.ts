@@ -30,7 +30,7 @@ import { openaiRoutes } from "./routes/openai.ts";
 import { providerAccountRoutes } from "./routes/provider-accounts.ts";
 import { usageRoutes } from "./routes/usage.ts";
 import { servicesFor } from "./services.ts";
-import { finishObservation, startObservation } from "./telemetry/observation.ts";
+import { captureContent, finishObservation, startObservation } from "./telemetry/observation.ts";
 
 function toGatewayError(error: unknown): GatewayError {
   if (error instanceof GatewayError) return error;
@@ -89,6 +89,7 @@ export function createApp() {
     const logged = logKey && c.env.REQUEST_LOGS ? captureRequestLog(c, c.env.REQUEST_LOGS, logKey) : undefined;
     if (!observation) return;
     if (logged) observation.requestLog = logged;
+    if (observation.trace && c.get("config").observability.tracing?.captureContent) captureContent(c, observation);
     if (observation.trace) c.res.headers.set("x-sluice-trace-id", observation.trace.server.traceId);
     c.executionCtx.waitUntil(finishObservation(c, observation));
   });

@@ -125,6 +125,33 @@ describe("traces over OTLP", () => {
     expect(attribute(exported.body.resourceSpans[0]?.resource, "service.name")).toBe("sluice-under-test");
   });
 
+  it("carry the prompt and the answer, redacted, only when content capture is switched on", async () => {
+    for (const capture of [true, false]) {
+      const otlp = collector(capture ? { OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT: "true" } : {});
+      const call = await callWorker(jsonRequest("/v1/chat/completions", chat("content for ann@example.com")), otlp.bindings);
+      const traceId = call.response.headers.get("x-sluice-trace-id") ?? "";
+      const answered = await call.response.text();
+      expect(answered).toContain("ann@example.com");
+      await call.settled();
+      const client = (await otlp.spans(traceId, 2)).find((span) => span.kind === 3);
+      const input = attribute(client, "gen_ai.input.messages");
+      const output = attribute(client, "gen_ai.output.messages");
+      if (!capture) {
+        expect(input).toBeUndefined();
+        expect(output).toBeUndefined();
+        continue;
+      }
+      expect(JSON.parse(String(input))).toMatchObject({
+        model: "mock-echo",
+        messages: [{ role: "user", content: "content for [REDACTED:email]" }],
+      });
+      expect(JSON.parse(String(output))).toMatchObject({
+        choices: [{ message: { content: "content for [REDACTED:email]" } }],
+      });
+      expect(String(output)).not.toContain("ann@example.com");
+    }
+  });
+
   it("start a trace of their own without a traceparent, and mark a stream's time to first token", async () => {
     const otlp = collector();
     const call = await callWorker(jsonRequest("/v1/chat/completions", chat("streamed trace", { stream: true })), otlp.bindings);

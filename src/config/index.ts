@@ -71,6 +71,8 @@ export interface TracingConfig {
   timeoutMs: number;
   serviceName: string;
   sampler: { parentBased: boolean; ratio: number };
+  /** Whether traced calls carry their prompt and answer (redacted) on their client span. */
+  captureContent: boolean;
 }
 
 export interface ObservabilityConfig {
@@ -363,6 +365,7 @@ function tracingConfig(env: ParsedEnv): TracingConfig | undefined {
     timeoutMs: env.OTEL_EXPORTER_OTLP_TIMEOUT,
     serviceName: env.OTEL_SERVICE_NAME ?? "sluice",
     sampler: { parentBased: sampler.startsWith("parentbased_"), ratio },
+    captureContent: env.OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT === "true",
   };
 }
 

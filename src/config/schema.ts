@@ -205,6 +205,10 @@ export const envSchema = z.object({
       message: "must be a ratio from 0 to 1",
     }),
   ),
+  /** `true`: traced calls carry their prompt and answer on the client span (`gen_ai.input.messages`, `gen_ai.output.messages`), redacted. */
+  OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT: z
+    .enum(["true", "false"], { message: "must be true or false" })
+    .default("false"),
   /** `on`: `GET /metrics` answers in Prometheus text format, from counters every isolate adds to in Redis; `off` (default): no route, no counting. */
   METRICS: z.enum(["on", "off"], { message: "must be on or off" }).default("off"),
   /** How many days request logs are kept; the cron deletes older ones. */

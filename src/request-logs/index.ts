@@ -124,7 +124,7 @@ function streamEvents(text: string): unknown[] {
 }
 
 /** Reads the whole body as it goes by the caller, up to the cap (and says whether there was more). */
-function tee(response: Response): { response: Response; text: Promise<{ text: string; more: boolean }> } {
+export function tee(response: Response): { response: Response; text: Promise<{ text: string; more: boolean }> } {
   const chunks: Uint8Array[] = [];
   let size = 0;
   let done: (value: { text: string; more: boolean }) => void = () => undefined;

@@ -9,7 +9,8 @@ import type { GatewayContext } from "../context.ts";
 import { GatewayError } from "../http/errors.ts";
 import { histogram, seriesName } from "../metrics/families.ts";
 import { addToMetrics, type Increments } from "../metrics/store.ts";
-import type { RequestLog } from "../request-logs/index.ts";
+import { type RequestLog, tee } from "../request-logs/index.ts";
+import { redactForStorage } from "../request-logs/redact.ts";
 import type { RouteStep } from "../usage/meter.ts";
 import type { UsageRecord } from "../usage/record.ts";
 import { type ExportRecord, logExporterFor } from "./log-export.ts";
@@ -25,6 +26,8 @@ export class Observation {
   usage: UsageRecord | undefined;
   recordedAtMs: number | undefined;
   finishReasons: string[] = [];
+  /** The answer as the caller received it, when content goes on spans. */
+  answerText: Promise<{ text: string; more: boolean }> | undefined;
   /** The call's request log, once stored, when the caller's calls are logged. */
   requestLog: Promise<RequestLog | undefined> | undefined;
 
@@ -116,6 +119,36 @@ function describeServerSpan(c: GatewayContext, trace: RequestTrace, observation:
     answering.attributes["error.type"] = usage.status === 499 ? "client_closed" : String(usage.status);
     if (usage.status !== 499) answering.error = usage.error ?? `status ${usage.status}`;
   }
+}
+
+/** The most of a prompt or an answer a span carries; the rest is cut and marked. */
+export const SPAN_CONTENT_MAX_CHARS = 16 * 1024;
+
+/**
+ * Content on spans, opted in (OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT):
+ * for a model call, the answer is read as it goes by the caller (nothing held
+ * back), to go on the answering span with the prompt once it is whole.
+ */
+export function captureContent(c: GatewayContext, observation: Observation): void {
+  if (c.get("requestBody") === undefined) return;
+  const teed = tee(c.res);
+  c.res = teed.response;
+  observation.answerText = teed.text;
+}
+
+function spanContent(text: string, secrets: (string | undefined)[]): string {
+  const redacted = redactForStorage(text, secrets);
+  return redacted.length > SPAN_CONTENT_MAX_CHARS ? `${redacted.slice(0, SPAN_CONTENT_MAX_CHARS)}…[truncated]` : redacted;
+}
+
+/** The prompt and the answer on the answering span, redacted as request logs are, and cut. */
+async function describeContent(c: GatewayContext, observation: Observation): Promise<void> {
+  const span = observation.trace?.answering ?? observation.trace?.attempts.at(-1);
+  if (!span || !observation.answerText) return;
+  const secrets = [c.get("config").adminKey, ...Object.values(c.get("config").providers).map((p) => p?.secret)];
+  const answer = await observation.answerText;
+  span.attributes["gen_ai.input.messages"] = spanContent(JSON.stringify(c.get("requestBody") ?? null), secrets);
+  span.attributes["gen_ai.output.messages"] = spanContent(answer.text, secrets);
 }
 
 /** The call's record as exported: the ledger's fields, the trace it belongs to, and (where logged) its bodies. */
@@ -239,6 +272,7 @@ export async function finishObservation(c: GatewayContext, observation: Observat
     let spans: Promise<void> | undefined;
     if (exporter && observation.trace) {
       describeServerSpan(c, observation.trace, observation, endMs);
+      await describeContent(c, observation);
       spans = exporter.export(observation.trace.spans());
     }
     const usage = observation.usage;

@@ -77,6 +77,7 @@ describe("the OpenTelemetry variables", () => {
       timeoutMs: 10_000,
       serviceName: "edge-gateway",
       sampler: { parentBased: true, ratio: 0.1 },
+      captureContent: false,
     });
     const own = parseConfig({
       ...REQUIRED,
