@@ -2,8 +2,9 @@
 // OTLP/JSON to a collector (the mock's), the caller's trace continued and
 // carried upstream, the decisions as events, a failing collector costing a
 // request nothing; and `/metrics` in Prometheus text format after traffic.
-import { env } from "cloudflare:test";
+import { createExecutionContext, createScheduledController, env, waitOnExecutionContext } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import worker from "../src/index.ts";
 import { signatureHeader } from "../src/usage/webhooks.ts";
 import { BASE, callWorker, chat, jsonRequest, TEST_ADMIN_KEY, upstreamRequest, usageRow } from "./helpers.ts";
 import { admin, chatAs, uniqueId } from "./identity.ts";
@@ -541,6 +542,46 @@ describe("console request lines", () => {
       expect(line).not.toContain(TEST_ADMIN_KEY);
     } finally {
       console.log = original;
+    }
+  });
+});
+
+describe("OTLP metrics", () => {
+  it("are the /metrics counters, pushed by the cron as cumulative sums and histograms", async () => {
+    const otlp = collector();
+    const endpoint = `${otlp.bindings.OTEL_EXPORTER_OTLP_ENDPOINT}/v1/metrics`;
+    const bindings = { ...env, METRICS: "on", OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: endpoint };
+    const call = await callWorker(jsonRequest("/v1/chat/completions", chat("push me")), bindings);
+    await call.response.text();
+    await call.settled();
+    const ctx = createExecutionContext();
+    await worker.scheduled(createScheduledController(), bindings as typeof env, ctx);
+    await waitOnExecutionContext(ctx);
+    const pushed = (await otlp.received()) as unknown as {
+      path: string;
+      body: { resourceMetrics: { scopeMetrics: { metrics: Record<string, unknown>[] }[] }[] };
+    }[];
+    expect(pushed).toHaveLength(1);
+    expect(pushed[0]?.path).toBe("/v1/metrics");
+    const metrics = pushed[0]?.body.resourceMetrics[0]?.scopeMetrics[0]?.metrics ?? [];
+    const requests = metrics.find((m) => m.name === "sluice_requests_total") as {
+      sum: {
+        aggregationTemporality: number;
+        isMonotonic: boolean;
+        dataPoints: { attributes: OtlpAttribute[]; asDouble: number }[];
+      };
+    };
+    expect(requests.sum).toMatchObject({ aggregationTemporality: 2, isMonotonic: true });
+    const echo = requests.sum.dataPoints.find(
+      (point) => attribute(point, "model") === "mock-echo" && attribute(point, "status") === "200",
+    );
+    expect(echo?.asDouble).toBeGreaterThanOrEqual(1);
+    const latency = metrics.find((m) => m.name === "sluice_request_duration_seconds") as {
+      histogram: { dataPoints: { count: string; bucketCounts: string[]; explicitBounds: number[] }[] };
+    };
+    for (const point of latency.histogram.dataPoints) {
+      expect(point.bucketCounts).toHaveLength(point.explicitBounds.length + 1);
+      expect(point.bucketCounts.reduce((sum, n) => sum + Number(n), 0)).toBe(Number(point.count));
     }
   });
 });

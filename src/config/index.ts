@@ -77,7 +77,11 @@ export interface TracingConfig {
 
 export interface ObservabilityConfig {
   tracing?: TracingConfig;
-  metrics?: { token?: string };
+  metrics?: {
+    token?: string;
+    /** Where the cron pushes them as OTLP metrics, when set. */
+    otlp?: { url: string; headers: Record<string, string>; timeoutMs: number; serviceName: string };
+  };
   /** Each model call's record, shipped in batches to an HTTP sink. */
   logExport?: LogExportConfig;
   /** One JSON line per model call on the console. */
@@ -321,7 +325,20 @@ export function parseConfig(raw: Record<string, unknown>): Config {
     guardrailWebhookSecret: env.GUARDRAIL_WEBHOOK_SECRET,
     observability: {
       tracing: tracingConfig(env),
-      metrics: env.METRICS === "on" ? { token: env.METRICS_TOKEN } : undefined,
+      metrics:
+        env.METRICS === "on"
+          ? {
+              token: env.METRICS_TOKEN,
+              ...(env.OTEL_EXPORTER_OTLP_METRICS_ENDPOINT && {
+                otlp: {
+                  url: env.OTEL_EXPORTER_OTLP_METRICS_ENDPOINT,
+                  headers: otlpHeaders(env.OTEL_EXPORTER_OTLP_HEADERS),
+                  timeoutMs: env.OTEL_EXPORTER_OTLP_TIMEOUT,
+                  serviceName: env.OTEL_SERVICE_NAME ?? "sluice",
+                },
+              }),
+            }
+          : undefined,
       logExport: env.LOG_EXPORT_URL
         ? {
             url: env.LOG_EXPORT_URL,

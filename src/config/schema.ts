@@ -209,6 +209,8 @@ export const envSchema = z.object({
   OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT: z
     .enum(["true", "false"], { message: "must be true or false" })
     .default("false"),
+  /** With METRICS=on, the cron pushes the same counters as OTLP metrics (JSON) to this URL every minute. */
+  OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: optionalUrl,
   /** `on`: `GET /metrics` answers in Prometheus text format, from counters every isolate adds to in Redis; `off` (default): no route, no counting. */
   METRICS: z.enum(["on", "off"], { message: "must be on or off" }).default("off"),
   /** How many days request logs are kept; the cron deletes older ones. */
