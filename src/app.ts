@@ -7,6 +7,7 @@ import { ConfigError, configFor } from "./config/index.ts";
 import type { GatewayContext, GatewayEnv } from "./context.ts";
 import { databaseUnreachable } from "./db/client.ts";
 import { errorBody, errorHeaders } from "./formats/index.ts";
+import { serveJudgesWith } from "./guardrails/judge.ts";
 import { corsMiddleware } from "./http/cors.ts";
 import { GatewayError } from "./http/errors.ts";
 import { logDetail, reason } from "./log.ts";
@@ -34,7 +35,7 @@ import { realtimeRoutes } from "./routes/realtime.ts";
 import { ssoRoutes } from "./routes/sso.ts";
 import { usageRoutes } from "./routes/usage.ts";
 import { servicesFor } from "./services.ts";
-import { finishObservation, startObservation } from "./telemetry/observation.ts";
+import { captureContent, finishObservation, startObservation } from "./telemetry/observation.ts";
 
 function toGatewayError(error: unknown): GatewayError {
   if (error instanceof GatewayError) return error;
@@ -91,8 +92,10 @@ export function createApp() {
     await next();
     c.res.headers.set("x-request-id", c.get("requestId"));
     const logKey = c.get("requestLog");
-    if (logKey && c.env.REQUEST_LOGS) captureRequestLog(c, c.env.REQUEST_LOGS, logKey);
+    const logged = logKey && c.env.REQUEST_LOGS ? captureRequestLog(c, c.env.REQUEST_LOGS, logKey) : undefined;
     if (!observation) return;
+    if (logged) observation.requestLog = logged;
+    if (observation.trace && c.get("config").observability.tracing?.captureContent) captureContent(c, observation);
     if (observation.trace) c.res.headers.set("x-sluice-trace-id", observation.trace.server.traceId);
     c.executionCtx.waitUntil(finishObservation(c, observation));
   });
@@ -178,5 +181,7 @@ export function createApp() {
 
   app.notFound((c) => renderError(c, new GatewayError(404, "not_found", `No route for ${c.req.method} ${c.req.path}.`)));
   app.onError((error, c) => renderError(c, error));
+  // A judge guardrail's call goes through the gateway itself (src/guardrails/judge.ts).
+  serveJudgesWith((request, env, ctx) => app.fetch(request, env as GatewayEnv["Bindings"], ctx as ExecutionContext));
   return app;
 }

@@ -2,10 +2,14 @@
 // consumer (and its dead-letter queue's), the billing queue's (wake-ups for
 // the billing webhook's next delivery pass), and a cron that drains usage
 // records parked while Postgres was unreachable and, as a backstop, runs a
-// delivery pass of the billing webhook's undelivered batches.
+// delivery pass of the billing webhook's undelivered batches (and pushes
+// the metrics as OTLP, when an endpoint is set).
+import packageJson from "../package.json" with { type: "json" };
 import { createApp } from "./app.ts";
 import { configFor, type Env } from "./config/index.ts";
 import { reason } from "./log.ts";
+import { pushMetrics } from "./metrics/otlp-push.ts";
+import { readMetrics } from "./metrics/store.ts";
 import { deleteExpiredLogs } from "./request-logs/index.ts";
 import { servicesFor } from "./services.ts";
 import type { BillingWake } from "./usage/billing-queue.ts";
@@ -33,6 +37,14 @@ export default {
         deleteExpiredLogs(logs, config.requestLogRetentionDays)
           .then((count) => count > 0 && console.log(`sluice: deleted ${count} expired request logs`))
           .catch((error: unknown) => console.error(`sluice: expired request logs not deleted: ${reason(error)}`)),
+      );
+    }
+    const otlpMetrics = config.observability.metrics?.otlp;
+    if (otlpMetrics) {
+      ctx.waitUntil(
+        readMetrics(services.redis)
+          .then((values) => pushMetrics(otlpMetrics, values, packageJson.version))
+          .catch((error: unknown) => console.warn(`sluice: metrics not pushed: ${reason(error)}`)),
       );
     }
     ctx.waitUntil(

@@ -2,6 +2,7 @@
 // settings, the request the mock upstream received, the answer the caller got
 // back (whole and streamed, in every client format), and the ledger rows.
 import { describe, expect, it } from "vitest";
+import { signatureHeader } from "../src/usage/webhooks.ts";
 import { BASE, callWorker, mockProviderBindings, sseData, TEST_ADMIN_KEY, upstreamRequest, usageRow } from "./helpers.ts";
 import { uniqueId } from "./identity.ts";
 
@@ -179,6 +180,17 @@ describe("guardrail policies through the admin API", () => {
     });
     expect(bad.status).toBe(400);
     expect(JSON.stringify(bad.body)).toContain("not a valid regular expression");
+    for (const regex of ["(a+)+$", "(x|xy)*z", "(\\w+\\s?)*$"]) {
+      const evil = await admin("POST", "/admin/guardrails", {
+        id: uniqueId("gr"),
+        name: "x",
+        phase: "input",
+        mode: "block",
+        options: { patterns: [{ name: "evil", regex }] },
+      });
+      expect(evil.status).toBe(400);
+      expect((evil.body.error as { message: string }).message).toContain("could take exponential time on some texts");
+    }
     const kind = await admin("POST", "/admin/guardrails", {
       id: uniqueId("gr"),
       name: "x",
@@ -422,5 +434,285 @@ describe("the usage API", () => {
         { guardrail: block, guardrail_verdict: "input:passed", requests: 2, errors: 0 },
       ].sort((a, b) => (a.guardrail + a.guardrail_verdict).localeCompare(b.guardrail + b.guardrail_verdict)),
     );
+  });
+});
+
+describe("request shape limits", () => {
+  const limited = async (limits: Record<string, unknown>, extra: Record<string, unknown> = {}) => {
+    const made = await admin("POST", "/admin/keys", { settings: { request_limits: limits }, ...extra });
+    expect(made.status).toBe(201);
+    return String(made.body.key);
+  };
+  const chatBody = (messages: number, extra: Record<string, unknown> = {}) => ({
+    model: "openai/mock-echo",
+    messages: Array.from({ length: messages }, (_, i) => ({ role: i % 2 ? "assistant" : "user", content: `turn ${i}` })),
+    ...extra,
+  });
+
+  it("refuse a request past a limit with a 400 in the caller's format, send nothing upstream, and record it", async () => {
+    const key = await limited({ max_messages: 3, max_tools: 1, denied_tools: ["delete_everything"], max_input_chars: 200 });
+    const tooMany = await call(post("/v1/chat/completions", { authorization: `Bearer ${key}` }, chatBody(5)));
+    expect(tooMany.response.status).toBe(400);
+    expect(await tooMany.response.json()).toEqual({
+      error: {
+        message: "The request has 5 messages; this caller may send at most 3.",
+        type: "invalid_request_error",
+        code: "request_limit_exceeded",
+        param: "messages",
+      },
+    });
+    const requestId = tooMany.response.headers.get("x-request-id") ?? "";
+    await tooMany.settled();
+    await expect(upstreamRequest(requestId)).rejects.toThrow();
+    const row = await usageRow(requestId);
+    expect(row).toMatchObject({ status: 400, promptTokens: 0, costUsd: 0, attempts: 0 });
+    expect(row?.metadata.guardrails).toEqual([
+      { guardrail: "request_limits", phase: "input", verdict: "blocked", categories: ["max_messages"] },
+    ]);
+
+    const tool = (name: string) => ({ type: "function", function: { name, parameters: { type: "object" } } });
+    const tools = await call(
+      post("/v1/chat/completions", { authorization: `Bearer ${key}` }, chatBody(1, { tools: [tool("a"), tool("b")] })),
+    );
+    expect(tools.response.status).toBe(400);
+    expect(((await tools.response.json()) as { error: { message: string } }).error.message).toBe(
+      "The request offers 2 tools; this caller may offer at most 1.",
+    );
+    const denied = await call(
+      post(
+        "/v1/messages",
+        { "x-api-key": key, "anthropic-version": "2023-06-01" },
+        {
+          model: "openai/mock-echo",
+          max_tokens: 64,
+          messages: [{ role: "user", content: "hi" }],
+          tools: [{ name: "delete_everything", input_schema: { type: "object" } }],
+        },
+      ),
+    );
+    expect(denied.response.status).toBe(400);
+    expect(await denied.response.json()).toEqual({
+      type: "error",
+      error: { type: "invalid_request_error", message: "The tool `delete_everything` may not be offered by this caller." },
+    });
+    const long = await call(
+      post(
+        "/v1beta/models/openai%2Fmock-echo:generateContent",
+        { "x-goog-api-key": key },
+        { contents: [{ role: "user", parts: [{ text: "x".repeat(201) }] }] },
+      ),
+    );
+    expect(long.response.status).toBe(400);
+    expect(await long.response.json()).toMatchObject({
+      error: {
+        code: 400,
+        status: "INVALID_ARGUMENT",
+        message: "The prompt has 201 characters; this caller may send at most 200.",
+      },
+    });
+    const within = await call(post("/v1/chat/completions", { authorization: `Bearer ${key}` }, chatBody(3)));
+    expect(within.response.status).toBe(200);
+    await within.settled();
+    // A caller within its limits and without guardrails leaves no guardrail verdict.
+    expect((await usageRow(within.response.headers.get("x-request-id") ?? ""))?.metadata.guardrails).toBeUndefined();
+  });
+
+  it("hold the output to its limit: a request asking for more is refused, one asking for none is capped upstream", async () => {
+    const key = await limited({ max_output_tokens: 50 });
+    const greedy = await call(post("/v1/chat/completions", { authorization: `Bearer ${key}` }, chatBody(1, { max_tokens: 51 })));
+    expect(greedy.response.status).toBe(400);
+    expect(((await greedy.response.json()) as { error: { message: string; param: string } }).error).toMatchObject({
+      message: "The request asks for up to 51 output tokens; this caller may ask for at most 50.",
+      param: "max_tokens",
+    });
+    const quiet = await call(post("/v1/chat/completions", { authorization: `Bearer ${key}` }, chatBody(1)));
+    expect(quiet.response.status).toBe(200);
+    await quiet.settled();
+    const sent = await upstreamRequest(quiet.response.headers.get("x-request-id") ?? "");
+    const body = sent.body as { max_tokens?: number; max_completion_tokens?: number };
+    expect(body.max_completion_tokens ?? body.max_tokens).toBe(50);
+  });
+
+  it("take the lowest of every level's limits: a key cannot loosen its team's", async () => {
+    const team = uniqueId("limits-team");
+    expect((await admin("POST", "/admin/teams", { id: team, settings: { request_limits: { max_messages: 2 } } })).status).toBe(
+      201,
+    );
+    const key = await limited({ max_messages: 10, max_tools: 5 }, { team_id: team });
+    const refused = await call(post("/v1/chat/completions", { authorization: `Bearer ${key}` }, chatBody(3)));
+    expect(refused.response.status).toBe(400);
+    expect(((await refused.response.json()) as { error: { message: string } }).error.message).toContain("at most 2");
+    expect((await admin("POST", "/admin/keys", { settings: { request_limits: { max_messages: -1 } } })).status).toBe(400);
+    expect((await admin("POST", "/admin/keys", { settings: { request_limits: { max_bananas: 1 } } })).status).toBe(400);
+  });
+});
+
+describe("a webhook guardrail", () => {
+  const mockRoot = String(mockProviderBindings.OPENAI_BASE_URL).replace(/\/v1$/, "");
+  const secret = "guardrail-webhook-secret-0123";
+  const bindings = { ...mockProviderBindings, GUARDRAIL_WEBHOOK_SECRET: secret };
+  const adminHere = async (method: string, path: string, body?: unknown) => {
+    const { response } = await callWorker(
+      new Request(`${BASE}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${TEST_ADMIN_KEY}`, "content-type": "application/json" },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      }),
+      bindings,
+    );
+    return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+  };
+  const webhookKey = async (webhook: Record<string, unknown>, mode = "block") => {
+    const id = uniqueId("hook-gr");
+    const service = uniqueId("svc");
+    const made = await adminHere("POST", "/admin/guardrails", {
+      id,
+      name: `Checker ${id}`,
+      phase: "input",
+      mode,
+      options: { webhook: { url: `${mockRoot}/__mock/guard/${service}`, ...webhook } },
+    });
+    expect(made.status).toBe(201);
+    const key = await adminHere("POST", "/admin/keys", { settings: { guardrails: [id] } });
+    return { id, service, key: String(key.body.key) };
+  };
+  const ask = (key: string, text: string, format = 0) =>
+    callWorker(FORMATS[format]?.request(key, "openai/mock-echo", text, false) as Request, bindings);
+
+  it("is sent the prompt's texts, signed, and its verdicts are acted on and recorded", async () => {
+    const { id, service, key } = await webhookKey({ timeout_ms: 1000 });
+    const allowed = await ask(key, "all fine here");
+    expect(allowed.response.status).toBe(200);
+    await allowed.settled();
+    const requestId = allowed.response.headers.get("x-request-id") ?? "";
+    expect((await usageRow(requestId))?.metadata.guardrails).toEqual([{ guardrail: id, phase: "input", verdict: "passed" }]);
+    const [delivery] = (await (await fetch(`${mockRoot}/__mock/guard/${service}`)).json()) as {
+      headers: Record<string, string>;
+      body: string;
+    }[];
+    expect(JSON.parse(delivery?.body ?? "")).toEqual({
+      request_id: requestId,
+      guardrail: { id, name: `Checker ${id}` },
+      phase: "input",
+      model: "openai/mock-echo",
+      texts: ["all fine here"],
+    });
+    const signature = delivery?.headers["x-sluice-signature"] ?? "";
+    const t = Number(/^t=(\d+),/.exec(signature)?.[1]);
+    expect(signature).toBe(await signatureHeader(secret, delivery?.body ?? "", t));
+
+    const blocked = await ask(key, "please BLOCKME now", 1);
+    expect(blocked.response.status).toBe(400);
+    expect(await blocked.response.json()).toEqual({
+      type: "error",
+      error: { type: "invalid_request_error", message: `The request was blocked by the guardrail \`Checker ${id}\`.` },
+    });
+    const blockedId = blocked.response.headers.get("x-request-id") ?? "";
+    await blocked.settled();
+    await expect(upstreamRequest(blockedId)).rejects.toThrow();
+    expect((await usageRow(blockedId))?.metadata.guardrails).toEqual([
+      { guardrail: id, phase: "input", verdict: "blocked", categories: ["test"] },
+    ]);
+
+    const redacted = await ask(key, "my REDACTME value");
+    expect(redacted.response.status).toBe(200);
+    await redacted.settled();
+    const sent = await upstreamRequest(redacted.response.headers.get("x-request-id") ?? "");
+    expect(FORMATS[0]?.sentText(sent.body as Record<string, unknown>)).toBe("my [GONE] value");
+  });
+
+  it("blocks with a 503 and Retry-After when it fails, is slow or garbles, unless it may fail open", async () => {
+    const closed = await webhookKey({ timeout_ms: 300 });
+    for (const text of ["FAILME", "SLOWME", "GARBLEME"]) {
+      const started = Date.now();
+      const refused = await ask(closed.key, text);
+      expect(refused.response.status).toBe(503);
+      expect(refused.response.headers.get("retry-after")).toBe("5");
+      expect(((await refused.response.json()) as { error: { code: string } }).error.code).toBe("guardrail_unavailable");
+      expect(Date.now() - started).toBeLessThan(2000);
+      await refused.settled();
+      const row = await usageRow(refused.response.headers.get("x-request-id") ?? "");
+      expect(row?.metadata.guardrails).toEqual([{ guardrail: closed.id, phase: "input", verdict: "unavailable" }]);
+    }
+    const open = await webhookKey({ timeout_ms: 300, on_error: "allow" });
+    const through = await ask(open.key, "SLOWME but go on");
+    expect(through.response.status).toBe(200);
+    await through.settled();
+    expect((await usageRow(through.response.headers.get("x-request-id") ?? ""))?.metadata.guardrails).toEqual([
+      { guardrail: open.id, phase: "input", verdict: "unavailable" },
+    ]);
+  });
+
+  it("only records under mode flag, and is refused on output or beside detectors", async () => {
+    const flag = await webhookKey({}, "flag");
+    const flagged = await ask(flag.key, "BLOCKME, but only flagged");
+    expect(flagged.response.status).toBe(200);
+    await flagged.settled();
+    expect((await usageRow(flagged.response.headers.get("x-request-id") ?? ""))?.metadata.guardrails).toEqual([
+      { guardrail: flag.id, phase: "input", verdict: "flagged", categories: ["test"] },
+    ]);
+    for (const wrong of [{ phase: "output" }, { phase: "input", kinds: ["email"] }]) {
+      const refused = await adminHere("POST", "/admin/guardrails", {
+        id: uniqueId("hook-gr"),
+        name: "x",
+        mode: "block",
+        options: { webhook: { url: `${mockRoot}/__mock/guard/x` } },
+        ...wrong,
+      });
+      expect(refused.status).toBe(400);
+    }
+  });
+});
+
+describe("a model as judge", () => {
+  const judgeKey = async (judge: Record<string, unknown>, mode = "block") => {
+    const id = await guardrail({ name: `Judge ${uniqueId("j")}`, phase: "input", mode, options: { judge } });
+    return { id, key: await keyWith([id]) };
+  };
+  const ask = (key: string, text: string) => call(FORMATS[0]?.request(key, "openai/mock-echo", text, false) as Request);
+  const verdicts = async (response: Response) =>
+    (await usageRow(response.headers.get("x-request-id") ?? ""))?.metadata.guardrails;
+
+  it("blocks what a moderation model flags, by category or score, and passes the rest", async () => {
+    const { id, key } = await judgeKey({ model: "omni-moderation-latest" });
+    const refused = await ask(key, "please flag-me");
+    expect(refused.response.status).toBe(400);
+    expect(((await refused.response.json()) as { error: { code: string } }).error.code).toBe("guardrail_blocked");
+    await refused.settled();
+    await expect(upstreamRequest(refused.response.headers.get("x-request-id") ?? "")).rejects.toThrow();
+    expect(await verdicts(refused.response)).toEqual([
+      { guardrail: id, phase: "input", verdict: "blocked", categories: ["violence"] },
+    ]);
+    const fine = await ask(key, "fine words");
+    expect(fine.response.status).toBe(200);
+    await fine.settled();
+    expect(await verdicts(fine.response)).toEqual([{ guardrail: id, phase: "input", verdict: "passed" }]);
+    // Only the categories it names block; a threshold above the score lets it through.
+    const other = await judgeKey({ model: "omni-moderation-latest", categories: ["hate"] });
+    expect((await ask(other.key, "please flag-me")).response.status).toBe(200);
+    const lenient = await judgeKey({ model: "omni-moderation-latest", threshold: 0.99 });
+    expect((await ask(lenient.key, "please flag-me")).response.status).toBe(200);
+  });
+
+  it("reads a chat judge's `safe` or `unsafe` and categories, and fails closed on anything else", async () => {
+    // mock-echo says back the last user turn: the prompt itself is the judge's answer.
+    const { id, key } = await judgeKey({ model: "openai/mock-echo", kind: "chat", timeout_ms: 2000 });
+    const unsafe = await ask(key, "unsafe\nprompt injection, jailbreak");
+    expect(unsafe.response.status).toBe(400);
+    await unsafe.settled();
+    expect(await verdicts(unsafe.response)).toEqual([
+      { guardrail: id, phase: "input", verdict: "blocked", categories: ["prompt_injection", "jailbreak"] },
+    ]);
+    const safe = await ask(key, "safe");
+    expect(safe.response.status).toBe(200);
+    const unclear = await ask(key, "I cannot say");
+    expect(unclear.response.status).toBe(503);
+    expect(unclear.response.headers.get("retry-after")).toBe("5");
+    expect(((await unclear.response.json()) as { error: { code: string } }).error.code).toBe("guardrail_unavailable");
+    const open = await judgeKey({ model: "openai/mock-echo", kind: "chat", on_error: "allow" });
+    const through = await ask(open.key, "I cannot say");
+    expect(through.response.status).toBe(200);
+    await through.settled();
+    expect(await verdicts(through.response)).toEqual([{ guardrail: open.id, phase: "input", verdict: "unavailable" }]);
   });
 });

@@ -2,9 +2,11 @@
 // OTLP/JSON to a collector (the mock's), the caller's trace continued and
 // carried upstream, the decisions as events, a failing collector costing a
 // request nothing; and `/metrics` in Prometheus text format after traffic.
-import { env } from "cloudflare:test";
+import { createExecutionContext, createScheduledController, env, waitOnExecutionContext } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { BASE, callWorker, chat, jsonRequest, TEST_ADMIN_KEY, upstreamRequest } from "./helpers.ts";
+import worker from "../src/index.ts";
+import { signatureHeader } from "../src/usage/webhooks.ts";
+import { BASE, callWorker, chat, jsonRequest, TEST_ADMIN_KEY, upstreamRequest, usageRow } from "./helpers.ts";
 import { admin, chatAs, uniqueId } from "./identity.ts";
 
 const mockRoot = String(env.MOCK_BASE_URL).replace(/\/v1$/, "");
@@ -122,6 +124,33 @@ describe("traces over OTLP", () => {
     expect(exported.headers["content-type"]).toBe("application/json");
     expect(exported.headers["x-collector-token"]).toBe("s3cret value");
     expect(attribute(exported.body.resourceSpans[0]?.resource, "service.name")).toBe("sluice-under-test");
+  });
+
+  it("carry the prompt and the answer, redacted, only when content capture is switched on", async () => {
+    for (const capture of [true, false]) {
+      const otlp = collector(capture ? { OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT: "true" } : {});
+      const call = await callWorker(jsonRequest("/v1/chat/completions", chat("content for ann@example.com")), otlp.bindings);
+      const traceId = call.response.headers.get("x-sluice-trace-id") ?? "";
+      const answered = await call.response.text();
+      expect(answered).toContain("ann@example.com");
+      await call.settled();
+      const client = (await otlp.spans(traceId, 2)).find((span) => span.kind === 3);
+      const input = attribute(client, "gen_ai.input.messages");
+      const output = attribute(client, "gen_ai.output.messages");
+      if (!capture) {
+        expect(input).toBeUndefined();
+        expect(output).toBeUndefined();
+        continue;
+      }
+      expect(JSON.parse(String(input))).toMatchObject({
+        model: "mock-echo",
+        messages: [{ role: "user", content: "content for [REDACTED:email]" }],
+      });
+      expect(JSON.parse(String(output))).toMatchObject({
+        choices: [{ message: { content: "content for [REDACTED:email]" } }],
+      });
+      expect(String(output)).not.toContain("ann@example.com");
+    }
   });
 
   it("start a trace of their own without a traceparent, and mark a stream's time to first token", async () => {
@@ -306,5 +335,253 @@ describe("GET /metrics", () => {
       if (family && !families.includes(family)) families.push(family);
     }
     expect(new Set(families).size).toBe(families.length);
+  });
+});
+
+/** A log sink of its own at the mock (JSON lines at `/lines`, OTLP logs at `/v1/logs`), and the bindings that export to it. */
+function logSink(path: "/lines" | "/v1/logs", extra: Record<string, string> = {}) {
+  const name = uniqueId("logs");
+  const url = `${mockRoot}/__mock/otlp/${name}`;
+  interface Received {
+    path: string;
+    headers: Record<string, string>;
+    text: string;
+    body: unknown;
+    status: number;
+  }
+  const received = async () => (await (await fetch(url)).json()) as Received[];
+  return {
+    bindings: { ...env, LOG_EXPORT_URL: `${url}${path}`, ...extra },
+    behave: (query: string) => fetch(`${url}/behave?${query}`, { method: "POST" }),
+    received,
+    /** The exports received once they hold at least `count` records (JSON lines). */
+    async lines(count: number, waitMs = 5000): Promise<{ exports: Received[]; records: Record<string, unknown>[] }> {
+      const deadline = Date.now() + waitMs;
+      for (;;) {
+        const exports = (await received()).filter((e) => e.status === 200);
+        const records = exports.flatMap((e) => e.body as Record<string, unknown>[]);
+        if (records.length >= count || Date.now() >= deadline) return { exports, records };
+        await sleep(25);
+      }
+    },
+  };
+}
+
+describe("log export", () => {
+  it("ships each model call's record as signed JSON lines after the response, its fields the ledger's", async () => {
+    const sink = logSink("/lines", { LOG_EXPORT_SECRET: "log-signing-secret", LOG_EXPORT_HEADERS: "x-sink-token=abc%20def" });
+    const ids: string[] = [];
+    for (const stream of [false, true]) {
+      const call = await callWorker(jsonRequest("/v1/chat/completions", chat("export me", { stream })), sink.bindings);
+      expect(call.response.status).toBe(200);
+      await call.response.text();
+      await call.settled();
+      ids.push(call.response.headers.get("x-request-id") ?? "");
+    }
+    const { exports, records } = await sink.lines(2);
+    const mine = ids.map((id) => records.find((record) => record.request_id === id));
+    for (const [i, record] of mine.entries()) {
+      const row = await usageRow(ids[i] ?? "");
+      expect(record).toMatchObject({
+        type: "request",
+        request_id: ids[i],
+        method: "POST",
+        route: "/v1/chat/completions",
+        client_format: "openai",
+        principal_type: "admin",
+        model: "mock-echo",
+        provider: "mock",
+        upstream_model: "mock-echo",
+        status: 200,
+        error: null,
+        streamed: i === 1,
+        attempts: 1,
+        prompt_tokens: row?.promptTokens,
+        completion_tokens: row?.completionTokens,
+        cost_usd: row?.costUsd,
+        finish_reasons: ["stop"],
+        cache_hit: false,
+      });
+      expect(Date.parse(String(record?.timestamp))).toBe(row?.createdAt.getTime());
+      // No bodies for a caller whose calls are not logged, and no trace ids when tracing is off.
+      expect(record).not.toHaveProperty("request");
+      expect(record).not.toHaveProperty("trace_id");
+    }
+    const first = exports[0];
+    expect(first?.path).toBe("/lines");
+    expect(first?.headers["content-type"]).toBe("application/x-ndjson");
+    expect(first?.headers["x-sink-token"]).toBe("abc def");
+    const signature = first?.headers["x-sluice-signature"] ?? "";
+    const t = Number(/^t=(\d+),/.exec(signature)?.[1]);
+    expect(signature).toBe(await signatureHeader("log-signing-secret", first?.text ?? "", t));
+    expect(first?.text.endsWith("\n")).toBe(true);
+  });
+
+  it("carries the prompt and the answer, redacted, for a caller whose calls are logged", async () => {
+    const sink = logSink("/lines");
+    const { body } = await admin("POST", "/admin/keys", { settings: { request_logs: true } });
+    const call = await callWorker(
+      chatAs(String(body.key), { messages: [{ role: "user", content: "mail me at jo@example.com" }] }),
+      sink.bindings,
+    );
+    expect(call.response.status).toBe(200);
+    await call.response.text();
+    await call.settled();
+    const id = call.response.headers.get("x-request-id");
+    const { records } = await sink.lines(1);
+    const record = records.find((r) => r.request_id === id) as Record<string, { body: unknown; status?: number }>;
+    expect(record.principal_type).toBe("key");
+    expect(record.request?.body).toMatchObject({ messages: [{ role: "user", content: "mail me at [REDACTED:email]" }] });
+    expect(record.response?.status).toBe(200);
+    expect(JSON.stringify(record)).not.toContain("jo@example.com");
+  });
+
+  it("speaks OTLP logs, with the trace's ids when the call is traced", async () => {
+    const otlp = collector();
+    const sink = logSink("/v1/logs", {
+      LOG_EXPORT_FORMAT: "otlp",
+      OTEL_EXPORTER_OTLP_ENDPOINT: otlp.bindings.OTEL_EXPORTER_OTLP_ENDPOINT,
+    });
+    const call = await callWorker(jsonRequest("/v1/chat/completions", chat("otlp logs")), sink.bindings);
+    expect(call.response.status).toBe(200);
+    await call.response.text();
+    await call.settled();
+    const traceId = call.response.headers.get("x-sluice-trace-id");
+    const requestId = call.response.headers.get("x-request-id");
+    let exports = await sink.received();
+    for (let i = 0; i < 100 && exports.length === 0; i++) {
+      await sleep(25);
+      exports = await sink.received();
+    }
+    const exported = exports[0] as {
+      headers: Record<string, string>;
+      body: {
+        resourceLogs: { resource: { attributes: OtlpAttribute[] }; scopeLogs: { logRecords: Record<string, unknown>[] }[] }[];
+      };
+    };
+    expect(exported.headers["content-type"]).toBe("application/json");
+    const log = exported.body.resourceLogs[0]?.scopeLogs[0]?.logRecords[0] as {
+      traceId: string;
+      spanId: string;
+      severityText: string;
+      attributes: OtlpAttribute[];
+      body: { kvlistValue: { values: OtlpAttribute[] } };
+    };
+    expect(log.traceId).toBe(traceId);
+    expect(log.spanId).toMatch(/^[0-9a-f]{16}$/);
+    expect(log.severityText).toBe("INFO");
+    expect(attribute(log, "event.name")).toBe("sluice.request");
+    expect(attribute(log, "sluice.request_id")).toBe(requestId);
+    expect(attribute({ attributes: log.body.kvlistValue.values }, "model")).toBe("mock-echo");
+    expect(attribute({ attributes: log.body.kvlistValue.values }, "trace_id")).toBe(traceId);
+  });
+
+  it("tries a batch the sink failed again with the next one", async () => {
+    const sink = logSink("/lines");
+    await sink.behave("status=503");
+    const first = await callWorker(jsonRequest("/v1/chat/completions", chat("first, refused")), sink.bindings);
+    await first.response.text();
+    await first.settled();
+    await sink.behave("status=200");
+    const second = await callWorker(jsonRequest("/v1/chat/completions", chat("second, taken")), sink.bindings);
+    await second.response.text();
+    await second.settled();
+    const { exports } = await sink.lines(2);
+    const taken = exports.at(-1)?.body as { request_id: string }[];
+    expect(taken.map((record) => record.request_id)).toEqual([
+      first.response.headers.get("x-request-id"),
+      second.response.headers.get("x-request-id"),
+    ]);
+  });
+
+  it("costs a request nothing when the sink hangs or refuses, and what it drops is counted", async () => {
+    for (const behaviour of ["delay_ms=3000", "status=400"]) {
+      const sink = logSink("/lines", { LOG_EXPORT_TIMEOUT: "300ms", METRICS: "on" });
+      await sink.behave(behaviour);
+      const started = Date.now();
+      const call = await callWorker(jsonRequest("/v1/chat/completions", chat(`sink ${behaviour}`)), sink.bindings);
+      expect(call.response.status).toBe(200);
+      expect(await call.response.json()).toMatchObject({ choices: [{ message: { content: expect.any(String) } }] });
+      expect(Date.now() - started).toBeLessThan(1500);
+      await call.settled();
+    }
+    const metrics = await scrape(TEST_ADMIN_KEY, { ...env, METRICS: "on" });
+    expect(Number(/^sluice_log_export_dropped_total (\d+)$/m.exec(metrics.body)?.[1] ?? 0)).toBeGreaterThan(0);
+  });
+});
+
+describe("console request lines", () => {
+  it("are one JSON object a request with CONSOLE_REQUEST_LOG=json, and hold no secret or body", async () => {
+    const lines: string[] = [];
+    const original = console.log;
+    console.log = (...args: unknown[]) => {
+      lines.push(args.map(String).join(" "));
+    };
+    try {
+      const call = await callWorker(jsonRequest("/v1/chat/completions", chat("console secret-ish words")), {
+        ...env,
+        CONSOLE_REQUEST_LOG: "json",
+      });
+      await call.response.text();
+      await call.settled();
+      const id = call.response.headers.get("x-request-id") ?? "";
+      const line = lines.find((l) => l.includes(id)) ?? "";
+      expect(JSON.parse(line)).toMatchObject({
+        level: "info",
+        message: "request",
+        request_id: id,
+        method: "POST",
+        route: "/v1/chat/completions",
+        status: 200,
+        principal_type: "admin",
+        model: "mock-echo",
+        provider: "mock",
+        attempts: 1,
+      });
+      expect(line).not.toContain("secret-ish");
+      expect(line).not.toContain(TEST_ADMIN_KEY);
+    } finally {
+      console.log = original;
+    }
+  });
+});
+
+describe("OTLP metrics", () => {
+  it("are the /metrics counters, pushed by the cron as cumulative sums and histograms", async () => {
+    const otlp = collector();
+    const endpoint = `${otlp.bindings.OTEL_EXPORTER_OTLP_ENDPOINT}/v1/metrics`;
+    const bindings = { ...env, METRICS: "on", OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: endpoint };
+    const call = await callWorker(jsonRequest("/v1/chat/completions", chat("push me")), bindings);
+    await call.response.text();
+    await call.settled();
+    const ctx = createExecutionContext();
+    await worker.scheduled(createScheduledController(), bindings as typeof env, ctx);
+    await waitOnExecutionContext(ctx);
+    const pushed = (await otlp.received()) as unknown as {
+      path: string;
+      body: { resourceMetrics: { scopeMetrics: { metrics: Record<string, unknown>[] }[] }[] };
+    }[];
+    expect(pushed).toHaveLength(1);
+    expect(pushed[0]?.path).toBe("/v1/metrics");
+    const metrics = pushed[0]?.body.resourceMetrics[0]?.scopeMetrics[0]?.metrics ?? [];
+    const requests = metrics.find((m) => m.name === "sluice_requests_total") as {
+      sum: {
+        aggregationTemporality: number;
+        isMonotonic: boolean;
+        dataPoints: { attributes: OtlpAttribute[]; asDouble: number }[];
+      };
+    };
+    expect(requests.sum).toMatchObject({ aggregationTemporality: 2, isMonotonic: true });
+    const echo = requests.sum.dataPoints.find(
+      (point) => attribute(point, "model") === "mock-echo" && attribute(point, "status") === "200",
+    );
+    expect(echo?.asDouble).toBeGreaterThanOrEqual(1);
+    const latency = metrics.find((m) => m.name === "sluice_request_duration_seconds") as {
+      histogram: { dataPoints: { count: string; bucketCounts: string[]; explicitBounds: number[] }[] };
+    };
+    for (const point of latency.histogram.dataPoints) {
+      expect(point.bucketCounts).toHaveLength(point.explicitBounds.length + 1);
+      expect(point.bucketCounts.reduce((sum, n) => sum + Number(n), 0)).toBe(Number(point.count));
+    }
   });
 });

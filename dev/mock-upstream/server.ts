@@ -52,6 +52,7 @@ import {
 } from "./gemini-methods.ts";
 import { GOOGLE_PREFIX, mockGoogle } from "./google.ts";
 import { geminiSpeechAnswer, wantsGeminiAudio } from "./google-media.ts";
+import { GuardService } from "./guard.ts";
 import { HookReceiver } from "./hooks.ts";
 import { mockMcp } from "./mcp.ts";
 import { answerMedia, geminiImageAnswer, MEDIA_PATHS, multipartFields, wantsGeminiImage } from "./media.ts";
@@ -429,6 +430,7 @@ export async function startMockUpstream(options: MockOptions = {}): Promise<Mock
   const keySets = new Map<string, unknown>();
   const hooks = new HookReceiver();
   const collector = new OtlpReceiver();
+  const guardService = new GuardService();
   const vertex = mockVertex();
   const azure = mockAzure();
   const google = mockGoogle();
@@ -501,6 +503,8 @@ export async function startMockUpstream(options: MockOptions = {}): Promise<Mock
       const { status, body } = azure.token(new URLSearchParams(text));
       return sendJson(res, status, body);
     }
+    const guarded = await guardService.handle(req, path, text);
+    if (guarded) return sendJson(res, guarded.status, guarded.json);
     const otlp = await collector.handle(req, path, text);
     if (otlp) return sendJson(res, otlp.status, otlp.json);
     if (path === VERTEX_TOKEN_PATH) {

@@ -64,6 +64,8 @@ export interface Config {
   };
   /** How many days request logs are kept. */
   requestLogRetentionDays: number;
+  /** Signs the calls of webhook guardrails, when set. */
+  guardrailWebhookSecret?: string;
   /** Traces and metrics; each undefined when off. */
   observability: ObservabilityConfig;
 }
@@ -75,11 +77,30 @@ export interface TracingConfig {
   timeoutMs: number;
   serviceName: string;
   sampler: { parentBased: boolean; ratio: number };
+  /** Whether traced calls carry their prompt and answer (redacted) on their client span. */
+  captureContent: boolean;
 }
 
 export interface ObservabilityConfig {
   tracing?: TracingConfig;
-  metrics?: { token?: string };
+  metrics?: {
+    token?: string;
+    /** Where the cron pushes them as OTLP metrics, when set. */
+    otlp?: { url: string; headers: Record<string, string>; timeoutMs: number; serviceName: string };
+  };
+  /** Each model call's record, shipped in batches to an HTTP sink. */
+  logExport?: LogExportConfig;
+  /** One JSON line per model call on the console. */
+  consoleLog: boolean;
+}
+
+export interface LogExportConfig {
+  url: string;
+  format: "jsonl" | "otlp";
+  headers: Record<string, string>;
+  secret?: string;
+  timeoutMs: number;
+  serviceName: string;
 }
 
 export interface AppsConfig {
@@ -321,15 +342,40 @@ export function parseConfig(raw: Record<string, unknown>): Config {
       billHits: env.RESPONSE_CACHE_BILL_HITS === "on",
     },
     requestLogRetentionDays: env.REQUEST_LOGS_RETENTION_DAYS,
+    guardrailWebhookSecret: env.GUARDRAIL_WEBHOOK_SECRET,
     observability: {
       tracing: tracingConfig(env),
-      metrics: env.METRICS === "on" ? { token: env.METRICS_TOKEN } : undefined,
+      metrics:
+        env.METRICS === "on"
+          ? {
+              token: env.METRICS_TOKEN,
+              ...(env.OTEL_EXPORTER_OTLP_METRICS_ENDPOINT && {
+                otlp: {
+                  url: env.OTEL_EXPORTER_OTLP_METRICS_ENDPOINT,
+                  headers: otlpHeaders(env.OTEL_EXPORTER_OTLP_HEADERS),
+                  timeoutMs: env.OTEL_EXPORTER_OTLP_TIMEOUT,
+                  serviceName: env.OTEL_SERVICE_NAME ?? "sluice",
+                },
+              }),
+            }
+          : undefined,
+      logExport: env.LOG_EXPORT_URL
+        ? {
+            url: env.LOG_EXPORT_URL,
+            format: env.LOG_EXPORT_FORMAT,
+            headers: otlpHeaders(env.LOG_EXPORT_HEADERS, "LOG_EXPORT_HEADERS"),
+            secret: env.LOG_EXPORT_SECRET,
+            timeoutMs: env.LOG_EXPORT_TIMEOUT,
+            serviceName: env.OTEL_SERVICE_NAME ?? "sluice",
+          }
+        : undefined,
+      consoleLog: env.CONSOLE_REQUEST_LOG === "json",
     },
   };
 }
 
 /** `name=value,name2=value2`, values URL-encoded, as the OpenTelemetry variables write headers. */
-function otlpHeaders(text: string | undefined): Record<string, string> {
+function otlpHeaders(text: string | undefined, variable = "OTEL_EXPORTER_OTLP_HEADERS"): Record<string, string> {
   const headers: Record<string, string> = {};
   for (const pair of (text ?? "").split(",")) {
     const at = pair.indexOf("=");
@@ -337,7 +383,7 @@ function otlpHeaders(text: string | undefined): Record<string, string> {
     try {
       headers[decodeURIComponent(pair.slice(0, at).trim())] = decodeURIComponent(pair.slice(at + 1).trim());
     } catch {
-      throw new ConfigError(["OTEL_EXPORTER_OTLP_HEADERS must be name=value pairs, URL-encoded, separated by commas"]);
+      throw new ConfigError([`${variable} must be name=value pairs, URL-encoded, separated by commas`]);
     }
   }
   return headers;
@@ -356,6 +402,7 @@ function tracingConfig(env: ParsedEnv): TracingConfig | undefined {
     timeoutMs: env.OTEL_EXPORTER_OTLP_TIMEOUT,
     serviceName: env.OTEL_SERVICE_NAME ?? "sluice",
     sampler: { parentBased: sampler.startsWith("parentbased_"), ratio },
+    captureContent: env.OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT === "true",
   };
 }
 

@@ -246,12 +246,32 @@ export const envSchema = z.object({
       message: "must be a ratio from 0 to 1",
     }),
   ),
+  /** `true`: traced calls carry their prompt and answer on the client span (`gen_ai.input.messages`, `gen_ai.output.messages`), redacted. */
+  OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT: z
+    .enum(["true", "false"], { message: "must be true or false" })
+    .default("false"),
+  /** With METRICS=on, the cron pushes the same counters as OTLP metrics (JSON) to this URL every minute. */
+  OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: optionalUrl,
   /** `on`: `GET /metrics` answers in Prometheus text format, from counters every isolate adds to in Redis; `off` (default): no route, no counting. */
   METRICS: z.enum(["on", "off"], { message: "must be on or off" }).default("off"),
   /** How many days request logs are kept; the cron deletes older ones. */
   REQUEST_LOGS_RETENTION_DAYS: positiveInt(30),
   /** A bearer token that may read `/metrics` besides the admin key (a scraper need not hold the admin key). */
   METRICS_TOKEN: optionalText,
+  /** Where each model call's record is posted, in batches, after its response; unset, nothing is exported. */
+  LOG_EXPORT_URL: optionalUrl,
+  /** `jsonl` (default): one JSON object a line; `otlp`: OTLP/HTTP logs in their JSON encoding. */
+  LOG_EXPORT_FORMAT: z.enum(["jsonl", "otlp"], { message: "must be jsonl or otlp" }).default("jsonl"),
+  /** Headers sent with each export, `name=value` pairs separated by commas, values URL-encoded (as OTEL_EXPORTER_OTLP_HEADERS). */
+  LOG_EXPORT_HEADERS: optionalText,
+  /** Signs each export with `x-sluice-signature`, as the billing webhook is signed. */
+  LOG_EXPORT_SECRET: optionalText,
+  /** How long one export may take before it is given up (and tried again with a later batch). */
+  LOG_EXPORT_TIMEOUT: durationMs("10s"),
+  /** Signs each call of a webhook guardrail with `x-sluice-signature`, as the billing webhook is signed. */
+  GUARDRAIL_WEBHOOK_SECRET: optionalText,
+  /** `json`: one JSON line per model call on the console (Workers Logs indexes it); `off` (default): none. */
+  CONSOLE_REQUEST_LOG: z.enum(["json", "off"], { message: "must be json or off" }).default("off"),
 });
 
 /** Settings, plus the Worker's bindings. */

@@ -3,6 +3,9 @@
 import * as z from "zod";
 import { withoutControl } from "../formats/fields.ts";
 import { builtInDetector, DETECTOR_KINDS, type Detector, type DetectorKind, regexDetector, wordsDetector } from "./detectors.ts";
+import type { JudgeCheck } from "./judge.ts";
+import { backtrackingRisk } from "./regex-safety.ts";
+import type { WebhookCheck } from "./webhook.ts";
 
 export const GUARDRAIL_PHASES = ["input", "output", "both"] as const;
 export const GUARDRAIL_MODES = ["block", "redact", "flag"] as const;
@@ -21,7 +24,7 @@ const compiles = (source: string, flags = "") => {
   }
 };
 
-const patternSchema = z
+const storedPatternSchema = z
   .strictObject({
     /** The category its matches are recorded under. */
     name: category,
@@ -34,7 +37,42 @@ const patternSchema = z
   })
   .refine((p) => compiles(p.regex, p.flags), { message: "is not a valid regular expression", path: ["regex"] });
 
-export const guardrailOptionsSchema = z.strictObject({
+/** A pattern as an admin writes it: one that could backtrack catastrophically is refused, saying where. */
+const patternSchema = storedPatternSchema.superRefine((p, ctx) => {
+  if (!compiles(p.regex, p.flags)) return;
+  const risk = backtrackingRisk(p.regex, p.flags);
+  if (risk) ctx.addIssue({ code: "custom", message: `could take exponential time on some texts: ${risk}`, path: ["regex"] });
+});
+
+const webhookSchema = z.strictObject({
+  /** The checker's URL; it is sent the prompt's texts and answers a verdict. */
+  url: z.url({ message: "must be an http(s) URL" }).refine((url) => /^https?:/.test(url), { message: "must be an http(s) URL" }),
+  /** How long its verdict is waited for (default 2 s). */
+  timeout_ms: z.number().int().min(50).max(30_000).optional(),
+  /** What a missing verdict means: `block` (default), a 503 with Retry-After; `allow`, the request goes on. */
+  on_error: z.enum(["allow", "block"], { message: "must be allow or block" }).optional(),
+});
+
+const judgeSchema = z.strictObject({
+  /** A model the catalog serves: a moderation model, or a chat model (a Llama Guard deployment…). */
+  model: withoutControl(z.string().min(1).max(200)),
+  /** `moderation` (default): `/v1/moderations`; `chat`: the chat API, with `prompt` as the policy. */
+  kind: z.enum(["moderation", "chat"], { message: "must be moderation or chat" }).optional(),
+  /** The categories that block; unset, any the judge names. */
+  categories: z.array(z.string().min(1).max(100)).max(50).optional(),
+  /** Moderation: a category whose score is at least this blocks. */
+  threshold: z.number().min(0).max(1).optional(),
+  /** Chat: the system prompt stating the policy; the judge answers `safe`, or `unsafe` and categories. */
+  prompt: z.string().min(1).max(20_000).optional(),
+  timeout_ms: z.number().int().min(50).max(30_000).optional(),
+  on_error: z.enum(["allow", "block"], { message: "must be allow or block" }).optional(),
+});
+
+const optionsShape = {
+  /** A model that gives the verdict (input only). */
+  judge: judgeSchema.optional(),
+  /** An external checker that gives the verdict (input only). */
+  webhook: webhookSchema.optional(),
   /** Regular expressions of the policy's own, each found under its name. */
   patterns: z.array(patternSchema).max(50).optional(),
   /** Words and phrases, found whole and in any case, under the category `word`. */
@@ -42,8 +80,17 @@ export const guardrailOptionsSchema = z.strictObject({
     .array(withoutControl(z.string().min(1).max(200)))
     .max(1000)
     .optional(),
-});
+};
+
+export const guardrailOptionsSchema = z.strictObject(optionsShape);
 export type GuardrailOptions = z.infer<typeof guardrailOptionsSchema>;
+
+/**
+ * Options as stored: patterns written before the backtracking check are
+ * still read (and run over bounded windows, detectors.ts), so a policy
+ * does not silently stop applying; the admin API refuses them on change.
+ */
+const storedOptionsSchema = z.strictObject({ ...optionsShape, patterns: z.array(storedPatternSchema).max(50).optional() });
 
 const guardrailFields = {
   name: withoutControl(z.string().min(1).max(200)),
@@ -55,7 +102,20 @@ const guardrailFields = {
 };
 
 const detectsSomething = (g: { kinds?: unknown[]; options?: GuardrailOptions }) =>
-  (g.kinds?.length ?? 0) > 0 || (g.options?.patterns?.length ?? 0) > 0 || (g.options?.words?.length ?? 0) > 0;
+  (g.kinds?.length ?? 0) > 0 ||
+  (g.options?.patterns?.length ?? 0) > 0 ||
+  (g.options?.words?.length ?? 0) > 0 ||
+  g.options?.webhook !== undefined ||
+  g.options?.judge !== undefined;
+
+/** A webhook guardrail checks prompts only, and gives the verdict alone (no detectors beside it). */
+const webhookFits = (g: { phase?: GuardrailPhase; kinds?: unknown[]; options?: GuardrailOptions }) =>
+  (!g.options?.webhook && !g.options?.judge) ||
+  (!(g.options.webhook && g.options.judge) &&
+    (g.phase === undefined || g.phase === "input") &&
+    (g.kinds?.length ?? 0) === 0 &&
+    !g.options.patterns?.length &&
+    !g.options.words?.length);
 
 export const createGuardrailSchema = z
   .strictObject({
@@ -65,7 +125,11 @@ export const createGuardrailSchema = z
     options: guardrailFields.options.optional(),
     enabled: guardrailFields.enabled.optional(),
   })
-  .refine(detectsSomething, { message: "a guardrail needs kinds, patterns or words to look for", path: ["kinds"] });
+  .refine(detectsSomething, { message: "a guardrail needs kinds, patterns, words or a webhook", path: ["kinds"] })
+  .refine(webhookFits, {
+    message: "a webhook or judge guardrail has phase input, one of the two, and no kinds, patterns or words of its own",
+    path: ["options", "webhook"],
+  });
 export type CreateGuardrailInput = z.infer<typeof createGuardrailSchema>;
 
 export const updateGuardrailSchema = z.strictObject(guardrailFields).partial();
@@ -78,6 +142,10 @@ export interface Guardrail {
   phase: GuardrailPhase;
   mode: GuardrailMode;
   detectors: readonly Detector[];
+  /** An external checker that gives the verdict instead of detectors. */
+  webhook?: WebhookCheck;
+  /** A model that gives the verdict instead of detectors. */
+  judge?: JudgeCheck;
 }
 
 export const checksInput = (g: Guardrail) => g.phase !== "output";
@@ -92,11 +160,34 @@ export function compileGuardrail(row: {
   kinds: string[];
   options: unknown;
 }): Guardrail | undefined {
-  const options = guardrailOptionsSchema.safeParse(row.options);
+  const options = storedOptionsSchema.safeParse(row.options);
   if (!options.success) return undefined;
   const kinds = row.kinds.filter((kind): kind is DetectorKind => (DETECTOR_KINDS as string[]).includes(kind));
   const detectors: Detector[] = kinds.map(builtInDetector);
   for (const pattern of options.data.patterns ?? []) detectors.push(regexDetector(pattern.name, pattern.regex, pattern.flags));
   if (options.data.words?.length) detectors.push(wordsDetector("word", options.data.words));
-  return { id: row.id, name: row.name, phase: row.phase, mode: row.mode, detectors };
+  const webhook = options.data.webhook;
+  const judge = options.data.judge;
+  return {
+    id: row.id,
+    name: row.name,
+    phase: webhook || judge ? "input" : row.phase,
+    mode: row.mode,
+    detectors: webhook || judge ? [] : detectors,
+    ...(webhook && {
+      webhook: { url: webhook.url, timeoutMs: webhook.timeout_ms ?? 2000, onError: webhook.on_error ?? "block" },
+    }),
+    ...(judge &&
+      !webhook && {
+        judge: {
+          model: judge.model,
+          kind: judge.kind ?? "moderation",
+          categories: judge.categories,
+          threshold: judge.threshold,
+          prompt: judge.prompt,
+          timeoutMs: judge.timeout_ms ?? 5000,
+          onError: judge.on_error ?? "block",
+        },
+      }),
+  };
 }

@@ -136,6 +136,28 @@ const BUILT_IN: Record<DetectorKind, Detector> = {
 
 export const builtInDetector = (kind: DetectorKind): Detector => BUILT_IN[kind];
 
+/**
+ * How much text one run of a policy's own pattern sees: a longer text is
+ * read in windows, each owning PATTERN_WINDOW characters (where its matches
+ * must start), seen with PATTERN_CONTEXT characters before them (for
+ * lookbehinds and `\b`) and PATTERN_MATCH_ROOM after (where its matches may
+ * end: a longer match is cut there). A pattern whose cost grows with the
+ * square of the text it sees (`[a-z]+@x` on a long run of letters) so costs
+ * a bounded amount per window, linear in the prompt's length overall.
+ */
+export const PATTERN_WINDOW = 512;
+export const PATTERN_CONTEXT = 32;
+export const PATTERN_MATCH_ROOM = 256;
+
+function matchesIn(pattern: RegExp, text: string, offset: number, from: number, to: number, category: string, found: Finding[]) {
+  for (const match of text.matchAll(pattern)) {
+    const start = offset + match.index;
+    // An empty match finds nothing worth hiding, and would loop.
+    if (match[0].length === 0 || start < from || start >= to) continue;
+    found.push({ start, end: start + match[0].length, category });
+  }
+}
+
 /** A policy's own pattern, found under its name. */
 export function regexDetector(category: string, source: string, flags = ""): Detector {
   const pattern = new RegExp(source, `${flags.replace(/[gy]/g, "")}g`);
@@ -143,12 +165,17 @@ export function regexDetector(category: string, source: string, flags = ""): Det
     category,
     find(text) {
       const found: Finding[] = [];
-      for (const match of text.matchAll(pattern)) {
-        // An empty match finds nothing worth hiding, and would loop.
-        if (match[0].length === 0) continue;
-        found.push({ start: match.index, end: match.index + match[0].length, category });
+      if (text.length <= PATTERN_WINDOW + PATTERN_MATCH_ROOM) {
+        matchesIn(pattern, text, 0, 0, text.length, category, found);
+        return found;
       }
-      return found;
+      for (let from = 0; from < text.length; from += PATTERN_WINDOW) {
+        const offset = Math.max(0, from - PATTERN_CONTEXT);
+        const window = text.slice(offset, from + PATTERN_WINDOW + PATTERN_MATCH_ROOM);
+        matchesIn(pattern, window, offset, from, from + PATTERN_WINDOW, category, found);
+      }
+      // A match that began in one window may be found again, cut shorter, as the next begins: the longer is kept.
+      return withoutOverlaps(found);
     },
   };
 }

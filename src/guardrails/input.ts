@@ -11,7 +11,8 @@ import { mapPromptTexts } from "./text-fields.ts";
 export interface Verdict {
   guardrail: string;
   phase: "input" | "output";
-  verdict: "passed" | "blocked" | "redacted" | "flagged";
+  /** `unavailable`: a webhook guardrail gave no verdict (and, with `on_error: "allow"`, the request went on). */
+  verdict: "passed" | "blocked" | "redacted" | "flagged" | "unavailable";
   categories?: string[];
 }
 

@@ -27,6 +27,10 @@ export const FAMILIES = {
   sluice_limit_refusals_total: { type: "counter", help: "Requests refused by a limit, by its code." },
   sluice_failovers_total: { type: "counter", help: "Upstream attempts that failed or were skipped, by provider and outcome." },
   sluice_otlp_spans_dropped_total: { type: "counter", help: "Spans the OTLP exporter could not deliver." },
+  sluice_log_export_dropped_total: {
+    type: "counter",
+    help: "Exported log records the sink did not take, or the full queue refused.",
+  },
   sluice_usage_parked: { type: "gauge", help: "Usage records parked in Redis while Postgres was unreachable." },
   sluice_billing_outbox_pending: { type: "gauge", help: "Usage records the billing webhook has yet to take." },
 } satisfies Record<string, Family>;

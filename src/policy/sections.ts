@@ -5,6 +5,7 @@
 // that any level may turn on, a list that grows, an allowlist that only
 // shrinks. A feature that applies to callers adds its section here.
 import * as z from "zod";
+import { requestLimitsSection } from "../guardrails/request-limits.ts";
 
 export interface PolicySection<T> {
   /** What an admin may set at one level; undefined at a level means it says nothing. */
@@ -70,6 +71,8 @@ export const POLICY_SECTIONS = {
       .array(z.string().min(1).max(100), { message: "must be a list of guardrail ids" })
       .max(50, { message: "may list at most 50 guardrails" }),
   ),
+  /** How much one request may send and ask for: messages, prompt size, tools, output; each level may only tighten it. */
+  request_limits: requestLimitsSection,
   /** The caller's prompts and answers are kept in the request log (REQUEST_LOGS), unless zero_retention applies. */
   request_logs: anyOn,
   /** The MCP servers the caller may reach through `/mcp`, by name; each level can only shrink the list. */

@@ -124,7 +124,7 @@ function streamEvents(text: string): unknown[] {
 }
 
 /** Reads the whole body as it goes by the caller, up to the cap (and says whether there was more). */
-function tee(response: Response): { response: Response; text: Promise<{ text: string; more: boolean }> } {
+export function tee(response: Response): { response: Response; text: Promise<{ text: string; more: boolean }> } {
   const chunks: Uint8Array[] = [];
   let size = 0;
   let done: (value: { text: string; more: boolean }) => void = () => undefined;
@@ -156,9 +156,10 @@ function tee(response: Response): { response: Response; text: Promise<{ text: st
 /**
  * After the route: for a call marked for the log, the answer is read as it
  * goes by (nothing held back from the caller), and both sides are stored in
- * the request's deferred work once the answer is whole.
+ * the request's deferred work once the answer is whole. Resolves to the
+ * log as stored (for the log export), or undefined when it could not be.
  */
-export function captureRequestLog(c: GatewayContext, bucket: RequestLogBucket, key: string): void {
+export function captureRequestLog(c: GatewayContext, bucket: RequestLogBucket, key: string): Promise<RequestLog | undefined> {
   const teed = tee(c.res);
   const status = c.res.status;
   const contentType = c.res.headers.get("content-type");
@@ -181,8 +182,12 @@ export function captureRequestLog(c: GatewayContext, bucket: RequestLogBucket, k
       },
     };
     await bucket.put(key, JSON.stringify(log), { httpMetadata: { contentType: "application/json" } });
+    return log;
   });
-  c.executionCtx.waitUntil(
-    write.catch((error: unknown) => console.error(`sluice: ${c.get("requestId")} request log not stored: ${String(error)}`)),
-  );
+  const done = write.catch((error: unknown) => {
+    console.error(`sluice: ${c.get("requestId")} request log not stored: ${String(error)}`);
+    return undefined;
+  });
+  c.executionCtx.waitUntil(done);
+  return done;
 }

@@ -28,7 +28,7 @@ export interface GatewayCall {
   abort: AbortController;
   /** The credential of the attempt under way and every configured one: never in what reaches the client. */
   secrets: (string | undefined)[];
-  /** The request is traced: the answer's finish reasons are worth reading. */
+  /** The request is traced or its record exported: the answer's finish reasons are worth reading. */
   traced: boolean;
   /** Records usage and settles limits after the response; only the first call counts. */
   record(status: number, error?: string): void;
@@ -71,7 +71,7 @@ export function openCall(
     admission,
     meter,
     headers: {},
-    traced: observation?.trace !== undefined,
+    traced: observation?.trace !== undefined || c.get("config").observability.logExport !== undefined,
     abort: new AbortController(),
     secrets: [],
     record: (status, error) => once(() => finish(status, error)),

@@ -8,7 +8,7 @@ import type { Verdict } from "../guardrails/input.ts";
 import { GatewayError } from "../http/errors.ts";
 import { UsageMeter } from "../usage/meter.ts";
 import { writeUsage } from "../usage/writer.ts";
-import { type Catalog, EMPTY_CATALOG } from "./catalog.ts";
+import type { Catalog } from "./catalog.ts";
 import type { Target } from "./resolve.ts";
 
 /** What the stage hands back to routing: the verdicts for the call's ledger row. */
@@ -16,22 +16,30 @@ export interface GuardStageResult {
   verdicts: Verdict[];
 }
 
-/** The stage as a route supplies it: it runs the caller's guardrails over its own body. */
-export type GuardRun = (catalog: Catalog) => { verdicts: Verdict[]; blocked?: GatewayError } | undefined;
+/**
+ * The stage as a route supplies it: it runs the caller's guardrails over its
+ * own body (throwing `guardrailsUnreadable()` when it needs the catalog's
+ * policies and the catalog is EMPTY_CATALOG).
+ */
+export type GuardRun = (
+  catalog: Catalog,
+) =>
+  | { verdicts: Verdict[]; blocked?: GatewayError }
+  | undefined
+  | Promise<{ verdicts: Verdict[]; blocked?: GatewayError } | undefined>;
 
-const unreadable = () =>
+/** The refusal of a request whose guardrails this isolate could not read. */
+export const guardrailsUnreadable = () =>
   new GatewayError(503, "unavailable", "The guardrails that apply to this caller could not be read; try again shortly.", {
     code: "guardrails_unavailable",
     headers: { "retry-after": "5" },
   });
 
-export function guardStage(
+export async function guardStage(
   c: GatewayContext,
   input: { run: GuardRun; catalog: Catalog; first: Target; model: string; streamed: boolean },
-): GuardStageResult | undefined {
-  // Policies that cannot be read are not policies passed: the caller waits rather than going unchecked.
-  if (input.catalog === EMPTY_CATALOG) throw unreadable();
-  const guarded = input.run(input.catalog);
+): Promise<GuardStageResult | undefined> {
+  const guarded = await input.run(input.catalog);
   if (!guarded) return undefined;
   if (guarded.blocked) {
     const meter = new UsageMeter({

@@ -9,15 +9,19 @@ import type { CanonicalRequest } from "../formats/canonical.ts";
 import { checkedName, providerName } from "../formats/fields.ts";
 import { errorStreamEvent } from "../formats/index.ts";
 import type { ClientFormat, Dialect, RequestFacts, RouteFacts } from "../formats/types.ts";
-import { callerGuardrails, guardRequest } from "../guardrails/stage.ts";
+import { askJudge } from "../guardrails/judge.ts";
+import { checkRequestLimits } from "../guardrails/request-limits.ts";
+import { callerGuardrails, type GuardedRequest, guardRequest } from "../guardrails/stage.ts";
+import { runWebhookGuardrails } from "../guardrails/webhook.ts";
 import { bodySource } from "../http/body-text.ts";
 import { GatewayError } from "../http/errors.ts";
 import { reservationBinds, spendsDollars } from "../limits/binding.ts";
 import { estimateInputTokens, mediaRulesFor } from "../limits/estimate.ts";
 import type { MediaRules } from "../limits/media.ts";
 import type { Endpoint } from "../providers/types.ts";
+import { EMPTY_CATALOG } from "./catalog.ts";
 import { type AnswerFilter, type Exchange, passthroughExchange, translatedExchange } from "./exchanges.ts";
-import type { GuardRun } from "./guard-stage.ts";
+import { type GuardRun, guardrailsUnreadable } from "./guard-stage.ts";
 import type { Target } from "./resolve.ts";
 import { routeCall } from "./route-call.ts";
 
@@ -54,20 +58,52 @@ export async function proxy<Body extends Record<string, unknown>>(
 ): Promise<Response> {
   const facts: RequestFacts = format.facts(body, route);
   c.set("requestBody", body);
-  const guardrailIds = principalPolicy(c.get("principal"))?.guardrails;
+  const policy = principalPolicy(c.get("principal"));
+  const guardrailIds = policy?.guardrails;
+  const output = format.output;
+  const ownCap = output?.of(body);
+  const shapeLimits = policy?.request_limits;
+  const tooBig = shapeLimits
+    ? checkRequestLimits(body, shapeLimits, {
+        inputTokens: () => estimateInputTokens(format.prompt(body), mediaRulesFor("openai", facts.model)),
+        outputCap: ownCap,
+      })
+    : undefined;
   /** The body bound upstream: the caller's, or with what a guardrail redacted taken out. */
   let sent = body;
   /** What the answer goes through on its way back, when the guardrails stage says it must. */
   let answer: AnswerFilter | undefined;
+  const finishGuard = (guarded: GuardedRequest<Body>) => {
+    if (guarded.blocked) return guarded;
+    sent = guarded.body;
+    if (guarded.answer) answer = { guard: guarded.answer, errorEvent: (error) => errorStreamEvent(c.get("format"), error) };
+    return guarded;
+  };
   const guard: GuardRun | undefined =
-    guardrailIds && guardrailIds.length > 0
+    tooBig || (guardrailIds && guardrailIds.length > 0)
       ? (catalog) => {
-          const guardrails = callerGuardrails(guardrailIds, catalog.guardrails);
+          // A request past its shape limits is refused as a guardrail refuses it: before admission, with a ledger row.
+          if (tooBig) return { verdicts: [tooBig.verdict], blocked: tooBig.error };
+          // Policies that cannot be read are not policies passed: the caller waits rather than going unchecked.
+          if (catalog === EMPTY_CATALOG) throw guardrailsUnreadable();
+          const guardrails = callerGuardrails(guardrailIds ?? [], catalog.guardrails);
           if (guardrails.length === 0) return undefined;
-          const guarded = guardRequest(body, guardrails);
-          sent = guarded.body;
-          if (guarded.answer) answer = { guard: guarded.answer, errorEvent: (error) => errorStreamEvent(c.get("format"), error) };
-          return guarded;
+          const remote = guardrails.filter((g) => g.webhook || g.judge);
+          const guarded = guardRequest(body, remote.length > 0 ? guardrails.filter((g) => !g.webhook && !g.judge) : guardrails);
+          if (guarded.blocked || remote.length === 0) return finishGuard(guarded);
+          // The operator's checkers see the prompt as the built-in guardrails left it, and answer in turn.
+          return runWebhookGuardrails(
+            guarded.body,
+            remote,
+            {
+              requestId: c.get("requestId"),
+              model: facts.model,
+              secret: c.get("config").guardrailWebhookSecret,
+              judge: (check, texts) =>
+                askJudge({ url: c.req.url, adminKey: c.get("config").adminKey, env: c.env, ctx: c.executionCtx }, check, texts),
+            },
+            guarded.verdicts,
+          ).then((checked) => finishGuard({ ...guarded, ...checked }));
         }
       : undefined;
   const maxOutput = c.get("config").limits.defaultMaxOutputTokens;
@@ -84,12 +120,12 @@ export async function proxy<Body extends Record<string, unknown>>(
   /** Top-level fields the canonical form does not carry: named in `x-sluice-dropped`, never refused. */
   const dropped = format.translated ? Object.keys(body).filter((field) => !format.translated?.has(field)) : [];
   const call = { stream: facts.stream, requestId: c.get("requestId"), clientHeaders: c.req.raw.headers };
-  const output = format.output;
-  const ownCap = output?.of(body);
-  /** Output tokens reserved per answer: the client's cap, else the API's own default, else the gateway's. */
-  const cap = ownCap ?? output?.default ?? maxOutput;
-  // A caller whose limits count tokens or dollars has the upstream held to the cap reserved, when it set none.
-  const hold = output !== undefined && ownCap === undefined && reservationBinds(c.get("principal"));
+  const outputLimit = shapeLimits?.max_output_tokens;
+  /** Output tokens reserved per answer: the client's cap, else the API's own default, else the gateway's (never past the caller's limit). */
+  const cap = Math.min(ownCap ?? output?.default ?? maxOutput, outputLimit ?? Number.POSITIVE_INFINITY);
+  // A caller whose limits count tokens or dollars, or whose output is limited, has the upstream held to the cap when it set none.
+  const hold =
+    output !== undefined && ownCap === undefined && (outputLimit !== undefined || reservationBinds(c.get("principal")));
   // Where each format keeps it: the top level, Gemini's generationConfig, Converse's inferenceConfig.
   const { generationConfig: generation, inferenceConfig: inference } = body as {
     generationConfig?: { temperature?: unknown };

@@ -86,7 +86,9 @@ export async function routeCall(c: GatewayContext, input: RouteInput): Promise<R
   assertProviderAllowed(c.get("principal"), first);
   // A limit counted in dollars binds only what has a price: an unpriced model is refused, an unpriced fallback passed over.
   if (spendsDollars(c.get("principal")) && !first.price) throw unpricedRefusal(first);
-  const guarded = input.guard ? guardStage(c, { run: input.guard, catalog, first, model, streamed: input.streamed }) : undefined;
+  const guarded = input.guard
+    ? await guardStage(c, { run: input.guard, catalog, first, model, streamed: input.streamed })
+    : undefined;
   // A guarded answer is rewritten for its caller: not one to keep for others, nor to serve from what others got.
   const cache =
     input.cache && !guarded

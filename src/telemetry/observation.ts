@@ -9,8 +9,11 @@ import type { GatewayContext } from "../context.ts";
 import { GatewayError } from "../http/errors.ts";
 import { histogram, seriesName } from "../metrics/families.ts";
 import { addToMetrics, type Increments } from "../metrics/store.ts";
+import { type RequestLog, tee } from "../request-logs/index.ts";
+import { redactForStorage } from "../request-logs/redact.ts";
 import type { RouteStep } from "../usage/meter.ts";
 import type { UsageRecord } from "../usage/record.ts";
+import { type ExportRecord, logExporterFor } from "./log-export.ts";
 import { exporterFor } from "./otlp.ts";
 import { RequestTrace } from "./spans.ts";
 import { isSampled, parseTraceparent, randomHex } from "./trace-context.ts";
@@ -23,6 +26,10 @@ export class Observation {
   usage: UsageRecord | undefined;
   recordedAtMs: number | undefined;
   finishReasons: string[] = [];
+  /** The answer as the caller received it, when content goes on spans. */
+  answerText: Promise<{ text: string; more: boolean }> | undefined;
+  /** The call's request log, once stored, when the caller's calls are logged. */
+  requestLog: Promise<RequestLog | undefined> | undefined;
 
   constructor(
     readonly trace: RequestTrace | undefined,
@@ -47,14 +54,14 @@ export class Observation {
 
 /** An observation for the request, or undefined (and nothing more is done for it) when neither is wanted. */
 export function startObservation(c: GatewayContext): Observation | undefined {
-  const { tracing, metrics } = c.get("config").observability;
+  const { tracing, metrics, logExport, consoleLog } = c.get("config").observability;
   let trace: RequestTrace | undefined;
   if (tracing) {
     const parent = parseTraceparent(c.req.header("traceparent"));
     const traceId = parent?.traceId ?? randomHex(16);
     if (isSampled(tracing.sampler, traceId, parent)) trace = new RequestTrace(traceId, parent, Date.now());
   }
-  return trace || metrics ? new Observation(trace, metrics !== undefined) : undefined;
+  return trace || metrics || logExport || consoleLog ? new Observation(trace, metrics !== undefined) : undefined;
 }
 
 const failedSteps = (route: RouteStep[]) => route.filter((step) => step.outcome !== "ok");
@@ -114,7 +121,112 @@ function describeServerSpan(c: GatewayContext, trace: RequestTrace, observation:
   }
 }
 
-function metricIncrements(c: GatewayContext, observation: Observation, droppedSpans: number): Increments {
+/** The most of a prompt or an answer a span carries; the rest is cut and marked. */
+export const SPAN_CONTENT_MAX_CHARS = 16 * 1024;
+
+/**
+ * Content on spans, opted in (OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT):
+ * for a model call, the answer is read as it goes by the caller (nothing held
+ * back), to go on the answering span with the prompt once it is whole.
+ */
+export function captureContent(c: GatewayContext, observation: Observation): void {
+  if (c.get("requestBody") === undefined) return;
+  const teed = tee(c.res);
+  c.res = teed.response;
+  observation.answerText = teed.text;
+}
+
+function spanContent(text: string, secrets: (string | undefined)[]): string {
+  const redacted = redactForStorage(text, secrets);
+  return redacted.length > SPAN_CONTENT_MAX_CHARS ? `${redacted.slice(0, SPAN_CONTENT_MAX_CHARS)}…[truncated]` : redacted;
+}
+
+/** The prompt and the answer on the answering span, redacted as request logs are, and cut. */
+async function describeContent(c: GatewayContext, observation: Observation): Promise<void> {
+  const span = observation.trace?.answering ?? observation.trace?.attempts.at(-1);
+  if (!span || !observation.answerText) return;
+  const secrets = [c.get("config").adminKey, ...Object.values(c.get("config").providers).map((p) => p?.secret)];
+  const answer = await observation.answerText;
+  span.attributes["gen_ai.input.messages"] = spanContent(JSON.stringify(c.get("requestBody") ?? null), secrets);
+  span.attributes["gen_ai.output.messages"] = spanContent(answer.text, secrets);
+}
+
+/** The call's record as exported: the ledger's fields, the trace it belongs to, and (where logged) its bodies. */
+export function exportRecord(c: GatewayContext, observation: Observation, usage: UsageRecord, log?: RequestLog): ExportRecord {
+  const trace = observation.trace;
+  const { cache_hit: cacheHit, usage_estimated: estimated, ...metadata } = usage.metadata;
+  return {
+    type: "request",
+    timestamp: new Date(usage.createdAt).toISOString(),
+    request_id: usage.requestId,
+    ...(trace && { trace_id: trace.server.traceId, span_id: trace.server.spanId }),
+    method: c.req.method,
+    route: routePath(c, -1),
+    client_format: usage.clientFormat,
+    principal_type: usage.principalType,
+    principal_id: usage.principalId,
+    user_id: usage.userId,
+    key_id: usage.keyId,
+    team_id: usage.teamId,
+    app_id: usage.appId ?? null,
+    model: usage.model,
+    provider: usage.provider,
+    upstream_model: usage.upstreamModel,
+    status: usage.status,
+    error: usage.error,
+    streamed: usage.streamed,
+    attempts: usage.attempts,
+    prompt_tokens: usage.promptTokens,
+    completion_tokens: usage.completionTokens,
+    cached_tokens: usage.cachedTokens,
+    cache_write_tokens: usage.cacheWriteTokens,
+    cost_usd: usage.costUsd,
+    latency_ms: Math.round(usage.latencyMs),
+    ttfb_ms: usage.ttfbMs === null ? null : Math.round(usage.ttfbMs),
+    finish_reasons: observation.finishReasons.length > 0 ? observation.finishReasons : undefined,
+    cache_hit: cacheHit === true,
+    usage_estimated: estimated === true,
+    metadata,
+    ...(log && { request: log.request, response: log.response }),
+  };
+}
+
+/** The request's line on the console: who, what, how it went and how long it took; never a secret or a body. */
+function consoleLine(c: GatewayContext, observation: Observation, durationMs: number): string {
+  const failure = c.error instanceof GatewayError ? c.error : undefined;
+  const principal = c.var.principal;
+  const usage = observation.usage;
+  return JSON.stringify({
+    level: c.res.status >= 500 ? "error" : c.res.status >= 400 ? "warn" : "info",
+    message: "request",
+    request_id: c.get("requestId"),
+    trace_id: observation.trace?.server.traceId,
+    method: c.req.method,
+    route: routePath(c, -1),
+    status: c.res.status,
+    duration_ms: Math.round(durationMs),
+    principal_type: principal?.type,
+    team_id: principal ? (principalTeamId(principal) ?? undefined) : undefined,
+    key_id: usage?.keyId ?? undefined,
+    user_id: usage?.userId ?? undefined,
+    error_code: failure ? (failure.code ?? failure.kind) : undefined,
+    ...(usage && {
+      model: usage.model,
+      provider: usage.provider,
+      upstream_model: usage.upstreamModel,
+      call_status: usage.status,
+      attempts: usage.attempts,
+      latency_ms: Math.round(usage.latencyMs),
+      ttfb_ms: usage.ttfbMs === null ? undefined : Math.round(usage.ttfbMs),
+      prompt_tokens: usage.promptTokens,
+      completion_tokens: usage.completionTokens,
+      cost_usd: usage.costUsd,
+      streamed: usage.streamed,
+    }),
+  });
+}
+
+function metricIncrements(c: GatewayContext, observation: Observation, droppedSpans: number, droppedLogs = 0): Increments {
   const failure = c.error instanceof GatewayError ? c.error : undefined;
   const increments: Increments = [
     [seriesName("sluice_http_requests_total", { method: c.req.method, route: routePath(c, -1), status: c.res.status }), 1],
@@ -123,6 +235,7 @@ function metricIncrements(c: GatewayContext, observation: Observation, droppedSp
     increments.push([seriesName("sluice_limit_refusals_total", { code: failure.code }), 1]);
   }
   if (droppedSpans > 0) increments.push([seriesName("sluice_otlp_spans_dropped_total"), droppedSpans]);
+  if (droppedLogs > 0) increments.push([seriesName("sluice_log_export_dropped_total"), droppedLogs]);
   const usage = observation.usage;
   if (!usage) return increments;
   const call = { provider: usage.provider, model: usage.model };
@@ -149,16 +262,32 @@ function metricIncrements(c: GatewayContext, observation: Observation, droppedSp
 /** The request's spans exported and its metrics added, in its deferred work; never throws. */
 export async function finishObservation(c: GatewayContext, observation: Observation): Promise<void> {
   const endMs = Date.now();
+  const durationMs = performance.now() - c.get("startedAt");
   await observation.settled();
-  const tracing = c.get("config").observability.tracing;
+  const { tracing, logExport, consoleLog } = c.get("config").observability;
   const exporter = tracing && exporterFor(tracing, packageJson.version);
+  const logExporter = logExport && logExporterFor(logExport, packageJson.version);
   try {
+    if (consoleLog) console.log(consoleLine(c, observation, durationMs));
+    let spans: Promise<void> | undefined;
     if (exporter && observation.trace) {
       describeServerSpan(c, observation.trace, observation, endMs);
-      await exporter.export(observation.trace.spans());
+      await describeContent(c, observation);
+      spans = exporter.export(observation.trace.spans());
     }
+    const usage = observation.usage;
+    const logs =
+      logExporter && usage
+        ? (observation.requestLog ?? Promise.resolve(undefined)).then((log) =>
+            logExporter.export(exportRecord(c, observation, usage, log)),
+          )
+        : undefined;
+    await Promise.all([spans, logs]);
     if (observation.metrics) {
-      await addToMetrics(c.get("services").redis, metricIncrements(c, observation, exporter?.takeDropped() ?? 0));
+      await addToMetrics(
+        c.get("services").redis,
+        metricIncrements(c, observation, exporter?.takeDropped() ?? 0, logExporter?.takeDropped() ?? 0),
+      );
     }
   } catch (error) {
     console.warn(`sluice: ${c.get("requestId")} telemetry not recorded: ${error instanceof Error ? error.message : error}`);

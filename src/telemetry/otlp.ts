@@ -35,7 +35,7 @@ const otlpAttributes = (attributes: Attributes) =>
     .map(([key, value]) => ({ key, value: otlpValue(value) }));
 
 /** Milliseconds since the epoch as OTLP's nanoseconds, a decimal string. */
-const nanos = (ms: number) => `${BigInt(Math.round(ms * 1000)) * 1000n}`;
+export const nanos = (ms: number) => `${BigInt(Math.round(ms * 1000)) * 1000n}`;
 
 const SPAN_KIND = { server: 2, client: 3 } as const;
 const STATUS_ERROR = 2;

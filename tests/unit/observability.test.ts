@@ -52,7 +52,12 @@ describe("traceparent", () => {
 
 describe("the OpenTelemetry variables", () => {
   it("leave tracing and metrics off when unset, or when the sampler keeps nothing", () => {
-    expect(parseConfig(REQUIRED).observability).toEqual({ tracing: undefined, metrics: undefined });
+    expect(parseConfig(REQUIRED).observability).toEqual({
+      tracing: undefined,
+      metrics: undefined,
+      logExport: undefined,
+      consoleLog: false,
+    });
     const never = { ...REQUIRED, OTEL_EXPORTER_OTLP_ENDPOINT: "http://collector:4318", OTEL_TRACES_SAMPLER: "always_off" };
     expect(parseConfig(never).observability.tracing).toBeUndefined();
   });
@@ -72,6 +77,7 @@ describe("the OpenTelemetry variables", () => {
       timeoutMs: 10_000,
       serviceName: "edge-gateway",
       sampler: { parentBased: true, ratio: 0.1 },
+      captureContent: false,
     });
     const own = parseConfig({
       ...REQUIRED,

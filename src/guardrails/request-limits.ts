@@ -1,0 +1,162 @@
+// Request shape limits: how much a caller may send in one request — its
+// messages, the characters and estimated tokens of its prompt, the tools it
+// offers (and which), the output it may ask for. A `request_limits` section
+// of the caller's settings; each level may only tighten what a wider one
+// allows. A request past a limit is refused before anything is admitted,
+// with a 400 in its own format that names the limit, and a ledger row.
+import * as z from "zod";
+import { GatewayError } from "../http/errors.ts";
+import type { PolicySection } from "../policy/sections.ts";
+import type { Verdict } from "./input.ts";
+import { mapPromptTexts } from "./text-fields.ts";
+
+const count = (max: number) => z.number({ message: "must be a whole number" }).int().min(0).max(max);
+
+const schema = z.strictObject({
+  /** Messages (or Gemini `contents`, or Responses `input` items) in one request. */
+  max_messages: count(100_000).optional(),
+  /** Characters of the prompt's text (messages, system prompt, tool results). */
+  max_input_chars: count(100_000_000).optional(),
+  /** Input tokens, as the gateway estimates them before the call. */
+  max_input_tokens: count(100_000_000).optional(),
+  /** Tools (function declarations) offered to the model. */
+  max_tools: count(10_000).optional(),
+  /** The output a request may ask for; one that asks for none is held to it. */
+  max_output_tokens: count(10_000_000).optional(),
+  /** Tool names a request may not offer. */
+  denied_tools: z.array(z.string().min(1).max(200), { message: "must be a list of tool names" }).max(500).optional(),
+});
+
+export type RequestLimits = z.infer<typeof schema>;
+
+const NUMERIC = ["max_messages", "max_input_chars", "max_input_tokens", "max_tools", "max_output_tokens"] as const;
+
+/** Each limit the lower of the two levels'; denied tools accumulate. */
+export const requestLimitsSection: PolicySection<RequestLimits> = {
+  schema,
+  merge(wider, narrower) {
+    const merged: RequestLimits = { ...wider, ...narrower };
+    for (const name of NUMERIC) {
+      const a = wider[name];
+      const b = narrower[name];
+      if (a !== undefined && b !== undefined) merged[name] = Math.min(a, b);
+    }
+    if (wider.denied_tools || narrower.denied_tools) {
+      merged.denied_tools = [...new Set([...(wider.denied_tools ?? []), ...(narrower.denied_tools ?? [])])];
+    }
+    return merged;
+  },
+};
+
+/** What the check reads of a request, beside its body. */
+export interface ShapeFacts {
+  /** The input tokens the gateway estimates; read only when a token limit applies. */
+  inputTokens(): number;
+  /** The output the request asks for, in tokens per answer; undefined when it sets none. */
+  outputCap: number | undefined;
+}
+
+export interface ShapeRefusal {
+  error: GatewayError;
+  verdict: Verdict;
+}
+
+function messageCount(body: Record<string, unknown>): { count: number; field: string } | undefined {
+  for (const field of ["messages", "contents", "input"]) {
+    const value = body[field];
+    if (Array.isArray(value) && (field !== "input" || value.some((item) => typeof item === "object"))) {
+      return { count: value.length, field };
+    }
+  }
+  return undefined;
+}
+
+/** The names of the tools a request offers, in any format (OpenAI's, the Responses API's, Anthropic's, Gemini's). */
+export function toolNames(body: Record<string, unknown>): string[] {
+  const tools = body.tools;
+  if (!Array.isArray(tools)) return [];
+  const names: string[] = [];
+  for (const tool of tools as Record<string, unknown>[]) {
+    if (!tool || typeof tool !== "object") continue;
+    const declarations = tool.functionDeclarations ?? tool.function_declarations;
+    if (Array.isArray(declarations)) {
+      for (const declaration of declarations as { name?: unknown }[]) names.push(String(declaration?.name ?? ""));
+      continue;
+    }
+    const fn = tool.function as { name?: unknown } | undefined;
+    const name = fn?.name ?? tool.name ?? tool.type;
+    names.push(typeof name === "string" ? name : "");
+  }
+  return names;
+}
+
+function refusal(limit: string, message: string, param: string): ShapeRefusal {
+  return {
+    error: new GatewayError(400, "invalid_request", message, { code: "request_limit_exceeded", param }),
+    verdict: { guardrail: "request_limits", phase: "input", verdict: "blocked", categories: [limit] },
+  };
+}
+
+/** The first limit a request goes past, as its refusal; undefined when it keeps to them all. */
+export function checkRequestLimits(
+  body: Record<string, unknown>,
+  limits: RequestLimits,
+  facts: ShapeFacts,
+): ShapeRefusal | undefined {
+  if (limits.max_messages !== undefined) {
+    const messages = messageCount(body);
+    if (messages && messages.count > limits.max_messages) {
+      return refusal(
+        "max_messages",
+        `The request has ${messages.count} messages; this caller may send at most ${limits.max_messages}.`,
+        messages.field,
+      );
+    }
+  }
+  if (limits.max_input_chars !== undefined) {
+    let chars = 0;
+    mapPromptTexts(body, (text) => {
+      chars += text.length;
+      return text;
+    });
+    if (chars > limits.max_input_chars) {
+      return refusal(
+        "max_input_chars",
+        `The prompt has ${chars} characters; this caller may send at most ${limits.max_input_chars}.`,
+        messageCount(body)?.field ?? "messages",
+      );
+    }
+  }
+  if (limits.max_input_tokens !== undefined) {
+    const tokens = facts.inputTokens();
+    if (tokens > limits.max_input_tokens) {
+      return refusal(
+        "max_input_tokens",
+        `The prompt is about ${tokens} tokens; this caller may send at most ${limits.max_input_tokens}.`,
+        messageCount(body)?.field ?? "messages",
+      );
+    }
+  }
+  if (limits.max_tools !== undefined || limits.denied_tools?.length) {
+    const names = toolNames(body);
+    if (limits.max_tools !== undefined && names.length > limits.max_tools) {
+      return refusal(
+        "max_tools",
+        `The request offers ${names.length} tools; this caller may offer at most ${limits.max_tools}.`,
+        "tools",
+      );
+    }
+    const denied = names.find((name) => limits.denied_tools?.includes(name));
+    if (denied !== undefined) {
+      return refusal("denied_tools", `The tool \`${denied}\` may not be offered by this caller.`, "tools");
+    }
+  }
+  if (limits.max_output_tokens !== undefined && facts.outputCap !== undefined && facts.outputCap > limits.max_output_tokens) {
+    return refusal(
+      "max_output_tokens",
+      `The request asks for up to ${facts.outputCap} output tokens; this caller may ask for at most ${limits.max_output_tokens}.`,
+      "max_tokens",
+    );
+  }
+  return undefined;
+}
