@@ -378,6 +378,23 @@ describe("the app's daily guest budget under concurrency", () => {
     expect(made.status).toBe(201);
     const open = { rpm_limit: null, tpm_limit: null, tokens_per_day: null, usd_per_day: null };
     const app = await newApp({ models: [model], device_limits: open, ip_limits: open, guest_usd_per_day: 0.5 });
+    // Each instance reads the catalog again within CATALOG_REFRESH: wait until both serve the new model on its
+    // provider (to a guest of an app without a budget, so this app's day is untouched).
+    const probeApp = await newApp({ models: [model], device_limits: open, ip_limits: open });
+    const sendTo = [
+      async (request: Request) => (await callWorker(request, bindings)).response,
+      (request: Request) => env.SECOND_INSTANCE.fetch(request),
+    ];
+    for (const send of sendTo) {
+      for (let i = 0; ; i++) {
+        const ip = freshIp();
+        const probe = await send(asGuest((await guestToken(probeApp, {}, ip)).access_token, ip, { model, max_tokens: 1 }));
+        const text = await probe.text();
+        if (probe.status === 200 && probe.headers.get("x-sluice-provider") === provider) break;
+        if (i >= 50) throw new Error(`an instance never served the new model: ${probe.status} ${text}`);
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+    }
     // Thirty guests, each its own device on its own network, so only the app's budget binds.
     const guests = await Promise.all(
       Array.from({ length: 30 }, async () => {
@@ -398,6 +415,8 @@ describe("the app's daily guest budget under concurrency", () => {
     );
     const served = answers.filter((r) => r.status === 200);
     const refused = answers.filter((r) => r.status === 429);
+    const others = answers.filter((r) => r.status !== 200 && r.status !== 429);
+    expect(await Promise.all(others.map(async (r) => `${r.status} ${await r.text()}`))).toEqual([]);
     expect(served.length + refused.length).toBe(30);
     let spent = 0;
     for (const response of served) {

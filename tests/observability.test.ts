@@ -417,6 +417,35 @@ describe("log export", () => {
     expect(first?.text.endsWith("\n")).toBe(true);
   });
 
+  it("ships the audit log's rows too, as records of type audit, secrets redacted", async () => {
+    const sink = logSink("/lines");
+    const name = uniqueId("audited");
+    const call = await callWorker(
+      new Request(`${BASE}/admin/keys`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${TEST_ADMIN_KEY}`, "content-type": "application/json" },
+        body: JSON.stringify({ name }),
+      }),
+      sink.bindings,
+    );
+    expect(call.response.status).toBe(201);
+    const created = (await call.response.json()) as { id: string; key: string };
+    await call.settled();
+    const requestId = call.response.headers.get("x-request-id");
+    const { records } = await sink.lines(1);
+    const audit = records.find((record) => record.type === "audit" && record.request_id === requestId);
+    expect(audit).toMatchObject({
+      actor_type: "admin",
+      actor_id: "admin",
+      action: "POST /admin/keys",
+      target_type: "keys",
+      target_id: created.id,
+      status: 201,
+      after: { name, key: "[redacted]" },
+    });
+    expect(JSON.stringify(audit)).not.toContain(created.key);
+  });
+
   it("carries the prompt and the answer, redacted, for a caller whose calls are logged", async () => {
     const sink = logSink("/lines");
     const { body } = await admin("POST", "/admin/keys", { settings: { request_logs: true } });

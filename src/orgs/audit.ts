@@ -5,11 +5,13 @@
 import { and, desc, eq, gte, lt, lte, type SQL } from "drizzle-orm";
 import type { MiddlewareHandler } from "hono";
 import * as z from "zod";
+import packageJson from "../../package.json" with { type: "json" };
 import { networkHash } from "../apps/network.ts";
 import type { GatewayContext, GatewayEnv } from "../context.ts";
 import { auditLog } from "../db/schema.ts";
 import { logDetail } from "../log.ts";
 import type { Services } from "../services.ts";
+import { type ExportRecord, logExporterFor } from "../telemetry/log-export.ts";
 
 /** Fields whose values never reach the log: secrets shown once, sealed credentials. */
 const SECRET_FIELDS = /^(key|secret|token|api_key|apiKey|password|client_secret|publishable_key|credential)$/i;
@@ -44,8 +46,33 @@ export interface AuditEntry {
   after: unknown;
 }
 
-export async function appendAudit(services: Services, entry: AuditEntry): Promise<void> {
-  await services.db.insert(auditLog).values({ ...entry, before: redact(entry.before), after: redact(entry.after) });
+/**
+ * Writes the row; with the log export on, the same row (secrets redacted)
+ * goes to the operator's sink too, as a record of type `audit`, after the
+ * response.
+ */
+export async function appendAudit(c: GatewayContext, entry: AuditEntry): Promise<void> {
+  const row = { ...entry, before: redact(entry.before), after: redact(entry.after) };
+  await c.get("services").db.insert(auditLog).values(row);
+  const logExport = c.get("config").observability.logExport;
+  if (logExport) {
+    const { orgId, actorType, actorId, actorEmail, targetType, targetId, ipHash, userAgent, requestId, ...rest } = row;
+    const record: ExportRecord = {
+      type: "audit",
+      timestamp: new Date().toISOString(),
+      request_id: requestId,
+      org_id: orgId,
+      actor_type: actorType,
+      actor_id: actorId,
+      actor_email: actorEmail,
+      target_type: targetType,
+      target_id: targetId,
+      ip_hash: ipHash,
+      user_agent: userAgent,
+      ...rest,
+    };
+    c.executionCtx.waitUntil(logExporterFor(logExport, packageJson.version).export(record));
+  }
 }
 
 async function jsonOf(response: Response): Promise<unknown> {
@@ -93,7 +120,7 @@ export function auditWrites(readBefore: (c: GatewayContext, path: string) => Pro
     const afterId = after && typeof after === "object" && "id" in after ? String((after as { id: unknown }).id) : null;
     const params = c.req.param() as Record<string, string | undefined>;
     try {
-      await appendAudit(c.get("services"), {
+      await appendAudit(c, {
         orgId: principal.type === "operator" ? principal.orgId : "default",
         actorType: principal.type === "operator" ? principal.via : "admin",
         actorId: principal.type === "operator" ? principal.subject : "admin",

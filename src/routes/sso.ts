@@ -177,7 +177,7 @@ ssoRoutes.post("/logout", doc({ summary: "Signs the session out, here and in eve
 /** A sign-in is a change of who may act: it leaves an audit row like the admin API's writes. */
 async function auditSignIn(c: GatewayContext, identity: Awaited<ReturnType<typeof resolveOperator>>): Promise<void> {
   try {
-    await appendAudit(c.get("services"), {
+    await appendAudit(c, {
       orgId: identity.orgId,
       actorType: "session",
       actorId: identity.subject,

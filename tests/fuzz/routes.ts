@@ -240,6 +240,60 @@ export const ROUTES: FuzzRoute[] = [
   // Its template (a guest token of the fuzz app) is made before the run.
   { route: "POST /auth/attest/link", path: "/auth/attest/link", auth: "user" },
   // Single sign-on is off in the suite's bindings: each route says so (tests/sso.test.ts runs it configured).
+  // MCP's protected-resource metadata: 404 naming the setting while MCP_AUTHORIZATION_SERVERS is unset, as here.
+  ...["", "/mcp", "/mcp/:server"].map((tail) => ({
+    route: `GET /.well-known/oauth-protected-resource${tail}`,
+    path: `/.well-known/oauth-protected-resource${tail.replace(":server", "alpha")}`,
+    auth: "none" as const,
+    reached: (status: number, text: string) => status === 404 && text.includes("MCP_AUTHORIZATION_SERVERS"),
+  })),
+  // Organizations: who is calling, members, admin tokens, the audit log.
+  { route: "GET /admin/me", path: "/admin/me", auth: "admin" },
+  { route: "GET /admin/members", path: "/admin/members", auth: "admin" },
+  {
+    route: "PUT /admin/members/:subject{.+}",
+    path: "/admin/members/fuzz-member",
+    auth: "admin",
+    segment: "fuzz-member",
+    template: { email: "fuzz@example.com", role: "viewer", team_roles: {} },
+  },
+  { route: "GET /admin/members/:subject{.+}", path: "/admin/members/fuzz-member", auth: "admin", segment: "fuzz-member" },
+  {
+    route: "DELETE /admin/members/:subject{.+}",
+    path: "/admin/members/fuzz-member-gone",
+    auth: "admin",
+    segment: "fuzz-member-gone",
+    reached: withCode(404, "member_not_found"),
+  },
+  { route: "GET /admin/tokens", path: "/admin/tokens", auth: "admin" },
+  {
+    route: "POST /admin/tokens",
+    path: "/admin/tokens",
+    auth: "admin",
+    template: { name: "fuzz-token", scopes: ["usage:read"], role: "billing", expires_in: "1h" },
+  },
+  {
+    route: "GET /admin/tokens/:id",
+    path: "/admin/tokens/tok_fuzz",
+    auth: "admin",
+    segment: "tok_fuzz",
+    reached: withCode(404, "token_not_found"),
+  },
+  {
+    route: "DELETE /admin/tokens/:id",
+    path: "/admin/tokens/tok_fuzz",
+    auth: "admin",
+    segment: "tok_fuzz",
+    reached: withCode(404, "token_not_found"),
+  },
+  {
+    route: "POST /admin/tokens/:id/revoke",
+    path: "/admin/tokens/tok_fuzz/revoke",
+    auth: "admin",
+    segment: "tok_fuzz",
+    reached: withCode(404, "token_not_found"),
+  },
+  { route: "GET /admin/audit", path: "/admin/audit", auth: "admin" },
   { route: "GET /auth/sso/login", path: "/auth/sso/login", auth: "none", reached: withCode(404, "sso_disabled") },
   { route: "GET /auth/sso/callback", path: "/auth/sso/callback", auth: "none", reached: withCode(404, "sso_disabled") },
   { route: "GET /auth/sso/session", path: "/auth/sso/session", auth: "none" },
