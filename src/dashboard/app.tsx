@@ -12,6 +12,7 @@ import { Chart } from "./chart.tsx";
 import { Guardrails } from "./guardrails.tsx";
 import { McpServers } from "./mcp.tsx";
 import { Routes } from "./routes.tsx";
+import { Table, useLoad } from "./ui.tsx";
 import "uplot/dist/uPlot.min.css";
 import "./styles.css";
 
@@ -24,54 +25,12 @@ const RANGES: Record<Range, { label: string; ms: number; bucket: "minute" | "hou
 
 const since = (range: Range) => new Date(Date.now() - RANGES[range].ms).toISOString();
 
-function useLoad<T>(load: () => Promise<T>, deps: unknown[]): { data?: T; error?: string; reload: () => void } {
-  const [state, setState] = useState<{ data?: T; error?: string }>({});
-  const [tick, setTick] = useState(0);
-  useEffect(() => {
-    let live = true;
-    load().then(
-      (data) => live && setState({ data }),
-      (error: unknown) => live && setState({ error: error instanceof Error ? error.message : String(error) }),
-    );
-    return () => {
-      live = false;
-    };
-  }, [...deps, tick]);
-  return { ...state, reload: () => setTick((t) => t + 1) };
-}
-
 function Stat(props: { label: string; value: string; hint?: string }) {
   return (
     <div class="stat">
       <span class="label">{props.label}</span>
       <strong data-stat={props.label}>{props.value}</strong>
       {props.hint && <span class="hint">{props.hint}</span>}
-    </div>
-  );
-}
-
-function Table<T>(props: { rows: T[]; columns: [string, (row: T) => ComponentChildren][]; empty?: string }) {
-  if (props.rows.length === 0) return <p class="empty">{props.empty ?? "Nothing yet."}</p>;
-  return (
-    <div class="scroll">
-      <table>
-        <thead>
-          <tr>
-            {props.columns.map(([name]) => (
-              <th key={name}>{name}</th>
-            ))}
-          </tr>
-        </thead>
-        <tbody>
-          {props.rows.map((row, i) => (
-            <tr key={i}>
-              {props.columns.map(([name, cell]) => (
-                <td key={name}>{cell(row) ?? "—"}</td>
-              ))}
-            </tr>
-          ))}
-        </tbody>
-      </table>
     </div>
   );
 }

@@ -1,6 +1,5 @@
-// Pieces the governance screens (routes, apps, guardrails, MCP servers) share:
-// loading a resource, a table, a text field, and running an action with its
-// outcome shown.
+// Pieces the dashboard's screens share: loading a resource, a table, a text
+// field, and running an action with its outcome shown.
 import type { ComponentChildren } from "preact";
 import { useEffect, useState } from "preact/hooks";
 
