@@ -5,10 +5,9 @@
 // header written in front, and refuses the formats it would have to encode
 // (mp3, opus, aac, flac). Billed in the tokens Gemini reports.
 import { GatewayError, headerValue } from "../http/errors.ts";
-import type { Endpoint, ProviderSettings } from "../providers/types.ts";
 import { malformedAnswer } from "../routing/call.ts";
 import type { Exchange, UpstreamAnswer } from "../routing/exchanges.ts";
-import type { MediaRequest } from "./requests.ts";
+import type { MediaExchangeInput } from "./requests.ts";
 
 /** Gemini's speech model names: those `audio/speech` sends to generateContent. */
 export const isGeminiSpeech = (model: string) => /^gemini-.*-tts(?:$|-)/.test(model);
@@ -59,14 +58,7 @@ interface GeminiAudioAnswer {
   candidates?: { content?: { parts?: { inlineData?: { mimeType?: string; data?: string } }[] } }[];
 }
 
-export function geminiSpeechExchange(input: {
-  endpoint: Endpoint;
-  settings: ProviderSettings;
-  request: MediaRequest;
-  model: string;
-  requestId: string;
-  clientHeaders: Headers;
-}): Exchange {
+export function geminiSpeechExchange(input: MediaExchangeInput): Exchange {
   const { endpoint, request } = input;
   const body = request.body as Record<string, unknown>;
   // Gemini makes PCM: without a format asked, the answer is WAV, which any player opens.

@@ -5,11 +5,11 @@
 // Gemini reports at the model's price.
 import type { Dialect } from "../formats/types.ts";
 import { GatewayError } from "../http/errors.ts";
-import type { Endpoint, ProviderSettings } from "../providers/types.ts";
+import type { Endpoint } from "../providers/types.ts";
 import { malformedAnswer } from "../routing/call.ts";
 import type { Exchange } from "../routing/exchanges.ts";
 import type { Target } from "../routing/resolve.ts";
-import type { MediaRequest } from "./requests.ts";
+import { type MediaExchangeInput, type MediaRequest, requestedSize } from "./requests.ts";
 
 const GEMINI: Dialect = "gemini-generate";
 
@@ -43,14 +43,7 @@ const notTranslatable = (what: string, param: string) =>
   });
 
 /** The exchange; throws the caller's 400 when the request asks for what Gemini cannot answer (SRT, segments, events). */
-export function geminiTranscriptionExchange(input: {
-  endpoint: Endpoint;
-  settings: ProviderSettings;
-  request: MediaRequest;
-  model: string;
-  requestId: string;
-  clientHeaders: Headers;
-}): Exchange {
+export function geminiTranscriptionExchange(input: MediaExchangeInput): Exchange {
   const { endpoint, request } = input;
   const form = request.body as FormData;
   const file = form.get("file");
@@ -128,17 +121,10 @@ interface GeminiImageAnswer {
 }
 
 /** Image generation by Gemini's image models: one image a call, in base64, billed in the tokens Gemini reports. */
-export function geminiImageExchange(input: {
-  endpoint: Endpoint;
-  settings: ProviderSettings;
-  request: MediaRequest;
-  model: string;
-  requestId: string;
-  clientHeaders: Headers;
-}): Exchange {
+export function geminiImageExchange(input: MediaExchangeInput): Exchange {
   const { endpoint, request } = input;
   const body = request.body as Record<string, unknown>;
-  const size = typeof body.size === "string" && body.size !== "auto" ? body.size : undefined;
+  const size = requestedSize(body);
   const aspectRatio = size === undefined ? undefined : ASPECT_RATIOS[size];
   if ((body.n ?? 1) !== 1) throw notDrawable("`n` of 1", "n");
   if (size !== undefined && !aspectRatio)

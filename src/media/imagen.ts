@@ -3,10 +3,9 @@
 // instance, `n` as `sampleCount`, the size as an aspect ratio), its
 // predictions answered as OpenAI's `b64_json` images, billed per image.
 import { GatewayError } from "../http/errors.ts";
-import type { Endpoint, ProviderSettings } from "../providers/types.ts";
 import { malformedAnswer } from "../routing/call.ts";
 import type { Exchange } from "../routing/exchanges.ts";
-import type { MediaRequest } from "./requests.ts";
+import { type MediaExchangeInput, requestedSize } from "./requests.ts";
 
 /** Imagen's model names: those `images/generations` sends to `:predict` rather than generateContent. */
 export const isImagen = (model: string) => /^imagen-/.test(model);
@@ -31,17 +30,10 @@ interface ImagenAnswer {
   predictions?: { bytesBase64Encoded?: string; mimeType?: string; raiFilteredReason?: string }[];
 }
 
-export function imagenExchange(input: {
-  endpoint: Endpoint;
-  settings: ProviderSettings;
-  request: MediaRequest;
-  model: string;
-  requestId: string;
-  clientHeaders: Headers;
-}): Exchange {
+export function imagenExchange(input: MediaExchangeInput): Exchange {
   const { endpoint, request } = input;
   const body = request.body as Record<string, unknown>;
-  const size = typeof body.size === "string" && body.size !== "auto" ? body.size : undefined;
+  const size = requestedSize(body);
   const aspectRatio = size === undefined ? undefined : ASPECT_RATIOS[size];
   const n = typeof body.n === "number" ? body.n : 1;
   if (!endpoint.methods?.has("predict") || input.settings.codeAssist) {

@@ -6,7 +6,7 @@
 import { checkedName, modelName } from "../formats/fields.ts";
 import { badRequest } from "../http/errors.ts";
 import type { Estimate } from "../limits/index.ts";
-import type { MediaApi } from "../providers/types.ts";
+import type { Endpoint, MediaApi, ProviderSettings } from "../providers/types.ts";
 import type { UsageMeter } from "../usage/meter.ts";
 import { type MediaUsage, mediaCostOf, type Price } from "../usage/prices.ts";
 import { audioLength } from "./audio.ts";
@@ -30,6 +30,20 @@ export interface MediaRequest {
   /** Reads what the call used into the meter, from its JSON answer (or an event of its stream); undefined when it has none. */
   meter(meter: UsageMeter, answer: unknown): void;
 }
+
+/** What each translated media exchange is built from: the target's endpoint and settings, and the call. */
+export interface MediaExchangeInput {
+  endpoint: Endpoint;
+  settings: ProviderSettings;
+  request: MediaRequest;
+  model: string;
+  requestId: string;
+  clientHeaders: Headers;
+}
+
+/** The `size` an image request names, or undefined for none or `auto`. */
+export const requestedSize = (body: Record<string, unknown>): string | undefined =>
+  typeof body.size === "string" && body.size !== "auto" ? body.size : undefined;
 
 const JSON_TYPE = "application/json";
 
