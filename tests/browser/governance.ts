@@ -5,38 +5,11 @@
 // a request and checks the answer against what the gateway then does; adds
 // an app (its publishable key shown), a guardrail (then edits it) and an MCP
 // server (its secret never shown). Screenshots go to tests/browser/artifacts.
-import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
-import { chromium, type Page } from "playwright-core";
+import type { Page } from "playwright-core";
+import { artifacts, browserTest, check } from "./harness.ts";
 
-const root = fileURLToPath(new URL("../..", import.meta.url));
-const artifacts = `${root}tests/browser/artifacts`;
 const PORT = Number(process.env.GOVERNANCE_TEST_PORT ?? 8799);
 const base = `http://127.0.0.1:${PORT}`;
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-
-function check(condition: unknown, message: string): asserts condition {
-  if (!condition) throw new Error(`governance browser test: ${message}`);
-}
-
-async function waitForHealth(deadline = Date.now() + 90_000): Promise<void> {
-  while (Date.now() < deadline) {
-    try {
-      if ((await fetch(`${base}/health`)).ok) return;
-    } catch {
-      // not up yet
-    }
-    await new Promise((resolve) => setTimeout(resolve, 500));
-  }
-  throw new Error("governance browser test: the gateway did not start");
-}
-
-function adminKey(): string {
-  const key = /^ADMIN_KEY="?([^"\n]+)"?$/m.exec(readFileSync(`${root}.dev.vars`, "utf8"))?.[1];
-  check(key, "no ADMIN_KEY in .dev.vars");
-  return key;
-}
 
 /** Replaces a textarea's text as a person would, select-all then type. */
 async function fillJson(page: Page, selector: string, value: unknown): Promise<void> {
@@ -180,63 +153,29 @@ async function mcp(page: Page, stamp: string): Promise<void> {
   await page.screenshot({ path: `${artifacts}/mcp.png`, fullPage: true });
 }
 
-async function main(): Promise<void> {
-  check(existsSync(CHROMIUM), `no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`);
-  mkdirSync(artifacts, { recursive: true });
-  const gateway: ChildProcess = spawn("npx", ["tsx", "dev/dev.ts"], {
-    cwd: root,
-    env: { ...process.env, PORT: String(PORT) },
-    stdio: ["ignore", "ignore", "inherit"],
-    detached: true,
+browserTest("governance browser test", { port: PORT }, async ({ browser, adminKey }) => {
+  const key = adminKey();
+  const page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
+  const problems: string[] = [];
+  page.on("pageerror", (error) => problems.push(error.message));
+  page.on("console", (message) => {
+    // A refused save is a 4xx the page shows; the browser logs the failed fetch too.
+    if (message.type() === "error" && !/status of 4\d\d/.test(message.text())) problems.push(message.text());
   });
-  const stop = () => {
-    if (gateway.pid) {
-      try {
-        process.kill(-gateway.pid, "SIGTERM");
-      } catch {
-        // already gone
-      }
-    }
-  };
-  process.on("exit", stop);
-  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ["--no-sandbox"] });
+  page.on("dialog", (dialog) => dialog.accept());
+  await page.goto(`${base}/dashboard/`);
+  await page.fill("input[name=credential]", key);
+  await page.click("button[type=submit]");
+  await page.waitForSelector("nav button:has-text('Routes')");
+  const stamp = String(Date.now());
   try {
-    await waitForHealth();
-    const key = adminKey();
-    const page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
-    const problems: string[] = [];
-    page.on("pageerror", (error) => problems.push(error.message));
-    page.on("console", (message) => {
-      // A refused save is a 4xx the page shows; the browser logs the failed fetch too.
-      if (message.type() === "error" && !/status of 4\d\d/.test(message.text())) problems.push(message.text());
-    });
-    page.on("dialog", (dialog) => dialog.accept());
-    await page.goto(`${base}/dashboard/`);
-    await page.fill("input[name=credential]", key);
-    await page.click("button[type=submit]");
-    await page.waitForSelector("nav button:has-text('Routes')");
-    const stamp = String(Date.now());
-    try {
-      await routes(page, key, stamp);
-      await apps(page, stamp);
-      await guardrails(page, key, stamp);
-      await mcp(page, stamp);
-    } catch (error) {
-      await page.screenshot({ path: `${artifacts}/governance-failure.png`, fullPage: true });
-      throw error;
-    }
-    check(problems.length === 0, `the page reported errors: ${problems.join(" | ")}`);
-    console.log(`governance browser test: passed; screenshots in ${artifacts}`);
-  } finally {
-    await browser.close();
-    stop();
+    await routes(page, key, stamp);
+    await apps(page, stamp);
+    await guardrails(page, key, stamp);
+    await mcp(page, stamp);
+  } catch (error) {
+    await page.screenshot({ path: `${artifacts}/governance-failure.png`, fullPage: true });
+    throw error;
   }
-}
-
-main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    console.error(error instanceof Error ? error.message : String(error));
-    process.exit(1);
-  },
-);
+  check(problems.length === 0, `the page reported errors: ${problems.join(" | ")}`);
+});

@@ -5,82 +5,37 @@
 // be), sees who is signed in, creates a key, signs out; then signs in as a
 // viewer, who gets no admin screens. The session cookie must be HttpOnly and
 // SameSite=Lax, and the page must log no errors.
-import { type ChildProcess, spawn } from "node:child_process";
-import { mkdirSync } from "node:fs";
-import { createServer } from "node:net";
-import { fileURLToPath } from "node:url";
-import { chromium } from "playwright-core";
-import { MOCK_OIDC_CLIENT_ID, MOCK_OIDC_CLIENT_SECRET, MOCK_OIDC_PATH } from "../../dev/mock-upstream/credentials.ts";
 
-const root = fileURLToPath(new URL("../..", import.meta.url));
-const artifacts = `${root}tests/browser/artifacts`;
+import { MOCK_OIDC_CLIENT_ID, MOCK_OIDC_CLIENT_SECRET, MOCK_OIDC_PATH } from "../../dev/mock-upstream/credentials.ts";
+import { artifacts, browserTest, check, freePort } from "./harness.ts";
+
 const PORT = Number(process.env.BROWSER_SSO_TEST_PORT ?? 8799);
 const base = `http://127.0.0.1:${PORT}`;
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 
-function check(condition: unknown, message: string): asserts condition {
-  if (!condition) throw new Error(`browser sso test: ${message}`);
-}
+/** The mock's OpenID provider, on a port chosen before the gateway starts (its URL is in the gateway's settings). */
+let oidc = "";
 
-/** A port nothing listens on, for the mock (its identity provider's URL must be known before it starts). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
-    });
-  });
-}
-
-async function waitForHealth(deadline = Date.now() + 90_000): Promise<void> {
-  while (Date.now() < deadline) {
-    try {
-      if ((await fetch(`${base}/health`)).ok) return;
-    } catch {
-      // not up yet
-    }
-    await new Promise((resolve) => setTimeout(resolve, 500));
-  }
-  throw new Error("browser sso test: the gateway did not start");
-}
-
-async function main(): Promise<void> {
-  mkdirSync(artifacts, { recursive: true });
-  const mockPort = await freePort();
-  const oidc = `http://127.0.0.1:${mockPort}${MOCK_OIDC_PATH}`;
-  const gateway: ChildProcess = spawn("npx", ["tsx", "dev/dev.ts"], {
-    cwd: root,
-    env: {
-      ...process.env,
-      PORT: String(PORT),
-      DEV_MOCK_PORT: String(mockPort),
-      SSO_DISCOVERY_URL: oidc,
-      SSO_CLIENT_ID: MOCK_OIDC_CLIENT_ID,
-      SSO_CLIENT_SECRET: MOCK_OIDC_CLIENT_SECRET,
-      SSO_ROLE_MAP: JSON.stringify({ "platform-admins": "org:admin", finance: "org:billing" }),
-      SSO_ALLOWED_DOMAINS: "example.com",
-      SSO_PROVIDER_NAME: "Mock IdP",
+browserTest(
+  "browser sso test",
+  {
+    port: PORT,
+    env: async () => {
+      const mockPort = await freePort();
+      oidc = `http://127.0.0.1:${mockPort}${MOCK_OIDC_PATH}`;
+      return {
+        DEV_MOCK_PORT: String(mockPort),
+        SSO_DISCOVERY_URL: oidc,
+        SSO_CLIENT_ID: MOCK_OIDC_CLIENT_ID,
+        SSO_CLIENT_SECRET: MOCK_OIDC_CLIENT_SECRET,
+        SSO_ROLE_MAP: JSON.stringify({ "platform-admins": "org:admin", finance: "org:billing" }),
+        SSO_ALLOWED_DOMAINS: "example.com",
+        SSO_PROVIDER_NAME: "Mock IdP",
+      };
     },
-    stdio: ["ignore", "ignore", "inherit"],
-    detached: true,
-  });
-  const stop = () => {
-    if (gateway.pid) {
-      try {
-        process.kill(-gateway.pid, "SIGTERM");
-      } catch {
-        // already gone
-      }
-    }
-  };
-  process.on("exit", stop);
-  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ["--no-sandbox"] });
-  const become = (user: Record<string, unknown>) =>
-    fetch(`${oidc}/users`, { method: "POST", body: JSON.stringify({ email_verified: true, ...user }) });
-  try {
-    await waitForHealth();
+  },
+  async ({ browser }) => {
+    const become = (user: Record<string, unknown>) =>
+      fetch(`${oidc}/users`, { method: "POST", body: JSON.stringify({ email_verified: true, ...user }) });
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
     const page = await context.newPage();
     const problems: string[] = [];
@@ -131,17 +86,5 @@ async function main(): Promise<void> {
     await page.screenshot({ path: `${artifacts}/sso-billing.png`, fullPage: true });
 
     check(problems.length === 0, `the page reported errors: ${problems.join(" | ")}`);
-    console.log(`browser sso test: passed; screenshots in ${artifacts}`);
-  } finally {
-    await browser.close();
-    stop();
-  }
-}
-
-main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    console.error(error instanceof Error ? error.message : String(error));
-    process.exit(1);
   },
 );
