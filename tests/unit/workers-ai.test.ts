@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { parseConfig } from "../../src/config/index.ts";
 import type { CanonicalRequest } from "../../src/formats/canonical.ts";
 import { canonicalToWorkersAi, workersAiCodec } from "../../src/formats/workers-ai/upstream.ts";
 
@@ -91,5 +92,35 @@ describe("Workers AI's text generation, from the provider's side", () => {
   it("says a stream failed when the binding reports an error in it", () => {
     const decoder = workersAiCodec.streamDecoder();
     expect(() => decoder.decode(frame({ errors: [{ message: "3040: Capacity temporarily exceeded" }] }))).toThrow(/3040/);
+  });
+});
+
+describe("Workers AI's configuration", () => {
+  const required = {
+    DATABASE_URL: "postgres://localhost/sluice",
+    UPSTASH_REDIS_REST_URL: "http://127.0.0.1:1",
+    UPSTASH_REDIS_REST_TOKEN: "token",
+    ADMIN_KEY: "sk-admin-0123456789abcdef",
+  };
+
+  it("is off with neither the binding nor an account", () => {
+    expect(parseConfig(required).providers["workers-ai"]).toBeUndefined();
+  });
+
+  it("reaches the account's REST API with its token when an account is set", () => {
+    const config = parseConfig({ ...required, WORKERS_AI_ACCOUNT_ID: "acc123", WORKERS_AI_API_TOKEN: "cf-token" });
+    expect(config.providers["workers-ai"]).toEqual({
+      baseUrl: "https://api.cloudflare.com/client/v4/accounts/acc123/ai",
+      secret: "cf-token",
+    });
+  });
+
+  it("takes another REST endpoint of that shape, and the binding's placeholder when only bound", () => {
+    expect(parseConfig({ ...required, WORKERS_AI_BASE_URL: "http://127.0.0.1:8090/ai/" }).providers["workers-ai"]).toMatchObject({
+      baseUrl: "http://127.0.0.1:8090/ai",
+    });
+    expect(parseConfig({ ...required, AI: { run: () => undefined } }).providers["workers-ai"]).toEqual({
+      baseUrl: "https://workers-ai.binding",
+    });
   });
 });

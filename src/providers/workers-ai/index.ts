@@ -22,8 +22,15 @@ const restBaseUrl = (vars: EnvVars) =>
   vars.WORKERS_AI_BASE_URL ??
   (vars.WORKERS_AI_ACCOUNT_ID && `https://api.cloudflare.com/client/v4/accounts/${vars.WORKERS_AI_ACCOUNT_ID}/ai`);
 
+/** A model id as the REST API's path takes it: `@cf/meta/…` with its slashes, each segment escaped. */
+const modelPath = (model: string) =>
+  model
+    .split("/")
+    .map((segment) => encodeURIComponent(segment).replaceAll("%40", "@"))
+    .join("/");
+
 const runRequest = (call: EndpointCall, inputs: Record<string, unknown>) =>
-  new Request(`${call.settings.baseUrl || BINDING_URL}/run/${encodeURIComponent(call.upstreamModel)}`, {
+  new Request(`${call.settings.baseUrl || BINDING_URL}/run/${modelPath(call.upstreamModel)}`, {
     method: "POST",
     headers: {
       "content-type": "application/json",
