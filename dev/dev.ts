@@ -157,6 +157,14 @@ function where(url: string | undefined): string {
   }
 }
 
+/** Where Workers AI models go when wrangler.toml binds no `AI` (a binding wins): the mock's REST API offline, or an account's. */
+function workersAi(vars: Record<string, string>): string {
+  const mock = vars.MOCK_BASE_URL?.replace(/\/v1$/, "");
+  if (mock && vars.WORKERS_AI_BASE_URL === `${mock}/ai`) return "the mock's REST API (@cf/… models answer as mock-echo)";
+  if (vars.WORKERS_AI_BASE_URL) return `REST API at ${where(vars.WORKERS_AI_BASE_URL)}`;
+  return vars.WORKERS_AI_ACCOUNT_ID ? "Cloudflare's REST API" : "off";
+}
+
 function printBanner({ vars, gateway, database }: { vars: Record<string, string>; gateway: PortChoice; database: string }): void {
   const base = `http://127.0.0.1:${gateway.port}`;
   const moved = gateway.movedFrom ? ` (port ${gateway.movedFrom} was taken; PORT chooses one)` : "";
@@ -166,6 +174,7 @@ function printBanner({ vars, gateway, database }: { vars: Record<string, string>
     admin key (in .dev.vars): ${vars.ADMIN_KEY}
     dashboard: ${base}/dashboard/   API docs: ${base}/docs
     stand-ins: Neon ${where(vars.DATABASE_URL)}, Upstash ${where(vars.UPSTASH_REDIS_REST_URL)}, mock upstream ${where(vars.MOCK_BASE_URL)}
+    Workers AI: ${workersAi(vars)}
 
   Stream a completion from the mock model:
 

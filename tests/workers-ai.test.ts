@@ -103,13 +103,23 @@ describe("Workers AI through the AI binding", () => {
     const { response } = await callWorker(
       jsonRequest("/v1/chat/completions", {
         model: "@cf/meta/llama-3.1-8b-instruct",
-        messages: [{ role: "user", content: "x" }],
+        messages: [{ role: "user", content: "by its own name" }],
       }),
       withAi,
     );
-    // The mock knows no such model: the binding's error 5007 is an honest 404, in the caller's format.
-    expect(response.status).toBe(404);
+    expect(response.status).toBe(200);
     expect(response.headers.get("x-sluice-provider")).toBe("workers-ai");
+    expect(await response.json()).toMatchObject({ choices: [{ message: { content: "by its own name" } }] });
+    const upstream = await upstreamRequest(response.headers.get("x-request-id") ?? "");
+    expect(upstream.path).toBe("/ai/run/@cf/meta/llama-3.1-8b-instruct");
+  });
+
+  it("answers a model Workers AI does not have with an honest 404, in the caller's format", async () => {
+    const { response } = await callWorker(
+      jsonRequest("/v1/chat/completions", { model: "workers-ai/mock-unknown", messages: [{ role: "user", content: "x" }] }),
+      withAi,
+    );
+    expect(response.status).toBe(404);
     expect(await response.json()).toMatchObject({ error: { message: expect.stringContaining("5007") } });
   });
 
@@ -139,5 +149,103 @@ describe("Workers AI through the AI binding", () => {
     );
     expect(response.status).toBe(404);
     expect(await response.json()).toMatchObject({ error: { code: "model_not_found" } });
+  });
+});
+
+describe("Workers AI through its REST API, when the Worker has no AI binding", () => {
+  const withRest = { ...mockProviderBindings, WORKERS_AI_BASE_URL: `${mockBase}/ai`, WORKERS_AI_API_TOKEN: "cf-token-rest" };
+
+  it("posts the inputs with the API token, unwraps `result`, and meters the usage it reported", async () => {
+    const { response, settled } = await callWorker(
+      jsonRequest("/v1/chat/completions", {
+        model: "@cf/meta/llama-3.1-8b-instruct",
+        max_tokens: 20,
+        messages: [{ role: "user", content: "over rest" }],
+      }),
+      withRest,
+    );
+    expect(response.status).toBe(200);
+    expect(response.headers.get("x-sluice-provider")).toBe("workers-ai");
+    expect(await response.json()).toMatchObject({
+      model: "@cf/meta/llama-3.1-8b-instruct",
+      choices: [{ message: { role: "assistant", content: "over rest" }, finish_reason: "stop" }],
+      usage: { prompt_tokens: 2, completion_tokens: 2 },
+    });
+    const requestId = response.headers.get("x-request-id") ?? "";
+    const upstream = await upstreamRequest(requestId);
+    expect(upstream.path).toBe("/ai/run/@cf/meta/llama-3.1-8b-instruct");
+    expect(upstream.headers.authorization).toBe("Bearer cf-token-rest");
+    expect(upstream.body).toEqual({ messages: [{ role: "user", content: "over rest" }], max_tokens: 20 });
+    await settled();
+    expect(await usageRow(requestId)).toMatchObject({
+      provider: "workers-ai",
+      upstreamModel: "@cf/meta/llama-3.1-8b-instruct",
+      promptTokens: 2,
+      completionTokens: 2,
+      status: 200,
+    });
+  });
+
+  it("streams its server-sent events as the caller's, in order, metered from the last", async () => {
+    const { response, settled } = await callWorker(
+      jsonRequest("/v1/messages", {
+        model: "workers-ai/@cf/meta/llama-3.1-8b-instruct",
+        max_tokens: 50,
+        stream: true,
+        messages: [{ role: "user", content: "one two three" }],
+      }),
+      withRest,
+    );
+    expect(response.status).toBe(200);
+    const text = await response.text();
+    const events = [...text.matchAll(/^event: (\S+)$/gm)].map((m) => m[1]);
+    expect(events[0]).toBe("message_start");
+    expect(events.at(-1)).toBe("message_stop");
+    expect(events).toContain("content_block_delta");
+    const deltas = [...text.matchAll(/"text_delta","text":"([^"]*)"/g)].map((m) => m[1]).join("");
+    expect(deltas).toBe("one two three");
+    await settled();
+    expect(await usageRow(response.headers.get("x-request-id") ?? "")).toMatchObject({
+      provider: "workers-ai",
+      streamed: true,
+      promptTokens: 3,
+      completionTokens: 3,
+    });
+  });
+
+  it("serves embeddings from the unwrapped `{shape, data}`", async () => {
+    const { response } = await callWorker(
+      jsonRequest("/v1/embeddings", { model: "@cf/baai/bge-base-en-v1.5", input: "one text" }),
+      withRest,
+    );
+    expect(response.status).toBe(200);
+    const body = (await response.json()) as { object: string; model: string; data: { index: number; embedding: number[] }[] };
+    expect(body).toMatchObject({ object: "list", model: "@cf/baai/bge-base-en-v1.5" });
+    expect(body.data.map((d) => [d.index, d.embedding.length])).toEqual([[0, 8]]);
+    const upstream = await upstreamRequest(response.headers.get("x-request-id") ?? "");
+    expect(upstream.body).toEqual({ text: "one text" });
+  });
+
+  it("maps its `errors` codes to the same statuses as the binding's", async () => {
+    const { response } = await callWorker(
+      jsonRequest("/v1/chat/completions", { model: "workers-ai/mock-unknown", messages: [{ role: "user", content: "x" }] }),
+      withRest,
+    );
+    expect(response.status).toBe(404);
+    expect(await response.json()).toMatchObject({ error: { message: expect.stringMatching(/^5007: .*mock-unknown/) } });
+  });
+
+  it("leaves the REST API alone when the Worker has the binding", async () => {
+    const { response } = await callWorker(
+      jsonRequest("/v1/chat/completions", {
+        model: "@cf/meta/llama-3.1-8b-instruct",
+        messages: [{ role: "user", content: "x" }],
+      }),
+      { ...withRest, AI: workersAiStandIn(mockBase) },
+    );
+    expect(response.status).toBe(200);
+    // The stand-in binding calls the mock without the REST token: the binding ran it.
+    const upstream = await upstreamRequest(response.headers.get("x-request-id") ?? "");
+    expect(upstream.headers.authorization).toBeUndefined();
   });
 });

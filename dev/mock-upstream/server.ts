@@ -81,6 +81,7 @@ import {
   type WorkersAiRequest,
   workersAiEmbeddings,
   workersAiError,
+  workersAiModel,
   workersAiResponse,
   workersAiStreamEvents,
   workersAiTools,
@@ -300,7 +301,8 @@ function route(path: string, body: { model?: string; stream?: boolean }): Route 
     return { dialect: BEDROCK, model, stream: converse[2] === "converse-stream", signedBy: "bedrock" };
   }
   const workersAi = WORKERS_AI_PATH.exec(path);
-  if (workersAi) return { dialect: WORKERS_AI, model: decodeURIComponent(workersAi[1] ?? ""), stream: body.stream === true };
+  if (workersAi)
+    return { dialect: WORKERS_AI, model: workersAiModel(decodeURIComponent(workersAi[1] ?? "")), stream: body.stream === true };
   const vertex = VERTEX_PATH.exec(path);
   if (vertex) {
     const [, , , publisher, model = "", method = ""] = vertex;

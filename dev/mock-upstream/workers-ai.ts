@@ -1,13 +1,18 @@
 // The mock's Workers AI: its REST API's `POST /ai/run/{model}` (the model's
 // inputs as the body; `{result, success, errors}` back), which the stand-in
-// binding (dev/standins/workers-ai-binding.js) calls and unwraps as
-// `env.AI.run` does. Text models answer `{response, tool_calls, usage}` and
-// stream `{response}` pieces, the usage on the last, then `[DONE]`; inputs
-// with `text` are an embedding model's.
+// binding (dev/standins/workers-ai-binding.ts) calls and unwraps as
+// `env.AI.run` does, and `npm run dev` reaches through the gateway's REST
+// transport. Text models answer `{response, tool_calls, usage}` and stream
+// `{response}` pieces, the usage on the last, then `[DONE]`; inputs with
+// `text` are an embedding model's. Workers AI's own ids (`@cf/…`, `@hf/…`)
+// are answered by `mock-echo`, so its real model names work offline.
 import type { MockAnswer, MockTurn } from "./models.ts";
 import { countTokens } from "./text.ts";
 
 export const WORKERS_AI_PATH = /^\/ai\/run\/(.+)$/;
+
+/** The mock model that answers a Workers AI model id. */
+export const workersAiModel = (model: string) => (/^@(cf|hf)\//.test(model) ? "mock-echo" : model);
 
 export interface WorkersAiRequest {
   messages?: { role?: string; content?: string }[];

@@ -37,6 +37,8 @@ export async function startStandIns(existing: Record<string, string | undefined>
   if (!existing.MOCK_BASE_URL) {
     started.mock = await startMockUpstream({ port: options.ports?.mock });
     vars.MOCK_BASE_URL = `${started.mock.url}/v1`;
+    // Workers AI without the `AI` binding (which needs a Cloudflare login): its REST API, played by the mock.
+    if (!existing.WORKERS_AI_BASE_URL && !existing.WORKERS_AI_ACCOUNT_ID) vars.WORKERS_AI_BASE_URL = `${started.mock.url}/ai`;
     // Users can connect a Google account locally too: the mock plays Google's OAuth server.
     if (!existing.GOOGLE_OAUTH_CLIENT_ID) {
       const google = `${started.mock.url}/__mock/google`;

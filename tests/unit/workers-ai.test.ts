@@ -1,6 +1,10 @@
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { describe, expect, it } from "vitest";
+import { parseConfig } from "../../src/config/index.ts";
 import type { CanonicalRequest } from "../../src/formats/canonical.ts";
 import { canonicalToWorkersAi, workersAiCodec } from "../../src/formats/workers-ai/upstream.ts";
+import { runOnRest } from "../../src/providers/workers-ai/rest.ts";
 
 const frame = (data: unknown) => {
   const text = typeof data === "string" ? data : JSON.stringify(data);
@@ -91,5 +95,103 @@ describe("Workers AI's text generation, from the provider's side", () => {
   it("says a stream failed when the binding reports an error in it", () => {
     const decoder = workersAiCodec.streamDecoder();
     expect(() => decoder.decode(frame({ errors: [{ message: "3040: Capacity temporarily exceeded" }] }))).toThrow(/3040/);
+  });
+});
+
+describe("Workers AI's configuration", () => {
+  const required = {
+    DATABASE_URL: "postgres://localhost/sluice",
+    UPSTASH_REDIS_REST_URL: "http://127.0.0.1:1",
+    UPSTASH_REDIS_REST_TOKEN: "token",
+    ADMIN_KEY: "sk-admin-0123456789abcdef",
+  };
+
+  it("is off with neither the binding nor an account", () => {
+    expect(parseConfig(required).providers["workers-ai"]).toBeUndefined();
+  });
+
+  it("reaches the account's REST API with its token when an account is set", () => {
+    const config = parseConfig({ ...required, WORKERS_AI_ACCOUNT_ID: "acc123", WORKERS_AI_API_TOKEN: "cf-token" });
+    expect(config.providers["workers-ai"]).toEqual({
+      baseUrl: "https://api.cloudflare.com/client/v4/accounts/acc123/ai",
+      secret: "cf-token",
+    });
+  });
+
+  it("takes another REST endpoint of that shape, and the binding's placeholder when only bound", () => {
+    expect(parseConfig({ ...required, WORKERS_AI_BASE_URL: "http://127.0.0.1:8090/ai/" }).providers["workers-ai"]).toMatchObject({
+      baseUrl: "http://127.0.0.1:8090/ai",
+    });
+    expect(parseConfig({ ...required, AI: { run: () => undefined } }).providers["workers-ai"]).toEqual({
+      baseUrl: "https://workers-ai.binding",
+    });
+  });
+});
+
+describe("Workers AI's REST API as an upstream", () => {
+  it("passes a stream through, and a caller's abort reaches the REST server", async () => {
+    let closed!: () => void;
+    const serverSawClose = new Promise<void>((resolve) => {
+      closed = resolve;
+    });
+    const server = createServer((req, res) => {
+      expect(req.headers.authorization).toBe("Bearer cf-token");
+      res.writeHead(200, { "content-type": "text/event-stream" });
+      res.write(`data: ${JSON.stringify({ response: "first" })}\n\n`);
+      // Never ends on its own: only the caller's abort closes it.
+      res.on("close", () => closed());
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const { port } = server.address() as AddressInfo;
+    try {
+      const abort = new AbortController();
+      const response = await runOnRest(
+        new Request(`http://127.0.0.1:${port}/ai/run/@cf/meta/llama-3.1-8b-instruct`, {
+          method: "POST",
+          headers: { "content-type": "application/json", authorization: "Bearer cf-token" },
+          body: JSON.stringify({ stream: true, messages: [] }),
+        }),
+        { signal: abort.signal },
+      );
+      expect(response.headers.get("content-type")).toBe("text/event-stream");
+      const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+      const first = await reader.read();
+      expect(new TextDecoder().decode(first.value)).toBe('data: {"response":"first"}\n\n');
+      abort.abort();
+      await serverSawClose;
+      await expect(reader.read()).rejects.toThrow();
+    } finally {
+      server.close();
+    }
+  });
+
+  it("unwraps a whole answer's `result`, and reads `errors` as the binding's codes", async () => {
+    const server = createServer((req, res) => {
+      const found = req.url?.endsWith("/mock-echo");
+      res.writeHead(found ? 200 : 400, { "content-type": "application/json" });
+      res.end(
+        JSON.stringify(
+          found
+            ? { result: { response: "hi" }, success: true, errors: [], messages: [] }
+            : { result: null, success: false, errors: [{ code: 5007, message: "No such model" }], messages: [] },
+        ),
+      );
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const { port } = server.address() as AddressInfo;
+    const run = (model: string) =>
+      runOnRest(new Request(`http://127.0.0.1:${port}/ai/run/${model}`, { method: "POST", body: "{}" }), {
+        signal: new AbortController().signal,
+      });
+    try {
+      const answer = await run("mock-echo");
+      expect(answer.status).toBe(200);
+      expect(await answer.json()).toEqual({ response: "hi" });
+      const missing = await run("nope");
+      expect(missing.status).toBe(404);
+      expect(await missing.json()).toEqual({ errors: [{ message: "5007: No such model" }], message: "5007: No such model" });
+    } finally {
+      server.close();
+    }
   });
 });

@@ -14,8 +14,14 @@ export interface AiBinding {
   ): Promise<unknown>;
 }
 
-const isBinding = (value: unknown): value is AiBinding =>
+/** Turns a whole answer into what the endpoint's dialect answers (embeddings' `{shape, data}` into OpenAI's list). */
+export type AnswerShape = (answer: unknown, inputs: Record<string, unknown>) => unknown;
+
+export const isAiBinding = (value: unknown): value is AiBinding =>
   typeof value === "object" && value !== null && typeof (value as { run?: unknown }).run === "function";
+
+/** The model a `…/run/{model}` request names. */
+export const modelOf = (request: Request) => decodeURIComponent(new URL(request.url).pathname.replace(/^.*?\/run\//, ""));
 
 /** Workers AI's error codes, by what they mean for the caller. */
 function statusOf(message: string): number {
@@ -26,35 +32,45 @@ function statusOf(message: string): number {
   return 502;
 }
 
-/** Runs the request on the binding; `shape` turns a whole answer into what the endpoint's dialect answers. */
+/** A Workers AI error (`"{code}: {message}"`, as the binding throws them) as the Response the codec reads. */
+export const workersAiErrorResponse = (message: string) =>
+  Response.json({ errors: [{ message }], message }, { status: statusOf(message) });
+
+/** A Workers AI answer, a stream of server-sent events or a whole result, as the Response the codec reads. */
+export function workersAiAnswerResponse(answer: unknown, inputs: Record<string, unknown>, shape?: AnswerShape): Response {
+  if (answer instanceof ReadableStream) {
+    return new Response(answer, { headers: { "content-type": "text/event-stream" } });
+  }
+  return Response.json(shape ? shape(answer, inputs) : answer);
+}
+
+/** Runs the request on the binding. */
 export async function runOnBinding(
   bindings: Readonly<Record<string, unknown>>,
   name: string,
   request: Request,
-  options: { signal: AbortSignal; shape?: (answer: unknown, inputs: Record<string, unknown>) => unknown },
+  options: { signal: AbortSignal; shape?: AnswerShape },
 ): Promise<Response> {
   const binding = bindings[name];
-  if (!isBinding(binding)) {
-    throw new GatewayError(503, "unavailable", `The Worker has no \`${name}\` binding for Workers AI.`, {
-      code: "provider_unavailable",
-    });
+  if (!isAiBinding(binding)) {
+    throw new GatewayError(
+      503,
+      "unavailable",
+      `The Worker has no \`${name}\` binding for Workers AI, and no WORKERS_AI_ACCOUNT_ID for its REST API.`,
+      { code: "provider_unavailable" },
+    );
   }
-  const model = decodeURIComponent(new URL(request.url).pathname.replace(/^\/run\//, ""));
   const inputs = (await request.json()) as Record<string, unknown>;
   const requestId = request.headers.get("x-request-id");
   let answer: unknown;
   try {
-    answer = await binding.run(model, inputs, {
+    answer = await binding.run(modelOf(request), inputs, {
       signal: options.signal,
       ...(requestId && { extraHeaders: { "x-request-id": requestId } }),
     });
   } catch (error) {
     if (options.signal.aborted) throw error;
-    const message = error instanceof Error ? error.message : String(error);
-    return Response.json({ errors: [{ message }], message }, { status: statusOf(message) });
+    return workersAiErrorResponse(error instanceof Error ? error.message : String(error));
   }
-  if (answer instanceof ReadableStream) {
-    return new Response(answer, { headers: { "content-type": "text/event-stream" } });
-  }
-  return Response.json(options.shape ? options.shape(answer, inputs) : answer);
+  return workersAiAnswerResponse(answer, inputs, options.shape);
 }
