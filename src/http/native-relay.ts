@@ -25,6 +25,7 @@ type Metered = { kind: "ended" } | { kind: "failed"; error: unknown };
 /** Reads the copy to its end in batches (a BYOB read takes every chunk queued since the last), feeding its frames to the watch. */
 async function meter(
   copy: ReadableStream<Uint8Array>,
+  first: Uint8Array | undefined,
   splitter: FrameSplitter,
   watch: FrameWatch,
   onData: () => void,
@@ -40,6 +41,7 @@ async function meter(
   reader.closed.catch(() => undefined);
   let buffer = new ArrayBuffer(BATCH_BYTES);
   try {
+    if (first) watch.read(splitter.push(first));
     for (;;) {
       const { done, value } = byob
         ? await byob.read(new Uint8Array(buffer))
@@ -100,22 +102,24 @@ export function relayNatively(
           };
         });
   hooks.onFirstByte();
-  const metered = (async () => {
-    if (first) watch.read(splitter.push(first));
-    return meter(copy, splitter, watch, () => (lastChunkAt = Date.now()), pause);
-  })().catch((error: unknown): Metered => ({ kind: "failed", error }));
+  const metered = meter(copy, first, splitter, watch, () => (lastChunkAt = Date.now()), pause);
 
   const relay = async () => {
     let pipeError: unknown;
     try {
       if (first) {
         const writer = writable.getWriter();
-        await writer.write(first);
-        writer.releaseLock();
+        try {
+          await writer.write(first);
+        } finally {
+          writer.releaseLock();
+        }
       }
       await toClient.pipeTo(writable, { preventClose: true, preventAbort: true });
     } catch (error) {
       pipeError = error;
+      // A branch never piped (the client left before the first chunk) would hold the whole answer.
+      await toClient.cancel().catch(() => undefined);
     }
     piped = true;
     wake?.();
@@ -158,6 +162,9 @@ export function relayNatively(
     }
     hooks.onEnd(end);
   };
-  void relay();
+  // Whatever happens, the call is recorded.
+  relay().catch((error: unknown) =>
+    hooks.onEnd({ kind: "upstream_error", error: hooks.redact(`The stream could not be relayed: ${String(error)}`) }),
+  );
   return readable;
 }
