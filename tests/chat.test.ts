@@ -190,6 +190,67 @@ describe("POST /v1/chat/completions, streamed", () => {
   });
 });
 
+describe("streams piped as they came (the client asked for usage, so nothing is taken out)", () => {
+  const withUsage = { stream: true, stream_options: { include_usage: true } };
+
+  it("gives the client the upstream's bytes and records the usage it reported", async () => {
+    const { response, settled } = await callWorker(
+      jsonRequest("/v1/chat/completions", chat("pipe these words", withUsage), { "x-mock-interval-ms": "20" }),
+    );
+    const requestId = response.headers.get("x-request-id") ?? "";
+    const events = await sseData(response);
+    expect(events.at(-1)).toBe("[DONE]");
+    const chunks = events.slice(0, -1).map((data) => JSON.parse(data) as { choices: { delta: { content?: string } }[] });
+    expect(chunks.map((chunk) => chunk.choices[0]?.delta.content ?? "").join("")).toBe("pipe these words");
+    expect(JSON.parse(events.at(-2) ?? "{}")).toMatchObject({
+      choices: [],
+      usage: { prompt_tokens: 3, completion_tokens: 3, total_tokens: 6 },
+    });
+    await settled();
+    const row = await usageRow(requestId);
+    expect(row).toMatchObject({ streamed: true, status: 200, promptTokens: 3, completionTokens: 3, error: null });
+    expect(row?.costUsd).toBeCloseTo(mockCost(3, 3), 12);
+  });
+
+  it("ends a stream cut by the upstream with an error event in the client's format", async () => {
+    const { response, settled } = await callWorker(
+      jsonRequest("/v1/chat/completions", chat("this stream will break", withUsage), {
+        "x-mock-fail": "cut:2",
+        "x-mock-interval-ms": "20",
+      }),
+    );
+    const requestId = response.headers.get("x-request-id") ?? "";
+    const events = await sseData(response);
+    expect(events).not.toContain("[DONE]");
+    const last = JSON.parse(events.at(-1) ?? "{}") as { error?: { type: string; message: string } };
+    expect(last.error?.type).toBe("upstream_error");
+    expect(last.error?.message).toMatch(/upstream stream/i);
+    await settled();
+    const row = await usageRow(requestId);
+    expect(row).toMatchObject({ status: 502, streamed: true, metadata: { usage_estimated: true } });
+    expect(row?.completionTokens).toBe(3);
+  });
+
+  it("bills what was streamed when the client goes away", async () => {
+    const { response, settled } = await callWorker(
+      jsonRequest(
+        "/v1/chat/completions",
+        { ...chat("", withUsage), model: "mock-lorem" },
+        { "x-mock-interval-ms": "50", "x-mock-tokens": "40" },
+      ),
+    );
+    const requestId = response.headers.get("x-request-id") ?? "";
+    const reader = response.body?.getReader();
+    for (let i = 0; i < 3; i++) await reader?.read();
+    await reader?.cancel();
+    await settled();
+    const row = await usageRow(requestId);
+    expect(row).toMatchObject({ status: 499, streamed: true, error: "client closed the stream" });
+    expect(row?.completionTokens).toBeGreaterThan(0);
+    expect(row?.completionTokens).toBeLessThan(40);
+  });
+});
+
 describe("upstream failures", () => {
   it("keeps the upstream status and message", async () => {
     const { response, settled } = await callWorker(

@@ -51,6 +51,8 @@ export interface RelayHooks {
 export interface UpstreamBody {
   reader: ReadableStreamDefaultReader<Uint8Array>;
   first?: Uint8Array;
+  /** The stream the reader reads, where the runtime may pipe it to the client itself. */
+  stream?: ReadableStream<Uint8Array>;
 }
 
 export const upstreamBody = (stream: ReadableStream<Uint8Array>): UpstreamBody => ({ reader: stream.getReader() });

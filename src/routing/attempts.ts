@@ -261,7 +261,7 @@ async function attemptOnce(
       const reader = upstream.body.getReader();
       const head = await reader.read();
       if (head.done) throw new Error("the stream ended before its first byte");
-      body = { reader, first: head.value };
+      body = { reader, first: head.value, stream: upstream.body };
       answer = { stream: body };
     } else {
       // Read whole here, so a body that breaks off is this attempt's failure, not the client's.

@@ -12,6 +12,7 @@ import { mapAnswerTexts } from "../guardrails/text-fields.ts";
 import type { BodySource } from "../http/body-text.ts";
 import { GatewayError, headerValue } from "../http/errors.ts";
 import { type Framing, frameSplitter } from "../http/frames.ts";
+import { relayNatively } from "../http/native-relay.ts";
 import { relayFrames, type UpstreamBody, UpstreamReportedFailure } from "../http/relay.ts";
 import type { Endpoint, EndpointCall } from "../providers/types.ts";
 import type { TokenCounts } from "../usage/prices.ts";
@@ -166,6 +167,27 @@ function passthroughStream(
   );
 }
 
+/**
+ * A stream whose bytes nothing changes, piped by the runtime: the frames of
+ * a copy are read in batches for usage and the upstream's own error event.
+ */
+function pipedStream(upstream: UpstreamBody & { stream: ReadableStream<Uint8Array> }, endpoint: Endpoint, hooks: StreamHooks) {
+  const decoder = endpoint.codec.streamDecoder();
+  const watch = {
+    read(frames: StreamFrame[]) {
+      for (const frame of frames) {
+        try {
+          decodeFrame(decoder, frame, hooks);
+        } catch (error) {
+          throw new UpstreamReportedFailure(error instanceof Error ? error.message : String(error), "");
+        }
+      }
+    },
+    complete: () => decoder.complete,
+  };
+  return relayNatively(upstream, frameSplitter(endpoint.framing), watch, hooks);
+}
+
 interface ExchangeInput {
   endpoint: Endpoint;
   call: Omit<EndpointCall, "body">;
@@ -199,7 +221,13 @@ export function passthroughExchange(
         return passJsonThrough(call, text, endpoint.codec.usage, guard && ((json) => guardedJson(json, guard)));
       }
       const streamHooks = hooks();
-      const stream = passthroughStream(answer.stream, { endpoint, hidden: input.hidden, unwrap, hooks: streamHooks });
+      const { stream: piped } = answer.stream;
+      // Does anything need this stream's text? Frames to hide or unwrap, an output guardrail, a binary framing.
+      const textNeeded = input.hidden !== undefined || unwrap !== undefined || guard !== undefined || endpoint.framing !== "sse";
+      const stream =
+        !textNeeded && piped
+          ? pipedStream({ ...answer.stream, stream: piped }, endpoint, streamHooks)
+          : passthroughStream(answer.stream, { endpoint, hidden: input.hidden, unwrap, hooks: streamHooks });
       return streamResponse(call, stream, streamHooks);
     },
   };
