@@ -1,7 +1,8 @@
 // MCP servers behind `/mcp`: registered, changed and removed by the admin.
 // The credential the gateway sends a server (a bearer token or a static
-// header) is sealed on the way in, like a provider key, and never shown
-// again; views carry its last four characters only.
+// header), or the OAuth client users connect their own accounts through, is
+// sealed on the way in, like a provider key, and never shown again; views
+// carry its last four characters only.
 import { asc, eq } from "drizzle-orm";
 import * as z from "zod";
 import type { Config } from "../config/index.ts";
@@ -24,6 +25,8 @@ const RESERVED_HEADERS = new Set([
   "x-request-id",
 ]);
 
+const endpointUrl = z.url({ protocol: /^https?$/, message: "must be an http or https URL" }).max(2048);
+
 const authSchema = z.discriminatedUnion("type", [
   z.strictObject({ type: z.literal("none") }),
   z.strictObject({ type: z.literal("bearer"), token: z.string().min(1).max(8192) }),
@@ -34,6 +37,17 @@ const authSchema = z.discriminatedUnion("type", [
       .regex(/^[A-Za-z0-9-]{1,100}$/, { message: "must be a header name" })
       .refine((name) => !RESERVED_HEADERS.has(name.toLowerCase()), { message: "is a header the gateway sets itself" }),
     value: z.string().min(1).max(8192),
+  }),
+  // Each user connects their own account at the server (mcp/connections/); the gateway holds the OAuth client.
+  z.strictObject({
+    type: z.literal("user_oauth"),
+    authorization_url: endpointUrl,
+    token_url: endpointUrl,
+    revocation_url: endpointUrl.nullable().optional(),
+    client_id: z.string().min(1).max(1000),
+    /** Absent for a public client, which PKCE alone protects. */
+    client_secret: z.string().min(1).max(8192).optional(),
+    scopes: z.string().max(2000).optional(),
   }),
 ]);
 
@@ -65,6 +79,15 @@ export function mcpServerView(row: McpServerRow) {
     description: row.description,
     auth_type: row.authType,
     auth_header: row.authType === "header" ? row.authHeader : null,
+    oauth: row.oauth
+      ? {
+          authorization_url: row.oauth.authorizationUrl,
+          token_url: row.oauth.tokenUrl,
+          revocation_url: row.oauth.revocationUrl,
+          client_id: row.oauth.clientId,
+          scopes: row.oauth.scopes,
+        }
+      : null,
     secret_display: row.secretSuffix ? `…${row.secretSuffix}` : null,
     timeout_ms: row.timeoutMs,
     price_per_call_usd: row.pricePerCallUsd,
@@ -77,25 +100,32 @@ export function mcpServerView(row: McpServerRow) {
 const notFound = (name: string) =>
   new GatewayError(404, "not_found", `No MCP server \`${name}\`.`, { code: "mcp_server_not_found" });
 
+const NO_SECRET = { ciphertext: null, iv: null, wrappedKey: null, kekVersion: null, secretSuffix: null };
+
+async function sealed(name: string, secret: string | undefined, config: Config) {
+  if (secret === undefined) return NO_SECRET;
+  return { ...(await seal(secret, mcpSecretContext(name), config.encryption)), secretSuffix: secret.slice(-4) };
+}
+
 /** The columns a credential sets: sealed for its row, or cleared for `none`. */
 async function credentialColumns(name: string, auth: z.infer<typeof authSchema>, config: Config) {
-  if (auth.type === "none") {
-    return {
-      authType: "none" as const,
-      authHeader: null,
-      ciphertext: null,
-      iv: null,
-      wrappedKey: null,
-      kekVersion: null,
-      secretSuffix: null,
+  if (auth.type === "none") return { authType: "none" as const, authHeader: null, oauth: null, ...NO_SECRET };
+  if (auth.type === "user_oauth") {
+    const oauth = {
+      authorizationUrl: auth.authorization_url,
+      tokenUrl: auth.token_url,
+      revocationUrl: auth.revocation_url ?? null,
+      clientId: auth.client_id,
+      scopes: auth.scopes ?? "",
     };
+    return { authType: "user_oauth" as const, authHeader: null, oauth, ...(await sealed(name, auth.client_secret, config)) };
   }
   const secret = auth.type === "bearer" ? auth.token : auth.value;
   return {
     authType: auth.type,
     authHeader: auth.type === "header" ? auth.name.toLowerCase() : null,
-    ...(await seal(secret, mcpSecretContext(name), config.encryption)),
-    secretSuffix: secret.slice(-4),
+    oauth: null,
+    ...(await sealed(name, secret, config)),
   };
 }
 

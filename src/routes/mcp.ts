@@ -11,6 +11,7 @@ import { jsonRpcError } from "../formats/mcp/errors.ts";
 import { readJsonBody } from "../http/body.ts";
 import { badRequest, GatewayError } from "../http/errors.ts";
 import { mcpAccess } from "../mcp/allowlist.ts";
+import { asCaller, awaitsConnection } from "../mcp/connections/tokens.ts";
 import { answerRequest, forwardFromClient, type McpAnswer, type McpContext } from "../mcp/gateway.ts";
 import { PROTOCOL_VERSIONS, startSession } from "../mcp/initialize.ts";
 import { type McpServer, mcpServersFor } from "../mcp/registry.ts";
@@ -40,10 +41,20 @@ const sessionGone = () =>
 async function serversOf(c: GatewayContext, scope: string | undefined): Promise<McpServer[]> {
   const all = await mcpServersFor(c.get("services"), c.get("config"));
   const access = mcpAccess(principalPolicy(c.get("principal")));
-  if (scope === undefined) return [...all.values()].filter((server) => access.server(server.name));
+  const caller = {
+    services: c.get("services"),
+    config: c.get("config"),
+    principal: c.get("principal"),
+    origin: new URL(c.req.url).origin,
+  };
+  if (scope === undefined)
+    return asCaller(
+      [...all.values()].filter((server) => access.server(server.name)),
+      caller,
+    );
   const server = all.get(scope);
   if (!server || !access.server(scope)) throw serverNotFound(scope);
-  return [server];
+  return asCaller([server], caller);
 }
 
 const SESSION_REQUIRED =
@@ -86,7 +97,9 @@ function failed(c: GatewayContext, request: RpcRequest, error: unknown): Respons
   if (error instanceof UpstreamRpcError) return c.json({ jsonrpc: "2.0", id: request.id, error: error.rpc }, 200);
   if (!(error instanceof GatewayError)) throw error;
   // A server that failed or timed out is the answer to this request, not a failure of the transport.
-  const status = error.kind === "upstream" || error.kind === "timeout" ? 200 : error.status;
+  // So is a server the caller has yet to connect their own account to.
+  const answered = error.kind === "upstream" || error.kind === "timeout" || awaitsConnection(error);
+  const status = answered ? 200 : error.status;
   return c.json(jsonRpcError(error, request.id), status as 200, error.headers);
 }
 
