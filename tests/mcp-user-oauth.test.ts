@@ -266,6 +266,23 @@ describe("a user's own connection to an MCP server", () => {
     expect(textOf(await client.call(`${server}__whoami`))).toBe("erin@gamma");
   });
 
+  it("refreshes after the server refuses a token it revoked, and then asks for a new connection", async () => {
+    const server = await registerGamma();
+    const kim = uniqueId("kim");
+    const bearer = await bearerOf(kim);
+    await connect(bearer, server, "kim@gamma");
+    const client = await mcpClient(bearer);
+    expect(textOf(await client.call(`${server}__whoami`))).toBe("kim@gamma");
+    // The grant is revoked at the server: its live token, unexpired to Sluice, is refused.
+    await control("/revoke-all");
+    const refused = await client.call(`${server}__whoami`);
+    expect(refused.body.error).toMatchObject({ code: -32002, data: { code: "mcp_upstream_error" } });
+    expect(refused.body.error?.message).toContain("answered HTTP 401");
+    // So the next call refreshes first, which the server refuses too: the user must connect again.
+    const next = await client.call(`${server}__whoami`);
+    expect(next.body.error).toMatchObject({ code: -32003, data: { code: "mcp_connection_reconnect" } });
+  });
+
   it("is disconnected and revoked at the server", async () => {
     const server = await registerGamma();
     const frank = uniqueId("frank");

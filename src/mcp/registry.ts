@@ -21,6 +21,8 @@ export interface McpServer {
   oauth?: McpServerOAuth & { clientSecret: string | null };
   /** The caller's own credential for this request (a user's OAuth token), resolved when first sent. */
   callerHeaders?: () => Promise<Record<string, string>>;
+  /** The server refused the caller's own credential (HTTP 401): it is refreshed before the next call. */
+  callerRefused?: () => Promise<void>;
 }
 
 /** What a sealed MCP credential is bound to: its row, so it cannot be copied to another. */

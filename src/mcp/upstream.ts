@@ -105,6 +105,7 @@ export async function postUpstream(
     }
     if (!response.ok) {
       await response.body?.cancel();
+      if (response.status === 401) await server.callerRefused?.();
       throw failure(server, `answered HTTP ${response.status}.`);
     }
     if (response.status === 202 || id === undefined) {

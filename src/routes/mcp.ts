@@ -37,24 +37,27 @@ const sessionGone = () =>
     code: "mcp_session_not_found",
   });
 
-/** The servers a request may reach: every one the caller may use, or the one the path names. */
-async function serversOf(c: GatewayContext, scope: string | undefined): Promise<McpServer[]> {
-  const all = await mcpServersFor(c.get("services"), c.get("config"));
-  const access = mcpAccess(principalPolicy(c.get("principal")));
-  const caller = {
+/** The servers as this caller reaches them: one that acts per user, with the caller's own token. */
+const reachedBy = (c: GatewayContext, servers: McpServer[]) =>
+  asCaller(servers, {
     services: c.get("services"),
     config: c.get("config"),
     principal: c.get("principal"),
     origin: new URL(c.req.url).origin,
-  };
+  });
+
+/** The servers a request may reach: every one the caller may use, or the one the path names. */
+async function serversOf(c: GatewayContext, scope: string | undefined): Promise<McpServer[]> {
+  const all = await mcpServersFor(c.get("services"), c.get("config"));
+  const access = mcpAccess(principalPolicy(c.get("principal")));
   if (scope === undefined)
-    return asCaller(
+    return reachedBy(
+      c,
       [...all.values()].filter((server) => access.server(server.name)),
-      caller,
     );
   const server = all.get(scope);
   if (!server || !access.server(scope)) throw serverNotFound(scope);
-  return asCaller([server], caller);
+  return reachedBy(c, [server]);
 }
 
 const SESSION_REQUIRED =

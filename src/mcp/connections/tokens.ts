@@ -136,8 +136,18 @@ interface Caller {
   origin: string;
 }
 
-/** The caller's bearer header for the server, refreshing the token when it is about to expire. */
-async function userHeaders(caller: Caller, server: OAuthServer): Promise<Record<string, string>> {
+/** The server no longer takes the token (revoked there, or it expired early): the next call refreshes it. */
+async function markExpired(caller: Caller, row: ConnectionRow): Promise<void> {
+  const [stored] = await caller.services.db
+    .update(mcpConnections)
+    .set({ expiresAt: new Date(0), updatedAt: new Date() })
+    .where(and(eq(mcpConnections.id, row.id), eq(mcpConnections.updatedAt, row.updatedAt)))
+    .returning();
+  if (stored) rememberConnection(caller.services, caller.config, stored);
+}
+
+/** The caller's connection to the server with a live token, refreshed when it is about to expire. */
+async function liveConnection(caller: Caller, server: OAuthServer): Promise<ConnectionRow> {
   const { services, config, origin } = caller;
   const userId = principalUserId(caller.principal);
   if (!userId) throw needsUser(server.name);
@@ -154,7 +164,7 @@ async function userHeaders(caller: Caller, server: OAuthServer): Promise<Record<
     rememberConnection(services, config, row);
   }
   if (row.status !== "active") throw needsReconnection(server.name, origin);
-  return { authorization: `Bearer ${(await tokensOf(row, config)).accessToken}` };
+  return row;
 }
 
 /** The request's servers as this caller reaches them: a `user_oauth` server with the caller's own token, resolved once. */
@@ -162,13 +172,15 @@ export function asCaller(servers: McpServer[], caller: Caller): McpServer[] {
   return servers.map((server) => {
     const { oauth } = server;
     if (!oauth) return server;
-    let headers: Promise<Record<string, string>> | undefined;
+    let connection: Promise<ConnectionRow> | undefined;
+    const live = () => {
+      connection ??= liveConnection(caller, { ...server, oauth });
+      return connection;
+    };
     return {
       ...server,
-      callerHeaders: () => {
-        headers ??= userHeaders(caller, { ...server, oauth });
-        return headers;
-      },
+      callerHeaders: async () => ({ authorization: `Bearer ${(await tokensOf(await live(), caller.config)).accessToken}` }),
+      callerRefused: async () => markExpired(caller, await live()),
     };
   });
 }
