@@ -133,6 +133,40 @@ describe("a user's own connection to an MCP server", () => {
     expect(JSON.stringify(shown.body)).not.toContain(MOCK_MCP_OAUTH_CLIENT_SECRET);
   });
 
+  it("finds the server's endpoints from its RFC 9728 and RFC 8414 metadata when the admin gives none", async () => {
+    const name = uniqueId("gd").toLowerCase();
+    const auth = { type: "user_oauth", client_id: MOCK_MCP_OAUTH_CLIENT_ID, client_secret: MOCK_MCP_OAUTH_CLIENT_SECRET };
+    const made = await admin("POST", "/admin/mcp/servers", { name, url: `${mockRoot}/mcp/gamma`, auth });
+    expect(made.status).toBe(201);
+    expect(made.body.oauth).toEqual({
+      authorization_url: `${oauthRoot}/authorize`,
+      token_url: `${oauthRoot}/token`,
+      revocation_url: `${oauthRoot}/revoke`,
+      client_id: MOCK_MCP_OAUTH_CLIENT_ID,
+      scopes: "",
+    });
+    // Discovered endpoints work like given ones.
+    const user = uniqueId("lee");
+    const bearer = await bearerOf(user);
+    await connect(bearer, name, "lee@gamma");
+    expect(textOf(await (await mcpClient(bearer)).call(`${name}__whoami`))).toBe("lee@gamma");
+
+    // A server with no metadata must be given its endpoints; half of them is refused.
+    const bare = await admin("POST", "/admin/mcp/servers", {
+      name: uniqueId("gx").toLowerCase(),
+      url: `${mockRoot}/mcp/alpha`,
+      auth,
+    });
+    expect(bare.status).toBe(400);
+    expect(JSON.stringify(bare.body)).toContain("mcp_oauth_discovery_failed");
+    const half = await admin("POST", "/admin/mcp/servers", {
+      name: uniqueId("gh").toLowerCase(),
+      url: `${mockRoot}/mcp/gamma`,
+      auth: { ...auth, token_url: `${oauthRoot}/token` },
+    });
+    expect(half.status).toBe(400);
+  });
+
   it("connects through start, the server's consent and the callback, and serves that user's calls with their token only", async () => {
     const server = await registerGamma();
     const alice = uniqueId("alice");

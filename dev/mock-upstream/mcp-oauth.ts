@@ -157,5 +157,16 @@ export function mockMcpOAuth() {
     return { jsonrpc: "2.0", id: message.id, error: { code: -32601, message: `Method not found: ${message.method}` } };
   }
 
-  return { handle, userOf, answer };
+  /** Its RFC 8414 metadata, under the issuer it is served at. */
+  const metadata = (issuer: string) => ({
+    issuer,
+    authorization_endpoint: `${issuer}/authorize`,
+    token_endpoint: `${issuer}/token`,
+    revocation_endpoint: `${issuer}/revoke`,
+    response_types_supported: ["code"],
+    grant_types_supported: ["authorization_code", "refresh_token"],
+    code_challenge_methods_supported: ["S256"],
+  });
+
+  return { handle, userOf, answer, metadata };
 }

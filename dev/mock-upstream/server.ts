@@ -464,6 +464,13 @@ export async function startMockUpstream(options: MockOptions = {}): Promise<Mock
     const raw = await readRawBody(req);
     const text = raw.toString("utf8");
     if (path === TURNSTILE_PATH) return sendJson(res, 200, turnstile.verify(new URLSearchParams(text)));
+    // Gamma's OAuth metadata, as MCP servers publish it: the protected resource (RFC 9728) names its authorization server (RFC 8414).
+    if (path === "/.well-known/oauth-protected-resource/mcp/gamma") {
+      return sendJson(res, 200, { resource: `${baseUrl}/mcp/gamma`, authorization_servers: [`${baseUrl}${MCP_OAUTH_PREFIX}`] });
+    }
+    if (path === `/.well-known/oauth-authorization-server${MCP_OAUTH_PREFIX}`) {
+      return sendJson(res, 200, mcpOAuth.metadata(`${baseUrl}${MCP_OAUTH_PREFIX}`));
+    }
     if (path === "/mcp/gamma") {
       // Gamma takes only a live access token its OAuth server issued, and answers as that token's user.
       const user = mcpOAuth.userOf(req.headers.authorization);

@@ -9,6 +9,7 @@ import type { Config } from "../config/index.ts";
 import { seal } from "../credentials/envelope.ts";
 import { mcpServers } from "../db/schema.ts";
 import { GatewayError } from "../http/errors.ts";
+import { discoverEndpoints } from "../mcp/connections/discovery.ts";
 import { forgetMcpServers, type McpServerRow, mcpSecretContext } from "../mcp/registry.ts";
 import type { Services } from "../services.ts";
 
@@ -39,16 +40,21 @@ const authSchema = z.discriminatedUnion("type", [
     value: z.string().min(1).max(8192),
   }),
   // Each user connects their own account at the server (mcp/connections/); the gateway holds the OAuth client.
-  z.strictObject({
-    type: z.literal("user_oauth"),
-    authorization_url: endpointUrl,
-    token_url: endpointUrl,
-    revocation_url: endpointUrl.nullable().optional(),
-    client_id: z.string().min(1).max(1000),
-    /** Absent for a public client, which PKCE alone protects. */
-    client_secret: z.string().min(1).max(8192).optional(),
-    scopes: z.string().max(2000).optional(),
-  }),
+  z
+    .strictObject({
+      type: z.literal("user_oauth"),
+      /** Both, or neither: then found from the server's RFC 9728 and RFC 8414 metadata. */
+      authorization_url: endpointUrl.optional(),
+      token_url: endpointUrl.optional(),
+      revocation_url: endpointUrl.nullable().optional(),
+      client_id: z.string().min(1).max(1000),
+      /** Absent for a public client, which PKCE alone protects. */
+      client_secret: z.string().min(1).max(8192).optional(),
+      scopes: z.string().max(2000).optional(),
+    })
+    .refine((auth) => (auth.authorization_url === undefined) === (auth.token_url === undefined), {
+      message: "give both `authorization_url` and `token_url`, or neither to find them from the server's metadata",
+    }),
 ]);
 
 const serverFields = {
@@ -108,13 +114,17 @@ async function sealed(name: string, secret: string | undefined, config: Config) 
 }
 
 /** The columns a credential sets: sealed for its row, or cleared for `none`. */
-async function credentialColumns(name: string, auth: z.infer<typeof authSchema>, config: Config) {
+async function credentialColumns(server: { name: string; url: string }, auth: z.infer<typeof authSchema>, config: Config) {
+  const { name } = server;
   if (auth.type === "none") return { authType: "none" as const, authHeader: null, oauth: null, ...NO_SECRET };
   if (auth.type === "user_oauth") {
+    const endpoints =
+      auth.authorization_url && auth.token_url
+        ? { authorizationUrl: auth.authorization_url, tokenUrl: auth.token_url, revocationUrl: null }
+        : await discoverEndpoints(server.url);
     const oauth = {
-      authorizationUrl: auth.authorization_url,
-      tokenUrl: auth.token_url,
-      revocationUrl: auth.revocation_url ?? null,
+      ...endpoints,
+      revocationUrl: auth.revocation_url === undefined ? endpoints.revocationUrl : auth.revocation_url,
       clientId: auth.client_id,
       scopes: auth.scopes ?? "",
     };
@@ -151,7 +161,7 @@ export async function createMcpServer(services: Services, config: Config, input:
       id: input.name,
       url: input.url,
       description: input.description ?? null,
-      ...(await credentialColumns(input.name, input.auth ?? { type: "none" }, config)),
+      ...(await credentialColumns({ name: input.name, url: input.url }, input.auth ?? { type: "none" }, config)),
       ...(input.timeout_ms !== undefined && { timeoutMs: input.timeout_ms }),
       pricePerCallUsd: input.price_per_call_usd ?? null,
       disabledAt: input.disabled ? new Date() : null,
@@ -169,7 +179,7 @@ export async function updateMcpServer(services: Services, config: Config, name: 
     .set({
       ...(input.url !== undefined && { url: input.url }),
       ...(input.description !== undefined && { description: input.description }),
-      ...(input.auth !== undefined && (await credentialColumns(name, input.auth, config))),
+      ...(input.auth !== undefined && (await credentialColumns({ name, url: input.url ?? existing.url }, input.auth, config))),
       ...(input.timeout_ms !== undefined && { timeoutMs: input.timeout_ms }),
       ...(input.price_per_call_usd !== undefined && { pricePerCallUsd: input.price_per_call_usd }),
       ...(input.disabled !== undefined && { disabledAt: input.disabled ? (existing.disabledAt ?? new Date()) : null }),
