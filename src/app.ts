@@ -26,6 +26,7 @@ import { exampleRoutes } from "./routes/examples.ts";
 import { geminiRoutes } from "./routes/gemini.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { mcpRoutes } from "./routes/mcp.ts";
+import { mcpConnectionRoutes } from "./routes/mcp-connections.ts";
 import { protectedResourceRoutes } from "./routes/mcp-oauth.ts";
 import { mediaRoutes } from "./routes/media.ts";
 import { metricsRoutes } from "./routes/metrics.ts";
@@ -162,6 +163,7 @@ export function createApp() {
   app.route("/auth/sso", ssoRoutes);
   app.route("/auth", authRoutes);
   app.route("/api/provider-accounts", providerAccountRoutes);
+  app.route("/api/mcp-connections", mcpConnectionRoutes);
   app.route("/api", appApiRoutes);
   app.route("/examples", exampleRoutes);
   app.route("/mcp", mcpRoutes);

@@ -150,6 +150,8 @@ describe("one shape for every route", () => {
       "/docs/docs.js",
       "/docs/docs.css",
       "/api/provider-accounts/google/callback",
+      // The same for an MCP server's redirect back, after a user connects their own account there.
+      "/api/mcp-connections/callback",
       // An app's publishable key and proof, checked by the route itself, behind its own per-network limit.
       "/auth/attest",
       // Single sign-on: the provider's round trip, and the session cookie, which these routes read themselves.

@@ -4,6 +4,7 @@
 // serve and dead or slow servers answered in bounded time. The mock upstream
 // plays two MCP servers (`dev/mock-upstream/mcp.ts`).
 import { env } from "cloudflare:test";
+import { Redis } from "@upstash/redis/cloudflare";
 import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { MOCK_MCP_ALPHA_TOKEN, MOCK_MCP_BETA_KEY } from "../dev/mock-upstream/mcp.ts";
@@ -469,6 +470,27 @@ describe("limits and the ledger", () => {
     await freeClient.initialize();
     for (let i = 0; i < 3; i++)
       expect((await freeClient.request("tools/call", { name: `${free}__echo`, arguments: { text: "f" } })).status).toBe(200);
+  });
+
+  it("keeps priced calls in a budget counter rebuilt from Postgres after Redis lost it", async () => {
+    const { alpha } = await registerServers({ price_per_call_usd: 0.01 });
+    const made = await admin("POST", "/admin/keys", { max_budget: 0.025, settings: { mcp_servers: [alpha] } });
+    const client = new McpSession(String(made.body.key));
+    await client.initialize();
+    const call = () => client.request("tools/call", { name: `${alpha}__echo`, arguments: { text: "r" } });
+    for (const answer of [await call(), await call()]) {
+      expect(answer.status).toBe(200);
+      expect((await ledgerRow(answer.requestId))?.costUsd).toBeCloseTo(0.01, 9);
+    }
+    const redis = new Redis({ url: env.UPSTASH_REDIS_REST_URL, token: env.UPSTASH_REDIS_REST_TOKEN });
+    const stored = await redis.keys(`sluice:c:key:${String(made.body.id)}:*`);
+    expect(stored.length).toBeGreaterThan(0);
+    await redis.del(...stored);
+    // Rebuilt from the ledger, the key's budget holds the two calls' $0.02: a third ($0.03) does not fit.
+    const refused = await call();
+    expect(refused.status).toBe(429);
+    expect(refused.body.error).toMatchObject({ code: -32029, data: { code: "budget_exceeded" } });
+    expect(Number(await redis.get(`sluice:c:key:${String(made.body.id)}:usd:b:life`))).toBe(20_000_000);
   });
 
   it("records a tool's own failure as such", async () => {

@@ -55,6 +55,7 @@ import { geminiSpeechAnswer, wantsGeminiAudio } from "./google-media.ts";
 import { GuardService } from "./guard.ts";
 import { HookReceiver } from "./hooks.ts";
 import { mockMcp } from "./mcp.ts";
+import { MCP_OAUTH_PREFIX, mockMcpOAuth } from "./mcp-oauth.ts";
 import { answerMedia, geminiImageAnswer, MEDIA_PATHS, multipartFields, wantsGeminiImage } from "./media.ts";
 import { answerFor, MOCK_MODELS, type MockAnswer, type MockTurn, UnknownMockModel } from "./models.ts";
 import { mockOidc, OIDC_PREFIX } from "./oidc.ts";
@@ -440,6 +441,7 @@ export async function startMockUpstream(options: MockOptions = {}): Promise<Mock
   const codeAssistSetup = mockCodeAssistSetup();
   const turnstile = mockTurnstile();
   const mcp = mockMcp();
+  const mcpOAuth = mockMcpOAuth();
   let baseUrl = "";
 
   async function answer(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -464,6 +466,32 @@ export async function startMockUpstream(options: MockOptions = {}): Promise<Mock
     const raw = await readRawBody(req);
     const text = raw.toString("utf8");
     if (path === TURNSTILE_PATH) return sendJson(res, 200, turnstile.verify(new URLSearchParams(text)));
+    // Gamma's OAuth metadata, as MCP servers publish it: the protected resource (RFC 9728) names its authorization server (RFC 8414).
+    if (path === "/.well-known/oauth-protected-resource/mcp/gamma") {
+      return sendJson(res, 200, { resource: `${baseUrl}/mcp/gamma`, authorization_servers: [`${baseUrl}${MCP_OAUTH_PREFIX}`] });
+    }
+    if (path === `/.well-known/oauth-authorization-server${MCP_OAUTH_PREFIX}`) {
+      return sendJson(res, 200, mcpOAuth.metadata(`${baseUrl}${MCP_OAUTH_PREFIX}`));
+    }
+    if (path === "/mcp/gamma") {
+      // Gamma takes only a live access token its OAuth server issued, and answers as that token's user.
+      const user = mcpOAuth.userOf(req.headers.authorization);
+      if (!user) return sendJson(res, 401, { error: "invalid_token" }, { "www-authenticate": 'Bearer error="invalid_token"' });
+      if (req.method !== "POST") return void res.writeHead(405).end();
+      const message = JSON.parse(text) as { id?: unknown; method?: string; params?: Record<string, unknown> };
+      record(req, res, path, message);
+      if (message.id === undefined) return void res.writeHead(202).end();
+      return sendJson(res, 200, mcpOAuth.answer(user, message));
+    }
+    if (path.startsWith(MCP_OAUTH_PREFIX)) {
+      const url = new URL(req.url ?? "/", "http://mock.invalid");
+      const reply = mcpOAuth.handle(req.method ?? "GET", url, text, req.headers.authorization);
+      if (reply?.status === 302) {
+        res.writeHead(302, reply.headers);
+        return void res.end();
+      }
+      if (reply) return sendJson(res, reply.status, reply.body, reply.headers);
+    }
     const mcpServer = /^\/mcp\/([\w-]+)$/.exec(path);
     if (mcpServer) {
       let message: unknown;

@@ -5,7 +5,7 @@ import { and, asc, eq, isNotNull, ne } from "drizzle-orm";
 import type { Config } from "../config/index.ts";
 import { rewrap, seal } from "../credentials/envelope.ts";
 import { credentialContext, forgetOwnedCredentials } from "../credentials/pool.ts";
-import { mcpServers, providerAccounts, providerCredentials, providers } from "../db/schema.ts";
+import { mcpConnections, mcpServers, providerAccounts, providerCredentials, providers } from "../db/schema.ts";
 import { badRequest, GatewayError } from "../http/errors.ts";
 import { credentialUrlAllowed } from "../providers/credential-urls.ts";
 import { providerOf } from "../providers/index.ts";
@@ -223,10 +223,10 @@ export async function rewrapCredentials(services: Services, config: Config) {
   if (!current) {
     throw new GatewayError(503, "unavailable", "Set ENCRYPTION_KEY before rotating to it.", { code: "encryption_unconfigured" });
   }
-  // Provider keys, and users' connected accounts, which are sealed the same way: left behind, either could not
+  // Provider keys, and users' connected accounts and MCP connections, which are sealed the same way: left behind, either could not
   // be opened once the old key goes.
   let rewrapped = 0;
-  for (const table of [providerCredentials, providerAccounts]) {
+  for (const table of [providerCredentials, providerAccounts, mcpConnections]) {
     const stale = await services.db.select().from(table).where(ne(table.kekVersion, current.version));
     for (const row of stale) {
       const sealed = await rewrap(row, config.encryption);

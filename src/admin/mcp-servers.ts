@@ -1,13 +1,15 @@
 // MCP servers behind `/mcp`: registered, changed and removed by the admin.
 // The credential the gateway sends a server (a bearer token or a static
-// header) is sealed on the way in, like a provider key, and never shown
-// again; views carry its last four characters only.
+// header), or the OAuth client users connect their own accounts through, is
+// sealed on the way in, like a provider key, and never shown again; views
+// carry its last four characters only.
 import { asc, eq } from "drizzle-orm";
 import * as z from "zod";
 import type { Config } from "../config/index.ts";
 import { seal } from "../credentials/envelope.ts";
 import { mcpServers } from "../db/schema.ts";
 import { GatewayError } from "../http/errors.ts";
+import { discoverEndpoints } from "../mcp/connections/discovery.ts";
 import { forgetMcpServers, type McpServerRow, mcpSecretContext } from "../mcp/registry.ts";
 import type { Services } from "../services.ts";
 
@@ -24,6 +26,8 @@ const RESERVED_HEADERS = new Set([
   "x-request-id",
 ]);
 
+const endpointUrl = z.url({ protocol: /^https?$/, message: "must be an http or https URL" }).max(2048);
+
 const authSchema = z.discriminatedUnion("type", [
   z.strictObject({ type: z.literal("none") }),
   z.strictObject({ type: z.literal("bearer"), token: z.string().min(1).max(8192) }),
@@ -35,6 +39,22 @@ const authSchema = z.discriminatedUnion("type", [
       .refine((name) => !RESERVED_HEADERS.has(name.toLowerCase()), { message: "is a header the gateway sets itself" }),
     value: z.string().min(1).max(8192),
   }),
+  // Each user connects their own account at the server (mcp/connections/); the gateway holds the OAuth client.
+  z
+    .strictObject({
+      type: z.literal("user_oauth"),
+      /** Both, or neither: then found from the server's RFC 9728 and RFC 8414 metadata. */
+      authorization_url: endpointUrl.optional(),
+      token_url: endpointUrl.optional(),
+      revocation_url: endpointUrl.nullable().optional(),
+      client_id: z.string().min(1).max(1000),
+      /** Absent for a public client, which PKCE alone protects. */
+      client_secret: z.string().min(1).max(8192).optional(),
+      scopes: z.string().max(2000).optional(),
+    })
+    .refine((auth) => (auth.authorization_url === undefined) === (auth.token_url === undefined), {
+      message: "give both `authorization_url` and `token_url`, or neither to find them from the server's metadata",
+    }),
 ]);
 
 const serverFields = {
@@ -65,6 +85,15 @@ export function mcpServerView(row: McpServerRow) {
     description: row.description,
     auth_type: row.authType,
     auth_header: row.authType === "header" ? row.authHeader : null,
+    oauth: row.oauth
+      ? {
+          authorization_url: row.oauth.authorizationUrl,
+          token_url: row.oauth.tokenUrl,
+          revocation_url: row.oauth.revocationUrl,
+          client_id: row.oauth.clientId,
+          scopes: row.oauth.scopes,
+        }
+      : null,
     secret_display: row.secretSuffix ? `…${row.secretSuffix}` : null,
     timeout_ms: row.timeoutMs,
     price_per_call_usd: row.pricePerCallUsd,
@@ -77,25 +106,36 @@ export function mcpServerView(row: McpServerRow) {
 const notFound = (name: string) =>
   new GatewayError(404, "not_found", `No MCP server \`${name}\`.`, { code: "mcp_server_not_found" });
 
+const NO_SECRET = { ciphertext: null, iv: null, wrappedKey: null, kekVersion: null, secretSuffix: null };
+
+async function sealed(name: string, secret: string | undefined, config: Config) {
+  if (secret === undefined) return NO_SECRET;
+  return { ...(await seal(secret, mcpSecretContext(name), config.encryption)), secretSuffix: secret.slice(-4) };
+}
+
 /** The columns a credential sets: sealed for its row, or cleared for `none`. */
-async function credentialColumns(name: string, auth: z.infer<typeof authSchema>, config: Config) {
-  if (auth.type === "none") {
-    return {
-      authType: "none" as const,
-      authHeader: null,
-      ciphertext: null,
-      iv: null,
-      wrappedKey: null,
-      kekVersion: null,
-      secretSuffix: null,
+async function credentialColumns(server: { name: string; url: string }, auth: z.infer<typeof authSchema>, config: Config) {
+  const { name } = server;
+  if (auth.type === "none") return { authType: "none" as const, authHeader: null, oauth: null, ...NO_SECRET };
+  if (auth.type === "user_oauth") {
+    const endpoints =
+      auth.authorization_url && auth.token_url
+        ? { authorizationUrl: auth.authorization_url, tokenUrl: auth.token_url, revocationUrl: null }
+        : await discoverEndpoints(server.url);
+    const oauth = {
+      ...endpoints,
+      revocationUrl: auth.revocation_url === undefined ? endpoints.revocationUrl : auth.revocation_url,
+      clientId: auth.client_id,
+      scopes: auth.scopes ?? "",
     };
+    return { authType: "user_oauth" as const, authHeader: null, oauth, ...(await sealed(name, auth.client_secret, config)) };
   }
   const secret = auth.type === "bearer" ? auth.token : auth.value;
   return {
     authType: auth.type,
     authHeader: auth.type === "header" ? auth.name.toLowerCase() : null,
-    ...(await seal(secret, mcpSecretContext(name), config.encryption)),
-    secretSuffix: secret.slice(-4),
+    oauth: null,
+    ...(await sealed(name, secret, config)),
   };
 }
 
@@ -121,7 +161,7 @@ export async function createMcpServer(services: Services, config: Config, input:
       id: input.name,
       url: input.url,
       description: input.description ?? null,
-      ...(await credentialColumns(input.name, input.auth ?? { type: "none" }, config)),
+      ...(await credentialColumns({ name: input.name, url: input.url }, input.auth ?? { type: "none" }, config)),
       ...(input.timeout_ms !== undefined && { timeoutMs: input.timeout_ms }),
       pricePerCallUsd: input.price_per_call_usd ?? null,
       disabledAt: input.disabled ? new Date() : null,
@@ -139,7 +179,7 @@ export async function updateMcpServer(services: Services, config: Config, name: 
     .set({
       ...(input.url !== undefined && { url: input.url }),
       ...(input.description !== undefined && { description: input.description }),
-      ...(input.auth !== undefined && (await credentialColumns(name, input.auth, config))),
+      ...(input.auth !== undefined && (await credentialColumns({ name, url: input.url ?? existing.url }, input.auth, config))),
       ...(input.timeout_ms !== undefined && { timeoutMs: input.timeout_ms }),
       ...(input.price_per_call_usd !== undefined && { pricePerCallUsd: input.price_per_call_usd }),
       ...(input.disabled !== undefined && { disabledAt: input.disabled ? (existing.disabledAt ?? new Date()) : null }),

@@ -383,9 +383,12 @@ export const mcpServers = pgTable("mcp_servers", {
   id: text("id").primaryKey(),
   url: text("url").notNull(),
   description: text("description"),
-  authType: text("auth_type", { enum: ["none", "bearer", "header"] })
+  /** `user_oauth`: each user connects their own account; the sealed secret is then the OAuth client's. */
+  authType: text("auth_type", { enum: ["none", "bearer", "header", "user_oauth"] })
     .notNull()
     .default("none"),
+  /** For `user_oauth`: the server's OAuth endpoints, client id and scopes (never the client secret). */
+  oauth: jsonb("oauth").$type<McpServerOAuth>(),
   /** The header the secret goes in when `auth_type` is `header`. */
   authHeader: text("auth_header"),
   ciphertext: text("ciphertext"),
@@ -401,6 +404,45 @@ export const mcpServers = pgTable("mcp_servers", {
   createdAt: createdAt(),
   updatedAt: updatedAt(),
 });
+
+export interface McpServerOAuth {
+  authorizationUrl: string;
+  tokenUrl: string;
+  revocationUrl: string | null;
+  clientId: string;
+  scopes: string;
+}
+
+/**
+ * A user's own OAuth connection to a `user_oauth` MCP server: the access and
+ * refresh tokens sealed together like a provider key, bound to the row, the
+ * user and the server. `status` is `reconnect` once a refresh was refused.
+ */
+export const mcpConnections = pgTable(
+  "mcp_connections",
+  {
+    id: text("id").primaryKey(),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    server: text("server")
+      .notNull()
+      .references(() => mcpServers.id, { onDelete: "cascade" }),
+    status: text("status", { enum: ["active", "reconnect"] })
+      .notNull()
+      .default("active"),
+    scopes: text("scopes").notNull().default(""),
+    /** When the sealed access token expires; null when the server did not say. */
+    expiresAt: timestamp("expires_at", { withTimezone: true }),
+    ciphertext: text("ciphertext").notNull(),
+    iv: text("iv").notNull(),
+    wrappedKey: text("wrapped_key").notNull(),
+    kekVersion: integer("kek_version").notNull().default(1),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [uniqueIndex("mcp_connections_user_server_idx").on(t.userId, t.server)],
+);
 
 /** The ledger of tool calls through `/mcp`: one row per call, refused ones included. */
 export const mcpCalls = pgTable(

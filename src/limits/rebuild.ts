@@ -1,8 +1,9 @@
 // Redis counters are a cache of the Postgres ledger: a subject whose counters
-// are gone (Redis lost them, or it is new) gets them rebuilt from the ledger.
+// are gone (Redis lost them, or it is new) gets them rebuilt from the ledger,
+// the model calls' costs and the priced MCP tool calls' alike.
 import { and, eq, type SQL, sql } from "drizzle-orm";
 import type { Principal } from "../auth/principal.ts";
-import { usageEvents } from "../db/schema.ts";
+import { mcpCalls, usageEvents } from "../db/schema.ts";
 import type { Services } from "../services.ts";
 import { type Counter, counterStart, SEED_TTL_SECONDS, type Subject, seedKey, toNano } from "./plan.ts";
 import { runScript } from "./redis-scripts.ts";
@@ -29,6 +30,31 @@ interface RebuildInput {
   now: number;
 }
 
+/** The tool-call rows a subject's dollar counters also sum; tool calls have no app, device or network. */
+function toolCallRows(subject: Subject): SQL | undefined {
+  if (subject.kind === "key") return eq(mcpCalls.keyId, subject.id);
+  if (subject.kind === "user") return eq(mcpCalls.userId, subject.id);
+  if (subject.kind === "team") return eq(mcpCalls.teamId, subject.id);
+  return undefined;
+}
+
+/** Dollars of priced tool calls per counter (0 for token counters), in one query. */
+async function toolCallCosts(input: RebuildInput, subject: Subject, counters: Counter[], starts: number[]): Promise<number[]> {
+  const rows = toolCallRows(subject);
+  if (!rows || !counters.some((c) => c.measure === "usd")) return counters.map(() => 0);
+  const earliest = new Date(Math.min(...starts)).toISOString();
+  const columns = counters.map((counter, j) => {
+    const from = new Date(starts[j] ?? 0).toISOString();
+    const measure = counter.measure === "usd" ? mcpCalls.costUsd : sql`0`;
+    return sql`coalesce(sum(${measure}) filter (where ${mcpCalls.createdAt} >= ${from}), 0)::text as ${sql.raw(`c${j}`)}`;
+  });
+  const result = await input.services.db.execute(
+    sql`select ${sql.join(columns, sql`, `)} from ${mcpCalls} where ${rows} and ${mcpCalls.createdAt} >= ${earliest}`,
+  );
+  const row = (result.rows[0] ?? {}) as Record<string, string>;
+  return counters.map((_, j) => Number(row[`c${j}`] ?? 0));
+}
+
 /** What the ledger says a counter should hold. */
 async function ledgerValues(input: RebuildInput, subject: Subject, counters: Counter[]): Promise<number[]> {
   const starts = counters.map((c) => counterStart(c, input.windows, input.principal, input.now));
@@ -39,12 +65,15 @@ async function ledgerValues(input: RebuildInput, subject: Subject, counters: Cou
       counter.measure === "tokens" ? sql`${usageEvents.promptTokens} + ${usageEvents.completionTokens}` : usageEvents.costUsd;
     return sql`coalesce(sum(${measure}) filter (where ${usageEvents.createdAt} >= ${from}), 0)::text as ${sql.raw(`c${j}`)}`;
   });
-  const result = await input.services.db.execute(
-    sql`select ${sql.join(columns, sql`, `)} from ${usageEvents} where ${subjectRows(subject)} and ${usageEvents.createdAt} >= ${earliest}`,
-  );
+  const [result, tools] = await Promise.all([
+    input.services.db.execute(
+      sql`select ${sql.join(columns, sql`, `)} from ${usageEvents} where ${subjectRows(subject)} and ${usageEvents.createdAt} >= ${earliest}`,
+    ),
+    toolCallCosts(input, subject, counters, starts),
+  ]);
   const row = (result.rows[0] ?? {}) as Record<string, string>;
   return counters.map((counter, j) => {
-    const value = Number(row[`c${j}`] ?? 0);
+    const value = Number(row[`c${j}`] ?? 0) + (tools[j] ?? 0);
     return counter.measure === "tokens" ? Math.round(value) : toNano(value);
   });
 }

@@ -6,6 +6,7 @@ import type { Principal } from "../auth/principal.ts";
 import type { Config } from "../config/index.ts";
 import type { Services } from "../services.ts";
 import type { McpAccess } from "./allowlist.ts";
+import { awaitsConnection } from "./connections/tokens.ts";
 import { admitToolCall, recordToolCall, reserveToolPrice, type ToolCallRecord } from "./metering.ts";
 import { namespaced, namespacedUri, splitName, splitUri } from "./names.ts";
 import type { McpServer } from "./registry.ts";
@@ -85,7 +86,8 @@ async function mergedList(
     const server = ctx.servers[i] as McpServer;
     if (list.status === "rejected") {
       if (!ctx.aggregate) throw list.reason;
-      console.warn(`sluice: ${ctx.requestId} mcp ${method} of ${server.name} failed: ${(list.reason as Error).message}`);
+      if (!awaitsConnection(list.reason))
+        console.warn(`sluice: ${ctx.requestId} mcp ${method} of ${server.name} failed: ${(list.reason as Error).message}`);
       continue;
     }
     for (const item of list.value) {

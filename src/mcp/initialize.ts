@@ -4,6 +4,7 @@
 // left out of the session (its tools are tried again, one request at a time);
 // on `/mcp/{server}` its failure is the answer.
 
+import { awaitsConnection } from "./connections/tokens.ts";
 import { GATEWAY_INFO, type McpAnswer, type McpContext } from "./gateway.ts";
 import { type RpcRequest, rpcResult } from "./rpc.ts";
 import { type GatewaySession, sealSession } from "./session.ts";
@@ -45,7 +46,7 @@ export async function startSession(
       started.push([name, result.value]);
     } else if (!ctx.aggregate) {
       throw result.reason;
-    } else {
+    } else if (!awaitsConnection(result.reason)) {
       console.warn(`sluice: ${ctx.requestId} mcp server ${name} did not start: ${(result.reason as Error).message}`);
     }
   }

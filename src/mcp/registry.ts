@@ -5,7 +5,7 @@
 import { isNull } from "drizzle-orm";
 import type { Config } from "../config/index.ts";
 import { open } from "../credentials/envelope.ts";
-import { mcpServers } from "../db/schema.ts";
+import { type McpServerOAuth, mcpServers } from "../db/schema.ts";
 import type { Services } from "../services.ts";
 
 export type McpServerRow = typeof mcpServers.$inferSelect;
@@ -17,6 +17,12 @@ export interface McpServer {
   pricePerCallUsd: number | null;
   /** The credential as the server takes it; never logged or shown. */
   headers: Record<string, string>;
+  /** For a server each user connects to themself: its OAuth client (the secret opened). */
+  oauth?: McpServerOAuth & { clientSecret: string | null };
+  /** The caller's own credential for this request (a user's OAuth token), resolved when first sent. */
+  callerHeaders?: () => Promise<Record<string, string>>;
+  /** The server refused the caller's own credential (HTTP 401): it is refreshed before the next call. */
+  callerRefused?: () => Promise<void>;
 }
 
 /** What a sealed MCP credential is bound to: its row, so it cannot be copied to another. */
@@ -24,27 +30,35 @@ export const mcpSecretContext = (name: string) => `mcp_server:${name}`;
 
 const registries = new WeakMap<Services, { loadedAt: number; servers: Promise<Map<string, McpServer>> }>();
 
-async function credentialHeaders(row: McpServerRow, config: Config): Promise<Record<string, string>> {
-  if (row.authType === "none" || !row.ciphertext || !row.iv || !row.wrappedKey || row.kekVersion === null) return {};
-  const secret = await open(
+async function openSecret(row: McpServerRow, config: Config): Promise<string | null> {
+  if (!row.ciphertext || !row.iv || !row.wrappedKey || row.kekVersion === null) return null;
+  return open(
     { ciphertext: row.ciphertext, iv: row.iv, wrappedKey: row.wrappedKey, kekVersion: row.kekVersion },
     mcpSecretContext(row.id),
     config.encryption,
   );
+}
+
+function credentialHeaders(row: McpServerRow, secret: string | null): Record<string, string> {
+  if (row.authType === "none" || row.authType === "user_oauth" || secret === null) return {};
   return row.authType === "bearer" ? { authorization: `Bearer ${secret}` } : { [row.authHeader ?? "authorization"]: secret };
+}
+
+async function serverOf(row: McpServerRow, config: Config): Promise<McpServer> {
+  const secret = await openSecret(row, config);
+  return {
+    name: row.id,
+    url: row.url,
+    timeoutMs: row.timeoutMs,
+    pricePerCallUsd: row.pricePerCallUsd,
+    headers: credentialHeaders(row, secret),
+    ...(row.authType === "user_oauth" && row.oauth && { oauth: { ...row.oauth, clientSecret: secret } }),
+  };
 }
 
 async function loadServers(services: Services, config: Config): Promise<Map<string, McpServer>> {
   const rows = await services.db.select().from(mcpServers).where(isNull(mcpServers.disabledAt)).orderBy(mcpServers.id);
-  const servers = await Promise.all(
-    rows.map(async (row) => ({
-      name: row.id,
-      url: row.url,
-      timeoutMs: row.timeoutMs,
-      pricePerCallUsd: row.pricePerCallUsd,
-      headers: await credentialHeaders(row, config),
-    })),
-  );
+  const servers = await Promise.all(rows.map((row) => serverOf(row, config)));
   return new Map(servers.map((server) => [server.name, server]));
 }
 

@@ -72,6 +72,10 @@ async function readEventStream(
   return { messages, bytes };
 }
 
+/** The gateway's credential for the server, or the caller's own (a user's OAuth token). */
+const headersFor = async (server: McpServer) =>
+  server.callerHeaders ? { ...server.headers, ...(await server.callerHeaders()) } : server.headers;
+
 /** Posts one JSON-RPC message to `server`; `id` is the request's, to find its response. */
 export async function postUpstream(
   server: McpServer,
@@ -84,7 +88,7 @@ export async function postUpstream(
     const response = await fetch(server.url, {
       method: "POST",
       headers: {
-        ...server.headers,
+        ...(await headersFor(server)),
         accept: "application/json, text/event-stream",
         "content-type": "application/json",
         "x-request-id": options.requestId,
@@ -101,6 +105,7 @@ export async function postUpstream(
     }
     if (!response.ok) {
       await response.body?.cancel();
+      if (response.status === 401) await server.callerRefused?.();
       throw failure(server, `answered HTTP ${response.status}.`);
     }
     if (response.status === 202 || id === undefined) {
@@ -135,7 +140,7 @@ export async function endUpstreamSession(server: McpServer, session: UpstreamSes
   try {
     const response = await fetch(server.url, {
       method: "DELETE",
-      headers: { ...server.headers, "mcp-session-id": session.id, "mcp-protocol-version": session.protocolVersion },
+      headers: { ...(await headersFor(server)), "mcp-session-id": session.id, "mcp-protocol-version": session.protocolVersion },
       signal: AbortSignal.timeout(server.timeoutMs),
     });
     await response.body?.cancel();

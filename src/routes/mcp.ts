@@ -11,6 +11,7 @@ import { jsonRpcError } from "../formats/mcp/errors.ts";
 import { readJsonBody } from "../http/body.ts";
 import { badRequest, GatewayError } from "../http/errors.ts";
 import { mcpAccess } from "../mcp/allowlist.ts";
+import { asCaller, awaitsConnection } from "../mcp/connections/tokens.ts";
 import { answerRequest, forwardFromClient, type McpAnswer, type McpContext } from "../mcp/gateway.ts";
 import { PROTOCOL_VERSIONS, startSession } from "../mcp/initialize.ts";
 import { type McpServer, mcpServersFor } from "../mcp/registry.ts";
@@ -36,14 +37,27 @@ const sessionGone = () =>
     code: "mcp_session_not_found",
   });
 
+/** The servers as this caller reaches them: one that acts per user, with the caller's own token. */
+const reachedBy = (c: GatewayContext, servers: McpServer[]) =>
+  asCaller(servers, {
+    services: c.get("services"),
+    config: c.get("config"),
+    principal: c.get("principal"),
+    origin: new URL(c.req.url).origin,
+  });
+
 /** The servers a request may reach: every one the caller may use, or the one the path names. */
 async function serversOf(c: GatewayContext, scope: string | undefined): Promise<McpServer[]> {
   const all = await mcpServersFor(c.get("services"), c.get("config"));
   const access = mcpAccess(principalPolicy(c.get("principal")));
-  if (scope === undefined) return [...all.values()].filter((server) => access.server(server.name));
+  if (scope === undefined)
+    return reachedBy(
+      c,
+      [...all.values()].filter((server) => access.server(server.name)),
+    );
   const server = all.get(scope);
   if (!server || !access.server(scope)) throw serverNotFound(scope);
-  return [server];
+  return reachedBy(c, [server]);
 }
 
 const SESSION_REQUIRED =
@@ -86,7 +100,9 @@ function failed(c: GatewayContext, request: RpcRequest, error: unknown): Respons
   if (error instanceof UpstreamRpcError) return c.json({ jsonrpc: "2.0", id: request.id, error: error.rpc }, 200);
   if (!(error instanceof GatewayError)) throw error;
   // A server that failed or timed out is the answer to this request, not a failure of the transport.
-  const status = error.kind === "upstream" || error.kind === "timeout" ? 200 : error.status;
+  // So is a server the caller has yet to connect their own account to.
+  const answered = error.kind === "upstream" || error.kind === "timeout" || awaitsConnection(error);
+  const status = answered ? 200 : error.status;
   return c.json(jsonRpcError(error, request.id), status as 200, error.headers);
 }
 

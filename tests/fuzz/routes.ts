@@ -234,6 +234,25 @@ export const ROUTES: FuzzRoute[] = [
     reached: withCode(404, "account_not_found"),
   },
   { route: "DELETE /api/provider-accounts/google", path: "/api/provider-accounts/google", auth: "user" },
+  {
+    route: "POST /api/mcp-connections/:server/start",
+    path: "/api/mcp-connections/fuzz-mcp/start",
+    auth: "user",
+    segment: "fuzz-mcp",
+    // The fuzz's MCP server takes a bearer token: no user connects to it.
+    reached: withCode(404, "mcp_server_not_found"),
+  },
+  {
+    // Public: the MCP server's OAuth server sends the browser here, and anyone can send anything.
+    route: "GET /api/mcp-connections/callback",
+    path: "/api/mcp-connections/callback",
+    auth: "none",
+    page: true,
+    hostileQuery: ["state", "code", "error"],
+    reached: (status, text) => status === 400 && text.includes("MCP server not connected"),
+  },
+  { route: "GET /api/mcp-connections", path: "/api/mcp-connections", auth: "user" },
+  { route: "DELETE /api/mcp-connections/:server", path: "/api/mcp-connections/fuzz-mcp", auth: "user", segment: "fuzz-mcp" },
   { route: "POST /auth/token", path: "/auth/token", auth: "key" },
   // Public: its template (the fuzz app's publishable key, for a native caller) is made before the run.
   { route: "POST /auth/attest", path: "/auth/attest", auth: "none" },
