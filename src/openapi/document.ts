@@ -78,6 +78,11 @@ const ERROR_SCHEMAS: Record<ErrorShape, JsonSchema> = {
     properties: { id: { type: "string" }, message: { type: "string" } },
     required: ["message"],
   },
+  oauth: {
+    type: "object",
+    properties: { error: { type: "string" }, error_description: { type: "string" } },
+    required: ["error"],
+  },
   mcp: {
     type: "object",
     properties: {
