@@ -38,6 +38,7 @@ export async function issueAccessToken(
     .setIssuer(SLUICE_ISSUER)
     .setAudience(grant.resource)
     .setSubject(grant.userId)
+    .setJti(crypto.randomUUID())
     .setIssuedAt()
     .setExpirationTime(`${grant.ttlSeconds}s`)
     .sign(await signingKey(adminKey, ACCESS_PURPOSE));
