@@ -335,6 +335,10 @@ describe("the token endpoint", () => {
     expect(response.status).toBe(200);
     expect(response.headers.get("mcp-session-id")).toBeTruthy();
     await response.arrayBuffer();
+    // The replay revoked what the code was traded for: its refresh token is refused.
+    const refresh = await token({ grant_type: "refresh_token", refresh_token: tokens.refresh_token, client_id: grant.clientId });
+    expect(refresh.status).toBe(400);
+    expect(await refresh.json()).toMatchObject({ error: "invalid_grant" });
   });
 
   it("rotates refresh tokens: each is used once, and the new access token works", async () => {
@@ -345,17 +349,29 @@ describe("the token endpoint", () => {
     const second = (await refreshed.json()) as Tokens;
     expect(second.refresh_token).not.toBe(first.refresh_token);
     expect(second.access_token).not.toBe(first.access_token);
-    const replay = await token({ grant_type: "refresh_token", refresh_token: first.refresh_token, client_id: grant.clientId });
-    expect(replay.status).toBe(400);
-    expect(await replay.json()).toMatchObject({ error: "invalid_grant" });
-    // Another client cannot use a refresh token it was not issued.
-    const other = await codeFor();
-    const stolen = await token({ grant_type: "refresh_token", refresh_token: second.refresh_token, client_id: other.clientId });
-    expect(stolen.status).toBe(400);
-    expect(await stolen.json()).toMatchObject({ error: "invalid_grant" });
     const { response } = await initializeWith(second.access_token);
     expect(response.status).toBe(200);
     await response.arrayBuffer();
+    // Another client cannot use a refresh token it was not issued.
+    const other = await codeFor();
+    const otherTokens = (await (await exchange(other)).json()) as Tokens;
+    const stolen = await token({
+      grant_type: "refresh_token",
+      refresh_token: otherTokens.refresh_token,
+      client_id: grant.clientId,
+    });
+    expect(stolen.status).toBe(400);
+    expect(await stolen.json()).toMatchObject({ error: "invalid_grant" });
+    // A spent refresh token that comes back is refused, and revokes the one that replaced it.
+    const replay = await token({ grant_type: "refresh_token", refresh_token: first.refresh_token, client_id: grant.clientId });
+    expect(replay.status).toBe(400);
+    expect(await replay.json()).toEqual({
+      error: "invalid_grant",
+      error_description: "The refresh token is unknown, expired, already used or revoked.",
+    });
+    const revoked = await token({ grant_type: "refresh_token", refresh_token: second.refresh_token, client_id: grant.clientId });
+    expect(revoked.status).toBe(400);
+    expect(await revoked.json()).toMatchObject({ error: "invalid_grant" });
   });
 
   it("refuses a redirect URI the client did not register, at the authorization and the token endpoint", async () => {

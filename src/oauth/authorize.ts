@@ -15,7 +15,7 @@ import { finishSignIn, SIGN_IN_SECONDS, startSignIn } from "../sso/flow.ts";
 import { operatorClaims } from "../sso/roles.ts";
 import { isMcpResource } from "./access-token.ts";
 import { isRegisteredRedirect, openClient } from "./clients.ts";
-import { clientHash, issueCode } from "./grants.ts";
+import { clientHash, issueCode, newFamily } from "./grants.ts";
 
 const PENDING_PURPOSE = "sluice oauth authorization v1";
 export const AUTHORIZE_COOKIE = "sluice-oauth";
@@ -195,5 +195,6 @@ export async function finishAuthorization(
     scope: request.scope,
     redirectUri: request.redirectUri,
     challenge: request.challenge,
+    family: newFamily(),
   });
 }

@@ -72,13 +72,14 @@ async function authorizationCode(ctx: TokenContext): Promise<TokenAnswer> {
   if (!secretsEqual(await sha256(verifier), grant.challenge))
     throw invalidGrant("The PKCE `code_verifier` does not match the challenge.");
   checkResource(ctx.form, grant);
-  return answer(ctx, { client: grant.client, userId: grant.userId, resource: grant.resource, scope: grant.scope });
+  const { redirectUri: _redirect, challenge: _challenge, ...granted } = grant;
+  return answer(ctx, granted);
 }
 
 async function refreshToken(ctx: TokenContext): Promise<TokenAnswer> {
   const client = await clientOf(ctx);
   const grant = await takeRefreshToken(ctx.services, required(ctx.form, "refresh_token"));
-  if (!grant) throw invalidGrant("The refresh token is unknown, expired or already used.");
+  if (!grant) throw invalidGrant("The refresh token is unknown, expired, already used or revoked.");
   if (!secretsEqual(grant.client, client)) throw invalidGrant("The refresh token was issued to another client.");
   checkResource(ctx.form, grant);
   return answer(ctx, grant);
