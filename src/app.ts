@@ -30,6 +30,7 @@ import { mcpConnectionRoutes } from "./routes/mcp-connections.ts";
 import { protectedResourceRoutes } from "./routes/mcp-oauth.ts";
 import { mediaRoutes } from "./routes/media.ts";
 import { metricsRoutes } from "./routes/metrics.ts";
+import { authorizationServerRoutes, oauthRoutes } from "./routes/oauth.ts";
 import { openaiRoutes } from "./routes/openai.ts";
 import { providerAccountRoutes } from "./routes/provider-accounts.ts";
 import { realtimeRoutes } from "./routes/realtime.ts";
@@ -138,6 +139,7 @@ export function createApp() {
         "/admin/models, /admin/providers, /admin/credentials, /admin/mcp/servers",
         "/admin/me, /admin/members, /admin/tokens, GET /admin/audit",
         "POST /mcp, POST /mcp/{server} (MCP Streamable HTTP)",
+        "POST /oauth/register, GET /oauth/authorize, POST /oauth/token (OAuth for MCP clients)",
         "GET /health",
         "GET /metrics",
         "GET /openapi.json, GET /docs",
@@ -168,6 +170,8 @@ export function createApp() {
   app.route("/examples", exampleRoutes);
   app.route("/mcp", mcpRoutes);
   app.route("/.well-known/oauth-protected-resource", protectedResourceRoutes);
+  app.route("/.well-known/oauth-authorization-server", authorizationServerRoutes);
+  app.route("/oauth", oauthRoutes);
 
   // The API described, from the routes themselves, and a page that renders it.
   let openapi: unknown;

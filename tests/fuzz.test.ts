@@ -40,7 +40,10 @@ const bindings = {
 
 /** The app's routes, as it names them, with the error shape each answers in. */
 const APP_ROUTES = new Map(
-  collectRoutes(createApp()).map((r) => [`${r.method} ${r.path}`, r.endpoint?.errors ?? ("openai" satisfies ErrorShape)]),
+  collectRoutes(createApp()).map((r) => [
+    `${r.method} ${r.path}`,
+    r.endpoint?.errors ?? r.errors ?? ("openai" satisfies ErrorShape),
+  ]),
 );
 
 /** The routes that take a credential in `?key=`: Gemini's REST routes, and no other. */

@@ -163,6 +163,12 @@ describe("one shape for every route", () => {
       "/.well-known/oauth-protected-resource",
       "/.well-known/oauth-protected-resource/mcp",
       "/.well-known/oauth-protected-resource/mcp/:server",
+      // Sluice's own OAuth authorization server for MCP clients: public by definition, 404 unless configured.
+      "/.well-known/oauth-authorization-server",
+      "/oauth/register",
+      "/oauth/authorize",
+      "/oauth/callback",
+      "/oauth/token",
       // The example app's page, script and styles (EXAMPLES=on).
       "/examples/chat",
       "/examples/chat.js",

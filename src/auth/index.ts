@@ -5,6 +5,7 @@ import { guestPrincipal } from "../apps/guest.ts";
 import { forgetApp, forgetApps } from "../apps/registry.ts";
 import type { GatewayContext } from "../context.ts";
 import { GatewayError, unauthorized } from "../http/errors.ts";
+import { verifyAccessToken } from "../oauth/access-token.ts";
 import { sessionPrincipal } from "../sso/session.ts";
 import { secretsEqual } from "./constant-time.ts";
 import { hasQueryCredential, readCredential } from "./credentials.ts";
@@ -13,7 +14,7 @@ import { type CachedKey, findKeyByHash, findKeyById, forgetKey, forgetKeys, hash
 import { ADMIN_TOKEN_PREFIX, adminTokenPrincipal } from "./operators.ts";
 import type { Principal } from "./principal.ts";
 import { sluiceTokenKind, verifyKeyToken } from "./sluice-token.ts";
-import { forgetUser, forgetUsers, userFromClaims } from "./users.ts";
+import { type Claims, forgetUser, forgetUsers, userFromClaims } from "./users.ts";
 
 const JWT_SHAPE = /^[\w-]+\.[\w-]+\.[\w-]*$/;
 
@@ -28,23 +29,24 @@ function keyPrincipal(key: CachedKey | null, via: "key" | "token"): Principal {
 
 async function userPrincipal(c: GatewayContext, token: string): Promise<Principal> {
   const config = c.get("config");
-  const services = c.get("services");
   if (!config.jwt.secret && !config.jwt.jwksUrl) throw unauthorized("Invalid API key.");
   const payload = await verifyUserJwt(token, config);
   const claims = config.jwt.claims;
   const userId = claimText(payload, claims.user);
   if (!userId) throw unauthorized(`Token has no \`${claims.user}\` claim to identify the user.`);
-  const user = await userFromClaims(
-    services.db,
-    {
-      userId,
-      email: claimText(payload, claims.email),
-      name: claimText(payload, claims.name),
-      teamId: claimText(payload, claims.team),
-      tier: claimText(payload, claims.tier),
-    },
-    (work) => c.executionCtx.waitUntil(work),
-  );
+  const user = {
+    userId,
+    email: claimText(payload, claims.email),
+    name: claimText(payload, claims.name),
+    teamId: claimText(payload, claims.team),
+    tier: claimText(payload, claims.tier),
+  };
+  return knownUser(c, user, payload);
+}
+
+/** A user, as Postgres has them (created on first sight), unless they or their team are blocked. */
+async function knownUser(c: GatewayContext, claims: Claims, payload: Record<string, unknown>): Promise<Principal> {
+  const user = await userFromClaims(c.get("services").db, claims, (work) => c.executionCtx.waitUntil(work));
   if (user.blocked) throw new GatewayError(403, "permission", "This user is blocked.", { code: "blocked" });
   if (user.teamBlocked) throw new GatewayError(403, "permission", "This team is blocked.", { code: "blocked" });
   const { blocked: _blocked, teamBlocked: _teamBlocked, ...identity } = user;
@@ -81,6 +83,11 @@ export async function authenticate(c: GatewayContext): Promise<Principal> {
   if (JWT_SHAPE.test(credential)) {
     const kind = sluiceTokenKind(credential);
     if (kind === "guest") return guestPrincipal(c, credential);
+    if (kind === "oauth") {
+      // Issued by this gateway's authorization server to an MCP client, for the user who signed in there.
+      const userId = await verifyAccessToken(config.adminKey, credential, c.req.url);
+      return knownUser(c, { userId, email: null, name: null, teamId: null, tier: null }, { sub: userId });
+    }
     if (kind === "key") {
       return keyPrincipal(await findKeyById(services.db, await verifyKeyToken(config.adminKey, credential)), "token");
     }

@@ -44,12 +44,14 @@ export async function issueKeyToken(adminKey: string, keyId: string, expiresAt: 
     .sign(await signingKey(adminKey));
 }
 
+const KINDS: Record<string, "guest" | "oauth"> = { guest: "guest", oauth: "oauth" };
+
 /** Which of Sluice's own tokens a JWT claims to be (checked properly when verified); undefined for any other JWT. */
-export function sluiceTokenKind(token: string): "key" | "guest" | undefined {
+export function sluiceTokenKind(token: string): "key" | "guest" | "oauth" | undefined {
   try {
     const payload = decodeJwt(token);
     if (payload.iss !== SLUICE_ISSUER) return undefined;
-    return payload.typ === "guest" ? "guest" : "key";
+    return (typeof payload.typ === "string" && Object.hasOwn(KINDS, payload.typ) && KINDS[payload.typ]) || "key";
   } catch {
     return undefined;
   }

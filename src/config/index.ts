@@ -31,8 +31,11 @@ export interface Config {
   encryption: { current?: EncryptionKey; all: EncryptionKey[] };
   routing: RoutingConfig;
   corsOrigins: string[];
-  /** Where MCP clients get a token for `/mcp` (RFC 9728); undefined: not offered. */
-  mcpOAuth?: { authorizationServers: string[]; scopes: string[] };
+  /**
+   * Where MCP clients get a token for `/mcp` (RFC 9728); undefined: not offered. `sluice`: this gateway is an
+   * authorization server itself (`/oauth/*`), signing people in through single sign-on.
+   */
+  mcpOAuth?: { authorizationServers: string[]; sluice: boolean; scopes: string[] };
   defaultProvider?: string;
   maxBodyBytes: number;
   /** The largest multipart upload each kind of media endpoint reads, checked while it streams in. */
@@ -170,6 +173,22 @@ export interface RoutingConfig {
   deadlineMs: number;
   cooldown: { failures: number; ms: number };
   catalogRefreshMs: number;
+}
+
+/** The MCP authorization servers; `sluice` names this gateway, which signs people in through single sign-on. */
+function mcpOAuthConfig(list: string, scopes: string | undefined, sso: SsoConfig | undefined): NonNullable<Config["mcpOAuth"]> {
+  const names = list.split(",").map((url) => url.trim().replace(/\/+$/, ""));
+  const sluice = names.includes("sluice");
+  if (sluice && !sso) {
+    throw new ConfigError([
+      "MCP_AUTHORIZATION_SERVERS=sluice signs people in through single sign-on: set SSO_DISCOVERY_URL and SSO_CLIENT_ID",
+    ]);
+  }
+  return {
+    authorizationServers: names.filter((name) => name !== "sluice"),
+    sluice,
+    scopes: (scopes ?? "").split(/\s+/).filter(Boolean),
+  };
 }
 
 export class ConfigError extends Error {
@@ -315,12 +334,7 @@ export function parseConfig(raw: Record<string, unknown>): Config {
       .split(",")
       .map((origin) => origin.trim())
       .filter(Boolean),
-    ...(env.MCP_AUTHORIZATION_SERVERS && {
-      mcpOAuth: {
-        authorizationServers: env.MCP_AUTHORIZATION_SERVERS.split(",").map((url) => url.trim().replace(/\/+$/, "")),
-        scopes: (env.MCP_OAUTH_SCOPES ?? "").split(/\s+/).filter(Boolean),
-      },
-    }),
+    ...(env.MCP_AUTHORIZATION_SERVERS && { mcpOAuth: mcpOAuthConfig(env.MCP_AUTHORIZATION_SERVERS, env.MCP_OAUTH_SCOPES, sso) }),
     defaultProvider: env.DEFAULT_PROVIDER,
     maxBodyBytes: env.MAX_BODY_BYTES,
     maxUploadBytes: { audio: env.MAX_AUDIO_UPLOAD_BYTES, image: env.MAX_IMAGE_UPLOAD_BYTES },

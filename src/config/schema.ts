@@ -89,14 +89,15 @@ export const envSchema = z.object({
   ENCRYPTION_KEY_PREVIOUS: optionalText,
   CORS_ORIGINS: optionalText,
   /**
-   * The OAuth authorization servers (issuer URLs, comma-separated) that MCP clients are pointed at for a
-   * token `/mcp` accepts: RFC 9728 metadata and a 401's `WWW-Authenticate` hint. Unset: neither is offered.
+   * The OAuth authorization servers (issuer URLs, comma-separated; `sluice` for this gateway itself) that MCP
+   * clients are pointed at for a token `/mcp` accepts: RFC 9728 metadata and a 401's `WWW-Authenticate` hint.
+   * Unset: neither is offered.
    */
   MCP_AUTHORIZATION_SERVERS: optionalText.pipe(
     z
       .string()
-      .refine((list) => list.split(",").every((url) => /^https?:\/\/[^\s,]+$/.test(url.trim())), {
-        message: "must be comma-separated http(s) URLs",
+      .refine((list) => list.split(",").every((url) => url.trim() === "sluice" || /^https?:\/\/[^\s,]+$/.test(url.trim())), {
+        message: "must be comma-separated http(s) URLs, or `sluice`",
       })
       .optional(),
   ),

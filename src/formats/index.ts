@@ -5,6 +5,7 @@ import { bedrockErrors } from "./bedrock/errors.ts";
 import { cohereErrors } from "./cohere/errors.ts";
 import { geminiErrors } from "./gemini/errors.ts";
 import { mcpErrors } from "./mcp/errors.ts";
+import { oauthErrors } from "./oauth/errors.ts";
 import { openaiErrors, responsesErrors } from "./openai/errors.ts";
 import type { ErrorRenderer, ErrorShape, StreamWire } from "./types.ts";
 
@@ -18,6 +19,7 @@ const ERROR_RENDERERS: Record<ErrorShape, ErrorRenderer> = {
   cohere: cohereErrors,
   mcp: mcpErrors,
   bedrock: bedrockErrors,
+  oauth: oauthErrors,
 };
 
 export function errorBody(shape: ErrorShape, error: GatewayError): unknown {

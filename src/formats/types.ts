@@ -22,7 +22,7 @@ export type Dialect =
   | "workers-ai";
 
 /** The error shapes clients understand; errors and failed streams go back in the caller's. */
-export type ErrorShape = "openai" | "openai-responses" | "anthropic" | "gemini" | "cohere" | "mcp" | "bedrock";
+export type ErrorShape = "openai" | "openai-responses" | "anthropic" | "gemini" | "cohere" | "mcp" | "bedrock" | "oauth";
 
 export interface ErrorRenderer {
   body(error: GatewayError): unknown;

@@ -1,4 +1,4 @@
-// Reads a JSON request body, refusing it before parsing when it is too large.
+// Reads a request body (JSON, or text), refusing it before parsing when it is too large.
 import { badRequest, GatewayError } from "./errors.ts";
 
 export const tooLarge = (limit: number) =>
@@ -6,7 +6,7 @@ export const tooLarge = (limit: number) =>
     code: "request_too_large",
   });
 
-async function readLimited(request: Request, limit: number): Promise<string> {
+export async function readLimited(request: Request, limit: number): Promise<string> {
   const length = request.headers.get("content-length");
   const declared = length === null ? Number.NaN : Number(length);
   if (declared > limit) throw tooLarge(limit);

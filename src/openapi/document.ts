@@ -8,7 +8,7 @@ import packageJson from "../../package.json" with { type: "json" };
 import type { Permission } from "../auth/roles.ts";
 import type { GatewayEnv } from "../context.ts";
 import type { ErrorShape } from "../formats/types.ts";
-import { ENDPOINT, type EndpointOptions, PERMISSION } from "../routes/endpoint.ts";
+import { ENDPOINT, type EndpointOptions, ERROR_SHAPE, PERMISSION } from "../routes/endpoint.ts";
 import { DOC, type RouteDoc } from "./doc.ts";
 
 type JsonSchema = Record<string, unknown>;
@@ -78,6 +78,11 @@ const ERROR_SCHEMAS: Record<ErrorShape, JsonSchema> = {
     properties: { id: { type: "string" }, message: { type: "string" } },
     required: ["message"],
   },
+  oauth: {
+    type: "object",
+    properties: { error: { type: "string" }, error_description: { type: "string" } },
+    required: ["error"],
+  },
   mcp: {
     type: "object",
     properties: {
@@ -124,17 +129,26 @@ interface Collected {
   endpoint?: EndpointOptions;
   /** What an operator needs to call it (any one of these), declared by `permits()` or the route's `endpoint()`. */
   permission?: readonly Permission[];
+  /** The shape its errors take where no `endpoint()` says it: an `errorsIn()` over its path. */
+  errors?: ErrorShape;
 }
+
+/** Whether a prefix a middleware is mounted on (`/mcp/*`) covers a path; it covers `/mcp` itself too, as Hono matches it. */
+const covers = (prefix: string, path: string) =>
+  prefix.endsWith("/*") && (path.startsWith(prefix.slice(0, -1)) || path === prefix.slice(0, -2));
 
 /** Every route of the app once, with what its middleware declares. */
 export function collectRoutes(app: Hono<GatewayEnv>): Collected[] {
   const byKey = new Map<string, Collected>();
   const declared = new Map<string, EndpointOptions>();
+  const shapes = new Map<string, ErrorShape>();
   for (const route of app.routes) {
     const handler = route.handler as unknown as Record<symbol, unknown>;
     const options = handler[ENDPOINT] as EndpointOptions | undefined;
     // `adminRoutes.use(endpoint(...))` declares a whole prefix; routes under it inherit it.
     if (options && route.method === "ALL") declared.set(route.path, options);
+    const shape = handler[ERROR_SHAPE] as ErrorShape | undefined;
+    if (shape && route.method === "ALL") shapes.set(route.path, shape);
     if (route.method === "ALL") continue;
     const key = `${route.method} ${route.path}`;
     const entry = byKey.get(key) ?? { method: route.method, path: route.path };
@@ -145,12 +159,9 @@ export function collectRoutes(app: Hono<GatewayEnv>): Collected[] {
     byKey.set(key, entry);
   }
   for (const entry of byKey.values()) {
+    for (const [prefix, shape] of shapes) if (covers(prefix, entry.path)) entry.errors = shape;
     if (entry.endpoint) continue;
-    for (const [prefix, options] of declared) {
-      // `/mcp/*` covers `/mcp` itself too, as Hono matches it.
-      const covered = entry.path.startsWith(prefix.slice(0, -1)) || entry.path === prefix.slice(0, -2);
-      if (prefix.endsWith("/*") && covered) entry.endpoint = options;
-    }
+    for (const [prefix, options] of declared) if (covers(prefix, entry.path)) entry.endpoint = options;
   }
   return [...byKey.values()];
 }

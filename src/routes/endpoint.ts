@@ -114,12 +114,16 @@ function checkRequestNames(c: Context<GatewayEnv>, pathParam: string): void {
   }
 }
 
-/** Errors of a path family in its own shape, for requests no route matches. */
+/** Marks `errorsIn()`, so the route table can say which shape a public route's errors take. */
+export const ERROR_SHAPE = Symbol("sluice error shape");
+
+/** Errors of a path family in its own shape: for requests no route matches, and public routes of their own shape. */
 export function errorsIn(errors: ErrorShape): MiddlewareHandler<GatewayEnv> {
-  return async (c, next) => {
+  const middleware: MiddlewareHandler<GatewayEnv> = async (c, next) => {
     c.set("format", errors);
     await next();
   };
+  return Object.assign(middleware, { [ERROR_SHAPE]: errors });
 }
 
 const NO_TOKENS = { inputTokens: 0, outputTokens: 0 };

@@ -2,8 +2,9 @@
 // clients that expect OAuth (Claude Code, IDEs) read to learn which
 // authorization server issues the tokens `/mcp` accepts, so they can sign the
 // user in there and come back with a token. Off until MCP_AUTHORIZATION_SERVERS
-// names the servers (usually the issuer of the end users' JWTs, JWT_ISSUER):
-// until then the well-known paths are 404 and a 401 carries no hint.
+// names the servers (`sluice` for this gateway's own, routes/oauth.ts, or the
+// issuer of the end users' JWTs): until then the well-known paths are 404 and
+// a 401 carries no hint.
 import type { MiddlewareHandler } from "hono";
 import { Hono } from "hono";
 import type { Config } from "../config/index.ts";
@@ -16,10 +17,10 @@ const WELL_KNOWN = "/.well-known/oauth-protected-resource";
 /** Where a resource's metadata is: the well-known prefix inserted before its path (RFC 9728 §3.1). */
 export const metadataUrl = (origin: string, resourcePath: string) => `${origin}${WELL_KNOWN}${resourcePath}`;
 
-function metadataOf(config: NonNullable<Config["mcpOAuth"]>, resource: string) {
+function metadataOf(config: NonNullable<Config["mcpOAuth"]>, origin: string, resource: string) {
   return {
     resource,
-    authorization_servers: config.authorizationServers,
+    authorization_servers: [...(config.sluice ? [origin] : []), ...config.authorizationServers],
     bearer_methods_supported: ["header"],
     ...(config.scopes.length > 0 && { scopes_supported: config.scopes }),
     resource_name: "Sluice MCP gateway",
@@ -35,7 +36,7 @@ function serveMetadata(c: GatewayContext, resourcePath: string): Response {
   const config = c.get("config").mcpOAuth;
   if (!config) throw notOffered();
   const origin = new URL(c.req.url).origin;
-  return c.json(metadataOf(config, `${origin}${resourcePath}`), 200, { "cache-control": "public, max-age=300" });
+  return c.json(metadataOf(config, origin, `${origin}${resourcePath}`), 200, { "cache-control": "public, max-age=300" });
 }
 
 export const protectedResourceRoutes = new Hono<GatewayEnv>();

@@ -58,7 +58,7 @@ interface SignIn {
 export async function startSignIn(
   config: Config,
   sso: SsoConfig,
-  input: { origin: string; returnTo: string | undefined; loginHint: string | undefined },
+  input: { origin: string; returnTo: string | undefined; loginHint: string | undefined; redirectUri?: string },
 ): Promise<{ url: string; cookie: string }> {
   const provider = await discover(sso);
   const signIn: SignIn = {
@@ -66,7 +66,7 @@ export async function startSignIn(
     nonce: randomText(32),
     verifier: randomText(32),
     returnTo: safeReturnPath(input.returnTo),
-    redirectUri: redirectUri(sso, input.origin),
+    redirectUri: input.redirectUri ?? redirectUri(sso, input.origin),
   };
   const cookie = await new EncryptJWT({ ...signIn })
     .setProtectedHeader({ alg: "dir", enc: "A256GCM" })

@@ -22,6 +22,11 @@ export function errorMessage(shape: ErrorShape, body: unknown): string | undefin
     const bedrock = body as { message?: unknown };
     return typeof bedrock.message === "string" && Object.keys(body as object).length === 1 ? bedrock.message : undefined;
   }
+  // OAuth's: `{error, error_description}`, the error a code.
+  if (shape === "oauth") {
+    const oauth = body as { error?: unknown; error_description?: unknown };
+    return typeof oauth.error === "string" && typeof oauth.error_description === "string" ? oauth.error_description : undefined;
+  }
   if (shape === "gemini") {
     return typeof value.error?.code === "number" && typeof value.error.status === "string"
       ? String(value.error.message)

@@ -266,6 +266,22 @@ export const ROUTES: FuzzRoute[] = [
     auth: "none" as const,
     reached: (status: number, text: string) => status === 404 && text.includes("MCP_AUTHORIZATION_SERVERS"),
   })),
+  // Sluice's own authorization server for MCP clients: 404 naming the setting while it does not name `sluice`, as here
+  // (tests/mcp-authorization.test.ts runs it configured).
+  ...(
+    [
+      ["GET", "/.well-known/oauth-authorization-server"],
+      ["POST", "/oauth/register"],
+      ["GET", "/oauth/authorize"],
+      ["GET", "/oauth/callback"],
+      ["POST", "/oauth/token"],
+    ] as const
+  ).map(([method, path]) => ({
+    route: `${method} ${path}`,
+    path,
+    auth: "none" as const,
+    reached: (status: number, text: string) => status === 404 && text.includes("MCP_AUTHORIZATION_SERVERS"),
+  })),
   // Organizations: who is calling, members, admin tokens, the audit log.
   { route: "GET /admin/me", path: "/admin/me", auth: "admin" },
   { route: "GET /admin/members", path: "/admin/members", auth: "admin" },
