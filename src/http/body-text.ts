@@ -5,21 +5,30 @@
 // times what parsing it did).
 
 /** The text a parsed body came from: held as long as the body is, and no longer. */
-const texts = new WeakMap<object, string>();
+const texts = new WeakMap<object, { text: string; bytes?: Uint8Array<ArrayBuffer> }>();
 
 export interface BodySource {
   /** The body as the route parsed it: its members' values are the ones the text holds. */
   parsed: Record<string, unknown>;
   text: string;
+  /** The bytes the text was read from, when it is all ASCII: each character is then the byte at its index. */
+  bytes?: Uint8Array<ArrayBuffer>;
 }
 
-export function rememberBodyText(parsed: unknown, text: string): void {
-  if (typeof parsed === "object" && parsed !== null && !Array.isArray(parsed)) texts.set(parsed, text);
+/**
+ * Only all-ASCII bytes: a valid multi-byte sequence (or a BOM) decodes to
+ * fewer characters than its bytes, and an invalid byte to U+FFFD.
+ */
+const isAscii = (text: string, bytes: Uint8Array) => bytes.byteLength === text.length && !text.includes("\uFFFD");
+
+export function rememberBodyText(parsed: unknown, text: string, bytes?: Uint8Array<ArrayBuffer>): void {
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) return;
+  texts.set(parsed, bytes && isAscii(text, bytes) ? { text, bytes } : { text });
 }
 
 export function bodySource(parsed: Record<string, unknown>): BodySource | undefined {
-  const text = texts.get(parsed);
-  return text === undefined ? undefined : { parsed, text };
+  const known = texts.get(parsed);
+  return known === undefined ? undefined : { parsed, ...known };
 }
 
 const PRIMITIVE = /[^\s,}\]]*/y;
@@ -29,7 +38,40 @@ interface Member {
   key: string;
   /** The member's text, key and value: `"key": value`. */
   start: number;
+  /** Where its value's text starts. */
+  valueStart: number;
   end: number;
+}
+
+/** Each body's members, found once however many readers ask (null: its text is not one object with each key once). */
+const scanned = new WeakMap<object, Member[] | null>();
+
+function membersOf(source: BodySource): Member[] | undefined {
+  let members = scanned.get(source.parsed);
+  if (members === undefined) {
+    members = topLevelMembers(source.text) ?? null;
+    scanned.set(source.parsed, members);
+  }
+  return members ?? undefined;
+}
+
+/** An escape JSON.stringify would not have written (`\u00e9`, `\/`): text with one may read apart from its serialization. */
+const FOREIGN_ESCAPE = /\\[u/]/;
+
+/**
+ * The client's own JSON text of one of the body's top-level values (an
+ * object or array, by identity), when it reads as `JSON.stringify(value)`
+ * would but for whitespace: what the prompt's size is measured on, instead
+ * of serializing megabytes again. Undefined when there is no such text.
+ */
+export function clientJson(parsed: Record<string, unknown>, value: unknown): string | undefined {
+  if (typeof value !== "object" || value === null) return undefined;
+  const source = bodySource(parsed);
+  const members = source && membersOf(source);
+  const member = members?.find((m) => parsed[m.key] === value);
+  if (!source || !member) return undefined;
+  const text = source.text.slice(member.valueStart, member.end);
+  return FOREIGN_ESCAPE.test(text) ? undefined : text;
 }
 
 const skipSpace = (text: string, at: number) => {
@@ -101,9 +143,10 @@ export function topLevelMembers(text: string): Member[] | undefined {
     seen.add(key);
     at = skipSpace(text, keyEnd);
     if (text[at] !== ":") return undefined;
-    const end = skipValue(text, skipSpace(text, at + 1));
+    const valueStart = skipSpace(text, at + 1);
+    const end = skipValue(text, valueStart);
     if (end < 0) return undefined;
-    members.push({ key, start, end });
+    members.push({ key, start, valueStart, end });
     at = skipSpace(text, end);
     if (text[at] === ",") {
       at = skipSpace(text, at + 1);
@@ -114,6 +157,41 @@ export function topLevelMembers(text: string): Member[] | undefined {
   }
 }
 
+/** A piece of the body to send: a range of the source's text, or JSON written again. */
+type Piece = { start: number; end: number } | string;
+
+/**
+ * The body's members in order, as pieces: the source's own text for every
+ * member whose value is the very one parsed from it, JSON for a member
+ * changed or added; `changed` says whether any was. Undefined without a
+ * source whose members could be read.
+ */
+function pieces(body: Record<string, unknown>, source: BodySource): { pieces: Piece[]; changed: boolean } | undefined {
+  const members = membersOf(source);
+  if (!members) return undefined;
+  const out: Piece[] = [];
+  const written = new Set<string>();
+  let changed = false;
+  for (const member of members) {
+    written.add(member.key);
+    const value = body[member.key];
+    if (!Object.hasOwn(body, member.key) || value === undefined) changed = true;
+    else if (value === source.parsed[member.key]) out.push({ start: member.start, end: member.end });
+    else {
+      changed = true;
+      out.push(`${JSON.stringify(member.key)}:${JSON.stringify(value)}`);
+    }
+  }
+  for (const [key, value] of Object.entries(body)) {
+    if (written.has(key) || value === undefined) continue;
+    const json = JSON.stringify(value);
+    if (json === undefined) continue;
+    changed = true;
+    out.push(`${JSON.stringify(key)}:${json}`);
+  }
+  return { pieces: out, changed };
+}
+
 /**
  * `body` as JSON: the source's text with only the members whose values are
  * not the very ones parsed from it rewritten (a member removed, changed or
@@ -122,22 +200,45 @@ export function topLevelMembers(text: string): Member[] | undefined {
  * client's bytes.
  */
 export function bodyJson(body: Record<string, unknown>, source: BodySource | undefined): string {
-  if (!source) return JSON.stringify(body);
-  const members = topLevelMembers(source.text);
-  if (!members) return JSON.stringify(body);
-  const parts: string[] = [];
-  const written = new Set<string>();
-  for (const member of members) {
-    written.add(member.key);
-    const value = body[member.key];
-    if (!Object.hasOwn(body, member.key) || value === undefined) continue;
-    if (value === source.parsed[member.key]) parts.push(source.text.slice(member.start, member.end));
-    else parts.push(`${JSON.stringify(member.key)}:${JSON.stringify(value)}`);
-  }
-  for (const [key, value] of Object.entries(body)) {
-    if (written.has(key) || value === undefined) continue;
-    const json = JSON.stringify(value);
-    if (json !== undefined) parts.push(`${JSON.stringify(key)}:${json}`);
-  }
-  return `{${parts.join(",")}}`;
+  const plan = source && pieces(body, source);
+  if (!source || !plan) return JSON.stringify(body);
+  if (!plan.changed) return source.text;
+  // Concatenated, not joined: Array#join copies megabytes of slices slowly, a concatenation is flattened once where it is sent.
+  let json = "{";
+  plan.pieces.forEach((piece, i) => {
+    if (i > 0) json += ",";
+    json += typeof piece === "string" ? piece : source.text.slice(piece.start, piece.end);
+  });
+  return `${json}}`;
+}
+
+/**
+ * What `bodyJson` means, as what goes on the wire: where the client's bytes
+ * are known, they themselves when nothing changed, else their unchanged
+ * ranges copied around the rewritten members, so megabytes of prompt are
+ * neither joined as a string nor encoded to UTF-8 again.
+ */
+export function bodyToSend(body: Record<string, unknown>, source: BodySource | undefined): string | Uint8Array<ArrayBuffer> {
+  const bytes = source?.bytes;
+  const plan = source && bytes && pieces(body, source);
+  if (!bytes || !plan) return bodyJson(body, source);
+  // A copy: a body sent is the runtime's to consume, and another attempt may send it again.
+  if (!plan.changed) return bytes.slice();
+  const encoder = new TextEncoder();
+  const encoded = plan.pieces.map((piece) => (typeof piece === "string" ? encoder.encode(piece) : piece));
+  const size = encoded.reduce(
+    (sum, p, i) => sum + (i > 0 ? 1 : 0) + (p instanceof Uint8Array ? p.byteLength : p.end - p.start),
+    2,
+  );
+  const out = new Uint8Array(size);
+  let at = 0;
+  out[at++] = 123; // {
+  encoded.forEach((piece, i) => {
+    if (i > 0) out[at++] = 44; // ,
+    const part = piece instanceof Uint8Array ? piece : bytes.subarray(piece.start, piece.end);
+    out.set(part, at);
+    at += part.byteLength;
+  });
+  out[at] = 125; // }
+  return out;
 }

@@ -5,15 +5,29 @@ import { readJsonBodyText } from "./body.ts";
 import { rememberBodyText } from "./body-text.ts";
 import { badRequest } from "./errors.ts";
 
-export async function parseJsonBody<T extends z.ZodType>(c: GatewayContext, schema: T): Promise<z.output<T>> {
-  const { value, text } = await readJsonBodyText(c.req.raw, c.get("config").maxBodyBytes);
-  const parsed = schema.safeParse(value);
+/**
+ * A cheaper check for the bodies a quick look shows the full schema passes
+ * as they are (a conversation of plain text turns, most of a large prompt):
+ * `schema` then reads only the rest, and means what the full one would.
+ */
+export interface QuickSchema<T extends z.ZodType> {
+  applies(value: unknown): boolean;
+  schema: z.ZodType<z.output<T>>;
+}
+
+export async function parseJsonBody<T extends z.ZodType>(
+  c: GatewayContext,
+  schema: T,
+  quick?: QuickSchema<T>,
+): Promise<z.output<T>> {
+  const { value, text, bytes } = await readJsonBodyText(c.req.raw, c.get("config").maxBodyBytes);
+  const parsed = (quick?.applies(value) ? quick.schema : schema).safeParse(value);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const param = issue?.path.join(".") || undefined;
     throw badRequest(param ? `Invalid \`${param}\`: ${issue?.message}` : `Invalid request: ${issue?.message}`, param);
   }
   // Its text stays beside it: a body forwarded as sent goes up as these bytes, only what changed rewritten.
-  rememberBodyText(parsed.data, text);
+  rememberBodyText(parsed.data, text, bytes);
   return parsed.data;
 }

@@ -23,7 +23,12 @@ export function mediaRulesFor(providerKind: string, upstreamModel: string): Medi
  * token, except that each image, document, audio or video part counts by
  * its provider's rules rather than by the bytes of its data.
  */
-export function estimateInputTokens(prompt: readonly unknown[], rules: MediaRules): number {
+export function estimateInputTokens(
+  prompt: readonly unknown[],
+  rules: MediaRules,
+  /** A part's JSON as the client sent it, where known: read instead of serializing the part again. */
+  clientJson?: (part: unknown) => string | undefined,
+): number {
   let media = 0;
   const withoutMedia = (key: string, value: unknown) => {
     if ((typeof value === "object" && value !== null) || (typeof value === "string" && value.length > 64)) {
@@ -37,7 +42,7 @@ export function estimateInputTokens(prompt: readonly unknown[], rules: MediaRule
   };
   let bytes = 0;
   for (const part of prompt) {
-    const json = JSON.stringify(part) ?? "";
+    const json = clientJson?.(part) ?? JSON.stringify(part) ?? "";
     // Most prompts carry no media: their plain JSON is the estimate, without the slower walk.
     bytes += MAY_HOLD_MEDIA.test(json) ? (JSON.stringify(part, withoutMedia) ?? "").length : json.length;
   }

@@ -6,7 +6,7 @@
 import { Hono } from "hono";
 import type { Config, SsoConfig } from "../config/index.ts";
 import type { GatewayContext, GatewayEnv } from "../context.ts";
-import { readJsonBody, readLimited } from "../http/body.ts";
+import { readJsonBody, readTextLimited } from "../http/body.ts";
 import { GatewayError } from "../http/errors.ts";
 import {
   AUTHORIZE_COOKIE,
@@ -193,7 +193,7 @@ oauthRoutes.post(
     if (!(c.req.header("content-type") ?? "").toLowerCase().startsWith("application/x-www-form-urlencoded")) {
       throw invalidRequest("The token request is a form: `content-type: application/x-www-form-urlencoded`.");
     }
-    const form = new URLSearchParams(await readLimited(c.req.raw, config.maxBodyBytes));
+    const form = new URLSearchParams(await readTextLimited(c.req.raw, config.maxBodyBytes));
     const grant = grantFor(form.get("grant_type"));
     if (!grant) {
       throw new GatewayError(400, "invalid_request", "`grant_type` must be `authorization_code` or `refresh_token`.", {

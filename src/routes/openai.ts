@@ -1,7 +1,7 @@
 // OpenAI-format routes.
 import { Hono } from "hono";
 import type { GatewayEnv } from "../context.ts";
-import { openaiChat } from "../formats/openai/chat.ts";
+import { openaiChat, openaiChatQuick } from "../formats/openai/chat.ts";
 import { openaiCompletions } from "../formats/openai/completions.ts";
 import { openaiEmbeddings } from "../formats/openai/embeddings.ts";
 import { openaiResponses } from "../formats/openai/responses.ts";
@@ -25,7 +25,7 @@ openaiRoutes.post(
     body: openaiChat.schema,
     response: streams("A chat.completion, or chat.completion.chunk events when `stream` is true"),
   }),
-  async (c) => await proxy(c, openaiChat, await parseJsonBody(c, openaiChat.schema)),
+  async (c) => await proxy(c, openaiChat, await parseJsonBody(c, openaiChat.schema, openaiChatQuick)),
 );
 
 openaiRoutes.post(
@@ -49,7 +49,7 @@ openaiRoutes.post(
     response: streams("As /v1/chat/completions"),
   }),
   async (c) => {
-    const body = await parseJsonBody(c, openaiChat.schema);
+    const body = await parseJsonBody(c, openaiChat.schema, openaiChatQuick);
     return await proxy(c, openaiChat, { ...body, provider: body.provider ?? c.get("config").defaultProvider });
   },
 );

@@ -13,7 +13,7 @@ import { askJudge } from "../guardrails/judge.ts";
 import { checkRequestLimits } from "../guardrails/request-limits.ts";
 import { callerGuardrails, type GuardedRequest, guardRequest } from "../guardrails/stage.ts";
 import { runWebhookGuardrails } from "../guardrails/webhook.ts";
-import { bodySource } from "../http/body-text.ts";
+import { bodySource, clientJson } from "../http/body-text.ts";
 import { GatewayError } from "../http/errors.ts";
 import { reservationBinds, spendsDollars } from "../limits/binding.ts";
 import { estimateInputTokens, mediaRulesFor } from "../limits/estimate.ts";
@@ -63,9 +63,19 @@ export async function proxy<Body extends Record<string, unknown>>(
   const output = format.output;
   const ownCap = output?.of(body);
   const shapeLimits = policy?.request_limits;
+  /** The prompt's size is read once per set of media rules, however many stages ask: a long prompt is dear to walk. */
+  const inputTokens = new Map<MediaRules, number>();
+  const estimatedInput = (rules: MediaRules) => {
+    let tokens = inputTokens.get(rules);
+    if (tokens === undefined) {
+      tokens = estimateInputTokens(format.prompt(body), rules, (part) => clientJson(body, part));
+      inputTokens.set(rules, tokens);
+    }
+    return tokens;
+  };
   const tooBig = shapeLimits
     ? checkRequestLimits(body, shapeLimits, {
-        inputTokens: () => estimateInputTokens(format.prompt(body), mediaRulesFor("openai", facts.model)),
+        inputTokens: () => estimatedInput(mediaRulesFor("openai", facts.model)),
         outputCap: ownCap,
       })
     : undefined;
@@ -134,16 +144,6 @@ export async function proxy<Body extends Record<string, unknown>>(
   const temperature = body.temperature ?? generation?.temperature ?? inference?.temperature;
   const alt = c.req.query("alt");
   const picked = pickedProvider(c);
-  /** The prompt's size is read once per set of media rules, however many stages ask: a long prompt is dear to walk. */
-  const inputTokens = new Map<MediaRules, number>();
-  const estimatedInput = (rules: MediaRules) => {
-    let tokens = inputTokens.get(rules);
-    if (tokens === undefined) {
-      tokens = estimateInputTokens(format.prompt(body), rules);
-      inputTokens.set(rules, tokens);
-    }
-    return tokens;
-  };
   return await routeCall(c, {
     cache: {
       body,

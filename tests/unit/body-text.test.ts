@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { bodyJson, topLevelMembers } from "../../src/http/body-text.ts";
+import { bodyJson, bodySource, bodyToSend, clientJson, rememberBodyText, topLevelMembers } from "../../src/http/body-text.ts";
+import { estimateInputTokens } from "../../src/limits/estimate.ts";
 
 const sourceOf = (text: string) => ({ parsed: JSON.parse(text) as Record<string, unknown>, text });
 
@@ -56,5 +57,120 @@ describe("a forwarded body's JSON", () => {
     const json = bodyJson({ ...source.parsed, model: "n" }, source);
     expect(json.length).toBe(text.length);
     expect(json.endsWith(`"${content}"}]}`)).toBe(true);
+  });
+
+  it("sends the client's text itself when nothing in the body changed", () => {
+    const text = ' {"model": "m",\n "messages": [{"role": "user", "content": "hi"}]} ';
+    const source = sourceOf(text);
+    expect(bodyJson({ ...source.parsed }, source)).toBe(text);
+    expect(bodyJson({ ...source.parsed, n: 1 }, source)).toBe(
+      '{"model": "m","messages": [{"role": "user", "content": "hi"}],"n":1}',
+    );
+  });
+});
+
+describe("a prompt part's JSON as the client sent it", () => {
+  const remembered = (text: string) => {
+    const parsed = JSON.parse(text) as Record<string, unknown>;
+    rememberBodyText(parsed, text);
+    return parsed;
+  };
+
+  it("is the member's value text for an object or array parsed from it, and nothing for anything else", () => {
+    const parsed = remembered('{"model":"m", "messages" : [{"role":"user","content":"hi"}] ,"tools":{"a":1}}');
+    expect(clientJson(parsed, parsed.messages)).toBe('[{"role":"user","content":"hi"}]');
+    expect(clientJson(parsed, parsed.tools)).toBe('{"a":1}');
+    expect(clientJson(parsed, [...(parsed.messages as unknown[])])).toBeUndefined();
+    expect(clientJson(parsed, parsed.model)).toBeUndefined();
+    expect(clientJson({ messages: parsed.messages }, parsed.messages)).toBeUndefined();
+  });
+
+  it("is not read where the client escaped what JSON.stringify writes plainly", () => {
+    const escaped = remembered('{"messages":[{"type":"\\u0069mage_url","image_url":{"url":"https:\\/\\/x"}}]}');
+    expect(clientJson(escaped, escaped.messages)).toBeUndefined();
+  });
+
+  it("gives the estimate JSON.stringify gives, for compact text, media or not", () => {
+    const part = fc.oneof(
+      fc.record({ role: fc.constantFrom("user", "assistant"), content: fc.string({ unit: "binary", maxLength: 40 }) }),
+      fc.record({
+        role: fc.constant("user"),
+        content: fc.array(
+          fc.oneof(
+            fc.record({ type: fc.constant("text"), text: fc.string() }),
+            fc.record({
+              type: fc.constant("image_url"),
+              image_url: fc.record({ url: fc.constantFrom("https://x/y.png", "data:image/png;base64,AAAA") }),
+            }),
+          ),
+        ),
+      }),
+    );
+    fc.assert(
+      fc.property(
+        fc.array(part, { minLength: 1, maxLength: 8 }),
+        fc.constantFrom("openai", "anthropic", "gemini"),
+        (messages, rules) => {
+          const parsed = remembered(JSON.stringify({ model: "m", messages }));
+          const read = estimateInputTokens([parsed.messages, ""], rules, (p) => clientJson(parsed, p));
+          expect(read).toBe(estimateInputTokens([parsed.messages, ""], rules));
+        },
+      ),
+      { numRuns: 60 },
+    );
+  }, 30_000);
+
+  it("errs high, never low, for text with whitespace the serialization leaves out", () => {
+    const parsed = remembered(JSON.stringify({ model: "m", messages: [{ role: "user", content: "x".repeat(300) }] }, null, 2));
+    const read = estimateInputTokens([parsed.messages], "openai", (p) => clientJson(parsed, p));
+    expect(read).toBeGreaterThan(estimateInputTokens([parsed.messages], "openai"));
+  });
+});
+
+describe("a forwarded body's bytes", () => {
+  const remembered = (text: string) => {
+    const bytes = new Uint8Array(new TextEncoder().encode(text));
+    const parsed = JSON.parse(text) as Record<string, unknown>;
+    rememberBodyText(parsed, text, bytes);
+    return { parsed, bytes, source: bodySource(parsed) };
+  };
+  const decoded = (sent: string | Uint8Array) => (typeof sent === "string" ? sent : new TextDecoder().decode(sent));
+
+  it("are the client's own, copied, when nothing changed, and the spliced text's when something did", () => {
+    const { parsed, bytes, source } = remembered('{"model": "m", "messages": [{"role": "user", "content": "hi"}]}');
+    const same = bodyToSend({ ...parsed }, source);
+    expect(same).toEqual(bytes);
+    expect(same).not.toBe(bytes);
+    const changed = bodyToSend({ ...parsed, model: "n", max_tokens: 5 }, source);
+    expect(decoded(changed)).toBe(bodyJson({ ...parsed, model: "n", max_tokens: 5 }, source));
+  });
+
+  it("are kept only for ASCII text, where a character is a byte", () => {
+    expect(remembered('{"a": "café"}').source?.bytes).toBeUndefined();
+    expect(remembered('{"a": "caf\\u00e9"}').source?.bytes).toBeDefined();
+    const invalid = new Uint8Array([...new TextEncoder().encode('{"a": "'), 0xff, ...new TextEncoder().encode('"}')]);
+    const text = new TextDecoder().decode(invalid);
+    const parsed = JSON.parse(text) as Record<string, unknown>;
+    rememberBodyText(parsed, text, invalid);
+    expect(bodySource(parsed)?.bytes).toBeUndefined();
+  });
+
+  it("mean what JSON.stringify of the body means, whatever was changed, removed or added", () => {
+    const key = fc.constantFrom("model", "messages", "stream", "n", 'k"ey', "");
+    fc.assert(
+      fc.property(
+        fc.dictionary(key, fc.jsonValue()),
+        fc.dictionary(key, fc.option(fc.jsonValue(), { nil: undefined })),
+        fc.array(key),
+        fc.boolean(),
+        (original, changes, removed, pretty) => {
+          const { parsed, source } = remembered(pretty ? JSON.stringify(original, null, 2) : JSON.stringify(original));
+          const body: Record<string, unknown> = { ...parsed, ...changes };
+          for (const name of removed) delete body[name];
+          expect(JSON.parse(decoded(bodyToSend(body, source)))).toEqual(JSON.parse(JSON.stringify(body)));
+        },
+      ),
+      { numRuns: 200 },
+    );
   });
 });

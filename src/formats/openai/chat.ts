@@ -2,6 +2,7 @@
 // Sluice reads has a type; the rest pass through untouched), forwarded as is
 // to OpenAI-dialect providers, decoded to the canonical form for the others.
 import * as z from "zod";
+import type { QuickSchema } from "../../http/validate.ts";
 import type { CanonicalMessage, CanonicalPart, CanonicalRequest, ToolChoice } from "../canonical.ts";
 import {
   flag,
@@ -84,6 +85,34 @@ export const openaiChatSchema = z.looseObject({
 });
 
 export type OpenAIChatBody = z.infer<typeof openaiChatSchema>;
+
+/** A turn the message schema passes as it is: a role and text content, none of the fields it reads otherwise. */
+const plainTurn = (m: unknown) => {
+  if (typeof m !== "object" || m === null) return false;
+  const turn = m as Record<string, unknown>;
+  return (
+    typeof turn.role === "string" &&
+    typeof turn.content === "string" &&
+    turn.name === undefined &&
+    turn.tool_calls === undefined &&
+    turn.tool_call_id === undefined
+  );
+};
+
+/**
+ * A body whose every message is a plain turn is checked without walking its
+ * messages again (megabytes of conversation): they are what the full schema
+ * would return, as they came.
+ */
+export const openaiChatQuick: QuickSchema<typeof openaiChatSchema> = {
+  applies: (value) => {
+    const messages = (value as { messages?: unknown } | null)?.messages;
+    return Array.isArray(messages) && messages.every(plainTurn);
+  },
+  schema: openaiChatSchema.extend({
+    messages: z.array(z.unknown(), { message: "must be an array of messages" }).min(1, { message: "must not be empty" }),
+  }) as z.ZodType<OpenAIChatBody>,
+};
 type Message = z.infer<typeof message>;
 
 function contentParts(value: Message["content"]): CanonicalPart[] {

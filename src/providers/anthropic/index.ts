@@ -1,6 +1,6 @@
 // Anthropic's Messages API.
 import { anthropicCodec } from "../../formats/anthropic/upstream.ts";
-import { bodyJson } from "../../http/body-text.ts";
+import { bodyToSend } from "../../http/body-text.ts";
 import { apiKeyEnv } from "../openai/compatible.ts";
 import type { Endpoint, ProviderDescriptor } from "../types.ts";
 import { ANTHROPIC_PRICES } from "./prices.ts";
@@ -32,7 +32,7 @@ const messages: Endpoint = {
       return new Request(`${call.settings.baseUrl}/messages/count_tokens`, { method: "POST", headers, body });
     }
     const body = { ...call.body, model: call.upstreamModel, ...(call.stream && { stream: true }) };
-    return new Request(`${call.settings.baseUrl}/messages`, { method: "POST", headers, body: bodyJson(body, call.source) });
+    return new Request(`${call.settings.baseUrl}/messages`, { method: "POST", headers, body: bodyToSend(body, call.source) });
   },
 };
 

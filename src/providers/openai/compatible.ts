@@ -7,7 +7,7 @@ import { cohereRerankCodec } from "../../formats/cohere/rerank.ts";
 import { openaiResponsesCodec } from "../../formats/openai/responses-upstream.ts";
 import { openaiChatCodec, openaiCompletionsCodec, openaiEmbeddingsCodec } from "../../formats/openai/upstream.ts";
 import type { Dialect, UpstreamCodec } from "../../formats/types.ts";
-import { bodyJson } from "../../http/body-text.ts";
+import { bodyToSend } from "../../http/body-text.ts";
 import type { Endpoint, EndpointCall, MediaApi, MediaCall, ProviderDescriptor, ProviderEnv } from "../types.ts";
 
 export interface OpenAICompatibleOptions<Kind extends string> extends Omit<ProviderDescriptor<Kind>, "endpoints" | "media"> {
@@ -80,7 +80,7 @@ export function openaiCompatible<Kind extends string>(options: OpenAICompatibleO
         ...options.forwardHeaders?.(call.clientHeaders),
         ...target.headers,
       };
-      return new Request(target.url, { method: "POST", headers, body: bodyJson(body, call.source) });
+      return new Request(target.url, { method: "POST", headers, body: bodyToSend(body, call.source) });
     },
   });
   const chatCodec: UpstreamCodec = reasoningEffort

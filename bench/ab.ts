@@ -1,0 +1,96 @@
+// `npm run bench:ab -- --a path/to/a.js --b path/to/b.js [--prompt-kib K] [--rounds R] [--requests N] [--translated]`:
+// two builds of the Worker side by side in one run, and the bare forwarder,
+// measured in alternating rounds (A B F, then B A F, …) at c=1, so a busy
+// moment on a shared machine lands on both. The figure is process CPU per
+// request from /proc, deferred work included; each build's own is its figure
+// less the forwarder's of the same round. Without --b, B is this tree, built.
+import { conversation } from "./board.ts";
+import { runLoad } from "./load.ts";
+import { buildWorker, cpuMs, sluiceTranslated, startForwarder, startInfra, startSluice, type Target } from "./targets.ts";
+
+const option = (name: string) => {
+  const at = process.argv.indexOf(`--${name}`);
+  return at >= 0 ? process.argv[at + 1] : undefined;
+};
+const ROUNDS = Number(option("rounds") ?? 6);
+const PROMPT_KIB = Number(option("prompt-kib") ?? 0);
+const TRANSLATED = process.argv.includes("--translated");
+/** Enough requests a round that /proc's 10 ms ticks are a small share: about 16 MiB of prompts, at least 100. */
+const REQUESTS = Number(option("requests") ?? Math.max(100, Math.round((16 * 1024) / Math.max(PROMPT_KIB, 1))));
+
+const settle = () => new Promise((resolve) => setTimeout(resolve, 1500));
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? Number.NaN;
+const spread = (values: number[]) => `${Math.min(...values).toFixed(3)}–${Math.max(...values).toFixed(3)}`;
+
+function bodyFor(target: Target): string {
+  if (PROMPT_KIB === 0) {
+    return target.bodies?.plain ?? JSON.stringify({ model: "mock-echo", messages: [{ role: "user", content: "Measure me." }] });
+  }
+  const messages = conversation(PROMPT_KIB * 1024);
+  return JSON.stringify(TRANSLATED ? { model: "mock-echo", max_tokens: 64, messages } : { model: "mock-echo", messages });
+}
+
+async function round(target: Target, body: string, requests: number): Promise<number> {
+  const before = cpuMs(target.pids);
+  const result = await runLoad({
+    url: target.url,
+    headers: target.headers,
+    body,
+    concurrency: 1,
+    requests,
+    timeLimitMs: 120_000,
+  });
+  await settle();
+  if (result.errors > 0) throw new Error(`${target.name}: ${result.errors} requests failed`);
+  return (cpuMs(target.pids) - before) / result.latenciesMs.length;
+}
+
+async function main(): Promise<void> {
+  const a = option("a");
+  if (!a) throw new Error("--a path/to/worker.js is required");
+  const b = option("b") ?? buildWorker().path;
+  const { infra, stop } = await startInfra();
+  const started: Target[] = [];
+  try {
+    const forwarder = await startForwarder(infra);
+    started.push(forwarder);
+    const views = (sluice: Target) => (TRANSLATED ? sluiceTranslated(sluice) : sluice);
+    const builds = { A: await startSluice(infra, a), B: await startSluice(infra, b) };
+    started.push(builds.A, builds.B);
+    const targets = { A: views(builds.A), B: views(builds.B), F: forwarder };
+    const cpu: Record<"A" | "B" | "F", number[]> = { A: [], B: [], F: [] };
+    const own: Record<"A" | "B", number[]> = { A: [], B: [] };
+    for (const name of ["A", "B", "F"] as const) await round(targets[name], bodyFor(targets[name]), 20);
+    for (let i = 0; i < ROUNDS; i++) {
+      const order = i % 2 === 0 ? (["A", "B", "F"] as const) : (["B", "A", "F"] as const);
+      const figures: Partial<Record<"A" | "B" | "F", number>> = {};
+      for (const name of order) figures[name] = await round(targets[name], bodyFor(targets[name]), REQUESTS);
+      for (const name of order) cpu[name].push(figures[name] ?? Number.NaN);
+      own.A.push((figures.A ?? Number.NaN) - (figures.F ?? Number.NaN));
+      own.B.push((figures.B ?? Number.NaN) - (figures.F ?? Number.NaN));
+      console.log(
+        `round ${i + 1}: A ${figures.A?.toFixed(3)}  B ${figures.B?.toFixed(3)}  forwarder ${figures.F?.toFixed(3)} ms CPU/request`,
+      );
+    }
+    console.log(
+      `${ROUNDS} rounds of ${REQUESTS} requests at c=1, prompt ${PROMPT_KIB || "short"} KiB${TRANSLATED ? ", translated" : ""}:`,
+    );
+    for (const name of ["A", "B", "F"] as const) {
+      console.log(`  ${name} CPU/request median ${median(cpu[name]).toFixed(3)} ms (${spread(cpu[name])})`);
+    }
+    for (const name of ["A", "B"] as const) {
+      console.log(`  ${name} own (less the forwarder) median ${median(own[name]).toFixed(3)} ms (${spread(own[name])})`);
+    }
+  } finally {
+    for (const target of started) await target.close();
+    stop();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    console.error(`bench: ${error instanceof Error ? error.stack : String(error)}`);
+    process.exit(1);
+  },
+);
