@@ -4,6 +4,7 @@ import { asc, eq } from "drizzle-orm";
 import { models, providers } from "../db/schema.ts";
 import { badRequest, GatewayError } from "../http/errors.ts";
 import { PROVIDER_KINDS } from "../providers/index.ts";
+import { jurisdictionOf, regionFromUrl } from "../providers/regions.ts";
 import { forgetCatalog } from "../routing/catalog.ts";
 import type { Services } from "../services.ts";
 import type { ModelInput, ProviderInput } from "./schemas.ts";
@@ -11,12 +12,28 @@ import type { ModelInput, ProviderInput } from "./schemas.ts";
 type ProviderRow = typeof providers.$inferSelect;
 type ModelRow = typeof models.$inferSelect;
 
+/** Where the deployment runs: what its base URL's host says, else the region its operator set. */
+const regionOfRow = (row: Pick<ProviderRow, "baseUrl" | "region">) =>
+  (row.baseUrl ? regionFromUrl(row.baseUrl) : undefined) ?? row.region ?? undefined;
+
+/** A region set against a base URL whose host names another would let data controls believe the wrong one. */
+function checkRegion(row: Pick<ProviderRow, "baseUrl" | "region">): void {
+  const named = row.baseUrl ? regionFromUrl(row.baseUrl) : undefined;
+  if (row.region && named && named !== row.region) {
+    throw badRequest(`Invalid \`region\`: the base URL's host is in \`${named}\`, not \`${row.region}\`.`, "region");
+  }
+}
+
 export function providerView(row: ProviderRow) {
+  const region = regionOfRow(row);
   return {
     id: row.id,
     kind: row.kind,
     base_url: row.baseUrl,
     api_version: row.apiVersion,
+    region: row.region,
+    /** Where data controls place it (`eu`, `us`, `global`…); null: unknown, so no caller pinned to regions reaches it. */
+    jurisdiction: (region && jurisdictionOf(region)) ?? null,
     enabled: row.enabled,
     created_at: row.createdAt.toISOString(),
     updated_at: row.updatedAt.toISOString(),
@@ -58,6 +75,7 @@ export async function getProvider(services: Services, id: string) {
 export async function createProvider(services: Services, input: ProviderInput) {
   if (!input.id) throw badRequest("Invalid `id`: a provider needs an id.", "id");
   if (!input.kind) throw badRequest(`Invalid \`kind\`: one of ${PROVIDER_KINDS.join(", ")}.`, "kind");
+  checkRegion({ baseUrl: input.base_url ?? null, region: input.region ?? null });
   const [row] = await services.db
     .insert(providers)
     .values({
@@ -65,6 +83,7 @@ export async function createProvider(services: Services, input: ProviderInput) {
       kind: input.kind,
       baseUrl: input.base_url ?? null,
       apiVersion: input.api_version ?? null,
+      region: input.region ?? null,
       enabled: input.enabled ?? true,
     })
     .onConflictDoNothing()
@@ -75,12 +94,21 @@ export async function createProvider(services: Services, input: ProviderInput) {
 }
 
 export async function updateProvider(services: Services, id: string, input: ProviderInput) {
+  if (input.region !== undefined || input.base_url !== undefined) {
+    const [stored] = await services.db.select().from(providers).where(eq(providers.id, id));
+    if (!stored) throw notFound("provider", id);
+    checkRegion({
+      baseUrl: input.base_url === undefined ? stored.baseUrl : input.base_url,
+      region: input.region === undefined ? stored.region : input.region,
+    });
+  }
   const [row] = await services.db
     .update(providers)
     .set({
       ...(input.kind !== undefined && { kind: input.kind }),
       ...(input.base_url !== undefined && { baseUrl: input.base_url }),
       ...(input.api_version !== undefined && { apiVersion: input.api_version }),
+      ...(input.region !== undefined && { region: input.region }),
       ...(input.enabled !== undefined && { enabled: input.enabled }),
       updatedAt: new Date(),
     })

@@ -4,6 +4,7 @@ import { parseDuration } from "../config/index.ts";
 import { withoutControl } from "../formats/fields.ts";
 import { settingsSchema } from "../policy/index.ts";
 import { PROVIDER_KINDS } from "../providers/index.ts";
+import { REGION_NAME } from "../providers/regions.ts";
 import { isGatewayMetadata } from "../usage/record.ts";
 
 /** A provider's key: its last characters are stored as its hint, where a control character (a NUL) cannot go. */
@@ -109,6 +110,12 @@ export const providerSchema = z.strictObject({
   kind: z.enum(PROVIDER_KINDS).optional(),
   base_url: z.url({ message: "must be an http(s) URL" }).nullable().optional(),
   api_version: id(64).nullable().optional(),
+  /** Where the deployment runs, for data controls' `allowed_regions`: `eu-west-1`, `europe-west4`, `westeurope`, `eu`… */
+  region: z
+    .string()
+    .regex(REGION_NAME, { message: "must be a region, like eu-west-1, europe-west4 or westeurope (lowercase)" })
+    .nullable()
+    .optional(),
   enabled: z.boolean().optional(),
 });
 export type ProviderInput = z.infer<typeof providerSchema>;

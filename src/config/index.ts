@@ -209,10 +209,12 @@ function providerSettings(vars: EnvVars, raw: Record<string, unknown>): Config["
     const baseUrl = provider.env.baseUrl(vars);
     if (secret || baseUrl) {
       const apiVersion = provider.env.apiVersion?.(vars);
+      const region = provider.env.region?.(vars);
       providers[provider.kind] = {
         secret,
         baseUrl: (baseUrl ?? provider.defaultBaseUrl ?? "").replace(/\/+$/, ""),
         ...(apiVersion && { apiVersion }),
+        ...(region && { region }),
       };
     }
   }

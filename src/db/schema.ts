@@ -122,6 +122,8 @@ export const providers = pgTable("providers", {
   kind: text("kind").notNull(),
   baseUrl: text("base_url"),
   apiVersion: text("api_version"),
+  /** Where the deployment runs (`eu-west-1`), for data controls; null: what its base URL or credential says. */
+  region: text("region"),
   enabled: boolean("enabled").notNull().default(true),
   createdAt: createdAt(),
   updatedAt: updatedAt(),

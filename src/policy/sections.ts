@@ -6,6 +6,7 @@
 // shrinks. A feature that applies to callers adds its section here.
 import * as z from "zod";
 import { requestLimitsSection } from "../guardrails/request-limits.ts";
+import { REGION_NAME } from "../providers/regions.ts";
 
 export interface PolicySection<T> {
   /** What an admin may set at one level; undefined at a level means it says nothing. */
@@ -53,6 +54,12 @@ export const everyLevel = (schema: z.ZodType<string[]>): PolicySection<string[]>
   merge: (wider, narrower) => [...wider, LEVEL_BREAK, ...narrower],
 });
 
+const regionList = z
+  .array(z.string().regex(REGION_NAME, { message: "must be a region (eu-west-1) or a jurisdiction (eu, us, global)" }), {
+    message: "must be a list of regions or jurisdictions",
+  })
+  .max(100, { message: "may list at most 100 regions" });
+
 const NAME_PATTERN = /^!?[A-Za-z0-9_.*-]{1,200}$/;
 const namePatterns = z
   .array(z.string().regex(NAME_PATTERN, { message: "must be a name or pattern (letters, digits, `_ . - *`, a leading `!`)" }))
@@ -65,6 +72,8 @@ export const POLICY_SECTIONS = {
   allowed_providers: intersection(providerIds),
   /** Providers the caller's traffic must never reach: each level adds its own. */
   denied_providers: union(providerIds),
+  /** The only regions (`eu-west-1`) or jurisdictions (`eu`) the caller's traffic may reach: a target passes every level's list. */
+  allowed_regions: everyLevel(regionList),
   /** Guardrail policies (ids under /admin/guardrails) that check the caller's prompts and answers: each level adds its own. */
   guardrails: union(
     z

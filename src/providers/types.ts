@@ -21,6 +21,8 @@ export interface ProviderSettings {
   bearer?: boolean;
   /** Calls go to Google's Code Assist API (the Gemini CLI's) for this project, each wrapped as it wants them. */
   codeAssist?: { project: string };
+  /** The region the operator set for the deployment (`eu-west-1`); where a credential names one too, this one is called. */
+  region?: string;
 }
 
 export interface EndpointCall {
@@ -105,6 +107,8 @@ export interface ProviderEnv {
   baseUrl(vars: EnvVars): string | undefined;
   /** The API version the variables pin (Azure's `api-version`), for those that take one. */
   apiVersion?(vars: EnvVars): string | undefined;
+  /** The region the variables pin (Bedrock's `AWS_REGION`), for those whose endpoint follows one. */
+  region?(vars: EnvVars): string | undefined;
 }
 
 export interface ProviderDescriptor<Kind extends string = string> {

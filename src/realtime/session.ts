@@ -12,7 +12,7 @@ import { GatewayError } from "../http/errors.ts";
 import { spendsDollars, unpricedRefusal } from "../limits/binding.ts";
 import { admit } from "../limits/index.ts";
 import { catalogFor } from "../routing/catalog.ts";
-import { assertProviderAllowed } from "../routing/data-controls.ts";
+import { assertTargetAllowed } from "../routing/data-controls.ts";
 import { pickedProvider } from "../routing/proxy.ts";
 import { naturalProvider, planRoute } from "../routing/resolve.ts";
 import { UsageMeter } from "../usage/meter.ts";
@@ -77,7 +77,7 @@ export async function realtimeSession(c: GatewayContext): Promise<Response> {
   if (!target) throw unsupported(model);
   const natural = naturalProvider(config, catalog, model, picked, target);
   assertDeploymentAllowed(principal, target, natural);
-  assertProviderAllowed(principal, target);
+  assertTargetAllowed(principal, target);
   if (spendsDollars(principal) && !target.price) throw unpricedRefusal(target);
   const realtime = target.descriptor.realtime;
   if (!realtime) throw unsupported(target.provider);

@@ -32,6 +32,8 @@ export interface CatalogProvider {
   kind: ProviderKind;
   baseUrl: string | null;
   apiVersion: string | null;
+  /** Where the deployment runs, as its operator set it; null: what its base URL says, if anything. */
+  region: string | null;
 }
 
 export type CredentialRow = typeof providerCredentials.$inferSelect;
@@ -83,6 +85,7 @@ export async function loadCatalog(db: Database): Promise<Catalog> {
       kind: row.kind as ProviderKind,
       baseUrl: row.baseUrl?.replace(/\/+$/, "") ?? null,
       apiVersion: row.apiVersion,
+      region: row.region,
     });
   }
   for (const row of modelRows) {

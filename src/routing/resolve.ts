@@ -89,7 +89,9 @@ function providerSetup(
   const keyless = !fromEnv && row?.baseUrl && stored.length === 0 && !descriptor.credential;
   const fromWorker = fromEnv && (fromEnv.secret || !descriptor.credential);
   const credentials = [...(fromWorker || keyless ? [envCredential(providerId, fromEnv?.secret)] : []), ...stored];
-  return { descriptor, settings: { baseUrl, apiVersion: row?.apiVersion ?? fromEnv?.apiVersion }, credentials };
+  const region = row?.region ?? fromEnv?.region;
+  const settings = { baseUrl, apiVersion: row?.apiVersion ?? fromEnv?.apiVersion, ...(region && { region }) };
+  return { descriptor, settings, credentials };
 }
 
 /** The target for one model name; throws 404 for a name nothing serves. */

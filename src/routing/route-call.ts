@@ -17,7 +17,7 @@ import { attemptHeaders, attemptList, deploymentOf, runAttempt } from "./attempt
 import { type CacheInput, cacheStage, NO_CACHE } from "./cache-stage.ts";
 import { deferred, openCall } from "./call.ts";
 import { catalogFor } from "./catalog.ts";
-import { assertProviderAllowed, providerAllowed } from "./data-controls.ts";
+import { assertTargetAllowed, targetAllowed } from "./data-controls.ts";
 import type { Exchange } from "./exchanges.ts";
 import { type GuardRun, guardStage } from "./guard-stage.ts";
 import { routingHealth } from "./health.ts";
@@ -83,7 +83,7 @@ export async function routeCall(c: GatewayContext, input: RouteInput): Promise<R
   // An allowlist binds the deployment: a provider the caller picked must be one the key may use for the model.
   const natural = naturalProvider(config, catalog, model, input.providerOverride, first);
   assertDeploymentAllowed(c.get("principal"), first, natural);
-  assertProviderAllowed(c.get("principal"), first);
+  assertTargetAllowed(c.get("principal"), first);
   // A limit counted in dollars binds only what has a price: an unpriced model is refused, an unpriced fallback passed over.
   if (spendsDollars(c.get("principal")) && !first.price) throw unpricedRefusal(first);
   const guarded = input.guard
@@ -104,9 +104,7 @@ export async function routeCall(c: GatewayContext, input: RouteInput): Promise<R
     first,
     ...fallbacks.filter(
       (target) =>
-        isDeploymentAllowed(principal, target, target.provider) &&
-        providerAllowed(principal, target.provider) &&
-        (!dollars || target.price),
+        isDeploymentAllowed(principal, target, target.provider) && targetAllowed(principal, target) && (!dollars || target.price),
     ),
   ];
   const health = routingHealth(services.redis, {

@@ -48,7 +48,9 @@ const converse: Endpoint = {
   codec: converseCodec,
   async request(call) {
     const credential = credentialOf(call.settings.secret);
-    const base = call.settings.baseUrl || `https://bedrock-runtime.${credential.region}.amazonaws.com`;
+    // The deployment's region, where the operator set one, is where data controls think the call goes: so it is.
+    const region = call.settings.region ?? credential.region;
+    const base = call.settings.baseUrl || `https://bedrock-runtime.${region}.amazonaws.com`;
     const action = call.stream ? "converse-stream" : "converse";
     const signer = new AwsV4Signer({
       url: `${base}/model/${encodeURIComponent(call.upstreamModel)}/${action}`,
@@ -63,7 +65,7 @@ const converse: Endpoint = {
       secretAccessKey: credential.secret_access_key,
       sessionToken: credential.session_token,
       service: "bedrock",
-      region: credential.region,
+      region,
     });
     const signed = await signer.sign();
     return new Request(signed.url, { method: signed.method, headers: signed.headers, body: signed.body });
@@ -82,6 +84,7 @@ export const bedrockProvider: ProviderDescriptor<"bedrock"> = {
     ],
     secret: envCredential,
     baseUrl: (vars) => vars.BEDROCK_BASE_URL,
+    region: (vars) => vars.AWS_REGION,
   },
   baseUrlFromCredential: true,
   // Bedrock's model ids: `anthropic.claude-…`, `amazon.nova-…`, or a cross-region profile such as `us.anthropic.claude-…`.

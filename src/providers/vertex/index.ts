@@ -108,7 +108,8 @@ async function exchangeToken(account: ServiceAccount, baseUrl: string | undefine
 /** `…/projects/{project}/locations/{location}/publishers/{publisher}/models/{model}:{method}` */
 async function vertexRequest(call: EndpointCall, publisher: string, method: string, body: unknown, headers = {}) {
   const account = accountOf(call.settings.secret);
-  const location = account.location ?? DEFAULT_LOCATION;
+  // The deployment's region, where the operator set one, is where data controls think the call goes: so it is.
+  const location = call.settings.region ?? account.location ?? DEFAULT_LOCATION;
   const host = location === "global" ? "aiplatform.googleapis.com" : `${location}-aiplatform.googleapis.com`;
   const base = call.settings.baseUrl || `https://${host}`;
   const path = `v1/projects/${encodeURIComponent(account.project_id)}/locations/${location}/publishers/${publisher}/models`;
@@ -153,6 +154,7 @@ export const vertexProvider: ProviderDescriptor<"vertex"> = {
     vars: [{ name: "VERTEX_SERVICE_ACCOUNT" }, { name: "VERTEX_LOCATION" }, { name: "VERTEX_BASE_URL", url: true }],
     secret: envCredential,
     baseUrl: (vars) => vars.VERTEX_BASE_URL,
+    region: (vars) => vars.VERTEX_LOCATION,
   },
   baseUrlFromCredential: true,
   // No model names of its own: `gemini-…` and `claude-…` go to Google and Anthropic unless named `vertex/…`
