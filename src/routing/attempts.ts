@@ -203,6 +203,8 @@ interface AttemptInput {
   streamed: boolean;
   deadline: number;
   secret: string | undefined;
+  /** Guardrails asked beside the upstream call: nothing is committed to before it resolves; a refusal stops the attempt. */
+  verdict?: Promise<void>;
   /** The answer has begun: this attempt serves, whatever happens to the rest of it. */
   committed: () => void;
 }
@@ -239,7 +241,15 @@ async function attemptOnce(
     refusal = error;
     controller.abort();
   });
+  /** A guardrail beside the call refused the prompt, which the upstream already had. */
+  let blocked = false;
+  input.verdict?.catch((error: unknown) => {
+    refusal ??= error;
+    blocked = true;
+    controller.abort();
+  });
   let body: UpstreamBody | undefined;
+  let answer: UpstreamAnswer | undefined;
   try {
     call.secrets = [input.secret, ...configuredSecrets(c.get("config"))];
     const request = await exchange.request();
@@ -256,7 +266,6 @@ async function attemptOnce(
       clearTimeout(timer);
       return { kind: "status", error, waitMs: retryAfterMs(upstream.headers) };
     }
-    let answer: UpstreamAnswer;
     if (input.streamed && upstream.body) {
       const reader = upstream.body.getReader();
       const head = await reader.read();
@@ -269,6 +278,8 @@ async function attemptOnce(
       answer = { text: await upstream.text() };
     }
     clearTimeout(timer);
+    // Held, whole or at its first chunk, until the guardrails beside the call have passed it.
+    if (input.verdict) await input.verdict;
     Object.assign(call.headers, await input.admission.ready, attemptHeaders(call));
     answered = true;
     input.committed();
@@ -288,7 +299,9 @@ async function attemptOnce(
     }
     if (refusal !== undefined) {
       await body?.reader.cancel().catch(() => undefined);
-      call.meter.route.push({ provider, model: call.target.upstreamModel, outcome: "refused" });
+      call.meter.route.push({ provider, model: call.target.upstreamModel, outcome: blocked ? "guardrail_blocked" : "refused" });
+      // The provider had the prompt: what it reported is recorded, else its estimated input.
+      if (blocked) call.meter.billRefused(answer?.text === undefined ? undefined : exchange.usage?.(answer.text));
       const refused = refusal instanceof GatewayError ? refusal : new GatewayError(500, "internal", "Internal error.");
       return { kind: "final", error: refused };
     }
