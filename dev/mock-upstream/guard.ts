@@ -34,7 +34,14 @@ export class GuardService {
     const texts = ((JSON.parse(text) as { texts?: string[] }).texts ?? []).join("\n");
     if (texts.includes("HOLDME")) {
       // Bounded, so a test that never releases does not leave a request open for ever.
-      await Promise.race([new Promise<void>((go) => this.held.set(name, [...(this.held.get(name) ?? []), go])), sleep(20_000)]);
+      await new Promise<void>((go) => {
+        const timer = setTimeout(go, 20_000);
+        const released = () => {
+          clearTimeout(timer);
+          go();
+        };
+        this.held.set(name, [...(this.held.get(name) ?? []), released]);
+      });
     }
     if (texts.includes("SLOWME")) await sleep(3000);
     if (texts.includes("FAILME")) return { status: 500, json: { error: "failing on purpose" } };

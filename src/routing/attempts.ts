@@ -241,8 +241,10 @@ async function attemptOnce(
     refusal = error;
     controller.abort();
   });
-  /** A guardrail beside the call refused the prompt, which the upstream already had. */
+  /** A guardrail beside the call refused the prompt. */
   let blocked = false;
+  /** The request left for the upstream before any refusal stopped it: the provider may have the prompt. */
+  let dispatched = false;
   input.verdict?.catch((error: unknown) => {
     refusal ??= error;
     blocked = true;
@@ -258,6 +260,7 @@ async function attemptOnce(
       request.headers.set("traceparent", traced.traceparent);
       describeAttemptRequest(traced, request);
     }
+    dispatched = !controller.signal.aborted;
     const upstream = exchange.send
       ? await exchange.send(request, { bindings: c.env, signal: controller.signal })
       : await fetch(request, { signal: controller.signal });
@@ -299,9 +302,9 @@ async function attemptOnce(
     }
     if (refusal !== undefined) {
       await body?.reader.cancel().catch(() => undefined);
-      call.meter.route.push({ provider, model: call.target.upstreamModel, outcome: blocked ? "guardrail_blocked" : "refused" });
+      call.meter.route.push({ provider, model: call.target.upstreamModel, outcome: blocked ? "guardrail_refused" : "refused" });
       // The provider had the prompt: what it reported is recorded, else its estimated input.
-      if (blocked) call.meter.billRefused(answer?.text === undefined ? undefined : exchange.usage?.(answer.text));
+      if (blocked && dispatched) call.meter.billRefused(answer?.text === undefined ? undefined : exchange.usage?.(answer.text));
       const refused = refusal instanceof GatewayError ? refusal : new GatewayError(500, "internal", "Internal error.");
       return { kind: "final", error: refused };
     }
