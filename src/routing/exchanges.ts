@@ -192,9 +192,10 @@ export function passthroughExchange(
   const { endpoint } = input;
   const unwrap = endpoint.unwrap?.(input.call.settings, { upstreamModel: input.call.upstreamModel, body: input.body });
   const guard = input.answer?.guard;
-  const usageOf = (text: string) => {
+  /** The usage of an answer already out of its wrapping. */
+  const usageOf = (json: string) => {
     try {
-      return endpoint.codec.usage(JSON.parse(unwrapText(text, unwrap)));
+      return endpoint.codec.usage(JSON.parse(json));
     } catch {
       return undefined;
     }
@@ -203,7 +204,7 @@ export function passthroughExchange(
     framing: endpoint.framing,
     send: endpoint.send,
     request: () => endpoint.request({ ...input.call, body: input.body, source: input.source }),
-    usage: (text) => usageOf(text),
+    usage: (text) => usageOf(unwrapText(text, unwrap)),
     async respond(call, answer, hooks) {
       if (!answer.stream) {
         const text = unwrapText(answer.text, unwrap);
