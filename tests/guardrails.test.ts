@@ -643,7 +643,7 @@ describe("a webhook guardrail", () => {
     ]);
   });
 
-  it("only records under mode flag, and is refused on output or beside detectors", async () => {
+  it("only records under mode flag, and is refused beside detectors or redacting in parallel", async () => {
     const flag = await webhookKey({}, "flag");
     const flagged = await ask(flag.key, "BLOCKME, but only flagged");
     expect(flagged.response.status).toBe(200);
@@ -651,12 +651,15 @@ describe("a webhook guardrail", () => {
     expect((await usageRow(flagged.response.headers.get("x-request-id") ?? ""))?.metadata.guardrails).toEqual([
       { guardrail: flag.id, phase: "input", verdict: "flagged", categories: ["test"] },
     ]);
-    for (const wrong of [{ phase: "output" }, { phase: "input", kinds: ["email"] }]) {
+    const webhook = { url: `${mockRoot}/__mock/guard/x` };
+    for (const wrong of [
+      { phase: "input", kinds: ["email"], options: { webhook } },
+      { phase: "input", mode: "redact", options: { webhook: { ...webhook, parallel: true } } },
+    ]) {
       const refused = await adminHere("POST", "/admin/guardrails", {
         id: uniqueId("hook-gr"),
         name: "x",
         mode: "block",
-        options: { webhook: { url: `${mockRoot}/__mock/guard/x` } },
         ...wrong,
       });
       expect(refused.status).toBe(400);

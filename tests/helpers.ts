@@ -109,6 +109,7 @@ export async function upstreamRequest(requestId: string): Promise<{
   body: Record<string, unknown>;
   receivedAt: number;
   abandoned: boolean;
+  finished: boolean;
 }> {
   const base = String(env.MOCK_BASE_URL).replace(/\/v1$/, "");
   const response = await fetch(`${base}/__mock/requests/${requestId}`);

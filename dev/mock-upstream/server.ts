@@ -107,6 +107,8 @@ export interface RecordedRequest {
   receivedAt: number;
   /** The caller went away before the answer was whole (an aborted attempt). */
   abandoned: boolean;
+  /** The whole answer was written. */
+  finished: boolean;
 }
 
 export interface MockUpstream {
@@ -419,7 +421,11 @@ export async function startMockUpstream(options: MockOptions = {}): Promise<Mock
       body,
       receivedAt: Date.now(),
       abandoned: false,
+      finished: false,
     };
+    res.once("finish", () => {
+      recorded.finished = true;
+    });
     res.once("close", () => {
       if (!res.writableFinished) recorded.abandoned = true;
     });

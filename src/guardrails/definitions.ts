@@ -51,6 +51,8 @@ const webhookSchema = z.strictObject({
   timeout_ms: z.number().int().min(50).max(30_000).optional(),
   /** What a missing verdict means: `block` (default), a 503 with Retry-After; `allow`, the request goes on. */
   on_error: z.enum(["allow", "block"], { message: "must be allow or block" }).optional(),
+  /** On input: the upstream call starts at once and the answer is held until the verdict passes. */
+  parallel: z.boolean().optional(),
 });
 
 const judgeSchema = z.strictObject({
@@ -66,12 +68,13 @@ const judgeSchema = z.strictObject({
   prompt: z.string().min(1).max(20_000).optional(),
   timeout_ms: z.number().int().min(50).max(30_000).optional(),
   on_error: z.enum(["allow", "block"], { message: "must be allow or block" }).optional(),
+  parallel: z.boolean().optional(),
 });
 
 const optionsShape = {
-  /** A model that gives the verdict (input only). */
+  /** A model that gives the verdict. */
   judge: judgeSchema.optional(),
-  /** An external checker that gives the verdict (input only). */
+  /** An external checker that gives the verdict. */
   webhook: webhookSchema.optional(),
   /** Regular expressions of the policy's own, each found under its name. */
   patterns: z.array(patternSchema).max(50).optional(),
@@ -108,14 +111,17 @@ const detectsSomething = (g: { kinds?: unknown[]; options?: GuardrailOptions }) 
   g.options?.webhook !== undefined ||
   g.options?.judge !== undefined;
 
-/** A webhook guardrail checks prompts only, and gives the verdict alone (no detectors beside it). */
-const webhookFits = (g: { phase?: GuardrailPhase; kinds?: unknown[]; options?: GuardrailOptions }) =>
+/** A webhook or judge guardrail gives the verdict alone (no detectors beside it). */
+const webhookFits = (g: { kinds?: unknown[]; options?: GuardrailOptions }) =>
   (!g.options?.webhook && !g.options?.judge) ||
   (!(g.options.webhook && g.options.judge) &&
-    (g.phase === undefined || g.phase === "input") &&
     (g.kinds?.length ?? 0) === 0 &&
     !g.options.patterns?.length &&
     !g.options.words?.length);
+
+/** A checker that runs beside the upstream call cannot change what is sent to it. */
+const parallelFits = (g: { mode?: GuardrailMode; options?: GuardrailOptions }) =>
+  g.mode !== "redact" || !(g.options?.webhook?.parallel || g.options?.judge?.parallel);
 
 export const createGuardrailSchema = z
   .strictObject({
@@ -127,8 +133,12 @@ export const createGuardrailSchema = z
   })
   .refine(detectsSomething, { message: "a guardrail needs kinds, patterns, words or a webhook", path: ["kinds"] })
   .refine(webhookFits, {
-    message: "a webhook or judge guardrail has phase input, one of the two, and no kinds, patterns or words of its own",
+    message: "a webhook or judge guardrail has one of the two, and no kinds, patterns or words of its own",
     path: ["options", "webhook"],
+  })
+  .refine(parallelFits, {
+    message: "a parallel webhook or judge cannot redact: the upstream has the prompt before its verdict",
+    path: ["mode"],
   });
 export type CreateGuardrailInput = z.infer<typeof createGuardrailSchema>;
 
@@ -150,6 +160,10 @@ export interface Guardrail {
 
 export const checksInput = (g: Guardrail) => g.phase !== "output";
 export const checksOutput = (g: Guardrail) => g.phase !== "input";
+/** A webhook or a judge: its verdict is awaited, not computed here. */
+export const asksRemotely = (g: Guardrail) => g.webhook !== undefined || g.judge !== undefined;
+/** On input, a checker whose verdict is awaited beside the upstream call: asked to, or one that only flags. */
+export const runsAlongside = (g: Guardrail) => (g.webhook ?? g.judge)?.parallel === true || g.mode === "flag";
 
 /** A stored row as it runs; undefined for one whose stored definition no longer parses. */
 export function compileGuardrail(row: {
@@ -171,11 +185,16 @@ export function compileGuardrail(row: {
   return {
     id: row.id,
     name: row.name,
-    phase: webhook || judge ? "input" : row.phase,
+    phase: row.phase,
     mode: row.mode,
     detectors: webhook || judge ? [] : detectors,
     ...(webhook && {
-      webhook: { url: webhook.url, timeoutMs: webhook.timeout_ms ?? 2000, onError: webhook.on_error ?? "block" },
+      webhook: {
+        url: webhook.url,
+        timeoutMs: webhook.timeout_ms ?? 2000,
+        onError: webhook.on_error ?? "block",
+        parallel: webhook.parallel === true && row.mode !== "redact",
+      },
     }),
     ...(judge &&
       !webhook && {
@@ -187,6 +206,7 @@ export function compileGuardrail(row: {
           prompt: judge.prompt,
           timeoutMs: judge.timeout_ms ?? 5000,
           onError: judge.on_error ?? "block",
+          parallel: judge.parallel === true && row.mode !== "redact",
         },
       }),
   };

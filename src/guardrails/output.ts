@@ -25,11 +25,16 @@ export interface TextFilter {
 export class AnswerGuard {
   private readonly verdicts = new Map<string, Verdict>();
 
-  /** `record` is where output verdicts go (the meter's list, shared with the input stage's). */
+  /**
+   * `record` is where output verdicts go (the meter's list, shared with the
+   * input stage's); `review`, when remote guardrails check answers, reads an
+   * answer's texts once they are whole and throws the refusal on a block.
+   */
   constructor(
     private readonly guardrails: readonly Guardrail[],
     private readonly placeholders: Placeholders,
     record: Verdict[],
+    readonly review?: (texts: string[]) => Promise<void>,
   ) {
     for (const guardrail of guardrails) {
       const verdict: Verdict = { guardrail: guardrail.id, phase: "output", verdict: "passed" };
@@ -40,7 +45,7 @@ export class AnswerGuard {
 
   /** Whether an answer needs this stage at all: guardrails on output, or values to put back. */
   get active(): boolean {
-    return this.guardrails.length > 0 || this.placeholders.size > 0;
+    return this.guardrails.length > 0 || this.placeholders.size > 0 || this.review !== undefined;
   }
 
   /** One whole text of an answer: checked (throws the refusal on a block), redacted, its placeholders restored. */

@@ -13,8 +13,8 @@ export interface FrameRelay {
   tail(frames: StreamFrame[]): string;
   /** Whether the upstream said its answer was whole. */
   complete(): boolean;
-  /** The closing events of a whole answer, in the client's format. */
-  closing(): string;
+  /** The closing events of a whole answer, in the client's format (once a check of the whole answer has passed). */
+  closing(): string | Promise<string>;
 }
 
 /**
@@ -117,7 +117,15 @@ export function relayFrames(
             if (done) {
               let out = relay.tail(splitter.finish());
               if (relay.complete()) {
-                out += relay.closing();
+                const closing = relay.closing();
+                // A refusal of the whole answer still sends the tail's text before its own event.
+                out +=
+                  typeof closing === "string"
+                    ? closing
+                    : await closing.catch((error: unknown) => {
+                        if (!(error instanceof UpstreamReportedFailure)) throw error;
+                        throw new UpstreamReportedFailure(error.message, out + error.sent, error.status);
+                      });
                 end({ kind: "complete" });
               } else {
                 const message = "The upstream stream ended before it was complete.";

@@ -203,6 +203,8 @@ interface AttemptInput {
   streamed: boolean;
   deadline: number;
   secret: string | undefined;
+  /** Guardrails asked beside the upstream call: nothing is committed to before it resolves; a refusal stops the attempt. */
+  verdict?: Promise<void>;
   /** The answer has begun: this attempt serves, whatever happens to the rest of it. */
   committed: () => void;
 }
@@ -239,7 +241,17 @@ async function attemptOnce(
     refusal = error;
     controller.abort();
   });
+  /** A guardrail beside the call refused the prompt. */
+  let blocked = false;
+  /** The request left for the upstream before any refusal stopped it: the provider may have the prompt. */
+  let dispatched = false;
+  input.verdict?.catch((error: unknown) => {
+    refusal ??= error;
+    blocked = true;
+    controller.abort();
+  });
   let body: UpstreamBody | undefined;
+  let answer: UpstreamAnswer | undefined;
   try {
     call.secrets = [input.secret, ...configuredSecrets(c.get("config"))];
     const request = await exchange.request();
@@ -248,6 +260,7 @@ async function attemptOnce(
       request.headers.set("traceparent", traced.traceparent);
       describeAttemptRequest(traced, request);
     }
+    dispatched = !controller.signal.aborted;
     const upstream = exchange.send
       ? await exchange.send(request, { bindings: c.env, signal: controller.signal })
       : await fetch(request, { signal: controller.signal });
@@ -256,7 +269,6 @@ async function attemptOnce(
       clearTimeout(timer);
       return { kind: "status", error, waitMs: retryAfterMs(upstream.headers) };
     }
-    let answer: UpstreamAnswer;
     if (input.streamed && upstream.body) {
       const reader = upstream.body.getReader();
       const head = await reader.read();
@@ -269,6 +281,8 @@ async function attemptOnce(
       answer = { text: await upstream.text() };
     }
     clearTimeout(timer);
+    // Held, whole or at its first chunk, until the guardrails beside the call have passed it.
+    if (input.verdict) await input.verdict;
     Object.assign(call.headers, await input.admission.ready, attemptHeaders(call));
     answered = true;
     input.committed();
@@ -288,7 +302,9 @@ async function attemptOnce(
     }
     if (refusal !== undefined) {
       await body?.reader.cancel().catch(() => undefined);
-      call.meter.route.push({ provider, model: call.target.upstreamModel, outcome: "refused" });
+      call.meter.route.push({ provider, model: call.target.upstreamModel, outcome: blocked ? "guardrail_refused" : "refused" });
+      // The provider had the prompt: what it reported is recorded, else its estimated input.
+      if (blocked && dispatched) call.meter.billRefused(answer?.text === undefined ? undefined : exchange.usage?.(answer.text));
       const refused = refusal instanceof GatewayError ? refusal : new GatewayError(500, "internal", "Internal error.");
       return { kind: "final", error: refused };
     }

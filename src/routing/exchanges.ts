@@ -7,7 +7,7 @@
 import { eventStreamFrameText } from "../formats/bedrock/stream.ts";
 import type { CanonicalEvent, CanonicalPart, CanonicalRequest } from "../formats/canonical.ts";
 import type { ClientEncoder, StreamDecoder, StreamFrame } from "../formats/types.ts";
-import type { AnswerGuard, TextFilter } from "../guardrails/output.ts";
+import type { AnswerGuard } from "../guardrails/output.ts";
 import { mapAnswerTexts } from "../guardrails/text-fields.ts";
 import type { BodySource } from "../http/body-text.ts";
 import { GatewayError, headerValue } from "../http/errors.ts";
@@ -16,6 +16,7 @@ import { relayNatively } from "../http/native-relay.ts";
 import { relayFrames, type UpstreamBody, UpstreamReportedFailure } from "../http/relay.ts";
 import type { Endpoint, EndpointCall } from "../providers/types.ts";
 import type { TokenCounts } from "../usage/prices.ts";
+import { guardedEvents, jsonAnswerTexts, partTexts, reviewWhole } from "./answer-review.ts";
 import { type GatewayCall, malformedAnswer, passJsonThrough, type StreamHooks, streamResponse } from "./call.ts";
 
 /** What a guarded answer goes through on its way back: the output guardrails and the placeholders to put back. */
@@ -41,6 +42,8 @@ export interface Exchange {
    * for the same work twice.
    */
   respond(call: GatewayCall, answer: UpstreamAnswer, hooks: () => StreamHooks): Promise<Response>;
+  /** The usage a whole answer reports, for one refused before it was relayed. */
+  usage?(text: string): TokenCounts | undefined;
 }
 
 export interface StreamWatch {
@@ -211,13 +214,23 @@ export function passthroughExchange(
   const { endpoint } = input;
   const unwrap = endpoint.unwrap?.(input.call.settings, { upstreamModel: input.call.upstreamModel, body: input.body });
   const guard = input.answer?.guard;
+  /** The usage of an answer already out of its wrapping. */
+  const usageOf = (json: string) => {
+    try {
+      return endpoint.codec.usage(JSON.parse(json));
+    } catch {
+      return undefined;
+    }
+  };
   return {
     framing: endpoint.framing,
     send: endpoint.send,
     request: () => endpoint.request({ ...input.call, body: input.body, source: input.source }),
+    usage: (text) => usageOf(unwrapText(text, unwrap)),
     async respond(call, answer, hooks) {
       if (!answer.stream) {
         const text = unwrapText(answer.text, unwrap);
+        if (guard?.review) await reviewWhole(call, guard.review, jsonAnswerTexts(text), () => usageOf(text));
         return passJsonThrough(call, text, endpoint.codec.usage, guard && ((json) => guardedJson(json, guard)));
       }
       const streamHooks = hooks();
@@ -244,34 +257,23 @@ function guardedParts(parts: CanonicalPart[], guard: AnswerGuard): CanonicalPart
   );
 }
 
-/** A stream's events with their text through the guard: what it holds back goes out before the next event of another kind. */
-function guardedEvents(filter: TextFilter) {
-  return {
-    pass(event: CanonicalEvent): CanonicalEvent[] {
-      if (event.type === "text") {
-        const text = filter.push(event.text);
-        return text ? [{ type: "text", text }] : [];
-      }
-      if (event.type === "start" || event.type === "usage") return [event];
-      const rest = filter.flush();
-      return rest ? [{ type: "text", text: rest }, event] : [event];
-    },
-    flush(): CanonicalEvent[] {
-      const rest = filter.flush();
-      return rest ? [{ type: "text", text: rest }] : [];
-    },
-  };
-}
-
 export function translatedExchange(
   input: ExchangeInput & { request: CanonicalRequest; encoder: ClientEncoder; dropped: readonly string[]; answer?: AnswerFilter },
 ): Exchange {
   const { endpoint, request, encoder } = input;
   const unwrap = endpoint.unwrap?.(input.call.settings, { upstreamModel: input.call.upstreamModel });
+  const review = input.answer?.guard.review;
   return {
     framing: endpoint.framing,
     send: endpoint.send,
     request: () => endpoint.request({ ...input.call, body: endpoint.codec.encode(request) }),
+    usage(text) {
+      try {
+        return endpoint.codec.decode(JSON.parse(unwrapText(text, unwrap))).usage;
+      } catch {
+        return undefined;
+      }
+    },
     async respond(call, answer, hooks) {
       if (input.dropped.length > 0) call.headers["x-sluice-dropped"] = headerValue(input.dropped.join(", "));
       if (!answer.stream) {
@@ -283,6 +285,8 @@ export function translatedExchange(
         }
         call.meter.markFirstByte();
         call.meter.setTokens(decoded.usage);
+        // Refused here, the call is recorded with the tokens just read.
+        if (review) await reviewWhole(call, review, partTexts(decoded.parts), () => decoded.usage);
         if (input.answer) decoded.parts = guardedParts(decoded.parts, input.answer.guard);
         if (call.traced) call.meter.finishReasons.push(decoded.finishReason);
         call.record(200);
@@ -291,7 +295,7 @@ export function translatedExchange(
       const streamHooks = hooks();
       const decoder = endpoint.codec.streamDecoder();
       const out = encoder.stream(request.model);
-      const guarded = input.answer && guardedEvents(input.answer.guard.stream());
+      const guarded = input.answer && guardedEvents(input.answer.guard.stream(), review);
       const translate = (frames: StreamFrame[]) => {
         let sent = "";
         try {
@@ -314,7 +318,15 @@ export function translatedExchange(
           chunk: (_raw, frames) => translate(frames),
           tail: translate,
           complete: () => decoder.complete,
-          closing: () => (guarded?.flush() ?? []).map((event) => out.encode(event)).join("") + out.end(),
+          closing: () => {
+            const encoded = (events: CanonicalEvent[]) => events.map((event) => out.encode(event)).join("") + out.end();
+            if (!guarded?.reviewing) return encoded(guarded?.flush() ?? []);
+            // The answer is whole: its closing events wait for the verdict, and a refusal takes their place.
+            return guarded.close().then(encoded, (error: unknown) => {
+              if (!(input.answer && error instanceof GatewayError)) throw error;
+              throw new UpstreamReportedFailure(error.message, input.answer.errorEvent(error), error.status);
+            });
+          },
         },
         streamHooks,
       );

@@ -14,19 +14,18 @@ import type { Target } from "./resolve.ts";
 /** What the stage hands back to routing: the verdicts for the call's ledger row. */
 export interface GuardStageResult {
   verdicts: Verdict[];
+  /** Verdicts still being asked for beside the upstream call: the answer is held until it resolves. */
+  pending?: Promise<void>;
 }
+
+type Guarded = { verdicts: Verdict[]; blocked?: GatewayError; pending?: Promise<void> };
 
 /**
  * The stage as a route supplies it: it runs the caller's guardrails over its
  * own body (throwing `guardrailsUnreadable()` when it needs the catalog's
  * policies and the catalog is EMPTY_CATALOG).
  */
-export type GuardRun = (
-  catalog: Catalog,
-) =>
-  | { verdicts: Verdict[]; blocked?: GatewayError }
-  | undefined
-  | Promise<{ verdicts: Verdict[]; blocked?: GatewayError } | undefined>;
+export type GuardRun = (catalog: Catalog) => Guarded | undefined | Promise<Guarded | undefined>;
 
 /** The refusal of a request whose guardrails this isolate could not read. */
 export const guardrailsUnreadable = () =>
@@ -60,5 +59,5 @@ export async function guardStage(
     c.executionCtx.waitUntil(writeUsage(c.get("services"), usage));
     throw guarded.blocked;
   }
-  return { verdicts: guarded.verdicts };
+  return { verdicts: guarded.verdicts, pending: guarded.pending };
 }

@@ -12,7 +12,6 @@ import type { ClientFormat, Dialect, RequestFacts, RouteFacts } from "../formats
 import { askJudge } from "../guardrails/judge.ts";
 import { checkRequestLimits } from "../guardrails/request-limits.ts";
 import { callerGuardrails, type GuardedRequest, guardRequest } from "../guardrails/stage.ts";
-import { runWebhookGuardrails } from "../guardrails/webhook.ts";
 import { bodySource, clientJson } from "../http/body-text.ts";
 import { GatewayError } from "../http/errors.ts";
 import { reservationBinds, spendsDollars } from "../limits/binding.ts";
@@ -98,22 +97,15 @@ export async function proxy<Body extends Record<string, unknown>>(
           if (catalog === EMPTY_CATALOG) throw guardrailsUnreadable();
           const guardrails = callerGuardrails(guardrailIds ?? [], catalog.guardrails);
           if (guardrails.length === 0) return undefined;
-          const remote = guardrails.filter((g) => g.webhook || g.judge);
-          const guarded = guardRequest(body, remote.length > 0 ? guardrails.filter((g) => !g.webhook && !g.judge) : guardrails);
-          if (guarded.blocked || remote.length === 0) return finishGuard(guarded);
-          // The operator's checkers see the prompt as the built-in guardrails left it, and answer in turn.
-          return runWebhookGuardrails(
-            guarded.body,
-            remote,
-            {
-              requestId: c.get("requestId"),
-              model: facts.model,
-              secret: c.get("config").guardrailWebhookSecret,
-              judge: (check, texts) =>
-                askJudge({ url: c.req.url, adminKey: c.get("config").adminKey, env: c.env, ctx: c.executionCtx }, check, texts),
-            },
-            guarded.verdicts,
-          ).then((checked) => finishGuard({ ...guarded, ...checked }));
+          const config = c.get("config");
+          const checked = guardRequest(body, guardrails, {
+            requestId: c.get("requestId"),
+            model: facts.model,
+            secret: config.guardrailWebhookSecret,
+            judge: (check, texts, phase) =>
+              askJudge({ url: c.req.url, adminKey: config.adminKey, env: c.env, ctx: c.executionCtx }, check, texts, phase),
+          });
+          return checked instanceof Promise ? checked.then(finishGuard) : finishGuard(checked);
         }
       : undefined;
   const maxOutput = c.get("config").limits.defaultMaxOutputTokens;

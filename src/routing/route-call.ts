@@ -159,6 +159,10 @@ export async function routeCall(c: GatewayContext, input: RouteInput): Promise<R
   /** Ends the call with an error; a refusal by the limits check, when there is one, is the answer. */
   const fail = async (failure: GatewayError): Promise<never> => {
     let error = failure;
+    // A guardrail asked beside the upstream that refuses the prompt is the answer, as it would have been before it.
+    await guarded?.pending?.catch((refusal: GatewayError) => {
+      error = refusal;
+    });
     try {
       Object.assign(call.headers, await admission.ready);
     } catch (refusal) {
@@ -213,6 +217,7 @@ export async function routeCall(c: GatewayContext, input: RouteInput): Promise<R
       streamed: input.streamed,
       deadline,
       secret,
+      verdict: guarded?.pending,
       committed: () => {
         meter.route.push({ ...step, credential: credential.id, outcome: "ok", ms: Date.now() - began });
         health.recordSuccess(deploymentOf(target, credential));

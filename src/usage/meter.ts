@@ -38,8 +38,8 @@ export class UsageMeter {
   private generatedCharacters = 0;
   /** What a media call used beyond tokens: audio seconds, characters spoken, images. */
   private media: MediaUsage | undefined;
-  /** Input the provider received for attempts that timed out, priced at their targets. */
-  private timedOut = { attempts: 0, promptTokens: 0, costUsd: 0 };
+  /** Input the provider received for attempts that never answered (timed out, or refused beside the call), priced at their targets. */
+  private unanswered = { timedOut: 0, promptTokens: 0, costUsd: 0 };
   attempts = 1;
   /** Why the answer ended, as the provider said (collected only for a traced call). */
   readonly finishReasons: string[] = [];
@@ -84,9 +84,23 @@ export class UsageMeter {
    * price of the target that had it) rather than nothing.
    */
   billTimedOut(promptTokens: number): void {
-    this.timedOut.attempts += 1;
-    this.timedOut.promptTokens += promptTokens;
-    this.timedOut.costUsd += costOf(this.start.price, { promptTokens, completionTokens: 0, cachedTokens: 0 });
+    this.unanswered.timedOut += 1;
+    this.billInput(promptTokens);
+  }
+
+  /**
+   * An attempt a guardrail beside it refused after the provider had the
+   * prompt: what the provider reported, when its answer was read whole;
+   * else the prompt's estimated input, as for a timeout.
+   */
+  billRefused(reported: TokenCounts | undefined): void {
+    if (reported) this.setTokens(reported);
+    else this.billInput(this.start.estimatedPromptTokens);
+  }
+
+  private billInput(promptTokens: number): void {
+    this.unanswered.promptTokens += promptTokens;
+    this.unanswered.costUsd += costOf(this.start.price, { promptTokens, completionTokens: 0, cachedTokens: 0 });
   }
 
   /**
@@ -115,7 +129,7 @@ export class UsageMeter {
     const { price, toolFees, startedAt, estimatedPromptTokens: _estimate, principal, ...start } = this.start;
     const estimated = this.estimatedTokens(outcome.status === 200);
     const answered = estimated ?? this.reported ?? { promptTokens: 0, completionTokens: 0, cachedTokens: 0 };
-    const timedOut = this.timedOut;
+    const unanswered = this.unanswered;
     const { cacheWriteTokens = 0, cacheWrite1hTokens = 0, toolCalls, ...counts } = answered;
     const tools = toolCost(toolFees, toolCalls);
     const keyMetadata = principal.type === "key" ? callerMetadata(principal.metadata) : {};
@@ -133,9 +147,9 @@ export class UsageMeter {
         ipHash: principal.ipHash,
       }),
       ...counts,
-      promptTokens: counts.promptTokens + timedOut.promptTokens,
+      promptTokens: counts.promptTokens + unanswered.promptTokens,
       cacheWriteTokens,
-      costUsd: costOf(price, answered) + mediaCostOf(price, this.media) + tools.usd + timedOut.costUsd,
+      costUsd: costOf(price, answered) + mediaCostOf(price, this.media) + tools.usd + unanswered.costUsd,
       latencyMs,
       createdAt: Date.now() - latencyMs,
       ttfbMs: this.firstByteAt === null ? null : this.firstByteAt - startedAt,
@@ -147,8 +161,8 @@ export class UsageMeter {
         ...keyMetadata,
         ...this.flags,
         ...(this.media && { media: this.media }),
-        ...((estimated || timedOut.attempts > 0) && { usage_estimated: true }),
-        ...(timedOut.attempts > 0 && { timed_out_attempts: timedOut.attempts }),
+        ...((estimated || unanswered.timedOut > 0 || unanswered.promptTokens > 0) && { usage_estimated: true }),
+        ...(unanswered.timedOut > 0 && { timed_out_attempts: unanswered.timedOut }),
         ...(cacheWrite1hTokens > 0 && { cache_write_1h_tokens: cacheWrite1hTokens }),
         ...(toolCalls && { tool_calls: toolCalls, tool_fees_usd: tools.usd }),
         ...(tools.unpriced.length > 0 && { unpriced_tools: tools.unpriced }),
