@@ -37,7 +37,8 @@ export function scoreDetector(kind: DetectorKind, corpus: readonly CorpusText[])
       else falseAlarms.push(`${JSON.stringify(text.slice(finding.start, finding.end))} in ${JSON.stringify(text)}`);
     }
     for (const span of expected) {
-      if (!foundKeys.has(key(span))) misses.push(`${JSON.stringify(text.slice(span.start, span.end))} in ${JSON.stringify(text)}`);
+      if (!foundKeys.has(key(span)))
+        misses.push(`${JSON.stringify(text.slice(span.start, span.end))} in ${JSON.stringify(text)}`);
     }
   }
   const falsePositives = falseAlarms.length;

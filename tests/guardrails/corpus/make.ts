@@ -73,7 +73,11 @@ export function iban(pattern: string, valid = true): string {
 }
 
 /** Letters and digits from a fixed seed: token bodies that look random, the same on every run. */
-export function randomish(length: number, seed: number, alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789") {
+export function randomish(
+  length: number,
+  seed: number,
+  alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789",
+) {
   let state = seed;
   let out = "";
   for (let i = 0; i < length; i++) {

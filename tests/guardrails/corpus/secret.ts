@@ -6,8 +6,7 @@ import { labelled, randomish } from "./make.ts";
 const HEX = "0123456789abcdef";
 const UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 const B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-const jwt = (seed: number) =>
-  `eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ${randomish(40, seed)}.${randomish(43, seed + 1)}`;
+const jwt = (seed: number) => `eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ${randomish(40, seed)}.${randomish(43, seed + 1)}`;
 const pemBody = (seed: number) => [0, 1, 2].map((i) => randomish(64, seed + i, B64)).join("\n");
 
 const KEYS = [
