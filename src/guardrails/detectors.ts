@@ -98,10 +98,31 @@ function groupsOf(run: string): [number, number][] {
 
 const digitsOf = (text: string) => text.replace(/\D/g, "");
 
-// The lookbehind starts a match only at the start of a run, not again at each of its characters.
-const EMAIL = /(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,24}\b/g;
+// An address is read outward from its @: the run of local-part characters before it, a dotted domain after.
+const LOCAL_PART = /[A-Za-z0-9._%+-]/;
+const DOMAIN = /[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,24}\b/y;
 // `icon@2x.png` is an image at double resolution: no top-level domain is an image format.
 const IMAGE_ENDING = /\.(?:png|jpe?g|gif|svg|webp|avif|ico|bmp|tiff?)$/i;
+
+/** Email addresses, found from each @ rather than by a pattern tried at every word of the text. */
+const email: Detector = {
+  category: "email",
+  find(text) {
+    const found: Finding[] = [];
+    let end = 0;
+    for (let at = text.indexOf("@"); at !== -1; at = text.indexOf("@", at + 1)) {
+      let start = at;
+      while (start > end && LOCAL_PART.test(text[start - 1] ?? "")) start--;
+      if (start === at || (start === end && end > 0 && LOCAL_PART.test(text[start - 1] ?? ""))) continue;
+      DOMAIN.lastIndex = at + 1;
+      const domain = DOMAIN.exec(text);
+      if (!domain || IMAGE_ENDING.test(domain[0])) continue;
+      end = DOMAIN.lastIndex;
+      found.push({ start, end, category: "email" });
+    }
+    return found;
+  },
+};
 
 // International (+ and a country code), or North American (area and exchange codes start 2–9) grouped by
 // spaces, dots or dashes; bare digit runs (ids, amounts) are not phones.
@@ -165,7 +186,7 @@ const ipv4 = patternDetector("ip", IPV4, { needs: "." });
 const ipv6 = patternDetector("ip", IPV6, { accept: ipv6Plausible, needs: ":" });
 
 const BUILT_IN: Record<DetectorKind, Detector> = {
-  email: patternDetector("email", EMAIL, { accept: ([match]) => !IMAGE_ENDING.test(match), needs: "@" }),
+  email,
   phone: patternDetector("phone", PHONE, { accept: phoneValid }),
   card: groupedDetector("card", CARD, cardValid, cardPieces),
   iban: groupedDetector("iban", IBAN, ibanValid, ibanPieces),

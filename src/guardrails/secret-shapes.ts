@@ -4,40 +4,28 @@
 // character), so placeholders (`sk-xxxx…`, `Bearer YOUR_TOKEN`) and CSS
 // class names that share a prefix are passed over.
 
-interface SecretShape {
-  source: string;
-  /** False for key material whose text may repeat a character (base64 of zeros in a PEM block). */
-  generated: boolean;
-}
-
-const shape = (source: string, generated = true): SecretShape => ({ source, generated });
-
 const PRIVATE_KEY_LABEL = "(?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----";
 
-const SHAPES: readonly SecretShape[] = [
-  shape("\\bsk-ant-[A-Za-z0-9_-]{20,}"), // Anthropic
-  shape("\\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}"), // OpenAI, and the many that copy its shape (OpenRouter, DeepSeek)
-  shape("\\b[sr]k_(?:live|test)_[A-Za-z0-9]{20,}"), // Stripe secret and restricted keys
-  shape("\\bAIza[0-9A-Za-z_-]{35}\\b"), // Google API keys
-  shape("\\b(?:AKIA|ASIA)[0-9A-Z]{16}\\b"), // AWS access key ids
-  shape("\\bgh[pousr]_[A-Za-z0-9]{36,}\\b"), // GitHub tokens
-  shape("\\bgithub_pat_[A-Za-z0-9_]{60,}"), // GitHub fine-grained tokens
-  shape("\\bglpat-[A-Za-z0-9_-]{20,}"), // GitLab
-  shape("\\bxox[abposr]-[A-Za-z0-9-]{10,}"), // Slack
-  shape("\\bgsk_[A-Za-z0-9]{40,}"), // Groq
-  shape("\\bhf_[A-Za-z0-9]{30,}"), // Hugging Face
-  shape("\\bxai-[A-Za-z0-9]{40,}"), // xAI
-  shape("\\br8_[A-Za-z0-9]{30,}"), // Replicate
-  shape("\\bpplx-[A-Za-z0-9]{40,}"), // Perplexity
-  shape("\\bnpm_[A-Za-z0-9]{36}\\b"), // npm
-  shape("\\beyJ[A-Za-z0-9_-]{8,}\\.eyJ[A-Za-z0-9_-]{8,}\\.[A-Za-z0-9_-]{8,}"), // JWTs (header and claims are JSON objects)
-  // A private key block, to its end or, pasted without one, over its base64 lines; a header alone is prose about keys.
-  shape(`-----BEGIN ${PRIVATE_KEY_LABEL}(?:[\\s\\S]*?-----END ${PRIVATE_KEY_LABEL}|(?:\\r?\\n[A-Za-z0-9+/=]{16,})+)`, false),
-  shape("\\b[Bb]earer [A-Za-z0-9._~+/-]{20,}=*"), // bearer tokens in pasted headers
+/** Shapes that start a word; one `\b` before them all lets the engine skip most of a text's positions at once. */
+const WORD_SHAPES: readonly string[] = [
+  // Anthropic, OpenAI and the many that copy its shape (OpenRouter, DeepSeek), GitLab
+  String.raw`(?:sk-ant-|sk-(?:proj-|svcacct-|admin-)?|glpat-)[A-Za-z0-9_-]{20,}`,
+  String.raw`[sr]k_(?:live|test)_[A-Za-z0-9]{20,}`, // Stripe secret and restricted keys
+  String.raw`AIza[0-9A-Za-z_-]{35}\b`, // Google API keys
+  String.raw`(?:AKIA|ASIA)[0-9A-Z]{16}\b`, // AWS access key ids
+  String.raw`(?:gh[pousr]_[A-Za-z0-9]{36,}\b|github_pat_[A-Za-z0-9_]{60,})`, // GitHub
+  String.raw`xox[abposr]-[A-Za-z0-9-]{10,}`, // Slack
+  String.raw`(?:gsk_|hf_|r8_|xai-|pplx-)[A-Za-z0-9]{30,}`, // Groq, Hugging Face, Replicate, xAI, Perplexity
+  String.raw`npm_[A-Za-z0-9]{36}\b`, // npm
+  String.raw`eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}`, // JWTs (header and claims are JSON objects)
+  String.raw`[Bb]earer [A-Za-z0-9._~+/-]{20,}=*`, // bearer tokens in pasted headers
 ];
 
-/** Every shape, each its own capturing group, so a match says which it is. */
-export const SECRET_PATTERN = new RegExp(SHAPES.map((s) => `(${s.source})`).join("|"), "g");
+// A private key block, to its end or, pasted without one, over its base64 lines; a header alone is prose about keys.
+const PRIVATE_KEY = String.raw`-----BEGIN ${PRIVATE_KEY_LABEL}(?:[\s\S]*?-----END ${PRIVATE_KEY_LABEL}|(?:\r?\n[A-Za-z0-9+/=]{16,})+)`;
+
+// The key block first: a pattern that opens with a literal is scanned for it, several times faster on prose.
+export const SECRET_PATTERN = new RegExp(String.raw`${PRIVATE_KEY}|\b(?:${WORD_SHAPES.join("|")})`, "g");
 
 const looksGenerated = (text: string) => /\d/.test(text) && !/(.)\1{3}/.test(text);
 
@@ -61,10 +49,5 @@ export function awsSecretSpans(text: string): [number, number][] {
   return spans;
 }
 
-/** Whether a match of SECRET_PATTERN is a credential, not a placeholder or a name sharing its prefix. */
-export function secretMatchValid(match: RegExpMatchArray): boolean {
-  for (let i = 1; i < match.length; i++) {
-    if (match[i] !== undefined) return !SHAPES[i - 1]?.generated || looksGenerated(match[i] as string);
-  }
-  return false;
-}
+/** Whether a match of SECRET_PATTERN is a credential, not a placeholder or a name sharing its prefix (key blocks' base64 may repeat). */
+export const secretMatchValid = ([match]: RegExpMatchArray): boolean => match.startsWith("-----") || looksGenerated(match);
