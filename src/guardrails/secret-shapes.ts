@@ -9,16 +9,16 @@ const PRIVATE_KEY_LABEL = "(?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----";
 /** Shapes that start a word; one `\b` before them all lets the engine skip most of a text's positions at once. */
 const WORD_SHAPES: readonly string[] = [
   // Anthropic, OpenAI and the many that copy its shape (OpenRouter, DeepSeek), GitLab
-  String.raw`(?:sk-ant-|sk-(?:proj-|svcacct-|admin-)?|glpat-)[A-Za-z0-9_-]{20,}`,
-  String.raw`[sr]k_(?:live|test)_[A-Za-z0-9]{20,}`, // Stripe secret and restricted keys
+  "(?:sk-ant-|sk-(?:proj-|svcacct-|admin-)?|glpat-)[A-Za-z0-9_-]{20,}",
+  "[sr]k_(?:live|test)_[A-Za-z0-9]{20,}", // Stripe secret and restricted keys
   String.raw`AIza[0-9A-Za-z_-]{35}\b`, // Google API keys
   String.raw`(?:AKIA|ASIA)[0-9A-Z]{16}\b`, // AWS access key ids
   String.raw`(?:gh[pousr]_[A-Za-z0-9]{36,}\b|github_pat_[A-Za-z0-9_]{60,})`, // GitHub
-  String.raw`xox[abposr]-[A-Za-z0-9-]{10,}`, // Slack
-  String.raw`(?:gsk_|hf_|r8_|xai-|pplx-)[A-Za-z0-9]{30,}`, // Groq, Hugging Face, Replicate, xAI, Perplexity
+  "xox[abposr]-[A-Za-z0-9-]{10,}", // Slack
+  "(?:gsk_|hf_|r8_|xai-|pplx-)[A-Za-z0-9]{30,}", // Groq, Hugging Face, Replicate, xAI, Perplexity
   String.raw`npm_[A-Za-z0-9]{36}\b`, // npm
   String.raw`eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}`, // JWTs (header and claims are JSON objects)
-  String.raw`[Bb]earer [A-Za-z0-9._~+/-]{20,}=*`, // bearer tokens in pasted headers
+  "[Bb]earer [A-Za-z0-9._~+/-]{20,}=*", // bearer tokens in pasted headers
 ];
 
 // A private key block, to its end or, pasted without one, over its base64 lines; a header alone is prose about keys.
