@@ -157,9 +157,15 @@ function* ibanPieces(match: string): Iterable<[number, number]> {
   for (let end = match.lastIndexOf(" "); end > 0; end = match.lastIndexOf(" ", end - 1)) yield [0, end];
 }
 
-// Dashed or spaced, the same separator twice, not inside a longer run of groups;
-// area 000, 666 and 9xx, group 00 and serial 0000 are never issued.
-const SSN = /(?<![\d+-])(?<!\d )(?!000|666|9\d\d)\d{3}([ -])(?!00)\d{2}\1(?!0000)\d{4}(?![\d-])(?! \d)/g;
+// Dashed or spaced, the same separator twice, not inside a longer run of groups (what comes before is
+// checked on a match, so the pattern starts with a digit and skips the rest of a text quickly).
+const SSN = /\d{3}([ -])\d{2}\1\d{4}(?![\d-])(?! \d)/g;
+// Area 000, 666 and 9xx, group 00 and serial 0000 are never issued.
+const SSN_NEVER_ISSUED = /^(?:000|666|9\d\d)|^.{4}00|0000$/;
+const ssnValid = ({ 0: match, index, input }: RegExpMatchArray) => {
+  const before = input?.slice(Math.max(0, (index ?? 0) - 2), index) ?? "";
+  return !/[\d+-]$|\d $/.test(before) && !SSN_NEVER_ISSUED.test(match);
+};
 
 const IPV4_SOURCE = String.raw`(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)`;
 // Not part of a version (`v1.2.3.4`), an OID or a longer dotted run; a sentence's full stop may follow.
@@ -190,7 +196,7 @@ const BUILT_IN: Record<DetectorKind, Detector> = {
   phone: patternDetector("phone", PHONE, { accept: phoneValid }),
   card: groupedDetector("card", CARD, cardValid, cardPieces),
   iban: groupedDetector("iban", IBAN, ibanValid, ibanPieces),
-  ssn: patternDetector("ssn", SSN),
+  ssn: patternDetector("ssn", SSN, { accept: ssnValid }),
   ip: {
     category: "ip",
     // An IPv6 address with an IPv4 tail holds one: the longer finding is kept.
@@ -198,11 +204,12 @@ const BUILT_IN: Record<DetectorKind, Detector> = {
   },
   secret: {
     category: "secret",
-    find: (text) =>
-      withoutOverlaps([
-        ...shapedSecrets.find(text),
-        ...awsSecretSpans(text).map(([start, end]) => ({ start, end, category: "secret" })),
-      ]),
+    find(text) {
+      const shaped = shapedSecrets.find(text);
+      const named = awsSecretSpans(text);
+      if (named.length === 0) return shaped;
+      return withoutOverlaps([...shaped, ...named.map(([start, end]) => ({ start, end, category: "secret" }))]);
+    },
   },
 };
 
