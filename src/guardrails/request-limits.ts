@@ -2,9 +2,10 @@
 // messages, the characters and estimated tokens of its prompt, the tools it
 // offers (and which), the output it may ask for. A `request_limits` section
 // of the caller's settings; each level may only tighten what a wider one
-// allows. It also says which kinds of input (text, images, audio, files,
-// video) a caller may send. A request past a limit is refused before anything is admitted,
-// with a 400 in its own format that names the limit, and a ledger row.
+// allows; it also says which kinds of input (text, images, audio, files,
+// video) a caller may send. A request past a limit is refused before
+// anything is admitted, with a 400 in its own format that names the limit,
+// and a ledger row.
 import * as z from "zod";
 import { GatewayError } from "../http/errors.ts";
 import type { PolicySection } from "../policy/sections.ts";
