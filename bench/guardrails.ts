@@ -2,11 +2,20 @@
 // on prompts of 4 KiB and 64 KiB (prose with a few values to find, and with
 // none), every built-in detector on, in each mode; and the input stage of a
 // request whose caller has no guardrails, which is one property read.
+// `npm run bench:guardrails -- --accuracy` prints instead each detector's
+// precision and recall over the labelled corpus (tests/guardrails/corpus).
 import { compileGuardrail, type Guardrail } from "../src/guardrails/definitions.ts";
 import { DETECTOR_KINDS } from "../src/guardrails/detectors.ts";
 import { guardInput } from "../src/guardrails/input.ts";
 import { AnswerGuard } from "../src/guardrails/output.ts";
 import { guardRequest } from "../src/guardrails/stage.ts";
+import { accuracyTable, scoreDetectors } from "../tests/guardrails/accuracy.ts";
+import { CORPUS } from "../tests/guardrails/corpus/index.ts";
+
+if (process.argv.includes("--accuracy")) {
+  console.log(accuracyTable(scoreDetectors(CORPUS), CORPUS));
+  process.exit(0);
+}
 
 const PROSE =
   "The quarterly review covers revenue, hiring and the roadmap for the next two releases. " +

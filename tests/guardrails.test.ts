@@ -545,6 +545,144 @@ describe("request shape limits", () => {
     expect((await admin("POST", "/admin/keys", { settings: { request_limits: { max_messages: -1 } } })).status).toBe(400);
     expect((await admin("POST", "/admin/keys", { settings: { request_limits: { max_bananas: 1 } } })).status).toBe(400);
   });
+  it("refuse a kind of input the caller may not send, in each client format, before anything is admitted", async () => {
+    const key = await limited({ input_modalities: ["text"] });
+    const image = { type: "image_url", image_url: { url: "data:image/png;base64,iVBORw0KGgo=" } };
+    const chat = await call(
+      post(
+        "/v1/chat/completions",
+        { authorization: `Bearer ${key}` },
+        { model: "openai/mock-echo", messages: [{ role: "user", content: [{ type: "text", text: "what is it" }, image] }] },
+      ),
+    );
+    expect(chat.response.status).toBe(400);
+    expect(await chat.response.json()).toEqual({
+      error: {
+        message: "The request sends image input at `messages[0].content[1]`; this caller may send only text.",
+        type: "invalid_request_error",
+        code: "request_limit_exceeded",
+        param: "messages[0].content[1]",
+      },
+    });
+    const requestId = chat.response.headers.get("x-request-id") ?? "";
+    await chat.settled();
+    await expect(upstreamRequest(requestId)).rejects.toThrow();
+    const row = await usageRow(requestId);
+    expect(row).toMatchObject({ status: 400, promptTokens: 0, costUsd: 0, attempts: 0 });
+    expect(row?.metadata.guardrails).toEqual([
+      { guardrail: "request_limits", phase: "input", verdict: "blocked", categories: ["input_modalities"] },
+    ]);
+
+    const responses = await call(
+      post(
+        "/v1/responses",
+        { authorization: `Bearer ${key}` },
+        { model: "openai/mock-echo", input: [{ role: "user", content: [{ type: "input_file", file_id: "file-abc" }] }] },
+      ),
+    );
+    expect(responses.response.status).toBe(400);
+    expect(((await responses.response.json()) as { error: { code: string; param: string } }).error).toMatchObject({
+      code: "request_limit_exceeded",
+      param: "input[0].content[0]",
+    });
+    const anthropic = await call(
+      post(
+        "/v1/messages",
+        { "x-api-key": key, "anthropic-version": "2023-06-01" },
+        {
+          model: "openai/mock-echo",
+          max_tokens: 64,
+          messages: [
+            {
+              role: "user",
+              content: [{ type: "document", source: { type: "base64", media_type: "application/pdf", data: "JVBERi0=" } }],
+            },
+          ],
+        },
+      ),
+    );
+    expect(anthropic.response.status).toBe(400);
+    expect(await anthropic.response.json()).toEqual({
+      type: "error",
+      error: {
+        type: "invalid_request_error",
+        message: "The request sends file (document) input at `messages[0].content[0]`; this caller may send only text.",
+      },
+    });
+    const gemini = await call(
+      post(
+        "/v1beta/models/openai%2Fmock-echo:generateContent",
+        { "x-goog-api-key": key },
+        { contents: [{ role: "user", parts: [{ inlineData: { mimeType: "audio/wav", data: "UklGRg==" } }] }] },
+      ),
+    );
+    expect(gemini.response.status).toBe(400);
+    expect(await gemini.response.json()).toMatchObject({
+      error: {
+        code: 400,
+        status: "INVALID_ARGUMENT",
+        message: expect.stringContaining("sends audio input at `contents[0].parts[0]`"),
+      },
+    });
+    const cohere = await call(
+      post(
+        "/v2/chat",
+        { authorization: `Bearer ${key}` },
+        { model: "openai/mock-echo", messages: [{ role: "user", content: [image] }] },
+      ),
+    );
+    expect(cohere.response.status).toBe(400);
+    expect(await cohere.response.json()).toEqual({
+      id: expect.any(String),
+      message: "The request sends image input at `messages[0].content[0]`; this caller may send only text.",
+    });
+    const bedrock = await call(
+      post(
+        "/model/openai%2Fmock-echo/converse",
+        { authorization: `Bearer ${key}` },
+        {
+          messages: [{ role: "user", content: [{ video: { format: "mp4", source: { s3Location: { uri: "s3://b/v.mp4" } } } }] }],
+        },
+      ),
+    );
+    expect(bedrock.response.status).toBe(400);
+    expect(bedrock.response.headers.get("x-amzn-errortype")).toBe("ValidationException");
+    expect(await bedrock.response.json()).toEqual({
+      message: "The request sends video input at `messages[0].content[0]`; this caller may send only text.",
+    });
+    // Text alone goes through.
+    const text = await call(post("/v1/chat/completions", { authorization: `Bearer ${key}` }, chatBody(1)));
+    expect(text.response.status).toBe(200);
+    await text.settled();
+  });
+
+  it("narrow a team's allowed kinds of input at the key, and refuse a kind that does not exist", async () => {
+    const team = uniqueId("modality-team");
+    const made = await admin("POST", "/admin/teams", {
+      id: team,
+      settings: { request_limits: { input_modalities: ["text", "image"] } },
+    });
+    expect(made.status).toBe(201);
+    // The key asks for audio too; it cannot widen its team's list.
+    const key = await limited({ input_modalities: ["text", "audio"] }, { team_id: team });
+    const audio = await call(
+      post(
+        "/v1/chat/completions",
+        { authorization: `Bearer ${key}` },
+        {
+          model: "openai/mock-echo",
+          messages: [{ role: "user", content: [{ type: "input_audio", input_audio: { data: "UklGRg==", format: "wav" } }] }],
+        },
+      ),
+    );
+    expect(audio.response.status).toBe(400);
+    expect(((await audio.response.json()) as { error: { message: string } }).error.message).toBe(
+      "The request sends audio input at `messages[0].content[0]`; this caller may send only text.",
+    );
+    const wrong = await admin("POST", "/admin/keys", { settings: { request_limits: { input_modalities: ["smell"] } } });
+    expect(wrong.status).toBe(400);
+    expect(JSON.stringify(wrong.body)).toContain("must be one of text, image, audio, file, video");
+  });
 });
 
 describe("a webhook guardrail", () => {

@@ -4,6 +4,11 @@
 // its matches are, never keeps them: what it found goes back upstream as a
 // placeholder or stays in the request, and the ledger names only the kind.
 
+import { cardNumberValid, ibanValid } from "./checksums.ts";
+import { awsSecretSpans, SECRET_PATTERN, secretMatchValid } from "./secret-shapes.ts";
+
+export { ibanValid, luhnValid } from "./checksums.ts";
+
 export type DetectorKind = "email" | "phone" | "card" | "iban" | "ssn" | "ip" | "secret";
 
 export const DETECTOR_KINDS: readonly DetectorKind[] = ["email", "phone", "card", "iban", "ssn", "ip", "secret"];
@@ -28,7 +33,7 @@ export interface Detector {
 function patternDetector(
   category: string,
   pattern: RegExp,
-  options: { accept?: (match: string) => boolean; needs?: string } = {},
+  options: { accept?: (match: RegExpMatchArray) => boolean; needs?: string } = {},
 ): Detector {
   const { accept, needs } = options;
   return {
@@ -37,7 +42,7 @@ function patternDetector(
       const found: Finding[] = [];
       if (needs && !text.includes(needs)) return found;
       for (const match of text.matchAll(pattern)) {
-        if (accept && !accept(match[0])) continue;
+        if (accept && !accept(match)) continue;
         found.push({ start: match.index, end: match.index + match[0].length, category });
       }
       return found;
@@ -45,93 +50,167 @@ function patternDetector(
   };
 }
 
+/**
+ * Like patternDetector, but a match that fails `valid` whole is tried again
+ * in the `pieces` it may be cut into, the first that passes kept: a card
+ * number followed by its expiry (`4111 … 1111 12/27`) or an IBAN by a word
+ * in capitals (`… 7034 SEPA`) is still found, and only what is its.
+ */
+function groupedDetector(
+  category: string,
+  pattern: RegExp,
+  valid: (value: string) => boolean,
+  pieces: (match: string) => Iterable<[number, number]>,
+): Detector {
+  return {
+    category,
+    find(text) {
+      const found: Finding[] = [];
+      for (const match of text.matchAll(pattern)) {
+        const value = match[0];
+        if (valid(value)) {
+          found.push({ start: match.index, end: match.index + value.length, category });
+          continue;
+        }
+        for (const [from, to] of pieces(value)) {
+          if (!valid(value.slice(from, to))) continue;
+          found.push({ start: match.index + from, end: match.index + to, category });
+          break;
+        }
+      }
+      return found;
+    },
+  };
+}
+
+/** The groups of a run split at its single spaces or dashes, as [start, end] offsets. */
+function groupsOf(run: string): [number, number][] {
+  const groups: [number, number][] = [];
+  let start = 0;
+  for (let i = 0; i <= run.length; i++) {
+    if (i === run.length || run[i] === " " || run[i] === "-") {
+      groups.push([start, i]);
+      start = i + 1;
+    }
+  }
+  return groups;
+}
+
 const digitsOf = (text: string) => text.replace(/\D/g, "");
 
-/** The Luhn check card numbers carry in their last digit. */
-export function luhnValid(digits: string): boolean {
-  let sum = 0;
-  for (let i = 0; i < digits.length; i++) {
-    let digit = digits.charCodeAt(digits.length - 1 - i) - 48;
-    if (i % 2 === 1) {
-      digit *= 2;
-      if (digit > 9) digit -= 9;
+// An address is read outward from its @: the run of local-part characters before it, a dotted domain after.
+const LOCAL_PART = /[A-Za-z0-9._%+-]/;
+const DOMAIN = /[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,24}\b/y;
+// `icon@2x.png` is an image at double resolution: no top-level domain is an image format.
+const IMAGE_ENDING = /\.(?:png|jpe?g|gif|svg|webp|avif|ico|bmp|tiff?)$/i;
+
+/** Email addresses, found from each @ rather than by a pattern tried at every word of the text. */
+const email: Detector = {
+  category: "email",
+  find(text) {
+    const found: Finding[] = [];
+    let end = 0;
+    for (let at = text.indexOf("@"); at !== -1; at = text.indexOf("@", at + 1)) {
+      let start = at;
+      while (start > end && LOCAL_PART.test(text[start - 1] ?? "")) start--;
+      if (start === at || (start === end && end > 0 && LOCAL_PART.test(text[start - 1] ?? ""))) continue;
+      DOMAIN.lastIndex = at + 1;
+      const domain = DOMAIN.exec(text);
+      if (!domain || IMAGE_ENDING.test(domain[0])) continue;
+      end = DOMAIN.lastIndex;
+      found.push({ start, end, category: "email" });
     }
-    sum += digit;
-  }
-  return digits.length > 0 && sum % 10 === 0;
-}
+    return found;
+  },
+};
 
-/** ISO 13616: the country and check digits moved to the end, letters as numbers, the whole mod 97 is 1. */
-export function ibanValid(iban: string): boolean {
-  const compact = iban.replace(/ /g, "").toUpperCase();
-  if (!/^[A-Z]{2}\d{2}[A-Z0-9]{11,30}$/.test(compact)) return false;
-  const rearranged = compact.slice(4) + compact.slice(0, 4);
-  let remainder = 0;
-  for (const char of rearranged) {
-    const value = char >= "A" ? String(char.charCodeAt(0) - 55) : char;
-    for (const digit of value) remainder = (remainder * 10 + (digit.charCodeAt(0) - 48)) % 97;
-  }
-  return remainder === 1;
-}
-
-// The lookbehind starts a match only at the start of a run, not again at each of its characters.
-const EMAIL = /(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,24}\b/g;
-
-// International (+ and a country code) or a grouped national number; bare digit runs (ids, amounts) are not phones.
+// International (+ and a country code), or North American (area and exchange codes start 2–9) grouped by
+// spaces, dots or dashes; bare digit runs (ids, amounts) are not phones.
 const PHONE =
-  /(?<![\w+])(?:\+\d{1,3}[ .-]?(?:\(\d{1,4}\)[ .-]?)?\d{1,4}(?:[ .-]?\d{2,4}){1,4}|\(\d{3}\)[ .-]?\d{3}[ .-]\d{4}|\d{3}[.-]\d{3}[.-]\d{4})(?![\w-])/g;
-const phoneDigits = (match: string) => {
+  /(?<![\w+])(?:\+\d{1,3}[ .-]?(?:\(\d{1,4}\)[ .-]?)?\d{1,4}(?:[ .-]?\d{2,4}){1,4}|(?:1[ .-])?(?:\([2-9]\d{2}\)[ .-]?|[2-9]\d{2}[ .-])[2-9]\d{2}[ .-]\d{4})(?![\w-])/g;
+// A signed decimal (`+40.712776`, `+1234.5678`) is a coordinate or an amount.
+const SIGNED_DECIMAL = /^\+\d+\.\d+$/;
+const phoneValid = ([match]: RegExpMatchArray) => {
   const count = digitsOf(match).length;
-  return count >= 8 && count <= 15;
+  return count >= 8 && count <= 15 && !SIGNED_DECIMAL.test(match);
 };
 
-// 13 to 19 digits, optionally grouped by single spaces or dashes.
-const CARD = /(?<![\d-])\d(?:[ -]?\d){12,18}(?![\d-])/g;
-const cardValid = (match: string) => {
-  const digits = digitsOf(match);
-  // Same digit throughout (0000 0000 …) passes Luhn and is no card.
-  return luhnValid(digits) && !/^(\d)\1+$/.test(digits);
-};
+// 13 to 19 digits, optionally grouped by single spaces or dashes; not inside a word or an international phone number.
+const CARD = /(?<![\w+-])\d(?:[ -]?\d){12,18}(?![\d-])/g;
+const cardValid = (value: string) => cardNumberValid(digitsOf(value));
+/** Pieces of a grouped run that are grouped as cards are: fours (the last shorter), or 4-6-5 and 4-6-4; the longest first. */
+function* cardPieces(run: string): Iterable<[number, number]> {
+  const groups = groupsOf(run);
+  for (let size = groups.length - 1; size >= 3; size--) {
+    for (let first = 0; first + size <= groups.length; first++) {
+      const lengths = groups.slice(first, first + size).map(([from, to]) => to - from);
+      const fours = lengths.slice(0, -1).every((length) => length === 4) && (lengths.at(-1) ?? 0) <= 4;
+      const amex = size === 3 && lengths[0] === 4 && lengths[1] === 6 && (lengths[2] === 4 || lengths[2] === 5);
+      if (fours || amex) yield [groups[first]?.[0] ?? 0, groups[first + size - 1]?.[1] ?? 0];
+    }
+  }
+}
 
 const IBAN = /\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?\b/g;
+/** An IBAN's match without what follows one of its spaces, the longest first. */
+function* ibanPieces(match: string): Iterable<[number, number]> {
+  for (let end = match.lastIndexOf(" "); end > 0; end = match.lastIndexOf(" ", end - 1)) yield [0, end];
+}
 
+// Dashed or spaced, the same separator twice, not inside a longer run of groups (what comes before is
+// checked on a match, so the pattern starts with a digit and skips the rest of a text quickly).
+const SSN = /\d{3}([ -])\d{2}\1\d{4}(?![\d-])(?! \d)/g;
 // Area 000, 666 and 9xx, group 00 and serial 0000 are never issued.
-const SSN = /(?<![\d-])(?!000|666|9\d\d)\d{3}-(?!00)\d{2}-(?!0000)\d{4}(?![\d-])/g;
+const SSN_NEVER_ISSUED = /^(?:000|666|9\d\d)|^.{4}00|0000$/;
+const ssnValid = ({ 0: match, index, input }: RegExpMatchArray) => {
+  const before = input?.slice(Math.max(0, (index ?? 0) - 2), index) ?? "";
+  return !/[\d+-]$|\d $/.test(before) && !SSN_NEVER_ISSUED.test(match);
+};
 
-const IPV4 = /(?<![\d.])(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?![\d.])/g;
-// Full and compressed forms; at least two groups and a colon pair or seven colons, so times (12:30) are not addresses.
-const IPV6 =
-  /(?<![\w:])(?:(?:[0-9a-fA-F]{1,4}:){7}[0-9a-fA-F]{1,4}|(?:[0-9a-fA-F]{1,4}:){1,7}:(?:[0-9a-fA-F]{1,4}(?::[0-9a-fA-F]{1,4}){0,6})?|::(?:[0-9a-fA-F]{1,4}:){0,6}[0-9a-fA-F]{1,4})(?![\w:])/g;
-const ipv6Plausible = (match: string) => match.includes("::") || match.split(":").length === 8;
+const IPV4_SOURCE = String.raw`(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)`;
+// Not part of a version (`v1.2.3.4`), an OID or a longer dotted run; a sentence's full stop may follow.
+const IPV4 = new RegExp(String.raw`(?<![\w.])${IPV4_SOURCE}(?!\.?\w)`, "g");
+const HEX = "[0-9a-fA-F]{1,4}";
+// Full and compressed forms, and both with an IPv4 tail (`::ffff:192.0.2.1`); at least two groups and a
+// colon pair or seven colons, so times (12:30) are not addresses.
+const IPV6 = new RegExp(
+  [
+    String.raw`(?<![\w:])(?:(?:${HEX}:){6}${IPV4_SOURCE}`,
+    `(?:${HEX}(?::${HEX}){0,4})?::(?:${HEX}:){0,4}${IPV4_SOURCE}`,
+    `(?:${HEX}:){7}${HEX}`,
+    `(?:${HEX}:){1,7}:(?:${HEX}(?::${HEX}){0,6})?`,
+    String.raw`::(?:${HEX}:){0,6}${HEX})(?![\w:]|\.\d)`,
+  ].join("|"),
+  "g",
+);
+// A compressed address names a network (`fe80::1`, `2001:db8::`) or is the loopback; `arr[1::2]` is a slice.
+const ipv6Plausible = ([match]: RegExpMatchArray) =>
+  match.split(":").length === 8 || match === "::1" || match.includes(".") || /[0-9a-fA-F]{3}/.test(match);
 
-// Shapes of credentials: provider keys, cloud keys, tokens, private keys.
-const SECRET_SHAPES = [
-  /\bsk-ant-[A-Za-z0-9_-]{20,}/, // Anthropic
-  /\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}/, // OpenAI and the many that copy its shape
-  /\bAIza[0-9A-Za-z_-]{35}\b/, // Google API keys
-  /\b(?:AKIA|ASIA)[0-9A-Z]{16}\b/, // AWS access key ids
-  /\bgh[pousr]_[A-Za-z0-9]{36,}\b/, // GitHub tokens
-  /\bxox[abposr]-[A-Za-z0-9-]{10,}/, // Slack tokens
-  /\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}/, // JWTs (header and claims are JSON objects)
-  /-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----(?:[\s\S]*?-----END (?:[A-Z0-9]+ )*PRIVATE KEY-----)?/, // PEM private keys
-  /\b[Bb]earer [A-Za-z0-9._~+/-]{20,}=*/, // bearer tokens in pasted headers
-];
-const SECRET = new RegExp(SECRET_SHAPES.map((shape) => shape.source).join("|"), "g");
-
+const shapedSecrets = patternDetector("secret", SECRET_PATTERN, { accept: secretMatchValid });
 const ipv4 = patternDetector("ip", IPV4, { needs: "." });
 const ipv6 = patternDetector("ip", IPV6, { accept: ipv6Plausible, needs: ":" });
 
 const BUILT_IN: Record<DetectorKind, Detector> = {
-  email: patternDetector("email", EMAIL, { needs: "@" }),
-  phone: patternDetector("phone", PHONE, { accept: phoneDigits }),
-  card: patternDetector("card", CARD, { accept: cardValid }),
-  iban: patternDetector("iban", IBAN, { accept: ibanValid }),
-  ssn: patternDetector("ssn", SSN, { needs: "-" }),
+  email,
+  phone: patternDetector("phone", PHONE, { accept: phoneValid }),
+  card: groupedDetector("card", CARD, cardValid, cardPieces),
+  iban: groupedDetector("iban", IBAN, ibanValid, ibanPieces),
+  ssn: patternDetector("ssn", SSN, { accept: ssnValid }),
   ip: {
     category: "ip",
-    find: (text) => [...ipv4.find(text), ...ipv6.find(text)],
+    // An IPv6 address with an IPv4 tail holds one: the longer finding is kept.
+    find: (text) => withoutOverlaps([...ipv6.find(text), ...ipv4.find(text)]),
   },
-  secret: patternDetector("secret", SECRET),
+  secret: {
+    category: "secret",
+    find(text) {
+      const shaped = shapedSecrets.find(text);
+      const named = awsSecretSpans(text);
+      if (named.length === 0) return shaped;
+      return withoutOverlaps([...shaped, ...named.map(([start, end]) => ({ start, end, category: "secret" }))]);
+    },
+  },
 };
 
 export const builtInDetector = (kind: DetectorKind): Detector => BUILT_IN[kind];

@@ -2,15 +2,24 @@
 // messages, the characters and estimated tokens of its prompt, the tools it
 // offers (and which), the output it may ask for. A `request_limits` section
 // of the caller's settings; each level may only tighten what a wider one
-// allows. A request past a limit is refused before anything is admitted,
-// with a 400 in its own format that names the limit, and a ledger row.
+// allows; it also says which kinds of input (text, images, audio, files,
+// video) a caller may send. A request past a limit is refused before
+// anything is admitted, with a 400 in its own format that names the limit,
+// and a ledger row.
 import * as z from "zod";
 import { GatewayError } from "../http/errors.ts";
 import type { PolicySection } from "../policy/sections.ts";
 import type { Verdict } from "./input.ts";
+import { findMedia, MODALITIES, type Modality } from "./modalities.ts";
 import { mapPromptTexts } from "./text-fields.ts";
 
 const count = (max: number) => z.number({ message: "must be a whole number" }).int().min(0).max(max);
+
+const modalities = z
+  .array(z.enum(MODALITIES, { message: `must be one of ${MODALITIES.join(", ")}` }), {
+    message: `must be a list of input kinds (${MODALITIES.join(", ")})`,
+  })
+  .max(MODALITIES.length);
 
 const schema = z.strictObject({
   /** Messages (or Gemini `contents`, or Responses `input` items) in one request. */
@@ -25,13 +34,17 @@ const schema = z.strictObject({
   max_output_tokens: count(10_000_000).optional(),
   /** Tool names a request may not offer. */
   denied_tools: z.array(z.string().min(1).max(200), { message: "must be a list of tool names" }).max(500).optional(),
+  /** The only kinds of input a request may send; each level can only narrow the list. */
+  input_modalities: modalities.optional(),
+  /** Kinds of input a request may not send; each level adds its own. */
+  denied_modalities: modalities.optional(),
 });
 
 export type RequestLimits = z.infer<typeof schema>;
 
 const NUMERIC = ["max_messages", "max_input_chars", "max_input_tokens", "max_tools", "max_output_tokens"] as const;
 
-/** Each limit the lower of the two levels'; denied tools accumulate. */
+/** Each limit the lower of the two levels'; denied tools and kinds of input accumulate, allowed kinds only narrow. */
 export const requestLimitsSection: PolicySection<RequestLimits> = {
   schema,
   merge(wider, narrower) {
@@ -43,6 +56,12 @@ export const requestLimitsSection: PolicySection<RequestLimits> = {
     }
     if (wider.denied_tools || narrower.denied_tools) {
       merged.denied_tools = [...new Set([...(wider.denied_tools ?? []), ...(narrower.denied_tools ?? [])])];
+    }
+    if (wider.input_modalities && narrower.input_modalities) {
+      merged.input_modalities = wider.input_modalities.filter((kind) => narrower.input_modalities?.includes(kind));
+    }
+    if (wider.denied_modalities || narrower.denied_modalities) {
+      merged.denied_modalities = [...new Set([...(wider.denied_modalities ?? []), ...(narrower.denied_modalities ?? [])])];
     }
     return merged;
   },
@@ -95,6 +114,46 @@ function refusal(limit: string, message: string, param: string): ShapeRefusal {
     error: new GatewayError(400, "invalid_request", message, { code: "request_limit_exceeded", param }),
     verdict: { guardrail: "request_limits", phase: "input", verdict: "blocked", categories: [limit] },
   };
+}
+
+const KIND_WORDS: Readonly<Record<Modality, string>> = {
+  text: "text",
+  image: "image",
+  audio: "audio",
+  file: "file (document)",
+  video: "video",
+};
+
+/** The first kind of input the request sends that the caller may not, as its refusal. */
+function modalityRefusal(body: Record<string, unknown>, limits: RequestLimits): ShapeRefusal | undefined {
+  const allowed = limits.input_modalities;
+  const refused = (kind: Modality) =>
+    (allowed !== undefined && !allowed.includes(kind)) || !!limits.denied_modalities?.includes(kind);
+  const limit = (kind: Modality) => (limits.denied_modalities?.includes(kind) ? "denied_modalities" : "input_modalities");
+  const may = allowed?.length
+    ? `this caller may send only ${allowed.map((kind) => KIND_WORDS[kind]).join(", ")}`
+    : "this caller may not send it";
+  const media = findMedia(body, refused);
+  if (media) {
+    const why = limit(media.modality) === "denied_modalities" ? "this caller may not send it" : may;
+    return refusal(
+      limit(media.modality),
+      `The request sends ${KIND_WORDS[media.modality]} input at \`${media.field}\`; ${why}.`,
+      media.field,
+    );
+  }
+  if (refused("text")) {
+    let text = false;
+    mapPromptTexts(body, (value) => {
+      text ||= value.length > 0;
+      return value;
+    });
+    if (text) {
+      const why = limit("text") === "denied_modalities" ? "this caller may not send it" : may;
+      return refusal(limit("text"), `The request sends text input; ${why}.`, messageCount(body)?.field ?? "messages");
+    }
+  }
+  return undefined;
 }
 
 /** The first limit a request goes past, as its refusal; undefined when it keeps to them all. */
@@ -158,5 +217,6 @@ export function checkRequestLimits(
       "max_tokens",
     );
   }
+  if (limits.input_modalities || limits.denied_modalities?.length) return modalityRefusal(body, limits);
   return undefined;
 }
