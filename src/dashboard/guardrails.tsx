@@ -3,6 +3,7 @@
 // policy's own and listed words; and block, redact or flag what they find.
 import { useState } from "preact/hooks";
 import { api } from "./api.ts";
+import { GuardrailActivity } from "./guardrail-activity.tsx";
 import { Field, listOf, Outcome, Table, useLoad, useOutcome } from "./ui.tsx";
 
 const KINDS = ["email", "phone", "card", "iban", "ssn", "ip", "secret"] as const;
@@ -211,6 +212,7 @@ export function Guardrails() {
           ],
         ]}
       />
+      <GuardrailActivity />
     </section>
   );
 }

@@ -132,6 +132,36 @@ async function guardrails(page: Page, key: string, stamp: string): Promise<void>
       stored.options.patterns[0].flags === "i",
     `the pattern saved as ${JSON.stringify(stored.options.patterns)}`,
   );
+
+  // A key that names the policy sends an email and is blocked; the screen's activity counts it.
+  const minted = await fetch(`${base}/admin/keys`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+    body: JSON.stringify({ name: `guarded-${stamp}`, settings: { guardrails: [id] } }),
+  });
+  const guarded = ((await minted.json()) as { key: string }).key;
+  const refused = await fetch(`${base}/v1/chat/completions`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${guarded}`, "content-type": "application/json" },
+    body: JSON.stringify({ model: "mock-echo", messages: [{ role: "user", content: "write to ada@example.com" }] }),
+  });
+  const refusal = (await refused.json()) as { error?: { code?: string } };
+  check(refused.status === 400 && refusal.error?.code === "guardrail_blocked", `the guarded key's email got ${refused.status}`);
+  const activity = `[data-guardrail-activity] tr:has(td:text-is('${id}'))`;
+  // The ledger row lands a moment after the answer; the screen reads the ledger each time it is opened.
+  for (let tries = 0; ; tries++) {
+    await page.click("nav button:has-text('Apps')");
+    await page.click("nav button:has-text('Guardrails')");
+    const shown = await page.waitForSelector(activity, { timeout: 3000 }).then(
+      () => true,
+      () => false,
+    );
+    if (shown) break;
+    check(tries < 10, `the blocked request never showed in the guardrail activity of ${id}`);
+  }
+  const cells = await page.$$eval(`${activity} td`, (tds) => tds.map((td) => td.textContent));
+  check(cells[1] === "1" && cells[5] === "0", `the activity row for ${id} reads ${JSON.stringify(cells)}`);
+  await page.waitForSelector("[data-guardrail-activity] figure.chart canvas");
   await page.screenshot({ path: `${artifacts}/guardrails.png`, fullPage: true });
 }
 
