@@ -128,6 +128,11 @@ export function mockMcpOAuth() {
       for (const held of accessTokens.values()) held.expiresAt = 0;
       return { status: 200, body: {} };
     }
+    // Revokes the tokens of the client credentials grant only, so users' connections are untouched.
+    if (path === "/revoke-client-tokens" && method === "POST") {
+      for (const [access, held] of accessTokens) if (access.startsWith("gamma-cc-")) revokedFamilies.add(held.family);
+      return { status: 200, body: {} };
+    }
     if (path === "/revoke-all" && method === "POST") {
       for (const refresh of refreshTokens.keys()) revokedFamilies.add(familyOf(refresh));
       return { status: 200, body: {} };
