@@ -1,10 +1,11 @@
 // The gateway's own token at a server registered with OAuth client
 // credentials: asked for with the client credentials grant (RFC 6749 §4.4,
-// the client authenticated with HTTP Basic as §2.3.1 prefers), kept per
-// isolate until shortly before it expires, asked for once however many calls
-// need it at the same time, and dropped when the server refuses it.
+// the client authenticated with HTTP Basic as §2.3.1 prefers), kept in the
+// isolate's token cache (providers/token-cache.ts) until shortly before it
+// expires, asked for once however many calls need it at the same time, and
+// dropped when the server refuses it.
 import { GatewayError } from "../http/errors.ts";
-import { IsolateCache } from "../isolate-cache.ts";
+import { type AccessToken, cachedToken, reasonCode, tokens } from "../providers/token-cache.ts";
 
 export interface ClientCredentials {
   tokenUrl: string;
@@ -21,18 +22,13 @@ interface TokenServer {
   clientCredentials: ClientCredentials;
 }
 
-const MAX_SERVERS = 256;
-/** A token without `expires_in` is kept this long. */
-const DEFAULT_LIFETIME_S = 300;
-/** Tokens are dropped this long before they expire, so none is sent as it runs out. */
-const MARGIN_S = 60;
+/** A token without `expires_in` is taken to live this long. */
+const DEFAULT_LIFETIME_S = 3600;
 
-/** Access tokens (or the request for one under way), by server and client. */
-const serviceTokens = new IsolateCache<Promise<string>>(MAX_SERVERS, Number.POSITIVE_INFINITY);
-
+/** The cache key: everything the token depends on, the secret included, so a changed client gets a new token. */
 const keyOf = (server: TokenServer) => {
   const { tokenUrl, clientId, clientSecret, scopes, audience } = server.clientCredentials;
-  return JSON.stringify([server.name, tokenUrl, clientId, clientSecret, scopes, audience]);
+  return JSON.stringify(["mcp_client_credentials", server.name, tokenUrl, clientId, clientSecret, scopes, audience]);
 };
 
 const refused = (server: TokenServer, detail: string, cause?: unknown) =>
@@ -47,13 +43,12 @@ const basic = (id: string, secret: string) => {
   return `Basic ${btoa(`${encode(id)}:${encode(secret)}`)}`;
 };
 
-/** Only an OAuth error code is repeated to the caller: the body could hold anything. */
 const errorCodeOf = (body: unknown) => {
-  const error = (body as { error?: unknown } | null)?.error;
-  return typeof error === "string" && /^[a-z_]{1,64}$/.test(error) ? ` (${error})` : "";
+  const code = reasonCode((body as { error?: unknown } | null)?.error);
+  return code ? ` (${code})` : "";
 };
 
-async function requestToken(server: TokenServer): Promise<{ token: string; lifetimeS: number }> {
+async function requestToken(server: TokenServer): Promise<AccessToken> {
   const client = server.clientCredentials;
   const form = new URLSearchParams({ grant_type: "client_credentials" });
   if (client.scopes) form.set("scope", client.scopes);
@@ -80,35 +75,14 @@ async function requestToken(server: TokenServer): Promise<{ token: string; lifet
     throw refused(server, "answered without an access token.");
   }
   const lifetimeS = typeof body.expires_in === "number" && body.expires_in > 0 ? body.expires_in : DEFAULT_LIFETIME_S;
-  return { token: body.access_token, lifetimeS };
+  return { value: body.access_token, expiresAt: Date.now() + lifetimeS * 1000 };
 }
 
 /** The gateway's token for the server: this isolate's while it lasts, or one asked for now (once for all who wait). */
-export function serviceToken(server: TokenServer): Promise<string> {
-  const key = keyOf(server);
-  const held = serviceTokens.get(key);
-  if (held) return held;
-  const asked = requestToken(server);
-  const token = asked.then(({ token }) => token);
-  // Until it is answered, the request itself is shared; then the token is kept for its lifetime.
-  serviceTokens.set(key, token, server.timeoutMs);
-  asked.then(
-    ({ lifetimeS }) => {
-      const keepS = lifetimeS > 2 * MARGIN_S ? lifetimeS - MARGIN_S : lifetimeS / 2;
-      if (serviceTokens.get(key) === token) serviceTokens.set(key, token, keepS * 1000);
-    },
-    () => {
-      if (serviceTokens.get(key) === token) serviceTokens.delete(key);
-    },
-  );
-  return token;
-}
+export const serviceToken = (server: TokenServer): Promise<string> => cachedToken(keyOf(server), () => requestToken(server));
 
 /** The server refused the token (HTTP 401): it is dropped, unless another call already replaced it. */
-export async function forgetServiceToken(server: TokenServer, token: string): Promise<void> {
+export function forgetServiceToken(server: TokenServer, token: string): void {
   const key = keyOf(server);
-  const held = serviceTokens.get(key);
-  if (!held) return;
-  const current = await held.catch(() => undefined);
-  if (current === token && serviceTokens.get(key) === held) serviceTokens.delete(key);
+  if (tokens.get(key)?.value === token) tokens.delete(key);
 }

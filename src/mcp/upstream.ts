@@ -87,7 +87,7 @@ async function refusedServiceToken(server: McpServer, headers: Record<string, st
   const { clientCredentials } = server;
   const token = /^Bearer (.+)$/.exec(headers.authorization ?? "")?.[1];
   if (!clientCredentials || !token) return false;
-  await forgetServiceToken({ ...server, clientCredentials }, token);
+  forgetServiceToken({ ...server, clientCredentials }, token);
   return true;
 }
 
