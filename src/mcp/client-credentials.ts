@@ -5,7 +5,7 @@
 // expires, asked for once however many calls need it at the same time, and
 // dropped when the server refuses it.
 import { GatewayError } from "../http/errors.ts";
-import { type AccessToken, cachedToken, reasonCode, tokens } from "../providers/token-cache.ts";
+import { type AccessToken, cachedToken, RENEW_BEFORE_MS, reasonCode, tokens } from "../providers/token-cache.ts";
 
 export interface ClientCredentials {
   tokenUrl: string;
@@ -75,7 +75,10 @@ async function requestToken(server: TokenServer): Promise<AccessToken> {
     throw refused(server, "answered without an access token.");
   }
   const lifetimeS = typeof body.expires_in === "number" && body.expires_in > 0 ? body.expires_in : DEFAULT_LIFETIME_S;
-  return { value: body.access_token, expiresAt: Date.now() + lifetimeS * 1000 };
+  const lifetimeMs = lifetimeS * 1000;
+  // The cache renews a token five minutes early; one that lives less than twice that is kept for the first half of its life.
+  const keptMs = lifetimeMs > 2 * RENEW_BEFORE_MS ? lifetimeMs : RENEW_BEFORE_MS + lifetimeMs / 2;
+  return { value: body.access_token, expiresAt: Date.now() + keptMs };
 }
 
 /** The gateway's token for the server: this isolate's while it lasts, or one asked for now (once for all who wait). */

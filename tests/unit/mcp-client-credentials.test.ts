@@ -64,6 +64,18 @@ describe("client credentials tokens", () => {
     expect(requests).toHaveLength(2);
   });
 
+  it("keeps a token that lives two minutes for its first minute", async () => {
+    vi.useFakeTimers({ now: Date.UTC(2026, 11, 4, 12) });
+    const requests = tokenEndpoint(120);
+    const server = serverOf();
+    expect(await serviceToken(server)).toBe("token-1");
+    vi.setSystemTime(Date.UTC(2026, 11, 4, 12, 0, 55));
+    expect(await serviceToken(server)).toBe("token-1");
+    vi.setSystemTime(Date.UTC(2026, 11, 4, 12, 1, 5));
+    expect(await serviceToken(server)).toBe("token-2");
+    expect(requests).toHaveLength(2);
+  });
+
   it("drops a refused token, but not the one that replaced it", async () => {
     const requests = tokenEndpoint();
     const server = serverOf();
