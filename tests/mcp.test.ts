@@ -278,6 +278,26 @@ describe("/mcp", () => {
     expect(unauthenticated.body).toMatchObject({ jsonrpc: "2.0", id: null, error: { code: -32001 } });
   });
 
+  it("answers a newer client's probe so that it falls back to initialize", async () => {
+    const { alpha } = await registerServers();
+    const probe = new McpSession(await keyFor({ mcp_servers: [alpha] }));
+    // A version the transport does not speak stays a 400, as the 2025-11-25 transport requires.
+    const newer = await probe.request("server/discover", {}, { "mcp-protocol-version": "2026-07-28" });
+    expect(newer.status).toBe(400);
+    expect(newer.body.error?.data?.code).toBe("unsupported_protocol_version");
+    expect(newer.body.error?.message).toContain("2025-11-25");
+    // Without that header, a method this protocol lacks is "method not found", with or without a session.
+    const discover = await probe.request("server/discover", {});
+    expect(discover.status).toBe(200);
+    expect(discover.body).toMatchObject({ jsonrpc: "2.0", id: 2, error: { code: -32601, data: { code: "method_not_found" } } });
+    const known = await probe.request("tools/list");
+    expect(known.status).toBe(400);
+    expect(known.body.error?.data?.code).toBe("mcp_session_required");
+    await probe.initialize();
+    expect((await probe.request("server/discover", {})).body.error?.code).toBe(-32601);
+    expect(await probe.toolNames()).toContain(`${alpha}__echo`);
+  });
+
   it("serves a session from any isolate, and only to the caller that started it", async () => {
     const { alpha } = await registerServers();
     const key = await keyFor({ mcp_servers: [alpha] });

@@ -1,8 +1,8 @@
 // An MCP server protected by its own OAuth server, for users' own
 // connections (`gamma`): the consent screen (which consents at once, as the
 // user `login_hint` names, and redirects back with a code), the token
-// endpoint (authorization code with PKCE, and refresh tokens that rotate:
-// each works once), revocation, and an MCP endpoint that takes only a live
+// endpoint (authorization code with PKCE, refresh tokens that rotate: each
+// works once, and the client credentials grant), revocation, and an MCP endpoint that takes only a live
 // access token and tells whose it is (`whoami`).
 import { createHash, randomUUID } from "node:crypto";
 
@@ -26,7 +26,7 @@ export function mockMcpOAuth() {
   /** Access token → its user, expiry (ms) and the grant family it belongs to. */
   const accessTokens = new Map<string, { user: string; expiresAt: number; family: string }>();
   const revokedFamilies = new Set<string>();
-  const stats = { exchanged: 0, refreshed: 0, revoked: 0, reused: 0 };
+  const stats = { exchanged: 0, refreshed: 0, revoked: 0, reused: 0, clientCredentials: 0 };
   let lifetimeS = 3600;
 
   const refuse = (error: string, status = 400): Reply => ({ status, body: { error } });
@@ -57,6 +57,18 @@ export function mockMcpOAuth() {
       if (challenge !== grant.challenge) return refuse("invalid_grant");
       stats.exchanged++;
       return { status: 200, body: issue(grant.user, grant.scope, randomUUID()) };
+    }
+    if (form.get("grant_type") === "client_credentials") {
+      // The client's own token, only through HTTP Basic (as Sluice sends it), and no refresh token.
+      if (!basic) return refuse("invalid_client", 401);
+      stats.clientCredentials++;
+      const access = `gamma-cc-${randomUUID()}`;
+      const subject = `client:${id}${form.get("audience") ? `@${form.get("audience")}` : ""}`;
+      accessTokens.set(access, { user: subject, expiresAt: Date.now() + lifetimeS * 1000, family: randomUUID() });
+      return {
+        status: 200,
+        body: { access_token: access, expires_in: lifetimeS, token_type: "Bearer", scope: form.get("scope") ?? "" },
+      };
     }
     if (form.get("grant_type") === "refresh_token") {
       const refresh = form.get("refresh_token") ?? "";
@@ -116,6 +128,11 @@ export function mockMcpOAuth() {
       for (const held of accessTokens.values()) held.expiresAt = 0;
       return { status: 200, body: {} };
     }
+    // Revokes the tokens of the client credentials grant only, so users' connections are untouched.
+    if (path === "/revoke-client-tokens" && method === "POST") {
+      for (const [access, held] of accessTokens) if (access.startsWith("gamma-cc-")) revokedFamilies.add(held.family);
+      return { status: 200, body: {} };
+    }
     if (path === "/revoke-all" && method === "POST") {
       for (const refresh of refreshTokens.keys()) revokedFamilies.add(familyOf(refresh));
       return { status: 200, body: {} };
@@ -164,7 +181,7 @@ export function mockMcpOAuth() {
     token_endpoint: `${issuer}/token`,
     revocation_endpoint: `${issuer}/revoke`,
     response_types_supported: ["code"],
-    grant_types_supported: ["authorization_code", "refresh_token"],
+    grant_types_supported: ["authorization_code", "refresh_token", "client_credentials"],
     code_challenge_methods_supported: ["S256"],
   });
 

@@ -1,6 +1,7 @@
 // MCP servers behind `/mcp`: registered, changed and removed by the admin.
 // The credential the gateway sends a server (a bearer token or a static
-// header), or the OAuth client users connect their own accounts through, is
+// header, or the OAuth client it gets its own token with), or the OAuth client
+// users connect their own accounts through, is
 // sealed on the way in, like a provider key, and never shown again; views
 // carry its last four characters only.
 import { asc, eq } from "drizzle-orm";
@@ -55,6 +56,15 @@ const authSchema = z.discriminatedUnion("type", [
     .refine((auth) => (auth.authorization_url === undefined) === (auth.token_url === undefined), {
       message: "give both `authorization_url` and `token_url`, or neither to find them from the server's metadata",
     }),
+  // The gateway's own token, from the client credentials grant at `token_url`.
+  z.strictObject({
+    type: z.literal("client_credentials"),
+    token_url: endpointUrl,
+    client_id: z.string().min(1).max(1000),
+    client_secret: z.string().min(1).max(8192),
+    scopes: z.string().max(2000).optional(),
+    audience: z.string().min(1).max(2000).optional(),
+  }),
 ]);
 
 const serverFields = {
@@ -87,11 +97,12 @@ export function mcpServerView(row: McpServerRow) {
     auth_header: row.authType === "header" ? row.authHeader : null,
     oauth: row.oauth
       ? {
-          authorization_url: row.oauth.authorizationUrl,
+          authorization_url: row.oauth.authorizationUrl || null,
           token_url: row.oauth.tokenUrl,
           revocation_url: row.oauth.revocationUrl,
           client_id: row.oauth.clientId,
           scopes: row.oauth.scopes,
+          ...(row.authType === "client_credentials" && { audience: row.oauth.audience ?? null }),
         }
       : null,
     secret_display: row.secretSuffix ? `…${row.secretSuffix}` : null,
@@ -129,6 +140,17 @@ async function credentialColumns(server: { name: string; url: string }, auth: z.
       scopes: auth.scopes ?? "",
     };
     return { authType: "user_oauth" as const, authHeader: null, oauth, ...(await sealed(name, auth.client_secret, config)) };
+  }
+  if (auth.type === "client_credentials") {
+    const oauth = {
+      authorizationUrl: "",
+      tokenUrl: auth.token_url,
+      revocationUrl: null,
+      clientId: auth.client_id,
+      scopes: auth.scopes ?? "",
+      audience: auth.audience ?? null,
+    };
+    return { authType: auth.type, authHeader: null, oauth, ...(await sealed(name, auth.client_secret, config)) };
   }
   const secret = auth.type === "bearer" ? auth.token : auth.value;
   return {

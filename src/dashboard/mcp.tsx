@@ -8,7 +8,7 @@ interface McpServer {
   name: string;
   url: string;
   description: string | null;
-  auth_type: "none" | "bearer" | "header";
+  auth_type: "none" | "bearer" | "header" | "user_oauth" | "client_credentials";
   auth_header: string | null;
   secret_display: string | null;
   timeout_ms: number;
@@ -16,7 +16,43 @@ interface McpServer {
   disabled: boolean;
 }
 
-const EMPTY = { name: "", url: "", description: "", token: "", header: "", value: "", timeout_ms: "", price_per_call_usd: "" };
+const EMPTY = {
+  name: "",
+  url: "",
+  description: "",
+  token: "",
+  header: "",
+  value: "",
+  token_url: "",
+  client_id: "",
+  client_secret: "",
+  scopes: "",
+  timeout_ms: "",
+  price_per_call_usd: "",
+};
+
+/** The credential the form describes, as the admin API takes it. */
+function credentialOf(auth: McpServer["auth_type"], form: typeof EMPTY) {
+  if (auth === "bearer") return { type: "bearer", token: form.token };
+  if (auth === "header") return { type: "header", name: form.header, value: form.value };
+  if (auth === "client_credentials") {
+    return {
+      type: "client_credentials",
+      token_url: form.token_url.trim(),
+      client_id: form.client_id.trim(),
+      client_secret: form.client_secret,
+      ...(form.scopes.trim() && { scopes: form.scopes.trim() }),
+    };
+  }
+  return { type: "none" };
+}
+
+/** How the list names each kind of credential; a static header is named by its header. */
+const CREDENTIAL_LABELS: Partial<Record<McpServer["auth_type"], string>> = {
+  bearer: "bearer",
+  user_oauth: "users' own OAuth",
+  client_credentials: "OAuth client",
+};
 
 function AddServer(props: { onAdded: (message: string) => void; onCancel: () => void }) {
   const [form, setForm] = useState(EMPTY);
@@ -24,12 +60,7 @@ function AddServer(props: { onAdded: (message: string) => void; onCancel: () => 
   const [outcome, run] = useOutcome();
   const add = (event: Event) => {
     event.preventDefault();
-    const credential =
-      auth === "bearer"
-        ? { type: "bearer", token: form.token }
-        : auth === "header"
-          ? { type: "header", name: form.header, value: form.value }
-          : { type: "none" };
+    const credential = credentialOf(auth, form);
     const timeout = numberOrNull(form.timeout_ms);
     const body = {
       name: form.name.trim(),
@@ -60,11 +91,16 @@ function AddServer(props: { onAdded: (message: string) => void; onCancel: () => 
             <option value="none">none</option>
             <option value="bearer">bearer token</option>
             <option value="header">static header</option>
+            <option value="client_credentials">OAuth client credentials</option>
           </select>
         </label>
         {auth === "bearer" && field("token", "Token", "sealed when saved", "password")}
         {auth === "header" && field("header", "Header", "x-api-key")}
         {auth === "header" && field("value", "Value", "sealed when saved", "password")}
+        {auth === "client_credentials" && field("token_url", "Token URL", "https://auth.example/oauth/token")}
+        {auth === "client_credentials" && field("client_id", "Client ID")}
+        {auth === "client_credentials" && field("client_secret", "Client secret", "sealed when saved", "password")}
+        {auth === "client_credentials" && field("scopes", "Scopes", "optional, space-separated")}
         {field("timeout_ms", "Timeout (ms)", "default")}
         {field("price_per_call_usd", "Price per call (USD)", "free")}
       </div>
@@ -118,7 +154,7 @@ export function McpServers() {
             (s) =>
               s.auth_type === "none"
                 ? "none"
-                : `${s.auth_type === "header" ? s.auth_header : "bearer"} ${s.secret_display ?? ""}`.trim(),
+                : `${CREDENTIAL_LABELS[s.auth_type] ?? s.auth_header} ${s.secret_display ?? ""}`.trim(),
           ],
           ["timeout", (s) => `${s.timeout_ms} ms`],
           ["price / call", (s) => (s.price_per_call_usd ? usd(s.price_per_call_usd) : "free")],

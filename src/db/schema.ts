@@ -386,10 +386,10 @@ export const mcpServers = pgTable("mcp_servers", {
   url: text("url").notNull(),
   description: text("description"),
   /** `user_oauth`: each user connects their own account; the sealed secret is then the OAuth client's. */
-  authType: text("auth_type", { enum: ["none", "bearer", "header", "user_oauth"] })
+  authType: text("auth_type", { enum: ["none", "bearer", "header", "user_oauth", "client_credentials"] })
     .notNull()
     .default("none"),
-  /** For `user_oauth`: the server's OAuth endpoints, client id and scopes (never the client secret). */
+  /** For `user_oauth` and `client_credentials`: the OAuth endpoints, client id and scopes (never the client secret). */
   oauth: jsonb("oauth").$type<McpServerOAuth>(),
   /** The header the secret goes in when `auth_type` is `header`. */
   authHeader: text("auth_header"),
@@ -413,6 +413,8 @@ export interface McpServerOAuth {
   revocationUrl: string | null;
   clientId: string;
   scopes: string;
+  /** `client_credentials` only: the `audience` asked for, when the token endpoint wants one. */
+  audience?: string | null;
 }
 
 /**

@@ -234,6 +234,20 @@ const HANDLERS: Record<string, Handler> = {
   },
 };
 
+// Methods of the handshake-era protocol that `/mcp/{server}` passes on to its server within a session.
+const PASSED_ON = new Set([
+  "completion/complete",
+  "resources/subscribe",
+  "resources/unsubscribe",
+  "tasks/get",
+  "tasks/list",
+  "tasks/result",
+  "tasks/cancel",
+]);
+
+/** Whether a method is one this gateway answers or passes on once a session exists; others are -32601 even without one. */
+export const knowsMethod = (method: string) => method === "initialize" || method in HANDLERS || PASSED_ON.has(method);
+
 /** The answer to one request; an upstream's JSON-RPC error comes back as it was. */
 export async function answerRequest(ctx: McpContext, request: RpcRequest): Promise<McpAnswer> {
   const handler = HANDLERS[request.method];

@@ -7,6 +7,7 @@ import type { Config } from "../config/index.ts";
 import { open } from "../credentials/envelope.ts";
 import { type McpServerOAuth, mcpServers } from "../db/schema.ts";
 import type { Services } from "../services.ts";
+import type { ClientCredentials } from "./client-credentials.ts";
 
 export type McpServerRow = typeof mcpServers.$inferSelect;
 
@@ -19,6 +20,8 @@ export interface McpServer {
   headers: Record<string, string>;
   /** For a server each user connects to themself: its OAuth client (the secret opened). */
   oauth?: McpServerOAuth & { clientSecret: string | null };
+  /** For a server that takes the gateway's own OAuth token: the client it asks for one with (the secret opened). */
+  clientCredentials?: ClientCredentials;
   /** The caller's own credential for this request (a user's OAuth token), resolved when first sent. */
   callerHeaders?: () => Promise<Record<string, string>>;
   /** The server refused the caller's own credential (HTTP 401): it is refreshed before the next call. */
@@ -40,7 +43,9 @@ async function openSecret(row: McpServerRow, config: Config): Promise<string | n
 }
 
 function credentialHeaders(row: McpServerRow, secret: string | null): Record<string, string> {
-  if (row.authType === "none" || row.authType === "user_oauth" || secret === null) return {};
+  if (row.authType === "none" || row.authType === "user_oauth" || row.authType === "client_credentials" || secret === null) {
+    return {};
+  }
   return row.authType === "bearer" ? { authorization: `Bearer ${secret}` } : { [row.authHeader ?? "authorization"]: secret };
 }
 
@@ -53,6 +58,17 @@ async function serverOf(row: McpServerRow, config: Config): Promise<McpServer> {
     pricePerCallUsd: row.pricePerCallUsd,
     headers: credentialHeaders(row, secret),
     ...(row.authType === "user_oauth" && row.oauth && { oauth: { ...row.oauth, clientSecret: secret } }),
+    ...(row.authType === "client_credentials" &&
+      row.oauth &&
+      secret !== null && {
+        clientCredentials: {
+          tokenUrl: row.oauth.tokenUrl,
+          clientId: row.oauth.clientId,
+          clientSecret: secret,
+          scopes: row.oauth.scopes,
+          audience: row.oauth.audience ?? null,
+        },
+      }),
   };
 }
 

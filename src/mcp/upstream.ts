@@ -5,6 +5,7 @@
 // that is down or slow becomes a GatewayError the caller gets as a JSON-RPC
 // error, never a hang.
 import { GatewayError } from "../http/errors.ts";
+import { forgetServiceToken, serviceToken } from "./client-credentials.ts";
 import type { McpServer } from "./registry.ts";
 import type { JsonRpcId, RpcResponse } from "./rpc.ts";
 
@@ -72,23 +73,38 @@ async function readEventStream(
   return { messages, bytes };
 }
 
-/** The gateway's credential for the server, or the caller's own (a user's OAuth token). */
-const headersFor = async (server: McpServer) =>
-  server.callerHeaders ? { ...server.headers, ...(await server.callerHeaders()) } : server.headers;
+/** The gateway's credential for the server (its own OAuth token, for client credentials), or the caller's own. */
+async function headersFor(server: McpServer): Promise<Record<string, string>> {
+  const { clientCredentials } = server;
+  if (clientCredentials) {
+    return { ...server.headers, authorization: `Bearer ${await serviceToken({ ...server, clientCredentials })}` };
+  }
+  return server.callerHeaders ? { ...server.headers, ...(await server.callerHeaders()) } : server.headers;
+}
+
+/** A 401 to the gateway's own token: it is dropped, and the message is sent once more with a new one. */
+async function refusedServiceToken(server: McpServer, headers: Record<string, string>): Promise<boolean> {
+  const { clientCredentials } = server;
+  const token = /^Bearer (.+)$/.exec(headers.authorization ?? "")?.[1];
+  if (!clientCredentials || !token) return false;
+  forgetServiceToken({ ...server, clientCredentials }, token);
+  return true;
+}
 
 /** Posts one JSON-RPC message to `server`; `id` is the request's, to find its response. */
 export async function postUpstream(
   server: McpServer,
   message: Record<string, unknown>,
-  options: { session?: UpstreamSession; requestId: string },
+  options: { session?: UpstreamSession; requestId: string; retried?: boolean },
 ): Promise<UpstreamReply> {
   const id = "id" in message && "method" in message ? (message.id as JsonRpcId) : undefined;
   const signal = AbortSignal.timeout(server.timeoutMs);
   try {
+    const credential = await headersFor(server);
     const response = await fetch(server.url, {
       method: "POST",
       headers: {
-        ...(await headersFor(server)),
+        ...credential,
         accept: "application/json, text/event-stream",
         "content-type": "application/json",
         "x-request-id": options.requestId,
@@ -105,6 +121,9 @@ export async function postUpstream(
     }
     if (!response.ok) {
       await response.body?.cancel();
+      if (response.status === 401 && !options.retried && (await refusedServiceToken(server, credential))) {
+        return await postUpstream(server, message, { ...options, retried: true });
+      }
       if (response.status === 401) await server.callerRefused?.();
       throw failure(server, `answered HTTP ${response.status}.`);
     }

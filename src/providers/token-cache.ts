@@ -9,7 +9,7 @@ export interface AccessToken {
 }
 
 /** A token is renewed this long before it expires, so none expires in flight. */
-const RENEW_BEFORE_MS = 5 * 60_000;
+export const RENEW_BEFORE_MS = 5 * 60_000;
 
 /** By credential; each entry lives until its token expires. */
 export const tokens = new IsolateCache<AccessToken>(1_000, Number.POSITIVE_INFINITY);

@@ -12,10 +12,10 @@ import { readJsonBody } from "../http/body.ts";
 import { badRequest, GatewayError } from "../http/errors.ts";
 import { mcpAccess } from "../mcp/allowlist.ts";
 import { asCaller, awaitsConnection } from "../mcp/connections/tokens.ts";
-import { answerRequest, forwardFromClient, type McpAnswer, type McpContext } from "../mcp/gateway.ts";
+import { answerRequest, forwardFromClient, knowsMethod, type McpAnswer, type McpContext } from "../mcp/gateway.ts";
 import { PROTOCOL_VERSIONS, startSession } from "../mcp/initialize.ts";
 import { type McpServer, mcpServersFor } from "../mcp/registry.ts";
-import { parseClientMessage, type RpcRequest, UpstreamRpcError } from "../mcp/rpc.ts";
+import { methodNotFound, parseClientMessage, type RpcRequest, UpstreamRpcError } from "../mcp/rpc.ts";
 import { type GatewaySession, openSession } from "../mcp/session.ts";
 import { endUpstreamSession } from "../mcp/upstream.ts";
 import { doc } from "../openapi/doc.ts";
@@ -111,8 +111,9 @@ function handlePost(scoped: boolean) {
     const scope = scoped ? c.req.param("server") : undefined;
     const version = c.req.header("mcp-protocol-version");
     if (version && !PROTOCOL_VERSIONS.includes(version)) {
+      // The transport requires a 400 here; clients that probed with a newer version fall back to `initialize`.
       throw badRequest(
-        `Unsupported MCP-Protocol-Version \`${version}\`.`,
+        `Unsupported MCP-Protocol-Version \`${version}\`: this gateway speaks ${PROTOCOL_VERSIONS.join(", ")}.`,
         "mcp-protocol-version",
         "unsupported_protocol_version",
       );
@@ -128,6 +129,10 @@ function handlePost(scoped: boolean) {
       } catch (error) {
         return failed(c, parsed.message, error);
       }
+    }
+    // A method this protocol lacks (a newer client's `server/discover` probe) is "method not found", session or none.
+    if (parsed.kind === "request" && !knowsMethod(parsed.message.method) && !c.req.header("mcp-session-id")) {
+      return failed(c, parsed.message, methodNotFound(parsed.message.method));
     }
     const ctx: McpContext = { ...contextOf(c, servers, !scoped), session: await sessionOf(c, route) };
     if (parsed.kind !== "request") {
