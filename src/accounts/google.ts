@@ -3,9 +3,11 @@
 // it; the verifier kept in Redis for one use), the refresh token sealed like
 // a provider key, and access tokens refreshed before they expire, one
 // refresh at a time, and kept in isolate memory only.
+
 import { eq } from "drizzle-orm";
 import { decodeProtectedHeader, jwtVerify, SignJWT } from "jose";
 import { secretsEqual } from "../auth/constant-time.ts";
+import { randomText, sha256 } from "../auth/encoding.ts";
 import type { Config, GoogleOAuthConfig } from "../config/index.ts";
 import { open, seal } from "../credentials/envelope.ts";
 import type { Credential } from "../credentials/pool.ts";
@@ -20,13 +22,6 @@ export type AccountRow = typeof providerAccounts.$inferSelect;
 const STATE_TTL_SECONDS = 600;
 const verifierKey = (nonce: string) => `sluice:oauth:google:${nonce}`;
 const encoder = new TextEncoder();
-
-const base64url = (bytes: Uint8Array) =>
-  btoa(String.fromCharCode(...bytes))
-    .replaceAll("+", "-")
-    .replaceAll("/", "_")
-    .replace(/=+$/, "");
-const randomText = (size: number) => base64url(crypto.getRandomValues(new Uint8Array(size)));
 
 export function googleConfig(config: Config): GoogleOAuthConfig {
   if (!config.google) {
@@ -49,8 +44,6 @@ async function stateKey(config: Config): Promise<Uint8Array> {
 
 export const redirectUrl = (google: GoogleOAuthConfig, origin: string) =>
   google.redirectUrl ?? `${origin}/api/provider-accounts/google/callback`;
-
-const sha256 = async (text: string) => base64url(new Uint8Array(await crypto.subtle.digest("SHA-256", encoder.encode(text))));
 
 /**
  * The browser that starts a connection gets a random value in a cookie, and

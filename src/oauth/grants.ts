@@ -4,8 +4,9 @@
 // their hashes as keys; the client is named by its id's hash. Every grant
 // from one sign-in is a family: a spent code or refresh token that comes
 // back means someone holds a copy, so the whole family is revoked.
+
+import { randomText, sha256 } from "../auth/encoding.ts";
 import type { Services } from "../services.ts";
-import { randomText, sha256 } from "./encoding.ts";
 
 export const CODE_SECONDS = 60;
 export const REFRESH_SECONDS = 30 * 24 * 3600;

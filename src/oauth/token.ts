@@ -2,11 +2,11 @@
 // PKCE verifier, or a refresh token; each is taken once, and each answer
 // is a fresh access token and a fresh refresh token (the old one is spent).
 import { secretsEqual } from "../auth/constant-time.ts";
+import { sha256 } from "../auth/encoding.ts";
 import type { Config } from "../config/index.ts";
 import type { Services } from "../services.ts";
 import { issueAccessToken } from "./access-token.ts";
 import { openClient } from "./clients.ts";
-import { sha256 } from "./encoding.ts";
 import { invalidClient, invalidGrant, invalidRequest, invalidTarget } from "./errors.ts";
 import { clientHash, type Grant, issueRefreshToken, takeCode, takeRefreshToken } from "./grants.ts";
 

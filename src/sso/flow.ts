@@ -4,8 +4,10 @@
 // encrypted cookie bound to the browser that started; each state is taken
 // once. The ID token is verified against the provider's JWKS, issuer,
 // audience (this client), nonce and expiry.
+
 import { EncryptJWT, errors, type JWTPayload, jwtDecrypt, jwtVerify } from "jose";
 import { secretsEqual } from "../auth/constant-time.ts";
+import { randomText, sha256 } from "../auth/encoding.ts";
 import { signingKey } from "../auth/sluice-token.ts";
 import type { Config, SsoConfig } from "../config/index.ts";
 import { hasControl } from "../formats/fields.ts";
@@ -18,15 +20,6 @@ export const SIGN_IN_COOKIE = "sluice-sso";
 export const SIGN_IN_SECONDS = 600;
 const ID_TOKEN_ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA"];
 const CLOCK_TOLERANCE_SECONDS = 60;
-const encoder = new TextEncoder();
-
-const base64url = (bytes: Uint8Array) =>
-  btoa(String.fromCharCode(...bytes))
-    .replaceAll("+", "-")
-    .replaceAll("/", "_")
-    .replace(/=+$/, "");
-const randomText = (size: number) => base64url(crypto.getRandomValues(new Uint8Array(size)));
-const sha256 = async (text: string) => base64url(new Uint8Array(await crypto.subtle.digest("SHA-256", encoder.encode(text))));
 
 const usedStateKey = (hash: string) => `sluice:sso:state:${hash}`;
 

@@ -3,8 +3,10 @@
 // short-lived `state` naming the user, the server and the hash of a value
 // the starting browser holds in a cookie, so the server's redirect back
 // completes only there, once.
+
 import { decodeProtectedHeader, jwtVerify, SignJWT } from "jose";
 import { secretsEqual } from "../../auth/constant-time.ts";
+import { randomText, sha256 } from "../../auth/encoding.ts";
 import type { Config } from "../../config/index.ts";
 import { GatewayError } from "../../http/errors.ts";
 import type { Services } from "../../services.ts";
@@ -14,14 +16,6 @@ export const STATE_TTL_SECONDS = 600;
 const AUDIENCE = "sluice:mcp-oauth";
 const verifierKey = (nonce: string) => `sluice:oauth:mcp:${nonce}`;
 const encoder = new TextEncoder();
-
-export const base64url = (bytes: Uint8Array) =>
-  btoa(String.fromCharCode(...bytes))
-    .replaceAll("+", "-")
-    .replaceAll("/", "_")
-    .replace(/=+$/, "");
-export const randomText = (size: number) => base64url(crypto.getRandomValues(new Uint8Array(size)));
-const sha256 = async (text: string) => base64url(new Uint8Array(await crypto.subtle.digest("SHA-256", encoder.encode(text))));
 
 /** Derived from the admin key, and apart from the Google sign-in's, so one flow's state never passes for the other's. */
 async function stateKey(config: Config): Promise<Uint8Array> {

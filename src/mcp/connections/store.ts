@@ -4,6 +4,7 @@
 // another user), read back through a short isolate cache, and removed with a
 // revocation at the server when it has an endpoint for it.
 import { and, eq } from "drizzle-orm";
+import { randomText } from "../../auth/encoding.ts";
 import type { Config } from "../../config/index.ts";
 import { open, seal } from "../../credentials/envelope.ts";
 import { mcpConnections } from "../../db/schema.ts";
@@ -11,7 +12,7 @@ import { GatewayError } from "../../http/errors.ts";
 import { IsolateCache } from "../../isolate-cache.ts";
 import type { Services } from "../../services.ts";
 import type { McpServer } from "../registry.ts";
-import { callbackUrl, randomText } from "./state.ts";
+import { callbackUrl } from "./state.ts";
 
 export type ConnectionRow = typeof mcpConnections.$inferSelect;
 export type OAuthServer = McpServer & { oauth: NonNullable<McpServer["oauth"]> };

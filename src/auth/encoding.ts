@@ -1,4 +1,4 @@
-// The small encodings the authorization server needs: random values, SHA-256 as base64url (PKCE's S256).
+// The small encodings the sign-in and OAuth flows share: random values, and SHA-256 as base64url (PKCE's S256).
 const encoder = new TextEncoder();
 
 export const base64url = (bytes: Uint8Array) =>
