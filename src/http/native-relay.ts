@@ -5,8 +5,10 @@
 // The stream still ends honestly: an error event in the client's format when
 // the upstream breaks off, goes quiet or ends unfinished, and the upstream
 // aborted when the client leaves.
+
 import type { StreamFrame } from "../formats/types.ts";
 import type { FrameSplitter, StreamEnd } from "./frames.ts";
+import { idleWatchdog } from "./idle-watchdog.ts";
 import { type RelayHooks, type UpstreamBody, UpstreamReportedFailure } from "./relay.ts";
 
 /** What the metering copy's frames are read for; `read` throws an UpstreamReportedFailure for the upstream's own error event. */
@@ -75,18 +77,7 @@ export function relayNatively(
   const toBytes = (text: string) => hooks.bytes?.(text) ?? new TextEncoder().encode(text);
 
   const idleMs = hooks.idleTimeoutMs ?? 0;
-  let silentFor: number | undefined;
-  let lastChunkAt = Date.now();
-  let watchdog: ReturnType<typeof setTimeout> | undefined;
-  const watchIdle = (ms: number) => {
-    watchdog = setTimeout(() => {
-      const quiet = Date.now() - lastChunkAt;
-      if (quiet < idleMs) return watchIdle(idleMs - quiet);
-      silentFor = idleMs;
-      hooks.abortUpstream();
-    }, ms);
-  };
-  if (idleMs > 0) watchIdle(idleMs);
+  const idle = idleWatchdog(idleMs, () => hooks.abortUpstream());
 
   // Once the client has every byte, the copy is read to its end without pausing, so the stream closes at once.
   let piped = false;
@@ -102,7 +93,7 @@ export function relayNatively(
           };
         });
   hooks.onFirstByte();
-  const metered = meter(copy, first, splitter, watch, () => (lastChunkAt = Date.now()), pause);
+  const metered = meter(copy, first, splitter, watch, idle.heard, pause);
 
   const relay = async () => {
     let pipeError: unknown;
@@ -126,7 +117,7 @@ export function relayNatively(
     // A failed pipe means the upstream broke off or the client left: either way nothing more is wanted from the upstream.
     if (pipeError !== undefined) hooks.abortUpstream();
     const result = await metered;
-    if (watchdog !== undefined) clearTimeout(watchdog);
+    idle.stop();
     let end: StreamEnd;
     let tail = "";
     if (result.kind === "failed" && result.error instanceof UpstreamReportedFailure) {
@@ -135,12 +126,11 @@ export function relayNatively(
       end = { kind: "upstream_error", error: result.error.message };
     } else if (pipeError !== undefined || result.kind === "failed") {
       const error = pipeError ?? (result.kind === "failed" ? result.error : undefined);
-      const reason =
-        silentFor === undefined
-          ? error instanceof Error
-            ? error.message
-            : String(error)
-          : `the upstream sent nothing for ${silentFor} ms`;
+      const reason = !idle.silent
+        ? error instanceof Error
+          ? error.message
+          : String(error)
+        : `the upstream sent nothing for ${idleMs} ms`;
       const message = hooks.redact(`The upstream stream failed: ${reason}`);
       tail = hooks.errorEvent(message);
       end = { kind: "upstream_error", error: message };

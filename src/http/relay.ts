@@ -3,8 +3,10 @@
 // gets, and end the stream honestly — closed when the upstream said it was
 // whole, with an error event in the client's format when it was not, and
 // with the upstream aborted when the client leaves.
+
 import type { StreamFrame } from "../formats/types.ts";
 import type { FrameSplitter, StreamEnd } from "./frames.ts";
+import { idleWatchdog } from "./idle-watchdog.ts";
 
 export interface FrameRelay {
   /** What the client gets for one upstream chunk and the frames it completed: the chunk as is, text, or nothing yet. */
@@ -68,24 +70,9 @@ export function relayFrames(
   // A broken upstream rejects `closed` too; the error is handled where `read()` throws.
   reader.closed.catch(() => undefined);
   const idleMs = hooks.idleTimeoutMs ?? 0;
-  /** Set when the upstream went quiet for too long and was aborted, which fails the read under way. */
-  let silentFor: number | undefined;
-  // One watchdog for the whole stream, not a timer per chunk: when it fires it looks at when
-  // the last chunk came, and either aborts the upstream or sleeps for the rest of the wait.
-  let lastChunkAt = Date.now();
-  let watchdog: ReturnType<typeof setTimeout> | undefined;
-  const watch = (ms: number) => {
-    watchdog = setTimeout(() => {
-      const quiet = Date.now() - lastChunkAt;
-      if (quiet < idleMs) return watch(idleMs - quiet);
-      silentFor = idleMs;
-      hooks.abortUpstream();
-    }, ms);
-  };
-  if (idleMs > 0) watch(idleMs);
-  const stopWatching = () => {
-    if (watchdog !== undefined) clearTimeout(watchdog);
-  };
+  // Set silent when the upstream went quiet for too long and was aborted, which fails the read under way.
+  const idle = idleWatchdog(idleMs, () => hooks.abortUpstream());
+  const stopWatching = idle.stop;
   const encoder = new TextEncoder();
   const toBytes = hooks.bytes ?? ((text: string) => encoder.encode(text));
   let ended = false;
@@ -111,7 +98,7 @@ export function relayFrames(
               first = undefined;
             } else {
               result = await reader.read();
-              lastChunkAt = Date.now();
+              idle.heard();
             }
             const { done, value } = result;
             if (done) {
@@ -144,12 +131,11 @@ export function relayFrames(
             }
           }
         } catch (error) {
-          const reason =
-            silentFor === undefined
-              ? error instanceof Error
-                ? error.message
-                : String(error)
-              : `the upstream sent nothing for ${silentFor} ms`;
+          const reason = !idle.silent
+            ? error instanceof Error
+              ? error.message
+              : String(error)
+            : `the upstream sent nothing for ${idleMs} ms`;
           const refused = error instanceof UpstreamReportedFailure ? error.status : undefined;
           const message = refused ? reason : hooks.redact(`The upstream stream failed: ${reason}`);
           const out = error instanceof UpstreamReportedFailure ? error.sent : hooks.errorEvent(message);
@@ -180,21 +166,10 @@ export function relayBytes(upstream: UpstreamBody, hooks: RelayHooks): ReadableS
   let first = upstream.first;
   reader.closed.catch(() => undefined);
   const idleMs = hooks.idleTimeoutMs ?? 0;
-  let silent = false;
-  let lastChunkAt = Date.now();
-  let watchdog: ReturnType<typeof setTimeout> | undefined;
-  const watch = (ms: number) => {
-    watchdog = setTimeout(() => {
-      const quiet = Date.now() - lastChunkAt;
-      if (quiet < idleMs) return watch(idleMs - quiet);
-      silent = true;
-      hooks.abortUpstream();
-    }, ms);
-  };
-  if (idleMs > 0) watch(idleMs);
+  const idle = idleWatchdog(idleMs, () => hooks.abortUpstream());
   let ended = false;
   const end = (result: StreamEnd) => {
-    if (watchdog !== undefined) clearTimeout(watchdog);
+    idle.stop();
     if (ended) return;
     ended = true;
     hooks.onEnd(result);
@@ -205,7 +180,7 @@ export function relayBytes(upstream: UpstreamBody, hooks: RelayHooks): ReadableS
         try {
           const { done, value } = first ? { done: false as const, value: first } : await reader.read();
           first = undefined;
-          lastChunkAt = Date.now();
+          idle.heard();
           if (done) {
             end({ kind: "complete" });
             controller.close();
@@ -214,7 +189,7 @@ export function relayBytes(upstream: UpstreamBody, hooks: RelayHooks): ReadableS
           hooks.onFirstByte();
           controller.enqueue(value);
         } catch (error) {
-          const reason = silent
+          const reason = idle.silent
             ? `the upstream sent nothing for ${idleMs} ms`
             : error instanceof Error
               ? error.message
