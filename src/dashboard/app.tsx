@@ -48,6 +48,10 @@ function bucketsOf(from: string, bucket: keyof typeof BUCKET_SECONDS): number[] 
   return out;
 }
 
+/** What an empty table says: still loading, why it failed, or nothing there. */
+const loadingOr = (load: { data?: unknown; error?: string }) =>
+  load.error ? `Could not load: ${load.error}` : load.data === undefined ? "Loading…" : undefined;
+
 function Overview(props: { admin: boolean }) {
   const [range, setRange] = useState<Range>("day");
   const base = props.admin ? "/admin/usage" : "/api/ai/usage";
@@ -137,25 +141,29 @@ function Overview(props: { admin: boolean }) {
       <div class="grid">
         <div>
           <h3>Spend by model</h3>
-          <Table rows={top(byModel.data?.data)} columns={spendColumns("model", (g) => g.model)} />
+          <Table rows={top(byModel.data?.data)} empty={loadingOr(byModel)} columns={spendColumns("model", (g) => g.model)} />
         </div>
         <div>
           <h3>Spend by provider</h3>
-          <Table rows={top(byProvider.data?.data)} columns={spendColumns("provider", (g) => g.provider)} />
+          <Table
+            rows={top(byProvider.data?.data)}
+            empty={loadingOr(byProvider)}
+            columns={spendColumns("provider", (g) => g.provider)}
+          />
         </div>
         {props.admin && (
           <>
             <div>
               <h3>Spend by team</h3>
-              <Table rows={top(byTeam.data?.data)} columns={spendColumns("team", (g) => g.team_id)} />
+              <Table rows={top(byTeam.data?.data)} empty={loadingOr(byTeam)} columns={spendColumns("team", (g) => g.team_id)} />
             </div>
             <div>
               <h3>Top users</h3>
-              <Table rows={top(byUser.data?.data)} columns={spendColumns("user", (g) => g.user_id)} />
+              <Table rows={top(byUser.data?.data)} empty={loadingOr(byUser)} columns={spendColumns("user", (g) => g.user_id)} />
             </div>
             <div>
               <h3>Top keys</h3>
-              <Table rows={top(byKey.data?.data)} columns={spendColumns("key", (g) => g.key_id)} />
+              <Table rows={top(byKey.data?.data)} empty={loadingOr(byKey)} columns={spendColumns("key", (g) => g.key_id)} />
             </div>
           </>
         )}

@@ -128,6 +128,8 @@ browserTest("browser test", { port: PORT }, async ({ browser, adminKey }) => {
     timeout: 15_000,
   });
   check(!(await mobile.isVisible("nav button:has-text('Keys')")), "a key holder sees no admin tabs");
+  // Its own spend by model lists the one model it called, once the page has it.
+  await mobile.waitForSelector("section tr:has(td:text-is('mock-echo'))", { timeout: 15_000 });
   await mobile.screenshot({ path: `${artifacts}/phone.png`, fullPage: true });
 
   // The API described: /docs renders /openapi.json under the same kind of policy.
