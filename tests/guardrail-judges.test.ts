@@ -287,6 +287,49 @@ describe("a webhook or judge beside the upstream call", () => {
   });
 });
 
+describe("a judge's call and the caller's data controls", () => {
+  it("is held to them: a judge on a provider the caller may not reach gives no verdict, one it may reach does", async () => {
+    const keyWith = async (judgeModel: string) => {
+      const id = uniqueId("gj");
+      const judge = { model: judgeModel, kind: "chat", timeout_ms: 5000 };
+      const made = await admin("/admin/guardrails", {
+        id,
+        name: `Check ${id}`,
+        phase: "input",
+        mode: "block",
+        options: { judge },
+      });
+      expect(made.status).toBe(201);
+      const key = await admin("/admin/keys", { settings: { guardrails: [id], allowed_providers: ["anthropic"] } });
+      return { id, key: String(key.body.key) };
+    };
+    const ask = (key: string) =>
+      call(
+        post(
+          "/v1/chat/completions",
+          { authorization: `Bearer ${key}` },
+          { model: "anthropic/mock-echo", messages: [{ role: "user", content: "safe" }] },
+        ),
+      );
+    // The judge's model is served by OpenAI, where this caller's prompts may not go: no verdict, so closed.
+    const elsewhere = await keyWith("openai/mock-echo");
+    const refused = await ask(elsewhere.key);
+    expect(refused.response.status).toBe(503);
+    expect(((await refused.response.json()) as { error: { code: string } }).error.code).toBe("guardrail_unavailable");
+    await refused.settled();
+    expect((await usageRow(refused.response.headers.get("x-request-id") ?? ""))?.metadata.guardrails).toEqual([
+      { guardrail: elsewhere.id, phase: "input", verdict: "unavailable" },
+    ]);
+    // The same judge on the provider the caller may reach answers `safe`, and the request goes on.
+    const inside = await keyWith("anthropic/mock-echo");
+    const passed = await ask(inside.key);
+    expect(passed.response.status).toBe(200);
+    expect(((await passed.response.json()) as { choices: { message: { content: string } }[] }).choices[0]?.message.content).toBe(
+      "safe",
+    );
+  });
+});
+
 describe("a webhook or judge on answers", () => {
   for (const format of FORMATS) {
     it(`reads a whole answer before the caller has it: a block is a 400, billed (${format.name})`, async () => {

@@ -50,6 +50,8 @@ export interface JudgeCall {
   adminKey: string;
   env: unknown;
   ctx: unknown;
+  /** Called with the judge's request before it is sent (routing holds it to the caller's data controls). */
+  prepare?: (request: Request) => void;
 }
 
 const category = (name: string) =>
@@ -123,6 +125,7 @@ export async function askJudge(
     headers: { authorization: `Bearer ${call.adminKey}`, "content-type": "application/json" },
     body: JSON.stringify(body),
   });
+  call.prepare?.(request);
   let timer: ReturnType<typeof setTimeout> | null = null;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`the judge gave no verdict within ${check.timeoutMs} ms`)), check.timeoutMs);

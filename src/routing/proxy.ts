@@ -3,6 +3,7 @@
 // the body goes up as sent (passthrough); or it does not, so the request goes
 // through the canonical form into the provider's first dialect (translated).
 // A fallback chain may mix the two.
+
 import { principalPolicy } from "../auth/principal.ts";
 import type { GatewayContext } from "../context.ts";
 import type { CanonicalRequest } from "../formats/canonical.ts";
@@ -19,6 +20,7 @@ import { estimateInputTokens, mediaRulesFor } from "../limits/estimate.ts";
 import type { MediaRules } from "../limits/media.ts";
 import type { Endpoint } from "../providers/types.ts";
 import { EMPTY_CATALOG } from "./catalog.ts";
+import { callOnBehalfOf } from "./data-controls.ts";
 import { type AnswerFilter, type Exchange, passthroughExchange, translatedExchange } from "./exchanges.ts";
 import { type GuardRun, guardrailsUnreadable } from "./guard-stage.ts";
 import type { Target } from "./resolve.ts";
@@ -103,7 +105,18 @@ export async function proxy<Body extends Record<string, unknown>>(
             model: facts.model,
             secret: config.guardrailWebhookSecret,
             judge: (check, texts, phase) =>
-              askJudge({ url: c.req.url, adminKey: config.adminKey, env: c.env, ctx: c.executionCtx }, check, texts, phase),
+              askJudge(
+                {
+                  url: c.req.url,
+                  adminKey: config.adminKey,
+                  env: c.env,
+                  ctx: c.executionCtx,
+                  prepare: (request) => callOnBehalfOf(request, c.get("principal")),
+                },
+                check,
+                texts,
+                phase,
+              ),
           });
           return checked instanceof Promise ? checked.then(finishGuard) : finishGuard(checked);
         }

@@ -17,7 +17,7 @@ import { attemptHeaders, attemptList, deploymentOf, runAttempt } from "./attempt
 import { type CacheInput, cacheStage, NO_CACHE } from "./cache-stage.ts";
 import { deferred, openCall } from "./call.ts";
 import { catalogFor } from "./catalog.ts";
-import { assertTargetAllowed, targetAllowed } from "./data-controls.ts";
+import { assertTargetAllowed, behalfOf, targetAllowed } from "./data-controls.ts";
 import type { Exchange } from "./exchanges.ts";
 import { type GuardRun, guardStage } from "./guard-stage.ts";
 import { routingHealth } from "./health.ts";
@@ -84,6 +84,9 @@ export async function routeCall(c: GatewayContext, input: RouteInput): Promise<R
   const natural = naturalProvider(config, catalog, model, input.providerOverride, first);
   assertDeploymentAllowed(c.get("principal"), first, natural);
   assertTargetAllowed(c.get("principal"), first);
+  // A judge's call is made as the gateway, but carries its caller's prompt: that caller's data controls hold too.
+  const behalf = behalfOf(c.req.raw);
+  if (behalf) assertTargetAllowed(behalf, first);
   // A limit counted in dollars binds only what has a price: an unpriced model is refused, an unpriced fallback passed over.
   if (spendsDollars(c.get("principal")) && !first.price) throw unpricedRefusal(first);
   const guarded = input.guard
@@ -104,7 +107,10 @@ export async function routeCall(c: GatewayContext, input: RouteInput): Promise<R
     first,
     ...fallbacks.filter(
       (target) =>
-        isDeploymentAllowed(principal, target, target.provider) && targetAllowed(principal, target) && (!dollars || target.price),
+        isDeploymentAllowed(principal, target, target.provider) &&
+        targetAllowed(principal, target) &&
+        (!behalf || targetAllowed(behalf, target)) &&
+        (!dollars || target.price),
     ),
   ];
   const health = routingHealth(services.redis, {
