@@ -3,9 +3,9 @@
 // setting the cookie that binds the flow to this browser), the callback the
 // server redirects to, the list, and disconnecting (revoked at the server).
 import { Hono } from "hono";
-import { getCookie } from "hono/cookie";
 import { type Principal, principalPolicy, principalUserId } from "../auth/principal.ts";
 import type { GatewayContext, GatewayEnv } from "../context.ts";
+import { bindingCookie } from "../http/binding-cookie.ts";
 import { GatewayError } from "../http/errors.ts";
 import { mcpAccess } from "../mcp/allowlist.ts";
 import { STATE_TTL_SECONDS, startAuthorization, takeState } from "../mcp/connections/state.ts";
@@ -52,16 +52,8 @@ function page(c: GatewayContext, status: 200 | 400 | 502, title: string, message
   });
 }
 
-/** `__Host-` over HTTPS (no other site or subdomain can set or read it), plain on a local HTTP gateway. */
-const bindingCookie = (c: GatewayContext) =>
-  new URL(c.req.url).protocol === "https:"
-    ? { name: "__Host-sluice-mcp", secure: "; Secure" }
-    : { name: "sluice-mcp", secure: "" };
-
-const setBinding = (c: GatewayContext, value: string, maxAge: number) => {
-  const { name, secure } = bindingCookie(c);
-  c.header("set-cookie", `${name}=${value}; Path=/; Max-Age=${maxAge}; HttpOnly; SameSite=Lax${secure}`);
-};
+/** Binds the flow to the browser that started it. */
+const browserCookie = bindingCookie("mcp");
 
 // A POST with the credential in a header: a link or a form on another site cannot start a connection in someone's browser.
 mcpConnectionRoutes.post(
@@ -83,7 +75,7 @@ mcpConnectionRoutes.post(
       server,
       origin: new URL(c.req.url).origin,
     });
-    setBinding(c, binding, STATE_TTL_SECONDS);
+    browserCookie.set(c, binding, STATE_TTL_SECONDS);
     c.header("cache-control", "no-store");
     return c.json({ url, server: name, user_id: userId });
   },
@@ -100,9 +92,9 @@ mcpConnectionRoutes.get(
     try {
       const taken = await takeState(c.get("services"), c.get("config"), {
         state,
-        binding: getCookie(c, bindingCookie(c).name),
+        binding: browserCookie.read(c),
       });
-      setBinding(c, "", 0);
+      browserCookie.set(c, "", 0);
       const server = await oauthServer(c, taken.server);
       if (!server) throw notConnectable(taken.server);
       await connect(c.get("services"), c.get("config"), {

@@ -1,6 +1,5 @@
 // Accounts users connect at a provider: Google, for Gemini on their own quota.
 import { Hono } from "hono";
-import { getCookie } from "hono/cookie";
 import * as z from "zod";
 import {
   accountView,
@@ -15,6 +14,7 @@ import {
 } from "../accounts/google.ts";
 import { type Principal, principalUserId } from "../auth/principal.ts";
 import type { GatewayContext, GatewayEnv } from "../context.ts";
+import { bindingCookie } from "../http/binding-cookie.ts";
 import { GatewayError } from "../http/errors.ts";
 import { parseJsonBody } from "../http/validate.ts";
 import { doc } from "../openapi/doc.ts";
@@ -52,22 +52,8 @@ function page(c: GatewayContext, status: 200 | 400 | 404 | 502, title: string, m
   });
 }
 
-/**
- * The cookie that binds a sign-in to the browser that started it: `__Host-`
- * over HTTPS (no other site, or subdomain, can set or read it), plain on a
- * local HTTP gateway.
- */
-const bindingCookie = (c: GatewayContext) =>
-  new URL(c.req.url).protocol === "https:"
-    ? { name: "__Host-sluice-google", secure: "; Secure" }
-    : { name: "sluice-google", secure: "" };
-
-const readBinding = (c: GatewayContext) => getCookie(c, bindingCookie(c).name);
-
-const setBinding = (c: GatewayContext, value: string, maxAge: number) => {
-  const { name, secure } = bindingCookie(c);
-  c.header("set-cookie", `${name}=${value}; Path=/; Max-Age=${maxAge}; HttpOnly; SameSite=Lax${secure}`);
-};
+/** Binds the flow to the browser that started it. */
+const browserCookie = bindingCookie("google");
 
 // A POST, with the credential in a header: a link or a form on another site cannot start a connection
 // in someone else's browser (the credential is never taken from the URL, and a header needs CORS's leave).
@@ -86,7 +72,7 @@ providerAccountRoutes.post(
       userId,
       origin: new URL(c.req.url).origin,
     });
-    setBinding(c, binding, BINDING_COOKIE_SECONDS);
+    browserCookie.set(c, binding, BINDING_COOKIE_SECONDS);
     c.header("cache-control", "no-store");
     return c.json({ url, user_id: userId });
   },
@@ -102,8 +88,8 @@ providerAccountRoutes.get(
     if (!code || !state)
       return page(c, 400, "Google account not connected", "The link is missing its code or state. Start again.");
     try {
-      const { userId, verifier } = await takeState(c.get("services"), c.get("config"), { state, binding: readBinding(c) });
-      setBinding(c, "", 0);
+      const { userId, verifier } = await takeState(c.get("services"), c.get("config"), { state, binding: browserCookie.read(c) });
+      browserCookie.set(c, "", 0);
       const row = await connect(c.get("services"), c.get("config"), {
         userId,
         code,
