@@ -64,6 +64,7 @@ function renderClassic(result: BenchResult, trips: RoundTripFigures, remote: Non
   row(`stream: inter-chunk gap error p99 (ms, sent every ${result.stream.intervalMs} ms)`, (x) => x.stream.gapP99Ms);
   row("stream: share of streams with every chunk", (x) => x.stream.complete / x.stream.total);
   row("gateway process CPU per request (ms)", (x) => x.cpuMsPerRequest, 3);
+  row(`gateway process CPU per stream of ${result.stream.chunks} chunks (ms)`, (x) => x.cpuMsPerStream ?? Number.NaN, 2);
   row("peak memory of the gateway process (MiB)", (x) => x.peakMemoryMiB, 0);
   row("failed requests (all runs)", (x) => x.errors, 0);
 
@@ -76,7 +77,35 @@ function renderClassic(result: BenchResult, trips: RoundTripFigures, remote: Non
   const verdict = (ok: boolean) => (ok ? "pass" : "**miss**");
   const cpuShare = (sluice?.cpuMsPerRequest ?? Number.NaN) / (forwarder?.cpuMsPerRequest ?? Number.NaN);
   const portkeyRps = f.portkey?.throughputRps ?? Number.NaN;
+  const translated = f["sluice-translated"];
+  /** A column's own CPU: its figure less the forwarder's of the same run. */
+  const own = (x: TargetFigures | undefined) => (x?.cpuMsPerRequest ?? Number.NaN) - (forwarder?.cpuMsPerRequest ?? Number.NaN);
+  const streamShare = (x: TargetFigures | undefined) =>
+    (x?.cpuMsPerStream ?? Number.NaN) / (forwarder?.cpuMsPerStream ?? Number.NaN);
   const targets = [
+    [
+      "Sluice's own CPU per request (less the forwarder's), passthrough, every check on",
+      `${fixed(own(sluice), 3)} ms`,
+      "≤ 0.25 ms",
+      verdict(own(sluice) <= 0.25),
+    ],
+    [
+      "translated (Anthropic in): own CPU per request over passthrough's",
+      `${fixed(own(translated) - own(sluice), 3)} ms`,
+      "≤ 0.1 ms",
+      verdict(own(translated) - own(sluice) <= 0.1),
+    ],
+    ...(
+      [
+        ["passthrough", sluice],
+        ["translated", translated],
+      ] as const
+    ).map(([path, x]) => [
+      `CPU of a ${result.stream.chunks}-chunk stream against the forwarder's, ${path}`,
+      `${fixed(streamShare(x), 2)}× (${fixed(x?.cpuMsPerStream ?? Number.NaN)} vs ${fixed(forwarder?.cpuMsPerStream ?? Number.NaN)} ms)`,
+      "≤ 1.25×",
+      verdict(streamShare(x) <= 1.25),
+    ]),
     [
       "gateway CPU per request, share of the forwarder's",
       `${fixed(cpuShare, 2)}× (${fixed(sluice?.cpuMsPerRequest ?? Number.NaN, 3)} vs ${fixed(forwarder?.cpuMsPerRequest ?? Number.NaN, 3)} ms)`,
@@ -244,6 +273,16 @@ export function renderBoard(result: BenchResult, board: BoardResult): string {
     "| target | measured | goal | |",
     "|---|---:|---:|---|",
     ...perMiB,
+    memorySlope(board),
     `| Worker bundle, gzipped | ${fixed(result.bundleGzipKiB, 1)} KiB | ≤ 300 KiB | ${result.bundleGzipKiB <= 300 ? "pass" : "**miss**"} |`,
   ].join("\n");
+}
+
+/** Sluice's RSS growth after warm-up beside the forwarder's, both from the memory section of the same run. */
+function memorySlope(board: BoardResult): string {
+  const sluice = board.memory.sluice;
+  const forwarder = board.memory.forwarder;
+  const over = (sluice?.growthMiBPer10k ?? Number.NaN) - (forwarder?.growthMiBPer10k ?? Number.NaN);
+  const measured = `${fixed(sluice?.growthMiBPer10k ?? Number.NaN, 1)} vs ${fixed(forwarder?.growthMiBPer10k ?? Number.NaN, 1)} MiB per 10k`;
+  return `| RSS growth after warm-up, over the forwarder's | ${measured} | ≤ +0.5 MiB per 10k | ${over <= 0.5 ? "pass" : "**miss**"} |`;
 }

@@ -70,6 +70,8 @@ export interface TargetFigures {
   peakMemoryMiB: number;
   /** The gateway process's CPU time (user + system) over the non-streamed loads, per request served; deferred work included. */
   cpuMsPerRequest: number;
+  /** The same over the streamed load, per stream of `STREAM.chunks` chunks. */
+  cpuMsPerStream: number;
 }
 
 function spec(
@@ -111,6 +113,7 @@ async function measureOnce(target: Target, infra: Infra): Promise<TargetFigures>
   // Deferred work (usage records, settlement) is the gateway's cost too: it is counted once it has drained.
   await settle(infra);
   const cpuMsPerRequest = target.pids.length > 0 ? (cpuMs(target.pids) - cpuBefore) / served : Number.NaN;
+  const cpuBeforeStreams = cpuMs(target.pids);
   const streams = await runStreams({
     ...spec(target, { concurrency: 16, requests: COUNTS.streams, timeLimitMs: TIME_LIMIT_MS * 3 }),
     body: target.bodies?.streamed ?? streamedBody,
@@ -125,6 +128,8 @@ async function measureOnce(target: Target, infra: Infra): Promise<TargetFigures>
     pacedFrom: target.pacedFrom ?? 0,
     intervalMs: STREAM.intervalMs,
   });
+  await settle(infra);
+  const cpuMsPerStream = target.pids.length > 0 ? (cpuMs(target.pids) - cpuBeforeStreams) / streams.total : Number.NaN;
   return {
     latency,
     throughputRps,
@@ -137,6 +142,7 @@ async function measureOnce(target: Target, infra: Infra): Promise<TargetFigures>
     },
     peakMemoryMiB: Math.max(0, ...target.pids.map(peakMemoryMiB)),
     cpuMsPerRequest,
+    cpuMsPerStream,
   };
 }
 
@@ -164,6 +170,7 @@ function medianFigures(runs: TargetFigures[]): TargetFigures {
     },
     peakMemoryMiB: Math.max(...runs.map((f) => f.peakMemoryMiB)),
     cpuMsPerRequest: pick((f) => f.cpuMsPerRequest),
+    cpuMsPerStream: pick((f) => f.cpuMsPerStream),
   };
 }
 
