@@ -4,6 +4,7 @@ import type { Principal } from "./auth/principal.ts";
 import type { Permission } from "./auth/roles.ts";
 import type { Config, Env } from "./config/index.ts";
 import type { ErrorShape } from "./formats/index.ts";
+import type { Catalog } from "./routing/catalog.ts";
 import type { Services } from "./services.ts";
 import type { Observation } from "./telemetry/observation.ts";
 
@@ -28,6 +29,8 @@ export interface GatewayVariables {
   requestBody?: unknown;
   /** Where this request's log goes, when the caller's calls are logged. */
   requestLog?: string;
+  /** The catalog as this request reads it, when it began reading before it needed it (`prefetchCatalog`). */
+  catalog?: Promise<Catalog>;
 }
 
 export type GatewayEnv = { Bindings: Env; Variables: GatewayVariables };

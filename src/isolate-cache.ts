@@ -100,6 +100,11 @@ export class RefreshingCache<V> {
     return value;
   }
 
+  /** Whether a value is held for `key`, due for a refresh or not: `get` would answer without waiting on `load`. */
+  has(key: string): boolean {
+    return this.entries.get(key, Date.now()) !== undefined;
+  }
+
   forget(key: string): void {
     this.entries.delete(key);
   }

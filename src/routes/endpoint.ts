@@ -14,6 +14,7 @@ import { hasControl } from "../formats/fields.ts";
 import type { ErrorShape } from "../formats/types.ts";
 import { badRequest, GatewayError } from "../http/errors.ts";
 import { admit } from "../limits/index.ts";
+import { prefetchCatalog } from "../routing/catalog.ts";
 
 /** Marks the middleware, so a test can show that no route skips it. */
 export const ENDPOINT = Symbol("sluice endpoint");
@@ -46,6 +47,8 @@ export function endpoint(options: EndpointOptions): MiddlewareHandler<GatewayEnv
     if (options.queryCredential) c.set("queryCredential", true);
     if (options.protocolCredential) c.set("protocolCredential", true);
     checkRequestNames(c, options.pathParam ?? "path");
+    // A model call on a cold isolate reads the catalog beside the caller, not after.
+    if (options.gated) prefetchCatalog(c);
     c.set("principal", await authenticate(c));
     if (options.permission === undefined) refuseOperator(c.get("principal"));
     else if (options.permission !== "per-route") requirePermission(c, options.permission);
