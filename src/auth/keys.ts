@@ -1,6 +1,7 @@
 // Virtual keys: 256-bit secrets shown once; only their SHA-256 and a display
 // suffix are stored. Lookups are cached in the isolate.
-import { eq, sql } from "drizzle-orm";
+import { eq, type SQL, sql } from "drizzle-orm";
+import type { AnyPgColumn } from "drizzle-orm/pg-core";
 import type { Database } from "../db/client.ts";
 import { teams, users, virtualKeys } from "../db/schema.ts";
 import { IsolateCache } from "../isolate-cache.ts";
@@ -49,19 +50,19 @@ export async function hashSecret(secret: string): Promise<string> {
 
 export const displaySuffix = (secret: string) => secret.slice(-4);
 
-async function loadKey(db: Database, where: ReturnType<typeof eq>): Promise<CachedKey | null> {
-  const [row] = await db.select().from(virtualKeys).where(where).limit(1);
-  if (!row) return null;
+async function loadKey(db: Database, where: SQL): Promise<CachedKey | null> {
+  // One round trip: the rows the key names (its owner, its team, their settings) are found through the key's own row.
+  const ofKey = (column: AnyPgColumn) => sql`(select ${column} from ${virtualKeys} where ${where} limit 1)`;
+  const keyUser = ofKey(virtualKeys.userId);
   // The key's team, or else its owner's: its block is state the key carries, not only a marker that expires.
-  const keyTeam = row.teamId ?? sql`(select ${users.teamId} from ${users} where ${users.id} = ${row.userId ?? ""})`;
-  const [owner, team, policyRows] = await db.batch([
-    db
-      .select({ blockedAt: users.blockedAt, teamId: users.teamId })
-      .from(users)
-      .where(eq(users.id, row.userId ?? "")),
+  const keyTeam = sql`coalesce(${ofKey(virtualKeys.teamId)}, (select ${users.teamId} from ${users} where ${users.id} = ${keyUser}))`;
+  const [[row], owner, team, policyRows] = await db.batch([
+    db.select().from(virtualKeys).where(where).limit(1),
+    db.select({ blockedAt: users.blockedAt, teamId: users.teamId }).from(users).where(eq(users.id, keyUser)),
     db.select({ blockedAt: teams.blockedAt, cacheScope: teams.cacheScope }).from(teams).where(eq(teams.id, keyTeam)),
-    policiesQuery(db, { userId: row.userId, teamId: keyTeam, keyId: row.id }),
+    policiesQuery(db, { userId: keyUser, teamId: keyTeam, keyId: ofKey(virtualKeys.id) }),
   ]);
+  if (!row) return null;
   const teamId = row.teamId ?? owner[0]?.teamId ?? null;
   const policies = resolvePolicies(policyRows, { userId: row.userId, teamId });
   const { global, team: teamSettings, user: ownerSettings, key: keySettings } = policies.settings;

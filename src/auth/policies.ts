@@ -44,10 +44,10 @@ export function overlay(base: Limits, override: PolicyRow | undefined): Limits {
 const scoped = (scope: PolicyRow["scope"], id: string | SQL): SQL =>
   sql`(${quotaPolicies.scope} = ${scope} and ${quotaPolicies.subjectId} = ${id})`;
 
-/** The default row and the rows of whichever subjects are given, in one query (a team may be a subquery). */
+/** The default row and the rows of whichever subjects are given, in one query (each may be a subquery). */
 export function policiesQuery(
   db: Database,
-  subjects: { userId?: string | null; teamId?: string | SQL | null; keyId?: string | null },
+  subjects: { userId?: string | SQL | null; teamId?: string | SQL | null; keyId?: string | SQL | null },
 ) {
   const conditions: SQL[] = [eq(quotaPolicies.scope, "default")];
   if (subjects.userId) conditions.push(scoped("user", subjects.userId));
