@@ -5,7 +5,7 @@
 // limits and revokes it, sets a user's quota and blocks them, looks at a read-only session on a phone, and at /docs. Screenshots go to
 // tests/browser/artifacts.
 import type { Page } from "playwright-core";
-import { artifacts, browserTest, check } from "./harness.ts";
+import { artifacts, browserTest, check, watchedPage } from "./harness.ts";
 
 const PORT = Number(process.env.BROWSER_TEST_PORT ?? 8797);
 const base = `http://127.0.0.1:${PORT}`;
@@ -39,13 +39,7 @@ browserTest("browser test", { port: PORT }, async ({ browser, adminKey }) => {
   // Records reach the ledger through the queue within a second or two.
   await new Promise((resolve) => setTimeout(resolve, 3000));
 
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-  const page = await context.newPage();
-  const problems: string[] = [];
-  page.on("console", (message) => {
-    if (message.type() === "error") problems.push(message.text());
-  });
-  page.on("pageerror", (error) => problems.push(error.message));
+  const { context, page, problems } = await watchedPage(browser);
   const response = await page.goto(`${base}/dashboard/`);
   const csp = response?.headers()["content-security-policy"] ?? "";
   check(csp.includes("script-src 'self'") && !csp.includes("unsafe-inline"), `the page's CSP is ${csp}`);

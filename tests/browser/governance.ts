@@ -6,7 +6,7 @@
 // an app (its publishable key shown), a guardrail (then edits it) and an MCP
 // server (its secret never shown). Screenshots go to tests/browser/artifacts.
 import type { Page } from "playwright-core";
-import { artifacts, browserTest, check } from "./harness.ts";
+import { artifacts, browserTest, check, watchedPage } from "./harness.ts";
 
 const PORT = Number(process.env.GOVERNANCE_TEST_PORT ?? 8799);
 const base = `http://127.0.0.1:${PORT}`;
@@ -185,13 +185,8 @@ async function mcp(page: Page, stamp: string): Promise<void> {
 
 browserTest("governance browser test", { port: PORT }, async ({ browser, adminKey }) => {
   const key = adminKey();
-  const page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
-  const problems: string[] = [];
-  page.on("pageerror", (error) => problems.push(error.message));
-  page.on("console", (message) => {
-    // A refused save is a 4xx the page shows; the browser logs the failed fetch too.
-    if (message.type() === "error" && !/status of 4\d\d/.test(message.text())) problems.push(message.text());
-  });
+  // A refused save is a 4xx the page shows; the browser logs the failed fetch too.
+  const { page, problems } = await watchedPage(browser, /status of 4\d\d/);
   page.on("dialog", (dialog) => dialog.accept());
   await page.goto(`${base}/dashboard/`);
   await page.fill("input[name=credential]", key);

@@ -4,9 +4,10 @@
 // stopped however the test ends. A test's failure exits 1 with its message.
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 import { type Browser, chromium } from "playwright-core";
+
+export { freePort } from "../../dev/standins/http.ts";
 
 export const root = fileURLToPath(new URL("../..", import.meta.url));
 /** Where screenshots go. */
@@ -25,16 +26,16 @@ export interface BrowserRun {
   adminKey(): string;
 }
 
-/** A port nothing listens on, for a stand-in whose URL must be known before it starts. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
-    });
+/** A page of a fresh 1280×900 context, collecting the errors it reports: uncaught ones, and console errors but `ignored` ones. */
+export async function watchedPage(browser: Browser, ignored?: RegExp) {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const page = await context.newPage();
+  const problems: string[] = [];
+  page.on("console", (message) => {
+    if (message.type() === "error" && !ignored?.test(message.text())) problems.push(message.text());
   });
+  page.on("pageerror", (error) => problems.push(error.message));
+  return { context, page, problems };
 }
 
 async function waitForHealth(base: string, deadline = Date.now() + 90_000): Promise<void> {

@@ -7,7 +7,7 @@
 // SameSite=Lax, and the page must log no errors.
 
 import { MOCK_OIDC_CLIENT_ID, MOCK_OIDC_CLIENT_SECRET, MOCK_OIDC_PATH } from "../../dev/mock-upstream/credentials.ts";
-import { artifacts, browserTest, check, freePort } from "./harness.ts";
+import { artifacts, browserTest, check, freePort, watchedPage } from "./harness.ts";
 
 const PORT = Number(process.env.BROWSER_SSO_TEST_PORT ?? 8799);
 const base = `http://127.0.0.1:${PORT}`;
@@ -36,13 +36,7 @@ browserTest(
   async ({ browser }) => {
     const become = (user: Record<string, unknown>) =>
       fetch(`${oidc}/users`, { method: "POST", body: JSON.stringify({ email_verified: true, ...user }) });
-    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-    const page = await context.newPage();
-    const problems: string[] = [];
-    page.on("console", (message) => {
-      if (message.type() === "error") problems.push(message.text());
-    });
-    page.on("pageerror", (error) => problems.push(error.message));
+    const { context, page, problems } = await watchedPage(browser);
 
     // An organization admin.
     await become({ sub: "browser-admin", email: "ada@example.com", name: "Ada", groups: ["platform-admins"] });
