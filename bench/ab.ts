@@ -6,7 +6,16 @@
 // less the forwarder's of the same round. Without --b, B is this tree, built.
 import { conversation } from "./board.ts";
 import { runLoad } from "./load.ts";
-import { buildWorker, cpuMs, sluiceTranslated, startForwarder, startInfra, startSluice, type Target } from "./targets.ts";
+import {
+  buildWorker,
+  cpuMs,
+  runBench,
+  sluiceTranslated,
+  startForwarder,
+  startInfra,
+  startSluice,
+  type Target,
+} from "./targets.ts";
 
 const option = (name: string) => {
   const at = process.argv.indexOf(`--${name}`);
@@ -87,10 +96,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    console.error(`bench: ${error instanceof Error ? error.stack : String(error)}`);
-    process.exit(1);
-  },
-);
+runBench(main);

@@ -12,6 +12,7 @@ import {
   buildWorker,
   cpuMs,
   ROOT,
+  runBench,
   sluiceTranslated,
   startForwarder,
   startInfra,
@@ -147,10 +148,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    console.error(`bench: ${error instanceof Error ? error.stack : String(error)}`);
-    process.exit(1);
-  },
-);
+runBench(main);

@@ -29,6 +29,7 @@ import {
   type Infra,
   peakMemoryMiB,
   ROOT,
+  runBench,
   sluiceOptions,
   sluiceTranslated,
   startForwarder,
@@ -470,10 +471,4 @@ async function main(): Promise<void> {
 const soakRequests = Number(process.argv[process.argv.indexOf("--requests") + 1]) || 200_000;
 const entry = process.argv.includes("--soak") ? () => soak(soakRequests) : main;
 
-entry().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    console.error(`bench: ${error instanceof Error ? error.stack : String(error)}`);
-    process.exit(1);
-  },
-);
+runBench(entry);

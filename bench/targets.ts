@@ -329,3 +329,14 @@ export async function startPortkey(infra: Infra, port: number): Promise<Target> 
     },
   };
 }
+
+/** Runs a bench's `main` to its end: exit 0, or its failure's stack and exit 1 (a stray server never keeps it alive). */
+export function runBench(main: () => Promise<void>): void {
+  main().then(
+    () => process.exit(0),
+    (error: unknown) => {
+      console.error(`bench: ${error instanceof Error ? error.stack : String(error)}`);
+      process.exit(1);
+    },
+  );
+}
