@@ -3,7 +3,7 @@
 // answer through the gateway and shows what the guest has left. A script of
 // its own, nothing inline, so the CSP allows this origin only.
 export const EXAMPLE_CSP =
-  "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+  "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 export const CHAT_HTML = `<!doctype html>
 <html lang="en">
