@@ -1,6 +1,16 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { BASE, callWorker, chat, jsonRequest, sseData, TEST_ADMIN_KEY, upstreamRequest, usageRow } from "./helpers.ts";
+import {
+  BASE,
+  callWorker,
+  chat,
+  jsonRequest,
+  mockProviderBindings,
+  sseData,
+  TEST_ADMIN_KEY,
+  upstreamRequest,
+  usageRow,
+} from "./helpers.ts";
 
 // The mock prices every model at $1 / $2 per million input / output tokens.
 const mockCost = (input: number, output: number) => (input * 1 + output * 2) / 1_000_000;
@@ -187,6 +197,94 @@ describe("POST /v1/chat/completions, streamed", () => {
     expect(row?.completionTokens).toBeGreaterThan(0);
     expect(row?.promptTokens).toBeGreaterThan(0);
     expect(row?.costUsd).toBeGreaterThan(0);
+  });
+});
+
+describe("STREAM_USAGE=always: every OpenAI stream ends with its usage chunk, asked for or not", () => {
+  const always = { ...env, STREAM_USAGE: "always" };
+  type Chunk = { object: string; choices: { delta: { content?: string }; finish_reason: string | null }[]; usage?: unknown };
+  const chunksOf = (events: string[]) => events.slice(0, -1).map((data) => JSON.parse(data) as Chunk);
+
+  it("sends the upstream's usage chunk to a client that did not ask, and records the same usage", async () => {
+    const { response, settled } = await callWorker(
+      jsonRequest("/v1/chat/completions", chat("usage comes unasked", { stream: true }), { "x-mock-interval-ms": "10" }),
+      always,
+    );
+    expect(response.status).toBe(200);
+    expect(response.headers.get("content-type")).toBe("text/event-stream; charset=utf-8");
+    const requestId = response.headers.get("x-request-id") ?? "";
+    const events = await sseData(response);
+    expect(events.at(-1)).toBe("[DONE]");
+    const chunks = chunksOf(events);
+    expect(chunks.map((chunk) => chunk.choices[0]?.delta.content ?? "").join("")).toBe("usage comes unasked");
+    // The finish reason, then the usage-only chunk, then [DONE]: the order OpenAI sends them in when asked.
+    expect(chunks.at(-2)?.choices[0]?.finish_reason).toBe("stop");
+    expect(chunks.at(-1)).toMatchObject({
+      object: "chat.completion.chunk",
+      choices: [],
+      usage: { prompt_tokens: 3, completion_tokens: 3, total_tokens: 6 },
+    });
+    expect((await upstreamRequest(requestId)).body.stream_options).toEqual({ include_usage: true });
+    await settled();
+    const row = await usageRow(requestId);
+    expect(row).toMatchObject({ streamed: true, status: 200, promptTokens: 3, completionTokens: 3, error: null });
+    expect(row?.costUsd).toBeCloseTo(mockCost(3, 3), 12);
+  });
+
+  it("still leaves it out for a client that said include_usage: false", async () => {
+    const { response, settled } = await callWorker(
+      jsonRequest("/v1/chat/completions", chat("no usage please", { stream: true, stream_options: { include_usage: false } })),
+      always,
+    );
+    const requestId = response.headers.get("x-request-id") ?? "";
+    const events = await sseData(response);
+    expect(events.at(-1)).toBe("[DONE]");
+    const chunks = chunksOf(events);
+    expect(chunks.some((chunk) => chunk.choices.length === 0)).toBe(false);
+    expect(chunks.at(-1)?.choices[0]?.finish_reason).toBe("stop");
+    // The upstream is asked all the same: the ledger's usage is the provider's.
+    expect((await upstreamRequest(requestId)).body.stream_options).toEqual({ include_usage: true });
+    await settled();
+    expect(await usageRow(requestId)).toMatchObject({ promptTokens: 3, completionTokens: 3, status: 200 });
+  });
+
+  it("writes the usage chunk into a stream translated from another provider's dialect", async () => {
+    const { response, settled } = await callWorker(
+      jsonRequest("/v1/chat/completions", { ...chat("from anthropic", { stream: true }), model: "claude-mock-echo" }),
+      { ...mockProviderBindings, STREAM_USAGE: "always" },
+    );
+    expect(response.headers.get("x-sluice-provider")).toBe("anthropic");
+    const requestId = response.headers.get("x-request-id") ?? "";
+    const events = await sseData(response);
+    expect(events.at(-1)).toBe("[DONE]");
+    const chunks = chunksOf(events);
+    expect(chunks.map((chunk) => chunk.choices[0]?.delta.content ?? "").join("")).toBe("from anthropic");
+    const last = chunks.at(-1) as { choices: unknown[]; usage: { prompt_tokens: number; completion_tokens: number } };
+    expect(last.choices).toEqual([]);
+    await settled();
+    const row = await usageRow(requestId);
+    expect(row).toMatchObject({ provider: "anthropic", status: 200, streamed: true });
+    expect(last.usage).toMatchObject({ prompt_tokens: row?.promptTokens, completion_tokens: row?.completionTokens });
+  });
+
+  it("applies to legacy text completions too", async () => {
+    const { response } = await callWorker(
+      jsonRequest("/v1/completions", { model: "mock-echo", prompt: "complete me", max_tokens: 10, stream: true }),
+      always,
+    );
+    const events = await sseData(response);
+    expect(events.at(-1)).toBe("[DONE]");
+    expect(JSON.parse(events.at(-2) ?? "{}")).toMatchObject({
+      object: "text_completion",
+      choices: [],
+      usage: { total_tokens: 4 },
+    });
+  });
+
+  it("is refused at startup when it is neither asked nor always", async () => {
+    const { response } = await callWorker(jsonRequest("/v1/chat/completions", chat("x")), { ...env, STREAM_USAGE: "sometimes" });
+    expect(response.status).toBe(500);
+    expect(await response.text()).toContain("STREAM_USAGE");
   });
 });
 

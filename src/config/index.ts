@@ -1,5 +1,7 @@
 // Turns the Worker's env into a Config once per env object; a bad setting
 // becomes a ConfigError that names the variable.
+
+import type { StreamUsage } from "../formats/types.ts";
 import { PROVIDERS } from "../providers/index.ts";
 import type { EnvVars, ProviderSettings } from "../providers/types.ts";
 import type { ParsedEnv } from "./schema.ts";
@@ -170,6 +172,8 @@ export interface RoutingConfig {
   attemptTimeoutMs: number;
   firstByteTimeoutMs: number;
   streamIdleTimeoutMs: number;
+  /** Whether an OpenAI stream's usage chunk goes to every client, or only to one that asked for it. */
+  streamUsage: StreamUsage;
   deadlineMs: number;
   cooldown: { failures: number; ms: number };
   catalogRefreshMs: number;
@@ -328,6 +332,7 @@ export function parseConfig(raw: Record<string, unknown>): Config {
       attemptTimeoutMs: env.UPSTREAM_ATTEMPT_TIMEOUT,
       firstByteTimeoutMs: env.UPSTREAM_FIRST_BYTE_TIMEOUT,
       streamIdleTimeoutMs: env.UPSTREAM_STREAM_IDLE_TIMEOUT,
+      streamUsage: env.STREAM_USAGE,
       deadlineMs: env.REQUEST_DEADLINE,
       cooldown: { failures: env.COOLDOWN_FAILURES, ms: env.COOLDOWN },
       catalogRefreshMs: env.CATALOG_REFRESH,

@@ -215,6 +215,11 @@ export const envSchema = z.object({
   UPSTREAM_FIRST_BYTE_TIMEOUT: durationMs("60s"),
   /** The longest gap between two chunks of a stream. */
   UPSTREAM_STREAM_IDLE_TIMEOUT: durationMs("60s"),
+  /**
+   * `always`: every OpenAI chat or text completion stream ends with its usage chunk, asked for or not (a client that
+   * sends `stream_options.include_usage: false` still goes without); `asked` (default): only when the client asks.
+   */
+  STREAM_USAGE: z.enum(["asked", "always"], { message: "must be asked or always" }).default("asked"),
   /** Every attempt and wait of one request together, until its answer starts. */
   REQUEST_DEADLINE: durationMs("300s"),
   /** Failures of one target, within COOLDOWN, that put it in cooldown. */

@@ -9,6 +9,13 @@ import type { TokenCounts, ToolFees } from "../usage/prices.ts";
 import type { CanonicalEvent, CanonicalRequest, CanonicalResponse } from "./canonical.ts";
 
 /** The wire formats Sluice reads and writes; a provider lists the ones it takes natively. */
+/**
+ * Whether a stream ends with a usage chunk its client did not ask for
+ * (STREAM_USAGE): `asked`, only on request, as OpenAI does; `always`, as
+ * OpenRouter does, unless the client said `include_usage: false`.
+ */
+export type StreamUsage = "asked" | "always";
+
 export type Dialect =
   | "openai-chat"
   | "openai-responses"
@@ -138,7 +145,8 @@ export interface ClientFormat<Body extends Record<string, unknown> = Record<stri
   toCanonical?(body: Body, facts: RequestFacts, target: { provider: string }): CanonicalRequest;
   /** The top-level fields the canonical form carries; others are dropped on the way to another dialect, and named. */
   readonly translated?: ReadonlySet<string>;
-  encoder?(body: Body): ClientEncoder;
-  /** Frames of a same-dialect stream the client does not get (a usage chunk it did not ask for). */
-  hidden?(body: Body): ((frame: StreamFrame, events: CanonicalEvent[]) => boolean) | undefined;
+  /** How answers go back in this format; `usage` is the deployment's STREAM_USAGE, where a stream's usage chunk is the client's to ask for. */
+  encoder?(body: Body, usage: StreamUsage): ClientEncoder;
+  /** Frames of a same-dialect stream the client does not get (a usage chunk it did not ask for, where STREAM_USAGE is `asked`). */
+  hidden?(body: Body, usage: StreamUsage): ((frame: StreamFrame, events: CanonicalEvent[]) => boolean) | undefined;
 }

@@ -122,6 +122,7 @@ export async function proxy<Body extends Record<string, unknown>>(
         }
       : undefined;
   const maxOutput = c.get("config").limits.defaultMaxOutputTokens;
+  const streamUsage = c.get("config").routing.streamUsage;
   /** The request for a target of another dialect, read once per provider; undefined where the format has no canonical form. */
   const canonical = new Map<string, CanonicalRequest>();
   const canonicalOf = (target: Target) => {
@@ -190,7 +191,7 @@ export async function proxy<Body extends Record<string, unknown>>(
           call: upstream,
           body: hold && output ? output.set(forwarded, cap, target.descriptor.kind) : forwarded,
           source: bodySource(body),
-          hidden: format.hidden?.(body),
+          hidden: format.hidden?.(body, streamUsage),
           answer,
         });
       }
@@ -199,7 +200,14 @@ export async function proxy<Body extends Record<string, unknown>>(
       if (!endpoint || !canonical || !format.encoder) throw untranslatable(format, target);
       const request = hold ? { ...canonical, maxTokens: canonical.maxTokens ?? cap } : canonical;
       const left = request.dropped?.length ? [...dropped, ...request.dropped] : dropped;
-      return translatedExchange({ endpoint, call: upstream, request, encoder: format.encoder(body), dropped: left, answer });
+      return translatedExchange({
+        endpoint,
+        call: upstream,
+        request,
+        encoder: format.encoder(body, streamUsage),
+        dropped: left,
+        answer,
+      });
     },
   });
 }

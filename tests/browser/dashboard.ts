@@ -53,12 +53,10 @@ browserTest("browser test", { port: PORT }, async ({ browser, adminKey }) => {
   const errorRate = await page.textContent("[data-stat='Error rate']");
   check(errorRate && Number.parseFloat(errorRate) > 0, `the error rate shows ${errorRate} after a failed request`);
   // Each table of the overview loads on its own: wait for spend by model's.
-  const lorem = await page
-    .waitForSelector("section tr:has(td:text-is('mock-lorem'))", { timeout: 15_000 })
-    .then(
-      () => true,
-      () => false,
-    );
+  const lorem = await page.waitForSelector("section tr:has(td:text-is('mock-lorem'))", { timeout: 15_000 }).then(
+    () => true,
+    () => false,
+  );
   check(lorem, "spend by model lists mock-lorem");
   check(
     !(await page.evaluate(() => sessionStorage.getItem("sluice.credential") === null)),

@@ -15,7 +15,7 @@ import {
   stopSequences,
   withoutProvider,
 } from "../fields.ts";
-import type { ClientFormat } from "../types.ts";
+import type { ClientFormat, StreamUsage } from "../types.ts";
 import { canonicalToOpenAIResponse, OpenAIStreamEncoder } from "./chat-answer.ts";
 
 const contentPart = z.looseObject({
@@ -200,7 +200,11 @@ export function openaiChatToCanonical(body: OpenAIChatBody): CanonicalRequest {
   };
 }
 
-const clientWantsUsage = (body: OpenAIChatBody) => body.stream_options?.include_usage === true;
+/** Whether the client gets its stream's usage chunk: it asked, or the deployment sends it unasked and the client did not refuse it. */
+const clientWantsUsage = (body: OpenAIChatBody, usage: StreamUsage) => {
+  const asked = body.stream_options?.include_usage;
+  return asked === true || (usage === "always" && asked !== false);
+};
 
 export const openaiChat: ClientFormat<OpenAIChatBody> = {
   name: "openai-chat",
@@ -233,11 +237,11 @@ export const openaiChat: ClientFormat<OpenAIChatBody> = {
     "reasoning_effort",
     "provider",
   ]),
-  encoder: (body) => ({
+  encoder: (body, usage) => ({
     response: canonicalToOpenAIResponse,
-    stream: (model) => new OpenAIStreamEncoder(model, clientWantsUsage(body)),
+    stream: (model) => new OpenAIStreamEncoder(model, clientWantsUsage(body, usage)),
   }),
   // Sluice asks every stream for its usage; a client that did not gets no usage-only chunk.
-  hidden: (body) =>
-    clientWantsUsage(body) ? undefined : (_frame, events) => events.length > 0 && events.every((e) => e.type === "usage"),
+  hidden: (body, usage) =>
+    clientWantsUsage(body, usage) ? undefined : (_frame, events) => events.length > 0 && events.every((e) => e.type === "usage"),
 };

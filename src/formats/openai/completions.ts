@@ -5,7 +5,7 @@ import * as z from "zod";
 import type { TokenCounts } from "../../usage/prices.ts";
 import { answerText, type CanonicalEvent, type CanonicalResponse, type FinishReason } from "../canonical.ts";
 import { flag, modelName, positiveInt, providerName, sampling, stopSequences, withoutProvider } from "../fields.ts";
-import type { ClientFormat } from "../types.ts";
+import type { ClientFormat, StreamUsage } from "../types.ts";
 import { openaiChatToCanonical } from "./chat.ts";
 
 export const openaiCompletionSchema = z.looseObject({
@@ -80,7 +80,11 @@ export class TextCompletionStreamEncoder {
   }
 }
 
-const clientWantsUsage = (body: OpenAICompletionBody) => body.stream_options?.include_usage === true;
+/** Whether the client gets its stream's usage chunk: it asked, or the deployment sends it unasked and the client did not refuse it. */
+const clientWantsUsage = (body: OpenAICompletionBody, usage: StreamUsage) => {
+  const asked = body.stream_options?.include_usage;
+  return asked === true || (usage === "always" && asked !== false);
+};
 
 export const openaiCompletions: ClientFormat<OpenAICompletionBody> = {
   name: "openai-completions",
@@ -107,10 +111,10 @@ export const openaiCompletions: ClientFormat<OpenAICompletionBody> = {
       top_p: body.top_p,
       stop: body.stop,
     }),
-  encoder: (body) => ({
+  encoder: (body, usage) => ({
     response: canonicalToTextCompletion,
-    stream: (model) => new TextCompletionStreamEncoder(model, clientWantsUsage(body)),
+    stream: (model) => new TextCompletionStreamEncoder(model, clientWantsUsage(body, usage)),
   }),
-  hidden: (body) =>
-    clientWantsUsage(body) ? undefined : (_frame, events) => events.length > 0 && events.every((e) => e.type === "usage"),
+  hidden: (body, usage) =>
+    clientWantsUsage(body, usage) ? undefined : (_frame, events) => events.length > 0 && events.every((e) => e.type === "usage"),
 };
