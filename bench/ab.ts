@@ -1,12 +1,16 @@
-// `npm run bench:ab -- --a path/to/a.js --b path/to/b.js [--prompt-kib K] [--rounds R] [--requests N] [--translated]`:
-// two builds of the Worker side by side in one run, and the bare forwarder,
-// measured in alternating rounds (A B F, then B A F, …) at c=1, so a busy
-// moment on a shared machine lands on both. The figure is process CPU per
-// request from /proc, deferred work included; each build's own is its figure
-// less the forwarder's of the same round. Without --b, B is this tree, built.
+// `npm run bench:ab -- --a path/to/a.js --b path/to/b.js [--prompt-kib K] [--rounds R] [--requests N] [--translated]
+// [--streams] [--a-env NAME=value,…] [--b-env NAME=value,…]`: two builds of the Worker side by side in one run, and the bare forwarder,
+// measured in alternating rounds (A B F, then B A F, …), so a busy moment on
+// a shared machine lands on both. The figure is process CPU per request from
+// /proc, deferred work included; each build's own is its figure less the
+// forwarder's of the same round. Requests go one at a time; with --streams,
+// each is a stream of 64 chunks 2 ms apart, eight at a time. Without --b, B is
+// this tree, built; --a-env and --b-env give each bindings of its own (the same
+// build with a setting changed).
 import { conversation } from "./board.ts";
-import { runLoad } from "./load.ts";
+import { runLoad, runStreams } from "./load.ts";
 import {
+  bindingsFrom,
   buildWorker,
   cpuMs,
   runBench,
@@ -24,9 +28,15 @@ const option = (name: string) => {
 const ROUNDS = Number(option("rounds") ?? 6);
 const PROMPT_KIB = Number(option("prompt-kib") ?? 0);
 const TRANSLATED = process.argv.includes("--translated");
+const STREAMS = process.argv.includes("--streams");
+const STREAM = { chunks: 64, intervalMs: 2, concurrency: 8 };
+/** `--b-env NAME=value,…`: bindings B starts with, beside the bench's own. */
+const A_ENV = bindingsFrom(option("a-env"));
+const B_ENV = bindingsFrom(option("b-env"));
 /** Enough requests a round that /proc's 10 ms ticks are a small share: about 16 MiB of prompts, at least 100. */
-const REQUESTS = Number(option("requests") ?? Math.max(100, Math.round((16 * 1024) / Math.max(PROMPT_KIB, 1))));
+const REQUESTS = Number(option("requests") ?? (STREAMS ? 96 : Math.max(100, Math.round((16 * 1024) / Math.max(PROMPT_KIB, 1)))));
 
+const UNIT = STREAMS ? "stream" : "request";
 const settle = () => new Promise((resolve) => setTimeout(resolve, 1500));
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? Number.NaN;
 const spread = (values: number[]) => `${Math.min(...values).toFixed(3)}–${Math.max(...values).toFixed(3)}`;
@@ -39,19 +49,50 @@ function bodyFor(target: Target): string {
   return JSON.stringify(TRANSLATED ? { model: "mock-echo", max_tokens: 64, messages } : { model: "mock-echo", messages });
 }
 
-async function round(target: Target, body: string, requests: number): Promise<number> {
+function streamedBodyFor(target: Target): string {
+  return (
+    target.bodies?.streamed ??
+    JSON.stringify({ model: "mock-lorem", stream: true, messages: [{ role: "user", content: "Stream for me." }] })
+  );
+}
+
+async function round(target: Target, requests: number): Promise<number> {
   const before = cpuMs(target.pids);
-  const result = await runLoad({
-    url: target.url,
-    headers: target.headers,
-    body,
-    concurrency: 1,
-    requests,
-    timeLimitMs: 120_000,
-  });
+  let served: number;
+  if (STREAMS) {
+    const result = await runStreams({
+      url: target.url,
+      headers: {
+        ...target.headers,
+        "x-mock-tokens": String(STREAM.chunks),
+        "x-mock-chunks": String(STREAM.chunks),
+        "x-mock-interval-ms": String(STREAM.intervalMs),
+      },
+      body: streamedBodyFor(target),
+      concurrency: STREAM.concurrency,
+      requests,
+      timeLimitMs: 120_000,
+      expectedEvents: STREAM.chunks + 3,
+      pacedEvents: STREAM.chunks,
+      pacedFrom: target.pacedFrom ?? 0,
+      intervalMs: STREAM.intervalMs,
+    });
+    if (result.complete < result.total) throw new Error(`${target.name}: ${result.total - result.complete} streams cut short`);
+    served = result.total;
+  } else {
+    const result = await runLoad({
+      url: target.url,
+      headers: target.headers,
+      body: bodyFor(target),
+      concurrency: 1,
+      requests,
+      timeLimitMs: 120_000,
+    });
+    if (result.errors > 0) throw new Error(`${target.name}: ${result.errors} requests failed`);
+    served = result.latenciesMs.length;
+  }
   await settle();
-  if (result.errors > 0) throw new Error(`${target.name}: ${result.errors} requests failed`);
-  return (cpuMs(target.pids) - before) / result.latenciesMs.length;
+  return (cpuMs(target.pids) - before) / served;
 }
 
 async function main(): Promise<void> {
@@ -64,31 +105,40 @@ async function main(): Promise<void> {
     const forwarder = await startForwarder(infra);
     started.push(forwarder);
     const views = (sluice: Target) => (TRANSLATED ? sluiceTranslated(sluice) : sluice);
-    const builds = { A: await startSluice(infra, a), B: await startSluice(infra, b) };
+    const builds = { A: await startSluice(infra, a, { bindings: A_ENV }), B: await startSluice(infra, b, { bindings: B_ENV }) };
     started.push(builds.A, builds.B);
     const targets = { A: views(builds.A), B: views(builds.B), F: forwarder };
     const cpu: Record<"A" | "B" | "F", number[]> = { A: [], B: [], F: [] };
     const own: Record<"A" | "B", number[]> = { A: [], B: [] };
-    for (const name of ["A", "B", "F"] as const) await round(targets[name], bodyFor(targets[name]), 20);
+    for (const name of ["A", "B", "F"] as const) await round(targets[name], 20);
     for (let i = 0; i < ROUNDS; i++) {
       const order = i % 2 === 0 ? (["A", "B", "F"] as const) : (["B", "A", "F"] as const);
       const figures: Partial<Record<"A" | "B" | "F", number>> = {};
-      for (const name of order) figures[name] = await round(targets[name], bodyFor(targets[name]), REQUESTS);
+      for (const name of order) figures[name] = await round(targets[name], REQUESTS);
       for (const name of order) cpu[name].push(figures[name] ?? Number.NaN);
       own.A.push((figures.A ?? Number.NaN) - (figures.F ?? Number.NaN));
       own.B.push((figures.B ?? Number.NaN) - (figures.F ?? Number.NaN));
       console.log(
-        `round ${i + 1}: A ${figures.A?.toFixed(3)}  B ${figures.B?.toFixed(3)}  forwarder ${figures.F?.toFixed(3)} ms CPU/request`,
+        `round ${i + 1}: A ${figures.A?.toFixed(3)}  B ${figures.B?.toFixed(3)}  forwarder ${figures.F?.toFixed(3)} ms CPU/${UNIT}`,
       );
     }
-    console.log(
-      `${ROUNDS} rounds of ${REQUESTS} requests at c=1, prompt ${PROMPT_KIB || "short"} KiB${TRANSLATED ? ", translated" : ""}:`,
-    );
+    const what = STREAMS
+      ? `streams of ${STREAM.chunks} chunks ${STREAM.intervalMs} ms apart at c=${STREAM.concurrency}`
+      : `requests at c=1, prompt ${PROMPT_KIB || "short"} KiB`;
+    const env = [
+      Object.keys(A_ENV).length > 0 ? `, A with ${JSON.stringify(A_ENV)}` : "",
+      Object.keys(B_ENV).length > 0 ? `, B with ${JSON.stringify(B_ENV)}` : "",
+    ].join("");
+    console.log(`${ROUNDS} rounds of ${REQUESTS} ${what}${TRANSLATED ? ", translated" : ""}${env}:`);
     for (const name of ["A", "B", "F"] as const) {
-      console.log(`  ${name} CPU/request median ${median(cpu[name]).toFixed(3)} ms (${spread(cpu[name])})`);
+      console.log(`  ${name} CPU/${UNIT} median ${median(cpu[name]).toFixed(3)} ms (${spread(cpu[name])})`);
     }
     for (const name of ["A", "B"] as const) {
       console.log(`  ${name} own (less the forwarder) median ${median(own[name]).toFixed(3)} ms (${spread(own[name])})`);
+    }
+    for (const name of ["A", "B"] as const) {
+      const shares = cpu[name].map((value, i) => value / (cpu.F[i] ?? Number.NaN));
+      console.log(`  ${name} ÷ forwarder, median of the rounds ${median(shares).toFixed(2)}× (${spread(shares)})`);
     }
   } finally {
     for (const target of started) await target.close();

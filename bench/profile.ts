@@ -1,4 +1,4 @@
-// `npm run bench:profile [-- --requests N --concurrency C --prompt-kib K --streams --translated|--forwarder|--admin]`:
+// `npm run bench:profile [-- --requests N --concurrency C --prompt-kib K --streams --translated|--forwarder|--admin --env NAME=value,…]`:
 // where Sluice's own CPU goes (or, with --forwarder, the bare forwarder's, for scale). Runs the Worker unminified in workerd with its
 // inspector open, drives warm load through it, records a V8 CPU profile over
 // the inspector protocol, and prints the functions with the most self time.
@@ -9,6 +9,7 @@ import { conversation } from "./board.ts";
 import { runLoad } from "./load.ts";
 import {
   BENCH_ADMIN_KEY,
+  bindingsFrom,
   buildWorker,
   cpuMs,
   ROOT,
@@ -19,10 +20,11 @@ import {
   startSluice,
 } from "./targets.ts";
 
-const argument = (name: string, fallback: number) => {
+const option = (name: string) => {
   const at = process.argv.indexOf(`--${name}`);
-  return at >= 0 ? Number(process.argv[at + 1]) : fallback;
+  return at >= 0 ? process.argv[at + 1] : undefined;
 };
+const argument = (name: string, fallback: number) => Number(option(name) ?? fallback);
 const REQUESTS = argument("requests", 3000);
 const CONCURRENCY = argument("concurrency", 16);
 /** `--prompt-kib N`: a coding agent's conversation of about N KiB as the prompt, instead of one short message. */
@@ -92,7 +94,7 @@ async function main(): Promise<void> {
   const { infra, stop } = await startInfra();
   const sluice = process.argv.includes("--forwarder")
     ? await startForwarder(infra, { inspectorPort: INSPECTOR_PORT })
-    : await startSluice(infra, bundle.path, { inspectorPort: INSPECTOR_PORT });
+    : await startSluice(infra, bundle.path, { inspectorPort: INSPECTOR_PORT, bindings: bindingsFrom(option("env")) });
   let target = process.argv.includes("--translated") ? sluiceTranslated(sluice) : sluice;
   // The admin key: no limits, no lease or gate; what the checks themselves cost is the difference.
   if (process.argv.includes("--admin")) target = { ...target, headers: { authorization: `Bearer ${BENCH_ADMIN_KEY}` } };

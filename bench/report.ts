@@ -26,7 +26,15 @@ export interface BenchResult {
   board?: BoardResult;
 }
 
-const COLUMNS = ["direct", "forwarder", "sluice", "sluice-translated", "sluice-traced", "portkey"] as const;
+const COLUMNS = [
+  "direct",
+  "forwarder",
+  "sluice",
+  "sluice-translated",
+  "sluice-traced",
+  "sluice-stream-usage",
+  "portkey",
+] as const;
 const fixed = (value: number, digits = 2) => (Number.isFinite(value) ? value.toFixed(digits) : "–");
 const ratio = (a: number, b: number) => (Number.isFinite(a) && Number.isFinite(b) && b !== 0 ? `${(a / b).toFixed(2)}×` : "–");
 
@@ -99,6 +107,7 @@ function renderClassic(result: BenchResult, trips: RoundTripFigures, remote: Non
       [
         ["passthrough", sluice],
         ["translated", translated],
+        ...(f["sluice-stream-usage"] ? [["passthrough, STREAM_USAGE=always", f["sluice-stream-usage"]] as const] : []),
       ] as const
     ).map(([path, x]) => [
       `CPU of a ${result.stream.chunks}-chunk stream against the forwarder's, ${path}`,
@@ -194,7 +203,7 @@ function renderClassic(result: BenchResult, trips: RoundTripFigures, remote: Non
   ].join("\n");
 }
 
-const BOARD_COLUMNS = ["direct", "forwarder", "sluice", "sluice-translated", "sluice-traced", "portkey"] as const;
+const BOARD_COLUMNS = COLUMNS;
 
 /** The figures the public board publishes, beside the baselines measured in the same run. */
 export function renderBoard(result: BenchResult, board: BoardResult): string {

@@ -1,4 +1,4 @@
-// `npm run bench [-- --quick] [-- --traced]` (or `-- --soak`, bench/soak.ts): Sluice against the mock called directly, a
+// `npm run bench [-- --quick] [-- --traced] [-- --stream-usage]` (or `-- --soak`, bench/soak.ts): Sluice against the mock called directly, a
 // bare forwarding Worker, and Portkey, side by side in one run. Every figure
 // is the median of 3 runs. Results: bench/results/latest.json and a markdown
 // table on stdout.
@@ -43,6 +43,8 @@ import {
 const quick = process.argv.includes("--quick");
 /** `--traced`: a third Sluice column with tracing on (every request sampled, spans to the mock's collector) and metrics on. */
 const traced = process.argv.includes("--traced");
+/** `--stream-usage`: a Sluice column with STREAM_USAGE=always, where a stream's usage chunk goes to every client and nothing is taken out. */
+const streamUsage = process.argv.includes("--stream-usage");
 /** `--board-only`: only the board's figures (frontier, stream capacity, memory, large bodies, cold start); `--no-board`: none of them. */
 const boardOnly = process.argv.includes("--board-only");
 const board = !process.argv.includes("--no-board");
@@ -410,6 +412,10 @@ async function main(): Promise<void> {
         },
       });
       targets.push({ ...observed, name: "sluice-traced" });
+    }
+    if (streamUsage) {
+      const always = await startSluice(infra, bundle.path, { bindings: { STREAM_USAGE: "always" } });
+      targets.push({ ...always, name: "sluice-stream-usage" });
     }
     try {
       targets.push(await startPortkey(infra, 18787));

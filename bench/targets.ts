@@ -26,7 +26,7 @@ export interface Infra {
 }
 
 export interface Target {
-  name: "direct" | "forwarder" | "sluice" | "sluice-translated" | "sluice-traced" | "portkey";
+  name: "direct" | "forwarder" | "sluice" | "sluice-translated" | "sluice-traced" | "sluice-stream-usage" | "portkey";
   /** The chat completions URL. */
   url: string;
   headers: Record<string, string>;
@@ -328,6 +328,16 @@ export async function startPortkey(infra: Infra, port: number): Promise<Target> 
       child.kill("SIGTERM");
     },
   };
+}
+
+/** `NAME=value,…` as bindings: what `--b-env` and `--env` take. */
+export function bindingsFrom(text: string | undefined): Record<string, string> {
+  return Object.fromEntries(
+    (text ?? "")
+      .split(",")
+      .filter(Boolean)
+      .map((pair) => [pair.slice(0, pair.indexOf("=")), pair.slice(pair.indexOf("=") + 1)]),
+  );
 }
 
 /** Runs a bench's `main` to its end: exit 0, or its failure's stack and exit 1 (a stray server never keeps it alive). */
