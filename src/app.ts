@@ -12,8 +12,6 @@ import { corsMiddleware } from "./http/cors.ts";
 import { GatewayError } from "./http/errors.ts";
 import { logDetail, reason } from "./log.ts";
 import { doc } from "./openapi/doc.ts";
-import { DOCS_CSP, DOCS_CSS, DOCS_HTML, DOCS_JS } from "./openapi/docs-page.ts";
-import { openApiDocument } from "./openapi/document.ts";
 import { captureRequestLog } from "./request-logs/index.ts";
 import { adminRoutes } from "./routes/admin.ts";
 import { anthropicRoutes } from "./routes/anthropic.ts";
@@ -173,17 +171,7 @@ export function createApp() {
   app.route("/.well-known/oauth-authorization-server", authorizationServerRoutes);
   app.route("/oauth", oauthRoutes);
 
-  // The API described, from the routes themselves, and a page that renders it.
-  let openapi: unknown;
-  app.get("/openapi.json", doc({ summary: "This document: OpenAPI 3.1, generated from the routes and their schemas" }), (c) => {
-    openapi ??= openApiDocument(app);
-    return c.json(openapi);
-  });
-  const page = (body: string, type: string) => (c: GatewayContext) =>
-    c.body(body, 200, { "content-type": type, "content-security-policy": DOCS_CSP, "cache-control": "public, max-age=300" });
-  app.get("/docs", doc({ summary: "This document, rendered" }), page(DOCS_HTML, "text/html; charset=utf-8"));
-  app.get("/docs/docs.js", doc({ summary: "The docs page's script" }), page(DOCS_JS, "text/javascript; charset=utf-8"));
-  app.get("/docs/docs.css", doc({ summary: "The docs page's styles" }), page(DOCS_CSS, "text/css; charset=utf-8"));
+  // `/openapi.json` and `/docs` are static assets, built from these routes (openapi/site.ts).
 
   app.notFound((c) => renderError(c, new GatewayError(404, "not_found", `No route for ${c.req.method} ${c.req.path}.`)));
   app.onError((error, c) => renderError(c, error));

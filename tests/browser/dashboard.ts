@@ -135,7 +135,16 @@ browserTest("browser test", { port: PORT }, async ({ browser, adminKey }) => {
   docs.on("console", (message) => {
     if (message.type() === "error") problems.push(`docs: ${message.text()}`);
   });
-  await docs.goto(`${base}/docs`);
+  // Both static assets, built from the routes: the page under its own CSP, the document open to any origin.
+  const docsPage = await docs.goto(`${base}/docs`);
+  const docsCsp = docsPage?.headers()["content-security-policy"] ?? "";
+  check(docsCsp.includes("script-src 'self'") && !docsCsp.includes("unsafe-inline"), `the docs page's CSP is ${docsCsp}`);
+  const spec = await fetch(`${base}/openapi.json`, { headers: { origin: "https://elsewhere.example" } });
+  const paths = Object.keys(((await spec.json()) as { paths: Record<string, unknown> }).paths);
+  check(
+    spec.headers.get("access-control-allow-origin") === "*" && paths.includes("/v1/chat/completions"),
+    `/openapi.json answered ${spec.status} with ${paths.length} paths`,
+  );
   await docs.waitForSelector("details summary:has-text('/v1/responses')");
   await docs.fill("#filter", "usage");
   check(!(await docs.isVisible("details:has-text('/v1/chat/completions')")), "the docs filter hides what does not match");

@@ -6,9 +6,10 @@
 // are served by the mock's echo model, so examples read as they would against
 // real providers and still run here, offline.
 import { execFile } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { promisify } from "node:util";
 import { convertV4MiniflareOptions, Log, LogLevel, Miniflare, type V4MiniflareOptions } from "miniflare";
+import { buildApiDocs } from "../../dev/build-dashboard.ts";
 import { migrateDatabase } from "../../dev/migrate.ts";
 import {
   MOCK_AWS_ACCESS_KEY_ID,
@@ -82,6 +83,8 @@ export async function startDocsGateway(): Promise<DocsGateway> {
   await migrateDatabase(vars.DATABASE_URL ?? "");
   const vertexAccount = await (await fetch(`${mockUrl}${MOCK_VERTEX_ACCOUNT_PATH}`)).text();
   const outdir = await built;
+  // The static assets the examples read (`/openapi.json`), beside the Worker as wrangler.toml serves them.
+  writeFileSync(`${outdir}/assets/_headers`, await buildApiDocs(`${outdir}/assets`));
   const bindings: Record<string, string> = {
     ...vars,
     ADMIN_KEY: DOCS_ADMIN_KEY,
@@ -126,6 +129,7 @@ export async function startDocsGateway(): Promise<DocsGateway> {
       modules: true,
       scriptPath: `${outdir}/index.js`,
       compatibilityDate: COMPATIBILITY_DATE,
+      assets: { directory: `${outdir}/assets`, routerConfig: { has_user_worker: true } },
       bindings,
       // docs/observability.md's request logs: the bucket an operator binds.
       r2Buckets: ["REQUEST_LOGS"],

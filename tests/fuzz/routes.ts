@@ -77,14 +77,10 @@ export const ROUTES: FuzzRoute[] = [
     reached: (status, text) => status === 404 && text.includes("METRICS"),
   },
   { route: "GET /", path: "/", auth: "none" },
-  { route: "GET /openapi.json", path: "/openapi.json", auth: "none" },
   // The example app is off here (EXAMPLES): its refusal shows the handler ran.
   { route: "GET /examples/chat", path: "/examples/chat", auth: "none", reached: withCode(404, "examples_off") },
   { route: "GET /examples/chat.js", path: "/examples/chat.js", auth: "none", reached: withCode(404, "examples_off") },
   { route: "GET /examples/chat.css", path: "/examples/chat.css", auth: "none", reached: withCode(404, "examples_off") },
-  { route: "GET /docs", path: "/docs", auth: "none" },
-  { route: "GET /docs/docs.js", path: "/docs/docs.js", auth: "none" },
-  { route: "GET /docs/docs.css", path: "/docs/docs.css", auth: "none" },
 
   { route: "POST /v1/chat/completions", path: "/v1/chat/completions", auth: "key", template: chat },
   {

@@ -5,9 +5,9 @@
 // shown failing on a page with something taken out.
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { createApp } from "../../src/app.ts";
 import { CONFIG_KEYS } from "../../src/config/index.ts";
 import { collectRoutes } from "../../src/openapi/document.ts";
+import { documentedApp } from "../../src/openapi/site.ts";
 import {
   type AppRoute,
   brokenLinks,
@@ -22,7 +22,7 @@ import { codeBlocks, documentationFiles, namedRoutes, prose, ROOT, readDoc } fro
 
 const configuration = readDoc("docs/configuration.md");
 const api = readDoc("docs/api.md");
-const appRoutes: AppRoute[] = collectRoutes(createApp()).map((route) => ({
+const appRoutes: AppRoute[] = collectRoutes(documentedApp()).map((route) => ({
   method: route.method,
   path: route.path,
   documented: route.doc !== undefined,

@@ -3,10 +3,10 @@
 import { readFileSync } from "node:fs";
 import { Validator } from "@seriousme/openapi-schema-validator";
 import { describe, expect, it } from "vitest";
-import { createApp } from "../../src/app.ts";
 import { collectRoutes, openApiDocument } from "../../src/openapi/document.ts";
+import { API_DOCS_HEADERS, apiDocsFiles, documentedApp } from "../../src/openapi/site.ts";
 
-const app = createApp();
+const app = documentedApp();
 const document = openApiDocument(app) as {
   openapi: string;
   paths: Record<string, Record<string, { summary: string; requestBody?: unknown; parameters: { name: string; in: string }[] }>>;
@@ -68,5 +68,38 @@ describe("GET /openapi.json", () => {
     expect(document.paths["/admin/keys/{id}"]?.patch?.parameters).toEqual([
       expect.objectContaining({ name: "id", in: "path", required: true }),
     ]);
+  });
+});
+
+describe("the API described, as static assets", () => {
+  const files = apiDocsFiles();
+
+  it("is the generated document and the page that renders it, the page's script and styles its own", () => {
+    expect(Object.keys(files).sort()).toEqual(["docs.html", "docs/docs.css", "docs/docs.js", "openapi.json"]);
+    expect(JSON.parse(files["openapi.json"] ?? "{}")).toEqual(document);
+    const html = files["docs.html"] ?? "";
+    expect(html).toContain('<script src="/docs/docs.js" defer></script>');
+    expect(html).toContain('<link rel="stylesheet" href="/docs/docs.css">');
+    expect(html).not.toMatch(/<script>(?!<)/);
+    expect(files["docs/docs.js"]).toContain("/openapi.json");
+  });
+
+  it("serves the page under a CSP that allows this origin's scripts only, and the document to any origin", () => {
+    const rules = API_DOCS_HEADERS.split(/\n(?=\/)/).map((rule) =>
+      rule
+        .trim()
+        .split("\n")
+        .map((line) => line.trim()),
+    );
+    const headersOf = (path: string) => rules.find(([first]) => first === path)?.slice(1) ?? [];
+    for (const path of ["/docs", "/docs/*"]) {
+      const csp = headersOf(path).find((line) => line.startsWith("Content-Security-Policy:")) ?? "";
+      expect(csp).toContain("script-src 'self'");
+      expect(csp).not.toContain("unsafe-inline");
+      expect(headersOf(path)).toContain("X-Content-Type-Options: nosniff");
+    }
+    expect(headersOf("/openapi.json")).toEqual(
+      expect.arrayContaining(["Access-Control-Allow-Origin: *", "X-Content-Type-Options: nosniff"]),
+    );
   });
 });
