@@ -1,6 +1,5 @@
 // Turns the Worker's env into a Config once per env object; a bad setting
 // becomes a ConfigError that names the variable.
-
 import type { StreamUsage } from "../formats/types.ts";
 import { PROVIDERS } from "../providers/index.ts";
 import type { EnvVars, ProviderSettings } from "../providers/types.ts";

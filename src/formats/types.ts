@@ -8,7 +8,6 @@ import type { GatewayError } from "../http/errors.ts";
 import type { TokenCounts, ToolFees } from "../usage/prices.ts";
 import type { CanonicalEvent, CanonicalRequest, CanonicalResponse } from "./canonical.ts";
 
-/** The wire formats Sluice reads and writes; a provider lists the ones it takes natively. */
 /**
  * Whether a stream ends with a usage chunk its client did not ask for
  * (STREAM_USAGE): `asked`, only on request, as OpenAI does; `always`, as
@@ -16,6 +15,14 @@ import type { CanonicalEvent, CanonicalRequest, CanonicalResponse } from "./cano
  */
 export type StreamUsage = "asked" | "always";
 
+/**
+ * Whether an OpenAI stream's client gets its usage chunk, from what it said
+ * in `stream_options.include_usage` (`asked`) and the deployment's setting.
+ */
+export const usageShown = (asked: boolean | null | undefined, usage: StreamUsage) =>
+  asked === true || (usage === "always" && asked !== false);
+
+/** The wire formats Sluice reads and writes; a provider lists the ones it takes natively. */
 export type Dialect =
   | "openai-chat"
   | "openai-responses"

@@ -15,7 +15,7 @@ import {
   stopSequences,
   withoutProvider,
 } from "../fields.ts";
-import type { ClientFormat, StreamUsage } from "../types.ts";
+import { type ClientFormat, type StreamUsage, usageShown } from "../types.ts";
 import { canonicalToOpenAIResponse, OpenAIStreamEncoder } from "./chat-answer.ts";
 
 const contentPart = z.looseObject({
@@ -200,11 +200,7 @@ export function openaiChatToCanonical(body: OpenAIChatBody): CanonicalRequest {
   };
 }
 
-/** Whether the client gets its stream's usage chunk: it asked, or the deployment sends it unasked and the client did not refuse it. */
-const clientWantsUsage = (body: OpenAIChatBody, usage: StreamUsage) => {
-  const asked = body.stream_options?.include_usage;
-  return asked === true || (usage === "always" && asked !== false);
-};
+const clientWantsUsage = (body: OpenAIChatBody, usage: StreamUsage) => usageShown(body.stream_options?.include_usage, usage);
 
 export const openaiChat: ClientFormat<OpenAIChatBody> = {
   name: "openai-chat",

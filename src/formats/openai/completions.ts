@@ -5,7 +5,7 @@ import * as z from "zod";
 import type { TokenCounts } from "../../usage/prices.ts";
 import { answerText, type CanonicalEvent, type CanonicalResponse, type FinishReason } from "../canonical.ts";
 import { flag, modelName, positiveInt, providerName, sampling, stopSequences, withoutProvider } from "../fields.ts";
-import type { ClientFormat, StreamUsage } from "../types.ts";
+import { type ClientFormat, type StreamUsage, usageShown } from "../types.ts";
 import { openaiChatToCanonical } from "./chat.ts";
 
 export const openaiCompletionSchema = z.looseObject({
@@ -80,11 +80,8 @@ export class TextCompletionStreamEncoder {
   }
 }
 
-/** Whether the client gets its stream's usage chunk: it asked, or the deployment sends it unasked and the client did not refuse it. */
-const clientWantsUsage = (body: OpenAICompletionBody, usage: StreamUsage) => {
-  const asked = body.stream_options?.include_usage;
-  return asked === true || (usage === "always" && asked !== false);
-};
+const clientWantsUsage = (body: OpenAICompletionBody, usage: StreamUsage) =>
+  usageShown(body.stream_options?.include_usage, usage);
 
 export const openaiCompletions: ClientFormat<OpenAICompletionBody> = {
   name: "openai-completions",
