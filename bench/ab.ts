@@ -30,10 +30,10 @@ const PROMPT_KIB = Number(option("prompt-kib") ?? 0);
 const TRANSLATED = process.argv.includes("--translated");
 const STREAMS = process.argv.includes("--streams");
 const STREAM = { chunks: 64, intervalMs: 2, concurrency: 8 };
-/** `--b-env NAME=value,…`: bindings B starts with, beside the bench's own. */
+/** `--a-env` and `--b-env NAME=value,…`: bindings each build starts with, beside the bench's own. */
 const A_ENV = bindingsFrom(option("a-env"));
 const B_ENV = bindingsFrom(option("b-env"));
-/** Enough requests a round that /proc's 10 ms ticks are a small share: about 16 MiB of prompts, at least 100. */
+/** Enough a round that /proc's 10 ms ticks are a small share: about 16 MiB of prompts, at least 100 requests; 96 streams. */
 const REQUESTS = Number(option("requests") ?? (STREAMS ? 96 : Math.max(100, Math.round((16 * 1024) / Math.max(PROMPT_KIB, 1)))));
 
 const UNIT = STREAMS ? "stream" : "request";
