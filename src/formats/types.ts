@@ -22,6 +22,12 @@ export type StreamUsage = "asked" | "always";
 export const usageShown = (asked: boolean | null | undefined, usage: StreamUsage) =>
   asked === true || (usage === "always" && asked !== false);
 
+/** An OpenAI stream's usage-only frames, when its client does not get them: what `ClientFormat.hidden` answers. */
+export const unaskedUsage = (asked: boolean | null | undefined, usage: StreamUsage) =>
+  usageShown(asked, usage)
+    ? undefined
+    : (_frame: StreamFrame, events: CanonicalEvent[]) => events.length > 0 && events.every((e) => e.type === "usage");
+
 /** The wire formats Sluice reads and writes; a provider lists the ones it takes natively. */
 export type Dialect =
   | "openai-chat"

@@ -13,29 +13,18 @@ import { openApiDocument } from "./document.ts";
 /** A route the assets answer: never reached in the Worker, here only to be described. */
 const served = () => new Response(null, { status: 404 });
 
+/** The asset routes as the document describes them. */
+const ASSET_ROUTES: [path: string, summary: string, response?: { description: string; text: string }][] = [
+  ["/openapi.json", "This document: OpenAPI 3.1, generated from the routes and their schemas (a static asset)"],
+  ["/docs", "This document, rendered (a static asset)", { description: "The page", text: "text/html" }],
+  ["/docs/docs.js", "The docs page's script", { description: "The script", text: "text/javascript" }],
+  ["/docs/docs.css", "The docs page's styles", { description: "The styles", text: "text/css" }],
+];
+
 /** The app with the asset routes added beside its own, so the document lists them too. */
 export function documentedApp(): Hono<GatewayEnv> {
   const app = createApp();
-  app.get(
-    "/openapi.json",
-    doc({ summary: "This document: OpenAPI 3.1, generated from the routes and their schemas (a static asset)" }),
-    served,
-  );
-  app.get(
-    "/docs",
-    doc({ summary: "This document, rendered (a static asset)", response: { description: "The page", text: "text/html" } }),
-    served,
-  );
-  app.get(
-    "/docs/docs.js",
-    doc({ summary: "The docs page's script", response: { description: "The script", text: "text/javascript" } }),
-    served,
-  );
-  app.get(
-    "/docs/docs.css",
-    doc({ summary: "The docs page's styles", response: { description: "The styles", text: "text/css" } }),
-    served,
-  );
+  for (const [path, summary, response] of ASSET_ROUTES) app.get(path, doc({ summary, response }), served);
   return app;
 }
 

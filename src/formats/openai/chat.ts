@@ -15,7 +15,7 @@ import {
   stopSequences,
   withoutProvider,
 } from "../fields.ts";
-import { type ClientFormat, type StreamUsage, usageShown } from "../types.ts";
+import { type ClientFormat, unaskedUsage, usageShown } from "../types.ts";
 import { canonicalToOpenAIResponse, OpenAIStreamEncoder } from "./chat-answer.ts";
 
 const contentPart = z.looseObject({
@@ -200,8 +200,6 @@ export function openaiChatToCanonical(body: OpenAIChatBody): CanonicalRequest {
   };
 }
 
-const clientWantsUsage = (body: OpenAIChatBody, usage: StreamUsage) => usageShown(body.stream_options?.include_usage, usage);
-
 export const openaiChat: ClientFormat<OpenAIChatBody> = {
   name: "openai-chat",
   dialect: "openai-chat",
@@ -235,9 +233,8 @@ export const openaiChat: ClientFormat<OpenAIChatBody> = {
   ]),
   encoder: (body, usage) => ({
     response: canonicalToOpenAIResponse,
-    stream: (model) => new OpenAIStreamEncoder(model, clientWantsUsage(body, usage)),
+    stream: (model) => new OpenAIStreamEncoder(model, usageShown(body.stream_options?.include_usage, usage)),
   }),
-  // Sluice asks every stream for its usage; a client that did not gets no usage-only chunk.
-  hidden: (body, usage) =>
-    clientWantsUsage(body, usage) ? undefined : (_frame, events) => events.length > 0 && events.every((e) => e.type === "usage"),
+  // Sluice asks every stream for its usage; a client that did not (with STREAM_USAGE=asked) gets no usage-only chunk.
+  hidden: (body, usage) => unaskedUsage(body.stream_options?.include_usage, usage),
 };

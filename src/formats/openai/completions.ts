@@ -5,7 +5,7 @@ import * as z from "zod";
 import type { TokenCounts } from "../../usage/prices.ts";
 import { answerText, type CanonicalEvent, type CanonicalResponse, type FinishReason } from "../canonical.ts";
 import { flag, modelName, positiveInt, providerName, sampling, stopSequences, withoutProvider } from "../fields.ts";
-import { type ClientFormat, type StreamUsage, usageShown } from "../types.ts";
+import { type ClientFormat, unaskedUsage, usageShown } from "../types.ts";
 import { openaiChatToCanonical } from "./chat.ts";
 
 export const openaiCompletionSchema = z.looseObject({
@@ -80,9 +80,6 @@ export class TextCompletionStreamEncoder {
   }
 }
 
-const clientWantsUsage = (body: OpenAICompletionBody, usage: StreamUsage) =>
-  usageShown(body.stream_options?.include_usage, usage);
-
 export const openaiCompletions: ClientFormat<OpenAICompletionBody> = {
   name: "openai-completions",
   dialect: "openai-completions",
@@ -110,8 +107,7 @@ export const openaiCompletions: ClientFormat<OpenAICompletionBody> = {
     }),
   encoder: (body, usage) => ({
     response: canonicalToTextCompletion,
-    stream: (model) => new TextCompletionStreamEncoder(model, clientWantsUsage(body, usage)),
+    stream: (model) => new TextCompletionStreamEncoder(model, usageShown(body.stream_options?.include_usage, usage)),
   }),
-  hidden: (body, usage) =>
-    clientWantsUsage(body, usage) ? undefined : (_frame, events) => events.length > 0 && events.every((e) => e.type === "usage"),
+  hidden: (body, usage) => unaskedUsage(body.stream_options?.include_usage, usage),
 };
