@@ -19,6 +19,10 @@ import { consumeDeadLetters, consumeUsage } from "./usage/queue.ts";
 import type { UsageMessage } from "./usage/record.ts";
 
 const app = createApp();
+// The router compiles its matcher from every route on its first match (a few
+// milliseconds): done here, at startup, which the runtime can overlap with the
+// client's TLS handshake, rather than in a cold isolate's first request.
+app.router.match("GET", "/");
 
 export default {
   fetch: app.fetch,

@@ -11,7 +11,6 @@ export interface Windows {
   monthResetMs: number;
 }
 
-const DAY_MS = 86_400_000;
 /** By time zone: settings name a handful, and a bound keeps a stray one from growing it. */
 export const formatters = new IsolateCache<Intl.DateTimeFormat>(64, Number.POSITIVE_INFINITY);
 
@@ -50,25 +49,57 @@ export function windowsAt(now: number, timeZone: string): Windows {
   return windows;
 }
 
-function computeWindows(now: number, timeZone: string): Windows {
+/** A zone's wall clock at an instant, read as if it were UTC: the date, and the wall time in ms. */
+interface Wall {
+  year: number;
+  month: number;
+  day: number;
+  ms: number;
+}
+
+function wallClock(at: number, timeZone: string): Wall {
+  if (timeZone === "UTC") {
+    // UTC needs no formatter: building one is a cold isolate's dearest step on its first request (several ms).
+    const date = new Date(at);
+    return { year: date.getUTCFullYear(), month: date.getUTCMonth() + 1, day: date.getUTCDate(), ms: at };
+  }
   const parts = Object.fromEntries(
     formatter(timeZone)
-      .formatToParts(new Date(now))
+      .formatToParts(new Date(at))
       .map((p) => [p.type, p.value]),
   );
   const year = Number(parts.year);
   const month = Number(parts.month);
   const day = Number(parts.day);
-  const sinceMidnight = (Number(parts.hour) * 3600 + Number(parts.minute) * 60 + Number(parts.second)) * 1000 + (now % 1000);
-  const dayStartMs = now - sinceMidnight;
-  const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
+  const ms = Date.UTC(year, month - 1, day, Number(parts.hour), Number(parts.minute), Number(parts.second)) + mod(at, 1000);
+  return { year, month, day, ms };
+}
+
+const mod = (n: number, m: number) => ((n % m) + m) % m;
+
+/**
+ * The instant the zone's wall clock reads `wallMs` (a midnight): its offset
+ * there, found from a first guess's. Where that midnight never comes (a zone
+ * that moves its clocks at midnight), the first instant of the day.
+ */
+function instantOf(wallMs: number, timeZone: string): number {
+  if (timeZone === "UTC") return wallMs;
+  const guess = wallMs - (wallClock(wallMs, timeZone).ms - wallMs);
+  const instant = wallMs - (wallClock(guess, timeZone).ms - guess);
+  return wallClock(instant, timeZone).ms >= wallMs ? instant : guess;
+}
+
+function computeWindows(now: number, timeZone: string): Windows {
+  const { year, month, day } = wallClock(now, timeZone);
+  const pad = (n: number) => String(n).padStart(2, "0");
+  // Each boundary is that midnight in the zone, so a day that a clock change makes 23 or 25 hours long ends when it does.
   return {
-    dayKey: `${year}${String(month).padStart(2, "0")}${String(day).padStart(2, "0")}`,
-    monthKey: `${year}${String(month).padStart(2, "0")}`,
-    dayStartMs,
-    monthStartMs: dayStartMs - (day - 1) * DAY_MS,
-    dayResetMs: dayStartMs + DAY_MS,
-    monthResetMs: dayStartMs + (daysInMonth - day + 1) * DAY_MS,
+    dayKey: `${year}${pad(month)}${pad(day)}`,
+    monthKey: `${year}${pad(month)}`,
+    dayStartMs: instantOf(Date.UTC(year, month - 1, day), timeZone),
+    monthStartMs: instantOf(Date.UTC(year, month - 1, 1), timeZone),
+    dayResetMs: instantOf(Date.UTC(year, month - 1, day + 1), timeZone),
+    monthResetMs: instantOf(Date.UTC(year, month, 1), timeZone),
   };
 }
 

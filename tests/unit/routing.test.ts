@@ -169,6 +169,39 @@ describe("quota windows", () => {
     expect(new Date(utc.monthStartMs).toISOString()).toBe("2026-04-01T00:00:00.000Z");
   });
 
+  it("start and end each day and month at that midnight in the zone, across clock changes", () => {
+    const iso = (ms: number) => new Date(ms).toISOString();
+    // 2026-03-08 in New York is 23 hours long (clocks go forward at 02:00), and March began on standard time.
+    const spring = windowsAt(Date.UTC(2026, 2, 8, 12), "America/New_York");
+    expect(spring.dayKey).toBe("20260308");
+    expect(iso(spring.dayStartMs)).toBe("2026-03-08T05:00:00.000Z");
+    expect(iso(spring.dayResetMs)).toBe("2026-03-09T04:00:00.000Z");
+    expect(iso(spring.monthStartMs)).toBe("2026-03-01T05:00:00.000Z");
+    expect(iso(spring.monthResetMs)).toBe("2026-04-01T04:00:00.000Z");
+    // 2026-11-01 is 25 hours long (clocks go back at 02:00).
+    const autumn = windowsAt(Date.UTC(2026, 10, 1, 12), "America/New_York");
+    expect(iso(autumn.dayStartMs)).toBe("2026-11-01T04:00:00.000Z");
+    expect(iso(autumn.dayResetMs)).toBe("2026-11-02T05:00:00.000Z");
+    expect(iso(autumn.monthStartMs)).toBe("2026-11-01T04:00:00.000Z");
+    // Santiago moves its clocks at midnight: on 2026-09-06 00:00 never comes, and the day starts at 01:00.
+    const skipped = windowsAt(Date.UTC(2026, 8, 6, 12), "America/Santiago");
+    expect(skipped.dayKey).toBe("20260906");
+    expect(iso(skipped.dayStartMs)).toBe("2026-09-06T04:00:00.000Z");
+    expect(iso(skipped.dayResetMs)).toBe("2026-09-07T03:00:00.000Z");
+  });
+
+  it("read UTC's windows without a formatter, the same as through one", () => {
+    const start = Date.UTC(2023, 11, 30, 22, 17);
+    for (let at = start; at < start + 800 * 86_400_000; at += 86_400_000 * 0.37 + 61_000) {
+      expect(windowsAt(at, "UTC")).toEqual(windowsAt(at, "Etc/UTC"));
+    }
+    expect(windowsAt(Date.UTC(2028, 1, 29, 23, 59), "UTC")).toMatchObject({
+      dayKey: "20280229",
+      monthStartMs: Date.UTC(2028, 1, 1),
+      monthResetMs: Date.UTC(2028, 2, 1),
+    });
+  });
+
   it("give budgets calendar periods for 1d and 1mo, fixed slices otherwise", () => {
     const now = Date.UTC(2026, 10, 25, 12);
     const windows = windowsAt(now, "UTC");
