@@ -188,35 +188,57 @@ export interface LargeBodyFigures {
   sizes: Record<string, { bytes: number; p50Ms: number; cpuMsPerRequest: number }>;
 }
 
-/** Requests of each size at c=1: latency and the process CPU they cost, deferred work included. */
-export async function measureLargeBodies(
+type BodySize = (typeof BODY_SIZES)[number];
+
+/** Requests of one size at c=1 through a target: latency and the process CPU they cost, deferred work included. */
+async function measureLargeBody(
   target: Target,
   format: "openai" | "anthropic",
+  size: BodySize,
   options: BoardOptions,
-): Promise<LargeBodyFigures> {
-  const sizes: LargeBodyFigures["sizes"] = {};
-  for (const size of BODY_SIZES) {
-    const messages = conversation(size.bytes);
-    const body = JSON.stringify(
-      format === "anthropic" ? { model: "mock-echo", max_tokens: 64, messages } : { model: "mock-echo", messages },
-    );
-    // /proc counts CPU in 10 ms ticks: enough requests of each size that a tick is a small share of their total.
-    const requests = Math.round(((options.quick ? 24 : 64) * 2 ** 20) / size.bytes);
-    const capped = Math.min(Math.max(requests, options.quick ? 12 : 32), options.quick ? 80 : 200);
-    await runLoad(load(target, { concurrency: 1, requests: 2, body }));
-    await options.settle();
-    const before = cpuMs(target.pids);
-    const result = await runLoad(load(target, { concurrency: 1, requests: capped, body, timeLimitMs: 60_000 }));
-    await options.settle();
-    const served = result.latenciesMs.length;
-    sizes[size.name] = {
-      bytes: body.length,
-      p50Ms: median(result.latenciesMs),
-      cpuMsPerRequest: target.pids.length > 0 && served > 0 ? (cpuMs(target.pids) - before) / served : Number.NaN,
-    };
-    if (result.errors > 0) throw new Error(`bench: ${result.errors} requests of ${size.name} failed through ${target.name}`);
+): Promise<LargeBodyFigures["sizes"][string]> {
+  const messages = conversation(size.bytes);
+  const body = JSON.stringify(
+    format === "anthropic" ? { model: "mock-echo", max_tokens: 64, messages } : { model: "mock-echo", messages },
+  );
+  // /proc counts CPU in 10 ms ticks: enough requests of each size that a tick is a small share of their total.
+  const requests = Math.round(((options.quick ? 24 : 64) * 2 ** 20) / size.bytes);
+  const capped = Math.min(Math.max(requests, options.quick ? 12 : 32), options.quick ? 80 : 200);
+  await runLoad(load(target, { concurrency: 1, requests: 2, body }));
+  await options.settle();
+  const before = cpuMs(target.pids);
+  const result = await runLoad(load(target, { concurrency: 1, requests: capped, body, timeLimitMs: 60_000 }));
+  await options.settle();
+  if (result.errors > 0) throw new Error(`bench: ${result.errors} requests of ${size.name} failed through ${target.name}`);
+  const served = result.latenciesMs.length;
+  return {
+    bytes: body.length,
+    p50Ms: median(result.latenciesMs),
+    cpuMsPerRequest: target.pids.length > 0 && served > 0 ? (cpuMs(target.pids) - before) / served : Number.NaN,
+  };
+}
+
+/**
+ * Each size through each target, size by size, the targets in turn: the
+ * passthrough and translated columns share one process, and a heap grown by
+ * one path's megabyte prompts is paid for in the other's collections, so
+ * neither path takes every size after the other (their order swaps from one
+ * size to the next).
+ */
+export async function measureLargeBodies(
+  targets: { target: Target; format: "openai" | "anthropic" }[],
+  options: BoardOptions,
+): Promise<Record<string, LargeBodyFigures>> {
+  const figures: Record<string, LargeBodyFigures> = Object.fromEntries(targets.map((t) => [t.target.name, { sizes: {} }]));
+  for (const [index, size] of BODY_SIZES.entries()) {
+    const order = index % 2 === 0 ? targets : [...targets].reverse();
+    for (const { target, format } of order) {
+      console.error(`bench: large bodies: ${size.name} through ${target.name}`);
+      const into = figures[target.name];
+      if (into) into.sizes[size.name] = await measureLargeBody(target, format, size, options);
+    }
   }
-  return { sizes };
+  return figures;
 }
 
 export interface ColdStartFigures {

@@ -364,13 +364,13 @@ async function measureBoard(
     console.error(`bench: concurrent streams: ${target.name}`);
     into.streams[target.name] = await measureStreamCapacity(target, options);
   }
-  into.largeBodies = {};
-  for (const name of ["direct", "forwarder", "sluice", "sluice-translated"]) {
-    const target = named(name);
-    if (!target) continue;
-    console.error(`bench: large bodies: ${name}`);
-    into.largeBodies[name] = await measureLargeBodies(target, name === "sluice-translated" ? "anthropic" : "openai", options);
-  }
+  into.largeBodies = await measureLargeBodies(
+    ["direct", "forwarder", "sluice", "sluice-translated"].flatMap((name) => {
+      const target = named(name);
+      return target ? [{ target, format: name === "sluice-translated" ? ("anthropic" as const) : ("openai" as const) }] : [];
+    }),
+    options,
+  );
   const sluice = named("sluice") as Target;
   const coldRuns = quick ? 1 : 3;
   const chat = (headers: Record<string, string>): RequestInit => ({
