@@ -84,7 +84,7 @@ function rssMiB(pids: number[]): number {
 type Point = { served: number; rssMiB: number };
 
 /** Least-squares growth of RSS over the points served from `from` on, in MiB per 10,000 requests. */
-export function slopePer10k(points: Point[], from: number): number {
+function slopePer10k(points: Point[], from: number): number {
   const used = points.filter((p) => p.served >= from);
   if (used.length < 2) return Number.NaN;
   const meanX = used.reduce((sum, p) => sum + p.served, 0) / used.length;
