@@ -2,43 +2,41 @@
 // may do with its publishable key. Every change reaches other isolates
 // through the Redis markers, as a key's does.
 import { asc, eq } from "drizzle-orm";
-import * as z from "zod";
 import { type AppRow, forgetApp } from "../apps/registry.ts";
 import { clearDenied, markChanged, markDenied } from "../auth/deny-list.ts";
 import { apps, type GuestLimitsRow } from "../db/schema.ts";
 import { badRequest, GatewayError } from "../http/errors.ts";
 import type { Services } from "../services.ts";
+import * as z from "../zod.ts";
 import { id, limit, metadata, text, usd } from "./schemas.ts";
 
 const guestLimitsSchema = z.strictObject({
-  rpm_limit: limit.optional(),
-  tpm_limit: limit.optional(),
-  tokens_per_day: limit.optional(),
-  usd_per_day: usd.optional(),
+  rpm_limit: z.optional(limit),
+  tpm_limit: z.optional(limit),
+  tokens_per_day: z.optional(limit),
+  usd_per_day: z.optional(usd),
 });
 
 const origin = z
   .string()
-  .max(300)
-  .regex(/^https?:\/\/[^/\s?#]+$/, { message: "must be an origin: scheme and host, no path (https://app.example)" });
+  .check(
+    z.maxLength(300),
+    z.regex(/^https?:\/\/[^/\s?#]+$/, { message: "must be an origin: scheme and host, no path (https://app.example)" }),
+  );
 const bundleId = z
   .string()
-  .max(255)
-  .regex(/^[A-Za-z0-9][\w.-]*$/, { message: "must be a bundle id or package name (com.example.app)" });
+  .check(z.maxLength(255), z.regex(/^[A-Za-z0-9][\w.-]*$/, { message: "must be a bundle id or package name (com.example.app)" }));
 
 const appFields = {
   name: text(200),
-  allowed_origins: z.array(origin).max(100),
-  ios_bundle_ids: z.array(bundleId).max(50),
-  android_packages: z.array(bundleId).max(50),
-  models: z.array(id(330)).max(1000).nullable(),
+  allowed_origins: z.array(origin).check(z.maxLength(100)),
+  ios_bundle_ids: z.array(bundleId).check(z.maxLength(50)),
+  android_packages: z.array(bundleId).check(z.maxLength(50)),
+  models: z.nullable(z.array(id(330)).check(z.maxLength(1000))),
   /** Proofs of the app taken at the exchange; one of them is then required. */
-  proofs: z.array(z.enum(["turnstile", "app_check"], { message: "must be turnstile or app_check" })).max(2),
-  app_check_project: z
-    .string()
-    .regex(/^\d{1,20}$/, { message: "must be a Firebase project number" })
-    .nullable(),
-  app_check_app_ids: z.array(id(200)).max(50),
+  proofs: z.array(z.enum(["turnstile", "app_check"], { message: "must be turnstile or app_check" })).check(z.maxLength(2)),
+  app_check_project: z.nullable(z.string().check(z.regex(/^\d{1,20}$/, { message: "must be a Firebase project number" }))),
+  app_check_app_ids: z.array(id(200)).check(z.maxLength(50)),
   device_limits: guestLimitsSchema,
   ip_limits: guestLimitsSchema,
   guest_usd_per_day: usd,
@@ -48,17 +46,16 @@ const appFields = {
 const { name, ...optionalFields } = appFields;
 
 export const createAppSchema = z.strictObject({
-  id: z
-    .string()
-    .regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, { message: "must be 1 to 63 lowercase letters, digits, `_` or `-`" })
-    .optional(),
+  id: z.optional(
+    z.string().check(z.regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, { message: "must be 1 to 63 lowercase letters, digits, `_` or `-`" })),
+  ),
   name,
-  ...z.object(optionalFields).partial().shape,
+  ...z.partial(z.object(optionalFields)).shape,
 });
 export const updateAppSchema = z.strictObject({
-  ...z.object(appFields).partial().shape,
+  ...z.partial(z.object(appFields)).shape,
   /** A disabled app's exchanges and guests are refused everywhere within a second. */
-  disabled: z.boolean().optional(),
+  disabled: z.optional(z.boolean()),
 });
 export type CreateAppInput = z.infer<typeof createAppSchema>;
 export type UpdateAppInput = z.infer<typeof updateAppSchema>;

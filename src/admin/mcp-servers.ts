@@ -5,7 +5,6 @@
 // sealed on the way in, like a provider key, and never shown again; views
 // carry its last four characters only.
 import { asc, eq } from "drizzle-orm";
-import * as z from "zod";
 import type { Config } from "../config/index.ts";
 import { seal } from "../credentials/envelope.ts";
 import { mcpServers } from "../db/schema.ts";
@@ -13,6 +12,7 @@ import { GatewayError } from "../http/errors.ts";
 import { discoverEndpoints } from "../mcp/connections/discovery.ts";
 import { forgetMcpServers, type McpServerRow, mcpSecretContext } from "../mcp/registry.ts";
 import type { Services } from "../services.ts";
+import * as z from "../zod.ts";
 
 /** Headers the gateway sets itself on every MCP request, which a credential may not take over. */
 const RESERVED_HEADERS = new Set([
@@ -27,64 +27,68 @@ const RESERVED_HEADERS = new Set([
   "x-request-id",
 ]);
 
-const endpointUrl = z.url({ protocol: /^https?$/, message: "must be an http or https URL" }).max(2048);
+const endpointUrl = z.url({ protocol: /^https?$/, message: "must be an http or https URL" }).check(z.maxLength(2048));
 
 const authSchema = z.discriminatedUnion("type", [
   z.strictObject({ type: z.literal("none") }),
-  z.strictObject({ type: z.literal("bearer"), token: z.string().min(1).max(8192) }),
+  z.strictObject({ type: z.literal("bearer"), token: z.string().check(z.minLength(1), z.maxLength(8192)) }),
   z.strictObject({
     type: z.literal("header"),
-    name: z
-      .string()
-      .regex(/^[A-Za-z0-9-]{1,100}$/, { message: "must be a header name" })
-      .refine((name) => !RESERVED_HEADERS.has(name.toLowerCase()), { message: "is a header the gateway sets itself" }),
-    value: z.string().min(1).max(8192),
+    name: z.string().check(
+      z.regex(/^[A-Za-z0-9-]{1,100}$/, { message: "must be a header name" }),
+      z.refine((name) => !RESERVED_HEADERS.has(name.toLowerCase()), { message: "is a header the gateway sets itself" }),
+    ),
+    value: z.string().check(z.minLength(1), z.maxLength(8192)),
   }),
   // Each user connects their own account at the server (mcp/connections/); the gateway holds the OAuth client.
   z
     .strictObject({
       type: z.literal("user_oauth"),
       /** Both, or neither: then found from the server's RFC 9728 and RFC 8414 metadata. */
-      authorization_url: endpointUrl.optional(),
-      token_url: endpointUrl.optional(),
-      revocation_url: endpointUrl.nullable().optional(),
-      client_id: z.string().min(1).max(1000),
+      authorization_url: z.optional(endpointUrl),
+      token_url: z.optional(endpointUrl),
+      revocation_url: z.optional(z.nullable(endpointUrl)),
+      client_id: z.string().check(z.minLength(1), z.maxLength(1000)),
       /** Absent for a public client, which PKCE alone protects. */
-      client_secret: z.string().min(1).max(8192).optional(),
-      scopes: z.string().max(2000).optional(),
+      client_secret: z.optional(z.string().check(z.minLength(1), z.maxLength(8192))),
+      scopes: z.optional(z.string().check(z.maxLength(2000))),
     })
-    .refine((auth) => (auth.authorization_url === undefined) === (auth.token_url === undefined), {
-      message: "give both `authorization_url` and `token_url`, or neither to find them from the server's metadata",
-    }),
+    .check(
+      z.refine((auth) => (auth.authorization_url === undefined) === (auth.token_url === undefined), {
+        message: "give both `authorization_url` and `token_url`, or neither to find them from the server's metadata",
+      }),
+    ),
   // The gateway's own token, from the client credentials grant at `token_url`.
   z.strictObject({
     type: z.literal("client_credentials"),
     token_url: endpointUrl,
-    client_id: z.string().min(1).max(1000),
-    client_secret: z.string().min(1).max(8192),
-    scopes: z.string().max(2000).optional(),
-    audience: z.string().min(1).max(2000).optional(),
+    client_id: z.string().check(z.minLength(1), z.maxLength(1000)),
+    client_secret: z.string().check(z.minLength(1), z.maxLength(8192)),
+    scopes: z.optional(z.string().check(z.maxLength(2000))),
+    audience: z.optional(z.string().check(z.minLength(1), z.maxLength(2000))),
   }),
 ]);
 
 const serverFields = {
-  url: z.url({ protocol: /^https?$/, message: "must be an http or https URL" }).max(2048),
-  description: z.string().max(1000).nullable().optional(),
+  url: z.url({ protocol: /^https?$/, message: "must be an http or https URL" }).check(z.maxLength(2048)),
+  description: z.optional(z.nullable(z.string().check(z.maxLength(1000)))),
   /** How the gateway authenticates to the server; `none` by default. */
-  auth: authSchema.optional(),
-  timeout_ms: z.number().int().min(100).max(300_000).optional(),
-  price_per_call_usd: z.number().min(0).max(1000).nullable().optional(),
-  disabled: z.boolean().optional(),
+  auth: z.optional(authSchema),
+  timeout_ms: z.optional(z.number().check(z.int(), z.gte(100), z.lte(300_000))),
+  price_per_call_usd: z.optional(z.nullable(z.number().check(z.gte(0), z.lte(1000)))),
+  disabled: z.optional(z.boolean()),
 };
 
 export const createMcpServerSchema = z.strictObject({
   /** The prefix of its tools' names (`github` → `github__create_issue`). */
-  name: z.string().regex(/^[a-z][a-z0-9-]{0,62}$/, {
-    message: "must be lowercase letters, digits and `-`, starting with a letter",
-  }),
+  name: z.string().check(
+    z.regex(/^[a-z][a-z0-9-]{0,62}$/, {
+      message: "must be lowercase letters, digits and `-`, starting with a letter",
+    }),
+  ),
   ...serverFields,
 });
-export const updateMcpServerSchema = z.strictObject({ ...serverFields, url: serverFields.url.optional() });
+export const updateMcpServerSchema = z.strictObject({ ...serverFields, url: z.optional(serverFields.url) });
 export type CreateMcpServerInput = z.infer<typeof createMcpServerSchema>;
 export type UpdateMcpServerInput = z.infer<typeof updateMcpServerSchema>;
 

@@ -4,7 +4,6 @@
 // is found wrong at request time. Every change drops this isolate's catalog;
 // other isolates re-read within CATALOG_REFRESH.
 import { asc, eq } from "drizzle-orm";
-import * as z from "zod";
 import type { Config } from "../config/index.ts";
 import { routes } from "../db/schema.ts";
 import { badRequest, GatewayError } from "../http/errors.ts";
@@ -16,6 +15,7 @@ import { modelLatency } from "../routing/rules/latency.ts";
 import { providerSpendThisMonth, watchedProviders } from "../routing/rules/provider-spend.ts";
 import { modelsOf, type RouteInput, type RuleNode, ruleSchema } from "../routing/rules/schema.ts";
 import type { Services } from "../services.ts";
+import * as z from "../zod.ts";
 
 type RouteRow = typeof routes.$inferSelect;
 
@@ -127,38 +127,38 @@ export async function deleteRoute(services: Services, name: string) {
   return { name, deleted: true };
 }
 
-const label = z.string().max(256);
+const label = z.string().check(z.maxLength(256));
 
 /** A sample request and caller, as explain takes them. */
 export const explainSchema = z.strictObject({
-  request_id: label.optional(),
-  request: z
-    .strictObject({
-      stream: z.boolean().optional(),
-      tools: z.boolean().optional(),
-      input_tokens: z.number().int().nonnegative().optional(),
-      headers: z.record(z.string().max(64), label).optional(),
-      country: label.optional(),
-      continent: label.optional(),
-      hour: z.number().int().min(0).max(23).optional(),
-    })
-    .optional(),
-  caller: z
-    .strictObject({
-      principal: z.enum(["key", "user", "guest", "admin"]).optional(),
-      user: label.nullable().optional(),
-      team: label.nullable().optional(),
-      key: label.nullable().optional(),
-      tier: label.nullable().optional(),
-      key_metadata: z.record(z.string(), z.unknown()).optional(),
+  request_id: z.optional(label),
+  request: z.optional(
+    z.strictObject({
+      stream: z.optional(z.boolean()),
+      tools: z.optional(z.boolean()),
+      input_tokens: z.optional(z.number().check(z.int(), z.nonnegative())),
+      headers: z.optional(z.record(z.string().check(z.maxLength(64)), label)),
+      country: z.optional(label),
+      continent: z.optional(label),
+      hour: z.optional(z.number().check(z.int(), z.gte(0), z.lte(23))),
+    }),
+  ),
+  caller: z.optional(
+    z.strictObject({
+      principal: z.optional(z.enum(["key", "user", "guest", "admin"])),
+      user: z.optional(z.nullable(label)),
+      team: z.optional(z.nullable(label)),
+      key: z.optional(z.nullable(label)),
+      tier: z.optional(z.nullable(label)),
+      key_metadata: z.optional(z.record(z.string(), z.unknown())),
       /** The end user's JWT claims, as `claims.<path>` conditions read them. */
-      claims: z.record(z.string(), z.unknown()).optional(),
+      claims: z.optional(z.record(z.string(), z.unknown())),
       /** The share of the caller's tightest budget or quota used, 0-1. */
-      used_share: z.number().min(0).max(1).optional(),
-    })
-    .optional(),
+      used_share: z.optional(z.number().check(z.gte(0), z.lte(1))),
+    }),
+  ),
   /** What providers have cost this month (USD), for `provider_spend` nodes; read from the ledger when left out. */
-  provider_spend: z.record(z.string().max(100), z.number().nonnegative()).optional(),
+  provider_spend: z.optional(z.record(z.string().check(z.maxLength(100)), z.number().check(z.nonnegative()))),
 });
 export type ExplainInput = z.infer<typeof explainSchema>;
 

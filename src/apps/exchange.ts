@@ -2,12 +2,13 @@
 // it requires one, exchanged for a guest token of a few minutes, bound to the
 // app and a device. The route is public, so it is limited per client network
 // and per device before it reads anything, exactly across isolates.
-import * as z from "zod";
+
 import type { Config } from "../config/index.ts";
 import type { GatewayContext } from "../context.ts";
 import { withoutControl } from "../formats/fields.ts";
 import { GatewayError, unauthorized } from "../http/errors.ts";
 import { limiterFor } from "../limits/reservation.ts";
+import * as z from "../zod.ts";
 import { appDisabled, checkOrigin } from "./guest.ts";
 import { issueGuestToken } from "./guest-token.ts";
 import { clientAddress, networkHash } from "./network.ts";
@@ -16,21 +17,20 @@ import { type CachedApp, findAppByKey } from "./registry.ts";
 
 export const attestSchema = z.strictObject({
   /** The app's publishable key; `Authorization: Bearer pk_…` works as well. */
-  publishable_key: withoutControl(z.string().max(200)).optional(),
+  publishable_key: z.optional(withoutControl(z.string().check(z.maxLength(200)))),
   /** The device's own id, kept across exchanges so its usage stays together; one is made up when absent. */
-  device_id: z
-    .string()
-    .regex(/^[\w.-]{8,128}$/, { message: "must be 8 to 128 letters, digits, `_`, `-` or `.`" })
-    .optional(),
+  device_id: z.optional(
+    z.string().check(z.regex(/^[\w.-]{8,128}$/, { message: "must be 8 to 128 letters, digits, `_`, `-` or `.`" })),
+  ),
   /** A native app's iOS bundle id or Android package name; a call without an `Origin` must name one of the app's. */
-  bundle_id: withoutControl(z.string().max(255)).optional(),
+  bundle_id: z.optional(withoutControl(z.string().check(z.maxLength(255)))),
   /** A proof that the call comes from the app. */
-  proof: z
-    .strictObject({
+  proof: z.optional(
+    z.strictObject({
       type: z.enum(["turnstile", "app_check"], { message: "must be turnstile or app_check" }),
-      token: z.string().min(1).max(8192),
-    })
-    .optional(),
+      token: z.string().check(z.minLength(1), z.maxLength(8192)),
+    }),
+  ),
 });
 export type AttestInput = z.infer<typeof attestSchema>;
 

@@ -2,16 +2,16 @@
 // The caller proves the device is theirs with its guest token (a fresh one is
 // an exchange away, since the device id is the app's to keep).
 import { and, eq, isNull, sql } from "drizzle-orm";
-import * as z from "zod";
 import type { Principal } from "../auth/principal.ts";
 import type { GatewayContext } from "../context.ts";
 import { usageEvents } from "../db/schema.ts";
 import { GatewayError } from "../http/errors.ts";
+import * as z from "../zod.ts";
 import { verifyGuestToken } from "./guest-token.ts";
 
 export const linkSchema = z.strictObject({
   /** A guest token of the device whose usage becomes the user's. */
-  guest_token: z.string().min(1).max(4096),
+  guest_token: z.string().check(z.minLength(1), z.maxLength(4096)),
 });
 
 export async function linkGuestUsage(c: GatewayContext, principal: Principal, guestToken: string) {

@@ -1,19 +1,22 @@
 // Every setting Sluice reads, parsed by zod into one typed Config.
-import * as z from "zod";
 import { PROVIDERS } from "../providers/index.ts";
 import type { RequestLogBucket } from "../request-logs/index.ts";
 import type { BillingQueue } from "../usage/billing-queue.ts";
 import type { UsageQueue } from "../usage/record.ts";
+import * as z from "../zod.ts";
 
-const optionalText = z
-  .string()
-  .optional()
-  .transform((value) => (value?.trim() ? value.trim() : undefined));
+const optionalText = z.pipe(
+  z.optional(z.string()),
+  z.transform((value) => (value?.trim() ? value.trim() : undefined)),
+);
 
-const optionalUrl = optionalText.pipe(z.url({ message: "must be an http(s) URL" }).optional());
+const optionalUrl = z.pipe(optionalText, z.optional(z.url({ message: "must be an http(s) URL" })));
 
 const positiveInt = (fallback: number) =>
-  z.preprocess((value) => (value === undefined || value === "" ? fallback : Number(value)), z.number().int().positive());
+  z.pipe(
+    z.transform((value) => (value === undefined || value === "" ? fallback : Number(value))),
+    z.number().check(z.int(), z.positive()),
+  );
 
 /** Each provider's own variables (`<P>_API_KEY`, `<P>_BASE_URL`, …), as its descriptor names them. */
 export const providerEnvSchema = z.object(
@@ -23,25 +26,33 @@ export const providerEnvSchema = z.object(
 );
 
 const nonNegativeInt = (fallback: number) =>
-  z.preprocess((value) => (value === undefined || value === "" ? fallback : Number(value)), z.number().int().nonnegative());
+  z.pipe(
+    z.transform((value) => (value === undefined || value === "" ? fallback : Number(value))),
+    z.number().check(z.int(), z.nonnegative()),
+  );
 
 const DURATION_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
 /** `500ms`, `30s`, `2m`, or a bare number of milliseconds. */
 const durationMs = (fallback: string) =>
-  z.preprocess((value) => {
-    const text = value === undefined || value === "" ? fallback : String(value).trim();
-    const match = /^(\d+)(ms|s|m|h)?$/.exec(text);
-    return match ? Number(match[1]) * (DURATION_MS[match[2] ?? "ms"] ?? 1) : Number.NaN;
-  }, z.number({ message: "must be a duration like 500ms, 30s or 2m" }).int().nonnegative());
+  z.pipe(
+    z.transform((value) => {
+      const text = value === undefined || value === "" ? fallback : String(value).trim();
+      const match = /^(\d+)(ms|s|m|h)?$/.exec(text);
+      return match ? Number(match[1]) * (DURATION_MS[match[2] ?? "ms"] ?? 1) : Number.NaN;
+    }),
+    z.number({ message: "must be a duration like 500ms, 30s or 2m" }).check(z.int(), z.nonnegative()),
+  );
 
 export const envSchema = z.object({
   DATABASE_URL: z
     .string({ message: "is required: a Postgres connection string (Neon, or the local stand-in)" })
-    .regex(/^postgres(ql)?:\/\//, { message: "must be a postgres:// connection string" }),
+    .check(z.regex(/^postgres(ql)?:\/\//, { message: "must be a postgres:// connection string" })),
   UPSTASH_REDIS_REST_URL: z.url({ message: "is required: the Upstash Redis REST URL" }),
-  UPSTASH_REDIS_REST_TOKEN: z.string({ message: "is required: the Upstash Redis REST token" }).min(1),
-  ADMIN_KEY: z.string({ message: "is required: the admin API key" }).min(16, { message: "must be at least 16 characters" }),
+  UPSTASH_REDIS_REST_TOKEN: z.string({ message: "is required: the Upstash Redis REST token" }).check(z.minLength(1)),
+  ADMIN_KEY: z
+    .string({ message: "is required: the admin API key" })
+    .check(z.minLength(16, { message: "must be at least 16 characters" })),
   JWT_SECRET: optionalText,
   JWKS_URL: optionalUrl,
   JWT_ISSUER: optionalText,
@@ -53,30 +64,24 @@ export const envSchema = z.object({
   JWT_TEAM_CLAIM: optionalText,
   JWT_TIER_CLAIM: optionalText,
   /** Lifetime of tokens from `POST /auth/token`, e.g. `15m`. */
-  TOKEN_TTL: optionalText.pipe(
-    z
-      .string()
-      .regex(/^\d+(s|m|h)$/, { message: "must be a duration like 15m or 1h" })
-      .optional(),
+  TOKEN_TTL: z.pipe(
+    optionalText,
+    z.optional(z.string().check(z.regex(/^\d+(s|m|h)$/, { message: "must be a duration like 15m or 1h" }))),
   ),
   /** Lifetime of guest tokens from `POST /auth/attest`, e.g. `10m`. */
-  APP_TOKEN_TTL: optionalText.pipe(
-    z
-      .string()
-      .regex(/^\d+(s|m|h)$/, { message: "must be a duration like 10m or 1h" })
-      .optional(),
+  APP_TOKEN_TTL: z.pipe(
+    optionalText,
+    z.optional(z.string().check(z.regex(/^\d+(s|m|h)$/, { message: "must be a duration like 10m or 1h" }))),
   ),
   /** Requests a minute each client network (IPv4 address, IPv6 /64) may make to `POST /auth/attest`; `off` for none. */
-  PUBLIC_RATE_LIMIT: optionalText.pipe(
-    z
-      .string()
-      .regex(/^(\d+|off)$/, { message: "must be a number of requests a minute, or off" })
-      .optional(),
+  PUBLIC_RATE_LIMIT: z.pipe(
+    optionalText,
+    z.optional(z.string().check(z.regex(/^(\d+|off)$/, { message: "must be a number of requests a minute, or off" }))),
   ),
   /** Salt of the client-network hashes in the ledger and the guest limits; derived from ADMIN_KEY when unset. */
   IP_HASH_SALT: optionalText,
   /** `on`: the gateway serves its example app at `/examples/chat`; `off` (default): it does not. */
-  EXAMPLES: z.enum(["on", "off"], { message: "must be on or off" }).default("off"),
+  EXAMPLES: z._default(z.enum(["on", "off"], { message: "must be on or off" }), "off"),
   /** Cloudflare Turnstile: the secret for siteverify, and where siteverify is (Cloudflare's by default). */
   TURNSTILE_SECRET_KEY: optionalText,
   TURNSTILE_VERIFY_URL: optionalUrl,
@@ -93,13 +98,15 @@ export const envSchema = z.object({
    * clients are pointed at for a token `/mcp` accepts: RFC 9728 metadata and a 401's `WWW-Authenticate` hint.
    * Unset: neither is offered.
    */
-  MCP_AUTHORIZATION_SERVERS: optionalText.pipe(
-    z
-      .string()
-      .refine((list) => list.split(",").every((url) => url.trim() === "sluice" || /^https?:\/\/[^\s,]+$/.test(url.trim())), {
-        message: "must be comma-separated http(s) URLs, or `sluice`",
-      })
-      .optional(),
+  MCP_AUTHORIZATION_SERVERS: z.pipe(
+    optionalText,
+    z.optional(
+      z.string().check(
+        z.refine((list) => list.split(",").every((url) => url.trim() === "sluice" || /^https?:\/\/[^\s,]+$/.test(url.trim())), {
+          message: "must be comma-separated http(s) URLs, or `sluice`",
+        }),
+      ),
+    ),
   ),
   /** The scopes MCP clients should ask the authorization server for, space-separated (RFC 9728 `scopes_supported`). */
   MCP_OAUTH_SCOPES: optionalText,
@@ -124,7 +131,7 @@ export const envSchema = z.object({
   /** Space-separated scopes asked for; by default what the accounts' API needs, and the account's email. */
   GOOGLE_OAUTH_SCOPES: optionalText,
   /** Which API users' accounts call: `generative-language` (the Gemini API with OAuth), or `code-assist` (the Gemini CLI's). */
-  GOOGLE_ACCOUNT_API: z.enum(["generative-language", "code-assist"]).optional(),
+  GOOGLE_ACCOUNT_API: z.optional(z.enum(["generative-language", "code-assist"])),
   /** Where accounts' Gemini API calls go; Google's own by default. */
   GOOGLE_GEMINI_API_URL: optionalUrl,
   /** Where accounts' Code Assist calls go; Google's own by default. */
@@ -144,39 +151,39 @@ export const envSchema = z.object({
   /** JSON: group or role name → `org:<role>` or `team:<team id>:<role>`. */
   SSO_ROLE_MAP: optionalText,
   /** The organization role of a person none of whose groups is mapped; unset, such a person is not let in. */
-  SSO_DEFAULT_ROLE: z
-    .enum(["owner", "admin", "member", "viewer", "billing"], { message: "must be owner, admin, member, viewer or billing" })
-    .optional(),
+  SSO_DEFAULT_ROLE: z.optional(
+    z.enum(["owner", "admin", "member", "viewer", "billing"], { message: "must be owner, admin, member, viewer or billing" }),
+  ),
   /** Comma-separated email domains allowed to sign in (verified email required); unset, any. */
   SSO_ALLOWED_DOMAINS: optionalText,
   /** How long a dashboard session lasts, e.g. `12h`. */
-  SSO_SESSION_TTL: optionalText.pipe(
-    z
-      .string()
-      .regex(/^\d+(m|h|d)$/, { message: "must be a duration like 30m, 12h or 7d" })
-      .optional(),
+  SSO_SESSION_TTL: z.pipe(
+    optionalText,
+    z.optional(z.string().check(z.regex(/^\d+(m|h|d)$/, { message: "must be a duration like 30m, 12h or 7d" }))),
   ),
   /** The provider's name on the dashboard's sign-in button (`Okta`, `Google`…). */
   SSO_PROVIDER_NAME: optionalText,
   /** IANA time zone in which daily and monthly windows reset; UTC by default. */
-  LIMITS_TIMEZONE: optionalText.refine(
-    (zone) => {
-      if (!zone) return true;
-      try {
-        new Intl.DateTimeFormat("en-US", { timeZone: zone });
-        return true;
-      } catch {
-        return false;
-      }
-    },
-    { message: "must be an IANA time zone such as UTC or Europe/Paris" },
+  LIMITS_TIMEZONE: optionalText.check(
+    z.refine(
+      (zone) => {
+        if (!zone) return true;
+        try {
+          new Intl.DateTimeFormat("en-US", { timeZone: zone });
+          return true;
+        } catch {
+          return false;
+        }
+      },
+      { message: "must be an IANA time zone such as UTC or Europe/Paris" },
+    ),
   ),
   /** When Redis cannot be reached: per-minute limits fail `open` (default) or `closed`. */
-  REDIS_FAILURE_RATE_LIMITS: z.enum(["open", "closed"], { message: "must be open or closed" }).default("open"),
+  REDIS_FAILURE_RATE_LIMITS: z._default(z.enum(["open", "closed"], { message: "must be open or closed" }), "open"),
   /** When Redis cannot be reached: quotas and budgets fail `closed` (default) or `open`. */
-  REDIS_FAILURE_QUOTAS: z.enum(["open", "closed"], { message: "must be open or closed" }).default("closed"),
+  REDIS_FAILURE_QUOTAS: z._default(z.enum(["open", "closed"], { message: "must be open or closed" }), "closed"),
   /** Whether the limits check may run alongside the upstream call when the isolate last saw ample room (`on`, default) or always before it (`off`). */
-  LIMITS_OVERLAP: z.enum(["on", "off"], { message: "must be on or off" }).default("on"),
+  LIMITS_OVERLAP: z._default(z.enum(["on", "off"], { message: "must be on or off" }), "on"),
   /** How long an isolate may hand out reservations it took ahead for a busy caller; 0 turns leases off. */
   LIMITS_LEASE: durationMs("1s"),
   /** The longest a response may be cached for, whatever a request, key or model asks. */
@@ -184,9 +191,9 @@ export const envSchema = z.object({
   /** The largest answer (JSON or a whole stream) the response cache keeps. */
   RESPONSE_CACHE_MAX_BYTES: positiveInt(1024 * 1024),
   /** `on`: cached answers are also kept in Redis, shared by every location; `off` (default): the edge cache only. */
-  RESPONSE_CACHE_REDIS: z.enum(["on", "off"], { message: "must be on or off" }).default("off"),
+  RESPONSE_CACHE_REDIS: z._default(z.enum(["on", "off"], { message: "must be on or off" }), "off"),
   /** `on`: a cache hit counts against token quotas and budgets as the original call did; `off` (default): only against requests per minute. */
-  RESPONSE_CACHE_BILL_HITS: z.enum(["on", "off"], { message: "must be on or off" }).default("off"),
+  RESPONSE_CACHE_BILL_HITS: z._default(z.enum(["on", "off"], { message: "must be on or off" }), "off"),
   /** Output tokens reserved for a request that sets no max_tokens. */
   DEFAULT_MAX_OUTPUT_TOKENS: positiveInt(4096),
   MAX_BODY_BYTES: positiveInt(4 * 1024 * 1024),
@@ -195,13 +202,15 @@ export const envSchema = z.object({
   /** The largest image upload (`/v1/images/edits`, all its images together). */
   MAX_IMAGE_UPLOAD_BYTES: positiveInt(50 * 1024 * 1024),
   /** Failures that move a request on to its next attempt: `connection`, `timeout`, `5xx`, `4xx`, or status codes. */
-  FAILOVER_ON: optionalText.pipe(
-    z
-      .string()
-      .regex(/^\s*(connection|timeout|[45]xx|[45]\d\d)(\s*,\s*(connection|timeout|[45]xx|[45]\d\d))*\s*$/, {
-        message: "must be a comma-separated list of connection, timeout, 4xx, 5xx or status codes such as 429",
-      })
-      .optional(),
+  FAILOVER_ON: z.pipe(
+    optionalText,
+    z.optional(
+      z.string().check(
+        z.regex(/^\s*(connection|timeout|[45]xx|[45]\d\d)(\s*,\s*(connection|timeout|[45]xx|[45]\d\d))*\s*$/, {
+          message: "must be a comma-separated list of connection, timeout, 4xx, 5xx or status codes such as 429",
+        }),
+      ),
+    ),
   ),
   /** Extra attempts on the same target before moving down the fallback chain. */
   UPSTREAM_RETRIES: nonNegativeInt(1),
@@ -219,7 +228,7 @@ export const envSchema = z.object({
    * `always`: every OpenAI chat or text completion stream ends with its usage chunk, asked for or not (a client that
    * sends `stream_options.include_usage: false` still goes without); `asked` (default): only when the client asks.
    */
-  STREAM_USAGE: z.enum(["asked", "always"], { message: "must be asked or always" }).default("asked"),
+  STREAM_USAGE: z._default(z.enum(["asked", "always"], { message: "must be asked or always" }), "asked"),
   /** Every attempt and wait of one request together, until its answer starts. */
   REQUEST_DEADLINE: durationMs("300s"),
   /** Failures of one target, within COOLDOWN, that put it in cooldown. */
@@ -239,27 +248,32 @@ export const envSchema = z.object({
   /** The `service.name` of the spans. */
   OTEL_SERVICE_NAME: optionalText,
   /** Which requests are traced: the standard sampler names; a caller's sampled `traceparent` is followed by the `parentbased_*` ones. */
-  OTEL_TRACES_SAMPLER: z
-    .enum(
+  OTEL_TRACES_SAMPLER: z._default(
+    z.enum(
       ["always_on", "always_off", "traceidratio", "parentbased_always_on", "parentbased_always_off", "parentbased_traceidratio"],
       { message: "must be a standard sampler name such as parentbased_traceidratio" },
-    )
-    .default("parentbased_always_on"),
+    ),
+    "parentbased_always_on",
+  ),
   /** The ratio of traces the `traceidratio` samplers keep, from 0 to 1. */
-  OTEL_TRACES_SAMPLER_ARG: z.preprocess(
-    (value) => (value === undefined || value === "" ? 1 : Number(value)),
-    z.number({ message: "must be a ratio from 0 to 1" }).min(0, { message: "must be a ratio from 0 to 1" }).max(1, {
-      message: "must be a ratio from 0 to 1",
-    }),
+  OTEL_TRACES_SAMPLER_ARG: z.pipe(
+    z.transform((value) => (value === undefined || value === "" ? 1 : Number(value))),
+    z.number({ message: "must be a ratio from 0 to 1" }).check(
+      z.gte(0, { message: "must be a ratio from 0 to 1" }),
+      z.lte(1, {
+        message: "must be a ratio from 0 to 1",
+      }),
+    ),
   ),
   /** `true`: traced calls carry their prompt and answer on the client span (`gen_ai.input.messages`, `gen_ai.output.messages`), redacted. */
-  OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT: z
-    .enum(["true", "false"], { message: "must be true or false" })
-    .default("false"),
+  OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT: z._default(
+    z.enum(["true", "false"], { message: "must be true or false" }),
+    "false",
+  ),
   /** With METRICS=on, the cron pushes the same counters as OTLP metrics (JSON) to this URL every minute. */
   OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: optionalUrl,
   /** `on`: `GET /metrics` answers in Prometheus text format, from counters every isolate adds to in Redis; `off` (default): no route, no counting. */
-  METRICS: z.enum(["on", "off"], { message: "must be on or off" }).default("off"),
+  METRICS: z._default(z.enum(["on", "off"], { message: "must be on or off" }), "off"),
   /** How many days request logs are kept; the cron deletes older ones. */
   REQUEST_LOGS_RETENTION_DAYS: positiveInt(30),
   /** A bearer token that may read `/metrics` besides the admin key (a scraper need not hold the admin key). */
@@ -267,7 +281,7 @@ export const envSchema = z.object({
   /** Where each model call's record is posted, in batches, after its response; unset, nothing is exported. */
   LOG_EXPORT_URL: optionalUrl,
   /** `jsonl` (default): one JSON object a line; `otlp`: OTLP/HTTP logs in their JSON encoding. */
-  LOG_EXPORT_FORMAT: z.enum(["jsonl", "otlp"], { message: "must be jsonl or otlp" }).default("jsonl"),
+  LOG_EXPORT_FORMAT: z._default(z.enum(["jsonl", "otlp"], { message: "must be jsonl or otlp" }), "jsonl"),
   /** Headers sent with each export, `name=value` pairs separated by commas, values URL-encoded (as OTEL_EXPORTER_OTLP_HEADERS). */
   LOG_EXPORT_HEADERS: optionalText,
   /** Signs each export with `x-sluice-signature`, as the billing webhook is signed. */
@@ -277,7 +291,7 @@ export const envSchema = z.object({
   /** Signs each call of a webhook guardrail with `x-sluice-signature`, as the billing webhook is signed. */
   GUARDRAIL_WEBHOOK_SECRET: optionalText,
   /** `json`: one JSON line per model call on the console (Workers Logs indexes it); `off` (default): none. */
-  CONSOLE_REQUEST_LOG: z.enum(["json", "off"], { message: "must be json or off" }).default("off"),
+  CONSOLE_REQUEST_LOG: z._default(z.enum(["json", "off"], { message: "must be json or off" }), "off"),
 });
 
 /** Settings, plus the Worker's bindings. */

@@ -1,8 +1,9 @@
 // Fields every client format parses the same way: model names and the
 // numbers that steer generation. Loose where providers are loose, strict where
 // a wrong value would be forwarded upstream or meter wrongly.
-import * as z from "zod";
+
 import { badRequest } from "../http/errors.ts";
+import * as z from "../zod.ts";
 
 /** "is required" when absent, "must be a <kind>" when of the wrong type. */
 const typed = (kind: string) => ({
@@ -19,16 +20,15 @@ export function hasControl(text: string): boolean {
 }
 
 /** A string schema that refuses control characters, for text bound for headers, logs or Postgres. */
-export const withoutControl = (schema: z.ZodString) =>
-  schema.refine((text) => !hasControl(text), { message: "must not contain control characters" });
+export const withoutControl = (schema: z.ZodMiniString) =>
+  schema.check(z.refine((text) => !hasControl(text), { message: "must not contain control characters" }));
 
 /** A name that routes, labels or lands in a header or the ledger: bounded, no control characters. */
 export const boundedName = (max: number) =>
   withoutControl(
     z
       .string(typed("a string"))
-      .min(1, { message: "is required" })
-      .max(max, { message: `must be at most ${max} characters` }),
+      .check(z.minLength(1, { message: "is required" }), z.maxLength(max, { message: `must be at most ${max} characters` })),
   );
 
 export const modelName = boundedName(256);
@@ -37,34 +37,33 @@ export const modelName = boundedName(256);
 export const providerName = boundedName(64);
 
 /** A name from outside a JSON body (a path, a header), held to the same rule; a 400 naming where it came from. */
-export function checkedName(schema: z.ZodType<string>, value: string, param: string): string {
+export function checkedName(schema: z.ZodMiniType<string>, value: string, param: string): string {
   const parsed = schema.safeParse(value);
   if (parsed.success) return parsed.data;
   throw badRequest(`Invalid \`${param}\`: ${parsed.error.issues[0]?.message ?? "is not valid"}`, param);
 }
 
-export const optionalText = z.string(typed("a string")).optional();
+export const optionalText = z.optional(z.string(typed("a string")));
 
-export const flag = z.boolean(typed("true or false")).nullish();
+export const flag = z.nullish(z.boolean(typed("true or false")));
 
 export const positiveInt = z
   .number(typed("a number"))
-  .int({ message: "must be a whole number" })
-  .positive({ message: "must be positive" });
+  .check(z.int({ message: "must be a whole number" }), z.positive({ message: "must be positive" }));
 
 /** A sampling parameter within [min, max]. */
 export const sampling = (min: number, max: number) =>
-  z
-    .number(typed("a number"))
-    .min(min, { message: `must be at least ${min}` })
-    .max(max, { message: `must be at most ${max}` })
-    .nullish();
+  z.nullish(
+    z
+      .number(typed("a number"))
+      .check(z.gte(min, { message: `must be at least ${min}` }), z.lte(max, { message: `must be at most ${max}` })),
+  );
 
 /** A JSON Schema, as tools and structured outputs carry them. */
 export const jsonSchema = z.record(z.string(), z.unknown(), typed("a JSON object"));
 
 /** Stop sequences: one, or several. */
-export const stopSequences = z.union([z.string(), z.array(z.string())], typed("a string or an array of strings")).nullish();
+export const stopSequences = z.nullish(z.union([z.string(), z.array(z.string())], typed("a string or an array of strings")));
 
 /** What is Sluice's own (the `provider` field) comes out of a body forwarded as sent; everything else stays. */
 export function withoutProvider<Body extends { provider?: string | undefined }>(body: Body): Omit<Body, "provider"> {

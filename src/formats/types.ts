@@ -3,9 +3,10 @@
 // answered in it), by providers (an UpstreamCodec: encoded from the canonical
 // form, its answers and stream frames decoded back), or both. A call whose
 // client and provider speak the same dialect is forwarded as sent.
-import type * as z from "zod";
+
 import type { GatewayError } from "../http/errors.ts";
 import type { TokenCounts, ToolFees } from "../usage/prices.ts";
+import type * as z from "../zod.ts";
 import type { CanonicalEvent, CanonicalRequest, CanonicalResponse } from "./canonical.ts";
 
 /**
@@ -140,7 +141,7 @@ export interface ClientFormat<Body extends Record<string, unknown> = Record<stri
   readonly name: string;
   readonly dialect: Dialect;
   readonly errors: ErrorShape;
-  readonly schema: z.ZodType<Body>;
+  readonly schema: z.ZodMiniType<Body>;
   facts(body: Body, route: RouteFacts): RequestFacts;
   /** The body as forwarded to a provider of the same dialect: what is Sluice's own taken out. */
   forwarded(body: Body): Record<string, unknown>;

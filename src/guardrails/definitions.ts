@@ -1,7 +1,8 @@
 // A guardrail policy as the admin API takes it, and as the isolate holds it:
 // its detectors built once when the catalog is read, so a request only runs them.
-import * as z from "zod";
+
 import { withoutControl } from "../formats/fields.ts";
+import * as z from "../zod.ts";
 import { builtInDetector, DETECTOR_KINDS, type Detector, type DetectorKind, regexDetector, wordsDetector } from "./detectors.ts";
 import type { JudgeCheck } from "./judge.ts";
 import { backtrackingRisk } from "./regex-safety.ts";
@@ -13,7 +14,9 @@ export type GuardrailPhase = (typeof GUARDRAIL_PHASES)[number];
 export type GuardrailMode = (typeof GUARDRAIL_MODES)[number];
 
 /** A category goes into placeholders (`[TICKET_1]`) and the ledger: letters, digits and underscores. */
-const category = z.string().regex(/^[a-z][a-z0-9_]{0,39}$/, { message: "must be lower-case letters, digits or _, 40 at most" });
+const category = z
+  .string()
+  .check(z.regex(/^[a-z][a-z0-9_]{0,39}$/, { message: "must be lower-case letters, digits or _, 40 at most" }));
 
 const compiles = (source: string, flags = "") => {
   try {
@@ -28,61 +31,59 @@ const storedPatternSchema = z
   .strictObject({
     /** The category its matches are recorded under. */
     name: category,
-    regex: z.string().min(1).max(1000),
+    regex: z.string().check(z.minLength(1), z.maxLength(1000)),
     /** `i`, `m`, `s`, `u` (the search is always global). */
-    flags: z
-      .string()
-      .regex(/^[imsu]*$/, { message: "may use i, m, s and u" })
-      .optional(),
+    flags: z.optional(z.string().check(z.regex(/^[imsu]*$/, { message: "may use i, m, s and u" }))),
   })
-  .refine((p) => compiles(p.regex, p.flags), { message: "is not a valid regular expression", path: ["regex"] });
+  .check(z.refine((p) => compiles(p.regex, p.flags), { message: "is not a valid regular expression", path: ["regex"] }));
 
 /** A pattern as an admin writes it: one that could backtrack catastrophically is refused, saying where. */
-const patternSchema = storedPatternSchema.superRefine((p, ctx) => {
-  if (!compiles(p.regex, p.flags)) return;
-  const risk = backtrackingRisk(p.regex, p.flags);
-  if (risk) ctx.addIssue({ code: "custom", message: `could take exponential time on some texts: ${risk}`, path: ["regex"] });
-});
+const patternSchema = storedPatternSchema.check(
+  z.superRefine((p, ctx) => {
+    if (!compiles(p.regex, p.flags)) return;
+    const risk = backtrackingRisk(p.regex, p.flags);
+    if (risk) ctx.addIssue({ code: "custom", message: `could take exponential time on some texts: ${risk}`, path: ["regex"] });
+  }),
+);
 
 const webhookSchema = z.strictObject({
   /** The checker's URL; it is sent the prompt's texts and answers a verdict. */
-  url: z.url({ message: "must be an http(s) URL" }).refine((url) => /^https?:/.test(url), { message: "must be an http(s) URL" }),
+  url: z
+    .url({ message: "must be an http(s) URL" })
+    .check(z.refine((url) => /^https?:/.test(url), { message: "must be an http(s) URL" })),
   /** How long its verdict is waited for (default 2 s). */
-  timeout_ms: z.number().int().min(50).max(30_000).optional(),
+  timeout_ms: z.optional(z.number().check(z.int(), z.gte(50), z.lte(30_000))),
   /** What a missing verdict means: `block` (default), a 503 with Retry-After; `allow`, the request goes on. */
-  on_error: z.enum(["allow", "block"], { message: "must be allow or block" }).optional(),
+  on_error: z.optional(z.enum(["allow", "block"], { message: "must be allow or block" })),
   /** On input: the upstream call starts at once and the answer is held until the verdict passes. */
-  parallel: z.boolean().optional(),
+  parallel: z.optional(z.boolean()),
 });
 
 const judgeSchema = z.strictObject({
   /** A model the catalog serves: a moderation model, or a chat model (a Llama Guard deployment…). */
-  model: withoutControl(z.string().min(1).max(200)),
+  model: withoutControl(z.string().check(z.minLength(1), z.maxLength(200))),
   /** `moderation` (default): `/v1/moderations`; `chat`: the chat API, with `prompt` as the policy. */
-  kind: z.enum(["moderation", "chat"], { message: "must be moderation or chat" }).optional(),
+  kind: z.optional(z.enum(["moderation", "chat"], { message: "must be moderation or chat" })),
   /** The categories that block; unset, any the judge names. */
-  categories: z.array(z.string().min(1).max(100)).max(50).optional(),
+  categories: z.optional(z.array(z.string().check(z.minLength(1), z.maxLength(100))).check(z.maxLength(50))),
   /** Moderation: a category whose score is at least this blocks. */
-  threshold: z.number().min(0).max(1).optional(),
+  threshold: z.optional(z.number().check(z.gte(0), z.lte(1))),
   /** Chat: the system prompt stating the policy; the judge answers `safe`, or `unsafe` and categories. */
-  prompt: z.string().min(1).max(20_000).optional(),
-  timeout_ms: z.number().int().min(50).max(30_000).optional(),
-  on_error: z.enum(["allow", "block"], { message: "must be allow or block" }).optional(),
-  parallel: z.boolean().optional(),
+  prompt: z.optional(z.string().check(z.minLength(1), z.maxLength(20_000))),
+  timeout_ms: z.optional(z.number().check(z.int(), z.gte(50), z.lte(30_000))),
+  on_error: z.optional(z.enum(["allow", "block"], { message: "must be allow or block" })),
+  parallel: z.optional(z.boolean()),
 });
 
 const optionsShape = {
   /** A model that gives the verdict. */
-  judge: judgeSchema.optional(),
+  judge: z.optional(judgeSchema),
   /** An external checker that gives the verdict. */
-  webhook: webhookSchema.optional(),
+  webhook: z.optional(webhookSchema),
   /** Regular expressions of the policy's own, each found under its name. */
-  patterns: z.array(patternSchema).max(50).optional(),
+  patterns: z.optional(z.array(patternSchema).check(z.maxLength(50))),
   /** Words and phrases, found whole and in any case, under the category `word`. */
-  words: z
-    .array(withoutControl(z.string().min(1).max(200)))
-    .max(1000)
-    .optional(),
+  words: z.optional(z.array(withoutControl(z.string().check(z.minLength(1), z.maxLength(200)))).check(z.maxLength(1000))),
 };
 
 export const guardrailOptionsSchema = z.strictObject(optionsShape);
@@ -93,13 +94,16 @@ export type GuardrailOptions = z.infer<typeof guardrailOptionsSchema>;
  * still read (and run over bounded windows, detectors.ts), so a policy
  * does not silently stop applying; the admin API refuses them on change.
  */
-const storedOptionsSchema = z.strictObject({ ...optionsShape, patterns: z.array(storedPatternSchema).max(50).optional() });
+const storedOptionsSchema = z.strictObject({
+  ...optionsShape,
+  patterns: z.optional(z.array(storedPatternSchema).check(z.maxLength(50))),
+});
 
 const guardrailFields = {
-  name: withoutControl(z.string().min(1).max(200)),
+  name: withoutControl(z.string().check(z.minLength(1), z.maxLength(200))),
   phase: z.enum(GUARDRAIL_PHASES, { message: `must be one of ${GUARDRAIL_PHASES.join(", ")}` }),
   mode: z.enum(GUARDRAIL_MODES, { message: `must be one of ${GUARDRAIL_MODES.join(", ")}` }),
-  kinds: z.array(z.enum(DETECTOR_KINDS as [DetectorKind, ...DetectorKind[]])).max(DETECTOR_KINDS.length),
+  kinds: z.array(z.enum(DETECTOR_KINDS as [DetectorKind, ...DetectorKind[]])).check(z.maxLength(DETECTOR_KINDS.length)),
   options: guardrailOptionsSchema,
   enabled: z.boolean(),
 };
@@ -125,24 +129,28 @@ const parallelFits = (g: { mode?: GuardrailMode; options?: GuardrailOptions }) =
 
 export const createGuardrailSchema = z
   .strictObject({
-    id: withoutControl(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/, { message: "must be letters, digits, ., _ or -" })),
+    id: withoutControl(
+      z.string().check(z.regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/, { message: "must be letters, digits, ., _ or -" })),
+    ),
     ...guardrailFields,
-    kinds: guardrailFields.kinds.optional(),
-    options: guardrailFields.options.optional(),
-    enabled: guardrailFields.enabled.optional(),
+    kinds: z.optional(guardrailFields.kinds),
+    options: z.optional(guardrailFields.options),
+    enabled: z.optional(guardrailFields.enabled),
   })
-  .refine(detectsSomething, { message: "a guardrail needs kinds, patterns, words or a webhook", path: ["kinds"] })
-  .refine(webhookFits, {
-    message: "a webhook or judge guardrail has one of the two, and no kinds, patterns or words of its own",
-    path: ["options", "webhook"],
-  })
-  .refine(parallelFits, {
-    message: "a parallel webhook or judge cannot redact: the upstream has the prompt before its verdict",
-    path: ["mode"],
-  });
+  .check(
+    z.refine(detectsSomething, { message: "a guardrail needs kinds, patterns, words or a webhook", path: ["kinds"] }),
+    z.refine(webhookFits, {
+      message: "a webhook or judge guardrail has one of the two, and no kinds, patterns or words of its own",
+      path: ["options", "webhook"],
+    }),
+    z.refine(parallelFits, {
+      message: "a parallel webhook or judge cannot redact: the upstream has the prompt before its verdict",
+      path: ["mode"],
+    }),
+  );
 export type CreateGuardrailInput = z.infer<typeof createGuardrailSchema>;
 
-export const updateGuardrailSchema = z.strictObject(guardrailFields).partial();
+export const updateGuardrailSchema = z.partial(z.strictObject(guardrailFields));
 export type UpdateGuardrailInput = z.infer<typeof updateGuardrailSchema>;
 
 /** A guardrail ready to run. */

@@ -6,38 +6,43 @@
 // video) a caller may send. A request past a limit is refused before
 // anything is admitted, with a 400 in its own format that names the limit,
 // and a ledger row.
-import * as z from "zod";
+
 import { GatewayError } from "../http/errors.ts";
 import type { PolicySection } from "../policy/sections.ts";
+import * as z from "../zod.ts";
 import type { Verdict } from "./input.ts";
 import { findMedia, MODALITIES, type Modality } from "./modalities.ts";
 import { mapPromptTexts } from "./text-fields.ts";
 
-const count = (max: number) => z.number({ message: "must be a whole number" }).int().min(0).max(max);
+const count = (max: number) => z.number({ message: "must be a whole number" }).check(z.int(), z.gte(0), z.lte(max));
 
 const modalities = z
   .array(z.enum(MODALITIES, { message: `must be one of ${MODALITIES.join(", ")}` }), {
     message: `must be a list of input kinds (${MODALITIES.join(", ")})`,
   })
-  .max(MODALITIES.length);
+  .check(z.maxLength(MODALITIES.length));
 
 const schema = z.strictObject({
   /** Messages (or Gemini `contents`, or Responses `input` items) in one request. */
-  max_messages: count(100_000).optional(),
+  max_messages: z.optional(count(100_000)),
   /** Characters of the prompt's text (messages, system prompt, tool results). */
-  max_input_chars: count(100_000_000).optional(),
+  max_input_chars: z.optional(count(100_000_000)),
   /** Input tokens, as the gateway estimates them before the call. */
-  max_input_tokens: count(100_000_000).optional(),
+  max_input_tokens: z.optional(count(100_000_000)),
   /** Tools (function declarations) offered to the model. */
-  max_tools: count(10_000).optional(),
+  max_tools: z.optional(count(10_000)),
   /** The output a request may ask for; one that asks for none is held to it. */
-  max_output_tokens: count(10_000_000).optional(),
+  max_output_tokens: z.optional(count(10_000_000)),
   /** Tool names a request may not offer. */
-  denied_tools: z.array(z.string().min(1).max(200), { message: "must be a list of tool names" }).max(500).optional(),
+  denied_tools: z.optional(
+    z
+      .array(z.string().check(z.minLength(1), z.maxLength(200)), { message: "must be a list of tool names" })
+      .check(z.maxLength(500)),
+  ),
   /** The only kinds of input a request may send; each level can only narrow the list. */
-  input_modalities: modalities.optional(),
+  input_modalities: z.optional(modalities),
   /** Kinds of input a request may not send; each level adds its own. */
-  denied_modalities: modalities.optional(),
+  denied_modalities: z.optional(modalities),
 });
 
 export type RequestLimits = z.infer<typeof schema>;

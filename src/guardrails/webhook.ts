@@ -4,9 +4,10 @@
 // is signed (GUARDRAIL_WEBHOOK_SECRET, the billing webhook's scheme) and
 // timed out; what a missing verdict means is remote.ts's business, which
 // runs webhooks and judges alike.
-import * as z from "zod";
+
 import { GatewayError } from "../http/errors.ts";
 import { signatureHeader } from "../usage/webhooks.ts";
+import * as z from "../zod.ts";
 import type { Guardrail } from "./definitions.ts";
 
 export interface WebhookCheck {
@@ -19,11 +20,8 @@ export interface WebhookCheck {
 
 const answerSchema = z.object({
   action: z.enum(["allow", "block", "redact", "flag"]),
-  categories: z
-    .array(z.string().regex(/^[a-z][a-z0-9_]{0,39}$/))
-    .max(20)
-    .optional(),
-  texts: z.array(z.string()).optional(),
+  categories: z.optional(z.array(z.string().check(z.regex(/^[a-z][a-z0-9_]{0,39}$/))).check(z.maxLength(20))),
+  texts: z.optional(z.array(z.string())),
 });
 /** A verdict, from a webhook or a judge. */
 export type WebhookAnswer = z.infer<typeof answerSchema>;

@@ -1,13 +1,13 @@
 // Query parameters, validated with @hono/zod-validator: admin listings' paging, and any route's own schema.
 import { zValidator } from "@hono/zod-validator";
-import * as z from "zod";
+import * as z from "../zod.ts";
 import { badRequest } from "./errors.ts";
 
 export const pageSchema = z.object({
-  limit: z.coerce.number().int().min(1).max(1000).default(100),
-  offset: z.coerce.number().int().min(0).default(0),
-  user_id: z.string().min(1).optional(),
-  team_id: z.string().min(1).optional(),
+  limit: z._default(z.coerce.number().check(z.int(), z.gte(1), z.lte(1000)), 100),
+  offset: z._default(z.coerce.number().check(z.int(), z.gte(0)), 0),
+  user_id: z.optional(z.string().check(z.minLength(1))),
+  team_id: z.optional(z.string().check(z.minLength(1))),
 });
 
 /** The first problem of a failed parse as a 400 naming the parameter, by the caller's name for it where that differs. */
@@ -22,13 +22,13 @@ function refusal(
 }
 
 /** Query parameters checked against a schema; the first bad one is a 400 that names it. */
-export const validQuery = <T extends z.ZodType>(schema: T) =>
+export const validQuery = <T extends z.ZodMiniType>(schema: T) =>
   zValidator("query", schema, (result) => {
     if (!result.success) throw refusal(result.error);
   });
 
 /** Parameters under other names (another API's), mapped onto a schema's: parsed, or a 400 naming the caller's parameter. */
-export function parseQuery<T extends z.ZodType>(
+export function parseQuery<T extends z.ZodMiniType>(
   schema: T,
   input: Record<string, unknown>,
   names: Record<string, string>,

@@ -1,6 +1,6 @@
 // Reads and validates a JSON body against a zod schema, as a GatewayError on failure.
-import type { z } from "zod";
 import type { GatewayContext } from "../context.ts";
+import type { z } from "../zod.ts";
 import { readJsonBodyText } from "./body.ts";
 import { rememberBodyText } from "./body-text.ts";
 import { badRequest } from "./errors.ts";
@@ -10,12 +10,12 @@ import { badRequest } from "./errors.ts";
  * as they are (a conversation of plain text turns, most of a large prompt):
  * `schema` then reads only the rest, and means what the full one would.
  */
-export interface QuickSchema<T extends z.ZodType> {
+export interface QuickSchema<T extends z.ZodMiniType> {
   applies(value: unknown): boolean;
-  schema: z.ZodType<z.output<T>>;
+  schema: z.ZodMiniType<z.output<T>>;
 }
 
-export async function parseJsonBody<T extends z.ZodType>(
+export async function parseJsonBody<T extends z.ZodMiniType>(
   c: GatewayContext,
   schema: T,
   quick?: QuickSchema<T>,

@@ -1,9 +1,10 @@
 // JSON-RPC 2.0 as MCP uses it: the messages a client posts, told apart
 // (a request has a method and an id, a notification a method only, a
 // response an id and a result or error), and the gateway's own errors.
-import * as z from "zod";
+
 import type { JsonRpcId } from "../formats/mcp/errors.ts";
 import { badRequest, GatewayError } from "../http/errors.ts";
+import * as z from "../zod.ts";
 
 export type { JsonRpcId } from "../formats/mcp/errors.ts";
 
@@ -30,27 +31,38 @@ export type ClientMessage =
   | { kind: "notification"; message: RpcNotification }
   | { kind: "response"; message: RpcResponse };
 
-const id = z.union([z.string().max(1000), z.number().int()]);
-const params = z.record(z.string(), z.unknown()).optional();
-const request = z.looseObject({ jsonrpc: z.literal("2.0"), id, method: z.string().min(1).max(200), params });
-const notification = z.looseObject({ jsonrpc: z.literal("2.0"), method: z.string().min(1).max(200), params });
+const id = z.union([z.string().check(z.maxLength(1000)), z.number().check(z.int())]);
+const params = z.optional(z.record(z.string(), z.unknown()));
+const request = z.looseObject({
+  jsonrpc: z.literal("2.0"),
+  id,
+  method: z.string().check(z.minLength(1), z.maxLength(200)),
+  params,
+});
+const notification = z.looseObject({
+  jsonrpc: z.literal("2.0"),
+  method: z.string().check(z.minLength(1), z.maxLength(200)),
+  params,
+});
 const response = z.looseObject({
   jsonrpc: z.literal("2.0"),
-  id: id.nullable(),
-  result: z.unknown().optional(),
-  error: z.looseObject({ code: z.number(), message: z.string() }).optional(),
+  id: z.nullable(id),
+  result: z.optional(z.unknown()),
+  error: z.optional(z.looseObject({ code: z.number(), message: z.string() })),
 });
 
 const initializeParams = z.looseObject({
-  protocolVersion: z.string().max(100).optional(),
-  capabilities: z.record(z.string(), z.unknown()).optional(),
-  clientInfo: z.looseObject({ name: z.string().max(1000), version: z.string().max(1000).optional() }).optional(),
+  protocolVersion: z.optional(z.string().check(z.maxLength(100))),
+  capabilities: z.optional(z.record(z.string(), z.unknown())),
+  clientInfo: z.optional(
+    z.looseObject({ name: z.string().check(z.maxLength(1000)), version: z.optional(z.string().check(z.maxLength(1000))) }),
+  ),
 });
 
 /** The issue zod found, as the caller's 400 naming the field. */
-function refusal(error: z.ZodError): GatewayError {
+function refusal(error: z.core.$ZodError, under: PropertyKey[] = []): GatewayError {
   const issue = error.issues[0];
-  const param = issue?.path.join(".") || undefined;
+  const param = issue ? [...under, ...issue.path].join(".") || undefined : undefined;
   return badRequest(
     param ? `Invalid \`${param}\`: ${issue?.message}` : `Invalid message: ${issue?.message}`,
     param,
@@ -70,7 +82,7 @@ export function parseClientMessage(body: unknown): ClientMessage {
       if (!parsed.success) throw refusal(parsed.error);
       if (parsed.data.method === "initialize") {
         const hello = initializeParams.safeParse(parsed.data.params ?? {});
-        if (!hello.success) throw refusal(new z.ZodError(hello.error.issues.map((i) => ({ ...i, path: ["params", ...i.path] }))));
+        if (!hello.success) throw refusal(hello.error, ["params"]);
       }
       return { kind: "request", message: parsed.data as RpcRequest };
     }

@@ -5,7 +5,6 @@
 // sign-in, makes the person a Sluice user as an end user's JWT would (created
 // on first sight), and answers the client with a one-use code.
 import { EncryptJWT, type JWTPayload, jwtDecrypt } from "jose";
-import * as z from "zod";
 import { signingKey } from "../auth/sluice-token.ts";
 import { userFromClaims } from "../auth/users.ts";
 import type { Config, SsoConfig } from "../config/index.ts";
@@ -13,6 +12,7 @@ import { GatewayError } from "../http/errors.ts";
 import type { Services } from "../services.ts";
 import { finishSignIn, SIGN_IN_SECONDS, startSignIn } from "../sso/flow.ts";
 import { operatorClaims } from "../sso/roles.ts";
+import * as z from "../zod.ts";
 import { isMcpResource } from "./access-token.ts";
 import { isRegisteredRedirect, openClient } from "./clients.ts";
 import { clientHash, issueCode, newFamily } from "./grants.ts";
@@ -22,14 +22,14 @@ export const AUTHORIZE_COOKIE = "sluice-oauth";
 export const AUTHORIZE_SECONDS = SIGN_IN_SECONDS;
 
 const requestSchema = z.object({
-  response_type: z.string().optional(),
-  client_id: z.string().min(1).max(4000),
-  redirect_uri: z.string().min(1).max(2000),
-  code_challenge: z.string().optional(),
-  code_challenge_method: z.string().optional(),
-  state: z.string().max(1000).optional(),
-  scope: z.string().max(1000).optional(),
-  resource: z.string().max(2000).optional(),
+  response_type: z.optional(z.string()),
+  client_id: z.string().check(z.minLength(1), z.maxLength(4000)),
+  redirect_uri: z.string().check(z.minLength(1), z.maxLength(2000)),
+  code_challenge: z.optional(z.string()),
+  code_challenge_method: z.optional(z.string()),
+  state: z.optional(z.string().check(z.maxLength(1000))),
+  scope: z.optional(z.string().check(z.maxLength(1000))),
+  resource: z.optional(z.string().check(z.maxLength(2000))),
 });
 
 /** The client's request, once its client and redirect URI are known good: errors from here on go back to the client. */
@@ -110,8 +110,8 @@ const pendingSchema = z.object({
     clientId: z.string(),
     redirectUri: z.string(),
     challenge: z.string(),
-    state: z.string().nullable(),
-    scope: z.string().nullable(),
+    state: z.nullable(z.string()),
+    scope: z.nullable(z.string()),
     resource: z.string(),
   }),
 });

@@ -4,18 +4,18 @@
 // and rotating the admin key forgets every client. Clients are public (PKCE,
 // no secret); redirect URIs are HTTPS, or HTTP on the loopback interface.
 import { EncryptJWT, jwtDecrypt } from "jose";
-import * as z from "zod";
 import { signingKey } from "../auth/sluice-token.ts";
 import { hasControl } from "../formats/fields.ts";
+import * as z from "../zod.ts";
 import { invalidClient, invalidClientMetadata } from "./errors.ts";
 
 const CLIENT_PURPOSE = "sluice oauth client v1";
 const LOOPBACK = new Set(["127.0.0.1", "localhost", "[::1]"]);
 
 export const registrationSchema = z.looseObject({
-  redirect_uris: z.array(z.string().max(2000)).min(1).max(10),
-  client_name: z.string().max(200).optional(),
-  scope: z.string().max(1000).optional(),
+  redirect_uris: z.array(z.string().check(z.maxLength(2000))).check(z.minLength(1), z.maxLength(10)),
+  client_name: z.optional(z.string().check(z.maxLength(200))),
+  scope: z.optional(z.string().check(z.maxLength(1000))),
 });
 
 export interface OAuthClient {
@@ -57,7 +57,7 @@ export async function registerClient(
   return { clientId, client };
 }
 
-const clientSchema = z.object({ ru: z.array(z.string()).min(1), cn: z.string().nullable() });
+const clientSchema = z.object({ ru: z.array(z.string()).check(z.minLength(1)), cn: z.nullable(z.string()) });
 
 /** The client an id stands for; `invalid_client` for one this gateway did not issue. */
 export async function openClient(adminKey: string, clientId: string): Promise<OAuthClient> {

@@ -3,12 +3,12 @@
 // turned into JSON Schema by zod) and what its `endpoint()` declares (that it
 // needs a caller, and the error shape it answers in).
 import type { Hono } from "hono";
-import * as z from "zod";
 import packageJson from "../../package.json" with { type: "json" };
 import type { Permission } from "../auth/roles.ts";
 import type { GatewayEnv } from "../context.ts";
 import type { ErrorShape } from "../formats/types.ts";
 import { ENDPOINT, type EndpointOptions, ERROR_SHAPE, PERMISSION } from "../routes/endpoint.ts";
+import * as z from "../zod.ts";
 import { DOC, type RouteDoc } from "./doc.ts";
 
 type JsonSchema = Record<string, unknown>;
@@ -19,7 +19,7 @@ type JsonSchema = Record<string, unknown>;
  * with `.meta({ id })`) goes into the document's components, where its
  * references can reach it.
  */
-const schemaOf = (schema: z.ZodType, components: Record<string, JsonSchema>): JsonSchema => {
+const schemaOf = (schema: z.ZodMiniType, components: Record<string, JsonSchema>): JsonSchema => {
   const json = z.toJSONSchema(schema, { io: "input", unrepresentable: "any", target: "draft-2020-12" });
   const {
     $schema: _dialect,

@@ -4,7 +4,6 @@
 // inserted: no route updates or deletes one, and Postgres refuses to.
 import { and, desc, eq, gte, lt, lte, type SQL } from "drizzle-orm";
 import type { MiddlewareHandler } from "hono";
-import * as z from "zod";
 import packageJson from "../../package.json" with { type: "json" };
 import { networkHash } from "../apps/network.ts";
 import type { GatewayContext, GatewayEnv } from "../context.ts";
@@ -12,6 +11,7 @@ import { auditLog } from "../db/schema.ts";
 import { logDetail } from "../log.ts";
 import type { Services } from "../services.ts";
 import { type ExportRecord, logExporterFor } from "../telemetry/log-export.ts";
+import * as z from "../zod.ts";
 
 /** Fields whose values never reach the log: secrets shown once, sealed credentials. */
 const SECRET_FIELDS = /^(key|secret|token|api_key|apiKey|password|client_secret|publishable_key|credential)$/i;
@@ -144,17 +144,17 @@ export function auditWrites(readBefore: (c: GatewayContext, path: string) => Pro
 }
 
 export const auditQuery = z.strictObject({
-  actor: z.string().max(300).optional(),
-  action: z.string().max(300).optional(),
-  target_type: z.string().max(100).optional(),
-  target_id: z.string().max(300).optional(),
-  request_id: z.string().max(100).optional(),
-  from: z.iso.datetime({ offset: true }).optional(),
-  to: z.iso.datetime({ offset: true }).optional(),
-  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  actor: z.optional(z.string().check(z.maxLength(300))),
+  action: z.optional(z.string().check(z.maxLength(300))),
+  target_type: z.optional(z.string().check(z.maxLength(100))),
+  target_id: z.optional(z.string().check(z.maxLength(300))),
+  request_id: z.optional(z.string().check(z.maxLength(100))),
+  from: z.optional(z.iso.datetime({ offset: true })),
+  to: z.optional(z.iso.datetime({ offset: true })),
+  limit: z._default(z.coerce.number().check(z.int(), z.gte(1), z.lte(1000)), 100),
   /** The id of the last row of the previous page: rows older than it. */
-  cursor: z.coerce.number().int().min(1).optional(),
-  format: z.enum(["json", "csv"]).default("json"),
+  cursor: z.optional(z.coerce.number().check(z.int(), z.gte(1))),
+  format: z._default(z.enum(["json", "csv"]), "json"),
 });
 export type AuditQuery = z.infer<typeof auditQuery>;
 

@@ -2,21 +2,21 @@
 // the organization and in each team. Sign-in creates them; an admin may
 // name them ahead of it, or change their roles.
 import { and, asc, eq } from "drizzle-orm";
-import * as z from "zod";
 import { DEFAULT_ORG, teamRolesOf } from "../auth/operators.ts";
 import type { Principal } from "../auth/principal.ts";
 import { permissionsOf, ROLES, type Role } from "../auth/roles.ts";
 import { organizations, orgMembers } from "../db/schema.ts";
 import { GatewayError } from "../http/errors.ts";
 import type { Services } from "../services.ts";
+import * as z from "../zod.ts";
 
 const role = z.enum(ROLES as [Role, ...Role[]]);
 
 export const memberSchema = z.strictObject({
-  email: z.string().max(320).nullable().optional(),
-  name: z.string().max(200).nullable().optional(),
-  role: role.nullable().optional(),
-  team_roles: z.record(z.string().min(1).max(200), role).optional(),
+  email: z.optional(z.nullable(z.string().check(z.maxLength(320)))),
+  name: z.optional(z.nullable(z.string().check(z.maxLength(200)))),
+  role: z.optional(z.nullable(role)),
+  team_roles: z.optional(z.record(z.string().check(z.minLength(1), z.maxLength(200)), role)),
 });
 export type MemberInput = z.infer<typeof memberSchema>;
 

@@ -1,7 +1,6 @@
 // Admin tokens for automation: named, expiring, scoped, in an organization;
 // the secret is shown once and only its hash is kept.
 import { and, desc, eq } from "drizzle-orm";
-import * as z from "zod";
 import { displaySuffix, hashSecret } from "../auth/keys.ts";
 import { ADMIN_TOKEN_PREFIX, DEFAULT_ORG } from "../auth/operators.ts";
 import type { Principal } from "../auth/principal.ts";
@@ -10,25 +9,30 @@ import { parseDuration } from "../config/index.ts";
 import { adminTokens } from "../db/schema.ts";
 import { badRequest, GatewayError } from "../http/errors.ts";
 import type { Services } from "../services.ts";
+import * as z from "../zod.ts";
 
 const role = z.enum(ROLES as [Role, ...Role[]]);
 
 export const createTokenSchema = z.strictObject({
-  name: z.string().min(1).max(200),
+  name: z.string().check(z.minLength(1), z.maxLength(200)),
   /** Permissions, or `*` for whatever the roles allow. */
-  scopes: z
-    .array(z.string().refine((s) => s === "*" || isPermission(s), { message: `must be * or one of ${PERMISSIONS.join(", ")}` }))
-    .min(1)
-    .max(PERMISSIONS.length + 1)
-    .default(["*"]),
+  scopes: z._default(
+    z
+      .array(
+        z
+          .string()
+          .check(z.refine((s) => s === "*" || isPermission(s), { message: `must be * or one of ${PERMISSIONS.join(", ")}` })),
+      )
+      .check(z.minLength(1), z.maxLength(PERMISSIONS.length + 1)),
+    ["*"],
+  ),
   /** The role the token acts with in the organization; `admin` unless it says. */
-  role: role.nullable().default("admin"),
-  team_roles: z.record(z.string().min(1).max(200), role).default({}),
+  role: z._default(z.nullable(role), "admin"),
+  team_roles: z._default(z.record(z.string().check(z.minLength(1), z.maxLength(200)), role), {}),
   /** `30d`, `12h`…; unset: it never expires. */
-  expires_in: z
-    .string()
-    .refine((s) => parseDuration(s) !== undefined, { message: "must be a duration like 30d or 12h" })
-    .optional(),
+  expires_in: z.optional(
+    z.string().check(z.refine((s) => parseDuration(s) !== undefined, { message: "must be a duration like 30d or 12h" })),
+  ),
 });
 export type CreateTokenInput = z.infer<typeof createTokenSchema>;
 

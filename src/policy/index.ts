@@ -4,7 +4,7 @@
 // `settings` document on its quota policy row), read in the same query as the
 // limits, and resolved once when the caller is loaded, so a warm request pays
 // nothing for them.
-import * as z from "zod";
+import * as z from "../zod.ts";
 import { POLICY_SECTIONS } from "./sections.ts";
 
 type Sections = typeof POLICY_SECTIONS;
@@ -20,8 +20,8 @@ export type CallerPolicy = Readonly<Settings>;
 export const NO_POLICY: CallerPolicy = Object.freeze({});
 
 const sectionShape = Object.fromEntries(
-  Object.entries(POLICY_SECTIONS).map(([name, section]) => [name, section.schema.nullable().optional()]),
-) as { [K in keyof Sections]: z.ZodOptional<z.ZodNullable<Sections[K]["schema"]>> };
+  Object.entries(POLICY_SECTIONS).map(([name, section]) => [name, z.optional(z.nullable(section.schema))]),
+) as { [K in keyof Sections]: z.ZodMiniOptional<z.ZodMiniNullable<Sections[K]["schema"]>> };
 
 /**
  * The `settings` an admin writes at one level: each section named is set,

@@ -5,11 +5,11 @@
 // each. Everything that lists providers (the config schema, routing by name,
 // the admin API's kinds) is derived from the registry in `providers/index.ts`.
 
-import type * as z from "zod";
 import type { Dialect, UpstreamCodec } from "../formats/types.ts";
 import type { BodySource } from "../http/body-text.ts";
 import type { Framing } from "../http/frames.ts";
 import type { PriceList, ToolFees } from "../usage/prices.ts";
+import type * as z from "../zod.ts";
 
 /** Where to send and with what: the credential's text (an API key, or a JSON document for several parts). */
 export interface ProviderSettings {
@@ -136,7 +136,7 @@ export interface ProviderDescriptor<Kind extends string = string> {
    * string, `api_key`.
    */
   readonly credential?: {
-    readonly schema: z.ZodType<Record<string, unknown>>;
+    readonly schema: z.ZodMiniType<Record<string, unknown>>;
     /** A few characters listings may show (never of the secret part). */
     hint(parts: Record<string, unknown>): string;
     /**

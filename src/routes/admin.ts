@@ -1,7 +1,6 @@
 // `/admin/*`: keys, apps, users, teams, quotas, the model catalog and provider credentials. The admin key only.
 import { and, desc, eq, sql } from "drizzle-orm";
 import { Hono, type MiddlewareHandler } from "hono";
-import * as z from "zod";
 import {
   createModel,
   createProvider,
@@ -76,6 +75,7 @@ import { deliverBilling } from "../usage/billing-wake.ts";
 import { rowView } from "../usage/query.ts";
 import type { UsageRecord } from "../usage/record.ts";
 import { DEAD_USAGE_KEY, PARKED_USAGE_KEY } from "../usage/writer.ts";
+import * as z from "../zod.ts";
 import { adminAppRoutes } from "./admin-apps.ts";
 import { adminOrgRoutes } from "./admin-orgs.ts";
 import { endpoint, permits } from "./endpoint.ts";
@@ -513,8 +513,8 @@ adminRoutes.get(
 );
 
 const outboxQuery = z.object({
-  status: z.enum(["pending", "dead", "sent"], { message: "must be pending, dead or sent" }).default("pending"),
-  limit: z.coerce.number().int().min(1).max(500).default(100),
+  status: z._default(z.enum(["pending", "dead", "sent"], { message: "must be pending, dead or sent" }), "pending"),
+  limit: z._default(z.coerce.number().check(z.int(), z.gte(1), z.lte(500)), 100),
 });
 
 const OUTBOX_STATES = {
@@ -545,7 +545,7 @@ adminRoutes.get(
   },
 );
 
-const replaySchema = z.object({ request_ids: z.array(z.string().min(1)).max(1000).optional() });
+const replaySchema = z.object({ request_ids: z.optional(z.array(z.string().check(z.minLength(1))).check(z.maxLength(1000))) });
 
 /** Sends rows again: the ones named (sent or dead), or every dead one; delivery starts at once. */
 adminRoutes.post(

@@ -1,6 +1,5 @@
 // Accounts users connect at a provider: Google, for Gemini on their own quota.
 import { Hono } from "hono";
-import * as z from "zod";
 import {
   accountView,
   BINDING_COOKIE_SECONDS,
@@ -18,6 +17,7 @@ import { bindingCookie } from "../http/binding-cookie.ts";
 import { GatewayError } from "../http/errors.ts";
 import { parseJsonBody } from "../http/validate.ts";
 import { doc } from "../openapi/doc.ts";
+import * as z from "../zod.ts";
 import { countsAsRequest, endpoint } from "./endpoint.ts";
 
 export const providerAccountRoutes = new Hono<GatewayEnv>();

@@ -4,7 +4,6 @@
 // browser connects with instead of a key: a Sluice token bound to the
 // calling key, so the session still runs through Sluice and is metered.
 import { Hono } from "hono";
-import * as z from "zod";
 import { issueKeyToken } from "../auth/sluice-token.ts";
 import type { GatewayEnv } from "../context.ts";
 import { modelName } from "../formats/fields.ts";
@@ -12,6 +11,7 @@ import { GatewayError } from "../http/errors.ts";
 import { parseJsonBody } from "../http/validate.ts";
 import { doc } from "../openapi/doc.ts";
 import { realtimeSession } from "../realtime/session.ts";
+import * as z from "../zod.ts";
 import { countsAsRequest, endpoint } from "./endpoint.ts";
 
 export const realtimeRoutes = new Hono<GatewayEnv>();
@@ -22,17 +22,19 @@ const MAX_SECONDS = 7200;
 const DEFAULT_SECONDS = 600;
 
 const clientSecretSchema = z.looseObject({
-  expires_after: z
-    .looseObject({
-      anchor: z.literal("created_at", { message: "must be created_at" }).optional(),
+  expires_after: z.optional(
+    z.looseObject({
+      anchor: z.optional(z.literal("created_at", { message: "must be created_at" })),
       seconds: z
         .number({ message: "must be a number" })
-        .int({ message: "must be a whole number" })
-        .min(MIN_SECONDS, { message: `must be at least ${MIN_SECONDS}` })
-        .max(MAX_SECONDS, { message: `must be at most ${MAX_SECONDS}` }),
-    })
-    .optional(),
-  session: z.looseObject({ type: z.string().optional(), model: modelName.optional() }).optional(),
+        .check(
+          z.int({ message: "must be a whole number" }),
+          z.gte(MIN_SECONDS, { message: `must be at least ${MIN_SECONDS}` }),
+          z.lte(MAX_SECONDS, { message: `must be at most ${MAX_SECONDS}` }),
+        ),
+    }),
+  ),
+  session: z.optional(z.looseObject({ type: z.optional(z.string()), model: z.optional(modelName) })),
 });
 
 realtimeRoutes.get(

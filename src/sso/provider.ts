@@ -1,18 +1,18 @@
 // The identity provider as its discovery document describes it, read once an
 // hour per isolate, and its signing keys (jose caches them in the key set).
 import { createRemoteJWKSet, type JWTVerifyGetKey } from "jose";
-import * as z from "zod";
 import type { SsoConfig } from "../config/index.ts";
 import { GatewayError } from "../http/errors.ts";
 import { IsolateCache } from "../isolate-cache.ts";
+import * as z from "../zod.ts";
 
 const discoverySchema = z.object({
-  issuer: z.string().min(1),
+  issuer: z.string().check(z.minLength(1)),
   authorization_endpoint: z.url(),
   token_endpoint: z.url(),
   jwks_uri: z.url(),
-  token_endpoint_auth_methods_supported: z.array(z.string()).optional(),
-  code_challenge_methods_supported: z.array(z.string()).optional(),
+  token_endpoint_auth_methods_supported: z.optional(z.array(z.string())),
+  code_challenge_methods_supported: z.optional(z.array(z.string())),
 });
 
 export type Discovery = z.infer<typeof discoverySchema>;

@@ -7,12 +7,12 @@
 // `Origin` it carries must be the gateway's, and a state-changing one must
 // carry it (or the browser's `Sec-Fetch-Site: same-origin`).
 import { EncryptJWT, errors, jwtDecrypt } from "jose";
-import * as z from "zod";
 import type { OperatorIdentity, Principal } from "../auth/principal.ts";
 import { signingKey } from "../auth/sluice-token.ts";
 import type { Config, SsoConfig } from "../config/index.ts";
 import type { GatewayContext } from "../context.ts";
 import { GatewayError } from "../http/errors.ts";
+import * as z from "../zod.ts";
 
 const unauthorized = (message: string, code: string) => new GatewayError(401, "authentication", message, { code });
 
@@ -21,9 +21,9 @@ const ROLE = z.enum(["owner", "admin", "member", "viewer", "billing"]);
 const identitySchema = z.object({
   orgId: z.string(),
   subject: z.string(),
-  email: z.string().nullable(),
-  name: z.string().nullable(),
-  orgRole: ROLE.nullable(),
+  email: z.nullable(z.string()),
+  name: z.nullable(z.string()),
+  orgRole: z.nullable(ROLE),
   teamRoles: z.record(z.string(), ROLE),
 });
 const sessionSchema = z.object({ sid: z.string(), exp: z.number(), op: identitySchema });

@@ -4,10 +4,10 @@
 // (30 days back by default), and at most 500 rows a page; the indexes on
 // (subject, created_at, id) and (created_at, id) serve them.
 import { and, desc, eq, lt, or, type SQL, sql } from "drizzle-orm";
-import * as z from "zod";
 import type { Database } from "../db/client.ts";
 import { usageEvents } from "../db/schema.ts";
 import { badRequest } from "../http/errors.ts";
+import * as z from "../zod.ts";
 
 const DAY_MS = 86_400_000;
 export const MAX_PAGE = 500;
@@ -85,51 +85,60 @@ const guardrailVerdicts = sql`jsonb_array_elements(case when jsonb_typeof(${usag
 
 /** A date (`2026-11-25`, the whole day) or an instant (`2026-11-25T10:00:00Z`). */
 const instant = (end: boolean) =>
-  z
-    .string()
-    .refine((text) => !Number.isNaN(Date.parse(text)), { message: "must be an ISO 8601 date or date-time" })
-    .transform((text) => {
+  z.pipe(
+    z.string().check(z.refine((text) => !Number.isNaN(Date.parse(text)), { message: "must be an ISO 8601 date or date-time" })),
+    z.transform((text) => {
       const at = new Date(text);
       // A bare date as an end means the end of that day.
       return end && /^\d{4}-\d{2}-\d{2}$/.test(text) ? new Date(at.getTime() + DAY_MS) : at;
-    });
+    }),
+  );
 
 const groups = (allowed: readonly Group[]) =>
-  z
-    .string()
-    .transform((text) => text.split(",").map((part) => part.trim()))
-    .refine((parts) => parts.every((part) => (allowed as readonly string[]).includes(part)), {
-      message: `must be one or more of ${allowed.join(", ")}, separated by commas`,
-    })
-    .transform((parts) => [...new Set(parts)] as Group[]);
+  z.pipe(
+    z
+      .pipe(
+        z.string(),
+        z.transform((text) => text.split(",").map((part) => part.trim())),
+      )
+      .check(
+        z.refine((parts) => parts.every((part) => (allowed as readonly string[]).includes(part)), {
+          message: `must be one or more of ${allowed.join(", ")}, separated by commas`,
+        }),
+      ),
+    z.transform((parts) => [...new Set(parts)] as Group[]),
+  );
 
 const common = {
-  from: instant(false).optional(),
-  to: instant(true).optional(),
-  model: z.string().min(1).optional(),
-  provider: z.string().min(1).optional(),
-  limit: z.coerce
-    .number({ message: "must be a number" })
-    .int({ message: "must be a whole number" })
-    .min(1, { message: "must be at least 1" })
-    .max(MAX_PAGE, { message: `must be at most ${MAX_PAGE}` })
-    .optional(),
-  cursor: z.string().optional(),
+  from: z.optional(instant(false)),
+  to: z.optional(instant(true)),
+  model: z.optional(z.string().check(z.minLength(1))),
+  provider: z.optional(z.string().check(z.minLength(1))),
+  limit: z.optional(
+    z.coerce
+      .number({ message: "must be a number" })
+      .check(
+        z.int({ message: "must be a whole number" }),
+        z.gte(1, { message: "must be at least 1" }),
+        z.lte(MAX_PAGE, { message: `must be at most ${MAX_PAGE}` }),
+      ),
+  ),
+  cursor: z.optional(z.string()),
 };
 
-export const ownUsageQuery = z.object({ ...common, group_by: groups(OWN_GROUPS).optional() });
+export const ownUsageQuery = z.object({ ...common, group_by: z.optional(groups(OWN_GROUPS)) });
 
 export const adminUsageQuery = z.object({
   ...common,
-  group_by: groups(ADMIN_GROUPS).optional(),
-  user_id: z.string().min(1).optional(),
-  team_id: z.string().min(1).optional(),
-  key_id: z.string().min(1).optional(),
-  app_id: z.string().min(1).optional(),
-  device_id: z.string().min(1).optional(),
-  request_id: z.string().min(1).optional(),
-  status: z.coerce.number({ message: "must be a number" }).int({ message: "must be a whole number" }).optional(),
-  format: z.enum(["json", "csv"], { message: "must be json or csv" }).optional(),
+  group_by: z.optional(groups(ADMIN_GROUPS)),
+  user_id: z.optional(z.string().check(z.minLength(1))),
+  team_id: z.optional(z.string().check(z.minLength(1))),
+  key_id: z.optional(z.string().check(z.minLength(1))),
+  app_id: z.optional(z.string().check(z.minLength(1))),
+  device_id: z.optional(z.string().check(z.minLength(1))),
+  request_id: z.optional(z.string().check(z.minLength(1))),
+  status: z.optional(z.coerce.number({ message: "must be a number" }).check(z.int({ message: "must be a whole number" }))),
+  format: z.optional(z.enum(["json", "csv"], { message: "must be json or csv" })),
 });
 
 export type UsageFilters = z.infer<typeof adminUsageQuery> & { metadata?: Record<string, string> };

@@ -3,9 +3,9 @@
 // only names of their own (`fuzz-*`), so no other suite sees them; the default
 // quota, which every suite's new users get, is only ever rewritten as it is.
 import { env } from "cloudflare:test";
-import type { z } from "zod";
 import { MOCK_MCP_ALPHA_TOKEN } from "../../dev/mock-upstream/mcp.ts";
 import { globalSettingsSchema, quotaSchema } from "../../src/admin/schemas.ts";
+import type { z } from "../../src/zod.ts";
 
 export type Auth =
   | "admin"
@@ -44,7 +44,7 @@ export interface FuzzRoute {
   /** Query parameters sent with hostile values. */
   hostileQuery?: string[];
   /** A write others would see: a body this schema accepts is sent as the template, which changes nothing. */
-  unchangedBy?: z.ZodType;
+  unchangedBy?: z.ZodMiniType;
 }
 
 /** A fuzz-made name: what an admin write may create under it stays the fuzz's own. */

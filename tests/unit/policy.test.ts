@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import * as z from "zod";
 import { applySettings, NO_POLICY, resolvePolicy, settingsSchema, storedSettings } from "../../src/policy/index.ts";
 import { anyOn, intersection, union } from "../../src/policy/sections.ts";
+import * as z from "../../src/zod.ts";
 
 const names = z.array(z.string());
 

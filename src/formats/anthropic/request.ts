@@ -1,12 +1,12 @@
 // Anthropic's Messages API requests: parsed (what Sluice reads is typed,
 // everything else is kept for Anthropic-dialect providers), and decoded to
 // the canonical form for the others.
-import * as z from "zod";
+import * as z from "../../zod.ts";
 import type { CanonicalMessage, CanonicalPart, CanonicalRequest, ToolChoice } from "../canonical.ts";
 import { flag, jsonSchema, modelName, optionalText, positiveInt, providerName, sampling } from "../fields.ts";
 
 const KNOWN_BLOCKS = new Set(["text", "image", "tool_use", "tool_result"]);
-const nestedBlock = z.looseObject({ type: z.string(), text: z.string().optional() });
+const nestedBlock = z.looseObject({ type: z.string(), text: z.optional(z.string()) });
 /** The blocks Sluice translates are checked; others (thinking, documents…) are kept for Anthropic-dialect providers. */
 const block = z.union(
   [
@@ -19,10 +19,10 @@ const block = z.union(
     z.looseObject({
       type: z.literal("tool_result"),
       tool_use_id: z.string(),
-      content: z.union([z.string(), z.array(nestedBlock)]).optional(),
-      is_error: z.boolean().optional(),
+      content: z.optional(z.union([z.string(), z.array(nestedBlock)])),
+      is_error: z.optional(z.boolean()),
     }),
-    z.looseObject({ type: z.string().refine((type) => !KNOWN_BLOCKS.has(type)) }),
+    z.looseObject({ type: z.string().check(z.refine((type) => !KNOWN_BLOCKS.has(type))) }),
   ],
   { message: "must be a content block with a known shape" },
 );
@@ -39,35 +39,35 @@ export const anthropicMessagesSchema = z.looseObject({
     }),
     { message: "must be an array of messages" },
   ),
-  system: content.optional(),
-  tools: z
-    .array(
+  system: z.optional(content),
+  tools: z.optional(
+    z.array(
       z.looseObject({
         name: z.string({ message: "must be a string" }),
         description: optionalText,
-        input_schema: jsonSchema.optional(),
+        input_schema: z.optional(jsonSchema),
       }),
       {
         message: "must be an array of tools",
       },
-    )
-    .optional(),
-  tool_choice: z
-    .looseObject({
+    ),
+  ),
+  tool_choice: z.optional(
+    z.looseObject({
       type: z.enum(["auto", "any", "tool", "none"], { message: "must be auto, any, tool or none" }),
       name: optionalText,
-    })
-    .optional(),
-  stop_sequences: z.array(z.string(), { message: "must be an array of strings" }).optional(),
+    }),
+  ),
+  stop_sequences: z.optional(z.array(z.string(), { message: "must be an array of strings" })),
   temperature: sampling(0, 1),
   top_p: sampling(0, 1),
-  top_k: positiveInt.nullish(),
+  top_k: z.nullish(positiveInt),
   stream: flag,
   /** Sluice's own: the provider to send to. */
-  provider: providerName.optional(),
+  provider: z.optional(providerName),
 });
 
-export const anthropicCountTokensSchema = anthropicMessagesSchema.omit({ max_tokens: true });
+export const anthropicCountTokensSchema = z.omit(anthropicMessagesSchema, { max_tokens: true });
 
 export type AnthropicMessagesBody = z.infer<typeof anthropicMessagesSchema>;
 type Block = z.infer<typeof block>;

@@ -2,30 +2,30 @@
 // send them: the model is in the path, the body holds messages of content
 // blocks, a system prompt, `inferenceConfig` and `toolConfig`. What Sluice
 // reads is typed; everything else is kept for Bedrock itself.
-import * as z from "zod";
+import * as z from "../../zod.ts";
 import type { CanonicalMessage, CanonicalPart, CanonicalRequest, ToolChoice } from "../canonical.ts";
 import { jsonSchema, positiveInt, sampling } from "../fields.ts";
 
 const text = z.string({ message: "must be a string" });
-const nestedBlock = z.looseObject({ text: text.optional(), json: z.unknown().optional() });
+const nestedBlock = z.looseObject({ text: z.optional(text), json: z.optional(z.unknown()) });
 
 /** A content block: one member set (`text`, `image`, `toolUse`, `toolResult`, or one Sluice keeps for Bedrock). */
 const block = z.looseObject({
-  text: text.optional(),
-  image: z
-    .looseObject({
+  text: z.optional(text),
+  image: z.optional(
+    z.looseObject({
       format: z.string({ message: "must be png, jpeg, gif or webp" }),
-      source: z.looseObject({ bytes: z.string({ message: "must be base64 text" }).optional() }),
-    })
-    .optional(),
-  toolUse: z.looseObject({ toolUseId: text, name: text, input: z.unknown() }).optional(),
-  toolResult: z
-    .looseObject({
+      source: z.looseObject({ bytes: z.optional(z.string({ message: "must be base64 text" })) }),
+    }),
+  ),
+  toolUse: z.optional(z.looseObject({ toolUseId: text, name: text, input: z.unknown() })),
+  toolResult: z.optional(
+    z.looseObject({
       toolUseId: text,
       content: z.array(nestedBlock, { message: "must be an array of content blocks" }),
-      status: z.enum(["success", "error"], { message: "must be success or error" }).optional(),
-    })
-    .optional(),
+      status: z.optional(z.enum(["success", "error"], { message: "must be success or error" })),
+    }),
+  ),
 });
 
 export const converseSchema = z.looseObject({
@@ -36,38 +36,38 @@ export const converseSchema = z.looseObject({
     }),
     { message: "must be an array of messages" },
   ),
-  system: z.array(z.looseObject({ text: text.optional() }), { message: "must be an array of system blocks" }).optional(),
-  inferenceConfig: z
-    .looseObject({
-      maxTokens: positiveInt.optional(),
+  system: z.optional(z.array(z.looseObject({ text: z.optional(text) }), { message: "must be an array of system blocks" })),
+  inferenceConfig: z.optional(
+    z.looseObject({
+      maxTokens: z.optional(positiveInt),
       temperature: sampling(0, 2),
       topP: sampling(0, 1),
-      stopSequences: z.array(z.string(), { message: "must be an array of strings" }).optional(),
-    })
-    .optional(),
-  toolConfig: z
-    .looseObject({
+      stopSequences: z.optional(z.array(z.string(), { message: "must be an array of strings" })),
+    }),
+  ),
+  toolConfig: z.optional(
+    z.looseObject({
       tools: z.array(
         z.looseObject({
-          toolSpec: z
-            .looseObject({
+          toolSpec: z.optional(
+            z.looseObject({
               name: text,
-              description: text.optional(),
-              inputSchema: z.looseObject({ json: jsonSchema.optional() }).optional(),
-            })
-            .optional(),
+              description: z.optional(text),
+              inputSchema: z.optional(z.looseObject({ json: z.optional(jsonSchema) })),
+            }),
+          ),
         }),
         { message: "must be an array of tools" },
       ),
-      toolChoice: z
-        .looseObject({
-          auto: z.object({}).loose().optional(),
-          any: z.object({}).loose().optional(),
-          tool: z.looseObject({ name: text }).optional(),
-        })
-        .optional(),
-    })
-    .optional(),
+      toolChoice: z.optional(
+        z.looseObject({
+          auto: z.optional(z.looseObject({})),
+          any: z.optional(z.looseObject({})),
+          tool: z.optional(z.looseObject({ name: text })),
+        }),
+      ),
+    }),
+  ),
 });
 
 export type ConverseBody = z.infer<typeof converseSchema>;

@@ -1,22 +1,23 @@
 // Cohere's v2 chat requests (`POST /v2/chat`): parsed (what Sluice reads is
 // typed, everything else kept for Cohere-dialect providers), and decoded to
 // the canonical form for the others.
-import * as z from "zod";
+
 import { badRequest } from "../../http/errors.ts";
+import * as z from "../../zod.ts";
 import type { CanonicalMessage, CanonicalPart, CanonicalRequest } from "../canonical.ts";
 import { flag, jsonSchema, modelName, optionalText, positiveInt, providerName, sampling } from "../fields.ts";
 
 const item = z.looseObject({
   type: z.string({ message: "must be a string" }),
   text: optionalText,
-  image_url: z.looseObject({ url: z.string({ message: "must be a string" }) }).optional(),
-  document: z.looseObject({ data: z.unknown() }).optional(),
+  image_url: z.optional(z.looseObject({ url: z.string({ message: "must be a string" }) })),
+  document: z.optional(z.looseObject({ data: z.unknown() })),
 });
 const content = z.union([z.string(), z.array(item)], { message: "must be a string or an array of content items" });
 
 const toolCall = z.looseObject({
   id: z.string({ message: "must be a string" }),
-  type: z.literal("function").optional(),
+  type: z.optional(z.literal("function")),
   function: z.looseObject({ name: z.string({ message: "must be a string" }), arguments: optionalText }),
 });
 
@@ -27,9 +28,9 @@ const message = z.discriminatedUnion(
     z.looseObject({ role: z.literal("user"), content }),
     z.looseObject({
       role: z.literal("assistant"),
-      content: content.optional(),
+      content: z.optional(content),
       tool_plan: optionalText,
-      tool_calls: z.array(toolCall, { message: "must be an array of tool calls" }).optional(),
+      tool_calls: z.optional(z.array(toolCall, { message: "must be an array of tool calls" })),
     }),
     z.looseObject({ role: z.literal("tool"), tool_call_id: z.string({ message: "must be a string" }), content }),
   ],
@@ -39,34 +40,34 @@ const message = z.discriminatedUnion(
 export const cohereChatSchema = z.looseObject({
   model: modelName,
   messages: z.array(message, { message: "must be an array of messages" }),
-  tools: z
-    .array(
+  tools: z.optional(
+    z.array(
       z.looseObject({
         type: z.literal("function", { message: "must be function" }),
         function: z.looseObject({
           name: z.string({ message: "must be a string" }),
           description: optionalText,
-          parameters: jsonSchema.optional(),
+          parameters: z.optional(jsonSchema),
         }),
       }),
       { message: "must be an array of tools" },
-    )
-    .optional(),
-  tool_choice: z.enum(["REQUIRED", "NONE"], { message: "must be REQUIRED or NONE" }).optional(),
-  response_format: z
-    .looseObject({
+    ),
+  ),
+  tool_choice: z.optional(z.enum(["REQUIRED", "NONE"], { message: "must be REQUIRED or NONE" })),
+  response_format: z.optional(
+    z.looseObject({
       type: z.enum(["text", "json_object"], { message: "must be text or json_object" }),
-      json_schema: jsonSchema.optional(),
-    })
-    .optional(),
-  max_tokens: positiveInt.optional(),
-  stop_sequences: z.array(z.string(), { message: "must be an array of strings" }).optional(),
+      json_schema: z.optional(jsonSchema),
+    }),
+  ),
+  max_tokens: z.optional(positiveInt),
+  stop_sequences: z.optional(z.array(z.string(), { message: "must be an array of strings" })),
   temperature: sampling(0, 2),
   p: sampling(0, 1),
-  k: z.number({ message: "must be a number" }).int({ message: "must be a whole number" }).min(0).optional(),
+  k: z.optional(z.number({ message: "must be a number" }).check(z.int({ message: "must be a whole number" }), z.gte(0))),
   stream: flag,
   /** Sluice's own: the provider to send to. */
-  provider: providerName.optional(),
+  provider: z.optional(providerName),
 });
 
 export type CohereChatBody = z.infer<typeof cohereChatSchema>;

@@ -3,8 +3,9 @@
 // and compatible servers such as vLLM), so bodies are forwarded as sent and
 // read back for their usage: Cohere bills search units, priced as the
 // provider's `search_units` fee; a server that counts tokens reports those.
-import * as z from "zod";
+
 import type { TokenCounts } from "../../usage/prices.ts";
+import * as z from "../../zod.ts";
 import { modelName, positiveInt, providerName, withoutProvider } from "../fields.ts";
 import type { ClientFormat, UpstreamCodec } from "../types.ts";
 
@@ -15,9 +16,9 @@ export const cohereRerankSchema = z.looseObject({
   documents: z.array(z.union([z.string(), z.record(z.string(), z.unknown())]), {
     message: "must be an array of documents",
   }),
-  top_n: positiveInt.optional(),
-  max_tokens_per_doc: positiveInt.optional(),
-  provider: providerName.optional(),
+  top_n: z.optional(positiveInt),
+  max_tokens_per_doc: z.optional(positiveInt),
+  provider: z.optional(providerName),
 });
 
 export type CohereRerankBody = z.infer<typeof cohereRerankSchema>;

@@ -1,62 +1,64 @@
 // Gemini's generateContent requests, decoded to the canonical form.
-import * as z from "zod";
+import * as z from "../../zod.ts";
 import type { CanonicalMessage, CanonicalPart, CanonicalRequest, ToolChoice } from "../canonical.ts";
 import { flag, jsonSchema, modelName, optionalText, positiveInt, providerName, sampling } from "../fields.ts";
 
 const part = z.looseObject({
-  text: z.string().optional(),
-  inlineData: z.looseObject({ mimeType: z.string(), data: z.string() }).optional(),
-  fileData: z.looseObject({ mimeType: z.string().optional(), fileUri: z.string() }).optional(),
-  functionCall: z
-    .looseObject({ name: z.string(), args: z.record(z.string(), z.unknown()).optional(), id: z.string().optional() })
-    .optional(),
-  functionResponse: z.looseObject({ name: z.string(), response: z.unknown().optional(), id: z.string().optional() }).optional(),
+  text: z.optional(z.string()),
+  inlineData: z.optional(z.looseObject({ mimeType: z.string(), data: z.string() })),
+  fileData: z.optional(z.looseObject({ mimeType: z.optional(z.string()), fileUri: z.string() })),
+  functionCall: z.optional(
+    z.looseObject({ name: z.string(), args: z.optional(z.record(z.string(), z.unknown())), id: z.optional(z.string()) }),
+  ),
+  functionResponse: z.optional(
+    z.looseObject({ name: z.string(), response: z.optional(z.unknown()), id: z.optional(z.string()) }),
+  ),
 });
 
-const content = z.looseObject({ role: z.string().optional(), parts: z.array(part) });
+const content = z.looseObject({ role: z.optional(z.string()), parts: z.array(part) });
 
 export const geminiGenerateSchema = z.looseObject({
-  contents: z.array(content, { message: "must be an array of contents" }).min(1, { message: "must not be empty" }),
-  systemInstruction: z.union([content, z.string()]).optional(),
-  tools: z
-    .array(
+  contents: z.array(content, { message: "must be an array of contents" }).check(z.minLength(1, { message: "must not be empty" })),
+  systemInstruction: z.optional(z.union([content, z.string()])),
+  tools: z.optional(
+    z.array(
       z.looseObject({
-        functionDeclarations: z
-          .array(
+        functionDeclarations: z.optional(
+          z.array(
             z.looseObject({
               name: z.string(),
-              description: z.string().optional(),
-              parameters: z.record(z.string(), z.unknown()).optional(),
-              parametersJsonSchema: z.record(z.string(), z.unknown()).optional(),
+              description: z.optional(z.string()),
+              parameters: z.optional(z.record(z.string(), z.unknown())),
+              parametersJsonSchema: z.optional(z.record(z.string(), z.unknown())),
             }),
-          )
-          .optional(),
+          ),
+        ),
       }),
-    )
-    .optional(),
-  toolConfig: z
-    .looseObject({
-      functionCallingConfig: z
-        .looseObject({ mode: z.string().optional(), allowedFunctionNames: z.array(z.string()).optional() })
-        .optional(),
-    })
-    .optional(),
-  generationConfig: z
-    .looseObject({
+    ),
+  ),
+  toolConfig: z.optional(
+    z.looseObject({
+      functionCallingConfig: z.optional(
+        z.looseObject({ mode: z.optional(z.string()), allowedFunctionNames: z.optional(z.array(z.string())) }),
+      ),
+    }),
+  ),
+  generationConfig: z.optional(
+    z.looseObject({
       temperature: sampling(0, 2),
       topP: sampling(0, 1),
-      topK: positiveInt.nullish(),
-      candidateCount: positiveInt.max(8, { message: "must be at most 8" }).nullish(),
-      maxOutputTokens: positiveInt.nullish(),
-      stopSequences: z.array(z.string(), { message: "must be an array of strings" }).optional(),
+      topK: z.nullish(positiveInt),
+      candidateCount: z.nullish(positiveInt.check(z.lte(8, { message: "must be at most 8" }))),
+      maxOutputTokens: z.nullish(positiveInt),
+      stopSequences: z.optional(z.array(z.string(), { message: "must be an array of strings" })),
       responseMimeType: optionalText,
-      responseSchema: jsonSchema.optional(),
-      responseJsonSchema: jsonSchema.optional(),
-    })
-    .optional(),
+      responseSchema: z.optional(jsonSchema),
+      responseJsonSchema: z.optional(jsonSchema),
+    }),
+  ),
   /** Sluice's own, for the app API (`/api/ai/generate`): the model, the provider, and whether to stream. */
-  model: modelName.optional(),
-  provider: providerName.optional(),
+  model: z.optional(modelName),
+  provider: z.optional(providerName),
   stream: flag,
 });
 

@@ -1,8 +1,9 @@
 // OpenAI chat completions as a client format: the body parsed (every field
 // Sluice reads has a type; the rest pass through untouched), forwarded as is
 // to OpenAI-dialect providers, decoded to the canonical form for the others.
-import * as z from "zod";
+
 import type { QuickSchema } from "../../http/validate.ts";
+import * as z from "../../zod.ts";
 import type { CanonicalMessage, CanonicalPart, CanonicalRequest, ToolChoice } from "../canonical.ts";
 import {
   flag,
@@ -20,68 +21,68 @@ import { canonicalToOpenAIResponse, OpenAIStreamEncoder } from "./chat-answer.ts
 
 const contentPart = z.looseObject({
   type: z.string({ message: "must be a string" }),
-  text: z.string().optional(),
-  image_url: z.union([z.string(), z.looseObject({ url: z.string() })]).optional(),
+  text: z.optional(z.string()),
+  image_url: z.optional(z.union([z.string(), z.looseObject({ url: z.string() })])),
 });
 const content = z.union([z.string(), z.array(contentPart), z.null()], {
   message: "must be a string or an array of content parts",
 });
 
 const toolCall = z.looseObject({
-  id: z.string().optional(),
-  type: z.string().optional(),
-  function: z.looseObject({ name: z.string({ message: "must be a string" }), arguments: z.string().optional() }),
+  id: z.optional(z.string()),
+  type: z.optional(z.string()),
+  function: z.looseObject({ name: z.string({ message: "must be a string" }), arguments: z.optional(z.string()) }),
 });
 
 const message = z.looseObject({
   role: z.string({ message: "must be a string" }),
-  content: content.optional(),
+  content: z.optional(content),
   name: optionalText,
-  tool_calls: z.array(toolCall).nullish(),
+  tool_calls: z.nullish(z.array(toolCall)),
   tool_call_id: optionalText,
 });
 
 const functionTool = z.looseObject({
   type: z.string({ message: "must be a string" }),
-  function: z
-    .looseObject({
+  function: z.optional(
+    z.looseObject({
       name: z.string({ message: "must be a string" }),
       description: optionalText,
-      parameters: jsonSchema.optional(),
-    })
-    .optional(),
+      parameters: z.optional(jsonSchema),
+    }),
+  ),
 });
 
 const toolChoice = z.union(
   [
     z.enum(["auto", "none", "required"]),
-    z.looseObject({ type: z.string(), function: z.looseObject({ name: z.string() }).optional() }),
+    z.looseObject({ type: z.string(), function: z.optional(z.looseObject({ name: z.string() })) }),
   ],
   { message: "must be auto, none, required or a named function" },
 );
 
 const responseFormat = z.looseObject({
   type: z.enum(["text", "json_object", "json_schema"], { message: "must be text, json_object or json_schema" }),
-  json_schema: z.looseObject({ name: optionalText, schema: jsonSchema.optional(), strict: flag }).optional(),
+  json_schema: z.optional(z.looseObject({ name: optionalText, schema: z.optional(jsonSchema), strict: flag })),
 });
 
 export const openaiChatSchema = z.looseObject({
   model: modelName,
-  messages: z.array(message, { message: "must be an array of messages" }).min(1, { message: "must not be empty" }),
+  messages: z.array(message, { message: "must be an array of messages" }).check(z.minLength(1, { message: "must not be empty" })),
   stream: flag,
-  stream_options: z.looseObject({ include_usage: flag }).nullish(),
-  max_tokens: positiveInt.nullish(),
-  max_completion_tokens: positiveInt.nullish(),
-  n: positiveInt.max(128, { message: "must be at most 128" }).nullish(),
+  stream_options: z.nullish(z.looseObject({ include_usage: flag })),
+  max_tokens: z.nullish(positiveInt),
+  max_completion_tokens: z.nullish(positiveInt),
+  n: z.nullish(positiveInt.check(z.lte(128, { message: "must be at most 128" }))),
   temperature: sampling(0, 2),
   top_p: sampling(0, 1),
   stop: stopSequences,
-  tools: z.array(functionTool, { message: "must be an array of tools" }).nullish(),
-  tool_choice: toolChoice.nullish(),
-  response_format: responseFormat.nullish(),
-  reasoning_effort: z.string({ message: "must be a string" }).nullish(),
+  tools: z.nullish(z.array(functionTool, { message: "must be an array of tools" })),
+  tool_choice: z.nullish(toolChoice),
+  response_format: z.nullish(responseFormat),
+  reasoning_effort: z.nullish(z.string({ message: "must be a string" })),
   /** Sluice's own: the provider to send to. */
-  provider: providerName.optional(),
+  provider: z.optional(providerName),
 });
 
 export type OpenAIChatBody = z.infer<typeof openaiChatSchema>;
@@ -109,9 +110,11 @@ export const openaiChatQuick: QuickSchema<typeof openaiChatSchema> = {
     const messages = (value as { messages?: unknown } | null)?.messages;
     return Array.isArray(messages) && messages.every(plainTurn);
   },
-  schema: openaiChatSchema.extend({
-    messages: z.array(z.unknown(), { message: "must be an array of messages" }).min(1, { message: "must not be empty" }),
-  }) as z.ZodType<OpenAIChatBody>,
+  schema: z.extend(openaiChatSchema, {
+    messages: z
+      .array(z.unknown(), { message: "must be an array of messages" })
+      .check(z.minLength(1, { message: "must not be empty" })),
+  }) as z.ZodMiniType<OpenAIChatBody>,
 };
 type Message = z.infer<typeof message>;
 

@@ -1,8 +1,9 @@
 // OpenAI's legacy completions as a client format: forwarded to
 // OpenAI-dialect providers, and to others as one chat turn, the answer
 // written back in the completions shapes.
-import * as z from "zod";
+
 import type { TokenCounts } from "../../usage/prices.ts";
+import * as z from "../../zod.ts";
 import { answerText, type CanonicalEvent, type CanonicalResponse, type FinishReason } from "../canonical.ts";
 import { flag, modelName, positiveInt, providerName, sampling, stopSequences, withoutProvider } from "../fields.ts";
 import { type ClientFormat, unaskedUsage, usageShown } from "../types.ts";
@@ -12,13 +13,13 @@ export const openaiCompletionSchema = z.looseObject({
   model: modelName,
   prompt: z.union([z.string(), z.array(z.string())], { message: "must be a string or an array of strings" }),
   stream: flag,
-  stream_options: z.looseObject({ include_usage: flag }).nullish(),
-  max_tokens: positiveInt.nullish(),
-  n: positiveInt.max(128, { message: "must be at most 128" }).nullish(),
+  stream_options: z.nullish(z.looseObject({ include_usage: flag })),
+  max_tokens: z.nullish(positiveInt),
+  n: z.nullish(positiveInt.check(z.lte(128, { message: "must be at most 128" }))),
   temperature: sampling(0, 2),
   top_p: sampling(0, 1),
   stop: stopSequences,
-  provider: providerName.optional(),
+  provider: z.optional(providerName),
 });
 
 export type OpenAICompletionBody = z.infer<typeof openaiCompletionSchema>;

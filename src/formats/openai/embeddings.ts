@@ -1,6 +1,6 @@
 // OpenAI's embeddings as a client format: served by OpenAI-dialect providers
 // only (no other dialect has them), forwarded as sent.
-import * as z from "zod";
+import * as z from "../../zod.ts";
 import { modelName, providerName, withoutProvider } from "../fields.ts";
 import type { ClientFormat } from "../types.ts";
 
@@ -9,7 +9,7 @@ export const openaiEmbeddingsSchema = z.looseObject({
   input: z.union([z.string(), z.array(z.string()), z.array(z.number()), z.array(z.array(z.number()))], {
     message: "must be text, texts or tokens",
   }),
-  provider: providerName.optional(),
+  provider: z.optional(providerName),
 });
 
 export type OpenAIEmbeddingsBody = z.infer<typeof openaiEmbeddingsSchema>;

@@ -4,8 +4,9 @@
 // stored conversation, a file, a built-in tool the request insists on). A
 // built-in tool merely offered, as coding agents offer web search with every
 // request, is left out and named.
-import * as z from "zod";
+
 import { badRequest, GatewayError } from "../../http/errors.ts";
+import * as z from "../../zod.ts";
 import type { CanonicalMessage, CanonicalPart, CanonicalRequest, CanonicalTool, ToolChoice } from "../canonical.ts";
 import { flag, jsonSchema, modelName, optionalText, positiveInt, providerName, sampling, withoutProvider } from "../fields.ts";
 import type { ClientFormat, ForwardTarget } from "../types.ts";
@@ -14,8 +15,8 @@ import { canonicalToResponse, qualifiedName, ResponsesStreamEncoder } from "./re
 const part = z.looseObject({
   type: z.string({ message: "must be a string" }),
   text: optionalText,
-  image_url: z.string({ message: "must be a string" }).nullish(),
-  file_id: z.string().nullish(),
+  image_url: z.nullish(z.string({ message: "must be a string" })),
+  file_id: z.nullish(z.string()),
 });
 const content = z.union([z.string(), z.array(part)], { message: "must be a string or an array of content parts" });
 
@@ -24,65 +25,69 @@ const item = z
   .looseObject({
     type: optionalText,
     role: optionalText,
-    content: content.optional(),
+    content: z.optional(content),
     call_id: optionalText,
     name: optionalText,
     arguments: optionalText,
     input: optionalText,
-    output: content.optional(),
+    output: z.optional(content),
   })
-  .superRefine((value, ctx) => {
-    const need = (field: string) => {
-      if ((value as Record<string, unknown>)[field] === undefined)
-        ctx.addIssue({ code: "custom", path: [field], message: "is required" });
-    };
-    const type = value.type ?? "message";
-    if (type === "message") ["role", "content"].forEach(need);
-    if (type === "function_call") ["call_id", "name", "arguments"].forEach(need);
-    if (type === "custom_tool_call") ["call_id", "name", "input"].forEach(need);
-    if (type === "function_call_output" || type === "custom_tool_call_output") ["call_id", "output"].forEach(need);
-  });
+  .check(
+    z.superRefine((value, ctx) => {
+      const need = (field: string) => {
+        if ((value as Record<string, unknown>)[field] === undefined)
+          ctx.addIssue({ code: "custom", path: [field], message: "is required" });
+      };
+      const type = value.type ?? "message";
+      if (type === "message") ["role", "content"].forEach(need);
+      if (type === "function_call") ["call_id", "name", "arguments"].forEach(need);
+      if (type === "custom_tool_call") ["call_id", "name", "input"].forEach(need);
+      if (type === "function_call_output" || type === "custom_tool_call_output") ["call_id", "output"].forEach(need);
+    }),
+  );
 
 const tool = z
   .looseObject({ type: z.string({ message: "must be a string" }), name: optionalText, description: optionalText })
-  .superRefine((value, ctx) => {
-    if ((value.type === "function" || value.type === "custom" || value.type === "namespace") && value.name === undefined)
-      ctx.addIssue({ code: "custom", path: ["name"], message: "is required" });
-  });
+  .check(
+    z.superRefine((value, ctx) => {
+      if ((value.type === "function" || value.type === "custom" || value.type === "namespace") && value.name === undefined)
+        ctx.addIssue({ code: "custom", path: ["name"], message: "is required" });
+    }),
+  );
 
 export const openaiResponsesSchema = z.looseObject({
   model: modelName,
   input: z.union([z.string(), z.array(item)], {
     error: (issue) => (issue.input === undefined ? "is required" : "must be a string or an array of input items"),
   }),
-  instructions: z.string({ message: "must be a string" }).nullish(),
+  instructions: z.nullish(z.string({ message: "must be a string" })),
   stream: flag,
   store: flag,
-  previous_response_id: z.string({ message: "must be a string" }).nullish(),
-  max_output_tokens: positiveInt.nullish(),
+  previous_response_id: z.nullish(z.string({ message: "must be a string" })),
+  max_output_tokens: z.nullish(positiveInt),
   temperature: sampling(0, 2),
   top_p: sampling(0, 1),
-  tools: z.array(tool, { message: "must be an array of tools" }).nullish(),
-  tool_choice: z
-    .union([z.enum(["auto", "none", "required"]), z.looseObject({ type: z.string(), name: optionalText })], {
+  tools: z.nullish(z.array(tool, { message: "must be an array of tools" })),
+  tool_choice: z.nullish(
+    z.union([z.enum(["auto", "none", "required"]), z.looseObject({ type: z.string(), name: optionalText })], {
       message: "must be auto, none, required or a named tool",
-    })
-    .nullish(),
-  text: z
-    .looseObject({
-      format: z
-        .looseObject({
+    }),
+  ),
+  text: z.nullish(
+    z.looseObject({
+      format: z.optional(
+        z.looseObject({
           type: z.enum(["text", "json_object", "json_schema"], { message: "must be text, json_object or json_schema" }),
           name: optionalText,
-          schema: jsonSchema.optional(),
-        })
-        .optional(),
-    })
-    .nullish(),
-  reasoning: z.looseObject({ effort: z.string({ message: "must be a string" }).nullish() }).nullish(),
+          schema: z.optional(jsonSchema),
+        }),
+      ),
+    }),
+  ),
+  reasoning: z.nullish(z.looseObject({ effort: z.nullish(z.string({ message: "must be a string" })) })),
   background: flag,
   /** Sluice's own: the provider to send to. */
-  provider: providerName.optional(),
+  provider: z.optional(providerName),
 });
 
 export type OpenAIResponsesBody = z.infer<typeof openaiResponsesSchema>;

@@ -2,14 +2,15 @@
 // the server's protected-resource metadata (RFC 9728) names its
 // authorization server, whose metadata (RFC 8414, or OpenID discovery) gives
 // the endpoints. Read once, when the admin registers the server.
-import * as z from "zod";
-import { GatewayError } from "../../http/errors.ts";
 
-const resourceMetadata = z.object({ authorization_servers: z.array(z.url()).min(1) });
+import { GatewayError } from "../../http/errors.ts";
+import * as z from "../../zod.ts";
+
+const resourceMetadata = z.object({ authorization_servers: z.array(z.url()).check(z.minLength(1)) });
 const serverMetadata = z.object({
   authorization_endpoint: z.url(),
   token_endpoint: z.url(),
-  revocation_endpoint: z.url().optional(),
+  revocation_endpoint: z.optional(z.url()),
 });
 
 export interface DiscoveredEndpoints {
@@ -22,7 +23,7 @@ export interface DiscoveredEndpoints {
 const wellKnown = (url: URL, name: string) =>
   `${url.origin}/.well-known/${name}${url.pathname === "/" ? "" : url.pathname.replace(/\/$/, "")}`;
 
-async function firstJson<T>(urls: string[], schema: z.ZodType<T>): Promise<T | undefined> {
+async function firstJson<T>(urls: string[], schema: z.ZodMiniType<T>): Promise<T | undefined> {
   for (const url of urls) {
     try {
       const response = await fetch(url, { headers: { accept: "application/json" }, signal: AbortSignal.timeout(10_000) });

@@ -5,8 +5,9 @@
 // (`/openai/deployments/<name>/…?api-version=…`). A credential is an API key,
 // sent as `api-key`, or an Entra ID application (tenant, client id and
 // secret), whose access token is sent as a bearer token.
-import * as z from "zod";
+
 import { GatewayError } from "../../http/errors.ts";
+import * as z from "../../zod.ts";
 import { credentialUrlAllowed } from "../credential-urls.ts";
 import { openaiCompatible } from "../openai/compatible.ts";
 import { OPENAI_PRICES } from "../openai/prices.ts";
@@ -25,13 +26,13 @@ const TOKEN_TIMEOUT_MS = 10_000;
 const RESPONSES_API_VERSION = "2025-04-01-preview";
 
 const credentialSchema = z.union([
-  z.strictObject({ api_key: z.string().min(1, { message: "is required" }) }),
+  z.strictObject({ api_key: z.string().check(z.minLength(1, { message: "is required" })) }),
   z.strictObject({
-    tenant_id: z.string().regex(/^[A-Za-z0-9.-]{1,100}$/, { message: "must be a tenant id or domain" }),
-    client_id: z.string().min(1, { message: "is required" }),
-    client_secret: z.string().min(1, { message: "is required" }),
+    tenant_id: z.string().check(z.regex(/^[A-Za-z0-9.-]{1,100}$/, { message: "must be a tenant id or domain" })),
+    client_id: z.string().check(z.minLength(1, { message: "is required" })),
+    client_secret: z.string().check(z.minLength(1, { message: "is required" })),
     /** Another sign-in host (a sovereign cloud): held to Entra's own, or the provider's base URL. */
-    authority_host: z.url().optional(),
+    authority_host: z.optional(z.url()),
   }),
 ]);
 

@@ -4,17 +4,17 @@
 // key id, a secret, an optional session token and a region; the region names
 // the endpoint unless BEDROCK_BASE_URL sets one.
 import { AwsV4Signer } from "aws4fetch";
-import * as z from "zod";
 import { converseCodec } from "../../formats/bedrock/upstream.ts";
 import { GatewayError } from "../../http/errors.ts";
+import * as z from "../../zod.ts";
 import type { Endpoint, EnvVars, ProviderDescriptor } from "../types.ts";
 import { BEDROCK_PRICES } from "./prices.ts";
 
 const credentialSchema = z.strictObject({
-  access_key_id: z.string().regex(/^[A-Z0-9]{16,128}$/, { message: "must be an AWS access key id" }),
-  secret_access_key: z.string().min(16).max(512),
-  session_token: z.string().min(1).max(8192).optional(),
-  region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, { message: "must be an AWS region, like us-east-1" }),
+  access_key_id: z.string().check(z.regex(/^[A-Z0-9]{16,128}$/, { message: "must be an AWS access key id" })),
+  secret_access_key: z.string().check(z.minLength(16), z.maxLength(512)),
+  session_token: z.optional(z.string().check(z.minLength(1), z.maxLength(8192))),
+  region: z.string().check(z.regex(/^[a-z]{2}(-[a-z]+)+-\d$/, { message: "must be an AWS region, like us-east-1" })),
 });
 
 type BedrockCredential = z.infer<typeof credentialSchema>;

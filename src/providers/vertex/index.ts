@@ -6,10 +6,10 @@
 // the account's key and exchanged at its token URI, then kept per isolate
 // until shortly before it expires.
 import { importPKCS8, SignJWT } from "jose";
-import * as z from "zod";
 import { anthropicCodec } from "../../formats/anthropic/upstream.ts";
 import { geminiCodec } from "../../formats/gemini/upstream.ts";
 import { GatewayError } from "../../http/errors.ts";
+import * as z from "../../zod.ts";
 import { credentialUrlAllowed } from "../credential-urls.ts";
 import { GEMINI_METHODS } from "../gemini/index.ts";
 import { type AccessToken, cachedToken, reasonCode } from "../token-cache.ts";
@@ -25,16 +25,13 @@ const VERTEX_ANTHROPIC_VERSION = "vertex-2023-10-16";
 const TOKEN_TIMEOUT_MS = 10_000;
 
 const credentialSchema = z.looseObject({
-  project_id: z.string().min(1, { message: "is required" }),
+  project_id: z.string().check(z.minLength(1, { message: "is required" })),
   client_email: z.email({ message: "must be the service account's email" }),
-  private_key: z.string().includes("PRIVATE KEY", { message: "must be a PEM private key" }),
-  private_key_id: z.string().optional(),
-  token_uri: z.url().optional(),
+  private_key: z.string().check(z.includes("PRIVATE KEY", { message: "must be a PEM private key" })),
+  private_key_id: z.optional(z.string()),
+  token_uri: z.optional(z.url()),
   /** Sluice's own: the region to call (`us-central1`, `europe-west4`, `global`…). */
-  location: z
-    .string()
-    .regex(/^[a-z0-9-]+$/, { message: "must be a region, like us-central1" })
-    .optional(),
+  location: z.optional(z.string().check(z.regex(/^[a-z0-9-]+$/, { message: "must be a region, like us-central1" }))),
 });
 
 type ServiceAccount = z.infer<typeof credentialSchema>;
