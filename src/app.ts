@@ -3,6 +3,7 @@
 import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { secureHeaders } from "hono/secure-headers";
+import { DESCRIBE } from "#describe";
 import { ConfigError, configFor } from "./config/index.ts";
 import type { GatewayContext, GatewayEnv } from "./context.ts";
 import { databaseUnreachable } from "./db/client.ts";
@@ -102,7 +103,7 @@ export function createApp() {
 
   app.route("/", healthRoutes);
   app.route("/", metricsRoutes);
-  app.get("/", doc({ summary: "What this is, and its routes" }), (c) =>
+  app.get("/", doc(DESCRIBE && { summary: "What this is, and its routes" }), (c) =>
     c.json({
       name: "sluice",
       description: "An edge gateway for LLM APIs",

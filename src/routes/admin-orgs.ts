@@ -3,6 +3,7 @@
 // roles, admin tokens for automation, and the audit log. Mounted under
 // `/admin`, behind its authentication and audit.
 import { Hono } from "hono";
+import { DESCRIBE } from "#describe";
 import type { GatewayEnv } from "../context.ts";
 import { validQuery } from "../http/page-query.ts";
 import { parseJsonBody } from "../http/validate.ts";
@@ -15,61 +16,77 @@ import { permits } from "./endpoint.ts";
 
 export const adminOrgRoutes = new Hono<GatewayEnv>();
 
-adminOrgRoutes.get("/me", permits(), doc({ summary: "Who is calling: their organization, roles and permissions" }), (c) =>
-  c.json(whoAmI(c.get("principal"))),
+adminOrgRoutes.get(
+  "/me",
+  permits(),
+  doc(DESCRIBE && { summary: "Who is calling: their organization, roles and permissions" }),
+  (c) => c.json(whoAmI(c.get("principal"))),
 );
 
 adminOrgRoutes.get(
   "/members",
   permits("members:read"),
-  doc({ summary: "The organization's members and their roles" }),
+  doc(DESCRIBE && { summary: "The organization's members and their roles" }),
   async (c) => c.json({ data: await listMembers(c.get("services"), c.get("principal")) }),
 );
 // A subject is the identity provider's issuer and subject, which may hold slashes.
-adminOrgRoutes.get("/members/:subject{.+}", permits("members:read"), doc({ summary: "A member and their roles" }), async (c) =>
-  c.json(memberView(await getMember(c.get("services"), c.get("principal"), c.req.param("subject")))),
+adminOrgRoutes.get(
+  "/members/:subject{.+}",
+  permits("members:read"),
+  doc(DESCRIBE && { summary: "A member and their roles" }),
+  async (c) => c.json(memberView(await getMember(c.get("services"), c.get("principal"), c.req.param("subject")))),
 );
 adminOrgRoutes.put(
   "/members/:subject{.+}",
   permits("members:write"),
-  doc({ summary: "Adds a member ahead of their sign-in, or changes their roles", body: memberSchema }),
+  doc(DESCRIBE && { summary: "Adds a member ahead of their sign-in, or changes their roles", body: memberSchema }),
   async (c) =>
     c.json(await putMember(c.get("services"), c.get("principal"), c.req.param("subject"), await parseJsonBody(c, memberSchema))),
 );
 adminOrgRoutes.delete(
   "/members/:subject{.+}",
   permits("members:write"),
-  doc({ summary: "Removes a member's roles" }),
+  doc(DESCRIBE && { summary: "Removes a member's roles" }),
   async (c) => c.json(await removeMember(c.get("services"), c.get("principal"), c.req.param("subject"))),
 );
 
-adminOrgRoutes.get("/tokens", permits("tokens:read"), doc({ summary: "Admin tokens, never a secret" }), async (c) =>
+adminOrgRoutes.get("/tokens", permits("tokens:read"), doc(DESCRIBE && { summary: "Admin tokens, never a secret" }), async (c) =>
   c.json({ data: await listTokens(c.get("services"), c.get("principal")) }),
 );
 adminOrgRoutes.post(
   "/tokens",
   permits("tokens:write"),
-  doc({ summary: "Mints an admin token: named, scoped, expiring (the secret is shown once)", body: createTokenSchema }),
+  doc(
+    DESCRIBE && { summary: "Mints an admin token: named, scoped, expiring (the secret is shown once)", body: createTokenSchema },
+  ),
   async (c) => c.json(await createToken(c.get("services"), c.get("principal"), await parseJsonBody(c, createTokenSchema)), 201),
 );
-adminOrgRoutes.get("/tokens/:id", permits("tokens:read"), doc({ summary: "An admin token, never its secret" }), async (c) =>
-  c.json(tokenView(await getToken(c.get("services"), c.get("principal"), c.req.param("id")))),
+adminOrgRoutes.get(
+  "/tokens/:id",
+  permits("tokens:read"),
+  doc(DESCRIBE && { summary: "An admin token, never its secret" }),
+  async (c) => c.json(tokenView(await getToken(c.get("services"), c.get("principal"), c.req.param("id")))),
 );
-adminOrgRoutes.delete("/tokens/:id", permits("tokens:write"), doc({ summary: "Revokes an admin token" }), async (c) =>
+adminOrgRoutes.delete("/tokens/:id", permits("tokens:write"), doc(DESCRIBE && { summary: "Revokes an admin token" }), async (c) =>
   c.json(await revokeToken(c.get("services"), c.get("principal"), c.req.param("id"))),
 );
-adminOrgRoutes.post("/tokens/:id/revoke", permits("tokens:write"), doc({ summary: "Revokes an admin token" }), async (c) =>
-  c.json(await revokeToken(c.get("services"), c.get("principal"), c.req.param("id"))),
+adminOrgRoutes.post(
+  "/tokens/:id/revoke",
+  permits("tokens:write"),
+  doc(DESCRIBE && { summary: "Revokes an admin token" }),
+  async (c) => c.json(await revokeToken(c.get("services"), c.get("principal"), c.req.param("id"))),
 );
 
 adminOrgRoutes.get(
   "/audit",
   permits("audit:read"),
-  doc({
-    summary: "The audit log: every change through the admin API, newest first, filtered; JSON or CSV",
-    query: auditQuery,
-    response: { description: "{data, next_cursor}, or CSV", csv: true },
-  }),
+  doc(
+    DESCRIBE && {
+      summary: "The audit log: every change through the admin API, newest first, filtered; JSON or CSV",
+      query: auditQuery,
+      response: { description: "{data, next_cursor}, or CSV", csv: true },
+    },
+  ),
   validQuery(auditQuery),
   async (c) => {
     const query = c.req.valid("query");

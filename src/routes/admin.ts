@@ -1,6 +1,7 @@
 // `/admin/*`: keys, apps, users, teams, quotas, the model catalog and provider credentials. The admin key only.
 import { and, desc, eq, sql } from "drizzle-orm";
 import { Hono, type MiddlewareHandler } from "hono";
+import { DESCRIBE } from "#describe";
 import {
   createModel,
   createProvider,
@@ -132,7 +133,7 @@ async function reachKey(c: GatewayContext) {
 adminRoutes.post(
   "/keys",
   permits("keys:write", "keys:self"),
-  doc({ summary: "Creates a virtual key (the secret is shown once)", body: createKeySchema }),
+  doc(DESCRIBE && { summary: "Creates a virtual key (the secret is shown once)", body: createKeySchema }),
   async (c) => {
     const input = await keyInputFor(c.get("services"), c.get("principal"), await parseJsonBody(c, createKeySchema));
     return c.json(await createKey(c.get("services"), input), 201);
@@ -142,7 +143,7 @@ adminRoutes.post(
 adminRoutes.get(
   "/keys",
   permits("keys:read", "keys:self"),
-  doc({ summary: "Lists keys", query: pageSchema }),
+  doc(DESCRIBE && { summary: "Lists keys", query: pageSchema }),
   pageQuery,
   async (c) => {
     const { limit, offset, user_id: userId, team_id: teamId } = c.req.valid("query");
@@ -171,15 +172,20 @@ adminRoutes.get(
   },
 );
 
-adminRoutes.get("/keys/:id", permits("keys:read", "keys:self"), doc({ summary: "A key, with its settings" }), async (c) => {
-  const row = await getKey(c.get("services"), c.req.param("id"));
-  assertKeyReach(c.get("principal"), row, "keys:read");
-  return c.json(keyView(row, await readSettings(c.get("services"), "key", row.id)));
-});
+adminRoutes.get(
+  "/keys/:id",
+  permits("keys:read", "keys:self"),
+  doc(DESCRIBE && { summary: "A key, with its settings" }),
+  async (c) => {
+    const row = await getKey(c.get("services"), c.req.param("id"));
+    assertKeyReach(c.get("principal"), row, "keys:read");
+    return c.json(keyView(row, await readSettings(c.get("services"), "key", row.id)));
+  },
+);
 adminRoutes.patch(
   "/keys/:id",
   permits("keys:write"),
-  doc({ summary: "Changes a key's limits, budget, allowlist or metadata", body: updateKeySchema }),
+  doc(DESCRIBE && { summary: "Changes a key's limits, budget, allowlist or metadata", body: updateKeySchema }),
   async (c) => {
     const input = await parseJsonBody(c, updateKeySchema);
     const row = await getKey(c.get("services"), c.req.param("id"));
@@ -187,32 +193,38 @@ adminRoutes.patch(
     return c.json(await updateKey(c.get("services"), row.id, input));
   },
 );
-adminRoutes.delete("/keys/:id", permits("keys:write", "keys:self"), doc({ summary: "Deletes a key" }), async (c) =>
+adminRoutes.delete("/keys/:id", permits("keys:write", "keys:self"), doc(DESCRIBE && { summary: "Deletes a key" }), async (c) =>
   c.json(await revokeKey(c.get("services"), (await reachKey(c)).id)),
 );
 adminRoutes.post(
   "/keys/:id/revoke",
   permits("keys:write", "keys:self"),
-  doc({ summary: "Revokes a key, everywhere within a second" }),
+  doc(DESCRIBE && { summary: "Revokes a key, everywhere within a second" }),
   async (c) => c.json(await revokeKey(c.get("services"), (await reachKey(c)).id)),
 );
 adminRoutes.post(
   "/keys/:id/rotate",
   permits("keys:write", "keys:self"),
-  doc({ summary: "A new secret for a key; the old one stops working" }),
+  doc(DESCRIBE && { summary: "A new secret for a key; the old one stops working" }),
   async (c) => c.json(await rotateKey(c.get("services"), (await reachKey(c)).id), 201),
 );
 
-adminRoutes.get("/users", permits("people:read"), doc({ summary: "Lists users", query: pageSchema }), pageQuery, async (c) => {
-  const { limit, offset } = c.req.valid("query");
-  const rows = await c.get("services").db.select().from(users).orderBy(desc(users.createdAt)).limit(limit).offset(offset);
-  return c.json({ data: rows.map(userView) });
-});
+adminRoutes.get(
+  "/users",
+  permits("people:read"),
+  doc(DESCRIBE && { summary: "Lists users", query: pageSchema }),
+  pageQuery,
+  async (c) => {
+    const { limit, offset } = c.req.valid("query");
+    const rows = await c.get("services").db.select().from(users).orderBy(desc(users.createdAt)).limit(limit).offset(offset);
+    return c.json({ data: rows.map(userView) });
+  },
+);
 
 adminRoutes.post(
   "/users",
   permits("people:write"),
-  doc({ summary: "Creates or updates a user, with their quota", body: userSchema }),
+  doc(DESCRIBE && { summary: "Creates or updates a user, with their quota", body: userSchema }),
   async (c) => {
     const input = await parseJsonBody(c, userSchema);
     if (!input.id) throw badRequest("Invalid `id`: a user needs an id (the JWT subject).", "id");
@@ -221,7 +233,7 @@ adminRoutes.post(
   },
 );
 
-adminRoutes.get("/users/:id", permits("people:read"), doc({ summary: "A user and their quota" }), async (c) => {
+adminRoutes.get("/users/:id", permits("people:read"), doc(DESCRIBE && { summary: "A user and their quota" }), async (c) => {
   const row = await getUser(c.get("services"), c.req.param("id"));
   return c.json({ ...userView(row), ...(await quotaAndSettings(c.get("services"), "user", row.id)) });
 });
@@ -229,7 +241,7 @@ adminRoutes.get("/users/:id", permits("people:read"), doc({ summary: "A user and
 adminRoutes.patch(
   "/users/:id",
   permits("people:write"),
-  doc({ summary: "Changes a user or their quota", body: userSchema }),
+  doc(DESCRIBE && { summary: "Changes a user or their quota", body: userSchema }),
   async (c) => {
     await getUser(c.get("services"), c.req.param("id"));
     const row = await upsertUser(c.get("services"), c.req.param("id"), await parseJsonBody(c, userSchema));
@@ -237,27 +249,37 @@ adminRoutes.patch(
   },
 );
 
-adminRoutes.post("/users/:id/block", permits("people:write"), doc({ summary: "Blocks a user and their keys" }), async (c) =>
-  c.json(
-    userView(await upsertUser(c.get("services"), (await getUser(c.get("services"), c.req.param("id"))).id, { blocked: true })),
-  ),
+adminRoutes.post(
+  "/users/:id/block",
+  permits("people:write"),
+  doc(DESCRIBE && { summary: "Blocks a user and their keys" }),
+  async (c) =>
+    c.json(
+      userView(await upsertUser(c.get("services"), (await getUser(c.get("services"), c.req.param("id"))).id, { blocked: true })),
+    ),
 );
-adminRoutes.post("/users/:id/unblock", permits("people:write"), doc({ summary: "Unblocks a user" }), async (c) =>
+adminRoutes.post("/users/:id/unblock", permits("people:write"), doc(DESCRIBE && { summary: "Unblocks a user" }), async (c) =>
   c.json(
     userView(await upsertUser(c.get("services"), (await getUser(c.get("services"), c.req.param("id"))).id, { blocked: false })),
   ),
 );
 
-adminRoutes.get("/teams", permits("people:read"), doc({ summary: "Lists teams", query: pageSchema }), pageQuery, async (c) => {
-  const { limit, offset } = c.req.valid("query");
-  const rows = await c.get("services").db.select().from(teams).orderBy(desc(teams.createdAt)).limit(limit).offset(offset);
-  return c.json({ data: rows.map(teamView) });
-});
+adminRoutes.get(
+  "/teams",
+  permits("people:read"),
+  doc(DESCRIBE && { summary: "Lists teams", query: pageSchema }),
+  pageQuery,
+  async (c) => {
+    const { limit, offset } = c.req.valid("query");
+    const rows = await c.get("services").db.select().from(teams).orderBy(desc(teams.createdAt)).limit(limit).offset(offset);
+    return c.json({ data: rows.map(teamView) });
+  },
+);
 
 adminRoutes.post(
   "/teams",
   permits("people:write"),
-  doc({ summary: "Creates or updates a team, with its quota", body: teamSchema }),
+  doc(DESCRIBE && { summary: "Creates or updates a team, with its quota", body: teamSchema }),
   async (c) => {
     const input = await parseJsonBody(c, teamSchema);
     const id = input.id ?? `team_${crypto.randomUUID().replaceAll("-", "").slice(0, 16)}`;
@@ -266,7 +288,7 @@ adminRoutes.post(
   },
 );
 
-adminRoutes.get("/teams/:id", permits("people:read"), doc({ summary: "A team and its quota" }), async (c) => {
+adminRoutes.get("/teams/:id", permits("people:read"), doc(DESCRIBE && { summary: "A team and its quota" }), async (c) => {
   const row = await getTeam(c.get("services"), c.req.param("id"));
   return c.json({ ...teamView(row), ...(await quotaAndSettings(c.get("services"), "team", row.id)) });
 });
@@ -274,7 +296,7 @@ adminRoutes.get("/teams/:id", permits("people:read"), doc({ summary: "A team and
 adminRoutes.patch(
   "/teams/:id",
   permits("people:write"),
-  doc({ summary: "Changes a team or its quota", body: teamSchema }),
+  doc(DESCRIBE && { summary: "Changes a team or its quota", body: teamSchema }),
   async (c) => {
     await getTeam(c.get("services"), c.req.param("id"));
     const row = await upsertTeam(c.get("services"), c.req.param("id"), await parseJsonBody(c, teamSchema));
@@ -285,13 +307,15 @@ adminRoutes.patch(
 adminRoutes.get(
   "/settings",
   permits("catalog:read"),
-  doc({ summary: "The global settings for callers, which every team, user and key adds to" }),
+  doc(DESCRIBE && { summary: "The global settings for callers, which every team, user and key adds to" }),
   async (c) => c.json(await readSettings(c.get("services"), "default", "")),
 );
 adminRoutes.patch(
   "/settings",
   permits("limits:write"),
-  doc({ summary: "Changes the global settings: each section named is set, null clears it", body: globalSettingsSchema }),
+  doc(
+    DESCRIBE && { summary: "Changes the global settings: each section named is set, null clears it", body: globalSettingsSchema },
+  ),
   async (c) => {
     await writeSettings(c.get("services"), "default", "", await parseJsonBody(c, globalSettingsSchema));
     // Callers' copies elsewhere take the change when they are next read (within a minute).
@@ -300,124 +324,138 @@ adminRoutes.patch(
   },
 );
 
-adminRoutes.get("/quota/default", permits("catalog:read"), doc({ summary: "The quota every new user starts with" }), async (c) =>
-  c.json(policyView(await readPolicy(c.get("services"), "default", ""))),
+adminRoutes.get(
+  "/quota/default",
+  permits("catalog:read"),
+  doc(DESCRIBE && { summary: "The quota every new user starts with" }),
+  async (c) => c.json(policyView(await readPolicy(c.get("services"), "default", ""))),
 );
 adminRoutes.patch(
   "/quota/default",
   permits("limits:write"),
-  doc({ summary: "Changes the default quota", body: quotaSchema }),
+  doc(DESCRIBE && { summary: "Changes the default quota", body: quotaSchema }),
   async (c) => {
     await writePolicy(c.get("services"), "default", "", await parseJsonBody(c, quotaSchema));
     return c.json(policyView(await readPolicy(c.get("services"), "default", "")));
   },
 );
 
-adminRoutes.get("/providers", permits("catalog:read"), doc({ summary: "Catalog providers" }), async (c) =>
+adminRoutes.get("/providers", permits("catalog:read"), doc(DESCRIBE && { summary: "Catalog providers" }), async (c) =>
   c.json({ data: await listProviders(c.get("services")) }),
 );
 adminRoutes.post(
   "/providers",
   permits("catalog:write"),
-  doc({ summary: "Adds a catalog provider", body: providerSchema }),
+  doc(DESCRIBE && { summary: "Adds a catalog provider", body: providerSchema }),
   async (c) => c.json(await createProvider(c.get("services"), await parseJsonBody(c, providerSchema)), 201),
 );
-adminRoutes.get("/providers/:id", permits("catalog:read"), doc({ summary: "A catalog provider" }), async (c) =>
+adminRoutes.get("/providers/:id", permits("catalog:read"), doc(DESCRIBE && { summary: "A catalog provider" }), async (c) =>
   c.json(await getProvider(c.get("services"), c.req.param("id"))),
 );
 adminRoutes.patch(
   "/providers/:id",
   permits("catalog:write"),
-  doc({ summary: "Changes a catalog provider", body: providerSchema }),
+  doc(DESCRIBE && { summary: "Changes a catalog provider", body: providerSchema }),
   async (c) => c.json(await updateProvider(c.get("services"), c.req.param("id"), await parseJsonBody(c, providerSchema))),
 );
-adminRoutes.delete("/providers/:id", permits("catalog:write"), doc({ summary: "Removes a catalog provider" }), async (c) =>
-  c.json(await deleteProvider(c.get("services"), c.req.param("id"))),
+adminRoutes.delete(
+  "/providers/:id",
+  permits("catalog:write"),
+  doc(DESCRIBE && { summary: "Removes a catalog provider" }),
+  async (c) => c.json(await deleteProvider(c.get("services"), c.req.param("id"))),
 );
 
 // Model names may hold slashes (`team/model`), so the id takes the rest of the path.
-adminRoutes.get("/models", permits("catalog:read"), doc({ summary: "The model catalog" }), async (c) =>
+adminRoutes.get("/models", permits("catalog:read"), doc(DESCRIBE && { summary: "The model catalog" }), async (c) =>
   c.json({ data: await listCatalogModels(c.get("services")) }),
 );
 adminRoutes.post(
   "/models",
   permits("catalog:write"),
-  doc({ summary: "Adds a model: its targets, fallbacks and prices", body: modelSchema }),
+  doc(DESCRIBE && { summary: "Adds a model: its targets, fallbacks and prices", body: modelSchema }),
   async (c) => c.json(await createModel(c.get("services"), await parseJsonBody(c, modelSchema)), 201),
 );
-adminRoutes.get("/models/:id{.+}", permits("catalog:read"), doc({ summary: "A catalog model" }), async (c) =>
+adminRoutes.get("/models/:id{.+}", permits("catalog:read"), doc(DESCRIBE && { summary: "A catalog model" }), async (c) =>
   c.json(await getModel(c.get("services"), c.req.param("id"))),
 );
 adminRoutes.patch(
   "/models/:id{.+}",
   permits("catalog:write"),
-  doc({ summary: "Changes a catalog model", body: modelSchema }),
+  doc(DESCRIBE && { summary: "Changes a catalog model", body: modelSchema }),
   async (c) => c.json(await updateModel(c.get("services"), c.req.param("id"), await parseJsonBody(c, modelSchema))),
 );
-adminRoutes.delete("/models/:id{.+}", permits("catalog:write"), doc({ summary: "Removes a catalog model" }), async (c) =>
-  c.json(await deleteModel(c.get("services"), c.req.param("id"))),
+adminRoutes.delete(
+  "/models/:id{.+}",
+  permits("catalog:write"),
+  doc(DESCRIBE && { summary: "Removes a catalog model" }),
+  async (c) => c.json(await deleteModel(c.get("services"), c.req.param("id"))),
 );
 
-adminRoutes.get("/guardrails", permits("catalog:read"), doc({ summary: "Guardrail policies" }), async (c) =>
+adminRoutes.get("/guardrails", permits("catalog:read"), doc(DESCRIBE && { summary: "Guardrail policies" }), async (c) =>
   c.json({ data: await listGuardrails(c.get("services")) }),
 );
 adminRoutes.post(
   "/guardrails",
   permits("catalog:write"),
-  doc({
-    summary: "Adds a guardrail policy: what it looks for, on input or output, and whether it blocks, redacts or flags",
-    body: createGuardrailSchema,
-  }),
+  doc(
+    DESCRIBE && {
+      summary: "Adds a guardrail policy: what it looks for, on input or output, and whether it blocks, redacts or flags",
+      body: createGuardrailSchema,
+    },
+  ),
   async (c) => c.json(await createGuardrail(c.get("services"), await parseJsonBody(c, createGuardrailSchema)), 201),
 );
-adminRoutes.get("/guardrails/:id", permits("catalog:read"), doc({ summary: "A guardrail policy" }), async (c) =>
+adminRoutes.get("/guardrails/:id", permits("catalog:read"), doc(DESCRIBE && { summary: "A guardrail policy" }), async (c) =>
   c.json(await getGuardrail(c.get("services"), c.req.param("id"))),
 );
 adminRoutes.patch(
   "/guardrails/:id",
   permits("catalog:write"),
-  doc({ summary: "Changes a guardrail policy", body: updateGuardrailSchema }),
+  doc(DESCRIBE && { summary: "Changes a guardrail policy", body: updateGuardrailSchema }),
   async (c) => c.json(await updateGuardrail(c.get("services"), c.req.param("id"), await parseJsonBody(c, updateGuardrailSchema))),
 );
-adminRoutes.delete("/guardrails/:id", permits("catalog:write"), doc({ summary: "Removes a guardrail policy" }), async (c) =>
-  c.json(await deleteGuardrail(c.get("services"), c.req.param("id"))),
+adminRoutes.delete(
+  "/guardrails/:id",
+  permits("catalog:write"),
+  doc(DESCRIBE && { summary: "Removes a guardrail policy" }),
+  async (c) => c.json(await deleteGuardrail(c.get("services"), c.req.param("id"))),
 );
 adminRoutes.get(
   "/routes",
   permits("catalog:read"),
-  doc({ summary: "Routes: names clients ask for, served by rule trees" }),
+  doc(DESCRIBE && { summary: "Routes: names clients ask for, served by rule trees" }),
   async (c) => c.json({ data: await listRoutes(c.get("services")) }),
 );
 adminRoutes.post(
   "/routes",
   permits("catalog:write"),
-  doc({ summary: "Adds a route, checked whole", body: routeSchema }),
+  doc(DESCRIBE && { summary: "Adds a route, checked whole", body: routeSchema }),
   async (c) => c.json(await createRoute(c.get("services"), c.get("config"), await parseJsonBody(c, routeSchema)), 201),
 );
-adminRoutes.get("/routes/:name", permits("catalog:read"), doc({ summary: "A route" }), async (c) =>
+adminRoutes.get("/routes/:name", permits("catalog:read"), doc(DESCRIBE && { summary: "A route" }), async (c) =>
   c.json(await getRoute(c.get("services"), c.req.param("name"))),
 );
 adminRoutes.patch(
   "/routes/:name",
   permits("catalog:write"),
-  doc({ summary: "Changes a route, checked whole", body: routeSchema }),
+  doc(DESCRIBE && { summary: "Changes a route, checked whole", body: routeSchema }),
   async (c) =>
     c.json(await updateRoute(c.get("services"), c.get("config"), c.req.param("name"), await parseJsonBody(c, routeSchema))),
 );
-adminRoutes.delete("/routes/:name", permits("catalog:write"), doc({ summary: "Removes a route" }), async (c) =>
+adminRoutes.delete("/routes/:name", permits("catalog:write"), doc(DESCRIBE && { summary: "Removes a route" }), async (c) =>
   c.json(await deleteRoute(c.get("services"), c.req.param("name"))),
 );
 adminRoutes.post(
   "/routes/:name/explain",
   permits("catalog:read"),
-  doc({ summary: "Which arm would serve a sample request and caller, and why, step by step", body: explainSchema }),
+  doc(DESCRIBE && { summary: "Which arm would serve a sample request and caller, and why, step by step", body: explainSchema }),
   async (c) => c.json(await explainRoute(c.get("services"), c.req.param("name"), await parseJsonBody(c, explainSchema))),
 );
 
 adminRoutes.get(
   "/credentials",
   permits("credentials:read"),
-  doc({ summary: "Provider credentials, never a secret" }),
+  doc(DESCRIBE && { summary: "Provider credentials, never a secret" }),
   async (c) =>
     c.json({
       data: await listCredentials(c.get("services"), {
@@ -430,7 +468,7 @@ adminRoutes.get(
 adminRoutes.post(
   "/credentials",
   permits("credentials:write"),
-  doc({ summary: "Stores a provider credential, sealed", body: createCredentialSchema }),
+  doc(DESCRIBE && { summary: "Stores a provider credential, sealed", body: createCredentialSchema }),
   async (c) =>
     c.json(await createCredential(c.get("services"), c.get("config"), await parseJsonBody(c, createCredentialSchema)), 201),
 );
@@ -438,16 +476,19 @@ adminRoutes.post(
 adminRoutes.post(
   "/credentials/rotate",
   permits("credentials:write"),
-  doc({ summary: "Rewraps every stored credential under the current key-encryption key" }),
+  doc(DESCRIBE && { summary: "Rewraps every stored credential under the current key-encryption key" }),
   async (c) => c.json(await rewrapCredentials(c.get("services"), c.get("config"))),
 );
-adminRoutes.get("/credentials/:id", permits("credentials:read"), doc({ summary: "A credential, never its secret" }), async (c) =>
-  c.json(credentialView(await getCredential(c.get("services"), c.req.param("id")))),
+adminRoutes.get(
+  "/credentials/:id",
+  permits("credentials:read"),
+  doc(DESCRIBE && { summary: "A credential, never its secret" }),
+  async (c) => c.json(credentialView(await getCredential(c.get("services"), c.req.param("id")))),
 );
 adminRoutes.patch(
   "/credentials/:id",
   permits("credentials:write"),
-  doc({ summary: "Changes a credential", body: updateCredentialSchema }),
+  doc(DESCRIBE && { summary: "Changes a credential", body: updateCredentialSchema }),
   async (c) =>
     c.json(
       await updateCredential(
@@ -458,27 +499,36 @@ adminRoutes.patch(
       ),
     ),
 );
-adminRoutes.delete("/credentials/:id", permits("credentials:write"), doc({ summary: "Removes a credential" }), async (c) =>
-  c.json(await deleteCredential(c.get("services"), c.req.param("id"))),
+adminRoutes.delete(
+  "/credentials/:id",
+  permits("credentials:write"),
+  doc(DESCRIBE && { summary: "Removes a credential" }),
+  async (c) => c.json(await deleteCredential(c.get("services"), c.req.param("id"))),
 );
 
-adminRoutes.get("/mcp/servers", permits("catalog:read"), doc({ summary: "MCP servers behind /mcp, never a secret" }), async (c) =>
-  c.json({ data: await listMcpServers(c.get("services")) }),
+adminRoutes.get(
+  "/mcp/servers",
+  permits("catalog:read"),
+  doc(DESCRIBE && { summary: "MCP servers behind /mcp, never a secret" }),
+  async (c) => c.json({ data: await listMcpServers(c.get("services")) }),
 );
 adminRoutes.post(
   "/mcp/servers",
   permits("catalog:write"),
-  doc({ summary: "Registers an MCP server, its credential sealed", body: createMcpServerSchema }),
+  doc(DESCRIBE && { summary: "Registers an MCP server, its credential sealed", body: createMcpServerSchema }),
   async (c) =>
     c.json(await createMcpServer(c.get("services"), c.get("config"), await parseJsonBody(c, createMcpServerSchema)), 201),
 );
-adminRoutes.get("/mcp/servers/:name", permits("catalog:read"), doc({ summary: "An MCP server, never its secret" }), async (c) =>
-  c.json(mcpServerView(await getMcpServer(c.get("services"), c.req.param("name")))),
+adminRoutes.get(
+  "/mcp/servers/:name",
+  permits("catalog:read"),
+  doc(DESCRIBE && { summary: "An MCP server, never its secret" }),
+  async (c) => c.json(mcpServerView(await getMcpServer(c.get("services"), c.req.param("name")))),
 );
 adminRoutes.patch(
   "/mcp/servers/:name",
   permits("catalog:write"),
-  doc({ summary: "Changes an MCP server: its URL, credential, timeout, price", body: updateMcpServerSchema }),
+  doc(DESCRIBE && { summary: "Changes an MCP server: its URL, credential, timeout, price", body: updateMcpServerSchema }),
   async (c) =>
     c.json(
       await updateMcpServer(
@@ -489,8 +539,11 @@ adminRoutes.patch(
       ),
     ),
 );
-adminRoutes.delete("/mcp/servers/:name", permits("catalog:write"), doc({ summary: "Removes an MCP server" }), async (c) =>
-  c.json(await deleteMcpServer(c.get("services"), c.req.param("name"))),
+adminRoutes.delete(
+  "/mcp/servers/:name",
+  permits("catalog:write"),
+  doc(DESCRIBE && { summary: "Removes an MCP server" }),
+  async (c) => c.json(await deleteMcpServer(c.get("services"), c.req.param("name"))),
 );
 
 /**
@@ -500,7 +553,7 @@ adminRoutes.delete("/mcp/servers/:name", permits("catalog:write"), doc({ summary
 adminRoutes.get(
   "/usage/undelivered",
   permits("usage:read"),
-  doc({ summary: "Usage records parked or dead on the way to the ledger" }),
+  doc(DESCRIBE && { summary: "Usage records parked or dead on the way to the ledger" }),
   async (c) => {
     const { redis } = c.get("services");
     const [parked, dead, deadRecords] = await Promise.all([
@@ -527,7 +580,7 @@ const OUTBOX_STATES = {
 adminRoutes.get(
   "/billing/outbox",
   permits("billing:read"),
-  doc({ summary: "The billing webhook's backlog, dead and sent rows, with counts", query: outboxQuery }),
+  doc(DESCRIBE && { summary: "The billing webhook's backlog, dead and sent rows, with counts", query: outboxQuery }),
   validQuery(outboxQuery),
   async (c) => {
     const { status, limit } = c.req.valid("query");
@@ -551,7 +604,7 @@ const replaySchema = z.object({ request_ids: z.optional(z.array(z.string().check
 adminRoutes.post(
   "/billing/outbox/replay",
   permits("billing:write"),
-  doc({ summary: "Sends dead (or named) outbox rows again", body: replaySchema }),
+  doc(DESCRIBE && { summary: "Sends dead (or named) outbox rows again", body: replaySchema }),
   async (c) => {
     const { request_ids: ids } = await parseJsonBody(c, replaySchema);
     const services = c.get("services");
@@ -578,7 +631,9 @@ adminRoutes.post(
 adminRoutes.get(
   "/requests/:id",
   permits("usage:read"),
-  doc({ summary: "One request: its ledger row and, where the caller's calls are logged, what was asked and answered" }),
+  doc(
+    DESCRIBE && { summary: "One request: its ledger row and, where the caller's calls are logged, what was asked and answered" },
+  ),
   async (c) => {
     const requestId = c.req.param("id");
     const [row] = await c.get("services").db.select().from(usageEvents).where(eq(usageEvents.requestId, requestId));

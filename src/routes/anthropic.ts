@@ -1,5 +1,6 @@
 // Anthropic-format routes: `/v1/messages` and `/v1/messages/count_tokens`.
 import { Hono } from "hono";
+import { DESCRIBE } from "#describe";
 import type { GatewayEnv } from "../context.ts";
 import { anthropic } from "../formats/anthropic/index.ts";
 import { anthropicCountTokensSchema, anthropicToCanonical } from "../formats/anthropic/request.ts";
@@ -14,11 +15,13 @@ export const anthropicRoutes = new Hono<GatewayEnv>();
 anthropicRoutes.post(
   "/v1/messages",
   endpoint({ errors: "anthropic", gated: true }),
-  doc({
-    summary: "Messages, any provider",
-    body: anthropic.schema,
-    response: { description: "A message, or its events (message_start … message_stop) when `stream` is true", streams: true },
-  }),
+  doc(
+    DESCRIBE && {
+      summary: "Messages, any provider",
+      body: anthropic.schema,
+      response: { description: "A message, or its events (message_start … message_stop) when `stream` is true", streams: true },
+    },
+  ),
   async (c) => await proxy(c, anthropic, await parseJsonBody(c, anthropic.schema)),
 );
 
@@ -29,7 +32,7 @@ anthropicRoutes.post(
 anthropicRoutes.post(
   "/v1/messages/count_tokens",
   endpoint({ errors: "anthropic", gated: false }),
-  doc({ summary: "An estimate of a request's input tokens", body: anthropicCountTokensSchema }),
+  doc(DESCRIBE && { summary: "An estimate of a request's input tokens", body: anthropicCountTokensSchema }),
   async (c) => {
     const body = await parseJsonBody(c, anthropicCountTokensSchema);
     const request = anthropicToCanonical({ ...body, max_tokens: 1 });

@@ -1,5 +1,6 @@
 // The app API for signed-in users: minting their own keys, storing their own provider keys, and their quota.
 import { Hono } from "hono";
+import { DESCRIBE } from "#describe";
 import { deleteCredential, listCredentials, putOwnKey } from "../admin/credentials.ts";
 import { createKey } from "../admin/keys.ts";
 import { providerKeySchema, selfServiceKeySchema } from "../admin/schemas.ts";
@@ -33,7 +34,7 @@ appApiRoutes.post(
   "/keys",
   caller,
   countsAsRequest,
-  doc({ summary: "A signed-in user mints a key for themself", body: selfServiceKeySchema }),
+  doc(DESCRIBE && { summary: "A signed-in user mints a key for themself", body: selfServiceKeySchema }),
   async (c) => {
     const principal = c.get("principal");
     if (principal.type !== "user") {
@@ -64,7 +65,7 @@ appApiRoutes.put(
   "/provider-keys",
   caller,
   countsAsRequest,
-  doc({ summary: "A signed-in user stores their own key for a provider", body: providerKeySchema }),
+  doc(DESCRIBE && { summary: "A signed-in user stores their own key for a provider", body: providerKeySchema }),
   async (c) => {
     const userId = signedInUser(c.get("principal"));
     const input = await parseJsonBody(c, providerKeySchema);
@@ -95,7 +96,7 @@ appApiRoutes.get(
   "/provider-keys",
   caller,
   countsAsRequest,
-  doc({ summary: "A signed-in user's own provider keys, never the secrets" }),
+  doc(DESCRIBE && { summary: "A signed-in user's own provider keys, never the secrets" }),
   async (c) => {
     const userId = signedInUser(c.get("principal"));
     return c.json({ data: await listCredentials(c.get("services"), { ownerType: "user", ownerId: userId }) });
@@ -106,7 +107,7 @@ appApiRoutes.delete(
   "/provider-keys/:provider",
   caller,
   countsAsRequest,
-  doc({ summary: "Deletes a signed-in user's own key for a provider" }),
+  doc(DESCRIBE && { summary: "Deletes a signed-in user's own key for a provider" }),
   async (c) => {
     const userId = signedInUser(c.get("principal"));
     const own = await listCredentials(c.get("services"), {
@@ -146,7 +147,7 @@ function principalLimits(principal: Principal) {
 appApiRoutes.get(
   "/ai/quota",
   caller,
-  doc({ summary: "The caller's limits and what they have used today and this month" }),
+  doc(DESCRIBE && { summary: "The caller's limits and what they have used today and this month" }),
   async (c) => {
     const principal = c.get("principal");
     const used = await usageTotals(c.get("services").db, principal);

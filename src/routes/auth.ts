@@ -2,6 +2,7 @@
 // `POST /auth/attest`: an app's publishable key (and proof) in, a guest token out; public, limited per network.
 // `POST /auth/attest/link`: a signed-in user takes their device's guest usage as theirs.
 import { Hono } from "hono";
+import { DESCRIBE } from "#describe";
 import { attestSchema, exchange } from "../apps/exchange.ts";
 import { linkGuestUsage, linkSchema } from "../apps/link.ts";
 import { issueKeyToken } from "../auth/sluice-token.ts";
@@ -15,7 +16,7 @@ export const authRoutes = new Hono<GatewayEnv>();
 
 authRoutes.post(
   "/attest",
-  doc({ summary: "An app's publishable key and proof in, a short-lived guest token out", body: attestSchema }),
+  doc(DESCRIBE && { summary: "An app's publishable key and proof in, a short-lived guest token out", body: attestSchema }),
   async (c) => c.json(await exchange(c, await parseJsonBody(c, attestSchema))),
 );
 
@@ -23,7 +24,7 @@ authRoutes.post(
   "/attest/link",
   endpoint({ errors: "openai", gated: false }),
   countsAsRequest,
-  doc({ summary: "A signed-in user takes their device's usage as a guest as theirs", body: linkSchema }),
+  doc(DESCRIBE && { summary: "A signed-in user takes their device's usage as a guest as theirs", body: linkSchema }),
   async (c) => {
     const { guest_token: guestToken } = await parseJsonBody(c, linkSchema);
     return c.json(await linkGuestUsage(c, c.get("principal"), guestToken));
@@ -34,7 +35,7 @@ authRoutes.post(
   "/token",
   endpoint({ errors: "openai", gated: false }),
   countsAsRequest,
-  doc({ summary: "A virtual key in, a short-lived Sluice token out" }),
+  doc(DESCRIBE && { summary: "A virtual key in, a short-lived Sluice token out" }),
   async (c) => {
     const principal = c.get("principal");
     if (principal.type !== "key" || principal.via !== "key") {

@@ -2,6 +2,7 @@
 // `/converse-stream`, as the AWS SDK's Bedrock Runtime client calls them.
 // The SDK's bearer token (`AWS_BEARER_TOKEN_BEDROCK`) is a Sluice key.
 import { Hono } from "hono";
+import { DESCRIBE } from "#describe";
 import type { GatewayContext, GatewayEnv } from "../context.ts";
 import { bedrockConverse } from "../formats/bedrock/index.ts";
 import { checkedName, modelName } from "../formats/fields.ts";
@@ -36,23 +37,27 @@ const gated = endpoint({ errors: "bedrock", gated: true, pathParam: "modelId" })
 bedrockRoutes.post(
   "/model/:modelId/converse",
   gated,
-  doc({
-    summary: "Bedrock Converse, any provider",
-    body: bedrockConverse.schema,
-    response: { description: "A Converse response" },
-  }),
+  doc(
+    DESCRIBE && {
+      summary: "Bedrock Converse, any provider",
+      body: bedrockConverse.schema,
+      response: { description: "A Converse response" },
+    },
+  ),
   converse,
 );
 bedrockRoutes.post(
   "/model/:modelId/converse-stream",
   gated,
-  doc({
-    summary: "Bedrock ConverseStream, any provider",
-    body: bedrockConverse.schema,
-    response: {
-      description: "ConverseStream's events (messageStart … metadata) as AWS event-stream messages",
-      streams: true,
+  doc(
+    DESCRIBE && {
+      summary: "Bedrock ConverseStream, any provider",
+      body: bedrockConverse.schema,
+      response: {
+        description: "ConverseStream's events (messageStart … metadata) as AWS event-stream messages",
+        streams: true,
+      },
     },
-  }),
+  ),
   converse,
 );

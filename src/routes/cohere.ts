@@ -1,6 +1,7 @@
 // Cohere-format routes: `/v2/chat` (any provider) and `/v2/rerank`
 // (providers that rerank), as Cohere's SDKs call them.
 import { Hono } from "hono";
+import { DESCRIBE } from "#describe";
 import type { GatewayEnv } from "../context.ts";
 import { cohereChat } from "../formats/cohere/index.ts";
 import { cohereRerank } from "../formats/cohere/rerank.ts";
@@ -16,20 +17,22 @@ const gated = endpoint({ errors: "cohere", gated: true });
 cohereRoutes.post(
   "/v2/chat",
   gated,
-  doc({
-    summary: "Cohere's chat, any provider",
-    body: cohereChat.schema,
-    response: {
-      description: "A chat response, or its events (message-start … message-end) when `stream` is true",
-      streams: true,
+  doc(
+    DESCRIBE && {
+      summary: "Cohere's chat, any provider",
+      body: cohereChat.schema,
+      response: {
+        description: "A chat response, or its events (message-start … message-end) when `stream` is true",
+        streams: true,
+      },
     },
-  }),
+  ),
   async (c) => await proxy(c, cohereChat, await parseJsonBody(c, cohereChat.schema)),
 );
 
 cohereRoutes.post(
   "/v2/rerank",
   gated,
-  doc({ summary: "Rerank, providers that speak Cohere's rerank API", body: cohereRerank.schema }),
+  doc(DESCRIBE && { summary: "Rerank, providers that speak Cohere's rerank API", body: cohereRerank.schema }),
   async (c) => await proxy(c, cohereRerank, await parseJsonBody(c, cohereRerank.schema)),
 );

@@ -1,5 +1,6 @@
 // `/examples/*`: the example app without a backend (docs/apps.md), served only when EXAMPLES=on.
 import { Hono } from "hono";
+import { DESCRIBE } from "#describe";
 import type { GatewayContext, GatewayEnv } from "../context.ts";
 import { CHAT_CSS, CHAT_HTML, CHAT_JS, EXAMPLE_CSP } from "../examples/chat-page.ts";
 import { GatewayError } from "../http/errors.ts";
@@ -16,8 +17,16 @@ const page = (body: string, type: string) => (c: GatewayContext) => {
 
 exampleRoutes.get(
   "/chat",
-  doc({ summary: "An example app without a backend (EXAMPLES=on)" }),
+  doc(DESCRIBE && { summary: "An example app without a backend (EXAMPLES=on)" }),
   page(CHAT_HTML, "text/html; charset=utf-8"),
 );
-exampleRoutes.get("/chat.js", doc({ summary: "The example app's script" }), page(CHAT_JS, "text/javascript; charset=utf-8"));
-exampleRoutes.get("/chat.css", doc({ summary: "The example app's styles" }), page(CHAT_CSS, "text/css; charset=utf-8"));
+exampleRoutes.get(
+  "/chat.js",
+  doc(DESCRIBE && { summary: "The example app's script" }),
+  page(CHAT_JS, "text/javascript; charset=utf-8"),
+);
+exampleRoutes.get(
+  "/chat.css",
+  doc(DESCRIBE && { summary: "The example app's styles" }),
+  page(CHAT_CSS, "text/css; charset=utf-8"),
+);

@@ -3,6 +3,7 @@
 // and `:countTokens` (media/gemini-methods.ts), the model list, and the app API's
 // `POST /api/ai/generate` (Gemini-style, model in the body).
 import { Hono } from "hono";
+import { DESCRIBE } from "#describe";
 import type { GatewayContext, GatewayEnv } from "../context.ts";
 import { checkedName, modelName } from "../formats/fields.ts";
 import { gemini } from "../formats/gemini/index.ts";
@@ -57,13 +58,15 @@ for (const version of ["v1beta", "v1alpha", "v1"]) {
   geminiRoutes.post(
     `/${version}/models/*`,
     gated,
-    doc({
-      summary:
-        "generateContent or streamGenerateContent (`?alt=sse`), any provider; embedContent, batchEmbedContents and countTokens where the provider has them",
-      path: `/${version}/models/{model}:{method}`,
-      body: gemini.schema,
-      response: { description: "A GenerateContentResponse, or one per event when streamed", streams: true },
-    }),
+    doc(
+      DESCRIBE && {
+        summary:
+          "generateContent or streamGenerateContent (`?alt=sse`), any provider; embedContent, batchEmbedContents and countTokens where the provider has them",
+        path: `/${version}/models/{model}:{method}`,
+        body: gemini.schema,
+        response: { description: "A GenerateContentResponse, or one per event when streamed", streams: true },
+      },
+    ),
     generate,
   );
 }
@@ -71,7 +74,7 @@ for (const version of ["v1beta", "v1alpha", "v1"]) {
 geminiRoutes.get(
   "/v1beta/models",
   endpoint({ errors: "gemini", gated: false, queryCredential: true }),
-  doc({ summary: "The model list, as Gemini lists models" }),
+  doc(DESCRIBE && { summary: "The model list, as Gemini lists models" }),
   async (c) =>
     c.json({
       models: (await listModels(c)).map(({ id, contextWindow }) => ({
@@ -88,10 +91,12 @@ geminiRoutes.get(
 geminiRoutes.post(
   "/api/ai/generate",
   endpoint({ errors: "gemini", gated: true }),
-  doc({
-    summary: "For browser apps: Gemini-style contents for any model, named in the body",
-    body: gemini.schema,
-    response: { description: "As generateContent", streams: true },
-  }),
+  doc(
+    DESCRIBE && {
+      summary: "For browser apps: Gemini-style contents for any model, named in the body",
+      body: gemini.schema,
+      response: { description: "As generateContent", streams: true },
+    },
+  ),
   async (c) => await proxy(c, gemini, await parseJsonBody(c, gemini.schema)),
 );

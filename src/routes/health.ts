@@ -3,6 +3,7 @@
 // few seconds per isolate; the admin key's call reads them at once.
 import { sql } from "drizzle-orm";
 import { Hono } from "hono";
+import { DESCRIBE } from "#describe";
 import packageJson from "../../package.json" with { type: "json" };
 import { secretsEqual } from "../auth/constant-time.ts";
 import { readCredential } from "../auth/credentials.ts";
@@ -35,10 +36,12 @@ const lastProbes = new WeakMap<object, { at: number; postgres: Probe; redis: Pro
 
 healthRoutes.get(
   "/health",
-  doc({
-    summary:
-      "Version, configured providers, and whether Postgres and Redis answered (read at most every 10 s; now with the admin key)",
-  }),
+  doc(
+    DESCRIBE && {
+      summary:
+        "Version, configured providers, and whether Postgres and Redis answered (read at most every 10 s; now with the admin key)",
+    },
+  ),
   async (c) => {
     const services = c.get("services");
     const config = c.get("config");

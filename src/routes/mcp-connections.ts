@@ -3,6 +3,7 @@
 // setting the cookie that binds the flow to this browser), the callback the
 // server redirects to, the list, and disconnecting (revoked at the server).
 import { Hono } from "hono";
+import { DESCRIBE } from "#describe";
 import { type Principal, principalPolicy, principalUserId } from "../auth/principal.ts";
 import type { GatewayContext, GatewayEnv } from "../context.ts";
 import { bindingCookie } from "../http/binding-cookie.ts";
@@ -60,11 +61,13 @@ mcpConnectionRoutes.post(
   "/:server/start",
   caller,
   countsAsRequest,
-  doc({
-    summary:
-      "Starts connecting the signed-in user's own account at a user_oauth MCP server: its authorization URL for this browser to open, and the cookie that binds the flow to it",
-    response: { description: "{url, server, user_id}" },
-  }),
+  doc(
+    DESCRIBE && {
+      summary:
+        "Starts connecting the signed-in user's own account at a user_oauth MCP server: its authorization URL for this browser to open, and the cookie that binds the flow to it",
+      response: { description: "{url, server, user_id}" },
+    },
+  ),
   async (c) => {
     const userId = userOf(c.get("principal"));
     const name = c.req.param("server");
@@ -83,7 +86,11 @@ mcpConnectionRoutes.post(
 
 mcpConnectionRoutes.get(
   "/callback",
-  doc({ summary: "Where a user_oauth MCP server sends the user back: the code exchanged, the tokens sealed, a page saying so" }),
+  doc(
+    DESCRIBE && {
+      summary: "Where a user_oauth MCP server sends the user back: the code exchanged, the tokens sealed, a page saying so",
+    },
+  ),
   async (c) => {
     const failedTitle = "MCP server not connected";
     const { code, state, error } = c.req.query();
@@ -120,7 +127,7 @@ mcpConnectionRoutes.get(
 mcpConnectionRoutes.get(
   "/",
   caller,
-  doc({ summary: "The signed-in user's MCP server connections, never a token" }),
+  doc(DESCRIBE && { summary: "The signed-in user's MCP server connections, never a token" }),
   async (c) => {
     const rows = await listConnections(c.get("services"), userOf(c.get("principal")));
     return c.json({ data: rows.map(connectionView) });
@@ -130,7 +137,7 @@ mcpConnectionRoutes.get(
 mcpConnectionRoutes.delete(
   "/:server",
   caller,
-  doc({ summary: "Disconnects the user's account at an MCP server and revokes its grant there when the server can" }),
+  doc(DESCRIBE && { summary: "Disconnects the user's account at an MCP server and revokes its grant there when the server can" }),
   async (c) => {
     const userId = userOf(c.get("principal"));
     const name = c.req.param("server");

@@ -7,6 +7,7 @@
 // a 401 carries no hint.
 import type { MiddlewareHandler } from "hono";
 import { Hono } from "hono";
+import { DESCRIBE } from "#describe";
 import type { Config } from "../config/index.ts";
 import type { GatewayContext, GatewayEnv } from "../context.ts";
 import { GatewayError } from "../http/errors.ts";
@@ -41,7 +42,7 @@ function serveMetadata(c: GatewayContext, resourcePath: string): Response {
 
 export const protectedResourceRoutes = new Hono<GatewayEnv>();
 
-const metadataDoc = doc({ summary: "OAuth protected resource metadata (RFC 9728) for /mcp; 404 unless configured" });
+const metadataDoc = doc(DESCRIBE && { summary: "OAuth protected resource metadata (RFC 9728) for /mcp; 404 unless configured" });
 protectedResourceRoutes.get("/", metadataDoc, (c) => serveMetadata(c, "/mcp"));
 protectedResourceRoutes.get("/mcp", metadataDoc, (c) => serveMetadata(c, "/mcp"));
 protectedResourceRoutes.get("/mcp/:server", metadataDoc, (c) => serveMetadata(c, `/mcp/${c.req.param("server")}`));

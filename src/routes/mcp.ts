@@ -5,6 +5,7 @@
 // notifications and responses get a 202. Sessions live in the
 // `Mcp-Session-Id` itself (mcp/session.ts), so any isolate serves any request.
 import { Hono } from "hono";
+import { DESCRIBE } from "#describe";
 import { type Principal, principalPolicy } from "../auth/principal.ts";
 import type { GatewayContext, GatewayEnv } from "../context.ts";
 import { jsonRpcError } from "../formats/mcp/errors.ts";
@@ -174,16 +175,18 @@ function handleDelete(scoped: boolean) {
 }
 
 const postDoc = (summary: string) =>
-  doc({
-    summary,
-    description:
-      "MCP Streamable HTTP: one JSON-RPC message per POST. `initialize` answers with an `Mcp-Session-Id` to send on every later request.",
-    response: { description: "A JSON-RPC response (JSON, or server-sent events), or 202 for a notification", streams: true },
-  });
+  doc(
+    DESCRIBE && {
+      summary,
+      description:
+        "MCP Streamable HTTP: one JSON-RPC message per POST. `initialize` answers with an `Mcp-Session-Id` to send on every later request.",
+      response: { description: "A JSON-RPC response (JSON, or server-sent events), or 202 for a notification", streams: true },
+    },
+  );
 
 mcpRoutes.post("/", postDoc("MCP: the tools, prompts and resources of every MCP server the caller may use"), handlePost(false));
-mcpRoutes.get("/", doc({ summary: "MCP: no server-sent event stream is offered (405)" }), noStream);
-mcpRoutes.delete("/", doc({ summary: "MCP: ends a session" }), handleDelete(false));
+mcpRoutes.get("/", doc(DESCRIBE && { summary: "MCP: no server-sent event stream is offered (405)" }), noStream);
+mcpRoutes.delete("/", doc(DESCRIBE && { summary: "MCP: ends a session" }), handleDelete(false));
 mcpRoutes.post("/:server", postDoc("MCP: one MCP server alone, its names as it gives them"), handlePost(true));
-mcpRoutes.get("/:server", doc({ summary: "MCP: no server-sent event stream is offered (405)" }), noStream);
-mcpRoutes.delete("/:server", doc({ summary: "MCP: ends a session with one server" }), handleDelete(true));
+mcpRoutes.get("/:server", doc(DESCRIBE && { summary: "MCP: no server-sent event stream is offered (405)" }), noStream);
+mcpRoutes.delete("/:server", doc(DESCRIBE && { summary: "MCP: ends a session with one server" }), handleDelete(true));

@@ -2,6 +2,7 @@
 // speech, image generation and editing, moderation. Same credentials,
 // limits, routing and ledger as chat (media/proxy.ts).
 import { Hono } from "hono";
+import { DESCRIBE } from "#describe";
 import type { GatewayEnv } from "../context.ts";
 import { parseJsonBody } from "../http/validate.ts";
 import { mediaProxy } from "../media/proxy.ts";
@@ -25,14 +26,17 @@ for (const api of ["audio/transcriptions", "audio/translations"] as const) {
   mediaRoutes.post(
     `/v1/${api}`,
     gated,
-    doc({
-      summary: api === "audio/transcriptions" ? "Speech to text (multipart upload)" : "Speech to English text (multipart upload)",
-      multipart: transcriptionFields,
-      response: {
-        description: "The transcription as `response_format` asks (JSON, text, SRT or VTT); its events when `stream` is true",
-        streams: true,
+    doc(
+      DESCRIBE && {
+        summary:
+          api === "audio/transcriptions" ? "Speech to text (multipart upload)" : "Speech to English text (multipart upload)",
+        multipart: transcriptionFields,
+        response: {
+          description: "The transcription as `response_format` asks (JSON, text, SRT or VTT); its events when `stream` is true",
+          streams: true,
+        },
       },
-    }),
+    ),
     async (c) => {
       const form = await readUpload(c.req.raw, c.get("config").maxUploadBytes.audio);
       return await mediaProxy(c, await transcriptionRequest(api, form));
@@ -43,32 +47,42 @@ for (const api of ["audio/transcriptions", "audio/translations"] as const) {
 mediaRoutes.post(
   "/v1/audio/speech",
   gated,
-  doc({
-    summary: "Text to speech, the audio streamed as it is made",
-    body: speechSchema,
-    response: {
-      description: "The audio in `response_format` (mp3 unless asked); events when `stream_format` is sse",
-      audio: true,
+  doc(
+    DESCRIBE && {
+      summary: "Text to speech, the audio streamed as it is made",
+      body: speechSchema,
+      response: {
+        description: "The audio in `response_format` (mp3 unless asked); events when `stream_format` is sse",
+        audio: true,
+      },
     },
-  }),
+  ),
   async (c) => await mediaProxy(c, speechRequest(await parseJsonBody(c, speechSchema))),
 );
 
 mediaRoutes.post(
   "/v1/images/generations",
   gated,
-  doc({ summary: "Images from a prompt", body: imageGenerationSchema, response: { description: "The images: URLs or base64" } }),
+  doc(
+    DESCRIBE && {
+      summary: "Images from a prompt",
+      body: imageGenerationSchema,
+      response: { description: "The images: URLs or base64" },
+    },
+  ),
   async (c) => await mediaProxy(c, imageGenerationRequest(await parseJsonBody(c, imageGenerationSchema))),
 );
 
 mediaRoutes.post(
   "/v1/images/edits",
   gated,
-  doc({
-    summary: "Images edited from uploaded ones (multipart upload)",
-    multipart: imageEditFields,
-    response: { description: "The images" },
-  }),
+  doc(
+    DESCRIBE && {
+      summary: "Images edited from uploaded ones (multipart upload)",
+      multipart: imageEditFields,
+      response: { description: "The images" },
+    },
+  ),
   async (c) => {
     const form = await readUpload(c.req.raw, c.get("config").maxUploadBytes.image);
     return await mediaProxy(c, imageEditRequest(form));
@@ -78,6 +92,6 @@ mediaRoutes.post(
 mediaRoutes.post(
   "/v1/moderations",
   gated,
-  doc({ summary: "Classifies text (and images) as OpenAI's moderation models do", body: moderationSchema }),
+  doc(DESCRIBE && { summary: "Classifies text (and images) as OpenAI's moderation models do", body: moderationSchema }),
   async (c) => await mediaProxy(c, moderationRequest(await parseJsonBody(c, moderationSchema))),
 );

@@ -4,6 +4,7 @@
 // the last one in the same isolate is answered from it.
 import { and, count, isNull } from "drizzle-orm";
 import { Hono } from "hono";
+import { DESCRIBE } from "#describe";
 import { secretsEqual } from "../auth/constant-time.ts";
 import { readCredential } from "../auth/credentials.ts";
 import type { GatewayEnv } from "../context.ts";
@@ -39,11 +40,13 @@ export const metricsRoutes = new Hono<GatewayEnv>();
 
 metricsRoutes.get(
   "/metrics",
-  doc({
-    summary: "Prometheus metrics of every isolate (METRICS=on): the admin key or METRICS_TOKEN as a bearer token",
-    response: { description: "The Prometheus text exposition format, version 0.0.4", text: "text/plain" },
-    bearer: true,
-  }),
+  doc(
+    DESCRIBE && {
+      summary: "Prometheus metrics of every isolate (METRICS=on): the admin key or METRICS_TOKEN as a bearer token",
+      response: { description: "The Prometheus text exposition format, version 0.0.4", text: "text/plain" },
+      bearer: true,
+    },
+  ),
   async (c) => {
     const config = c.get("config");
     const metrics = config.observability.metrics;

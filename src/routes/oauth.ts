@@ -4,6 +4,7 @@
 // through the single sign-on provider, and the token endpoint. Off until
 // MCP_AUTHORIZATION_SERVERS names `sluice`; every route is a 404 until then.
 import { Hono } from "hono";
+import { DESCRIBE } from "#describe";
 import type { Config, SsoConfig } from "../config/index.ts";
 import type { GatewayContext, GatewayEnv } from "../context.ts";
 import { readJsonBody, readTextLimited } from "../http/body.ts";
@@ -56,10 +57,12 @@ export const authorizationServerRoutes = new Hono<GatewayEnv>();
 authorizationServerRoutes.use(errorsIn("oauth"));
 authorizationServerRoutes.get(
   "/",
-  doc({
-    summary:
-      "OAuth authorization server metadata (RFC 8414) for MCP clients; 404 unless MCP_AUTHORIZATION_SERVERS names `sluice`",
-  }),
+  doc(
+    DESCRIBE && {
+      summary:
+        "OAuth authorization server metadata (RFC 8414) for MCP clients; 404 unless MCP_AUTHORIZATION_SERVERS names `sluice`",
+    },
+  ),
   (c) => {
     const { config } = serverOf(c);
     return c.json(authorizationServerMetadata(issuerOf(c), config.mcpOAuth?.scopes ?? []), 200, {
@@ -73,10 +76,12 @@ oauthRoutes.use(errorsIn("oauth"));
 
 oauthRoutes.post(
   "/register",
-  doc({
-    summary: "Dynamic client registration (RFC 7591): a public client's redirect URIs in, its client_id out",
-    body: registrationSchema,
-  }),
+  doc(
+    DESCRIBE && {
+      summary: "Dynamic client registration (RFC 7591): a public client's redirect URIs in, its client_id out",
+      body: registrationSchema,
+    },
+  ),
   async (c) => {
     const { config } = serverOf(c);
     const parsed = registrationSchema.safeParse(await readJsonBody(c.req.raw, config.maxBodyBytes));
@@ -116,10 +121,12 @@ function redirectBack(c: GatewayContext, issuer: string, failure: RedirectedErro
 
 oauthRoutes.get(
   "/authorize",
-  doc({
-    summary:
-      "The authorization endpoint: checks the client's request (PKCE S256, `resource`) and sends the person to the single sign-on provider",
-  }),
+  doc(
+    DESCRIBE && {
+      summary:
+        "The authorization endpoint: checks the client's request (PKCE S256, `resource`) and sends the person to the single sign-on provider",
+    },
+  ),
   async (c) => {
     const { config, sso } = serverOf(c);
     if (!cookieScheme(c.req.url)) throw needsHttps();
@@ -144,7 +151,11 @@ oauthRoutes.get(
 
 oauthRoutes.get(
   "/callback",
-  doc({ summary: "Where the single sign-on provider sends the person back: the client is answered with a one-use code" }),
+  doc(
+    DESCRIBE && {
+      summary: "Where the single sign-on provider sends the person back: the client is answered with a one-use code",
+    },
+  ),
   async (c) => {
     const { config, sso } = serverOf(c);
     c.header("set-cookie", cookieHeader(c.req.url, AUTHORIZE_COOKIE, "", 0));
@@ -185,9 +196,11 @@ oauthRoutes.get(
 
 oauthRoutes.post(
   "/token",
-  doc({
-    summary: "The token endpoint: an authorization code (with its PKCE verifier) or a refresh token in, a Sluice token out",
-  }),
+  doc(
+    DESCRIBE && {
+      summary: "The token endpoint: an authorization code (with its PKCE verifier) or a refresh token in, a Sluice token out",
+    },
+  ),
   async (c) => {
     const { config } = serverOf(c);
     if (!(c.req.header("content-type") ?? "").toLowerCase().startsWith("application/x-www-form-urlencoded")) {

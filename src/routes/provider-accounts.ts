@@ -1,5 +1,6 @@
 // Accounts users connect at a provider: Google, for Gemini on their own quota.
 import { Hono } from "hono";
+import { DESCRIBE } from "#describe";
 import {
   accountView,
   BINDING_COOKIE_SECONDS,
@@ -61,11 +62,13 @@ providerAccountRoutes.post(
   "/google/start",
   caller,
   countsAsRequest,
-  doc({
-    summary:
-      "Starts connecting a signed-in user's Google account: Google's consent URL for this browser to open, and the cookie that binds the sign-in to it",
-    response: { description: "{url, user_id}" },
-  }),
+  doc(
+    DESCRIBE && {
+      summary:
+        "Starts connecting a signed-in user's Google account: Google's consent URL for this browser to open, and the cookie that binds the sign-in to it",
+      response: { description: "{url, user_id}" },
+    },
+  ),
   async (c) => {
     const userId = userOf(c.get("principal"));
     const { url, binding } = await startUrl(c.get("services"), c.get("config"), {
@@ -80,7 +83,7 @@ providerAccountRoutes.post(
 
 providerAccountRoutes.get(
   "/google/callback",
-  doc({ summary: "Where Google sends the user back: the code exchanged, the account kept, a page saying so" }),
+  doc(DESCRIBE && { summary: "Where Google sends the user back: the code exchanged, the account kept, a page saying so" }),
   async (c) => {
     googleConfig(c.get("config"));
     const { code, state, error } = c.req.query();
@@ -109,19 +112,26 @@ providerAccountRoutes.get(
   },
 );
 
-providerAccountRoutes.get("/", caller, doc({ summary: "The signed-in user's connected accounts, never a token" }), async (c) => {
-  const userId = userOf(c.get("principal"));
-  const row = await googleAccountOf(c.get("services"), c.get("config"), userId, (work) => c.executionCtx.waitUntil(work));
-  return c.json({ data: row ? [accountView(row)] : [] });
-});
+providerAccountRoutes.get(
+  "/",
+  caller,
+  doc(DESCRIBE && { summary: "The signed-in user's connected accounts, never a token" }),
+  async (c) => {
+    const userId = userOf(c.get("principal"));
+    const row = await googleAccountOf(c.get("services"), c.get("config"), userId, (work) => c.executionCtx.waitUntil(work));
+    return c.json({ data: row ? [accountView(row)] : [] });
+  },
+);
 
 providerAccountRoutes.patch(
   "/google",
   caller,
-  doc({
-    summary: "Whether the gateway's own key may serve the user's Gemini calls when their account cannot",
-    body: fallbackSchema,
-  }),
+  doc(
+    DESCRIBE && {
+      summary: "Whether the gateway's own key may serve the user's Gemini calls when their account cannot",
+      body: fallbackSchema,
+    },
+  ),
   async (c) => {
     const userId = userOf(c.get("principal"));
     const input = await parseJsonBody(c, fallbackSchema);
@@ -134,7 +144,7 @@ providerAccountRoutes.patch(
 providerAccountRoutes.delete(
   "/google",
   caller,
-  doc({ summary: "Disconnects the user's Google account and revokes its grant at Google" }),
+  doc(DESCRIBE && { summary: "Disconnects the user's Google account and revokes its grant at Google" }),
   async (c) => {
     const userId = userOf(c.get("principal"));
     return c.json({ provider: "google", ...(await disconnect(c.get("services"), c.get("config"), userId)) });

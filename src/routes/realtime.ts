@@ -4,6 +4,7 @@
 // browser connects with instead of a key: a Sluice token bound to the
 // calling key, so the session still runs through Sluice and is metered.
 import { Hono } from "hono";
+import { DESCRIBE } from "#describe";
 import { issueKeyToken } from "../auth/sluice-token.ts";
 import type { GatewayEnv } from "../context.ts";
 import { modelName } from "../formats/fields.ts";
@@ -40,10 +41,12 @@ const clientSecretSchema = z.looseObject({
 realtimeRoutes.get(
   "/v1/realtime",
   endpoint({ errors: "openai", gated: true, protocolCredential: true }),
-  doc({
-    summary: "A realtime voice session: a WebSocket relayed to OpenAI's Realtime API, metered from its usage events",
-    response: { description: "101 Switching Protocols, then the Realtime API's events both ways" },
-  }),
+  doc(
+    DESCRIBE && {
+      summary: "A realtime voice session: a WebSocket relayed to OpenAI's Realtime API, metered from its usage events",
+      response: { description: "101 Switching Protocols, then the Realtime API's events both ways" },
+    },
+  ),
   async (c) => await realtimeSession(c),
 );
 
@@ -51,7 +54,12 @@ realtimeRoutes.post(
   "/v1/realtime/client_secrets",
   endpoint({ errors: "openai", gated: false }),
   countsAsRequest,
-  doc({ summary: "A short-lived secret for a browser's realtime session, bound to the calling key", body: clientSecretSchema }),
+  doc(
+    DESCRIBE && {
+      summary: "A short-lived secret for a browser's realtime session, bound to the calling key",
+      body: clientSecretSchema,
+    },
+  ),
   async (c) => {
     const body = await parseJsonBody(c, clientSecretSchema);
     const principal = c.get("principal");

@@ -5,6 +5,7 @@
 // rather than an error while single sign-on is off), `logout` ends the
 // session. The other routes answer 404 while single sign-on is not configured.
 import { Hono } from "hono";
+import { DESCRIBE } from "#describe";
 import { networkHash } from "../apps/network.ts";
 import { resolveOperator } from "../auth/operators.ts";
 import type { SsoConfig } from "../config/index.ts";
@@ -64,7 +65,7 @@ const needsHttps = () =>
 
 ssoRoutes.get(
   "/login",
-  doc({ summary: "Starts signing in: a redirect to the identity provider (`return_to`: a path here; `login_hint`)" }),
+  doc(DESCRIBE && { summary: "Starts signing in: a redirect to the identity provider (`return_to`: a path here; `login_hint`)" }),
   async (c) => {
     const sso = ssoOf(c);
     if (!cookieScheme(c.req.url)) throw needsHttps();
@@ -90,7 +91,7 @@ ssoRoutes.get(
 
 ssoRoutes.get(
   "/callback",
-  doc({ summary: "Where the identity provider sends the browser back: the code exchanged, the session cookie set" }),
+  doc(DESCRIBE && { summary: "Where the identity provider sends the browser back: the code exchanged, the session cookie set" }),
   async (c) => {
     const sso = ssoOf(c);
     const { code, state, error } = c.req.query();
@@ -131,11 +132,13 @@ ssoRoutes.get(
 
 ssoRoutes.get(
   "/session",
-  doc({
-    summary:
-      "Who is signed in: `{enabled, signed_in, provider, login_url, operator}`; `enabled: false` when single sign-on is off",
-    response: { description: "{enabled, signed_in, provider?, login_url?, operator?, expires_at?}" },
-  }),
+  doc(
+    DESCRIBE && {
+      summary:
+        "Who is signed in: `{enabled, signed_in, provider, login_url, operator}`; `enabled: false` when single sign-on is off",
+      response: { description: "{enabled, signed_in, provider?, login_url?, operator?, expires_at?}" },
+    },
+  ),
   async (c) => {
     const sso = c.get("config").sso;
     c.header("cache-control", "no-store");
@@ -161,7 +164,7 @@ ssoRoutes.get(
   },
 );
 
-ssoRoutes.post("/logout", doc({ summary: "Signs the session out, here and in every isolate" }), async (c) => {
+ssoRoutes.post("/logout", doc(DESCRIBE && { summary: "Signs the session out, here and in every isolate" }), async (c) => {
   const sso = ssoOf(c);
   const value = readCookie(c, SESSION_COOKIE);
   if (value) {

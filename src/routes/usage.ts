@@ -3,6 +3,7 @@
 // (`/spend/logs`, `/global/spend/report`) for tools that speak them.
 import { and, eq, type SQL } from "drizzle-orm";
 import { Hono } from "hono";
+import { DESCRIBE } from "#describe";
 import type { Principal } from "../auth/principal.ts";
 import type { GatewayContext, GatewayEnv } from "../context.ts";
 import { usageEvents } from "../db/schema.ts";
@@ -56,11 +57,13 @@ function metadataFilters(c: GatewayContext): Record<string, string> {
 usageRoutes.get(
   "/api/ai/usage",
   caller,
-  doc({
-    summary: "The caller's own usage rows, or totals",
-    query: ownUsageQuery,
-    response: { description: "{data, next_cursor}" },
-  }),
+  doc(
+    DESCRIBE && {
+      summary: "The caller's own usage rows, or totals",
+      query: ownUsageQuery,
+      response: { description: "{data, next_cursor}" },
+    },
+  ),
   validQuery(ownUsageQuery),
   async (c) => answer(c, ownScope(c.get("principal")), c.req.valid("query")),
 );
@@ -71,11 +74,13 @@ const admin = endpoint({ errors: "openai", gated: false, permission: ["usage:rea
 usageRoutes.get(
   "/admin/usage",
   admin,
-  doc({
-    summary: "Everyone's usage, filtered and grouped (and `metadata.<field>=<value>`)",
-    query: adminUsageQuery,
-    response: { description: "{data, next_cursor}, or CSV", csv: true },
-  }),
+  doc(
+    DESCRIBE && {
+      summary: "Everyone's usage, filtered and grouped (and `metadata.<field>=<value>`)",
+      query: adminUsageQuery,
+      response: { description: "{data, next_cursor}, or CSV", csv: true },
+    },
+  ),
   validQuery(adminUsageQuery),
   async (c) => answer(c, usageScope(c.get("principal")), { ...c.req.valid("query"), metadata: metadataFilters(c) }),
 );
@@ -87,7 +92,7 @@ const LITELLM_NAMES = { from: "start_date", to: "end_date", key_id: "api_key" };
 usageRoutes.get(
   "/spend/logs",
   admin,
-  doc({ summary: "LiteLLM's spend logs: start_date, end_date, user_id, api_key, request_id" }),
+  doc(DESCRIBE && { summary: "LiteLLM's spend logs: start_date, end_date, user_id, api_key, request_id" }),
   async (c) => {
     const q = c.req.query();
     const filters = parseQuery(
@@ -113,7 +118,7 @@ const REPORT_GROUPS: Record<string, Group> = { team: "team", customer: "user", u
 usageRoutes.get(
   "/global/spend/report",
   admin,
-  doc({ summary: "LiteLLM's global spend report: totals per day and group_by (team, customer, api_key, model)" }),
+  doc(DESCRIBE && { summary: "LiteLLM's global spend report: totals per day and group_by (team, customer, api_key, model)" }),
   async (c) => {
     const q = c.req.query();
     const by = REPORT_GROUPS[q.group_by ?? "team"];
