@@ -2,7 +2,6 @@
 // it requires one, exchanged for a guest token of a few minutes, bound to the
 // app and a device. The route is public, so it is limited per client network
 // and per device before it reads anything, exactly across isolates.
-
 import type { Config } from "../config/index.ts";
 import type { GatewayContext } from "../context.ts";
 import { withoutControl } from "../formats/fields.ts";

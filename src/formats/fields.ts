@@ -1,7 +1,6 @@
 // Fields every client format parses the same way: model names and the
 // numbers that steer generation. Loose where providers are loose, strict where
 // a wrong value would be forwarded upstream or meter wrongly.
-
 import { badRequest } from "../http/errors.ts";
 import * as z from "../zod.ts";
 

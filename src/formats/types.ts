@@ -3,7 +3,6 @@
 // answered in it), by providers (an UpstreamCodec: encoded from the canonical
 // form, its answers and stream frames decoded back), or both. A call whose
 // client and provider speak the same dialect is forwarded as sent.
-
 import type { GatewayError } from "../http/errors.ts";
 import type { TokenCounts, ToolFees } from "../usage/prices.ts";
 import type * as z from "../zod.ts";

@@ -1,6 +1,5 @@
 // A guardrail policy as the admin API takes it, and as the isolate holds it:
 // its detectors built once when the catalog is read, so a request only runs them.
-
 import { withoutControl } from "../formats/fields.ts";
 import * as z from "../zod.ts";
 import { builtInDetector, DETECTOR_KINDS, type Detector, type DetectorKind, regexDetector, wordsDetector } from "./detectors.ts";

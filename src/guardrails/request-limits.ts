@@ -6,7 +6,6 @@
 // video) a caller may send. A request past a limit is refused before
 // anything is admitted, with a 400 in its own format that names the limit,
 // and a ledger row.
-
 import { GatewayError } from "../http/errors.ts";
 import type { PolicySection } from "../policy/sections.ts";
 import * as z from "../zod.ts";

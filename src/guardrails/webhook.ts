@@ -4,7 +4,6 @@
 // is signed (GUARDRAIL_WEBHOOK_SECRET, the billing webhook's scheme) and
 // timed out; what a missing verdict means is remote.ts's business, which
 // runs webhooks and judges alike.
-
 import { GatewayError } from "../http/errors.ts";
 import { signatureHeader } from "../usage/webhooks.ts";
 import * as z from "../zod.ts";

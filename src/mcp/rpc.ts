@@ -1,7 +1,6 @@
 // JSON-RPC 2.0 as MCP uses it: the messages a client posts, told apart
 // (a request has a method and an id, a notification a method only, a
 // response an id and a result or error), and the gateway's own errors.
-
 import type { JsonRpcId } from "../formats/mcp/errors.ts";
 import { badRequest, GatewayError } from "../http/errors.ts";
 import * as z from "../zod.ts";

@@ -1,6 +1,5 @@
 // The JSON bodies of OpenAI's media APIs, as Sluice reads them: what routing
 // and metering need is checked, everything else is forwarded as sent.
-
 import { modelName, positiveInt, providerName } from "../formats/fields.ts";
 import * as z from "../zod.ts";
 

@@ -4,7 +4,6 @@
 // it, so each section's merge says what "adding" means for it: a switch
 // that any level may turn on, a list that grows, an allowlist that only
 // shrinks. A feature that applies to callers adds its section here.
-
 import { requestLimitsSection } from "../guardrails/request-limits.ts";
 import { REGION_NAME } from "../providers/regions.ts";
 import * as z from "../zod.ts";

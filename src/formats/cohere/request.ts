@@ -1,7 +1,6 @@
 // Cohere's v2 chat requests (`POST /v2/chat`): parsed (what Sluice reads is
 // typed, everything else kept for Cohere-dialect providers), and decoded to
 // the canonical form for the others.
-
 import { badRequest } from "../../http/errors.ts";
 import * as z from "../../zod.ts";
 import type { CanonicalMessage, CanonicalPart, CanonicalRequest } from "../canonical.ts";

@@ -3,7 +3,6 @@
 // and compatible servers such as vLLM), so bodies are forwarded as sent and
 // read back for their usage: Cohere bills search units, priced as the
 // provider's `search_units` fee; a server that counts tokens reports those.
-
 import type { TokenCounts } from "../../usage/prices.ts";
 import * as z from "../../zod.ts";
 import { modelName, positiveInt, providerName, withoutProvider } from "../fields.ts";

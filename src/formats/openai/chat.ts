@@ -1,7 +1,6 @@
 // OpenAI chat completions as a client format: the body parsed (every field
 // Sluice reads has a type; the rest pass through untouched), forwarded as is
 // to OpenAI-dialect providers, decoded to the canonical form for the others.
-
 import type { QuickSchema } from "../../http/validate.ts";
 import * as z from "../../zod.ts";
 import type { CanonicalMessage, CanonicalPart, CanonicalRequest, ToolChoice } from "../canonical.ts";

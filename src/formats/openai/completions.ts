@@ -1,7 +1,6 @@
 // OpenAI's legacy completions as a client format: forwarded to
 // OpenAI-dialect providers, and to others as one chat turn, the answer
 // written back in the completions shapes.
-
 import type { TokenCounts } from "../../usage/prices.ts";
 import * as z from "../../zod.ts";
 import { answerText, type CanonicalEvent, type CanonicalResponse, type FinishReason } from "../canonical.ts";

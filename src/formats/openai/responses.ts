@@ -4,7 +4,6 @@
 // stored conversation, a file, a built-in tool the request insists on). A
 // built-in tool merely offered, as coding agents offer web search with every
 // request, is left out and named.
-
 import { badRequest, GatewayError } from "../../http/errors.ts";
 import * as z from "../../zod.ts";
 import type { CanonicalMessage, CanonicalPart, CanonicalRequest, CanonicalTool, ToolChoice } from "../canonical.ts";

@@ -2,7 +2,6 @@
 // the server's protected-resource metadata (RFC 9728) names its
 // authorization server, whose metadata (RFC 8414, or OpenID discovery) gives
 // the endpoints. Read once, when the admin registers the server.
-
 import { GatewayError } from "../../http/errors.ts";
 import * as z from "../../zod.ts";
 

@@ -5,7 +5,6 @@
 // (`/openai/deployments/<name>/…?api-version=…`). A credential is an API key,
 // sent as `api-key`, or an Entra ID application (tenant, client id and
 // secret), whose access token is sent as a bearer token.
-
 import { GatewayError } from "../../http/errors.ts";
 import * as z from "../../zod.ts";
 import { credentialUrlAllowed } from "../credential-urls.ts";

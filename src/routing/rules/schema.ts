@@ -2,7 +2,6 @@
 // nodes, each leading to a model (a leaf) or choosing among branches: a
 // weighted split, a match on the request and the caller, a switch on the
 // caller's budget, or the fastest of equivalent models.
-
 import { withoutControl } from "../../formats/fields.ts";
 import * as z from "../../zod.ts";
 
