@@ -34,8 +34,7 @@ const passOn: MiddlewareHandler<GatewayEnv> = async (_c, next) => {
 /** `doc(DESCRIBE && { … })`: the route described, or, in the Worker's build, where DESCRIBE is false, nothing to carry. */
 export function doc(route: RouteDoc | false): MiddlewareHandler<GatewayEnv> {
   if (!route) return passOn;
-  const middleware: MiddlewareHandler<GatewayEnv> = async (_c, next) => {
-    await next();
-  };
+  // A function of its own per route, to carry its description; it does what passOn does.
+  const middleware: MiddlewareHandler<GatewayEnv> = (c, next) => passOn(c, next);
   return Object.assign(middleware, { [DOC]: route });
 }
