@@ -270,6 +270,9 @@ describe("retries on one target", () => {
     expect(Date.now() - began).toBeGreaterThanOrEqual(1000);
     expect(response.headers.get("x-sluice-provider")).toBe(route.primaryProvider);
     expect(response.headers.get("x-sluice-attempts")).toBe("2");
+    // The retry sent the client's bytes again, whole: the mock echoes the prompt it read.
+    const answer = (await response.json()) as { choices: { message: { content: string } }[] };
+    expect(answer.choices[0]?.message.content).toBe("after a second");
     await settled();
     const row = await usageRow(response.headers.get("x-request-id") ?? "");
     expect(row?.metadata.route).toMatchObject([

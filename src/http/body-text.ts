@@ -55,14 +55,12 @@ function membersOf(source: BodySource): Member[] | undefined {
   return members ?? undefined;
 }
 
-/** An escape JSON.stringify would not have written (`\u00e9`, `\/`): text with one may read apart from its serialization. */
-const FOREIGN_ESCAPE = /\\[u/]/;
-
 /**
  * The client's own JSON text of one of the body's top-level values (an
- * object or array, by identity), when it reads as `JSON.stringify(value)`
- * would but for whitespace: what the prompt's size is measured on, instead
- * of serializing megabytes again. Undefined when there is no such text.
+ * object or array, by identity): what the prompt's size is measured on,
+ * instead of serializing megabytes again. It may differ from
+ * `JSON.stringify(value)` in whitespace and escapes (`\u00e9`, `\/`), never in
+ * meaning. Undefined when there is no such text.
  */
 export function clientJson(parsed: Record<string, unknown>, value: unknown): string | undefined {
   if (typeof value !== "object" || value === null) return undefined;
@@ -70,8 +68,7 @@ export function clientJson(parsed: Record<string, unknown>, value: unknown): str
   const members = source && membersOf(source);
   const member = members?.find((m) => parsed[m.key] === value);
   if (!source || !member) return undefined;
-  const text = source.text.slice(member.valueStart, member.end);
-  return FOREIGN_ESCAPE.test(text) ? undefined : text;
+  return source.text.slice(member.valueStart, member.end);
 }
 
 const skipSpace = (text: string, at: number) => {
@@ -222,8 +219,8 @@ export function bodyToSend(body: Record<string, unknown>, source: BodySource | u
   const bytes = source?.bytes;
   const plan = source && bytes && pieces(body, source);
   if (!bytes || !plan) return bodyJson(body, source);
-  // A copy: a body sent is the runtime's to consume, and another attempt may send it again.
-  if (!plan.changed) return bytes.slice();
+  // The bytes themselves: fetch copies a buffer it is given as a body when the request is made, so every attempt sends them whole.
+  if (!plan.changed) return bytes;
   const encoder = new TextEncoder();
   const encoded = plan.pieces.map((piece) => (typeof piece === "string" ? encoder.encode(piece) : piece));
   const size = encoded.reduce(

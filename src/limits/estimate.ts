@@ -7,8 +7,15 @@ import { type MediaRules, mediaOf, mediaTokens } from "./media.ts";
 const BYTES_PER_TOKEN = 3;
 
 /** Any field name or value a media part has in some format (media.ts's `mediaOf`), or a base64 data URL. */
-const MAY_HOLD_MEDIA =
-  /"(?:image_url|input_image|input_audio|input_file|file|inlineData|fileData|image|document|video)"|data:[^";,]*;base64,/;
+const MEDIA =
+  '"(?:image_url|input_image|input_audio|input_file|file|inlineData|fileData|image|document|video)"|data:[^";,]*;base64,';
+const MAY_HOLD_MEDIA = new RegExp(MEDIA);
+/**
+ * The same in a client's own text, or an escape JSON.stringify would not
+ * have written (`\u0069mage_url`, `https:\/\/`), which could hide one: both
+ * looked for in one pass over what may be megabytes.
+ */
+const MAY_HOLD_OR_HIDE_MEDIA = new RegExp(`${MEDIA}|\\\\[u/]`);
 
 /** Whose rules price a provider's media: Claude's wherever it is served, Google's for Gemini, else OpenAI's. */
 export function mediaRulesFor(providerKind: string, upstreamModel: string): MediaRules {
@@ -40,11 +47,19 @@ export function estimateInputTokens(
     }
     return value;
   };
+  const walked = (part: unknown) => (JSON.stringify(part, withoutMedia) ?? "").length;
   let bytes = 0;
   for (const part of prompt) {
-    const json = clientJson?.(part) ?? JSON.stringify(part) ?? "";
     // Most prompts carry no media: their plain JSON is the estimate, without the slower walk.
-    bytes += MAY_HOLD_MEDIA.test(json) ? (JSON.stringify(part, withoutMedia) ?? "").length : json.length;
+    const client = clientJson?.(part);
+    const found = client === undefined ? undefined : MAY_HOLD_OR_HIDE_MEDIA.exec(client);
+    if (client !== undefined && found === null) bytes += client.length;
+    else if (found && !found[0].startsWith("\\")) bytes += walked(part);
+    else {
+      // No client text, or one with escapes of its own: the part as JSON.stringify writes it.
+      const json = JSON.stringify(part) ?? "";
+      bytes += MAY_HOLD_MEDIA.test(json) ? walked(part) : json.length;
+    }
   }
   return Math.ceil(bytes / BYTES_PER_TOKEN) + media;
 }

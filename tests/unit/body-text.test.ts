@@ -85,9 +85,17 @@ describe("a prompt part's JSON as the client sent it", () => {
     expect(clientJson({ messages: parsed.messages }, parsed.messages)).toBeUndefined();
   });
 
-  it("is not read where the client escaped what JSON.stringify writes plainly", () => {
-    const escaped = remembered('{"messages":[{"type":"\\u0069mage_url","image_url":{"url":"https:\\/\\/x"}}]}');
-    expect(clientJson(escaped, escaped.messages)).toBeUndefined();
+  it("counts media the client's escapes would hide from a look at its text", () => {
+    const escaped = remembered(
+      '{"messages":[{"role":"user","content":[{"type":"\\u0069mage_url","\\u0069mage_url":{"url":"https:\\/\\/x\\/y.png"}}]}]}',
+    );
+    expect(clientJson(escaped, escaped.messages)).toContain("\\u0069mage_url");
+    for (const rules of ["openai", "anthropic", "gemini"] as const) {
+      const read = estimateInputTokens([escaped.messages], rules, (p) => clientJson(escaped, p));
+      expect(read).toBe(estimateInputTokens([escaped.messages], rules));
+      // Priced as an image, not as the few bytes of its address.
+      expect(read).toBeGreaterThan(50);
+    }
   });
 
   it("gives the estimate JSON.stringify gives, for compact text, media or not", () => {
@@ -136,11 +144,15 @@ describe("a forwarded body's bytes", () => {
   };
   const decoded = (sent: string | Uint8Array) => (typeof sent === "string" ? sent : new TextDecoder().decode(sent));
 
-  it("are the client's own, copied, when nothing changed, and the spliced text's when something did", () => {
+  it("are the client's own when nothing changed, and the spliced text's when something did", async () => {
     const { parsed, bytes, source } = remembered('{"model": "m", "messages": [{"role": "user", "content": "hi"}]}');
     const same = bodyToSend({ ...parsed }, source);
-    expect(same).toEqual(bytes);
-    expect(same).not.toBe(bytes);
+    expect(same).toBe(bytes);
+    // What lets every attempt send the same bytes: a request takes a copy of a buffer body when it is made.
+    const request = new Request("https://upstream.example/", { method: "POST", body: same });
+    (same as Uint8Array)[0] = 0x20;
+    expect(new Uint8Array(await request.arrayBuffer())[0]).toBe(0x7b);
+    (same as Uint8Array)[0] = 0x7b;
     const changed = bodyToSend({ ...parsed, model: "n", max_tokens: 5 }, source);
     expect(decoded(changed)).toBe(bodyJson({ ...parsed, model: "n", max_tokens: 5 }, source));
   });
