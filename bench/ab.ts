@@ -1,12 +1,14 @@
 // `npm run bench:ab -- --a path/to/a.js --b path/to/b.js [--prompt-kib K] [--rounds R] [--requests N] [--translated]
-// [--streams] [--a-env NAME=value,…] [--b-env NAME=value,…]`: two builds of the Worker side by side in one run, and the bare forwarder,
+// [--streams] [--a-env NAME=value,…] [--b-env NAME=value,…] [--a-direct] [--b-direct]`: two builds of the Worker side by side in one run, and the bare forwarder,
 // measured in alternating rounds (A B F, then B A F, …), so a busy moment on
 // a shared machine lands on both. The figure is process CPU per request from
 // /proc, deferred work included; each build's own is its figure less the
 // forwarder's of the same round. Requests go one at a time; with --streams,
 // each is a stream of 64 chunks 2 ms apart, eight at a time. Without --b, B is
 // this tree, built; --a-env and --b-env give each bindings of its own (the same
-// build with a setting changed).
+// build with a setting changed); --a-direct and --b-direct leave that build's
+// usage queue unbound, so it writes its records to Postgres itself (Miniflare's
+// queue broker runs in the measured process, a deployed Worker's queue does not).
 import { conversation } from "./board.ts";
 import { runLoad, runStreams } from "./load.ts";
 import {
@@ -33,6 +35,8 @@ const STREAM = { chunks: 64, intervalMs: 2, concurrency: 8 };
 /** `--a-env` and `--b-env NAME=value,…`: bindings each build starts with, beside the bench's own. */
 const A_ENV = bindingsFrom(option("a-env"));
 const B_ENV = bindingsFrom(option("b-env"));
+/** `--a-direct`, `--b-direct`: that build without the usage queue, writing its records to Postgres itself. */
+const DIRECT = { A: process.argv.includes("--a-direct"), B: process.argv.includes("--b-direct") };
 /** Enough a round that /proc's 10 ms ticks are a small share: about 16 MiB of prompts, at least 100 requests; 96 streams. */
 const REQUESTS = Number(option("requests") ?? (STREAMS ? 96 : Math.max(100, Math.round((16 * 1024) / Math.max(PROMPT_KIB, 1)))));
 
@@ -105,7 +109,10 @@ async function main(): Promise<void> {
     const forwarder = await startForwarder(infra);
     started.push(forwarder);
     const views = (sluice: Target) => (TRANSLATED ? sluiceTranslated(sluice) : sluice);
-    const builds = { A: await startSluice(infra, a, { bindings: A_ENV }), B: await startSluice(infra, b, { bindings: B_ENV }) };
+    const builds = {
+      A: await startSluice(infra, a, { bindings: A_ENV, directLedger: DIRECT.A }),
+      B: await startSluice(infra, b, { bindings: B_ENV, directLedger: DIRECT.B }),
+    };
     started.push(builds.A, builds.B);
     const targets = { A: views(builds.A), B: views(builds.B), F: forwarder };
     const cpu: Record<"A" | "B" | "F", number[]> = { A: [], B: [], F: [] };
@@ -128,6 +135,8 @@ async function main(): Promise<void> {
     const env = [
       Object.keys(A_ENV).length > 0 ? `, A with ${JSON.stringify(A_ENV)}` : "",
       Object.keys(B_ENV).length > 0 ? `, B with ${JSON.stringify(B_ENV)}` : "",
+      DIRECT.A ? ", A writing its records to Postgres itself" : "",
+      DIRECT.B ? ", B writing its records to Postgres itself" : "",
     ].join("");
     console.log(`${ROUNDS} rounds of ${REQUESTS} ${what}${TRANSLATED ? ", translated" : ""}${env}:`);
     for (const name of ["A", "B", "F"] as const) {

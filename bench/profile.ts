@@ -6,6 +6,7 @@
 // Chrome DevTools (Performance tab → Load profile) for the flame chart.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { conversation } from "./board.ts";
+import { inspector } from "./inspector.ts";
 import { runLoad } from "./load.ts";
 import {
   BENCH_ADMIN_KEY,
@@ -42,37 +43,6 @@ interface CpuProfile {
   timeDeltas: number[];
   startTime: number;
   endTime: number;
-}
-
-/** A minimal Chrome DevTools protocol client over the inspector's WebSocket. */
-async function inspector(port: number): Promise<{ send: (method: string, params?: object) => Promise<unknown>; close(): void }> {
-  const targets = (await (await fetch(`http://127.0.0.1:${port}/json`)).json()) as {
-    webSocketDebuggerUrl: string;
-    title?: string;
-  }[];
-  // Miniflare's own workers (the queue broker among them) have targets too; the Worker under test is `core:user:…`.
-  const target = targets.find((t) => t.title?.includes("core:user"));
-  if (!target) throw new Error(`no inspector target for the Worker among ${targets.map((t) => t.title).join(", ")}`);
-  const socket = new WebSocket(target.webSocketDebuggerUrl);
-  await new Promise((resolve, reject) => {
-    socket.onopen = resolve;
-    socket.onerror = reject;
-  });
-  let nextId = 1;
-  const pending = new Map<number, (result: unknown) => void>();
-  socket.onmessage = (event) => {
-    const message = JSON.parse(String(event.data)) as { id?: number; result?: unknown };
-    if (message.id !== undefined) pending.get(message.id)?.(message.result);
-  };
-  return {
-    send: (method, params = {}) =>
-      new Promise((resolve) => {
-        const id = nextId++;
-        pending.set(id, resolve);
-        socket.send(JSON.stringify({ id, method, params }));
-      }),
-    close: () => socket.close(),
-  };
 }
 
 /** Self time per function (name and source position), in ms, largest first. */

@@ -221,11 +221,19 @@ export async function startRuntime(options: V4MiniflareOptions): Promise<{ mf: M
   return { mf, url: await mf.ready };
 }
 
-export function sluiceOptions(
-  infra: Infra,
-  scriptPath: string,
-  extra: { inspectorPort?: number; bindings?: Record<string, string> } = {},
-): V4MiniflareOptions {
+export interface SluiceExtra {
+  inspectorPort?: number;
+  bindings?: Record<string, string>;
+  /**
+   * No usage queue bound: the isolate writes its records to Postgres itself,
+   * in one insert per batch, as a deployment without a queue does. Miniflare's
+   * queue broker runs in Sluice's own process, so its work is otherwise in
+   * the process's CPU and memory, where a deployed Worker's queue is not.
+   */
+  directLedger?: boolean;
+}
+
+export function sluiceOptions(infra: Infra, scriptPath: string, extra: SluiceExtra = {}): V4MiniflareOptions {
   return {
     inspectorPort: extra.inspectorPort,
     modules: true,
@@ -233,7 +241,10 @@ export function sluiceOptions(
     compatibilityDate: COMPATIBILITY_DATE,
     // As wrangler.toml declares them: usage records go to the ledger in batches through the queue,
     // and the billing webhook's wake-ups through their own.
-    queueProducers: { USAGE_QUEUE: { queueName: "sluice-usage" }, BILLING_QUEUE: { queueName: "sluice-billing" } },
+    queueProducers: {
+      ...(!extra.directLedger && { USAGE_QUEUE: { queueName: "sluice-usage" } }),
+      BILLING_QUEUE: { queueName: "sluice-billing" },
+    },
     queueConsumers: {
       "sluice-usage": { maxBatchSize: 100, maxBatchTimeout: 1, maxRetries: 10, deadLetterQueue: "sluice-usage-dlq" },
       "sluice-usage-dlq": { maxBatchSize: 100, maxBatchTimeout: 5, maxRetries: 100 },
@@ -250,11 +261,7 @@ export function sluiceOptions(
   };
 }
 
-export async function startSluice(
-  infra: Infra,
-  scriptPath: string,
-  extra: { inspectorPort?: number; bindings?: Record<string, string> } = {},
-): Promise<Target> {
+export async function startSluice(infra: Infra, scriptPath: string, extra: SluiceExtra = {}): Promise<Target> {
   const target = await startWorkerd("sluice", sluiceOptions(infra, scriptPath, extra));
   return { ...target, headers: { authorization: `Bearer ${await benchKey(target.url)}` } };
 }
