@@ -12,7 +12,8 @@
 // heaps at first too, so the figure is Sluice's slope after warm-up against
 // the forwarder's. Results: bench/results/soak.json and a plot,
 // bench/results/soak.svg.
-import { readFileSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
+import { rssMiB } from "./board.ts";
 import { heapAfterCollection, inspectorSessions } from "./inspector.ts";
 import { runLoad } from "./load.ts";
 import { buildWorker, ROOT, startForwarder, startInfra, startSluice, type Target } from "./targets.ts";
@@ -74,19 +75,6 @@ const KINDS: Kind[] = [
     body: JSON.stringify({ model: "mock-echo", messages }),
   },
 ];
-
-/** Resident memory of the processes now, in MiB. */
-function rssMiB(pids: number[]): number {
-  let kb = 0;
-  for (const pid of pids) {
-    try {
-      kb += Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0);
-    } catch {
-      // gone
-    }
-  }
-  return kb / 1024;
-}
 
 type Point = {
   served: number;
