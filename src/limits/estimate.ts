@@ -48,18 +48,19 @@ export function estimateInputTokens(
     return value;
   };
   const walked = (part: unknown) => (JSON.stringify(part, withoutMedia) ?? "").length;
-  let bytes = 0;
-  for (const part of prompt) {
-    // Most prompts carry no media: their plain JSON is the estimate, without the slower walk.
+  /** Most prompts carry no media: their plain JSON is the estimate, without the slower walk. */
+  const size = (part: unknown) => {
     const client = clientJson?.(part);
-    const found = client === undefined ? undefined : MAY_HOLD_OR_HIDE_MEDIA.exec(client);
-    if (client !== undefined && found === null) bytes += client.length;
-    else if (found && !found[0].startsWith("\\")) bytes += walked(part);
-    else {
-      // No client text, or one with escapes of its own: the part as JSON.stringify writes it.
-      const json = JSON.stringify(part) ?? "";
-      bytes += MAY_HOLD_MEDIA.test(json) ? walked(part) : json.length;
+    if (client !== undefined) {
+      const found = MAY_HOLD_OR_HIDE_MEDIA.exec(client);
+      if (found === null) return client.length;
+      if (!found[0].startsWith("\\")) return walked(part);
+      // An escape of the client's own: read the part as JSON.stringify writes it.
     }
-  }
+    const json = JSON.stringify(part) ?? "";
+    return MAY_HOLD_MEDIA.test(json) ? walked(part) : json.length;
+  };
+  let bytes = 0;
+  for (const part of prompt) bytes += size(part);
   return Math.ceil(bytes / BYTES_PER_TOKEN) + media;
 }
