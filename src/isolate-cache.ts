@@ -95,6 +95,11 @@ export class RefreshingCache<V> {
     return entry.value;
   }
 
+  /** Holds `value` as freshly loaded: what a caller read itself, out of turn, because the held one fell short. */
+  put(key: string, value: V): V {
+    return this.store(key, value);
+  }
+
   private store(key: string, value: V): V {
     this.entries.set(key, { value, loadedAt: Date.now() });
     return value;

@@ -405,6 +405,25 @@ describe("inheritance", () => {
     await admin("PATCH", `/admin/guardrails/${id}`, { enabled: false });
     expect((await call(FORMATS[0]?.request(key, "openai/mock-echo", "a@b.io", false) as Request)).response.status).toBe(200);
   });
+
+  it("a policy made while an isolate serves its copy of the catalog guards that isolate's first request naming it", async () => {
+    // Bindings of their own: a catalog copy the admin change below does not drop, as on an isolate other than the admin's.
+    const elsewhere = { ...mockProviderBindings };
+    const ask = (key: string, text: string) =>
+      callWorker(FORMATS[0]?.request(key, "openai/mock-echo", text, false) as Request, elsewhere);
+    expect((await ask(await keyWith([]), "warm the copy")).response.status).toBe(200);
+    const id = await guardrail({ name: "Redacts emails", phase: "input", mode: "redact", kinds: ["email"] });
+    const key = await keyWith([id]);
+    const first = await ask(key, "mail ada@example.com");
+    expect(first.response.status).toBe(200);
+    const requestId = first.response.headers.get("x-request-id") ?? "";
+    expect(upstreamText((await upstreamRequest(requestId)).body)).toBe("mail [EMAIL_1]");
+    expect(await FORMATS[0]?.text(first.response, false)).toBe("mail ada@example.com");
+    await first.settled();
+    expect((await usageRow(requestId))?.metadata.guardrails).toEqual([
+      { guardrail: id, phase: "input", verdict: "redacted", categories: ["email"] },
+    ]);
+  });
 });
 
 describe("the usage API", () => {

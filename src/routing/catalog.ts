@@ -172,6 +172,38 @@ async function readCatalog(c: GatewayContext): Promise<Catalog> {
   }
 }
 
+/** Guardrail ids a fresh read of this catalog did not find: a caller still naming a deleted policy costs a read per refresh, not one per request. */
+const notFound = new WeakMap<Catalog, Set<string>>();
+
+/**
+ * The catalog as a caller's guardrails need it: one that holds every policy
+ * `ids` names. A policy made since this isolate last read the catalog (on
+ * another isolate, or while this one served from its copy) is read at once
+ * rather than a refresh later, so a new policy never lets a request through
+ * unchecked. Synchronous while the held catalog knows every id; a read that
+ * fails answers EMPTY_CATALOG, which the guardrails stage refuses.
+ */
+export function catalogNaming(c: GatewayContext, catalog: Catalog, ids: readonly string[]): Catalog | Promise<Catalog> {
+  // An isolate that could not read the catalog at all has just tried: the stage refuses without trying again.
+  if (catalog === EMPTY_CATALOG) return catalog;
+  const absent = notFound.get(catalog);
+  if (ids.every((id) => catalog.guardrails.has(id) || absent?.has(id))) return catalog;
+  return readNow(c, ids);
+}
+
+async function readNow(c: GatewayContext, ids: readonly string[]): Promise<Catalog> {
+  const services = c.get("services");
+  let fresh: Catalog;
+  try {
+    fresh = await loadCatalog(services.db);
+  } catch (error) {
+    console.warn(`sluice: the model catalog could not be read for a caller's guardrails (${reason(error)})`);
+    return EMPTY_CATALOG;
+  }
+  notFound.set(fresh, new Set(ids.filter((id) => !fresh.guardrails.has(id))));
+  return cacheFor(services, c.get("config").routing.catalogRefreshMs).put("catalog", fresh);
+}
+
 /** Drops this isolate's copy after an admin change, so the next request reads the new catalog. */
 export function forgetCatalog(services: Services): void {
   caches.get(services)?.forget("catalog");

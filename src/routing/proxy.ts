@@ -19,7 +19,7 @@ import { reservationBinds, spendsDollars } from "../limits/binding.ts";
 import { estimateInputTokens, mediaRulesFor } from "../limits/estimate.ts";
 import type { MediaRules } from "../limits/media.ts";
 import type { Endpoint } from "../providers/types.ts";
-import { EMPTY_CATALOG } from "./catalog.ts";
+import { type Catalog, catalogNaming, EMPTY_CATALOG } from "./catalog.ts";
 import { callOnBehalfOf } from "./data-controls.ts";
 import { type AnswerFilter, type Exchange, passthroughExchange, translatedExchange } from "./exchanges.ts";
 import { type GuardRun, guardrailsUnreadable } from "./guard-stage.ts";
@@ -90,35 +90,40 @@ export async function proxy<Body extends Record<string, unknown>>(
     if (guarded.answer) answer = { guard: guarded.answer, errorEvent: (error) => errorStreamEvent(c.get("format"), error) };
     return guarded;
   };
+  const guardWith = (catalog: Catalog, ids: readonly string[]) => {
+    // Policies that cannot be read are not policies passed: the caller waits rather than going unchecked.
+    if (catalog === EMPTY_CATALOG) throw guardrailsUnreadable();
+    const guardrails = callerGuardrails(ids, catalog.guardrails);
+    if (guardrails.length === 0) return undefined;
+    const config = c.get("config");
+    const checked = guardRequest(body, guardrails, {
+      requestId: c.get("requestId"),
+      model: facts.model,
+      secret: config.guardrailWebhookSecret,
+      judge: (check, texts, phase) =>
+        askJudge(
+          {
+            url: c.req.url,
+            adminKey: config.adminKey,
+            env: c.env,
+            ctx: c.executionCtx,
+            prepare: (request) => callOnBehalfOf(request, c.get("principal")),
+          },
+          check,
+          texts,
+          phase,
+        ),
+    });
+    return checked instanceof Promise ? checked.then(finishGuard) : finishGuard(checked);
+  };
   const guard: GuardRun | undefined =
     tooBig || (guardrailIds && guardrailIds.length > 0)
       ? (catalog) => {
           // A request past its shape limits is refused as a guardrail refuses it: before admission, with a ledger row.
           if (tooBig) return { verdicts: [tooBig.verdict], blocked: tooBig.error };
-          // Policies that cannot be read are not policies passed: the caller waits rather than going unchecked.
-          if (catalog === EMPTY_CATALOG) throw guardrailsUnreadable();
-          const guardrails = callerGuardrails(guardrailIds ?? [], catalog.guardrails);
-          if (guardrails.length === 0) return undefined;
-          const config = c.get("config");
-          const checked = guardRequest(body, guardrails, {
-            requestId: c.get("requestId"),
-            model: facts.model,
-            secret: config.guardrailWebhookSecret,
-            judge: (check, texts, phase) =>
-              askJudge(
-                {
-                  url: c.req.url,
-                  adminKey: config.adminKey,
-                  env: c.env,
-                  ctx: c.executionCtx,
-                  prepare: (request) => callOnBehalfOf(request, c.get("principal")),
-                },
-                check,
-                texts,
-                phase,
-              ),
-          });
-          return checked instanceof Promise ? checked.then(finishGuard) : finishGuard(checked);
+          const ids = guardrailIds ?? [];
+          const known = catalogNaming(c, catalog, ids);
+          return known instanceof Promise ? known.then((read) => guardWith(read, ids)) : guardWith(known, ids);
         }
       : undefined;
   const maxOutput = c.get("config").limits.defaultMaxOutputTokens;
