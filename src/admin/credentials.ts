@@ -6,7 +6,7 @@ import type { Config } from "../config/index.ts";
 import { rewrap, seal } from "../credentials/envelope.ts";
 import { credentialContext, forgetOwnedCredentials } from "../credentials/pool.ts";
 import { mcpConnections, mcpServers, providerAccounts, providerCredentials, providers } from "../db/schema.ts";
-import { badRequest, GatewayError } from "../http/errors.ts";
+import { badRequest, firstIssue, GatewayError } from "../http/errors.ts";
 import { credentialUrlAllowed } from "../providers/credential-urls.ts";
 import { providerOf } from "../providers/index.ts";
 import type { ProviderDescriptor } from "../providers/types.ts";
@@ -86,9 +86,8 @@ async function secretOf(
   }
   const parsed = shape.schema.safeParse(raw);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const param = ["credential", ...(issue?.path ?? [])].join(".");
-    throw badRequest(`Invalid \`${param}\`: ${issue?.message}`, param);
+    const { param = "credential", message } = firstIssue(parsed.error, ["credential"]);
+    throw badRequest(`Invalid \`${param}\`: ${message}`, param);
   }
   for (const { field, url } of shape.urls?.(parsed.data) ?? []) {
     if (credentialUrlAllowed(url, { origins: shape.origins ?? [], baseUrl })) continue;

@@ -1,7 +1,7 @@
 // Fields every client format parses the same way: model names and the
 // numbers that steer generation. Loose where providers are loose, strict where
 // a wrong value would be forwarded upstream or meter wrongly.
-import { badRequest } from "../http/errors.ts";
+import { badRequest, firstIssue } from "../http/errors.ts";
 import * as z from "../zod.ts";
 
 /** "is required" when absent, "must be a <kind>" when of the wrong type. */
@@ -39,7 +39,7 @@ export const providerName = boundedName(64);
 export function checkedName(schema: z.ZodMiniType<string>, value: string, param: string): string {
   const parsed = schema.safeParse(value);
   if (parsed.success) return parsed.data;
-  throw badRequest(`Invalid \`${param}\`: ${parsed.error.issues[0]?.message ?? "is not valid"}`, param);
+  throw badRequest(`Invalid \`${param}\`: ${firstIssue(parsed.error).message}`, param);
 }
 
 export const optionalText = z.optional(z.string(typed("a string")));

@@ -39,6 +39,20 @@ export class GatewayError extends Error {
 export const badRequest = (message: string, param?: string, code = "invalid_request") =>
   new GatewayError(400, "invalid_request", message, { param, code });
 
+/** What a schema found wrong with a value, as a parse reports it. */
+export interface SchemaIssues {
+  issues: readonly { path: readonly PropertyKey[]; message: string }[];
+}
+
+/**
+ * The first problem a schema found: the dotted path of the field it is in
+ * (below `under`, undefined when it is the value itself) and what is wrong.
+ */
+export function firstIssue(error: SchemaIssues, under: readonly PropertyKey[] = []): { param?: string; message: string } {
+  const issue = error.issues[0];
+  return { param: [...under, ...(issue?.path ?? [])].join(".") || undefined, message: issue?.message ?? "is not valid" };
+}
+
 export const unauthorized = (message: string) => new GatewayError(401, "authentication", message, { code: "invalid_api_key" });
 
 export const modelNotFound = (model: string) =>

@@ -1,7 +1,7 @@
 // Query parameters, validated with @hono/zod-validator: admin listings' paging, and any route's own schema.
 import { zValidator } from "@hono/zod-validator";
 import * as z from "../zod.ts";
-import { badRequest } from "./errors.ts";
+import { badRequest, firstIssue, type SchemaIssues } from "./errors.ts";
 
 export const pageSchema = z.object({
   limit: z._default(z.coerce.number().check(z.int(), z.gte(1), z.lte(1000)), 100),
@@ -11,14 +11,10 @@ export const pageSchema = z.object({
 });
 
 /** The first problem of a failed parse as a 400 naming the parameter, by the caller's name for it where that differs. */
-function refusal(
-  error: { issues: readonly { path: readonly PropertyKey[]; message: string }[] },
-  names: Record<string, string> = {},
-) {
-  const issue = error.issues[0];
-  const path = issue?.path.join(".") || undefined;
+function refusal(error: SchemaIssues, names: Record<string, string> = {}) {
+  const { param: path, message } = firstIssue(error);
   const param = path === undefined ? undefined : (names[path] ?? path);
-  return badRequest(`Invalid query parameter \`${param}\`: ${issue?.message}`, param);
+  return badRequest(`Invalid query parameter \`${param}\`: ${message}`, param);
 }
 
 /** Query parameters checked against a schema; the first bad one is a 400 that names it. */

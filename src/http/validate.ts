@@ -3,7 +3,7 @@ import type { GatewayContext } from "../context.ts";
 import type { z } from "../zod.ts";
 import { readJsonBodyText } from "./body.ts";
 import { rememberBodyText } from "./body-text.ts";
-import { badRequest } from "./errors.ts";
+import { badRequest, firstIssue } from "./errors.ts";
 
 /**
  * A cheaper check for the bodies a quick look shows the full schema passes
@@ -23,9 +23,8 @@ export async function parseJsonBody<T extends z.ZodMiniType>(
   const { value, text, bytes } = await readJsonBodyText(c.req.raw, c.get("config").maxBodyBytes);
   const parsed = (quick?.applies(value) ? quick.schema : schema).safeParse(value);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const param = issue?.path.join(".") || undefined;
-    throw badRequest(param ? `Invalid \`${param}\`: ${issue?.message}` : `Invalid request: ${issue?.message}`, param);
+    const { param, message } = firstIssue(parsed.error);
+    throw badRequest(param ? `Invalid \`${param}\`: ${message}` : `Invalid request: ${message}`, param);
   }
   // Its text stays beside it: a body forwarded as sent goes up as these bytes, only what changed rewritten.
   rememberBodyText(parsed.data, text, bytes);

@@ -2,7 +2,7 @@
 // (a request has a method and an id, a notification a method only, a
 // response an id and a result or error), and the gateway's own errors.
 import type { JsonRpcId } from "../formats/mcp/errors.ts";
-import { badRequest, GatewayError } from "../http/errors.ts";
+import { badRequest, firstIssue, GatewayError } from "../http/errors.ts";
 import * as z from "../zod.ts";
 
 export type { JsonRpcId } from "../formats/mcp/errors.ts";
@@ -60,13 +60,8 @@ const initializeParams = z.looseObject({
 
 /** The issue zod found, as the caller's 400 naming the field. */
 function refusal(error: z.core.$ZodError, under: PropertyKey[] = []): GatewayError {
-  const issue = error.issues[0];
-  const param = issue ? [...under, ...issue.path].join(".") || undefined : undefined;
-  return badRequest(
-    param ? `Invalid \`${param}\`: ${issue?.message}` : `Invalid message: ${issue?.message}`,
-    param,
-    "invalid_request",
-  );
+  const { param, message } = firstIssue(error, under);
+  return badRequest(param ? `Invalid \`${param}\`: ${message}` : `Invalid message: ${message}`, param, "invalid_request");
 }
 
 /** What a client posted, as one JSON-RPC message; a batch or anything else is the caller's 400, naming what is wrong. */

@@ -8,7 +8,7 @@ import { DESCRIBE } from "#describe";
 import type { Config, SsoConfig } from "../config/index.ts";
 import type { GatewayContext, GatewayEnv } from "../context.ts";
 import { readJsonBody, readTextLimited } from "../http/body.ts";
-import { GatewayError } from "../http/errors.ts";
+import { firstIssue, GatewayError } from "../http/errors.ts";
 import {
   AUTHORIZE_COOKIE,
   AUTHORIZE_SECONDS,
@@ -86,8 +86,8 @@ oauthRoutes.post(
     const { config } = serverOf(c);
     const parsed = registrationSchema.safeParse(await readJsonBody(c.req.raw, config.maxBodyBytes));
     if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      throw invalidClientMetadata(`Invalid \`${issue?.path.join(".") || "body"}\`: ${issue?.message}`);
+      const { param = "body", message } = firstIssue(parsed.error);
+      throw invalidClientMetadata(`Invalid \`${param}\`: ${message}`);
     }
     const { clientId, client } = await registerClient(config.adminKey, parsed.data);
     return c.json(
