@@ -1,4 +1,4 @@
-// `npm run bench:profile [-- --requests N --concurrency C --prompt-kib K --streams --translated|--forwarder|--admin --env NAME=value,…]`:
+// `npm run bench:profile [-- --requests N --concurrency C --prompt-kib K --streams --translated|--forwarder|--admin --allocations --env NAME=value,…]`:
 // where Sluice's own CPU goes (or, with --forwarder, the bare forwarder's, for scale). Runs the Worker unminified in workerd with its
 // inspector open, drives warm load through it, records a V8 CPU profile over
 // the inspector protocol, and prints the functions with the most self time.
@@ -59,6 +59,51 @@ function selfTimes(profile: CpuProfile): { name: string; ms: number }[] {
   return [...totals].map(([name, ms]) => ({ name, ms })).sort((a, b) => b.ms - a.ms);
 }
 
+interface AllocationNode {
+  callFrame: ProfileNode["callFrame"];
+  selfSize: number;
+  children: AllocationNode[];
+}
+
+/**
+ * `--allocations`: what the load allocates, by function, in bytes per
+ * request: sampled every 4 KiB, objects already collected included, so
+ * short-lived garbage (what makes the collector run) counts as much as what
+ * lives on. Saved as a .heapprofile (Chrome DevTools → Memory → Load).
+ */
+async function profileAllocations(
+  session: Awaited<ReturnType<typeof inspector>>,
+  name: string,
+  load: () => Promise<{ latenciesMs: number[] }>,
+): Promise<void> {
+  await session.send("HeapProfiler.enable");
+  await session.send("HeapProfiler.startSampling", {
+    samplingInterval: 4096,
+    includeObjectsCollectedByMajorGC: true,
+    includeObjectsCollectedByMinorGC: true,
+  });
+  const served = (await load()).latenciesMs.length;
+  const { profile } = (await session.send("HeapProfiler.stopSampling")) as { profile: { head: AllocationNode } };
+  session.close();
+  mkdirSync(`${ROOT}bench/results`, { recursive: true });
+  writeFileSync(`${ROOT}bench/results/${name}.heapprofile`, JSON.stringify(profile));
+  const totals = new Map<string, number>();
+  const walk = (node: AllocationNode) => {
+    const frame = node.callFrame;
+    const key = `${frame.functionName || "(anonymous)"} ${frame.url.split("/").at(-1) ?? ""}:${frame.lineNumber + 1}`;
+    totals.set(key, (totals.get(key) ?? 0) + node.selfSize);
+    node.children.forEach(walk);
+  };
+  walk(profile.head);
+  const all = [...totals.values()].reduce((sum, bytes) => sum + bytes, 0);
+  console.log(`${served} requests at c=${CONCURRENCY}: ${(all / served / 1024).toFixed(1)} KiB allocated per request`);
+  console.log("bytes allocated per request, top 40:");
+  for (const [key, bytes] of [...totals].sort((a, b) => b[1] - a[1]).slice(0, 40)) {
+    console.log(`${(bytes / served).toFixed(0).padStart(8)}  ${key}`);
+  }
+  console.log(`profile: bench/results/${name}.heapprofile`);
+}
+
 async function main(): Promise<void> {
   const bundle = buildWorker({ minify: false });
   const { infra, stop } = await startInfra();
@@ -94,6 +139,10 @@ async function main(): Promise<void> {
     const cpuPerRequest = (cpuMs(sluice.pids) - cpuBefore) / plain.latenciesMs.length;
     console.log(`${plain.latenciesMs.length} requests unprofiled: ${cpuPerRequest.toFixed(3)} ms of process CPU per request`);
     const session = await inspector(INSPECTOR_PORT);
+    if (process.argv.includes("--allocations")) {
+      await profileAllocations(session, sluice.name, load);
+      return;
+    }
     await session.send("Profiler.enable");
     await session.send("Profiler.setSamplingInterval", { interval: 50 });
     await session.send("Profiler.start");

@@ -92,17 +92,19 @@ export async function ownedCredentials(c: GatewayContext): Promise<CredentialRow
     cache = new RefreshingCache(10_000, config.routing.catalogRefreshMs, 10 * 60_000);
     ownedCaches.set(services, cache);
   }
-  const owners = [
-    ...(userId ? [and(eq(providerCredentials.ownerType, "user"), eq(providerCredentials.ownerId, userId))] : []),
-    ...(teamId ? [and(eq(providerCredentials.ownerType, "team"), eq(providerCredentials.ownerId, teamId))] : []),
-  ];
   return await cache.get(
     ownerCacheKey(userId, teamId),
-    () =>
-      services.db
+    // The query is built only when it is run: a warm request reads the cache and allocates nothing for it.
+    () => {
+      const owners = [
+        ...(userId ? [and(eq(providerCredentials.ownerType, "user"), eq(providerCredentials.ownerId, userId))] : []),
+        ...(teamId ? [and(eq(providerCredentials.ownerType, "team"), eq(providerCredentials.ownerId, teamId))] : []),
+      ];
+      return services.db
         .select()
         .from(providerCredentials)
-        .where(and(isNull(providerCredentials.disabledAt), or(...owners))),
+        .where(and(isNull(providerCredentials.disabledAt), or(...owners)));
+    },
     (work) => c.executionCtx.waitUntil(work),
   );
 }
