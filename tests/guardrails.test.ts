@@ -876,3 +876,71 @@ describe("a model as judge", () => {
     expect(await verdicts(through.response)).toEqual([{ guardrail: open.id, phase: "input", verdict: "unavailable" }]);
   });
 });
+
+describe("guardrails on the media APIs", () => {
+  const PNG = Uint8Array.from(
+    atob("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="),
+    (char) => char.charCodeAt(0),
+  );
+  const requestIdOf = (response: Response) => response.headers.get("x-request-id") ?? "";
+
+  it("read the prompt to draw by and the text to speak: redacted, or refused before anything goes upstream", async () => {
+    const redact = await guardrail({ name: "Redacts emails", phase: "input", mode: "redact", kinds: ["email"] });
+    const key = await keyWith([redact]);
+    const drawn = await call(
+      post(
+        "/v1/images/generations",
+        { authorization: `Bearer ${key}` },
+        { model: "gpt-image-1", prompt: "a card for ada@example.com" },
+      ),
+    );
+    expect(drawn.response.status).toBe(200);
+    const requestId = requestIdOf(drawn.response);
+    expect((await upstreamRequest(requestId)).body).toMatchObject({ model: "gpt-image-1", prompt: "a card for [EMAIL_1]" });
+    await drawn.settled();
+    expect((await usageRow(requestId))?.metadata.guardrails).toEqual([
+      { guardrail: redact, phase: "input", verdict: "redacted", categories: ["email"] },
+    ]);
+
+    const block = await guardrail({ name: "No secrets", phase: "input", mode: "block", kinds: ["secret"] });
+    const strict = await keyWith([block]);
+    const secret = "sk-proj-abcdefghijklmnopqrstuvwxyz0123";
+    const spoken = await call(
+      post(
+        "/v1/audio/speech",
+        { authorization: `Bearer ${strict}` },
+        { model: "tts-1", voice: "alloy", input: `the key is ${secret}` },
+      ),
+    );
+    expect(spoken.response.status).toBe(400);
+    expect(await spoken.response.json()).toEqual({
+      error: {
+        message: "The request was blocked by the guardrail `No secrets`.",
+        type: "invalid_request_error",
+        code: "guardrail_blocked",
+        param: null,
+      },
+    });
+    await spoken.settled();
+    await expect(upstreamRequest(requestIdOf(spoken.response))).rejects.toThrow();
+    expect(await usageRow(requestIdOf(spoken.response))).toMatchObject({ status: 400, attempts: 0, costUsd: 0 });
+  });
+
+  it("read an upload's prompt and send its files as they came", async () => {
+    const redact = await guardrail({ name: "Redacts emails", phase: "input", mode: "redact", kinds: ["email"] });
+    const key = await keyWith([redact]);
+    const form = new FormData();
+    form.append("image", new File([PNG], "room.png", { type: "image/png" }));
+    form.append("prompt", "a sign that says ada@example.com");
+    form.append("model", "gpt-image-1");
+    const edited = await call(
+      new Request(`${BASE}/v1/images/edits`, { method: "POST", headers: { authorization: `Bearer ${key}` }, body: form }),
+    );
+    expect(edited.response.status).toBe(200);
+    expect((await upstreamRequest(requestIdOf(edited.response))).body).toMatchObject({
+      image: { name: "room.png", size: PNG.length },
+      model: "gpt-image-1",
+      prompt: "a sign that says [EMAIL_1]",
+    });
+  });
+});

@@ -155,4 +155,41 @@ describe("GET /v1/realtime", () => {
     const asAdmin = await callWorker(jsonRequest("/v1/realtime/client_secrets", {}), bindings);
     expect(asAdmin.response.status).toBe(403);
   });
+
+  it("refuses a caller whose guardrails apply, since none can read a session's audio", async () => {
+    const id = uniqueId("gr");
+    const made = await admin("POST", "/admin/guardrails", {
+      id,
+      name: "No emails",
+      phase: "input",
+      mode: "block",
+      kinds: ["email"],
+    });
+    expect(made.status).toBe(201);
+    const { key } = (await admin("POST", "/admin/keys", { settings: { guardrails: [id] } })).body;
+    const refused = await callWorker(
+      new Request(`${BASE}/v1/realtime?model=gpt-realtime`, {
+        headers: { authorization: `Bearer ${key}`, upgrade: "websocket" },
+      }),
+      bindings,
+    );
+    expect(refused.response.status).toBe(403);
+    expect(refused.response.webSocket).toBeNull();
+    expect(await refused.response.json()).toEqual({
+      error: {
+        message:
+          "The guardrails that apply to this caller (`No emails`) cannot check a realtime session; call with a key whose settings name none.",
+        type: "permission_error",
+        code: "guardrails_unsupported",
+        param: null,
+      },
+    });
+    // A name no policy has any more refuses nothing: the session opens.
+    const { key: stale } = (await admin("POST", "/admin/keys", { settings: { guardrails: [uniqueId("gone")] } })).body;
+    const session = await connect({ authorization: `Bearer ${stale}` });
+    expect(session.response.status).toBe(101);
+    session.socket.close(1000, "done");
+    await session.closed;
+    await session.settled;
+  });
 });

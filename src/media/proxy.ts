@@ -4,6 +4,7 @@
 // goes up as sent (an upload as multipart, with the target's model), and the
 // answer comes back as it came — JSON or text read whole, audio bytes and
 // server-sent events relayed as they arrive — read on the way for usage.
+import { principalPolicy } from "../auth/principal.ts";
 import type { GatewayContext } from "../context.ts";
 import { GatewayError } from "../http/errors.ts";
 import { sseFrames } from "../http/frames.ts";
@@ -11,6 +12,7 @@ import { relayBytes, relayFrames } from "../http/relay.ts";
 import type { MediaApi, MediaEndpoints, ProviderSettings } from "../providers/types.ts";
 import { malformedAnswer } from "../routing/call.ts";
 import type { Exchange } from "../routing/exchanges.ts";
+import { guardrailsOver } from "../routing/guard-stage.ts";
 import { pickedProvider } from "../routing/proxy.ts";
 import type { Target } from "../routing/resolve.ts";
 import { routeCall } from "../routing/route-call.ts";
@@ -126,9 +128,47 @@ function mediaExchange(
   };
 }
 
-/** Routes `await` it, as they do `proxy()`. */
+/** An upload's fields that hold words: an image edit's prompt, a transcription's hint. */
+const FORM_TEXTS: ReadonlySet<string> = new Set(["prompt"]);
+
+/** What a caller's guardrails read of a body: a JSON body itself (its `prompt` or `input`), an upload's text fields. */
+function textsOf(body: FormData | Record<string, unknown>): Record<string, unknown> {
+  if (!(body instanceof FormData)) return body;
+  const texts: Record<string, unknown> = {};
+  for (const [name, value] of body) if (FORM_TEXTS.has(name) && typeof value === "string") texts[name] = value;
+  return texts;
+}
+
+/** The body with its texts as the guardrails left them (a redacted prompt). */
+function withTexts(body: FormData | Record<string, unknown>, texts: Record<string, unknown>): FormData | Record<string, unknown> {
+  if (!(body instanceof FormData)) return texts;
+  const form = new FormData();
+  for (const [name, value] of body) {
+    const text = texts[name];
+    form.append(name, FORM_TEXTS.has(name) && typeof text === "string" ? text : value);
+  }
+  return form;
+}
+
+/**
+ * Routes `await` it, as they do `proxy()`. A caller's input guardrails read
+ * the words the request sends (the prompt to draw or edit by, the text to
+ * speak, a transcription's hint, what to moderate); images and audio pass
+ * as they are, in both directions.
+ */
 export async function mediaProxy(c: GatewayContext, request: MediaRequest): Promise<Response> {
   const picked = pickedProvider(c);
+  const ids = principalPolicy(c.get("principal"))?.guardrails;
+  /** The request bound upstream: the caller's, or with what a guardrail redacted taken out. */
+  let sent = request;
+  const texts = ids && ids.length > 0 ? textsOf(request.body) : undefined;
+  const guard =
+    ids && texts
+      ? guardrailsOver(c, { body: texts, model: request.model, ids }, (guarded) => {
+          if (!guarded.blocked && guarded.body !== texts) sent = { ...request, body: withTexts(request.body, guarded.body) };
+          return guarded;
+        })
+      : undefined;
   return await routeCall(c, {
     model: request.model,
     providerOverride: picked ?? request.provider,
@@ -136,18 +176,19 @@ export async function mediaProxy(c: GatewayContext, request: MediaRequest): Prom
     streamed: request.answer === "audio" || request.answer === "events",
     modality: MODALITY[request.api],
     estimate: (first) => request.estimate(first.price),
+    guard,
     exchange(target, settings) {
       const media = target.descriptor.media;
-      if (media?.apis.has(request.api)) return mediaExchange(c, { media, settings, request, model: target.upstreamModel });
+      if (media?.apis.has(sent.api)) return mediaExchange(c, { media, settings, request: sent, model: target.upstreamModel });
       // Google's models hear audio inline, speak and draw (Imagen through `predict`): those APIs are translated.
-      const translated = GEMINI_TRANSLATED[request.api];
+      const translated = GEMINI_TRANSLATED[sent.api];
       const gemini = translated ? geminiEndpointOf(target) : undefined;
       const exchange =
         translated && gemini
           ? translated({
               endpoint: gemini,
               settings,
-              request,
+              request: sent,
               model: target.upstreamModel,
               requestId: c.get("requestId"),
               clientHeaders: c.req.raw.headers,

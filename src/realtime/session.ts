@@ -5,6 +5,7 @@
 // apart), and when either side closes the other is closed with the same
 // code, and the session is billed and settled against the caller's limits.
 import { assertDeploymentAllowed, reauthenticate } from "../auth/index.ts";
+import { principalPolicy } from "../auth/principal.ts";
 import type { GatewayContext } from "../context.ts";
 import { credentialsFor, ownedCredentials } from "../credentials/pool.ts";
 import { checkedName, modelName } from "../formats/fields.ts";
@@ -13,6 +14,7 @@ import { spendsDollars, unpricedRefusal } from "../limits/binding.ts";
 import { admit } from "../limits/index.ts";
 import { catalogFor } from "../routing/catalog.ts";
 import { assertTargetAllowed } from "../routing/data-controls.ts";
+import { refuseUnguardable } from "../routing/guard-stage.ts";
 import { pickedProvider } from "../routing/proxy.ts";
 import { naturalProvider, planRoute } from "../routing/resolve.ts";
 import { UsageMeter } from "../usage/meter.ts";
@@ -73,6 +75,7 @@ export async function realtimeSession(c: GatewayContext): Promise<Response> {
   const model = checkedName(modelName, c.req.query("model") ?? DEFAULT_MODEL, "model");
   const picked = pickedProvider(c);
   const catalog = await catalogFor(c);
+  await refuseUnguardable(c, principalPolicy(principal)?.guardrails, "a realtime session", catalog);
   const [target] = planRoute({ config, catalog, model, providerOverride: picked, providerParam: "x-sluice-provider" });
   if (!target) throw unsupported(model);
   const natural = naturalProvider(config, catalog, model, picked, target);

@@ -5,10 +5,13 @@
 
 import type { GatewayContext } from "../context.ts";
 import type { Verdict } from "../guardrails/input.ts";
+import { askJudge } from "../guardrails/judge.ts";
+import { callerGuardrails, type GuardedRequest, guardRequest } from "../guardrails/stage.ts";
 import { GatewayError } from "../http/errors.ts";
 import { UsageMeter } from "../usage/meter.ts";
 import { writeUsage } from "../usage/writer.ts";
-import type { Catalog } from "./catalog.ts";
+import { type Catalog, catalogNaming, EMPTY_CATALOG } from "./catalog.ts";
+import { callOnBehalfOf } from "./data-controls.ts";
 import type { Target } from "./resolve.ts";
 
 /** What the stage hands back to routing: the verdicts for the call's ledger row. */
@@ -33,6 +36,70 @@ export const guardrailsUnreadable = () =>
     code: "guardrails_unavailable",
     headers: { "retry-after": "5" },
   });
+
+/**
+ * The run of a caller's guardrails over a body a route sends on: the
+ * policies `ids` names, read afresh when the isolate's copy of the catalog
+ * lacks one, check the body's texts (and ask webhooks and judges); `passed`
+ * gets the outcome, its body with what a guardrail redacted taken out.
+ */
+export function guardrailsOver<Body extends Record<string, unknown>>(
+  c: GatewayContext,
+  input: { body: Body; model: string; ids: readonly string[] },
+  passed: (guarded: GuardedRequest<Body>) => GuardedRequest<Body>,
+): GuardRun {
+  const run = (catalog: Catalog) => {
+    // Policies that cannot be read are not policies passed: the caller waits rather than going unchecked.
+    if (catalog === EMPTY_CATALOG) throw guardrailsUnreadable();
+    const guardrails = callerGuardrails(input.ids, catalog.guardrails);
+    if (guardrails.length === 0) return undefined;
+    const config = c.get("config");
+    const checked = guardRequest(input.body, guardrails, {
+      requestId: c.get("requestId"),
+      model: input.model,
+      secret: config.guardrailWebhookSecret,
+      judge: (check, texts, phase) =>
+        askJudge(
+          {
+            url: c.req.url,
+            adminKey: config.adminKey,
+            env: c.env,
+            ctx: c.executionCtx,
+            prepare: (request) => callOnBehalfOf(request, c.get("principal")),
+          },
+          check,
+          texts,
+          phase,
+        ),
+    });
+    return checked instanceof Promise ? checked.then(passed) : passed(checked);
+  };
+  return (catalog) => {
+    const known = catalogNaming(c, catalog, input.ids);
+    return known instanceof Promise ? known.then(run) : run(known);
+  };
+}
+
+/**
+ * Refuses a caller whose guardrails apply to a call they cannot read (a
+ * realtime session's audio and events, relayed as they come): a caller's
+ * policies are never passed over unchecked. Names of policies that no
+ * longer apply (disabled or deleted) refuse nothing.
+ */
+export async function refuseUnguardable(c: GatewayContext, ids: readonly string[] | undefined, what: string, catalog: Catalog) {
+  if (!ids || ids.length === 0) return;
+  if (catalog === EMPTY_CATALOG) throw guardrailsUnreadable();
+  const known = await catalogNaming(c, catalog, ids);
+  if (known === EMPTY_CATALOG) throw guardrailsUnreadable();
+  const applying = callerGuardrails(ids, known.guardrails);
+  if (applying.length === 0) return;
+  throw new GatewayError(
+    403,
+    "permission",
+    `The guardrails that apply to this caller (${applying.map((g) => `\`${g.name}\``).join(", ")}) cannot check ${what}; call with a key whose settings name none.`,
+    { code: "guardrails_unsupported" },
+  );
+}
 
 export async function guardStage(
   c: GatewayContext,

@@ -10,19 +10,16 @@ import type { CanonicalRequest } from "../formats/canonical.ts";
 import { checkedName, providerName } from "../formats/fields.ts";
 import { errorStreamEvent } from "../formats/index.ts";
 import type { ClientFormat, Dialect, RequestFacts, RouteFacts } from "../formats/types.ts";
-import { askJudge } from "../guardrails/judge.ts";
 import { checkRequestLimits } from "../guardrails/request-limits.ts";
-import { callerGuardrails, type GuardedRequest, guardRequest } from "../guardrails/stage.ts";
+import type { GuardedRequest } from "../guardrails/stage.ts";
 import { bodySource, clientJson } from "../http/body-text.ts";
 import { GatewayError } from "../http/errors.ts";
 import { reservationBinds, spendsDollars } from "../limits/binding.ts";
 import { estimateInputTokens, mediaRulesFor } from "../limits/estimate.ts";
 import type { MediaRules } from "../limits/media.ts";
 import type { Endpoint } from "../providers/types.ts";
-import { type Catalog, catalogNaming, EMPTY_CATALOG } from "./catalog.ts";
-import { callOnBehalfOf } from "./data-controls.ts";
 import { type AnswerFilter, type Exchange, passthroughExchange, translatedExchange } from "./exchanges.ts";
-import { type GuardRun, guardrailsUnreadable } from "./guard-stage.ts";
+import { type GuardRun, guardrailsOver } from "./guard-stage.ts";
 import type { Target } from "./resolve.ts";
 import { routeCall } from "./route-call.ts";
 
@@ -90,42 +87,12 @@ export async function proxy<Body extends Record<string, unknown>>(
     if (guarded.answer) answer = { guard: guarded.answer, errorEvent: (error) => errorStreamEvent(c.get("format"), error) };
     return guarded;
   };
-  const guardWith = (catalog: Catalog, ids: readonly string[]) => {
-    // Policies that cannot be read are not policies passed: the caller waits rather than going unchecked.
-    if (catalog === EMPTY_CATALOG) throw guardrailsUnreadable();
-    const guardrails = callerGuardrails(ids, catalog.guardrails);
-    if (guardrails.length === 0) return undefined;
-    const config = c.get("config");
-    const checked = guardRequest(body, guardrails, {
-      requestId: c.get("requestId"),
-      model: facts.model,
-      secret: config.guardrailWebhookSecret,
-      judge: (check, texts, phase) =>
-        askJudge(
-          {
-            url: c.req.url,
-            adminKey: config.adminKey,
-            env: c.env,
-            ctx: c.executionCtx,
-            prepare: (request) => callOnBehalfOf(request, c.get("principal")),
-          },
-          check,
-          texts,
-          phase,
-        ),
-    });
-    return checked instanceof Promise ? checked.then(finishGuard) : finishGuard(checked);
-  };
-  const guard: GuardRun | undefined =
-    tooBig || (guardrailIds && guardrailIds.length > 0)
-      ? (catalog) => {
-          // A request past its shape limits is refused as a guardrail refuses it: before admission, with a ledger row.
-          if (tooBig) return { verdicts: [tooBig.verdict], blocked: tooBig.error };
-          const ids = guardrailIds ?? [];
-          const known = catalogNaming(c, catalog, ids);
-          return known instanceof Promise ? known.then((read) => guardWith(read, ids)) : guardWith(known, ids);
-        }
+  const guardrails =
+    guardrailIds && guardrailIds.length > 0
+      ? guardrailsOver(c, { body, model: facts.model, ids: guardrailIds }, finishGuard)
       : undefined;
+  // A request past its shape limits is refused as a guardrail refuses it: before admission, with a ledger row.
+  const guard: GuardRun | undefined = tooBig ? () => ({ verdicts: [tooBig.verdict], blocked: tooBig.error }) : guardrails;
   const maxOutput = c.get("config").limits.defaultMaxOutputTokens;
   const streamUsage = c.get("config").routing.streamUsage;
   /** The request for a target of another dialect, read once per provider; undefined where the format has no canonical form. */
