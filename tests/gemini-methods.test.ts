@@ -317,3 +317,46 @@ describe("usage by modality", () => {
     expect(image?.cost_usd).toBeCloseTo(0.04, 10);
   });
 });
+
+describe("guardrails on Gemini's methods", () => {
+  it("read the texts to embed and count before they go upstream", async () => {
+    const id = uniqueId("gr");
+    expect(
+      (await admin("POST", "/admin/guardrails", { id, name: "Redacts emails", phase: "input", mode: "redact", kinds: ["email"] }))
+        .status,
+    ).toBe(201);
+    const { key } = (await admin("POST", "/admin/keys", { settings: { guardrails: [id] } })).body;
+    const asKey = { "x-goog-api-key": String(key) };
+    const embedded = await callWorker(
+      method("gemini-embedding-001", "embedContent", { content: text("write to ada@example.com") }, asKey),
+      bindings,
+    );
+    expect(embedded.response.status).toBe(200);
+    expect((await upstreamRequest(idOf(embedded.response))).body).toEqual({ content: text("write to [EMAIL_1]") });
+    await embedded.landed();
+    expect((await usageRow(idOf(embedded.response)))?.metadata.guardrails).toEqual([
+      { guardrail: id, phase: "input", verdict: "redacted", categories: ["email"] },
+    ]);
+    const batch = await callWorker(
+      method(
+        "gemini-embedding-001",
+        "batchEmbedContents",
+        { requests: [{ model: "models/gemini-embedding-001", content: text("ada@example.com") }] },
+        asKey,
+      ),
+      bindings,
+    );
+    expect(batch.response.status).toBe(200);
+    expect((await upstreamRequest(idOf(batch.response))).body).toEqual({
+      requests: [{ model: "models/gemini-embedding-001", content: text("[EMAIL_1]") }],
+    });
+    const counted = await callWorker(
+      method("gemini-2.5-flash", "countTokens", { contents: [{ role: "user", ...text("mail ada@example.com") }] }, asKey),
+      bindings,
+    );
+    expect(counted.response.status).toBe(200);
+    expect((await upstreamRequest(idOf(counted.response))).body).toMatchObject({
+      contents: [{ role: "user", ...text("mail [EMAIL_1]") }],
+    });
+  });
+});

@@ -9,6 +9,9 @@ const PROMPT_ROOTS: ReadonlySet<string> = new Set([
   "messages", // OpenAI chat, Anthropic
   "system", // Anthropic
   "contents", // Gemini
+  "content", // Gemini embedContent
+  "requests", // Gemini batchEmbedContents
+  "generateContentRequest", // Gemini countTokens
   "systemInstruction", // Gemini
   "system_instruction",
   "instructions", // OpenAI responses

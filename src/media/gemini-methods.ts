@@ -5,6 +5,7 @@
 // are translated where they have the same thing: embeddings from an
 // OpenAI-style `/embeddings`, counts from Anthropic's `count_tokens`. The
 // rest is the caller's 400, naming what would serve it.
+import { principalPolicy } from "../auth/principal.ts";
 import type { GatewayContext } from "../context.ts";
 import type { CanonicalRequest } from "../formats/canonical.ts";
 import {
@@ -19,6 +20,7 @@ import { estimateInputTokens, mediaRulesFor } from "../limits/estimate.ts";
 import type { Endpoint, EndpointMethod, ProviderSettings } from "../providers/types.ts";
 import { type GatewayCall, malformedAnswer } from "../routing/call.ts";
 import type { Exchange } from "../routing/exchanges.ts";
+import { guardrailsOver } from "../routing/guard-stage.ts";
 import { pickedProvider } from "../routing/proxy.ts";
 import type { Target } from "../routing/resolve.ts";
 import { routeCall } from "../routing/route-call.ts";
@@ -204,10 +206,20 @@ const MODALITY: Record<GeminiMethodCall["method"], Modality> = {
   countTokens: "token_count",
 };
 
-/** Routes `await` it, as they do `proxy()`. */
+/** Routes `await` it, as they do `proxy()`; a caller's input guardrails read the texts to embed or count first. */
 export async function geminiMethodProxy(c: GatewayContext, call: GeminiMethodCall): Promise<Response> {
   const picked = pickedProvider(c);
   const texts = embedRequests(call).map((request) => request.content);
+  const ids = principalPolicy(c.get("principal"))?.guardrails;
+  /** The call bound upstream: the caller's, or with what a guardrail redacted taken out. */
+  let sent = call;
+  const guard =
+    ids && ids.length > 0
+      ? guardrailsOver(c, { body: call.body as unknown as Record<string, unknown>, model: call.model, ids }, (guarded) => {
+          if (!guarded.blocked) sent = { ...call, body: guarded.body } as unknown as GeminiMethodCall;
+          return guarded;
+        })
+      : undefined;
   return await routeCall(c, {
     model: call.model,
     providerOverride: picked,
@@ -219,6 +231,7 @@ export async function geminiMethodProxy(c: GatewayContext, call: GeminiMethodCal
       inputTokens: texts.length === 0 ? 0 : estimateInputTokens(texts, mediaRulesFor(first.descriptor.kind, first.upstreamModel)),
       outputTokens: 0,
     }),
-    exchange: (target, settings) => methodExchange({ c, call, target, settings }),
+    guard,
+    exchange: (target, settings) => methodExchange({ c, call: sent, target, settings }),
   });
 }
