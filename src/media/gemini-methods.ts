@@ -5,7 +5,6 @@
 // are translated where they have the same thing: embeddings from an
 // OpenAI-style `/embeddings`, counts from Anthropic's `count_tokens`. The
 // rest is the caller's 400, naming what would serve it.
-import { principalPolicy } from "../auth/principal.ts";
 import type { GatewayContext } from "../context.ts";
 import type { CanonicalRequest } from "../formats/canonical.ts";
 import {
@@ -210,16 +209,12 @@ const MODALITY: Record<GeminiMethodCall["method"], Modality> = {
 export async function geminiMethodProxy(c: GatewayContext, call: GeminiMethodCall): Promise<Response> {
   const picked = pickedProvider(c);
   const texts = embedRequests(call).map((request) => request.content);
-  const ids = principalPolicy(c.get("principal"))?.guardrails;
   /** The call bound upstream: the caller's, or with what a guardrail redacted taken out. */
   let sent = call;
-  const guard =
-    ids && ids.length > 0
-      ? guardrailsOver(c, { body: call.body as unknown as Record<string, unknown>, model: call.model, ids }, (guarded) => {
-          if (!guarded.blocked) sent = { ...call, body: guarded.body } as unknown as GeminiMethodCall;
-          return guarded;
-        })
-      : undefined;
+  const guard = guardrailsOver(c, { body: call.body as unknown as Record<string, unknown>, model: call.model }, (guarded) => {
+    if (!guarded.blocked) sent = { ...call, body: guarded.body } as unknown as GeminiMethodCall;
+    return guarded;
+  });
   return await routeCall(c, {
     model: call.model,
     providerOverride: picked,

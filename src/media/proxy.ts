@@ -4,7 +4,6 @@
 // goes up as sent (an upload as multipart, with the target's model), and the
 // answer comes back as it came — JSON or text read whole, audio bytes and
 // server-sent events relayed as they arrive — read on the way for usage.
-import { principalPolicy } from "../auth/principal.ts";
 import type { GatewayContext } from "../context.ts";
 import { GatewayError } from "../http/errors.ts";
 import { sseFrames } from "../http/frames.ts";
@@ -158,17 +157,13 @@ function withTexts(body: FormData | Record<string, unknown>, texts: Record<strin
  */
 export async function mediaProxy(c: GatewayContext, request: MediaRequest): Promise<Response> {
   const picked = pickedProvider(c);
-  const ids = principalPolicy(c.get("principal"))?.guardrails;
   /** The request bound upstream: the caller's, or with what a guardrail redacted taken out. */
   let sent = request;
-  const texts = ids && ids.length > 0 ? textsOf(request.body) : undefined;
-  const guard =
-    ids && texts
-      ? guardrailsOver(c, { body: texts, model: request.model, ids }, (guarded) => {
-          if (!guarded.blocked && guarded.body !== texts) sent = { ...request, body: withTexts(request.body, guarded.body) };
-          return guarded;
-        })
-      : undefined;
+  const texts = textsOf(request.body);
+  const guard = guardrailsOver(c, { body: texts, model: request.model }, (guarded) => {
+    if (!guarded.blocked && guarded.body !== texts) sent = { ...request, body: withTexts(request.body, guarded.body) };
+    return guarded;
+  });
   return await routeCall(c, {
     model: request.model,
     providerOverride: picked ?? request.provider,

@@ -5,7 +5,6 @@
 // apart), and when either side closes the other is closed with the same
 // code, and the session is billed and settled against the caller's limits.
 import { assertDeploymentAllowed, reauthenticate } from "../auth/index.ts";
-import { principalPolicy } from "../auth/principal.ts";
 import type { GatewayContext } from "../context.ts";
 import { credentialsFor, ownedCredentials } from "../credentials/pool.ts";
 import { checkedName, modelName } from "../formats/fields.ts";
@@ -75,7 +74,7 @@ export async function realtimeSession(c: GatewayContext): Promise<Response> {
   const model = checkedName(modelName, c.req.query("model") ?? DEFAULT_MODEL, "model");
   const picked = pickedProvider(c);
   const catalog = await catalogFor(c);
-  await refuseUnguardable(c, principalPolicy(principal)?.guardrails, "a realtime session", catalog);
+  await refuseUnguardable(c, "a realtime session", catalog);
   const [target] = planRoute({ config, catalog, model, providerOverride: picked, providerParam: "x-sluice-provider" });
   if (!target) throw unsupported(model);
   const natural = naturalProvider(config, catalog, model, picked, target);

@@ -3,6 +3,7 @@
 // guardrail blocked it (never what it found). A caller without guardrails
 // never enters this stage.
 
+import { principalPolicy } from "../auth/principal.ts";
 import type { GatewayContext } from "../context.ts";
 import type { Verdict } from "../guardrails/input.ts";
 import { askJudge } from "../guardrails/judge.ts";
@@ -37,21 +38,30 @@ export const guardrailsUnreadable = () =>
     headers: { "retry-after": "5" },
   });
 
+/** The policy ids the caller's settings name; undefined when they name none, all a caller without guardrails pays. */
+function namedGuardrails(c: GatewayContext): readonly string[] | undefined {
+  const ids = principalPolicy(c.get("principal"))?.guardrails;
+  return ids && ids.length > 0 ? ids : undefined;
+}
+
 /**
- * The run of a caller's guardrails over a body a route sends on: the
- * policies `ids` names, read afresh when the isolate's copy of the catalog
- * lacks one, check the body's texts (and ask webhooks and judges); `passed`
- * gets the outcome, its body with what a guardrail redacted taken out.
+ * The run of the caller's guardrails over a body a route sends on, or
+ * undefined when their settings name none: the policies they name, read
+ * afresh when the isolate's copy of the catalog lacks one, check the body's
+ * texts (and ask webhooks and judges); `passed` gets the outcome, its body
+ * with what a guardrail redacted taken out.
  */
 export function guardrailsOver<Body extends Record<string, unknown>>(
   c: GatewayContext,
-  input: { body: Body; model: string; ids: readonly string[] },
+  input: { body: Body; model: string },
   passed: (guarded: GuardedRequest<Body>) => GuardedRequest<Body>,
-): GuardRun {
+): GuardRun | undefined {
+  const ids = namedGuardrails(c);
+  if (!ids) return undefined;
   const run = (catalog: Catalog) => {
     // Policies that cannot be read are not policies passed: the caller waits rather than going unchecked.
     if (catalog === EMPTY_CATALOG) throw guardrailsUnreadable();
-    const guardrails = callerGuardrails(input.ids, catalog.guardrails);
+    const guardrails = callerGuardrails(ids, catalog.guardrails);
     if (guardrails.length === 0) return undefined;
     const config = c.get("config");
     const checked = guardRequest(input.body, guardrails, {
@@ -75,7 +85,7 @@ export function guardrailsOver<Body extends Record<string, unknown>>(
     return checked instanceof Promise ? checked.then(passed) : passed(checked);
   };
   return (catalog) => {
-    const known = catalogNaming(c, catalog, input.ids);
+    const known = catalogNaming(c, catalog, ids);
     return known instanceof Promise ? known.then(run) : run(known);
   };
 }
@@ -86,8 +96,9 @@ export function guardrailsOver<Body extends Record<string, unknown>>(
  * policies are never passed over unchecked. Names of policies that no
  * longer apply (disabled or deleted) refuse nothing.
  */
-export async function refuseUnguardable(c: GatewayContext, ids: readonly string[] | undefined, what: string, catalog: Catalog) {
-  if (!ids || ids.length === 0) return;
+export async function refuseUnguardable(c: GatewayContext, what: string, catalog: Catalog) {
+  const ids = namedGuardrails(c);
+  if (!ids) return;
   if (catalog === EMPTY_CATALOG) throw guardrailsUnreadable();
   const known = await catalogNaming(c, catalog, ids);
   if (known === EMPTY_CATALOG) throw guardrailsUnreadable();

@@ -57,7 +57,6 @@ export async function proxy<Body extends Record<string, unknown>>(
   const facts: RequestFacts = format.facts(body, route);
   c.set("requestBody", body);
   const policy = principalPolicy(c.get("principal"));
-  const guardrailIds = policy?.guardrails;
   const output = format.output;
   const ownCap = output?.of(body);
   const shapeLimits = policy?.request_limits;
@@ -87,12 +86,10 @@ export async function proxy<Body extends Record<string, unknown>>(
     if (guarded.answer) answer = { guard: guarded.answer, errorEvent: (error) => errorStreamEvent(c.get("format"), error) };
     return guarded;
   };
-  const guardrails =
-    guardrailIds && guardrailIds.length > 0
-      ? guardrailsOver(c, { body, model: facts.model, ids: guardrailIds }, finishGuard)
-      : undefined;
   // A request past its shape limits is refused as a guardrail refuses it: before admission, with a ledger row.
-  const guard: GuardRun | undefined = tooBig ? () => ({ verdicts: [tooBig.verdict], blocked: tooBig.error }) : guardrails;
+  const guard: GuardRun | undefined = tooBig
+    ? () => ({ verdicts: [tooBig.verdict], blocked: tooBig.error })
+    : guardrailsOver(c, { body, model: facts.model }, finishGuard);
   const maxOutput = c.get("config").limits.defaultMaxOutputTokens;
   const streamUsage = c.get("config").routing.streamUsage;
   /** The request for a target of another dialect, read once per provider; undefined where the format has no canonical form. */
