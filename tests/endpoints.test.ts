@@ -10,6 +10,7 @@ import {
   BASE,
   callWorker,
   mockProviderBindings,
+  PNG,
   sseData,
   TEST_ADMIN_KEY,
   upstreamRequest,
@@ -44,11 +45,6 @@ function wav(seconds: number): Uint8Array {
   view.setUint32(40, data, true);
   return bytes;
 }
-
-const PNG = Uint8Array.from(
-  atob("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="),
-  (char) => char.charCodeAt(0),
-);
 
 function upload(path: string, fields: Record<string, string | File>, headers: Record<string, string> = {}): Request {
   const form = new FormData();

@@ -3,7 +3,7 @@
 // back (whole and streamed, in every client format), and the ledger rows.
 import { describe, expect, it } from "vitest";
 import { signatureHeader } from "../src/usage/webhooks.ts";
-import { BASE, callWorker, mockProviderBindings, sseData, TEST_ADMIN_KEY, upstreamRequest, usageRow } from "./helpers.ts";
+import { BASE, callWorker, mockProviderBindings, PNG, sseData, TEST_ADMIN_KEY, upstreamRequest, usageRow } from "./helpers.ts";
 import { uniqueId } from "./identity.ts";
 
 /** The admin API through the same bindings as the calls, so a change drops the catalog copy those calls read. */
@@ -878,10 +878,6 @@ describe("a model as judge", () => {
 });
 
 describe("guardrails on the media APIs", () => {
-  const PNG = Uint8Array.from(
-    atob("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="),
-    (char) => char.charCodeAt(0),
-  );
   const requestIdOf = (response: Response) => response.headers.get("x-request-id") ?? "";
 
   it("read the prompt to draw by and the text to speak: redacted, or refused before anything goes upstream", async () => {

@@ -7,6 +7,12 @@ import worker from "../src/index.ts";
 import { TEST_ADMIN_KEY } from "./setup/constants.ts";
 
 export const BASE = "https://sluice.test";
+
+/** A 1×1 PNG, for uploads: an image edit's image and mask. */
+export const PNG = Uint8Array.from(
+  atob("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="),
+  (char) => char.charCodeAt(0),
+);
 export { TEST_ADMIN_KEY };
 
 const mockRoot = String(env.MOCK_BASE_URL).replace(/\/v1$/, "");
