@@ -15,6 +15,7 @@ import {
   bindingsFrom,
   buildWorker,
   cpuMs,
+  option,
   runBench,
   sluiceTranslated,
   startForwarder,
@@ -23,10 +24,6 @@ import {
   type Target,
 } from "./targets.ts";
 
-const option = (name: string) => {
-  const at = process.argv.indexOf(`--${name}`);
-  return at >= 0 ? process.argv[at + 1] : undefined;
-};
 const ROUNDS = Number(option("rounds") ?? 6);
 const PROMPT_KIB = Number(option("prompt-kib") ?? 0);
 const TRANSLATED = process.argv.includes("--translated");

@@ -13,6 +13,7 @@ import {
   bindingsFrom,
   buildWorker,
   cpuMs,
+  option,
   ROOT,
   runBench,
   sluiceTranslated,
@@ -21,10 +22,6 @@ import {
   startSluice,
 } from "./targets.ts";
 
-const option = (name: string) => {
-  const at = process.argv.indexOf(`--${name}`);
-  return at >= 0 ? process.argv[at + 1] : undefined;
-};
 const argument = (name: string, fallback: number) => Number(option(name) ?? fallback);
 const REQUESTS = argument("requests", 3000);
 const CONCURRENCY = argument("concurrency", 16);

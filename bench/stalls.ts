@@ -10,7 +10,7 @@
 // sampled most, and each fall of the heap by more than 5 MiB (a collection).
 import { inspector } from "./inspector.ts";
 import { runLoad, runStreams } from "./load.ts";
-import { buildWorker, runBench, startForwarder, startInfra, startSluice } from "./targets.ts";
+import { buildWorker, option, runBench, startForwarder, startInfra, startSluice } from "./targets.ts";
 
 const INSPECTOR_PORT = 9344;
 const LEVELS = [16, 64, 256];
@@ -20,11 +20,6 @@ const INTERVAL_MS = 20;
 const BUSY_MS = 30;
 /** Samples further apart than this end a stretch: the time between them is unknown. */
 const UNSAMPLED_MS = 5;
-
-const option = (name: string, fallback: number) => {
-  const at = process.argv.indexOf(`--${name}`);
-  return at >= 0 ? Number(process.argv[at + 1]) : fallback;
-};
 
 interface CpuProfile {
   nodes: { id: number; callFrame: { functionName: string; lineNumber: number } }[];
@@ -80,8 +75,8 @@ function busyStretches(profile: CpuProfile): string[] {
 }
 
 async function main(): Promise<void> {
-  const warm = option("warm", 40_000);
-  const rounds = option("rounds", 3);
+  const warm = Number(option("warm") ?? 40_000);
+  const rounds = Number(option("rounds") ?? 3);
   const { infra, stop } = await startInfra();
   const target = process.argv.includes("--forwarder")
     ? await startForwarder(infra, { inspectorPort: INSPECTOR_PORT })

@@ -337,6 +337,12 @@ export async function startPortkey(infra: Infra, port: number): Promise<Target> 
   };
 }
 
+/** The value after `--name` on the bench's command line, or undefined when it was not given. */
+export function option(name: string): string | undefined {
+  const at = process.argv.indexOf(`--${name}`);
+  return at >= 0 ? process.argv[at + 1] : undefined;
+}
+
 /** `NAME=value,…` as bindings: what `--b-env` and `--env` take. */
 export function bindingsFrom(text: string | undefined): Record<string, string> {
   return Object.fromEntries(
