@@ -333,6 +333,13 @@ describe("guardrails on Gemini's methods", () => {
     );
     expect(embedded.response.status).toBe(200);
     expect((await upstreamRequest(idOf(embedded.response))).body).toEqual({ content: text("write to [EMAIL_1]") });
+    // A document's title is words sent upstream too, alone or in a batch.
+    const titled = await callWorker(
+      method("gemini-embedding-001", "embedContent", { content: text("notes"), title: "from ada@example.com" }, asKey),
+      bindings,
+    );
+    expect(titled.response.status).toBe(200);
+    expect((await upstreamRequest(idOf(titled.response))).body).toEqual({ content: text("notes"), title: "from [EMAIL_1]" });
     await embedded.landed();
     expect((await usageRow(idOf(embedded.response)))?.metadata.guardrails).toEqual([
       { guardrail: id, phase: "input", verdict: "redacted", categories: ["email"] },
@@ -341,14 +348,14 @@ describe("guardrails on Gemini's methods", () => {
       method(
         "gemini-embedding-001",
         "batchEmbedContents",
-        { requests: [{ model: "models/gemini-embedding-001", content: text("ada@example.com") }] },
+        { requests: [{ model: "models/gemini-embedding-001", content: text("ada@example.com"), title: "by ada@example.com" }] },
         asKey,
       ),
       bindings,
     );
     expect(batch.response.status).toBe(200);
     expect((await upstreamRequest(idOf(batch.response))).body).toEqual({
-      requests: [{ model: "models/gemini-embedding-001", content: text("[EMAIL_1]") }],
+      requests: [{ model: "models/gemini-embedding-001", content: text("[EMAIL_1]"), title: "by [EMAIL_1]" }],
     });
     const counted = await callWorker(
       method("gemini-2.5-flash", "countTokens", { contents: [{ role: "user", ...text("mail ada@example.com") }] }, asKey),

@@ -424,6 +424,33 @@ describe("inheritance", () => {
       { guardrail: id, phase: "input", verdict: "redacted", categories: ["email"] },
     ]);
   });
+  it("a policy made under an id a caller already names guards that caller within one catalog refresh on an isolate that found it missing", async () => {
+    // An isolate that re-reads its catalog every second, and keeps no copy the admin change below drops.
+    const elsewhere = { ...mockProviderBindings, CATALOG_REFRESH: "1s" };
+    const ask = (key: string, text: string) =>
+      callWorker(FORMATS[0]?.request(key, "openai/mock-echo", text, false) as Request, elsewhere);
+    const id = uniqueId("gr");
+    const key = await keyWith([id]);
+    const before = await ask(key, "mail ada@example.com");
+    expect(before.response.status).toBe(200);
+    expect(upstreamText((await upstreamRequest(before.response.headers.get("x-request-id") ?? "")).body)).toBe(
+      "mail ada@example.com",
+    );
+    await before.settled();
+    expect(
+      (await admin("POST", "/admin/guardrails", { id, name: id, phase: "input", mode: "redact", kinds: ["email"] })).status,
+    ).toBe(201);
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    // The isolate's catalog is due; its copy still lacks the policy, and the id it found missing a second ago is read again.
+    const after = await ask(key, "mail ada@example.com");
+    expect(after.response.status).toBe(200);
+    const requestId = after.response.headers.get("x-request-id") ?? "";
+    expect(upstreamText((await upstreamRequest(requestId)).body)).toBe("mail [EMAIL_1]");
+    await after.settled();
+    expect((await usageRow(requestId))?.metadata.guardrails).toEqual([
+      { guardrail: id, phase: "input", verdict: "redacted", categories: ["email"] },
+    ]);
+  });
 });
 
 describe("the usage API", () => {
@@ -938,5 +965,27 @@ describe("guardrails on the media APIs", () => {
       model: "gpt-image-1",
       prompt: "a sign that says [EMAIL_1]",
     });
+  });
+
+  it("read every copy of an upload's repeated prompt, and send each as the policy left it", async () => {
+    const redact = await guardrail({ name: "Redacts emails", phase: "input", mode: "redact", kinds: ["email"] });
+    const key = await keyWith([redact]);
+    const form = new FormData();
+    form.append("image", new File([PNG], "room.png", { type: "image/png" }));
+    form.append("prompt", "a sign that says ada@example.com");
+    form.append("prompt", "in blue");
+    form.append("model", "gpt-image-1");
+    const edited = await call(
+      new Request(`${BASE}/v1/images/edits`, { method: "POST", headers: { authorization: `Bearer ${key}` }, body: form }),
+    );
+    expect(edited.response.status).toBe(200);
+    expect((await upstreamRequest(requestIdOf(edited.response))).body).toMatchObject({
+      image: { name: "room.png", size: PNG.length },
+      prompt: ["a sign that says [EMAIL_1]", "in blue"],
+    });
+    await edited.settled();
+    expect((await usageRow(requestIdOf(edited.response)))?.metadata.guardrails).toEqual([
+      { guardrail: redact, phase: "input", verdict: "redacted", categories: ["email"] },
+    ]);
   });
 });

@@ -19,6 +19,7 @@ const PROMPT_ROOTS: ReadonlySet<string> = new Set([
   "prompt", // OpenAI completions
   "documents", // Cohere chat's grounding documents, and rerank's
   "query", // Cohere rerank
+  "title", // Gemini embedContent's document title
 ]);
 
 /** Keys whose string values are text, wherever they are under a root (or, for arrays of strings, the array's key). */
@@ -33,6 +34,8 @@ const TEXT_KEYS: ReadonlySet<string> = new Set([
   "prompt",
   "documents",
   "query",
+  "title", // an embedded document's (Gemini), a document block's (Anthropic)
+  "context", // a document block's (Anthropic)
 ]);
 
 type Visit = (text: string) => string;

@@ -130,21 +130,37 @@ function mediaExchange(
 /** An upload's fields that hold words: an image edit's prompt, a transcription's hint. */
 const FORM_TEXTS: ReadonlySet<string> = new Set(["prompt"]);
 
-/** What a caller's guardrails read of a body: a JSON body itself (its `prompt` or `input`), an upload's text fields. */
+/**
+ * What a caller's guardrails read of a body: a JSON body itself (its
+ * `prompt` or `input`), an upload's text fields. A field sent more than once
+ * is read in every copy, as an array: which copy a provider takes is its
+ * own affair.
+ */
 function textsOf(body: FormData | Record<string, unknown>): Record<string, unknown> {
   if (!(body instanceof FormData)) return body;
   const texts: Record<string, unknown> = {};
-  for (const [name, value] of body) if (FORM_TEXTS.has(name) && typeof value === "string") texts[name] = value;
+  for (const name of FORM_TEXTS) {
+    const values = body.getAll(name).filter((value) => typeof value === "string");
+    if (values.length > 0) texts[name] = values.length === 1 ? values[0] : values;
+  }
   return texts;
 }
 
-/** The body with its texts as the guardrails left them (a redacted prompt). */
+/** The body with its texts as the guardrails left them (a redacted prompt), each copy of a repeated field in its place. */
 function withTexts(body: FormData | Record<string, unknown>, texts: Record<string, unknown>): FormData | Record<string, unknown> {
   if (!(body instanceof FormData)) return texts;
   const form = new FormData();
+  const seen = new Map<string, number>();
   for (const [name, value] of body) {
+    if (!FORM_TEXTS.has(name) || typeof value !== "string") {
+      form.append(name, value);
+      continue;
+    }
+    const index = seen.get(name) ?? 0;
+    seen.set(name, index + 1);
     const text = texts[name];
-    form.append(name, FORM_TEXTS.has(name) && typeof text === "string" ? text : value);
+    const checked = Array.isArray(text) ? text[index] : text;
+    form.append(name, typeof checked === "string" ? checked : value);
   }
   return form;
 }

@@ -74,6 +74,9 @@ function forwardedForm(form: FormData): FormData {
   return forwarded;
 }
 
+/** A language code (`en`, `pt-BR`): what OpenAI's `language` takes. */
+const LANGUAGE_CODE = /^[a-z]{2,3}(?:-[a-z0-9]{2,8})*$/i;
+
 /**
  * Transcriptions and translations. An answer that reports tokens
  * (gpt-4o-transcribe) is billed in tokens; one that reports a duration
@@ -86,6 +89,12 @@ export async function transcriptionRequest(api: "audio/transcriptions" | "audio/
   const [file] = files;
   if (!file || files.length > 1) throw badRequest("Invalid `file`: exactly one audio file is required", "file");
   const model = uploadModel(form);
+  // A language is a code (`en`, `pt-BR`); a translator to Gemini puts it in the words it sends, so nothing else passes as one.
+  for (const language of form.getAll("language")) {
+    if (typeof language !== "string" || !LANGUAGE_CODE.test(language)) {
+      throw badRequest("Invalid `language`: expected a language code such as `en` (ISO-639-1)", "language");
+    }
+  }
   const format = textField(form, "response_format") ?? "json";
   const stream = textField(form, "stream") === "true";
   const length = await audioLength(file);

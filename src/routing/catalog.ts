@@ -172,8 +172,15 @@ async function readCatalog(c: GatewayContext): Promise<Catalog> {
   }
 }
 
-/** Guardrail ids a fresh read of this catalog did not find: a caller still naming a deleted policy costs a read per refresh, not one per request. */
-const notFound = new WeakMap<Catalog, Set<string>>();
+/**
+ * Guardrail ids a fresh read of this catalog did not find, and when: a
+ * caller still naming a deleted policy costs a read per refresh interval,
+ * not one per request. The memo keeps its own clock rather than the
+ * catalog's (an isolate may serve a catalog long after it is due, while it
+ * refreshes in the background), so a policy made later under such an id is
+ * read within one interval wherever that id is named.
+ */
+const notFound = new WeakMap<Catalog, { ids: Set<string>; readAt: number }>();
 
 /**
  * The catalog as a caller's guardrails need it: one that holds every policy
@@ -186,7 +193,8 @@ const notFound = new WeakMap<Catalog, Set<string>>();
 export function catalogNaming(c: GatewayContext, catalog: Catalog, ids: readonly string[]): Catalog | Promise<Catalog> {
   // An isolate that could not read the catalog at all has just tried: the stage refuses without trying again.
   if (catalog === EMPTY_CATALOG) return catalog;
-  const absent = notFound.get(catalog);
+  const memo = notFound.get(catalog);
+  const absent = memo && Date.now() - memo.readAt < c.get("config").routing.catalogRefreshMs ? memo.ids : undefined;
   if (ids.every((id) => catalog.guardrails.has(id) || absent?.has(id))) return catalog;
   return readNow(c, ids);
 }
@@ -200,7 +208,7 @@ async function readNow(c: GatewayContext, ids: readonly string[]): Promise<Catal
     console.warn(`sluice: the model catalog could not be read for a caller's guardrails (${reason(error)})`);
     return EMPTY_CATALOG;
   }
-  notFound.set(fresh, new Set(ids.filter((id) => !fresh.guardrails.has(id))));
+  notFound.set(fresh, { ids: new Set(ids.filter((id) => !fresh.guardrails.has(id))), readAt: Date.now() });
   return cacheFor(services, c.get("config").routing.catalogRefreshMs).put("catalog", fresh);
 }
 
