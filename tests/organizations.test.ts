@@ -5,8 +5,8 @@ import { env } from "cloudflare:test";
 import { sql } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
 import { type Permission, ROLE_PERMISSIONS, ROLES, type Role } from "../src/auth/roles.ts";
-import { BASE, callWorker, db, TEST_ADMIN_KEY } from "./helpers.ts";
-import { admin, errorOf, uniqueId } from "./identity.ts";
+import { BASE, callWorker, db, mockProviderBindings, TEST_ADMIN_KEY } from "./helpers.ts";
+import { admin, chatAs, errorOf, uniqueId } from "./identity.ts";
 
 interface Route {
   method: string;
@@ -165,6 +165,73 @@ describe("teams: their admins, their members", () => {
     expect(listed.data.every((k) => k.team_id === mine)).toBe(true);
   });
 
+  it("a team admin reaches no team through one named `any`, and gives keys only to their team's users", async () => {
+    const mine = uniqueId("team");
+    expect((await admin("POST", "/admin/teams", { id: mine, name: mine, rpm_limit: 100 })).status).toBe(201);
+    expect((await admin("POST", "/admin/teams", { id: "any", name: "any" })).status).toBeLessThan(500);
+    const lead = await mintToken({ role: null, team_roles: { [mine]: "admin" } });
+    expect(await errorOf(await call(lead, "POST", "/admin/keys", { team_id: "any", rpm_limit: 100_000 }))).toMatchObject({
+      status: 403,
+      code: "permission_denied",
+    });
+    const created = (await (await call(lead, "POST", "/admin/keys", { team_id: mine })).json()) as { id: string };
+    expect(await errorOf(await call(lead, "PATCH", `/admin/keys/${created.id}`, { team_id: "any" }))).toMatchObject({
+      status: 403,
+      message: "A key may move only to a team you administer.",
+    });
+    // Someone else's user pays for what a key spends: only the team's own users may be given one.
+    const stranger = uniqueId("user");
+    expect(await errorOf(await call(lead, "POST", "/admin/keys", { team_id: mine, user_id: stranger }))).toMatchObject({
+      status: 403,
+      message: "A key may go only to a user of its team.",
+    });
+    expect((await db().execute(sql`select 1 from users where id = ${stranger}`)).rows).toEqual([]);
+    const teammate = uniqueId("user");
+    expect((await admin("POST", "/admin/users", { id: teammate, team_id: mine })).status).toBe(201);
+    const given = await call(lead, "POST", "/admin/keys", { team_id: mine, user_id: teammate });
+    expect(given.status).toBe(201);
+    expect(await given.json()).toMatchObject({ team_id: mine, user_id: teammate });
+  });
+
+  it("a team's readers see their teams' requests only, and neither the billing outbox nor undelivered records", async () => {
+    const mine = uniqueId("team");
+    const theirs = uniqueId("team");
+    for (const team of [mine, theirs]) expect((await admin("POST", "/admin/teams", { id: team, name: team })).status).toBe(201);
+    const requestIn = async (team: string) => {
+      const key = String((await admin("POST", "/admin/keys", { team_id: team })).body.key);
+      const done = await callWorker(chatAs(key), mockProviderBindings);
+      expect(done.response.status).toBe(200);
+      await done.landed();
+      return done.response.headers.get("x-request-id") ?? "";
+    };
+    const ours = await requestIn(mine);
+    const other = await requestIn(theirs);
+    for (const role of ["viewer", "billing", "admin"] as const) {
+      const reader = await mintToken({ role: null, team_roles: { [mine]: role } });
+      const own = await call(reader, "GET", `/admin/requests/${ours}`);
+      expect(own.status).toBe(200);
+      expect(await own.json()).toMatchObject({ request_id: ours, team_id: mine });
+      expect(await errorOf(await call(reader, "GET", `/admin/requests/${other}`))).toMatchObject({
+        status: 404,
+        code: "request_not_found",
+      });
+      expect(await errorOf(await call(reader, "GET", "/admin/billing/outbox?status=sent"))).toMatchObject({
+        status: 403,
+        code: "permission_denied",
+        message: "The billing outbox holds every team's rows: a team role does not reach it.",
+      });
+      expect(await errorOf(await call(reader, "GET", "/admin/usage/undelivered"))).toMatchObject({
+        status: 403,
+        code: "permission_denied",
+      });
+    }
+    // The organization's readers see every team's.
+    const orgViewer = await mintToken({ role: "viewer" });
+    expect((await call(orgViewer, "GET", `/admin/requests/${other}`)).status).toBe(200);
+    expect((await call(orgViewer, "GET", "/admin/billing/outbox")).status).toBe(200);
+    expect((await call(orgViewer, "GET", "/admin/usage/undelivered")).status).toBe(200);
+  });
+
   it("a member mints keys only for themself", async () => {
     const member = await mintToken({ role: "member" });
     const mine = await call(member, "POST", "/admin/keys", { name: "laptop" });
@@ -174,6 +241,14 @@ describe("teams: their admins, their members", () => {
     expect(await errorOf(await call(member, "POST", "/admin/keys", { user_id: "someone-else" }))).toMatchObject({
       status: 403,
       message: "A member mints keys only for themself.",
+    });
+    // In a team, only where their role there holds keys: a team's viewer or billing reader does not.
+    const [holds, reads] = [uniqueId("team"), uniqueId("team")];
+    const teamMember = await mintToken({ role: null, team_roles: { [holds]: "member", [reads]: "viewer" } });
+    expect((await call(teamMember, "POST", "/admin/keys", { team_id: holds })).status).toBe(201);
+    expect(await errorOf(await call(teamMember, "POST", "/admin/keys", { team_id: reads }))).toMatchObject({
+      status: 403,
+      message: "You may mint a key only in a team where your role holds keys.",
     });
     const listed = (await (await call(member, "GET", "/admin/keys")).json()) as { data: { id: string }[] };
     expect(listed.data.map((k) => k.id)).toEqual([key.id]);

@@ -81,18 +81,24 @@ const scopesAllow = (scopes: string[] | null, permission: Permission) =>
   scopes === null || scopes.includes("*") || scopes.includes(permission);
 
 /**
- * Whether the caller may do this. With a team, its role in that team counts
- * too (for the permissions a team role grants); with `"any"`, a role in any
- * team does: the route's gate, before it knows which team a request touches.
- * Without a team, the organization role alone decides.
+ * "A role in any team", for `can()`: a symbol, so that no team's id (a team
+ * may be named `any`) can stand for every team.
  */
-export function can(principal: Principal, permission: Permission, teamId?: string | null | "any"): boolean {
+export const ANY_TEAM: unique symbol = Symbol("any team");
+
+/**
+ * Whether the caller may do this. With a team, its role in that team counts
+ * too (for the permissions a team role grants); with `ANY_TEAM`, a role in
+ * any team does: the route's gate, before it knows which team a request
+ * touches. Without a team, the organization role alone decides.
+ */
+export function can(principal: Principal, permission: Permission, teamId?: string | null | typeof ANY_TEAM): boolean {
   if (principal.type === "admin") return true;
   if (principal.type !== "operator") return false;
   if (!scopesAllow(principal.scopes, permission)) return false;
   if (roleHas(principal.orgRole, permission)) return true;
   if (!teamId || !TEAM_PERMISSIONS.has(permission)) return false;
-  if (teamId === "any") return Object.values(principal.teamRoles).some((role) => roleHas(role, permission));
+  if (teamId === ANY_TEAM) return Object.values(principal.teamRoles).some((role) => roleHas(role, permission));
   return roleHas(principal.teamRoles[teamId], permission);
 }
 
@@ -111,5 +117,5 @@ export function teamsWhere(principal: Principal, permission: Permission): string
 
 /** Every permission the caller holds somewhere: what the dashboard shows them. */
 export function permissionsOf(principal: Principal): Permission[] {
-  return PERMISSIONS.filter((permission) => can(principal, permission, "any"));
+  return PERMISSIONS.filter((permission) => can(principal, permission, ANY_TEAM));
 }

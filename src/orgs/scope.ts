@@ -6,8 +6,8 @@ import { readPolicy } from "../admin/people.ts";
 import type { CreateKeyInput } from "../admin/schemas.ts";
 import type { KeyRow } from "../auth/keys.ts";
 import type { Principal } from "../auth/principal.ts";
-import { can, type Permission, teamsWhere } from "../auth/roles.ts";
-import { usageEvents, virtualKeys } from "../db/schema.ts";
+import { ANY_TEAM, can, type Permission, teamsWhere } from "../auth/roles.ts";
+import { usageEvents, users, virtualKeys } from "../db/schema.ts";
 import { GatewayError } from "../http/errors.ts";
 import type { Services } from "../services.ts";
 
@@ -16,7 +16,7 @@ const refuse = (message: string) => new GatewayError(403, "permission", message,
 /** The user id an operator's own keys carry: their subject. */
 const selfOf = (principal: Principal): string | null => (principal.type === "operator" ? principal.subject : null);
 
-const mayOwn = (principal: Principal) => can(principal, "keys:self", "any");
+const mayOwn = (principal: Principal) => can(principal, "keys:self", ANY_TEAM);
 
 /** 403 unless the caller may read (or change) this key: by its team, or as its owner minting for themself. */
 export function assertKeyReach(principal: Principal, row: KeyRow, permission: "keys:read" | "keys:write"): void {
@@ -39,22 +39,26 @@ export function keyListScope(principal: Principal): SQL | undefined {
 
 /**
  * A new key's input as the caller may mint it: anything for whoever writes
- * keys for its team (or the whole organization), within the team's own
- * limits when the caller's reach is the team; for a member, a key of their
- * own only.
+ * keys for the whole organization; for a team's administrator, a key of
+ * that team within its own limits, owned by nobody, themself or one of the
+ * team's users; for a member, a key of their own only, in a team where
+ * their role lets them hold keys.
  */
 export async function keyInputFor(services: Services, principal: Principal, input: CreateKeyInput): Promise<CreateKeyInput> {
   if (can(principal, "keys:write")) return input;
+  const self = selfOf(principal);
   if (input.team_id && can(principal, "keys:write", input.team_id)) {
+    if (input.user_id && input.user_id !== self) await assertTeamUser(services, input.team_id, input.user_id);
     await assertWithinTeamLimits(services, input.team_id, input);
     return input;
   }
-  const self = selfOf(principal);
   if (!mayOwn(principal) || !self || principal.type !== "operator") {
     throw refuse("Your role may mint keys only for a team it administers: name its `team_id`.");
   }
   if (input.user_id && input.user_id !== self) throw refuse("A member mints keys only for themself.");
-  if (input.team_id && !(input.team_id in principal.teamRoles)) throw refuse("You may mint a key only in a team you belong to.");
+  if (input.team_id && !teamsWhere(principal, "keys:self").includes(input.team_id)) {
+    throw refuse("You may mint a key only in a team where your role holds keys.");
+  }
   if (input.cache_scope === "team") throw refuse("A member's key may not share its team's cached answers.");
   if (input.team_id) await assertWithinTeamLimits(services, input.team_id, input);
   return { ...input, user_id: self };
@@ -75,6 +79,12 @@ export async function keyChangeFor(
   if (input.user_id !== undefined && input.user_id !== row.userId) throw refuse("Your role may not give a key to someone else.");
   const team = input.team_id ?? row.teamId;
   if (team) await assertWithinTeamLimits(services, team, input);
+}
+
+/** A team's administrator gives a key to one of the team's users, never to someone else's (their spend and quota pay for it). */
+async function assertTeamUser(services: Services, teamId: string, userId: string): Promise<void> {
+  const [user] = await services.db.select({ teamId: users.teamId }).from(users).where(eq(users.id, userId));
+  if (user?.teamId !== teamId) throw refuse("A key may go only to a user of its team.");
 }
 
 /** A team's administrator sets its keys' limits within the team's own, never above them. */

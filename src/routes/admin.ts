@@ -62,6 +62,7 @@ import {
 } from "../admin/schemas.ts";
 import { readSettings, readSettingsOf, writeSettings } from "../admin/settings.ts";
 import { forgetAllCallers } from "../auth/index.ts";
+import { canOrgWide, type Permission } from "../auth/roles.ts";
 import type { GatewayContext, GatewayEnv } from "../context.ts";
 import { teams, usageEvents, users, virtualKeys } from "../db/schema.ts";
 import { createGuardrailSchema, updateGuardrailSchema } from "../guardrails/definitions.ts";
@@ -70,7 +71,7 @@ import { pageQuery, pageSchema, validQuery } from "../http/page-query.ts";
 import { parseJsonBody } from "../http/validate.ts";
 import { doc } from "../openapi/doc.ts";
 import { auditWrites } from "../orgs/audit.ts";
-import { assertKeyReach, keyChangeFor, keyInputFor, keyListScope } from "../orgs/scope.ts";
+import { assertKeyReach, keyChangeFor, keyInputFor, keyListScope, usageScope } from "../orgs/scope.ts";
 import { routeSchema } from "../routing/rules/schema.ts";
 import { deliverBilling } from "../usage/billing-wake.ts";
 import { rowView } from "../usage/query.ts";
@@ -547,6 +548,15 @@ adminRoutes.delete(
 );
 
 /**
+ * 403 unless the caller's organization role reaches every team: what the
+ * route shows is every team's, rows a team's reader may not see.
+ */
+function assertOrgWide(c: GatewayContext, permission: Permission, message: string): void {
+  if (canOrgWide(c.get("principal"), permission)) return;
+  throw new GatewayError(403, "permission", message, { code: "permission_denied" });
+}
+
+/**
  * Usage records not in the ledger yet: parked (Postgres was unreachable; the
  * cron drains them) and dead (Postgres refused them; kept for an operator).
  */
@@ -555,6 +565,7 @@ adminRoutes.get(
   permits("usage:read"),
   doc(DESCRIBE && { summary: "Usage records parked or dead on the way to the ledger" }),
   async (c) => {
+    assertOrgWide(c, "usage:read", "Undelivered usage records are every team's: a team role does not reach them.");
     const { redis } = c.get("services");
     const [parked, dead, deadRecords] = await Promise.all([
       redis.llen(PARKED_USAGE_KEY),
@@ -583,6 +594,7 @@ adminRoutes.get(
   doc(DESCRIBE && { summary: "The billing webhook's backlog, dead and sent rows, with counts", query: outboxQuery }),
   validQuery(outboxQuery),
   async (c) => {
+    assertOrgWide(c, "billing:read", "The billing outbox holds every team's rows: a team role does not reach it.");
     const { status, limit } = c.req.valid("query");
     const { db } = c.get("services");
     const [counts, rows] = await Promise.all([
@@ -636,7 +648,12 @@ adminRoutes.get(
   ),
   async (c) => {
     const requestId = c.req.param("id");
-    const [row] = await c.get("services").db.select().from(usageEvents).where(eq(usageEvents.requestId, requestId));
+    // A team's reader finds its teams' requests only; another team's is not found, as if it did not exist.
+    const [row] = await c
+      .get("services")
+      .db.select()
+      .from(usageEvents)
+      .where(and(eq(usageEvents.requestId, requestId), usageScope(c.get("principal"))));
     if (!row)
       throw new GatewayError(404, "not_found", `No request \`${requestId}\` in the ledger.`, { code: "request_not_found" });
     const view = rowView(row);

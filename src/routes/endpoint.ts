@@ -8,7 +8,7 @@ import type { Context, MiddlewareHandler } from "hono";
 import { checkMarkers } from "../auth/deny-list.ts";
 import { authenticate, reauthenticate } from "../auth/index.ts";
 import type { Principal } from "../auth/principal.ts";
-import { can, type Permission } from "../auth/roles.ts";
+import { ANY_TEAM, can, type Permission } from "../auth/roles.ts";
 import type { GatewayEnv } from "../context.ts";
 import { hasControl } from "../formats/fields.ts";
 import type { ErrorShape } from "../formats/types.ts";
@@ -85,7 +85,7 @@ export function requirePermission(c: Context<GatewayEnv>, permissions: readonly 
   if (principal.type !== "operator") {
     throw new GatewayError(403, "permission", "This route needs the admin key.", { code: "admin_only" });
   }
-  if (permissions.length === 0 || permissions.some((permission) => can(principal, permission, "any"))) return;
+  if (permissions.length === 0 || permissions.some((permission) => can(principal, permission, ANY_TEAM))) return;
   throw new GatewayError(
     403,
     "permission",
