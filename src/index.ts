@@ -4,7 +4,7 @@
 // records parked while Postgres was unreachable and, as a backstop, runs a
 // delivery pass of the billing webhook's undelivered batches (and pushes
 // the metrics as OTLP, when an endpoint is set).
-import packageJson from "../package.json" with { type: "json" };
+
 import { createApp } from "./app.ts";
 import { configFor, type Env } from "./config/index.ts";
 import { reason } from "./log.ts";
@@ -17,6 +17,7 @@ import { consumeBillingWakes, deliverBilling, isWakeBatch } from "./usage/billin
 import { drainParkedUsage } from "./usage/drain.ts";
 import { consumeDeadLetters, consumeUsage } from "./usage/queue.ts";
 import type { UsageMessage } from "./usage/record.ts";
+import { VERSION } from "./version.ts";
 
 const app = createApp();
 // The router compiles its matcher from every route on its first match (a few
@@ -47,7 +48,7 @@ export default {
     if (otlpMetrics) {
       ctx.waitUntil(
         readMetrics(services.redis)
-          .then((values) => pushMetrics(otlpMetrics, values, packageJson.version))
+          .then((values) => pushMetrics(otlpMetrics, values, VERSION))
           .catch((error: unknown) => console.warn(`sluice: metrics not pushed: ${reason(error)}`)),
       );
     }

@@ -3,11 +3,11 @@
 // turned into JSON Schema by zod) and what its `endpoint()` declares (that it
 // needs a caller, and the error shape it answers in).
 import type { Hono } from "hono";
-import packageJson from "../../package.json" with { type: "json" };
 import type { Permission } from "../auth/roles.ts";
 import type { GatewayEnv } from "../context.ts";
 import type { ErrorShape } from "../formats/types.ts";
 import { ENDPOINT, type EndpointOptions, ERROR_SHAPE, PERMISSION } from "../routes/endpoint.ts";
+import { VERSION } from "../version.ts";
 import * as z from "../zod.ts";
 import { DOC, type RouteDoc } from "./doc.ts";
 
@@ -246,7 +246,7 @@ export function openApiDocument(app: Hono<GatewayEnv>): JsonSchema {
     openapi: "3.1.0",
     info: {
       title: "Sluice",
-      version: packageJson.version,
+      version: VERSION,
       description:
         "An edge gateway for LLM APIs: OpenAI, Anthropic and Gemini formats in, any provider out, with identity, limits, failover and metering.",
     },

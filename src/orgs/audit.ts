@@ -4,13 +4,13 @@
 // inserted: no route updates or deletes one, and Postgres refuses to.
 import { and, desc, eq, gte, lt, lte, type SQL } from "drizzle-orm";
 import type { MiddlewareHandler } from "hono";
-import packageJson from "../../package.json" with { type: "json" };
 import { networkHash } from "../apps/network.ts";
 import type { GatewayContext, GatewayEnv } from "../context.ts";
 import { auditLog } from "../db/schema.ts";
 import { logDetail } from "../log.ts";
 import type { Services } from "../services.ts";
 import { type ExportRecord, logExporterFor } from "../telemetry/log-export.ts";
+import { VERSION } from "../version.ts";
 import * as z from "../zod.ts";
 
 /** Fields whose values never reach the log: secrets shown once, sealed credentials. */
@@ -71,7 +71,7 @@ export async function appendAudit(c: GatewayContext, entry: AuditEntry): Promise
       user_agent: userAgent,
       ...rest,
     };
-    c.executionCtx.waitUntil(logExporterFor(logExport, packageJson.version).export(record));
+    c.executionCtx.waitUntil(logExporterFor(logExport, VERSION).export(record));
   }
 }
 

@@ -4,13 +4,13 @@
 import { sql } from "drizzle-orm";
 import { Hono } from "hono";
 import { DESCRIBE } from "#describe";
-import packageJson from "../../package.json" with { type: "json" };
 import { secretsEqual } from "../auth/constant-time.ts";
 import { readCredential } from "../auth/credentials.ts";
 import type { GatewayEnv } from "../context.ts";
 import { doc } from "../openapi/doc.ts";
 import { catalogFor } from "../routing/catalog.ts";
 import { configuredProviders } from "../routing/resolve.ts";
+import { VERSION } from "../version.ts";
 
 const PROBE_TIMEOUT_MS = 2000;
 
@@ -60,7 +60,7 @@ healthRoutes.get(
     return c.json(
       {
         status: ok ? "ok" : "degraded",
-        version: packageJson.version,
+        version: VERSION,
         providers: configuredProviders(config, await catalogFor(c)),
         postgres: last.postgres,
         redis: last.redis,

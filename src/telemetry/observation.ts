@@ -3,7 +3,6 @@
 // only when one of them is configured; finished in the request's deferred
 // work, once its record is made, so neither adds to what the caller waits for.
 import { routePath } from "hono/route";
-import packageJson from "../../package.json" with { type: "json" };
 import { principalTeamId } from "../auth/principal.ts";
 import type { GatewayContext } from "../context.ts";
 import { GatewayError } from "../http/errors.ts";
@@ -13,6 +12,7 @@ import { type RequestLog, tee } from "../request-logs/index.ts";
 import { redactForStorage } from "../request-logs/redact.ts";
 import type { RouteStep } from "../usage/meter.ts";
 import type { UsageRecord } from "../usage/record.ts";
+import { VERSION } from "../version.ts";
 import { type ExportRecord, logExporterFor } from "./log-export.ts";
 import { exporterFor } from "./otlp.ts";
 import { RequestTrace } from "./spans.ts";
@@ -265,8 +265,8 @@ export async function finishObservation(c: GatewayContext, observation: Observat
   const durationMs = performance.now() - c.get("startedAt");
   await observation.settled();
   const { tracing, logExport, consoleLog } = c.get("config").observability;
-  const exporter = tracing && exporterFor(tracing, packageJson.version);
-  const logExporter = logExport && logExporterFor(logExport, packageJson.version);
+  const exporter = tracing && exporterFor(tracing, VERSION);
+  const logExporter = logExport && logExporterFor(logExport, VERSION);
   try {
     if (consoleLog) console.log(consoleLine(c, observation, durationMs));
     let spans: Promise<void> | undefined;
