@@ -145,6 +145,34 @@ describe("daily and monthly quotas", () => {
     const monthCounter = (await redis().keys(`sluice:c:user:${user}:tok:m:*`))[0] ?? "";
     expect(Number(await redis().get(monthCounter))).toBe(6);
   });
+
+  it("rebuilds a realtime session's audio tokens too, as its session counted them", async () => {
+    const user = uniqueId("rebuild");
+    await admin("POST", "/admin/users", { id: user, tokens_per_month: 500 });
+    const { id, key } = await newKey({ user_id: user });
+    // A session's row as the realtime relay writes it: text tokens its own, audio tokens its media (counted 515 in all).
+    await db()
+      .insert(usageEvents)
+      .values({
+        requestId: uniqueId("rt"),
+        principalType: "key",
+        principalId: id,
+        keyId: id,
+        userId: user,
+        provider: "openai",
+        model: "gpt-realtime",
+        clientFormat: "openai",
+        promptTokens: 10,
+        completionTokens: 5,
+        latencyMs: 1000,
+        status: 200,
+        metadata: { modality: "realtime", media: { audioTokens: { input: 300, output: 200 } } },
+      });
+    const refused = await callWorker(chatAs(key, { max_tokens: 5 }));
+    expect(await errorOf(refused.response)).toMatchObject({ status: 429, code: "insufficient_quota" });
+    const monthCounter = (await redis().keys(`sluice:c:user:${user}:tok:m:*`))[0] ?? "";
+    expect(Number(await redis().get(monthCounter))).toBe(515);
+  });
 });
 
 describe("when Redis cannot be reached", () => {

@@ -7,6 +7,7 @@ import type { Ratelimit } from "@upstash/ratelimit";
 import { changeMarkerKey, deniedError, denyMarkerKey } from "../auth/deny-list.ts";
 import type { Principal } from "../auth/principal.ts";
 import type { Config } from "../config/index.ts";
+import { databaseUnreachable } from "../db/client.ts";
 import { GatewayError } from "../http/errors.ts";
 import { reason } from "../log.ts";
 import type { Services } from "../services.ts";
@@ -165,23 +166,6 @@ export async function runGate(input: GateInput): Promise<GateResult> {
     return redisUnavailable(config, error);
   }
 
-  if (gate[0] === 2) {
-    // Counters missing for some subject: Redis lost them, or the subject is new. Rebuild from the ledger, then reserve.
-    const missing = gate
-      .slice(1)
-      .map((i) => r.subjects[i - 1])
-      .filter((s): s is Subject => s !== undefined);
-    await rebuildCounters({
-      services,
-      principal,
-      subjects: missing,
-      counters: r.counters,
-      windows: r.windows,
-      now: r.now,
-    });
-    gate = await runScript<GateReply>(redis, GATE_SCRIPT, keys, args);
-  }
-
   const taken = (windows: RateWindow[], results: RateResult[], units: number) =>
     windows.map((window, i) => ({ window, result: results[i] as RateResult, units }));
   const leased = leaseUnits > 0 ? [...taken(r.rpm, leasedRpm, leaseUnits), ...taken(r.tpm, leasedTpm, leaseUnits)] : [];
@@ -204,6 +188,30 @@ export async function runGate(input: GateInput): Promise<GateResult> {
     }
   };
   const allRates = [...taken(r.tpm, tpm, 1), ...leased];
+
+  if (gate[0] === 2) {
+    // Counters missing for some subject: Redis lost them, or the subject is new. Rebuild from the ledger, then reserve.
+    const missing = gate
+      .slice(1)
+      .map((i) => r.subjects[i - 1])
+      .filter((s): s is Subject => s !== undefined);
+    try {
+      await rebuildCounters({
+        services,
+        principal,
+        subjects: missing,
+        counters: r.counters,
+        windows: r.windows,
+        now: r.now,
+      });
+      gate = await runScript<GateReply>(redis, GATE_SCRIPT, keys, args);
+    } catch (error) {
+      // Nothing was reserved against the counters; the token windows and a lease's are given back, as for a refusal.
+      giveBack(0, allRates);
+      if (databaseUnreachable(error)) throw error;
+      return redisUnavailable(config, error);
+    }
+  }
 
   if (gate[0] === 3) {
     giveBack(0, allRates);

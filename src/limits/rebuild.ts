@@ -55,14 +55,22 @@ async function toolCallCosts(input: RebuildInput, subject: Subject, counters: Co
   return counters.map((_, j) => Number(row[`c${j}`] ?? 0));
 }
 
+/**
+ * A row's tokens as its request was counted against the token windows: its
+ * text tokens, and a realtime session's audio tokens (kept as its media,
+ * since they are priced apart) beside them.
+ */
+const countedTokens = sql`${usageEvents.promptTokens} + ${usageEvents.completionTokens}
+  + coalesce((${usageEvents.metadata} #>> '{media,audioTokens,input}')::bigint, 0)
+  + coalesce((${usageEvents.metadata} #>> '{media,audioTokens,output}')::bigint, 0)`;
+
 /** What the ledger says a counter should hold. */
 async function ledgerValues(input: RebuildInput, subject: Subject, counters: Counter[]): Promise<number[]> {
   const starts = counters.map((c) => counterStart(c, input.windows, input.principal, input.now));
   const earliest = new Date(Math.min(...starts)).toISOString();
   const columns = counters.map((counter, j) => {
     const from = new Date(starts[j] ?? 0).toISOString();
-    const measure =
-      counter.measure === "tokens" ? sql`${usageEvents.promptTokens} + ${usageEvents.completionTokens}` : usageEvents.costUsd;
+    const measure = counter.measure === "tokens" ? countedTokens : usageEvents.costUsd;
     return sql`coalesce(sum(${measure}) filter (where ${usageEvents.createdAt} >= ${from}), 0)::text as ${sql.raw(`c${j}`)}`;
   });
   const [result, tools] = await Promise.all([

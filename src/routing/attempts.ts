@@ -22,7 +22,13 @@ import type { Target } from "./resolve.ts";
 import { configuredSecrets, retryAfterMs, upstreamError } from "./upstream-error.ts";
 
 /** Why an attempt did not answer; `final` ends the call whatever FAILOVER_ON says. */
-export type Failure = { kind: "connection" | "timeout" | "status" | "final"; error: GatewayError; waitMs?: number };
+export type Failure = {
+  kind: "connection" | "timeout" | "status" | "final";
+  error: GatewayError;
+  waitMs?: number;
+  /** For a timeout: whether the request had left for the provider (which may then bill for its prompt). */
+  dispatched?: boolean;
+};
 
 /** One attempt to make: a target, the credential picked for it, and the exchange built with it. */
 export interface PlannedAttempt {
@@ -313,6 +319,7 @@ async function attemptOnce(
       return {
         kind: "timeout",
         error: new GatewayError(504, "timeout", `Upstream ${provider} did not send ${timedOut}.`, { code: "upstream_timeout" }),
+        dispatched,
       };
     }
     return {

@@ -9,6 +9,7 @@ import { type Credential, credentialsFor, ownedCredentials } from "../credential
 import { GatewayError } from "../http/errors.ts";
 import { spendsDollars, unpricedRefusal } from "../limits/binding.ts";
 import { admit, type Estimate } from "../limits/index.ts";
+import { reason } from "../log.ts";
 import type { ProviderSettings } from "../providers/types.ts";
 import { UsageMeter } from "../usage/meter.ts";
 import { costOf, type Price } from "../usage/prices.ts";
@@ -53,6 +54,12 @@ function dearest(plan: Target[], estimate: Estimate): Price | undefined {
     costOf(price, { promptTokens: estimate.inputTokens, completionTokens: estimate.outputTokens, cachedTokens: 0 });
   return plan.reduce<Price | undefined>((worst, t) => (cost(t.price) > cost(worst) ? t.price : worst), plan[0]?.price);
 }
+
+const credentialsUnavailable = () =>
+  new GatewayError(503, "unavailable", "The caller's provider credentials cannot be read just now; try again shortly.", {
+    code: "credentials_unavailable",
+    headers: { "retry-after": "1" },
+  });
 
 const notConfigured = (target: Target) =>
   new GatewayError(
@@ -122,7 +129,9 @@ export async function routeCall(c: GatewayContext, input: RouteInput): Promise<R
 
   const estimate = input.estimate(first);
   const admission = admit({ config, services, principal, estimate, price: dearest(plan, estimate), defer, refresh });
-  const owned = await ownedCredentials(c);
+  // Read beside the limits check; awaited once the call can be recorded, so a read that fails still settles the reservation.
+  const ownedRead = ownedCredentials(c);
+  ownedRead.catch(() => undefined);
   // Room unknown or thin: the check comes first, and a refusal leaves no trace upstream.
   if (admission.mode === "sequential") await admission.ready;
 
@@ -187,7 +196,17 @@ export async function routeCall(c: GatewayContext, input: RouteInput): Promise<R
   // the same kind elsewhere, which must not see their token); the gateway's key only if they allow it.
   const userId = principalUserId(principal);
   const viaGoogle = (target: Target) => target.provider === GOOGLE_GEMINI;
-  const account = userId && plan.some(viaGoogle) ? await googleAccountOf(services, config, userId, defer) : null;
+  let owned: Awaited<typeof ownedRead>;
+  let account: Awaited<ReturnType<typeof googleAccountOf>> | null;
+  try {
+    owned = await ownedRead;
+    account = userId && plan.some(viaGoogle) ? await googleAccountOf(services, config, userId, defer) : null;
+  } catch (error) {
+    // Admitted, nothing sent: the call is recorded and its reservation given back.
+    if (error instanceof GatewayError) return await fail(error);
+    console.warn(`sluice: the caller's credentials could not be read (${reason(error)})`);
+    return await fail(credentialsUnavailable());
+  }
   const pools = plan.map((target) => {
     const pool = credentialsFor(target.provider, owned, target.credentials, config.encryption);
     if (!account || !viaGoogle(target)) return pool;
@@ -237,8 +256,9 @@ export async function routeCall(c: GatewayContext, input: RouteInput): Promise<R
       meter.route.push({ ...step, credential: credential.id, outcome: status, ms: Date.now() - began });
       if (decision) noteAttempt(target.model, { ok: false });
     }
-    // The provider had the prompt and may have worked on it: its input is billed, not forgotten.
-    if (outcome.kind === "timeout") meter.billTimedOut(estimate.inputTokens);
+    // The provider had the prompt and may have worked on it: its input is billed, not forgotten. A request
+    // that timed out before it left (its credential's token exchange was slow, the deadline all but spent) is not.
+    if (outcome.kind === "timeout" && outcome.dispatched) meter.billTimedOut(estimate.inputTokens);
     next = await attempts.next(outcome);
   }
   return await fail(
