@@ -327,6 +327,31 @@ describe("guests", () => {
     expect(await as("POST", "/api/keys", {})).toBe(403);
     expect(await as("POST", "/auth/token")).toBe(403);
     expect(await as("PUT", "/api/provider-keys", { provider: "openai", api_key: "sk-x" })).toBe(403);
+    // Nor the organization's MCP servers, whose tools run on its credentials.
+    const initialize = {
+      jsonrpc: "2.0",
+      id: 1,
+      method: "initialize",
+      params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "guest", version: "1" } },
+    };
+    const mcp = await callWorker(
+      new Request(`${BASE}/mcp`, {
+        method: "POST",
+        headers: {
+          authorization: `Bearer ${access_token}`,
+          "content-type": "application/json",
+          accept: "application/json, text/event-stream",
+          origin: ORIGIN,
+        },
+        body: JSON.stringify(initialize),
+      }),
+      bindings,
+    );
+    expect(mcp.response.status).toBe(403);
+    expect(await mcp.response.json()).toMatchObject({
+      jsonrpc: "2.0",
+      error: { message: "A guest token calls models only: MCP servers need a key or a user's token." },
+    });
   });
 
   it("are refused everywhere once the app is disabled, and again served once it is enabled", async () => {

@@ -27,6 +27,15 @@ export const mcpRoutes = new Hono<GatewayEnv>();
 
 mcpRoutes.use(resourceMetadataHint);
 mcpRoutes.use(endpoint({ errors: "mcp", gated: false, pathParam: "server" }));
+// A guest of an app without a backend calls models, not the organization's tools (which run on its credentials).
+mcpRoutes.use(async (c, next) => {
+  if (c.get("principal").type === "guest") {
+    throw new GatewayError(403, "permission", "A guest token calls models only: MCP servers need a key or a user's token.", {
+      code: "guest_not_allowed",
+    });
+  }
+  await next();
+});
 
 const callerOf = (principal: Principal) => `${principal.type}:${principal.id}`;
 
