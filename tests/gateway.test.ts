@@ -144,6 +144,7 @@ describe("one shape for every route", () => {
       "/oauth/register",
       "/oauth/authorize",
       "/oauth/callback",
+      "/oauth/consent",
       "/oauth/token",
       // The example app's page, script and styles (EXAMPLES=on).
       "/examples/chat",

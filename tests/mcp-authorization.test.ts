@@ -54,9 +54,35 @@ async function followSignIn(authorizationUrl: URL | string, hint: string): Promi
   const approved = await fetch(toProvider, { redirect: "manual" });
   expect(approved.status).toBe(302);
   const { response: back } = await call(approved.headers.get("location") ?? "", { headers: { cookie } });
-  expect(back.status).toBe(302);
-  expect(back.headers.get("cache-control")).toBe("no-store");
-  return new URL(back.headers.get("location") ?? "");
+  // Signed in: Sluice asks the person before any code goes to the client.
+  const consent = await consentOf(back);
+  const answered = await answerConsent(consent.cookie, "allow");
+  expect(answered.status).toBe(303);
+  expect(answered.headers.get("cache-control")).toBe("no-store");
+  return new URL(answered.headers.get("location") ?? "");
+}
+
+/** The consent page the callback answers with: what it says, and its cookie. */
+async function consentOf(response: Response): Promise<{ page: string; cookie: string }> {
+  expect(response.status).toBe(200);
+  expect(response.headers.get("cache-control")).toBe("no-store");
+  expect(response.headers.get("content-security-policy")).toContain("frame-ancestors 'none'");
+  const cookie = response.headers
+    .getSetCookie()
+    .map((value) => value.split(";")[0] ?? "")
+    .find((value) => value.startsWith("__Host-sluice-oauth-consent=") && value.length > "__Host-sluice-oauth-consent=".length);
+  expect(cookie).toBeDefined();
+  return { page: await response.text(), cookie: cookie ?? "" };
+}
+
+/** The person's click on the consent page: a form posted from the gateway's own origin. */
+async function answerConsent(cookie: string, decision: "allow" | "deny", origin = BASE): Promise<Response> {
+  const { response } = await call("/oauth/consent", {
+    method: "POST",
+    headers: { cookie, origin, "content-type": "application/x-www-form-urlencoded" },
+    body: `decision=${decision}`,
+  });
+  return response;
 }
 
 /** An OAuth client provider that keeps everything in memory and lets the test play the browser. */
@@ -305,6 +331,47 @@ interface Tokens {
 }
 
 describe("the token endpoint", () => {
+  it("asks the person before a client gets a code: who asks, where the code goes; deny, another site's form and no cookie get none", async () => {
+    const registered = await call("/oauth/register", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ redirect_uris: ["https://stranger.example/cb"], client_name: "Stranger <b>tools</b>" }),
+    });
+    const { client_id: clientId } = (await registered.response.json()) as { client_id: string };
+    const email = `${uniqueId("p")}@example.com`;
+    const { hint } = await person(email);
+    const signIn = async () => {
+      const url = new URL(authorizeUrl(clientId, "A".repeat(43), { redirect: "https://stranger.example/cb" }));
+      url.searchParams.set("login_hint", hint);
+      const { response: start } = await call(url.toString());
+      const cookie = (start.headers.getSetCookie()[0] ?? "").split(";")[0] ?? "";
+      const approved = await fetch(new URL(start.headers.get("location") ?? ""), { redirect: "manual" });
+      const { response: back } = await call(approved.headers.get("location") ?? "", { headers: { cookie } });
+      return consentOf(back);
+    };
+    const asked = await signIn();
+    // The page names the client as it registered (escaped), where its code would go, and who signed in; no code in it.
+    expect(asked.page).toContain("“Stranger &lt;b&gt;tools&lt;/b&gt;”");
+    expect(asked.page).toContain("<code>https://stranger.example</code>");
+    expect(asked.page).toContain(`<strong>${email}</strong>`);
+    expect(asked.page).not.toMatch(/code=/);
+
+    const denied = await answerConsent(asked.cookie, "deny");
+    expect(denied.status).toBe(303);
+    const deniedAt = new URL(denied.headers.get("location") ?? "");
+    expect(deniedAt.origin).toBe("https://stranger.example");
+    expect(deniedAt.searchParams.get("error")).toBe("access_denied");
+    expect(deniedAt.searchParams.get("code")).toBeNull();
+
+    const again = await signIn();
+    const forged = await answerConsent(again.cookie, "allow", "https://stranger.example");
+    expect(forged.status).toBe(403);
+    expect(await forged.json()).toMatchObject({ error: "access_denied" });
+    const cookieless = await answerConsent("", "allow");
+    expect(cookieless.status).toBe(400);
+    expect(await cookieless.json()).toMatchObject({ error: "invalid_request" });
+  });
+
   it("refuses a wrong PKCE verifier, and the code is spent by the attempt", async () => {
     const grant = await codeFor();
     const wrong = await exchange(grant, { code_verifier: `${grant.verifier.slice(0, -4)}aaaa` });

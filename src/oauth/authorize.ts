@@ -3,7 +3,8 @@
 // carrying the request (and the sign-in's own secrets) in a ten-minute
 // encrypted cookie bound to this browser. `finishAuthorization` completes the
 // sign-in, makes the person a Sluice user as an end user's JWT would (created
-// on first sight), and answers the client with a one-use code.
+// on first sight), and makes the one-use code the client gets once the person
+// allows it (consent.ts).
 import { EncryptJWT, type JWTPayload, jwtDecrypt } from "jose";
 import { signingKey } from "../auth/sluice-token.ts";
 import { userFromClaims } from "../auth/users.ts";
@@ -160,13 +161,13 @@ function userIdOf(config: Config, payload: JWTPayload): string {
   return payload.iss === config.jwt.issuer ? sub : `${payload.iss}|${sub}`;
 }
 
-/** Completes the sign-in and answers the client's request with a code, at its redirect URI. */
+/** Completes the sign-in: the code for the client's request, and who signed in, as the consent page names them. */
 export async function finishAuthorization(
   services: Services,
   config: Config,
   sso: SsoConfig,
   input: { code: string; state: string; pending: z.infer<typeof pendingSchema>; defer: (work: Promise<unknown>) => void },
-): Promise<string> {
+): Promise<{ code: string; person: string }> {
   const { request } = input.pending;
   const refuse = (error: string, message: string) => new RedirectedError(request.redirectUri, request.state, error, message);
   let payload: JWTPayload;
@@ -188,7 +189,7 @@ export async function finishAuthorization(
     input.defer,
   );
   if (user.blocked || user.teamBlocked) throw refuse("access_denied", `This ${user.blocked ? "user" : "team"} is blocked.`);
-  return issueCode(services, {
+  const code = await issueCode(services, {
     client: await clientHash(request.clientId),
     userId: user.userId,
     resource: request.resource,
@@ -197,4 +198,5 @@ export async function finishAuthorization(
     challenge: request.challenge,
     family: newFamily(),
   });
+  return { code, person: person.email ?? person.name ?? user.userId };
 }

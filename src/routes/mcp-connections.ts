@@ -8,6 +8,7 @@ import { type Principal, principalPolicy, principalUserId } from "../auth/princi
 import type { GatewayContext, GatewayEnv } from "../context.ts";
 import { bindingCookie } from "../http/binding-cookie.ts";
 import { GatewayError } from "../http/errors.ts";
+import { escapeHtml, plainPage } from "../http/plain-page.ts";
 import { mcpAccess } from "../mcp/allowlist.ts";
 import { STATE_TTL_SECONDS, startAuthorization, takeState } from "../mcp/connections/state.ts";
 import { connect, connectionView, disconnect, listConnections, type OAuthServer } from "../mcp/connections/store.ts";
@@ -40,18 +41,9 @@ async function oauthServer(c: GatewayContext, name: string): Promise<OAuthServer
   return server?.oauth ? { ...server, oauth: server.oauth } : undefined;
 }
 
-const escapeHtml = (text: string) =>
-  text.replace(/[&<>"']/g, (ch) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[ch] ?? ch);
-
-/** The page a browser lands on after the server: plain, no script, nothing it could be framed into. */
-function page(c: GatewayContext, status: 200 | 400 | 502, title: string, message: string): Response {
-  const html = `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>${escapeHtml(title)}</title><style>body{font:16px/1.5 system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem;color:#1f2328}h1{font-size:1.25rem}</style></head><body><h1>${escapeHtml(title)}</h1><p>${escapeHtml(message)}</p></body></html>`;
-  return c.html(html, status, {
-    "content-security-policy": "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
-    "cache-control": "no-store",
-    "referrer-policy": "no-referrer",
-  });
-}
+/** The page a browser lands on after the server. */
+const page = (c: GatewayContext, status: 200 | 400 | 502, title: string, message: string) =>
+  plainPage(c, status, title, `<p>${escapeHtml(message)}</p>`);
 
 /** Binds the flow to the browser that started it. */
 const browserCookie = bindingCookie("mcp");

@@ -9,6 +9,7 @@ import type { Config, SsoConfig } from "../config/index.ts";
 import type { GatewayContext, GatewayEnv } from "../context.ts";
 import { readJsonBody, readTextLimited } from "../http/body.ts";
 import { firstIssue, GatewayError } from "../http/errors.ts";
+import { plainPage } from "../http/plain-page.ts";
 import {
   AUTHORIZE_COOKIE,
   AUTHORIZE_SECONDS,
@@ -19,7 +20,8 @@ import {
   readAuthorizationRequest,
   startAuthorization,
 } from "../oauth/authorize.ts";
-import { registerClient, registrationSchema } from "../oauth/clients.ts";
+import { openClient, registerClient, registrationSchema } from "../oauth/clients.ts";
+import { CONSENT_COOKIE, CONSENT_SECONDS, consentBody, openConsent, sealConsent } from "../oauth/consent.ts";
 import { invalidClientMetadata, invalidRequest, notOffered } from "../oauth/errors.ts";
 import { grantFor } from "../oauth/token.ts";
 import { doc } from "../openapi/doc.ts";
@@ -185,12 +187,54 @@ oauthRoutes.get(
         pending,
         defer: (work) => c.executionCtx.waitUntil(work),
       });
-      c.header("cache-control", "no-store");
-      return c.redirect(clientRedirect(request.redirectUri, issuer, { code: granted, state: request.state }), 302);
+      // The code waits for the person's consent, in this browser alone.
+      const sealed = await sealConsent(config, {
+        code: granted.code,
+        redirectUri: request.redirectUri,
+        state: request.state,
+        issuer,
+      });
+      c.header("set-cookie", cookieHeader(c.req.url, CONSENT_COOKIE, sealed, CONSENT_SECONDS), { append: true });
+      const client = await openClient(config.adminKey, request.clientId);
+      const body = consentBody({ clientName: client.name, redirectUri: request.redirectUri, person: granted.person });
+      return plainPage(c, 200, "Allow access to Sluice's tools?", body);
     } catch (failure) {
       if (failure instanceof RedirectedError) return redirectBack(c, issuer, failure);
       throw failure;
     }
+  },
+);
+
+oauthRoutes.post(
+  "/consent",
+  doc(
+    DESCRIBE && {
+      summary: "The person's answer on the consent page: the client gets its code, or `access_denied`",
+    },
+  ),
+  async (c) => {
+    const { config } = serverOf(c);
+    c.header("set-cookie", cookieHeader(c.req.url, CONSENT_COOKIE, "", 0));
+    c.header("cache-control", "no-store");
+    c.header("referrer-policy", "no-referrer");
+    // Only this gateway's own page answers: a form on another site cannot allow for the person.
+    if (c.req.header("origin") !== new URL(c.req.url).origin) {
+      throw new GatewayError(403, "permission", "The consent must be given on this gateway's own page.", {
+        code: "access_denied",
+      });
+    }
+    const consent = await openConsent(config, readCookie(c, CONSENT_COOKIE));
+    if (!consent) {
+      throw invalidRequest(
+        "The consent must be given in the browser that signed in, within five minutes: start again from the application.",
+      );
+    }
+    const form = new URLSearchParams(await readTextLimited(c.req.raw, 1024));
+    const params: Record<string, string | null> =
+      form.get("decision") === "allow"
+        ? { code: consent.code, state: consent.state }
+        : { error: "access_denied", error_description: "The person did not allow the application.", state: consent.state };
+    return c.redirect(clientRedirect(consent.redirectUri, consent.issuer, params), 303);
   },
 );
 

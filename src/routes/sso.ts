@@ -11,6 +11,7 @@ import { resolveOperator } from "../auth/operators.ts";
 import type { SsoConfig } from "../config/index.ts";
 import type { GatewayContext, GatewayEnv } from "../context.ts";
 import { GatewayError } from "../http/errors.ts";
+import { escapeHtml, plainPage } from "../http/plain-page.ts";
 import { logDetail } from "../log.ts";
 import { doc } from "../openapi/doc.ts";
 import { appendAudit } from "../orgs/audit.ts";
@@ -45,18 +46,14 @@ function ssoOf(c: GatewayContext): SsoConfig {
   return sso;
 }
 
-const escapeHtml = (text: string) =>
-  text.replace(/[&<>"']/g, (ch) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[ch] ?? ch);
-
-/** A page for a sign-in that did not complete: plain, no script, nothing it could be framed into. */
-function failurePage(c: GatewayContext, failure: GatewayError): Response {
-  const html = `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>Not signed in</title><style>body{font:16px/1.5 system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem;color:#1f2328}h1{font-size:1.25rem}</style></head><body><h1>Not signed in</h1><p>${escapeHtml(failure.message)}</p><p><a href="/dashboard/">Back to the dashboard</a></p></body></html>`;
-  return c.html(html, failure.status as 400, {
-    "content-security-policy": "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
-    "cache-control": "no-store",
-    "referrer-policy": "no-referrer",
-  });
-}
+/** A page for a sign-in that did not complete. */
+const failurePage = (c: GatewayContext, failure: GatewayError) =>
+  plainPage(
+    c,
+    failure.status as 400,
+    "Not signed in",
+    `<p>${escapeHtml(failure.message)}</p><p><a href="/dashboard/">Back to the dashboard</a></p>`,
+  );
 
 const needsHttps = () =>
   new GatewayError(400, "invalid_request", "Single sign-on needs HTTPS (plain HTTP only on localhost, for development).", {

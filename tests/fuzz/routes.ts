@@ -270,6 +270,7 @@ export const ROUTES: FuzzRoute[] = [
       ["POST", "/oauth/register"],
       ["GET", "/oauth/authorize"],
       ["GET", "/oauth/callback"],
+      ["POST", "/oauth/consent"],
       ["POST", "/oauth/token"],
     ] as const
   ).map(([method, path]) => ({
