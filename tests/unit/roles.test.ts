@@ -3,7 +3,7 @@
 import { describe, expect, it } from "vitest";
 import { mergeTeamRoles } from "../../src/auth/operators.ts";
 import type { OperatorIdentity, Principal } from "../../src/auth/principal.ts";
-import { can, higherRole, PERMISSIONS, permissionsOf, teamsWhere } from "../../src/auth/roles.ts";
+import { ANY_TEAM, can, higherRole, PERMISSIONS, permissionsOf, teamsWhere } from "../../src/auth/roles.ts";
 
 const person = (identity: Partial<OperatorIdentity> & { via?: "session" | "admin_token" }): Principal => ({
   type: "operator",
@@ -33,10 +33,12 @@ describe("can()", () => {
     expect(can(lead, "keys:write", "search")).toBe(true);
     expect(can(lead, "keys:write", "ads")).toBe(false);
     expect(can(lead, "keys:write")).toBe(false);
-    expect(can(lead, "keys:write", "any")).toBe(true);
+    expect(can(lead, "keys:write", ANY_TEAM)).toBe(true);
+    // A team named `any` is a team like another: it is not every team.
+    expect(can(lead, "keys:write", "any")).toBe(false);
     // The team's own limits are the organization's to set.
     expect(can(lead, "people:write", "search")).toBe(false);
-    expect(can(lead, "limits:write", "any")).toBe(false);
+    expect(can(lead, "limits:write", ANY_TEAM)).toBe(false);
     expect(teamsWhere(lead, "keys:read")).toEqual(["search"]);
   });
 
