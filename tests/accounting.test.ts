@@ -255,6 +255,27 @@ describe("usage from what the provider said", () => {
   });
 });
 
+describe("a whole answer that reports no usage", () => {
+  it("is billed from the estimate and flagged so, translated as passed through, not recorded as free", async () => {
+    const { key } = await newKey({ tpm_limit: 1_000_000 });
+    const messages = [{ role: "user", content: "count these words for me please" }];
+    for (const [path, body] of [
+      ["/v1/messages", { model: "mock-echo", max_tokens: 5, messages }],
+      ["/v1/chat/completions", { model: "mock-echo", max_tokens: 5, messages }],
+    ] as const) {
+      const { response, landed } = await callWorker(post(path, key, body, { "x-mock-usage": "none" }));
+      expect(response.status).toBe(200);
+      await response.arrayBuffer();
+      await landed();
+      const row = await usageRow(response.headers.get("x-request-id") ?? "");
+      expect(row?.metadata).toMatchObject({ usage_estimated: true });
+      expect(row?.promptTokens).toBeGreaterThan(0);
+      // At the mock's $1 per million input tokens.
+      expect(row?.costUsd).toBeCloseTo((row?.promptTokens ?? 0) / 1e6, 12);
+    }
+  });
+});
+
 describe("an upstream's error inside a stream", () => {
   const failing = (message: string) => ({ "x-mock-fail": "event:2", "x-mock-fail-message": message, "x-mock-interval-ms": "5" });
 

@@ -22,6 +22,8 @@ export interface MockBehaviour extends MockDefaults {
   failure?: MockFailure;
   /** Reply length for the filler models. */
   tokens?: number;
+  /** `x-mock-usage: none`: a whole answer without its usage, as some compatible servers send. */
+  withoutUsage?: boolean;
 }
 
 const header = (headers: IncomingHttpHeaders, name: string) => {
@@ -94,5 +96,6 @@ export function behaviourFor(
     intervalMs: numberHeader(headers, "x-mock-interval-ms", defaults.intervalMs),
     failure: failure && budget.shouldFail(headers) ? failure : undefined,
     tokens: tokens === undefined ? undefined : Number(tokens),
+    withoutUsage: header(headers, "x-mock-usage") === "none",
   };
 }

@@ -350,7 +350,14 @@ async function complete(
     );
   }
   const id = `${dialect.prefix}${randomUUID().slice(0, 8)}`;
-  if (!call.stream) return sendJson(res, 200, dialect.response(id, model, answer, call.body));
+  if (!call.stream) {
+    const response = dialect.response(id, model, answer, call.body) as Record<string, unknown>;
+    if (behaviour.withoutUsage) {
+      delete response.usage;
+      delete response.usageMetadata;
+    }
+    return sendJson(res, 200, response);
+  }
   const streamed = answer.toolCall?.arguments ?? answer.text;
   const pieces = splitIntoChunks(streamed, behaviour.chunks || answer.completionTokens);
   await writeStream(

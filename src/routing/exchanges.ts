@@ -269,7 +269,7 @@ export function translatedExchange(
     request: () => endpoint.request({ ...input.call, body: endpoint.codec.encode(request) }),
     usage(text) {
       try {
-        return endpoint.codec.decode(JSON.parse(unwrapText(text, unwrap))).usage;
+        return endpoint.codec.usage(JSON.parse(unwrapText(text, unwrap)));
       } catch {
         return undefined;
       }
@@ -278,15 +278,20 @@ export function translatedExchange(
       if (input.dropped.length > 0) call.headers["x-sluice-dropped"] = headerValue(input.dropped.join(", "));
       if (!answer.stream) {
         let decoded: ReturnType<typeof endpoint.codec.decode>;
+        /** What the upstream reported; the decoded answer says zero where it reported nothing, which is not a count. */
+        let reported: TokenCounts | undefined;
         try {
-          decoded = endpoint.codec.decode(JSON.parse(unwrapText(answer.text, unwrap)));
+          const body: unknown = JSON.parse(unwrapText(answer.text, unwrap));
+          decoded = endpoint.codec.decode(body);
+          reported = endpoint.codec.usage(body);
         } catch {
           throw malformedAnswer(call);
         }
         call.meter.markFirstByte();
-        call.meter.setTokens(decoded.usage);
+        // None reported: the call is billed from its estimate, flagged so, as a passed-through answer is.
+        call.meter.setTokens(reported);
         // Refused here, the call is recorded with the tokens just read.
-        if (review) await reviewWhole(call, review, partTexts(decoded.parts), () => decoded.usage);
+        if (review) await reviewWhole(call, review, partTexts(decoded.parts), () => reported);
         if (input.answer) decoded.parts = guardedParts(decoded.parts, input.answer.guard);
         if (call.traced) call.meter.finishReasons.push(decoded.finishReason);
         call.record(200);
