@@ -250,6 +250,16 @@ describe("teams: their admins, their members", () => {
       status: 403,
       message: "You may mint a key only in a team where your role holds keys.",
     });
+    // Administering another team lets them change keys, but their own key in this team stays a member's.
+    const [membered, led] = [uniqueId("team"), uniqueId("team")];
+    const both = await mintToken({ role: null, team_roles: { [membered]: "member", [led]: "admin" } });
+    const own = (await (await call(both, "POST", "/admin/keys", { team_id: membered })).json()) as { id: string };
+    expect(await errorOf(await call(both, "PATCH", `/admin/keys/${own.id}`, { cache_scope: "team" }))).toMatchObject({
+      status: 403,
+      message: "A member's key may not share its team's cached answers.",
+    });
+    const ledKey = (await (await call(both, "POST", "/admin/keys", { team_id: led })).json()) as { id: string };
+    expect((await call(both, "PATCH", `/admin/keys/${ledKey.id}`, { cache_scope: "team" })).status).toBe(200);
     const listed = (await (await call(member, "GET", "/admin/keys")).json()) as { data: { id: string }[] };
     expect(listed.data.map((k) => k.id)).toEqual([key.id]);
     expect((await call(member, "POST", `/admin/keys/${key.id}/revoke`)).status).toBe(200);

@@ -56,6 +56,8 @@ function parseHeader(value: string): { ttlSeconds: number } | "no-store" {
 export function decide(input: {
   header: string | undefined;
   principal: Principal;
+  /** The caller a judge's call is made for, as the gateway: its prompt is that caller's. */
+  behalf?: Principal;
   modelTtlSeconds: number | null;
   temperature: number | undefined;
   config: Config;
@@ -66,8 +68,8 @@ export function decide(input: {
   if (maxTtl <= 0) return { kind: "off" };
   if (asked === "no-store" || asked?.ttlSeconds === 0) return { kind: "bypass" };
   const keyTtl = keyTtlOf(input.principal);
-  // A caller whose answers may be kept nowhere is never cached, whatever asked for it.
-  if (principalPolicy(input.principal)?.zero_retention) {
+  // A caller whose answers may be kept nowhere is never cached, whatever asked for it; nor is a judge's call for one.
+  if (principalPolicy(input.principal)?.zero_retention || (input.behalf && principalPolicy(input.behalf)?.zero_retention)) {
     return asked || keyTtl || input.modelTtlSeconds ? { kind: "bypass" } : { kind: "off" };
   }
   if (asked) return { kind: "on", ttlSeconds: Math.min(asked.ttlSeconds, maxTtl) };

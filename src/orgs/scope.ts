@@ -73,6 +73,9 @@ export async function keyChangeFor(
 ): Promise<void> {
   assertKeyReach(principal, row, "keys:write");
   if (can(principal, "keys:write")) return;
+  // Reached as its owner, not as its team's administrator: the same bounds as when a member mints one.
+  const administers = row.teamId !== null && can(principal, "keys:write", row.teamId);
+  if (!administers && input.cache_scope === "team") throw refuse("A member's key may not share its team's cached answers.");
   if (input.team_id !== undefined && input.team_id !== row.teamId && !can(principal, "keys:write", input.team_id)) {
     throw refuse("A key may move only to a team you administer.");
   }

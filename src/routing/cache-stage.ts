@@ -21,6 +21,7 @@ import { UsageMeter } from "../usage/meter.ts";
 import type { UsageRecord } from "../usage/record.ts";
 import { openCall } from "./call.ts";
 import type { Catalog } from "./catalog.ts";
+import { behalfOf } from "./data-controls.ts";
 import type { Target } from "./resolve.ts";
 
 /** What the cache keys a request on, where the API's answers may be cached. */
@@ -68,6 +69,7 @@ export async function cacheStage(
     const caching = decide({
       header: c.req.header(CACHE_HEADER),
       principal,
+      behalf: behalfOf(c.req.raw),
       modelTtlSeconds: input.catalog.models.get(input.model)?.cacheTtlSeconds ?? null,
       temperature: input.cache.temperature,
       config: c.get("config"),

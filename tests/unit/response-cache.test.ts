@@ -21,6 +21,16 @@ describe("whether a request is cached", () => {
     expect(at({ principal: key(300), modelTtlSeconds: 120, temperature: 0 })).toEqual({ kind: "on", ttlSeconds: 300 });
   });
 
+  it("keeps nothing of a judge's call made for a caller whose prompts are kept nowhere", () => {
+    const clinic = { type: "key", id: "k2", policy: { zero_retention: true } } as unknown as Principal;
+    const elsewhere = { type: "key", id: "k3", policy: {} } as unknown as Principal;
+    // The judge calls as the gateway (the admin): the model's setting would cache a deterministic verdict.
+    expect(at({ modelTtlSeconds: 3600, temperature: 0 })).toEqual({ kind: "on", ttlSeconds: 3600 });
+    expect(at({ behalf: clinic, modelTtlSeconds: 3600, temperature: 0 })).toEqual({ kind: "bypass" });
+    expect(at({ behalf: clinic, header: "ttl=60" })).toEqual({ kind: "bypass" });
+    expect(at({ behalf: elsewhere, modelTtlSeconds: 3600, temperature: 0 })).toEqual({ kind: "on", ttlSeconds: 3600 });
+  });
+
   it("caches sampled requests only when the request itself asks", () => {
     expect(at({ principal: key(300), temperature: 0.7 })).toEqual({ kind: "bypass" });
     expect(at({ principal: key(300), temperature: 0 })).toEqual({ kind: "on", ttlSeconds: 300 });
