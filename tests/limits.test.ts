@@ -168,6 +168,22 @@ describe("daily and monthly quotas", () => {
         status: 200,
         metadata: { modality: "realtime", media: { audioTokens: { input: 300, output: 200 } } },
       });
+    // A row whose media holds no number counts none, and does not fail the rebuild.
+    await db()
+      .insert(usageEvents)
+      .values({
+        requestId: uniqueId("rt"),
+        principalType: "key",
+        principalId: id,
+        keyId: id,
+        userId: user,
+        provider: "openai",
+        model: "gpt-realtime",
+        clientFormat: "openai",
+        latencyMs: 1000,
+        status: 200,
+        metadata: { media: { audioTokens: { input: "lots", output: null } } },
+      });
     const refused = await callWorker(chatAs(key, { max_tokens: 5 }));
     expect(await errorOf(refused.response)).toMatchObject({ status: 429, code: "insufficient_quota" });
     const monthCounter = (await redis().keys(`sluice:c:user:${user}:tok:m:*`))[0] ?? "";

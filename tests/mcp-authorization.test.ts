@@ -56,31 +56,49 @@ async function followSignIn(authorizationUrl: URL | string, hint: string): Promi
   const { response: back } = await call(approved.headers.get("location") ?? "", { headers: { cookie } });
   // Signed in: Sluice asks the person before any code goes to the client.
   const consent = await consentOf(back);
-  const answered = await answerConsent(consent.cookie, "allow");
+  const answered = await answerConsent(consent, "allow");
   expect(answered.status).toBe(303);
   expect(answered.headers.get("cache-control")).toBe("no-store");
   return new URL(answered.headers.get("location") ?? "");
 }
 
-/** The consent page the callback answers with: what it says, and its cookie. */
-async function consentOf(response: Response): Promise<{ page: string; cookie: string }> {
+interface Consent {
+  page: string;
+  cookie: string;
+  /** The nonce the page's form carries. */
+  nonce: string;
+}
+
+/** The consent page the callback answers with: what it says, its form's nonce, and its cookie. */
+async function consentOf(response: Response): Promise<Consent> {
   expect(response.status).toBe(200);
   expect(response.headers.get("cache-control")).toBe("no-store");
   expect(response.headers.get("content-security-policy")).toContain("frame-ancestors 'none'");
+  expect(response.headers.get("referrer-policy")).toBe("no-referrer");
   const cookie = response.headers
     .getSetCookie()
     .map((value) => value.split(";")[0] ?? "")
     .find((value) => value.startsWith("__Host-sluice-oauth-consent=") && value.length > "__Host-sluice-oauth-consent=".length);
   expect(cookie).toBeDefined();
-  return { page: await response.text(), cookie: cookie ?? "" };
+  const page = await response.text();
+  const nonce = /name="nonce" value="([^"]+)"/.exec(page)?.[1] ?? "";
+  expect(nonce).not.toBe("");
+  return { page, cookie: cookie ?? "", nonce };
 }
 
-/** The person's click on the consent page: a form posted from the gateway's own origin. */
-async function answerConsent(cookie: string, decision: "allow" | "deny", origin = BASE): Promise<Response> {
+/**
+ * The person's click on the consent page: its form, posted as a browser posts it from a no-referrer page of the
+ * gateway's own: `Origin: null`, the fetch metadata saying same-origin (what Chromium sends for such a form).
+ */
+async function answerConsent(
+  consent: Pick<Consent, "cookie" | "nonce">,
+  decision: "allow" | "deny",
+  headers: Record<string, string> = { origin: "null", "sec-fetch-site": "same-origin" },
+): Promise<Response> {
   const { response } = await call("/oauth/consent", {
     method: "POST",
-    headers: { cookie, origin, "content-type": "application/x-www-form-urlencoded" },
-    body: `decision=${decision}`,
+    headers: { cookie: consent.cookie, "content-type": "application/x-www-form-urlencoded", ...headers },
+    body: new URLSearchParams({ nonce: consent.nonce, decision }).toString(),
   });
   return response;
 }
@@ -356,7 +374,8 @@ describe("the token endpoint", () => {
     expect(asked.page).toContain(`<strong>${email}</strong>`);
     expect(asked.page).not.toMatch(/code=/);
 
-    const denied = await answerConsent(asked.cookie, "deny");
+    // A client that names the gateway's origin itself is this gateway's page too.
+    const denied = await answerConsent(asked, "deny", { origin: BASE });
     expect(denied.status).toBe(303);
     const deniedAt = new URL(denied.headers.get("location") ?? "");
     expect(deniedAt.origin).toBe("https://stranger.example");
@@ -364,12 +383,21 @@ describe("the token endpoint", () => {
     expect(deniedAt.searchParams.get("code")).toBeNull();
 
     const again = await signIn();
-    const forged = await answerConsent(again.cookie, "allow", "https://stranger.example");
+    const forged = await answerConsent(again, "allow", { origin: "https://stranger.example" });
     expect(forged.status).toBe(403);
     expect(await forged.json()).toMatchObject({ error: "access_denied" });
-    const cookieless = await answerConsent("", "allow");
+    const crossSite = await answerConsent(again, "allow", { origin: "null", "sec-fetch-site": "cross-site" });
+    expect(crossSite.status).toBe(403);
+    const cookieless = await answerConsent({ cookie: "", nonce: again.nonce }, "allow");
     expect(cookieless.status).toBe(400);
     expect(await cookieless.json()).toMatchObject({ error: "invalid_request" });
+    // A later sign-in in the same browser replaces the cookie: the earlier page's answer counts for nothing.
+    const later = await signIn();
+    const stale = await answerConsent({ cookie: later.cookie, nonce: again.nonce }, "allow");
+    expect(stale.status).toBe(400);
+    const allowed = await answerConsent(later, "allow");
+    expect(allowed.status).toBe(303);
+    expect(new URL(allowed.headers.get("location") ?? "").searchParams.get("code")).toMatch(/.{20,}/);
   });
 
   it("refuses a wrong PKCE verifier, and the code is spent by the attempt", async () => {

@@ -60,9 +60,12 @@ async function toolCallCosts(input: RebuildInput, subject: Subject, counters: Co
  * text tokens, and a realtime session's audio tokens (kept as its media,
  * since they are priced apart) beside them.
  */
-const countedTokens = sql`${usageEvents.promptTokens} + ${usageEvents.completionTokens}
-  + coalesce((${usageEvents.metadata} #>> '{media,audioTokens,input}')::bigint, 0)
-  + coalesce((${usageEvents.metadata} #>> '{media,audioTokens,output}')::bigint, 0)`;
+const audioTokens = (side: "input" | "output") => {
+  const path = sql.raw(`'{media,audioTokens,${side}}'`);
+  // Only a number is read as one: a row whose media holds anything else counts none, rather than failing the rebuild.
+  return sql`coalesce(case when jsonb_typeof(${usageEvents.metadata} #> ${path}) = 'number' then (${usageEvents.metadata} #>> ${path})::numeric end, 0)`;
+};
+const countedTokens = sql`${usageEvents.promptTokens} + ${usageEvents.completionTokens} + ${audioTokens("input")} + ${audioTokens("output")}`;
 
 /** What the ledger says a counter should hold. */
 async function ledgerValues(input: RebuildInput, subject: Subject, counters: Counter[]): Promise<number[]> {

@@ -3,8 +3,8 @@
 // carrying the request (and the sign-in's own secrets) in a ten-minute
 // encrypted cookie bound to this browser. `finishAuthorization` completes the
 // sign-in, makes the person a Sluice user as an end user's JWT would (created
-// on first sight), and makes the one-use code the client gets once the person
-// allows it (consent.ts).
+// on first sight), and says what the one-use code the client gets once the
+// person allows it will grant (consent.ts).
 import { EncryptJWT, type JWTPayload, jwtDecrypt } from "jose";
 import { signingKey } from "../auth/sluice-token.ts";
 import { userFromClaims } from "../auth/users.ts";
@@ -16,7 +16,7 @@ import { operatorClaims } from "../sso/roles.ts";
 import * as z from "../zod.ts";
 import { isMcpResource } from "./access-token.ts";
 import { isRegisteredRedirect, openClient } from "./clients.ts";
-import { clientHash, issueCode, newFamily } from "./grants.ts";
+import { type CodeGrant, clientHash, newFamily } from "./grants.ts";
 
 const PENDING_PURPOSE = "sluice oauth authorization v1";
 export const AUTHORIZE_COOKIE = "sluice-oauth";
@@ -161,13 +161,17 @@ function userIdOf(config: Config, payload: JWTPayload): string {
   return payload.iss === config.jwt.issuer ? sub : `${payload.iss}|${sub}`;
 }
 
-/** Completes the sign-in: the code for the client's request, and who signed in, as the consent page names them. */
+/**
+ * Completes the sign-in: what a code for the client's request would grant,
+ * and who signed in, as the consent page names them. The code itself is
+ * issued only once the person allows it (consent.ts).
+ */
 export async function finishAuthorization(
   services: Services,
   config: Config,
   sso: SsoConfig,
   input: { code: string; state: string; pending: z.infer<typeof pendingSchema>; defer: (work: Promise<unknown>) => void },
-): Promise<{ code: string; person: string }> {
+): Promise<{ grant: CodeGrant; person: string }> {
   const { request } = input.pending;
   const refuse = (error: string, message: string) => new RedirectedError(request.redirectUri, request.state, error, message);
   let payload: JWTPayload;
@@ -189,7 +193,7 @@ export async function finishAuthorization(
     input.defer,
   );
   if (user.blocked || user.teamBlocked) throw refuse("access_denied", `This ${user.blocked ? "user" : "team"} is blocked.`);
-  const code = await issueCode(services, {
+  const grant: CodeGrant = {
     client: await clientHash(request.clientId),
     userId: user.userId,
     resource: request.resource,
@@ -197,6 +201,6 @@ export async function finishAuthorization(
     redirectUri: request.redirectUri,
     challenge: request.challenge,
     family: newFamily(),
-  });
-  return { code, person: person.email ?? person.name ?? user.userId };
+  };
+  return { grant, person: person.email ?? person.name ?? user.userId };
 }

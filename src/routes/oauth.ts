@@ -23,6 +23,7 @@ import {
 import { openClient, registerClient, registrationSchema } from "../oauth/clients.ts";
 import { CONSENT_COOKIE, CONSENT_SECONDS, consentBody, openConsent, sealConsent } from "../oauth/consent.ts";
 import { invalidClientMetadata, invalidRequest, notOffered } from "../oauth/errors.ts";
+import { issueCode } from "../oauth/grants.ts";
 import { grantFor } from "../oauth/token.ts";
 import { doc } from "../openapi/doc.ts";
 import { cookieHeader, cookieScheme, gatewayOrigin, readCookie } from "../sso/session.ts";
@@ -187,16 +188,12 @@ oauthRoutes.get(
         pending,
         defer: (work) => c.executionCtx.waitUntil(work),
       });
-      // The code waits for the person's consent, in this browser alone.
-      const sealed = await sealConsent(config, {
-        code: granted.code,
-        redirectUri: request.redirectUri,
-        state: request.state,
-        issuer,
-      });
+      // No code yet: what it would grant waits for the person's consent, in this browser alone, tied to this page.
+      const nonce = crypto.randomUUID();
+      const sealed = await sealConsent(config, { nonce, grant: granted.grant, state: request.state, issuer });
       c.header("set-cookie", cookieHeader(c.req.url, CONSENT_COOKIE, sealed, CONSENT_SECONDS), { append: true });
       const client = await openClient(config.adminKey, request.clientId);
-      const body = consentBody({ clientName: client.name, redirectUri: request.redirectUri, person: granted.person });
+      const body = consentBody({ clientName: client.name, redirectUri: request.redirectUri, person: granted.person, nonce });
       return plainPage(c, 200, "Allow access to Sluice's tools?", body);
     } catch (failure) {
       if (failure instanceof RedirectedError) return redirectBack(c, issuer, failure);
@@ -213,28 +210,35 @@ oauthRoutes.post(
     },
   ),
   async (c) => {
-    const { config } = serverOf(c);
+    const { config, sso } = serverOf(c);
     c.header("set-cookie", cookieHeader(c.req.url, CONSENT_COOKIE, "", 0));
     c.header("cache-control", "no-store");
     c.header("referrer-policy", "no-referrer");
-    // Only this gateway's own page answers: a form on another site cannot allow for the person.
-    if (c.req.header("origin") !== new URL(c.req.url).origin) {
+    // Only this gateway's own page answers: a form on another site cannot allow for the person. The page is
+    // no-referrer, so a browser sends its form with `Origin: null`, and the fetch metadata says where it came from.
+    const origin = c.req.header("origin");
+    const sameOrigin =
+      origin === undefined || origin === "null"
+        ? c.req.header("sec-fetch-site") === "same-origin"
+        : origin === gatewayOrigin(c, sso) || origin === new URL(c.req.url).origin;
+    if (!sameOrigin) {
       throw new GatewayError(403, "permission", "The consent must be given on this gateway's own page.", {
         code: "access_denied",
       });
     }
     const consent = await openConsent(config, readCookie(c, CONSENT_COOKIE));
-    if (!consent) {
+    const form = new URLSearchParams(await readTextLimited(c.req.raw, 1024));
+    // The page answered must be the page this consent was asked on, not one a later sign-in in this browser replaced.
+    if (!consent || form.get("nonce") !== consent.nonce) {
       throw invalidRequest(
-        "The consent must be given in the browser that signed in, within five minutes: start again from the application.",
+        "The consent must be given on the page this browser was shown, within five minutes: start again from the application.",
       );
     }
-    const form = new URLSearchParams(await readTextLimited(c.req.raw, 1024));
     const params: Record<string, string | null> =
       form.get("decision") === "allow"
-        ? { code: consent.code, state: consent.state }
+        ? { code: await issueCode(c.get("services"), consent.grant), state: consent.state }
         : { error: "access_denied", error_description: "The person did not allow the application.", state: consent.state };
-    return c.redirect(clientRedirect(consent.redirectUri, consent.issuer, params), 303);
+    return c.redirect(clientRedirect(consent.grant.redirectUri, consent.issuer, params), 303);
   },
 );
 
