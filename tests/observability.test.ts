@@ -153,6 +153,25 @@ describe("traces over OTLP", () => {
     }
   });
 
+  it("carry no prompt or answer of a caller under zero retention, even with content capture on", async () => {
+    const otlp = collector({ OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT: "true" });
+    const team = uniqueId("clinic");
+    expect((await admin("POST", "/admin/teams", { id: team, name: team, settings: { zero_retention: true } })).status).toBe(201);
+    const key = String((await admin("POST", "/admin/keys", { team_id: team })).body.key);
+    const call = await callWorker(
+      jsonRequest("/v1/chat/completions", chat("a patient's note"), { authorization: `Bearer ${key}` }),
+      otlp.bindings,
+    );
+    const traceId = call.response.headers.get("x-sluice-trace-id") ?? "";
+    expect(await call.response.text()).toContain("a patient's note");
+    await call.settled();
+    const client = (await otlp.spans(traceId, 2)).find((span) => span.kind === 3);
+    // The span itself is there, with its usage; only the words are not.
+    expect(attribute(client, "gen_ai.usage.output_tokens")).toBeGreaterThan(0);
+    expect(attribute(client, "gen_ai.input.messages")).toBeUndefined();
+    expect(attribute(client, "gen_ai.output.messages")).toBeUndefined();
+  });
+
   it("start a trace of their own without a traceparent, and mark a stream's time to first token", async () => {
     const otlp = collector();
     const call = await callWorker(jsonRequest("/v1/chat/completions", chat("streamed trace", { stream: true })), otlp.bindings);

@@ -123,6 +123,45 @@ describe("the permission matrix, from the route table", () => {
     expect(openai).toMatchObject({ status: 403, code: "operator_not_allowed" });
   });
 
+  it("a catalog-only token cannot point a provider or an MCP server, and the credentials they carry, somewhere else", async () => {
+    const catalogOnly = await mintToken({ role: "admin", scopes: ["catalog:read", "catalog:write"] });
+    const name = uniqueId("tools").toLowerCase();
+    expect(
+      (
+        await admin("POST", "/admin/mcp/servers", {
+          name,
+          url: "https://tools.example/mcp",
+          auth: { type: "bearer", token: "t0ken-xyz" },
+        })
+      ).status,
+    ).toBe(201);
+    expect(
+      await errorOf(await call(catalogOnly, "PATCH", `/admin/mcp/servers/${name}`, { url: "https://evil.example/mcp" })),
+    ).toMatchObject({
+      status: 403,
+      code: "permission_denied",
+      message:
+        "An MCP server's `url` or `auth` decides where stored credentials are sent: it needs the `credentials:write` permission too.",
+    });
+    expect((await call(catalogOnly, "PATCH", `/admin/mcp/servers/${name}`, { description: "our tools" })).status).toBe(200);
+    const provider = uniqueId("prov").toLowerCase();
+    expect(
+      await errorOf(
+        await call(catalogOnly, "POST", "/admin/providers", {
+          id: provider,
+          kind: "openai",
+          base_url: "https://evil.example/v1",
+        }),
+      ),
+    ).toMatchObject({ status: 403, code: "permission_denied" });
+    expect(
+      await errorOf(await call(catalogOnly, "PATCH", "/admin/providers/openai", { base_url: "https://evil.example/v1" })),
+    ).toMatchObject({ status: 403, code: "permission_denied" });
+    // With the credentials' permission too, it may.
+    const both = await mintToken({ role: "admin", scopes: ["catalog:read", "catalog:write", "credentials:write"] });
+    expect((await call(both, "PATCH", `/admin/mcp/servers/${name}`, { url: "https://tools.example/v2/mcp" })).status).toBe(200);
+  });
+
   it("GET /admin/me says what the caller's role allows", async () => {
     const response = await call(tokens.billing, "GET", "/admin/me");
     expect(await response.json()).toMatchObject({

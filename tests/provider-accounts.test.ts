@@ -237,12 +237,16 @@ describe("connecting a Google account", () => {
   it("gets a fresh token when Gemini refuses the one it holds, and says to reconnect when the grant is gone", async () => {
     const user = uniqueId("g-refused");
     await connected(user);
-    expect((await geminiCall(user, "first")).response.status).toBe(200);
+    // Each call's reservation (4,096 of a new user's 10,000 tokens a day) is settled before the next is admitted.
+    const first = await geminiCall(user, "first");
+    expect(first.response.status).toBe(200);
+    await first.settled();
     const before = (await stats()).refreshed;
     // Google stops honouring the access token Sluice holds (it still thinks it has an hour): one refresh, and served.
     await control("/expire");
     const retried = await geminiCall(user, "again");
     expect(retried.response.status).toBe(200);
+    await retried.settled();
     expect((await stats()).refreshed).toBe(before + 1);
     // The grant itself revoked: the held token is refused, the refresh too, and the user is told to reconnect.
     await control("/revoke-all");

@@ -62,7 +62,7 @@ import {
 } from "../admin/schemas.ts";
 import { readSettings, readSettingsOf, writeSettings } from "../admin/settings.ts";
 import { forgetAllCallers } from "../auth/index.ts";
-import { canOrgWide, type Permission } from "../auth/roles.ts";
+import { can, canOrgWide, type Permission } from "../auth/roles.ts";
 import type { GatewayContext, GatewayEnv } from "../context.ts";
 import { teams, usageEvents, users, virtualKeys } from "../db/schema.ts";
 import { createGuardrailSchema, updateGuardrailSchema } from "../guardrails/definitions.ts";
@@ -344,11 +344,31 @@ adminRoutes.patch(
 adminRoutes.get("/providers", permits("catalog:read"), doc(DESCRIBE && { summary: "Catalog providers" }), async (c) =>
   c.json({ data: await listProviders(c.get("services")) }),
 );
+/**
+ * Where stored credentials are sent is the credentials' business: a
+ * provider's base URL (its environment key and stored keys go there) or an
+ * MCP server's URL and sign-in (its sealed secret and users' tokens go
+ * there) is set with `credentials:write` beside the catalog's permission.
+ */
+function assertMayPointCredentials(c: GatewayContext, changes: boolean, what: string): void {
+  if (!changes || can(c.get("principal"), "credentials:write")) return;
+  throw new GatewayError(
+    403,
+    "permission",
+    `${what} decides where stored credentials are sent: it needs the \`credentials:write\` permission too.`,
+    { code: "permission_denied" },
+  );
+}
+
 adminRoutes.post(
   "/providers",
   permits("catalog:write"),
   doc(DESCRIBE && { summary: "Adds a catalog provider", body: providerSchema }),
-  async (c) => c.json(await createProvider(c.get("services"), await parseJsonBody(c, providerSchema)), 201),
+  async (c) => {
+    const input = await parseJsonBody(c, providerSchema);
+    assertMayPointCredentials(c, input.base_url !== undefined, "A provider's `base_url`");
+    return c.json(await createProvider(c.get("services"), input), 201);
+  },
 );
 adminRoutes.get("/providers/:id", permits("catalog:read"), doc(DESCRIBE && { summary: "A catalog provider" }), async (c) =>
   c.json(await getProvider(c.get("services"), c.req.param("id"))),
@@ -357,7 +377,11 @@ adminRoutes.patch(
   "/providers/:id",
   permits("catalog:write"),
   doc(DESCRIBE && { summary: "Changes a catalog provider", body: providerSchema }),
-  async (c) => c.json(await updateProvider(c.get("services"), c.req.param("id"), await parseJsonBody(c, providerSchema))),
+  async (c) => {
+    const input = await parseJsonBody(c, providerSchema);
+    assertMayPointCredentials(c, input.base_url !== undefined, "A provider's `base_url`");
+    return c.json(await updateProvider(c.get("services"), c.req.param("id"), input));
+  },
 );
 adminRoutes.delete(
   "/providers/:id",
@@ -530,15 +554,11 @@ adminRoutes.patch(
   "/mcp/servers/:name",
   permits("catalog:write"),
   doc(DESCRIBE && { summary: "Changes an MCP server: its URL, credential, timeout, price", body: updateMcpServerSchema }),
-  async (c) =>
-    c.json(
-      await updateMcpServer(
-        c.get("services"),
-        c.get("config"),
-        c.req.param("name"),
-        await parseJsonBody(c, updateMcpServerSchema),
-      ),
-    ),
+  async (c) => {
+    const input = await parseJsonBody(c, updateMcpServerSchema);
+    assertMayPointCredentials(c, input.url !== undefined || input.auth !== undefined, "An MCP server's `url` or `auth`");
+    return c.json(await updateMcpServer(c.get("services"), c.get("config"), c.req.param("name"), input));
+  },
 );
 adminRoutes.delete(
   "/mcp/servers/:name",

@@ -19,9 +19,9 @@ import type { GatewayContext } from "../context.ts";
 import { admit } from "../limits/index.ts";
 import { UsageMeter } from "../usage/meter.ts";
 import type { UsageRecord } from "../usage/record.ts";
+import { behalfOf } from "./behalf.ts";
 import { openCall } from "./call.ts";
 import type { Catalog } from "./catalog.ts";
-import { behalfOf } from "./data-controls.ts";
 import type { Target } from "./resolve.ts";
 
 /** What the cache keys a request on, where the API's answers may be cached. */

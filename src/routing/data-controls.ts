@@ -41,17 +41,6 @@ function regionPasses(allowed: readonly string[], region: string | undefined): b
   return levelPassed;
 }
 
-/** Calls the gateway makes to itself for a caller (a guardrail's judge), and the caller whose data controls they carry too. */
-const onBehalfOf = new WeakMap<Request, Principal>();
-
-/** Holds `request`, made as the gateway, to `caller`'s data controls as well as its own. */
-export function callOnBehalfOf(request: Request, caller: Principal): void {
-  onBehalfOf.set(request, caller);
-}
-
-/** The caller a gateway-made request is on behalf of, if any. */
-export const behalfOf = (request: Request): Principal | undefined => onBehalfOf.get(request);
-
 /** Whether the caller may send its traffic to the target (its provider and its region); true at once without data controls. */
 export function targetAllowed(principal: Principal, target: Target): boolean {
   const policy = principalPolicy(principal);

@@ -11,8 +11,8 @@ import { callerGuardrails, type GuardedRequest, guardRequest } from "../guardrai
 import { GatewayError } from "../http/errors.ts";
 import { UsageMeter } from "../usage/meter.ts";
 import { writeUsage } from "../usage/writer.ts";
+import { callOnBehalfOf } from "./behalf.ts";
 import { type Catalog, catalogNaming, EMPTY_CATALOG } from "./catalog.ts";
-import { callOnBehalfOf } from "./data-controls.ts";
 import type { Target } from "./resolve.ts";
 
 /** What the stage hands back to routing: the verdicts for the call's ledger row. */

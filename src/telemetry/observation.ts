@@ -3,13 +3,14 @@
 // only when one of them is configured; finished in the request's deferred
 // work, once its record is made, so neither adds to what the caller waits for.
 import { routePath } from "hono/route";
-import { principalTeamId } from "../auth/principal.ts";
+import { principalPolicy, principalTeamId } from "../auth/principal.ts";
 import type { GatewayContext } from "../context.ts";
 import { GatewayError } from "../http/errors.ts";
 import { histogram, seriesName } from "../metrics/families.ts";
 import { addToMetrics, type Increments } from "../metrics/store.ts";
 import { type RequestLog, tee } from "../request-logs/index.ts";
 import { redactForStorage } from "../request-logs/redact.ts";
+import { behalfOf } from "../routing/behalf.ts";
 import type { RouteStep } from "../usage/meter.ts";
 import type { UsageRecord } from "../usage/record.ts";
 import { VERSION } from "../version.ts";
@@ -131,6 +132,10 @@ export const SPAN_CONTENT_MAX_CHARS = 16 * 1024;
  */
 export function captureContent(c: GatewayContext, observation: Observation): void {
   if (c.get("requestBody") === undefined) return;
+  // A caller whose prompts and answers are kept nowhere (or a judge's call made for one) keeps them off spans too.
+  const principal = c.get("principal");
+  const behalf = behalfOf(c.req.raw);
+  if ((principal && principalPolicy(principal)?.zero_retention) || (behalf && principalPolicy(behalf)?.zero_retention)) return;
   const teed = tee(c.res);
   c.res = teed.response;
   observation.answerText = teed.text;
