@@ -349,7 +349,13 @@ describe("billing delivery after a receiver outage", () => {
       expect(recordsIn(delivered)).toEqual(expect.arrayContaining(ids));
       expect(elapsed).toBeLessThanOrEqual((longestWait + 1) * 1000);
       for (const delivery of delivered) expect(await verify(delivery)).toBe(true);
-      const rows = await db().select().from(billingOutbox).where(inArray(billingOutbox.requestId, ids));
+      // A row is marked sent once its delivery has answered, a moment after the receiver saw it.
+      const sentRows = async () => db().select().from(billingOutbox).where(inArray(billingOutbox.requestId, ids));
+      let rows = await sentRows();
+      for (let i = 0; i < 50 && !rows.every((row) => row.sentAt instanceof Date); i++) {
+        await sleep(100);
+        rows = await sentRows();
+      }
       expect(rows).toHaveLength(ids.length);
       expect(rows.every((row) => row.sentAt instanceof Date && row.deadAt === null)).toBe(true);
       expect(wakes.acked.every(Boolean)).toBe(true);
