@@ -5,8 +5,7 @@
 // sign-in, makes the person a Sluice user as an end user's JWT would (created
 // on first sight), and says what the one-use code the client gets once the
 // person allows it will grant (consent.ts).
-import { EncryptJWT, type JWTPayload, jwtDecrypt } from "jose";
-import { signingKey } from "../auth/sluice-token.ts";
+import type { JWTPayload } from "jose";
 import { userFromClaims } from "../auth/users.ts";
 import type { Config, SsoConfig } from "../config/index.ts";
 import { GatewayError } from "../http/errors.ts";
@@ -17,6 +16,7 @@ import * as z from "../zod.ts";
 import { isMcpResource } from "./access-token.ts";
 import { isRegisteredRedirect, openClient } from "./clients.ts";
 import { type CodeGrant, clientHash, newFamily } from "./grants.ts";
+import { openFor, sealFor } from "./sealed.ts";
 
 const PENDING_PURPOSE = "sluice oauth authorization v1";
 export const AUTHORIZE_COOKIE = "sluice-oauth";
@@ -129,31 +129,18 @@ export async function startAuthorization(
     loginHint: input.loginHint,
     redirectUri: `${input.gatewayOrigin}/oauth/callback`,
   });
-  const cookie = await new EncryptJWT({ signIn: started.cookie, request: { ...input.request } })
-    .setProtectedHeader({ alg: "dir", enc: "A256GCM" })
-    .setIssuedAt()
-    .setExpirationTime(`${AUTHORIZE_SECONDS}s`)
-    .encrypt(await signingKey(config.adminKey, PENDING_PURPOSE));
+  const cookie = await sealFor(
+    config.adminKey,
+    PENDING_PURPOSE,
+    { signIn: started.cookie, request: { ...input.request } },
+    AUTHORIZE_SECONDS,
+  );
   return { url: started.url, cookie };
 }
 
 /** The client's request this browser started, or undefined when its cookie is missing, expired or not ours. */
-export async function openPending(
-  config: Config,
-  cookie: string | undefined,
-): Promise<z.infer<typeof pendingSchema> | undefined> {
-  if (!cookie) return undefined;
-  try {
-    const { payload } = await jwtDecrypt(cookie, await signingKey(config.adminKey, PENDING_PURPOSE), {
-      keyManagementAlgorithms: ["dir"],
-      contentEncryptionAlgorithms: ["A256GCM"],
-      requiredClaims: ["exp"],
-    });
-    return pendingSchema.parse(payload);
-  } catch {
-    return undefined;
-  }
-}
+export const openPending = (config: Config, cookie: string | undefined) =>
+  openFor(config.adminKey, PENDING_PURPOSE, cookie, pendingSchema);
 
 /** The Sluice user a signed-in person is: the same as their JWT names them when the provider issues those, else namespaced. */
 function userIdOf(config: Config, payload: JWTPayload): string {

@@ -7,11 +7,10 @@
 // cookie of this browser's, until the person, shown who is asking and where
 // the code would go, allows it by the form on that very page (a nonce ties
 // the two); only then is the code issued.
-import { EncryptJWT, jwtDecrypt } from "jose";
-import { signingKey } from "../auth/sluice-token.ts";
 import type { Config } from "../config/index.ts";
 import { escapeHtml } from "../http/plain-page.ts";
 import * as z from "../zod.ts";
+import { openFor, sealFor } from "./sealed.ts";
 
 const CONSENT_PURPOSE = "sluice oauth consent v1";
 export const CONSENT_COOKIE = "sluice-oauth-consent";
@@ -34,28 +33,12 @@ const consentSchema = z.object({
 });
 export type PendingConsent = z.infer<typeof consentSchema>;
 
-export async function sealConsent(config: Config, consent: PendingConsent): Promise<string> {
-  return new EncryptJWT({ ...consent })
-    .setProtectedHeader({ alg: "dir", enc: "A256GCM" })
-    .setIssuedAt()
-    .setExpirationTime(`${CONSENT_SECONDS}s`)
-    .encrypt(await signingKey(config.adminKey, CONSENT_PURPOSE));
-}
+export const sealConsent = (config: Config, consent: PendingConsent) =>
+  sealFor(config.adminKey, CONSENT_PURPOSE, consent, CONSENT_SECONDS);
 
 /** The consent this browser was asked for, or undefined when its cookie is missing, expired or not ours. */
-export async function openConsent(config: Config, cookie: string | undefined): Promise<PendingConsent | undefined> {
-  if (!cookie) return undefined;
-  try {
-    const { payload } = await jwtDecrypt(cookie, await signingKey(config.adminKey, CONSENT_PURPOSE), {
-      keyManagementAlgorithms: ["dir"],
-      contentEncryptionAlgorithms: ["A256GCM"],
-      requiredClaims: ["exp"],
-    });
-    return consentSchema.parse(payload);
-  } catch {
-    return undefined;
-  }
-}
+export const openConsent = (config: Config, cookie: string | undefined) =>
+  openFor(config.adminKey, CONSENT_PURPOSE, cookie, consentSchema);
 
 /** What the consent page says, as HTML: who asks, for whom, where the code would go, and the form that answers. */
 export function consentBody(input: { clientName: string | null; redirectUri: string; person: string; nonce: string }): string {
