@@ -3,6 +3,7 @@ import { Redis } from "@upstash/redis/cloudflare";
 import { eq, sql } from "drizzle-orm";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { usageEvents } from "../src/db/schema.ts";
+import { windowsAt } from "../src/limits/windows.ts";
 import { callWorker, db } from "./helpers.ts";
 import { admin, chatAs, errorOf, uniqueId } from "./identity.ts";
 
@@ -242,5 +243,52 @@ describe("teams", () => {
     expect(body.principal.type).toBe("key");
     expect(body.limits.key).toMatchObject({ rpm_limit: 50, max_budget: 2, budget_duration: "1mo" });
     expect(body.used.tokens_today).toBe(6);
+  });
+
+  it("counts what a caller has used in the limits' own days and months, audio tokens included", async () => {
+    const timeZone = "Asia/Kolkata"; // 5:30 from UTC: its midnight is never UTC's
+    const zoned = { ...env, LIMITS_TIMEZONE: timeZone };
+    const { id, key } = await newKey({});
+    const now = Date.now();
+    const windows = windowsAt(now, timeZone);
+    const row = (createdAt: number, fields: Partial<typeof usageEvents.$inferInsert>) => ({
+      requestId: uniqueId("quota"),
+      principalType: "key",
+      principalId: id,
+      keyId: id,
+      provider: "openai",
+      model: "gpt-realtime",
+      clientFormat: "openai",
+      latencyMs: 10,
+      status: 200,
+      createdAt: new Date(createdAt),
+      ...fields,
+    });
+    await db()
+      .insert(usageEvents)
+      .values([
+        // The zone's midnight, and a realtime session's audio tokens counted with its text tokens: 7 + 300 + 200.
+        row(windows.dayStartMs, {
+          promptTokens: 4,
+          completionTokens: 3,
+          costUsd: "0.25",
+          metadata: { modality: "realtime", media: { audioTokens: { input: 300, output: 200 } } },
+        }),
+        // A minute before it: yesterday in the zone, whatever day it is in UTC.
+        row(windows.dayStartMs - 60_000, { promptTokens: 40, completionTokens: 2, costUsd: "1" }),
+      ]);
+    const yesterdayThisMonth = windows.dayStartMs - 60_000 >= windows.monthStartMs;
+    const { response } = await callWorker(
+      new Request("https://sluice.test/api/ai/quota", { headers: { authorization: `Bearer ${key}` } }),
+      zoned,
+    );
+    expect(response.status).toBe(200);
+    const body = (await response.json()) as { used: Record<string, number> };
+    expect(body.used).toEqual({
+      tokens_today: 507,
+      tokens_this_month: yesterdayThisMonth ? 549 : 507,
+      usd_today: 0.25,
+      usd_this_month: yesterdayThisMonth ? 1.25 : 0.25,
+    });
   });
 });

@@ -65,7 +65,7 @@ const audioTokens = (side: "input" | "output") => {
   // Only a number is read as one: a row whose media holds anything else counts none, rather than failing the rebuild.
   return sql`coalesce(case when jsonb_typeof(${usageEvents.metadata} #> ${path}) = 'number' then (${usageEvents.metadata} #>> ${path})::numeric end, 0)`;
 };
-const countedTokens = sql`${usageEvents.promptTokens} + ${usageEvents.completionTokens} + ${audioTokens("input")} + ${audioTokens("output")}`;
+export const countedTokens = sql`${usageEvents.promptTokens} + ${usageEvents.completionTokens} + ${audioTokens("input")} + ${audioTokens("output")}`;
 
 /** What the ledger says a counter should hold. */
 async function ledgerValues(input: RebuildInput, subject: Subject, counters: Counter[]): Promise<number[]> {

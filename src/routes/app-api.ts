@@ -150,7 +150,7 @@ appApiRoutes.get(
   doc(DESCRIBE && { summary: "The caller's limits and what they have used today and this month" }),
   async (c) => {
     const principal = c.get("principal");
-    const used = await usageTotals(c.get("services").db, principal);
+    const used = await usageTotals(c.get("services").db, principal, c.get("config").limits.timeZone);
     return c.json({
       principal: { type: principal.type, id: principal.id },
       limits: principalLimits(principal),

@@ -1,8 +1,10 @@
-// What a principal has used today and this month, from the ledger.
+// What a principal has used today and this month, from the ledger, counted as the limits count it.
 import { sql } from "drizzle-orm";
 import { type Principal, principalKeyId, principalUserId } from "../auth/principal.ts";
 import type { Database } from "../db/client.ts";
 import { usageEvents } from "../db/schema.ts";
+import { countedTokens } from "../limits/rebuild.ts";
+import { windowsAt } from "../limits/windows.ts";
 
 export interface UsageTotals {
   tokensToday: number;
@@ -11,14 +13,13 @@ export interface UsageTotals {
   usdThisMonth: number;
 }
 
-export function periodStarts(now = new Date()): { day: Date; month: Date } {
-  return {
-    day: new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate())),
-    month: new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1)),
-  };
-}
-
-export async function usageTotals(db: Database, principal: Principal): Promise<UsageTotals> {
+/**
+ * Today and this month are the limits' own windows (midnight and the 1st in
+ * `LIMITS_TIMEZONE`), and a row's tokens are those its request was counted
+ * with, a realtime session's audio included: the figures are the ones the
+ * limiter refuses against.
+ */
+export async function usageTotals(db: Database, principal: Principal, timeZone: string, now = Date.now()): Promise<UsageTotals> {
   const keyId = principalKeyId(principal);
   const userId = principalUserId(principal);
   const subject =
@@ -29,8 +30,10 @@ export async function usageTotals(db: Database, principal: Principal): Promise<U
         : userId
           ? sql`${usageEvents.userId} = ${userId}`
           : sql`false`;
-  const { day, month } = periodStarts();
-  const tokens = sql`${usageEvents.promptTokens} + ${usageEvents.completionTokens}`;
+  const windows = windowsAt(now, timeZone);
+  const day = new Date(windows.dayStartMs);
+  const month = new Date(windows.monthStartMs);
+  const tokens = countedTokens;
   const [row] = await db
     .select({
       tokensToday: sql<string>`coalesce(sum(${tokens}) filter (where ${usageEvents.createdAt} >= ${day.toISOString()}), 0)`,
