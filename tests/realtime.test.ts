@@ -3,13 +3,15 @@
 // both ways, the session billed from its `response.done` events (text and
 // audio tokens priced apart) when it closes; a browser's client secret
 // minted from a key and taken as a WebSocket subprotocol; refusals.
-import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
+import { Redis } from "@upstash/redis/cloudflare";
 import { describe, expect, it } from "vitest";
 import worker from "../src/index.ts";
 import { BASE, callWorker, jsonRequest, mockProviderBindings, TEST_ADMIN_KEY, usageRow } from "./helpers.ts";
 import { admin, uniqueId } from "./identity.ts";
 
 const bindings = mockProviderBindings;
+const redis = () => new Redis({ url: env.UPSTASH_REDIS_REST_URL, token: env.UPSTASH_REDIS_REST_TOKEN });
 
 interface Session {
   response: Response;
@@ -100,6 +102,60 @@ describe("GET /v1/realtime", () => {
     await session.settled;
     const row = await usageRow(session.response.headers.get("x-request-id") ?? "");
     expect(row).toMatchObject({ status: 200, promptTokens: 0, completionTokens: 0, costUsd: 0 });
+  });
+
+  it("charges each response as it is done, and ends a session whose caller cannot cover it, though another session spent it", async () => {
+    // One response with audio costs $0.00026 at the mock (5 and 3 text tokens, 2 and 2 audio): the budget covers one, not two.
+    const made = await admin("POST", "/admin/keys", { name: uniqueId("realtime"), max_budget: 0.0004 });
+    const [id, key] = [String(made.body.id), String(made.body.key)];
+    const budgetNano = async () => {
+      const [counter] = await redis().keys(`sluice:c:key:${id}:usd:b:*`);
+      return counter ? Number(await redis().get(counter)) : 0;
+    };
+    const respond = async (session: Session) => {
+      send(session.socket, { type: "input_audio_buffer.append", audio });
+      send(session.socket, { type: "input_audio_buffer.commit" });
+      send(session.socket, { type: "response.create" });
+      await session.until("response.done");
+    };
+    const first = await connect({ authorization: `Bearer ${key}` });
+    const second = await connect({ authorization: `Bearer ${key}` });
+    await Promise.all([first.until("session.created"), second.until("session.created")]);
+    await respond(first);
+    // Charged while the session runs, not when it closes.
+    await expect.poll(budgetNano, { timeout: 5_000 }).toBe(260_000);
+    await respond(second);
+    expect(await second.closed).toEqual({ code: 1008, reason: "budget_exceeded" });
+    expect(second.events.map((event) => event.type).slice(-2)).toEqual(["response.done", "error"]);
+    expect(second.events.at(-1)).toMatchObject({
+      type: "error",
+      error: { type: "rate_limit_exceeded", code: "budget_exceeded", message: expect.stringContaining("$0.0004") },
+    });
+    await second.settled;
+    // The budget is now spent for the first session too: its next response is billed, and ends it.
+    expect(first.events.some((event) => event.type === "error")).toBe(false);
+    send(first.socket, { type: "response.create" });
+    expect(await first.closed).toEqual({ code: 1008, reason: "budget_exceeded" });
+    await first.settled;
+    const rows = await Promise.all(
+      [first, second].map((session) => usageRow(session.response.headers.get("x-request-id") ?? "")),
+    );
+    expect(rows.map((row) => row?.costUsd)).toEqual([expect.closeTo(260e-6 + 196e-6, 12), expect.closeTo(260e-6, 12)]);
+    // Whatever a charge could not take is settled at the close: the counter holds every dollar the ledger does.
+    expect(await budgetNano()).toBe(260_000 + 196_000 + 260_000);
+  });
+
+  it("ends a session at its next response once its key is revoked", async () => {
+    const made = await admin("POST", "/admin/keys", { name: uniqueId("realtime"), rpm_limit: 1000 });
+    const session = await connect({ authorization: `Bearer ${String(made.body.key)}` });
+    await session.until("session.created");
+    expect((await admin("DELETE", `/admin/keys/${String(made.body.id)}`)).status).toBe(200);
+    send(session.socket, { type: "response.create" });
+    expect(await session.closed).toEqual({ code: 1008, reason: "invalid_api_key" });
+    expect(session.events.at(-1)).toMatchObject({ type: "error", error: { code: "invalid_api_key" } });
+    await session.settled;
+    const row = await usageRow(session.response.headers.get("x-request-id") ?? "");
+    expect(row).toMatchObject({ status: 200, promptTokens: 5, completionTokens: 3 });
   });
 
   it("takes a browser's client secret as a subprotocol, and answers the realtime one", async () => {

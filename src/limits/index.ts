@@ -48,8 +48,11 @@ interface AdmitInput {
    * for. Limits that changed apply from the caller's next request.
    */
   refresh?: () => Promise<unknown>;
-  /** `requests`: only the per-minute request windows (and the deny markers) apply; no quota, budget or token window. */
-  only?: "requests";
+  /**
+   * `requests`: only the per-minute request windows (and the deny markers) apply; no quota, budget or token window.
+   * `spend`: every window but the request ones: what a running session has used, charged as it goes.
+   */
+  only?: "requests" | "spend";
 }
 
 const NOTHING_TO_SETTLE = async () => undefined;

@@ -81,8 +81,8 @@ export function reserve(input: {
   principal: Principal;
   estimate: Estimate;
   price: Price | undefined;
-  /** `requests`: the request windows alone. */
-  only?: "requests";
+  /** `requests`: the request windows alone; `spend`: all but the request windows (usage charged while a session runs). */
+  only?: "requests" | "spend";
 }): Reservation | undefined {
   const { principal, estimate, redis } = input;
   const subjects = subjectsOf(principal);
@@ -101,7 +101,7 @@ export function reserve(input: {
   for (const subject of subjects) {
     const identifier = `${subject.kind}:${subject.id}`;
     const { requestsPerMinute, tokensPerMinute } = subject.limits;
-    if (requestsPerMinute !== null) {
+    if (requestsPerMinute !== null && input.only !== "spend") {
       const limiter = limiterFor(redis, "rpm", requestsPerMinute);
       rpm.push({
         id: `rpm:${requestsPerMinute}:${identifier}`,

@@ -2,12 +2,16 @@
 // WebSocket Sluice opens to the provider with the provider's key (which the
 // caller never sees). Events go both ways as they come; the provider's
 // `response.done` events are read for usage (text and audio tokens priced
-// apart), and when either side closes the other is closed with the same
-// code, and the session is billed and settled against the caller's limits.
+// apart) and charged to the caller's limits as each response is done; a
+// session whose caller can no longer cover what it used (a quota or budget
+// spent, by this session or by others, a key revoked or blocked) is ended
+// with an error event. When either side closes the other is closed with the
+// same code, and the session is billed and the rest of it settled.
 import { assertDeploymentAllowed, reauthenticate } from "../auth/index.ts";
 import type { GatewayContext } from "../context.ts";
 import { credentialsFor, ownedCredentials } from "../credentials/pool.ts";
 import { checkedName, modelName } from "../formats/fields.ts";
+import { errorBody } from "../formats/index.ts";
 import { GatewayError } from "../http/errors.ts";
 import { spendsDollars, unpricedRefusal } from "../limits/binding.ts";
 import { admit } from "../limits/index.ts";
@@ -17,6 +21,7 @@ import { refuseUnguardable } from "../routing/guard-stage.ts";
 import { pickedProvider } from "../routing/proxy.ts";
 import { naturalProvider, planRoute } from "../routing/resolve.ts";
 import { UsageMeter } from "../usage/meter.ts";
+import { costOf, mediaCostOf, type Price } from "../usage/prices.ts";
 import { writeUsage } from "../usage/writer.ts";
 
 /** OpenAI's own default for a session that names no model. */
@@ -46,6 +51,30 @@ function addUsage(total: SessionUsage, event: unknown): void {
   total.textOut += count(output.text_tokens);
   total.audioOut += count(output.audio_tokens);
 }
+
+/** What a session has used: its tokens, audio included, as the limits count them, and their price. */
+function spent(usage: SessionUsage, price: Price | undefined): { tokens: number; usd: number } {
+  const cachedTokens = Math.min(usage.cached, usage.textIn);
+  return {
+    tokens: usage.textIn + usage.textOut + usage.audioIn + usage.audioOut,
+    usd:
+      costOf(price, { promptTokens: usage.textIn, completionTokens: usage.textOut, cachedTokens }) +
+      mediaCostOf(price, { audioTokens: { input: usage.audioIn, output: usage.audioOut } }),
+  };
+}
+
+/**
+ * A refusal that ends a running session: a quota or budget that cannot
+ * cover what it used, a caller revoked or blocked since it opened. A
+ * per-minute window, or a limits store that cannot be reached, does not: the
+ * usage is then settled when the session closes.
+ */
+const endsSession = (error: unknown): error is GatewayError =>
+  error instanceof GatewayError &&
+  (error.status === 401 || error.status === 403 || (error.status === 429 && error.code !== "rate_limit_exceeded"));
+
+/** The close code a session ended by Sluice's own policy gets (RFC 6455's policy violation). */
+const POLICY_CLOSE = 1008;
 
 const unsupported = (provider: string) =>
   new GatewayError(
@@ -96,6 +125,7 @@ export async function realtimeSession(c: GatewayContext): Promise<Response> {
     );
   }
   // A session's length is unknown: nothing is reserved, but a caller already over a limit is refused here.
+  const refresh = async () => assertDeploymentAllowed(await reauthenticate(c), target, natural);
   const admission = admit({
     config,
     services,
@@ -103,7 +133,7 @@ export async function realtimeSession(c: GatewayContext): Promise<Response> {
     estimate: { inputTokens: 0, outputTokens: 0 },
     price: target.price,
     defer,
-    refresh: async () => assertDeploymentAllowed(await reauthenticate(c), target, natural),
+    refresh,
   });
   const limitHeaders = await admission.ready;
   const secret = await credential.secret();
@@ -143,7 +173,11 @@ export async function realtimeSession(c: GatewayContext): Promise<Response> {
     ended = resolve;
   });
   let open = true;
-  const end = (from: "client" | "provider", code: number, reason: string) => {
+  /** What has been charged to the caller's limits while the session ran; the rest is settled when it closes. */
+  let charged = { tokens: 0, usd: 0 };
+  /** Charges run one after another, and the close settles after the last of them. */
+  let charging = Promise.resolve();
+  const end = (from: "client" | "provider" | "sluice", code: number, reason: string) => {
     if (!open) return;
     open = false;
     // The other side is closed with the same code; the closing side gets its close answered.
@@ -160,17 +194,63 @@ export async function realtimeSession(c: GatewayContext): Promise<Response> {
     meter.setMedia({ audioTokens: { input: usage.audioIn, output: usage.audioOut } });
     const record = meter.finish({ status: 200 });
     ended?.();
-    const tokens = record.promptTokens + record.completionTokens + usage.audioIn + usage.audioOut;
-    defer(Promise.all([writeUsage(services, record), admission.settle({ tokens, usd: record.costUsd })]));
+    const { tokens } = spent(usage, target.price);
+    const rest = charging.then(() => admission.settle({ tokens: tokens - charged.tokens, usd: record.costUsd - charged.usd }));
+    defer(Promise.all([writeUsage(services, record), rest]));
+  };
+  /** Ends the session for a refusal: the caller is told why, in OpenAI's realtime error event, and both sides are closed. */
+  const cut = (refusal: GatewayError) => {
+    if (!open) return;
+    const { error } = errorBody("openai", refusal) as { error: Record<string, unknown> };
+    try {
+      server.send(JSON.stringify({ type: "error", event_id: `event_sluice_${crypto.randomUUID()}`, error }));
+    } catch {
+      // the caller is gone: the close below is all that is left
+    }
+    end("sluice", POLICY_CLOSE, refusal.code ?? "limit");
+  };
+  /**
+   * Charges what the session used since the last charge, as a request of its
+   * own would be admitted (every window but the per-minute requests): the
+   * caller's other requests see it at once, and a caller that cannot cover
+   * it ends the session.
+   */
+  const charge = async () => {
+    const used = spent(usage, target.price);
+    const delta = { tokens: used.tokens - charged.tokens, usd: used.usd - charged.usd };
+    if (delta.tokens <= 0 && delta.usd <= 0) return;
+    const step = admit({
+      config,
+      services,
+      principal,
+      estimate: { inputTokens: delta.tokens, outputTokens: 0, usd: delta.usd },
+      price: target.price,
+      defer,
+      refresh,
+      only: "spend",
+    });
+    try {
+      await step.ready;
+    } catch (error) {
+      // Not charged: the close settles it with the rest.
+      if (endsSession(error)) cut(error);
+      return;
+    }
+    charged = used;
+    await step.settle(delta);
   };
   server.addEventListener("message", (event) => {
     if (open) provider.send(event.data);
   });
   provider.addEventListener("message", (event) => {
-    if (typeof event.data === "string" && event.data.includes('"response.done"')) {
+    // After the close the session's record is written: a late event is relayed to nobody and counted nowhere.
+    if (open && typeof event.data === "string" && event.data.includes('"response.done"')) {
       try {
         const parsed: unknown = JSON.parse(event.data);
-        if ((parsed as { type?: unknown }).type === "response.done") addUsage(usage, parsed);
+        if ((parsed as { type?: unknown }).type === "response.done") {
+          addUsage(usage, parsed);
+          charging = charging.then(charge).catch(() => undefined);
+        }
       } catch {
         // not JSON: relayed as it came
       }
