@@ -271,11 +271,11 @@ describe("teams", () => {
         row(windows.dayStartMs, {
           promptTokens: 4,
           completionTokens: 3,
-          costUsd: "0.25",
+          costUsd: 0.25,
           metadata: { modality: "realtime", media: { audioTokens: { input: 300, output: 200 } } },
         }),
         // A minute before it: yesterday in the zone, whatever day it is in UTC.
-        row(windows.dayStartMs - 60_000, { promptTokens: 40, completionTokens: 2, costUsd: "1" }),
+        row(windows.dayStartMs - 60_000, { promptTokens: 40, completionTokens: 2, costUsd: 1 }),
       ]);
     const yesterdayThisMonth = windows.dayStartMs - 60_000 >= windows.monthStartMs;
     const { response } = await callWorker(

@@ -8,7 +8,7 @@ import { Redis } from "@upstash/redis/cloudflare";
 import { describe, expect, it } from "vitest";
 import worker from "../src/index.ts";
 import { BASE, callWorker, jsonRequest, mockProviderBindings, TEST_ADMIN_KEY, usageRow } from "./helpers.ts";
-import { admin, uniqueId } from "./identity.ts";
+import { admin, appToken, uniqueId } from "./identity.ts";
 
 const bindings = mockProviderBindings;
 const redis = () => new Redis({ url: env.UPSTASH_REDIS_REST_URL, token: env.UPSTASH_REDIS_REST_TOKEN });
@@ -146,7 +146,7 @@ describe("GET /v1/realtime", () => {
   });
 
   it("ends a session at its next response once its key is revoked", async () => {
-    const made = await admin("POST", "/admin/keys", { name: uniqueId("realtime"), rpm_limit: 1000 });
+    const made = await admin("POST", "/admin/keys", { name: uniqueId("realtime") });
     const session = await connect({ authorization: `Bearer ${String(made.body.key)}` });
     await session.until("session.created");
     expect((await admin("DELETE", `/admin/keys/${String(made.body.id)}`)).status).toBe(200);
@@ -157,6 +157,27 @@ describe("GET /v1/realtime", () => {
     const row = await usageRow(session.response.headers.get("x-request-id") ?? "");
     expect(row).toMatchObject({ status: 200, promptTokens: 5, completionTokens: 3 });
   });
+
+  it("outlives the credential it opened with: a change to the caller is read by who they are, not by the expired token", async () => {
+    const user = uniqueId("voice");
+    // Expired 28 s ago: inside the 30 s the clock is allowed to drift when the session opens, past it three seconds later.
+    const token = await appToken({ sub: user }, { expiresIn: Math.floor(Date.now() / 1000) - 28 });
+    const session = await connect({ authorization: `Bearer ${token}` });
+    expect(session.response.status).toBe(101);
+    await session.until("session.created");
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    // An admin change marks the session's copy of the user stale: its next charge reads them again.
+    expect((await admin("PATCH", `/admin/users/${user}`, { tokens_per_day: 100_000 })).status).toBe(200);
+    send(session.socket, { type: "response.create" });
+    await session.until("response.done");
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(session.events.filter((event) => event.type === "error")).toEqual([]);
+    session.socket.close(1000, "done");
+    expect(await session.closed).toMatchObject({ code: 1000 });
+    await session.settled;
+    const row = await usageRow(session.response.headers.get("x-request-id") ?? "");
+    expect(row).toMatchObject({ userId: user, promptTokens: 5, completionTokens: 3 });
+  }, 15_000);
 
   it("takes a browser's client secret as a subprotocol, and answers the realtime one", async () => {
     const key = String((await admin("POST", "/admin/keys", { name: uniqueId("realtime") })).body.key);

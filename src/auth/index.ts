@@ -116,6 +116,27 @@ export async function reauthenticate(c: GatewayContext): Promise<Principal> {
   return fresh;
 }
 
+/**
+ * The caller as Postgres has them now, found by who they are rather than by
+ * their credential: for a connection that outlives the credential it opened
+ * with (a realtime session opened with a client secret or a JWT that has
+ * since expired). Throws the refusal the fresh copy calls for (revoked,
+ * expired, blocked); a guest keeps the copy it has (its app's state reaches
+ * it through the deny markers).
+ */
+export async function reloadCaller(c: GatewayContext, principal: Principal): Promise<Principal> {
+  if (principal.type === "key") {
+    forgetKey(principal.keyId);
+    return keyPrincipal(await findKeyById(c.get("services").db, principal.keyId), principal.via);
+  }
+  if (principal.type === "user") {
+    forgetUser(principal.userId);
+    const { userId, email, name, teamId, tier } = principal;
+    return knownUser(c, { userId, email, name, teamId, tier }, { ...principal.claims });
+  }
+  return principal;
+}
+
 const matches = (pattern: string, name: string) =>
   pattern === "*" || (pattern.endsWith("*") ? name.startsWith(pattern.slice(0, -1)) : pattern === name);
 

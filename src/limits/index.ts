@@ -32,6 +32,8 @@ export interface Admission {
   readonly ready: Promise<Record<string, string>>;
   /** Settles the reservation to what the request used, once `ready` has resolved; the promise is deferred work. */
   settle(actual: Actual): Promise<void>;
+  /** Once `ready` has resolved: whether anything was reserved (not when the limits could not be reached and the policy let the request through). */
+  readonly reserved: boolean;
 }
 
 interface AdmitInput {
@@ -50,7 +52,7 @@ interface AdmitInput {
   refresh?: () => Promise<unknown>;
   /**
    * `requests`: only the per-minute request windows (and the deny markers) apply; no quota, budget or token window.
-   * `spend`: every window but the request ones: what a running session has used, charged as it goes.
+   * `spend`: the quota and budget counters alone, always checked in Redis (no lease): what a running session has used, charged as it goes.
    */
   only?: "requests" | "spend";
 }
@@ -58,7 +60,7 @@ interface AdmitInput {
 const NOTHING_TO_SETTLE = async () => undefined;
 
 function admitted(mode: AdmissionMode, headers: Record<string, string>, settle: Admission["settle"]): Admission {
-  return { mode, ready: Promise.resolve(headers), settle };
+  return { mode, ready: Promise.resolve(headers), settle, reserved: mode !== "unlimited" };
 }
 
 function leaseHeaders(caller: CallerLimits, r: Reservation): Record<string, string> {
@@ -112,22 +114,25 @@ export function admit(input: AdmitInput): Admission {
     reserved ? settlementBuffer(services.redis).settle(correctionsFor(reservation, actual)) : Promise.resolve();
   const caller = callerLimits(callerKey(principal));
   const now = reservation.now;
-  caller.noteArrival(now);
+  // A session's charges are not requests: they neither shape the caller's lease nor draw from it.
+  const charge = input.only === "spend";
+  if (!charge) caller.noteArrival(now);
   const lease = caller.lease;
-  if (lease && caller.draw(reservation, now)) {
+  if (!charge && lease && caller.draw(reservation, now)) {
     return admitted("lease", leaseHeaders(caller, reservation), async (actual) => {
       const corrections = correctionsFor(reservation, actual);
       if (!caller.credit(lease, corrections)) await settlementBuffer(services.redis).settle(corrections);
     });
   }
 
-  const overlapped = config.limits.overlap && caller.mayOverlap(reservation, now);
-  const leaseUnits = caller.leaseUnitsWanted(reservation, config.limits.leaseMs, now);
+  const overlapped = !charge && config.limits.overlap && caller.mayOverlap(reservation, now);
+  const leaseUnits = charge ? 0 : caller.leaseUnitsWanted(reservation, config.limits.leaseMs, now);
   if (leaseUnits > 0) caller.leasing = true;
   const ready = runGate({ config, services, principal, reservation, leaseUnits, defer: input.defer })
     .then(async (result) => {
       reserved = result.reserved;
-      if (result.view) caller.view = result.view;
+      // A charge's reply reads only the counters: the caller's view of its windows stays as its requests last saw it.
+      if (result.view && !charge) caller.view = result.view;
       if (result.lease) holdLease(input, caller, { ...result.lease, expiresAt: Date.now() + config.limits.leaseMs, open: true });
       if (result.stale && input.refresh) await refreshed(input, () => settle({ tokens: 0, usd: 0 }));
       return result.headers;
@@ -137,7 +142,14 @@ export function admit(input: AdmitInput): Admission {
     });
   // Whoever awaits `ready` sees the refusal; nobody awaiting it is not an unhandled rejection.
   ready.catch(() => undefined);
-  return { mode: overlapped ? "overlapped" : "sequential", ready, settle };
+  return {
+    mode: overlapped ? "overlapped" : "sequential",
+    ready,
+    settle,
+    get reserved() {
+      return reserved;
+    },
+  };
 }
 
 /**

@@ -23,6 +23,12 @@ export interface Estimate {
 export interface Actual {
   tokens: number;
   usd: number;
+  /**
+   * Tokens for the per-minute windows, where they differ from the counters':
+   * a realtime session's counters are charged as it runs, its per-minute
+   * windows all at its close.
+   */
+  rateTokens?: number;
 }
 
 /** A per-minute window of one subject: requests or tokens. */
@@ -81,7 +87,7 @@ export function reserve(input: {
   principal: Principal;
   estimate: Estimate;
   price: Price | undefined;
-  /** `requests`: the request windows alone; `spend`: all but the request windows (usage charged while a session runs). */
+  /** `requests`: the request windows alone; `spend`: the quota and budget counters alone (usage charged while a session runs). */
   only?: "requests" | "spend";
 }): Reservation | undefined {
   const { principal, estimate, redis } = input;
@@ -101,7 +107,8 @@ export function reserve(input: {
   for (const subject of subjects) {
     const identifier = `${subject.kind}:${subject.id}`;
     const { requestsPerMinute, tokensPerMinute } = subject.limits;
-    if (requestsPerMinute !== null && input.only !== "spend") {
+    if (input.only === "spend") continue;
+    if (requestsPerMinute !== null) {
       const limiter = limiterFor(redis, "rpm", requestsPerMinute);
       rpm.push({
         id: `rpm:${requestsPerMinute}:${identifier}`,
@@ -142,7 +149,7 @@ export function correctionsFor(reservation: Reservation, actual: Actual): Correc
       id: w.id,
       limiter: w.limiter,
       identifier: w.identifier,
-      amount: actual.tokens - w.amount,
+      amount: (actual.rateTokens ?? actual.tokens) - w.amount,
     })),
   };
 }

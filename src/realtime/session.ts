@@ -7,7 +7,8 @@
 // spent, by this session or by others, a key revoked or blocked) is ended
 // with an error event. When either side closes the other is closed with the
 // same code, and the session is billed and the rest of it settled.
-import { assertDeploymentAllowed, reauthenticate } from "../auth/index.ts";
+import { assertDeploymentAllowed, reauthenticate, reloadCaller } from "../auth/index.ts";
+import { KEY_CACHE_TTL_MS } from "../auth/keys.ts";
 import type { GatewayContext } from "../context.ts";
 import { credentialsFor, ownedCredentials } from "../credentials/pool.ts";
 import { checkedName, modelName } from "../formats/fields.ts";
@@ -15,6 +16,7 @@ import { errorBody } from "../formats/index.ts";
 import { GatewayError } from "../http/errors.ts";
 import { spendsDollars, unpricedRefusal } from "../limits/binding.ts";
 import { admit } from "../limits/index.ts";
+import { reason } from "../log.ts";
 import { catalogFor } from "../routing/catalog.ts";
 import { assertTargetAllowed } from "../routing/data-controls.ts";
 import { refuseUnguardable } from "../routing/guard-stage.ts";
@@ -125,7 +127,6 @@ export async function realtimeSession(c: GatewayContext): Promise<Response> {
     );
   }
   // A session's length is unknown: nothing is reserved, but a caller already over a limit is refused here.
-  const refresh = async () => assertDeploymentAllowed(await reauthenticate(c), target, natural);
   const admission = admit({
     config,
     services,
@@ -133,7 +134,7 @@ export async function realtimeSession(c: GatewayContext): Promise<Response> {
     estimate: { inputTokens: 0, outputTokens: 0 },
     price: target.price,
     defer,
-    refresh,
+    refresh: async () => assertDeploymentAllowed(await reauthenticate(c), target, natural),
   });
   const limitHeaders = await admission.ready;
   const secret = await credential.secret();
@@ -173,6 +174,13 @@ export async function realtimeSession(c: GatewayContext): Promise<Response> {
     ended = resolve;
   });
   let open = true;
+  /** The caller as the session's charges see it: read again by identity, so a change made since it opened applies. */
+  const caller = { principal, loadedAt: Date.now() };
+  const reload = async () => {
+    const fresh = await reloadCaller(c, caller.principal);
+    assertDeploymentAllowed(fresh, target, natural);
+    Object.assign(caller, { principal: fresh, loadedAt: Date.now() });
+  };
   /** What has been charged to the caller's limits while the session ran; the rest is settled when it closes. */
   let charged = { tokens: 0, usd: 0 };
   /** Charges run one after another, and the close settles after the last of them. */
@@ -195,7 +203,10 @@ export async function realtimeSession(c: GatewayContext): Promise<Response> {
     const record = meter.finish({ status: 200 });
     ended?.();
     const { tokens } = spent(usage, target.price);
-    const rest = charging.then(() => admission.settle({ tokens: tokens - charged.tokens, usd: record.costUsd - charged.usd }));
+    // The counters take what no charge took; the per-minute tokens windows, which charges leave alone, take it all.
+    const rest = charging.then(() =>
+      admission.settle({ tokens: tokens - charged.tokens, usd: record.costUsd - charged.usd, rateTokens: tokens }),
+    );
     defer(Promise.all([writeUsage(services, record), rest]));
   };
   /** Ends the session for a refusal: the caller is told why, in OpenAI's realtime error event, and both sides are closed. */
@@ -219,25 +230,29 @@ export async function realtimeSession(c: GatewayContext): Promise<Response> {
     const used = spent(usage, target.price);
     const delta = { tokens: used.tokens - charged.tokens, usd: used.usd - charged.usd };
     if (delta.tokens <= 0 && delta.usd <= 0) return;
-    const step = admit({
-      config,
-      services,
-      principal,
-      estimate: { inputTokens: delta.tokens, outputTokens: 0, usd: delta.usd },
-      price: target.price,
-      defer,
-      refresh,
-      only: "spend",
-    });
     try {
+      // The caller read again as often as a request's would be; by who they are, since the credential may have expired.
+      if (Date.now() - caller.loadedAt > KEY_CACHE_TTL_MS) await reload();
+      const step = admit({
+        config,
+        services,
+        principal: caller.principal,
+        estimate: { inputTokens: delta.tokens, outputTokens: 0, usd: delta.usd },
+        price: target.price,
+        defer,
+        refresh: reload,
+        only: "spend",
+      });
       await step.ready;
+      // Limits that could not be reached took nothing: the close settles it with the rest.
+      if (!step.reserved) return;
+      charged = used;
+      await step.settle(delta);
     } catch (error) {
       // Not charged: the close settles it with the rest.
       if (endsSession(error)) cut(error);
-      return;
+      else if (!(error instanceof GatewayError)) console.error(`sluice: ${c.get("requestId")} realtime charge: ${reason(error)}`);
     }
-    charged = used;
-    await step.settle(delta);
   };
   server.addEventListener("message", (event) => {
     if (open) provider.send(event.data);
