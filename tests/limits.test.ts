@@ -192,6 +192,25 @@ describe("daily and monthly quotas", () => {
   });
 });
 
+describe("a limit an admin raises", () => {
+  it("applies on another isolate from the request after the one refused under its old copy, not when that copy expires", async () => {
+    const user = uniqueId("raised");
+    await admin("POST", "/admin/users", { id: user, tokens_per_day: 20 });
+    const { key } = await newKey({ user_id: user });
+    const other = (body: Record<string, unknown>) => env.SECOND_INSTANCE.fetch(chatAs(key, body));
+    expect((await other({ max_tokens: 5 })).status).toBe(200);
+    // The second instance settles its 6 tokens in its own time: refused once they are counted.
+    await expect.poll(async () => (await other({ max_tokens: 15 })).status, { timeout: 5_000 }).toBe(429);
+    // Changed through this instance: the other still holds the key with its owner's old quota.
+    expect((await admin("PATCH", `/admin/users/${user}`, { tokens_per_day: 10_000 })).status).toBe(200);
+    const underOldCopy = await other({ max_tokens: 15 });
+    expect(await errorOf(underOldCopy)).toMatchObject({ status: 429, code: "insufficient_quota" });
+    const next = await other({ max_tokens: 15 });
+    expect(next.status).toBe(200);
+    expect(((await next.json()) as { usage: { total_tokens: number } }).usage.total_tokens).toBe(6);
+  });
+});
+
 describe("when Redis cannot be reached", () => {
   const unreachable = { ...env, UPSTASH_REDIS_REST_URL: "http://127.0.0.1:9" };
 

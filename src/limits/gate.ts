@@ -63,6 +63,13 @@ type GateReply = number[];
 const secondsUntil = (ms: number) => Math.max(1, Math.ceil((ms - Date.now()) / 1000));
 const PERIOD_WORDS = { day: "daily", month: "monthly", budget: "budget" } as const;
 
+/**
+ * Refusals made under a copy of the caller an admin has changed since (a
+ * limit raised, say): the copy is to be read again, so the change applies
+ * from the caller's next request rather than when the copy expires.
+ */
+export const refusedStale = new WeakSet<GatewayError>();
+
 function counterRefusal(counter: Counter): GatewayError {
   const who = `this ${counter.subject.kind}`;
   const limit =
@@ -219,7 +226,9 @@ export async function runGate(input: GateInput): Promise<GateResult> {
   }
   if (gate[0] === 1) {
     giveBack(0, allRates);
-    throw counterRefusal(r.counters[(gate[1] ?? 1) - 1] as Counter);
+    const refusal = counterRefusal(r.counters[(gate[1] ?? 1) - 1] as Counter);
+    if (gate[3] === 4) refusedStale.add(refusal);
+    throw refusal;
   }
   // Reserved, but an admin changed the caller since this isolate loaded it: its copy is to be read again.
   const stale = gate[0] === 4;

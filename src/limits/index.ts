@@ -15,7 +15,7 @@ import { GatewayError } from "../http/errors.ts";
 import { reason } from "../log.ts";
 import type { Services } from "../services.ts";
 import type { Price } from "../usage/prices.ts";
-import { rateHeaders, runGate } from "./gate.ts";
+import { rateHeaders, refusedStale, runGate } from "./gate.ts";
 import { type CallerLimits, callerKey, callerLimits, type Lease } from "./isolate-state.ts";
 import { countersOf, subjectsOf } from "./plan.ts";
 import { type Actual, correctionsFor, type Estimate, type Reservation, reserve } from "./reservation.ts";
@@ -136,6 +136,11 @@ export function admit(input: AdmitInput): Admission {
       if (result.lease) holdLease(input, caller, { ...result.lease, expiresAt: Date.now() + config.limits.leaseMs, open: true });
       if (result.stale && input.refresh) await refreshed(input, () => settle({ tokens: 0, usd: 0 }));
       return result.headers;
+    })
+    .catch(async (error: unknown) => {
+      // Refused under a copy an admin has changed since: read the caller again for its next request; this one stays refused.
+      if (error instanceof GatewayError && refusedStale.has(error)) await input.refresh?.().catch(() => undefined);
+      throw error;
     })
     .finally(() => {
       if (leaseUnits > 0) caller.leasing = false;

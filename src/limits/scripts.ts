@@ -50,7 +50,7 @@ for j = 1, n do
   local value = tonumber(redis.call('GET', KEYS[base + j]) or '0')
   values[j] = value
   if limit >= 0 then
-    if value + amount > limit then return {1, j, value} end
+    if value + amount > limit then return {1, j, value, state} end
     if amount > 0 then
       local fits = math.floor((limit - value - amount) / share / amount)
       if fits < granted then granted = fits end
