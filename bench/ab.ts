@@ -1,4 +1,4 @@
-// `npm run bench:ab -- --a path/to/a.js --b path/to/b.js [--prompt-kib K] [--rounds R] [--requests N] [--translated]
+// `npm run bench:ab -- --a path/to/a.js --b path/to/b.js [--prompt-kib K] [--latency-ms L] [--rounds R] [--requests N] [--translated]
 // [--streams] [--a-env NAME=value,…] [--b-env NAME=value,…] [--a-direct] [--b-direct]`: two builds of the Worker side by side in one run, and the bare forwarder,
 // measured in alternating rounds (A B F, then B A F, …), so a busy moment on
 // a shared machine lands on both. The figure is process CPU per request from
@@ -27,6 +27,8 @@ import {
 const ROUNDS = Number(option("rounds") ?? 6);
 const PROMPT_KIB = Number(option("prompt-kib") ?? 0);
 const TRANSLATED = process.argv.includes("--translated");
+/** `--latency-ms L`: the mock answers after L ms, so requests come one every L ms or so, as a quiet isolate sees them. */
+const LATENCY_MS = Number(option("latency-ms") ?? 0);
 const STREAMS = process.argv.includes("--streams");
 const STREAM = { chunks: 64, intervalMs: 2, concurrency: 8 };
 /** `--a-env` and `--b-env NAME=value,…`: bindings each build starts with, beside the bench's own. */
@@ -83,7 +85,7 @@ async function round(target: Target, requests: number): Promise<number> {
   } else {
     const result = await runLoad({
       url: target.url,
-      headers: target.headers,
+      headers: LATENCY_MS > 0 ? { ...target.headers, "x-mock-latency-ms": String(LATENCY_MS) } : target.headers,
       body: bodyFor(target),
       concurrency: 1,
       requests,

@@ -1,4 +1,4 @@
-// `npm run bench:profile [-- --requests N --concurrency C --prompt-kib K --streams --translated|--forwarder|--admin --allocations --env NAME=value,…]`:
+// `npm run bench:profile [-- --requests N --concurrency C --prompt-kib K --latency-ms L --streams --translated|--forwarder|--admin --allocations --env NAME=value,…]`:
 // where Sluice's own CPU goes (or, with --forwarder, the bare forwarder's, for scale). Runs the Worker unminified in workerd with its
 // inspector open, drives warm load through it, records a V8 CPU profile over
 // the inspector protocol, and prints the functions with the most self time.
@@ -27,6 +27,8 @@ const REQUESTS = argument("requests", 3000);
 const CONCURRENCY = argument("concurrency", 16);
 /** `--prompt-kib N`: a coding agent's conversation of about N KiB as the prompt, instead of one short message. */
 const PROMPT_KIB = argument("prompt-kib", 0);
+/** `--latency-ms N`: the mock answers after N ms, so a low-rate caller's per-request work (batches of one, timers that fire) shows. */
+const LATENCY_MS = argument("latency-ms", 0);
 const INSPECTOR_PORT = 9339;
 
 interface ProfileNode {
@@ -123,9 +125,10 @@ async function main(): Promise<void> {
           })
         : (target.bodies?.plain ?? JSON.stringify({ model: "mock-echo", messages: [{ role: "user", content: "Profile me." }] }));
     // Streams: 64 chunks each, 2 ms apart, so each arrives on its own.
+    const latency: Record<string, string> = LATENCY_MS > 0 ? { "x-mock-latency-ms": String(LATENCY_MS) } : {};
     const headers = streams
       ? { ...target.headers, "x-mock-tokens": "64", "x-mock-chunks": "64", "x-mock-interval-ms": "2" }
-      : target.headers;
+      : { ...target.headers, ...latency };
     const load = () =>
       runLoad({ url: target.url, headers, body, concurrency: CONCURRENCY, requests: REQUESTS, timeLimitMs: 120_000 });
     await load();

@@ -6,6 +6,7 @@
 // on first sight), and says what the one-use code the client gets once the
 // person allows it will grant (consent.ts).
 import type { JWTPayload } from "jose";
+import { openFor, seal } from "../auth/sealed.ts";
 import { userFromClaims } from "../auth/users.ts";
 import type { Config, SsoConfig } from "../config/index.ts";
 import { GatewayError } from "../http/errors.ts";
@@ -16,7 +17,6 @@ import * as z from "../zod.ts";
 import { isMcpResource } from "./access-token.ts";
 import { isRegisteredRedirect, openClient } from "./clients.ts";
 import { type CodeGrant, clientHash, newFamily } from "./grants.ts";
-import { openFor, sealFor } from "./sealed.ts";
 
 const PENDING_PURPOSE = "sluice oauth authorization v1";
 export const AUTHORIZE_COOKIE = "sluice-oauth";
@@ -129,7 +129,7 @@ export async function startAuthorization(
     loginHint: input.loginHint,
     redirectUri: `${input.gatewayOrigin}/oauth/callback`,
   });
-  const cookie = await sealFor(
+  const cookie = await seal(
     config.adminKey,
     PENDING_PURPOSE,
     { signIn: started.cookie, request: { ...input.request } },

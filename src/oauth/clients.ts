@@ -3,8 +3,7 @@
 // the admin key), so any isolate reads a client's redirect URIs from its id
 // and rotating the admin key forgets every client. Clients are public (PKCE,
 // no secret); redirect URIs are HTTPS, or HTTP on the loopback interface.
-import { EncryptJWT, jwtDecrypt } from "jose";
-import { signingKey } from "../auth/sluice-token.ts";
+import { seal, unseal } from "../auth/sealed.ts";
 import { hasControl } from "../formats/fields.ts";
 import * as z from "../zod.ts";
 import { invalidClient, invalidClientMetadata } from "./errors.ts";
@@ -42,18 +41,14 @@ function checkedRedirectUri(uri: string): string {
   return uri;
 }
 
-const clientKey = (adminKey: string) => signingKey(adminKey, CLIENT_PURPOSE);
-
 /** Registers a client: its id holds its redirect URIs and name. */
 export async function registerClient(
   adminKey: string,
   input: z.infer<typeof registrationSchema>,
 ): Promise<{ clientId: string; client: OAuthClient }> {
   const client: OAuthClient = { redirectUris: input.redirect_uris.map(checkedRedirectUri), name: input.client_name ?? null };
-  const clientId = await new EncryptJWT({ ru: client.redirectUris, cn: client.name })
-    .setProtectedHeader({ alg: "dir", enc: "A256GCM" })
-    .setIssuedAt()
-    .encrypt(await clientKey(adminKey));
+  // A client id never expires: a client registers once and keeps it.
+  const clientId = await seal(adminKey, CLIENT_PURPOSE, { ru: client.redirectUris, cn: client.name });
   return { clientId, client };
 }
 
@@ -62,11 +57,7 @@ const clientSchema = z.object({ ru: z.array(z.string()).check(z.minLength(1)), c
 /** The client an id stands for; `invalid_client` for one this gateway did not issue. */
 export async function openClient(adminKey: string, clientId: string): Promise<OAuthClient> {
   try {
-    const { payload } = await jwtDecrypt(clientId, await clientKey(adminKey), {
-      keyManagementAlgorithms: ["dir"],
-      contentEncryptionAlgorithms: ["A256GCM"],
-    });
-    const { ru, cn } = clientSchema.parse(payload);
+    const { ru, cn } = clientSchema.parse(await unseal(adminKey, CLIENT_PURPOSE, clientId, { expiring: false }));
     return { redirectUris: ru, name: cn };
   } catch {
     throw invalidClient("Unknown client_id: register at /oauth/register.");

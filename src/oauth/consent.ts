@@ -7,10 +7,11 @@
 // cookie of this browser's, until the person, shown who is asking and where
 // the code would go, allows it by the form on that very page (a nonce ties
 // the two); only then is the code issued.
+
+import { openFor, seal } from "../auth/sealed.ts";
 import type { Config } from "../config/index.ts";
 import { escapeHtml } from "../http/plain-page.ts";
 import * as z from "../zod.ts";
-import { openFor, sealFor } from "./sealed.ts";
 
 const CONSENT_PURPOSE = "sluice oauth consent v1";
 export const CONSENT_COOKIE = "sluice-oauth-consent";
@@ -34,7 +35,7 @@ const consentSchema = z.object({
 export type PendingConsent = z.infer<typeof consentSchema>;
 
 export const sealConsent = (config: Config, consent: PendingConsent) =>
-  sealFor(config.adminKey, CONSENT_PURPOSE, consent, CONSENT_SECONDS);
+  seal(config.adminKey, CONSENT_PURPOSE, consent, CONSENT_SECONDS);
 
 /** The consent this browser was asked for, or undefined when its cookie is missing, expired or not ours. */
 export const openConsent = (config: Config, cookie: string | undefined) =>

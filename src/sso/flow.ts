@@ -5,10 +5,10 @@
 // once. The ID token is verified against the provider's JWKS, issuer,
 // audience (this client), nonce and expiry.
 
-import { EncryptJWT, errors, type JWTPayload, jwtDecrypt, jwtVerify } from "jose";
+import { errors, type JWTPayload, jwtVerify } from "jose";
 import { secretsEqual } from "../auth/constant-time.ts";
 import { randomText, sha256 } from "../auth/encoding.ts";
-import { signingKey } from "../auth/sluice-token.ts";
+import { seal, unseal } from "../auth/sealed.ts";
 import type { Config, SsoConfig } from "../config/index.ts";
 import { hasControl } from "../formats/fields.ts";
 import { GatewayError } from "../http/errors.ts";
@@ -61,11 +61,7 @@ export async function startSignIn(
     returnTo: safeReturnPath(input.returnTo),
     redirectUri: input.redirectUri ?? redirectUri(sso, input.origin),
   };
-  const cookie = await new EncryptJWT({ ...signIn })
-    .setProtectedHeader({ alg: "dir", enc: "A256GCM" })
-    .setIssuedAt()
-    .setExpirationTime(`${SIGN_IN_SECONDS}s`)
-    .encrypt(await signingKey(config.adminKey, SIGN_IN_PURPOSE));
+  const cookie = await seal(config.adminKey, SIGN_IN_PURPOSE, { ...signIn }, SIGN_IN_SECONDS);
   const url = new URL(provider.authorization_endpoint);
   const params: Record<string, string> = {
     response_type: "code",
@@ -85,11 +81,7 @@ export async function startSignIn(
 async function openSignIn(config: Config, cookie: string | undefined): Promise<SignIn> {
   if (!cookie) throw badSignIn("it must finish in the browser that started it, within ten minutes (its cookie is missing).");
   try {
-    const { payload } = await jwtDecrypt(cookie, await signingKey(config.adminKey, SIGN_IN_PURPOSE), {
-      keyManagementAlgorithms: ["dir"],
-      contentEncryptionAlgorithms: ["A256GCM"],
-      requiredClaims: ["exp"],
-    });
+    const payload = await unseal(config.adminKey, SIGN_IN_PURPOSE, cookie);
     const { state, nonce, verifier, returnTo, redirectUri } = payload as Partial<Record<keyof SignIn, unknown>>;
     if ([state, nonce, verifier, returnTo, redirectUri].some((value) => typeof value !== "string")) throw new Error("incomplete");
     return payload as unknown as SignIn;

@@ -6,9 +6,9 @@
 // request it authenticates must come from the gateway's own pages: any
 // `Origin` it carries must be the gateway's, and a state-changing one must
 // carry it (or the browser's `Sec-Fetch-Site: same-origin`).
-import { EncryptJWT, errors, jwtDecrypt } from "jose";
+import { errors } from "jose";
 import type { OperatorIdentity, Principal } from "../auth/principal.ts";
-import { signingKey } from "../auth/sluice-token.ts";
+import { seal, unseal } from "../auth/sealed.ts";
 import type { Config, SsoConfig } from "../config/index.ts";
 import type { GatewayContext } from "../context.ts";
 import { GatewayError } from "../http/errors.ts";
@@ -100,23 +100,14 @@ export async function sealSession(
   const sid = crypto.randomUUID();
   const exp = Math.floor(Date.now() / 1000) + ttlSeconds;
   const { scopes: _scopes, ...op } = identity;
-  const value = await new EncryptJWT({ sid, op })
-    .setProtectedHeader({ alg: "dir", enc: "A256GCM" })
-    .setIssuedAt()
-    .setExpirationTime(exp)
-    .encrypt(await signingKey(config.adminKey, SESSION_PURPOSE));
+  const value = await seal(config.adminKey, SESSION_PURPOSE, { sid, op }, { at: exp });
   return { value, session: { sid, exp, identity } };
 }
 
 /** The session a cookie holds; a 401 saying so when it expired or is not one this gateway sealed. */
 export async function openSession(config: Config, value: string): Promise<Session> {
   try {
-    const { payload } = await jwtDecrypt(value, await signingKey(config.adminKey, SESSION_PURPOSE), {
-      keyManagementAlgorithms: ["dir"],
-      contentEncryptionAlgorithms: ["A256GCM"],
-      requiredClaims: ["exp"],
-    });
-    const session = sessionSchema.parse(payload);
+    const session = sessionSchema.parse(await unseal(config.adminKey, SESSION_PURPOSE, value));
     return { sid: session.sid, exp: session.exp, identity: { ...session.op, scopes: null } };
   } catch (error) {
     if (error instanceof errors.JWTExpired) {
