@@ -271,6 +271,36 @@ describe("teams: their admins, their members", () => {
     expect((await call(orgViewer, "GET", "/admin/usage/undelivered")).status).toBe(200);
   });
 
+  it("a logged request's prompt and answer are read with logs:read: not by a viewer, a billing reader or a usage-scoped token", async () => {
+    const team = uniqueId("team");
+    expect((await admin("POST", "/admin/teams", { id: team, name: team })).status).toBe(201);
+    const key = String((await admin("POST", "/admin/keys", { team_id: team, settings: { request_logs: true } })).body.key);
+    const done = await callWorker(chatAs(key, { messages: [{ role: "user", content: "a private question" }] }));
+    expect(done.response.status).toBe(200);
+    await done.response.text();
+    await done.landed();
+    const id = done.response.headers.get("x-request-id") ?? "";
+    const read = async (token: string) =>
+      (await call(token, "GET", `/admin/requests/${id}`)).json() as Promise<Record<string, unknown>>;
+    const withheld = [
+      await mintToken({ role: "viewer" }),
+      await mintToken({ role: "billing" }),
+      await mintToken({ role: null, team_roles: { [team]: "viewer" } }),
+      await mintToken({ role: null, team_roles: { [team]: "billing" } }),
+      await mintToken({ role: "admin", scopes: ["usage:read"] }),
+    ];
+    for (const token of withheld) {
+      const body = await read(token);
+      expect(body).toMatchObject({ request_id: id, team_id: team, log: null, log_withheld: "logs:read" });
+      expect(JSON.stringify(body)).not.toContain("a private question");
+    }
+    for (const token of [await mintToken({ role: "admin" }), await mintToken({ role: null, team_roles: { [team]: "admin" } })]) {
+      const body = await read(token);
+      expect(body).not.toHaveProperty("log_withheld");
+      expect(JSON.stringify(body.log)).toContain("a private question");
+    }
+  });
+
   it("a member mints keys only for themself", async () => {
     const member = await mintToken({ role: "member" });
     const mine = await call(member, "POST", "/admin/keys", { name: "laptop" });

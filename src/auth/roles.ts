@@ -23,6 +23,8 @@ export const PERMISSIONS = [
   "apps:read",
   "apps:write",
   "usage:read",
+  /** What a logged request asked and was answered (`GET /admin/requests/{id}`'s `log`): prompts, not spend. */
+  "logs:read",
   "billing:read",
   "billing:write",
   "audit:read",
@@ -42,7 +44,7 @@ export const ROLE_PERMISSIONS: Record<Role, readonly Permission[]> = {
   /** Everything an owner may, except making someone an owner (the members routes check that). */
   admin: PERMISSIONS,
   member: ["keys:self", "catalog:read"],
-  viewer: READS.filter((p) => p !== "audit:read" && p !== "tokens:read" && p !== "credentials:read"),
+  viewer: READS.filter((p) => p !== "audit:read" && p !== "tokens:read" && p !== "credentials:read" && p !== "logs:read"),
   billing: ["usage:read", "billing:read"],
 };
 
@@ -56,6 +58,7 @@ export const TEAM_PERMISSIONS: ReadonlySet<Permission> = new Set<Permission>([
   "keys:write",
   "keys:self",
   "usage:read",
+  "logs:read",
   "billing:read",
   "catalog:read",
 ]);

@@ -5,7 +5,7 @@
 import { and, eq, sql } from "drizzle-orm";
 import { Hono } from "hono";
 import { DESCRIBE } from "#describe";
-import { canOrgWide, type Permission } from "../auth/roles.ts";
+import { can, canOrgWide, type Permission } from "../auth/roles.ts";
 import type { GatewayContext, GatewayEnv } from "../context.ts";
 import { usageEvents } from "../db/schema.ts";
 import { badRequest, GatewayError } from "../http/errors.ts";
@@ -133,6 +133,10 @@ adminLedgerRoutes.get(
       throw new GatewayError(404, "not_found", `No request \`${requestId}\` in the ledger.`, { code: "request_not_found" });
     const view = rowView(row);
     const key = view.metadata.request_log;
+    // What was asked and answered is read with `logs:read`, in the row's team or the organization: spend is not prompts.
+    if (typeof key === "string" && !can(c.get("principal"), "logs:read", row.teamId)) {
+      return c.json({ ...view, log: null, log_withheld: "logs:read" });
+    }
     const bucket = c.env.REQUEST_LOGS;
     const stored = typeof key === "string" && bucket ? await bucket.get(key) : null;
     return c.json({ ...view, log: stored ? (JSON.parse(await stored.text()) as unknown) : null });
