@@ -226,6 +226,29 @@ describe("a fallback is one the caller may use, and is priced as itself", () => 
     expect(row?.metadata.route).toHaveLength(1);
   });
 
+  it("holds a fallback to the allowlist an admin set since another isolate loaded the key", async () => {
+    const made = await admin("POST", "/admin/keys", { name: uniqueId("fa-changed"), models: [route.primary, route.backup] });
+    const viaOther = () =>
+      env.SECOND_INSTANCE.fetch(
+        jsonRequest("/v1/chat/completions", chat("on the other isolate", { model: route.primary }), {
+          authorization: `Bearer ${String(made.body.key)}`,
+          "x-mock-fail": "503",
+        }),
+      );
+    const before = await viaOther();
+    expect(before.status).toBe(200);
+    expect(before.headers.get("x-sluice-provider")).toBe(route.backupProvider);
+    await before.text();
+    // Changed through this instance; the other holds the key with the backup still in its allowlist.
+    expect((await admin("PATCH", `/admin/keys/${String(made.body.id)}`, { models: [route.primary] })).status).toBe(200);
+    // Past any lease the first call left the other isolate, so the next call's limits check reads the change marker.
+    await new Promise((resolve) => setTimeout(resolve, 1_200));
+    const after = await viaOther();
+    expect(after.status).toBe(503);
+    expect(((await after.json()) as { error: { message: string } }).error.message).toContain("mock upstream failure");
+    expect(after.headers.get("x-sluice-provider")).toBe(route.primaryProvider);
+  });
+
   it("records a fallback's answer at the fallback's price, not the primary's", async () => {
     const { response, settled } = await callWorker(
       jsonRequest("/v1/chat/completions", chat("priced as the backup that served it", { model: route.primary }), {

@@ -179,6 +179,7 @@ export async function realtimeSession(c: GatewayContext): Promise<Response> {
   const reload = async () => {
     const fresh = await reloadCaller(c, caller.principal);
     assertDeploymentAllowed(fresh, target, natural);
+    assertTargetAllowed(fresh, target);
     Object.assign(caller, { principal: fresh, loadedAt: Date.now() });
   };
   /** What has been charged to the caller's limits while the session ran; the rest is settled when it closes. */

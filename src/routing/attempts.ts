@@ -53,6 +53,11 @@ export interface AttemptListInput {
   /** Builds the exchange for a target; a GatewayError means this target cannot take the request. */
   exchange(target: Target, settings: ProviderSettings): Exchange;
   defer: (work: Promise<unknown>) => void;
+  /**
+   * Asked of each fallback before it is tried: whether the caller may still
+   * use it (an admin may have changed the caller since the plan was made).
+   */
+  stillAllowed?: (target: Target) => Promise<boolean>;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -101,6 +106,10 @@ export async function* attemptList(input: AttemptListInput): AsyncGenerator<Plan
   for (const [i, target] of plan.entries()) {
     const pool = pools[i] ?? [];
     const step = { provider: target.provider, model: target.upstreamModel };
+    if (i > 0 && input.stillAllowed && !(await input.stillAllowed(target))) {
+      input.route.push({ ...step, outcome: "not_allowed" });
+      continue;
+    }
     if (pool.length === 0) {
       input.route.push({ ...step, outcome: "not_configured" });
       continue;

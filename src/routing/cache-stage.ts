@@ -22,6 +22,7 @@ import type { UsageRecord } from "../usage/record.ts";
 import { behalfOf } from "./behalf.ts";
 import { openCall } from "./call.ts";
 import type { Catalog } from "./catalog.ts";
+import { assertTargetAllowed } from "./data-controls.ts";
 import type { Target } from "./resolve.ts";
 
 /** What the cache keys a request on, where the API's answers may be cached. */
@@ -138,6 +139,7 @@ async function serveHit(
     refresh: async () => {
       const fresh = await reauthenticate(c);
       assertDeploymentAllowed(fresh, first, input.natural);
+      assertTargetAllowed(fresh, first);
       scopeChanged = cacheScope(fresh) !== input.scope;
     },
     // Unbilled, a hit meets the caller's requests per minute and nothing else, not even a quota already spent.

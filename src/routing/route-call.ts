@@ -3,7 +3,7 @@
 // opened, and a plain loop over the attempts the list hands out.
 import { accountCredential, googleAccountOf } from "../accounts/google.ts";
 import { assertDeploymentAllowed, isDeploymentAllowed, reauthenticate } from "../auth/index.ts";
-import { principalUserId } from "../auth/principal.ts";
+import { type Principal, principalUserId } from "../auth/principal.ts";
 import type { GatewayContext } from "../context.ts";
 import { type Credential, credentialsFor, ownedCredentials } from "../credentials/pool.ts";
 import { GatewayError } from "../http/errors.ts";
@@ -108,19 +108,22 @@ export async function routeCall(c: GatewayContext, input: RouteInput): Promise<R
   if (cache.hit) return cache.hit;
   // The caller as the cache stage left it: read again there when an admin had changed it.
   const principal = c.get("principal");
-  /** An admin changed the caller since this isolate loaded it: read again, and held to the allowlist it has now. */
-  const refresh = async () => assertDeploymentAllowed(await reauthenticate(c), first, natural);
-  const dollars = spendsDollars(principal);
-  const plan = [
-    first,
-    ...fallbacks.filter(
-      (target) =>
-        isDeploymentAllowed(principal, target, target.provider) &&
-        targetAllowed(principal, target) &&
-        (!behalf || targetAllowed(behalf, target)) &&
-        (!dollars || target.price),
-    ),
-  ];
+  /** A fallback the caller may use: its allowlist, its data controls (and its judge's caller's), a price where dollars bind. */
+  const fallbackAllowed = (caller: Principal, target: Target) =>
+    isDeploymentAllowed(caller, target, target.provider) &&
+    targetAllowed(caller, target) &&
+    (!behalf || targetAllowed(behalf, target)) &&
+    (!spendsDollars(caller) || target.price !== undefined);
+  /**
+   * An admin changed the caller since this isolate loaded it: read again, and
+   * held to what it may use now (the fallbacks too, as each comes up).
+   */
+  const refresh = async () => {
+    const fresh = await reauthenticate(c);
+    assertDeploymentAllowed(fresh, first, natural);
+    assertTargetAllowed(fresh, first);
+  };
+  const plan = [first, ...fallbacks.filter((target) => fallbackAllowed(principal, target))];
   const health = routingHealth(services.redis, {
     failures: routing.cooldown.failures,
     cooldownMs: routing.cooldown.ms,
@@ -225,6 +228,11 @@ export async function routeCall(c: GatewayContext, input: RouteInput): Promise<R
     route: meter.route,
     exchange: input.exchange,
     defer,
+    // After the limits check, which reads the caller again when an admin changed it.
+    stillAllowed: async (target) => {
+      await admission.ready.catch(() => undefined);
+      return fallbackAllowed(c.get("principal"), target);
+    },
   });
   let next = await attempts.next();
   while (!next.done) {
