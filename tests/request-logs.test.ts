@@ -98,6 +98,34 @@ describe("request logs", () => {
     expect(text).toBe("stream me");
   });
 
+  it("store a stream its client left, with what went by, marked cut", async () => {
+    const key = await keyWith({ settings: { request_logs: true } });
+    const call = await callWorker(
+      chatAs(
+        key,
+        { model: "mock-lorem", stream: true, messages: [{ role: "user", content: "go on" }] },
+        {
+          "x-mock-tokens": "50",
+          "x-mock-chunks": "50",
+          "x-mock-interval-ms": "20",
+        },
+      ),
+    );
+    expect(call.response.status).toBe(200);
+    const reader = (call.response.body as ReadableStream<Uint8Array>).getReader();
+    const first = await reader.read();
+    expect(first.done).toBe(false);
+    await reader.cancel("the user pressed stop");
+    await call.settled();
+    const requestId = call.response.headers.get("x-request-id") ?? "";
+    const log = (await storedLog(requestId)) as RequestLog;
+    expect(log).toBeDefined();
+    expect(log.response.truncated).toBe(true);
+    expect(log.response.body as string).toContain("data: ");
+    expect(log.response.events?.at(-1)).not.toBe("[DONE]");
+    expect((await usageRow(requestId))?.metadata).toMatchObject({ request_log: expect.any(String) });
+  });
+
   it("cut a side larger than the cap, and mark it cut", async () => {
     const key = await keyWith({ settings: { request_logs: true } });
     const requestId = await served(key, "x".repeat(REQUEST_LOG_MAX_BYTES + 1000));

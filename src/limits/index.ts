@@ -137,10 +137,14 @@ export function admit(input: AdmitInput): Admission {
       if (result.stale && input.refresh) await refreshed(input, () => settle({ tokens: 0, usd: 0 }));
       return result.headers;
     })
-    .catch(async (error: unknown) => {
+    .catch((error: unknown) => {
       // Refused under a copy an admin has changed since: read the caller again for its next request; this one stays refused.
-      if (error instanceof GatewayError && refusedStale.has(error)) await input.refresh?.().catch(() => undefined);
-      throw error;
+      // (Not an async handler: one would hand back a promise already rejected, which the runtime reports as unhandled.)
+      if (!(error instanceof GatewayError && refusedStale.has(error) && input.refresh)) throw error;
+      const rethrow = () => {
+        throw error;
+      };
+      return input.refresh().then(rethrow, rethrow);
     })
     .finally(() => {
       if (leaseUnits > 0) caller.leasing = false;

@@ -38,6 +38,8 @@ export interface RequestLog {
 }
 
 const LOG_PREFIX = "requests/";
+/** The most logs one cron run deletes; the next run goes on where it stopped. */
+const DELETES_PER_RUN = 10_000;
 
 /** Kept under the day it was made (UTC), so that retention deletes whole days. */
 export const requestLogKey = (requestId: string, at = Date.now()) =>
@@ -53,9 +55,10 @@ export async function deleteExpiredLogs(bucket: RequestLogBucket, retentionDays:
   const days = await bucket.list({ prefix: LOG_PREFIX, delimiter: "/" });
   let deleted = 0;
   for (const day of days.delimitedPrefixes.sort()) {
-    if (day.slice(LOG_PREFIX.length, -1) >= cutoff || deleted >= 10_000) break;
-    for (;;) {
-      const page = await bucket.list({ prefix: day, limit: 1000 });
+    if (day.slice(LOG_PREFIX.length, -1) >= cutoff || deleted >= DELETES_PER_RUN) break;
+    // A day of half a million logs is deleted over several runs, not in one.
+    while (deleted < DELETES_PER_RUN) {
+      const page = await bucket.list({ prefix: day, limit: Math.min(1000, DELETES_PER_RUN - deleted) });
       if (page.objects.length === 0) break;
       await bucket.delete(page.objects.map((object) => object.key));
       deleted += page.objects.length;
@@ -88,6 +91,14 @@ function cut(text: string): StoredSide & { text: string } {
   const kept = new TextDecoder().decode(bytes.slice(0, REQUEST_LOG_MAX_BYTES)).replace(/\uFFFD$/, "");
   return { text: kept, body: kept, truncated: true };
 }
+
+/** What redaction reads of a side: twice the cap, since redacting can shorten it; megabytes of prompt are not scanned whole. */
+const forRedaction = (text: string) =>
+  text.length > REQUEST_LOG_MAX_BYTES * 2 ? text.slice(0, REQUEST_LOG_MAX_BYTES * 2) : text;
+
+/** A side whose text was cut before redaction is marked cut, whatever redaction made of the rest. */
+const cutIfLong = <T extends StoredSide>(text: string, side: T): T =>
+  text.length > REQUEST_LOG_MAX_BYTES * 2 ? { ...side, truncated: true } : side;
 
 /** A side as stored: its JSON when whole and JSON, its text otherwise. */
 function stored(text: string): StoredSide & { text: string } {
@@ -123,7 +134,12 @@ function streamEvents(text: string): unknown[] {
     });
 }
 
-/** Reads the whole body as it goes by the caller, up to the cap (and says whether there was more). */
+/**
+ * Reads the whole body as it goes by the caller, up to the cap, and says
+ * whether there was more. A stream the caller leaves, or that fails on the
+ * way, resolves with what went by, marked as more: the log is of what
+ * happened, never waited on forever.
+ */
 export function tee(response: Response): { response: Response; text: Promise<{ text: string; more: boolean }> } {
   const chunks: Uint8Array[] = [];
   let size = 0;
@@ -132,25 +148,42 @@ export function tee(response: Response): { response: Response; text: Promise<{ t
     done = resolve;
   });
   const decoder = new TextDecoder();
-  const finish = () =>
+  const finish = (cut: boolean) =>
     done({
       text: chunks.map((chunk) => decoder.decode(chunk, { stream: true })).join(""),
-      more: size > REQUEST_LOG_MAX_BYTES * 2,
+      more: cut || size > REQUEST_LOG_MAX_BYTES * 2,
     });
-  const gather = new TransformStream<Uint8Array, Uint8Array>({
-    transform(chunk, controller) {
-      // Twice the cap is kept raw: the stored side is cut after redaction, which can shorten it.
-      if (size < REQUEST_LOG_MAX_BYTES * 2) chunks.push(chunk);
-      size += chunk.byteLength;
-      controller.enqueue(chunk);
-    },
-    flush: finish,
-  });
   if (!response.body) {
-    finish();
+    finish(false);
     return { response, text };
   }
-  return { response: new Response(response.body.pipeThrough(gather), response), text };
+  const reader = response.body.getReader();
+  const gathered = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      let read: ReadableStreamReadResult<Uint8Array>;
+      try {
+        read = await reader.read();
+      } catch (error) {
+        finish(true);
+        controller.error(error);
+        return;
+      }
+      if (read.done) {
+        finish(false);
+        controller.close();
+        return;
+      }
+      // Twice the cap is kept raw (of one large chunk too): the stored side is cut after redaction, which can shorten it.
+      if (size < REQUEST_LOG_MAX_BYTES * 2) chunks.push(read.value.subarray(0, REQUEST_LOG_MAX_BYTES * 2 - size));
+      size += read.value.byteLength;
+      controller.enqueue(read.value);
+    },
+    cancel(reason) {
+      finish(true);
+      return reader.cancel(reason);
+    },
+  });
+  return { response: new Response(gathered, response), text };
 }
 
 /**
@@ -172,7 +205,7 @@ export function captureRequestLog(c: GatewayContext, bucket: RequestLogBucket, k
     const log: RequestLog = {
       request_id: c.get("requestId"),
       created_at: new Date().toISOString(),
-      request: withoutText(stored(redactForStorage(prompt, secrets))),
+      request: withoutText(cutIfLong(prompt, stored(redactForStorage(forRedaction(prompt), secrets)))),
       response: {
         status,
         content_type: contentType,
