@@ -311,6 +311,24 @@ describe("guests", () => {
     const other = await callWorker(asGuest(access_token, ip, { model: "mock-lorem" }), bindings);
     expect(other.response.status).toBe(403);
     expect((await errorOf(other.response)).message).toBe("This app may not use the model `mock-lorem`.");
+    // A route its list does not name is refused too, though the model it leads to is on the list.
+    const route = uniqueId("guest-route");
+    // Made under the guests' own settings, so their isolate's catalog learns of it at once.
+    const made = await callWorker(
+      new Request(`${BASE}/admin/routes`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${TEST_ADMIN_KEY}`, "content-type": "application/json" },
+        body: JSON.stringify({ name: route, rule: { type: "model", model: "mock-echo" } }),
+      }),
+      bindings,
+    );
+    expect(made.response.status).toBe(201);
+    const routed = await callWorker(asGuest(access_token, ip, { model: route }), bindings);
+    expect(await errorOf(routed.response)).toMatchObject({
+      status: 403,
+      code: "model_not_allowed",
+      message: `This app may not use the route \`${route}\`.`,
+    });
 
     const as = (method: string, path: string, body?: unknown) =>
       callWorker(

@@ -281,7 +281,9 @@ describe("conditions", () => {
       const { response } = await ask(name, options);
       expect(response.status).toBe(200);
       expect(response.headers.get("x-sluice-route"), JSON.stringify(options)).toBe(`${name}/${arm}`);
-      expect(response.headers.get("x-sluice-route-reason")).toBeTruthy();
+      // Why is the routes' readers' to see: the admin key is told, a key's caller is not (the ledger keeps it).
+      if (options.key) expect(response.headers.get("x-sluice-route-reason")).toBeNull();
+      else expect(response.headers.get("x-sluice-route-reason")).toBeTruthy();
       if (options?.body?.stream) expect((await sseData(response)).at(-1)).toBe("[DONE]");
       else await response.arrayBuffer();
     }
@@ -292,6 +294,34 @@ describe("conditions", () => {
     const { response } = await ask(name, { key: String(narrow.body.key) });
     expect(response.status).toBe(403);
     expect(((await response.json()) as { error: { message: string } }).error.message).toContain(`route \`${name}\``);
+  });
+});
+
+describe("a key's tier", () => {
+  it("is its owner's, so a key its user mints falls in the same branch as their token", async () => {
+    const user = uniqueId("rr-tier");
+    expect((await admin("POST", "/admin/users", { id: user, tier: "pro" })).status).toBe(201);
+    const owned = String((await admin("POST", "/admin/keys", { user_id: user })).body.key);
+    const ownerless = String((await admin("POST", "/admin/keys", { name: uniqueId("rr-tier") })).body.key);
+    const name = await newRoute({
+      name: uniqueId("rr-tier"),
+      rule: {
+        type: "match",
+        cases: [
+          { name: "pro", when: [{ field: "tier", op: "eq", value: "pro" }], route: { type: "model", model: "mock-lorem" } },
+        ],
+        default: { type: "model", model: "mock-echo" },
+      },
+    });
+    for (const [key, arm] of [
+      [owned, "pro"],
+      [ownerless, "default"],
+    ] as const) {
+      const { response } = await ask(name, { key });
+      expect(response.status).toBe(200);
+      expect(response.headers.get("x-sluice-route")).toBe(`${name}/${arm}`);
+      await response.arrayBuffer();
+    }
   });
 });
 
@@ -371,8 +401,19 @@ describe("the budget switch", () => {
     const second = await ask(name, { key, body: { max_tokens: 9 } });
     expect(second.response.status).toBe(200);
     expect(second.response.headers.get("x-sluice-route")).toBe(`${name}/over`);
-    expect(second.response.headers.get("x-sluice-route-reason")).toMatch(/budget \d+(\.\d)?% used, at or over 80%/);
+    // Why is the ledger's to keep: a key's caller is not shown the budget it reads.
+    expect(second.response.headers.get("x-sluice-route-reason")).toBeNull();
     await second.response.arrayBuffer();
+    await second.landed();
+    const row = await usageRow(second.response.headers.get("x-request-id") ?? "");
+    expect(row?.metadata.route_reason).toMatch(/^over: budget \d+(\.\d)?% used, at or over 80%$/);
+    // The caller's own rows name the route and arm, not why.
+    const own = await callWorker(
+      new Request(`${BASE}/api/ai/usage?request_id=${row?.requestId}`, { headers: { authorization: `Bearer ${key}` } }),
+    );
+    const [mine] = ((await own.response.json()) as { data: { metadata: Record<string, unknown> }[] }).data;
+    expect(mine?.metadata).toMatchObject({ route_name: name, route_arm: "over" });
+    expect(mine?.metadata).not.toHaveProperty("route_reason");
   });
 });
 

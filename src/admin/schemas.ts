@@ -60,7 +60,13 @@ export type CreateKeyInput = z.infer<typeof createKeySchema>;
 
 export const updateKeySchema = z.partial(createKeySchema);
 
-export const selfServiceKeySchema = z.strictObject(keyFields);
+/**
+ * What a signed-in user sets on a key of their own: not its metadata, which
+ * routing rules (`key.metadata.*`), usage filters and billing receivers read
+ * as the organization's word about the key.
+ */
+const { metadata: _metadata, ...selfServiceFields } = keyFields;
+export const selfServiceKeySchema = z.strictObject(selfServiceFields);
 
 export const quotaFields = {
   rpm_limit: z.optional(limit),

@@ -140,9 +140,10 @@ export async function reloadCaller(c: GatewayContext, principal: Principal): Pro
 const matches = (pattern: string, name: string) =>
   pattern === "*" || (pattern.endsWith("*") ? name.startsWith(pattern.slice(0, -1)) : pattern === name);
 
-/** Whether a key's allowlist names a route (a plain entry or pattern); no allowlist allows every route. */
+/** Whether a key's (or an app's, for its guests) allowlist names a route (a plain entry or pattern); no allowlist allows every route. */
 export function isRouteAllowed(principal: Principal, route: string): boolean {
-  if (principal.type !== "key" || principal.models === null || principal.models.length === 0) return true;
+  if (principal.type !== "key" && principal.type !== "guest") return true;
+  if (principal.models === null || principal.models.length === 0) return true;
   return principal.models.some((entry) => matches(entry, route));
 }
 

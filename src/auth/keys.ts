@@ -58,7 +58,7 @@ async function loadKey(db: Database, where: SQL): Promise<CachedKey | null> {
   const keyTeam = sql`coalesce(${ofKey(virtualKeys.teamId)}, (select ${users.teamId} from ${users} where ${users.id} = ${keyUser}))`;
   const [[row], owner, team, policyRows] = await db.batch([
     db.select().from(virtualKeys).where(where).limit(1),
-    db.select({ blockedAt: users.blockedAt, teamId: users.teamId }).from(users).where(eq(users.id, keyUser)),
+    db.select({ blockedAt: users.blockedAt, teamId: users.teamId, tier: users.tier }).from(users).where(eq(users.id, keyUser)),
     db.select({ blockedAt: teams.blockedAt, cacheScope: teams.cacheScope }).from(teams).where(eq(teams.id, keyTeam)),
     policiesQuery(db, { userId: keyUser, teamId: keyTeam, keyId: ofKey(virtualKeys.id) }),
   ]);
@@ -82,6 +82,7 @@ async function loadKey(db: Database, where: SQL): Promise<CachedKey | null> {
     name: row.name,
     userId: row.userId,
     teamId,
+    ownerTier: owner[0]?.tier ?? null,
     models: row.models,
     limits: keyLimits,
     budget: row.maxBudgetUsd === null ? null : { maxUsd: row.maxBudgetUsd, duration: row.budgetDuration },

@@ -43,6 +43,8 @@ export interface KeyIdentity {
   name: string | null;
   userId: string | null;
   teamId: string | null;
+  /** The owning user's tier: a key is its owner's, and routing rules on `tier` read it as theirs. */
+  ownerTier: string | null;
   /** Model allowlist; null allows all. */
   models: string[] | null;
   limits: Limits;

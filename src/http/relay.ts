@@ -76,6 +76,8 @@ export function relayFrames(
   const encoder = new TextEncoder();
   const toBytes = hooks.bytes ?? ((text: string) => encoder.encode(text));
   let ended = false;
+  /** The reader left: a read under way then fails, and there is nobody to tell. */
+  let cancelled = false;
   const end = (result: StreamEnd) => {
     stopWatching();
     if (ended) return;
@@ -131,6 +133,7 @@ export function relayFrames(
             }
           }
         } catch (error) {
+          if (cancelled) return;
           const reason = !idle.silent
             ? error instanceof Error
               ? error.message
@@ -146,6 +149,7 @@ export function relayFrames(
         }
       },
       async cancel() {
+        cancelled = true;
         hooks.abortUpstream();
         end({ kind: "client_closed", error: "client closed the stream" });
         await reader.cancel().catch(() => undefined);

@@ -157,32 +157,19 @@ export function tee(response: Response): { response: Response; text: Promise<{ t
     finish(false);
     return { response, text };
   }
-  const reader = response.body.getReader();
-  const gathered = new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      let read: ReadableStreamReadResult<Uint8Array>;
-      try {
-        read = await reader.read();
-      } catch (error) {
-        finish(true);
-        controller.error(error);
-        return;
-      }
-      if (read.done) {
-        finish(false);
-        controller.close();
-        return;
-      }
+  const gather = new TransformStream<Uint8Array, Uint8Array>({
+    transform(chunk, controller) {
       // Twice the cap is kept raw (of one large chunk too): the stored side is cut after redaction, which can shorten it.
-      if (size < REQUEST_LOG_MAX_BYTES * 2) chunks.push(read.value.subarray(0, REQUEST_LOG_MAX_BYTES * 2 - size));
-      size += read.value.byteLength;
-      controller.enqueue(read.value);
+      if (size < REQUEST_LOG_MAX_BYTES * 2) chunks.push(chunk.subarray(0, REQUEST_LOG_MAX_BYTES * 2 - size));
+      size += chunk.byteLength;
+      controller.enqueue(chunk);
     },
-    cancel(reason) {
-      finish(true);
-      return reader.cancel(reason);
-    },
-  });
+    flush: () => finish(false),
+    // The caller left: what went by is the log.
+    cancel: () => finish(true),
+  } as Transformer<Uint8Array, Uint8Array>);
+  // A body that fails on the way fails the pipe: what went by is the log.
+  const gathered = response.body.pipeThrough(gather);
   return { response: new Response(gathered, response), text };
 }
 

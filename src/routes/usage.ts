@@ -28,11 +28,20 @@ function ownScope(principal: Principal): SQL {
   return eq(usageEvents.principalType, "admin");
 }
 
-async function answer(c: GatewayContext, scope: SQL | undefined, filters: UsageFilters & { group_by?: Group[] }) {
+async function answer(
+  c: GatewayContext,
+  scope: SQL | undefined,
+  filters: UsageFilters & { group_by?: Group[] },
+  options: { withoutRouteReasons?: boolean } = {},
+) {
   const { db } = c.get("services");
   const result = filters.group_by
     ? await groupUsage(db, scope, { ...filters, group_by: filters.group_by })
     : await listUsage(db, scope, filters);
+  // A caller's own rows keep which route and arm served them, not why: the reasons quote rules' values and the organization's spend.
+  if (options.withoutRouteReasons && !filters.group_by) {
+    for (const row of (result as { data: { metadata?: Record<string, unknown> }[] }).data) delete row.metadata?.route_reason;
+  }
   if (filters.format !== "csv") return c.json(result);
   const rows = result.data.map((row) => ({ ...row }) as Record<string, unknown>);
   return c.body(toCsv(rows), 200, {
@@ -65,7 +74,7 @@ usageRoutes.get(
     },
   ),
   validQuery(ownUsageQuery),
-  async (c) => answer(c, ownScope(c.get("principal")), c.req.valid("query")),
+  async (c) => answer(c, ownScope(c.get("principal")), c.req.valid("query"), { withoutRouteReasons: true }),
 );
 
 /** Spend is read with `usage:read` or `billing:read`; a team's reader sees their teams' rows. */

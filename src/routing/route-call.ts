@@ -4,6 +4,7 @@
 import { accountCredential, googleAccountOf } from "../accounts/google.ts";
 import { assertDeploymentAllowed, isDeploymentAllowed, reauthenticate } from "../auth/index.ts";
 import { type Principal, principalUserId } from "../auth/principal.ts";
+import { can } from "../auth/roles.ts";
 import type { GatewayContext } from "../context.ts";
 import { type Credential, credentialsFor, ownedCredentials } from "../credentials/pool.ts";
 import { GatewayError } from "../http/errors.ts";
@@ -169,7 +170,7 @@ export async function routeCall(c: GatewayContext, input: RouteInput): Promise<R
     },
   });
   if (decision) {
-    Object.assign(call.headers, routeHeaders(decision));
+    Object.assign(call.headers, routeHeaders(decision, can(c.get("principal"), "catalog:read")));
     Object.assign(meter.flags, routeFlags(decision));
   }
 

@@ -30,7 +30,7 @@ export function callerFacts(principal: Principal) {
     user: principalUserId(principal),
     team: principalTeamId(principal),
     key: principal.type === "key" ? principal.keyId : null,
-    tier: principal.type === "user" ? principal.tier : null,
+    tier: principal.type === "user" ? principal.tier : principal.type === "key" ? principal.ownerTier : null,
     keyMetadata: principal.type === "key" ? principal.metadata : {},
     claims: principal.type === "user" ? principal.claims : NO_CLAIMS,
   };
@@ -74,7 +74,8 @@ export function decideRoute(c: GatewayContext, catalog: Catalog, input: RoutedRe
     throw badRequest(`\`${route.name}\` is a route: its rules pick the provider, so it takes no \`${param}\`.`, param);
   }
   if (!isRouteAllowed(c.get("principal"), route.name)) {
-    throw new GatewayError(403, "permission", `This key may not use the route \`${route.name}\`.`, {
+    const who = c.get("principal").type === "guest" ? "app" : "key";
+    throw new GatewayError(403, "permission", `This ${who} may not use the route \`${route.name}\`.`, {
       code: "model_not_allowed",
       param: "model",
     });
@@ -85,11 +86,15 @@ export function decideRoute(c: GatewayContext, catalog: Catalog, input: RoutedRe
   });
 }
 
-/** `x-sluice-route: chat-default/canary`, and why, step by step. */
-export function routeHeaders(decision: RouteDecision): Record<string, string> {
+/**
+ * `x-sluice-route: chat-default/canary`, and, for a caller who may read the
+ * routes themselves (`catalog:read`), why, step by step: the reasons quote
+ * conditions' values and the organization's spend, which are not a caller's to see.
+ */
+export function routeHeaders(decision: RouteDecision, withReason: boolean): Record<string, string> {
   return {
     "x-sluice-route": decision.arm ? `${decision.route}/${decision.arm}` : decision.route,
-    "x-sluice-route-reason": headerValue(decision.steps.map((step) => step.reason).join("; ")),
+    ...(withReason && { "x-sluice-route-reason": headerValue(decision.steps.map((step) => step.reason).join("; ")) }),
   };
 }
 
