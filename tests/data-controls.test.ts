@@ -181,6 +181,29 @@ describe("allowed regions", () => {
     );
   });
 
+  it("read a Bedrock inference profile's geography as where it runs, whatever region the provider calls", async () => {
+    const key = await keyWith({ allowed_regions: ["eu"] });
+    const bedrock = await providerIn("bedrock", "eu-west-1");
+    for (const [profile, region] of [
+      ["us.mock-echo", "us"],
+      ["global.mock-echo", "global"],
+    ]) {
+      const refused = await chatAs(key, `${bedrock}/${profile}`);
+      expect(await refused.response.json()).toMatchObject({
+        error: { code: "region_not_allowed", message: expect.stringContaining(`in the region \`${region}\``) },
+      });
+      await refused.settled();
+      await expect(upstreamRequest(refused.response.headers.get("x-request-id") ?? "")).rejects.toThrow();
+    }
+    // An EU profile stays in the EU, called from an EU region: sent (the mock knows no such model, and says so).
+    const served = await chatAs(key, `${bedrock}/eu.mock-echo`);
+    expect(served.response.status).toBe(404);
+    await served.response.text();
+    await served.settled();
+    const upstream = await upstreamRequest(served.response.headers.get("x-request-id") ?? "");
+    expect(upstream.path).toBe("/model/eu.mock-echo/converse");
+  });
+
   it("refuse a US deployment with a 403 region_not_allowed in the caller's format, before anything is sent", async () => {
     const key = await keyWith({ allowed_regions: ["eu"] });
     const us = await providerIn("bedrock", "us-east-1");

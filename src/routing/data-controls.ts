@@ -23,8 +23,34 @@ function providerPasses(policy: CallerPolicy, provider: string): boolean {
   return !denied?.includes(provider);
 }
 
-/** Where a target runs: what its endpoint's host says, else the region its operator set; undefined when neither does. */
-export function targetRegion(target: Pick<Target, "settings">): string | undefined {
+/**
+ * Bedrock's cross-region inference profiles (`eu.anthropic.…`, `global.…`)
+ * run in any region of their geography, whichever region is called: the
+ * geography is where such a model runs. AWS's prefixes, by jurisdiction.
+ */
+const BEDROCK_PROFILES: Record<string, string> = {
+  us: "us",
+  "us-gov": "us",
+  eu: "eu",
+  apac: "apac",
+  jp: "apac",
+  au: "apac",
+  ca: "ca",
+  global: "global",
+};
+
+/**
+ * Where a target runs: a Bedrock inference profile's geography, else what its
+ * endpoint's host says, else the region its operator set; undefined when none does.
+ */
+export function targetRegion(
+  target: Pick<Target, "settings"> & Partial<Pick<Target, "descriptor" | "upstreamModel">>,
+): string | undefined {
+  if (target.descriptor?.kind === "bedrock" && target.upstreamModel) {
+    const prefix = /^([a-z-]+)\./.exec(target.upstreamModel)?.[1];
+    const profile = prefix === undefined ? undefined : BEDROCK_PROFILES[prefix];
+    if (profile) return profile;
+  }
   return regionFromUrl(target.settings.baseUrl) ?? target.settings.region;
 }
 
