@@ -203,6 +203,14 @@ describe("GET /api/ai/usage: each caller their own", () => {
     it("answers under LiteLLM's names: /spend/logs and /global/spend/report", async () => {
       const logs = (await get(`/spend/logs?user_id=${alice}`, TEST_ADMIN_KEY)).json() as Row[];
       expect(logs).toHaveLength(4);
+      // A page that is not the last says where the next begins.
+      const first = await get(`/spend/logs?user_id=${alice}&limit=3`, TEST_ADMIN_KEY);
+      expect(first.json()).toHaveLength(3);
+      const cursor = first.headers.get("x-next-cursor");
+      expect(cursor).toBeTruthy();
+      const rest = await get(`/spend/logs?user_id=${alice}&limit=3&cursor=${cursor}`, TEST_ADMIN_KEY);
+      expect((rest.json() as Row[]).map((row) => row.request_id)).toEqual([logs[3]?.request_id]);
+      expect(rest.headers.get("x-next-cursor")).toBeNull();
       const report = (await get("/global/spend/report?group_by=api_key", TEST_ADMIN_KEY)).json() as {
         key_id: string | null;
         requests: number;

@@ -117,7 +117,9 @@ usageRoutes.get(
       },
       LITELLM_NAMES,
     );
-    return c.json((await listUsage(c.get("services").db, usageScope(c.get("principal")), filters)).data);
+    const page = await listUsage(c.get("services").db, usageScope(c.get("principal")), filters);
+    // LiteLLM's answer is the list alone: that there is more, and where it goes on, rides in a header (as the CSV's does).
+    return c.json(page.data, 200, page.next_cursor ? { "x-next-cursor": page.next_cursor } : {});
   },
 );
 
