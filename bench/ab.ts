@@ -1,5 +1,5 @@
 // `npm run bench:ab -- --a path/to/a.js --b path/to/b.js [--prompt-kib K] [--latency-ms L] [--rounds R] [--requests N] [--translated]
-// [--streams] [--a-env NAME=value,…] [--b-env NAME=value,…] [--a-direct] [--b-direct]`: two builds of the Worker side by side in one run, and the bare forwarder,
+// [--streams] [--a-env NAME=value,…] [--b-env NAME=value,…] [--a-direct] [--b-direct] [--a-admin] [--b-admin]`: two builds of the Worker side by side in one run, and the bare forwarder,
 // measured in alternating rounds (A B F, then B A F, …), so a busy moment on
 // a shared machine lands on both. The figure is process CPU per request from
 // /proc, deferred work included; each build's own is its figure less the
@@ -12,6 +12,7 @@
 import { conversation } from "./board.ts";
 import { runLoad, runStreams } from "./load.ts";
 import {
+  BENCH_ADMIN_KEY,
   bindingsFrom,
   buildWorker,
   cpuMs,
@@ -36,6 +37,8 @@ const A_ENV = bindingsFrom(option("a-env"));
 const B_ENV = bindingsFrom(option("b-env"));
 /** `--a-direct`, `--b-direct`: that build without the usage queue, writing its records to Postgres itself. */
 const DIRECT = { A: process.argv.includes("--a-direct"), B: process.argv.includes("--b-direct") };
+/** `--a-admin`, `--b-admin`: that side called with the admin key, to which no limit applies (no lease, gate or settlement). */
+const AS_ADMIN = { A: process.argv.includes("--a-admin"), B: process.argv.includes("--b-admin") };
 /** Enough a round that /proc's 10 ms ticks are a small share: about 16 MiB of prompts, at least 100 requests; 96 streams. */
 const REQUESTS = Number(option("requests") ?? (STREAMS ? 96 : Math.max(100, Math.round((16 * 1024) / Math.max(PROMPT_KIB, 1)))));
 
@@ -107,13 +110,16 @@ async function main(): Promise<void> {
   try {
     const forwarder = await startForwarder(infra);
     started.push(forwarder);
-    const views = (sluice: Target) => (TRANSLATED ? sluiceTranslated(sluice) : sluice);
+    const views = (sluice: Target, asAdmin: boolean) => {
+      const view = TRANSLATED ? sluiceTranslated(sluice) : sluice;
+      return asAdmin ? { ...view, headers: { ...view.headers, authorization: `Bearer ${BENCH_ADMIN_KEY}` } } : view;
+    };
     const builds = {
       A: await startSluice(infra, a, { bindings: A_ENV, directLedger: DIRECT.A }),
       B: await startSluice(infra, b, { bindings: B_ENV, directLedger: DIRECT.B }),
     };
     started.push(builds.A, builds.B);
-    const targets = { A: views(builds.A), B: views(builds.B), F: forwarder };
+    const targets = { A: views(builds.A, AS_ADMIN.A), B: views(builds.B, AS_ADMIN.B), F: forwarder };
     const cpu: Record<"A" | "B" | "F", number[]> = { A: [], B: [], F: [] };
     const own: Record<"A" | "B", number[]> = { A: [], B: [] };
     for (const name of ["A", "B", "F"] as const) await round(targets[name], 20);
@@ -136,6 +142,8 @@ async function main(): Promise<void> {
       Object.keys(B_ENV).length > 0 ? `, B with ${JSON.stringify(B_ENV)}` : "",
       DIRECT.A ? ", A writing its records to Postgres itself" : "",
       DIRECT.B ? ", B writing its records to Postgres itself" : "",
+      AS_ADMIN.A ? ", A called with the admin key" : "",
+      AS_ADMIN.B ? ", B called with the admin key" : "",
     ].join("");
     console.log(`${ROUNDS} rounds of ${REQUESTS} ${what}${TRANSLATED ? ", translated" : ""}${env}:`);
     for (const name of ["A", "B", "F"] as const) {
