@@ -222,10 +222,10 @@ export async function realtimeSession(c: GatewayContext): Promise<Response> {
     end("sluice", POLICY_CLOSE, refusal.code ?? "limit");
   };
   /**
-   * Charges what the session used since the last charge, as a request of its
-   * own would be admitted (every window but the per-minute requests): the
-   * caller's other requests see it at once, and a caller that cannot cover
-   * it ends the session.
+   * Charges what the session used since the last charge to the caller's
+   * quota and budget counters, checked as a request's reservation would be:
+   * the caller's other requests see it at once, and a caller that cannot
+   * cover it ends the session.
    */
   const charge = async () => {
     const used = spent(usage, target.price);
