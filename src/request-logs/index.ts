@@ -92,13 +92,16 @@ function cut(text: string): StoredSide & { text: string } {
   return { text: kept, body: kept, truncated: true };
 }
 
-/** What redaction reads of a side: twice the cap, since redacting can shorten it; megabytes of prompt are not scanned whole. */
-const forRedaction = (text: string) =>
-  text.length > REQUEST_LOG_MAX_BYTES * 2 ? text.slice(0, REQUEST_LOG_MAX_BYTES * 2) : text;
-
-/** A side whose text was cut before redaction is marked cut, whatever redaction made of the rest. */
-const cutIfLong = <T extends StoredSide>(text: string, side: T): T =>
-  text.length > REQUEST_LOG_MAX_BYTES * 2 ? { ...side, truncated: true } : side;
+/**
+ * A side redacted and stored. Redaction reads twice the cap at most (it can
+ * shorten what it reads; megabytes of prompt are not scanned whole), and a
+ * side cut before redaction is marked cut, whatever redaction made of the rest.
+ */
+function redactedSide(text: string, secrets: (string | undefined)[]): StoredSide & { text: string } {
+  const readable = REQUEST_LOG_MAX_BYTES * 2;
+  if (text.length <= readable) return stored(redactForStorage(text, secrets));
+  return { ...stored(redactForStorage(text.slice(0, readable), secrets)), truncated: true };
+}
 
 /** A side as stored: its JSON when whole and JSON, its text otherwise. */
 function stored(text: string): StoredSide & { text: string } {
@@ -168,9 +171,8 @@ export function tee(response: Response): { response: Response; text: Promise<{ t
     // The caller left: what went by is the log.
     cancel: () => finish(true),
   } as Transformer<Uint8Array, Uint8Array>);
-  // A body that fails on the way fails the pipe: what went by is the log.
-  const gathered = response.body.pipeThrough(gather);
-  return { response: new Response(gathered, response), text };
+  // A body that fails on the way fails the pipe, which cancels the transformer: what went by is the log.
+  return { response: new Response(response.body.pipeThrough(gather), response), text };
 }
 
 /**
@@ -192,7 +194,7 @@ export function captureRequestLog(c: GatewayContext, bucket: RequestLogBucket, k
     const log: RequestLog = {
       request_id: c.get("requestId"),
       created_at: new Date().toISOString(),
-      request: withoutText(cutIfLong(prompt, stored(redactForStorage(forRedaction(prompt), secrets)))),
+      request: withoutText(redactedSide(prompt, secrets)),
       response: {
         status,
         content_type: contentType,
