@@ -90,6 +90,31 @@ describe("a user's own provider key", () => {
     expect(await keyUsed(admins.response)).toBe(globalKey);
   });
 
+  it("serves a key its user minted themself, never one an admin bound to them", async () => {
+    const userId = uniqueId("byok-minter");
+    const token = await appToken({ sub: userId });
+    const theirKey = `sk-minter-${crypto.randomUUID()}`;
+    expect((await callWorker(providerKeys("PUT", token, { provider: route.provider, api_key: theirKey }))).response.status).toBe(
+      201,
+    );
+    const minted = await callWorker(
+      new Request(`${BASE}/api/keys`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+        body: "{}",
+      }),
+    );
+    expect(minted.response.status).toBe(201);
+    const own = String(((await minted.response.json()) as { key: string }).key);
+    expect(await keyUsed((await callWorker(chatAs(own, { model: route.model }))).response)).toBe(theirKey);
+    // A key an administrator gave them is theirs for spend and limits, not for their account at the provider.
+    const given = await admin("POST", "/admin/keys", { user_id: userId });
+    expect(given.status).toBe(201);
+    const bound = await callWorker(chatAs(String(given.body.key), { model: route.model }));
+    expect(bound.response.status).toBe(200);
+    expect(await keyUsed(bound.response)).toBe(globalKey);
+  });
+
   it("keeps the key out of errors the upstream quotes it in", async () => {
     const rejected = `sk-reject-${crypto.randomUUID()}`;
     await callWorker(providerKeys("PUT", owner, { provider: route.provider, api_key: rejected }));

@@ -234,22 +234,39 @@ describe("a user's own connection to an MCP server", () => {
     expect(textOf(await aliceMcp.call(`${server}__whoami`))).toBe("alice@gamma");
   });
 
-  it("is a user's: a key bound to the user uses it, a key bound to no user cannot use the server", async () => {
+  it("is a user's: a key she minted herself uses it; a key an admin bound to her, or to no one, cannot", async () => {
     const server = await registerGamma();
     const carol = uniqueId("carol");
     expect((await admin("POST", "/admin/users", { id: carol })).status).toBe(201);
-    const carolKey = String((await admin("POST", "/admin/keys", { user_id: carol })).body.key);
+    const minted = await asBearer(await bearerOf(carol), "/api/keys", {
+      method: "POST",
+      body: "{}",
+      headers: { "content-type": "application/json" },
+    });
+    expect(minted.response.status).toBe(201);
+    const carolKey = String(((await minted.response.json()) as { key: string }).key);
     await connect(carolKey, server, "carol@gamma");
-    // Her JWT and her key are the same user.
+    // Her JWT and her own key are the same user.
     expect(textOf(await (await mcpClient(await bearerOf(carol))).call(`${server}__whoami`))).toBe("carol@gamma");
     expect(textOf(await (await mcpClient(carolKey)).call(`${server}__whoami`))).toBe("carol@gamma");
 
+    // A key an administrator minted with her user id is hers for spend and limits, never for her accounts.
+    const given = String((await admin("POST", "/admin/keys", { user_id: carol })).body.key);
     const serviceKey = String((await admin("POST", "/admin/keys", { name: "service" })).body.key);
-    const service = await mcpClient(serviceKey);
-    const refused = await service.call(`${server}__whoami`);
-    expect(refused.body.error).toMatchObject({ code: -32003, data: { code: "mcp_user_required" } });
-    const { response } = await asBearer(serviceKey, `/api/mcp-connections/${server}/start`, { method: "POST" });
-    expect(response.status).toBe(403);
+    for (const key of [given, serviceKey]) {
+      const refused = await (await mcpClient(key)).call(`${server}__whoami`);
+      expect(refused.body.error).toMatchObject({ code: -32003, data: { code: "mcp_user_required" } });
+      for (const [method, path] of [
+        ["POST", `/api/mcp-connections/${server}/start`],
+        ["DELETE", `/api/mcp-connections/${server}`],
+      ] as const) {
+        const { response } = await asBearer(key, path, { method });
+        expect(response.status).toBe(403);
+        expect(await response.json()).toMatchObject({ error: { code: "user_required" } });
+      }
+    }
+    // Her connection is untouched by the refused delete.
+    expect(textOf(await (await mcpClient(carolKey)).call(`${server}__whoami`))).toBe("carol@gamma");
   });
 
   it("refreshes an expired token once for concurrent calls, as the server's refresh tokens rotate", async () => {
@@ -374,8 +391,8 @@ describe("a user's own connection to an MCP server", () => {
     expect(response.status).toBe(404);
     const server = await registerGamma();
     const user = uniqueId("ivy");
-    expect((await admin("POST", "/admin/users", { id: user })).status).toBe(201);
-    const bound = String((await admin("POST", "/admin/keys", { user_id: user, settings: { mcp_servers: ["other"] } })).body.key);
-    expect((await asBearer(bound, `/api/mcp-connections/${server}/start`, { method: "POST" })).response.status).toBe(404);
+    expect((await admin("POST", "/admin/users", { id: user, settings: { mcp_servers: ["other"] } })).status).toBe(201);
+    const own = await bearerOf(user);
+    expect((await asBearer(own, `/api/mcp-connections/${server}/start`, { method: "POST" })).response.status).toBe(404);
   });
 });

@@ -467,5 +467,15 @@ describe("connecting a Google account", () => {
       bindings,
     );
     expect(await errorOf(admin.response)).toMatchObject({ status: 403, code: "user_required" });
+    // A key an administrator bound to a user does not act at that user's Google account.
+    const user = uniqueId("g-bound");
+    expect((await callWorker(adminRequest("POST", "/admin/users", { id: user }), bindings)).response.status).toBe(201);
+    const given = await callWorker(adminRequest("POST", "/admin/keys", { user_id: user }), bindings);
+    const key = String(((await given.response.json()) as { key: string }).key);
+    const bound = await callWorker(
+      new Request(`${BASE}/api/provider-accounts/google/start`, { method: "POST", headers: { authorization: `Bearer ${key}` } }),
+      bindings,
+    );
+    expect(await errorOf(bound.response)).toMatchObject({ status: 403, code: "user_required" });
   });
 });

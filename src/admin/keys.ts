@@ -2,6 +2,7 @@
 import { eq, sql } from "drizzle-orm";
 import { markChanged, markDenied } from "../auth/deny-list.ts";
 import { displaySuffix, forgetKey, generateSecret, hashSecret, type KeyRow, newKeyId } from "../auth/keys.ts";
+import type { Principal } from "../auth/principal.ts";
 import { parseDuration } from "../config/index.ts";
 import type { Database } from "../db/client.ts";
 import { teams, usageEvents, users, virtualKeys } from "../db/schema.ts";
@@ -54,7 +55,23 @@ async function ensureOwners(services: Services, input: { user_id?: string | null
 }
 
 /** Creates a key; the secret is returned here and never again. */
-export async function createKey(services: Services, input: CreateKeyInput) {
+/** Who mints a key, as `virtual_keys.created_by` keeps it. */
+export function creatorOf(principal: Principal): string {
+  switch (principal.type) {
+    case "admin":
+      return "admin";
+    case "operator":
+      return `${principal.via === "admin_token" ? "admin_token" : "operator"}:${principal.subject}`;
+    case "user":
+      return `user:${principal.userId}`;
+    case "key":
+      return `key:${principal.keyId}`;
+    case "guest":
+      return `guest:${principal.appId}`;
+  }
+}
+
+export async function createKey(services: Services, input: CreateKeyInput, createdBy: string | null) {
   await ensureOwners(services, input);
   const secret = generateSecret();
   const [row] = await services.db
@@ -73,6 +90,7 @@ export async function createKey(services: Services, input: CreateKeyInput) {
       budgetDuration: input.budget_duration ?? null,
       expiresAt: expiryFrom(input.duration),
       metadata: input.metadata ?? {},
+      createdBy,
       cacheTtlSeconds: input.cache_ttl || null,
       cacheScope: input.cache_scope ?? null,
     })
@@ -136,21 +154,26 @@ export async function rotateKey(services: Services, id: string) {
   if (old.revokedAt)
     throw new GatewayError(409, "invalid_request", `Key \`${id}\` is revoked and cannot be rotated.`, { code: "key_revoked" });
   const remaining = old.expiresAt ? Math.max(0, Math.floor((old.expiresAt.getTime() - Date.now()) / 1000)) : null;
-  const created = await createKey(services, {
-    name: old.name,
-    user_id: old.userId,
-    team_id: old.teamId,
-    models: old.models,
-    rpm_limit: old.rpmLimit,
-    tpm_limit: old.tpmLimit,
-    max_budget: old.maxBudgetUsd,
-    budget_duration: old.budgetDuration,
-    duration: remaining === null ? null : `${remaining}s`,
-    metadata: { ...old.metadata, rotated_from: old.id },
-    cache_ttl: old.cacheTtlSeconds,
-    cache_scope: old.cacheScope,
-    settings: await readSettings(services, "key", id),
-  });
+  const created = await createKey(
+    services,
+    {
+      name: old.name,
+      user_id: old.userId,
+      team_id: old.teamId,
+      models: old.models,
+      rpm_limit: old.rpmLimit,
+      tpm_limit: old.tpmLimit,
+      max_budget: old.maxBudgetUsd,
+      budget_duration: old.budgetDuration,
+      duration: remaining === null ? null : `${remaining}s`,
+      metadata: { ...old.metadata, rotated_from: old.id },
+      cache_ttl: old.cacheTtlSeconds,
+      cache_scope: old.cacheScope,
+      settings: await readSettings(services, "key", id),
+    },
+    // The new secret is still the same minter's key.
+    old.createdBy,
+  );
   await revokeKey(services, id);
   return { ...created, rotated_from: id };
 }

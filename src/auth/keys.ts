@@ -83,6 +83,7 @@ async function loadKey(db: Database, where: SQL): Promise<CachedKey | null> {
     userId: row.userId,
     teamId,
     ownerTier: owner[0]?.tier ?? null,
+    ownerMinted: row.userId !== null && (row.createdBy === `user:${row.userId}` || row.createdBy === `operator:${row.userId}`),
     models: row.models,
     limits: keyLimits,
     budget: row.maxBudgetUsd === null ? null : { maxUsd: row.maxBudgetUsd, duration: row.budgetDuration },

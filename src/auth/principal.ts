@@ -45,6 +45,11 @@ export interface KeyIdentity {
   teamId: string | null;
   /** The owning user's tier: a key is its owner's, and routing rules on `tier` read it as theirs. */
   ownerTier: string | null;
+  /**
+   * The key's user minted it themself. A key an administrator gave them is theirs for spend and limits, but
+   * never acts at their own accounts (their provider keys, linked accounts, MCP connections).
+   */
+  ownerMinted: boolean;
   /** Model allowlist; null allows all. */
   models: string[] | null;
   limits: Limits;
@@ -115,6 +120,12 @@ const isOperatorOrAdmin = (p: Principal): p is Extract<Principal, { type: "admin
   p.type === "admin" || p.type === "operator";
 
 export const principalUserId = (p: Principal): string | null => (isOperatorOrAdmin(p) ? null : p.userId);
+/**
+ * The user whose own accounts (provider keys, linked accounts, MCP connections) the caller acts at: a
+ * signed-in user, or a key its user minted themself; null for any other caller.
+ */
+export const principalPersonId = (p: Principal): string | null =>
+  p.type === "user" ? p.userId : p.type === "key" && p.ownerMinted ? p.userId : null;
 export const principalTeamId = (p: Principal): string | null => (isOperatorOrAdmin(p) ? null : p.teamId);
 export const principalKeyId = (p: Principal): string | null => (p.type === "key" ? p.keyId : null);
 export const principalAppId = (p: Principal): string | null => (p.type === "guest" ? p.appId : null);

@@ -2,7 +2,7 @@
 // else their team's) when they stored any for the provider, otherwise the
 // gateway's global ones (Worker secrets and stored global keys).
 import { and, eq, isNull, or } from "drizzle-orm";
-import { principalTeamId, principalUserId } from "../auth/principal.ts";
+import { principalPersonId, principalTeamId } from "../auth/principal.ts";
 import type { GatewayContext } from "../context.ts";
 import { providerCredentials } from "../db/schema.ts";
 import { IsolateCache, RefreshingCache } from "../isolate-cache.ts";
@@ -84,7 +84,8 @@ export async function ownedCredentials(c: GatewayContext): Promise<CredentialRow
   const services = c.get("services");
   const config = c.get("config");
   const principal = c.get("principal");
-  const userId = principalUserId(principal);
+  // A user's own keys serve only them, or a key they minted themself; the team's serve all its callers.
+  const userId = principalPersonId(principal);
   const teamId = principalTeamId(principal);
   if (!userId && !teamId) return [];
   let cache = ownedCaches.get(services);

@@ -80,6 +80,12 @@ export const virtualKeys = pgTable(
     expiresAt: timestamp("expires_at", { withTimezone: true }),
     revokedAt: timestamp("revoked_at", { withTimezone: true }),
     metadata: jsonb("metadata").$type<Metadata>().notNull().default({}),
+    /**
+     * Who minted it: `user:<id>` (a signed-in user, for themself), `operator:<subject>`, `admin_token:<id>` or
+     * `admin`; null for keys minted before it was kept. Only a key its own user minted acts at that user's own
+     * accounts (provider keys, linked accounts, MCP connections).
+     */
+    createdBy: text("created_by"),
     /** Seconds the key's answers are cached for; null leaves it to the request and the model. */
     cacheTtlSeconds: integer("cache_ttl_seconds"),
     /** Whose cached answers the key may be served: its own (`key`, the default) or its team's. */

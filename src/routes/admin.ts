@@ -24,7 +24,7 @@ import {
   updateCredential,
 } from "../admin/credentials.ts";
 import { createGuardrail, deleteGuardrail, getGuardrail, listGuardrails, updateGuardrail } from "../admin/guardrails.ts";
-import { budgetSpend, createKey, getKey, keyView, revokeKey, rotateKey, updateKey } from "../admin/keys.ts";
+import { budgetSpend, createKey, creatorOf, getKey, keyView, revokeKey, rotateKey, updateKey } from "../admin/keys.ts";
 import {
   createMcpServer,
   createMcpServerSchema,
@@ -134,8 +134,9 @@ adminRoutes.post(
   permits("keys:write", "keys:self"),
   doc(DESCRIBE && { summary: "Creates a virtual key (the secret is shown once)", body: createKeySchema }),
   async (c) => {
-    const input = await keyInputFor(c.get("services"), c.get("principal"), await parseJsonBody(c, createKeySchema));
-    return c.json(await createKey(c.get("services"), input), 201);
+    const principal = c.get("principal");
+    const input = await keyInputFor(c.get("services"), principal, await parseJsonBody(c, createKeySchema));
+    return c.json(await createKey(c.get("services"), input, creatorOf(principal)), 201);
   },
 );
 

@@ -2,7 +2,7 @@
 import { Hono } from "hono";
 import { DESCRIBE } from "#describe";
 import { deleteCredential, listCredentials, putOwnKey } from "../admin/credentials.ts";
-import { createKey } from "../admin/keys.ts";
+import { createKey, creatorOf } from "../admin/keys.ts";
 import { providerKeySchema, selfServiceKeySchema } from "../admin/schemas.ts";
 import { limitsView } from "../auth/policies.ts";
 import type { Principal } from "../auth/principal.ts";
@@ -46,7 +46,11 @@ appApiRoutes.post(
     aboveOwn("tpm_limit", input.tpm_limit, own.tokensPerMinute);
     const daily = (parseDuration(input.budget_duration ?? "") ?? Number.POSITIVE_INFINITY) <= 86_400;
     aboveOwn("max_budget", input.max_budget, daily ? (own.usdPerDay ?? own.usdPerMonth) : own.usdPerMonth);
-    const created = await createKey(c.get("services"), { ...input, user_id: principal.userId, team_id: principal.teamId });
+    const created = await createKey(
+      c.get("services"),
+      { ...input, user_id: principal.userId, team_id: principal.teamId },
+      creatorOf(principal),
+    );
     return c.json(created, 201);
   },
 );

@@ -4,7 +4,7 @@
 // server redirects to, the list, and disconnecting (revoked at the server).
 import { Hono } from "hono";
 import { DESCRIBE } from "#describe";
-import { type Principal, principalPolicy, principalUserId } from "../auth/principal.ts";
+import { type Principal, principalPersonId, principalPolicy } from "../auth/principal.ts";
 import type { GatewayContext, GatewayEnv } from "../context.ts";
 import { bindingCookie } from "../http/binding-cookie.ts";
 import { GatewayError } from "../http/errors.ts";
@@ -21,11 +21,16 @@ export const mcpConnectionRoutes = new Hono<GatewayEnv>();
 const caller = endpoint({ errors: "openai", gated: false });
 
 function userOf(principal: Principal): string {
-  const userId = principalUserId(principal);
+  const userId = principalPersonId(principal);
   if (!userId) {
-    throw new GatewayError(403, "permission", "Only a signed-in user (a JWT, or a key bound to one) can connect MCP servers.", {
-      code: "user_required",
-    });
+    throw new GatewayError(
+      403,
+      "permission",
+      "Only a signed-in user (a JWT, or a key they minted themself) can connect MCP servers.",
+      {
+        code: "user_required",
+      },
+    );
   }
   return userId;
 }

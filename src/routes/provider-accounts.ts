@@ -12,7 +12,7 @@ import {
   startUrl,
   takeState,
 } from "../accounts/google.ts";
-import { type Principal, principalUserId } from "../auth/principal.ts";
+import { type Principal, principalPersonId } from "../auth/principal.ts";
 import type { GatewayContext, GatewayEnv } from "../context.ts";
 import { bindingCookie } from "../http/binding-cookie.ts";
 import { GatewayError } from "../http/errors.ts";
@@ -27,11 +27,16 @@ export const providerAccountRoutes = new Hono<GatewayEnv>();
 const caller = endpoint({ errors: "openai", gated: false });
 
 function userOf(principal: Principal): string {
-  const userId = principalUserId(principal);
+  const userId = principalPersonId(principal);
   if (!userId) {
-    throw new GatewayError(403, "permission", "Only a signed-in user (a JWT, or a key of theirs) can connect accounts.", {
-      code: "user_required",
-    });
+    throw new GatewayError(
+      403,
+      "permission",
+      "Only a signed-in user (a JWT, or a key they minted themself) can connect accounts.",
+      {
+        code: "user_required",
+      },
+    );
   }
   return userId;
 }

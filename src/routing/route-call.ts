@@ -3,7 +3,7 @@
 // opened, and a plain loop over the attempts the list hands out.
 import { accountCredential, googleAccountOf } from "../accounts/google.ts";
 import { assertDeploymentAllowed, isDeploymentAllowed, reauthenticate } from "../auth/index.ts";
-import { type Principal, principalUserId } from "../auth/principal.ts";
+import { type Principal, principalPersonId } from "../auth/principal.ts";
 import { can } from "../auth/roles.ts";
 import type { GatewayContext } from "../context.ts";
 import { type Credential, credentialsFor, ownedCredentials } from "../credentials/pool.ts";
@@ -199,7 +199,7 @@ export async function routeCall(c: GatewayContext, input: RouteInput): Promise<R
 
   // A user's own Google account serves their calls to Google's Gemini API (never a catalog provider of
   // the same kind elsewhere, which must not see their token); the gateway's key only if they allow it.
-  const userId = principalUserId(principal);
+  const userId = principalPersonId(principal);
   const viaGoogle = (target: Target) => target.provider === GOOGLE_GEMINI;
   let owned: Awaited<typeof ownedRead>;
   let account: Awaited<ReturnType<typeof googleAccountOf>> | null;

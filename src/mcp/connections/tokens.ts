@@ -5,7 +5,7 @@
 // concurrent calls never spend a rotating refresh token twice. A refused
 // refresh marks the connection as needing the user to connect again.
 import { and, eq } from "drizzle-orm";
-import { type Principal, principalUserId } from "../../auth/principal.ts";
+import { type Principal, principalPersonId } from "../../auth/principal.ts";
 import type { Config } from "../../config/index.ts";
 import { mcpConnections } from "../../db/schema.ts";
 import { GatewayError } from "../../http/errors.ts";
@@ -149,7 +149,7 @@ async function markExpired(caller: Caller, row: ConnectionRow): Promise<void> {
 /** The caller's connection to the server with a live token, refreshed when it is about to expire. */
 async function liveConnection(caller: Caller, server: OAuthServer): Promise<ConnectionRow> {
   const { services, config, origin } = caller;
-  const userId = principalUserId(caller.principal);
+  const userId = principalPersonId(caller.principal);
   if (!userId) throw needsUser(server.name);
   let row = await connectionOf(services, config, userId, server.name);
   if (!row) throw needsConnection(server.name, origin);

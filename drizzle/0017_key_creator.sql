@@ -1,0 +1,1 @@
+ALTER TABLE "virtual_keys" ADD COLUMN "created_by" text;
