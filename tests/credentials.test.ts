@@ -105,7 +105,7 @@ describe("a user's own provider key", () => {
       }),
     );
     expect(minted.response.status).toBe(201);
-    const own = String(((await minted.response.json()) as { key: string }).key);
+    const { key: own, id: ownId } = (await minted.response.json()) as { key: string; id: string };
     expect(await keyUsed((await callWorker(chatAs(own, { model: route.model }))).response)).toBe(theirKey);
     // A key an administrator gave them is theirs for spend and limits, not for their account at the provider.
     const given = await admin("POST", "/admin/keys", { user_id: userId });
@@ -113,6 +113,10 @@ describe("a user's own provider key", () => {
     const bound = await callWorker(chatAs(String(given.body.key), { model: route.model }));
     expect(bound.response.status).toBe(200);
     expect(await keyUsed(bound.response)).toBe(globalKey);
+    // Nor does their own key once an administrator rotated it: the new secret is the administrator's.
+    const rotated = await admin("POST", `/admin/keys/${ownId}/rotate`);
+    expect(rotated.status).toBe(201);
+    expect(await keyUsed((await callWorker(chatAs(String(rotated.body.key), { model: route.model }))).response)).toBe(globalKey);
   });
 
   it("keeps the key out of errors the upstream quotes it in", async () => {

@@ -54,7 +54,6 @@ async function ensureOwners(services: Services, input: { user_id?: string | null
       .onConflictDoNothing();
 }
 
-/** Creates a key; the secret is returned here and never again. */
 /** Who mints a key, as `virtual_keys.created_by` keeps it. */
 export function creatorOf(principal: Principal): string {
   switch (principal.type) {
@@ -71,6 +70,7 @@ export function creatorOf(principal: Principal): string {
   }
 }
 
+/** Creates a key; the secret is returned here and never again. */
 export async function createKey(services: Services, input: CreateKeyInput, createdBy: string | null) {
   await ensureOwners(services, input);
   const secret = generateSecret();
@@ -148,8 +148,12 @@ export async function revokeKey(services: Services, id: string) {
   return keyView(row ?? existing, await readSettings(services, "key", id));
 }
 
-/** A new secret (and id) with the same settings; the old key is revoked. */
-export async function rotateKey(services: Services, id: string) {
+/**
+ * A new secret (and id) with the same settings; the old key is revoked. Whoever rotates holds the new
+ * secret, so the new key is theirs as minter: rotating a user's own key does not hand on its reach into
+ * their accounts.
+ */
+export async function rotateKey(services: Services, id: string, rotatedBy: string) {
   const old = await getKey(services, id);
   if (old.revokedAt)
     throw new GatewayError(409, "invalid_request", `Key \`${id}\` is revoked and cannot be rotated.`, { code: "key_revoked" });
@@ -171,8 +175,7 @@ export async function rotateKey(services: Services, id: string) {
       cache_scope: old.cacheScope,
       settings: await readSettings(services, "key", id),
     },
-    // The new secret is still the same minter's key.
-    old.createdBy,
+    rotatedBy,
   );
   await revokeKey(services, id);
   return { ...created, rotated_from: id };

@@ -206,7 +206,7 @@ adminRoutes.post(
   "/keys/:id/rotate",
   permits("keys:write", "keys:self"),
   doc(DESCRIBE && { summary: "A new secret for a key; the old one stops working" }),
-  async (c) => c.json(await rotateKey(c.get("services"), (await reachKey(c)).id), 201),
+  async (c) => c.json(await rotateKey(c.get("services"), (await reachKey(c)).id, creatorOf(c.get("principal"))), 201),
 );
 
 adminRoutes.get(
