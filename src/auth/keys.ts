@@ -7,7 +7,7 @@ import { teams, users, virtualKeys } from "../db/schema.ts";
 import { IsolateCache } from "../isolate-cache.ts";
 import { forgetCallerLimits } from "../limits/isolate-state.ts";
 import { reason } from "../log.ts";
-import { resolvePolicy } from "../policy/index.ts";
+import { type CallerPolicy, resolvePolicy } from "../policy/index.ts";
 import { overlay, policiesQuery, resolvePolicies } from "./policies.ts";
 import type { KeyIdentity, Limits } from "./principal.ts";
 
@@ -50,6 +50,11 @@ export async function hashSecret(secret: string): Promise<string> {
 
 export const displaySuffix = (secret: string) => secret.slice(-4);
 
+function ownerToolCalls(owner: CallerPolicy): KeyIdentity["ownerToolCalls"] {
+  const { mcp_calls_per_minute: minute, mcp_calls_per_day: day } = owner;
+  return minute === undefined && day === undefined ? null : { minute, day };
+}
+
 async function loadKey(db: Database, where: SQL): Promise<CachedKey | null> {
   // One round trip: the rows the key names (its owner, its team, their settings) are found through the key's own row.
   const ofKey = (column: AnyPgColumn) => sql`(select ${column} from ${virtualKeys} where ${where} limit 1)`;
@@ -83,6 +88,7 @@ async function loadKey(db: Database, where: SQL): Promise<CachedKey | null> {
     userId: row.userId,
     teamId,
     ownerTier: owner[0]?.tier ?? null,
+    ownerToolCalls: row.userId ? ownerToolCalls(resolvePolicy([global, teamSettings, ownerSettings])) : null,
     ownerMinted: row.userId !== null && (row.createdBy === `user:${row.userId}` || row.createdBy === `operator:${row.userId}`),
     models: row.models,
     limits: keyLimits,

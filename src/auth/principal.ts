@@ -50,6 +50,11 @@ export interface KeyIdentity {
    * never acts at their own accounts (their provider keys, linked accounts, MCP connections).
    */
   ownerMinted: boolean;
+  /**
+   * The owning user's own tool-call limits (global, team and user settings merged): every key of theirs
+   * counts its calls against them together, as well as against the key's own.
+   */
+  ownerToolCalls: { minute?: number; day?: number } | null;
   /** Model allowlist; null allows all. */
   models: string[] | null;
   limits: Limits;

@@ -259,10 +259,19 @@ export async function answerRequest(ctx: McpContext, request: RpcRequest): Promi
   return { response: { ...(reply.response as RpcResponse), id: request.id }, related: reply.related, headers: {} };
 }
 
+/**
+ * Whether a message without an id is a notification the servers may be told: MCP's are all `notifications/…`.
+ * Any other method sent without an id is a request dressed as one, which would skip the allowlists, limits and
+ * ledger that requests pass through.
+ */
+export const isClientNotification = (method: string) => method.startsWith("notifications/");
+
 /** A notification or a response from the client, passed to the servers of the session after the 202. */
 export async function forwardFromClient(ctx: McpContext, message: Record<string, unknown>): Promise<void> {
   // The gateway told each server it was initialized when the session began.
   if (message.method === "notifications/initialized") return;
+  // The route refuses these; nothing but a notification or a response ever reaches a server from here.
+  if (typeof message.method === "string" && !isClientNotification(message.method)) return;
   // A response answers a server's request, which only `/mcp/{server}` relays.
   if (!("method" in message) && ctx.aggregate) return;
   await Promise.allSettled(

@@ -13,7 +13,14 @@ import { readJsonBody } from "../http/body.ts";
 import { badRequest, GatewayError } from "../http/errors.ts";
 import { mcpAccess } from "../mcp/allowlist.ts";
 import { asCaller, awaitsConnection } from "../mcp/connections/tokens.ts";
-import { answerRequest, forwardFromClient, knowsMethod, type McpAnswer, type McpContext } from "../mcp/gateway.ts";
+import {
+  answerRequest,
+  forwardFromClient,
+  isClientNotification,
+  knowsMethod,
+  type McpAnswer,
+  type McpContext,
+} from "../mcp/gateway.ts";
 import { PROTOCOL_VERSIONS, startSession } from "../mcp/initialize.ts";
 import { type McpServer, mcpServersFor } from "../mcp/registry.ts";
 import { methodNotFound, parseClientMessage, type RpcRequest, UpstreamRpcError } from "../mcp/rpc.ts";
@@ -129,6 +136,14 @@ function handlePost(scoped: boolean) {
       );
     }
     const parsed = parseClientMessage(await readJsonBody(c.req.raw, c.get("config").maxBodyBytes));
+    if (parsed.kind === "notification" && !isClientNotification(parsed.message.method)) {
+      // A notification gets no answer, so the invalid request is refused over HTTP (-32600), as a batch is.
+      throw badRequest(
+        `Invalid \`id\`: \`${parsed.message.method}\` is a request, and needs an id; only \`notifications/…\` are sent without one.`,
+        "id",
+        "invalid_request",
+      );
+    }
     const servers = await serversOf(c, scope);
     const route = scope ?? "*";
     if (parsed.kind === "request" && parsed.message.method === "initialize") {
