@@ -22,8 +22,8 @@ import { admin, errorOf } from "./identity.ts";
 const openai = mockProviderBindings;
 const mockRoot = String(env.MOCK_BASE_URL).replace(/\/v1$/, "");
 
-/** A WAV of silence: 16 kHz, mono, 16-bit, so 32,000 bytes a second. */
-function wav(seconds: number): Uint8Array {
+/** A WAV of silence: 16 kHz, mono, 16-bit, so 32,000 bytes a second; `header` says otherwise where a test lies in it. */
+function wav(seconds: number, header: { byteRate?: number; sampleRate?: number } = {}): Uint8Array {
   const data = Math.round(seconds * 32_000);
   const bytes = new Uint8Array(44 + data);
   const view = new DataView(bytes.buffer);
@@ -37,8 +37,8 @@ function wav(seconds: number): Uint8Array {
   view.setUint32(16, 16, true);
   view.setUint16(20, 1, true);
   view.setUint16(22, 1, true);
-  view.setUint32(24, 16_000, true);
-  view.setUint32(28, 32_000, true);
+  view.setUint32(24, header.sampleRate ?? 16_000, true);
+  view.setUint32(28, header.byteRate ?? 32_000, true);
   view.setUint16(32, 2, true);
   view.setUint16(34, 16, true);
   text(36, "data");
@@ -111,6 +111,64 @@ describe("POST /v1/audio/transcriptions", () => {
     const row = await usageRow(idOf(call.response));
     expect(row?.costUsd).toBeCloseTo(2 * 0.0001, 10);
     expect(row?.metadata).toMatchObject({ media: { audioSeconds: 2 } });
+  });
+
+  it("bills a WAV by its samples, never by the byte rate its header claims", async () => {
+    // A byte rate of 4 GB a second would make two seconds cost nothing; none at all, an estimate twice as long.
+    for (const byteRate of [0xffffffff, 0]) {
+      const call = await callWorker(
+        upload("/v1/audio/transcriptions", {
+          file: new File([wav(2, { byteRate })], "liar.wav", { type: "audio/wav" }),
+          model: "whisper-1",
+          response_format: "srt",
+        }),
+        openai,
+      );
+      expect(call.response.status).toBe(200);
+      expect(await call.response.text()).toContain("mock transcript of liar.wav (64044 bytes)");
+      await call.landed();
+      const row = await usageRow(idOf(call.response));
+      expect(row).toMatchObject({ status: 200, promptTokens: 0, completionTokens: 0 });
+      expect(row?.costUsd).toBeCloseTo(2 * 0.0001, 10);
+      expect(row?.metadata).toMatchObject({ media: { audioSeconds: 2 } });
+      expect(row?.metadata).not.toHaveProperty("usage_estimated");
+    }
+    // A sample rate no recording has cannot be timed: estimated from the size at 2,000 bytes a second.
+    const absurd = await callWorker(
+      upload("/v1/audio/transcriptions", {
+        file: new File([wav(2, { sampleRate: 0 })], "odd.wav", { type: "audio/wav" }),
+        model: "whisper-1",
+        response_format: "text",
+      }),
+      openai,
+    );
+    expect(absurd.response.status).toBe(200);
+    await absurd.landed();
+    const row = await usageRow(idOf(absurd.response));
+    expect(row?.costUsd).toBeCloseTo((64_044 / 2_000) * 0.0001, 10);
+    expect(row?.metadata).toMatchObject({ media: { audioSeconds: 32.022 }, usage_estimated: true });
+  });
+
+  it("estimates another format's length on the long side, and takes the provider's duration when it reports one", async () => {
+    // 20,000 bytes of MP3: 10 seconds at 16 kbit/s (1.25 at 128 kbit/s, which a low-rate file would undercut).
+    const mp3 = () => new File([new Uint8Array(20_000)], "talk.mp3", { type: "audio/mpeg" });
+    const srt = await callWorker(
+      upload("/v1/audio/transcriptions", { file: mp3(), model: "whisper-1", response_format: "srt" }),
+      openai,
+    );
+    expect(srt.response.status).toBe(200);
+    await srt.landed();
+    const estimated = await usageRow(idOf(srt.response));
+    expect(estimated?.costUsd).toBeCloseTo(10 * 0.0001, 10);
+    expect(estimated?.metadata).toMatchObject({ media: { audioSeconds: 10 }, usage_estimated: true });
+    // Whisper's JSON reports the seconds it heard (the mock: 1.25), which win over the estimate.
+    const json = await callWorker(upload("/v1/audio/transcriptions", { file: mp3(), model: "whisper-1" }), openai);
+    expect(await json.response.json()).toMatchObject({ usage: { type: "duration", seconds: 1.25 } });
+    await json.landed();
+    const reported = await usageRow(idOf(json.response));
+    expect(reported?.costUsd).toBeCloseTo(1.25 * 0.0001, 10);
+    expect(reported?.metadata).toMatchObject({ media: { audioSeconds: 1.25 } });
+    expect(reported?.metadata).not.toHaveProperty("usage_estimated");
   });
 
   it("bills gpt-4o-transcribe by the tokens it reports", async () => {
@@ -363,15 +421,66 @@ describe("POST /v1/images/generations and /v1/images/edits", () => {
     expect(row?.metadata).toMatchObject({ media: { images: { count: 2, size: "1792x1024", quality: "hd" } } });
   });
 
-  it("bills gpt-image-1 by the quality and size its answer reports", async () => {
+  it("bills gpt-image-1 by the quality and size its answer reports, and its input tokens", async () => {
     const call = await callWorker(post("/v1/images/generations", { model: "gpt-image-1", prompt: "a red kite" }), openai);
-    const body = (await call.response.json()) as { data: { b64_json: string }[]; quality: string };
+    const body = (await call.response.json()) as { data: { b64_json: string }[]; quality: string; usage: unknown };
     expect(body.data[0]?.b64_json).toBe(btoa(String.fromCharCode(...PNG)));
     expect(body.quality).toBe("high");
+    expect(body.usage).toMatchObject({ input_tokens: 3, output_tokens: 4160 });
     await call.landed();
     const row = await usageRow(idOf(call.response));
-    expect(row?.costUsd).toBeCloseTo(0.167, 10);
-    expect(row?.completionTokens).toBe(4160);
+    expect(row).toMatchObject({ promptTokens: 3, completionTokens: 4160 });
+    // The image at its table price (its output tokens with it), the prompt's 3 tokens at $5 a million.
+    expect(row?.costUsd).toBeCloseTo(0.167 + (3 * 5) / 1e6, 12);
+  });
+
+  it("refuses a streamed image, JSON or multipart, before any call", async () => {
+    const refusals: [Request, string][] = [
+      [post("/v1/images/generations", { model: "gpt-image-1", prompt: "a kite", stream: true }), "stream"],
+      [post("/v1/images/generations", { model: "gpt-image-1", prompt: "a kite", partial_images: 2 }), "partial_images"],
+      [
+        upload("/v1/images/edits", {
+          image: new File([PNG], "room.png", { type: "image/png" }),
+          prompt: "add a plant",
+          model: "gpt-image-1",
+          stream: "true",
+        }),
+        "stream",
+      ],
+      [
+        upload("/v1/images/edits", {
+          image: new File([PNG], "room.png", { type: "image/png" }),
+          prompt: "add a plant",
+          model: "gpt-image-1",
+          stream: "false",
+          partial_images: "1",
+        }),
+        "partial_images",
+      ],
+    ];
+    for (const [request, param] of refusals) {
+      const call = await callWorker(request, openai);
+      expect(call.response.status).toBe(400);
+      const body = (await call.response.json()) as { error: Record<string, unknown> };
+      expect(body.error).toMatchObject({ type: "invalid_request_error", code: "invalid_request", param });
+      expect(body.error.message).toMatch(
+        param === "stream"
+          ? /^Invalid `stream`: streamed images are not supported here; omit `stream`/
+          : /^Invalid `partial_images`: partial images come only in a stream/,
+      );
+      await expect(upstreamRequest(idOf(call.response))).rejects.toThrow();
+      await call.settled();
+      expect(await usageRow(idOf(call.response), { waitMs: 200 })).toBeUndefined();
+    }
+    // `stream: false` asks for one answer, as without it.
+    const whole = await callWorker(
+      post("/v1/images/generations", { model: "dall-e-3", prompt: "a kite", stream: false }),
+      openai,
+    );
+    expect(whole.response.status).toBe(200);
+    expect((await upstreamRequest(idOf(whole.response))).body).toMatchObject({ stream: false });
+    await whole.landed();
+    expect((await usageRow(idOf(whole.response)))?.costUsd).toBeCloseTo(0.04, 10);
   });
 
   it("forwards an edit's images and mask as multipart", async () => {
@@ -396,7 +505,8 @@ describe("POST /v1/images/generations and /v1/images/edits", () => {
       prompt: "add a plant",
     });
     await call.landed();
-    expect((await usageRow(idOf(call.response)))?.costUsd).toBeCloseTo(0.016, 10);
+    // A low 1024x1536 image, and the prompt's 3 input tokens at $5 a million.
+    expect((await usageRow(idOf(call.response)))?.costUsd).toBeCloseTo(0.016 + (3 * 5) / 1e6, 12);
     const gif = await callWorker(
       upload("/v1/images/edits", { image: new File(["GIF89a"], "a.gif", { type: "image/gif" }), prompt: "x" }),
       openai,

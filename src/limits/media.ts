@@ -4,6 +4,7 @@
 // from the first bytes of its data), a PDF by its pages, audio and video by
 // their length. What cannot be read (a URL, a file id) is taken at a
 // generous fixed amount, so a reservation errs high.
+import { AUDIO_BYTES_PER_SECOND, wavSeconds } from "../media/audio.ts";
 
 export type MediaKind = "image" | "document" | "audio" | "video";
 
@@ -41,7 +42,8 @@ function bytesOf(base64: string, maxChars = Number.POSITIVE_INFINITY): Uint8Arra
 }
 
 /** The decoded size of a base64 payload, without decoding it. */
-const decodedLength = (base64: string) => Math.floor((base64.length * 3) / 4);
+const decodedLength = (base64: string) =>
+  Math.floor((base64.length * 3) / 4) - (base64.endsWith("==") ? 2 : base64.endsWith("=") ? 1 : 0);
 
 const u16be = (b: Uint8Array, i: number) => ((b[i] ?? 0) << 8) | (b[i + 1] ?? 0);
 const u16le = (b: Uint8Array, i: number) => (b[i] ?? 0) | ((b[i + 1] ?? 0) << 8);
@@ -120,15 +122,14 @@ function pdfPages(data: string | undefined): number {
   return Math.max(1, pages || Math.ceil(bytes.length / 50_000));
 }
 
-/** Seconds of audio: a WAV header's byte rate says exactly; other encodings are taken at 16 kbit/s, which errs long. */
+/** Seconds of audio: an uncompressed WAV's counted from its samples; other encodings taken at a rate that errs long. */
 function audioSeconds(data: string | undefined): number {
   if (!data) return UNREAD_SECONDS;
-  const head = bytesOf(data, 64);
-  if (head && ascii(head, 0, 4) === "RIFF" && ascii(head, 8, 4) === "WAVE") {
-    const byteRate = u32le(head, 28);
-    if (byteRate > 0) return Math.ceil(decodedLength(data) / byteRate);
-  }
-  return Math.ceil(decodedLength(data) / 2_000);
+  const size = decodedLength(data);
+  // The first 4 KiB (as base64) hold a WAV's chunks up to its samples.
+  const head = bytesOf(data, 5_464);
+  const wav = head && wavSeconds(head.buffer as ArrayBuffer, size);
+  return Math.ceil(wav ?? size / AUDIO_BYTES_PER_SECOND);
 }
 
 /** Seconds of video, taken at 1 Mbit/s. */

@@ -82,7 +82,8 @@ const LANGUAGE_CODE = /^[a-z]{2,3}(?:-[a-z0-9]{2,8})*$/i;
  * (gpt-4o-transcribe) is billed in tokens; one that reports a duration
  * (Whisper's `usage`, `verbose_json`'s `duration`, Mistral's
  * `prompt_audio_seconds`) by the second; one that reports neither (text,
- * SRT, VTT) by the recording's own length, estimated when it is not WAV.
+ * SRT, VTT) by the recording's own length: counted from a WAV's samples,
+ * or estimated from the file's size at a rate that errs long (audio.ts).
  */
 export async function transcriptionRequest(api: "audio/transcriptions" | "audio/translations", form: FormData) {
   const files = uploadedFiles(form, "file", AUDIO_FILES);
@@ -171,7 +172,32 @@ function imageDefaults(model: string): { size: string; quality: string } {
   return model.startsWith("dall-e") ? { size: "1024x1024", quality: "standard" } : { size: "auto", quality: "auto" };
 }
 
-/** Images: billed per image, by the quality and size the answer reports (or the request asked for). */
+/**
+ * Streamed images (`stream`, and `partial_images`, which only a stream
+ * sends) come back as events this API does not read: refused before the
+ * call, rather than drawn, billed upstream and recorded as nothing.
+ */
+function refuseStreamedImages(asked: { stream: boolean; partialImages: boolean }): void {
+  if (asked.stream) {
+    throw badRequest(
+      "Invalid `stream`: streamed images are not supported here; omit `stream` (or set it to false) to get the images in one answer.",
+      "stream",
+    );
+  }
+  if (asked.partialImages) {
+    throw badRequest(
+      "Invalid `partial_images`: partial images come only in a stream, which is not supported here; omit `partial_images`.",
+      "partial_images",
+    );
+  }
+}
+
+/**
+ * Images: billed per image, by the quality and size the answer reports (or
+ * the request asked for), plus the input tokens it reports at the model's
+ * input rate (gpt-image-1's prompt and input images; its output tokens are
+ * the images themselves, priced per image, so never billed twice).
+ */
 function imageRequest(input: {
   api: "images/generations" | "images/edits";
   model: string;
@@ -200,9 +226,14 @@ function imageRequest(input: {
       const data = isRecord(answer) && Array.isArray(answer.data) ? answer.data : [];
       const said = (field: string) =>
         isRecord(answer) && typeof answer[field] === "string" ? (answer[field] as string) : undefined;
-      meter.setMedia({ images: { count: data.length, size: said("size") ?? size, quality: said("quality") ?? quality } });
-      // gpt-image-1's token counts are kept in the record; its images are priced per image.
+      // The input tokens are the record's prompt tokens; those that were images (an edit's) cost more.
       const usage = isRecord(answer) && isRecord(answer.usage) ? answer.usage : undefined;
+      const details = isRecord(usage?.input_tokens_details) ? usage.input_tokens_details : undefined;
+      const imageInputTokens = numberOr(details?.image_tokens);
+      meter.setMedia({
+        images: { count: data.length, size: said("size") ?? size, quality: said("quality") ?? quality },
+        ...(imageInputTokens !== undefined && imageInputTokens > 0 && { imageInputTokens }),
+      });
       const inputTokens = numberOr(usage?.input_tokens);
       if (inputTokens !== undefined) {
         meter.setTokens({ promptTokens: inputTokens, completionTokens: numberOr(usage?.output_tokens) ?? 0, cachedTokens: 0 });
@@ -212,6 +243,11 @@ function imageRequest(input: {
 }
 
 export function imageGenerationRequest(body: ImageGenerationBody): MediaRequest {
+  // Only `false` (or null, as an SDK may send for unset) asks for one answer; anything else may be read as a stream.
+  refuseStreamedImages({
+    stream: body.stream !== undefined && body.stream !== null && body.stream !== false,
+    partialImages: body.partial_images !== undefined && body.partial_images !== null,
+  });
   const { provider, ...forwarded } = body;
   const model = body.model ?? "dall-e-2";
   return imageRequest({
@@ -234,6 +270,11 @@ export function imageEditRequest(form: FormData): MediaRequest {
   const count = textField(form, "n");
   const n = count === undefined ? 1 : Number(count);
   if (!Number.isInteger(n) || n < 1 || n > 10) throw badRequest("Invalid `n`: must be a whole number from 1 to 10", "n");
+  // Every copy of a repeated field: which one a provider reads is its own affair.
+  refuseStreamedImages({
+    stream: form.getAll("stream").some((value) => value !== "false"),
+    partialImages: form.has("partial_images"),
+  });
   return imageRequest({
     api: "images/edits",
     model: uploadModel(form, "dall-e-2"),

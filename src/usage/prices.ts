@@ -35,6 +35,8 @@ export interface MediaRates {
   image?: Readonly<Record<string, number>>;
   /** Per million audio tokens in and out (a realtime session's), priced apart from its text tokens. */
   audioTokens?: { input: number; output: number };
+  /** Per million image input tokens (an image to edit), where they cost more than the model's text input. */
+  imageInput?: number;
 }
 
 /** What a media call used, as its record keeps it. */
@@ -44,6 +46,8 @@ export interface MediaUsage {
   images?: { count: number; size: string; quality: string };
   /** Audio tokens heard and spoken (a realtime session): its text tokens are its record's own. */
   audioTokens?: { input: number; output: number };
+  /** Of the record's prompt tokens, those that were images (gpt-image-1's input images). */
+  imageInputTokens?: number;
 }
 
 export interface Price extends Rates {
@@ -229,6 +233,10 @@ export function mediaCostOf(price: Price | undefined, usage: MediaUsage | undefi
   if (usage.images && rates.image) usd += usage.images.count * imagePrice(rates.image, usage.images.quality, usage.images.size);
   if (usage.audioTokens && rates.audioTokens) {
     usd += (usage.audioTokens.input * rates.audioTokens.input + usage.audioTokens.output * rates.audioTokens.output) / 1_000_000;
+  }
+  // Image input tokens are among the prompt tokens, priced there at the text rate: what they cost over it.
+  if (usage.imageInputTokens && rates.imageInput !== undefined && price) {
+    usd += (usage.imageInputTokens * Math.max(0, rates.imageInput - price.input)) / 1_000_000;
   }
   return usd;
 }

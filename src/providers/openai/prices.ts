@@ -4,8 +4,8 @@
 // passes `above` tokens.
 import type { PriceList, ToolFees } from "../../usage/prices.ts";
 
-// Images are priced per image by quality and size (gpt-image-1's token counts are
-// recorded, not priced, so an image is never billed twice); dall-e-2 has one quality.
+// Images are priced per image by quality and size, the output image's tokens with it
+// (so an image is never billed twice); dall-e-2 has one quality.
 const GPT_IMAGE_1 = {
   "low/1024x1024": 0.011,
   "low/1024x1536": 0.016,
@@ -45,7 +45,8 @@ const MEDIA_PRICES: PriceList = {
     media: { audioTokens: { input: 10, output: 20 } },
   },
   "gpt-4o-transcribe": { input: 6, output: 10, media: { audioSecond: 0.006 / 60 } },
-  "gpt-image-1": { input: 0, output: 0, media: { image: GPT_IMAGE_1 } },
+  // Input: text $5 a million, images $10. Output: per image.
+  "gpt-image-1": { input: 5, output: 0, media: { image: GPT_IMAGE_1, imageInput: 10 } },
   "omni-moderation-2024-09-26": { input: 0, output: 0 },
   "omni-moderation-latest": { input: 0, output: 0 },
   "text-moderation-latest": { input: 0, output: 0 },
