@@ -1,8 +1,10 @@
 // Realtime voice through Sluice: the caller's WebSocket relayed to the
 // mock's Realtime API with the provider key added by Sluice, events in order
 // both ways, the session billed from its `response.done` events (text and
-// audio tokens priced apart) when it closes; a browser's client secret
-// minted from a key and taken as a WebSocket subprotocol; refusals.
+// audio tokens priced apart) and its input transcriptions (at the
+// transcription model's rates) when it closes; a browser's client secret
+// minted from a key and taken as a WebSocket subprotocol; refusals, a
+// caller's `request_limits` among them.
 import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
 import { Redis } from "@upstash/redis/cloudflare";
 import { describe, expect, it } from "vitest";
@@ -267,6 +269,164 @@ describe("GET /v1/realtime", () => {
     expect(session.response.status).toBe(101);
     session.socket.close(1000, "done");
     await session.closed;
+    await session.settled;
+  });
+});
+
+describe("GET /v1/realtime: input transcription", () => {
+  /** A key with a budget, and its budget counter in nano-dollars. */
+  const budgeted = async (maxBudget: number) => {
+    const made = await admin("POST", "/admin/keys", { name: uniqueId("realtime"), max_budget: maxBudget });
+    const id = String(made.body.id);
+    const budgetNano = async () => {
+      const [counter] = await redis().keys(`sluice:c:key:${id}:usd:b:*`);
+      return counter ? Number(await redis().get(counter)) : 0;
+    };
+    return { key: String(made.body.key), budgetNano };
+  };
+  /** Input transcription on, no response made at the end of a turn: only the transcriptions are billed. */
+  const transcribeOnly = (transcription: Record<string, unknown>) => ({
+    type: "session.update",
+    session: {
+      type: "realtime",
+      audio: { input: { transcription, turn_detection: { type: "server_vad", create_response: false } } },
+    },
+  });
+
+  it("charges each transcription's tokens at the transcription model's rates as it is done, and records them", async () => {
+    const { key, budgetNano } = await budgeted(1);
+    const session = await connect({ authorization: `Bearer ${key}` });
+    await session.until("session.created");
+    send(session.socket, transcribeOnly({ model: "gpt-4o-transcribe" }));
+    await session.until("session.updated");
+    send(session.socket, { type: "input_audio_buffer.append", audio });
+    send(session.socket, { type: "input_audio_buffer.commit" });
+    await session.until("conversation.item.input_audio_transcription.completed");
+    expect(session.events.map((event) => event.type)).toEqual([
+      "session.created",
+      "session.updated",
+      "input_audio_buffer.committed",
+      "conversation.item.input_audio_transcription.completed",
+    ]);
+    expect(session.events.at(-1)).toMatchObject({
+      transcript: "mock transcript",
+      usage: { type: "tokens", input_tokens: 2, output_tokens: 2 },
+    });
+    // gpt-4o-transcribe: 2 tokens in at $6 a million, 2 out at $10; charged while the session runs.
+    await expect.poll(budgetNano, { timeout: 5_000 }).toBe(32_000);
+    session.socket.close(1000, "done");
+    await session.settled;
+    const row = await usageRow(session.response.headers.get("x-request-id") ?? "");
+    expect(row).toMatchObject({ model: "gpt-realtime", status: 200, promptTokens: 2, completionTokens: 2 });
+    expect(row?.metadata).toMatchObject({ modality: "realtime", media: { audioTokens: { input: 0, output: 0 } } });
+    expect(row?.costUsd).toBeCloseTo(32e-6, 12);
+    // The close settles nothing more: the charge took it all.
+    expect(await budgetNano()).toBe(32_000);
+  });
+
+  it("bills a duration (the beta shape, whisper-1) by the second, and a response's image tokens at the text rate", async () => {
+    const session = await connect({ authorization: `Bearer ${TEST_ADMIN_KEY}` });
+    await session.until("session.created");
+    send(session.socket, {
+      type: "session.update",
+      session: {
+        input_audio_transcription: { model: "whisper-1" },
+        turn_detection: { type: "server_vad", create_response: false },
+      },
+    });
+    await session.until("session.updated");
+    send(session.socket, { type: "input_audio_buffer.append", audio });
+    send(session.socket, { type: "input_audio_buffer.commit" });
+    await session.until("conversation.item.input_audio_transcription.completed");
+    expect(session.events.at(-1)).toMatchObject({ usage: { type: "duration", seconds: 0.2 } });
+    send(session.socket, {
+      type: "conversation.item.create",
+      item: {
+        type: "message",
+        role: "user",
+        content: [{ type: "input_image", image_url: "data:image/png;base64,iVBORw0KGgo=" }],
+      },
+    });
+    send(session.socket, { type: "response.create" });
+    await session.until("response.done");
+    session.socket.close(1000, "done");
+    await session.settled;
+    const row = await usageRow(session.response.headers.get("x-request-id") ?? "");
+    // Text in: 5, and the image's 85; out: 3. Audio: 2 in (the committed turn), 2 out. Whisper: 0.2 s at $0.006 a minute.
+    expect(row).toMatchObject({ status: 200, promptTokens: 90, completionTokens: 3 });
+    expect(row?.metadata).toMatchObject({ media: { audioTokens: { input: 2, output: 2 }, audioSeconds: 0.2 } });
+    expect(row?.costUsd).toBeCloseTo((90 * 4 + 3 * 16 + 2 * 32 + 2 * 64) / 1e6 + (0.2 * 0.006) / 60, 12);
+  });
+
+  it("ends the session of a caller whose dollars are limited at a transcription with no price, and records it at $0", async () => {
+    const { key } = await budgeted(1);
+    const session = await connect({ authorization: `Bearer ${key}` });
+    await session.until("session.created");
+    send(session.socket, transcribeOnly({ model: "acme-transcribe" }));
+    await session.until("session.updated");
+    send(session.socket, { type: "input_audio_buffer.append", audio });
+    send(session.socket, { type: "input_audio_buffer.commit" });
+    expect(await session.closed).toEqual({ code: 1008, reason: "model_unpriced" });
+    expect(session.events.map((event) => event.type).slice(-2)).toEqual([
+      "conversation.item.input_audio_transcription.completed",
+      "error",
+    ]);
+    expect(session.events.at(-1)).toMatchObject({
+      error: { code: "model_unpriced", message: expect.stringContaining("acme-transcribe") },
+    });
+    await session.settled;
+    const row = await usageRow(session.response.headers.get("x-request-id") ?? "");
+    expect(row).toMatchObject({ status: 200, promptTokens: 2, completionTokens: 2, costUsd: 0 });
+    expect(row?.metadata).toMatchObject({ unpriced: true });
+  });
+});
+
+describe("GET /v1/realtime: request_limits", () => {
+  const refusedSession = async (limits: Record<string, unknown>) => {
+    const { key } = (await admin("POST", "/admin/keys", { settings: { request_limits: limits } })).body;
+    return await callWorker(
+      new Request(`${BASE}/v1/realtime?model=gpt-realtime`, {
+        headers: { authorization: `Bearer ${String(key)}`, upgrade: "websocket" },
+      }),
+      bindings,
+    );
+  };
+
+  it("refuses a caller who may not send audio, or text, before the provider is called, and records the refusal", async () => {
+    const textOnly = await refusedSession({ input_modalities: ["text"] });
+    expect(textOnly.response.status).toBe(400);
+    expect(textOnly.response.webSocket).toBeNull();
+    expect(await textOnly.response.json()).toEqual({
+      error: {
+        message: "The request sends audio input at `input_audio_buffer.append`; this caller may send only text.",
+        type: "invalid_request_error",
+        code: "request_limit_exceeded",
+        param: "input_audio_buffer.append",
+      },
+    });
+    await textOnly.settled();
+    const row = await usageRow(textOnly.response.headers.get("x-request-id") ?? "");
+    expect(row).toMatchObject({ model: "gpt-realtime", status: 400, promptTokens: 0, costUsd: 0, attempts: 0 });
+    expect(row?.metadata.guardrails).toEqual([
+      { guardrail: "request_limits", phase: "input", verdict: "blocked", categories: ["input_modalities"] },
+    ]);
+
+    const noText = await refusedSession({ denied_modalities: ["text"] });
+    expect(noText.response.status).toBe(400);
+    expect(((await noText.response.json()) as { error: unknown }).error).toMatchObject({
+      message: "The request sends text input at `conversation.item.create`; this caller may not send it.",
+      code: "request_limit_exceeded",
+    });
+  });
+
+  it("opens the session of a caller who may send both", async () => {
+    const { key } = (
+      await admin("POST", "/admin/keys", { settings: { request_limits: { input_modalities: ["text", "audio"] } } })
+    ).body;
+    const session = await connect({ authorization: `Bearer ${String(key)}` });
+    expect(session.response.status).toBe(101);
+    await session.until("session.created");
+    session.socket.close(1000, "done");
     await session.settled;
   });
 });

@@ -4,7 +4,11 @@
 // `session.created`; audio appended to the input buffer is counted (PCM16 at
 // 24 kHz: a token per 100 ms); `response.create` answers with
 // `response.created`, one audio delta, its transcript and `response.done`
-// with usage split into text and audio tokens, as OpenAI reports it.
+// with usage split into text, audio and image tokens, as OpenAI reports it.
+// `session.update` may turn on input transcription (the GA shape or the
+// beta one), echoed in `session.updated`; each commit is then transcribed,
+// its usage in `conversation.item.input_audio_transcription.completed`: a
+// duration for whisper-1, tokens for any other model.
 import { createHash, randomUUID } from "node:crypto";
 import type { IncomingMessage, Server } from "node:http";
 import type { Duplex } from "node:stream";
@@ -15,6 +19,11 @@ const GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 /** Bytes of PCM16 at 24 kHz per input audio token (100 ms). */
 const BYTES_PER_AUDIO_TOKEN = 4_800;
 const REPLY = "mock realtime reply";
+const TRANSCRIPT = "mock transcript";
+/** Bytes of PCM16 at 24 kHz per second. */
+const BYTES_PER_SECOND = 48_000;
+/** Input tokens the mock counts for an image in a conversation item. */
+const IMAGE_TOKENS = 85;
 
 function frame(opcode: number, payload: Buffer): Buffer {
   const length = payload.length;
@@ -65,17 +74,52 @@ interface Session {
   close(code: number, reason: string): void;
 }
 
+interface SessionUpdate {
+  audio?: { input?: { transcription?: { model?: string } | null } };
+  input_audio_transcription?: { model?: string } | null;
+}
+
+/** The transcription a commit's audio gets, as OpenAI reports its usage: whisper-1 by the second, others in tokens. */
+function transcription(model: string, bytes: number, itemId: string): Record<string, unknown> {
+  const audioTokens = Math.ceil(bytes / BYTES_PER_AUDIO_TOKEN);
+  const outputTokens = countTokens(TRANSCRIPT);
+  return {
+    type: "conversation.item.input_audio_transcription.completed",
+    item_id: itemId,
+    content_index: 0,
+    transcript: TRANSCRIPT,
+    usage:
+      model === "whisper-1"
+        ? { type: "duration", seconds: bytes / BYTES_PER_SECOND }
+        : {
+            type: "tokens",
+            input_tokens: audioTokens,
+            output_tokens: outputTokens,
+            total_tokens: audioTokens + outputTokens,
+            input_token_details: { text_tokens: 0, audio_tokens: audioTokens },
+          },
+  };
+}
+
 function realtimeSession(model: string, session: Session) {
   let appended = 0;
+  let images = 0;
   let responses = 0;
   let events = 0;
+  let transcriber: string | undefined;
   const emit = (event: Record<string, unknown>) => session.send({ event_id: `event_${++events}`, ...event });
   emit({
     type: "session.created",
     session: { type: "realtime", object: "realtime.session", id: `sess_${randomUUID().slice(0, 8)}`, model },
   });
   return (text: string) => {
-    let event: { type?: string; audio?: string; response?: { instructions?: string } };
+    let event: {
+      type?: string;
+      audio?: string;
+      response?: { instructions?: string };
+      session?: SessionUpdate;
+      item?: { content?: { type?: string }[] };
+    };
     try {
       event = JSON.parse(text);
     } catch {
@@ -83,12 +127,31 @@ function realtimeSession(model: string, session: Session) {
     }
     if (event.type === "input_audio_buffer.append") {
       appended += Buffer.from(event.audio ?? "", "base64").length;
+    } else if (event.type === "session.update") {
+      const update = event.session ?? {};
+      const ga = !("input_audio_transcription" in update);
+      const setting = ga ? update.audio?.input?.transcription : update.input_audio_transcription;
+      if (setting !== undefined) transcriber = setting?.model;
+      const named = transcriber === undefined ? null : { model: transcriber };
+      emit({
+        type: "session.updated",
+        session: {
+          type: "realtime",
+          model,
+          ...(ga ? { audio: { input: { transcription: named } } } : { input_audio_transcription: named }),
+        },
+      });
+    } else if (event.type === "conversation.item.create") {
+      images += (event.item?.content ?? []).filter((part) => part.type === "input_image").length;
     } else if (event.type === "input_audio_buffer.commit") {
       emit({ type: "input_audio_buffer.committed", item_id: `item_${responses}` });
+      if (transcriber !== undefined) emit(transcription(transcriber, appended, `item_${responses}`));
     } else if (event.type === "response.create") {
       const id = `resp_${++responses}`;
       const audioIn = Math.ceil(appended / BYTES_PER_AUDIO_TOKEN);
+      const imageIn = images * IMAGE_TOKENS;
       appended = 0;
+      images = 0;
       const textIn = countTokens(event.response?.instructions ?? "") + 5;
       const textOut = countTokens(REPLY);
       const audio = Buffer.alloc(BYTES_PER_AUDIO_TOKEN * 2, 7);
@@ -102,10 +165,15 @@ function realtimeSession(model: string, session: Session) {
           id,
           status: "completed",
           usage: {
-            total_tokens: textIn + audioIn + textOut + 2,
-            input_tokens: textIn + audioIn,
+            total_tokens: textIn + audioIn + imageIn + textOut + 2,
+            input_tokens: textIn + audioIn + imageIn,
             output_tokens: textOut + 2,
-            input_token_details: { text_tokens: textIn, audio_tokens: audioIn, cached_tokens: 0 },
+            input_token_details: {
+              text_tokens: textIn,
+              audio_tokens: audioIn,
+              cached_tokens: 0,
+              ...(imageIn > 0 && { image_tokens: imageIn }),
+            },
             output_token_details: { text_tokens: textOut, audio_tokens: 2 },
           },
         },

@@ -10,7 +10,7 @@ import { GatewayError } from "../http/errors.ts";
 import type { PolicySection } from "../policy/sections.ts";
 import * as z from "../zod.ts";
 import type { Verdict } from "./input.ts";
-import { findMedia, MODALITIES, type Modality } from "./modalities.ts";
+import { type FoundModality, findMedia, MODALITIES, type Modality } from "./modalities.ts";
 import { mapPromptTexts } from "./text-fields.ts";
 
 const count = (max: number) => z.number({ message: "must be a whole number" }).check(z.int(), z.gte(0), z.lte(max));
@@ -77,6 +77,14 @@ export interface ShapeFacts {
   inputTokens(): number;
   /** The output the request asks for, in tokens per answer; undefined when it sets none. */
   outputCap: number | undefined;
+  /**
+   * Input sent beside the body's prompt (an upload's file, a realtime
+   * session's audio, a Gemini method's parts): the first of it the caller
+   * may not send. Read before the prompt's own parts.
+   */
+  sentBeside?: (refused: (kind: Modality) => boolean) => FoundModality | undefined;
+  /** Where a body without messages keeps its words (`prompt`, `input`): the field its text limits name. */
+  textField?: string;
 }
 
 export interface ShapeRefusal {
@@ -128,8 +136,12 @@ const KIND_WORDS: Readonly<Record<Modality, string>> = {
   video: "video",
 };
 
+/** The field that holds a request's words: its messages (or contents, or input items), else the one its facts name. */
+const textFieldOf = (body: Record<string, unknown>, facts: ShapeFacts) =>
+  messageCount(body)?.field ?? facts.textField ?? "messages";
+
 /** The first kind of input the request sends that the caller may not, as its refusal. */
-function modalityRefusal(body: Record<string, unknown>, limits: RequestLimits): ShapeRefusal | undefined {
+function modalityRefusal(body: Record<string, unknown>, limits: RequestLimits, facts: ShapeFacts): ShapeRefusal | undefined {
   const allowed = limits.input_modalities;
   const refused = (kind: Modality) =>
     (allowed !== undefined && !allowed.includes(kind)) || !!limits.denied_modalities?.includes(kind);
@@ -137,7 +149,7 @@ function modalityRefusal(body: Record<string, unknown>, limits: RequestLimits): 
   const may = allowed?.length
     ? `this caller may send only ${allowed.map((kind) => KIND_WORDS[kind]).join(", ")}`
     : "this caller may not send it";
-  const media = findMedia(body, refused);
+  const media = facts.sentBeside?.(refused) ?? findMedia(body, refused);
   if (media) {
     const why = limit(media.modality) === "denied_modalities" ? "this caller may not send it" : may;
     return refusal(
@@ -154,7 +166,7 @@ function modalityRefusal(body: Record<string, unknown>, limits: RequestLimits): 
     });
     if (text) {
       const why = limit("text") === "denied_modalities" ? "this caller may not send it" : may;
-      return refusal(limit("text"), `The request sends text input; ${why}.`, messageCount(body)?.field ?? "messages");
+      return refusal(limit("text"), `The request sends text input; ${why}.`, textFieldOf(body, facts));
     }
   }
   return undefined;
@@ -186,7 +198,7 @@ export function checkRequestLimits(
       return refusal(
         "max_input_chars",
         `The prompt has ${chars} characters; this caller may send at most ${limits.max_input_chars}.`,
-        messageCount(body)?.field ?? "messages",
+        textFieldOf(body, facts),
       );
     }
   }
@@ -196,7 +208,7 @@ export function checkRequestLimits(
       return refusal(
         "max_input_tokens",
         `The prompt is about ${tokens} tokens; this caller may send at most ${limits.max_input_tokens}.`,
-        messageCount(body)?.field ?? "messages",
+        textFieldOf(body, facts),
       );
     }
   }
@@ -221,6 +233,6 @@ export function checkRequestLimits(
       "max_tokens",
     );
   }
-  if (limits.input_modalities || limits.denied_modalities?.length) return modalityRefusal(body, limits);
+  if (limits.input_modalities || limits.denied_modalities?.length) return modalityRefusal(body, limits, facts);
   return undefined;
 }

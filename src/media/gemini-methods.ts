@@ -5,6 +5,7 @@
 // are translated where they have the same thing: embeddings from an
 // OpenAI-style `/embeddings`, counts from Anthropic's `count_tokens`. The
 // rest is the caller's 400, naming what would serve it.
+import { principalPolicy } from "../auth/principal.ts";
 import type { GatewayContext } from "../context.ts";
 import type { CanonicalRequest } from "../formats/canonical.ts";
 import {
@@ -14,12 +15,14 @@ import {
   type GeminiEmbedRequest,
 } from "../formats/gemini/methods.ts";
 import { geminiToCanonical } from "../formats/gemini/request.ts";
+import { type FoundModality, findMedia, type Modality as InputKind } from "../guardrails/modalities.ts";
+import { checkRequestLimits, type ShapeRefusal } from "../guardrails/request-limits.ts";
 import { badRequest, GatewayError, headerValue } from "../http/errors.ts";
 import { estimateInputTokens, mediaRulesFor } from "../limits/estimate.ts";
 import type { Endpoint, EndpointMethod, ProviderSettings } from "../providers/types.ts";
 import { type GatewayCall, malformedAnswer } from "../routing/call.ts";
 import type { Exchange } from "../routing/exchanges.ts";
-import { guardrailsOver } from "../routing/guard-stage.ts";
+import { type GuardRun, guardrailsOver } from "../routing/guard-stage.ts";
 import { pickedProvider } from "../routing/proxy.ts";
 import type { Target } from "../routing/resolve.ts";
 import { routeCall } from "../routing/route-call.ts";
@@ -205,16 +208,59 @@ const MODALITY: Record<GeminiMethodCall["method"], Modality> = {
   countTokens: "token_count",
 };
 
-/** Routes `await` it, as they do `proxy()`; a caller's input guardrails read the texts to embed or count first. */
+/**
+ * The parts a call sends that a caller's `request_limits` read beside those
+ * of `contents` (which they read as a prompt's): the contents to embed, and
+ * a count's whole `generateContentRequest`, each named where it is.
+ */
+function partsBeside(call: GeminiMethodCall, refused: (kind: InputKind) => boolean): FoundModality | undefined {
+  if (call.method === "countTokens") {
+    const inner = call.body.generateContentRequest;
+    const found = inner ? findMedia(inner, refused) : undefined;
+    return found && { ...found, field: `generateContentRequest.${found.field}` };
+  }
+  const found = findMedia({ contents: embedRequests(call).map((request) => request.content) }, refused);
+  const where = (index: string) => (call.method === "embedContent" ? "content" : `requests[${index}].content`);
+  return found && { ...found, field: found.field.replace(/^contents\[(\d+)\]/, (_, index: string) => where(index)) };
+}
+
+/** Where each method's words are, for the text limits' refusals: a count of `contents` names its own. */
+const TEXT_FIELD: Record<GeminiMethodCall["method"], string> = {
+  embedContent: "content",
+  batchEmbedContents: "requests",
+  countTokens: "generateContentRequest",
+};
+
+/** The caller's `request_limits` over a call, as the chat path holds a prompt to them; undefined when it keeps to them. */
+function requestLimitRefusal(c: GatewayContext, call: GeminiMethodCall): ShapeRefusal | undefined {
+  const limits = principalPolicy(c.get("principal"))?.request_limits;
+  if (!limits) return undefined;
+  const body = call.body as unknown as Record<string, unknown>;
+  return checkRequestLimits(body, limits, {
+    inputTokens: () => estimateInputTokens([body], "gemini"),
+    outputCap: undefined,
+    sentBeside: (refused) => partsBeside(call, refused),
+    textField: TEXT_FIELD[call.method],
+  });
+}
+
+/**
+ * Routes `await` it, as they do `proxy()`; a call past the caller's
+ * `request_limits` is refused first, then its input guardrails read the
+ * texts to embed or count.
+ */
 export async function geminiMethodProxy(c: GatewayContext, call: GeminiMethodCall): Promise<Response> {
   const picked = pickedProvider(c);
   const texts = embedRequests(call).map((request) => request.content);
   /** The call bound upstream: the caller's, or with what a guardrail redacted taken out. */
   let sent = call;
-  const guard = guardrailsOver(c, { body: call.body as unknown as Record<string, unknown>, model: call.model }, (guarded) => {
-    if (!guarded.blocked) sent = { ...call, body: guarded.body } as unknown as GeminiMethodCall;
-    return guarded;
-  });
+  const tooBig = requestLimitRefusal(c, call);
+  const guard: GuardRun | undefined = tooBig
+    ? () => ({ verdicts: [tooBig.verdict], blocked: tooBig.error })
+    : guardrailsOver(c, { body: call.body as unknown as Record<string, unknown>, model: call.model }, (guarded) => {
+        if (!guarded.blocked) sent = { ...call, body: guarded.body } as unknown as GeminiMethodCall;
+        return guarded;
+      });
   return await routeCall(c, {
     model: call.model,
     providerOverride: picked,

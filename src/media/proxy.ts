@@ -4,14 +4,18 @@
 // goes up as sent (an upload as multipart, with the target's model), and the
 // answer comes back as it came — JSON or text read whole, audio bytes and
 // server-sent events relayed as they arrive — read on the way for usage.
+import { principalPolicy } from "../auth/principal.ts";
 import type { GatewayContext } from "../context.ts";
+import type { FoundModality, Modality as InputKind } from "../guardrails/modalities.ts";
+import { checkRequestLimits, type ShapeRefusal } from "../guardrails/request-limits.ts";
 import { GatewayError } from "../http/errors.ts";
 import { sseFrames } from "../http/frames.ts";
 import { relayBytes, relayFrames } from "../http/relay.ts";
+import { estimateInputTokens } from "../limits/estimate.ts";
 import type { MediaApi, MediaEndpoints, ProviderSettings } from "../providers/types.ts";
 import { malformedAnswer } from "../routing/call.ts";
 import type { Exchange } from "../routing/exchanges.ts";
-import { guardrailsOver } from "../routing/guard-stage.ts";
+import { type GuardRun, guardrailsOver } from "../routing/guard-stage.ts";
 import { pickedProvider } from "../routing/proxy.ts";
 import type { Target } from "../routing/resolve.ts";
 import { routeCall } from "../routing/route-call.ts";
@@ -165,21 +169,54 @@ function withTexts(body: FormData | Record<string, unknown>, texts: Record<strin
   return form;
 }
 
+/** The files each upload sends, by field, as a caller's `request_limits` count them: a recording is audio, an image to edit (or its mask) an image. */
+const UPLOADED: Partial<Record<MediaApi, Readonly<Record<string, InputKind>>>> = {
+  "audio/transcriptions": { file: "audio" },
+  "audio/translations": { file: "audio" },
+  "images/edits": { image: "image", "image[]": "image", mask: "image" },
+};
+
+/**
+ * The caller's `request_limits` over a media request, as the chat path holds
+ * a prompt to them: its words (`texts`: the prompt, the text to speak, what
+ * to moderate) by their characters, estimated tokens and kind, and an
+ * upload's files by theirs. Undefined when it keeps to them.
+ */
+function requestLimitRefusal(c: GatewayContext, request: MediaRequest, texts: Record<string, unknown>): ShapeRefusal | undefined {
+  const limits = principalPolicy(c.get("principal"))?.request_limits;
+  if (!limits) return undefined;
+  const form = request.body instanceof FormData ? request.body : undefined;
+  const files = Object.entries(UPLOADED[request.api] ?? {}).filter(([field]) => form?.has(field));
+  return checkRequestLimits(texts, limits, {
+    inputTokens: () => estimateInputTokens([texts], "openai"),
+    outputCap: undefined,
+    sentBeside: (refused): FoundModality | undefined => {
+      const sent = files.find(([, kind]) => refused(kind));
+      return sent && { modality: sent[1], field: sent[0] };
+    },
+    textField: "prompt" in texts ? "prompt" : "input",
+  });
+}
+
 /**
  * Routes `await` it, as they do `proxy()`. A caller's input guardrails read
  * the words the request sends (the prompt to draw or edit by, the text to
  * speak, a transcription's hint, what to moderate); images and audio pass
- * as they are, in both directions.
+ * as they are, in both directions. A request past the caller's
+ * `request_limits` is refused first, as a guardrail refuses it.
  */
 export async function mediaProxy(c: GatewayContext, request: MediaRequest): Promise<Response> {
   const picked = pickedProvider(c);
   /** The request bound upstream: the caller's, or with what a guardrail redacted taken out. */
   let sent = request;
   const texts = textsOf(request.body);
-  const guard = guardrailsOver(c, { body: texts, model: request.model }, (guarded) => {
-    if (!guarded.blocked && guarded.body !== texts) sent = { ...request, body: withTexts(request.body, guarded.body) };
-    return guarded;
-  });
+  const tooBig = requestLimitRefusal(c, request, texts);
+  const guard: GuardRun | undefined = tooBig
+    ? () => ({ verdicts: [tooBig.verdict], blocked: tooBig.error })
+    : guardrailsOver(c, { body: texts, model: request.model }, (guarded) => {
+        if (!guarded.blocked && guarded.body !== texts) sent = { ...request, body: withTexts(request.body, guarded.body) };
+        return guarded;
+      });
   return await routeCall(c, {
     model: request.model,
     providerOverride: picked ?? request.provider,

@@ -1,8 +1,9 @@
 // A realtime voice session: the caller's WebSocket to Sluice, relayed to a
 // WebSocket Sluice opens to the provider with the provider's key (which the
-// caller never sees). Events go both ways as they come; the provider's
-// `response.done` events are read for usage (text and audio tokens priced
-// apart) and charged to the caller's limits as each response is done; a
+// caller never sees). A caller whose `request_limits` refuse audio or text
+// is refused the session. Events go both ways as they come; the provider's
+// `response.done` events and its input transcriptions are read for usage
+// (realtime/usage.ts) and charged to the caller's limits as each is done; a
 // session whose caller can no longer cover what it used (a quota or budget
 // spent, by this session or by others, a key revoked or blocked) is ended
 // with an error event. When either side closes the other is closed with the
@@ -19,51 +20,28 @@ import { admit } from "../limits/index.ts";
 import { reason } from "../log.ts";
 import { catalogFor } from "../routing/catalog.ts";
 import { assertTargetAllowed } from "../routing/data-controls.ts";
-import { refuseUnguardable } from "../routing/guard-stage.ts";
+import { guardStage, refuseUnguardable } from "../routing/guard-stage.ts";
 import { pickedProvider } from "../routing/proxy.ts";
-import { naturalProvider, planRoute } from "../routing/resolve.ts";
+import { naturalProvider, planRoute, resolveTarget } from "../routing/resolve.ts";
 import { UsageMeter } from "../usage/meter.ts";
-import { costOf, mediaCostOf, type Price } from "../usage/prices.ts";
+import type { Price } from "../usage/prices.ts";
 import { writeUsage } from "../usage/writer.ts";
+import { sessionLimitRefusal } from "./request-limits.ts";
+import {
+  addResponseUsage,
+  addTranscription,
+  emptyUsage,
+  readsEvent,
+  sessionRecord,
+  spent,
+  transcriberOf,
+  transcriptionUsage,
+} from "./usage.ts";
 
 /** OpenAI's own default for a session that names no model. */
 const DEFAULT_MODEL = "gpt-realtime";
 /** The subprotocol browsers send with their credential (`openai-insecure-api-key.<credential>`), answered as accepted. */
 export const REALTIME_PROTOCOL = "realtime";
-
-interface SessionUsage {
-  textIn: number;
-  textOut: number;
-  cached: number;
-  audioIn: number;
-  audioOut: number;
-}
-
-const count = (value: unknown) => (typeof value === "number" && Number.isFinite(value) && value > 0 ? value : 0);
-
-/** Adds a `response.done` event's usage to the session's. */
-function addUsage(total: SessionUsage, event: unknown): void {
-  const usage = (event as { response?: { usage?: Record<string, unknown> } }).response?.usage;
-  if (!usage) return;
-  const input = (usage.input_token_details ?? {}) as Record<string, unknown>;
-  const output = (usage.output_token_details ?? {}) as Record<string, unknown>;
-  total.textIn += count(input.text_tokens);
-  total.audioIn += count(input.audio_tokens);
-  total.cached += count(input.cached_tokens);
-  total.textOut += count(output.text_tokens);
-  total.audioOut += count(output.audio_tokens);
-}
-
-/** What a session has used: its tokens, audio included, as the limits count them, and their price. */
-function spent(usage: SessionUsage, price: Price | undefined): { tokens: number; usd: number } {
-  const cachedTokens = Math.min(usage.cached, usage.textIn);
-  return {
-    tokens: usage.textIn + usage.textOut + usage.audioIn + usage.audioOut,
-    usd:
-      costOf(price, { promptTokens: usage.textIn, completionTokens: usage.textOut, cachedTokens }) +
-      mediaCostOf(price, { audioTokens: { input: usage.audioIn, output: usage.audioOut } }),
-  };
-}
 
 /**
  * A refusal that ends a running session: a quota or budget that cannot
@@ -112,6 +90,12 @@ export async function realtimeSession(c: GatewayContext): Promise<Response> {
   assertDeploymentAllowed(principal, target, natural);
   assertTargetAllowed(principal, target);
   if (spendsDollars(principal) && !target.price) throw unpricedRefusal(target);
+  // Refused as a guardrail refuses a request: before anything is admitted or sent, with a ledger row.
+  const tooBig = sessionLimitRefusal(principal);
+  if (tooBig) {
+    const run = () => ({ verdicts: [tooBig.verdict], blocked: tooBig.error });
+    await guardStage(c, { run, catalog, first: target, model, streamed: true });
+  }
   const realtime = target.descriptor.realtime;
   if (!realtime) throw unsupported(target.provider);
   const [credential] = credentialsFor(target.provider, await ownedCredentials(c), target.credentials, config.encryption);
@@ -168,7 +152,16 @@ export async function realtimeSession(c: GatewayContext): Promise<Response> {
   });
   meter.flags.modality = "realtime";
   meter.markFirstByte();
-  const usage: SessionUsage = { textIn: 0, textOut: 0, cached: 0, audioIn: 0, audioOut: 0 };
+  const usage = emptyUsage();
+  /** The model transcribing the session's input, as the provider last named it, priced as a request for it on this provider would be. */
+  let transcriber: { model: string; price: Price | undefined } | undefined;
+  const transcriberPrice = (name: string) => {
+    try {
+      return resolveTarget(config, catalog, name, target.provider).price;
+    } catch {
+      return undefined;
+    }
+  };
   let ended: (() => void) | undefined;
   const closed = new Promise<void>((resolve) => {
     ended = resolve;
@@ -197,11 +190,7 @@ export async function realtimeSession(c: GatewayContext): Promise<Response> {
         // already closed
       }
     }
-    // Text tokens are the record's own; audio tokens, priced at their own rates, are its media.
-    const cachedTokens = Math.min(usage.cached, usage.textIn);
-    meter.setTokens({ promptTokens: usage.textIn, completionTokens: usage.textOut, cachedTokens });
-    meter.setMedia({ audioTokens: { input: usage.audioIn, output: usage.audioOut } });
-    const record = meter.finish({ status: 200 });
+    const record = sessionRecord(meter, usage);
     ended?.();
     const { tokens } = spent(usage, target.price);
     // The counters take what no charge took; the per-minute tokens windows, which charges leave alone, take it all.
@@ -258,15 +247,36 @@ export async function realtimeSession(c: GatewayContext): Promise<Response> {
   server.addEventListener("message", (event) => {
     if (open) provider.send(event.data);
   });
+  /** Reads one of the provider's events: usage is added and charged, a named transcription model noted and priced. */
+  const read = (event: unknown) => {
+    const type = (event as { type?: unknown }).type;
+    if (type === "response.done") {
+      addResponseUsage(usage, event);
+    } else if (type === "conversation.item.input_audio_transcription.completed") {
+      const used = transcriptionUsage(event);
+      if (!used) return;
+      addTranscription(usage, used, transcriber?.price);
+      // Dollars bind only what has a price: a caller they bind may not run an unpriced transcription (recorded at $0).
+      if (!transcriber?.price && spendsDollars(caller.principal)) {
+        const refusal = unpricedRefusal({ model: transcriber?.model ?? "(unnamed)", provider: target.provider });
+        charging = charging.then(() => cut(refusal)).catch(() => undefined);
+        return;
+      }
+    } else {
+      const named = transcriberOf(event);
+      if (named === null) transcriber = undefined;
+      else if (named !== undefined && named !== transcriber?.model) {
+        transcriber = { model: named, price: transcriberPrice(named) };
+      }
+      return;
+    }
+    charging = charging.then(charge).catch(() => undefined);
+  };
   provider.addEventListener("message", (event) => {
     // After the close the session's record is written: a late event is relayed to nobody and counted nowhere.
-    if (open && typeof event.data === "string" && event.data.includes('"response.done"')) {
+    if (open && typeof event.data === "string" && readsEvent(event.data)) {
       try {
-        const parsed: unknown = JSON.parse(event.data);
-        if ((parsed as { type?: unknown }).type === "response.done") {
-          addUsage(usage, parsed);
-          charging = charging.then(charge).catch(() => undefined);
-        }
+        read(JSON.parse(event.data));
       } catch {
         // not JSON: relayed as it came
       }
