@@ -329,6 +329,15 @@ describe("teams: their admins, their members", () => {
     });
     const ledKey = (await (await call(both, "POST", "/admin/keys", { team_id: led })).json()) as { id: string };
     expect((await call(both, "PATCH", `/admin/keys/${ledKey.id}`, { cache_scope: "team" })).status).toBe(200);
+    // Metadata is an administrator's word about a key (routing rules and the ledger read it): never its holder's.
+    const metadataRefused = { status: 403, message: "A member's key carries no metadata: an administrator of its team sets it." };
+    expect(await errorOf(await call(member, "POST", "/admin/keys", { metadata: { plan: "enterprise" } }))).toMatchObject(
+      metadataRefused,
+    );
+    expect(await errorOf(await call(both, "PATCH", `/admin/keys/${own.id}`, { metadata: { plan: "enterprise" } }))).toMatchObject(
+      metadataRefused,
+    );
+    expect((await call(both, "PATCH", `/admin/keys/${ledKey.id}`, { metadata: { plan: "team" } })).status).toBe(200);
     const listed = (await (await call(member, "GET", "/admin/keys")).json()) as { data: { id: string }[] };
     expect(listed.data.map((k) => k.id)).toEqual([key.id]);
     expect((await call(member, "POST", `/admin/keys/${key.id}/revoke`)).status).toBe(200);

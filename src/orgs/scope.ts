@@ -11,6 +11,8 @@ import { usageEvents, users, virtualKeys } from "../db/schema.ts";
 import { GatewayError } from "../http/errors.ts";
 import type { Services } from "../services.ts";
 
+const MEMBER_METADATA = "A member's key carries no metadata: an administrator of its team sets it.";
+
 const refuse = (message: string) => new GatewayError(403, "permission", message, { code: "permission_denied" });
 
 /** The user id an operator's own keys carry: their subject. */
@@ -60,6 +62,8 @@ export async function keyInputFor(services: Services, principal: Principal, inpu
     throw refuse("You may mint a key only in a team where your role holds keys.");
   }
   if (input.cache_scope === "team") throw refuse("A member's key may not share its team's cached answers.");
+  // Routing rules and the ledger read a key's metadata as an administrator's word, never its holder's.
+  if (input.metadata !== undefined) throw refuse(MEMBER_METADATA);
   if (input.team_id) await assertWithinTeamLimits(services, input.team_id, input);
   return { ...input, user_id: self };
 }
@@ -76,6 +80,7 @@ export async function keyChangeFor(
   // Reached as its owner, not as its team's administrator: the same bounds as when a member mints one.
   const administers = row.teamId !== null && can(principal, "keys:write", row.teamId);
   if (!administers && input.cache_scope === "team") throw refuse("A member's key may not share its team's cached answers.");
+  if (!administers && input.metadata !== undefined) throw refuse(MEMBER_METADATA);
   if (input.team_id !== undefined && input.team_id !== row.teamId && !can(principal, "keys:write", input.team_id)) {
     throw refuse("A key may move only to a team you administer.");
   }
