@@ -106,6 +106,41 @@ describe("Anthropic and Gemini requests", () => {
     expect(request.messages).toEqual([{ role: "user", parts: [{ type: "text", text: "hi" }] }]);
   });
 
+  it("name the blocks another provider cannot be sent: documents, thinking, images by file id", () => {
+    const request = anthropicToCanonical({
+      model: "m",
+      max_tokens: 5,
+      messages: [
+        {
+          role: "user",
+          content: [
+            { type: "document", source: { type: "base64", media_type: "application/pdf", data: "JVBERi0=" } },
+            { type: "image", source: { type: "file", file_id: "file_1" } },
+            { type: "image", source: { type: "base64", media_type: "image/png", data: "iVBO" } },
+            { type: "text", text: "Summarize." },
+          ],
+        },
+        {
+          role: "assistant",
+          content: [
+            { type: "thinking", thinking: "hmm", signature: "s" },
+            { type: "text", text: "ok" },
+          ],
+        },
+      ],
+    } as Parameters<typeof anthropicToCanonical>[0]);
+    expect(request.messages.map((m) => m.parts.map((p) => p.type))).toEqual([["image", "text"], ["text"]]);
+    expect(request.dropped).toEqual([
+      "messages[].content[].document",
+      "messages[].content[].image (file source)",
+      "messages[].content[].thinking",
+    ]);
+    const plain = anthropicToCanonical({ model: "m", max_tokens: 5, messages: [{ role: "user", content: "hi" }] } as Parameters<
+      typeof anthropicToCanonical
+    >[0]);
+    expect(plain.dropped).toBeUndefined();
+  });
+
   it("read Gemini's function calls and responses", () => {
     const request = geminiToCanonical(
       {

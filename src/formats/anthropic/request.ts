@@ -84,9 +84,10 @@ function partOf(b: Block): CanonicalPart | undefined {
     case "image": {
       if (!("source" in b)) return undefined;
       const source = b.source as { type: string; media_type?: string; data?: string; url?: string };
-      return source.type === "url"
-        ? { type: "image", source: { kind: "url", url: source.url ?? "" } }
-        : { type: "image", source: { kind: "base64", mediaType: source.media_type ?? "image/png", data: source.data ?? "" } };
+      if (source.type === "url") return { type: "image", source: { kind: "url", url: source.url ?? "" } };
+      // An uploaded file's id means nothing to another provider.
+      if (source.type !== "base64") return undefined;
+      return { type: "image", source: { kind: "base64", mediaType: source.media_type ?? "image/png", data: source.data ?? "" } };
     }
     case "tool_use":
       return "id" in b && "name" in b
@@ -102,10 +103,14 @@ function partOf(b: Block): CanonicalPart | undefined {
           }
         : undefined;
     default:
-      // Thinking blocks and the like have no counterpart elsewhere; they are not sent on.
+      // Documents, thinking blocks and the like have no counterpart elsewhere; they are not sent on, and are named.
       return undefined;
   }
 }
+
+/** A block `partOf` leaves out, as `x-sluice-dropped` names it (`document`, `thinking`, `image` from a file id). */
+const droppedBlock = (b: Block): string =>
+  b.type === "image" ? `${b.type} (${String((b as { source?: { type?: unknown } }).source?.type)} source)` : b.type;
 
 function toolChoiceOf(choice: AnthropicMessagesBody["tool_choice"]): ToolChoice | undefined {
   if (!choice) return undefined;
@@ -118,18 +123,23 @@ function toolChoiceOf(choice: AnthropicMessagesBody["tool_choice"]): ToolChoice 
 export function anthropicToCanonical(body: AnthropicMessagesBody): CanonicalRequest {
   const system = body.system === undefined ? [] : [textOf(body.system)];
   const messages: CanonicalMessage[] = [];
+  const dropped = new Set<string>();
   for (const m of body.messages) {
     if (m.role === "system" || m.role === "developer") {
       system.push(textOf(m.content));
       continue;
     }
-    messages.push({
-      role: m.role,
-      parts:
-        typeof m.content === "string"
-          ? [{ type: "text", text: m.content }]
-          : m.content.map(partOf).filter((p): p is CanonicalPart => p !== undefined),
-    });
+    if (typeof m.content === "string") {
+      messages.push({ role: m.role, parts: [{ type: "text", text: m.content }] });
+      continue;
+    }
+    const parts: CanonicalPart[] = [];
+    for (const b of m.content) {
+      const part = partOf(b);
+      if (part) parts.push(part);
+      else dropped.add(droppedBlock(b));
+    }
+    messages.push({ role: m.role, parts });
   }
   return {
     model: body.model,
@@ -146,5 +156,6 @@ export function anthropicToCanonical(body: AnthropicMessagesBody): CanonicalRequ
     topP: body.top_p ?? undefined,
     stop: body.stop_sequences,
     stream: body.stream === true,
+    ...(dropped.size > 0 && { dropped: [...dropped].map((kind) => `messages[].content[].${kind}`) }),
   };
 }
