@@ -2,7 +2,8 @@
 // of the caller: revocations and blocks (deny markers), and admin changes to a
 // key, user or team (change markers). Both are short-lived Redis markers read
 // in the request's one Redis round trip. Postgres stays the truth; a marker
-// only has to outlive the isolate caches (KEY_CACHE_TTL_MS).
+// only has to outlive the isolate caches (KEY_CACHE_TTL_MS). A member-change
+// marker is the exception: it must outlive the sessions it refuses.
 import type { Redis } from "@upstash/redis/cloudflare";
 import { GatewayError, unauthorized } from "../http/errors.ts";
 import type { Principal } from "./principal.ts";
@@ -45,9 +46,25 @@ export async function markChanged(redis: Redis, kind: DenyKind, id: string): Pro
   await redis.set(changeMarkerKey(kind, id), String(Date.now() + CLOCK_MARGIN_MS), { ex: MARKER_TTL_SECONDS });
 }
 
+/**
+ * An organization member's roles changed, or they were removed: a dashboard
+ * session sealed at or before this time (milliseconds) carries the old roles,
+ * and sso/session.ts refuses it. Kept without expiry, since a session lasts
+ * as long as SSO_SESSION_TTL says; it is one small key per changed member.
+ */
+export const memberChangedKey = (subject: string) => `sluice:sso:member-changed:${subject}`;
+
+export async function markMemberChanged(redis: Redis, subject: string): Promise<void> {
+  await redis.set(memberChangedKey(subject), String(Date.now()));
+}
+
+/** Whether a session issued at `issuedAt` (ms) predates the change its member's marker records. */
+export const predatesMemberChange = (marker: string | number | null | undefined, issuedAt: number) =>
+  marker !== null && marker !== undefined && issuedAt <= Number(marker);
+
 /** The subjects a caller's markers are kept under: its key, its user and its team. */
 export function markerSubjects(principal: Principal): [DenyKind, string][] {
-  // An operator's session is checked when its cookie is read (auth/session.ts).
+  // An operator's session is checked when its cookie is read (sso/session.ts).
   if (principal.type === "admin" || principal.type === "operator") return [];
   if (principal.type === "guest") return [["app", principal.appId]];
   const list: [DenyKind, string][] = [];

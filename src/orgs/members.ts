@@ -1,7 +1,9 @@
 // The organization's members: who operates the gateway, with which role in
 // the organization and in each team. Sign-in creates them; an admin may
-// name them ahead of it, or change their roles.
+// name them ahead of it, or change their roles. A change to someone's roles,
+// or their removal, ends the sessions they signed in with before it.
 import { and, asc, eq } from "drizzle-orm";
+import { markMemberChanged } from "../auth/deny-list.ts";
 import { DEFAULT_ORG, teamRolesOf } from "../auth/operators.ts";
 import type { Principal } from "../auth/principal.ts";
 import { permissionsOf, ROLES, type Role } from "../auth/roles.ts";
@@ -66,6 +68,19 @@ function assertOwnerChange(principal: Principal, before: MemberRow | undefined, 
   }
 }
 
+/**
+ * Writes a change to a member's roles, their sessions' old roles ended in
+ * every isolate: marked before the write, so a change Redis cannot record
+ * fails instead of leaving old sessions their roles; and after, so a sign-in
+ * that read the row while it was being written is refused too.
+ */
+async function changingRoles<T>(services: Services, subject: string, write: () => Promise<T>): Promise<T> {
+  await markMemberChanged(services.redis, subject);
+  const result = await write();
+  await markMemberChanged(services.redis, subject);
+  return result;
+}
+
 export async function putMember(services: Services, principal: Principal, subject: string, input: MemberInput) {
   const orgId = orgOf(principal);
   const [before] = await services.db
@@ -81,11 +96,14 @@ export async function putMember(services: Services, principal: Principal, subjec
     ...(input.team_roles !== undefined && { teamRoles: input.team_roles }),
     updatedAt: new Date(),
   };
-  const [row] = await services.db
-    .insert(orgMembers)
-    .values({ orgId, subject, ...set })
-    .onConflictDoUpdate({ target: [orgMembers.orgId, orgMembers.subject], set })
-    .returning();
+  const upsert = () =>
+    services.db
+      .insert(orgMembers)
+      .values({ orgId, subject, ...set })
+      .onConflictDoUpdate({ target: [orgMembers.orgId, orgMembers.subject], set })
+      .returning();
+  const touchesRoles = input.role !== undefined || input.team_roles !== undefined;
+  const [row] = touchesRoles ? await changingRoles(services, subject, upsert) : await upsert();
   if (!row) throw new Error("member upsert returned no row");
   return memberView(row);
 }
@@ -93,7 +111,9 @@ export async function putMember(services: Services, principal: Principal, subjec
 export async function removeMember(services: Services, principal: Principal, subject: string) {
   const row = await getMember(services, principal, subject);
   assertOwnerChange(principal, row, {});
-  await services.db.delete(orgMembers).where(and(eq(orgMembers.orgId, row.orgId), eq(orgMembers.subject, subject)));
+  await changingRoles(services, subject, () =>
+    services.db.delete(orgMembers).where(and(eq(orgMembers.orgId, row.orgId), eq(orgMembers.subject, subject))),
+  );
   return { ...memberView(row), deleted: true };
 }
 

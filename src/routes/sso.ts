@@ -104,6 +104,8 @@ ssoRoutes.get(
         state,
         cookie: readCookie(c, SIGN_IN_COOKIE),
       });
+      // The session dates from before its roles are read: a change to them that lands meanwhile ends it.
+      const rolesReadAt = Date.now();
       const identity = await resolveOperator(services, operatorClaims(payload, sso));
       if (identity.orgRole === null && Object.keys(identity.teamRoles).length === 0) {
         throw new GatewayError(
@@ -114,7 +116,7 @@ ssoRoutes.get(
         );
       }
       await auditSignIn(c, identity);
-      const { value } = await sealSession(c.get("config"), identity, sso.sessionTtlSeconds);
+      const { value } = await sealSession(c.get("config"), identity, sso.sessionTtlSeconds, rolesReadAt);
       c.header("set-cookie", cookieHeader(c.req.url, SESSION_COOKIE, value, sso.sessionTtlSeconds), { append: true });
       c.header("cache-control", "no-store");
       c.header("referrer-policy", "no-referrer");

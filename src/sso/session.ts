@@ -2,11 +2,14 @@
 // gateway alone can open, keyed from the admin key like Sluice's own
 // tokens), HttpOnly, Secure, SameSite=Lax, with an expiry, and a sign-out
 // that holds in every isolate until the session would have expired anyway.
+// The roles are sealed in at sign-in; a change to the member's roles (or
+// their removal) ends every session sealed before it, in every isolate.
 // A cookie reaches any request the browser makes to the gateway, so a
 // request it authenticates must come from the gateway's own pages: any
 // `Origin` it carries must be the gateway's, and a state-changing one must
 // carry it (or the browser's `Sec-Fetch-Site: same-origin`).
 import { errors } from "jose";
+import { memberChangedKey, predatesMemberChange } from "../auth/deny-list.ts";
 import type { OperatorIdentity, Principal } from "../auth/principal.ts";
 import { seal, unseal } from "../auth/sealed.ts";
 import type { Config, SsoConfig } from "../config/index.ts";
@@ -26,10 +29,19 @@ const identitySchema = z.object({
   orgRole: z.nullable(ROLE),
   teamRoles: z.record(z.string(), ROLE),
 });
-const sessionSchema = z.object({ sid: z.string(), exp: z.number(), op: identitySchema });
+// `iat_ms`: the sign-in's time in milliseconds (`iat` is in seconds), to tell it from a role change in the same second.
+const sessionSchema = z.object({
+  sid: z.string(),
+  iat: z.number(),
+  iat_ms: z.optional(z.number()),
+  exp: z.number(),
+  op: identitySchema,
+});
 
 export interface Session {
   sid: string;
+  /** Milliseconds since the epoch: when the person signed in and their roles were sealed. */
+  issuedAt: number;
   /** Seconds since the epoch. */
   exp: number;
   identity: OperatorIdentity;
@@ -92,23 +104,30 @@ export function checkSameOrigin(c: GatewayContext, sso: SsoConfig): void {
   if (!SAFE_METHODS.has(c.req.method) && c.req.header("sec-fetch-site") !== "same-origin") throw crossSite();
 }
 
+/**
+ * Seals a session for `identity`. `issuedAt`: when its roles were read (epoch ms), so a role change
+ * written after that read, however soon, still ends it.
+ */
 export async function sealSession(
   config: Config,
   identity: OperatorIdentity,
   ttlSeconds: number,
+  issuedAt = Date.now(),
 ): Promise<{ value: string; session: Session }> {
   const sid = crypto.randomUUID();
-  const exp = Math.floor(Date.now() / 1000) + ttlSeconds;
+  const exp = Math.floor(issuedAt / 1000) + ttlSeconds;
   const { scopes: _scopes, ...op } = identity;
-  const value = await seal(config.adminKey, SESSION_PURPOSE, { sid, op }, { at: exp });
-  return { value, session: { sid, exp, identity } };
+  const value = await seal(config.adminKey, SESSION_PURPOSE, { sid, iat_ms: issuedAt, op }, { at: exp });
+  return { value, session: { sid, issuedAt, exp, identity } };
 }
 
 /** The session a cookie holds; a 401 saying so when it expired or is not one this gateway sealed. */
 export async function openSession(config: Config, value: string): Promise<Session> {
   try {
     const session = sessionSchema.parse(await unseal(config.adminKey, SESSION_PURPOSE, value));
-    return { sid: session.sid, exp: session.exp, identity: { ...session.op, scopes: null } };
+    // A session sealed before `iat_ms` was written counts from the start of its second: refused by a change in it.
+    const issuedAt = session.iat_ms ?? session.iat * 1000;
+    return { sid: session.sid, issuedAt, exp: session.exp, identity: { ...session.op, scopes: null } };
   } catch (error) {
     if (error instanceof errors.JWTExpired) {
       throw unauthorized("Your session has expired: sign in again.", "session_expired");
@@ -117,9 +136,13 @@ export async function openSession(config: Config, value: string): Promise<Sessio
   }
 }
 
-async function isSignedOut(c: GatewayContext, sid: string): Promise<boolean> {
+/** Whether the session was signed out, or its member's roles changed after it was sealed: one Redis round trip. */
+async function isSignedOut(c: GatewayContext, session: Session): Promise<boolean> {
+  let markers: (string | number | null)[];
   try {
-    return (await c.get("services").redis.get(signedOutKey(sid))) !== null;
+    markers = await c
+      .get("services")
+      .redis.mget<(string | number | null)[]>(signedOutKey(session.sid), memberChangedKey(session.identity.subject));
   } catch {
     // A session that cannot be checked is not taken: the admin key still works.
     throw new GatewayError(503, "unavailable", "Sessions cannot be checked just now; try again shortly.", {
@@ -127,6 +150,8 @@ async function isSignedOut(c: GatewayContext, sid: string): Promise<boolean> {
       headers: { "retry-after": "2" },
     });
   }
+  const [signedOut, memberChanged] = markers;
+  return (signedOut !== null && signedOut !== undefined) || predatesMemberChange(memberChanged, session.issuedAt);
 }
 
 /** The signed-in person a request's session cookie stands for; undefined when it carries none. */
@@ -137,7 +162,7 @@ export async function sessionPrincipal(c: GatewayContext): Promise<Principal | u
   if (!value) return undefined;
   checkSameOrigin(c, sso);
   const session = await openSession(c.get("config"), value);
-  if (await isSignedOut(c, session.sid)) throw unauthorized("This session was signed out: sign in again.", "session_signed_out");
+  if (await isSignedOut(c, session)) throw unauthorized("This session was signed out: sign in again.", "session_signed_out");
   return { type: "operator", id: session.identity.subject, via: "session", ...session.identity };
 }
 
