@@ -29,6 +29,8 @@ export interface GatewayVariables {
   requestBody?: unknown;
   /** Where this request's log goes, when the caller's calls are logged. */
   requestLog?: string;
+  /** The credential the last upstream attempt was sent with: kept out of request logs and span content as configured secrets are. */
+  callSecret?: string;
   /** The catalog as this request reads it, when it began reading before it needed it (`prefetchCatalog`). */
   catalog?: Promise<Catalog>;
 }

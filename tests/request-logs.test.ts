@@ -6,7 +6,8 @@ import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { deleteExpiredLogs, REQUEST_LOG_MAX_BYTES, type RequestLog, requestLogKey } from "../src/request-logs/index.ts";
 import { BASE, callWorker, TEST_ADMIN_KEY, usageRow } from "./helpers.ts";
-import { admin, chatAs, uniqueId } from "./identity.ts";
+import { admin, appToken, chatAs, uniqueId } from "./identity.ts";
+import { TEST_JWT_SECRET } from "./setup/constants.ts";
 
 async function keyWith(fields: Record<string, unknown>): Promise<string> {
   const { status, body } = await admin("POST", "/admin/keys", fields);
@@ -56,6 +57,37 @@ describe("request logs", () => {
     const body = (await shown.response.json()) as { request_id: string; model: string; log: RequestLog };
     expect(body).toMatchObject({ request_id: requestId, model: "mock-echo", log: { request_id: requestId } });
     expect(body.log.request.body).toEqual(log.request.body);
+  });
+
+  it("keep out the gateway's own secrets and the credential the call was sent with, though no pattern knows them", async () => {
+    const provider = uniqueId("logged");
+    const model = uniqueId("logged-model");
+    expect((await admin("POST", "/admin/providers", { id: provider, kind: "mock", base_url: env.MOCK_BASE_URL })).status).toBe(
+      201,
+    );
+    expect((await admin("POST", "/admin/models", { id: model, provider, upstream_id: "mock-echo" })).status).toBe(201);
+    const user = uniqueId("logged-user");
+    expect((await admin("POST", "/admin/users", { id: user, settings: { request_logs: true } })).status).toBe(201);
+    const token = await appToken({ sub: user });
+    const ownKey = `own-provider-credential-${crypto.randomUUID().replaceAll("-", "")}`;
+    const stored = await callWorker(
+      new Request(`${BASE}/api/provider-keys`, {
+        method: "PUT",
+        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+        body: JSON.stringify({ provider, api_key: ownKey }),
+      }),
+    );
+    expect(stored.response.status).toBe(201);
+    // mock-echo says the prompt back: both sides hold the two secrets.
+    const requestId = await served(token, `the app's secret ${TEST_JWT_SECRET} and my key ${ownKey}`, { model });
+    const log = (await storedLog(requestId)) as RequestLog;
+    expect(log).toBeDefined();
+    const text = JSON.stringify(log);
+    expect(text).not.toContain(TEST_JWT_SECRET);
+    expect(text).not.toContain(ownKey);
+    const prompt = log.request.body as { messages: { content: string }[] };
+    expect(prompt.messages[0]?.content).toBe("the app's secret [REDACTED:credential] and my key [REDACTED:credential]");
+    expect(JSON.stringify(log.response.body)).toContain("[REDACTED:credential] and my key [REDACTED:credential]");
   });
 
   it("store nothing for a caller that did not opt in, and the admin API says so", async () => {

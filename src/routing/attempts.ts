@@ -269,6 +269,7 @@ async function attemptOnce(
   let answer: UpstreamAnswer | undefined;
   try {
     call.secrets = [input.secret, ...configuredSecrets(c.get("config"))];
+    if (input.secret) c.set("callSecret", input.secret);
     const request = await exchange.request();
     if (traced) {
       // The upstream call carries the trace on, its parent this attempt's span.
