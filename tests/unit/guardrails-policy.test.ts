@@ -1,7 +1,8 @@
 // The settings guardrails and data controls add to a caller's policy: how the levels combine.
 import { describe, expect, it } from "vitest";
 import type { Principal } from "../../src/auth/principal.ts";
-import { checkRequestLimits, toolNames } from "../../src/guardrails/request-limits.ts";
+import { toolNames } from "../../src/guardrails/offered-tools.ts";
+import { checkRequestLimits } from "../../src/guardrails/request-limits.ts";
 import { resolvePolicy, settingsSchema } from "../../src/policy/index.ts";
 import { providerAllowed } from "../../src/routing/data-controls.ts";
 

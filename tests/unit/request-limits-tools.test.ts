@@ -3,7 +3,8 @@
 // namespaces and built-ins, Anthropic's server tools and MCP servers,
 // Converse's `toolConfig` — each counted, and refused by the names the docs give.
 import { describe, expect, it } from "vitest";
-import { checkRequestLimits, type RequestLimits, toolNames } from "../../src/guardrails/request-limits.ts";
+import { toolNames } from "../../src/guardrails/offered-tools.ts";
+import { checkRequestLimits, type RequestLimits } from "../../src/guardrails/request-limits.ts";
 
 const facts = { inputTokens: () => 0, outputCap: undefined };
 const check = (body: Record<string, unknown>, limits: RequestLimits) => {
