@@ -6,9 +6,8 @@
 // events. The ledger row says where the log is (`metadata.request_log`).
 import { type Principal, principalPolicy } from "../auth/principal.ts";
 import type { GatewayContext } from "../context.ts";
-import { configuredSecrets } from "../routing/upstream-error.ts";
 import type { UsageMeter } from "../usage/meter.ts";
-import { redactForStorage } from "./redact.ts";
+import { redactForStorage, storedSecrets } from "./redact.ts";
 
 /** The most of each side (prompt, answer) a log keeps; the rest is cut and marked. */
 export const REQUEST_LOG_MAX_BYTES = 256 * 1024;
@@ -187,7 +186,7 @@ export function captureRequestLog(c: GatewayContext, bucket: RequestLogBucket, k
   const status = c.res.status;
   const contentType = c.res.headers.get("content-type");
   c.res = teed.response;
-  const secrets = [c.get("callSecret"), ...configuredSecrets(c.get("config"))];
+  const secrets = storedSecrets(c);
   const prompt = JSON.stringify(c.get("requestBody") ?? null);
   const write = teed.text.then(async ({ text, more }) => {
     const answer = stored(redactForStorage(text, secrets));

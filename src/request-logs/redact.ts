@@ -1,6 +1,8 @@
 // What is taken out of a prompt or an answer before it is stored: the
 // credentials the call used or the gateway holds, then a built-in set of
 // secret and personal-data patterns (until guardrails bring their own).
+import type { GatewayContext } from "../context.ts";
+import { configuredSecrets } from "../routing/upstream-error.ts";
 
 const PATTERNS: [RegExp, string][] = [
   // Provider and gateway keys, bearer tokens, JWTs.
@@ -13,6 +15,12 @@ const PATTERNS: [RegExp, string][] = [
   [/\b[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}\b/g, "[REDACTED:email]"],
   [/\b(?:\d[ -]?){13,19}\b/g, "[REDACTED:card_number]"],
   [/\b\d{3}-\d{2}-\d{4}\b/g, "[REDACTED:ssn]"],
+];
+
+/** What a request's stored words are redacted of: the credential its call was sent with, and every secret the gateway holds. */
+export const storedSecrets = (c: GatewayContext): (string | undefined)[] => [
+  c.get("callSecret"),
+  ...configuredSecrets(c.get("config")),
 ];
 
 export function redactForStorage(text: string, secrets: (string | undefined)[]): string {

@@ -9,9 +9,8 @@ import { GatewayError } from "../http/errors.ts";
 import { histogram, seriesName } from "../metrics/families.ts";
 import { addToMetrics, type Increments } from "../metrics/store.ts";
 import { type RequestLog, tee } from "../request-logs/index.ts";
-import { redactForStorage } from "../request-logs/redact.ts";
+import { redactForStorage, storedSecrets } from "../request-logs/redact.ts";
 import { behalfOf } from "../routing/behalf.ts";
-import { configuredSecrets } from "../routing/upstream-error.ts";
 import type { RouteStep } from "../usage/meter.ts";
 import type { UsageRecord } from "../usage/record.ts";
 import { VERSION } from "../version.ts";
@@ -151,7 +150,7 @@ function spanContent(text: string, secrets: (string | undefined)[]): string {
 async function describeContent(c: GatewayContext, observation: Observation): Promise<void> {
   const span = observation.trace?.answering ?? observation.trace?.attempts.at(-1);
   if (!span || !observation.answerText) return;
-  const secrets = [c.get("callSecret"), ...configuredSecrets(c.get("config"))];
+  const secrets = storedSecrets(c);
   const answer = await observation.answerText;
   span.attributes["gen_ai.input.messages"] = spanContent(JSON.stringify(c.get("requestBody") ?? null), secrets);
   span.attributes["gen_ai.output.messages"] = spanContent(answer.text, secrets);
