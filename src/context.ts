@@ -4,6 +4,7 @@ import type { Principal } from "./auth/principal.ts";
 import type { Permission } from "./auth/roles.ts";
 import type { Config, Env } from "./config/index.ts";
 import type { ErrorShape } from "./formats/index.ts";
+import type { BodySource } from "./http/body-text.ts";
 import type { Catalog } from "./routing/catalog.ts";
 import type { Services } from "./services.ts";
 import type { Observation } from "./telemetry/observation.ts";
@@ -27,6 +28,8 @@ export interface GatewayVariables {
   observation?: Observation;
   /** The gateway call's parsed body, for its request log. */
   requestBody?: unknown;
+  /** The JSON body the route parsed, with the client's text and bytes it came from (`parseJsonBody`). */
+  bodySource?: BodySource;
   /** Where this request's log goes, when the caller's calls are logged. */
   requestLog?: string;
   /** The credential the last upstream attempt was sent with: kept out of request logs and span content as configured secrets are. */

@@ -3,9 +3,12 @@
 // only those members rewritten, instead of serialized again whole (a coding
 // agent's conversation is megabytes of JSON; serializing it costs several
 // times what parsing it did).
-
-/** The text a parsed body came from: held as long as the body is, and no longer. */
-const texts = new WeakMap<object, { text: string; bytes?: Uint8Array<ArrayBuffer> }>();
+//
+// The source is the request's own (the context's `bodySource`), not an
+// isolate-wide WeakMap keyed by the parsed body: holding megabytes of text
+// in a WeakMap's entries cost the runtime about 4 ms of collection per MiB
+// of prompt (docs/performance.md), where a request's own variable costs
+// nothing it would not free anyway.
 
 export interface BodySource {
   /** The body as the route parsed it: its members' values are the ones the text holds. */
@@ -13,28 +16,44 @@ export interface BodySource {
   text: string;
   /** The bytes the text was read from, when it is all ASCII: each character is then the byte at its index. */
   bytes?: Uint8Array<ArrayBuffer>;
+  /** Its top-level members, once a reader asked for them (null: the text is not one object with each key once). */
+  members?: Member[] | null;
 }
 
 /**
- * Only all-ASCII bytes: a valid multi-byte sequence (or a BOM) decodes to
- * fewer characters than its bytes, and an invalid byte to U+FFFD.
+ * Whether every byte is ASCII, read four at a time: only then is the decoded
+ * text's every character the byte at its index (a multi-byte sequence, a BOM
+ * or an invalid byte, which decodes to U+FFFD, all have their high bit set).
+ * Searching a megabyte of text for U+FFFD instead cost the runtime several
+ * milliseconds.
  */
-const isAscii = (text: string, bytes: Uint8Array) => bytes.byteLength === text.length && !text.includes("\uFFFD");
-
-export function rememberBodyText(parsed: unknown, text: string, bytes?: Uint8Array<ArrayBuffer>): void {
-  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) return;
-  texts.set(parsed, bytes && isAscii(text, bytes) ? { text, bytes } : { text });
+function isAscii(bytes: Uint8Array): boolean {
+  const length = bytes.byteLength;
+  // A view of words must start on a word's boundary: bytes that do not are read one by one.
+  const whole = bytes.byteOffset % 4 === 0 ? length - (length % 4) : 0;
+  if (whole > 0) {
+    const words = new Uint32Array(bytes.buffer, bytes.byteOffset, whole / 4);
+    for (let i = 0; i < words.length; i++) if (((words[i] as number) & 0x80808080) !== 0) return false;
+  }
+  for (let i = whole; i < length; i++) if (((bytes[i] as number) & 0x80) !== 0) return false;
+  return true;
 }
 
-export function bodySource(parsed: Record<string, unknown>): BodySource | undefined {
-  const known = texts.get(parsed);
-  return known === undefined ? undefined : { parsed, ...known };
+/** A parsed body with the text it came from, and its bytes when they are all ASCII; undefined for anything but an object. */
+export function bodySourceOf(parsed: unknown, text: string, bytes?: Uint8Array<ArrayBuffer>): BodySource | undefined {
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) return undefined;
+  const body = parsed as Record<string, unknown>;
+  return bytes && bytes.byteLength === text.length && isAscii(bytes) ? { parsed: body, text, bytes } : { parsed: body, text };
 }
+
+/** `source` when it is the text of this very body (by identity), else undefined. */
+export const sourceFor = (body: Record<string, unknown>, source: BodySource | undefined): BodySource | undefined =>
+  source?.parsed === body ? source : undefined;
 
 const PRIMITIVE = /[^\s,}\]]*/y;
 const SPACE = /\s*/y;
 
-interface Member {
+export interface Member {
   key: string;
   /** The member's text, key and value: `"key": value`. */
   start: number;
@@ -43,16 +62,10 @@ interface Member {
   end: number;
 }
 
-/** Each body's members, found once however many readers ask (null: its text is not one object with each key once). */
-const scanned = new WeakMap<object, Member[] | null>();
-
+/** The body's members, found once however many readers ask. */
 function membersOf(source: BodySource): Member[] | undefined {
-  let members = scanned.get(source.parsed);
-  if (members === undefined) {
-    members = topLevelMembers(source.text) ?? null;
-    scanned.set(source.parsed, members);
-  }
-  return members ?? undefined;
+  if (source.members === undefined) source.members = topLevelMembers(source.text) ?? null;
+  return source.members ?? undefined;
 }
 
 /**
@@ -62,11 +75,10 @@ function membersOf(source: BodySource): Member[] | undefined {
  * `JSON.stringify(value)` in whitespace and escapes (`\u00e9`, `\/`), never in
  * meaning. Undefined when there is no such text.
  */
-export function clientJson(parsed: Record<string, unknown>, value: unknown): string | undefined {
+export function clientJson(source: BodySource | undefined, value: unknown): string | undefined {
   if (typeof value !== "object" || value === null) return undefined;
-  const source = bodySource(parsed);
   const members = source && membersOf(source);
-  const member = members?.find((m) => parsed[m.key] === value);
+  const member = members?.find((m) => source?.parsed[m.key] === value);
   if (!source || !member) return undefined;
   return source.text.slice(member.valueStart, member.end);
 }

@@ -2,7 +2,7 @@
 import type { GatewayContext } from "../context.ts";
 import type { z } from "../zod.ts";
 import { readJsonBodyText } from "./body.ts";
-import { rememberBodyText } from "./body-text.ts";
+import { bodySourceOf } from "./body-text.ts";
 import { badRequest, firstIssue } from "./errors.ts";
 
 /**
@@ -26,7 +26,7 @@ export async function parseJsonBody<T extends z.ZodMiniType>(
     const { param, message } = firstIssue(parsed.error);
     throw badRequest(param ? `Invalid \`${param}\`: ${message}` : `Invalid request: ${message}`, param);
   }
-  // Its text stays beside it: a body forwarded as sent goes up as these bytes, only what changed rewritten.
-  rememberBodyText(parsed.data, text, bytes);
+  // Its text stays beside it, for the request: a body forwarded as sent goes up as these bytes, only what changed rewritten.
+  c.set("bodySource", bodySourceOf(parsed.data, text, bytes));
   return parsed.data;
 }

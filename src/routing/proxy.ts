@@ -12,7 +12,7 @@ import { errorStreamEvent } from "../formats/index.ts";
 import type { ClientFormat, Dialect, RequestFacts, RouteFacts } from "../formats/types.ts";
 import { checkRequestLimits } from "../guardrails/request-limits.ts";
 import type { GuardedRequest } from "../guardrails/stage.ts";
-import { bodySource, clientJson } from "../http/body-text.ts";
+import { clientJson, sourceFor } from "../http/body-text.ts";
 import { GatewayError } from "../http/errors.ts";
 import { reservationBinds, spendsDollars } from "../limits/binding.ts";
 import { estimateInputTokens, mediaRulesFor } from "../limits/estimate.ts";
@@ -56,6 +56,7 @@ export async function proxy<Body extends Record<string, unknown>>(
 ): Promise<Response> {
   const facts: RequestFacts = format.facts(body, route);
   c.set("requestBody", body);
+  const source = sourceFor(body, c.get("bodySource"));
   const policy = principalPolicy(c.get("principal"));
   const output = format.output;
   const ownCap = output?.of(body);
@@ -65,7 +66,7 @@ export async function proxy<Body extends Record<string, unknown>>(
   const estimatedInput = (rules: MediaRules) => {
     let tokens = inputTokens.get(rules);
     if (tokens === undefined) {
-      tokens = estimateInputTokens(format.prompt(body), rules, (part) => clientJson(body, part));
+      tokens = estimateInputTokens(format.prompt(body), rules, (part) => clientJson(source, part));
       inputTokens.set(rules, tokens);
     }
     return tokens;
@@ -159,7 +160,7 @@ export async function proxy<Body extends Record<string, unknown>>(
           endpoint: native,
           call: upstream,
           body: hold && output ? output.set(forwarded, cap, target.descriptor.kind) : forwarded,
-          source: bodySource(body),
+          source,
           hidden: format.hidden?.(body, streamUsage),
           answer,
         });

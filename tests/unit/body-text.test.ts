@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { bodyJson, bodySource, bodyToSend, clientJson, rememberBodyText, topLevelMembers } from "../../src/http/body-text.ts";
+import { bodyJson, bodySourceOf, bodyToSend, clientJson, sourceFor, topLevelMembers } from "../../src/http/body-text.ts";
 import { estimateInputTokens } from "../../src/limits/estimate.ts";
 
 const sourceOf = (text: string) => ({ parsed: JSON.parse(text) as Record<string, unknown>, text });
@@ -70,28 +70,33 @@ describe("a forwarded body's JSON", () => {
 });
 
 describe("a prompt part's JSON as the client sent it", () => {
+  /** A body's parsed messages, and a reader of a part's text as the client sent it. */
   const remembered = (text: string) => {
     const parsed = JSON.parse(text) as Record<string, unknown>;
-    rememberBodyText(parsed, text);
-    return parsed;
+    const source = bodySourceOf(parsed, text);
+    return { messages: parsed.messages, sent: (part: unknown) => clientJson(source, part) };
   };
 
   it("is the member's value text for an object or array parsed from it, and nothing for anything else", () => {
-    const parsed = remembered('{"model":"m", "messages" : [{"role":"user","content":"hi"}] ,"tools":{"a":1}}');
-    expect(clientJson(parsed, parsed.messages)).toBe('[{"role":"user","content":"hi"}]');
-    expect(clientJson(parsed, parsed.tools)).toBe('{"a":1}');
-    expect(clientJson(parsed, [...(parsed.messages as unknown[])])).toBeUndefined();
-    expect(clientJson(parsed, parsed.model)).toBeUndefined();
-    expect(clientJson({ messages: parsed.messages }, parsed.messages)).toBeUndefined();
+    const text = '{"model":"m", "messages" : [{"role":"user","content":"hi"}] ,"tools":{"a":1}}';
+    const parsed = JSON.parse(text) as Record<string, unknown>;
+    const source = bodySourceOf(parsed, text);
+    expect(clientJson(source, parsed.messages)).toBe('[{"role":"user","content":"hi"}]');
+    expect(clientJson(source, parsed.tools)).toBe('{"a":1}');
+    expect(clientJson(source, [...(parsed.messages as unknown[])])).toBeUndefined();
+    expect(clientJson(source, parsed.model)).toBeUndefined();
+    // Another body, though it holds the same messages, is not the one the text was parsed into.
+    expect(clientJson(sourceFor({ messages: parsed.messages }, source), parsed.messages)).toBeUndefined();
+    expect(sourceFor(parsed, source)).toBe(source);
   });
 
   it("counts media the client's escapes would hide from a look at its text", () => {
     const escaped = remembered(
       '{"messages":[{"role":"user","content":[{"type":"\\u0069mage_url","\\u0069mage_url":{"url":"https:\\/\\/x\\/y.png"}}]}]}',
     );
-    expect(clientJson(escaped, escaped.messages)).toContain("\\u0069mage_url");
+    expect(escaped.sent(escaped.messages)).toContain("\\u0069mage_url");
     for (const rules of ["openai", "anthropic", "gemini"] as const) {
-      const read = estimateInputTokens([escaped.messages], rules, (p) => clientJson(escaped, p));
+      const read = estimateInputTokens([escaped.messages], rules, escaped.sent);
       expect(read).toBe(estimateInputTokens([escaped.messages], rules));
       // Priced as an image, not as the few bytes of its address.
       expect(read).toBeGreaterThan(50);
@@ -120,7 +125,7 @@ describe("a prompt part's JSON as the client sent it", () => {
         fc.constantFrom("openai", "anthropic", "gemini"),
         (messages, rules) => {
           const parsed = remembered(JSON.stringify({ model: "m", messages }));
-          const read = estimateInputTokens([parsed.messages, ""], rules, (p) => clientJson(parsed, p));
+          const read = estimateInputTokens([parsed.messages, ""], rules, parsed.sent);
           expect(read).toBe(estimateInputTokens([parsed.messages, ""], rules));
         },
       ),
@@ -130,7 +135,7 @@ describe("a prompt part's JSON as the client sent it", () => {
 
   it("errs high, never low, for text with whitespace the serialization leaves out", () => {
     const parsed = remembered(JSON.stringify({ model: "m", messages: [{ role: "user", content: "x".repeat(300) }] }, null, 2));
-    const read = estimateInputTokens([parsed.messages], "openai", (p) => clientJson(parsed, p));
+    const read = estimateInputTokens([parsed.messages], "openai", parsed.sent);
     expect(read).toBeGreaterThan(estimateInputTokens([parsed.messages], "openai"));
   });
 });
@@ -139,8 +144,7 @@ describe("a forwarded body's bytes", () => {
   const remembered = (text: string) => {
     const bytes = new Uint8Array(new TextEncoder().encode(text));
     const parsed = JSON.parse(text) as Record<string, unknown>;
-    rememberBodyText(parsed, text, bytes);
-    return { parsed, bytes, source: bodySource(parsed) };
+    return { parsed, bytes, source: bodySourceOf(parsed, text, bytes) };
   };
   const decoded = (sent: string | Uint8Array) => (typeof sent === "string" ? sent : new TextDecoder().decode(sent));
 
@@ -163,8 +167,41 @@ describe("a forwarded body's bytes", () => {
     const invalid = new Uint8Array([...new TextEncoder().encode('{"a": "'), 0xff, ...new TextEncoder().encode('"}')]);
     const text = new TextDecoder().decode(invalid);
     const parsed = JSON.parse(text) as Record<string, unknown>;
-    rememberBodyText(parsed, text, invalid);
-    expect(bodySource(parsed)?.bytes).toBeUndefined();
+    expect(bodySourceOf(parsed, text, invalid)?.bytes).toBeUndefined();
+  });
+
+  it("are kept for no body with a byte past ASCII, wherever it is and however the bytes lie in their buffer", () => {
+    fc.assert(
+      fc.property(
+        // Printable ASCII but the quote and the backslash, so each of the string's characters is one byte of its own.
+        fc.string({
+          unit: fc
+            .integer({ min: 0x20, max: 0x7e })
+            .filter((code) => code !== 0x22 && code !== 0x5c)
+            .map((code) => String.fromCharCode(code)),
+          minLength: 1,
+          maxLength: 40,
+        }),
+        fc.nat(),
+        fc.integer({ min: 0x80, max: 0xff }),
+        fc.nat(7),
+        (prose, at, high, offset) => {
+          const plain = new TextEncoder().encode(JSON.stringify({ a: prose }));
+          const spot = '{"a":"'.length + (at % prose.length);
+          // The bytes at an offset in a larger buffer, as a view of a request's body may be.
+          const room = new Uint8Array(plain.length + offset);
+          const bytes = room.subarray(offset);
+          bytes.set(plain);
+          const ascii = JSON.parse(new TextDecoder().decode(bytes)) as Record<string, unknown>;
+          expect(bodySourceOf(ascii, new TextDecoder().decode(bytes), bytes)?.bytes).toBe(bytes);
+          bytes[spot] = high;
+          const text = new TextDecoder().decode(bytes);
+          const parsed = JSON.parse(text) as Record<string, unknown>;
+          expect(bodySourceOf(parsed, text, bytes)?.bytes).toBeUndefined();
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 
   it("mean what JSON.stringify of the body means, whatever was changed, removed or added", () => {
