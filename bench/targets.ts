@@ -26,7 +26,16 @@ export interface Infra {
 }
 
 export interface Target {
-  name: "direct" | "forwarder" | "sluice" | "sluice-translated" | "sluice-traced" | "sluice-stream-usage" | "portkey";
+  /** The bench's own names, or a minimal Worker of bench/floor/ by its file's name. */
+  name:
+    | "direct"
+    | "forwarder"
+    | "sluice"
+    | "sluice-translated"
+    | "sluice-traced"
+    | "sluice-stream-usage"
+    | "portkey"
+    | `floor:${string}`;
   /** The chat completions URL. */
   url: string;
   headers: Record<string, string>;
@@ -137,7 +146,7 @@ export function peakMemoryMiB(pid: number): number {
   }
 }
 
-async function startWorkerd(name: "sluice" | "forwarder", options: V4MiniflareOptions): Promise<Target> {
+async function startWorkerd(name: Target["name"], options: V4MiniflareOptions): Promise<Target> {
   const before = childPids("workerd");
   const mf = new Miniflare(convertV4MiniflareOptions({ host: "127.0.0.1", port: 0, ...options } as V4MiniflareOptions));
   const url = await mf.ready;
@@ -278,6 +287,11 @@ export function forwarderOptions(infra: Infra, extra: { inspectorPort?: number }
 
 export function startForwarder(infra: Infra, extra: { inspectorPort?: number } = {}): Promise<Target> {
   return startWorkerd("forwarder", forwarderOptions(infra, extra));
+}
+
+/** A minimal Worker of bench/floor/ (one step of Sluice's, alone) in the forwarder's runtime, with its binding. */
+export function startFloorWorker(infra: Infra, file: string): Promise<Target> {
+  return startWorkerd(`floor:${file}`, { ...forwarderOptions(infra), scriptPath: `${ROOT}bench/floor/${file}.js` });
 }
 
 export function directTarget(infra: Infra): Target {
