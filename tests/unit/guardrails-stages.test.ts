@@ -139,7 +139,7 @@ describe("placeholders", () => {
     const r = new StreamRestorer(p);
     expect(r.push("see [link")).toBe("see [link");
     expect(r.push("and [EM")).toBe("and ");
-    expect(r.push("AIL_1] done")).toBe("[EMAIL_1]".replace("[EMAIL_1]", "a@b.io") + " done");
+    expect(r.push("AIL_1] done")).toBe("a@b.io done");
   });
 });
 
