@@ -10,12 +10,11 @@
 // usage queue unbound, so it writes its records to Postgres itself (Miniflare's
 // queue broker runs in the measured process, a deployed Worker's queue does not).
 import { conversation } from "./board.ts";
-import { runLoad, runStreams } from "./load.ts";
+import { cpuPerRound, median, ROUND_STREAM, type RoundLoad } from "./rounds.ts";
 import {
   BENCH_ADMIN_KEY,
   bindingsFrom,
   buildWorker,
-  cpuMs,
   option,
   runBench,
   sluiceTranslated,
@@ -31,7 +30,6 @@ const TRANSLATED = process.argv.includes("--translated");
 /** `--latency-ms L`: the mock answers after L ms, so requests come one every L ms or so, as a quiet isolate sees them. */
 const LATENCY_MS = Number(option("latency-ms") ?? 0);
 const STREAMS = process.argv.includes("--streams");
-const STREAM = { chunks: 64, intervalMs: 2, concurrency: 8 };
 /** `--a-env` and `--b-env NAME=value,…`: bindings each build starts with, beside the bench's own. */
 const A_ENV = bindingsFrom(option("a-env"));
 const B_ENV = bindingsFrom(option("b-env"));
@@ -43,8 +41,6 @@ const AS_ADMIN = { A: process.argv.includes("--a-admin"), B: process.argv.includ
 const REQUESTS = Number(option("requests") ?? (STREAMS ? 96 : Math.max(100, Math.round((16 * 1024) / Math.max(PROMPT_KIB, 1)))));
 
 const UNIT = STREAMS ? "stream" : "request";
-const settle = () => new Promise((resolve) => setTimeout(resolve, 1500));
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? Number.NaN;
 const spread = (values: number[]) => `${Math.min(...values).toFixed(3)}–${Math.max(...values).toFixed(3)}`;
 
 function bodyFor(target: Target): string {
@@ -55,50 +51,10 @@ function bodyFor(target: Target): string {
   return JSON.stringify(TRANSLATED ? { model: "mock-echo", max_tokens: 64, messages } : { model: "mock-echo", messages });
 }
 
-function streamedBodyFor(target: Target): string {
-  return (
-    target.bodies?.streamed ??
-    JSON.stringify({ model: "mock-lorem", stream: true, messages: [{ role: "user", content: "Stream for me." }] })
-  );
-}
-
-async function round(target: Target, requests: number): Promise<number> {
-  const before = cpuMs(target.pids);
-  let served: number;
-  if (STREAMS) {
-    const result = await runStreams({
-      url: target.url,
-      headers: {
-        ...target.headers,
-        "x-mock-tokens": String(STREAM.chunks),
-        "x-mock-chunks": String(STREAM.chunks),
-        "x-mock-interval-ms": String(STREAM.intervalMs),
-      },
-      body: streamedBodyFor(target),
-      concurrency: STREAM.concurrency,
-      requests,
-      timeLimitMs: 120_000,
-      expectedEvents: STREAM.chunks + 3,
-      pacedEvents: STREAM.chunks,
-      pacedFrom: target.pacedFrom ?? 0,
-      intervalMs: STREAM.intervalMs,
-    });
-    if (result.complete < result.total) throw new Error(`${target.name}: ${result.total - result.complete} streams cut short`);
-    served = result.total;
-  } else {
-    const result = await runLoad({
-      url: target.url,
-      headers: LATENCY_MS > 0 ? { ...target.headers, "x-mock-latency-ms": String(LATENCY_MS) } : target.headers,
-      body: bodyFor(target),
-      concurrency: 1,
-      requests,
-      timeLimitMs: 120_000,
-    });
-    if (result.errors > 0) throw new Error(`${target.name}: ${result.errors} requests failed`);
-    served = result.latenciesMs.length;
-  }
-  await settle();
-  return (cpuMs(target.pids) - before) / served;
+/** This run's load: streams, or requests one at a time with the prompt asked for. */
+function loadFor(target: Target): RoundLoad {
+  if (STREAMS) return { streams: true };
+  return { streams: false, body: bodyFor(target), headers: LATENCY_MS > 0 ? { "x-mock-latency-ms": String(LATENCY_MS) } : {} };
 }
 
 async function main(): Promise<void> {
@@ -122,11 +78,11 @@ async function main(): Promise<void> {
     const targets = { A: views(builds.A, AS_ADMIN.A), B: views(builds.B, AS_ADMIN.B), F: forwarder };
     const cpu: Record<"A" | "B" | "F", number[]> = { A: [], B: [], F: [] };
     const own: Record<"A" | "B", number[]> = { A: [], B: [] };
-    for (const name of ["A", "B", "F"] as const) await round(targets[name], 20);
+    for (const name of ["A", "B", "F"] as const) await cpuPerRound(targets[name], 20, loadFor(targets[name]));
     for (let i = 0; i < ROUNDS; i++) {
       const order = i % 2 === 0 ? (["A", "B", "F"] as const) : (["B", "A", "F"] as const);
       const figures: Partial<Record<"A" | "B" | "F", number>> = {};
-      for (const name of order) figures[name] = await round(targets[name], REQUESTS);
+      for (const name of order) figures[name] = await cpuPerRound(targets[name], REQUESTS, loadFor(targets[name]));
       for (const name of order) cpu[name].push(figures[name] ?? Number.NaN);
       own.A.push((figures.A ?? Number.NaN) - (figures.F ?? Number.NaN));
       own.B.push((figures.B ?? Number.NaN) - (figures.F ?? Number.NaN));
@@ -135,7 +91,7 @@ async function main(): Promise<void> {
       );
     }
     const what = STREAMS
-      ? `streams of ${STREAM.chunks} chunks ${STREAM.intervalMs} ms apart at c=${STREAM.concurrency}`
+      ? `streams of ${ROUND_STREAM.chunks} chunks ${ROUND_STREAM.intervalMs} ms apart at c=${ROUND_STREAM.concurrency}`
       : `requests at c=1, prompt ${PROMPT_KIB || "short"} KiB`;
     const env = [
       Object.keys(A_ENV).length > 0 ? `, A with ${JSON.stringify(A_ENV)}` : "",

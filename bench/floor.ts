@@ -7,10 +7,9 @@
 // prompt over the forwarder's. With --streams: streams of 64 chunks 2 ms
 // apart, eight at a time, through each way of relaying them.
 import { conversation } from "./board.ts";
-import { runLoad, runStreams } from "./load.ts";
+import { cpuPerRound, median, ROUND_STREAM, type RoundLoad } from "./rounds.ts";
 import {
   buildWorker,
-  cpuMs,
   option,
   runBench,
   startFloorWorker,
@@ -24,7 +23,8 @@ const STREAMS = process.argv.includes("--streams");
 const PROMPT_KIB = Number(option("prompt-kib") ?? 2048);
 const ROUNDS = Number(option("rounds") ?? 4);
 const WITH_SLUICE = !process.argv.includes("--no-sluice");
-const STREAM = { chunks: 64, intervalMs: 2, concurrency: 8, count: 96 };
+/** Streams a round. */
+const STREAM_COUNT = 96;
 /** Enough requests a round that /proc's 10 ms ticks are a small share: about 128 MiB of prompts, at least 60. */
 const REQUESTS = Math.max(60, Math.round((128 * 1024) / Math.max(PROMPT_KIB, 1)));
 
@@ -41,48 +41,6 @@ const FLOORS = STREAMS
       "body-parse": "read, decoded, parsed and held, its bytes sent on",
     };
 
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? Number.NaN;
-
-async function round(target: Target, count: number): Promise<number> {
-  const before = cpuMs(target.pids);
-  let served: number;
-  if (STREAMS) {
-    const result = await runStreams({
-      url: target.url,
-      headers: {
-        ...target.headers,
-        "x-mock-tokens": String(STREAM.chunks),
-        "x-mock-chunks": String(STREAM.chunks),
-        "x-mock-interval-ms": String(STREAM.intervalMs),
-      },
-      body: JSON.stringify({ model: "mock-lorem", stream: true, messages: [{ role: "user", content: "Stream for me." }] }),
-      concurrency: STREAM.concurrency,
-      requests: count,
-      timeLimitMs: 120_000,
-      expectedEvents: STREAM.chunks + 3,
-      pacedEvents: STREAM.chunks,
-      pacedFrom: 0,
-      intervalMs: STREAM.intervalMs,
-    });
-    if (result.complete < result.total) throw new Error(`${target.name}: ${result.total - result.complete} streams cut short`);
-    served = result.total;
-  } else {
-    const result = await runLoad({
-      url: target.url,
-      headers: { ...target.headers, "content-type": "application/json" },
-      body: JSON.stringify({ model: "mock-echo", messages: conversation(PROMPT_KIB * 1024) }),
-      concurrency: 1,
-      requests: count,
-      timeLimitMs: 120_000,
-    });
-    if (result.errors > 0) throw new Error(`${target.name}: ${result.errors} requests failed`);
-    served = result.latenciesMs.length;
-  }
-  // Deferred work (a usage record, a settlement) is counted once it has had time to run.
-  await new Promise((resolve) => setTimeout(resolve, 1500));
-  return (cpuMs(target.pids) - before) / served;
-}
-
 async function main(): Promise<void> {
   const { infra, stop } = await startInfra();
   const targets: Target[] = [];
@@ -98,19 +56,23 @@ async function main(): Promise<void> {
         targets.push({ ...always, name: "sluice-stream-usage" });
       }
     }
-    const count = STREAMS ? STREAM.count : REQUESTS;
-    for (const target of targets) await round(target, Math.ceil(count / 5));
+    const count = STREAMS ? STREAM_COUNT : REQUESTS;
+    const load: RoundLoad = STREAMS
+      ? { streams: true }
+      : { streams: false, body: JSON.stringify({ model: "mock-echo", messages: conversation(PROMPT_KIB * 1024) }) };
+    for (const target of targets) await cpuPerRound(target, Math.ceil(count / 5), load);
     const cpu = new Map<string, number[]>(targets.map((t) => [t.name, []]));
     for (let i = 0; i < ROUNDS; i++) {
       // Every other round in reverse, so a busy moment on the machine lands on all of them alike.
-      for (const target of i % 2 === 0 ? targets : [...targets].reverse()) cpu.get(target.name)?.push(await round(target, count));
+      for (const target of i % 2 === 0 ? targets : [...targets].reverse())
+        cpu.get(target.name)?.push(await cpuPerRound(target, count, load));
       console.error(`bench: round ${i + 1}/${ROUNDS} done`);
     }
     const forwarder = median(cpu.get("forwarder") ?? []);
     const unit = STREAMS ? "stream" : "request";
     console.log(
       STREAMS
-        ? `${ROUNDS} rounds of ${count} streams of ${STREAM.chunks} chunks ${STREAM.intervalMs} ms apart at c=${STREAM.concurrency}`
+        ? `${ROUNDS} rounds of ${count} streams of ${ROUND_STREAM.chunks} chunks ${ROUND_STREAM.intervalMs} ms apart at c=${ROUND_STREAM.concurrency}`
         : `${ROUNDS} rounds of ${count} requests at c=1, a ${PROMPT_KIB} KiB prompt each`,
     );
     console.log(

@@ -291,7 +291,10 @@ export function startForwarder(infra: Infra, extra: { inspectorPort?: number } =
 
 /** A minimal Worker of bench/floor/ (one step of Sluice's, alone) in the forwarder's runtime, with its binding. */
 export function startFloorWorker(infra: Infra, file: string): Promise<Target> {
-  return startWorkerd(`floor:${file}`, { ...forwarderOptions(infra), scriptPath: `${ROOT}bench/floor/${file}.js` });
+  const { scriptPath: _forwarder, ...options } = forwarderOptions(infra);
+  // Listed, not found from the entry's imports: each Worker with the module the stream Workers share.
+  const modules = [`${file}.js`, "drain.js"].map((name) => ({ type: "ESModule" as const, path: `${ROOT}bench/floor/${name}` }));
+  return startWorkerd(`floor:${file}`, { ...options, modules, modulesRoot: `${ROOT}bench/floor` });
 }
 
 export function directTarget(infra: Infra): Target {

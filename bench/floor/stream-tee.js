@@ -1,15 +1,5 @@
 // tee(): one branch handed to the client as the body, the copy read in 64 KiB BYOB batches every 50 ms (for metering).
-// As Sluice's metering copy is read: a 64 KiB BYOB read takes whatever is queued, then waits 50 ms.
-async function drain(stream) {
-  const reader = stream.getReader({ mode: "byob" });
-  let buffer = new ArrayBuffer(64 * 1024);
-  for (;;) {
-    const { done, value } = await reader.read(new Uint8Array(buffer));
-    if (done) return;
-    buffer = value.buffer;
-    if (value.byteLength < buffer.byteLength) await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
+import { drain } from "./drain.js";
 
 export default {
   async fetch(request, env, ctx) {
